@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Generate the instruction tables and dispatch cases from insns/*.def.
+
+Every internal instruction is defined once, in wasmroutines/_native/insns/:
+
+    insn i32_add 0x6A "i32.add" (i32 a, i32 b -> i32 r) {
+        r = a + b;
+    }
+
+    insn NAME OPCODE ["wasm.name"] (INPUTS -> OUTPUTS) [IMMEDIATES] [FLAGS] {
+    BODY
+    }
+
+NAME is the C name (the wasm name with '.' -> '_', so one grep finds the
+definition and every use). OPCODE is `0x6A`, `0xFC:12` (prefix:subopcode) or
+`-` for internal-only instructions. INPUTS and OUTPUTS are typed slot
+operands: i32 i64 f32 f64 ref v128 (C types u32 u64 float double u64
+wr_v128). IMMEDIATES are `[u32 name, i32 name, u64 name]` words after the
+slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes). FLAGS:
+
+    control   the body sets pc itself (branches, calls); otherwise the
+              generated code advances pc past the instruction
+    memory    needs memory 0 (the validator checks it exists)
+    manual    the translator handles this opcode by hand (its immediates or
+              typing are not the generic kind), so it is left out of the
+              wr_opinfo table
+
+The body closes with `}` alone at the start of a line. Inside it, TRAP(code)
+traps, and the interp's macros (wr_interp.c) are available.
+
+Outputs:
+    wr_insn_gen.h      enum wr_op, sizes, names, wasm opcode tables
+    wr_insn_gen.c      the tables
+    wr_interp_gen.inc  one TARGET(...) case per instruction
+
+`--check` exits non-zero when the committed outputs are stale (CI runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NATIVE = Path(__file__).resolve().parent.parent / "wasmroutines" / "_native"
+
+SLOT_TYPES = {
+    "i32": ("uint32_t", "WR_I32", "SLOT_I32", "SET_I32", 1),
+    "i64": ("uint64_t", "WR_I64", "SLOT_I64", "SET_I64", 1),
+    "f32": ("float", "WR_F32", "SLOT_F32", "SET_F32", 1),
+    "f64": ("double", "WR_F64", "SLOT_F64", "SET_F64", 1),
+    "ref": ("uint64_t", "0", "SLOT_I64", "SET_I64", 1),
+    "v128": ("wr_v128", "WR_V128", "SLOT_V128", "SET_V128", 1),
+}
+IMM_TYPES = {"u32": "uint32_t", "i32": "int32_t", "u64": "uint64_t"}
+PREFIXES = {"": 0, "0xFC": 1, "0xFD": 2, "0xFE": 3}
+
+HEADER_RE = re.compile(
+    r"^insn\s+(?P<name>\w+)\s+(?P<opcode>-|0x[0-9A-Fa-f]+(?::(?:0x)?[0-9A-Fa-f]+)?)"
+    r'(?:\s+"(?P<wasm>[^"]+)")?\s*\((?P<ins>[^)]*?)\s*->\s*(?P<outs>[^)]*)\)'
+    r"\s*(?P<rest>.*?)\{\s*$"
+)
+
+
+@dataclass
+class Operand:
+    type: str
+    name: str
+
+
+@dataclass
+class Insn:
+    name: str
+    prefix: int | None  # None: internal only
+    code: int
+    wasm: str
+    inputs: list[Operand]
+    outputs: list[Operand]
+    imms: list[Operand]
+    memarg_align: int  # 0: no memarg
+    flags: set[str]
+    body: list[str]
+    source: str
+    line: int
+    number: int = 0
+    size: int = field(init=False, default=0)
+
+
+def parse_operands(text: str, where: str) -> list[Operand]:
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        bits = part.split()
+        if len(bits) != 2 or bits[0] not in SLOT_TYPES:
+            raise SystemExit(f"{where}: bad operand {part!r}")
+        out.append(Operand(bits[0], bits[1]))
+    return out
+
+
+def parse_file(path: Path) -> list[Insn]:
+    insns = []
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        where = f"{path.name}:{i + 1}"
+        if not line.startswith("insn"):
+            i += 1
+            continue
+        m = HEADER_RE.match(line)
+        if not m:
+            raise SystemExit(f"{where}: cannot parse {line!r}")
+        opcode = m["opcode"]
+        if opcode == "-":
+            prefix, code = None, 0
+        elif ":" in opcode:
+            p, c = opcode.split(":")
+            prefix, code = PREFIXES[p.upper().replace("0X", "0x")], int(c, 0)
+        else:
+            prefix, code = 0, int(opcode, 16)
+        rest = m["rest"].strip()
+        imms: list[Operand] = []
+        memarg = 0
+        im = re.search(r"\[([^\]]*)\]", rest)
+        if im:
+            for part in filter(None, (p.strip() for p in im[1].split(","))):
+                t, n = part.split()
+                if t not in IMM_TYPES:
+                    raise SystemExit(f"{where}: bad immediate {part!r}")
+                imms.append(Operand(t, n))
+            rest = rest[: im.start()] + rest[im.end() :]
+        mm = re.search(r"memarg\((\d+)\)", rest)
+        if mm:
+            memarg = int(mm[1])
+            imms.insert(0, Operand("u32", "offset"))
+            rest = rest[: mm.start()] + rest[mm.end() :]
+        flags = set(rest.split())
+        unknown = flags - {"control", "memory", "manual"}
+        if unknown:
+            raise SystemExit(f"{where}: unknown flags {unknown}")
+        body = []
+        i += 1
+        while i < len(lines) and lines[i] != "}":
+            body.append(lines[i])
+            i += 1
+        if i == len(lines):
+            raise SystemExit(f"{where}: body of {m['name']} never closes")
+        insns.append(
+            Insn(
+                name=m["name"],
+                prefix=prefix,
+                code=code,
+                wasm=m["wasm"] or m["name"],
+                inputs=parse_operands(m["ins"], where),
+                outputs=parse_operands(m["outs"], where),
+                imms=imms,
+                memarg_align=memarg,
+                flags=flags,
+                body=body,
+                source=path.name,
+                line=int(where.split(":")[1]),
+            )
+        )
+        i += 1
+    return insns
+
+
+def load(insn_dir: Path) -> list[Insn]:
+    insns: list[Insn] = []
+    for path in sorted(insn_dir.glob("*.def")):
+        insns.extend(parse_file(path))
+    seen: dict[str, Insn] = {}
+    opcodes: dict[tuple[int, int], Insn] = {}
+    for n, insn in enumerate(insns, start=1):
+        if insn.name in seen:
+            raise SystemExit(f"{insn.source}:{insn.line}: {insn.name} defined twice")
+        seen[insn.name] = insn
+        if insn.prefix is not None:
+            key = (insn.prefix, insn.code)
+            if key in opcodes:
+                raise SystemExit(f"{insn.source}:{insn.line}: opcode of {insn.name} taken by {opcodes[key].name}")
+            opcodes[key] = insn
+        insn.number = n
+        insn.size = 1 + len(insn.inputs) + len(insn.outputs) + sum(2 if o.type == "u64" else 1 for o in insn.imms)
+    return insns
+
+
+GEN_NOTE = "/* Generated by tools/gen_insns.py from insns/NAME.def. Do not edit. */\n"
+
+
+def gen_header(insns: list[Insn]) -> str:
+    out = [GEN_NOTE, "#ifndef WR_INSN_GEN_H", "#define WR_INSN_GEN_H", "", "#include <stdint.h>", ""]
+    out.append("enum wr_op {")
+    out.append("    WR_OP_invalid = 0,")
+    for insn in insns:
+        out.append(f"    WR_OP_{insn.name} = {insn.number},")
+    out.append(f"    WR_OP_COUNT = {len(insns) + 1},")
+    out.append("};")
+    out.append("")
+    out.append("/* Instruction size in words, op word included. */")
+    out.append("extern const uint8_t wr_op_size[WR_OP_COUNT];")
+    out.append("extern const char *const wr_op_name[WR_OP_COUNT];")
+    out.append("")
+    out.append("enum { WR_OPF_MEMORY = 1, WR_OPF_CONTROL = 2 };")
+    out.append("")
+    out.append("/* How a wasm opcode with only slot operands (and maybe a memarg) is")
+    out.append(" * validated and translated; op == 0 where the translator handles the")
+    out.append(" * opcode by hand or it does not exist. */")
+    out.append("typedef struct wr_opinfo {")
+    out.append("    uint16_t op;")
+    out.append("    uint8_t nin, nout;")
+    out.append("    uint8_t in[3];")
+    out.append("    uint8_t out[1];")
+    out.append("    uint8_t memarg_align; /* natural alignment in bytes, 0: no memarg */")
+    out.append("    uint8_t flags;")
+    out.append("} wr_opinfo;")
+    out.append("")
+    out.append("/* Indexed by [prefix][opcode]: prefix 0 none, 1 0xFC, 2 0xFD, 3 0xFE. */")
+    out.append("#define WR_OPINFO_PREFIXES 4")
+    out.append("#define WR_OPINFO_CODES 256")
+    out.append("extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];")
+    out.append("")
+    out.append("/* Every op in wr_op order, for building dispatch tables. */")
+    out.append("#define WR_OP_LIST(X) \\")
+    out.append("    X(invalid) \\")
+    for insn in insns:
+        out.append(f"    X({insn.name}) \\")
+    out.append("")
+    out.append("#endif /* WR_INSN_GEN_H */")
+    return "\n".join(out) + "\n"
+
+
+def generic(insn: Insn) -> bool:
+    return (
+        insn.prefix is not None
+        and "control" not in insn.flags
+        and "manual" not in insn.flags
+        and len(insn.inputs) <= 3
+        and len(insn.outputs) <= 1
+        and all(o.type != "ref" for o in insn.inputs + insn.outputs)
+        and all(o.name == "offset" for o in insn.imms)
+    )
+
+
+def gen_tables(insns: list[Insn]) -> str:
+    out = [GEN_NOTE, '#include "wr_insn_gen.h"', '#include "wr_types.h"', ""]
+    out.append("const uint8_t wr_op_size[WR_OP_COUNT] = {")
+    out.append("    [WR_OP_invalid] = 1,")
+    for insn in insns:
+        out.append(f"    [WR_OP_{insn.name}] = {insn.size},")
+    out.append("};")
+    out.append("")
+    out.append("const char *const wr_op_name[WR_OP_COUNT] = {")
+    out.append('    [WR_OP_invalid] = "invalid",')
+    for insn in insns:
+        out.append(f'    [WR_OP_{insn.name}] = "{insn.wasm}",')
+    out.append("};")
+    out.append("")
+    out.append("const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {")
+    for insn in insns:
+        if not generic(insn):
+            continue
+        ins = ", ".join(SLOT_TYPES[o.type][1] for o in insn.inputs) or "0"
+        outs = ", ".join(SLOT_TYPES[o.type][1] for o in insn.outputs) or "0"
+        flags = "WR_OPF_MEMORY" if "memory" in insn.flags or insn.memarg_align else "0"
+        out.append(
+            f"    [{insn.prefix}][0x{insn.code:02X}] = {{WR_OP_{insn.name}, {len(insn.inputs)}, "
+            f"{len(insn.outputs)}, {{{ins}}}, {{{outs}}}, {insn.memarg_align}, {flags}}}, /* {insn.wasm} */"
+        )
+    out.append("};")
+    return "\n".join(out) + "\n"
+
+
+def gen_cases(insns: list[Insn]) -> str:
+    out = [GEN_NOTE]
+    out.append("/* Included by wr_interp.c inside the dispatch loop. */")
+    out.append("")
+    for insn in insns:
+        out.append(f"/* {insn.wasm}  ({insn.source}:{insn.line}) */")
+        out.append(f"TARGET({insn.name}) {{")
+        w = 1
+        for o in insn.inputs:
+            ctype, _, get, _, _ = SLOT_TYPES[o.type]
+            out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
+            w += 1
+        out_words = {}
+        for o in insn.outputs:
+            ctype = SLOT_TYPES[o.type][0]
+            out.append(f"    {ctype} {o.name};")
+            out_words[o.name] = w
+            w += 1
+        for o in insn.imms:
+            ctype = IMM_TYPES[o.type]
+            if o.type == "u64":
+                out.append(f"    uint64_t {o.name} = (uint64_t)pc[{w}] | ((uint64_t)pc[{w + 1}] << 32);")
+                w += 2
+            else:
+                out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
+                w += 1
+        out.append(f"    enum {{ insn_size = {insn.size} }};")
+        for o in insn.inputs + insn.imms:
+            out.append(f"    (void){o.name};")
+        out.append("    {")
+        out.extend(insn.body)
+        out.append("    }")
+        for o in insn.outputs:
+            setter = SLOT_TYPES[o.type][3]
+            out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
+        if "control" not in insn.flags:
+            out.append("    pc += insn_size;")
+            out.append("    NEXT();")
+        out.append("}")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="fail if the committed outputs are stale")
+    args = ap.parse_args()
+    insns = load(NATIVE / "insns")
+    outputs = {
+        NATIVE / "wr_insn_gen.h": gen_header(insns),
+        NATIVE / "wr_insn_gen.c": gen_tables(insns),
+        NATIVE / "wr_interp_gen.inc": gen_cases(insns),
+    }
+    stale = []
+    for path, text in outputs.items():
+        if path.exists() and path.read_text() == text:
+            continue
+        if args.check:
+            stale.append(path.name)
+        else:
+            path.write_text(text)
+    if stale:
+        print("stale generated files (run tools/gen_insns.py):", ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Wasmroutines: a WebAssembly runtime for Python with a C core.
+
+Example:
+
+    from wasmroutines import Store, Module, Instance
+    store = Store()
+    instance = Instance(store, Module.from_file("add.wasm"))
+    instance.exports.add(1, 2)
+"""
+
+from __future__ import annotations
+
+from .core.errors import (
+    CompileError,
+    Frame,
+    ImmutableGlobalError,
+    InvalidModule,
+    LinkError,
+    MalformedModule,
+    OutOfFuel,
+    ResourceLimitError,
+    Trap,
+    WasmroutinesError,
+)
+from .core.extern import Extern
+from .core.function import Function
+from .core.global_ import Global
+from .core.instance import Exports, Imports, Instance
+from .core.memory import PAGE_SIZE, Memory
+from .core.module import Module
+from .core.store import Store
+from .core.table import Table
+from .core.types import ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType
+from .core.wat import WatError, wat2wasm
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # runtime objects
+    "Store",
+    "Module",
+    "Instance",
+    "Exports",
+    "Imports",
+    "Function",
+    "Memory",
+    "Table",
+    "Global",
+    "Extern",
+    "PAGE_SIZE",
+    # types
+    "ValType",
+    "FuncType",
+    "MemoryType",
+    "TableType",
+    "GlobalType",
+    "ImportType",
+    "ExportType",
+    "ExternType",
+    # errors
+    "WasmroutinesError",
+    "CompileError",
+    "MalformedModule",
+    "InvalidModule",
+    "LinkError",
+    "Trap",
+    "Frame",
+    "OutOfFuel",
+    "ResourceLimitError",
+    "ImmutableGlobalError",
+    # text format
+    "wat2wasm",
+    "WatError",
+]

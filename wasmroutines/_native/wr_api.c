@@ -1,0 +1,377 @@
+/* wr_api.c: the narrow C API Python sees through cffi: thin wrappers over the runtime. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_api.h"
+
+/* ---- store ---- */
+
+void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t max_table_elems,
+                             uint32_t max_call_depth, uint32_t stack_slots)
+{
+    if (max_memory_pages)
+        s->config.max_memory_pages = max_memory_pages < WR_MAX_PAGES ? max_memory_pages : WR_MAX_PAGES;
+    if (max_table_elems)
+        s->config.max_table_elems = max_table_elems;
+    if (max_call_depth)
+        s->config.max_call_depth = max_call_depth;
+    if (stack_slots)
+        s->config.stack_slots = stack_slots;
+}
+
+/* ---- types ---- */
+
+static void functype_out(const wr_functype *ft, wr_api_externtype *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = WR_EXTERN_FUNC;
+    out->params = wr_functype_params(ft);
+    out->nparams = ft->nparams;
+    out->results = wr_functype_results(ft);
+    out->nresults = ft->nresults;
+}
+
+static void limits_out(uint8_t kind, uint64_t min, const wr_limits *l, wr_api_externtype *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    out->min = min;
+    out->max = l->has_max ? l->max : 0;
+    out->has_max = l->has_max;
+    out->shared = l->shared;
+}
+
+static void tabletype_out(const wr_tabletype *tt, uint64_t min, wr_api_externtype *out)
+{
+    limits_out(WR_EXTERN_TABLE, min, &tt->limits, out);
+    out->valtype = tt->elemtype;
+}
+
+static void globaltype_out(const wr_globaltype *gt, wr_api_externtype *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = WR_EXTERN_GLOBAL;
+    out->valtype = gt->type;
+    out->mutable_ = gt->mutable_;
+}
+
+/* ---- modules ---- */
+
+wr_module *wr_api_module_load(const uint8_t *bytes, size_t size, wr_error *err)
+{
+    return wr_module_load(bytes, size, err);
+}
+
+uint32_t wr_api_module_nimports(const wr_module *m)
+{
+    return m->nimports;
+}
+uint32_t wr_api_module_nexports(const wr_module *m)
+{
+    return m->nexports;
+}
+uint32_t wr_api_module_ncustoms(const wr_module *m)
+{
+    return m->ncustoms;
+}
+
+int wr_api_module_import(const wr_module *m, uint32_t i, const char **module, uint32_t *module_len,
+                         const char **name, uint32_t *name_len, wr_api_externtype *type)
+{
+    if (i >= m->nimports)
+        return -1;
+    const wr_import *imp = &m->imports[i];
+    *module = imp->module;
+    *module_len = imp->module_len;
+    *name = imp->name;
+    *name_len = imp->name_len;
+    switch (imp->kind) {
+    case WR_EXTERN_FUNC:
+        functype_out(&m->types[imp->desc.func_type], type);
+        break;
+    case WR_EXTERN_TABLE:
+        tabletype_out(&imp->desc.table, imp->desc.table.limits.min, type);
+        break;
+    case WR_EXTERN_MEMORY:
+        limits_out(WR_EXTERN_MEMORY, imp->desc.memory.min, &imp->desc.memory, type);
+        break;
+    case WR_EXTERN_GLOBAL:
+        globaltype_out(&imp->desc.global, type);
+        break;
+    default:
+        memset(type, 0, sizeof *type);
+        type->kind = imp->kind;
+        break;
+    }
+    return 0;
+}
+
+int wr_api_module_export(const wr_module *m, uint32_t i, const char **name, uint32_t *name_len,
+                         wr_api_externtype *type)
+{
+    if (i >= m->nexports)
+        return -1;
+    const wr_export *e = &m->exports[i];
+    *name = e->name;
+    *name_len = e->name_len;
+    switch (e->kind) {
+    case WR_EXTERN_FUNC:
+        functype_out(wr_module_func_type(m, e->index), type);
+        break;
+    case WR_EXTERN_TABLE:
+        tabletype_out(&m->tables[e->index], m->tables[e->index].limits.min, type);
+        break;
+    case WR_EXTERN_MEMORY:
+        limits_out(WR_EXTERN_MEMORY, m->mems[e->index].min, &m->mems[e->index], type);
+        break;
+    case WR_EXTERN_GLOBAL:
+        globaltype_out(&m->globals[e->index].type, type);
+        break;
+    default:
+        memset(type, 0, sizeof *type);
+        type->kind = e->kind;
+        break;
+    }
+    return 0;
+}
+
+int wr_api_module_custom(const wr_module *m, uint32_t i, const char **name, uint32_t *name_len,
+                         const uint8_t **data, uint32_t *size)
+{
+    if (i >= m->ncustoms)
+        return -1;
+    const wr_custom_section *c = &m->customs[i];
+    *name = c->name;
+    *name_len = c->name_len;
+    *data = c->data;
+    *size = c->size;
+    return 0;
+}
+
+const char *wr_api_module_name(const wr_module *m)
+{
+    return m->name;
+}
+
+const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx)
+{
+    return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;
+}
+
+/* ---- functions ---- */
+
+wr_func *wr_api_func_new_host(wr_store *s, const uint8_t *params, uint32_t nparams, const uint8_t *results,
+                              uint32_t nresults, uint64_t host_id)
+{
+    size_t n = (size_t)nparams + nresults;
+    uint8_t small[32];
+    uint8_t *types = n <= sizeof small ? small : malloc(n);
+    if (!types)
+        return NULL;
+    if (nparams)
+        memcpy(types, params, nparams);
+    if (nresults)
+        memcpy(types + nparams, results, nresults);
+    wr_functype ft = {nparams, nresults, types, 0, 0}; /* slots: the store recomputes them */
+    wr_func *f = wr_func_new_host(s, &ft, host_id);
+    if (types != small)
+        free(types);
+    return f;
+}
+
+void wr_api_func_type(const wr_func *f, wr_api_externtype *out)
+{
+    functype_out(f->type, out);
+}
+
+int wr_api_func_host_id(const wr_func *f, uint64_t *host_id)
+{
+    if (f->inst)
+        return 0;
+    *host_id = f->host_id;
+    return 1;
+}
+
+uint32_t wr_api_func_index(const wr_func *f)
+{
+    return f->index;
+}
+
+const char *wr_api_func_name(const wr_func *f)
+{
+    return f->inst ? wr_api_module_func_name(f->inst->module, f->index) : NULL;
+}
+
+const char *wr_api_func_module_name(const wr_func *f)
+{
+    return f->inst ? f->inst->module->name : NULL;
+}
+
+/* ---- memories ---- */
+
+wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared)
+{
+    /* The validation rules for a memory type; shared memories need a max. */
+    if (min > WR_MAX_PAGES || (has_max && (max > WR_MAX_PAGES || max < min)) || (shared && !has_max))
+        return NULL;
+    wr_limits l = {min, has_max ? max : 0, has_max != 0, shared != 0};
+    return wr_memory_new(s, &l);
+}
+
+uint8_t *wr_api_memory_data(const wr_memory *m)
+{
+    return m->base;
+}
+uint64_t wr_api_memory_size(const wr_memory *m)
+{
+    return m->size;
+}
+int64_t wr_api_memory_grow(wr_memory *m, uint64_t delta_pages)
+{
+    return wr_memory_grow(m, delta_pages);
+}
+
+void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out)
+{
+    limits_out(WR_EXTERN_MEMORY, m->pages, &m->limits, out);
+    out->shared = m->shared;
+}
+
+/* ---- tables ---- */
+
+wr_table *wr_api_table_new(wr_store *s, uint8_t elemtype, uint64_t min, uint64_t max, int has_max,
+                           uint64_t init)
+{
+    if (min > UINT32_MAX || (has_max && (max > UINT32_MAX || max < min)))
+        return NULL;
+    wr_limits l = {min, has_max ? max : 0, has_max != 0, false};
+    return wr_table_new(s, elemtype, &l, init);
+}
+
+uint32_t wr_api_table_size(const wr_table *t)
+{
+    return t->size;
+}
+
+int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out)
+{
+    if (i >= t->size)
+        return -1;
+    *out = t->elems[i];
+    return 0;
+}
+
+int wr_api_table_set(wr_table *t, uint32_t i, uint64_t ref)
+{
+    if (i >= t->size)
+        return -1;
+    t->elems[i] = ref;
+    return 0;
+}
+
+int64_t wr_api_table_grow(wr_table *t, uint32_t delta, uint64_t init)
+{
+    return wr_table_grow(t, delta, init);
+}
+
+void wr_api_table_type(const wr_table *t, wr_api_externtype *out)
+{
+    limits_out(WR_EXTERN_TABLE, t->size, &t->limits, out);
+    out->valtype = t->elemtype;
+}
+
+/* ---- globals ---- */
+
+wr_global *wr_api_global_new(wr_store *s, uint8_t valtype, int mutable_, uint64_t lo, uint64_t hi)
+{
+    wr_globaltype gt = {valtype, mutable_ != 0};
+    return wr_global_new(s, gt, lo, hi);
+}
+
+void wr_api_global_get(const wr_global *g, uint64_t out[2])
+{
+    out[0] = g->val[0];
+    out[1] = g->val[1];
+}
+
+void wr_api_global_set(wr_global *g, uint64_t lo, uint64_t hi)
+{
+    g->val[0] = lo;
+    g->val[1] = hi;
+}
+
+void wr_api_global_type(const wr_global *g, wr_api_externtype *out)
+{
+    globaltype_out(&g->type, out);
+}
+
+/* ---- instances ---- */
+
+int wr_api_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
+                        wr_instance **out, wr_error *err)
+{
+    return wr_instance_new(s, m, imports, nimports, out, err);
+}
+
+wr_func *wr_api_instance_start(const wr_instance *inst)
+{
+    return wr_instance_start(inst);
+}
+
+int wr_api_instance_export(const wr_instance *inst, uint32_t i, wr_extern *out)
+{
+    if (i >= inst->module->nexports)
+        return -1;
+    *out = wr_instance_export(inst, i);
+    return 0;
+}
+
+/* ---- threads ---- */
+
+wr_func *wr_api_thread_host_func(const wr_thread *t)
+{
+    return t->host_func;
+}
+uint64_t *wr_api_thread_host_args(const wr_thread *t)
+{
+    return t->host_args;
+}
+int wr_api_thread_trap(const wr_thread *t)
+{
+    return t->trap;
+}
+uint32_t wr_api_thread_backtrace_len(const wr_thread *t)
+{
+    return t->nbacktrace;
+}
+
+void wr_api_thread_backtrace(const wr_thread *t, uint32_t i, const wr_func **func, uint32_t *offset)
+{
+    if (i >= t->nbacktrace || i >= WR_BACKTRACE_MAX) {
+        *func = NULL;
+        *offset = 0;
+        return;
+    }
+    *func = t->backtrace[i].func;
+    *offset = t->backtrace[i].offset;
+}
+
+void wr_api_thread_set_budget(wr_thread *t, int64_t budget)
+{
+    t->budget = budget;
+}
+
+void wr_api_thread_set_fuel(wr_thread *t, int enabled, int64_t fuel)
+{
+    t->fuel_enabled = enabled != 0;
+    t->fuel = fuel;
+}
+
+int64_t wr_api_thread_fuel(const wr_thread *t)
+{
+    return t->fuel;
+}
+uint32_t wr_api_thread_depth(const wr_thread *t)
+{
+    return t->nframes;
+}

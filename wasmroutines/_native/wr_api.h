@@ -1,0 +1,126 @@
+/* wr_api.h: the narrow C API that Python sees through cffi (wr_api.cdef
+ * mirrors it). Opaque handles, integer status returns, no macros.
+ *
+ * Every handle belongs to a store (wr_store_new) and dies with it
+ * (wr_store_free), except modules, which are store-independent and freed by
+ * wr_module_free, and threads (wr_thread_free). Python keeps the store alive
+ * while it holds any handle of it.
+ *
+ * Values cross as 64-bit slots (uint64_t arrays): i32/f32 in the low 32
+ * bits, i64/f64 whole, v128 as two slots (low half first), a funcref as the
+ * wr_func pointer (0 = null), an externref as the host's nonzero handle
+ * (0 = null).
+ */
+#ifndef WR_API_H
+#define WR_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wr_exec.h"
+#include "wr_module.h"
+#include "wr_runtime.h"
+#include "wr_trap.h"
+#include "wr_types.h"
+
+/* The type of an import, an export or an extern object. For a function,
+ * `params`/`results` point into storage owned by the module or store. */
+typedef struct wr_api_externtype {
+    uint8_t kind; /* wr_externkind */
+    const uint8_t *params;
+    uint32_t nparams;
+    const uint8_t *results;
+    uint32_t nresults;
+    uint8_t valtype; /* global: value type; table: element type */
+    uint8_t mutable_; /* global */
+    uint64_t min, max; /* table (elements) / memory (pages) */
+    uint8_t has_max, shared;
+} wr_api_externtype;
+
+/* ---- store ---- */
+/* wr_store_new() and wr_store_free() are in wr_runtime.h. */
+/* Set limits for objects created after the call; 0 keeps a limit as is. */
+void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t max_table_elems,
+                             uint32_t max_call_depth, uint32_t stack_slots);
+
+/* ---- modules ---- */
+/* Decode, validate and translate. NULL on failure with `err` filled
+ * (err->kind WR_ERR_MALFORMED or WR_ERR_INVALID, offset and message). */
+wr_module *wr_api_module_load(const uint8_t *bytes, size_t size, wr_error *err);
+/* wr_module_free() is in wr_module.h. */
+uint32_t wr_api_module_nimports(const wr_module *m);
+uint32_t wr_api_module_nexports(const wr_module *m);
+uint32_t wr_api_module_ncustoms(const wr_module *m);
+/* Each returns 0, or -1 when the index is out of range. Strings are not
+ * NUL-terminated for Python's sake: use the lengths. */
+int wr_api_module_import(const wr_module *m, uint32_t i, const char **module, uint32_t *module_len,
+                         const char **name, uint32_t *name_len, wr_api_externtype *type);
+int wr_api_module_export(const wr_module *m, uint32_t i, const char **name, uint32_t *name_len,
+                         wr_api_externtype *type);
+int wr_api_module_custom(const wr_module *m, uint32_t i, const char **name, uint32_t *name_len,
+                         const uint8_t **data, uint32_t *size);
+/* From the name section; NULL when absent. */
+const char *wr_api_module_name(const wr_module *m);
+const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx);
+
+/* ---- functions ---- */
+/* A host function; when wasm calls it, wr_exec returns WR_HOSTCALL. */
+wr_func *wr_api_func_new_host(wr_store *s, const uint8_t *params, uint32_t nparams,
+                              const uint8_t *results, uint32_t nresults, uint64_t host_id);
+void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
+/* 1 for a host function (then *host_id is set), 0 for a wasm function. */
+int wr_api_func_host_id(const wr_func *f, uint64_t *host_id);
+/* For backtraces: the function's index in its module, and names (NULL when
+ * unknown or for host functions). */
+uint32_t wr_api_func_index(const wr_func *f);
+const char *wr_api_func_name(const wr_func *f);
+const char *wr_api_func_module_name(const wr_func *f);
+
+/* ---- memories ---- */
+/* NULL when the limits are invalid or over the store's limit, or out of
+ * memory. */
+wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared);
+uint8_t *wr_api_memory_data(const wr_memory *m); /* fixed for the memory's life */
+uint64_t wr_api_memory_size(const wr_memory *m); /* bytes */
+int64_t wr_api_memory_grow(wr_memory *m, uint64_t delta_pages); /* old pages or -1 */
+void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out);
+
+/* ---- tables ---- */
+wr_table *wr_api_table_new(wr_store *s, uint8_t elemtype, uint64_t min, uint64_t max, int has_max,
+                           uint64_t init);
+uint32_t wr_api_table_size(const wr_table *t);
+int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out); /* 0, or -1 out of bounds */
+int wr_api_table_set(wr_table *t, uint32_t i, uint64_t ref);         /* 0, or -1 out of bounds */
+int64_t wr_api_table_grow(wr_table *t, uint32_t delta, uint64_t init); /* old size or -1 */
+void wr_api_table_type(const wr_table *t, wr_api_externtype *out);
+
+/* ---- globals ---- */
+wr_global *wr_api_global_new(wr_store *s, uint8_t valtype, int mutable_, uint64_t lo, uint64_t hi);
+void wr_api_global_get(const wr_global *g, uint64_t out[2]);
+void wr_api_global_set(wr_global *g, uint64_t lo, uint64_t hi);
+void wr_api_global_type(const wr_global *g, wr_api_externtype *out);
+
+/* ---- instances ---- */
+/* See wr_instance_new in wr_runtime.h for the return values. `imports`
+ * is in the module's import order. */
+int wr_api_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
+                        wr_instance **out, wr_error *err);
+wr_func *wr_api_instance_start(const wr_instance *inst); /* NULL if none */
+int wr_api_instance_export(const wr_instance *inst, uint32_t i, wr_extern *out); /* 0 or -1 */
+
+/* ---- threads and calls ---- */
+/* wr_thread_new, wr_thread_free, wr_thread_call, wr_exec,
+ * wr_thread_results and wr_thread_unwind are in wr_exec.h. */
+wr_func *wr_api_thread_host_func(const wr_thread *t);
+uint64_t *wr_api_thread_host_args(const wr_thread *t);
+int wr_api_thread_trap(const wr_thread *t);
+/* Number of backtrace entries (innermost first); entry i through the
+ * out-parameters. */
+uint32_t wr_api_thread_backtrace_len(const wr_thread *t);
+void wr_api_thread_backtrace(const wr_thread *t, uint32_t i, const wr_func **func, uint32_t *offset);
+void wr_api_thread_set_budget(wr_thread *t, int64_t budget);
+void wr_api_thread_set_fuel(wr_thread *t, int enabled, int64_t fuel);
+int64_t wr_api_thread_fuel(const wr_thread *t);
+uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
+
+#endif /* WR_API_H */

@@ -1,0 +1,134 @@
+/* wr_exec.c: wasm threads: their stacks, host entries (a call from the host,
+ * possibly nested inside a host function called from wasm), unwinding and
+ * trap backtraces. The dispatch loop itself is wr_interp.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "wr_exec.h"
+
+const char *wr_trap_message(int trap)
+{
+    static const char *const msgs[] = {
+#define WR_TRAP_MSG(name, msg) msg,
+        WR_TRAP_LIST(WR_TRAP_MSG)
+#undef WR_TRAP_MSG
+    };
+    if (trap < 0 || trap >= WR_TRAP_COUNT)
+        return "unknown trap";
+    return msgs[trap];
+}
+
+wr_thread *wr_thread_new(wr_store *s)
+{
+    wr_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->store = s;
+    /* Reserve the value stack; pages are committed only when touched, so an
+     * idle thread costs what its deepest call used. */
+    size_t bytes = (size_t)s->config.stack_slots * sizeof(uint64_t);
+    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        free(t);
+        return NULL;
+    }
+    t->stack = mem;
+    t->stack_end = t->stack + s->config.stack_slots;
+    t->stack_map_bytes = bytes;
+    t->max_frames = s->config.max_call_depth;
+    void *fr = mmap(NULL, (size_t)t->max_frames * sizeof(wr_frame), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (fr == MAP_FAILED) {
+        munmap(mem, bytes);
+        free(t);
+        return NULL;
+    }
+    t->frames = fr;
+    t->sp = t->stack;
+    t->budget = INT64_MAX / 4;
+    return t;
+}
+
+void wr_thread_free(wr_thread *t)
+{
+    if (!t)
+        return;
+    munmap(t->stack, t->stack_map_bytes);
+    munmap(t->frames, (size_t)t->max_frames * sizeof(wr_frame));
+    free(t->entries);
+    free(t);
+}
+
+int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
+{
+    const wr_code *code = f->code;
+    if (code == NULL)
+        return WR_TRAP_UNREACHABLE; /* host functions are called by the host */
+    uint64_t *base = t->sp;
+    if (t->nframes >= t->max_frames || t->nentries >= WR_MAX_NESTING ||
+        code->frame_slots > (size_t)(t->stack_end - base))
+        return WR_TRAP_STACK_EXHAUSTED;
+    if (t->nentries == t->entries_cap) {
+        uint32_t cap = t->entries_cap ? t->entries_cap * 2 : 4;
+        wr_entry *e = realloc(t->entries, cap * sizeof *e);
+        if (!e)
+            return WR_TRAP_OUT_OF_MEMORY;
+        t->entries = e;
+        t->entries_cap = cap;
+    }
+    t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->nframes};
+    t->frames[t->nframes++] = (wr_frame){NULL, NULL, NULL};
+    if (code->param_slots)
+        memcpy(base, args, (size_t)code->param_slots * sizeof(uint64_t));
+    memset(base + code->param_slots, 0, (size_t)(code->local_slots - code->param_slots) * sizeof(uint64_t));
+    if (code->nconsts)
+        memcpy(base + code->local_slots, code->consts, (size_t)code->nconsts * sizeof(uint64_t));
+    t->pc = code->words;
+    t->fp = base;
+    t->func = f;
+    t->trap = WR_TRAP_NONE;
+    return 0;
+}
+
+const uint64_t *wr_thread_results(const wr_thread *t) { return t->results; }
+
+void wr_thread_leave_entry(wr_thread *t)
+{
+    wr_entry *e = &t->entries[--t->nentries];
+    t->pc = e->pc;
+    t->fp = e->fp;
+    t->func = e->func;
+    t->sp = e->sp;
+    t->nframes = e->nframes;
+}
+
+void wr_thread_unwind(wr_thread *t)
+{
+    if (t->nentries)
+        wr_thread_leave_entry(t);
+}
+
+void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word *pc)
+{
+    uint32_t n = 0;
+    /* The trapping function at pc, then each caller at its call site (the
+     * word before its return pc lies inside the call instruction). */
+    t->backtrace[n].func = func;
+    t->backtrace[n].offset = wr_code_offset_at(func->code, (uint32_t)(pc - func->code->words));
+    n++;
+    uint32_t i = t->nframes;
+    t->backtrace_truncated = false;
+    while (i > 0 && t->frames[i - 1].ret_func != NULL) {
+        const wr_frame *f = &t->frames[--i];
+        if (n == WR_BACKTRACE_MAX) {
+            t->backtrace_truncated = true;
+            break;
+        }
+        const wr_code *c = f->ret_func->code;
+        t->backtrace[n].func = f->ret_func;
+        t->backtrace[n].offset = wr_code_offset_at(c, (uint32_t)(f->ret_pc - 1 - c->words));
+        n++;
+    }
+    t->nbacktrace = n;
+}

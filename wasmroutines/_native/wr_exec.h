@@ -1,0 +1,126 @@
+/* wr_exec.h: wasm threads of execution and the entry to the dispatch loop.
+ *
+ * A wr_thread is one wasm thread: a value stack of 64-bit slots and an
+ * explicit frame stack. Wasm-to-wasm calls push a wr_frame and stay in the
+ * dispatch loop: the C stack does not grow with wasm call depth
+ * (architecture invariant).
+ *
+ * wr_exec() runs a thread until something needs the host. Every way out is
+ * restartable: the thread's registers (pc, fp, func) are saved in the thread,
+ * and calling wr_exec() again resumes exactly where it stopped:
+ *
+ *   WR_DONE      the outermost call of this wr_thread_call finished; results
+ *                are at wr_thread_results().
+ *   WR_HOSTCALL  wasm called a host function: t->host_func, its arguments in
+ *                t->host_args[]. The host writes the results to the same
+ *                slots and calls wr_exec() again.
+ *   WR_YIELD     the time slice ran out (t->budget <= 0) at a loop back-edge
+ *                or call; pc is left at the check. Refill and resume.
+ *   WR_OUT_OF_FUEL  the fuel limit ran out; add fuel to resume, or unwind.
+ *   WR_TRAP      a trap: t->trap says which, t->backtrace the frames.
+ *                The frames of the current call are already unwound.
+ */
+#ifndef WR_EXEC_H
+#define WR_EXEC_H
+
+#include "wr_code.h"
+#include "wr_runtime.h"
+#include "wr_trap.h"
+
+enum wr_status {
+    WR_DONE = 0,
+    WR_HOSTCALL = 1,
+    WR_YIELD = 2,
+    WR_OUT_OF_FUEL = 3,
+    WR_TRAP = 4,
+};
+
+/* One active wasm call. A frame whose ret_func is NULL is a host entry: the
+ * bottom frame of a wr_thread_call; returning through it ends the call. */
+typedef struct wr_frame {
+    const wr_word *ret_pc; /* where the caller resumes */
+    uint64_t *ret_fp;
+    wr_func *ret_func; /* the caller; NULL at a host entry */
+} wr_frame;
+
+/* What a host entry saves of the thread it interrupts: a host function
+ * may call back into wasm while an outer call waits for its results. */
+typedef struct wr_entry {
+    const wr_word *pc;
+    uint64_t *fp;
+    wr_func *func;
+    uint64_t *sp;
+    uint32_t nframes; /* frames below the entry frame */
+} wr_entry;
+
+#define WR_MAX_NESTING 256 /* host -> wasm re-entries per thread */
+
+typedef struct wr_backtrace_entry {
+    const wr_func *func;
+    uint32_t offset; /* wasm byte offset in the module of the instruction */
+} wr_backtrace_entry;
+
+#define WR_BACKTRACE_MAX 64
+
+typedef struct wr_thread {
+    wr_store *store;
+    /* Value stack. */
+    uint64_t *stack, *stack_end;
+    size_t stack_map_bytes;
+    /* Frame stack: frames[0 .. nframes). */
+    wr_frame *frames;
+    uint32_t nframes, max_frames;
+    /* Host entries: entries[0 .. nentries), grown on demand up to
+     * WR_MAX_NESTING (an idle thread should cost little memory). */
+    wr_entry *entries;
+    uint32_t nentries, entries_cap;
+    /* Registers while not inside wr_exec. */
+    const wr_word *pc;
+    uint64_t *fp;
+    wr_func *func;
+    uint64_t *sp; /* first slot a new host entry may use */
+    uint64_t *results; /* WR_DONE: where the results are */
+    /* WR_HOSTCALL */
+    wr_func *host_func;
+    uint64_t *host_args;
+    /* Preemption: the slice budget, and fuel (a total, when enabled). */
+    int64_t budget;
+    bool fuel_enabled;
+    int64_t fuel;
+    /* WR_TRAP */
+    int trap;
+    uint32_t nbacktrace;
+    bool backtrace_truncated;
+    wr_backtrace_entry backtrace[WR_BACKTRACE_MAX];
+} wr_thread;
+
+wr_thread *wr_thread_new(wr_store *s);
+void wr_thread_free(wr_thread *t);
+
+/* Begin a call of `f` on thread `t` with `args` (f->type->param_slots slots).
+ * For a wasm function the call is set up and wr_exec() runs it. A host
+ * function cannot be entered this way (the host calls it directly).
+ * Returns 0, or a trap code (stack exhausted) with nothing set up. */
+int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args);
+
+/* Run until one of the wr_status outcomes. */
+int wr_exec(wr_thread *t);
+
+/* After WR_DONE: the results (f->type->result_slots slots), valid until the
+ * next call on the thread. */
+const uint64_t *wr_thread_results(const wr_thread *t);
+
+/* Abandon the current call (after a host error, or to give up on a yielded
+ * or fuel-starved call): unwind to the host entry it started from. */
+void wr_thread_unwind(wr_thread *t);
+
+/* Internal to the core (wr_interp.c uses them): leave the innermost host
+ * entry, restoring the registers it saved; record the trap backtrace from
+ * the current function and pc through the frames of the current entry. */
+void wr_thread_leave_entry(wr_thread *t);
+void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word *pc);
+
+/* The op word the translator emits for internal op `op` (wr_insn_gen.h). */
+wr_word wr_interp_op_word(unsigned op);
+
+#endif /* WR_EXEC_H */

@@ -1,0 +1,429 @@
+/* wr_instance.c: instantiation: import checks, allocation, globals, element and data segments. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_runtime.h"
+#include "wr_trap.h"
+
+/* ---- constant expressions ---- */
+
+void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+{
+    const wr_module *m = inst->module;
+    out[0] = 0;
+    out[1] = 0;
+    switch (ce->op) {
+    case WR_CONST_I32:
+    case WR_CONST_F32:
+        out[0] = ce->bits[0] & 0xFFFFFFFFu; /* i32/f32: low 32 bits, upper zero */
+        break;
+    case WR_CONST_I64:
+    case WR_CONST_F64:
+        out[0] = ce->bits[0];
+        break;
+    case WR_CONST_V128:
+        out[0] = ce->bits[0];
+        out[1] = ce->bits[1];
+        break;
+    case WR_CONST_GLOBAL_GET:
+        /* Validation allows only globals initialized before this one; the
+         * NULL check keeps a validator slip from becoming a crash. */
+        if (ce->index < m->nglobals && inst->globals[ce->index]) {
+            out[0] = inst->globals[ce->index]->val[0];
+            out[1] = inst->globals[ce->index]->val[1];
+        }
+        break;
+    case WR_CONST_REF_FUNC:
+        if (ce->index < m->nfuncs)
+            out[0] = (uint64_t)(uintptr_t)inst->funcs[ce->index];
+        break;
+    case WR_CONST_REF_NULL:
+    default:
+        break;
+    }
+}
+
+/* ---- import checks ---- */
+
+static const char *valtype_name(uint8_t t)
+{
+    switch (t) {
+    case WR_I32:
+        return "i32";
+    case WR_I64:
+        return "i64";
+    case WR_F32:
+        return "f32";
+    case WR_F64:
+        return "f64";
+    case WR_V128:
+        return "v128";
+    case WR_FUNCREF:
+        return "funcref";
+    case WR_EXTERNREF:
+        return "externref";
+    default:
+        return "?";
+    }
+}
+
+/* Append printf output to buf[*len..cap), truncating quietly. */
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < cap ? *len + (size_t)n : cap;
+}
+
+static void describe_functype(char *buf, size_t cap, const wr_functype *ft)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    put(buf, cap, &len, "func [");
+    for (uint32_t i = 0; i < ft->nparams; i++)
+        put(buf, cap, &len, "%s%s", i ? " " : "", valtype_name(ft->types[i]));
+    put(buf, cap, &len, "] -> [");
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        put(buf, cap, &len, "%s%s", i ? " " : "", valtype_name(ft->types[ft->nparams + i]));
+    put(buf, cap, &len, "]");
+}
+
+static void describe_limits(char *buf, size_t cap, const char *what, uint64_t min, const wr_limits *l)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    put(buf, cap, &len, "%s %llu", what, (unsigned long long)min);
+    if (l->has_max)
+        put(buf, cap, &len, "..%llu", (unsigned long long)l->max);
+    if (l->shared)
+        put(buf, cap, &len, " shared");
+}
+
+static const char *kind_name(uint8_t k)
+{
+    static const char *const names[] = {"func", "table", "memory", "global"};
+    return k < 4 ? names[k] : "?";
+}
+
+/* Limits subtyping (spec "match_limits"): the actual current size covers the
+ * declared minimum, and a declared maximum bounds the actual one. */
+static bool limits_match(uint64_t cur, const wr_limits *actual, const wr_limits *declared)
+{
+    if (cur < declared->min)
+        return false;
+    if (declared->has_max && (!actual->has_max || actual->max > declared->max))
+        return false;
+    return true;
+}
+
+static int link_error(wr_error *err, const wr_import *imp, const char *expected, const char *got)
+{
+    return wr_error_set(err, WR_ERR_LINK, 0,
+                        "incompatible import type: \"%.*s\" \"%.*s\": expected %s, got %s",
+                        (int)imp->module_len, imp->module, (int)imp->name_len, imp->name, expected, got);
+}
+
+static int check_import(const wr_module *m, const wr_import *imp, const wr_extern *ext, wr_error *err)
+{
+    char want[96], got[96];
+    if (!ext->ptr)
+        return link_error(err, imp, kind_name(imp->kind), "nothing");
+    if (ext->kind != imp->kind)
+        return link_error(err, imp, kind_name(imp->kind), kind_name(ext->kind));
+    switch (imp->kind) {
+    case WR_EXTERN_FUNC: {
+        const wr_functype *decl = &m->types[imp->desc.func_type];
+        const wr_func *f = ext->ptr;
+        if (wr_functype_equal(decl, f->type))
+            return 0;
+        describe_functype(want, sizeof want, decl);
+        describe_functype(got, sizeof got, f->type);
+        return link_error(err, imp, want, got);
+    }
+    case WR_EXTERN_TABLE: {
+        const wr_tabletype *decl = &imp->desc.table;
+        const wr_table *t = ext->ptr;
+        if (t->elemtype == decl->elemtype && limits_match(t->size, &t->limits, &decl->limits))
+            return 0;
+        char a[16], b[16];
+        snprintf(a, sizeof a, "table %s", valtype_name(decl->elemtype));
+        snprintf(b, sizeof b, "table %s", valtype_name(t->elemtype));
+        describe_limits(want, sizeof want, a, decl->limits.min, &decl->limits);
+        describe_limits(got, sizeof got, b, t->size, &t->limits);
+        return link_error(err, imp, want, got);
+    }
+    case WR_EXTERN_MEMORY: {
+        const wr_limits *decl = &imp->desc.memory;
+        const wr_memory *mem = ext->ptr;
+        if (mem->shared == decl->shared && limits_match(mem->pages, &mem->limits, decl))
+            return 0;
+        wr_limits actual = mem->limits;
+        actual.shared = mem->shared;
+        describe_limits(want, sizeof want, "memory", decl->min, decl);
+        describe_limits(got, sizeof got, "memory", mem->pages, &actual);
+        return link_error(err, imp, want, got);
+    }
+    case WR_EXTERN_GLOBAL: {
+        const wr_globaltype *decl = &imp->desc.global;
+        const wr_global *g = ext->ptr;
+        if (g->type.type == decl->type && g->type.mutable_ == decl->mutable_)
+            return 0;
+        snprintf(want, sizeof want, "global %s%s", decl->mutable_ ? "mut " : "", valtype_name(decl->type));
+        snprintf(got, sizeof got, "global %s%s", g->type.mutable_ ? "mut " : "", valtype_name(g->type.type));
+        return link_error(err, imp, want, got);
+    }
+    default:
+        return link_error(err, imp, "?", kind_name(ext->kind));
+    }
+}
+
+/* ---- allocation ----
+ *
+ * An instance is one allocation: the struct, its index-space arrays, its
+ * defined functions and globals (store objects that are not on the store's
+ * list: they die with the instance, which dies with the store), and the
+ * storage of its passive element segments. Freeing it is free(inst), with
+ * no need for the module, which may be freed before the store. */
+
+typedef struct layout {
+    size_t size;
+} layout;
+
+static size_t take(layout *l, uint64_t count, size_t elem, size_t align, bool *overflow)
+{
+    size_t at = (l->size + align - 1) & ~(align - 1);
+    if (at > SIZE_MAX / 2 || count > (SIZE_MAX / 2 - at) / elem) {
+        *overflow = true;
+        return 0;
+    }
+    l->size = at + (size_t)count * elem;
+    return at;
+}
+
+int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
+                    wr_instance **out, wr_error *err)
+{
+    *out = NULL;
+    if (nimports != m->nimports)
+        return wr_error_set(err, WR_ERR_LINK, 0, "incompatible import type: expected %u imports, got %u",
+                            m->nimports, nimports);
+    for (uint32_t i = 0; i < nimports; i++)
+        if (check_import(m, &m->imports[i], &imports[i], err))
+            return WR_ERR_LINK;
+
+    /* Store limits, checked before anything is created. */
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        if (m->tables[i].limits.min > s->config.max_table_elems)
+            return wr_error_set(err, WR_ERR_RESOURCE, 0, "table size %llu over the store's limit of %u",
+                                (unsigned long long)m->tables[i].limits.min, s->config.max_table_elems);
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+        if (m->mems[i].min > s->config.max_memory_pages)
+            return wr_error_set(
+                err, WR_ERR_RESOURCE, 0, "memory size %llu pages over the store's limit of %llu",
+                (unsigned long long)m->mems[i].min, (unsigned long long)s->config.max_memory_pages);
+
+    uint64_t npassive = 0;
+    for (uint32_t i = 0; i < m->nelems; i++)
+        if (m->elems[i].mode == WR_SEG_PASSIVE)
+            npassive += m->elems[i].count;
+
+    layout l = {sizeof(wr_instance)};
+    bool overflow = false;
+    uint32_t ndef_funcs = m->nfuncs - m->nfunc_imports;
+    uint32_t ndef_globals = m->nglobals - m->nglobal_imports;
+    size_t o_funcdefs = take(&l, ndef_funcs, sizeof(wr_func), _Alignof(wr_func), &overflow);
+    size_t o_globaldefs = take(&l, ndef_globals, sizeof(wr_global), _Alignof(wr_global), &overflow);
+    size_t o_funcs = take(&l, m->nfuncs, sizeof(wr_func *), _Alignof(wr_func *), &overflow);
+    size_t o_tables = take(&l, m->ntables, sizeof(wr_table *), _Alignof(wr_table *), &overflow);
+    size_t o_mems = take(&l, m->nmems, sizeof(wr_memory *), _Alignof(wr_memory *), &overflow);
+    size_t o_globals = take(&l, m->nglobals, sizeof(wr_global *), _Alignof(wr_global *), &overflow);
+    size_t o_elem_refs = take(&l, m->nelems, sizeof(uint64_t *), _Alignof(uint64_t *), &overflow);
+    size_t o_passive = take(&l, npassive, sizeof(uint64_t), _Alignof(uint64_t), &overflow);
+    size_t o_type_ids = take(&l, m->ntypes, sizeof(uint32_t), _Alignof(uint32_t), &overflow);
+    size_t o_elem_sizes = take(&l, m->nelems, sizeof(uint32_t), _Alignof(uint32_t), &overflow);
+    size_t o_data_sizes = take(&l, m->ndatas, sizeof(uint32_t), _Alignof(uint32_t), &overflow);
+    char *block = overflow ? NULL : calloc(1, l.size);
+    if (!block)
+        return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+
+    wr_instance *inst = (wr_instance *)block;
+    inst->hdr.kind = WR_OBJ_INSTANCE;
+    inst->store = s;
+    inst->module = m;
+    inst->type_ids = (uint32_t *)(block + o_type_ids);
+    inst->funcs = (wr_func **)(block + o_funcs);
+    inst->tables = (wr_table **)(block + o_tables);
+    inst->mems = (wr_memory **)(block + o_mems);
+    inst->globals = (wr_global **)(block + o_globals);
+    inst->elem_refs = (uint64_t **)(block + o_elem_refs);
+    inst->elem_sizes = (uint32_t *)(block + o_elem_sizes);
+    inst->data_sizes = (uint32_t *)(block + o_data_sizes);
+    wr_func *funcdefs = (wr_func *)(block + o_funcdefs);
+    wr_global *globaldefs = (wr_global *)(block + o_globaldefs);
+    uint64_t *passive = (uint64_t *)(block + o_passive);
+
+    for (uint32_t i = 0; i < m->ntypes; i++) {
+        inst->type_ids[i] = wr_store_intern_type(s, &m->types[i]);
+        if (inst->type_ids[i] == UINT32_MAX) {
+            free(block);
+            return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+        }
+    }
+
+    /* Imports fill the first entries of each index space, in import order. */
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    for (uint32_t i = 0; i < nimports; i++) {
+        switch (imports[i].kind) {
+        case WR_EXTERN_FUNC:
+            inst->funcs[nf++] = imports[i].ptr;
+            break;
+        case WR_EXTERN_TABLE:
+            inst->tables[nt++] = imports[i].ptr;
+            break;
+        case WR_EXTERN_MEMORY:
+            inst->mems[nm++] = imports[i].ptr;
+            break;
+        case WR_EXTERN_GLOBAL:
+            inst->globals[ng++] = imports[i].ptr;
+            break;
+        default:
+            break;
+        }
+    }
+
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+        wr_func *f = &funcdefs[i - m->nfunc_imports];
+        uint32_t id = inst->type_ids[m->funcs[i].type];
+        f->hdr.kind = WR_EXTERN_FUNC;
+        f->type = s->types[id];
+        f->type_id = id;
+        f->inst = inst;
+        f->code = m->funcs[i].code;
+        f->index = i;
+        inst->funcs[i] = f;
+    }
+
+    /* Tables and memories are store objects of their own: on failure here
+     * the ones already made stay on the store's list until it is freed. */
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
+        inst->tables[i] = wr_table_new(s, m->tables[i].elemtype, &m->tables[i].limits, 0);
+        if (!inst->tables[i]) {
+            free(block);
+            return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory: table of %llu elements",
+                                (unsigned long long)m->tables[i].limits.min);
+        }
+    }
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
+        inst->mems[i] = wr_memory_new(s, &m->mems[i]);
+        if (!inst->mems[i]) {
+            free(block);
+            return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory: memory of %llu pages",
+                                (unsigned long long)m->mems[i].min);
+        }
+    }
+
+    /* Globals in order: an initializer sees the globals before it. */
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+        wr_global *g = &globaldefs[i - m->nglobal_imports];
+        g->hdr.kind = WR_EXTERN_GLOBAL;
+        g->type = m->globals[i].type;
+        wr_constexpr_eval(inst, &m->globals[i].init, g->val);
+        inst->globals[i] = g;
+    }
+
+    inst->hdr.next = s->objects;
+    s->objects = &inst->hdr;
+    *out = inst;
+
+    /* Passive segments keep their evaluated references; active and
+     * declarative ones are dropped (size 0) once initialization is done.
+     * Evaluating an active segment's items straight into the table is the
+     * same as evaluating them first: constant expressions have no effects. */
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wr_elem_segment *seg = &m->elems[i];
+        if (seg->mode != WR_SEG_PASSIVE)
+            continue;
+        inst->elem_refs[i] = passive;
+        inst->elem_sizes[i] = seg->count;
+        for (uint32_t j = 0; j < seg->count; j++) {
+            uint64_t v[2];
+            wr_constexpr_eval(inst, &seg->items[j], v);
+            passive[j] = v[0];
+        }
+        passive += seg->count;
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        inst->data_sizes[i] = m->datas[i].size;
+
+    /* Wasm 2.0: segments apply in order, each bounds-checked as a whole
+     * (table.init / memory.init); the first out-of-bounds one traps and the
+     * writes before it persist. */
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wr_elem_segment *seg = &m->elems[i];
+        if (seg->mode != WR_SEG_ACTIVE)
+            continue;
+        uint64_t v[2];
+        wr_constexpr_eval(inst, &seg->offset, v);
+        uint32_t off = (uint32_t)v[0];
+        wr_table *t = seg->table < m->ntables ? inst->tables[seg->table] : NULL;
+        if (!t || (uint64_t)off + seg->count > t->size)
+            return -WR_TRAP_TABLE_OOB;
+        for (uint32_t j = 0; j < seg->count; j++) {
+            wr_constexpr_eval(inst, &seg->items[j], v);
+            t->elems[off + j] = v[0];
+        }
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const wr_data_segment *seg = &m->datas[i];
+        if (seg->mode != WR_SEG_ACTIVE)
+            continue;
+        uint64_t v[2];
+        wr_constexpr_eval(inst, &seg->offset, v);
+        uint32_t off = (uint32_t)v[0];
+        wr_memory *mem = seg->memory < m->nmems ? inst->mems[seg->memory] : NULL;
+        if (!mem || (uint64_t)off + seg->size > mem->size)
+            return -WR_TRAP_MEMORY_OOB;
+        if (seg->size)
+            memcpy(mem->base + off, seg->bytes, seg->size);
+        inst->data_sizes[i] = 0;
+    }
+    return 0;
+}
+
+wr_func *wr_instance_start(const wr_instance *inst)
+{
+    const wr_module *m = inst->module;
+    return m->has_start && m->start < m->nfuncs ? inst->funcs[m->start] : NULL;
+}
+
+wr_extern wr_instance_export(const wr_instance *inst, uint32_t export_index)
+{
+    const wr_export *e = &inst->module->exports[export_index];
+    wr_extern x = {e->kind, NULL};
+    switch (e->kind) {
+    case WR_EXTERN_FUNC:
+        x.ptr = inst->funcs[e->index];
+        break;
+    case WR_EXTERN_TABLE:
+        x.ptr = inst->tables[e->index];
+        break;
+    case WR_EXTERN_MEMORY:
+        x.ptr = inst->mems[e->index];
+        break;
+    case WR_EXTERN_GLOBAL:
+        x.ptr = inst->globals[e->index];
+        break;
+    default:
+        break;
+    }
+    return x;
+}

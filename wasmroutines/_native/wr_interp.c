@@ -1,0 +1,274 @@
+/* wr_interp.c: the dispatch loop. It only executes: decoding, validation and
+ * translation happened before (wr_translate.c), so every operand is a slot
+ * index into the current frame and every branch a precomputed offset.
+ *
+ * The instruction bodies live in insns/NAME.def; tools/gen_insns.py turns them
+ * into wr_interp_gen.inc, included below. This file supplies the registers
+ * and the macros those bodies use:
+ *
+ *   SLOT_<T>(i) / SET_<T>(i, v)   read / write slot i of the frame
+ *   TRAP(code)                    trap at the current instruction
+ *   MEM(addr, offset, n)          bounds-checked pointer into memory 0
+ *   SUSPEND(status)               leave wr_exec restartably
+ *   NEXT()                        dispatch the instruction at pc
+ *
+ * Architecture invariant: a wasm call pushes a wr_frame and stays in this
+ * loop; the C stack does not grow with wasm call depth.
+ */
+#include <string.h>
+
+#include "wr_exec.h"
+#include "wr_insn_gen.h"
+#include "wr_numeric.h"
+
+#if defined(__GNUC__) && !defined(WR_NO_COMPUTED_GOTO)
+#define WR_COMPUTED_GOTO 1
+#endif
+
+/* Op words: label offsets from op_invalid (computed goto) or op numbers. */
+static wr_word op_words[WR_OP_COUNT];
+static int op_words_ready;
+
+static inline float slot_f32(uint64_t s)
+{
+    uint32_t u = (uint32_t)s;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static inline uint64_t f32_slot(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static inline double slot_f64(uint64_t s)
+{
+    double d;
+    memcpy(&d, &s, sizeof d);
+    return d;
+}
+
+static inline uint64_t f64_slot(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline wr_v128 slot_v128(const uint64_t *p)
+{
+    wr_v128 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+#define SLOT_I32(i) ((uint32_t)fp[(i)])
+#define SET_I32(i, v) (fp[(i)] = (uint64_t)(uint32_t)(v))
+#define SLOT_I64(i) (fp[(i)])
+#define SET_I64(i, v) (fp[(i)] = (uint64_t)(v))
+#define SLOT_F32(i) slot_f32(fp[(i)])
+#define SET_F32(i, v) (fp[(i)] = f32_slot(v))
+#define SLOT_F64(i) slot_f64(fp[(i)])
+#define SET_F64(i, v) (fp[(i)] = f64_slot(v))
+#define SLOT_V128(i) slot_v128(&fp[(i)])
+#define SET_V128(i, v)                                                                                           \
+    do {                                                                                                         \
+        wr_v128 v128_tmp_ = (v);                                                                                 \
+        memcpy(&fp[(i)], &v128_tmp_, sizeof v128_tmp_);                                                          \
+    } while (0)
+
+#define TRAP(code)                                                                                               \
+    do {                                                                                                         \
+        trap = (code);                                                                                           \
+        goto trap_exit;                                                                                          \
+    } while (0)
+
+/* Effective address check: the access [addr + offset, +n) must lie inside
+ * the memory's current size. 64-bit arithmetic cannot overflow here. */
+#define MEM(addr, offset, n)                                                                                     \
+    ({                                                                                                           \
+        uint64_t ea_ = (uint64_t)(addr) + (uint64_t)(offset);                                                    \
+        if (ea_ + (n) > memsize)                                                                                 \
+            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        membase + ea_;                                                                                           \
+    })
+
+/* Memory 0 of the current instance, reloaded after anything that may
+ * change it (a call into another instance, memory.grow, re-entry). */
+#define LOAD_MEM()                                                                                               \
+    do {                                                                                                         \
+        if (inst->module->nmems) {                                                                               \
+            membase = inst->mems[0]->base;                                                                       \
+            memsize = inst->mems[0]->size;                                                                       \
+        } else {                                                                                                 \
+            membase = NULL;                                                                                      \
+            memsize = 0;                                                                                         \
+        }                                                                                                        \
+    } while (0)
+
+#define SUSPEND(st)                                                                                              \
+    do {                                                                                                         \
+        status = (st);                                                                                           \
+        goto suspend;                                                                                            \
+    } while (0)
+
+#ifdef WR_COMPUTED_GOTO
+#define TARGET(name) op_##name:
+#define NEXT() goto *(const void *)((const char *)&&op_invalid + (int32_t)*pc)
+#else
+#define TARGET(name) case WR_OP_##name:
+#define NEXT() goto dispatch
+#endif
+
+wr_word wr_interp_op_word(unsigned op)
+{
+    if (!op_words_ready)
+        wr_exec(NULL);
+    return op < WR_OP_COUNT ? op_words[op] : op_words[0];
+}
+
+int wr_exec(wr_thread *thread)
+{
+#ifdef WR_COMPUTED_GOTO
+#define LABEL_OFFSET(name) &&op_##name - &&op_invalid,
+    static const int32_t label_offsets[WR_OP_COUNT] = {WR_OP_LIST(LABEL_OFFSET)};
+#undef LABEL_OFFSET
+#endif
+    if (thread == NULL) {
+        for (unsigned i = 0; i < WR_OP_COUNT; i++) {
+#ifdef WR_COMPUTED_GOTO
+            op_words[i] = (wr_word)label_offsets[i];
+#else
+            op_words[i] = i;
+#endif
+        }
+        op_words_ready = 1;
+        return WR_DONE;
+    }
+
+    const wr_word *pc = thread->pc;
+    uint64_t *fp = thread->fp;
+    wr_func *func = thread->func;
+    wr_instance *inst = func->inst;
+    wr_frame *const frames = thread->frames;
+    uint32_t nframes = thread->nframes;
+    uint8_t *membase;
+    uint64_t memsize;
+    wr_func *callee = NULL;
+    uint32_t call_base = 0, call_size = 0;
+    int trap = WR_TRAP_NONE;
+    int status = WR_DONE;
+
+    /* The loop runs on one budget: the slice, cut short by the fuel left. */
+    const int64_t slice = thread->budget;
+    const int64_t limit = thread->fuel_enabled && thread->fuel < slice ? thread->fuel : slice;
+    int64_t budget = limit;
+
+    LOAD_MEM();
+    (void)membase;
+    (void)memsize;
+
+#ifdef WR_COMPUTED_GOTO
+    NEXT();
+#else
+dispatch:
+    switch ((enum wr_op)*pc) {
+#endif
+
+    TARGET(invalid)
+    {
+        /* Never emitted: reaching it means the translator broke an invariant. */
+        TRAP(WR_TRAP_UNREACHABLE);
+    }
+
+#include "wr_interp_gen.inc"
+
+#ifndef WR_COMPUTED_GOTO
+    default:
+        TRAP(WR_TRAP_UNREACHABLE);
+    }
+#endif
+
+do_call : {
+    if (callee->code == NULL) {
+        /* A host function: hand the call to the host, args in place. */
+        const wr_functype *ft = callee->type;
+        uint32_t n = ft->param_slots > ft->result_slots ? ft->param_slots : ft->result_slots;
+        thread->host_func = callee;
+        thread->host_args = fp + call_base;
+        thread->sp = fp + call_base + n;
+        pc += call_size;
+        SUSPEND(WR_HOSTCALL);
+    }
+    const wr_code *code = callee->code;
+    uint64_t *nfp = fp + call_base;
+    if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp))
+        TRAP(WR_TRAP_STACK_EXHAUSTED);
+    frames[nframes].ret_pc = pc + call_size;
+    frames[nframes].ret_fp = fp;
+    frames[nframes].ret_func = func;
+    nframes++;
+    memset(nfp + code->param_slots, 0, (size_t)(code->local_slots - code->param_slots) * sizeof(uint64_t));
+    if (code->nconsts)
+        memcpy(nfp + code->local_slots, code->consts, (size_t)code->nconsts * sizeof(uint64_t));
+    fp = nfp;
+    func = callee;
+    pc = code->words;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        LOAD_MEM();
+    }
+    /* Calls are preemption points too (recursion without loops). */
+    if (--budget < 0)
+        SUSPEND(WR_YIELD);
+    NEXT();
+}
+
+do_return : {
+    wr_frame *f = &frames[--nframes];
+    if (f->ret_func == NULL) {
+        /* Returned through a host entry: the call is complete. */
+        thread->results = fp;
+        thread->nframes = nframes;
+        wr_thread_leave_entry(thread);
+        status = WR_DONE;
+        goto out;
+    }
+    pc = f->ret_pc;
+    fp = f->ret_fp;
+    func = f->ret_func;
+    if (func->inst != inst) {
+        inst = func->inst;
+        LOAD_MEM();
+    }
+    NEXT();
+}
+
+trap_exit:
+    thread->trap = trap;
+    thread->nframes = nframes;
+    wr_thread_record_backtrace(thread, func, pc);
+    wr_thread_leave_entry(thread);
+    status = WR_TRAP;
+    goto out;
+
+suspend:
+    thread->pc = pc;
+    thread->fp = fp;
+    thread->func = func;
+    thread->nframes = nframes;
+
+out : {
+    int64_t used = limit - budget;
+    thread->budget = slice - used;
+    if (thread->fuel_enabled) {
+        thread->fuel -= used;
+        if (status == WR_YIELD && thread->fuel < 0)
+            status = WR_OUT_OF_FUEL;
+    }
+    return status;
+}
+}

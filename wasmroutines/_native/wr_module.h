@@ -1,0 +1,190 @@
+/* wr_module.h: a decoded, validated and translated module.
+ *
+ * A module is immutable once loaded and may be instantiated any number of
+ * times (wasi-threads gives every thread its own instance of one module), so
+ * it owns everything instances share: types, translated code, segments.
+ *
+ * Loading is three stages, each its own file:
+ *   wr_decode.c           bytes -> wr_module (sections, module-level checks)
+ *   wr_validate_module.c  module-level validation rules (indices, limits, ...)
+ *   wr_translate.c        per function: validate the body and translate it to
+ *                         internal code (wr_code.h)
+ * wr_module_load() runs all three.
+ */
+#ifndef WR_MODULE_H
+#define WR_MODULE_H
+
+#include "wr_types.h"
+
+/* A constant expression. Wasm 2.0 allows exactly one instruction then `end`. */
+typedef enum wr_constop {
+    WR_CONST_I32 = 0x41,
+    WR_CONST_I64 = 0x42,
+    WR_CONST_F32 = 0x43,
+    WR_CONST_F64 = 0x44,
+    WR_CONST_V128 = 0xFD, /* v128.const (SIMD issue) */
+    WR_CONST_GLOBAL_GET = 0x23,
+    WR_CONST_REF_NULL = 0xD0,
+    WR_CONST_REF_FUNC = 0xD2,
+} wr_constop;
+
+typedef struct wr_constexpr {
+    uint8_t op;       /* wr_constop */
+    uint8_t type;     /* wr_valtype of the result */
+    uint32_t index;   /* global index (global.get) or function index (ref.func) */
+    uint64_t bits[2]; /* the constant's bits (f32/f64 as raw bits; v128 uses both) */
+    uint32_t offset;  /* byte offset of the expression in the module, for errors */
+} wr_constexpr;
+
+typedef struct wr_import {
+    char *module; /* NUL-terminated copies; names may contain NUL only if */
+    char *name;   /* module_len/name_len say so (UTF-8 is validated) */
+    uint32_t module_len, name_len;
+    uint8_t kind; /* wr_externkind */
+    union {
+        uint32_t func_type; /* type index */
+        wr_tabletype table;
+        wr_limits memory;
+        wr_globaltype global;
+    } desc;
+    uint32_t offset; /* byte offset of the import entry, for errors */
+} wr_import;
+
+typedef struct wr_export {
+    char *name;
+    uint32_t name_len;
+    uint8_t kind; /* wr_externkind */
+    uint32_t index;
+    uint32_t offset; /* byte offset of the export entry, for errors */
+} wr_export;
+
+typedef struct wr_global_def {
+    wr_globaltype type;
+    wr_constexpr init;
+} wr_global_def;
+
+typedef enum wr_segmode { WR_SEG_ACTIVE = 0, WR_SEG_PASSIVE = 1, WR_SEG_DECLARATIVE = 2 } wr_segmode;
+
+typedef struct wr_elem_segment {
+    uint8_t mode;     /* wr_segmode */
+    uint8_t elemtype; /* WR_FUNCREF or WR_EXTERNREF */
+    uint32_t table;   /* active only */
+    wr_constexpr offset; /* active only */
+    uint32_t count;
+    wr_constexpr *items; /* count items: ref.func, ref.null or global.get */
+    uint32_t offset_in_module; /* byte offset of the segment, for errors */
+} wr_elem_segment;
+
+typedef struct wr_data_segment {
+    uint8_t mode;   /* WR_SEG_ACTIVE or WR_SEG_PASSIVE */
+    uint32_t memory;
+    wr_constexpr offset; /* active only */
+    uint32_t size;
+    const uint8_t *bytes; /* points into wr_module.bytes */
+    uint32_t offset_in_module; /* byte offset of the segment, for errors */
+} wr_data_segment;
+
+/* A run of locals of one type, as the code section declares them. */
+typedef struct wr_local_run {
+    uint32_t count;
+    uint8_t type;
+} wr_local_run;
+
+struct wr_code; /* wr_code.h */
+
+typedef struct wr_func_def {
+    uint32_t type; /* type index */
+    uint32_t type_offset; /* byte offset of the type index, for errors */
+    /* Filled by the decoder for defined (non-imported) functions: */
+    uint32_t nlocal_runs;
+    wr_local_run *local_runs; /* locals beyond the params */
+    uint32_t nlocals;         /* total locals beyond the params */
+    const uint8_t *body;      /* first instruction byte (after the locals) */
+    const uint8_t *body_end;  /* one past the final `end` */
+    uint32_t body_offset;     /* offset of `body` in the module bytes */
+    uint32_t code_offset;     /* offset of the function's code entry (its size field) */
+    /* Filled by the translator: */
+    struct wr_code *code;
+} wr_func_def;
+
+typedef struct wr_custom_section {
+    char *name;
+    uint32_t name_len;
+    const uint8_t *data; /* points into wr_module.bytes */
+    uint32_t size;
+} wr_custom_section;
+
+typedef struct wr_module {
+    uint8_t *bytes; /* owned copy of the binary; other pointers point in here */
+    size_t size;
+
+    uint32_t ntypes;
+    wr_functype *types;
+
+    uint32_t nimports;
+    wr_import *imports;
+
+    /* Index spaces: imports come first in each. */
+    uint32_t nfuncs, nfunc_imports;
+    wr_func_def *funcs; /* nfuncs entries; imported ones only have `type` */
+    uint32_t ntables, ntable_imports;
+    wr_tabletype *tables;
+    uint32_t nmems, nmem_imports;
+    wr_limits *mems;
+    /* Byte offsets of each table's / memory's type (imports included), for
+     * validation errors. */
+    uint32_t *table_offsets, *mem_offsets;
+    uint32_t nglobals, nglobal_imports;
+    wr_global_def *globals; /* imported ones only have `type` */
+
+    uint32_t nexports;
+    wr_export *exports;
+
+    bool has_start;
+    uint32_t start;
+    uint32_t start_offset; /* byte offset of the start function index */
+
+    uint32_t nelems;
+    wr_elem_segment *elems;
+
+    bool has_datacount;
+    uint32_t datacount;
+    uint32_t ndatas;
+    wr_data_segment *datas;
+
+    /* Functions that may be referenced by ref.func in code: those in elem
+     * segments, exports and global initializers (the spec's C.refs). */
+    bool *func_declared; /* nfuncs flags */
+
+    uint32_t ncustoms;
+    wr_custom_section *customs;
+
+    /* From the "name" custom section, when present and well formed. */
+    char *name;       /* module name or NULL */
+    char **func_names; /* nfuncs entries, NULL where unnamed; NULL if no names */
+} wr_module;
+
+/* Decode `size` bytes into a new module (copies the bytes). Checks everything
+ * the binary format requires (malformed) and the module-level validation
+ * rules (invalid), but not function bodies. Returns NULL and fills `err` on
+ * failure. Resets `*err` first. */
+wr_module *wr_module_decode(const uint8_t *bytes, size_t size, wr_error *err);
+
+/* Module-level validation (wr_validate_module.c); called by wr_module_decode. */
+int wr_module_validate(wr_module *m, wr_error *err);
+
+/* Validate and translate every function body (wr_translate.c). */
+int wr_module_translate(wr_module *m, wr_error *err);
+
+/* Decode + validate + translate. */
+wr_module *wr_module_load(const uint8_t *bytes, size_t size, wr_error *err);
+
+void wr_module_free(wr_module *m);
+
+/* Type of a global / table / memory / function by index (imports included). */
+static inline const wr_functype *wr_module_func_type(const wr_module *m, uint32_t funcidx)
+{
+    return &m->types[m->funcs[funcidx].type];
+}
+
+#endif /* WR_MODULE_H */

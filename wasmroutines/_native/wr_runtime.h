@@ -1,0 +1,145 @@
+/* wr_runtime.h: the runtime objects of a store: functions, memories, tables,
+ * globals and instances, as the spec's store defines them.
+ *
+ * Ownership: every object belongs to exactly one store and lives until the
+ * store is freed (objects are chained on the store's list). Python holds the
+ * store alive while it holds any object of it.
+ *
+ * References in slots and tables: a funcref is the wr_func* itself (NULL is
+ * ref.null); an externref is a nonzero 64-bit handle the host chose (0 is
+ * ref.null).
+ */
+#ifndef WR_RUNTIME_H
+#define WR_RUNTIME_H
+
+#include "wr_code.h"
+#include "wr_module.h"
+#include "wr_types.h"
+
+typedef struct wr_store wr_store;
+typedef struct wr_instance wr_instance;
+
+/* Header of every store-owned object. */
+typedef struct wr_obj {
+    struct wr_obj *next;
+    uint8_t kind; /* wr_externkind, or WR_OBJ_INSTANCE */
+} wr_obj;
+#define WR_OBJ_INSTANCE 4
+
+typedef struct wr_func {
+    wr_obj hdr;
+    const wr_functype *type; /* interned: stable for the store's life */
+    uint32_t type_id;        /* equal ids <=> equal types, within a store */
+    wr_instance *inst;       /* NULL for a host function */
+    const wr_code *code;     /* NULL for a host function */
+    uint32_t index;          /* function index in inst's module */
+    uint64_t host_id;        /* host functions: the host's handle */
+} wr_func;
+
+typedef struct wr_memory {
+    wr_obj hdr;
+    uint8_t *base;     /* fixed for the memory's life: never moves on grow */
+    uint64_t size;     /* current size in bytes (pages * 64 KiB) */
+    uint64_t pages;
+    uint64_t max_pages; /* effective maximum (declared max or the store limit) */
+    uint64_t reserved;  /* bytes of address space reserved at base */
+    wr_limits limits;   /* as declared/created (min updated on grow for typing) */
+    bool shared;
+} wr_memory;
+
+typedef struct wr_table {
+    wr_obj hdr;
+    uint8_t elemtype;
+    uint64_t *elems; /* may move on grow: always reach it through the table */
+    uint32_t size;
+    uint32_t max; /* effective maximum */
+    wr_limits limits;
+} wr_table;
+
+typedef struct wr_global {
+    wr_obj hdr;
+    wr_globaltype type;
+    uint64_t val[2]; /* v128 uses both words, everything else val[0] */
+} wr_global;
+
+struct wr_instance {
+    wr_obj hdr;
+    wr_store *store;
+    const wr_module *module;
+    uint32_t *type_ids;  /* module type index -> store type id (call_indirect) */
+    wr_func **funcs;     /* module->nfuncs */
+    wr_table **tables;   /* module->ntables */
+    wr_memory **mems;    /* module->nmems */
+    wr_global **globals; /* module->nglobals */
+    /* Passive element segments, evaluated at instantiation; size 0 once
+     * dropped (elem.drop, or after active/declarative initialization). */
+    uint64_t **elem_refs;
+    uint32_t *elem_sizes;
+    /* Data segment sizes; 0 once dropped. Bytes stay in the module. */
+    uint32_t *data_sizes;
+};
+
+/* Store-wide limits and registries. */
+typedef struct wr_store_config {
+    uint64_t max_memory_pages; /* cap on any memory's size; default 65536 */
+    uint32_t max_table_elems;  /* cap on any table's size; default 10,000,000 */
+    uint32_t max_call_depth;   /* frames per thread; default 20,000 */
+    uint32_t stack_slots;      /* value-stack slots per thread; default 1 Mi */
+} wr_store_config;
+
+struct wr_store {
+    wr_obj *objects; /* every object, newest first */
+    wr_store_config config;
+    uint32_t ntypes, types_cap;
+    wr_functype **types; /* interned function types; index = type id */
+    /* Open-addressing hash over `types` so interning is O(1), private to
+     * wr_store.c: an entry is type id + 1, 0 marks an empty slot. */
+    uint32_t *type_hash;
+    uint32_t type_hash_cap; /* a power of two, or 0 */
+};
+
+wr_store *wr_store_new(void);
+void wr_store_free(wr_store *s);
+/* Intern a function type; returns its id, or UINT32_MAX when out of memory. */
+uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft);
+
+/* Object constructors; NULL when out of memory or over a limit. */
+wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
+wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
+wr_table *wr_table_new(wr_store *s, uint8_t elemtype, const wr_limits *limits, uint64_t init);
+wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
+
+/* memory.grow: returns the old size in pages, or -1 when it cannot grow. */
+int64_t wr_memory_grow(wr_memory *m, uint64_t delta_pages);
+/* table.grow: returns the old size, or -1. New elements are `init`. */
+int64_t wr_table_grow(wr_table *t, uint32_t delta, uint64_t init);
+
+/* Import binding, as the host passes it to instantiation. */
+typedef struct wr_extern {
+    uint8_t kind; /* wr_externkind */
+    void *ptr;    /* wr_func* / wr_table* / wr_memory* / wr_global* */
+} wr_extern;
+
+/* Instantiate: check imports (link errors), allocate, initialize globals,
+ * tables and memories from segments. Returns:
+ *   0            ok, *out set; the caller then runs the start function
+ *                (wr_instance_start) as an ordinary call;
+ *   WR_ERR_LINK  imports do not match (err filled, nothing created);
+ *   WR_ERR_RESOURCE  out of memory or over a limit;
+ *   -trap        a segment was out of bounds: initialization trapped
+ *                (wr_trap code, negated); *out is set, and effects on
+ *                imported tables and memories persist, as the spec says. */
+int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
+                    wr_instance **out, wr_error *err);
+
+/* The start function, or NULL. */
+wr_func *wr_instance_start(const wr_instance *inst);
+
+/* The extern an export names. */
+wr_extern wr_instance_export(const wr_instance *inst, uint32_t export_index);
+
+/* Evaluate a constant expression in an instance (globals initialized so far).
+ * Writes two words (v128 uses both). */
+void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2]);
+
+#endif /* WR_RUNTIME_H */

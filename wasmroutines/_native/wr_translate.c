@@ -1,0 +1,1435 @@
+/* wr_translate.c: validate each function body and translate it, in the same
+ * single pass, into internal code (wr_code.h).
+ *
+ * The validator's operand stack doubles as the translator's register
+ * allocator: every entry knows its type, its positional slot (where a value
+ * at that height lives) and its source slot (where the value actually is
+ * right now). local.get and constants push entries whose source is the
+ * local's or the constant's slot, so they emit no code; an entry is
+ * "materialized" (copied to its positional slot) only where control flow or
+ * a call needs values in fixed places:
+ *   - block/loop/if entry: every pending local reference on the whole stack
+ *     (code inside may run conditionally and set the local), and the block's
+ *     params;
+ *   - local.set/tee of L: pending references to L;
+ *   - calls: the arguments (the callee's frame starts at the first one);
+ *   - block ends: the results.
+ * Branches copy their values straight to the target's slots.
+ *
+ * Slots are encoded with a tag while translating (the constant area's size
+ * and so the operand stack's base are known only at the end) and rewritten
+ * by `finish` through the list of slot operand words.
+ *
+ * No recursion: nesting lives in the explicit control stack.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_code.h"
+#include "wr_exec.h"
+#include "wr_insn_gen.h"
+#include "wr_module.h"
+#include "wr_reader.h"
+
+#define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
+
+#define TAG_MASK 0xC0000000u
+#define TAG_LOCAL 0x00000000u
+#define TAG_CONST 0x40000000u
+#define TAG_STACK 0x80000000u
+#define MAX_INDEX 0x3FFFFFFFu
+
+#define MAX_FUNC_WORDS (1u << 28)
+#define MAX_STACK_SLOTS (1u << 24)
+
+typedef struct entry {
+    uint8_t type;
+    uint32_t src; /* tagged slot holding the value now */
+    uint32_t pos; /* tagged positional slot (TAG_STACK | height) */
+} entry;
+
+typedef struct patch {
+    uint32_t field; /* word holding the relative target */
+    uint32_t op;    /* op word it is relative to */
+} patch;
+
+enum { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
+
+typedef struct ctrl {
+    uint8_t kind;
+    bool unreachable; /* the rest of this block is dead (after br, return, ...) */
+    bool dead;        /* the block began in dead code: emit nothing */
+    uint32_t nparams, nresults;
+    const uint8_t *params, *results;
+    uint8_t inline_type; /* storage for a single-result block type */
+    uint32_t height;     /* operand stack entries below the block */
+    uint32_t hslots;     /* and their slots */
+    uint32_t label;      /* loop: word index of the loop header */
+    uint32_t else_patch; /* if: the br_unless word to patch at else/end */
+    bool has_else_patch;
+    uint32_t insn_start; /* loop: instruction count at the header */
+    patch *patches;      /* forward branches (block/if) or back-edges' cost words (loop) */
+    uint32_t npatches, cap_patches;
+} ctrl;
+
+typedef struct tr {
+    wr_module *m;
+    wr_error *err;
+    wr_reader r;
+    uint32_t func_index;
+    const wr_functype *ft;
+    /* locals: params then declared */
+    uint32_t nlocals;
+    uint8_t *local_types;
+    uint32_t *local_slot;
+    uint32_t local_slots;
+    /* operand stack */
+    entry *stk;
+    uint32_t nstk, cap_stk;
+    uint32_t hslots, max_hslots;
+    uint32_t npending; /* entries whose source is a local */
+    /* control stack */
+    ctrl *ctl;
+    uint32_t nctl, cap_ctl;
+    /* output */
+    wr_word *code;
+    uint32_t ncode, cap_code;
+    uint32_t *fix;
+    uint32_t nfix, cap_fix;
+    uint64_t *consts;
+    uint32_t nconsts, cap_consts;
+    wr_code_loc *locs;
+    uint32_t nlocs, cap_locs;
+    uint32_t insn_count;
+    /* The output slot word of the last instruction and where it ended, so a
+     * following local.set can retarget it instead of copying. */
+    uint32_t last_out_word, last_end;
+    bool oom;
+} tr;
+
+/* ---- errors ---- */
+
+#define CHECK(x)                                                                                                 \
+    do {                                                                                                         \
+        if ((x) != 0)                                                                                            \
+            return -1;                                                                                           \
+    } while (0)
+
+static int invalid(tr *t, const char *msg)
+{
+    wr_error_set(t->err, WR_ERR_INVALID, wr_reader_offset(&t->r), "%s", msg);
+    return -1;
+}
+
+static int malformed(tr *t, const char *msg)
+{
+    wr_error_set(t->err, WR_ERR_MALFORMED, wr_reader_offset(&t->r), "%s", msg);
+    return -1;
+}
+
+static int read_fail(tr *t, int rc)
+{
+    wr_reader_fail(&t->r, rc, t->err);
+    return -1;
+}
+
+static int oom(tr *t)
+{
+    t->oom = true;
+    wr_error_set(t->err, WR_ERR_RESOURCE, wr_reader_offset(&t->r), "out of memory translating function %u",
+                 t->func_index);
+    return -1;
+}
+
+#define READ(call)                                                                                               \
+    do {                                                                                                         \
+        int rc_ = (call);                                                                                        \
+        if (rc_)                                                                                                 \
+            return read_fail(t, rc_);                                                                            \
+    } while (0)
+
+static int grow(tr *t, void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > UINT32_MAX / 2)
+            return oom(t);
+        ncap *= 2;
+    }
+    void *np = realloc(*p, (size_t)ncap * elem);
+    if (!np)
+        return oom(t);
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- emitting ---- */
+
+static ctrl *top_ctrl(tr *t) { return &t->ctl[t->nctl - 1]; }
+
+static bool emitting(tr *t)
+{
+    ctrl *c = top_ctrl(t);
+    return !c->unreachable && !c->dead;
+}
+
+static int emit_word(tr *t, wr_word w)
+{
+    if (t->ncode >= MAX_FUNC_WORDS)
+        return invalid(t, "function too large");
+    CHECK(grow(t, (void **)&t->code, &t->cap_code, t->ncode + 1, sizeof(wr_word)));
+    t->code[t->ncode++] = w;
+    return 0;
+}
+
+/* Start an instruction: its op word. Returns the op word's index. */
+static int emit_op(tr *t, unsigned op, uint32_t *at)
+{
+    uint32_t idx = t->ncode;
+    CHECK(emit_word(t, wr_interp_op_word(op)));
+    if (at)
+        *at = idx;
+    return 0;
+}
+
+static int emit_slot(tr *t, uint32_t tagged)
+{
+    CHECK(grow(t, (void **)&t->fix, &t->cap_fix, t->nfix + 1, sizeof(uint32_t)));
+    t->fix[t->nfix++] = t->ncode;
+    return emit_word(t, tagged);
+}
+
+static int add_loc(tr *t, uint32_t offset)
+{
+    if (t->nlocs && t->locs[t->nlocs - 1].word == t->ncode) {
+        t->locs[t->nlocs - 1].offset = offset;
+        return 0;
+    }
+    CHECK(grow(t, (void **)&t->locs, &t->cap_locs, t->nlocs + 1, sizeof(wr_code_loc)));
+    t->locs[t->nlocs].word = t->ncode;
+    t->locs[t->nlocs].offset = offset;
+    t->nlocs++;
+    return 0;
+}
+
+/* A label is defined here: code may arrive from elsewhere, so the last
+ * instruction's output can no longer be retargeted. */
+static void mark_label(tr *t) { t->last_end = UINT32_MAX; }
+
+static uint32_t const_slot(tr *t, uint64_t lo, uint64_t hi, bool wide)
+{
+    /* Reuse a recent identical constant (a bounded scan keeps huge functions linear). */
+    uint32_t n = wide ? 2 : 1;
+    uint32_t start = t->nconsts > 64 ? t->nconsts - 64 : 0;
+    for (uint32_t i = start; i + n <= t->nconsts; i++) {
+        if (t->consts[i] == lo && (!wide || t->consts[i + 1] == hi))
+            return TAG_CONST | i;
+    }
+    if (t->nconsts + n > MAX_INDEX || grow(t, (void **)&t->consts, &t->cap_consts, t->nconsts + n, 8))
+        return UINT32_MAX;
+    uint32_t idx = t->nconsts;
+    t->consts[t->nconsts++] = lo;
+    if (wide)
+        t->consts[t->nconsts++] = hi;
+    return TAG_CONST | idx;
+}
+
+/* ---- operand stack ---- */
+
+static int push(tr *t, uint8_t type, uint32_t src)
+{
+    CHECK(grow(t, (void **)&t->stk, &t->cap_stk, t->nstk + 1, sizeof(entry)));
+    uint32_t pos = TAG_STACK | t->hslots;
+    entry *e = &t->stk[t->nstk++];
+    e->type = type;
+    e->pos = pos;
+    e->src = src == UINT32_MAX ? pos : src;
+    if ((e->src & TAG_MASK) == TAG_LOCAL)
+        t->npending++;
+    t->hslots += type == WR_V128 ? 2 : 1;
+    if (t->hslots > MAX_STACK_SLOTS)
+        return invalid(t, "operand stack too deep");
+    if (t->hslots > t->max_hslots)
+        t->max_hslots = t->hslots;
+    return 0;
+}
+
+/* Push a value computed into its positional slot. */
+static int push_pos(tr *t, uint8_t type) { return push(t, type, UINT32_MAX); }
+
+static bool type_matches(uint8_t actual, uint8_t expected)
+{
+    return actual == expected || actual == UNKNOWN_TYPE || expected == UNKNOWN_TYPE;
+}
+
+/* Pop one entry, checking its type (UNKNOWN_TYPE accepts any). */
+static int pop(tr *t, uint8_t expected, entry *out)
+{
+    ctrl *c = top_ctrl(t);
+    if (t->nstk == c->height) {
+        if (c->unreachable) {
+            out->type = expected;
+            out->src = out->pos = TAG_STACK | t->hslots;
+            return 0;
+        }
+        return invalid(t, "type mismatch");
+    }
+    entry e = t->stk[--t->nstk];
+    t->hslots -= e.type == WR_V128 ? 2 : 1;
+    if ((e.src & TAG_MASK) == TAG_LOCAL)
+        t->npending--;
+    if (!type_matches(e.type, expected))
+        return invalid(t, "type mismatch");
+    *out = e;
+    if (out->type == UNKNOWN_TYPE)
+        out->type = expected;
+    return 0;
+}
+
+static int emit_copy(tr *t, uint8_t type, uint32_t src, uint32_t dst)
+{
+    if (src == dst)
+        return 0;
+    CHECK(emit_op(t, type == WR_V128 ? WR_OP_copy_v128 : WR_OP_copy, NULL));
+    CHECK(emit_slot(t, src));
+    CHECK(emit_slot(t, dst));
+    return 0;
+}
+
+static int materialize(tr *t, entry *e)
+{
+    if (e->src == e->pos)
+        return 0;
+    if (emitting(t))
+        CHECK(emit_copy(t, e->type, e->src, e->pos));
+    if ((e->src & TAG_MASK) == TAG_LOCAL)
+        t->npending--;
+    e->src = e->pos;
+    return 0;
+}
+
+/* Materialize every entry that reads a local (all locals, or only `slot`). */
+static int spill_locals(tr *t, uint32_t only_slot)
+{
+    for (uint32_t i = t->nstk; t->npending && i-- > 0;) {
+        entry *e = &t->stk[i];
+        if ((e->src & TAG_MASK) == TAG_LOCAL && (only_slot == UINT32_MAX || e->src == only_slot))
+            CHECK(materialize(t, e));
+    }
+    return 0;
+}
+
+/* ---- control ---- */
+
+static int push_ctrl(tr *t, uint8_t kind, uint32_t nparams, const uint8_t *params, uint32_t nresults,
+                     const uint8_t *results)
+{
+    CHECK(grow(t, (void **)&t->ctl, &t->cap_ctl, t->nctl + 1, sizeof(ctrl)));
+    bool dead = t->nctl ? !emitting(t) : false;
+    ctrl *c = &t->ctl[t->nctl++];
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    c->dead = dead;
+    c->nparams = nparams;
+    c->params = params;
+    c->nresults = nresults;
+    c->results = results;
+    c->height = t->nstk;
+    c->hslots = t->hslots;
+    c->insn_start = t->insn_count;
+    return 0;
+}
+
+static int add_patch(tr *t, ctrl *c, uint32_t field, uint32_t op)
+{
+    CHECK(grow(t, (void **)&c->patches, &c->cap_patches, c->npatches + 1, sizeof(patch)));
+    c->patches[c->npatches].field = field;
+    c->patches[c->npatches].op = op;
+    c->npatches++;
+    return 0;
+}
+
+static void set_target(tr *t, uint32_t field, uint32_t op, uint32_t target)
+{
+    t->code[field] = (wr_word)(int32_t)((int64_t)target - (int64_t)op);
+}
+
+/* A single-result block type is stored inline (results == NULL); the
+ * control stack may move, so never keep a pointer to inline_type. */
+static const uint8_t *ctrl_results(const ctrl *c) { return c->results ? c->results : &c->inline_type; }
+static uint32_t label_arity(const ctrl *c) { return c->kind == CTL_LOOP ? c->nparams : c->nresults; }
+static const uint8_t *label_types(const ctrl *c) { return c->kind == CTL_LOOP ? c->params : ctrl_results(c); }
+
+/* Check the top `n` entries against the label types without popping. */
+static int check_label_values(tr *t, const ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    const uint8_t *types = label_types(target);
+    ctrl *c = top_ctrl(t);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t depth = n - 1 - i; /* from the top */
+        if (t->nstk - c->height <= depth) {
+            if (!c->unreachable)
+                return invalid(t, "type mismatch");
+            continue;
+        }
+        if (!type_matches(t->stk[t->nstk - 1 - depth].type, types[i]))
+            return invalid(t, "type mismatch");
+    }
+    return 0;
+}
+
+/* br_if leaves the label's values on the stack typed as the label says
+ * (in unreachable code they may have been missing or of unknown type). */
+static int retype_label_values(tr *t, const ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    const uint8_t *types = label_types(target);
+    if (n == 0)
+        return 0;
+    entry *tmp = malloc((size_t)n * sizeof(entry));
+    if (!tmp)
+        return oom(t);
+    int rc = 0;
+    for (uint32_t i = n; i-- > 0 && rc == 0;)
+        rc = pop(t, types[i], &tmp[i]);
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = push(t, types[i], tmp[i].src == tmp[i].pos ? UINT32_MAX : tmp[i].src);
+    free(tmp);
+    return rc;
+}
+
+/* Copy the top label-arity values to the label's slots (forward order is
+ * safe: see the header comment of wr_code.h and the translator notes). */
+static int emit_label_copies(tr *t, const ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    const uint8_t *types = label_types(target);
+    uint32_t dst = target->hslots;
+    for (uint32_t i = 0; i < n; i++) {
+        entry *e = &t->stk[t->nstk - n + i];
+        CHECK(emit_copy(t, types[i], e->src, TAG_STACK | dst));
+        dst += types[i] == WR_V128 ? 2 : 1;
+    }
+    return 0;
+}
+
+static bool label_needs_copies(tr *t, const ctrl *target)
+{
+    uint32_t n = label_arity(target);
+    const uint8_t *types = label_types(target);
+    uint32_t dst = target->hslots;
+    for (uint32_t i = 0; i < n; i++) {
+        if (t->stk[t->nstk - n + i].src != (TAG_STACK | dst))
+            return true;
+        dst += types[i] == WR_V128 ? 2 : 1;
+    }
+    return false;
+}
+
+/* Return: results go to fp[0 ..]. Sources reading a local that a result
+ * will overwrite are materialized first. */
+static int emit_return(tr *t)
+{
+    uint32_t n = t->ft->nresults;
+    const uint8_t *types = wr_functype_results(t->ft);
+    uint32_t rslots = t->ft->result_slots;
+    for (uint32_t i = 0; i < n; i++) {
+        entry *e = &t->stk[t->nstk - n + i];
+        if ((e->src & TAG_MASK) == TAG_LOCAL && e->src < rslots)
+            CHECK(materialize(t, e));
+    }
+    uint32_t dst = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        entry *e = &t->stk[t->nstk - n + i];
+        CHECK(emit_copy(t, types[i], e->src, TAG_LOCAL | dst));
+        dst += types[i] == WR_V128 ? 2 : 1;
+    }
+    return emit_op(t, WR_OP_return, NULL);
+}
+
+/* Emit an unconditional branch to `target` (values already copied). */
+static int emit_jump(tr *t, ctrl *target)
+{
+    uint32_t op;
+    if (target->kind == CTL_LOOP) {
+        CHECK(emit_op(t, WR_OP_br_back, &op));
+        CHECK(emit_word(t, 0));
+        set_target(t, op + 1, op, target->label);
+        CHECK(emit_word(t, 0)); /* cost, patched at the loop's end */
+        return add_patch(t, target, op + 2, op);
+    }
+    CHECK(emit_op(t, WR_OP_br, &op));
+    CHECK(emit_word(t, 0));
+    return add_patch(t, target, op + 1, op);
+}
+
+static void set_unreachable(tr *t)
+{
+    ctrl *c = top_ctrl(t);
+    /* Drop the block's operands: pending-local bookkeeping included. */
+    while (t->nstk > c->height) {
+        entry *e = &t->stk[--t->nstk];
+        t->hslots -= e->type == WR_V128 ? 2 : 1;
+        if ((e->src & TAG_MASK) == TAG_LOCAL)
+            t->npending--;
+    }
+    c->unreachable = true;
+}
+
+static int read_blocktype(tr *t, ctrl *tmp)
+{
+    int64_t bt;
+    READ(wr_read_sleb(&t->r, 33, &bt));
+    tmp->nparams = tmp->nresults = 0;
+    tmp->params = tmp->results = NULL;
+    if (bt == -64)
+        return 0;
+    if (bt < 0) {
+        uint8_t vt = (uint8_t)(bt & 0x7F);
+        if (!wr_valtype_is_num(vt) && !wr_valtype_is_ref(vt))
+            return malformed(t, "malformed value type");
+        tmp->inline_type = vt;
+        tmp->nresults = 1;
+        return 0;
+    }
+    if ((uint64_t)bt >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    const wr_functype *ft = &t->m->types[bt];
+    tmp->nparams = ft->nparams;
+    tmp->params = wr_functype_params(ft);
+    tmp->nresults = ft->nresults;
+    tmp->results = wr_functype_results(ft);
+    return 0;
+}
+
+/* Enter block/loop/if: check and materialize the params, then open the
+ * block with them pushed back at their positions. */
+static int enter_block(tr *t, uint8_t kind, const ctrl *bt)
+{
+    ctrl *c = top_ctrl(t);
+    uint32_t np = bt->nparams;
+    if (emitting(t)) {
+        CHECK(spill_locals(t, UINT32_MAX));
+        uint32_t avail = t->nstk - c->height;
+        for (uint32_t i = 0; i < np && i < avail; i++)
+            CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
+    }
+    for (uint32_t i = np; i-- > 0;) {
+        entry e;
+        CHECK(pop(t, bt->params[i], &e));
+    }
+    CHECK(push_ctrl(t, kind, bt->nparams, bt->params, bt->nresults, bt->results));
+    top_ctrl(t)->inline_type = bt->inline_type;
+    for (uint32_t i = 0; i < np; i++)
+        CHECK(push_pos(t, bt->params[i]));
+    return 0;
+}
+
+/* ---- locals and setup ---- */
+
+static int setup_locals(tr *t, const wr_func_def *fd)
+{
+    uint32_t np = t->ft->nparams;
+    uint64_t n = (uint64_t)np + fd->nlocals;
+    if (n > MAX_INDEX)
+        return invalid(t, "too many locals");
+    t->nlocals = (uint32_t)n;
+    t->local_types = malloc(n ? n : 1);
+    t->local_slot = malloc((n ? n : 1) * sizeof(uint32_t));
+    if (!t->local_types || !t->local_slot)
+        return oom(t);
+    uint32_t k = 0, slot = 0;
+    for (uint32_t i = 0; i < np; i++, k++) {
+        t->local_types[k] = wr_functype_params(t->ft)[i];
+        t->local_slot[k] = slot;
+        slot += wr_valtype_slots(t->local_types[k]);
+    }
+    for (uint32_t r = 0; r < fd->nlocal_runs; r++) {
+        for (uint32_t j = 0; j < fd->local_runs[r].count; j++, k++) {
+            t->local_types[k] = fd->local_runs[r].type;
+            t->local_slot[k] = slot;
+            slot += wr_valtype_slots(t->local_types[k]);
+        }
+    }
+    if (slot > MAX_INDEX)
+        return invalid(t, "too many locals");
+    t->local_slots = slot;
+    return 0;
+}
+
+/* ---- block ends ---- */
+
+/* Pop and check the block's results; leave them materialized. */
+static int check_block_end(tr *t, ctrl *c)
+{
+    const uint8_t *res = ctrl_results(c);
+    if (emitting(t)) {
+        uint32_t avail = t->nstk - c->height;
+        for (uint32_t i = 0; i < c->nresults && i < avail; i++)
+            CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
+    }
+    for (uint32_t i = c->nresults; i-- > 0;) {
+        entry e;
+        CHECK(pop(t, res[i], &e));
+    }
+    if (t->nstk != c->height)
+        return invalid(t, "type mismatch");
+    return 0;
+}
+
+static int patch_forward(tr *t, ctrl *c, uint32_t target)
+{
+    for (uint32_t i = 0; i < c->npatches; i++)
+        set_target(t, c->patches[i].field, c->patches[i].op, target);
+    c->npatches = 0;
+    return 0;
+}
+
+static int op_else(tr *t)
+{
+    ctrl *c = top_ctrl(t);
+    if (c->kind != CTL_IF)
+        return invalid(t, "else without if"); /* REVISIT: the spec suite words this as malformed text */
+    bool reach = emitting(t);
+    CHECK(check_block_end(t, c));
+    if (reach && !c->dead) {
+        uint32_t op;
+        CHECK(emit_op(t, WR_OP_br, &op));
+        CHECK(emit_word(t, 0));
+        CHECK(add_patch(t, c, op + 1, op));
+    }
+    if (c->has_else_patch) {
+        set_target(t, c->else_patch + 2, c->else_patch, t->ncode);
+        c->has_else_patch = false;
+    }
+    mark_label(t);
+    c->kind = CTL_ELSE;
+    c->unreachable = false;
+    for (uint32_t i = 0; i < c->nparams; i++)
+        CHECK(push_pos(t, c->params[i]));
+    return 0;
+}
+
+static int op_end(tr *t, bool *done)
+{
+    ctrl *c = top_ctrl(t);
+    if (c->kind == CTL_FUNC) {
+        /* The function's end: return if reachable. */
+        if (emitting(t)) {
+            if (t->nstk - c->height != c->nresults)
+                return invalid(t, "type mismatch");
+            CHECK(check_label_values(t, c));
+            CHECK(emit_return(t));
+            set_unreachable(t);
+        }
+        CHECK(check_block_end(t, c));
+        *done = true;
+        return 0;
+    }
+    if (c->kind == CTL_IF && c->nparams == c->nresults) {
+        /* An if without else is an identity else: params must equal results. */
+        for (uint32_t i = 0; i < c->nparams; i++)
+            if (c->params[i] != ctrl_results(c)[i])
+                return invalid(t, "type mismatch");
+    } else if (c->kind == CTL_IF) {
+        return invalid(t, "type mismatch");
+    }
+    CHECK(check_block_end(t, c));
+    if (c->kind == CTL_LOOP) {
+        uint32_t cost = t->insn_count - c->insn_start;
+        if (cost == 0)
+            cost = 1;
+        for (uint32_t i = 0; i < c->npatches; i++)
+            t->code[c->patches[i].field] = cost;
+    } else {
+        patch_forward(t, c, t->ncode);
+        if (c->has_else_patch)
+            set_target(t, c->else_patch + 2, c->else_patch, t->ncode);
+    }
+    mark_label(t);
+    const uint8_t *res = ctrl_results(c);
+    uint32_t nres = c->nresults;
+    uint8_t inl = c->inline_type;
+    const uint8_t *types = c->results ? res : &inl;
+    free(c->patches);
+    t->nctl--;
+    for (uint32_t i = 0; i < nres; i++)
+        CHECK(push_pos(t, types[i]));
+    return 0;
+}
+
+/* ---- branches ---- */
+
+static int get_label(tr *t, uint32_t *depth_out, ctrl **out)
+{
+    uint32_t depth;
+    READ(wr_read_u32(&t->r, &depth));
+    if (depth >= t->nctl)
+        return invalid(t, "unknown label");
+    *depth_out = depth;
+    *out = &t->ctl[t->nctl - 1 - depth];
+    return 0;
+}
+
+/* Emit the taken path of a branch to `target`: copies, then the jump (or a
+ * return, for the function's label). */
+static int emit_branch(tr *t, ctrl *target)
+{
+    if (target->kind == CTL_FUNC)
+        return emit_return(t);
+    CHECK(emit_label_copies(t, target));
+    return emit_jump(t, target);
+}
+
+static int op_br(tr *t)
+{
+    uint32_t depth;
+    ctrl *target;
+    CHECK(get_label(t, &depth, &target));
+    CHECK(check_label_values(t, target));
+    if (emitting(t))
+        CHECK(emit_branch(t, target));
+    set_unreachable(t);
+    return 0;
+}
+
+static int op_br_if(tr *t)
+{
+    uint32_t depth;
+    ctrl *target;
+    entry cond;
+    CHECK(get_label(t, &depth, &target));
+    CHECK(pop(t, WR_I32, &cond));
+    CHECK(check_label_values(t, target));
+    CHECK(retype_label_values(t, target));
+    if (!emitting(t))
+        return 0;
+    uint32_t op;
+    if (target->kind != CTL_FUNC && !label_needs_copies(t, target)) {
+        if (target->kind == CTL_LOOP) {
+            CHECK(emit_op(t, WR_OP_br_if_back, &op));
+            CHECK(emit_slot(t, cond.src));
+            CHECK(emit_word(t, 0));
+            set_target(t, op + 2, op, target->label);
+            CHECK(emit_word(t, 0));
+            return add_patch(t, target, op + 3, op);
+        }
+        CHECK(emit_op(t, WR_OP_br_if, &op));
+        CHECK(emit_slot(t, cond.src));
+        CHECK(emit_word(t, 0));
+        return add_patch(t, target, op + 2, op);
+    }
+    /* br_unless skip; copies; jump; skip: */
+    CHECK(emit_op(t, WR_OP_br_unless, &op));
+    CHECK(emit_slot(t, cond.src));
+    CHECK(emit_word(t, 0));
+    CHECK(emit_branch(t, target));
+    set_target(t, op + 2, op, t->ncode);
+    mark_label(t);
+    return 0;
+}
+
+static int op_br_table(tr *t)
+{
+    uint32_t n;
+    READ(wr_read_u32(&t->r, &n));
+    if (n > (uint32_t)(t->r.end - t->r.p))
+        return malformed(t, "unexpected end");
+    uint32_t *depths = malloc(((size_t)n + 1) * sizeof(uint32_t));
+    if (!depths)
+        return oom(t);
+    int rc = 0;
+    for (uint32_t i = 0; i <= n && rc == 0; i++) {
+        ctrl *target;
+        rc = get_label(t, &depths[i], &target);
+    }
+    entry idx;
+    if (rc == 0)
+        rc = pop(t, WR_I32, &idx);
+    /* Every label must take the values on the stack; all arities equal. */
+    uint32_t arity = rc == 0 ? label_arity(&t->ctl[t->nctl - 1 - depths[n]]) : 0;
+    for (uint32_t i = 0; i <= n && rc == 0; i++) {
+        ctrl *target = &t->ctl[t->nctl - 1 - depths[i]];
+        if (label_arity(target) != arity)
+            rc = invalid(t, "type mismatch");
+        else
+            rc = check_label_values(t, target);
+    }
+    if (rc == 0 && emitting(t)) {
+        uint32_t op;
+        rc = emit_op(t, WR_OP_br_table, &op);
+        if (rc == 0)
+            rc = emit_slot(t, idx.src);
+        if (rc == 0)
+            rc = emit_word(t, n);
+        uint32_t table = t->ncode;
+        for (uint32_t i = 0; i <= n && rc == 0; i++)
+            rc = emit_word(t, 0);
+        /* Each target: straight to a block's label when no values move,
+         * else a stub with the copies and the jump (one stub per label). */
+        for (uint32_t i = 0; i <= n && rc == 0; i++) {
+            ctrl *target = &t->ctl[t->nctl - 1 - depths[i]];
+            if (target->kind != CTL_FUNC && target->kind != CTL_LOOP && !label_needs_copies(t, target)) {
+                rc = add_patch(t, target, table + i, op);
+                continue;
+            }
+            uint32_t j;
+            for (j = 0; j < i; j++)
+                if (depths[j] == depths[i])
+                    break;
+            if (j < i) {
+                t->code[table + i] = t->code[table + j];
+                continue;
+            }
+            set_target(t, table + i, op, t->ncode);
+            rc = emit_branch(t, target);
+        }
+    }
+    free(depths);
+    CHECK(rc);
+    set_unreachable(t);
+    return 0;
+}
+
+/* ---- calls ---- */
+
+static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
+{
+    /* Pop args (checked), materializing them into consecutive slots. */
+    uint32_t np = ft->nparams;
+    const uint8_t *params = wr_functype_params(ft);
+    ctrl *c = top_ctrl(t);
+    if (emitting(t)) {
+        uint32_t avail = t->nstk - c->height;
+        for (uint32_t i = 0; i < np && i < avail; i++)
+            CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
+    }
+    for (uint32_t i = np; i-- > 0;) {
+        entry e;
+        CHECK(pop(t, params[i], &e));
+    }
+    *base_out = TAG_STACK | t->hslots;
+    return 0;
+}
+
+static int push_results(tr *t, const wr_functype *ft)
+{
+    const uint8_t *res = wr_functype_results(ft);
+    /* The callee's frame also needs room for results beyond the args. */
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        CHECK(push_pos(t, res[i]));
+    return 0;
+}
+
+static int op_call(tr *t)
+{
+    uint32_t fidx;
+    READ(wr_read_u32(&t->r, &fidx));
+    if (fidx >= t->m->nfuncs)
+        return invalid(t, "unknown function");
+    const wr_functype *ft = wr_module_func_type(t->m, fidx);
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_call, NULL));
+        CHECK(emit_word(t, fidx));
+        CHECK(emit_slot(t, base));
+    }
+    return push_results(t, ft);
+}
+
+static int op_call_indirect(tr *t)
+{
+    uint32_t typeidx, table;
+    READ(wr_read_u32(&t->r, &typeidx));
+    READ(wr_read_u32(&t->r, &table));
+    if (table >= t->m->ntables)
+        return invalid(t, "unknown table");
+    if (typeidx >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    if (t->m->tables[table].elemtype != WR_FUNCREF)
+        return invalid(t, "type mismatch");
+    const wr_functype *ft = &t->m->types[typeidx];
+    entry idx;
+    CHECK(pop(t, WR_I32, &idx));
+    /* The index is read before the call: keep it out of the args' way by
+     * reading it from wherever it is (args only move into their own slots). */
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_call_indirect, NULL));
+        CHECK(emit_slot(t, idx.src));
+        CHECK(emit_word(t, table));
+        CHECK(emit_word(t, typeidx));
+        CHECK(emit_slot(t, base));
+    }
+    return push_results(t, ft);
+}
+
+/* ---- variables ---- */
+
+static int get_local(tr *t, uint32_t *idx)
+{
+    READ(wr_read_u32(&t->r, idx));
+    if (*idx >= t->nlocals)
+        return invalid(t, "unknown local");
+    return 0;
+}
+
+static int op_local_set(tr *t, bool tee)
+{
+    uint32_t idx;
+    CHECK(get_local(t, &idx));
+    uint8_t type = t->local_types[idx];
+    uint32_t slot = TAG_LOCAL | t->local_slot[idx];
+    entry v;
+    CHECK(pop(t, type, &v));
+    if (emitting(t)) {
+        CHECK(spill_locals(t, slot));
+        if (t->ncode == t->last_end && v.src == v.pos && v.pos == t->code[t->last_out_word]) {
+            /* The value was just computed into its positional slot: compute
+             * it into the local instead. */
+            t->code[t->last_out_word] = slot;
+        } else {
+            CHECK(emit_copy(t, type, v.src, slot));
+        }
+        t->last_end = UINT32_MAX;
+    }
+    if (tee)
+        CHECK(push(t, type, emitting(t) ? slot : UINT32_MAX));
+    return 0;
+}
+
+static int op_global(tr *t, bool set)
+{
+    uint32_t idx;
+    READ(wr_read_u32(&t->r, &idx));
+    if (idx >= t->m->nglobals)
+        return invalid(t, "unknown global");
+    const wr_globaltype *gt = &t->m->globals[idx].type;
+    bool wide = gt->type == WR_V128;
+    if (set) {
+        if (!gt->mutable_)
+            return invalid(t, "global is immutable");
+        entry v;
+        CHECK(pop(t, gt->type, &v));
+        if (emitting(t)) {
+            CHECK(emit_op(t, wide ? WR_OP_global_set_v128 : WR_OP_global_set, NULL));
+            CHECK(emit_slot(t, v.src));
+            CHECK(emit_word(t, idx));
+        }
+        return 0;
+    }
+    CHECK(push_pos(t, gt->type));
+    if (emitting(t)) {
+        CHECK(emit_op(t, wide ? WR_OP_global_get_v128 : WR_OP_global_get, NULL));
+        t->last_out_word = t->ncode;
+        CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
+        CHECK(emit_word(t, idx));
+        t->last_end = t->ncode;
+    }
+    return 0;
+}
+
+/* ---- generic instructions (from the wr_wasm_ops table) ---- */
+
+static int op_generic(tr *t, const wr_opinfo *info)
+{
+    uint32_t offset = 0;
+    if (info->memarg_align) {
+        uint32_t align;
+        READ(wr_read_u32(&t->r, &align));
+        READ(wr_read_u32(&t->r, &offset));
+        if (t->m->nmems == 0)
+            return invalid(t, "unknown memory 0");
+        if (align >= 32 || (1u << align) > info->memarg_align)
+            return invalid(t, "alignment must not be larger than natural");
+    } else if ((info->flags & WR_OPF_MEMORY) && t->m->nmems == 0) {
+        return invalid(t, "unknown memory 0");
+    }
+    entry in[3];
+    for (uint32_t i = info->nin; i-- > 0;)
+        CHECK(pop(t, info->in[i], &in[i]));
+    if (info->nout)
+        CHECK(push_pos(t, info->out[0]));
+    if (!emitting(t))
+        return 0;
+    CHECK(emit_op(t, info->op, NULL));
+    for (uint32_t i = 0; i < info->nin; i++)
+        CHECK(emit_slot(t, in[i].src));
+    if (info->nout) {
+        t->last_out_word = t->ncode;
+        CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
+    }
+    if (info->memarg_align)
+        CHECK(emit_word(t, offset));
+    if (info->nout)
+        t->last_end = t->ncode;
+    return 0;
+}
+
+/* Emit a hand-handled instruction with already-popped inputs, an optional
+ * output (pushed here) and immediates. */
+static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, uint8_t out_type, const uint32_t *imm,
+                       uint32_t nimm)
+{
+    if (out_type)
+        CHECK(push_pos(t, out_type));
+    if (!emitting(t))
+        return 0;
+    CHECK(emit_op(t, op, NULL));
+    for (uint32_t i = 0; i < nin; i++)
+        CHECK(emit_slot(t, in[i].src));
+    if (out_type) {
+        t->last_out_word = t->ncode;
+        CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
+    }
+    for (uint32_t i = 0; i < nimm; i++)
+        CHECK(emit_word(t, imm[i]));
+    if (out_type)
+        t->last_end = t->ncode;
+    return 0;
+}
+
+static int zero_byte(tr *t)
+{
+    uint8_t b;
+    READ(wr_read_u8(&t->r, &b));
+    if (b != 0)
+        return malformed(t, "zero byte expected");
+    return 0;
+}
+
+static int need_memory(tr *t)
+{
+    if (t->m->nmems == 0)
+        return invalid(t, "unknown memory 0");
+    return 0;
+}
+
+static int read_table(tr *t, uint32_t *idx)
+{
+    READ(wr_read_u32(&t->r, idx));
+    if (*idx >= t->m->ntables)
+        return invalid(t, "unknown table");
+    return 0;
+}
+
+static int read_elem(tr *t, uint32_t *idx)
+{
+    READ(wr_read_u32(&t->r, idx));
+    if (*idx >= t->m->nelems)
+        return invalid(t, "unknown elem segment");
+    return 0;
+}
+
+static int read_data(tr *t, uint32_t *idx)
+{
+    READ(wr_read_u32(&t->r, idx));
+    if (!t->m->has_datacount)
+        return malformed(t, "data count section required");
+    if (*idx >= t->m->datacount)
+        return invalid(t, "unknown data segment");
+    return 0;
+}
+
+static int op_select(tr *t, bool typed)
+{
+    uint8_t type = UNKNOWN_TYPE;
+    if (typed) {
+        uint32_t n;
+        READ(wr_read_u32(&t->r, &n));
+        if (n != 1)
+            return invalid(t, "invalid result arity");
+        READ(wr_read_u8(&t->r, &type));
+        if (!wr_valtype_is_num(type) && !wr_valtype_is_ref(type))
+            return malformed(t, "malformed value type");
+    }
+    entry in[3];
+    CHECK(pop(t, WR_I32, &in[2]));
+    CHECK(pop(t, type, &in[1]));
+    CHECK(pop(t, typed ? type : in[1].type, &in[0]));
+    if (!typed) {
+        uint8_t a = in[0].type, b = in[1].type;
+        /* in[0] was checked against in[1]'s type; untyped select takes numbers only. */
+        uint8_t ty = a != UNKNOWN_TYPE ? a : b;
+        if (ty != UNKNOWN_TYPE && !wr_valtype_is_num(ty))
+            return invalid(t, "type mismatch");
+        type = ty;
+    }
+    if (type == UNKNOWN_TYPE) {
+        /* Only in unreachable code: the result is of unknown type. */
+        return push_pos(t, UNKNOWN_TYPE);
+    }
+    return emit_manual(t, type == WR_V128 ? WR_OP_select_v128 : WR_OP_select, in, 3, type, NULL, 0);
+}
+
+static int op_const(tr *t, uint8_t type, uint64_t lo, uint64_t hi)
+{
+    uint32_t src = UINT32_MAX;
+    if (emitting(t)) {
+        src = const_slot(t, lo, hi, type == WR_V128);
+        if (src == UINT32_MAX)
+            return oom(t);
+    }
+    return push(t, type, src);
+}
+
+static int read_reftype(tr *t, uint8_t *type)
+{
+    READ(wr_read_u8(&t->r, type));
+    if (!wr_valtype_is_ref(*type))
+        return malformed(t, "malformed reference type");
+    return 0;
+}
+
+/* ---- the 0xFC prefix: saturating truncation (generic), bulk memory and
+ * table instructions ---- */
+
+static int op_prefix_fc(tr *t)
+{
+    uint32_t sub;
+    READ(wr_read_u32(&t->r, &sub));
+    if (sub < WR_OPINFO_CODES && wr_wasm_ops[1][sub].op)
+        return op_generic(t, &wr_wasm_ops[1][sub]);
+    entry in[3];
+    uint32_t imm[2];
+    switch (sub) {
+    case 8: /* memory.init */
+        CHECK(read_data(t, &imm[0]));
+        CHECK(zero_byte(t));
+        CHECK(need_memory(t));
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_memory_init, in, 3, 0, imm, 1);
+    case 9: /* data.drop */
+        CHECK(read_data(t, &imm[0]));
+        return emit_manual(t, WR_OP_data_drop, in, 0, 0, imm, 1);
+    case 10: /* memory.copy */
+        CHECK(zero_byte(t));
+        CHECK(zero_byte(t));
+        CHECK(need_memory(t));
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_memory_copy, in, 3, 0, NULL, 0);
+    case 11: /* memory.fill */
+        CHECK(zero_byte(t));
+        CHECK(need_memory(t));
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_memory_fill, in, 3, 0, NULL, 0);
+    case 12: { /* table.init seg table */
+        CHECK(read_elem(t, &imm[0]));
+        CHECK(read_table(t, &imm[1]));
+        if (t->m->elems[imm[0]].elemtype != t->m->tables[imm[1]].elemtype)
+            return invalid(t, "type mismatch");
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_table_init, in, 3, 0, imm, 2);
+    }
+    case 13: /* elem.drop */
+        CHECK(read_elem(t, &imm[0]));
+        return emit_manual(t, WR_OP_elem_drop, in, 0, 0, imm, 1);
+    case 14: /* table.copy dst src */
+        CHECK(read_table(t, &imm[0]));
+        CHECK(read_table(t, &imm[1]));
+        if (t->m->tables[imm[0]].elemtype != t->m->tables[imm[1]].elemtype)
+            return invalid(t, "type mismatch");
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_table_copy, in, 3, 0, imm, 2);
+    case 15: { /* table.grow */
+        CHECK(read_table(t, &imm[0]));
+        uint8_t et = t->m->tables[imm[0]].elemtype;
+        CHECK(pop(t, WR_I32, &in[1]));
+        CHECK(pop(t, et, &in[0]));
+        return emit_manual(t, WR_OP_table_grow, in, 2, WR_I32, imm, 1);
+    }
+    case 16: /* table.size */
+        CHECK(read_table(t, &imm[0]));
+        return emit_manual(t, WR_OP_table_size, in, 0, WR_I32, imm, 1);
+    case 17: { /* table.fill */
+        CHECK(read_table(t, &imm[0]));
+        uint8_t et = t->m->tables[imm[0]].elemtype;
+        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop(t, et, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_table_fill, in, 3, 0, imm, 1);
+    }
+    default:
+        return malformed(t, "illegal opcode");
+    }
+}
+
+/* ---- one instruction ---- */
+
+static int translate_insn(tr *t, uint8_t opcode, bool *done)
+{
+    entry in[3];
+    uint32_t imm[2];
+    ctrl bt;
+    switch (opcode) {
+    case 0x00: /* unreachable */
+        if (emitting(t))
+            CHECK(emit_op(t, WR_OP_unreachable, NULL));
+        set_unreachable(t);
+        return 0;
+    case 0x01: /* nop */
+        return 0;
+    case 0x02: /* block */
+        CHECK(read_blocktype(t, &bt));
+        return enter_block(t, CTL_BLOCK, &bt);
+    case 0x03: /* loop */
+        CHECK(read_blocktype(t, &bt));
+        CHECK(enter_block(t, CTL_LOOP, &bt));
+        top_ctrl(t)->label = t->ncode;
+        mark_label(t);
+        return 0;
+    case 0x04: { /* if */
+        CHECK(read_blocktype(t, &bt));
+        entry cond;
+        CHECK(pop(t, WR_I32, &cond));
+        bool emit = emitting(t);
+        uint32_t op = 0;
+        if (emit) {
+            /* Materialize first (enter_block's copies must run on both paths). */
+            CHECK(spill_locals(t, UINT32_MAX));
+            ctrl *c = top_ctrl(t);
+            uint32_t avail = t->nstk - c->height;
+            for (uint32_t i = 0; i < bt.nparams && i < avail; i++)
+                CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
+            CHECK(emit_op(t, WR_OP_br_unless, &op));
+            CHECK(emit_slot(t, cond.src));
+            CHECK(emit_word(t, 0));
+        }
+        CHECK(enter_block(t, CTL_IF, &bt));
+        if (emit) {
+            top_ctrl(t)->else_patch = op;
+            top_ctrl(t)->has_else_patch = true;
+        }
+        return 0;
+    }
+    case 0x05:
+        return op_else(t);
+    case 0x0B:
+        return op_end(t, done);
+    case 0x0C:
+        return op_br(t);
+    case 0x0D:
+        return op_br_if(t);
+    case 0x0E:
+        return op_br_table(t);
+    case 0x0F: { /* return */
+        ctrl *f = &t->ctl[0];
+        CHECK(check_label_values(t, f));
+        if (emitting(t))
+            CHECK(emit_return(t));
+        set_unreachable(t);
+        return 0;
+    }
+    case 0x10:
+        return op_call(t);
+    case 0x11:
+        return op_call_indirect(t);
+    case 0x1A: /* drop */
+        return pop(t, UNKNOWN_TYPE, &in[0]);
+    case 0x1B:
+        return op_select(t, false);
+    case 0x1C:
+        return op_select(t, true);
+    case 0x20: { /* local.get */
+        uint32_t idx;
+        CHECK(get_local(t, &idx));
+        return push(t, t->local_types[idx], emitting(t) ? (TAG_LOCAL | t->local_slot[idx]) : UINT32_MAX);
+    }
+    case 0x21:
+        return op_local_set(t, false);
+    case 0x22:
+        return op_local_set(t, true);
+    case 0x23:
+        return op_global(t, false);
+    case 0x24:
+        return op_global(t, true);
+    case 0x25: { /* table.get */
+        CHECK(read_table(t, &imm[0]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_table_get, in, 1, t->m->tables[imm[0]].elemtype, imm, 1);
+    }
+    case 0x26: { /* table.set */
+        CHECK(read_table(t, &imm[0]));
+        CHECK(pop(t, t->m->tables[imm[0]].elemtype, &in[1]));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_table_set, in, 2, 0, imm, 1);
+    }
+    case 0x3F: /* memory.size */
+        CHECK(zero_byte(t));
+        CHECK(need_memory(t));
+        return emit_manual(t, WR_OP_memory_size, in, 0, WR_I32, NULL, 0);
+    case 0x40: /* memory.grow */
+        CHECK(zero_byte(t));
+        CHECK(need_memory(t));
+        CHECK(pop(t, WR_I32, &in[0]));
+        return emit_manual(t, WR_OP_memory_grow, in, 1, WR_I32, NULL, 0);
+    case 0x41: { /* i32.const */
+        int64_t v;
+        READ(wr_read_sleb(&t->r, 32, &v));
+        return op_const(t, WR_I32, (uint32_t)v, 0);
+    }
+    case 0x42: { /* i64.const */
+        int64_t v;
+        READ(wr_read_sleb(&t->r, 64, &v));
+        return op_const(t, WR_I64, (uint64_t)v, 0);
+    }
+    case 0x43: { /* f32.const */
+        uint32_t v;
+        READ(wr_read_fixed32(&t->r, &v));
+        return op_const(t, WR_F32, v, 0);
+    }
+    case 0x44: { /* f64.const */
+        uint64_t v;
+        READ(wr_read_fixed64(&t->r, &v));
+        return op_const(t, WR_F64, v, 0);
+    }
+    case 0xD0: { /* ref.null */
+        uint8_t rt;
+        CHECK(read_reftype(t, &rt));
+        return op_const(t, rt, 0, 0);
+    }
+    case 0xD1: { /* ref.is_null */
+        CHECK(pop(t, UNKNOWN_TYPE, &in[0]));
+        if (!wr_valtype_is_ref(in[0].type) && in[0].type != UNKNOWN_TYPE)
+            return invalid(t, "type mismatch");
+        return emit_manual(t, WR_OP_ref_is_null, in, 1, WR_I32, NULL, 0);
+    }
+    case 0xD2: { /* ref.func */
+        READ(wr_read_u32(&t->r, &imm[0]));
+        if (imm[0] >= t->m->nfuncs)
+            return invalid(t, "unknown function");
+        if (!t->m->func_declared || !t->m->func_declared[imm[0]])
+            return invalid(t, "undeclared function reference");
+        return emit_manual(t, WR_OP_ref_func, in, 0, WR_FUNCREF, imm, 1);
+    }
+    case 0xFC:
+        return op_prefix_fc(t);
+    default:
+        if (wr_wasm_ops[0][opcode].op)
+            return op_generic(t, &wr_wasm_ops[0][opcode]);
+        return malformed(t, "illegal opcode");
+    }
+}
+
+/* ---- one function ---- */
+
+static int finish(tr *t, wr_func_def *fd)
+{
+    uint32_t stack_base = t->local_slots + t->nconsts;
+    uint64_t frame = (uint64_t)stack_base + t->max_hslots;
+    /* A call's results may exceed its args: covered by the pushes. Host calls
+     * need max(params, results) slots at the base: covered the same way. */
+    if (frame > MAX_INDEX)
+        return invalid(t, "function frame too large");
+    for (uint32_t i = 0; i < t->nfix; i++) {
+        uint32_t w = t->code[t->fix[i]];
+        uint32_t v = w & ~TAG_MASK;
+        switch (w & TAG_MASK) {
+        case TAG_LOCAL:
+            break;
+        case TAG_CONST:
+            t->code[t->fix[i]] = t->local_slots + v;
+            break;
+        default:
+            t->code[t->fix[i]] = stack_base + v;
+            break;
+        }
+    }
+    wr_code *code = calloc(1, sizeof *code);
+    if (!code)
+        return oom(t);
+    code->words = t->code;
+    code->nwords = t->ncode;
+    code->param_slots = t->ft->param_slots;
+    code->local_slots = t->local_slots;
+    code->nconsts = t->nconsts;
+    code->frame_slots = (uint32_t)frame;
+    code->consts = t->consts;
+    code->nlocs = t->nlocs;
+    code->locs = t->locs;
+    t->code = NULL;
+    t->consts = NULL;
+    t->locs = NULL;
+    fd->code = code;
+    return 0;
+}
+
+static void tr_free(tr *t)
+{
+    for (uint32_t i = 0; i < t->nctl; i++)
+        free(t->ctl[i].patches);
+    free(t->ctl);
+    free(t->stk);
+    free(t->code);
+    free(t->fix);
+    free(t->consts);
+    free(t->locs);
+    free(t->local_types);
+    free(t->local_slot);
+}
+
+static int translate_function(wr_module *m, uint32_t index, wr_error *err)
+{
+    wr_func_def *fd = &m->funcs[index];
+    tr t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.err = err;
+    t.func_index = index;
+    t.ft = &m->types[fd->type];
+    t.r.base = m->bytes;
+    t.r.p = fd->body;
+    t.r.end = fd->body_end;
+    t.last_end = UINT32_MAX;
+    int rc = setup_locals(&t, fd);
+    if (rc == 0)
+        rc = push_ctrl(&t, CTL_FUNC, 0, NULL, t.ft->nresults, wr_functype_results(t.ft));
+    bool done = false;
+    while (rc == 0 && !done) {
+        uint32_t offset = wr_reader_offset(&t.r);
+        uint8_t opcode;
+        int rrc = wr_read_u8(&t.r, &opcode);
+        if (rrc) {
+            rc = read_fail(&t, rrc);
+            break;
+        }
+        if (emitting(&t)) {
+            t.insn_count++;
+            rc = add_loc(&t, offset);
+            if (rc)
+                break;
+        }
+        rc = translate_insn(&t, opcode, &done);
+    }
+    if (rc == 0 && !wr_reader_done(&t.r))
+        rc = malformed(&t, "section size mismatch");
+    if (rc == 0)
+        rc = finish(&t, fd);
+    tr_free(&t);
+    return rc;
+}
+
+int wr_module_translate(wr_module *m, wr_error *err)
+{
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+        if (translate_function(m, i, err) != 0)
+            return err->kind ? err->kind : WR_ERR_INVALID;
+    }
+    return 0;
+}

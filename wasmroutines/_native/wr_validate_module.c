@@ -1,0 +1,273 @@
+/* wr_validate_module.c: module-level validation rules (indices, limits, constant expressions, exports, start).
+ *
+ * Runs on a well-formed decoded module, before function bodies are
+ * validated (wr_translate.c). Every error is WR_ERR_INVALID, worded as the
+ * spec test suite words it, with the index appended where the reference
+ * interpreter appends one ("unknown global 1"; the suite matches prefixes).
+ *
+ * Wasm 2.0 rule worth knowing: constant expressions (global initializers and
+ * segment offsets and items) see only the imported globals, so global.get of
+ * a defined global is "unknown global", and the global must be immutable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_module.h"
+
+static int invalid_kind(wr_error *err, uint32_t offset, const char *what, uint32_t index)
+{
+    return wr_error_set(err, WR_ERR_INVALID, offset, "unknown %s %u", what, index);
+}
+
+static int invalid(wr_error *err, uint32_t offset, const char *msg)
+{
+    return wr_error_set(err, WR_ERR_INVALID, offset, "%s", msg);
+}
+
+/* ---- types and limits ---- */
+
+static int check_type_index(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
+{
+    return type < m->ntypes ? 0 : invalid_kind(err, offset, "type", type);
+}
+
+static int check_table_limits(const wr_limits *lim, uint32_t offset, wr_error *err)
+{
+    /* Table limits are u32 by decoding, so only their order can be wrong. */
+    if (lim->has_max && lim->min > lim->max)
+        return invalid(err, offset, "size minimum must not be greater than maximum");
+    return 0;
+}
+
+static int check_memory_limits(const wr_limits *lim, uint32_t offset, wr_error *err)
+{
+    if (lim->min > WR_MAX_PAGES || (lim->has_max && lim->max > WR_MAX_PAGES))
+        return invalid(err, offset, "memory size must be at most 65536 pages (4GiB)");
+    if (lim->has_max && lim->min > lim->max)
+        return invalid(err, offset, "size minimum must not be greater than maximum");
+    if (lim->shared && !lim->has_max)
+        return invalid(err, offset, "shared memory must have maximum");
+    return 0;
+}
+
+static int check_imports(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const wr_import *im = &m->imports[i];
+        int rc = 0;
+        switch (im->kind) {
+        case WR_EXTERN_FUNC:
+            rc = check_type_index(m, im->desc.func_type, im->offset, err);
+            break;
+        case WR_EXTERN_TABLE:
+            rc = check_table_limits(&im->desc.table.limits, im->offset, err);
+            break;
+        case WR_EXTERN_MEMORY:
+            rc = check_memory_limits(&im->desc.memory, im->offset, err);
+            break;
+        default:
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_funcs(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
+        if (check_type_index(m, m->funcs[i].type, m->funcs[i].type_offset, err))
+            return err->kind;
+    return 0;
+}
+
+static int check_tables_mems(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        if (check_table_limits(&m->tables[i].limits, m->table_offsets[i], err))
+            return err->kind;
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+        if (check_memory_limits(&m->mems[i], m->mem_offsets[i], err))
+            return err->kind;
+    return 0;
+}
+
+static int check_memory_count(const wr_module *m, wr_error *err)
+{
+    /* Wasm 2.0 (and the threads proposal) allow one memory, imported or not. */
+    if (m->nmems > 1)
+        return invalid(err, m->mem_offsets[1], "multiple memories");
+    return 0;
+}
+
+/* ---- constant expressions ---- */
+
+/* Check a constant expression against the type its context needs, and fill
+ * in the type of a global.get. */
+static int check_constexpr(const wr_module *m, wr_constexpr *ce, uint8_t want, wr_error *err)
+{
+    switch (ce->op) {
+    case WR_CONST_GLOBAL_GET:
+        if (ce->index >= m->nglobal_imports)
+            return invalid_kind(err, ce->offset, "global", ce->index);
+        if (m->globals[ce->index].type.mutable_)
+            return invalid(err, ce->offset, "constant expression required");
+        ce->type = m->globals[ce->index].type.type;
+        break;
+    case WR_CONST_REF_FUNC:
+        if (ce->index >= m->nfuncs)
+            return invalid_kind(err, ce->offset, "function", ce->index);
+        break;
+    default:
+        break;
+    }
+    if (ce->type != want)
+        return invalid(err, ce->offset, "type mismatch");
+    return 0;
+}
+
+static int check_globals(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
+        wr_global_def *g = &m->globals[i];
+        if (check_constexpr(m, &g->init, g->type.type, err))
+            return err->kind;
+    }
+    return 0;
+}
+
+static int check_elems(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        wr_elem_segment *seg = &m->elems[i];
+        for (uint32_t k = 0; k < seg->count; k++)
+            if (check_constexpr(m, &seg->items[k], seg->elemtype, err))
+                return err->kind;
+        if (seg->mode != WR_SEG_ACTIVE)
+            continue;
+        if (seg->table >= m->ntables)
+            return invalid_kind(err, seg->offset_in_module, "table", seg->table);
+        if (check_constexpr(m, &seg->offset, WR_I32, err))
+            return err->kind;
+        if (m->tables[seg->table].elemtype != seg->elemtype)
+            return invalid(err, seg->offset_in_module, "type mismatch");
+    }
+    return 0;
+}
+
+static int check_datas(const wr_module *m, wr_error *err)
+{
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        wr_data_segment *seg = &m->datas[i];
+        if (seg->mode != WR_SEG_ACTIVE)
+            continue;
+        if (seg->memory >= m->nmems)
+            return invalid_kind(err, seg->offset_in_module, "memory", seg->memory);
+        if (check_constexpr(m, &seg->offset, WR_I32, err))
+            return err->kind;
+    }
+    return 0;
+}
+
+/* ---- start and exports ---- */
+
+static int check_start(const wr_module *m, wr_error *err)
+{
+    if (!m->has_start)
+        return 0;
+    if (m->start >= m->nfuncs)
+        return invalid_kind(err, m->start_offset, "function", m->start);
+    const wr_functype *ft = wr_module_func_type(m, m->start);
+    if (ft->nparams != 0 || ft->nresults != 0)
+        return invalid(err, m->start_offset, "start function");
+    return 0;
+}
+
+static int compare_export_names(const void *a, const void *b)
+{
+    const wr_export *x = *(const wr_export *const *)a, *y = *(const wr_export *const *)b;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
+    int c = memcmp(x->name, y->name, x->name_len);
+    if (c != 0)
+        return c;
+    /* Equal names: keep module order so the later one is reported. */
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int check_export_names(const wr_module *m, wr_error *err)
+{
+    if (m->nexports < 2)
+        return 0;
+    const wr_export **sorted = malloc(m->nexports * sizeof *sorted);
+    if (!sorted)
+        return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    for (uint32_t i = 0; i < m->nexports; i++)
+        sorted[i] = &m->exports[i];
+    qsort(sorted, m->nexports, sizeof *sorted, compare_export_names);
+    int rc = 0;
+    for (uint32_t i = 1; i < m->nexports && rc == 0; i++) {
+        const wr_export *a = sorted[i - 1], *b = sorted[i];
+        if (a->name_len == b->name_len && memcmp(a->name, b->name, a->name_len) == 0)
+            rc = invalid(err, b->offset, "duplicate export name");
+    }
+    free(sorted);
+    return rc;
+}
+
+static int check_exports(const wr_module *m, wr_error *err)
+{
+    static const char *const kinds[] = {"function", "table", "memory", "global"};
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const wr_export *e = &m->exports[i];
+        uint32_t n = e->kind == WR_EXTERN_FUNC    ? m->nfuncs
+                     : e->kind == WR_EXTERN_TABLE  ? m->ntables
+                     : e->kind == WR_EXTERN_MEMORY ? m->nmems
+                                                   : m->nglobals;
+        if (e->index >= n)
+            return invalid_kind(err, e->offset, kinds[e->kind & 3], e->index);
+    }
+    return check_export_names(m, err);
+}
+
+/* ---- declared function references ---- */
+
+static void declare(wr_module *m, const wr_constexpr *ce)
+{
+    if (ce->op == WR_CONST_REF_FUNC && ce->index < m->nfuncs)
+        m->func_declared[ce->index] = true;
+}
+
+/* The spec's C.refs: functions referenced outside function bodies (element
+ * segments, exports, global initializers), the only ones ref.func may name
+ * inside a body. */
+static int compute_func_declared(wr_module *m, wr_error *err)
+{
+    if (!(m->func_declared = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_declared)))
+        return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+        declare(m, &m->globals[i].init);
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        declare(m, &m->elems[i].offset);
+        for (uint32_t k = 0; k < m->elems[i].count; k++)
+            declare(m, &m->elems[i].items[k]);
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        declare(m, &m->datas[i].offset);
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == WR_EXTERN_FUNC)
+            m->func_declared[m->exports[i].index] = true;
+    return 0;
+}
+
+/* The order follows the reference interpreter's, so a module with several
+ * faults reports the same first one. */
+int wr_module_validate(wr_module *m, wr_error *err)
+{
+    if (check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
+        check_elems(m, err) || check_datas(m, err) || check_start(m, err) || check_exports(m, err) ||
+        check_memory_count(m, err))
+        return err->kind ? err->kind : WR_ERR_INVALID;
+    return compute_func_declared(m, err);
+}

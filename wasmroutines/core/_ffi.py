@@ -1,0 +1,69 @@
+"""The one door to the C core: `ffi`, `lib`, the core's constants, and status -> exception mapping."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from wasmroutines._native._core import ffi, lib
+
+from .errors import CompileError, InvalidModule, LinkError, MalformedModule, ResourceLimitError, Trap
+
+__all__ = ["ffi", "lib", "raise_error", "text", "trap_message"]
+
+# wr_status (wr_exec.h): what wr_exec() returns.
+WR_DONE: int = lib.WR_DONE
+WR_HOSTCALL: int = lib.WR_HOSTCALL
+WR_YIELD: int = lib.WR_YIELD
+WR_OUT_OF_FUEL: int = lib.WR_OUT_OF_FUEL
+WR_TRAP: int = lib.WR_TRAP
+
+# wr_externkind (wr_types.h).
+EXTERN_FUNC: int = lib.WR_EXTERN_FUNC
+EXTERN_TABLE: int = lib.WR_EXTERN_TABLE
+EXTERN_MEMORY: int = lib.WR_EXTERN_MEMORY
+EXTERN_GLOBAL: int = lib.WR_EXTERN_GLOBAL
+
+# wr_errkind (wr_types.h).
+ERR_MALFORMED: int = lib.WR_ERR_MALFORMED
+ERR_INVALID: int = lib.WR_ERR_INVALID
+ERR_LINK: int = lib.WR_ERR_LINK
+ERR_RESOURCE: int = lib.WR_ERR_RESOURCE
+
+NULL: Any = ffi.NULL
+
+
+def text(ptr: Any, size: int | None = None) -> str:
+    """A C string (NUL-terminated, or `size` bytes) as str; wasm names are UTF-8."""
+    raw = ffi.string(ptr) if size is None else ffi.unpack(ptr, size)
+    return raw.decode("utf-8", errors="surrogateescape")
+
+
+def optional_text(ptr: Any) -> str | None:
+    return None if ptr == ffi.NULL else text(ptr)
+
+
+def trap_message(code: int) -> str:
+    if 0 <= code < lib.WR_TRAP_COUNT:
+        return text(lib.wr_trap_message(code))
+    return f"trap {code}"
+
+
+def raise_error(kind: int, err: Any) -> NoReturn:
+    """Raise the exception for a wr_error record (or a negated trap code)."""
+    if kind < 0:
+        raise Trap(trap_message(-kind), -kind)
+    message = text(err.message)
+    if kind == ERR_MALFORMED:
+        raise MalformedModule(message, err.offset)
+    if kind == ERR_INVALID:
+        raise InvalidModule(message, err.offset)
+    if kind == ERR_LINK:
+        raise LinkError(message)
+    if kind == ERR_RESOURCE:
+        raise ResourceLimitError(message or "out of resources")
+    raise CompileError(message or f"error kind {kind}", err.offset)
+
+
+def address(ptr: Any) -> int:
+    """A C pointer as an int, the key of the store's wrapper registries."""
+    return int(ffi.cast("uintptr_t", ptr))

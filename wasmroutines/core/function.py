@@ -1,0 +1,113 @@
+"""Function: a wasm function (an export, a table element) or a host function made from a Python callable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import _externtype, execution
+from ._ffi import NULL, address, ffi, lib, optional_text
+from .store import Store
+from .types import FuncType
+from .values import args_to_slots, slot_count, slots_to_values
+
+__all__ = ["Function"]
+
+
+class Function:
+    """A function of a store.
+
+    `Function(store, callable, type)` makes a host function: when wasm calls it,
+    `callable` gets Python values for the params and returns None (no results),
+    a value (one result) or a tuple (several). Calling a Function from Python
+    converts the same way and returns None, a value or a tuple.
+    """
+
+    _ptr: Any
+    _store: Store
+    _type: FuncType | None
+
+    def __init__(self, store: Store, func: Callable[..., Any], type: FuncType) -> None:
+        if not callable(func):
+            raise TypeError("Function needs a callable")
+        if not isinstance(type, FuncType):
+            raise TypeError("Function needs a FuncType")
+        host_id = store._register_host(func, type)
+        params = bytes(type.params)
+        results = bytes(type.results)
+        ptr = lib.wr_api_func_new_host(store._ptr, params, len(params), results, len(results), host_id)
+        if ptr == NULL:
+            raise MemoryError("cannot create a host function")
+        self._ptr = ptr
+        self._store = store
+        self._type = type
+        store._remember(address(ptr), self)
+
+    @classmethod
+    def _from_ptr(cls, store: Store, ptr: Any) -> Function:
+        addr = address(ptr)
+        wrapper = store._wrapper(addr)
+        if wrapper is None:
+            wrapper = cls.__new__(cls)
+            wrapper._ptr = ffi.cast("wr_func *", ptr)
+            wrapper._store = store
+            wrapper._type = None
+            store._remember(addr, wrapper)
+        return wrapper
+
+    @property
+    def type(self) -> FuncType:
+        if self._type is None:
+            et = _externtype.new()
+            lib.wr_api_func_type(self._ptr, et)
+            t = _externtype.read(et)
+            assert isinstance(t, FuncType)
+            self._type = t
+        return self._type
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def name(self) -> str | None:
+        """The function's name from its module's name section, or None."""
+        return optional_text(lib.wr_api_func_name(self._ptr))
+
+    def _host(self) -> Callable[..., Any] | None:
+        host_id = ffi.new("uint64_t *")
+        if lib.wr_api_func_host_id(self._ptr, host_id):
+            return self._store._hosts[int(host_id[0])].func
+        return None
+
+    def __call__(self, *args: Any) -> Any:
+        ft = self.type
+        slots = args_to_slots(self._store, ft.params, args)
+        results = slots_to_values(self._store, ft.results, self.call_bits(slots))
+        if not results:
+            return None
+        if len(results) == 1:
+            return results[0]
+        return tuple(results)
+
+    def call_bits(self, args: Sequence[int]) -> list[int]:
+        """Call with raw 64-bit slots as the C core sees them, returning raw result slots.
+
+        i32/f32 in the low 32 bits, v128 as two slots (low first), references as
+        the core's handles. Keeps exact NaN payloads, which Python floats may not.
+        """
+        ft = self.type
+        host = self._host()
+        if host is not None:
+            return execution.call_host_bits(self._store, host, ft, list(args))
+        return execution.call(self._store, self._ptr, list(args), slot_count(ft.results))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Function) and other._store is self._store and other._ptr == self._ptr
+
+    def __hash__(self) -> int:
+        return hash(address(self._ptr))
+
+    def __repr__(self) -> str:
+        name = self.name
+        return f"<Function {name or '?'} {self.type}>"

@@ -1,0 +1,120 @@
+"""Memory: a linear memory, with zero-copy access from Python.
+
+The C core reserves a memory's whole address range once, so its base never
+moves: a buffer taken before `grow` stays valid (it just does not see the new
+pages; take a new one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _externtype
+from ._ffi import NULL, address, ffi, lib
+from .errors import ResourceLimitError
+from .store import Store
+from .types import MemoryType
+
+__all__ = ["PAGE_SIZE", "Memory"]
+
+PAGE_SIZE = 65536
+MAX_PAGES = 65536
+
+
+class Memory:
+    """A linear memory of a store. `Memory(store, MemoryType(minimum, maximum))` makes one."""
+
+    _ptr: Any
+    _store: Store
+
+    def __init__(self, store: Store, type: MemoryType) -> None:
+        if type.maximum is not None and type.maximum < type.minimum:
+            raise ValueError(f"memory maximum ({type.maximum} pages) is less than the minimum ({type.minimum} pages)")
+        if max(type.minimum, type.maximum or 0) > MAX_PAGES:
+            raise ValueError(f"memory size must be at most {MAX_PAGES} pages (4 GiB)")
+        has_max = type.maximum is not None
+        ptr = lib.wr_api_memory_new(store._ptr, type.minimum, type.maximum or 0, has_max, type.shared)
+        if ptr == NULL:
+            raise ResourceLimitError(f"cannot create a memory of {type.minimum} pages")
+        self._ptr = ptr
+        self._store = store
+        store._remember(address(ptr), self)
+
+    @classmethod
+    def _from_ptr(cls, store: Store, ptr: Any) -> Memory:
+        addr = address(ptr)
+        wrapper = store._wrapper(addr)
+        if wrapper is None:
+            wrapper = cls.__new__(cls)
+            wrapper._ptr = ffi.cast("wr_memory *", ptr)
+            wrapper._store = store
+            store._remember(addr, wrapper)
+        return wrapper
+
+    @property
+    def type(self) -> MemoryType:
+        et = _externtype.new()
+        lib.wr_api_memory_type(self._ptr, et)
+        t = _externtype.read(et)
+        assert isinstance(t, MemoryType)
+        return t
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def data_size(self) -> int:
+        """Current size in bytes."""
+        return int(lib.wr_api_memory_size(self._ptr))
+
+    @property
+    def size(self) -> int:
+        """Current size in 64 KiB pages."""
+        return self.data_size // PAGE_SIZE
+
+    def grow(self, delta: int) -> int:
+        """Grow by `delta` pages; returns the previous size in pages."""
+        if delta < 0:
+            raise ValueError("memory cannot shrink")
+        old = int(lib.wr_api_memory_grow(self._ptr, delta))
+        if old < 0:
+            raise ResourceLimitError(
+                f"the memory could not grow: current size {self.size} pages, requested increase: {delta} pages"
+            )
+        return old
+
+    @property
+    def buffer(self) -> memoryview:
+        """A writable, zero-copy view of the memory's current bytes."""
+        size = self.data_size
+        if size == 0:
+            return memoryview(bytearray())
+        return memoryview(ffi.buffer(lib.wr_api_memory_data(self._ptr), size))
+
+    def _check(self, offset: int, size: int) -> None:
+        if offset < 0 or size < 0 or offset + size > self.data_size:
+            raise IndexError(f"memory access out of bounds: {size} bytes at {offset} (size {self.data_size})")
+
+    def read(self, offset: int, size: int) -> bytes:
+        """A copy of `size` bytes at `offset`."""
+        self._check(offset, size)
+        if size == 0:
+            return b""
+        return ffi.buffer(lib.wr_api_memory_data(self._ptr) + offset, size)[:]
+
+    def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        """Copy `data` into the memory at `offset`."""
+        data = memoryview(data).cast("B")
+        self._check(offset, len(data))
+        if len(data):
+            ffi.memmove(lib.wr_api_memory_data(self._ptr) + offset, data, len(data))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Memory) and other._store is self._store and other._ptr == self._ptr
+
+    def __hash__(self) -> int:
+        return hash(address(self._ptr))
+
+    def __repr__(self) -> str:
+        return f"<Memory {self.size} pages>"

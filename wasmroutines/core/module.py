@@ -1,0 +1,97 @@
+"""Module: a decoded, validated and translated wasm binary, independent of any store.
+
+A module may be instantiated any number of times, in any number of stores.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _externtype
+from ._ffi import NULL, ffi, lib, optional_text, raise_error, text
+from .types import ExportType, ImportType
+
+__all__ = ["Module"]
+
+
+class Module:
+    """`Module(wasm)` loads a binary module; errors raise MalformedModule or InvalidModule."""
+
+    def __init__(self, wasm: bytes | bytearray | memoryview) -> None:
+        if isinstance(wasm, str):
+            raise TypeError("Module takes the binary format; compile text with wasmroutines.wat2wasm")
+        data = bytes(wasm)
+        err = ffi.new("wr_error *")
+        ptr = lib.wr_api_module_load(data, len(data), err)
+        if ptr == NULL:
+            raise_error(err.kind, err)
+        self._ptr: Any = ffi.gc(ptr, lib.wr_module_free)
+        self._imports: list[ImportType] | None = None
+        self._exports: list[ExportType] | None = None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Module:
+        with open(path, "rb") as f:
+            return cls(f.read())
+
+    @staticmethod
+    def validate(wasm: bytes | bytearray | memoryview) -> bool:
+        """True when `wasm` loads (decodes and validates); never raises for bad bytes."""
+        from .errors import CompileError
+
+        try:
+            Module(wasm)
+        except CompileError:
+            return False
+        return True
+
+    @property
+    def name(self) -> str | None:
+        """The module's name from the name section, or None."""
+        return optional_text(lib.wr_api_module_name(self._ptr))
+
+    @property
+    def imports(self) -> list[ImportType]:
+        if self._imports is None:
+            mod = ffi.new("char **")
+            mod_len = ffi.new("uint32_t *")
+            name = ffi.new("char **")
+            name_len = ffi.new("uint32_t *")
+            et = _externtype.new()
+            out = []
+            for i in range(lib.wr_api_module_nimports(self._ptr)):
+                lib.wr_api_module_import(self._ptr, i, mod, mod_len, name, name_len, et)
+                out.append(ImportType(text(mod[0], mod_len[0]), text(name[0], name_len[0]), _externtype.read(et)))
+            self._imports = out
+        return list(self._imports)
+
+    @property
+    def exports(self) -> list[ExportType]:
+        if self._exports is None:
+            name = ffi.new("char **")
+            name_len = ffi.new("uint32_t *")
+            et = _externtype.new()
+            out = []
+            for i in range(lib.wr_api_module_nexports(self._ptr)):
+                lib.wr_api_module_export(self._ptr, i, name, name_len, et)
+                out.append(ExportType(text(name[0], name_len[0]), _externtype.read(et)))
+            self._exports = out
+        return list(self._exports)
+
+    def custom_sections(self, name: str) -> list[bytes]:
+        """The contents of every custom section called `name`, in binary order."""
+        want = name.encode("utf-8")
+        sname = ffi.new("char **")
+        sname_len = ffi.new("uint32_t *")
+        data = ffi.new("uint8_t **")
+        size = ffi.new("uint32_t *")
+        out = []
+        for i in range(lib.wr_api_module_ncustoms(self._ptr)):
+            lib.wr_api_module_custom(self._ptr, i, sname, sname_len, data, size)
+            if ffi.unpack(sname[0], sname_len[0]) == want:
+                out.append(ffi.buffer(data[0], size[0])[:] if size[0] else b"")
+        return out
+
+    def __repr__(self) -> str:
+        return f"<Module {self.name or '?'}: {len(self.imports)} imports, {len(self.exports)} exports>"

@@ -1,0 +1,162 @@
+"""The Store: owner of every runtime object (functions, memories, tables, globals, instances).
+
+A C store frees all its objects at once, so Python keeps the store alive while
+any wrapper of one of its objects lives (each wrapper holds its Store). The
+store in turn keeps alive the modules instantiated in it, since its instances
+point into them, and frees its wasm thread before itself.
+
+Registries here map C back to Python: host functions by host_id, wrappers by C
+pointer (weakly, so wrappers do not keep themselves alive through the store),
+and externref values by handle.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._ffi import ffi, lib
+
+if TYPE_CHECKING:
+    from .module import Module
+    from .types import FuncType
+
+__all__ = ["Store"]
+
+# Instructions a thread runs between WR_YIELDs. There is no scheduler yet, so
+# a yield only gives the store's on_yield hook a chance to run (timeouts).
+SLICE = 1 << 24
+
+
+class _Native:
+    """The C resources of a store, shared with its finalizer (which must not hold the Store)."""
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+        self.thread: Any = None
+        self.modules: list[Module] = []
+
+    def free(self) -> None:
+        if self.thread is not None:
+            lib.wr_thread_free(self.thread)
+            self.thread = None
+        if self.ptr is not None:
+            lib.wr_store_free(self.ptr)
+            self.ptr = None
+        self.modules.clear()
+
+
+class HostFunc:
+    """A Python callable registered as a host function, with its type."""
+
+    __slots__ = ("func", "type")
+
+    def __init__(self, func: Callable[..., Any], type: FuncType) -> None:
+        self.func = func
+        self.type = type
+
+
+class Store:
+    """Owns runtime objects; create one per independent set of instances.
+
+    Limits (0 or None keeps the core's default) apply to objects created later:
+    `max_memory_pages` caps every memory, `max_table_elements` every table,
+    `max_call_depth` the wasm frames of a call, `stack_slots` the value stack.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_memory_pages: int | None = None,
+        max_table_elements: int | None = None,
+        max_call_depth: int | None = None,
+        stack_slots: int | None = None,
+    ) -> None:
+        ptr = lib.wr_store_new()
+        if ptr == ffi.NULL:
+            raise MemoryError("cannot create a store")
+        self._native = _Native(ptr)
+        self._finalizer = weakref.finalize(self, self._native.free)
+        if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
+            lib.wr_api_store_set_limits(
+                ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
+            )
+        self._hosts: dict[int, HostFunc] = {}
+        self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._extern_objects: dict[int, object] = {}
+        self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
+        self._fuel: int | None = None
+        #: Called at every time-slice end while wasm runs on this store; it may
+        #: raise to abandon the call (the exception propagates to the caller).
+        self.on_yield: Callable[[], None] | None = None
+
+    # ---- C handles ----
+
+    @property
+    def _ptr(self) -> Any:
+        return self._native.ptr
+
+    def _thread(self) -> Any:
+        """The wasm thread calls from Python run on (created on first use)."""
+        t = self._native.thread
+        if t is None:
+            t = lib.wr_thread_new(self._native.ptr)
+            if t == ffi.NULL:
+                raise MemoryError("cannot create a wasm thread")
+            lib.wr_api_thread_set_budget(t, SLICE)
+            if self._fuel is not None:
+                lib.wr_api_thread_set_fuel(t, 1, self._fuel)
+            self._native.thread = t
+        return t
+
+    def _keep_module(self, module: Module) -> None:
+        # Instances point into their module: it must outlive the C store.
+        if not any(m is module for m in self._native.modules):
+            self._native.modules.append(module)
+
+    # ---- fuel ----
+
+    @property
+    def fuel(self) -> int | None:
+        """Instructions left to run in this store, or None when unlimited."""
+        if self._fuel is None:
+            return None
+        if self._native.thread is None:
+            return self._fuel
+        return int(lib.wr_api_thread_fuel(self._native.thread))
+
+    @fuel.setter
+    def fuel(self, fuel: int | None) -> None:
+        self._fuel = fuel
+        if self._native.thread is not None:
+            lib.wr_api_thread_set_fuel(self._native.thread, 0 if fuel is None else 1, fuel or 0)
+
+    # ---- host functions ----
+
+    def _register_host(self, func: Callable[..., Any], type: FuncType) -> int:
+        host_id = len(self._hosts) + 1
+        self._hosts[host_id] = HostFunc(func, type)
+        return host_id
+
+    # ---- wrappers by C pointer ----
+
+    def _wrapper(self, addr: int) -> Any:
+        return self._wrappers.get(addr)
+
+    def _remember(self, addr: int, wrapper: Any) -> None:
+        self._wrappers[addr] = wrapper
+
+    # ---- externref values ----
+
+    def _extern_handle(self, obj: object) -> int:
+        """The nonzero handle standing for `obj` in wasm (kept alive as long as the store)."""
+        handle = self._extern_handles.get(id(obj))
+        if handle is None:
+            handle = len(self._extern_objects) + 1
+            self._extern_objects[handle] = obj
+            self._extern_handles[id(obj)] = handle
+        return handle
+
+    def _extern_object(self, handle: int) -> object:
+        return self._extern_objects[handle]

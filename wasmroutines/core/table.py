@@ -1,0 +1,102 @@
+"""Table: a table of references (funcref or externref) of a store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _externtype
+from ._ffi import NULL, address, ffi, lib
+from .errors import ResourceLimitError
+from .store import Store
+from .types import TableType
+from .values import from_slots, to_slots
+
+__all__ = ["Table"]
+
+
+class Table:
+    """`Table(store, TableType(ValType.FUNCREF, minimum, maximum), init=None)` makes one."""
+
+    _ptr: Any
+    _store: Store
+
+    def __init__(self, store: Store, type: TableType, init: Any = None) -> None:
+        if not type.type.is_ref:
+            raise ValueError(f"a table holds references, not {type.type}")
+        if type.maximum is not None and type.maximum < type.minimum:
+            raise ValueError("table maximum is less than its minimum")
+        ref = self._slot(store, type, init)
+        has_max = type.maximum is not None
+        ptr = lib.wr_api_table_new(store._ptr, int(type.type), type.minimum, type.maximum or 0, has_max, ref)
+        if ptr == NULL:
+            raise ResourceLimitError(f"cannot create a table of {type.minimum} elements")
+        self._ptr = ptr
+        self._store = store
+        store._remember(address(ptr), self)
+
+    @classmethod
+    def _from_ptr(cls, store: Store, ptr: Any) -> Table:
+        addr = address(ptr)
+        wrapper = store._wrapper(addr)
+        if wrapper is None:
+            wrapper = cls.__new__(cls)
+            wrapper._ptr = ffi.cast("wr_table *", ptr)
+            wrapper._store = store
+            store._remember(addr, wrapper)
+        return wrapper
+
+    @staticmethod
+    def _slot(store: Store, type: TableType, value: Any) -> int:
+        out: list[int] = []
+        to_slots(store, type.type, value, out)
+        return out[0]
+
+    @property
+    def type(self) -> TableType:
+        et = _externtype.new()
+        lib.wr_api_table_type(self._ptr, et)
+        t = _externtype.read(et)
+        assert isinstance(t, TableType)
+        return t
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def size(self) -> int:
+        return int(lib.wr_api_table_size(self._ptr))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def get(self, index: int) -> Any:
+        """The element at `index`: a Function or None (funcref), the host object or None (externref)."""
+        out = ffi.new("uint64_t *")
+        if index < 0 or lib.wr_api_table_get(self._ptr, index, out) != 0:
+            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+        return from_slots(self._store, self.type.type, [int(out[0])], 0)
+
+    def set(self, index: int, value: Any) -> None:
+        ref = self._slot(self._store, self.type, value)
+        if index < 0 or lib.wr_api_table_set(self._ptr, index, ref) != 0:
+            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+
+    def grow(self, delta: int, init: Any = None) -> int:
+        """Grow by `delta` elements set to `init`; returns the previous size."""
+        if delta < 0:
+            raise ValueError("a table cannot shrink")
+        ref = self._slot(self._store, self.type, init)
+        old = int(lib.wr_api_table_grow(self._ptr, delta, ref))
+        if old < 0:
+            raise ResourceLimitError(f"the table could not grow: size {self.size}, requested increase {delta}")
+        return old
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Table) and other._store is self._store and other._ptr == self._ptr
+
+    def __hash__(self) -> int:
+        return hash(address(self._ptr))
+
+    def __repr__(self) -> str:
+        return f"<Table {self.type.type} size {self.size}>"

@@ -1,0 +1,105 @@
+"""Wasm types as plain frozen dataclasses: value types, function, memory, table and global types,
+and the import/export descriptors of a module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TypeAlias
+
+__all__ = [
+    "ExportType",
+    "ExternType",
+    "FuncType",
+    "GlobalType",
+    "ImportType",
+    "MemoryType",
+    "TableType",
+    "ValType",
+]
+
+
+class ValType(IntEnum):
+    """A value type, numbered as its binary encoding."""
+
+    I32 = 0x7F
+    I64 = 0x7E
+    F32 = 0x7D
+    F64 = 0x7C
+    V128 = 0x7B
+    FUNCREF = 0x70
+    EXTERNREF = 0x6F
+
+    @property
+    def slots(self) -> int:
+        """64-bit slots a value of this type takes at the C boundary."""
+        return 2 if self is ValType.V128 else 1
+
+    @property
+    def is_ref(self) -> bool:
+        return self is ValType.FUNCREF or self is ValType.EXTERNREF
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class FuncType:
+    params: tuple[ValType, ...] = ()
+    results: tuple[ValType, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of ValType or binary codes; store tuples so the type stays hashable.
+        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
+        object.__setattr__(self, "results", tuple(ValType(t) for t in self.results))
+
+    def __str__(self) -> str:
+        params = " ".join(map(str, self.params))
+        results = " ".join(map(str, self.results))
+        return f"(func (param {params}) (result {results}))"
+
+
+@dataclass(frozen=True)
+class MemoryType:
+    """Limits in 64 KiB pages; `shared` is the threads proposal's flag."""
+
+    minimum: int
+    maximum: int | None = None
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class TableType:
+    """`type` is the element type (FUNCREF or EXTERNREF); limits in elements."""
+
+    type: ValType
+    minimum: int
+    maximum: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", ValType(self.type))
+
+
+@dataclass(frozen=True)
+class GlobalType:
+    type: ValType
+    mutable: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", ValType(self.type))
+
+
+ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType
+
+
+@dataclass(frozen=True)
+class ImportType:
+    module: str
+    name: str
+    type: ExternType
+
+
+@dataclass(frozen=True)
+class ExportType:
+    name: str
+    type: ExternType

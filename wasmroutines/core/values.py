@@ -1,0 +1,145 @@
+"""Python values <-> the C core's 64-bit slots.
+
+i32/i64 take ints (wrapped two's complement) and come back signed; f32/f64
+take floats (or ints) and come back as floats (f32 widened); v128 is an int of
+128 bits (two slots, low half first); funcref is a Function or None; externref
+is any Python object or None (the store hands out a handle per object).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._ffi import NULL, address, ffi
+from .types import ValType
+
+if TYPE_CHECKING:
+    from .store import Store
+
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+_F64 = struct.Struct("<d")
+_U64 = struct.Struct("<Q")
+_M32 = 0xFFFF_FFFF
+_M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+def f32_bits(value: float) -> int:
+    try:
+        return _U32.unpack(_F32.pack(value))[0]
+    except OverflowError:  # rounds past the largest f32: the cast gives infinity
+        return 0xFF80_0000 if value < 0 else 0x7F80_0000
+
+
+def f32_value(bits: int) -> float:
+    return _F32.unpack(_U32.pack(bits & _M32))[0]
+
+
+def f64_bits(value: float) -> int:
+    return _U64.unpack(_F64.pack(value))[0]
+
+
+def f64_value(bits: int) -> float:
+    return _F64.unpack(_U64.pack(bits & _M64))[0]
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"expected an int for {what}, got {type(value).__name__}")
+
+
+def _float(value: Any, what: str) -> float:
+    if isinstance(value, (float, int)):
+        return float(value)
+    raise TypeError(f"expected a float for {what}, got {type(value).__name__}")
+
+
+def to_slots(store: Store, t: ValType, value: Any, out: list[int]) -> None:
+    """Append the slots of `value` as type `t` to `out`."""
+    if t is ValType.I32:
+        out.append(_int(value, "i32") & _M32)
+    elif t is ValType.I64:
+        out.append(_int(value, "i64") & _M64)
+    elif t is ValType.F32:
+        out.append(f32_bits(_float(value, "f32")))
+    elif t is ValType.F64:
+        out.append(f64_bits(_float(value, "f64")))
+    elif t is ValType.V128:
+        v = _int(value, "v128") & ((1 << 128) - 1)
+        out.append(v & _M64)
+        out.append(v >> 64)
+    elif t is ValType.FUNCREF:
+        out.append(funcref_slot(store, value))
+    elif t is ValType.EXTERNREF:
+        out.append(0 if value is None else store._extern_handle(value))
+    else:  # pragma: no cover - ValType is closed
+        raise TypeError(f"unknown value type {t!r}")
+
+
+def funcref_slot(store: Store, value: Any) -> int:
+    from .function import Function
+
+    if value is None:
+        return 0
+    if isinstance(value, Function):
+        if value._store is not store:
+            raise ValueError("the function belongs to another store")
+        return address(value._ptr)
+    raise TypeError(f"expected a Function or None for funcref, got {type(value).__name__}")
+
+
+def from_slots(store: Store, t: ValType, slots: Sequence[int], i: int) -> Any:
+    """The value of type `t` at slots[i] (and slots[i+1] for v128)."""
+    s = slots[i]
+    if t is ValType.I32:
+        s &= _M32
+        return s - (1 << 32) if s & 0x8000_0000 else s
+    if t is ValType.I64:
+        return s - (1 << 64) if s & (1 << 63) else s
+    if t is ValType.F32:
+        return f32_value(s)
+    if t is ValType.F64:
+        return f64_value(s)
+    if t is ValType.V128:
+        return s | (slots[i + 1] << 64)
+    if t is ValType.FUNCREF:
+        return funcref_value(store, s)
+    if t is ValType.EXTERNREF:
+        return None if s == 0 else store._extern_object(s)
+    raise TypeError(f"unknown value type {t!r}")  # pragma: no cover
+
+
+def funcref_value(store: Store, slot: int) -> Any:
+    from .function import Function
+
+    if slot == 0:
+        return None
+    return Function._from_ptr(store, ffi.cast("wr_func *", slot))
+
+
+def args_to_slots(store: Store, types: Sequence[ValType], args: Sequence[Any]) -> list[int]:
+    if len(args) != len(types):
+        raise TypeError(f"expected {len(types)} arguments, got {len(args)}")
+    out: list[int] = []
+    for t, v in zip(types, args, strict=True):
+        to_slots(store, t, v, out)
+    return out
+
+
+def slots_to_values(store: Store, types: Sequence[ValType], slots: Sequence[int]) -> list[Any]:
+    values = []
+    i = 0
+    for t in types:
+        values.append(from_slots(store, t, slots, i))
+        i += t.slots
+    return values
+
+
+def slot_count(types: Sequence[ValType]) -> int:
+    return sum(t.slots for t in types)
+
+
+__all__ = ["NULL", "args_to_slots", "from_slots", "slots_to_values", "to_slots"]

@@ -1,0 +1,95 @@
+"""Command line: `python -m wasmroutines.spectest [options] PATH...`.
+
+PATH is a JSON script, a test's folder, or a group folder (core/): every
+*.json below it runs. One summary line per script, then the totals as
+`N passed, M failed, K skipped`; the exit code is 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .isolate import run_many_isolated
+from .outcome import FAILED, SKIPPED, FileResult, Outcome
+from .script import run_script
+
+__all__ = ["discover", "main"]
+
+
+def discover(paths: Sequence[str]) -> list[Path]:
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.json")))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise FileNotFoundError(f"no such test path: {p}")
+    return found
+
+
+def _emit(o: Outcome) -> None:
+    print(json.dumps(o.as_dict()), flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wasmroutines.spectest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a .json script, a test folder or a group folder")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every failure and skip with its reason")
+    parser.add_argument("--only", type=int, metavar="LINE", help="run the script up to the command at LINE; report it")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds per command (default 60)")
+    parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT ('-' for stdout)")
+    parser.add_argument("--isolate", action="store_true", help="run each script in a child process (survives crashes)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="N scripts at once (implies --isolate)")
+    parser.add_argument("--emit-outcomes", action="store_true", help=argparse.SUPPRESS)  # the child side of --isolate
+    args = parser.parse_args(argv)
+
+    try:
+        files = discover(args.paths)
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    if args.only is not None and len(files) != 1:
+        parser.error("--only needs exactly one script")
+
+    if args.emit_outcomes:
+        failed = 0
+        for path in files:
+            result = run_script(path, timeout=args.timeout, on_outcome=_emit)
+            for note in result.notes:
+                print(json.dumps({"note": note}), flush=True)
+            failed += result.failed
+        return 1 if failed else 0
+
+    results: list[FileResult] = []
+    out = sys.stderr if args.json == "-" else sys.stdout
+    if args.isolate or args.jobs > 1:
+        stream: Iterator[FileResult] = run_many_isolated(files, jobs=args.jobs, timeout=args.timeout)
+    else:
+        stream = (run_script(p, timeout=args.timeout, only_line=args.only) for p in files)
+    for result in stream:
+        results.append(result)
+        print(result.summary(), file=out, flush=True)
+        if args.verbose or args.only is not None:
+            for o in result.outcomes:
+                if o.status == FAILED or (o.status == SKIPPED and args.verbose) or args.only is not None:
+                    print(f"  line {o.line} {o.command}: {o.status}{': ' + o.reason if o.reason else ''}", file=out)
+            if args.verbose:
+                for note in result.notes:
+                    print(f"  note: {note}", file=out)
+
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results)
+    skipped = sum(r.skipped for r in results)
+    if args.json:
+        files_doc = [r.as_dict() for r in results]
+        doc = json.dumps({"passed": passed, "failed": failed, "skipped": skipped, "files": files_doc})
+        if args.json == "-":
+            print(doc)
+        else:
+            Path(args.json).write_text(doc)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped", file=out)
+    return 1 if failed else 0

@@ -1,0 +1,358 @@
+"""Run one spec-test JSON script (wabt's layout, as `wasm-tools json-from-wast` writes it).
+
+One Store per script. Every command is counted exactly once: a `module` that
+fails to load is a failure, and so is every later command that needs it; the
+threads proposal's `thread` and `wait` are counted (with their nested
+commands) as unsupported failures until the scheduler lands.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wasmroutines import (
+    CompileError,
+    Exports,
+    Function,
+    Global,
+    Instance,
+    LinkError,
+    Module,
+    Store,
+    Trap,
+    WatError,
+    wat2wasm,
+)
+from wasmroutines.core.wat import find_wasm_tools
+
+from .host import spectest_module
+from .outcome import FAILED, PASSED, SKIPPED, FileResult, Outcome
+from .values import Refs, arg_slots, describe, describe_expected, matches
+
+__all__ = ["THREAD_COMMANDS", "CommandTimeout", "flat_commands", "run_script", "script_name"]
+
+#: Commands of the threads proposal's scripts, not run yet (no scheduler).
+THREAD_COMMANDS = frozenset({"thread", "wait"})
+
+
+class CommandTimeout(Exception):
+    """A command ran past the runner's --timeout."""
+
+
+class Failure(Exception):
+    """A command did not do what the script expects; the message says why."""
+
+
+class Skip(Exception):
+    """A command cannot run here (a missing tool); the message says why."""
+
+
+@dataclass
+class Loaded:
+    """The result of a `module` command: an instance, or why there is none."""
+
+    line: int
+    instance: Instance | None
+    problem: str = ""
+    skipped: bool = False
+
+
+class ScriptRunner:
+    def __init__(self, path: Path, *, timeout: float | None = None) -> None:
+        self.path = path
+        self.dir = path.parent
+        self.timeout = timeout
+        self.store = Store()
+        self.store.on_yield = self._check_deadline
+        self.refs = Refs(self.store)
+        self.deadline: float | None = None
+        self.current: Loaded | None = None
+        self.named: dict[str, Loaded] = {}
+        self.registered: dict[str, Exports | dict[str, Any]] = {"spectest": spectest_module(self.store)}
+        self.notes: list[str] = []
+        self.handlers: dict[str, Callable[[dict[str, Any]], str | None]] = {
+            "module": self.module,
+            "register": self.register,
+            "action": self.action,
+            "assert_return": self.assert_return,
+            "assert_trap": self.assert_trap,
+            "assert_exhaustion": self.assert_trap,
+            "assert_malformed": self.assert_malformed,
+            "assert_invalid": self.assert_invalid,
+            "assert_unlinkable": self.assert_unlinkable,
+            "assert_uninstantiable": self.assert_uninstantiable,
+        }
+
+    # ---- driving ----
+
+    def run_command(self, cmd: dict[str, Any]) -> list[Outcome]:
+        kind = cmd["type"]
+        line = int(cmd.get("line", 0))
+        if kind in THREAD_COMMANDS:
+            why = f"unsupported: threads command {kind!r} not implemented yet"
+            return [Outcome(int(c.get("line", 0)), c["type"], FAILED, why) for c in _flatten(cmd)]
+        handler = self.handlers.get(kind)
+        if handler is None:
+            return [Outcome(line, kind, FAILED, f"unsupported: unknown command type {kind!r}")]
+        self.deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        try:
+            note = handler(cmd)
+        except Skip as e:
+            return [Outcome(line, kind, SKIPPED, str(e))]
+        except Failure as e:
+            return [Outcome(line, kind, FAILED, str(e))]
+        except CommandTimeout as e:
+            return [Outcome(line, kind, FAILED, str(e))]
+        except Exception as e:  # a runner or runtime bug: count it, keep going
+            return [Outcome(line, kind, FAILED, f"unexpected {type(e).__name__}: {e}")]
+        finally:
+            self.deadline = None
+        if note:
+            self.notes.append(f"line {line}: {note}")
+        return [Outcome(line, kind, PASSED)]
+
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise CommandTimeout(f"timed out after {self.timeout} s")
+
+    # ---- modules ----
+
+    def _bytes(self, cmd: dict[str, Any]) -> bytes:
+        """The binary of a command's module; Skip when it is text and no text parser is installed."""
+        if cmd.get("module_type", "binary") == "binary" or "binary_filename" in cmd:
+            return (self.dir / cmd.get("binary_filename", cmd["filename"])).read_bytes()
+        if find_wasm_tools() is None:
+            raise Skip("text module and wasm-tools is not installed")
+        try:
+            return wat2wasm((self.dir / cmd["filename"]).read_bytes())
+        except WatError as e:
+            raise Failure(f"text module did not parse: {_first_line(str(e))}") from None
+
+    def _instantiate(self, module: Module) -> Instance:
+        return Instance(self.store, module, self.registered)
+
+    def _loaded(self, name: str | None) -> Loaded:
+        loaded = self.current if name is None else self.named.get(name)
+        if loaded is None:
+            raise Failure(f"no module {name!r}" if name else "no module defined")
+        if loaded.instance is None:
+            if loaded.skipped:
+                raise Skip(f"module at line {loaded.line} was skipped: {loaded.problem}")
+            raise Failure(f"module at line {loaded.line} failed: {loaded.problem}")
+        return loaded
+
+    def module(self, cmd: dict[str, Any]) -> None:
+        loaded = Loaded(int(cmd["line"]), None)
+        self.current = loaded
+        if "name" in cmd:
+            self.named[cmd["name"]] = loaded
+        try:
+            loaded.instance = self._instantiate(Module(self._bytes(cmd)))
+        except Skip as e:
+            loaded.problem, loaded.skipped = str(e), True
+            raise
+        except Failure as e:
+            loaded.problem = str(e)
+            raise
+        except CommandTimeout as e:
+            loaded.problem = str(e)
+            raise
+        except Exception as e:
+            loaded.problem = f"{type(e).__name__}: {_first_line(str(e))}"
+            raise Failure(loaded.problem) from None
+
+    def register(self, cmd: dict[str, Any]) -> None:
+        loaded = self._loaded(cmd.get("name"))
+        assert loaded.instance is not None
+        self.registered[cmd["as"]] = loaded.instance.exports
+
+    # ---- actions ----
+
+    def _act(self, action: dict[str, Any]) -> list[list[int]]:
+        """Run an action; its results as one slot list per result value."""
+        loaded = self._loaded(action.get("module"))
+        assert loaded.instance is not None
+        field = action["field"]
+        if field not in loaded.instance.exports:
+            raise Failure(f"no export {field!r}")
+        extern = loaded.instance.exports[field]
+        if action["type"] == "get":
+            if not isinstance(extern, Global):
+                raise Failure(f"export {field!r} is not a global")
+            bits = extern.bits
+            return [bits if extern.type.type.slots == 2 else bits[:1]]
+        if action["type"] != "invoke":
+            raise Failure(f"unknown action type {action['type']!r}")
+        if not isinstance(extern, Function):
+            raise Failure(f"export {field!r} is not a function")
+        args = [s for arg in action.get("args", []) for s in arg_slots(arg, self.refs)]
+        slots = extern.call_bits(args)
+        results = []
+        i = 0
+        for t in extern.type.results:
+            results.append(slots[i : i + t.slots])
+            i += t.slots
+        return results
+
+    def action(self, cmd: dict[str, Any]) -> None:
+        try:
+            self._act(cmd["action"])
+        except Trap as e:
+            raise Failure(f"trapped: {_first_line(str(e))}") from None
+
+    def assert_return(self, cmd: dict[str, Any]) -> None:
+        try:
+            results = self._act(cmd["action"])
+        except Trap as e:
+            raise Failure(f"trapped: {_first_line(str(e))}") from None
+        expected = cmd.get("expected", [])
+        if len(results) != len(expected):
+            raise Failure(f"expected {len(expected)} results, got {len(results)}")
+        for i, (exp, got) in enumerate(zip(expected, results, strict=True)):
+            if not matches(exp, got, self.refs):
+                raise Failure(f"result {i}: expected {describe_expected(exp)}, got {describe(got, exp['type'])}")
+
+    def assert_trap(self, cmd: dict[str, Any]) -> None:
+        if "filename" in cmd:  # the older form of assert_uninstantiable
+            return self.assert_uninstantiable(cmd)
+        want = cmd["text"]
+        try:
+            results = self._act(cmd["action"])
+        except Trap as e:
+            if not _same_trap(e.kind, want):
+                raise Failure(f"expected trap {want!r}, got {e.kind!r}") from None
+            return None
+        raise Failure(f"expected trap {want!r}, returned {len(results)} results")
+
+    # ---- module assertions ----
+
+    def _rejected(self, cmd: dict[str, Any], expected: type[CompileError]) -> str | None:
+        try:
+            Module(self._bytes(cmd))
+        except CompileError as e:
+            if not isinstance(e, expected) or not e.reason.startswith(cmd.get("text", "")):
+                # Implementations word and classify load errors differently:
+                # a rejection passes; the difference is a note, not a failure.
+                return f"expected {expected.__name__} {cmd.get('text')!r}, got {type(e).__name__}: {e}"
+            return None
+        raise Failure(f"module loaded; expected {cmd.get('text')!r}")
+
+    def assert_malformed(self, cmd: dict[str, Any]) -> str | None:
+        from wasmroutines import MalformedModule
+
+        if cmd.get("module_type") == "text" and "binary_filename" not in cmd:
+            if find_wasm_tools() is None:
+                raise Skip("text module and wasm-tools is not installed")
+            try:
+                wasm = wat2wasm((self.dir / cmd["filename"]).read_bytes())
+            except WatError:
+                return None  # the text parser rejects it: malformed, as expected
+            try:
+                Module(wasm)
+            except CompileError:
+                return None
+            raise Failure(f"text module parsed and loaded; expected {cmd.get('text')!r}")
+        return self._rejected(cmd, MalformedModule)
+
+    def assert_invalid(self, cmd: dict[str, Any]) -> str | None:
+        from wasmroutines import InvalidModule
+
+        return self._rejected(cmd, InvalidModule)
+
+    def _load_for_instantiation(self, cmd: dict[str, Any]) -> Module:
+        try:
+            return Module(self._bytes(cmd))
+        except CompileError as e:
+            raise Failure(f"module did not load: {e}") from None
+
+    def assert_unlinkable(self, cmd: dict[str, Any]) -> str | None:
+        module = self._load_for_instantiation(cmd)
+        try:
+            self._instantiate(module)
+        except LinkError as e:
+            if not str(e).startswith(cmd.get("text", "")):
+                return f"expected link error {cmd.get('text')!r}, got {e}"
+            return None
+        except Trap as e:
+            raise Failure(f"expected link error {cmd.get('text')!r}, trapped: {_first_line(str(e))}") from None
+        raise Failure(f"module linked; expected {cmd.get('text')!r}")
+
+    def assert_uninstantiable(self, cmd: dict[str, Any]) -> None:
+        module = self._load_for_instantiation(cmd)
+        want = cmd.get("text", "")
+        try:
+            self._instantiate(module)
+        except Trap as e:
+            if not _same_trap(e.kind, want):
+                raise Failure(f"expected trap {want!r}, got {e.kind!r}") from None
+            return
+        except LinkError as e:
+            raise Failure(f"expected trap {want!r}, link error: {e}") from None
+        raise Failure(f"module instantiated; expected trap {want!r}")
+
+
+def _flatten(cmd: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A command and, for `thread`, its nested commands: each is counted once."""
+    yield cmd
+    for sub in cmd.get("commands", []):
+        yield from _flatten(sub)
+
+
+def _same_trap(kind: str, expected: str) -> bool:
+    """Prefix match either way: the reference interpreter adds details ("uninitialized element 2")."""
+    return kind.startswith(expected) or expected.startswith(kind)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
+
+
+def script_name(path: Path, data: dict[str, Any]) -> str:
+    source = data.get("source_filename")
+    if source:
+        return str(Path(source).with_suffix(""))
+    return path.stem
+
+
+def flat_commands(path: str | Path) -> list[dict[str, Any]]:
+    """Every command of a script as counted: `thread` commands with their nested ones."""
+    data = json.loads(Path(path).read_text())
+    return [c for cmd in data.get("commands", []) for c in _flatten(cmd)]
+
+
+def run_script(
+    path: str | Path,
+    *,
+    timeout: float | None = None,
+    only_line: int | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> FileResult:
+    """Run a JSON script; with `only_line`, run it up to that command and report that command only.
+
+    `on_outcome` sees each counted outcome as soon as it is known (isolated
+    runs stream them to the parent, so a crash loses nothing already run).
+    """
+    path = Path(path)
+    data = json.loads(path.read_text())
+    commands: Sequence[dict[str, Any]] = data.get("commands", [])
+    result = FileResult(script_name(path, data), str(path))
+    if only_line is not None and not any(int(c.get("line", -1)) == only_line for c in commands):
+        raise ValueError(f"{path}: no command at line {only_line}")
+    runner = ScriptRunner(path, timeout=timeout)
+    for cmd in commands:
+        outcomes = runner.run_command(cmd)
+        if only_line is not None and int(cmd.get("line", -1)) != only_line:
+            continue
+        result.outcomes.extend(outcomes)
+        if on_outcome is not None:
+            for o in outcomes:
+                on_outcome(o)
+        if only_line is not None:
+            break
+    result.notes = runner.notes
+    return result
