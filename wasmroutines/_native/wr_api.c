@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "wr_api.h"
+#include "wr_futex.h"
 
 /* ---- store ---- */
 
@@ -374,4 +375,34 @@ int64_t wr_api_thread_fuel(const wr_thread *t)
 uint32_t wr_api_thread_depth(const wr_thread *t)
 {
     return t->nframes;
+}
+
+/* ---- futex waits ---- */
+
+void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id) { t->host_id = host_id; }
+
+uint64_t wr_api_thread_host_id(const wr_thread *t) { return t->host_id; }
+
+int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns)
+{
+    if (!t->wait_mem)
+        return 0;
+    *addr = t->wait_addr;
+    *timeout_ns = t->wait_timeout;
+    return 1;
+}
+
+int wr_api_thread_cancel_wait(wr_thread *t) { return wr_futex_cancel(t); }
+
+wr_thread *wr_api_store_take_woken(wr_store *s) { return wr_futex_take_woken(s); }
+
+void wr_api_thread_capture_backtrace(wr_thread *t)
+{
+    if (t->func == NULL || t->func->code == NULL) {
+        t->nbacktrace = 0;
+        return;
+    }
+    /* pc is past the instruction that suspended: step back into it. */
+    const wr_word *pc = t->pc > t->func->code->words ? t->pc - 1 : t->pc;
+    wr_thread_record_backtrace(t, t->func, pc);
 }

@@ -123,4 +123,20 @@ void wr_api_thread_set_fuel(wr_thread *t, int enabled, int64_t fuel);
 int64_t wr_api_thread_fuel(const wr_thread *t);
 uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 
+/* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
+void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id);
+uint64_t wr_api_thread_host_id(const wr_thread *t);
+/* While a thread waits (after WR_WAIT): 1 and the address and timeout
+ * (nanoseconds, negative: forever) through the out-parameters; 0 if not
+ * waiting. */
+int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns);
+/* End a wait as timed out (result 2). Returns 1 if the thread was waiting. */
+int wr_api_thread_cancel_wait(wr_thread *t);
+/* Record the current wasm stack of a suspended thread (after WR_WAIT,
+ * WR_YIELD or WR_HOSTCALL) into its backtrace, for deadlock reports and
+ * debuggers; read it with wr_api_thread_backtrace_len/_backtrace. */
+void wr_api_thread_capture_backtrace(wr_thread *t);
+/* Next thread woken by a notify (oldest first), or NULL. */
+wr_thread *wr_api_store_take_woken(wr_store *s);
+
 #endif /* WR_API_H */

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "wr_exec.h"
+#include "wr_futex.h"
 
 const char *wr_trap_message(int trap)
 {
@@ -54,6 +55,7 @@ void wr_thread_free(wr_thread *t)
 {
     if (!t)
         return;
+    wr_futex_forget(t);
     munmap(t->stack, t->stack_map_bytes);
     munmap(t->frames, (size_t)t->max_frames * sizeof(wr_frame));
     free(t->entries);

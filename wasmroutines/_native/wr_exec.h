@@ -19,6 +19,9 @@
  *   WR_OUT_OF_FUEL  the fuel limit ran out; add fuel to resume, or unwind.
  *   WR_TRAP      a trap: t->trap says which, t->backtrace the frames.
  *                The frames of the current call are already unwound.
+ *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
+ *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
+ *                after the wait once notified or timed out (wr_futex.h).
  */
 #ifndef WR_EXEC_H
 #define WR_EXEC_H
@@ -33,6 +36,7 @@ enum wr_status {
     WR_YIELD = 2,
     WR_OUT_OF_FUEL = 3,
     WR_TRAP = 4,
+    WR_WAIT = 5,
 };
 
 /* One active wasm call. A frame whose ret_func is NULL is a host entry: the
@@ -87,6 +91,15 @@ typedef struct wr_thread {
     int64_t budget;
     bool fuel_enabled;
     int64_t fuel;
+    /* WR_WAIT: the futex queue this thread waits in (wr_futex.c). */
+    wr_memory *wait_mem; /* NULL when not waiting */
+    uint64_t wait_addr;
+    uint64_t *wait_result;
+    int64_t wait_timeout; /* nanoseconds; negative waits forever */
+    struct wr_thread *wait_prev, *wait_next;
+    bool woken; /* on the store's woken list */
+    struct wr_thread *woken_next;
+    uint64_t host_id; /* the host's handle for this thread */
     /* WR_TRAP */
     int trap;
     uint32_t nbacktrace;

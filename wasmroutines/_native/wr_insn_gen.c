@@ -5,6 +5,9 @@
 
 const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_invalid] = 1,
+    [WR_OP_memory_atomic_notify] = 5,
+    [WR_OP_memory_atomic_wait32] = 6,
+    [WR_OP_memory_atomic_wait64] = 6,
     [WR_OP_unreachable] = 1,
     [WR_OP_br] = 2,
     [WR_OP_br_if] = 3,
@@ -202,6 +205,9 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
 
 const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_invalid] = "invalid",
+    [WR_OP_memory_atomic_notify] = "memory.atomic.notify",
+    [WR_OP_memory_atomic_wait32] = "memory.atomic.wait32",
+    [WR_OP_memory_atomic_wait64] = "memory.atomic.wait64",
     [WR_OP_unreachable] = "unreachable",
     [WR_OP_br] = "br",
     [WR_OP_br_if] = "br_if",
@@ -398,6 +404,9 @@ const char *const wr_op_name[WR_OP_COUNT] = {
 };
 
 const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {
+    [3][0x00] = {WR_OP_memory_atomic_notify, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* memory.atomic.notify */
+    [3][0x01] = {WR_OP_memory_atomic_wait32, 3, 1, {WR_I32, WR_I32, WR_I64}, {WR_I32}, 4, WR_OPF_MEMORY}, /* memory.atomic.wait32 */
+    [3][0x02] = {WR_OP_memory_atomic_wait64, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I32}, 8, WR_OPF_MEMORY}, /* memory.atomic.wait64 */
     [0][0xA7] = {WR_OP_i32_wrap_i64, 1, 1, {WR_I64}, {WR_I32}, 0, 0}, /* i32.wrap_i64 */
     [0][0xA8] = {WR_OP_i32_trunc_f32_s, 1, 1, {WR_F32}, {WR_I32}, 0, 0}, /* i32.trunc_f32_s */
     [0][0xA9] = {WR_OP_i32_trunc_f32_u, 1, 1, {WR_F32}, {WR_I32}, 0, 0}, /* i32.trunc_f32_u */

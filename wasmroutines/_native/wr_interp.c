@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "wr_exec.h"
+#include "wr_futex.h"
 #include "wr_insn_gen.h"
 #include "wr_numeric.h"
 

@@ -45,6 +45,7 @@ typedef struct wr_memory {
     uint64_t reserved;  /* bytes of address space reserved at base */
     wr_limits limits;   /* as declared/created (min updated on grow for typing) */
     bool shared;
+    struct wr_futex_table *futex; /* wait queues (wr_futex.c), made on first wait */
 } wr_memory;
 
 typedef struct wr_table {
@@ -96,6 +97,9 @@ struct wr_store {
      * wr_store.c: an entry is type id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
+    /* Threads woken by memory.atomic.notify, oldest first, for the host's
+     * scheduler to collect (wr_futex.c). */
+    struct wr_thread *woken_head, *woken_tail;
 };
 
 wr_store *wr_store_new(void);

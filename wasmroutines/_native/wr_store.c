@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "wr_futex.h"
 #include "wr_runtime.h"
 
 wr_store *wr_store_new(void)
@@ -27,6 +28,7 @@ static void obj_free(wr_obj *o)
         wr_memory *m = (wr_memory *)o;
         if (m->base)
             munmap(m->base, m->reserved);
+        wr_futex_table_free(m->futex);
         break;
     }
     case WR_EXTERN_TABLE:

@@ -937,7 +937,8 @@ static int op_global(tr *t, bool set)
 
 /* ---- generic instructions (from the wr_wasm_ops table) ---- */
 
-static int op_generic(tr *t, const wr_opinfo *info)
+/* `exact`: atomics (0xFE) require exactly the natural alignment. */
+static int op_generic(tr *t, const wr_opinfo *info, bool exact)
 {
     uint32_t offset = 0;
     if (info->memarg_align) {
@@ -948,6 +949,8 @@ static int op_generic(tr *t, const wr_opinfo *info)
             return invalid(t, "unknown memory 0");
         if (align >= 32 || (1u << align) > info->memarg_align)
             return invalid(t, "alignment must not be larger than natural");
+        if (exact && (1u << align) != info->memarg_align)
+            return invalid(t, "alignment must be exactly natural");
     } else if ((info->flags & WR_OPF_MEMORY) && t->m->nmems == 0) {
         return invalid(t, "unknown memory 0");
     }
@@ -1095,7 +1098,7 @@ static int op_prefix_fc(tr *t)
     uint32_t sub;
     READ(wr_read_u32(&t->r, &sub));
     if (sub < WR_OPINFO_CODES && wr_wasm_ops[1][sub].op)
-        return op_generic(t, &wr_wasm_ops[1][sub]);
+        return op_generic(t, &wr_wasm_ops[1][sub], false);
     entry in[3];
     uint32_t imm[2];
     switch (sub) {
@@ -1168,6 +1171,22 @@ static int op_prefix_fc(tr *t)
     default:
         return malformed(t, "illegal opcode");
     }
+}
+
+/* ---- the 0xFE prefix: the threads proposal's atomics ---- */
+
+static int op_prefix_fe(tr *t)
+{
+    uint32_t sub;
+    READ(wr_read_u32(&t->r, &sub));
+    if (sub == 0x03) {
+        /* atomic.fence: every wasm thread of a store runs on one OS thread,
+         * so memory is already sequentially consistent. */
+        return zero_byte(t);
+    }
+    if (sub < WR_OPINFO_CODES && wr_wasm_ops[3][sub].op)
+        return op_generic(t, &wr_wasm_ops[3][sub], true);
+    return malformed(t, "illegal opcode");
 }
 
 /* ---- one instruction ---- */
@@ -1320,9 +1339,11 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     }
     case 0xFC:
         return op_prefix_fc(t);
+    case 0xFE:
+        return op_prefix_fe(t);
     default:
         if (wr_wasm_ops[0][opcode].op)
-            return op_generic(t, &wr_wasm_ops[0][opcode]);
+            return op_generic(t, &wr_wasm_ops[0][opcode], false);
         return malformed(t, "illegal opcode");
     }
 }

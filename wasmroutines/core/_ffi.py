@@ -34,7 +34,7 @@ NULL: Any = ffi.NULL
 
 def text(ptr: Any, size: int | None = None) -> str:
     """A C string (NUL-terminated, or `size` bytes) as str; wasm names are UTF-8."""
-    raw = ffi.string(ptr) if size is None else ffi.unpack(ptr, size)
+    raw: bytes = ffi.string(ptr) if size is None else ffi.unpack(ptr, size)
     return raw.decode("utf-8", errors="surrogateescape")
 
 

@@ -15,7 +15,7 @@ A Python exception from a host function (or the hook) abandons the wasm call
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._ffi import (
@@ -37,10 +37,10 @@ from .values import args_to_slots, slot_count, slots_to_values
 __all__ = ["call", "call_host_bits"]
 
 
-def call(store: Store, func: Any, args: list[int], nresult_slots: int) -> list[int]:
+def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> list[int]:
     """Call wasm function `func` (a wr_func*) with raw argument slots; return the raw result slots."""
     t = store._thread()
-    code = lib.wr_thread_call(t, func, ffi.new("uint64_t[]", args or 1))
+    code = lib.wr_thread_call(t, func, ffi.new("uint64_t[]", list(args) or 1))
     if code:
         raise Trap(trap_message(code), code)
     while True:
@@ -89,7 +89,7 @@ def _serve_hostcall(store: Store, t: Any) -> None:
         slots[i] = s
 
 
-def call_host_bits(store: Store, func: Callable[..., Any], ft: FuncType, args: list[int]) -> list[int]:
+def call_host_bits(store: Store, func: Callable[..., Any], ft: FuncType, args: Sequence[int]) -> list[int]:
     """Call a host function from Python with raw slots (no wasm involved)."""
     values = slots_to_values(store, ft.params, args)
     return _results_to_slots(store, ft, func(*values))

@@ -26,6 +26,8 @@ class Function:
     _ptr: Any
     _store: Store
     _type: FuncType | None
+    _host_func: Callable[..., Any] | None = None
+    _host_checked: bool = False
 
     def __init__(self, store: Store, func: Callable[..., Any], type: FuncType) -> None:
         if not callable(func):
@@ -46,7 +48,7 @@ class Function:
     @classmethod
     def _from_ptr(cls, store: Store, ptr: Any) -> Function:
         addr = address(ptr)
-        wrapper = store._wrapper(addr)
+        wrapper = store._wrapper(addr, cls)
         if wrapper is None:
             wrapper = cls.__new__(cls)
             wrapper._ptr = ffi.cast("wr_func *", ptr)
@@ -75,10 +77,14 @@ class Function:
         return optional_text(lib.wr_api_func_name(self._ptr))
 
     def _host(self) -> Callable[..., Any] | None:
+        """The Python callable of a host function; None for a wasm function (cached: it never changes)."""
+        if self._host_checked:
+            return self._host_func
         host_id = ffi.new("uint64_t *")
         if lib.wr_api_func_host_id(self._ptr, host_id):
-            return self._store._hosts[int(host_id[0])].func
-        return None
+            self._host_func = self._store._hosts[int(host_id[0])].func
+        self._host_checked = True
+        return self._host_func
 
     def __call__(self, *args: Any) -> Any:
         ft = self.type
@@ -99,8 +105,8 @@ class Function:
         ft = self.type
         host = self._host()
         if host is not None:
-            return execution.call_host_bits(self._store, host, ft, list(args))
-        return execution.call(self._store, self._ptr, list(args), slot_count(ft.results))
+            return execution.call_host_bits(self._store, host, ft, args)
+        return execution.call(self._store, self._ptr, args, slot_count(ft.results))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Function) and other._store is self._store and other._ptr == self._ptr

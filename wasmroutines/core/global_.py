@@ -36,7 +36,7 @@ class Global:
     @classmethod
     def _from_ptr(cls, store: Store, ptr: Any) -> Global:
         addr = address(ptr)
-        wrapper = store._wrapper(addr)
+        wrapper = store._wrapper(addr, cls)
         if wrapper is None:
             wrapper = cls.__new__(cls)
             wrapper._ptr = ffi.cast("wr_global *", ptr)

@@ -43,7 +43,7 @@ class Memory:
     @classmethod
     def _from_ptr(cls, store: Store, ptr: Any) -> Memory:
         addr = address(ptr)
-        wrapper = store._wrapper(addr)
+        wrapper = store._wrapper(addr, cls)
         if wrapper is None:
             wrapper = cls.__new__(cls)
             wrapper._ptr = ffi.cast("wr_memory *", ptr)
@@ -101,7 +101,7 @@ class Memory:
         self._check(offset, size)
         if size == 0:
             return b""
-        return ffi.buffer(lib.wr_api_memory_data(self._ptr) + offset, size)[:]
+        return bytes(ffi.buffer(lib.wr_api_memory_data(self._ptr) + offset, size))
 
     def write(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         """Copy `data` into the memory at `offset`."""

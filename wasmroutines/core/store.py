@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._ffi import ffi, lib
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .types import FuncType
 
 __all__ = ["Store"]
+
+_W = TypeVar("_W")
 
 # Instructions a thread runs between WR_YIELDs. There is no scheduler yet, so
 # a yield only gives the store's on_yield hook a chance to run (timeouts).
@@ -124,7 +126,7 @@ class Store:
             return None
         if self._native.thread is None:
             return self._fuel
-        return int(lib.wr_api_thread_fuel(self._native.thread))
+        return max(0, int(lib.wr_api_thread_fuel(self._native.thread)))
 
     @fuel.setter
     def fuel(self, fuel: int | None) -> None:
@@ -141,8 +143,9 @@ class Store:
 
     # ---- wrappers by C pointer ----
 
-    def _wrapper(self, addr: int) -> Any:
-        return self._wrappers.get(addr)
+    def _wrapper(self, addr: int, cls: type[_W]) -> _W | None:
+        wrapper = self._wrappers.get(addr)
+        return wrapper if isinstance(wrapper, cls) else None
 
     def _remember(self, addr: int, wrapper: Any) -> None:
         self._wrappers[addr] = wrapper

@@ -37,7 +37,7 @@ class Table:
     @classmethod
     def _from_ptr(cls, store: Store, ptr: Any) -> Table:
         addr = address(ptr)
-        wrapper = store._wrapper(addr)
+        wrapper = store._wrapper(addr, cls)
         if wrapper is None:
             wrapper = cls.__new__(cls)
             wrapper._ptr = ffi.cast("wr_table *", ptr)

@@ -28,21 +28,21 @@ _M64 = 0xFFFF_FFFF_FFFF_FFFF
 
 def f32_bits(value: float) -> int:
     try:
-        return _U32.unpack(_F32.pack(value))[0]
+        return int(_U32.unpack(_F32.pack(value))[0])
     except OverflowError:  # rounds past the largest f32: the cast gives infinity
         return 0xFF80_0000 if value < 0 else 0x7F80_0000
 
 
 def f32_value(bits: int) -> float:
-    return _F32.unpack(_U32.pack(bits & _M32))[0]
+    return float(_F32.unpack(_U32.pack(bits & _M32))[0])
 
 
 def f64_bits(value: float) -> int:
-    return _U64.unpack(_F64.pack(value))[0]
+    return int(_U64.unpack(_F64.pack(value))[0])
 
 
 def f64_value(bits: int) -> float:
-    return _F64.unpack(_U64.pack(bits & _M64))[0]
+    return float(_F64.unpack(_U64.pack(bits & _M64))[0])
 
 
 def _int(value: Any, what: str) -> int:

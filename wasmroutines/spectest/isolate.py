@@ -15,10 +15,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import wasmroutines
+
 from .outcome import FAILED, FileResult, Outcome
 from .script import flat_commands, script_name
 
 __all__ = ["run_isolated", "run_many_isolated"]
+
+_PACKAGE_PARENT = Path(wasmroutines.__file__).absolute().parent.parent
 
 
 def run_isolated(path: Path, *, timeout: float | None = None) -> FileResult:
@@ -26,7 +30,9 @@ def run_isolated(path: Path, *, timeout: float | None = None) -> FileResult:
     if timeout is not None:
         cmd += ["--timeout", str(timeout)]
     cmd.append(str(path))
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # Run from the folder holding the wasmroutines package this process imported, so
+    # `-m` finds the same one (not, say, a source tree without the compiled core).
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=_PACKAGE_PARENT)
     data = json.loads(path.read_text())
     result = FileResult(script_name(path, data), str(path))
     for line in proc.stdout.splitlines():

@@ -94,8 +94,10 @@ class ScriptRunner:
         kind = cmd["type"]
         line = int(cmd.get("line", 0))
         if kind in THREAD_COMMANDS:
-            why = f"unsupported: threads command {kind!r} not implemented yet"
-            return [Outcome(int(c.get("line", 0)), c["type"], FAILED, why) for c in _flatten(cmd)]
+            outcomes = [Outcome(line, kind, FAILED, f"unsupported: threads command {kind!r} not implemented yet")]
+            why = f"unsupported: inside threads command {kind!r} at line {line} (not implemented yet)"
+            outcomes += [Outcome(int(c.get("line", 0)), c["type"], FAILED, why) for c in list(_flatten(cmd))[1:]]
+            return outcomes
         handler = self.handlers.get(kind)
         if handler is None:
             return [Outcome(line, kind, FAILED, f"unsupported: unknown command type {kind!r}")]
@@ -125,7 +127,8 @@ class ScriptRunner:
     def _bytes(self, cmd: dict[str, Any]) -> bytes:
         """The binary of a command's module; Skip when it is text and no text parser is installed."""
         if cmd.get("module_type", "binary") == "binary" or "binary_filename" in cmd:
-            return (self.dir / cmd.get("binary_filename", cmd["filename"])).read_bytes()
+            filename: str = cmd.get("binary_filename", cmd["filename"])
+            return (self.dir / filename).read_bytes()
         if find_wasm_tools() is None:
             raise Skip("text module and wasm-tools is not installed")
         try:

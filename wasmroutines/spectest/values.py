@@ -58,7 +58,7 @@ def _int(text: str, bits: int) -> int:
 def arg_slots(arg: dict[str, Any], refs: Refs) -> list[int]:
     """The slots of one JSON argument."""
     t = arg["type"]
-    value = arg.get("value")
+    value: Any = arg.get("value")
     if t in ("i32", "f32"):
         return [_int(value, 32)]
     if t in ("i64", "f64"):
@@ -104,7 +104,7 @@ def _float_matches(expected: str, bits: int, width: int) -> bool:
 def matches(expected: dict[str, Any], slots: Sequence[int], refs: Refs) -> bool:
     """Whether the result in `slots` (1 or 2 slots) is what `expected` describes."""
     t = expected["type"]
-    value = expected.get("value")
+    value: Any = expected.get("value")
     if t == "either":
         return any(matches(alt, slots, refs) for alt in expected["values"])
     s = slots[0]
@@ -153,7 +153,7 @@ def describe_expected(expected: dict[str, Any]) -> str:
     t = expected["type"]
     if t == "either":
         return " | ".join(describe_expected(e) for e in expected["values"])
-    value = expected.get("value")
+    value: Any = expected.get("value")
     if t == "v128":
         return f"v128:{expected['lane_type']}x[{' '.join(value)}]"
     if isinstance(value, str) and value.isdigit() and t in ("i32", "i64", "f32", "f64"):
