@@ -28,6 +28,16 @@ slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes). FLAGS:
 The body closes with `}` alone at the start of a line. Inside it, TRAP(code)
 traps, and the interp's macros (wr_interp.c) are available.
 
+Fused instructions (superinstructions) are declared, never written:
+
+    fuse br_if_i32_lt_s = i32_lt_s + br_if
+
+makes one instruction that runs the first body, feeds its output to the
+second's first input, then runs the second body: inputs are the first's
+inputs then the second's remaining ones, immediates the first's then the
+second's. wr_fuse(first, second) (generated) tells the translator which
+pairs exist.
+
 Outputs:
     wr_insn_gen.h      enum wr_op, sizes, names, wasm opcode tables
     wr_insn_gen.c      the tables
@@ -84,6 +94,7 @@ class Insn:
     body: list[str]
     source: str
     line: int
+    fused: tuple[str, str] | None = None
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -98,13 +109,23 @@ def parse_operands(text: str, where: str) -> list[Operand]:
     return out
 
 
-def parse_file(path: Path) -> list[Insn]:
+FUSE_RE = re.compile(r"^fuse\s+(\w+)\s*=\s*(\w+)\s*\+\s*(\w+)\s*$")
+
+
+def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> list[Insn]:
     insns = []
     lines = path.read_text().splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
         where = f"{path.name}:{i + 1}"
+        if line.startswith("fuse"):
+            fm = FUSE_RE.match(line)
+            if not fm:
+                raise SystemExit(f"{where}: cannot parse {line!r}")
+            fusions.append((fm[1], fm[2], fm[3], path.name, i + 1))
+            i += 1
+            continue
         if not line.startswith("insn"):
             i += 1
             continue
@@ -166,10 +187,48 @@ def parse_file(path: Path) -> list[Insn]:
     return insns
 
 
+def fuse(name: str, first: Insn, second: Insn, source: str, line: int) -> Insn:
+    where = f"{source}:{line}"
+    if len(first.outputs) != 1 or not second.inputs:
+        raise SystemExit(f"{where}: {first.name} must have one output and {second.name} an input")
+    fed = second.inputs[0]
+    if fed.type != first.outputs[0].type:
+        raise SystemExit(f"{where}: {first.name} produces {first.outputs[0].type}, {second.name} takes {fed.type}")
+    names = [o.name for o in first.inputs + first.outputs + first.imms]
+    clash = set(names) & {o.name for o in second.inputs + second.outputs + second.imms}
+    if clash:
+        raise SystemExit(f"{where}: operand names {sorted(clash)} clash in {first.name} and {second.name}")
+    ctype = SLOT_TYPES[fed.type][0]
+    out = first.outputs[0]
+    body = [f"    {SLOT_TYPES[out.type][0]} {out.name};", "    {", *first.body, "    }"]
+    body += [f"    {ctype} {fed.name} = {out.name};", *second.body]
+    return Insn(
+        name=name,
+        prefix=None,
+        code=0,
+        wasm=f"{first.wasm}+{second.wasm}",
+        inputs=first.inputs + second.inputs[1:],
+        outputs=second.outputs,
+        imms=first.imms + second.imms,
+        memarg_align=0,
+        flags=set(second.flags) - {"manual"},
+        body=body,
+        source=source,
+        line=line,
+        fused=(first.name, second.name),
+    )
+
+
 def load(insn_dir: Path) -> list[Insn]:
     insns: list[Insn] = []
+    fusions: list[tuple[str, str, str, str, int]] = []
     for path in sorted(insn_dir.glob("*.def")):
-        insns.extend(parse_file(path))
+        insns.extend(parse_file(path, fusions))
+    by_name = {insn.name: insn for insn in insns}
+    for name, a, b, source, line in fusions:
+        if a not in by_name or b not in by_name:
+            raise SystemExit(f"{source}:{line}: unknown instruction in fuse {name}")
+        insns.append(fuse(name, by_name[a], by_name[b], source, line))
     seen: dict[str, Insn] = {}
     opcodes: dict[tuple[int, int], Insn] = {}
     for n, insn in enumerate(insns, start=1):
@@ -221,6 +280,9 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("#define WR_OPINFO_CODES 256")
     out.append("extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];")
     out.append("")
+    out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
+    out.append("unsigned wr_fuse(unsigned first, unsigned second);")
+    out.append("")
     out.append("/* Every op in wr_op order, for building dispatch tables. */")
     out.append("#define WR_OP_LIST(X) \\")
     out.append("    X(invalid) \\")
@@ -256,6 +318,27 @@ def gen_tables(insns: list[Insn]) -> str:
     for insn in insns:
         out.append(f'    [WR_OP_{insn.name}] = "{insn.wasm}",')
     out.append("};")
+    out.append("")
+    out.append("unsigned wr_fuse(unsigned first, unsigned second)")
+    out.append("{")
+    out.append("    switch (first) {")
+    by_first: dict[str, list[Insn]] = {}
+    for insn in insns:
+        if insn.fused:
+            by_first.setdefault(insn.fused[0], []).append(insn)
+    for first, fused in by_first.items():
+        out.append(f"    case WR_OP_{first}:")
+        out.append("        switch (second) {")
+        for insn in fused:
+            out.append(f"        case WR_OP_{insn.fused[1]}:")
+            out.append(f"            return WR_OP_{insn.name};")
+        out.append("        default:")
+        out.append("            return 0;")
+        out.append("        }")
+    out.append("    default:")
+    out.append("        return 0;")
+    out.append("    }")
+    out.append("}")
     out.append("")
     out.append("const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {")
     for insn in insns:

@@ -311,6 +311,128 @@ static void test_memory(void)
     CHECK(wr_sext32(wr_load_u8(m), 8) == 0xFFFFFFABu);
 }
 
+/* wr_atomic_mem: bounds before alignment, 64-bit effective address. */
+static void test_atomic_mem(void)
+{
+    _Alignas(8) uint8_t m[64];
+    uint8_t *p = NULL;
+    CHECK(wr_atomic_mem(m, 64, 8, 0, 8, &p) == 0 && p == m + 8);
+    CHECK(wr_atomic_mem(m, 64, 4, 12, 4, &p) == 0 && p == m + 16);
+    CHECK(wr_atomic_mem(m, 64, 56, 0, 8, &p) == 0 && p == m + 56); /* ends exactly at the end */
+    CHECK(wr_atomic_mem(m, 64, 63, 0, 1, &p) == 0 && p == m + 63);
+    CHECK(wr_atomic_mem(m, 64, 62, 0, 2, &p) == 0 && p == m + 62);
+    p = NULL;
+    CHECK(wr_atomic_mem(m, 64, 64, 0, 1, &p) == WR_TRAP_MEMORY_OOB && p == NULL);
+    CHECK(wr_atomic_mem(m, 64, 60, 0, 8, &p) == WR_TRAP_MEMORY_OOB); /* aligned to 4, crosses the end */
+    CHECK(wr_atomic_mem(m, 64, 0, 64, 4, &p) == WR_TRAP_MEMORY_OOB);
+    /* Unaligned and out of bounds: bounds win. */
+    CHECK(wr_atomic_mem(m, 64, 63, 0, 2, &p) == WR_TRAP_MEMORY_OOB);
+    CHECK(wr_atomic_mem(m, 64, 61, 0, 4, &p) == WR_TRAP_MEMORY_OOB);
+    CHECK(wr_atomic_mem(m, 64, 1, 0xFFFFFFFFu, 8, &p) == WR_TRAP_MEMORY_OOB);
+    /* addr + offset does not wrap at 2^32. */
+    CHECK(wr_atomic_mem(m, 64, 0xFFFFFFFFu, 1, 1, &p) == WR_TRAP_MEMORY_OOB);
+    CHECK(wr_atomic_mem(m, 64, 0xFFFFFFF0u, 0x10, 4, &p) == WR_TRAP_MEMORY_OOB);
+    CHECK(wr_atomic_mem(m, 64, 0xFFFFFFFFu, 0xFFFFFFFFu, 8, &p) == WR_TRAP_MEMORY_OOB);
+    CHECK(wr_atomic_mem(NULL, 0, 0, 0, 1, &p) == WR_TRAP_MEMORY_OOB); /* no memory / size 0 */
+    /* In bounds but unaligned: the effective address counts, offset included. */
+    CHECK(wr_atomic_mem(m, 64, 1, 0, 2, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+    CHECK(wr_atomic_mem(m, 64, 2, 0, 4, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+    CHECK(wr_atomic_mem(m, 64, 4, 0, 8, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+    CHECK(wr_atomic_mem(m, 64, 0, 4, 8, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+    CHECK(wr_atomic_mem(m, 64, 3, 1, 4, &p) == 0 && p == m + 4);
+    CHECK(wr_atomic_mem(m, 64, 7, 0, 1, &p) == 0 && p == m + 7); /* bytes are always aligned */
+    /* A size past 4 GiB (64-bit compare): in bounds, so alignment decides.
+     * (Only trapping cases: m is not that large.) */
+    CHECK(wr_atomic_mem(m, (uint64_t)1 << 33, 0xFFFFFFFFu, 0, 8, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+    CHECK(wr_atomic_mem(m, (uint64_t)1 << 33, 0xFFFFFFFFu, 0xFFFFFFFEu, 2, &p) == WR_TRAP_UNALIGNED_ATOMIC);
+}
+
+static void test_atomic_access(void)
+{
+    _Alignas(8) uint8_t m[16];
+    memset(m, 0xEE, sizeof m);
+
+    /* Loads and stores are little-endian and touch only their bytes. */
+    wr_atomic_store_u32(m + 4, 0x04030201u);
+    CHECK(m[3] == 0xEE && m[4] == 1 && m[7] == 4 && m[8] == 0xEE);
+    CHECK(wr_atomic_load_u32(m + 4) == 0x04030201u && wr_load_u32(m + 4) == 0x04030201u);
+    wr_atomic_store_u64(m + 8, 0x0807060504030201u);
+    CHECK(m[8] == 1 && m[15] == 8 && wr_atomic_load_u64(m + 8) == 0x0807060504030201u);
+    wr_atomic_store_u16(m + 2, 0xBEEF);
+    CHECK(m[1] == 0xEE && m[2] == 0xEF && m[3] == 0xBE && m[4] == 1);
+    CHECK(wr_atomic_load_u16(m + 2) == 0xBEEF);
+    wr_atomic_store_u8(m + 1, 0x7F);
+    CHECK(m[0] == 0xEE && m[1] == 0x7F && m[2] == 0xEF && wr_atomic_load_u8(m + 1) == 0x7F);
+
+    /* rmw: the old value back, the new one in memory, wrapped to N bits. */
+    wr_store_u64(m, 0x11111111FFFFFFFFu);
+    CHECK(wr_atomic_rmw_add_u32(m, 1) == 0xFFFFFFFFu && wr_load_u64(m) == 0x1111111100000000u);
+    CHECK(wr_atomic_rmw_sub_u32(m, 1) == 0 && wr_load_u64(m) == 0x11111111FFFFFFFFu);
+    wr_store_u64(m, 0x11111111111111FFu);
+    CHECK(wr_atomic_rmw_add_u8(m, 2) == 0xFF && wr_load_u64(m) == 0x1111111111111101u);
+    CHECK(wr_atomic_rmw_sub_u8(m, 3) == 0x01 && wr_load_u64(m) == 0x11111111111111FEu);
+    wr_store_u64(m, 0x111111111111FFFFu);
+    CHECK(wr_atomic_rmw_add_u16(m, 1) == 0xFFFF && wr_load_u64(m) == 0x1111111111110000u);
+    CHECK(wr_atomic_rmw_sub_u16(m + 2, 0x1112) == 0x1111 && wr_load_u64(m) == 0x11111111FFFF0000u);
+    wr_store_u64(m, 0xFFFFFFFFFFFFFFFFu);
+    CHECK(wr_atomic_rmw_add_u64(m, 2) == 0xFFFFFFFFFFFFFFFFu && wr_load_u64(m) == 1);
+    CHECK(wr_atomic_rmw_sub_u64(m, 2) == 1 && wr_load_u64(m) == 0xFFFFFFFFFFFFFFFFu);
+
+    wr_store_u64(m, 0x0123456789ABCDEFu);
+    CHECK(wr_atomic_rmw_and_u64(m, 0xFF00FF00FF00FF00u) == 0x0123456789ABCDEFu);
+    CHECK(wr_load_u64(m) == 0x010045008900CD00u);
+    CHECK(wr_atomic_rmw_or_u32(m, 0x000F000Fu) == 0x8900CD00u && wr_load_u64(m) == 0x01004500890FCD0Fu);
+    CHECK(wr_atomic_rmw_xor_u16(m + 6, 0xFFFF) == 0x0100 && wr_load_u64(m) == 0xFEFF4500890FCD0Fu);
+    CHECK(wr_atomic_rmw_and_u8(m, 0xF0) == 0x0F && wr_load_u64(m) == 0xFEFF4500890FCD00u);
+    CHECK(wr_atomic_rmw_or_u16(m, 0x00AA) == 0xCD00 && wr_load_u64(m) == 0xFEFF4500890FCDAAu);
+    CHECK(wr_atomic_rmw_xor_u32(m + 4, 0xFFFFFFFFu) == 0xFEFF4500u && wr_load_u64(m) == 0x0100BAFF890FCDAAu);
+    CHECK(wr_atomic_rmw_and_u32(m, 0) == 0x890FCDAAu && wr_load_u64(m) == 0x0100BAFF00000000u);
+    CHECK(wr_atomic_rmw_or_u8(m + 7, 0x80) == 0x01 && wr_load_u64(m) == 0x8100BAFF00000000u);
+    CHECK(wr_atomic_rmw_xor_u64(m, 0x8100BAFF00000001u) == 0x8100BAFF00000000u && wr_load_u64(m) == 1);
+    CHECK(wr_atomic_rmw_and_u16(m, 0xFFFE) == 1 && wr_load_u64(m) == 0);
+    CHECK(wr_atomic_rmw_xor_u8(m + 3, 0x5A) == 0 && wr_load_u64(m) == 0x5A000000u);
+
+    CHECK(wr_atomic_rmw_xchg_u8(m, 0xAB) == 0 && wr_load_u64(m) == 0x5A0000ABu);
+    CHECK(wr_atomic_rmw_xchg_u16(m + 2, 0x1234) == 0x5A00 && wr_load_u64(m) == 0x123400ABu);
+    CHECK(wr_atomic_rmw_xchg_u32(m + 4, 0xCAFEBABEu) == 0 && wr_load_u64(m) == 0xCAFEBABE123400ABu);
+    CHECK(wr_atomic_rmw_xchg_u64(m, 7) == 0xCAFEBABE123400ABu && wr_load_u64(m) == 7);
+}
+
+static void test_atomic_cmpxchg(void)
+{
+    _Alignas(8) uint8_t m[16];
+    wr_store_u64(m, 0x1111111111111111u);
+    wr_store_u64(m + 8, 0x2222222222222222u);
+
+    /* Mismatch: the old value back, nothing stored. */
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m, 0, 0x12345678u) == 0x11111111u && wr_load_u64(m) == 0x1111111111111111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u64(m, 0, 1) == 0x1111111111111111u && wr_load_u64(m) == 0x1111111111111111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0x12, 0) == 0x11 && wr_load_u64(m) == 0x1111111111111111u);
+    /* Match: stored, the old value back. */
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m, 0x11111111u, 0x12345678u) == 0x11111111u);
+    CHECK(wr_load_u64(m) == 0x1111111112345678u);
+    CHECK(wr_atomic_rmw_cmpxchg_u64(m, 0x1111111112345678u, 0x0101010101010101u) == 0x1111111112345678u);
+    CHECK(wr_load_u64(m) == 0x0101010101010101u);
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m + 1, 0x01, 0xCD) == 0x01 && wr_load_u64(m) == 0x010101010101CD01u);
+    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 6, 0x0101, 0xBEEF) == 0x0101 && wr_load_u64(m) == 0xBEEF01010101CD01u);
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0xBEEF0101u, 0) == 0xBEEF0101u && wr_load_u64(m) == 0x0101CD01u);
+    CHECK(wr_load_u64(m + 8) == 0x2222222222222222u); /* neighbours untouched */
+
+    /* Narrow: the zero-extended old value is compared with the whole
+     * expected operand, so set bits above N never match. */
+    wr_store_u64(m, 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0x111, 0x22) == 0x11 && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0xFFFFFFFFFFFFFF11u, 0x22) == 0x11 && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0xFFFFFFFFu, 0) == 0xFFFF && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0x1FFFFu, 0) == 0xFFFF && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0x111111111u, 0) == 0x11111111u && wr_load_u64(m) == 0x11111111FFFF1111u);
+    /* ... and without them it does. */
+    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0xFFFF, 0x0F0F) == 0xFFFF && wr_load_u64(m) == 0x111111110F0F1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0x11111111u, 0xEEEEEEEEu) == 0x11111111u);
+    CHECK(wr_load_u64(m) == 0xEEEEEEEE0F0F1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u64(m, 0xEEEEEEEE0F0F1111u, 0) == 0xEEEEEEEE0F0F1111u && wr_load_u64(m) == 0);
+}
+
 int main(void)
 {
     test_int_bits();
@@ -321,6 +443,9 @@ int main(void)
     test_trunc();
     test_convert();
     test_memory();
+    test_atomic_mem();
+    test_atomic_access();
+    test_atomic_cmpxchg();
     if (failures) {
         fprintf(stderr, "test_numeric: %d failure(s)\n", failures);
         return 1;

@@ -396,6 +396,44 @@ static int grow(wr_decoder *d, void **arr, uint32_t have, uint32_t add, size_t s
 
 /* ---- sections ---- */
 
+/* A function type: 0x60, the params, the results; `types` holds both. */
+static int read_functype(wr_decoder *d, wr_functype *ft)
+{
+    uint8_t form;
+    uint32_t np, nr;
+    if (read_u8(d, &form))
+        return -1;
+    if (form != 0x60) {
+        /* The form is an s7 LEB128: a continuation bit makes it overlong. */
+        if (form & 0x80)
+            return fail(d, pos(d), "integer representation too long");
+        return fail(d, pos(d) - 1, "malformed function type");
+    }
+    if (read_len(d, &np))
+        return -1;
+    if (!(ft->types = malloc((size_t)np + 1)))
+        return fail_oom(d);
+    for (uint32_t k = 0; k < np; k++)
+        if (read_valtype(d, &ft->types[k]))
+            return -1;
+    if (read_len(d, &nr))
+        return -1;
+    uint8_t *types = realloc(ft->types, (size_t)np + nr + 1);
+    if (!types)
+        return fail_oom(d);
+    ft->types = types;
+    for (uint32_t k = 0; k < nr; k++)
+        if (read_valtype(d, &ft->types[np + k]))
+            return -1;
+    ft->nparams = np;
+    ft->nresults = nr;
+    for (uint32_t k = 0; k < np; k++)
+        ft->param_slots += wr_valtype_slots(ft->types[k]);
+    for (uint32_t k = 0; k < nr; k++)
+        ft->result_slots += wr_valtype_slots(ft->types[np + k]);
+    return 0;
+}
+
 static int decode_type_section(wr_decoder *d)
 {
     wr_module *m = d->m;
@@ -405,42 +443,9 @@ static int decode_type_section(wr_decoder *d)
     if (!(m->types = calloc(n ? n : 1, sizeof *m->types)))
         return fail_oom(d);
     m->ntypes = n;
-    for (uint32_t i = 0; i < n; i++) {
-        wr_functype *ft = &m->types[i];
-        uint8_t form;
-        uint32_t np, nr;
-        if (read_u8(d, &form))
+    for (uint32_t i = 0; i < n; i++)
+        if (read_functype(d, &m->types[i]))
             return -1;
-        if (form != 0x60) {
-            /* The form is an s7 LEB128: a continuation bit is an overlong
-             * encoding. */
-            if (form & 0x80)
-                return fail(d, pos(d), "integer representation too long");
-            return fail(d, pos(d) - 1, "malformed function type");
-        }
-        if (read_len(d, &np))
-            return -1;
-        if (!(ft->types = malloc((size_t)np + 1)))
-            return fail_oom(d);
-        for (uint32_t k = 0; k < np; k++)
-            if (read_valtype(d, &ft->types[k]))
-                return -1;
-        if (read_len(d, &nr))
-            return -1;
-        uint8_t *types = realloc(ft->types, (size_t)np + nr + 1);
-        if (!types)
-            return fail_oom(d);
-        ft->types = types;
-        for (uint32_t k = 0; k < nr; k++)
-            if (read_valtype(d, &ft->types[np + k]))
-                return -1;
-        ft->nparams = np;
-        ft->nresults = nr;
-        for (uint32_t k = 0; k < np; k++)
-            ft->param_slots += wr_valtype_slots(ft->types[k]);
-        for (uint32_t k = 0; k < nr; k++)
-            ft->result_slots += wr_valtype_slots(ft->types[np + k]);
-    }
     return 0;
 }
 

@@ -5,6 +5,69 @@
 
 const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_invalid] = 1,
+    [WR_OP_i32_atomic_load] = 4,
+    [WR_OP_i64_atomic_load] = 4,
+    [WR_OP_i32_atomic_load8_u] = 4,
+    [WR_OP_i32_atomic_load16_u] = 4,
+    [WR_OP_i64_atomic_load8_u] = 4,
+    [WR_OP_i64_atomic_load16_u] = 4,
+    [WR_OP_i64_atomic_load32_u] = 4,
+    [WR_OP_i32_atomic_store] = 4,
+    [WR_OP_i64_atomic_store] = 4,
+    [WR_OP_i32_atomic_store8] = 4,
+    [WR_OP_i32_atomic_store16] = 4,
+    [WR_OP_i64_atomic_store8] = 4,
+    [WR_OP_i64_atomic_store16] = 4,
+    [WR_OP_i64_atomic_store32] = 4,
+    [WR_OP_i32_atomic_rmw_add] = 5,
+    [WR_OP_i64_atomic_rmw_add] = 5,
+    [WR_OP_i32_atomic_rmw8_add_u] = 5,
+    [WR_OP_i32_atomic_rmw16_add_u] = 5,
+    [WR_OP_i64_atomic_rmw8_add_u] = 5,
+    [WR_OP_i64_atomic_rmw16_add_u] = 5,
+    [WR_OP_i64_atomic_rmw32_add_u] = 5,
+    [WR_OP_i32_atomic_rmw_sub] = 5,
+    [WR_OP_i64_atomic_rmw_sub] = 5,
+    [WR_OP_i32_atomic_rmw8_sub_u] = 5,
+    [WR_OP_i32_atomic_rmw16_sub_u] = 5,
+    [WR_OP_i64_atomic_rmw8_sub_u] = 5,
+    [WR_OP_i64_atomic_rmw16_sub_u] = 5,
+    [WR_OP_i64_atomic_rmw32_sub_u] = 5,
+    [WR_OP_i32_atomic_rmw_and] = 5,
+    [WR_OP_i64_atomic_rmw_and] = 5,
+    [WR_OP_i32_atomic_rmw8_and_u] = 5,
+    [WR_OP_i32_atomic_rmw16_and_u] = 5,
+    [WR_OP_i64_atomic_rmw8_and_u] = 5,
+    [WR_OP_i64_atomic_rmw16_and_u] = 5,
+    [WR_OP_i64_atomic_rmw32_and_u] = 5,
+    [WR_OP_i32_atomic_rmw_or] = 5,
+    [WR_OP_i64_atomic_rmw_or] = 5,
+    [WR_OP_i32_atomic_rmw8_or_u] = 5,
+    [WR_OP_i32_atomic_rmw16_or_u] = 5,
+    [WR_OP_i64_atomic_rmw8_or_u] = 5,
+    [WR_OP_i64_atomic_rmw16_or_u] = 5,
+    [WR_OP_i64_atomic_rmw32_or_u] = 5,
+    [WR_OP_i32_atomic_rmw_xor] = 5,
+    [WR_OP_i64_atomic_rmw_xor] = 5,
+    [WR_OP_i32_atomic_rmw8_xor_u] = 5,
+    [WR_OP_i32_atomic_rmw16_xor_u] = 5,
+    [WR_OP_i64_atomic_rmw8_xor_u] = 5,
+    [WR_OP_i64_atomic_rmw16_xor_u] = 5,
+    [WR_OP_i64_atomic_rmw32_xor_u] = 5,
+    [WR_OP_i32_atomic_rmw_xchg] = 5,
+    [WR_OP_i64_atomic_rmw_xchg] = 5,
+    [WR_OP_i32_atomic_rmw8_xchg_u] = 5,
+    [WR_OP_i32_atomic_rmw16_xchg_u] = 5,
+    [WR_OP_i64_atomic_rmw8_xchg_u] = 5,
+    [WR_OP_i64_atomic_rmw16_xchg_u] = 5,
+    [WR_OP_i64_atomic_rmw32_xchg_u] = 5,
+    [WR_OP_i32_atomic_rmw_cmpxchg] = 6,
+    [WR_OP_i64_atomic_rmw_cmpxchg] = 6,
+    [WR_OP_i32_atomic_rmw8_cmpxchg_u] = 6,
+    [WR_OP_i32_atomic_rmw16_cmpxchg_u] = 6,
+    [WR_OP_i64_atomic_rmw8_cmpxchg_u] = 6,
+    [WR_OP_i64_atomic_rmw16_cmpxchg_u] = 6,
+    [WR_OP_i64_atomic_rmw32_cmpxchg_u] = 6,
     [WR_OP_memory_atomic_notify] = 5,
     [WR_OP_memory_atomic_wait32] = 6,
     [WR_OP_memory_atomic_wait64] = 6,
@@ -201,10 +264,118 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_global_set] = 3,
     [WR_OP_global_get_v128] = 3,
     [WR_OP_global_set_v128] = 3,
+    [WR_OP_br_if_i32_eqz] = 3,
+    [WR_OP_br_if_i32_eq] = 4,
+    [WR_OP_br_if_i32_ne] = 4,
+    [WR_OP_br_if_i32_lt_s] = 4,
+    [WR_OP_br_if_i32_lt_u] = 4,
+    [WR_OP_br_if_i32_gt_s] = 4,
+    [WR_OP_br_if_i32_gt_u] = 4,
+    [WR_OP_br_if_i32_le_s] = 4,
+    [WR_OP_br_if_i32_le_u] = 4,
+    [WR_OP_br_if_i32_ge_s] = 4,
+    [WR_OP_br_if_i32_ge_u] = 4,
+    [WR_OP_br_unless_i32_eqz] = 3,
+    [WR_OP_br_unless_i32_eq] = 4,
+    [WR_OP_br_unless_i32_ne] = 4,
+    [WR_OP_br_unless_i32_lt_s] = 4,
+    [WR_OP_br_unless_i32_lt_u] = 4,
+    [WR_OP_br_unless_i32_gt_s] = 4,
+    [WR_OP_br_unless_i32_gt_u] = 4,
+    [WR_OP_br_unless_i32_le_s] = 4,
+    [WR_OP_br_unless_i32_le_u] = 4,
+    [WR_OP_br_unless_i32_ge_s] = 4,
+    [WR_OP_br_unless_i32_ge_u] = 4,
+    [WR_OP_br_if_back_i32_eqz] = 4,
+    [WR_OP_br_if_back_i32_eq] = 5,
+    [WR_OP_br_if_back_i32_ne] = 5,
+    [WR_OP_br_if_back_i32_lt_s] = 5,
+    [WR_OP_br_if_back_i32_lt_u] = 5,
+    [WR_OP_br_if_back_i32_gt_s] = 5,
+    [WR_OP_br_if_back_i32_gt_u] = 5,
+    [WR_OP_br_if_back_i32_le_s] = 5,
+    [WR_OP_br_if_back_i32_le_u] = 5,
+    [WR_OP_br_if_back_i32_ge_s] = 5,
+    [WR_OP_br_if_back_i32_ge_u] = 5,
+    [WR_OP_br_if_i64_eqz] = 3,
+    [WR_OP_br_if_i64_eq] = 4,
+    [WR_OP_br_if_i64_ne] = 4,
+    [WR_OP_br_if_i64_lt_s] = 4,
+    [WR_OP_br_if_i64_lt_u] = 4,
+    [WR_OP_br_unless_i64_eqz] = 3,
+    [WR_OP_br_unless_i64_eq] = 4,
+    [WR_OP_br_unless_i64_ne] = 4,
+    [WR_OP_br_if_back_i64_eqz] = 4,
+    [WR_OP_br_if_back_i64_ne] = 5,
+    [WR_OP_br_if_back_i64_lt_s] = 5,
+    [WR_OP_br_if_back_i64_lt_u] = 5,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_invalid] = "invalid",
+    [WR_OP_i32_atomic_load] = "i32.atomic.load",
+    [WR_OP_i64_atomic_load] = "i64.atomic.load",
+    [WR_OP_i32_atomic_load8_u] = "i32.atomic.load8_u",
+    [WR_OP_i32_atomic_load16_u] = "i32.atomic.load16_u",
+    [WR_OP_i64_atomic_load8_u] = "i64.atomic.load8_u",
+    [WR_OP_i64_atomic_load16_u] = "i64.atomic.load16_u",
+    [WR_OP_i64_atomic_load32_u] = "i64.atomic.load32_u",
+    [WR_OP_i32_atomic_store] = "i32.atomic.store",
+    [WR_OP_i64_atomic_store] = "i64.atomic.store",
+    [WR_OP_i32_atomic_store8] = "i32.atomic.store8",
+    [WR_OP_i32_atomic_store16] = "i32.atomic.store16",
+    [WR_OP_i64_atomic_store8] = "i64.atomic.store8",
+    [WR_OP_i64_atomic_store16] = "i64.atomic.store16",
+    [WR_OP_i64_atomic_store32] = "i64.atomic.store32",
+    [WR_OP_i32_atomic_rmw_add] = "i32.atomic.rmw.add",
+    [WR_OP_i64_atomic_rmw_add] = "i64.atomic.rmw.add",
+    [WR_OP_i32_atomic_rmw8_add_u] = "i32.atomic.rmw8.add_u",
+    [WR_OP_i32_atomic_rmw16_add_u] = "i32.atomic.rmw16.add_u",
+    [WR_OP_i64_atomic_rmw8_add_u] = "i64.atomic.rmw8.add_u",
+    [WR_OP_i64_atomic_rmw16_add_u] = "i64.atomic.rmw16.add_u",
+    [WR_OP_i64_atomic_rmw32_add_u] = "i64.atomic.rmw32.add_u",
+    [WR_OP_i32_atomic_rmw_sub] = "i32.atomic.rmw.sub",
+    [WR_OP_i64_atomic_rmw_sub] = "i64.atomic.rmw.sub",
+    [WR_OP_i32_atomic_rmw8_sub_u] = "i32.atomic.rmw8.sub_u",
+    [WR_OP_i32_atomic_rmw16_sub_u] = "i32.atomic.rmw16.sub_u",
+    [WR_OP_i64_atomic_rmw8_sub_u] = "i64.atomic.rmw8.sub_u",
+    [WR_OP_i64_atomic_rmw16_sub_u] = "i64.atomic.rmw16.sub_u",
+    [WR_OP_i64_atomic_rmw32_sub_u] = "i64.atomic.rmw32.sub_u",
+    [WR_OP_i32_atomic_rmw_and] = "i32.atomic.rmw.and",
+    [WR_OP_i64_atomic_rmw_and] = "i64.atomic.rmw.and",
+    [WR_OP_i32_atomic_rmw8_and_u] = "i32.atomic.rmw8.and_u",
+    [WR_OP_i32_atomic_rmw16_and_u] = "i32.atomic.rmw16.and_u",
+    [WR_OP_i64_atomic_rmw8_and_u] = "i64.atomic.rmw8.and_u",
+    [WR_OP_i64_atomic_rmw16_and_u] = "i64.atomic.rmw16.and_u",
+    [WR_OP_i64_atomic_rmw32_and_u] = "i64.atomic.rmw32.and_u",
+    [WR_OP_i32_atomic_rmw_or] = "i32.atomic.rmw.or",
+    [WR_OP_i64_atomic_rmw_or] = "i64.atomic.rmw.or",
+    [WR_OP_i32_atomic_rmw8_or_u] = "i32.atomic.rmw8.or_u",
+    [WR_OP_i32_atomic_rmw16_or_u] = "i32.atomic.rmw16.or_u",
+    [WR_OP_i64_atomic_rmw8_or_u] = "i64.atomic.rmw8.or_u",
+    [WR_OP_i64_atomic_rmw16_or_u] = "i64.atomic.rmw16.or_u",
+    [WR_OP_i64_atomic_rmw32_or_u] = "i64.atomic.rmw32.or_u",
+    [WR_OP_i32_atomic_rmw_xor] = "i32.atomic.rmw.xor",
+    [WR_OP_i64_atomic_rmw_xor] = "i64.atomic.rmw.xor",
+    [WR_OP_i32_atomic_rmw8_xor_u] = "i32.atomic.rmw8.xor_u",
+    [WR_OP_i32_atomic_rmw16_xor_u] = "i32.atomic.rmw16.xor_u",
+    [WR_OP_i64_atomic_rmw8_xor_u] = "i64.atomic.rmw8.xor_u",
+    [WR_OP_i64_atomic_rmw16_xor_u] = "i64.atomic.rmw16.xor_u",
+    [WR_OP_i64_atomic_rmw32_xor_u] = "i64.atomic.rmw32.xor_u",
+    [WR_OP_i32_atomic_rmw_xchg] = "i32.atomic.rmw.xchg",
+    [WR_OP_i64_atomic_rmw_xchg] = "i64.atomic.rmw.xchg",
+    [WR_OP_i32_atomic_rmw8_xchg_u] = "i32.atomic.rmw8.xchg_u",
+    [WR_OP_i32_atomic_rmw16_xchg_u] = "i32.atomic.rmw16.xchg_u",
+    [WR_OP_i64_atomic_rmw8_xchg_u] = "i64.atomic.rmw8.xchg_u",
+    [WR_OP_i64_atomic_rmw16_xchg_u] = "i64.atomic.rmw16.xchg_u",
+    [WR_OP_i64_atomic_rmw32_xchg_u] = "i64.atomic.rmw32.xchg_u",
+    [WR_OP_i32_atomic_rmw_cmpxchg] = "i32.atomic.rmw.cmpxchg",
+    [WR_OP_i64_atomic_rmw_cmpxchg] = "i64.atomic.rmw.cmpxchg",
+    [WR_OP_i32_atomic_rmw8_cmpxchg_u] = "i32.atomic.rmw8.cmpxchg_u",
+    [WR_OP_i32_atomic_rmw16_cmpxchg_u] = "i32.atomic.rmw16.cmpxchg_u",
+    [WR_OP_i64_atomic_rmw8_cmpxchg_u] = "i64.atomic.rmw8.cmpxchg_u",
+    [WR_OP_i64_atomic_rmw16_cmpxchg_u] = "i64.atomic.rmw16.cmpxchg_u",
+    [WR_OP_i64_atomic_rmw32_cmpxchg_u] = "i64.atomic.rmw32.cmpxchg_u",
     [WR_OP_memory_atomic_notify] = "memory.atomic.notify",
     [WR_OP_memory_atomic_wait32] = "memory.atomic.wait32",
     [WR_OP_memory_atomic_wait64] = "memory.atomic.wait64",
@@ -401,9 +572,295 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_global_set] = "global.set",
     [WR_OP_global_get_v128] = "global.get",
     [WR_OP_global_set_v128] = "global.set",
+    [WR_OP_br_if_i32_eqz] = "i32.eqz+br_if",
+    [WR_OP_br_if_i32_eq] = "i32.eq+br_if",
+    [WR_OP_br_if_i32_ne] = "i32.ne+br_if",
+    [WR_OP_br_if_i32_lt_s] = "i32.lt_s+br_if",
+    [WR_OP_br_if_i32_lt_u] = "i32.lt_u+br_if",
+    [WR_OP_br_if_i32_gt_s] = "i32.gt_s+br_if",
+    [WR_OP_br_if_i32_gt_u] = "i32.gt_u+br_if",
+    [WR_OP_br_if_i32_le_s] = "i32.le_s+br_if",
+    [WR_OP_br_if_i32_le_u] = "i32.le_u+br_if",
+    [WR_OP_br_if_i32_ge_s] = "i32.ge_s+br_if",
+    [WR_OP_br_if_i32_ge_u] = "i32.ge_u+br_if",
+    [WR_OP_br_unless_i32_eqz] = "i32.eqz+br_unless",
+    [WR_OP_br_unless_i32_eq] = "i32.eq+br_unless",
+    [WR_OP_br_unless_i32_ne] = "i32.ne+br_unless",
+    [WR_OP_br_unless_i32_lt_s] = "i32.lt_s+br_unless",
+    [WR_OP_br_unless_i32_lt_u] = "i32.lt_u+br_unless",
+    [WR_OP_br_unless_i32_gt_s] = "i32.gt_s+br_unless",
+    [WR_OP_br_unless_i32_gt_u] = "i32.gt_u+br_unless",
+    [WR_OP_br_unless_i32_le_s] = "i32.le_s+br_unless",
+    [WR_OP_br_unless_i32_le_u] = "i32.le_u+br_unless",
+    [WR_OP_br_unless_i32_ge_s] = "i32.ge_s+br_unless",
+    [WR_OP_br_unless_i32_ge_u] = "i32.ge_u+br_unless",
+    [WR_OP_br_if_back_i32_eqz] = "i32.eqz+br_if",
+    [WR_OP_br_if_back_i32_eq] = "i32.eq+br_if",
+    [WR_OP_br_if_back_i32_ne] = "i32.ne+br_if",
+    [WR_OP_br_if_back_i32_lt_s] = "i32.lt_s+br_if",
+    [WR_OP_br_if_back_i32_lt_u] = "i32.lt_u+br_if",
+    [WR_OP_br_if_back_i32_gt_s] = "i32.gt_s+br_if",
+    [WR_OP_br_if_back_i32_gt_u] = "i32.gt_u+br_if",
+    [WR_OP_br_if_back_i32_le_s] = "i32.le_s+br_if",
+    [WR_OP_br_if_back_i32_le_u] = "i32.le_u+br_if",
+    [WR_OP_br_if_back_i32_ge_s] = "i32.ge_s+br_if",
+    [WR_OP_br_if_back_i32_ge_u] = "i32.ge_u+br_if",
+    [WR_OP_br_if_i64_eqz] = "i64.eqz+br_if",
+    [WR_OP_br_if_i64_eq] = "i64.eq+br_if",
+    [WR_OP_br_if_i64_ne] = "i64.ne+br_if",
+    [WR_OP_br_if_i64_lt_s] = "i64.lt_s+br_if",
+    [WR_OP_br_if_i64_lt_u] = "i64.lt_u+br_if",
+    [WR_OP_br_unless_i64_eqz] = "i64.eqz+br_unless",
+    [WR_OP_br_unless_i64_eq] = "i64.eq+br_unless",
+    [WR_OP_br_unless_i64_ne] = "i64.ne+br_unless",
+    [WR_OP_br_if_back_i64_eqz] = "i64.eqz+br_if",
+    [WR_OP_br_if_back_i64_ne] = "i64.ne+br_if",
+    [WR_OP_br_if_back_i64_lt_s] = "i64.lt_s+br_if",
+    [WR_OP_br_if_back_i64_lt_u] = "i64.lt_u+br_if",
 };
 
+unsigned wr_fuse(unsigned first, unsigned second)
+{
+    switch (first) {
+    case WR_OP_i32_eqz:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_eqz;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_eqz;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_eqz;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_eq:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_eq;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_eq;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_eq;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_ne:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_ne;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_ne;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_lt_s:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_lt_s;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_lt_s;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_lt_s;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_lt_u:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_lt_u;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_lt_u;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_lt_u;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_gt_s:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_gt_s;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_gt_s;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_gt_s;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_gt_u:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_gt_u;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_gt_u;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_gt_u;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_le_s:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_le_s;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_le_s;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_le_s;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_le_u:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_le_u;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_le_u;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_le_u;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_ge_s:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_ge_s;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_ge_s;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_ge_s;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_ge_u:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_ge_u;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_ge_u;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_ge_u;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_eqz:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i64_eqz;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i64_eqz;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i64_eqz;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_eq:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i64_eq;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i64_eq;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_ne:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i64_ne;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i64_ne;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i64_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_lt_s:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i64_lt_s;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i64_lt_s;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_lt_u:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i64_lt_u;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i64_lt_u;
+        default:
+            return 0;
+        }
+    default:
+        return 0;
+    }
+}
+
 const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {
+    [3][0x10] = {WR_OP_i32_atomic_load, 1, 1, {WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.load */
+    [3][0x11] = {WR_OP_i64_atomic_load, 1, 1, {WR_I32}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.load */
+    [3][0x12] = {WR_OP_i32_atomic_load8_u, 1, 1, {WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.load8_u */
+    [3][0x13] = {WR_OP_i32_atomic_load16_u, 1, 1, {WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.load16_u */
+    [3][0x14] = {WR_OP_i64_atomic_load8_u, 1, 1, {WR_I32}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.load8_u */
+    [3][0x15] = {WR_OP_i64_atomic_load16_u, 1, 1, {WR_I32}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.load16_u */
+    [3][0x16] = {WR_OP_i64_atomic_load32_u, 1, 1, {WR_I32}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.load32_u */
+    [3][0x17] = {WR_OP_i32_atomic_store, 2, 0, {WR_I32, WR_I32}, {0}, 4, WR_OPF_MEMORY}, /* i32.atomic.store */
+    [3][0x18] = {WR_OP_i64_atomic_store, 2, 0, {WR_I32, WR_I64}, {0}, 8, WR_OPF_MEMORY}, /* i64.atomic.store */
+    [3][0x19] = {WR_OP_i32_atomic_store8, 2, 0, {WR_I32, WR_I32}, {0}, 1, WR_OPF_MEMORY}, /* i32.atomic.store8 */
+    [3][0x1A] = {WR_OP_i32_atomic_store16, 2, 0, {WR_I32, WR_I32}, {0}, 2, WR_OPF_MEMORY}, /* i32.atomic.store16 */
+    [3][0x1B] = {WR_OP_i64_atomic_store8, 2, 0, {WR_I32, WR_I64}, {0}, 1, WR_OPF_MEMORY}, /* i64.atomic.store8 */
+    [3][0x1C] = {WR_OP_i64_atomic_store16, 2, 0, {WR_I32, WR_I64}, {0}, 2, WR_OPF_MEMORY}, /* i64.atomic.store16 */
+    [3][0x1D] = {WR_OP_i64_atomic_store32, 2, 0, {WR_I32, WR_I64}, {0}, 4, WR_OPF_MEMORY}, /* i64.atomic.store32 */
+    [3][0x1E] = {WR_OP_i32_atomic_rmw_add, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.add */
+    [3][0x1F] = {WR_OP_i64_atomic_rmw_add, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.add */
+    [3][0x20] = {WR_OP_i32_atomic_rmw8_add_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.add_u */
+    [3][0x21] = {WR_OP_i32_atomic_rmw16_add_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.add_u */
+    [3][0x22] = {WR_OP_i64_atomic_rmw8_add_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.add_u */
+    [3][0x23] = {WR_OP_i64_atomic_rmw16_add_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.add_u */
+    [3][0x24] = {WR_OP_i64_atomic_rmw32_add_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.add_u */
+    [3][0x25] = {WR_OP_i32_atomic_rmw_sub, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.sub */
+    [3][0x26] = {WR_OP_i64_atomic_rmw_sub, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.sub */
+    [3][0x27] = {WR_OP_i32_atomic_rmw8_sub_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.sub_u */
+    [3][0x28] = {WR_OP_i32_atomic_rmw16_sub_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.sub_u */
+    [3][0x29] = {WR_OP_i64_atomic_rmw8_sub_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.sub_u */
+    [3][0x2A] = {WR_OP_i64_atomic_rmw16_sub_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.sub_u */
+    [3][0x2B] = {WR_OP_i64_atomic_rmw32_sub_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.sub_u */
+    [3][0x2C] = {WR_OP_i32_atomic_rmw_and, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.and */
+    [3][0x2D] = {WR_OP_i64_atomic_rmw_and, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.and */
+    [3][0x2E] = {WR_OP_i32_atomic_rmw8_and_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.and_u */
+    [3][0x2F] = {WR_OP_i32_atomic_rmw16_and_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.and_u */
+    [3][0x30] = {WR_OP_i64_atomic_rmw8_and_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.and_u */
+    [3][0x31] = {WR_OP_i64_atomic_rmw16_and_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.and_u */
+    [3][0x32] = {WR_OP_i64_atomic_rmw32_and_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.and_u */
+    [3][0x33] = {WR_OP_i32_atomic_rmw_or, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.or */
+    [3][0x34] = {WR_OP_i64_atomic_rmw_or, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.or */
+    [3][0x35] = {WR_OP_i32_atomic_rmw8_or_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.or_u */
+    [3][0x36] = {WR_OP_i32_atomic_rmw16_or_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.or_u */
+    [3][0x37] = {WR_OP_i64_atomic_rmw8_or_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.or_u */
+    [3][0x38] = {WR_OP_i64_atomic_rmw16_or_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.or_u */
+    [3][0x39] = {WR_OP_i64_atomic_rmw32_or_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.or_u */
+    [3][0x3A] = {WR_OP_i32_atomic_rmw_xor, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.xor */
+    [3][0x3B] = {WR_OP_i64_atomic_rmw_xor, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.xor */
+    [3][0x3C] = {WR_OP_i32_atomic_rmw8_xor_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.xor_u */
+    [3][0x3D] = {WR_OP_i32_atomic_rmw16_xor_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.xor_u */
+    [3][0x3E] = {WR_OP_i64_atomic_rmw8_xor_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.xor_u */
+    [3][0x3F] = {WR_OP_i64_atomic_rmw16_xor_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.xor_u */
+    [3][0x40] = {WR_OP_i64_atomic_rmw32_xor_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.xor_u */
+    [3][0x41] = {WR_OP_i32_atomic_rmw_xchg, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.xchg */
+    [3][0x42] = {WR_OP_i64_atomic_rmw_xchg, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.xchg */
+    [3][0x43] = {WR_OP_i32_atomic_rmw8_xchg_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.xchg_u */
+    [3][0x44] = {WR_OP_i32_atomic_rmw16_xchg_u, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.xchg_u */
+    [3][0x45] = {WR_OP_i64_atomic_rmw8_xchg_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.xchg_u */
+    [3][0x46] = {WR_OP_i64_atomic_rmw16_xchg_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.xchg_u */
+    [3][0x47] = {WR_OP_i64_atomic_rmw32_xchg_u, 2, 1, {WR_I32, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.xchg_u */
+    [3][0x48] = {WR_OP_i32_atomic_rmw_cmpxchg, 3, 1, {WR_I32, WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* i32.atomic.rmw.cmpxchg */
+    [3][0x49] = {WR_OP_i64_atomic_rmw_cmpxchg, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I64}, 8, WR_OPF_MEMORY}, /* i64.atomic.rmw.cmpxchg */
+    [3][0x4A] = {WR_OP_i32_atomic_rmw8_cmpxchg_u, 3, 1, {WR_I32, WR_I32, WR_I32}, {WR_I32}, 1, WR_OPF_MEMORY}, /* i32.atomic.rmw8.cmpxchg_u */
+    [3][0x4B] = {WR_OP_i32_atomic_rmw16_cmpxchg_u, 3, 1, {WR_I32, WR_I32, WR_I32}, {WR_I32}, 2, WR_OPF_MEMORY}, /* i32.atomic.rmw16.cmpxchg_u */
+    [3][0x4C] = {WR_OP_i64_atomic_rmw8_cmpxchg_u, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I64}, 1, WR_OPF_MEMORY}, /* i64.atomic.rmw8.cmpxchg_u */
+    [3][0x4D] = {WR_OP_i64_atomic_rmw16_cmpxchg_u, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I64}, 2, WR_OPF_MEMORY}, /* i64.atomic.rmw16.cmpxchg_u */
+    [3][0x4E] = {WR_OP_i64_atomic_rmw32_cmpxchg_u, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I64}, 4, WR_OPF_MEMORY}, /* i64.atomic.rmw32.cmpxchg_u */
     [3][0x00] = {WR_OP_memory_atomic_notify, 2, 1, {WR_I32, WR_I32}, {WR_I32}, 4, WR_OPF_MEMORY}, /* memory.atomic.notify */
     [3][0x01] = {WR_OP_memory_atomic_wait32, 3, 1, {WR_I32, WR_I32, WR_I64}, {WR_I32}, 4, WR_OPF_MEMORY}, /* memory.atomic.wait32 */
     [3][0x02] = {WR_OP_memory_atomic_wait64, 3, 1, {WR_I32, WR_I64, WR_I64}, {WR_I32}, 8, WR_OPF_MEMORY}, /* memory.atomic.wait64 */

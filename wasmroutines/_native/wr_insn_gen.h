@@ -7,203 +7,311 @@
 
 enum wr_op {
     WR_OP_invalid = 0,
-    WR_OP_memory_atomic_notify = 1,
-    WR_OP_memory_atomic_wait32 = 2,
-    WR_OP_memory_atomic_wait64 = 3,
-    WR_OP_unreachable = 4,
-    WR_OP_br = 5,
-    WR_OP_br_if = 6,
-    WR_OP_br_unless = 7,
-    WR_OP_br_table = 8,
-    WR_OP_br_back = 9,
-    WR_OP_br_if_back = 10,
-    WR_OP_call = 11,
-    WR_OP_call_indirect = 12,
-    WR_OP_return = 13,
-    WR_OP_copy = 14,
-    WR_OP_copy_v128 = 15,
-    WR_OP_select = 16,
-    WR_OP_select_v128 = 17,
-    WR_OP_i32_wrap_i64 = 18,
-    WR_OP_i32_trunc_f32_s = 19,
-    WR_OP_i32_trunc_f32_u = 20,
-    WR_OP_i32_trunc_f64_s = 21,
-    WR_OP_i32_trunc_f64_u = 22,
-    WR_OP_i64_extend_i32_s = 23,
-    WR_OP_i64_extend_i32_u = 24,
-    WR_OP_i64_trunc_f32_s = 25,
-    WR_OP_i64_trunc_f32_u = 26,
-    WR_OP_i64_trunc_f64_s = 27,
-    WR_OP_i64_trunc_f64_u = 28,
-    WR_OP_f32_convert_i32_s = 29,
-    WR_OP_f32_convert_i32_u = 30,
-    WR_OP_f32_convert_i64_s = 31,
-    WR_OP_f32_convert_i64_u = 32,
-    WR_OP_f32_demote_f64 = 33,
-    WR_OP_f64_convert_i32_s = 34,
-    WR_OP_f64_convert_i32_u = 35,
-    WR_OP_f64_convert_i64_s = 36,
-    WR_OP_f64_convert_i64_u = 37,
-    WR_OP_f64_promote_f32 = 38,
-    WR_OP_i32_reinterpret_f32 = 39,
-    WR_OP_i64_reinterpret_f64 = 40,
-    WR_OP_f32_reinterpret_i32 = 41,
-    WR_OP_f64_reinterpret_i64 = 42,
-    WR_OP_i32_trunc_sat_f32_s = 43,
-    WR_OP_i32_trunc_sat_f32_u = 44,
-    WR_OP_i32_trunc_sat_f64_s = 45,
-    WR_OP_i32_trunc_sat_f64_u = 46,
-    WR_OP_i64_trunc_sat_f32_s = 47,
-    WR_OP_i64_trunc_sat_f32_u = 48,
-    WR_OP_i64_trunc_sat_f64_s = 49,
-    WR_OP_i64_trunc_sat_f64_u = 50,
-    WR_OP_i32_load = 51,
-    WR_OP_i64_load = 52,
-    WR_OP_f32_load = 53,
-    WR_OP_f64_load = 54,
-    WR_OP_i32_load8_s = 55,
-    WR_OP_i32_load8_u = 56,
-    WR_OP_i32_load16_s = 57,
-    WR_OP_i32_load16_u = 58,
-    WR_OP_i64_load8_s = 59,
-    WR_OP_i64_load8_u = 60,
-    WR_OP_i64_load16_s = 61,
-    WR_OP_i64_load16_u = 62,
-    WR_OP_i64_load32_s = 63,
-    WR_OP_i64_load32_u = 64,
-    WR_OP_i32_store = 65,
-    WR_OP_i64_store = 66,
-    WR_OP_f32_store = 67,
-    WR_OP_f64_store = 68,
-    WR_OP_i32_store8 = 69,
-    WR_OP_i32_store16 = 70,
-    WR_OP_i64_store8 = 71,
-    WR_OP_i64_store16 = 72,
-    WR_OP_i64_store32 = 73,
-    WR_OP_memory_size = 74,
-    WR_OP_memory_grow = 75,
-    WR_OP_memory_fill = 76,
-    WR_OP_memory_copy = 77,
-    WR_OP_memory_init = 78,
-    WR_OP_data_drop = 79,
-    WR_OP_f32_eq = 80,
-    WR_OP_f32_ne = 81,
-    WR_OP_f32_lt = 82,
-    WR_OP_f32_gt = 83,
-    WR_OP_f32_le = 84,
-    WR_OP_f32_ge = 85,
-    WR_OP_f32_abs = 86,
-    WR_OP_f32_neg = 87,
-    WR_OP_f32_ceil = 88,
-    WR_OP_f32_floor = 89,
-    WR_OP_f32_trunc = 90,
-    WR_OP_f32_nearest = 91,
-    WR_OP_f32_sqrt = 92,
-    WR_OP_f32_add = 93,
-    WR_OP_f32_sub = 94,
-    WR_OP_f32_mul = 95,
-    WR_OP_f32_div = 96,
-    WR_OP_f32_min = 97,
-    WR_OP_f32_max = 98,
-    WR_OP_f32_copysign = 99,
-    WR_OP_f64_eq = 100,
-    WR_OP_f64_ne = 101,
-    WR_OP_f64_lt = 102,
-    WR_OP_f64_gt = 103,
-    WR_OP_f64_le = 104,
-    WR_OP_f64_ge = 105,
-    WR_OP_f64_abs = 106,
-    WR_OP_f64_neg = 107,
-    WR_OP_f64_ceil = 108,
-    WR_OP_f64_floor = 109,
-    WR_OP_f64_trunc = 110,
-    WR_OP_f64_nearest = 111,
-    WR_OP_f64_sqrt = 112,
-    WR_OP_f64_add = 113,
-    WR_OP_f64_sub = 114,
-    WR_OP_f64_mul = 115,
-    WR_OP_f64_div = 116,
-    WR_OP_f64_min = 117,
-    WR_OP_f64_max = 118,
-    WR_OP_f64_copysign = 119,
-    WR_OP_i32_eqz = 120,
-    WR_OP_i32_eq = 121,
-    WR_OP_i32_ne = 122,
-    WR_OP_i32_lt_s = 123,
-    WR_OP_i32_lt_u = 124,
-    WR_OP_i32_gt_s = 125,
-    WR_OP_i32_gt_u = 126,
-    WR_OP_i32_le_s = 127,
-    WR_OP_i32_le_u = 128,
-    WR_OP_i32_ge_s = 129,
-    WR_OP_i32_ge_u = 130,
-    WR_OP_i64_eqz = 131,
-    WR_OP_i64_eq = 132,
-    WR_OP_i64_ne = 133,
-    WR_OP_i64_lt_s = 134,
-    WR_OP_i64_lt_u = 135,
-    WR_OP_i64_gt_s = 136,
-    WR_OP_i64_gt_u = 137,
-    WR_OP_i64_le_s = 138,
-    WR_OP_i64_le_u = 139,
-    WR_OP_i64_ge_s = 140,
-    WR_OP_i64_ge_u = 141,
-    WR_OP_i32_clz = 142,
-    WR_OP_i32_ctz = 143,
-    WR_OP_i32_popcnt = 144,
-    WR_OP_i32_add = 145,
-    WR_OP_i32_sub = 146,
-    WR_OP_i32_mul = 147,
-    WR_OP_i32_div_s = 148,
-    WR_OP_i32_div_u = 149,
-    WR_OP_i32_rem_s = 150,
-    WR_OP_i32_rem_u = 151,
-    WR_OP_i32_and = 152,
-    WR_OP_i32_or = 153,
-    WR_OP_i32_xor = 154,
-    WR_OP_i32_shl = 155,
-    WR_OP_i32_shr_s = 156,
-    WR_OP_i32_shr_u = 157,
-    WR_OP_i32_rotl = 158,
-    WR_OP_i32_rotr = 159,
-    WR_OP_i64_clz = 160,
-    WR_OP_i64_ctz = 161,
-    WR_OP_i64_popcnt = 162,
-    WR_OP_i64_add = 163,
-    WR_OP_i64_sub = 164,
-    WR_OP_i64_mul = 165,
-    WR_OP_i64_div_s = 166,
-    WR_OP_i64_div_u = 167,
-    WR_OP_i64_rem_s = 168,
-    WR_OP_i64_rem_u = 169,
-    WR_OP_i64_and = 170,
-    WR_OP_i64_or = 171,
-    WR_OP_i64_xor = 172,
-    WR_OP_i64_shl = 173,
-    WR_OP_i64_shr_s = 174,
-    WR_OP_i64_shr_u = 175,
-    WR_OP_i64_rotl = 176,
-    WR_OP_i64_rotr = 177,
-    WR_OP_i32_extend8_s = 178,
-    WR_OP_i32_extend16_s = 179,
-    WR_OP_i64_extend8_s = 180,
-    WR_OP_i64_extend16_s = 181,
-    WR_OP_i64_extend32_s = 182,
-    WR_OP_ref_is_null = 183,
-    WR_OP_ref_func = 184,
-    WR_OP_table_get = 185,
-    WR_OP_table_set = 186,
-    WR_OP_table_size = 187,
-    WR_OP_table_grow = 188,
-    WR_OP_table_fill = 189,
-    WR_OP_table_copy = 190,
-    WR_OP_table_init = 191,
-    WR_OP_elem_drop = 192,
-    WR_OP_global_get = 193,
-    WR_OP_global_set = 194,
-    WR_OP_global_get_v128 = 195,
-    WR_OP_global_set_v128 = 196,
-    WR_OP_COUNT = 197,
+    WR_OP_i32_atomic_load = 1,
+    WR_OP_i64_atomic_load = 2,
+    WR_OP_i32_atomic_load8_u = 3,
+    WR_OP_i32_atomic_load16_u = 4,
+    WR_OP_i64_atomic_load8_u = 5,
+    WR_OP_i64_atomic_load16_u = 6,
+    WR_OP_i64_atomic_load32_u = 7,
+    WR_OP_i32_atomic_store = 8,
+    WR_OP_i64_atomic_store = 9,
+    WR_OP_i32_atomic_store8 = 10,
+    WR_OP_i32_atomic_store16 = 11,
+    WR_OP_i64_atomic_store8 = 12,
+    WR_OP_i64_atomic_store16 = 13,
+    WR_OP_i64_atomic_store32 = 14,
+    WR_OP_i32_atomic_rmw_add = 15,
+    WR_OP_i64_atomic_rmw_add = 16,
+    WR_OP_i32_atomic_rmw8_add_u = 17,
+    WR_OP_i32_atomic_rmw16_add_u = 18,
+    WR_OP_i64_atomic_rmw8_add_u = 19,
+    WR_OP_i64_atomic_rmw16_add_u = 20,
+    WR_OP_i64_atomic_rmw32_add_u = 21,
+    WR_OP_i32_atomic_rmw_sub = 22,
+    WR_OP_i64_atomic_rmw_sub = 23,
+    WR_OP_i32_atomic_rmw8_sub_u = 24,
+    WR_OP_i32_atomic_rmw16_sub_u = 25,
+    WR_OP_i64_atomic_rmw8_sub_u = 26,
+    WR_OP_i64_atomic_rmw16_sub_u = 27,
+    WR_OP_i64_atomic_rmw32_sub_u = 28,
+    WR_OP_i32_atomic_rmw_and = 29,
+    WR_OP_i64_atomic_rmw_and = 30,
+    WR_OP_i32_atomic_rmw8_and_u = 31,
+    WR_OP_i32_atomic_rmw16_and_u = 32,
+    WR_OP_i64_atomic_rmw8_and_u = 33,
+    WR_OP_i64_atomic_rmw16_and_u = 34,
+    WR_OP_i64_atomic_rmw32_and_u = 35,
+    WR_OP_i32_atomic_rmw_or = 36,
+    WR_OP_i64_atomic_rmw_or = 37,
+    WR_OP_i32_atomic_rmw8_or_u = 38,
+    WR_OP_i32_atomic_rmw16_or_u = 39,
+    WR_OP_i64_atomic_rmw8_or_u = 40,
+    WR_OP_i64_atomic_rmw16_or_u = 41,
+    WR_OP_i64_atomic_rmw32_or_u = 42,
+    WR_OP_i32_atomic_rmw_xor = 43,
+    WR_OP_i64_atomic_rmw_xor = 44,
+    WR_OP_i32_atomic_rmw8_xor_u = 45,
+    WR_OP_i32_atomic_rmw16_xor_u = 46,
+    WR_OP_i64_atomic_rmw8_xor_u = 47,
+    WR_OP_i64_atomic_rmw16_xor_u = 48,
+    WR_OP_i64_atomic_rmw32_xor_u = 49,
+    WR_OP_i32_atomic_rmw_xchg = 50,
+    WR_OP_i64_atomic_rmw_xchg = 51,
+    WR_OP_i32_atomic_rmw8_xchg_u = 52,
+    WR_OP_i32_atomic_rmw16_xchg_u = 53,
+    WR_OP_i64_atomic_rmw8_xchg_u = 54,
+    WR_OP_i64_atomic_rmw16_xchg_u = 55,
+    WR_OP_i64_atomic_rmw32_xchg_u = 56,
+    WR_OP_i32_atomic_rmw_cmpxchg = 57,
+    WR_OP_i64_atomic_rmw_cmpxchg = 58,
+    WR_OP_i32_atomic_rmw8_cmpxchg_u = 59,
+    WR_OP_i32_atomic_rmw16_cmpxchg_u = 60,
+    WR_OP_i64_atomic_rmw8_cmpxchg_u = 61,
+    WR_OP_i64_atomic_rmw16_cmpxchg_u = 62,
+    WR_OP_i64_atomic_rmw32_cmpxchg_u = 63,
+    WR_OP_memory_atomic_notify = 64,
+    WR_OP_memory_atomic_wait32 = 65,
+    WR_OP_memory_atomic_wait64 = 66,
+    WR_OP_unreachable = 67,
+    WR_OP_br = 68,
+    WR_OP_br_if = 69,
+    WR_OP_br_unless = 70,
+    WR_OP_br_table = 71,
+    WR_OP_br_back = 72,
+    WR_OP_br_if_back = 73,
+    WR_OP_call = 74,
+    WR_OP_call_indirect = 75,
+    WR_OP_return = 76,
+    WR_OP_copy = 77,
+    WR_OP_copy_v128 = 78,
+    WR_OP_select = 79,
+    WR_OP_select_v128 = 80,
+    WR_OP_i32_wrap_i64 = 81,
+    WR_OP_i32_trunc_f32_s = 82,
+    WR_OP_i32_trunc_f32_u = 83,
+    WR_OP_i32_trunc_f64_s = 84,
+    WR_OP_i32_trunc_f64_u = 85,
+    WR_OP_i64_extend_i32_s = 86,
+    WR_OP_i64_extend_i32_u = 87,
+    WR_OP_i64_trunc_f32_s = 88,
+    WR_OP_i64_trunc_f32_u = 89,
+    WR_OP_i64_trunc_f64_s = 90,
+    WR_OP_i64_trunc_f64_u = 91,
+    WR_OP_f32_convert_i32_s = 92,
+    WR_OP_f32_convert_i32_u = 93,
+    WR_OP_f32_convert_i64_s = 94,
+    WR_OP_f32_convert_i64_u = 95,
+    WR_OP_f32_demote_f64 = 96,
+    WR_OP_f64_convert_i32_s = 97,
+    WR_OP_f64_convert_i32_u = 98,
+    WR_OP_f64_convert_i64_s = 99,
+    WR_OP_f64_convert_i64_u = 100,
+    WR_OP_f64_promote_f32 = 101,
+    WR_OP_i32_reinterpret_f32 = 102,
+    WR_OP_i64_reinterpret_f64 = 103,
+    WR_OP_f32_reinterpret_i32 = 104,
+    WR_OP_f64_reinterpret_i64 = 105,
+    WR_OP_i32_trunc_sat_f32_s = 106,
+    WR_OP_i32_trunc_sat_f32_u = 107,
+    WR_OP_i32_trunc_sat_f64_s = 108,
+    WR_OP_i32_trunc_sat_f64_u = 109,
+    WR_OP_i64_trunc_sat_f32_s = 110,
+    WR_OP_i64_trunc_sat_f32_u = 111,
+    WR_OP_i64_trunc_sat_f64_s = 112,
+    WR_OP_i64_trunc_sat_f64_u = 113,
+    WR_OP_i32_load = 114,
+    WR_OP_i64_load = 115,
+    WR_OP_f32_load = 116,
+    WR_OP_f64_load = 117,
+    WR_OP_i32_load8_s = 118,
+    WR_OP_i32_load8_u = 119,
+    WR_OP_i32_load16_s = 120,
+    WR_OP_i32_load16_u = 121,
+    WR_OP_i64_load8_s = 122,
+    WR_OP_i64_load8_u = 123,
+    WR_OP_i64_load16_s = 124,
+    WR_OP_i64_load16_u = 125,
+    WR_OP_i64_load32_s = 126,
+    WR_OP_i64_load32_u = 127,
+    WR_OP_i32_store = 128,
+    WR_OP_i64_store = 129,
+    WR_OP_f32_store = 130,
+    WR_OP_f64_store = 131,
+    WR_OP_i32_store8 = 132,
+    WR_OP_i32_store16 = 133,
+    WR_OP_i64_store8 = 134,
+    WR_OP_i64_store16 = 135,
+    WR_OP_i64_store32 = 136,
+    WR_OP_memory_size = 137,
+    WR_OP_memory_grow = 138,
+    WR_OP_memory_fill = 139,
+    WR_OP_memory_copy = 140,
+    WR_OP_memory_init = 141,
+    WR_OP_data_drop = 142,
+    WR_OP_f32_eq = 143,
+    WR_OP_f32_ne = 144,
+    WR_OP_f32_lt = 145,
+    WR_OP_f32_gt = 146,
+    WR_OP_f32_le = 147,
+    WR_OP_f32_ge = 148,
+    WR_OP_f32_abs = 149,
+    WR_OP_f32_neg = 150,
+    WR_OP_f32_ceil = 151,
+    WR_OP_f32_floor = 152,
+    WR_OP_f32_trunc = 153,
+    WR_OP_f32_nearest = 154,
+    WR_OP_f32_sqrt = 155,
+    WR_OP_f32_add = 156,
+    WR_OP_f32_sub = 157,
+    WR_OP_f32_mul = 158,
+    WR_OP_f32_div = 159,
+    WR_OP_f32_min = 160,
+    WR_OP_f32_max = 161,
+    WR_OP_f32_copysign = 162,
+    WR_OP_f64_eq = 163,
+    WR_OP_f64_ne = 164,
+    WR_OP_f64_lt = 165,
+    WR_OP_f64_gt = 166,
+    WR_OP_f64_le = 167,
+    WR_OP_f64_ge = 168,
+    WR_OP_f64_abs = 169,
+    WR_OP_f64_neg = 170,
+    WR_OP_f64_ceil = 171,
+    WR_OP_f64_floor = 172,
+    WR_OP_f64_trunc = 173,
+    WR_OP_f64_nearest = 174,
+    WR_OP_f64_sqrt = 175,
+    WR_OP_f64_add = 176,
+    WR_OP_f64_sub = 177,
+    WR_OP_f64_mul = 178,
+    WR_OP_f64_div = 179,
+    WR_OP_f64_min = 180,
+    WR_OP_f64_max = 181,
+    WR_OP_f64_copysign = 182,
+    WR_OP_i32_eqz = 183,
+    WR_OP_i32_eq = 184,
+    WR_OP_i32_ne = 185,
+    WR_OP_i32_lt_s = 186,
+    WR_OP_i32_lt_u = 187,
+    WR_OP_i32_gt_s = 188,
+    WR_OP_i32_gt_u = 189,
+    WR_OP_i32_le_s = 190,
+    WR_OP_i32_le_u = 191,
+    WR_OP_i32_ge_s = 192,
+    WR_OP_i32_ge_u = 193,
+    WR_OP_i64_eqz = 194,
+    WR_OP_i64_eq = 195,
+    WR_OP_i64_ne = 196,
+    WR_OP_i64_lt_s = 197,
+    WR_OP_i64_lt_u = 198,
+    WR_OP_i64_gt_s = 199,
+    WR_OP_i64_gt_u = 200,
+    WR_OP_i64_le_s = 201,
+    WR_OP_i64_le_u = 202,
+    WR_OP_i64_ge_s = 203,
+    WR_OP_i64_ge_u = 204,
+    WR_OP_i32_clz = 205,
+    WR_OP_i32_ctz = 206,
+    WR_OP_i32_popcnt = 207,
+    WR_OP_i32_add = 208,
+    WR_OP_i32_sub = 209,
+    WR_OP_i32_mul = 210,
+    WR_OP_i32_div_s = 211,
+    WR_OP_i32_div_u = 212,
+    WR_OP_i32_rem_s = 213,
+    WR_OP_i32_rem_u = 214,
+    WR_OP_i32_and = 215,
+    WR_OP_i32_or = 216,
+    WR_OP_i32_xor = 217,
+    WR_OP_i32_shl = 218,
+    WR_OP_i32_shr_s = 219,
+    WR_OP_i32_shr_u = 220,
+    WR_OP_i32_rotl = 221,
+    WR_OP_i32_rotr = 222,
+    WR_OP_i64_clz = 223,
+    WR_OP_i64_ctz = 224,
+    WR_OP_i64_popcnt = 225,
+    WR_OP_i64_add = 226,
+    WR_OP_i64_sub = 227,
+    WR_OP_i64_mul = 228,
+    WR_OP_i64_div_s = 229,
+    WR_OP_i64_div_u = 230,
+    WR_OP_i64_rem_s = 231,
+    WR_OP_i64_rem_u = 232,
+    WR_OP_i64_and = 233,
+    WR_OP_i64_or = 234,
+    WR_OP_i64_xor = 235,
+    WR_OP_i64_shl = 236,
+    WR_OP_i64_shr_s = 237,
+    WR_OP_i64_shr_u = 238,
+    WR_OP_i64_rotl = 239,
+    WR_OP_i64_rotr = 240,
+    WR_OP_i32_extend8_s = 241,
+    WR_OP_i32_extend16_s = 242,
+    WR_OP_i64_extend8_s = 243,
+    WR_OP_i64_extend16_s = 244,
+    WR_OP_i64_extend32_s = 245,
+    WR_OP_ref_is_null = 246,
+    WR_OP_ref_func = 247,
+    WR_OP_table_get = 248,
+    WR_OP_table_set = 249,
+    WR_OP_table_size = 250,
+    WR_OP_table_grow = 251,
+    WR_OP_table_fill = 252,
+    WR_OP_table_copy = 253,
+    WR_OP_table_init = 254,
+    WR_OP_elem_drop = 255,
+    WR_OP_global_get = 256,
+    WR_OP_global_set = 257,
+    WR_OP_global_get_v128 = 258,
+    WR_OP_global_set_v128 = 259,
+    WR_OP_br_if_i32_eqz = 260,
+    WR_OP_br_if_i32_eq = 261,
+    WR_OP_br_if_i32_ne = 262,
+    WR_OP_br_if_i32_lt_s = 263,
+    WR_OP_br_if_i32_lt_u = 264,
+    WR_OP_br_if_i32_gt_s = 265,
+    WR_OP_br_if_i32_gt_u = 266,
+    WR_OP_br_if_i32_le_s = 267,
+    WR_OP_br_if_i32_le_u = 268,
+    WR_OP_br_if_i32_ge_s = 269,
+    WR_OP_br_if_i32_ge_u = 270,
+    WR_OP_br_unless_i32_eqz = 271,
+    WR_OP_br_unless_i32_eq = 272,
+    WR_OP_br_unless_i32_ne = 273,
+    WR_OP_br_unless_i32_lt_s = 274,
+    WR_OP_br_unless_i32_lt_u = 275,
+    WR_OP_br_unless_i32_gt_s = 276,
+    WR_OP_br_unless_i32_gt_u = 277,
+    WR_OP_br_unless_i32_le_s = 278,
+    WR_OP_br_unless_i32_le_u = 279,
+    WR_OP_br_unless_i32_ge_s = 280,
+    WR_OP_br_unless_i32_ge_u = 281,
+    WR_OP_br_if_back_i32_eqz = 282,
+    WR_OP_br_if_back_i32_eq = 283,
+    WR_OP_br_if_back_i32_ne = 284,
+    WR_OP_br_if_back_i32_lt_s = 285,
+    WR_OP_br_if_back_i32_lt_u = 286,
+    WR_OP_br_if_back_i32_gt_s = 287,
+    WR_OP_br_if_back_i32_gt_u = 288,
+    WR_OP_br_if_back_i32_le_s = 289,
+    WR_OP_br_if_back_i32_le_u = 290,
+    WR_OP_br_if_back_i32_ge_s = 291,
+    WR_OP_br_if_back_i32_ge_u = 292,
+    WR_OP_br_if_i64_eqz = 293,
+    WR_OP_br_if_i64_eq = 294,
+    WR_OP_br_if_i64_ne = 295,
+    WR_OP_br_if_i64_lt_s = 296,
+    WR_OP_br_if_i64_lt_u = 297,
+    WR_OP_br_unless_i64_eqz = 298,
+    WR_OP_br_unless_i64_eq = 299,
+    WR_OP_br_unless_i64_ne = 300,
+    WR_OP_br_if_back_i64_eqz = 301,
+    WR_OP_br_if_back_i64_ne = 302,
+    WR_OP_br_if_back_i64_lt_s = 303,
+    WR_OP_br_if_back_i64_lt_u = 304,
+    WR_OP_COUNT = 305,
 };
 
 /* Instruction size in words, op word included. */
@@ -229,9 +337,75 @@ typedef struct wr_opinfo {
 #define WR_OPINFO_CODES 256
 extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];
 
+/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */
+unsigned wr_fuse(unsigned first, unsigned second);
+
 /* Every op in wr_op order, for building dispatch tables. */
 #define WR_OP_LIST(X) \
     X(invalid) \
+    X(i32_atomic_load) \
+    X(i64_atomic_load) \
+    X(i32_atomic_load8_u) \
+    X(i32_atomic_load16_u) \
+    X(i64_atomic_load8_u) \
+    X(i64_atomic_load16_u) \
+    X(i64_atomic_load32_u) \
+    X(i32_atomic_store) \
+    X(i64_atomic_store) \
+    X(i32_atomic_store8) \
+    X(i32_atomic_store16) \
+    X(i64_atomic_store8) \
+    X(i64_atomic_store16) \
+    X(i64_atomic_store32) \
+    X(i32_atomic_rmw_add) \
+    X(i64_atomic_rmw_add) \
+    X(i32_atomic_rmw8_add_u) \
+    X(i32_atomic_rmw16_add_u) \
+    X(i64_atomic_rmw8_add_u) \
+    X(i64_atomic_rmw16_add_u) \
+    X(i64_atomic_rmw32_add_u) \
+    X(i32_atomic_rmw_sub) \
+    X(i64_atomic_rmw_sub) \
+    X(i32_atomic_rmw8_sub_u) \
+    X(i32_atomic_rmw16_sub_u) \
+    X(i64_atomic_rmw8_sub_u) \
+    X(i64_atomic_rmw16_sub_u) \
+    X(i64_atomic_rmw32_sub_u) \
+    X(i32_atomic_rmw_and) \
+    X(i64_atomic_rmw_and) \
+    X(i32_atomic_rmw8_and_u) \
+    X(i32_atomic_rmw16_and_u) \
+    X(i64_atomic_rmw8_and_u) \
+    X(i64_atomic_rmw16_and_u) \
+    X(i64_atomic_rmw32_and_u) \
+    X(i32_atomic_rmw_or) \
+    X(i64_atomic_rmw_or) \
+    X(i32_atomic_rmw8_or_u) \
+    X(i32_atomic_rmw16_or_u) \
+    X(i64_atomic_rmw8_or_u) \
+    X(i64_atomic_rmw16_or_u) \
+    X(i64_atomic_rmw32_or_u) \
+    X(i32_atomic_rmw_xor) \
+    X(i64_atomic_rmw_xor) \
+    X(i32_atomic_rmw8_xor_u) \
+    X(i32_atomic_rmw16_xor_u) \
+    X(i64_atomic_rmw8_xor_u) \
+    X(i64_atomic_rmw16_xor_u) \
+    X(i64_atomic_rmw32_xor_u) \
+    X(i32_atomic_rmw_xchg) \
+    X(i64_atomic_rmw_xchg) \
+    X(i32_atomic_rmw8_xchg_u) \
+    X(i32_atomic_rmw16_xchg_u) \
+    X(i64_atomic_rmw8_xchg_u) \
+    X(i64_atomic_rmw16_xchg_u) \
+    X(i64_atomic_rmw32_xchg_u) \
+    X(i32_atomic_rmw_cmpxchg) \
+    X(i64_atomic_rmw_cmpxchg) \
+    X(i32_atomic_rmw8_cmpxchg_u) \
+    X(i32_atomic_rmw16_cmpxchg_u) \
+    X(i64_atomic_rmw8_cmpxchg_u) \
+    X(i64_atomic_rmw16_cmpxchg_u) \
+    X(i64_atomic_rmw32_cmpxchg_u) \
     X(memory_atomic_notify) \
     X(memory_atomic_wait32) \
     X(memory_atomic_wait64) \
@@ -428,5 +602,50 @@ extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];
     X(global_set) \
     X(global_get_v128) \
     X(global_set_v128) \
+    X(br_if_i32_eqz) \
+    X(br_if_i32_eq) \
+    X(br_if_i32_ne) \
+    X(br_if_i32_lt_s) \
+    X(br_if_i32_lt_u) \
+    X(br_if_i32_gt_s) \
+    X(br_if_i32_gt_u) \
+    X(br_if_i32_le_s) \
+    X(br_if_i32_le_u) \
+    X(br_if_i32_ge_s) \
+    X(br_if_i32_ge_u) \
+    X(br_unless_i32_eqz) \
+    X(br_unless_i32_eq) \
+    X(br_unless_i32_ne) \
+    X(br_unless_i32_lt_s) \
+    X(br_unless_i32_lt_u) \
+    X(br_unless_i32_gt_s) \
+    X(br_unless_i32_gt_u) \
+    X(br_unless_i32_le_s) \
+    X(br_unless_i32_le_u) \
+    X(br_unless_i32_ge_s) \
+    X(br_unless_i32_ge_u) \
+    X(br_if_back_i32_eqz) \
+    X(br_if_back_i32_eq) \
+    X(br_if_back_i32_ne) \
+    X(br_if_back_i32_lt_s) \
+    X(br_if_back_i32_lt_u) \
+    X(br_if_back_i32_gt_s) \
+    X(br_if_back_i32_gt_u) \
+    X(br_if_back_i32_le_s) \
+    X(br_if_back_i32_le_u) \
+    X(br_if_back_i32_ge_s) \
+    X(br_if_back_i32_ge_u) \
+    X(br_if_i64_eqz) \
+    X(br_if_i64_eq) \
+    X(br_if_i64_ne) \
+    X(br_if_i64_lt_s) \
+    X(br_if_i64_lt_u) \
+    X(br_unless_i64_eqz) \
+    X(br_unless_i64_eq) \
+    X(br_unless_i64_ne) \
+    X(br_if_back_i64_eqz) \
+    X(br_if_back_i64_ne) \
+    X(br_if_back_i64_lt_s) \
+    X(br_if_back_i64_lt_u) \
 
 #endif /* WR_INSN_GEN_H */

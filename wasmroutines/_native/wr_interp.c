@@ -116,6 +116,20 @@ static inline wr_v128 slot_v128(const uint64_t *p)
         goto suspend;                                                                                            \
     } while (0)
 
+/* Preemption: charge `cost` against the slice and yield when it is spent.
+ * WR_NO_PREEMPTION compiles the checks out, only to measure what they cost
+ * (benchmarks); such a build cannot preempt spinning threads or stop on fuel. */
+#ifdef WR_NO_PREEMPTION
+#define CHARGE(cost) ((void)(cost))
+#else
+#define CHARGE(cost)                                                                                             \
+    do {                                                                                                         \
+        budget -= (cost);                                                                                        \
+        if (budget < 0)                                                                                          \
+            SUSPEND(WR_YIELD);                                                                                   \
+    } while (0)
+#endif
+
 #ifdef WR_COMPUTED_GOTO
 #define TARGET(name) op_##name:
 #define NEXT() goto *(const void *)((const char *)&&op_invalid + (int32_t)*pc)
@@ -223,8 +237,7 @@ do_call : {
         LOAD_MEM();
     }
     /* Calls are preemption points too (recursion without loops). */
-    if (--budget < 0)
-        SUSPEND(WR_YIELD);
+    CHARGE(1);
     NEXT();
 }
 

@@ -14,6 +14,9 @@
  *
  * Functions that may trap return a wr_trap code (0: no trap) and write the
  * result through an out-parameter.
+ *
+ * The threads proposal's atomic accesses (insns/atomic.def) are at the end:
+ * wr_atomic_mem() checks an access, wr_atomic_* perform it.
  */
 #ifndef WR_NUMERIC_H
 #define WR_NUMERIC_H
@@ -675,5 +678,117 @@ static inline double wr_f64_convert_i64_u(uint64_t a)
 {
     return (double)a;
 }
+
+/* ---- atomic memory access (threads proposal) ---------------------------- */
+
+/* The effective address of an atomic access of n bytes (n a power of two):
+ * bounds first, then alignment, in the order the threads spec's prose checks
+ * them (its two traps differ only in the message). ea is 64-bit, so
+ * addr + offset + n cannot overflow. On success *p points at the access.
+ * Memory bases are page aligned (mmap), so an aligned ea is an aligned host
+ * address, as the __atomic builtins need. */
+static inline int wr_atomic_mem(uint8_t *membase, uint64_t memsize, uint32_t addr, uint32_t offset, uint32_t n,
+                                uint8_t **p)
+{
+    uint64_t ea = (uint64_t)addr + offset;
+    if (ea + n > memsize)
+        return WR_TRAP_MEMORY_OOB;
+    if (ea & (n - 1))
+        return WR_TRAP_UNALIGNED_ATOMIC;
+    *p = membase + ea;
+    return 0;
+}
+
+/* Every access is sequentially consistent (__ATOMIC_SEQ_CST). All wasm
+ * threads of a store run on one OS thread, so plain accesses would do; the
+ * builtins cost little and stay right if the host touches a shared memory
+ * from another OS thread. Values are little-endian in memory like every
+ * wasm access: on a big-endian host operands and results are byte-swapped,
+ * which commutes with and/or/xor/xchg/cmpxchg but not with add/sub, so
+ * those take a compare-exchange loop there (WR_ATOMIC_CAS_ARITH forces the
+ * loop on any host, for testing).
+ *
+ * For each N in 8, 16, 32, 64 (uintN_t values, zero-extended by callers):
+ *   wr_atomic_load_uN(p)                        the value at p
+ *   wr_atomic_store_uN(p, v)
+ *   wr_atomic_rmw_{add,sub,and,or,xor,xchg}_uN(p, v)
+ *                                               the old value; p = old op v
+ *   wr_atomic_rmw_cmpxchg_uN(p, expected, replacement)
+ *                                               the old value; stores
+ *                                               replacement iff old == expected
+ * cmpxchg takes `expected` unwrapped, as a u64: the spec compares the
+ * zero-extended loaded value with the full operand, so an expected value with
+ * bits above N never matches (the reference interpreter agrees). */
+
+#define WR_LE8(x) (x)
+
+/* may_alias: memory is bytes, also accessed through memcpy. */
+typedef uint16_t wr_atomic_u16_t __attribute__((may_alias));
+typedef uint32_t wr_atomic_u32_t __attribute__((may_alias));
+typedef uint64_t wr_atomic_u64_t __attribute__((may_alias));
+typedef uint8_t wr_atomic_u8_t;
+
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) || defined(WR_ATOMIC_CAS_ARITH)
+#define WR_ATOMIC_ARITH(N, name, op)                                                                            \
+    static inline uint##N##_t wr_atomic_rmw_##name##_u##N(uint8_t *p, uint##N##_t v)                             \
+    {                                                                                                            \
+        wr_atomic_u##N##_t *q = (wr_atomic_u##N##_t *)p;                                                         \
+        uint##N##_t old = __atomic_load_n(q, __ATOMIC_RELAXED);                                                  \
+        while (!__atomic_compare_exchange_n(q, &old, WR_LE##N((uint##N##_t)(WR_LE##N(old) op v)), 0,             \
+                                            __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {                               \
+        }                                                                                                        \
+        return WR_LE##N(old);                                                                                    \
+    }
+#else
+#define WR_ATOMIC_ARITH(N, name, op)                                                                            \
+    static inline uint##N##_t wr_atomic_rmw_##name##_u##N(uint8_t *p, uint##N##_t v)                             \
+    {                                                                                                            \
+        return __atomic_fetch_##name((wr_atomic_u##N##_t *)p, v, __ATOMIC_SEQ_CST);                              \
+    }
+#endif
+
+#define WR_ATOMIC_BITS(N, name)                                                                                 \
+    static inline uint##N##_t wr_atomic_rmw_##name##_u##N(uint8_t *p, uint##N##_t v)                             \
+    {                                                                                                            \
+        return WR_LE##N(__atomic_fetch_##name((wr_atomic_u##N##_t *)p, WR_LE##N(v), __ATOMIC_SEQ_CST));          \
+    }
+
+#define WR_ATOMIC_WIDTH(N)                                                                                      \
+    static inline uint##N##_t wr_atomic_load_u##N(const uint8_t *p)                                             \
+    {                                                                                                            \
+        return WR_LE##N(__atomic_load_n((const wr_atomic_u##N##_t *)p, __ATOMIC_SEQ_CST));                       \
+    }                                                                                                            \
+    static inline void wr_atomic_store_u##N(uint8_t *p, uint##N##_t v)                                          \
+    {                                                                                                            \
+        __atomic_store_n((wr_atomic_u##N##_t *)p, WR_LE##N(v), __ATOMIC_SEQ_CST);                                \
+    }                                                                                                            \
+    WR_ATOMIC_ARITH(N, add, +)                                                                                   \
+    WR_ATOMIC_ARITH(N, sub, -)                                                                                   \
+    WR_ATOMIC_BITS(N, and)                                                                                       \
+    WR_ATOMIC_BITS(N, or)                                                                                        \
+    WR_ATOMIC_BITS(N, xor)                                                                                       \
+    static inline uint##N##_t wr_atomic_rmw_xchg_u##N(uint8_t *p, uint##N##_t v)                                \
+    {                                                                                                            \
+        return WR_LE##N(__atomic_exchange_n((wr_atomic_u##N##_t *)p, WR_LE##N(v), __ATOMIC_SEQ_CST));            \
+    }                                                                                                            \
+    static inline uint##N##_t wr_atomic_rmw_cmpxchg_u##N(uint8_t *p, uint64_t expected, uint##N##_t replacement) \
+    {                                                                                                            \
+        if ((expected >> (N - 1)) >> 1) /* bits above N: cannot match */                                        \
+            return wr_atomic_load_u##N(p);                                                                       \
+        uint##N##_t old = WR_LE##N((uint##N##_t)expected);                                                       \
+        /* On failure old receives the current value; on success it already is. */                              \
+        __atomic_compare_exchange_n((wr_atomic_u##N##_t *)p, &old, WR_LE##N(replacement), 0, __ATOMIC_SEQ_CST,   \
+                                    __ATOMIC_SEQ_CST);                                                           \
+        return WR_LE##N(old);                                                                                    \
+    }
+
+WR_ATOMIC_WIDTH(8)
+WR_ATOMIC_WIDTH(16)
+WR_ATOMIC_WIDTH(32)
+WR_ATOMIC_WIDTH(64)
+
+#undef WR_ATOMIC_WIDTH
+#undef WR_ATOMIC_BITS
+#undef WR_ATOMIC_ARITH
 
 #endif /* WR_NUMERIC_H */

@@ -65,7 +65,8 @@ typedef struct ctrl {
     uint32_t height;     /* operand stack entries below the block */
     uint32_t hslots;     /* and their slots */
     uint32_t label;      /* loop: word index of the loop header */
-    uint32_t else_patch; /* if: the br_unless word to patch at else/end */
+    uint32_t else_patch; /* if: the br_unless op word, and its target field */
+    uint32_t else_field;
     bool has_else_patch;
     uint32_t insn_start; /* loop: instruction count at the header */
     patch *patches;      /* forward branches (block/if) or back-edges' cost words (loop) */
@@ -104,6 +105,7 @@ typedef struct tr {
     /* The output slot word of the last instruction and where it ended, so a
      * following local.set can retarget it instead of copying. */
     uint32_t last_out_word, last_end;
+    uint32_t last_op, last_op_start; /* that instruction, for fusing it with a branch */
     bool oom;
 } tr;
 
@@ -603,7 +605,7 @@ static int op_else(tr *t)
         CHECK(add_patch(t, c, op + 1, op));
     }
     if (c->has_else_patch) {
-        set_target(t, c->else_patch + 2, c->else_patch, t->ncode);
+        set_target(t, c->else_field, c->else_patch, t->ncode);
         c->has_else_patch = false;
     }
     mark_label(t);
@@ -648,7 +650,7 @@ static int op_end(tr *t, bool *done)
     } else {
         patch_forward(t, c, t->ncode);
         if (c->has_else_patch)
-            set_target(t, c->else_patch + 2, c->else_patch, t->ncode);
+            set_target(t, c->else_field, c->else_patch, t->ncode);
     }
     mark_label(t);
     const uint8_t *res = ctrl_results(c);
@@ -685,6 +687,38 @@ static int emit_branch(tr *t, ctrl *target)
     return emit_jump(t, target);
 }
 
+/* Emit the op word and condition operands of br_if / br_unless /
+ * br_if_back (`op`) for condition `cond`. When the instruction just emitted
+ * computed `cond` and has a fused form with `op` (insns/fused.def), replace
+ * it: the fused op reads the comparison's inputs instead. Returns the op
+ * word's index in *at; the caller emits the immediates. */
+static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
+{
+    unsigned fused = 0;
+    if (t->ncode == t->last_end && cond->src == cond->pos && t->code[t->last_out_word] == cond->pos)
+        fused = wr_fuse(t->last_op, op);
+    if (!fused) {
+        CHECK(emit_op(t, op, at));
+        return emit_slot(t, cond->src);
+    }
+    uint32_t start = t->last_op_start;
+    uint32_t nin = wr_op_size[t->last_op] - 2; /* inputs, then the one output */
+    uint32_t in[3];
+    for (uint32_t i = 0; i < nin; i++)
+        in[i] = t->code[start + 1 + i];
+    /* Drop the comparison: its words, slot fixups and any loc past it. */
+    t->ncode = start;
+    while (t->nfix && t->fix[t->nfix - 1] >= start)
+        t->nfix--;
+    while (t->nlocs && t->locs[t->nlocs - 1].word > start)
+        t->nlocs--;
+    t->last_end = UINT32_MAX;
+    CHECK(emit_op(t, fused, at));
+    for (uint32_t i = 0; i < nin; i++)
+        CHECK(emit_slot(t, in[i]));
+    return 0;
+}
+
 static int op_br(tr *t)
 {
     uint32_t depth;
@@ -708,27 +742,27 @@ static int op_br_if(tr *t)
     CHECK(retype_label_values(t, target));
     if (!emitting(t))
         return 0;
-    uint32_t op;
+    uint32_t op, field;
     if (target->kind != CTL_FUNC && !label_needs_copies(t, target)) {
         if (target->kind == CTL_LOOP) {
-            CHECK(emit_op(t, WR_OP_br_if_back, &op));
-            CHECK(emit_slot(t, cond.src));
+            CHECK(emit_cond_branch(t, &cond, WR_OP_br_if_back, &op));
+            field = t->ncode;
             CHECK(emit_word(t, 0));
-            set_target(t, op + 2, op, target->label);
+            set_target(t, field, op, target->label);
             CHECK(emit_word(t, 0));
-            return add_patch(t, target, op + 3, op);
+            return add_patch(t, target, field + 1, op);
         }
-        CHECK(emit_op(t, WR_OP_br_if, &op));
-        CHECK(emit_slot(t, cond.src));
+        CHECK(emit_cond_branch(t, &cond, WR_OP_br_if, &op));
+        field = t->ncode;
         CHECK(emit_word(t, 0));
-        return add_patch(t, target, op + 2, op);
+        return add_patch(t, target, field, op);
     }
     /* br_unless skip; copies; jump; skip: */
-    CHECK(emit_op(t, WR_OP_br_unless, &op));
-    CHECK(emit_slot(t, cond.src));
+    CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op));
+    field = t->ncode;
     CHECK(emit_word(t, 0));
     CHECK(emit_branch(t, target));
-    set_target(t, op + 2, op, t->ncode);
+    set_target(t, field, op, t->ncode);
     mark_label(t);
     return 0;
 }
@@ -961,7 +995,10 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         CHECK(push_pos(t, info->out[0]));
     if (!emitting(t))
         return 0;
-    CHECK(emit_op(t, info->op, NULL));
+    uint32_t start;
+    CHECK(emit_op(t, info->op, &start));
+    t->last_op = info->op;
+    t->last_op_start = start;
     for (uint32_t i = 0; i < info->nin; i++)
         CHECK(emit_slot(t, in[i].src));
     if (info->nout) {
@@ -1218,7 +1255,7 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         entry cond;
         CHECK(pop(t, WR_I32, &cond));
         bool emit = emitting(t);
-        uint32_t op = 0;
+        uint32_t op = 0, field = 0;
         if (emit) {
             /* Materialize first (enter_block's copies must run on both paths). */
             CHECK(spill_locals(t, UINT32_MAX));
@@ -1226,13 +1263,14 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
             uint32_t avail = t->nstk - c->height;
             for (uint32_t i = 0; i < bt.nparams && i < avail; i++)
                 CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
-            CHECK(emit_op(t, WR_OP_br_unless, &op));
-            CHECK(emit_slot(t, cond.src));
+            CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op));
+            field = t->ncode;
             CHECK(emit_word(t, 0));
         }
         CHECK(enter_block(t, CTL_IF, &bt));
         if (emit) {
             top_ctrl(t)->else_patch = op;
+            top_ctrl(t)->else_field = field;
             top_ctrl(t)->has_else_patch = true;
         }
         return 0;

@@ -265,6 +265,9 @@ static int compute_func_declared(wr_module *m, wr_error *err)
  * faults reports the same first one. */
 int wr_module_validate(wr_module *m, wr_error *err)
 {
+    wr_error scratch = {0};
+    if (!err)
+        err = &scratch;
     if (check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
         check_elems(m, err) || check_datas(m, err) || check_start(m, err) || check_exports(m, err) ||
         check_memory_count(m, err))

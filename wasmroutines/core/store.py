@@ -80,6 +80,9 @@ class Store:
             raise MemoryError("cannot create a store")
         self._native = _Native(ptr)
         self._finalizer = weakref.finalize(self, self._native.free)
+        # At interpreter exit the process frees everything anyway; freeing here
+        # could pull memory from under wrappers still reachable from exit hooks.
+        self._finalizer.atexit = False
         if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
             lib.wr_api_store_set_limits(
                 ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0

@@ -12,11 +12,22 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._ffi import NULL, address, ffi
+from ._ffi import address, ffi
 from .types import ValType
 
 if TYPE_CHECKING:
     from .store import Store
+
+__all__ = [
+    "args_to_slots",
+    "f32_bits",
+    "f32_value",
+    "f64_bits",
+    "f64_value",
+    "from_slots",
+    "slots_to_values",
+    "to_slots",
+]
 
 _F32 = struct.Struct("<f")
 _U32 = struct.Struct("<I")
@@ -140,6 +151,3 @@ def slots_to_values(store: Store, types: Sequence[ValType], slots: Sequence[int]
 
 def slot_count(types: Sequence[ValType]) -> int:
     return sum(t.slots for t in types)
-
-
-__all__ = ["NULL", "args_to_slots", "from_slots", "slots_to_values", "to_slots"]

@@ -1,0 +1,88 @@
+"""What every peer offers the benchmarks: load a module with host functions and call its exports, or run a WASI
+command program and capture its output."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class PeerUnavailable(Exception):
+    """The peer cannot run this (package not installed, no WASI yet, ...); the message says why."""
+
+
+@dataclass(frozen=True)
+class HostFunc:
+    """A host function to import: its wasm signature ("i32", "i64", "f32", "f64") and the Python callable."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+    func: Callable[..., Any]
+
+
+#: (module, name) -> host function
+HostImports = Mapping[tuple[str, str], HostFunc]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One run of a WASI command program: argv (with the program name first), stdin, and a working directory that
+    is preopened as "." for the peers that preopen."""
+
+    wasm: bytes
+    argv: tuple[str, ...]
+    stdin: bytes
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Loaded(ABC):
+    """An instantiated module."""
+
+    @abstractmethod
+    def function(self, name: str) -> Callable[..., Any]:
+        """The export `name` as a plain callable taking and returning Python numbers."""
+
+
+class Peer(ABC):
+    """A WebAssembly runtime under measurement."""
+
+    #: the name in the tables
+    name: str
+    #: pure-Python peers run only the reduced sizes
+    reduced_only: bool = False
+
+    def version(self) -> str:
+        """The peer's version, for the report."""
+        return ""
+
+    def check_available(self) -> None:
+        """Raise PeerUnavailable if the peer cannot run at all."""
+
+    @abstractmethod
+    def load(self, wasm: bytes, imports: HostImports) -> Loaded:
+        """Compile and instantiate `wasm` with `imports` (every import the module has must be in it)."""
+
+    @abstractmethod
+    def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
+        """Compile and instantiate `command.wasm` now; the callable runs `_start` once and returns its result.
+
+        The benchmarks time only the callable, so compilation and instantiation stay out of the measurement."""
+
+
+def unsigned(value: Any, result_type: str) -> Any:
+    """A result as an unsigned int (peers disagree on the sign of i32/i64 results); floats unchanged."""
+    if result_type == "i32":
+        return int(value) & 0xFFFF_FFFF
+    if result_type == "i64":
+        return int(value) & 0xFFFF_FFFF_FFFF_FFFF
+    return value
