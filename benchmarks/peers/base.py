@@ -61,10 +61,11 @@ class Peer(ABC):
     #: pure-Python peers run only the reduced sizes
     reduced_only: bool = False
 
+    @abstractmethod
     def version(self) -> str:
-        """The peer's version, for the report."""
-        return ""
+        """The peer's package and version, for the report ("" when not installed)."""
 
+    @abstractmethod
     def check_available(self) -> None:
         """Raise PeerUnavailable if the peer cannot run at all."""
 

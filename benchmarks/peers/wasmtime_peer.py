@@ -1,0 +1,95 @@
+"""wasmtime through its Python package: a JIT (Cranelift), the ceiling. Command programs use wasmtime's own WASI."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .base import Command, CommandResult, HostImports, Loaded, Peer, PeerUnavailable
+
+
+def _wasmtime() -> Any:
+    try:
+        import wasmtime
+    except ImportError as exc:
+        raise PeerUnavailable(f"wasmtime is not installed ({exc})") from exc
+    return wasmtime
+
+
+class _Loaded(Loaded):
+    def __init__(self, store: Any, exports: Any) -> None:
+        self._store = store
+        self._exports = exports
+
+    def function(self, name: str) -> Callable[..., Any]:
+        return functools.partial(self._exports[name], self._store)
+
+
+class WasmtimePeer(Peer):
+    name = "wasmtime"
+
+    def __init__(self) -> None:
+        self._engine: Any = None
+
+    def version(self) -> str:
+        try:
+            return "wasmtime " + metadata.version("wasmtime")
+        except metadata.PackageNotFoundError:
+            return ""
+
+    def check_available(self) -> None:
+        _wasmtime()
+
+    def _engine_(self) -> Any:
+        if self._engine is None:
+            self._engine = _wasmtime().Engine()
+        return self._engine
+
+    def load(self, wasm: bytes, imports: HostImports) -> Loaded:
+        wt = _wasmtime()
+        types = {"i32": wt.ValType.i32(), "i64": wt.ValType.i64(), "f32": wt.ValType.f32(), "f64": wt.ValType.f64()}
+        engine = self._engine_()
+        store = wt.Store(engine)
+        linker = wt.Linker(engine)
+        for (mod_name, name), host in imports.items():
+            functype = wt.FuncType([types[p] for p in host.params], [types[r] for r in host.results])
+            linker.define_func(mod_name, name, functype, host.func)
+        instance = linker.instantiate(store, wt.Module(engine, wasm))
+        return _Loaded(store, instance.exports(store))
+
+    def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
+        wt = _wasmtime()
+        engine = self._engine_()
+        module = wt.Module(engine, command.wasm)
+        folder = Path(tempfile.mkdtemp(prefix="wr-bench-wasmtime-"))
+        stdin, stdout, stderr = folder / "stdin", folder / "stdout", folder / "stderr"
+        stdin.write_bytes(command.stdin)
+        config = wt.WasiConfig()
+        config.argv(list(command.argv))
+        config.stdin_file(str(stdin))
+        config.stdout_file(str(stdout))
+        config.stderr_file(str(stderr))
+        config.preopen_dir(str(command.cwd), ".")
+        store = wt.Store(engine)
+        store.set_wasi(config)
+        linker = wt.Linker(engine)
+        linker.define_wasi()
+        start = linker.instantiate(store, module).exports(store)["_start"]
+
+        def run() -> CommandResult:
+            try:
+                start(store)
+                code = 0
+            except wt.ExitTrap as exit_:
+                code = exit_.code
+            result = CommandResult(code, stdout.read_bytes(), stderr.read_bytes())
+            for path in (stdin, stdout, stderr):
+                path.unlink()
+            folder.rmdir()
+            return result
+
+        return run
