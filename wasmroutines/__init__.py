@@ -30,7 +30,17 @@ from .core.memory import PAGE_SIZE, Memory
 from .core.module import Module
 from .core.store import Store
 from .core.table import Table
-from .core.types import ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, ValType
+from .core.types import (
+    ExportType,
+    ExternType,
+    Features,
+    FuncType,
+    GlobalType,
+    ImportType,
+    MemoryType,
+    TableType,
+    ValType,
+)
 from .core.wat import WatError, wat2wasm
 
 __version__ = "0.1.0"
@@ -57,6 +67,7 @@ __all__ = [
     "ImportType",
     "ExportType",
     "ExternType",
+    "Features",
     # errors
     "WasmroutinesError",
     "CompileError",

@@ -63,6 +63,16 @@ wr_module *wr_api_module_load(const uint8_t *bytes, size_t size, wr_error *err)
     return wr_module_load(bytes, size, err);
 }
 
+wr_module *wr_api_module_load_features(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err)
+{
+    wr_module *m = wr_module_load(bytes, size, err);
+    if (m && wr_module_check_features(m, features, err) != 0) {
+        wr_module_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 uint32_t wr_api_module_nimports(const wr_module *m)
 {
     return m->nimports;

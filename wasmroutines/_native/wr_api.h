@@ -47,6 +47,8 @@ void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t ma
 /* Decode, validate and translate. NULL on failure with `err` filled
  * (err->kind WR_ERR_MALFORMED or WR_ERR_INVALID, offset and message). */
 wr_module *wr_api_module_load(const uint8_t *bytes, size_t size, wr_error *err);
+/* The same with only the proposals in `features` (WR_FEATURE_* bits). */
+wr_module *wr_api_module_load_features(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err);
 /* wr_module_free() is in wr_module.h. */
 uint32_t wr_api_module_nimports(const wr_module *m);
 uint32_t wr_api_module_nexports(const wr_module *m);

@@ -179,6 +179,17 @@ int wr_module_translate(wr_module *m, wr_error *err);
 /* Decode + validate + translate. */
 wr_module *wr_module_load(const uint8_t *bytes, size_t size, wr_error *err);
 
+/* Proposals a module may use. Everything is on by default; turning one off
+ * validates as a runtime without it would (wasmtime's --wasm flags), e.g.
+ * the threads proposal's own test suite predates reference types. */
+enum {
+    WR_FEATURE_REFERENCE_TYPES = 1, /* today: more than one table */
+    WR_FEATURE_ALL = 0xFFFFFFFFu,
+};
+
+/* Check a decoded module against a feature set (wr_validate_module.c). */
+int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *err);
+
 void wr_module_free(wr_module *m);
 
 /* Type of a global / table / memory / function by index (imports included). */

@@ -274,3 +274,10 @@ int wr_module_validate(wr_module *m, wr_error *err)
         return err->kind ? err->kind : WR_ERR_INVALID;
     return compute_func_declared(m, err);
 }
+
+int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *err)
+{
+    if (!(features & WR_FEATURE_REFERENCE_TYPES) && m->ntables > 1)
+        return invalid(err, 0, "multiple tables");
+    return 0;
+}

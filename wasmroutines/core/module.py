@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _externtype
 from ._ffi import NULL, ffi, lib, optional_text, raise_error, text
-from .types import ExportType, ImportType
+from .types import ExportType, Features, ImportType
 
 __all__ = ["Module"]
 
@@ -18,12 +18,12 @@ __all__ = ["Module"]
 class Module:
     """`Module(wasm)` loads a binary module; errors raise MalformedModule or InvalidModule."""
 
-    def __init__(self, wasm: bytes | bytearray | memoryview) -> None:
+    def __init__(self, wasm: bytes | bytearray | memoryview, *, features: Features = Features.ALL) -> None:
         if isinstance(wasm, str):
             raise TypeError("Module takes the binary format; compile text with wasmroutines.wat2wasm")
         data = bytes(wasm)
         err = ffi.new("wr_error *")
-        ptr = lib.wr_api_module_load(data, len(data), err)
+        ptr = lib.wr_api_module_load_features(data, len(data), int(features), err)
         if ptr == NULL:
             raise_error(err.kind, err)
         self._ptr: Any = ffi.gc(ptr, lib.wr_module_free)

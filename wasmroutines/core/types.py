@@ -3,6 +3,8 @@ and the import/export descriptors of a module."""
 
 from __future__ import annotations
 
+import enum
+
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TypeAlias
@@ -103,3 +105,11 @@ class ImportType:
 class ExportType:
     name: str
     type: ExternType
+
+
+class Features(enum.IntFlag):
+    """Proposals a module may use (all by default). Turning one off validates as a runtime without it
+    would, e.g. the threads proposal's own test suite predates reference types (one table only)."""
+
+    REFERENCE_TYPES = 1
+    ALL = 0xFFFFFFFF

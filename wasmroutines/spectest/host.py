@@ -43,4 +43,5 @@ def spectest_module(store: Store) -> dict[str, Extern]:
     exports["global_f64"] = Global(store, GlobalType(F64), 666.6)
     exports["table"] = Table(store, TableType(ValType.FUNCREF, 10, 20))
     exports["memory"] = Memory(store, MemoryType(1, 2))
+    exports["shared_memory"] = Memory(store, MemoryType(1, 2, shared=True))
     return exports
