@@ -3,15 +3,14 @@ and the import/export descriptors of a module."""
 
 from __future__ import annotations
 
-import enum
-
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 from typing import TypeAlias
 
 __all__ = [
     "ExportType",
     "ExternType",
+    "Features",
     "FuncType",
     "GlobalType",
     "ImportType",
@@ -107,7 +106,7 @@ class ExportType:
     type: ExternType
 
 
-class Features(enum.IntFlag):
+class Features(IntFlag):
     """Proposals a module may use (all by default). Turning one off validates as a runtime without it
     would, e.g. the threads proposal's own test suite predates reference types (one table only)."""
 
