@@ -90,6 +90,8 @@ class Insn:
     outputs: list[Operand]
     imms: list[Operand]
     memarg_align: int  # 0: no memarg
+    lanes: int  # lane(N) immediate: a lane index below N; 0: none
+    v128imm: bool  # a 16-byte immediate (v128imm): words imm_lo, imm_hi
     flags: set[str]
     body: list[str]
     source: str
@@ -156,6 +158,16 @@ def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> lis
             memarg = int(mm[1])
             imms.insert(0, Operand("u32", "offset"))
             rest = rest[: mm.start()] + rest[mm.end() :]
+        lanes = 0
+        lm = re.search(r"lane\((\d+)\)", rest)
+        if lm:
+            lanes = int(lm[1])
+            imms.append(Operand("u32", "lane"))
+            rest = rest[: lm.start()] + rest[lm.end() :]
+        v128imm = "v128imm" in rest.split()
+        if v128imm:
+            imms += [Operand("u64", "imm_lo"), Operand("u64", "imm_hi")]
+            rest = " ".join(w for w in rest.split() if w != "v128imm")
         flags = set(rest.split())
         unknown = flags - {"control", "memory", "manual"}
         if unknown:
@@ -177,6 +189,8 @@ def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> lis
                 outputs=parse_operands(m["outs"], where),
                 imms=imms,
                 memarg_align=memarg,
+                lanes=lanes,
+                v128imm=v128imm,
                 flags=flags,
                 body=body,
                 source=path.name,
@@ -211,6 +225,8 @@ def fuse(name: str, first: Insn, second: Insn, source: str, line: int) -> Insn:
         outputs=second.outputs,
         imms=first.imms + second.imms,
         memarg_align=0,
+        lanes=0,
+        v128imm=False,
         flags=set(second.flags) - {"manual"},
         body=body,
         source=source,
@@ -272,12 +288,14 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("    uint8_t in[3];")
     out.append("    uint8_t out[1];")
     out.append("    uint8_t memarg_align; /* natural alignment in bytes, 0: no memarg */")
+    out.append("    uint8_t lanes;        /* lane index immediate below this, 0: none */")
+    out.append("    uint8_t v128imm;      /* a 16-byte immediate follows */")
     out.append("    uint8_t flags;")
     out.append("} wr_opinfo;")
     out.append("")
     out.append("/* Indexed by [prefix][opcode]: prefix 0 none, 1 0xFC, 2 0xFD, 3 0xFE. */")
     out.append("#define WR_OPINFO_PREFIXES 4")
-    out.append("#define WR_OPINFO_CODES 256")
+    out.append("#define WR_OPINFO_CODES 512")
     out.append("extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];")
     out.append("")
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
@@ -301,7 +319,7 @@ def generic(insn: Insn) -> bool:
         and len(insn.inputs) <= 3
         and len(insn.outputs) <= 1
         and all(o.type != "ref" for o in insn.inputs + insn.outputs)
-        and all(o.name == "offset" for o in insn.imms)
+        and all(o.name in ("offset", "lane", "imm_lo", "imm_hi") for o in insn.imms)
     )
 
 
@@ -349,7 +367,7 @@ def gen_tables(insns: list[Insn]) -> str:
         flags = "WR_OPF_MEMORY" if "memory" in insn.flags or insn.memarg_align else "0"
         out.append(
             f"    [{insn.prefix}][0x{insn.code:02X}] = {{WR_OP_{insn.name}, {len(insn.inputs)}, "
-            f"{len(insn.outputs)}, {{{ins}}}, {{{outs}}}, {insn.memarg_align}, {flags}}}, /* {insn.wasm} */"
+            f"{len(insn.outputs)}, {{{ins}}}, {{{outs}}}, {insn.memarg_align}, {insn.lanes}, {int(insn.v128imm)}, {flags}}}, /* {insn.wasm} */"
         )
     out.append("};")
     return "\n".join(out) + "\n"

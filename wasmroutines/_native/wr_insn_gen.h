@@ -329,12 +329,14 @@ typedef struct wr_opinfo {
     uint8_t in[3];
     uint8_t out[1];
     uint8_t memarg_align; /* natural alignment in bytes, 0: no memarg */
+    uint8_t lanes;        /* lane index immediate below this, 0: none */
+    uint8_t v128imm;      /* a 16-byte immediate follows */
     uint8_t flags;
 } wr_opinfo;
 
 /* Indexed by [prefix][opcode]: prefix 0 none, 1 0xFC, 2 0xFD, 3 0xFE. */
 #define WR_OPINFO_PREFIXES 4
-#define WR_OPINFO_CODES 256
+#define WR_OPINFO_CODES 512
 extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];
 
 /* The fused op running `first` then `second` (fuse lines in insns/), or 0. */

@@ -988,6 +988,15 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
     } else if ((info->flags & WR_OPF_MEMORY) && t->m->nmems == 0) {
         return invalid(t, "unknown memory 0");
     }
+    uint8_t lane = 0;
+    if (info->lanes) {
+        READ(wr_read_u8(&t->r, &lane));
+        if (lane >= info->lanes)
+            return invalid(t, "invalid lane index");
+    }
+    const uint8_t *v128imm = NULL;
+    if (info->v128imm)
+        READ(wr_read_bytes(&t->r, 16, &v128imm));
     entry in[3];
     for (uint32_t i = info->nin; i-- > 0;)
         CHECK(pop(t, info->in[i], &in[i]));
@@ -1007,6 +1016,13 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
     }
     if (info->memarg_align)
         CHECK(emit_word(t, offset));
+    if (info->lanes)
+        CHECK(emit_word(t, lane));
+    for (uint32_t i = 0; v128imm && i < 4; i++) {
+        uint32_t w;
+        memcpy(&w, v128imm + 4 * i, 4); /* little endian, like the slots */
+        CHECK(emit_word(t, w));
+    }
     if (info->nout)
         t->last_end = t->ncode;
     return 0;
@@ -1226,6 +1242,23 @@ static int op_prefix_fe(tr *t)
     return malformed(t, "illegal opcode");
 }
 
+/* ---- the 0xFD prefix: SIMD ---- */
+
+static int op_prefix_fd(tr *t)
+{
+    uint32_t sub;
+    READ(wr_read_u32(&t->r, &sub));
+    if (sub == 12) { /* v128.const: a constant slot pair, like the other constants */
+        uint64_t lo, hi;
+        READ(wr_read_fixed64(&t->r, &lo));
+        READ(wr_read_fixed64(&t->r, &hi));
+        return op_const(t, WR_V128, lo, hi);
+    }
+    if (sub < WR_OPINFO_CODES && wr_wasm_ops[2][sub].op)
+        return op_generic(t, &wr_wasm_ops[2][sub], false);
+    return malformed(t, "illegal opcode");
+}
+
 /* ---- one instruction ---- */
 
 static int translate_insn(tr *t, uint8_t opcode, bool *done)
@@ -1377,6 +1410,8 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     }
     case 0xFC:
         return op_prefix_fc(t);
+    case 0xFD:
+        return op_prefix_fd(t);
     case 0xFE:
         return op_prefix_fe(t);
     default:

@@ -43,7 +43,7 @@ class Waiter(Protocol):
 
 
 class OsWaiter:
-    """Blocks the OS thread: select() for fds, time.sleep for deadlines."""
+    """Blocks the OS thread: poll() for fds, time.sleep for deadlines."""
 
     def now(self) -> int:
         return time.monotonic_ns()
@@ -53,12 +53,8 @@ class OsWaiter:
             if deadline is not None:
                 self.sleep_until(deadline)
             return
-        timeout = None if deadline is None else max(0.0, (deadline - time.monotonic_ns()) / 1e9)
-        try:
-            select.select(readable, writable, [], timeout)
-        except (OSError, ValueError):
-            # A closed or out-of-range fd: the caller's retry reports the error.
-            return
+        timeout_ms = None if deadline is None else max(0, -(-(deadline - time.monotonic_ns()) // 1_000_000))
+        _poll(readable, writable, timeout_ms)
 
     def sleep_until(self, deadline: int) -> None:
         while True:
@@ -68,12 +64,33 @@ class OsWaiter:
             time.sleep(left / 1e9)
 
 
+_IN = select.POLLIN | select.POLLPRI
+_OUT = select.POLLOUT
+_DONE = select.POLLERR | select.POLLHUP | select.POLLNVAL
+
+
+def _poll(readable: list[int], writable: list[int], timeout_ms: int | None) -> tuple[set[int], set[int]]:
+    p = select.poll()
+    masks: dict[int, int] = {}
+    for fd in readable:
+        masks[fd] = masks.get(fd, 0) | _IN
+    for fd in writable:
+        masks[fd] = masks.get(fd, 0) | _OUT
+    for fd, m in masks.items():
+        p.register(fd, m)
+    r: set[int] = set()
+    w: set[int] = set()
+    for fd, ev in p.poll(timeout_ms):
+        # An error or hang-up counts as ready: the read or write that follows reports it.
+        if ev & (_IN | _DONE) and masks[fd] & _IN:
+            r.add(fd)
+        if ev & (_OUT | _DONE) and masks[fd] & _OUT:
+            w.add(fd)
+    return r, w
+
+
 def ready(readable: list[int], writable: list[int]) -> tuple[set[int], set[int]]:
-    """Which of the fds are ready right now (a zero-timeout select); never blocks."""
+    """Which of the fds are ready right now (a zero-timeout poll); never blocks."""
     if not readable and not writable:
         return set(), set()
-    try:
-        r, w, _ = select.select(readable, writable, [], 0)
-    except (OSError, ValueError):
-        return set(readable), set(writable)  # let the subsequent call report the error
-    return set(r), set(w)
+    return _poll(readable, writable, 0)

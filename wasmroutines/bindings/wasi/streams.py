@@ -1,0 +1,77 @@
+"""Reading and writing an fd's bytes, waiting through the environment's Waiter when the fd can block.
+
+Regular files are read and written directly. An fd that can block (pipe,
+terminal, socket) is first waited on through `state.waiter` (which a green
+thread scheduler replaces: see runtime.py), then read or written; a host fd
+we made non-blocking (our sockets) loops wait -> try until the call
+completes. A guest fd with FDFLAGS_NONBLOCK never waits: EAGAIN instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from .abi import FdFlags, FileType
+from .errno import Errno
+from .errors import WasiError
+from .fdtable import FdEntry
+from .runtime import ready
+from .state import WasiState
+
+__all__ = ["read_into", "write_from", "blocking_call"]
+
+
+def blocking_call(state: WasiState, entry: FdEntry, *, write: bool, op: Callable[[], int]) -> int:
+    """Run `op` on a pollable host fd without blocking the OS thread in it (unless the Waiter does)."""
+    fd = entry.fd
+    nonblock = bool(entry.flags & FdFlags.NONBLOCK)
+    while True:
+        if nonblock or not entry.nonblocking_host:
+            r, w = ready([] if write else [fd], [fd] if write else [])
+            if not (w if write else r):
+                if nonblock:
+                    raise WasiError(Errno.AGAIN)
+                state.waiter.wait([] if write else [fd], [fd] if write else [], None)
+                if not entry.nonblocking_host:
+                    # A blocking host fd: after the wait the call completes (or blocks briefly
+                    # on a spurious wake-up, as a plain read would).
+                    return op()
+        try:
+            return op()
+        except BlockingIOError:
+            if nonblock:
+                raise WasiError(Errno.AGAIN) from None
+            state.waiter.wait([] if write else [fd], [fd] if write else [], None)
+
+
+def read_into(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
+    """Read into `bufs` in order (readv); 0 at end of file."""
+    stream = entry.stream
+    if stream is not None:
+        if not stream.readable:
+            raise WasiError(Errno.BADF)
+        return stream.read_into(bufs)
+    fd = entry.fd
+    if entry.filetype is FileType.DIRECTORY:
+        raise WasiError(Errno.ISDIR)
+    if not any(len(b) for b in bufs):
+        return 0
+    if not entry.pollable:
+        return os.readv(fd, bufs)
+    return blocking_call(state, entry, write=False, op=lambda: os.readv(fd, bufs))
+
+
+def write_from(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
+    """Write `bufs` in order (writev); returns the bytes written."""
+    stream = entry.stream
+    if stream is not None:
+        if not stream.writable:
+            raise WasiError(Errno.BADF)
+        return stream.write_from(bufs)
+    fd = entry.fd
+    if not any(len(b) for b in bufs):
+        return 0
+    if not entry.pollable:
+        return os.writev(fd, bufs)
+    return blocking_call(state, entry, write=True, op=lambda: os.writev(fd, bufs))
