@@ -14,6 +14,8 @@ class Settings:
     rounds: int
     #: untimed rounds first (lazy compilation, caches); calls only: a command program runs once per instance
     warmup_rounds: int
+    #: timed rounds of the CoreMarks, which calibrate themselves to run 10 s by their clock (see below)
+    long_rounds: int
     #: CoreMark calibrates itself to run 10 s by the clock it is given; the harness's clock runs this many times
     #: faster than process CPU time, so a run takes 10 / scale s, and the score is scaled back (1 = CoreMark's rule)
     coremark_clock_scale: int
@@ -21,5 +23,6 @@ class Settings:
     full_only: bool
 
 
-QUICK = Settings(name="quick", rounds=3, warmup_rounds=1, coremark_clock_scale=20, full_only=False)
-FULL = Settings(name="full", rounds=7, warmup_rounds=1, coremark_clock_scale=1, full_only=True)
+QUICK = Settings(name="quick", rounds=3, warmup_rounds=1, long_rounds=3, coremark_clock_scale=20, full_only=False)
+FULL = Settings(name="full", rounds=7, warmup_rounds=1, long_rounds=3, coremark_clock_scale=1, full_only=True)
+MODES = {s.name: s for s in (QUICK, FULL)}

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WASI_MODULE = "wasi_snapshot_preview1"
+#: snapshot 0 (brotli imports it): the calls here have the same signatures and layouts in both
+WASI_MODULES = (WASI_MODULE, "wasi_unstable")
 
 # errno values of preview1
 SUCCESS = 0
@@ -47,6 +49,8 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fd_seek": (("i32", "i64", "i32", "i32"), ("i32",)),
     "fd_write": (("i32", "i32", "i32", "i32"), ("i32",)),
     "path_open": (("i32", "i32", "i32", "i32", "i32", "i64", "i64", "i32", "i32"), ("i32",)),
+    "path_filestat_get": (("i32", "i32", "i32", "i32", "i32"), ("i32",)),
+    "path_unlink_file": (("i32", "i32", "i32"), ("i32",)),
     "proc_exit": (("i32",), ()),
 }
 
@@ -72,7 +76,8 @@ def _unsigned(func: Callable[..., int | None], params: tuple[str, ...]) -> Calla
     return call
 
 
-def _now_ns(clock_id: int) -> int | None:
+def now_ns(clock_id: int) -> int | None:
+    """The clock's time in ns, None for an unknown clock id."""
     if clock_id == CLOCK_REALTIME:
         return time.time_ns()
     if clock_id == CLOCK_MONOTONIC:
@@ -95,6 +100,12 @@ class WasiShim:
     stdout: bytearray = field(default_factory=bytearray)
     stderr: bytearray = field(default_factory=bytearray)
     _stdin_pos: int = 0
+
+    def imports(self) -> dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...], Callable[..., int | None]]]:
+        """(module, name) -> (params, results, function) under both WASI module names."""
+        return {
+            (module, name): (*SIGNATURES[name], func) for module in WASI_MODULES for name, func in self.functions().items()
+        }
 
     def functions(self) -> dict[str, Callable[..., int | None]]:
         """The host functions by preview1 name. They take the arguments as unsigned ints, whatever sign the peer
@@ -133,13 +144,13 @@ class WasiShim:
     # clocks
 
     def clock_res_get(self, clock_id: int, res_ptr: int) -> int:
-        if _now_ns(clock_id) is None:
+        if now_ns(clock_id) is None:
             return EINVAL
         struct.pack_into("<Q", self.memory(), res_ptr, 1000)
         return SUCCESS
 
     def clock_time_get(self, clock_id: int, precision: int, time_ptr: int) -> int:
-        now = _now_ns(clock_id)
+        now = now_ns(clock_id)
         if now is None:
             return EINVAL
         struct.pack_into("<Q", self.memory(), time_ptr, now)
@@ -214,6 +225,12 @@ class WasiShim:
         fdflags: int,
         fd_ptr: int,
     ) -> int:
+        return EBADF
+
+    def path_filestat_get(self, dirfd: int, flags: int, path_ptr: int, path_len: int, stat_ptr: int) -> int:
+        return EBADF
+
+    def path_unlink_file(self, dirfd: int, path_ptr: int, path_len: int) -> int:
         return EBADF
 
     # process

@@ -31,10 +31,15 @@ def invoke(field: str, *args: dict[str, Any]) -> dict[str, Any]:
     return {"type": "invoke", "field": field, "args": list(args)}
 
 
+def flatten_all(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Commands in script order, those nested in `thread` commands too (each gets a line)."""
+    return [c for cmd in commands for c in [cmd, *flatten_all(cmd.get("commands", []))]]
+
+
 def write_script(tmp_path: Path, wat: Callable[[str], bytes], commands: list[dict[str, Any]]) -> Path:
     (tmp_path / "t.0.wasm").write_bytes(wat(MODULE))
     (tmp_path / "bad.wasm").write_bytes(b"\x00asm\x01\x00\x00\x00\x01")
-    for i, c in enumerate(commands):
+    for i, c in enumerate(flatten_all(commands)):
         c.setdefault("line", i + 1)
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"source_filename": "group/t.wast", "commands": commands}))
@@ -72,13 +77,14 @@ def test_statuses_and_counting(tmp_path: Path, wat: Callable[[str], bytes]) -> N
     result = run_script(path)
     assert result.name == "group/t"
     statuses = [o.status for o in result.outcomes]
-    assert (
-        statuses
-        == [PASSED, PASSED, FAILED, PASSED, FAILED, PASSED, FAILED, PASSED, PASSED, PASSED, FAILED] + [FAILED] * 3
-    )
+    assert statuses == [PASSED, PASSED, FAILED, PASSED, FAILED, PASSED, FAILED, PASSED, PASSED, PASSED, FAILED] + [
+        PASSED,
+        FAILED,
+        PASSED,
+    ]
     assert len(result.outcomes) == 14  # the thread's nested command counts once too
-    assert all("unsupported" in o.reason for o in result.outcomes[-3:])
-    assert result.summary() == "group/t: 7 passed, 7 failed, 0 skipped"
+    assert result.outcomes[-2].line == 99 and result.outcomes[-2].reason == "no module defined"  # a thread's own scope
+    assert result.summary() == "group/t: 9 passed, 5 failed, 0 skipped"
 
 
 def test_failed_module_fails_later_commands(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
@@ -170,3 +176,105 @@ def test_nan_patterns() -> None:
     assert matches(
         {"type": "either", "values": [{"type": "i32", "value": "1"}, {"type": "i32", "value": "2"}]}, [2], refs
     )
+
+
+MEM = '(module (memory (export "shared") 1 1 shared))'
+WRITER = """(module (import "mem" "shared" (memory 1 1 shared))
+  (func (export "run") (local i32)
+    (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if 0 (i32.lt_u (local.get 0) (i32.const 300))))
+    (i32.atomic.store (i32.const 0) (i32.const 42))))"""
+READER = """(module (import "mem" "shared" (memory 1 1 shared))
+  (func (export "run") (result i32) (local i32)
+    (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br_if 0 (i32.lt_u (local.get 0) (i32.const 300))))
+    (i32.atomic.load (i32.const 0))))"""
+WAITER = """(module (import "mem" "shared" (memory 1 1 shared))
+  (func (export "run") (result i32) (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))"""
+
+
+def thread_script(tmp_path: Path, wat: Callable[[str], bytes], commands: list[dict[str, Any]]) -> Path:
+    for name, text in (("mem", MEM), ("writer", WRITER), ("reader", READER), ("waiter", WAITER)):
+        (tmp_path / f"{name}.wasm").write_bytes(wat(text))
+    return write_script(tmp_path, wat, commands)
+
+
+def thread(name: str, module: str, command: dict[str, Any]) -> dict[str, Any]:
+    """(thread $name (shared (module $Mem)) (register "mem" $Mem) (module ...) command)."""
+    return {
+        "type": "thread",
+        "name": name,
+        "shared_module": "Mem",
+        "commands": [
+            {"type": "register", "name": "Mem", "as": "mem"},
+            {"type": "module", "filename": f"{module}.wasm", "module_type": "binary"},
+            command,
+        ],
+    }
+
+
+def race(expected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"type": "module", "name": "Mem", "filename": "mem.wasm", "module_type": "binary"},
+        thread("W", "writer", {"type": "action", "action": invoke("run")}),
+        thread("R", "reader", {"type": "assert_return", "action": invoke("run"), "expected": expected}),
+        {"type": "wait", "thread": "W"},
+        {"type": "wait", "thread": "R"},
+    ]
+
+
+def test_threads_interleave_by_seed(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    """Seeds give different interleavings (the reader sees 0 or 42), each reproducible; `either` allows both."""
+    path = thread_script(tmp_path, wat, race([i32(42)]))
+    seen = {seed: [o.status for o in run_script(path, seed=seed).outcomes] for seed in range(24)}
+    reads = {statuses[8] for statuses in seen.values()}  # the reader's assert_return
+    assert reads == {PASSED, FAILED}
+    assert all(run_script(path, seed=seed).outcomes == run_script(path, seed=seed).outcomes for seed in (3, 11))
+    either = {"type": "either", "values": [i32(0), i32(42)]}
+    path = thread_script(tmp_path, wat, race([either]))
+    for seed in (None, *range(8)):
+        result = run_script(path, seed=seed)
+        assert [(o.line, o.status) for o in result.outcomes] == [(i + 1, PASSED) for i in range(11)], result
+
+
+def test_thread_scope_and_counting(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    """A thread sees only its shared modules; one never waited for is joined at the end; order is the script's."""
+    commands = [
+        {"type": "module", "name": "Mem", "filename": "mem.wasm", "module_type": "binary"},
+        {"type": "register", "as": "mem"},
+        {"type": "thread", "name": "T", "commands": [{"type": "module", "filename": "writer.wasm"}]},
+        thread("U", "writer", {"type": "action", "action": invoke("run")}),
+        {"type": "module", "filename": "t.0.wasm", "module_type": "binary"},
+    ]
+    path = thread_script(tmp_path, wat, commands)
+    result = run_script(path)
+    assert [(o.line, o.command, o.status) for o in result.outcomes] == [
+        (1, "module", PASSED),
+        (2, "register", PASSED),
+        (3, "thread", PASSED),
+        (4, "module", FAILED),  # T's registry has no "mem": its own, not the script's
+        (5, "thread", PASSED),
+        (6, "register", PASSED),
+        (7, "module", PASSED),
+        (8, "action", PASSED),
+        (9, "module", PASSED),
+    ]
+    assert "unknown import" in result.outcomes[3].reason
+    assert run_isolated(path).outcomes == result.outcomes
+
+
+def test_deadlocked_thread(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    """A wait nobody notifies: `wait` fails with the deadlock, the thread's unfinished commands fail, the rest runs."""
+    commands = [
+        {"type": "module", "name": "Mem", "filename": "mem.wasm", "module_type": "binary"},
+        thread("T", "waiter", {"type": "assert_return", "action": invoke("run"), "expected": [i32(0)]}),
+        {"type": "wait", "thread": "T"},
+        {"type": "module", "filename": "t.0.wasm", "module_type": "binary"},
+        {"type": "wait", "thread": "nobody"},
+    ]
+    path = thread_script(tmp_path, wat, commands)
+    for seed in (None, 5):
+        result = run_script(path, seed=seed)
+        assert [o.status for o in result.outcomes] == [PASSED, FAILED, PASSED, PASSED, FAILED, FAILED, PASSED, FAILED]
+        assert result.outcomes[1].reason.startswith("deadlock")  # the thread itself
+        assert "did not finish (deadlock" in result.outcomes[4].reason  # its assert_return, cut short
+        assert result.outcomes[5].reason.startswith("deadlock: all 2 threads are blocked")  # the wait
+        assert result.outcomes[7].reason == "no thread 'nobody'"

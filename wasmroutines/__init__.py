@@ -30,6 +30,23 @@ from .core.memory import PAGE_SIZE, Memory
 from .core.module import Module
 from .core.store import Store
 from .core.table import Table
+from .core.threads import (
+    Deadlock,
+    Event,
+    FairPolicy,
+    ForeignThreadError,
+    GreenThread,
+    MonotonicClock,
+    Scheduler,
+    SeededPolicy,
+    ThreadReport,
+    ThreadState,
+    VirtualClock,
+    current_scheduler,
+    current_thread,
+    join,
+    spawn,
+)
 from .core.types import (
     ExportType,
     ExternType,
@@ -79,6 +96,22 @@ __all__ = [
     "OutOfFuel",
     "ResourceLimitError",
     "ImmutableGlobalError",
+    "Deadlock",
+    "ThreadReport",
+    "ForeignThreadError",
+    # green threads
+    "spawn",
+    "join",
+    "current_scheduler",
+    "current_thread",
+    "Scheduler",
+    "GreenThread",
+    "ThreadState",
+    "Event",
+    "FairPolicy",
+    "SeededPolicy",
+    "MonotonicClock",
+    "VirtualClock",
     # text format
     "wat2wasm",
     "WatError",

@@ -69,6 +69,13 @@ class Peer(ABC):
     def check_available(self) -> None:
         """Raise PeerUnavailable if the peer cannot run at all."""
 
+    def close(self) -> None:  # noqa: B027  (an optional hook: most peers keep nothing)
+        """Drop what the peer keeps between workloads (at the end of the session)."""
+
+    def check_wasi(self) -> None:
+        """Raise PeerUnavailable if the peer cannot run WASI command programs."""
+        self.check_available()
+
     @abstractmethod
     def load(self, wasm: bytes, imports: HostImports) -> Loaded:
         """Compile and instantiate `wasm` with `imports` (every import the module has must be in it)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from ..wasi_shim import SIGNATURES, WASI_MODULE, WasiExit, WasiShim
+from ..wasi_shim import WasiExit, WasiShim
 from .base import Command, CommandResult, HostFunc, HostImports, Loaded, Peer, PeerUnavailable
 
 
@@ -63,7 +63,7 @@ class PywasmPeer(Peer):
 
     def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
         shim = WasiShim(argv=list(command.argv), stdin=command.stdin)
-        imports = {(WASI_MODULE, name): HostFunc(*SIGNATURES[name], func) for name, func in shim.functions().items()}
+        imports = {key: HostFunc(*spec) for key, spec in shim.imports().items()}
         runtime, instance = self._instantiate(command.wasm, imports)
         memory_address = instance.mems[0]
         shim.memory = lambda: runtime.machine.store.mems[memory_address].data

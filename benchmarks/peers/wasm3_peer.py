@@ -7,7 +7,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from ..wasi_shim import SIGNATURES, WASI_MODULE, WasiExit, WasiShim
+from ..wasi_shim import WasiExit, WasiShim
 from .base import Command, CommandResult, HostFunc, HostImports, Loaded, Peer, PeerUnavailable
 
 #: the value stack of a wasm3 runtime (its CLI uses 64 KiB; the programs' own stacks are in linear memory)
@@ -66,7 +66,7 @@ class Wasm3Peer(Peer):
 
     def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
         shim = WasiShim(argv=list(command.argv), stdin=command.stdin)
-        imports = {(WASI_MODULE, name): HostFunc(*SIGNATURES[name], func) for name, func in shim.functions().items()}
+        imports = {key: HostFunc(*spec) for key, spec in shim.imports().items()}
         runtime, keep = self._instantiate(command.wasm, imports)
         shim.memory = lambda: runtime.get_memory(0)
         start = runtime.find_function("_start")

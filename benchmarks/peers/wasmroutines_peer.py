@@ -1,14 +1,10 @@
-"""Wasmroutines itself. Command programs run on the project's own WASI (wasmroutines.bindings.wasi, wasmer's API
-shape); until that has landed they are skipped with that reason."""
+"""Wasmroutines itself. Command programs run on the project's own WASI (wasmroutines.bindings.wasi); where that is
+missing they are skipped with that reason."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 from .base import Command, CommandResult, HostImports, Loaded, Peer, PeerUnavailable
@@ -40,20 +36,6 @@ class _Loaded(Loaded):
         return self._instance.exports[name]  # type: ignore[no-any-return]
 
 
-@contextlib.contextmanager
-def _redirected(fd: int, path: Path, mode: int) -> Iterator[None]:
-    """Point the process's file descriptor `fd` at `path` for the duration (wasmer's WASI uses the real fds)."""
-    saved = os.dup(fd)
-    target = os.open(path, mode, 0o600)
-    try:
-        os.dup2(target, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(target)
-
-
 class WasmroutinesPeer(Peer):
     name = "wasmroutines"
 
@@ -62,6 +44,10 @@ class WasmroutinesPeer(Peer):
 
     def check_available(self) -> None:
         _wasmroutines()
+
+    def check_wasi(self) -> None:
+        _wasmroutines()
+        _wasi()
 
     def load(self, wasm: bytes, imports: HostImports) -> Loaded:
         wr = _wasmroutines()
@@ -76,39 +62,17 @@ class WasmroutinesPeer(Peer):
     def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
         wr = _wasmroutines()
         wasi = _wasi()
+        stdout, stderr = bytearray(), bytearray()
+        config = wasi.WasiConfig(args=list(command.argv), stdin=command.stdin, stdout=stdout, stderr=stderr)
+        config.preopen_dir(command.cwd, ".")
+        environment = wasi.WasiEnvironment(config)
         store = wr.Store()
         module = wr.Module(command.wasm)
-        # REVISIT: written against wasmer's wasi API (WASMER_API.md) before the project's WASI landed
-        environment = (
-            wasi.StateBuilder(command.argv[0])
-            .arguments(list(command.argv[1:]))
-            .map_directory(".", str(command.cwd))
-            .finalize()
-        )
-        imports = environment.generate_imports(store, wasi.get_version(module, strict=False))
-        start = wr.Instance(store, module, imports).exports["_start"]
-        folder = Path(tempfile.mkdtemp(prefix="wr-bench-wasmroutines-"))
-        stdin, stdout, stderr = folder / "stdin", folder / "stdout", folder / "stderr"
-        stdin.write_bytes(command.stdin)
+        instance = wr.Instance(store, module, environment.imports(store, module))
 
         def run() -> CommandResult:
-            code = 0
-            with (
-                _redirected(0, stdin, os.O_RDONLY),
-                _redirected(1, stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                _redirected(2, stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-            ):
-                try:
-                    start()
-                except RuntimeError as exc:  # wasmer reports proc_exit(n) as "WASI exited with code: n"
-                    text = str(exc)
-                    if "exited with code" not in text:
-                        raise
-                    code = int(text.rsplit(":", 1)[1])
-            result = CommandResult(code, stdout.read_bytes(), stderr.read_bytes())
-            for path in (stdin, stdout, stderr):
-                path.unlink()
-            folder.rmdir()
-            return result
+            with environment:
+                code = environment.start(instance)
+            return CommandResult(code, bytes(stdout), bytes(stderr))
 
         return run

@@ -254,64 +254,299 @@ enum wr_op {
     WR_OP_i64_extend32_s = 245,
     WR_OP_ref_is_null = 246,
     WR_OP_ref_func = 247,
-    WR_OP_table_get = 248,
-    WR_OP_table_set = 249,
-    WR_OP_table_size = 250,
-    WR_OP_table_grow = 251,
-    WR_OP_table_fill = 252,
-    WR_OP_table_copy = 253,
-    WR_OP_table_init = 254,
-    WR_OP_elem_drop = 255,
-    WR_OP_global_get = 256,
-    WR_OP_global_set = 257,
-    WR_OP_global_get_v128 = 258,
-    WR_OP_global_set_v128 = 259,
-    WR_OP_br_if_i32_eqz = 260,
-    WR_OP_br_if_i32_eq = 261,
-    WR_OP_br_if_i32_ne = 262,
-    WR_OP_br_if_i32_lt_s = 263,
-    WR_OP_br_if_i32_lt_u = 264,
-    WR_OP_br_if_i32_gt_s = 265,
-    WR_OP_br_if_i32_gt_u = 266,
-    WR_OP_br_if_i32_le_s = 267,
-    WR_OP_br_if_i32_le_u = 268,
-    WR_OP_br_if_i32_ge_s = 269,
-    WR_OP_br_if_i32_ge_u = 270,
-    WR_OP_br_unless_i32_eqz = 271,
-    WR_OP_br_unless_i32_eq = 272,
-    WR_OP_br_unless_i32_ne = 273,
-    WR_OP_br_unless_i32_lt_s = 274,
-    WR_OP_br_unless_i32_lt_u = 275,
-    WR_OP_br_unless_i32_gt_s = 276,
-    WR_OP_br_unless_i32_gt_u = 277,
-    WR_OP_br_unless_i32_le_s = 278,
-    WR_OP_br_unless_i32_le_u = 279,
-    WR_OP_br_unless_i32_ge_s = 280,
-    WR_OP_br_unless_i32_ge_u = 281,
-    WR_OP_br_if_back_i32_eqz = 282,
-    WR_OP_br_if_back_i32_eq = 283,
-    WR_OP_br_if_back_i32_ne = 284,
-    WR_OP_br_if_back_i32_lt_s = 285,
-    WR_OP_br_if_back_i32_lt_u = 286,
-    WR_OP_br_if_back_i32_gt_s = 287,
-    WR_OP_br_if_back_i32_gt_u = 288,
-    WR_OP_br_if_back_i32_le_s = 289,
-    WR_OP_br_if_back_i32_le_u = 290,
-    WR_OP_br_if_back_i32_ge_s = 291,
-    WR_OP_br_if_back_i32_ge_u = 292,
-    WR_OP_br_if_i64_eqz = 293,
-    WR_OP_br_if_i64_eq = 294,
-    WR_OP_br_if_i64_ne = 295,
-    WR_OP_br_if_i64_lt_s = 296,
-    WR_OP_br_if_i64_lt_u = 297,
-    WR_OP_br_unless_i64_eqz = 298,
-    WR_OP_br_unless_i64_eq = 299,
-    WR_OP_br_unless_i64_ne = 300,
-    WR_OP_br_if_back_i64_eqz = 301,
-    WR_OP_br_if_back_i64_ne = 302,
-    WR_OP_br_if_back_i64_lt_s = 303,
-    WR_OP_br_if_back_i64_lt_u = 304,
-    WR_OP_COUNT = 305,
+    WR_OP_f32x4_demote_f64x2_zero = 248,
+    WR_OP_f64x2_promote_low_f32x4 = 249,
+    WR_OP_i8x16_narrow_i16x8_s = 250,
+    WR_OP_i8x16_narrow_i16x8_u = 251,
+    WR_OP_i16x8_extadd_pairwise_i8x16_s = 252,
+    WR_OP_i16x8_extadd_pairwise_i8x16_u = 253,
+    WR_OP_i32x4_extadd_pairwise_i16x8_s = 254,
+    WR_OP_i32x4_extadd_pairwise_i16x8_u = 255,
+    WR_OP_i16x8_narrow_i32x4_s = 256,
+    WR_OP_i16x8_narrow_i32x4_u = 257,
+    WR_OP_i16x8_extend_low_i8x16_s = 258,
+    WR_OP_i16x8_extend_high_i8x16_s = 259,
+    WR_OP_i16x8_extend_low_i8x16_u = 260,
+    WR_OP_i16x8_extend_high_i8x16_u = 261,
+    WR_OP_i16x8_extmul_low_i8x16_s = 262,
+    WR_OP_i16x8_extmul_high_i8x16_s = 263,
+    WR_OP_i16x8_extmul_low_i8x16_u = 264,
+    WR_OP_i16x8_extmul_high_i8x16_u = 265,
+    WR_OP_i32x4_extend_low_i16x8_s = 266,
+    WR_OP_i32x4_extend_high_i16x8_s = 267,
+    WR_OP_i32x4_extend_low_i16x8_u = 268,
+    WR_OP_i32x4_extend_high_i16x8_u = 269,
+    WR_OP_i32x4_extmul_low_i16x8_s = 270,
+    WR_OP_i32x4_extmul_high_i16x8_s = 271,
+    WR_OP_i32x4_extmul_low_i16x8_u = 272,
+    WR_OP_i32x4_extmul_high_i16x8_u = 273,
+    WR_OP_i64x2_extend_low_i32x4_s = 274,
+    WR_OP_i64x2_extend_high_i32x4_s = 275,
+    WR_OP_i64x2_extend_low_i32x4_u = 276,
+    WR_OP_i64x2_extend_high_i32x4_u = 277,
+    WR_OP_i64x2_extmul_low_i32x4_s = 278,
+    WR_OP_i64x2_extmul_high_i32x4_s = 279,
+    WR_OP_i64x2_extmul_low_i32x4_u = 280,
+    WR_OP_i64x2_extmul_high_i32x4_u = 281,
+    WR_OP_i32x4_trunc_sat_f32x4_s = 282,
+    WR_OP_i32x4_trunc_sat_f32x4_u = 283,
+    WR_OP_f32x4_convert_i32x4_s = 284,
+    WR_OP_f32x4_convert_i32x4_u = 285,
+    WR_OP_i32x4_trunc_sat_f64x2_s_zero = 286,
+    WR_OP_i32x4_trunc_sat_f64x2_u_zero = 287,
+    WR_OP_f64x2_convert_low_i32x4_s = 288,
+    WR_OP_f64x2_convert_low_i32x4_u = 289,
+    WR_OP_f32x4_eq = 290,
+    WR_OP_f32x4_ne = 291,
+    WR_OP_f32x4_lt = 292,
+    WR_OP_f32x4_gt = 293,
+    WR_OP_f32x4_le = 294,
+    WR_OP_f32x4_ge = 295,
+    WR_OP_f64x2_eq = 296,
+    WR_OP_f64x2_ne = 297,
+    WR_OP_f64x2_lt = 298,
+    WR_OP_f64x2_gt = 299,
+    WR_OP_f64x2_le = 300,
+    WR_OP_f64x2_ge = 301,
+    WR_OP_f32x4_ceil = 302,
+    WR_OP_f32x4_floor = 303,
+    WR_OP_f32x4_trunc = 304,
+    WR_OP_f32x4_nearest = 305,
+    WR_OP_f64x2_ceil = 306,
+    WR_OP_f64x2_floor = 307,
+    WR_OP_f64x2_trunc = 308,
+    WR_OP_f64x2_nearest = 309,
+    WR_OP_f32x4_abs = 310,
+    WR_OP_f32x4_neg = 311,
+    WR_OP_f32x4_sqrt = 312,
+    WR_OP_f32x4_add = 313,
+    WR_OP_f32x4_sub = 314,
+    WR_OP_f32x4_mul = 315,
+    WR_OP_f32x4_div = 316,
+    WR_OP_f32x4_min = 317,
+    WR_OP_f32x4_max = 318,
+    WR_OP_f32x4_pmin = 319,
+    WR_OP_f32x4_pmax = 320,
+    WR_OP_f64x2_abs = 321,
+    WR_OP_f64x2_neg = 322,
+    WR_OP_f64x2_sqrt = 323,
+    WR_OP_f64x2_add = 324,
+    WR_OP_f64x2_sub = 325,
+    WR_OP_f64x2_mul = 326,
+    WR_OP_f64x2_div = 327,
+    WR_OP_f64x2_min = 328,
+    WR_OP_f64x2_max = 329,
+    WR_OP_f64x2_pmin = 330,
+    WR_OP_f64x2_pmax = 331,
+    WR_OP_i8x16_eq = 332,
+    WR_OP_i8x16_ne = 333,
+    WR_OP_i8x16_lt_s = 334,
+    WR_OP_i8x16_lt_u = 335,
+    WR_OP_i8x16_gt_s = 336,
+    WR_OP_i8x16_gt_u = 337,
+    WR_OP_i8x16_le_s = 338,
+    WR_OP_i8x16_le_u = 339,
+    WR_OP_i8x16_ge_s = 340,
+    WR_OP_i8x16_ge_u = 341,
+    WR_OP_i16x8_eq = 342,
+    WR_OP_i16x8_ne = 343,
+    WR_OP_i16x8_lt_s = 344,
+    WR_OP_i16x8_lt_u = 345,
+    WR_OP_i16x8_gt_s = 346,
+    WR_OP_i16x8_gt_u = 347,
+    WR_OP_i16x8_le_s = 348,
+    WR_OP_i16x8_le_u = 349,
+    WR_OP_i16x8_ge_s = 350,
+    WR_OP_i16x8_ge_u = 351,
+    WR_OP_i32x4_eq = 352,
+    WR_OP_i32x4_ne = 353,
+    WR_OP_i32x4_lt_s = 354,
+    WR_OP_i32x4_lt_u = 355,
+    WR_OP_i32x4_gt_s = 356,
+    WR_OP_i32x4_gt_u = 357,
+    WR_OP_i32x4_le_s = 358,
+    WR_OP_i32x4_le_u = 359,
+    WR_OP_i32x4_ge_s = 360,
+    WR_OP_i32x4_ge_u = 361,
+    WR_OP_v128_not = 362,
+    WR_OP_v128_and = 363,
+    WR_OP_v128_andnot = 364,
+    WR_OP_v128_or = 365,
+    WR_OP_v128_xor = 366,
+    WR_OP_v128_bitselect = 367,
+    WR_OP_v128_any_true = 368,
+    WR_OP_i8x16_abs = 369,
+    WR_OP_i8x16_neg = 370,
+    WR_OP_i8x16_popcnt = 371,
+    WR_OP_i8x16_all_true = 372,
+    WR_OP_i8x16_bitmask = 373,
+    WR_OP_i8x16_shl = 374,
+    WR_OP_i8x16_shr_s = 375,
+    WR_OP_i8x16_shr_u = 376,
+    WR_OP_i8x16_add = 377,
+    WR_OP_i8x16_add_sat_s = 378,
+    WR_OP_i8x16_add_sat_u = 379,
+    WR_OP_i8x16_sub = 380,
+    WR_OP_i8x16_sub_sat_s = 381,
+    WR_OP_i8x16_sub_sat_u = 382,
+    WR_OP_i8x16_min_s = 383,
+    WR_OP_i8x16_min_u = 384,
+    WR_OP_i8x16_max_s = 385,
+    WR_OP_i8x16_max_u = 386,
+    WR_OP_i8x16_avgr_u = 387,
+    WR_OP_i16x8_abs = 388,
+    WR_OP_i16x8_neg = 389,
+    WR_OP_i16x8_q15mulr_sat_s = 390,
+    WR_OP_i16x8_all_true = 391,
+    WR_OP_i16x8_bitmask = 392,
+    WR_OP_i16x8_shl = 393,
+    WR_OP_i16x8_shr_s = 394,
+    WR_OP_i16x8_shr_u = 395,
+    WR_OP_i16x8_add = 396,
+    WR_OP_i16x8_add_sat_s = 397,
+    WR_OP_i16x8_add_sat_u = 398,
+    WR_OP_i16x8_sub = 399,
+    WR_OP_i16x8_sub_sat_s = 400,
+    WR_OP_i16x8_sub_sat_u = 401,
+    WR_OP_i16x8_mul = 402,
+    WR_OP_i16x8_min_s = 403,
+    WR_OP_i16x8_min_u = 404,
+    WR_OP_i16x8_max_s = 405,
+    WR_OP_i16x8_max_u = 406,
+    WR_OP_i16x8_avgr_u = 407,
+    WR_OP_i32x4_abs = 408,
+    WR_OP_i32x4_neg = 409,
+    WR_OP_i32x4_all_true = 410,
+    WR_OP_i32x4_bitmask = 411,
+    WR_OP_i32x4_shl = 412,
+    WR_OP_i32x4_shr_s = 413,
+    WR_OP_i32x4_shr_u = 414,
+    WR_OP_i32x4_add = 415,
+    WR_OP_i32x4_sub = 416,
+    WR_OP_i32x4_mul = 417,
+    WR_OP_i32x4_min_s = 418,
+    WR_OP_i32x4_min_u = 419,
+    WR_OP_i32x4_max_s = 420,
+    WR_OP_i32x4_max_u = 421,
+    WR_OP_i32x4_dot_i16x8_s = 422,
+    WR_OP_i64x2_abs = 423,
+    WR_OP_i64x2_neg = 424,
+    WR_OP_i64x2_all_true = 425,
+    WR_OP_i64x2_bitmask = 426,
+    WR_OP_i64x2_shl = 427,
+    WR_OP_i64x2_shr_s = 428,
+    WR_OP_i64x2_shr_u = 429,
+    WR_OP_i64x2_add = 430,
+    WR_OP_i64x2_sub = 431,
+    WR_OP_i64x2_mul = 432,
+    WR_OP_i64x2_eq = 433,
+    WR_OP_i64x2_ne = 434,
+    WR_OP_i64x2_lt_s = 435,
+    WR_OP_i64x2_gt_s = 436,
+    WR_OP_i64x2_le_s = 437,
+    WR_OP_i64x2_ge_s = 438,
+    WR_OP_i8x16_shuffle = 439,
+    WR_OP_i8x16_swizzle = 440,
+    WR_OP_i8x16_splat = 441,
+    WR_OP_i16x8_splat = 442,
+    WR_OP_i32x4_splat = 443,
+    WR_OP_i64x2_splat = 444,
+    WR_OP_f32x4_splat = 445,
+    WR_OP_f64x2_splat = 446,
+    WR_OP_i8x16_extract_lane_s = 447,
+    WR_OP_i8x16_extract_lane_u = 448,
+    WR_OP_i8x16_replace_lane = 449,
+    WR_OP_i16x8_extract_lane_s = 450,
+    WR_OP_i16x8_extract_lane_u = 451,
+    WR_OP_i16x8_replace_lane = 452,
+    WR_OP_i32x4_extract_lane = 453,
+    WR_OP_i32x4_replace_lane = 454,
+    WR_OP_i64x2_extract_lane = 455,
+    WR_OP_i64x2_replace_lane = 456,
+    WR_OP_f32x4_extract_lane = 457,
+    WR_OP_f32x4_replace_lane = 458,
+    WR_OP_f64x2_extract_lane = 459,
+    WR_OP_f64x2_replace_lane = 460,
+    WR_OP_v128_load = 461,
+    WR_OP_v128_load8x8_s = 462,
+    WR_OP_v128_load8x8_u = 463,
+    WR_OP_v128_load16x4_s = 464,
+    WR_OP_v128_load16x4_u = 465,
+    WR_OP_v128_load32x2_s = 466,
+    WR_OP_v128_load32x2_u = 467,
+    WR_OP_v128_load8_splat = 468,
+    WR_OP_v128_load16_splat = 469,
+    WR_OP_v128_load32_splat = 470,
+    WR_OP_v128_load64_splat = 471,
+    WR_OP_v128_store = 472,
+    WR_OP_v128_load8_lane = 473,
+    WR_OP_v128_load16_lane = 474,
+    WR_OP_v128_load32_lane = 475,
+    WR_OP_v128_load64_lane = 476,
+    WR_OP_v128_store8_lane = 477,
+    WR_OP_v128_store16_lane = 478,
+    WR_OP_v128_store32_lane = 479,
+    WR_OP_v128_store64_lane = 480,
+    WR_OP_v128_load32_zero = 481,
+    WR_OP_v128_load64_zero = 482,
+    WR_OP_table_get = 483,
+    WR_OP_table_set = 484,
+    WR_OP_table_size = 485,
+    WR_OP_table_grow = 486,
+    WR_OP_table_fill = 487,
+    WR_OP_table_copy = 488,
+    WR_OP_table_init = 489,
+    WR_OP_elem_drop = 490,
+    WR_OP_global_get = 491,
+    WR_OP_global_set = 492,
+    WR_OP_global_get_v128 = 493,
+    WR_OP_global_set_v128 = 494,
+    WR_OP_br_if_i32_eqz = 495,
+    WR_OP_br_if_i32_eq = 496,
+    WR_OP_br_if_i32_ne = 497,
+    WR_OP_br_if_i32_lt_s = 498,
+    WR_OP_br_if_i32_lt_u = 499,
+    WR_OP_br_if_i32_gt_s = 500,
+    WR_OP_br_if_i32_gt_u = 501,
+    WR_OP_br_if_i32_le_s = 502,
+    WR_OP_br_if_i32_le_u = 503,
+    WR_OP_br_if_i32_ge_s = 504,
+    WR_OP_br_if_i32_ge_u = 505,
+    WR_OP_br_unless_i32_eqz = 506,
+    WR_OP_br_unless_i32_eq = 507,
+    WR_OP_br_unless_i32_ne = 508,
+    WR_OP_br_unless_i32_lt_s = 509,
+    WR_OP_br_unless_i32_lt_u = 510,
+    WR_OP_br_unless_i32_gt_s = 511,
+    WR_OP_br_unless_i32_gt_u = 512,
+    WR_OP_br_unless_i32_le_s = 513,
+    WR_OP_br_unless_i32_le_u = 514,
+    WR_OP_br_unless_i32_ge_s = 515,
+    WR_OP_br_unless_i32_ge_u = 516,
+    WR_OP_br_if_back_i32_eqz = 517,
+    WR_OP_br_if_back_i32_eq = 518,
+    WR_OP_br_if_back_i32_ne = 519,
+    WR_OP_br_if_back_i32_lt_s = 520,
+    WR_OP_br_if_back_i32_lt_u = 521,
+    WR_OP_br_if_back_i32_gt_s = 522,
+    WR_OP_br_if_back_i32_gt_u = 523,
+    WR_OP_br_if_back_i32_le_s = 524,
+    WR_OP_br_if_back_i32_le_u = 525,
+    WR_OP_br_if_back_i32_ge_s = 526,
+    WR_OP_br_if_back_i32_ge_u = 527,
+    WR_OP_br_if_i64_eqz = 528,
+    WR_OP_br_if_i64_eq = 529,
+    WR_OP_br_if_i64_ne = 530,
+    WR_OP_br_if_i64_lt_s = 531,
+    WR_OP_br_if_i64_lt_u = 532,
+    WR_OP_br_unless_i64_eqz = 533,
+    WR_OP_br_unless_i64_eq = 534,
+    WR_OP_br_unless_i64_ne = 535,
+    WR_OP_br_if_back_i64_eqz = 536,
+    WR_OP_br_if_back_i64_ne = 537,
+    WR_OP_br_if_back_i64_lt_s = 538,
+    WR_OP_br_if_back_i64_lt_u = 539,
+    WR_OP_COUNT = 540,
 };
 
 /* Instruction size in words, op word included. */
@@ -592,6 +827,241 @@ unsigned wr_fuse(unsigned first, unsigned second);
     X(i64_extend32_s) \
     X(ref_is_null) \
     X(ref_func) \
+    X(f32x4_demote_f64x2_zero) \
+    X(f64x2_promote_low_f32x4) \
+    X(i8x16_narrow_i16x8_s) \
+    X(i8x16_narrow_i16x8_u) \
+    X(i16x8_extadd_pairwise_i8x16_s) \
+    X(i16x8_extadd_pairwise_i8x16_u) \
+    X(i32x4_extadd_pairwise_i16x8_s) \
+    X(i32x4_extadd_pairwise_i16x8_u) \
+    X(i16x8_narrow_i32x4_s) \
+    X(i16x8_narrow_i32x4_u) \
+    X(i16x8_extend_low_i8x16_s) \
+    X(i16x8_extend_high_i8x16_s) \
+    X(i16x8_extend_low_i8x16_u) \
+    X(i16x8_extend_high_i8x16_u) \
+    X(i16x8_extmul_low_i8x16_s) \
+    X(i16x8_extmul_high_i8x16_s) \
+    X(i16x8_extmul_low_i8x16_u) \
+    X(i16x8_extmul_high_i8x16_u) \
+    X(i32x4_extend_low_i16x8_s) \
+    X(i32x4_extend_high_i16x8_s) \
+    X(i32x4_extend_low_i16x8_u) \
+    X(i32x4_extend_high_i16x8_u) \
+    X(i32x4_extmul_low_i16x8_s) \
+    X(i32x4_extmul_high_i16x8_s) \
+    X(i32x4_extmul_low_i16x8_u) \
+    X(i32x4_extmul_high_i16x8_u) \
+    X(i64x2_extend_low_i32x4_s) \
+    X(i64x2_extend_high_i32x4_s) \
+    X(i64x2_extend_low_i32x4_u) \
+    X(i64x2_extend_high_i32x4_u) \
+    X(i64x2_extmul_low_i32x4_s) \
+    X(i64x2_extmul_high_i32x4_s) \
+    X(i64x2_extmul_low_i32x4_u) \
+    X(i64x2_extmul_high_i32x4_u) \
+    X(i32x4_trunc_sat_f32x4_s) \
+    X(i32x4_trunc_sat_f32x4_u) \
+    X(f32x4_convert_i32x4_s) \
+    X(f32x4_convert_i32x4_u) \
+    X(i32x4_trunc_sat_f64x2_s_zero) \
+    X(i32x4_trunc_sat_f64x2_u_zero) \
+    X(f64x2_convert_low_i32x4_s) \
+    X(f64x2_convert_low_i32x4_u) \
+    X(f32x4_eq) \
+    X(f32x4_ne) \
+    X(f32x4_lt) \
+    X(f32x4_gt) \
+    X(f32x4_le) \
+    X(f32x4_ge) \
+    X(f64x2_eq) \
+    X(f64x2_ne) \
+    X(f64x2_lt) \
+    X(f64x2_gt) \
+    X(f64x2_le) \
+    X(f64x2_ge) \
+    X(f32x4_ceil) \
+    X(f32x4_floor) \
+    X(f32x4_trunc) \
+    X(f32x4_nearest) \
+    X(f64x2_ceil) \
+    X(f64x2_floor) \
+    X(f64x2_trunc) \
+    X(f64x2_nearest) \
+    X(f32x4_abs) \
+    X(f32x4_neg) \
+    X(f32x4_sqrt) \
+    X(f32x4_add) \
+    X(f32x4_sub) \
+    X(f32x4_mul) \
+    X(f32x4_div) \
+    X(f32x4_min) \
+    X(f32x4_max) \
+    X(f32x4_pmin) \
+    X(f32x4_pmax) \
+    X(f64x2_abs) \
+    X(f64x2_neg) \
+    X(f64x2_sqrt) \
+    X(f64x2_add) \
+    X(f64x2_sub) \
+    X(f64x2_mul) \
+    X(f64x2_div) \
+    X(f64x2_min) \
+    X(f64x2_max) \
+    X(f64x2_pmin) \
+    X(f64x2_pmax) \
+    X(i8x16_eq) \
+    X(i8x16_ne) \
+    X(i8x16_lt_s) \
+    X(i8x16_lt_u) \
+    X(i8x16_gt_s) \
+    X(i8x16_gt_u) \
+    X(i8x16_le_s) \
+    X(i8x16_le_u) \
+    X(i8x16_ge_s) \
+    X(i8x16_ge_u) \
+    X(i16x8_eq) \
+    X(i16x8_ne) \
+    X(i16x8_lt_s) \
+    X(i16x8_lt_u) \
+    X(i16x8_gt_s) \
+    X(i16x8_gt_u) \
+    X(i16x8_le_s) \
+    X(i16x8_le_u) \
+    X(i16x8_ge_s) \
+    X(i16x8_ge_u) \
+    X(i32x4_eq) \
+    X(i32x4_ne) \
+    X(i32x4_lt_s) \
+    X(i32x4_lt_u) \
+    X(i32x4_gt_s) \
+    X(i32x4_gt_u) \
+    X(i32x4_le_s) \
+    X(i32x4_le_u) \
+    X(i32x4_ge_s) \
+    X(i32x4_ge_u) \
+    X(v128_not) \
+    X(v128_and) \
+    X(v128_andnot) \
+    X(v128_or) \
+    X(v128_xor) \
+    X(v128_bitselect) \
+    X(v128_any_true) \
+    X(i8x16_abs) \
+    X(i8x16_neg) \
+    X(i8x16_popcnt) \
+    X(i8x16_all_true) \
+    X(i8x16_bitmask) \
+    X(i8x16_shl) \
+    X(i8x16_shr_s) \
+    X(i8x16_shr_u) \
+    X(i8x16_add) \
+    X(i8x16_add_sat_s) \
+    X(i8x16_add_sat_u) \
+    X(i8x16_sub) \
+    X(i8x16_sub_sat_s) \
+    X(i8x16_sub_sat_u) \
+    X(i8x16_min_s) \
+    X(i8x16_min_u) \
+    X(i8x16_max_s) \
+    X(i8x16_max_u) \
+    X(i8x16_avgr_u) \
+    X(i16x8_abs) \
+    X(i16x8_neg) \
+    X(i16x8_q15mulr_sat_s) \
+    X(i16x8_all_true) \
+    X(i16x8_bitmask) \
+    X(i16x8_shl) \
+    X(i16x8_shr_s) \
+    X(i16x8_shr_u) \
+    X(i16x8_add) \
+    X(i16x8_add_sat_s) \
+    X(i16x8_add_sat_u) \
+    X(i16x8_sub) \
+    X(i16x8_sub_sat_s) \
+    X(i16x8_sub_sat_u) \
+    X(i16x8_mul) \
+    X(i16x8_min_s) \
+    X(i16x8_min_u) \
+    X(i16x8_max_s) \
+    X(i16x8_max_u) \
+    X(i16x8_avgr_u) \
+    X(i32x4_abs) \
+    X(i32x4_neg) \
+    X(i32x4_all_true) \
+    X(i32x4_bitmask) \
+    X(i32x4_shl) \
+    X(i32x4_shr_s) \
+    X(i32x4_shr_u) \
+    X(i32x4_add) \
+    X(i32x4_sub) \
+    X(i32x4_mul) \
+    X(i32x4_min_s) \
+    X(i32x4_min_u) \
+    X(i32x4_max_s) \
+    X(i32x4_max_u) \
+    X(i32x4_dot_i16x8_s) \
+    X(i64x2_abs) \
+    X(i64x2_neg) \
+    X(i64x2_all_true) \
+    X(i64x2_bitmask) \
+    X(i64x2_shl) \
+    X(i64x2_shr_s) \
+    X(i64x2_shr_u) \
+    X(i64x2_add) \
+    X(i64x2_sub) \
+    X(i64x2_mul) \
+    X(i64x2_eq) \
+    X(i64x2_ne) \
+    X(i64x2_lt_s) \
+    X(i64x2_gt_s) \
+    X(i64x2_le_s) \
+    X(i64x2_ge_s) \
+    X(i8x16_shuffle) \
+    X(i8x16_swizzle) \
+    X(i8x16_splat) \
+    X(i16x8_splat) \
+    X(i32x4_splat) \
+    X(i64x2_splat) \
+    X(f32x4_splat) \
+    X(f64x2_splat) \
+    X(i8x16_extract_lane_s) \
+    X(i8x16_extract_lane_u) \
+    X(i8x16_replace_lane) \
+    X(i16x8_extract_lane_s) \
+    X(i16x8_extract_lane_u) \
+    X(i16x8_replace_lane) \
+    X(i32x4_extract_lane) \
+    X(i32x4_replace_lane) \
+    X(i64x2_extract_lane) \
+    X(i64x2_replace_lane) \
+    X(f32x4_extract_lane) \
+    X(f32x4_replace_lane) \
+    X(f64x2_extract_lane) \
+    X(f64x2_replace_lane) \
+    X(v128_load) \
+    X(v128_load8x8_s) \
+    X(v128_load8x8_u) \
+    X(v128_load16x4_s) \
+    X(v128_load16x4_u) \
+    X(v128_load32x2_s) \
+    X(v128_load32x2_u) \
+    X(v128_load8_splat) \
+    X(v128_load16_splat) \
+    X(v128_load32_splat) \
+    X(v128_load64_splat) \
+    X(v128_store) \
+    X(v128_load8_lane) \
+    X(v128_load16_lane) \
+    X(v128_load32_lane) \
+    X(v128_load64_lane) \
+    X(v128_store8_lane) \
+    X(v128_store16_lane) \
+    X(v128_store32_lane) \
+    X(v128_store64_lane) \
+    X(v128_load32_zero) \
+    X(v128_load64_zero) \
     X(table_get) \
     X(table_set) \
     X(table_size) \

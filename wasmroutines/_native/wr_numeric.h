@@ -791,4 +791,8 @@ WR_ATOMIC_WIDTH(64)
 #undef WR_ATOMIC_BITS
 #undef WR_ATOMIC_ARITH
 
+/* The SIMD lane semantics build on the helpers above; including them here
+ * gives every instruction body (wr_interp.c includes this header) both. */
+#include "wr_simd.h"
+
 #endif /* WR_NUMERIC_H */

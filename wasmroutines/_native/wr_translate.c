@@ -192,6 +192,10 @@ static int emit_op(tr *t, unsigned op, uint32_t *at)
 {
     uint32_t idx = t->ncode;
     CHECK(emit_word(t, wr_interp_op_word(op)));
+    /* Every op is recorded, so a fusion (emit_cond_branch) always sees the
+     * instruction that last_end belongs to. */
+    t->last_op = op;
+    t->last_op_start = idx;
     if (at)
         *at = idx;
     return 0;
@@ -439,9 +443,13 @@ static int emit_return(tr *t)
     uint32_t n = t->ft->nresults;
     const uint8_t *types = wr_functype_results(t->ft);
     uint32_t rslots = t->ft->result_slots;
+    /* The results go to slots 0.., which may hold locals and, in a frame
+     * with fewer local slots than result slots, constants: a value read from
+     * there must move out of the way before a result overwrites it. */
     for (uint32_t i = 0; i < n; i++) {
         entry *e = &t->stk[t->nstk - n + i];
-        if ((e->src & TAG_MASK) == TAG_LOCAL && e->src < rslots)
+        if (((e->src & TAG_MASK) == TAG_LOCAL && e->src < rslots) ||
+            ((e->src & TAG_MASK) == TAG_CONST && t->local_slots + (e->src & ~TAG_MASK) < rslots))
             CHECK(materialize(t, e));
     }
     uint32_t dst = 0;
@@ -938,6 +946,9 @@ static int op_local_set(tr *t, bool tee)
     return 0;
 }
 
+static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, uint8_t out_type, const uint32_t *imm,
+                       uint32_t nimm);
+
 static int op_global(tr *t, bool set)
 {
     uint32_t idx;
@@ -958,15 +969,7 @@ static int op_global(tr *t, bool set)
         }
         return 0;
     }
-    CHECK(push_pos(t, gt->type));
-    if (emitting(t)) {
-        CHECK(emit_op(t, wide ? WR_OP_global_get_v128 : WR_OP_global_get, NULL));
-        t->last_out_word = t->ncode;
-        CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
-        CHECK(emit_word(t, idx));
-        t->last_end = t->ncode;
-    }
-    return 0;
+    return emit_manual(t, wide ? WR_OP_global_get_v128 : WR_OP_global_get, NULL, 0, gt->type, &idx, 1);
 }
 
 /* ---- generic instructions (from the wr_wasm_ops table) ---- */
@@ -1004,10 +1007,7 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         CHECK(push_pos(t, info->out[0]));
     if (!emitting(t))
         return 0;
-    uint32_t start;
-    CHECK(emit_op(t, info->op, &start));
-    t->last_op = info->op;
-    t->last_op_start = start;
+    CHECK(emit_op(t, info->op, NULL));
     for (uint32_t i = 0; i < info->nin; i++)
         CHECK(emit_slot(t, in[i].src));
     if (info->nout) {

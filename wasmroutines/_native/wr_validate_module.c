@@ -244,6 +244,7 @@ static void declare(wr_module *m, const wr_constexpr *ce)
  * inside a body. */
 static int compute_func_declared(wr_module *m, wr_error *err)
 {
+    free(m->func_declared); /* validating twice must not leak the first result */
     if (!(m->func_declared = calloc(m->nfuncs ? m->nfuncs : 1, sizeof *m->func_declared)))
         return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)

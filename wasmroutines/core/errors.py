@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "CompileError",
+    "Deadlock",
+    "ForeignThreadError",
     "Frame",
     "ImmutableGlobalError",
     "InvalidModule",
@@ -18,6 +20,7 @@ __all__ = [
     "MalformedModule",
     "OutOfFuel",
     "ResourceLimitError",
+    "ThreadReport",
     "Trap",
     "WasmroutinesError",
 ]
@@ -103,3 +106,44 @@ class Trap(WasmroutinesError):
 
     def __str__(self) -> str:
         return "\n".join([self.kind, *(f"    {frame}" for frame in self.frames)])
+
+
+@dataclass(frozen=True)
+class ThreadReport:
+    """One green thread as a Deadlock found it.
+
+    `state` is the ThreadState's value ("waiting", "blocked"); `blocked_on` says on
+    what ("futex 0x10", "join thread 3", "event"); `wait_address` is the address
+    of its memory.atomic.wait (None unless waiting); `frames` its wasm backtrace,
+    innermost first (empty when it is not inside wasm).
+    """
+
+    id: int
+    name: str | None
+    state: str
+    blocked_on: str | None
+    wait_address: int | None
+    frames: Sequence[Frame] = ()
+
+    def __str__(self) -> str:
+        name = f" ({self.name})" if self.name else ""
+        on = f" on {self.blocked_on}" if self.blocked_on else ""
+        return "\n".join([f"thread {self.id}{name}: {self.state}{on}", *(f"    {frame}" for frame in self.frames)])
+
+
+class Deadlock(WasmroutinesError):
+    """Every green thread is blocked and nothing (no timer, no pending I/O) can wake any of them.
+
+    `threads` reports each live thread: id, state, what it waits on, its wasm backtrace.
+    """
+
+    def __init__(self, threads: Sequence[ThreadReport]) -> None:
+        self.threads: list[ThreadReport] = list(threads)
+        super().__init__(f"deadlock: all {len(self.threads)} threads are blocked")
+
+    def __str__(self) -> str:
+        return "\n".join([str(self.args[0]), *(str(t) for t in self.threads)])
+
+
+class ForeignThreadError(WasmroutinesError):
+    """A store running green threads was touched from another OS thread (greenlets cannot cross them)."""

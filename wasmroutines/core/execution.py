@@ -6,15 +6,26 @@ wr_exec() returns to this loop whenever the thread needs the host:
                   host_args slots, write its results to the same slots, resume;
                   the host function may call wasm again (a nested call on the
                   same thread: wr_thread_call stacks a host entry);
-  WR_YIELD        the slice ran out: run the store's on_yield hook, refill, resume;
+  WR_YIELD        the slice ran out: run the store's on_yield hook, then let the
+                  scheduler switch to another green thread if one is runnable;
+  WR_WAIT         memory.atomic.wait blocked: the scheduler parks this green
+                  thread until a notify or the timeout, and runs the others;
   WR_OUT_OF_FUEL  abandon the call, raise OutOfFuel;
   WR_TRAP         raise Trap with the thread's trap code and backtrace.
-A Python exception from a host function (or the hook) abandons the wasm call
-(wr_thread_unwind) and propagates unchanged.
+A Python exception from a host function (or the hook, or a Deadlock thrown in
+by the scheduler) abandons the wasm call (wr_thread_unwind) and propagates
+unchanged.
+
+The call runs on the wr_thread of the scheduler's current green thread: the
+store's own thread for calls from Python, the green thread's own when a host
+function running in it calls back into wasm (a nested call on that thread).
+After every wr_exec return the woken list is drained (scheduler._drain), so a
+thread notified by this one is runnable at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,50 +41,66 @@ from ._ffi import (
     trap_message,
 )
 from .errors import Frame, OutOfFuel, Trap
-from .store import SLICE, Store
+from .scheduler import Scheduler, _tls
+from .store import Store
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 
-__all__ = ["call", "call_host_bits"]
+__all__ = ["backtrace_frames", "call", "call_host_bits"]
+
+WR_WAIT: int = lib.WR_WAIT
+_get_ident = threading.get_ident
 
 
 def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> list[int]:
     """Call wasm function `func` (a wr_func*) with raw argument slots; return the raw result slots."""
-    t = store._thread()
+    sched = store.scheduler
+    if sched._owner != _get_ident():
+        sched._check_owner()
+    gt = sched.current
+    t = gt._wr_thread
+    if t is None:
+        t = sched._thread_of(gt, store)
+    native = store._native
     code = lib.wr_thread_call(t, func, ffi.new("uint64_t[]", list(args) or 1))
     if code:
         raise Trap(trap_message(code), code)
-    while True:
-        status = lib.wr_exec(t)
-        if status == WR_DONE:
-            results = lib.wr_thread_results(t)
-            return [int(results[i]) for i in range(nresult_slots)]
-        if status == WR_HOSTCALL:
+    sched._calls += 1
+    try:
+        while True:
+            status = lib.wr_exec(t)
+            if sched._nwaiting:
+                sched._drain()
+            if status == WR_DONE:
+                results = lib.wr_thread_results(t)
+                return [int(results[i]) for i in range(nresult_slots)]
             try:
-                _serve_hostcall(store, t)
+                if status == WR_HOSTCALL:
+                    _serve_hostcall(store, sched, t)
+                elif status == WR_YIELD:
+                    hook = store.on_yield
+                    if hook is not None:
+                        hook()
+                    sched._yield(gt)
+                elif status == WR_WAIT:
+                    sched._wait_futex(gt)
+                elif status == WR_OUT_OF_FUEL:
+                    raise OutOfFuel("all fuel consumed")
+                elif status == WR_TRAP:
+                    raise _trap(t)
+                else:
+                    raise SystemError(f"wr_exec returned unknown status {status}")
             except BaseException:
-                lib.wr_thread_unwind(t)
-                raise
-        elif status == WR_YIELD:
-            hook = store.on_yield
-            if hook is not None:
-                try:
-                    hook()
-                except BaseException:
+                # A trap has unwound its call already; anything else abandons it. Never after
+                # the store is freed (a greenlet killed while its store is being collected).
+                if status != WR_TRAP and native.ptr is not None:
                     lib.wr_thread_unwind(t)
-                    raise
-            lib.wr_api_thread_set_budget(t, SLICE)
-        elif status == WR_OUT_OF_FUEL:
-            lib.wr_thread_unwind(t)
-            raise OutOfFuel("all fuel consumed")
-        elif status == WR_TRAP:
-            raise _trap(t)
-        else:
-            lib.wr_thread_unwind(t)
-            raise SystemError(f"wr_exec returned unknown status {status}")
+                raise
+    finally:
+        sched._calls -= 1
 
 
-def _serve_hostcall(store: Store, t: Any) -> None:
+def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     func = lib.wr_api_thread_host_func(t)
     # Read the slots' address now: a nested call moves the thread's registers, not these slots.
     slots = lib.wr_api_thread_host_args(t)
@@ -84,7 +111,14 @@ def _serve_hostcall(store: Store, t: Any) -> None:
     ft = host.type
     nargs = slot_count(ft.params)
     args = slots_to_values(store, ft.params, [int(slots[i]) for i in range(nargs)])
-    results = _results_to_slots(store, ft, host.func(*args))
+    # current_scheduler() inside the host function is this store's.
+    prev = getattr(_tls, "scheduler", None)
+    _tls.scheduler = sched
+    try:
+        value = host.func(*args)
+    finally:
+        _tls.scheduler = prev
+    results = _results_to_slots(store, ft, value)
     for i, s in enumerate(results):
         slots[i] = s
 
@@ -115,6 +149,11 @@ def _results_to_slots(store: Store, ft: FuncType, result: Any) -> list[int]:
 
 def _trap(t: Any) -> Trap:
     code = int(lib.wr_api_thread_trap(t))
+    return Trap(trap_message(code), code, backtrace_frames(t))
+
+
+def backtrace_frames(t: Any) -> list[Frame]:
+    """The backtrace recorded in wr_thread `t` (by a trap, or wr_api_thread_capture_backtrace), innermost first."""
     frames = []
     func = ffi.new("wr_func **")
     offset = ffi.new("uint32_t *")
@@ -129,4 +168,4 @@ def _trap(t: Any) -> Trap:
                 offset=int(offset[0]),
             )
         )
-    return Trap(trap_message(code), code, frames)
+    return frames

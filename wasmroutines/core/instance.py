@@ -72,10 +72,20 @@ class Instance:
     """Instantiate `module` in `store`: link imports, initialize, run the start function.
 
     Raises LinkError when an import is missing or does not match, Trap when
-    initialization or the start function traps.
+    initialization or the start function traps. `before_start`, if given, is
+    called with the instance once its exports exist and before the start
+    function runs: where host functions bind to the instance (WASI binds its
+    memory there, as wasmer's host environments do).
     """
 
-    def __init__(self, store: Store, module: Module, imports: Imports | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        module: Module,
+        imports: Imports | None = None,
+        *,
+        before_start: Callable[[Instance], None] | None = None,
+    ) -> None:
         self._store = store
         self._module = module
         wanted = module.imports
@@ -111,6 +121,8 @@ class Instance:
                 raise SystemError(f"export {i} of the instance is missing")
             items[exp.name] = wrap_extern(store, ext.kind, ext.ptr)
         self._exports = Exports(items)
+        if before_start is not None:
+            before_start(self)
         start = lib.wr_api_instance_start(self._ptr)
         if start != NULL:
             # Through Function: the start function may be an imported host function.

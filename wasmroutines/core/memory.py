@@ -7,6 +7,7 @@ pages; take a new one).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from . import _externtype
@@ -19,6 +20,10 @@ __all__ = ["PAGE_SIZE", "Memory"]
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
+
+
+def _keep_alive(_owner: object, _ptr: Any) -> None:
+    """The do-nothing destructor of Memory._owning_data: it exists to hold `_owner`."""
 
 
 class Memory:
@@ -86,11 +91,23 @@ class Memory:
 
     @property
     def buffer(self) -> memoryview:
-        """A writable, zero-copy view of the memory's current bytes."""
+        """A writable, zero-copy view of the memory's current bytes (format 'B').
+
+        The view keeps this Memory, hence its store, alive: the bytes cannot be
+        freed under it. Its length is the size when taken; memory never shrinks
+        and its base never moves, so it stays in bounds after `grow`.
+        """
         size = self.data_size
         if size == 0:
             return memoryview(bytearray())
-        return memoryview(ffi.buffer(lib.wr_api_memory_data(self._ptr), size))
+        return memoryview(ffi.buffer(self._owning_data(), size))
+
+    def _owning_data(self) -> Any:
+        """The memory's base pointer as a cdata that keeps this Memory alive while it lives.
+
+        ffi.gc holds its destructor, and the destructor holds `self`; it frees nothing.
+        """
+        return ffi.gc(lib.wr_api_memory_data(self._ptr), partial(_keep_alive, self))
 
     def _check(self, offset: int, size: int) -> None:
         if offset < 0 or size < 0 or offset + size > self.data_size:

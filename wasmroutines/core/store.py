@@ -17,17 +17,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._ffi import ffi, lib
+from .scheduler import GreenThread, Scheduler
 
 if TYPE_CHECKING:
+    from .clock import Clock
     from .module import Module
+    from .policy import Policy
     from .types import FuncType
 
 __all__ = ["Store"]
 
 _W = TypeVar("_W")
 
-# Instructions a thread runs between WR_YIELDs. There is no scheduler yet, so
-# a yield only gives the store's on_yield hook a chance to run (timeouts).
+# The budget of the store's own wr_thread until the scheduler first sets one (it does before every slice).
 SLICE = 1 << 24
 
 
@@ -37,9 +39,20 @@ class _Native:
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
         self.thread: Any = None
+        self.green: set[Any] = set()  # the wr_threads of green threads (scheduler.py)
         self.modules: list[Module] = []
 
+    def free_thread(self, t: Any) -> None:
+        """Free a green thread's wr_thread (once; never after the store itself is freed)."""
+        if t in self.green:
+            self.green.discard(t)
+            lib.wr_thread_free(t)
+
     def free(self) -> None:
+        # Threads first: freeing one takes it out of futex queues that live in the store's memories.
+        for t in self.green:
+            lib.wr_thread_free(t)
+        self.green.clear()
         if self.thread is not None:
             lib.wr_thread_free(self.thread)
             self.thread = None
@@ -65,6 +78,11 @@ class Store:
     Limits (0 or None keeps the core's default) apply to objects created later:
     `max_memory_pages` caps every memory, `max_table_elements` every table,
     `max_call_depth` the wasm frames of a call, `stack_slots` the value stack.
+
+    Green threads: `policy` picks which runnable thread runs next and for how
+    long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
+    `clock` what time it is for timeouts and sleeps (default MonotonicClock).
+    See `scheduler`.
     """
 
     def __init__(
@@ -74,6 +92,8 @@ class Store:
         max_table_elements: int | None = None,
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
     ) -> None:
         ptr = lib.wr_store_new()
         if ptr == ffi.NULL:
@@ -95,6 +115,19 @@ class Store:
         #: Called at every time-slice end while wasm runs on this store; it may
         #: raise to abandon the call (the exception propagates to the caller).
         self.on_yield: Callable[[], None] | None = None
+        #: Runs this store's green threads (one OS thread, one greenlet per wasm thread).
+        self.scheduler = Scheduler(self._native, policy, clock)
+
+    # ---- green threads ----
+
+    @property
+    def threads(self) -> list[GreenThread]:
+        """The live green threads: main (id 0, the calls made from Python) and the spawned ones not done."""
+        return self.scheduler.threads
+
+    def set_policy(self, policy: Policy) -> None:
+        """Choose how this store's green threads are scheduled from now on (see Scheduler.set_policy)."""
+        self.scheduler.set_policy(policy)
 
     # ---- C handles ----
 

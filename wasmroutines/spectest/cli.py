@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", type=int, metavar="LINE", help="run the script up to the command at LINE; report it")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="seconds per command (default 60)")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT ('-' for stdout)")
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="schedule threads with SeededPolicy(N): one reproducible interleaving"
+    )
     parser.add_argument("--isolate", action="store_true", help="run each script in a child process (survives crashes)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="N scripts at once (implies --isolate)")
     parser.add_argument("--emit-outcomes", action="store_true", help=argparse.SUPPRESS)  # the child side of --isolate
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.emit_outcomes:
         failed = 0
         for path in files:
-            result = run_script(path, timeout=args.timeout, on_outcome=_emit)
+            result = run_script(path, timeout=args.timeout, on_outcome=_emit, seed=args.seed)
             for note in result.notes:
                 print(json.dumps({"note": note}), flush=True)
             failed += result.failed
@@ -67,9 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[FileResult] = []
     out = sys.stderr if args.json == "-" else sys.stdout
     if args.isolate or args.jobs > 1:
-        stream: Iterator[FileResult] = run_many_isolated(files, jobs=args.jobs, timeout=args.timeout)
+        stream: Iterator[FileResult] = run_many_isolated(files, jobs=args.jobs, timeout=args.timeout, seed=args.seed)
     else:
-        stream = (run_script(p, timeout=args.timeout, only_line=args.only) for p in files)
+        stream = (run_script(p, timeout=args.timeout, only_line=args.only, seed=args.seed) for p in files)
     for result in stream:
         results.append(result)
         print(result.summary(), file=out, flush=True)

@@ -25,10 +25,12 @@ __all__ = ["run_isolated", "run_many_isolated"]
 _PACKAGE_PARENT = Path(wasmroutines.__file__).absolute().parent.parent
 
 
-def run_isolated(path: Path, *, timeout: float | None = None) -> FileResult:
+def run_isolated(path: Path, *, timeout: float | None = None, seed: int | None = None) -> FileResult:
     cmd = [sys.executable, "-m", "wasmroutines.spectest", "--emit-outcomes"]
     if timeout is not None:
         cmd += ["--timeout", str(timeout)]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
     cmd.append(str(path))
     # Run from the folder holding the wasmroutines package this process imported, so
     # `-m` finds the same one (not, say, a source tree without the compiled core).
@@ -50,10 +52,12 @@ def run_isolated(path: Path, *, timeout: float | None = None) -> FileResult:
     return result
 
 
-def run_many_isolated(paths: Sequence[Path], *, jobs: int, timeout: float | None = None) -> Iterator[FileResult]:
+def run_many_isolated(
+    paths: Sequence[Path], *, jobs: int, timeout: float | None = None, seed: int | None = None
+) -> Iterator[FileResult]:
     """Results in the order of `paths`, `jobs` children at a time."""
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
-        yield from pool.map(lambda p: run_isolated(p, timeout=timeout), paths)
+        yield from pool.map(lambda p: run_isolated(p, timeout=timeout, seed=seed), paths)
 
 
 def _describe_exit(code: int, stderr: str) -> str:

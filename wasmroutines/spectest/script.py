@@ -1,30 +1,35 @@
 """Run one spec-test JSON script (wabt's layout, as `wasm-tools json-from-wast` writes it).
 
 One Store per script. Every command is counted exactly once: a `module` that
-fails to load is a failure, and so is every later command that needs it; the
-threads proposal's `thread` and `wait` are counted (with their nested
-commands) as unsupported failures until the scheduler lands.
+fails to load is a failure, and so is every later command that needs it. The
+threads proposal's `thread` commands run as green threads of the store (see
+threads.py), `wait` joins them; with a seed the store schedules them with
+SeededPolicy (and a VirtualClock), so each seed is one reproducible interleaving.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wasmroutines import (
     CompileError,
+    Deadlock,
     Exports,
     Function,
     Global,
     Instance,
     LinkError,
     Module,
+    SeededPolicy,
     Store,
     Trap,
+    VirtualClock,
     WatError,
     wat2wasm,
 )
@@ -33,12 +38,10 @@ from wasmroutines.core.wat import find_wasm_tools
 
 from .host import spectest_module
 from .outcome import FAILED, PASSED, SKIPPED, FileResult, Outcome
+from .threads import Entry, SpecThread, flatten, resolved
 from .values import Refs, arg_slots, describe, describe_expected, matches
 
-__all__ = ["THREAD_COMMANDS", "CommandTimeout", "flat_commands", "run_script", "script_name"]
-
-#: Commands of the threads proposal's scripts, not run yet (no scheduler).
-THREAD_COMMANDS = frozenset({"thread", "wait"})
+__all__ = ["CommandTimeout", "ScriptRunner", "flat_commands", "run_script", "script_name"]
 
 
 class CommandTimeout(Exception):
@@ -64,18 +67,34 @@ class Loaded:
 
 
 class ScriptRunner:
-    def __init__(self, path: Path, *, timeout: float | None = None) -> None:
+    """Runs commands in one scope: the script's top level, or (a child runner) the body of a `thread`.
+
+    Children share the store, the refs, the notes and the spectest module with
+    the root; each has its own current module, named modules, registry, threads
+    and command deadline.
+    """
+
+    def __init__(
+        self, path: Path, *, timeout: float | None = None, seed: int | None = None, parent: ScriptRunner | None = None
+    ) -> None:
         self.path = path
         self.dir = path.parent
         self.timeout = timeout
-        self.store = Store()
-        self.store.on_yield = self._check_deadline
-        self.refs = Refs(self.store)
+        if parent is None:
+            self.store = Store() if seed is None else Store(policy=SeededPolicy(seed), clock=VirtualClock())
+            self.store.on_yield = self._check_deadline
+            self.refs = Refs(self.store)
+            self.notes: list[str] = []
+            self.spectest = spectest_module(self.store)
+            self.specs: dict[int, SpecThread] = {}  # every thread started, by green thread id
+        else:
+            self.store, self.refs, self.notes = parent.store, parent.refs, parent.notes
+            self.spectest, self.specs = parent.spectest, parent.specs
         self.deadline: float | None = None
         self.current: Loaded | None = None
         self.named: dict[str, Loaded] = {}
-        self.registered: dict[str, Exports | dict[str, Any]] = {"spectest": spectest_module(self.store)}
-        self.notes: list[str] = []
+        self.registered: dict[str, Exports | dict[str, Any]] = {"spectest": self.spectest}
+        self.threads: dict[str, SpecThread] = {}
         # The threads proposal's suite predates reference types: validate as its reference interpreter does.
         self.features = Features.ALL & ~Features.REFERENCE_TYPES if "threads-proposal" in path.parts else Features.ALL
         self.handlers: dict[str, Callable[[dict[str, Any]], str | None]] = {
@@ -89,18 +108,17 @@ class ScriptRunner:
             "assert_invalid": self.assert_invalid,
             "assert_unlinkable": self.assert_unlinkable,
             "assert_uninstantiable": self.assert_uninstantiable,
+            "wait": self.wait,
         }
 
     # ---- driving ----
 
-    def run_command(self, cmd: dict[str, Any]) -> list[Outcome]:
+    def run_command(self, cmd: dict[str, Any]) -> list[Entry]:
+        """Run one command: its Outcome, or for `thread` the SpecThread standing for it and its nested commands."""
         kind = cmd["type"]
         line = int(cmd.get("line", 0))
-        if kind in THREAD_COMMANDS:
-            outcomes = [Outcome(line, kind, FAILED, f"unsupported: threads command {kind!r} not implemented yet")]
-            why = f"unsupported: inside threads command {kind!r} at line {line} (not implemented yet)"
-            outcomes += [Outcome(int(c.get("line", 0)), c["type"], FAILED, why) for c in list(_flatten(cmd))[1:]]
-            return outcomes
+        if kind == "thread":
+            return [self.thread(cmd)]
         handler = self.handlers.get(kind)
         if handler is None:
             return [Outcome(line, kind, FAILED, f"unsupported: unknown command type {kind!r}")]
@@ -122,8 +140,62 @@ class ScriptRunner:
         return [Outcome(line, kind, PASSED)]
 
     def _check_deadline(self) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        """The store's on_yield hook: the deadline of the command the yielding green thread is running."""
+        spec = self.specs.get(self.store.scheduler.current.id)
+        runner = self if spec is None else spec.runner
+        if runner.deadline is not None and time.monotonic() > runner.deadline:
             raise CommandTimeout(f"timed out after {self.timeout} s")
+
+    # ---- threads ----
+
+    def thread(self, cmd: dict[str, Any]) -> SpecThread:
+        """Start a `thread` command's body as a green thread, in a child scope; `wait` or `finish` joins it."""
+        spec = SpecThread(cmd, ScriptRunner(self.path, timeout=self.timeout, parent=self))
+        self.threads[spec.name] = spec
+        for name in _shared_names(cmd):
+            loaded = self.named.get(name)
+            if loaded is None:
+                spec.problem = f"no module {name!r} to share"
+                return spec
+            spec.runner.named[name] = loaded
+        spec.green = self.store.scheduler.spawn(spec.run, name=spec.name)
+        self.specs[spec.green.id] = spec
+        return spec
+
+    def wait(self, cmd: dict[str, Any]) -> None:
+        spec = self.threads.get(cmd["thread"])
+        if spec is None:
+            raise Failure(f"no thread {cmd['thread']!r}")
+        self._join(spec)
+
+    def _join(self, spec: SpecThread) -> None:
+        if spec.green is None:
+            return
+        try:
+            self.store.scheduler.join(spec.green)
+        except Deadlock as e:
+            raise Failure(_first_line(str(e))) from None
+
+    def finish(self) -> None:
+        """Join the threads of this scope still running (the end of a script or of a thread's body)."""
+        for spec in self.threads.values():
+            if spec.green is not None and spec.green.alive:
+                try:
+                    self._join(spec)
+                except Failure as e:
+                    spec.problem = str(e)
+                except CommandTimeout as e:
+                    spec.problem = f"the script's end: {e}"
+
+    def close(self) -> None:
+        """Kill whatever thread is still alive (deadlocked): its unfinished commands count as failed."""
+        sched = self.store.scheduler
+        for gt in sched.alive:
+            spec = self.specs.get(gt.id)
+            if spec is not None and not spec.problem:
+                on = f" on {gt.blocked_on}" if gt.blocked_on else ""
+                spec.problem = f"still {gt.state.value}{on} when the script ended"
+        sched.close()
 
     # ---- modules ----
 
@@ -305,11 +377,9 @@ class ScriptRunner:
         raise Failure(f"module instantiated; expected trap {want!r}")
 
 
-def _flatten(cmd: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A command and, for `thread`, its nested commands: each is counted once."""
-    yield cmd
-    for sub in cmd.get("commands", []):
-        yield from _flatten(sub)
+def _shared_names(cmd: dict[str, Any]) -> list[str]:
+    shared = cmd.get("shared_module", [])
+    return [shared] if isinstance(shared, str) else list(shared)
 
 
 def _same_trap(kind: str, expected: str) -> bool:
@@ -331,7 +401,7 @@ def script_name(path: Path, data: dict[str, Any]) -> str:
 def flat_commands(path: str | Path) -> list[dict[str, Any]]:
     """Every command of a script as counted: `thread` commands with their nested ones."""
     data = json.loads(Path(path).read_text())
-    return [c for cmd in data.get("commands", []) for c in _flatten(cmd)]
+    return [c for cmd in data.get("commands", []) for c in flatten(cmd)]
 
 
 def run_script(
@@ -340,11 +410,15 @@ def run_script(
     timeout: float | None = None,
     only_line: int | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    seed: int | None = None,
 ) -> FileResult:
     """Run a JSON script; with `only_line`, run it up to that command and report that command only.
 
     `on_outcome` sees each counted outcome as soon as it is known (isolated
-    runs stream them to the parent, so a crash loses nothing already run).
+    runs stream them to the parent, so a crash loses nothing already run),
+    in script order: a `thread` command's outcomes (its own and its nested
+    commands') once the thread is done, holding back the commands after it.
+    `seed` schedules the threads with SeededPolicy(seed).
     """
     path = Path(path)
     data = json.loads(path.read_text())
@@ -352,16 +426,28 @@ def run_script(
     result = FileResult(script_name(path, data), str(path))
     if only_line is not None and not any(int(c.get("line", -1)) == only_line for c in commands):
         raise ValueError(f"{path}: no command at line {only_line}")
-    runner = ScriptRunner(path, timeout=timeout)
-    for cmd in commands:
-        outcomes = runner.run_command(cmd)
-        if only_line is not None and int(cmd.get("line", -1)) != only_line:
-            continue
-        result.outcomes.extend(outcomes)
-        if on_outcome is not None:
-            for o in outcomes:
-                on_outcome(o)
-        if only_line is not None:
-            break
+    runner = ScriptRunner(path, timeout=timeout, seed=seed)
+    queue: deque[Entry] = deque()
+
+    def report() -> None:
+        while queue and (isinstance(queue[0], Outcome) or queue[0].finished):
+            for o in resolved(queue.popleft()):
+                result.outcomes.append(o)
+                if on_outcome is not None:
+                    on_outcome(o)
+
+    try:
+        for cmd in commands:
+            entries = runner.run_command(cmd)
+            if only_line is not None and int(cmd.get("line", -1)) != only_line:
+                continue
+            queue.extend(entries)
+            report()
+            if only_line is not None:
+                break
+        runner.finish()
+    finally:
+        runner.close()
+    report()
     result.notes = runner.notes
     return result

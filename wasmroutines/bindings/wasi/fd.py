@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 
-from .abi import FDSTAT, PRESTAT, PREOPENTYPE_DIR, Advice, FdFlags, FileType, Rights, Whence
+from .abi import FDSTAT, PREOPENTYPE_DIR, PRESTAT, Advice, FdFlags, FileType, Rights, Whence
 from .errno import Errno
 from .errors import WasiError
 from .fdtable import FdEntry
@@ -42,7 +42,7 @@ def _file(st: WasiState, fd: int, rights: int) -> FdEntry:
 @syscall("iIIi")
 def fd_advise(st: WasiState, fd: int, offset: int, length: int, advice: int) -> int:
     entry = _file(st, fd, Rights.FD_ADVISE)
-    if advice not in _ADVICE.keys():
+    if advice not in _ADVICE:
         raise WasiError(Errno.INVAL)
     if entry.filetype is FileType.DIRECTORY:
         raise WasiError(Errno.BADF)

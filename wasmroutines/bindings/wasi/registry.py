@@ -40,7 +40,7 @@ class Syscall:
 
     @property
     def type(self) -> FuncType:
-        return FuncType([_TYPES[c] for c in self.params], [ValType.I32] if self.returns else [])
+        return FuncType(tuple(_TYPES[c] for c in self.params), (ValType.I32,) if self.returns else ())
 
 
 #: wasi_snapshot_preview1, by import name.

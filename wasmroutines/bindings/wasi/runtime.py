@@ -6,7 +6,7 @@ poll_oneoff (clock and fd subscriptions). WASI calls never block in the OS
 by themselves: they ask the waiter to wait until an fd is ready or a
 deadline passes, then retry the call without blocking.
 
-`OsWaiter`, the default, blocks the calling OS thread in select(): right
+`OsWaiter`, the default, blocks the calling OS thread in poll(): right
 while one wasm thread runs per OS thread. When wasm threads become green
 threads (a later issue), the scheduler installs its own waiter that parks
 only the calling green thread and runs the others, waiting in the OS only
@@ -41,12 +41,19 @@ class Waiter(Protocol):
         """The monotonic clock deadlines are measured on, in ns."""
         ...
 
+    def yield_(self) -> None:
+        """sched_yield: let other threads run (nothing to do with one thread per OS thread)."""
+        ...
+
 
 class OsWaiter:
     """Blocks the OS thread: poll() for fds, time.sleep for deadlines."""
 
     def now(self) -> int:
         return time.monotonic_ns()
+
+    def yield_(self) -> None:
+        return None
 
     def wait(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
         if not readable and not writable:

@@ -8,6 +8,7 @@ path.py, poll.py, ... act on it.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 
 from .fdtable import FdTable
@@ -20,8 +21,11 @@ __all__ = ["WasiState"]
 class WasiState:
     """Args and environ as encoded bytes, the fd table, the bound memory, and the replaceable hooks.
 
-    `waiter` is where every blocking wait goes (see runtime.py); `random` fills
-    random_get (os.urandom unless a deterministic source is installed).
+    `waiter` is where every blocking wait goes (see runtime.py) and the
+    monotonic clock; `clock`, when set, gives the other clocks (realtime,
+    process and thread CPU time) by WASI clock id, for runs that must not read
+    the host's time; `random` fills random_get (os.urandom unless a
+    deterministic source is installed).
     """
 
     def __init__(
@@ -31,10 +35,15 @@ class WasiState:
         *,
         waiter: Waiter | None = None,
         random: Callable[[int], bytes] = os.urandom,
+        clock: Callable[[int], int] | None = None,
     ) -> None:
         self.args = args
         self.env = env
         self.fds = FdTable()
+        # Host functions hold the state, not the environment: once the last of them is gone, close
+        # what the guest left open (an embedder without an explicit close leaks no fds).
+        weakref.finalize(self, self.fds.close_all)
         self.mem = GuestMemory()
         self.waiter: Waiter = waiter if waiter is not None else OsWaiter()
         self.random = random
+        self.clock = clock

@@ -4,6 +4,11 @@
 `stdout`/`stderr` may be a bytearray (appended to) or a binary stream with
 `write` (io.BytesIO, a file opened "wb", sys.stdout.buffer). An int is a
 host fd used as is (not closed by the guest). None inherits fd 0, 1 or 2.
+
+A Python object is called directly, never through the Waiter (runtime.py):
+it must not block. Input that may have to be waited for (a pipe, a socket, a
+terminal) should be given as a host fd, so a blocked read parks only the
+calling green thread.
 """
 
 from __future__ import annotations
@@ -27,18 +32,13 @@ StdioSpec: TypeAlias = None | int | bytes | bytearray | _Readable | _Writable
 
 
 class PyStream:
-    """A standard stream backed by a Python object instead of a host fd; never blocks."""
+    """A standard stream backed by a Python object instead of a host fd (one direction only)."""
 
-    def __init__(self, obj: Any) -> None:
+    def __init__(self, obj: Any, *, for_input: bool) -> None:
         self.obj = obj
-
-    @property
-    def readable(self) -> bool:
-        return hasattr(self.obj, "read")
-
-    @property
-    def writable(self) -> bool:
-        return isinstance(self.obj, bytearray) or hasattr(self.obj, "write")
+        # A stream is one direction only: stdin from io.BytesIO must not take the guest's writes.
+        self.readable = for_input
+        self.writable = not for_input
 
     def read_into(self, bufs: list[memoryview]) -> int:
         total = 0
@@ -81,10 +81,10 @@ def make_stream(spec: StdioSpec, *, for_input: bool) -> PyStream | int | None:
         return spec
     if for_input:
         if isinstance(spec, (bytes, bytearray, memoryview)):
-            return PyStream(io.BytesIO(bytes(spec)))
+            return PyStream(io.BytesIO(bytes(spec)), for_input=True)
         if not hasattr(spec, "read"):
             raise TypeError("stdin must be bytes, a binary stream with read(), a host fd or None")
-        return PyStream(spec)
+        return PyStream(spec, for_input=True)
     if isinstance(spec, bytearray) or hasattr(spec, "write"):
-        return PyStream(spec)
+        return PyStream(spec, for_input=False)
     raise TypeError("stdout/stderr must be a bytearray, a binary stream with write(), a host fd or None")

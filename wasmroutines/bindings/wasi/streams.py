@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TypeVar
 
 from .abi import FdFlags, FileType
 from .errno import Errno
@@ -19,30 +20,36 @@ from .fdtable import FdEntry
 from .runtime import ready
 from .state import WasiState
 
-__all__ = ["read_into", "write_from", "blocking_call"]
+__all__ = ["blocking_call", "read_into", "write_from"]
+
+T = TypeVar("T")
 
 
-def blocking_call(state: WasiState, entry: FdEntry, *, write: bool, op: Callable[[], int]) -> int:
-    """Run `op` on a pollable host fd without blocking the OS thread in it (unless the Waiter does)."""
+def blocking_call(state: WasiState, entry: FdEntry, *, write: bool, op: Callable[[], T]) -> T:
+    """Run `op` on a pollable host fd, waiting through the Waiter (never in `op`) until it can proceed.
+
+    A blocking host fd is polled first, so `op` finds it ready; our non-blocking
+    sockets just try `op` and wait on EAGAIN. A guest fd with NONBLOCK gets
+    EAGAIN instead of a wait.
+    """
     fd = entry.fd
     nonblock = bool(entry.flags & FdFlags.NONBLOCK)
+    readable, writable = ([], [fd]) if write else ([fd], [])
     while True:
         if nonblock or not entry.nonblocking_host:
-            r, w = ready([] if write else [fd], [fd] if write else [])
+            r, w = ready(readable, writable)
             if not (w if write else r):
                 if nonblock:
                     raise WasiError(Errno.AGAIN)
-                state.waiter.wait([] if write else [fd], [fd] if write else [], None)
-                if not entry.nonblocking_host:
-                    # A blocking host fd: after the wait the call completes (or blocks briefly
-                    # on a spurious wake-up, as a plain read would).
-                    return op()
+                state.waiter.wait(readable, writable, None)
+                continue
         try:
             return op()
         except BlockingIOError:
+            # The host fd is non-blocking (ours, or set so by whoever shares it) and not ready after all.
             if nonblock:
                 raise WasiError(Errno.AGAIN) from None
-            state.waiter.wait([] if write else [fd], [fd] if write else [], None)
+            state.waiter.wait(readable, writable, None)
 
 
 def read_into(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:

@@ -1,0 +1,152 @@
+"""The workloads: what runs, at which size, and the result every peer must produce (so a broken run cannot look
+fast). Sizes are chosen so that one run takes about 0.1-1 s on Wasmroutines; the reduced sizes are for pywasm."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: the issue's compute bar: the geometric mean of Wasmroutines/wasm3 time over these, measured in one run
+BAR = ("coremark", "c-ray", "mandelbrot", "fib", "loop", "sieve", "memrw")
+
+
+@dataclass(frozen=True)
+class CallWorkload:
+    """A call of one export with integer arguments and an integer result."""
+
+    id: str
+    #: "micro" (micro.wat, compiled at run time) or a .wasm path under bench/wasm3
+    source: str
+    export: str
+    args: tuple[int, ...]
+    #: the result as unsigned
+    expected: int
+    #: the item of BAR this row stands for
+    bar: str | None = None
+    #: small enough for pywasm
+    reduced: bool = False
+    result_type: str = "i32"
+
+
+@dataclass(frozen=True)
+class CommandWorkload:
+    """A WASI command program run once per instance (_start), its stdout checked."""
+
+    id: str
+    #: path under bench/wasm3
+    program: str
+    args: tuple[str, ...] = ()
+    #: path under bench/wasm3 fed to stdin
+    stdin: str | None = None
+    #: SHA-1 of the whole stdout (EXPECTED.md), for the deterministic programs
+    stdout_sha1: str | None = None
+    #: a line the stdout must contain, for those that print timings
+    stdout_contains: str | None = None
+    #: a regex whose group 1 is a score (higher is better) in stdout; the table shows it instead of the time
+    score_pattern: str | None = None
+    bar: str | None = None
+    reduced: bool = False
+    #: runs too long for the quick mode
+    full_only: bool = False
+    #: timed rounds relative to the mode's (short programs get more)
+    rounds_scale: int = 1
+    #: runs 10 s or more whatever the peer (CoreMark calibrates itself): the mode's long_rounds rounds
+    long_running: bool = False
+
+    def score(self, stdout: bytes) -> float | None:
+        if self.score_pattern is None:
+            return None
+        match = re.search(self.score_pattern, stdout.decode(errors="replace"))
+        return float(match.group(1)) if match else None
+
+
+CALLS: tuple[CallWorkload, ...] = (
+    CallWorkload("micro fib(32)", "micro", "fib", (32,), 2178309, bar="fib"),
+    CallWorkload("micro loop(30M)", "micro", "loop", (30_000_000,), 1264853824, bar="loop"),
+    CallWorkload("micro sieve(1M)x8", "micro", "sieve", (1_000_000, 8), 78498, bar="sieve"),
+    CallWorkload("micro memrw(500K)x30", "micro", "memrw", (500_000, 30), 3912572172, bar="memrw"),
+    CallWorkload("lang/fib32 fib(34)", "lang/fib32.wasm", "fib", (34,), 5702887),
+    CallWorkload("lang/fib64 fib(34)", "lang/fib64.wasm", "fib", (34,), 5702887, result_type="i64"),
+    # reduced: every peer, pywasm included
+    CallWorkload("micro fib(20)", "micro", "fib", (20,), 6765, reduced=True),
+    CallWorkload("micro loop(10K)", "micro", "loop", (10_000,), 3403705432, reduced=True),
+    CallWorkload("micro sieve(10K)x1", "micro", "sieve", (10_000, 1), 1229, reduced=True),
+    CallWorkload("micro memrw(4K)x1", "micro", "memrw", (4_000, 1), 3445845312, reduced=True),
+    CallWorkload("lang/fib32 fib(20)", "lang/fib32.wasm", "fib", (20,), 6765, reduced=True),
+)
+
+#: coremark-minimal: export `run` -> f32 score, import env.clock_ms() -> i64; no WASI. Its score is positive only
+#: when CoreMark's own CRC checks pass (and it ran its 10 s by the given clock).
+COREMARK_MINIMAL = "coremark/coremark-minimal.wasm"
+COREMARK_ID = "coremark-minimal"
+
+COMMANDS: tuple[CommandWorkload, ...] = (
+    CommandWorkload(
+        "c-ray 128x128",
+        "c-ray/c-ray.wasm",
+        ("-s", "128x128"),
+        stdin="c-ray/scene",
+        stdout_sha1="90f86845ae227466a06ea8db06e753af4838f2fa",
+        bar="c-ray",
+        rounds_scale=3,
+    ),
+    CommandWorkload(
+        "mandelbrot 128 4e5",
+        "mandelbrot/mandel.wasm",
+        ("128", "4e5"),
+        stdout_sha1="37091e7ce96adeea88f079ad95d239a651308a56",
+        bar="mandelbrot",
+    ),
+    CommandWorkload(
+        "smallpt-ex 16 64",
+        "smallpt/smallpt-ex.wasm",
+        ("16", "64"),
+        stdout_sha1="d85df3561eb15f6f0e6f20d5640e8e1306222c6d",
+    ),
+    CommandWorkload(
+        "mandelbrot_dd 128 4e5",
+        "mandelbrot/mandel_dd.wasm",
+        ("128", "4e5"),
+        stdout_sha1="b3f904daf1c972b4f7d3f8996743cb5b5146b877",
+        full_only=True,
+    ),
+    CommandWorkload(
+        "smallpt-ex-mv 16 64",
+        "smallpt/smallpt-ex-mv.wasm",
+        ("16", "64"),
+        stdout_sha1="d85df3561eb15f6f0e6f20d5640e8e1306222c6d",
+        full_only=True,
+    ),
+    CommandWorkload(
+        "stream",
+        "stream/stream.wasm",
+        stdout_contains="Solution Validates",
+        full_only=True,
+    ),
+    CommandWorkload(
+        "coremark (WASI)",
+        "coremark/coremark.wasm",
+        stdout_contains="Correct operation validated.",
+        score_pattern=r"Iterations/Sec\s*:\s*([0-9.]+)",
+        full_only=True,
+        long_running=True,
+    ),
+    CommandWorkload(
+        "brotli -c -f (wasi_unstable)",
+        "brotli/brotli.wasm",
+        ("-c", "-f"),
+        stdin="brotli/alice29_small.txt",
+        stdout_sha1="0e8af02a7207c0c617d7d38eed92853c4a619987",
+        rounds_scale=3,
+    ),
+    # reduced: pywasm takes about 11 s on it (mandelbrot 32 about 2 min, smallpt 4 32 over 5 min: not run)
+    CommandWorkload(
+        "c-ray 32x32",
+        "c-ray/c-ray.wasm",
+        ("-s", "32x32"),
+        stdin="c-ray/scene",
+        stdout_sha1="05af9604bf352234276e4d64e84b8d666574316c",
+        reduced=True,
+        rounds_scale=3,
+    ),
+)

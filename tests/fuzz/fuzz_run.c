@@ -1,0 +1,168 @@
+/* fuzz_run.c: libFuzzer target: load, instantiate against stub imports, run the start function
+ * and every exported function with zero arguments, each under a fuel limit.
+ *
+ * Stub imports: a host function returns zeros; memories, tables and globals are created with the
+ * type the module asks for. The store's limits are small so one input stays fast: memory and
+ * table sizes, call depth and the value stack are all capped below the defaults. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_api.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum {
+    FUEL_PER_CALL = 20000,     /* back-edges and calls per export */
+    MAX_CALLS = 64,            /* exports called per input */
+    MAX_MEMORY_PAGES = 160,    /* 10 MiB */
+    MAX_TABLE_ELEMS = 100000,
+    MAX_CALL_DEPTH = 2000,
+    STACK_SLOTS = 1u << 16,
+};
+
+/* Why abort: a status outside wr_exec.h's list means the core broke its contract. */
+static void fail(const char *what)
+{
+    fprintf(stderr, "fuzz_run: %s\n", what);
+    abort();
+}
+
+/* Run a started call to its end: serve host calls with zero results, end waits as timed out
+ * (there is no other thread to notify), refill the slice; stop on fuel, traps and DONE. */
+static void run_call(wr_thread *t)
+{
+    for (;;) {
+        int st = wr_exec(t);
+        switch (st) {
+        case WR_DONE:
+        case WR_TRAP:
+            return;
+        case WR_OUT_OF_FUEL:
+            wr_thread_unwind(t);
+            return;
+        case WR_HOSTCALL: {
+            wr_api_externtype ft;
+            wr_api_func_type(wr_api_thread_host_func(t), &ft);
+            uint64_t *slots = wr_api_thread_host_args(t);
+            uint32_t n = 0;
+            for (uint32_t i = 0; i < ft.nresults; i++)
+                n += wr_valtype_slots(ft.results[i]);
+            memset(slots, 0, n * sizeof *slots);
+            break;
+        }
+        case WR_YIELD:
+            wr_api_thread_set_budget(t, 1 << 20);
+            break;
+        case WR_WAIT:
+            if (!wr_api_thread_cancel_wait(t))
+                fail("WR_WAIT but the thread is not waiting");
+            break;
+        default:
+            fail("unknown wr_exec status");
+        }
+    }
+}
+
+static void call(wr_thread *t, wr_func *f)
+{
+    uint64_t host_id;
+    if (wr_api_func_host_id(f, &host_id))
+        return; /* a re-exported stub import: nothing of the module's runs */
+    wr_api_externtype ft;
+    wr_api_func_type(f, &ft);
+    uint32_t nslots = 0;
+    for (uint32_t i = 0; i < ft.nparams; i++)
+        nslots += wr_valtype_slots(ft.params[i]);
+    uint64_t *args = calloc(nslots ? nslots : 1, sizeof *args);
+    if (!args)
+        return;
+    wr_api_thread_set_fuel(t, 1, FUEL_PER_CALL);
+    if (wr_thread_call(t, f, args) == 0)
+        run_call(t);
+    free(args);
+    if (wr_api_thread_depth(t) != 0)
+        fail("frames left on the thread after a call ended");
+}
+
+/* A stub for import i, or 0 when none can be made (e.g. over the store's limits). */
+static int stub_import(wr_store *s, const wr_module *m, uint32_t i, wr_extern *out)
+{
+    const char *mod, *name;
+    uint32_t mod_len, name_len;
+    wr_api_externtype ty;
+    if (wr_api_module_import(m, i, &mod, &mod_len, &name, &name_len, &ty) != 0)
+        fail("import index out of range");
+    out->kind = ty.kind;
+    switch (ty.kind) {
+    case WR_EXTERN_FUNC:
+        out->ptr = wr_api_func_new_host(s, ty.params, ty.nparams, ty.results, ty.nresults, i + 1);
+        break;
+    case WR_EXTERN_TABLE:
+        out->ptr = wr_api_table_new(s, ty.valtype, ty.min, ty.max, ty.has_max, 0);
+        break;
+    case WR_EXTERN_MEMORY:
+        out->ptr = wr_api_memory_new(s, ty.min, ty.max, ty.has_max, ty.shared);
+        break;
+    case WR_EXTERN_GLOBAL:
+        out->ptr = wr_api_global_new(s, ty.valtype, ty.mutable_, 0, 0);
+        break;
+    default:
+        fail("unknown import kind");
+    }
+    return out->ptr != NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    wr_error err = {0};
+    wr_module *m = wr_api_module_load(data, size, &err);
+    if (!m)
+        return 0;
+    wr_store *s = wr_store_new();
+    if (!s)
+        fail("wr_store_new");
+    wr_api_store_set_limits(s, MAX_MEMORY_PAGES, MAX_TABLE_ELEMS, MAX_CALL_DEPTH, STACK_SLOTS);
+
+    uint32_t nimports = wr_api_module_nimports(m);
+    wr_extern *imports = calloc(nimports ? nimports : 1, sizeof *imports);
+    wr_thread *t = NULL;
+    wr_instance *inst = NULL;
+    if (!imports)
+        goto done;
+    for (uint32_t i = 0; i < nimports; i++)
+        if (!stub_import(s, m, i, &imports[i]))
+            goto done;
+    int rc = wr_api_instance_new(s, m, imports, nimports, &inst, &err);
+    if (rc != 0)
+        goto done; /* link error, over a limit, or a segment trapped */
+
+    t = wr_thread_new(s);
+    if (!t)
+        goto done;
+    wr_api_thread_set_budget(t, 1 << 20);
+    wr_func *start = wr_api_instance_start(inst);
+    if (start)
+        call(t, start);
+
+    uint32_t nexports = wr_api_module_nexports(m), ncalls = 0;
+    for (uint32_t i = 0; i < nexports && ncalls < MAX_CALLS; i++) {
+        wr_extern ext;
+        if (wr_api_instance_export(inst, i, &ext) != 0)
+            fail("export index out of range");
+        if (ext.kind == WR_EXTERN_FUNC) {
+            call(t, ext.ptr);
+            ncalls++;
+        }
+    }
+
+done:
+    if (t)
+        wr_thread_free(t);
+    free(imports);
+    wr_store_free(s);
+    wr_module_free(m);
+    return 0;
+}

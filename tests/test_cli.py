@@ -1,0 +1,232 @@
+"""The `wasmroutines` command, run as a subprocess (`python -m wasmroutines`) like a user would.
+
+Programs are the text files in wasi_programs/ (the CLI compiles .wat itself),
+plus a few of the WASI test suite's when ../shared is present.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wasmroutines.core.wat import find_wasm_tools
+
+PROGRAMS = Path(__file__).resolve().parent / "wasi_programs"
+SUITE = Path(__file__).resolve().parent.parent.parent / "shared" / "wasi-testsuite" / "tests"
+
+pytestmark = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
+
+
+def run(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "wasmroutines", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def prog(name: str) -> str:
+    return str(PROGRAMS / name)
+
+
+def test_help_explains_the_options() -> None:
+    p = run("run", "--help")
+    assert p.returncode == 0
+    text = p.stdout.decode()
+    for word in ["--dir", "HOST[::GUEST]", "--env", "--invoke", "--fuel", "--max-memory", "--tcplisten", "134"]:
+        assert word in text
+    p = run()
+    assert p.returncode == 2 and b"run" in p.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run"],
+        ["run", "--fuel", "lots", "x.wasm"],
+        ["run", "--fuel", "-1", "x.wasm"],
+        ["run", "--bogus", "x.wasm"],
+        ["run", "--env", "=v", prog("echo.wat")],
+        ["run", "--dir", "/no/such/dir", prog("echo.wat")],
+        ["run", "--dir", "a::", prog("echo.wat")],
+        ["run", "--tcplisten", "nope", prog("echo.wat")],
+        ["run", "--max-memory", "100", prog("echo.wat")],
+    ],
+)
+def test_bad_arguments_give_one_line(args: list[str]) -> None:
+    p = run(*args)
+    assert p.returncode == 2
+    lines = p.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wasmroutines: error:"), p.stderr
+
+
+def test_files_that_are_not_programs(tmp_path: Path) -> None:
+    p = run("run", str(tmp_path / "missing.wasm"))
+    assert p.returncode == 1 and p.stderr.startswith(b"Error: cannot read")
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\0asm\x01\0\0\0\x99")
+    p = run("run", str(bad))
+    assert p.returncode == 1 and p.stderr.startswith(b"Error: failed to load")
+    p = run("run", prog("funcs.wat"))
+    assert p.returncode == 1 and b"_start" in p.stderr
+
+
+@pytest.mark.parametrize("nargs", [0, 1, 5])
+def test_exit_status_is_the_guests(nargs: int) -> None:
+    p = run("run", prog("exit_argc.wat"), *["x"] * nargs)
+    assert p.returncode == nargs + 1, p.stderr
+
+
+def test_exit_status_126_and_above_is_refused() -> None:
+    p = run("run", prog("exit_argc.wat"), *["x"] * 129)
+    assert p.returncode == 1 and b"invalid exit status" in p.stderr
+
+
+def test_trap_prints_the_backtrace_and_exits_134() -> None:
+    p = run("run", prog("trap.wat"))
+    assert p.returncode == 134
+    err = p.stderr.decode()
+    assert "wasm trap: unreachable" in err
+    lines = err.splitlines()
+    frames = [line for line in lines if " - " in line]
+    assert len(frames) == 3 and "inner" in frames[0] and "middle" in frames[1], err
+
+
+def test_args_and_env_reach_the_guest() -> None:
+    p = run(
+        "run",
+        "--env",
+        "K=V",
+        "--env",
+        "FROM_HOST",
+        "--env",
+        "ABSENT",
+        prog("echo.wat"),
+        "a",
+        "b c",
+        env={"FROM_HOST": "h"},
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == prog("echo.wat").encode() + b"\0a\0b c\0K=V\0FROM_HOST=h\0"
+
+
+def test_options_after_the_program_belong_to_it() -> None:
+    p = run("run", prog("echo.wat"), "--dir", "x", "--help")
+    assert p.returncode == 0 and p.stdout == prog("echo.wat").encode() + b"\0--dir\0x\0--help\0"
+
+
+def test_dir_maps_host_to_guest(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_bytes(b"file contents\n")
+    p = run("run", "--dir", f"{tmp_path}::/data", prog("readfile.wat"))
+    assert (p.returncode, p.stdout) == (0, b"file contents\n"), p.stderr
+    p = run("run", prog("readfile.wat"))  # nothing preopened
+    assert p.returncode == 1
+
+
+def test_stdin_is_the_processes() -> None:
+    data = bytes(range(256)) * 100
+    p = run("run", prog("cat.wat"), stdin=data)
+    assert (p.returncode, p.stdout) == (0, data)
+
+
+def test_implicit_run_and_wat_input() -> None:
+    p = run(prog("exit_argc.wat"), "x")
+    assert p.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "out"),
+    [
+        ("add", ["2", "3"], "5\n"),
+        ("add", ["0x7fffffff", "1"], "-2147483648\n"),
+        ("div_s", ["-9", "2"], "-4\n"),
+        ("halve", ["3"], "1.5\n"),
+        ("halve", ["4"], "2\n"),
+        ("halve", ["inf"], "inf\n"),
+        ("third", ["1"], "0.33333334\n"),
+        ("swap", ["1", "9"], "9\n1\n"),
+        ("grow", ["1"], "1\n"),
+    ],
+)
+def test_invoke_prints_results_one_per_line(func: str, args: list[str], out: str) -> None:
+    p = run("run", "--invoke", func, prog("funcs.wat"), *args)
+    assert (p.returncode, p.stdout.decode()) == (0, out), p.stderr
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "message"),
+    [
+        ("add", ["1"], b"takes 2 arguments"),
+        ("add", ["1", "x"], b"not an i32"),
+        ("add", ["1", str(2**40)], b"out of range"),
+        ("nothing", [], b"no exported function"),
+        ("memory", [], b"no exported function"),
+    ],
+)
+def test_invoke_errors(func: str, args: list[str], message: bytes) -> None:
+    p = run("run", "--invoke", func, prog("funcs.wat"), *args)
+    assert p.returncode == 1 and message in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+
+
+def test_invoke_trap() -> None:
+    p = run("run", "--invoke", "div_s", prog("funcs.wat"), "1", "0")
+    assert p.returncode == 134 and b"integer divide by zero" in p.stderr
+
+
+def test_fuel_stops_a_spinning_program() -> None:
+    p = run("run", "--fuel", "100000", "--invoke", "spin", prog("funcs.wat"))
+    assert p.returncode == 134 and b"fuel" in p.stderr
+
+
+def test_max_memory_caps_growth() -> None:
+    p = run("run", "--max-memory", str(3 * 65536), "--invoke", "grow", prog("funcs.wat"), "2")
+    assert (p.returncode, p.stdout) == (0, b"1\n")
+    p = run("run", "--max-memory", str(3 * 65536), "--invoke", "grow", prog("funcs.wat"), "3")
+    assert (p.returncode, p.stdout) == (0, b"-1\n")
+    p = run("run", "--max-memory", "65536", prog("echo.wat"))  # it asks for 2 pages at the start
+    assert p.returncode == 1 and p.stderr.startswith(b"Error:") and len(p.stderr.splitlines()) == 1
+
+
+def test_tcplisten_preopens_a_socket(tmp_path: Path) -> None:
+    assert run("run", prog("fdtype.wat")).returncode == 99
+    assert run("run", "--tcplisten", "127.0.0.1:0", prog("fdtype.wat")).returncode == 6  # SOCKET_STREAM
+    # Directories come first (wasi-libc stops its preopen scan at the first fd that is not one).
+    assert run("run", "--tcplisten", "127.0.0.1:0", "--dir", str(tmp_path), prog("fdtype.wat")).returncode == 3
+
+
+def test_console_script() -> None:
+    exe = shutil.which("wasmroutines", path=os.path.dirname(sys.executable)) or shutil.which("wasmroutines")
+    if exe is None:
+        pytest.skip("the wasmroutines console script is not installed")
+    p = subprocess.run([exe, "run", prog("exit_argc.wat"), "a"], capture_output=True, timeout=60)
+    assert p.returncode == 2
+
+
+def _suite(name: str) -> Path:
+    path = SUITE / name
+    if not path.exists():
+        pytest.skip("../shared/wasi-testsuite is not present")
+    return path
+
+
+def test_a_c_program_with_a_preopened_root(tmp_path: Path) -> None:
+    wasm = _suite("c/testsuite/wasm32-wasip1/fopen-with-access.wasm")
+    root = tmp_path / "root"
+    shutil.copytree(wasm.parent / "fs-tests.dir", root)
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o700)
+    p = run("run", "--dir", f"{root}::/", str(wasm))
+    assert p.returncode == 0, p.stderr
+
+
+def test_an_assemblyscript_program_with_env() -> None:
+    wasm = _suite("assemblyscript/testsuite/wasm32-wasip1/environ_get-multiple-variables.wasm")
+    p = run("run", "--env", "a=text", "--env", 'b=escap " ing', "--env", "c=new\nline", str(wasm))
+    assert p.returncode == 0, p.stderr

@@ -1,0 +1,62 @@
+"""No leak when stores, modules and instances are made in a loop (a wasmer user's most common complaint).
+
+10,000 rounds, each with a new Store, Module, host Function, Instance, a call and
+memory access through both a view and the buffer. Python allocations (tracemalloc)
+and the process's resident memory must stay flat; the bounds are generous, a leak of
+one object per round would exceed them.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tracemalloc
+
+from wasmroutines import wasmer
+
+ROUNDS = 10_000
+WASM = wasmer.wat2wasm(
+    """(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "g") (mut i32) (i32.const 0))
+  (table (export "t") 1 funcref)
+  (func (export "run") (param i32) (result i32) (call $h (local.get 0))))"""
+)
+SIGNATURE = wasmer.FunctionType([wasmer.Type.I32], [wasmer.Type.I32])
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def one_round(i: int) -> None:
+    store = wasmer.Store()
+    module = wasmer.Module(store, WASM)
+    host = wasmer.Function(store, lambda x: x + 1, SIGNATURE)
+    instance = wasmer.Instance(module, {"env": {"h": host}})
+    assert instance.exports.run(i) == i + 1
+    memory = instance.exports.memory
+    memory.uint8_view()[i % 65536] = 1
+    memory.buffer[0] = 2
+    instance.exports.g.value = i
+
+
+def test_ten_thousand_rounds_stay_flat() -> None:
+    for i in range(200):  # warm caches and allocator pools
+        one_round(i)
+    gc.collect()
+    rss_before = rss()
+    tracemalloc.start()
+    try:
+        traced_before, _ = tracemalloc.get_traced_memory()
+        for i in range(ROUNDS):
+            one_round(i)
+        gc.collect()
+        traced_after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    rss_growth = rss() - rss_before
+    assert traced_after - traced_before < 256 * 1024, f"Python memory grew by {traced_after - traced_before} bytes"
+    assert rss_growth < 32 * 1024 * 1024, f"resident memory grew by {rss_growth} bytes"

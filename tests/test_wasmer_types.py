@@ -1,0 +1,144 @@
+"""wasmroutines.wasmer: Type, the type descriptors and Value (WASMER_API.md "Type descriptors and values")."""
+
+from __future__ import annotations
+
+import pytest
+
+from wasmroutines.wasmer import ExportType, FunctionType, GlobalType, ImportType, MemoryType, TableType, Type, Value
+
+
+def test_type_enum() -> None:
+    assert [(t.name, int(t)) for t in Type] == [
+        ("I32", 1),
+        ("I64", 2),
+        ("F32", 3),
+        ("F64", 4),
+        ("V128", 5),
+        ("EXTERN_REF", 6),
+        ("FUNC_REF", 7),
+    ]
+
+
+def test_function_type() -> None:
+    t = FunctionType([Type.I32, 2], [Type.F64])
+    assert t.params == [1, 2] and t.results == [4]
+    assert all(type(p) is int for p in t.params)
+    assert t.params == [Type.I32, Type.I64]
+    assert str(t) == "FunctionType(params: [I32, I64], results: [F64])"
+    assert str(FunctionType([], [])) == "FunctionType(params: [], results: [])"
+    assert str(FunctionType([6, 7], [5])) == "FunctionType(params: [ExternRef, FuncRef], results: [V128])"
+
+
+@pytest.mark.parametrize("bad", [0, 8, 255])
+def test_unknown_type_number(bad: int) -> None:
+    with pytest.raises(ValueError, match="^Failed to extract `Type` from `PyAny`$"):
+        FunctionType([bad], [])
+    with pytest.raises(ValueError, match="^Failed to extract `Type` from `PyAny`$"):
+        GlobalType(bad, True)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"), [(-1, OverflowError), (256, OverflowError), ("i32", TypeError), (1.0, TypeError)]
+)
+def test_not_a_type_number(bad: object, error: type) -> None:
+    # As wasmer reads a Type: a byte first (pyo3's u8), then a known number.
+    with pytest.raises(error):
+        FunctionType([bad], [])  # type: ignore[list-item]
+
+
+def test_memory_type() -> None:
+    t = MemoryType(17)
+    assert (t.minimum, t.maximum, t.shared) == (17, None, False)
+    assert str(t) == "MemoryType(minimum: 17, maximum: None, shared: false)"
+    assert str(MemoryType(1, 2)) == "MemoryType(minimum: 1, maximum: Some(2), shared: false)"
+    assert MemoryType(minimum=1, maximum=3, shared=True).shared is True
+    with pytest.raises(OverflowError):
+        MemoryType(-1)
+    with pytest.raises(TypeError):
+        MemoryType("1")  # type: ignore[arg-type]
+
+
+def test_global_type() -> None:
+    t = GlobalType(Type.I32, True)
+    assert (t.type, t.mutable) == (Type.I32, True)
+    assert str(t) == "GlobalType(type: I32, mutable: true)"
+    assert str(GlobalType(4, False)) == "GlobalType(type: F64, mutable: false)"
+
+
+def test_table_type() -> None:
+    t = TableType(Type.FUNC_REF, 0)
+    assert (t.type, t.minimum, t.maximum) == (Type.FUNC_REF, 0, None)
+    assert str(t) == "TableType(type: FuncRef, minimum: 0, maximum: None)"
+    assert str(TableType(Type.EXTERN_REF, 1, 4)) == "TableType(type: ExternRef, minimum: 1, maximum: Some(4))"
+
+
+def test_export_and_import_types() -> None:
+    e = ExportType("f", FunctionType([], []))
+    assert (e.name, str(e.type)) == ("f", "FunctionType(params: [], results: [])")
+    i = ImportType("env", "m", MemoryType(1))
+    assert (i.module, i.name, i.type) == ("env", "m", MemoryType(1))
+    assert ExportType("f", "any object").type == "any object"  # type: ignore[arg-type]  # as wasmer
+    with pytest.raises(TypeError):
+        ImportType(1, "m", MemoryType(1))  # type: ignore[arg-type]
+
+
+def test_descriptors_are_read_only() -> None:
+    with pytest.raises(AttributeError):
+        MemoryType(1).minimum = 2  # type: ignore[misc]
+
+
+def test_value_has_no_constructor() -> None:
+    with pytest.raises(TypeError):
+        Value()
+    with pytest.raises(TypeError):
+        Value(42)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Value.i32(42), "I32(42)"),
+        (Value.i32(-(2**31)), "I32(-2147483648)"),
+        (Value.i64(42), "I64(42)"),
+        (Value.f32(4.2), "F32(4.2)"),
+        (Value.f32(42), "F32(42.0)"),
+        (Value.f32(0.1), "F32(0.1)"),
+        (Value.f64(4.2), "F64(4.2)"),
+        (Value.f32(float("inf")), "F32(inf)"),
+        (Value.f32(float("-inf")), "F32(-inf)"),
+        (Value.f32(float("nan")), "F32(NaN)"),
+        (Value.f64(1e100), "F64(1" + "0" * 100 + ".0)"),
+        (Value.f64(-0.0), "F64(-0.0)"),
+        (Value.f64(1.5e-7), "F64(0.00000015)"),
+        (Value.v128(2**128 - 1), "V128(340282366920938463463374607431768211455)"),
+    ],
+)
+def test_value_repr(value: Value, text: str) -> None:
+    assert repr(value) == text
+
+
+@pytest.mark.parametrize(
+    ("make", "bad"),
+    [
+        (Value.i32, 2**31),
+        (Value.i32, -(2**31) - 1),
+        (Value.i64, 2**63),
+        (Value.v128, 2**128),
+        (Value.v128, -1),
+    ],
+)
+def test_value_out_of_range(make: object, bad: int) -> None:
+    with pytest.raises(OverflowError):
+        make(bad)  # type: ignore[operator]
+
+
+def test_value_type_errors() -> None:
+    with pytest.raises(TypeError):
+        Value.i32(1.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Value.f64("1")  # type: ignore[arg-type]
+
+
+def test_value_f32_is_rounded() -> None:
+    assert Value.f32(0.1).value == 0.10000000149011612
+    assert Value.f32(1.5).type is Type.F32

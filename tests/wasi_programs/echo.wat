@@ -1,0 +1,20 @@
+;; Writes the raw argv buffer, then the raw environ buffer, to stdout.
+(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  ;; 0: count, 4: size, 8: iovec, 16: nwritten, 1024: pointer array, 32768: string buffer
+  (func $write (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 8) (local.get $ptr))
+    (i32.store (i32.const 12) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 16))))
+  (func (export "_start")
+    (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
+    (drop (call $args_get (i32.const 1024) (i32.const 32768)))
+    (call $write (i32.const 32768) (i32.load (i32.const 4)))
+    (drop (call $environ_sizes_get (i32.const 0) (i32.const 4)))
+    (drop (call $environ_get (i32.const 1024) (i32.const 32768)))
+    (call $write (i32.const 32768) (i32.load (i32.const 4)))))

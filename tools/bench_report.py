@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Run the benchmarks against the peers and print a Markdown table of medians and ratios.
+
+    python tools/bench_report.py            # full suite (about 10 minutes)
+    python tools/bench_report.py --quick    # under 3 minutes
+    python tools/bench_report.py --json results.json   # report a saved pytest-benchmark JSON, run nothing
+
+The table goes to stdout, pytest's own output to stderr. Each row is a workload, each cell the median time of
+its timed rounds (CoreMark rows: the score, higher is better); the ratio columns are Wasmroutines' time over
+wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Under the table: the geometric mean of
+Wasmroutines/wasm3 over the issue's bar workloads that ran, the machine, and why any cell is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.peers import PEER_NAMES  # noqa: E402
+from benchmarks.workloads import BAR, CALLS, COMMANDS, COREMARK_ID  # noqa: E402
+
+REFERENCE = "wasm3"
+CEILING = "wasmtime"
+SUBJECT = "wasmroutines"
+
+
+@dataclass
+class Cell:
+    median: float | None = None  # seconds
+    score: float | None = None  # CoreMark iterations/s
+    rounds: int = 0
+    outcome: str = "passed"
+    reason: str = ""
+
+
+@dataclass
+class Row:
+    workload: str
+    bar: str | None = None
+    reduced: bool = False
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    @property
+    def scored(self) -> bool:
+        return any(c.score is not None for c in self.cells.values())
+
+    def value(self, peer: str) -> float | None:
+        """Lower is better: the median time, or 1/score for CoreMark."""
+        cell = self.cells.get(peer)
+        if cell is None or cell.outcome != "passed":
+            return None
+        if self.scored:
+            return 1.0 / cell.score if cell.score else None
+        return cell.median
+
+    def ratio(self, peer: str, other: str) -> float | None:
+        a, b = self.value(peer), self.value(other)
+        return a / b if a is not None and b else None
+
+
+def _layout() -> list[Row]:
+    """Rows in the suite's order: full sizes (bar rows first within each kind), then the reduced sizes."""
+    rows = [Row(w.id, w.bar, w.reduced) for w in CALLS if not w.reduced]
+    rows.append(Row(COREMARK_ID, "coremark"))
+    rows += [Row(w.id, w.bar, w.reduced) for w in COMMANDS if not w.reduced]
+    rows += [Row(w.id, w.bar, w.reduced) for w in (*CALLS, *COMMANDS) if w.reduced]
+    return rows
+
+
+def collect(data: dict[str, Any]) -> list[Row]:
+    rows = _layout()
+    by_id = {r.workload: r for r in rows}
+
+    def row(workload: str) -> Row:
+        if workload not in by_id:  # a workload this checkout no longer has: keep it, at the end
+            by_id[workload] = Row(workload)
+            rows.append(by_id[workload])
+        return by_id[workload]
+
+    for bench in data.get("benchmarks", []):
+        info = bench.get("extra_info", {})
+        if "workload" not in info or "peer" not in info:
+            continue
+        stats = bench["stats"]
+        score = info.get("score")
+        row(info["workload"]).cells[info["peer"]] = Cell(
+            median=stats["median"], score=float(score) if score is not None else None, rounds=stats["rounds"]
+        )
+    for outcome in data.get("wasmroutines_outcomes", []):
+        cell = row(outcome["workload"]).cells.setdefault(outcome["peer"], Cell())
+        if outcome["outcome"] != "passed":
+            cell.outcome, cell.reason = outcome["outcome"], outcome["reason"]
+    return [r for r in rows if r.cells]
+
+
+def _time(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _cell_text(row: Row, peer: str) -> str:
+    cell = row.cells.get(peer)
+    if cell is None:
+        return "–"
+    if cell.outcome == "failed":
+        return "FAIL"
+    if cell.outcome == "skipped":
+        return "skip"
+    if row.scored:
+        return f"{cell.score:,.0f}" if cell.score is not None else "?"
+    return _time(cell.median) if cell.median is not None else "?"
+
+
+def _ratio_text(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "–"
+
+
+def geomean_of_bar(rows: list[Row]) -> tuple[float | None, list[str], list[str]]:
+    """The geometric mean of Wasmroutines/wasm3 over the bar's workloads, and which ran and which did not."""
+    ratios: dict[str, float] = {}
+    for row in rows:
+        if row.bar in BAR and not row.reduced:
+            r = row.ratio(SUBJECT, REFERENCE)
+            if r is not None:
+                ratios[row.bar] = r
+    ran = [b for b in BAR if b in ratios]
+    missing = [b for b in BAR if b not in ratios]
+    if not ran:
+        return None, ran, missing
+    return math.exp(sum(math.log(ratios[b]) for b in ran) / len(ran)), ran, missing
+
+
+def _machine_text(data: dict[str, Any]) -> str:
+    info = data.get("machine_info", {}).get("wasmroutines_bench")
+    if not info:
+        from benchmarks.machine import machine_info
+
+        info = machine_info()
+    cores = f"{info.get('physical_cores') or '?'} cores, {info.get('logical_cpus') or '?'} logical CPUs"
+    peers = ", ".join(v for v in info.get("peers", {}).values() if v)
+    return f"{info.get('cpu_model')} ({cores}), {info.get('system')}, {info.get('python')}; {peers}"
+
+
+def render(data: dict[str, Any]) -> str:
+    rows = collect(data)
+    peers = [p for p in PEER_NAMES if any(p in r.cells for r in rows)]
+    head = ["workload", *peers, f"{SUBJECT}/{REFERENCE}", f"{SUBJECT}/{CEILING}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for row in rows:
+        name = row.workload + (" (score)" if row.scored else "") + (" †" if row.bar else "")
+        cells = [_cell_text(row, p) for p in peers]
+        ratios = [_ratio_text(row.ratio(SUBJECT, REFERENCE)), _ratio_text(row.ratio(SUBJECT, CEILING))]
+        lines.append("| " + " | ".join([name, *cells, *ratios]) + " |")
+
+    mean, ran, missing = geomean_of_bar(rows)
+    info = data.get("machine_info", {}).get("wasmroutines_bench", {})
+    when = data.get("datetime", "")
+    try:
+        when = datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        pass
+    out = ["\n".join(lines), ""]
+    out.append(
+        "Cells: median wall time of the timed rounds (score rows: CoreMark iterations/s, higher is better); "
+        f"ratios: Wasmroutines' time over the peer's (below 1.00 is faster; score rows use 1/score). "
+        "† marks the issue's bar workloads."
+    )
+    out.append("")
+    if mean is None:
+        out.append(f"**Bar**: no bar workload ran on both {SUBJECT} and {REFERENCE}.")
+    else:
+        out.append(
+            f"**Bar**: geometric mean of {SUBJECT}/{REFERENCE} over {', '.join(ran)} ({len(ran)} of {len(BAR)}"
+            + (f"; not measured: {', '.join(missing)}" if missing else "")
+            + f") = **{mean:.2f}** (the bar: at most 1.00 over all {len(BAR)})."
+        )
+    out.append("")
+    out.append(f"Machine: {_machine_text(data)}. Mode: {info.get('mode', '?')}; run {when}.")
+    notes = _notes(rows)
+    if notes:
+        out += ["", "Missing cells:", *notes]
+    return "\n".join(out)
+
+
+def _notes(rows: list[Row]) -> list[str]:
+    grouped: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        for peer, cell in row.cells.items():
+            if cell.outcome != "passed":
+                grouped[(cell.outcome, peer, cell.reason)].append(row.workload)
+    notes = []
+    for (outcome, peer, reason), workloads in grouped.items():
+        label = "failed" if outcome == "failed" else "skipped"
+        notes.append(f"- {peer}, {label} ({', '.join(workloads)}): {reason}")
+    return notes
+
+
+def run_suite(json_path: Path, quick: bool, peers: str, keyword: str) -> int:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-q",
+        "-rfs",
+        "-p",
+        "no:cacheprovider",
+        f"--bench-mode={'quick' if quick else 'full'}",
+        f"--benchmark-json={json_path}",
+        "--benchmark-columns=median,min,max,rounds",
+        "--benchmark-sort=name",
+    ]
+    if peers:
+        command.append(f"--bench-peers={peers}")
+    if keyword:
+        command += ["-k", keyword]
+    print("$ " + " ".join(command), file=sys.stderr, flush=True)
+    return subprocess.run(command, cwd=ROOT, stdout=sys.stderr, check=False).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, no long programs (under 3 minutes)")
+    parser.add_argument("--json", type=Path, help="report this pytest-benchmark JSON instead of running")
+    parser.add_argument("--save", type=Path, help="keep the run's pytest-benchmark JSON here")
+    parser.add_argument("--peers", default="", help="comma-separated subset of: " + ",".join(PEER_NAMES))
+    parser.add_argument("-k", dest="keyword", default="", help="pytest -k expression to select workloads")
+    args = parser.parse_args(argv)
+
+    status = 0
+    if args.json is not None:
+        data = json.loads(args.json.read_text())
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = args.save or Path(folder) / "bench.json"
+            status = run_suite(path, args.quick, args.peers, args.keyword)
+            if not path.exists():
+                print(f"pytest wrote no benchmark JSON (exit status {status})", file=sys.stderr)
+                return status or 1
+            data = json.loads(path.read_text())
+    print(render(data))
+    return 0 if status in (0, 5) else status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

