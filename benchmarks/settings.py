@@ -14,7 +14,8 @@ class Settings:
     rounds: int
     #: untimed rounds first (lazy compilation, caches); calls only: a command program runs once per instance
     warmup_rounds: int
-    #: timed rounds of the CoreMarks, which calibrate themselves to run 10 s by their clock (see below)
+    #: timed rounds of the long programs: the CoreMarks, which calibrate themselves to run 10 s by their clock
+    #: (see below), and STREAM
     long_rounds: int
     #: CoreMark calibrates itself to run 10 s by the clock it is given; the harness's clock runs this many times
     #: faster than process CPU time, so a run takes 10 / scale s, and the score is scaled back (1 = CoreMark's rule)

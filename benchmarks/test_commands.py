@@ -39,12 +39,14 @@ def _check(workload: CommandWorkload, result: CommandResult) -> None:
 def test_command(benchmark: Any, settings: Settings, programs: Path, workload: CommandWorkload, peer_name: str) -> None:
     runtime = peer(peer_name)
     if workload.full_only and not settings.full_only:
-        pytest.skip(f"{workload.id}: full mode only")
+        pytest.skip("full mode only")
     rounds = settings.long_rounds if workload.long_running else settings.rounds * workload.rounds_scale
     if runtime.reduced_only:
         if not settings.full_only:
             pytest.skip(f"{peer_name}: command programs in full mode only (c-ray 32x32 takes it about 11 s)")
         rounds = 1
+    if workload.wasi_module not in runtime.wasi_modules:
+        pytest.skip(f"{peer_name}: its WASI has no {workload.wasi_module} (the program's WASI module name)")
     try:
         runtime.check_wasi()
     except PeerUnavailable as exc:

@@ -5,7 +5,9 @@ passes over 16384 lanes; clang's auto-vectorizer writes the SIMD build from the 
 SIMD build should be markedly faster: one dispatch does four to sixteen lanes of work.
 
     pytest benchmarks/test_simd_kernel.py                 (pytest-benchmark: one entry per peer, build and kernel)
-    python -m benchmarks.test_simd_kernel [--repeat N]    (one run, a table of time per pass and speedups)
+    python -m benchmarks.test_simd_kernel [--repeat N] [--cpu]
+                                                          (one run, a table of time per pass and speedups; --cpu
+                                                          times process CPU time, steadier on a shared machine)
 """
 
 from __future__ import annotations
@@ -47,16 +49,18 @@ def kernel(peer_name: str, build: str, name: str) -> Callable[[int], Any]:
     return loaded.function(name)
 
 
-def time_per_pass(peer_name: str, build: str, name: str, repeat: int) -> float:
+def time_per_pass(
+    peer_name: str, build: str, name: str, repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """The median of `repeat` timed calls, in seconds per pass over the buffers (after one untimed call)."""
     f = kernel(peer_name, build, name)
     passes = PASSES[peer_name]
     f(passes)
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         f(passes)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times) / passes
 
 
@@ -90,7 +94,9 @@ def test_builds_agree_across_peers() -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed calls per entry (the median is reported)")
+    ap.add_argument("--cpu", action="store_true", help="time process CPU time instead of wall time")
     args = ap.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
     print(f"{'kernel':10} {'peer':14} {'scalar us/pass':>15} {'simd us/pass':>13} {'simd speedup':>13}")
     for name in KERNELS:
         for peer in PEERS:
@@ -99,7 +105,7 @@ def main() -> None:
             except PeerUnavailable as exc:
                 print(f"{name:10} {peer.name:14} unavailable: {exc}")
                 continue
-            scalar, simd = (time_per_pass(peer.name, build, name, args.repeat) for build in BUILDS)
+            scalar, simd = (time_per_pass(peer.name, build, name, args.repeat, clock) for build in BUILDS)
             print(f"{name:10} {peer.name:14} {scalar * 1e6:15.1f} {simd * 1e6:13.1f} {scalar / simd:12.2f}x")
 
 

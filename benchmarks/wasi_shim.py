@@ -103,9 +103,8 @@ class WasiShim:
 
     def imports(self) -> dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...], Callable[..., int | None]]]:
         """(module, name) -> (params, results, function) under both WASI module names."""
-        return {
-            (module, name): (*SIGNATURES[name], func) for module in WASI_MODULES for name, func in self.functions().items()
-        }
+        functions = self.functions()
+        return {(module, name): (*SIGNATURES[name], functions[name]) for module in WASI_MODULES for name in functions}
 
     def functions(self) -> dict[str, Callable[..., int | None]]:
         """The host functions by preview1 name. They take the arguments as unsigned ints, whatever sign the peer

@@ -50,7 +50,9 @@ class CommandWorkload:
     full_only: bool = False
     #: timed rounds relative to the mode's (short programs get more)
     rounds_scale: int = 1
-    #: runs 10 s or more whatever the peer (CoreMark calibrates itself): the mode's long_rounds rounds
+    #: the WASI module name it imports
+    wasi_module: str = "wasi_snapshot_preview1"
+    #: runs for seconds on every peer (CoreMark calibrates itself to 10 s): the mode's long_rounds rounds
     long_running: bool = False
 
     def score(self, stdout: bytes) -> float | None:
@@ -122,6 +124,7 @@ COMMANDS: tuple[CommandWorkload, ...] = (
         "stream/stream.wasm",
         stdout_contains="Solution Validates",
         full_only=True,
+        long_running=True,
     ),
     CommandWorkload(
         "coremark (WASI)",
@@ -132,12 +135,13 @@ COMMANDS: tuple[CommandWorkload, ...] = (
         long_running=True,
     ),
     CommandWorkload(
-        "brotli -c -f (wasi_unstable)",
+        "brotli -c -f",
         "brotli/brotli.wasm",
         ("-c", "-f"),
         stdin="brotli/alice29_small.txt",
         stdout_sha1="0e8af02a7207c0c617d7d38eed92853c4a619987",
         rounds_scale=3,
+        wasi_module="wasi_unstable",
     ),
     # reduced: pywasm takes about 11 s on it (mandelbrot 32 about 2 min, smallpt 4 32 over 5 min: not run)
     CommandWorkload(

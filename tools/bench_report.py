@@ -71,11 +71,12 @@ class Row:
 
 
 def _layout() -> list[Row]:
-    """Rows in the suite's order: full sizes (bar rows first within each kind), then the reduced sizes."""
+    """Rows in the suite's order: the full sizes, then the reduced sizes."""
     rows = [Row(w.id, w.bar, w.reduced) for w in CALLS if not w.reduced]
     rows.append(Row(COREMARK_ID, "coremark"))
     rows += [Row(w.id, w.bar, w.reduced) for w in COMMANDS if not w.reduced]
-    rows += [Row(w.id, w.bar, w.reduced) for w in (*CALLS, *COMMANDS) if w.reduced]
+    rows += [Row(w.id, w.bar, w.reduced) for w in CALLS if w.reduced]
+    rows += [Row(w.id, w.bar, w.reduced) for w in COMMANDS if w.reduced]
     return rows
 
 
@@ -175,8 +176,8 @@ def render(data: dict[str, Any]) -> str:
         pass
     out = ["\n".join(lines), ""]
     out.append(
-        "Cells: median wall time of the timed rounds (score rows: CoreMark iterations/s, higher is better); "
-        f"ratios: Wasmroutines' time over the peer's (below 1.00 is faster; score rows use 1/score). "
+        "Cells: median time of the timed rounds (score rows: CoreMark iterations/s, higher is better); "
+        "ratios: Wasmroutines' time over the peer's (below 1.00 is faster; score rows use 1/score). "
         "† marks the issue's bar workloads."
     )
     out.append("")
@@ -189,7 +190,9 @@ def render(data: dict[str, Any]) -> str:
             + f") = **{mean:.2f}** (the bar: at most 1.00 over all {len(BAR)})."
         )
     out.append("")
-    out.append(f"Machine: {_machine_text(data)}. Mode: {info.get('mode', '?')}; run {when}.")
+    timer = str(info.get("timer", ""))
+    clock = "process CPU time" if "process_time" in timer else f"wall time ({timer or '?'})"
+    out.append(f"Machine: {_machine_text(data)}. Mode: {info.get('mode', '?')}; timer: {clock}; run {when}.")
     notes = _notes(rows)
     if notes:
         out += ["", "Missing cells:", *notes]
@@ -197,15 +200,16 @@ def render(data: dict[str, Any]) -> str:
 
 
 def _notes(rows: list[Row]) -> list[str]:
-    grouped: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    """One line per (outcome, reason): the cells it explains."""
+    grouped: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         for peer, cell in row.cells.items():
             if cell.outcome != "passed":
-                grouped[(cell.outcome, peer, cell.reason)].append(row.workload)
+                grouped[(cell.outcome, cell.reason)][row.workload].append(peer)
     notes = []
-    for (outcome, peer, reason), workloads in grouped.items():
-        label = "failed" if outcome == "failed" else "skipped"
-        notes.append(f"- {peer}, {label} ({', '.join(workloads)}): {reason}")
+    for (outcome, reason), cells in grouped.items():
+        where = "; ".join(f"{workload} ({', '.join(peers)})" for workload, peers in cells.items())
+        notes.append(f"- {'FAIL' if outcome == 'failed' else 'skip'}: {reason} — {where}")
     return notes
 
 

@@ -60,6 +60,8 @@ class Peer(ABC):
     name: str
     #: pure-Python peers run only the reduced sizes
     reduced_only: bool = False
+    #: the WASI module names its command programs may import
+    wasi_modules: tuple[str, ...] = ("wasi_snapshot_preview1", "wasi_unstable")
 
     @abstractmethod
     def version(self) -> str:

@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..wasi_shim import EINVAL, SIGNATURES, SUCCESS, WASI_MODULES, now_ns
+from ..wasi_shim import EINVAL, SIGNATURES, SUCCESS, WASI_MODULE, WASI_MODULES, now_ns
 from .base import Command, CommandResult, HostImports, Loaded, Peer, PeerUnavailable
 
 
@@ -35,6 +35,8 @@ class _Loaded(Loaded):
 
 class WasmtimePeer(Peer):
     name = "wasmtime"
+    #: define_wasi links preview1 only; snapshot 0 differs in layouts, so no aliasing it here
+    wasi_modules = (WASI_MODULE,)
 
     def __init__(self) -> None:
         self._engine: Any = None

@@ -416,3 +416,9 @@ void wr_api_thread_capture_backtrace(wr_thread *t)
     const wr_word *pc = t->pc > t->func->code->words ? t->pc - 1 : t->pc;
     wr_thread_record_backtrace(t, t->func, pc);
 }
+
+void wr_api_thread_set_explore(wr_thread *t, int on)
+{
+    t->explore_shared = on != 0;
+    t->access_granted = false;
+}

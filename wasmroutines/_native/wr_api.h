@@ -134,6 +134,10 @@ uint64_t wr_api_thread_host_id(const wr_thread *t);
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns);
 /* End a wait as timed out (result 2). Returns 1 if the thread was waiting. */
 int wr_api_thread_cancel_wait(wr_thread *t);
+/* Exploration mode for thread t: every access to a shared memory becomes a
+ * preemption point (charges the slice budget one unit and may yield), so a
+ * schedule explorer can interleave threads between a load and a store. */
+void wr_api_thread_set_explore(wr_thread *t, int on);
 /* Record the current wasm stack of a suspended thread (after WR_WAIT,
  * WR_YIELD or WR_HOSTCALL) into its backtrace, for deadlock reports and
  * debuggers; read it with wr_api_thread_backtrace_len/_backtrace. */

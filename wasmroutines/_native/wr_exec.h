@@ -89,6 +89,10 @@ typedef struct wr_thread {
     uint64_t *host_args;
     /* Preemption: the slice budget, and fuel (a total, when enabled). */
     int64_t budget;
+    /* Exploration mode: every access to a shared memory charges the budget
+     * and may yield (wr_interp.c, MEM_SLOW); access_granted is internal. */
+    bool explore_shared;
+    bool access_granted;
     bool fuel_enabled;
     int64_t fuel;
     /* WR_WAIT: the futex queue this thread waits in (wr_futex.c). */

@@ -87,15 +87,58 @@ static inline wr_v128 slot_v128(const uint64_t *p)
         goto trap_exit;                                                                                          \
     } while (0)
 
-/* Effective address check: the access [addr + offset, +n) must lie inside
- * the memory's current size. 64-bit arithmetic cannot overflow here. */
+/* Memory access checks. The fast path is one compare against `memsize`.
+ *
+ * Exploration mode (thread->explore_shared, for the schedule explorer) makes
+ * every access to a shared memory a preemption point, so interleavings such
+ * as a lost update between a load and a store can show. It costs nothing
+ * otherwise: for such a thread `memsize` is 0, every access takes the slow
+ * path, which checks the real size, charges the slice and may suspend
+ * before the instruction has any effect (pc still at it: restartable);
+ * `access_granted` lets the resumed instruction through. */
+#define MEM_SLOW(end)                                                                                            \
+    do {                                                                                                         \
+        if (!explore_mem || (end) > inst->mems[0]->size)                                                         \
+            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        if (!thread->access_granted) {                                                                           \
+            budget -= 1;                                                                                         \
+            if (budget < 0) {                                                                                    \
+                thread->access_granted = true;                                                                   \
+                SUSPEND(WR_YIELD);                                                                               \
+            }                                                                                                    \
+        }                                                                                                        \
+        thread->access_granted = false;                                                                          \
+    } while (0)
+
+/* The range [addr, addr + n) must lie inside memory 0 (64-bit arithmetic
+ * cannot overflow here). */
+#define MEM_RANGE(addr, n)                                                                                       \
+    do {                                                                                                         \
+        uint64_t end_ = (uint64_t)(addr) + (uint64_t)(n);                                                        \
+        if (end_ > memsize)                                                                                      \
+            MEM_SLOW(end_);                                                                                      \
+    } while (0)
+
+/* A checked pointer to the access [addr + offset, +n). */
 #define MEM(addr, offset, n)                                                                                     \
     ({                                                                                                           \
         uint64_t ea_ = (uint64_t)(addr) + (uint64_t)(offset);                                                    \
         if (ea_ + (n) > memsize)                                                                                 \
-            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+            MEM_SLOW(ea_ + (n));                                                                                 \
         membase + ea_;                                                                                           \
     })
+
+/* Atomic accesses: bounds first, then alignment to the access size
+ * (wr_atomic_mem in wr_numeric.h states the same rule for tests). */
+#define ATOMIC_MEM(p, addr, offset, n)                                                                           \
+    do {                                                                                                         \
+        uint64_t ea_ = (uint64_t)(addr) + (uint64_t)(offset);                                                    \
+        if (ea_ + (n) > memsize)                                                                                 \
+            MEM_SLOW(ea_ + (n));                                                                                 \
+        if (ea_ & ((n)-1))                                                                                       \
+            TRAP(WR_TRAP_UNALIGNED_ATOMIC);                                                                      \
+        (p) = membase + ea_;                                                                                     \
+    } while (0)
 
 /* Memory 0 of the current instance, reloaded after anything that may
  * change it (a call into another instance, memory.grow, re-entry). */
@@ -104,9 +147,13 @@ static inline wr_v128 slot_v128(const uint64_t *p)
         if (inst->module->nmems) {                                                                               \
             membase = inst->mems[0]->base;                                                                       \
             memsize = inst->mems[0]->size;                                                                       \
+            explore_mem = thread->explore_shared && inst->mems[0]->shared;                                       \
+            if (explore_mem)                                                                                     \
+                memsize = 0;                                                                                     \
         } else {                                                                                                 \
             membase = NULL;                                                                                      \
             memsize = 0;                                                                                         \
+            explore_mem = false;                                                                                 \
         }                                                                                                        \
     } while (0)
 
@@ -172,6 +219,7 @@ int wr_exec(wr_thread *thread)
     uint32_t nframes = thread->nframes;
     uint8_t *membase;
     uint64_t memsize;
+    bool explore_mem;
     wr_func *callee = NULL;
     uint32_t call_base = 0, call_size = 0;
     int trap = WR_TRAP_NONE;
@@ -185,6 +233,7 @@ int wr_exec(wr_thread *thread)
     LOAD_MEM();
     (void)membase;
     (void)memsize;
+    (void)explore_mem;
 
 #ifdef WR_COMPUTED_GOTO
     NEXT();
