@@ -7,6 +7,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_stackpool.h"
 
 const char *wr_trap_message(int trap)
 {
@@ -20,32 +21,41 @@ const char *wr_trap_message(int trap)
     return msgs[trap];
 }
 
+/* A thread's stack chunk: the frame stack, then the value stack, each
+ * sized for the store's limits and rounded to pages. */
+static size_t chunk_bytes(const wr_store *s, size_t *frames_bytes)
+{
+    const size_t page = 4096;
+    size_t fb = ((size_t)s->config.max_call_depth * sizeof(wr_frame) + page - 1) / page * page;
+    size_t sb = ((size_t)s->config.stack_slots * sizeof(uint64_t) + page - 1) / page * page;
+    *frames_bytes = fb;
+    return fb + sb;
+}
+
 wr_thread *wr_thread_new(wr_store *s)
 {
     wr_thread *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->store = s;
-    /* Reserve the value stack; pages are committed only when touched, so an
-     * idle thread costs what its deepest call used. */
-    size_t bytes = (size_t)s->config.stack_slots * sizeof(uint64_t);
-    void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED) {
-        free(t);
-        return NULL;
+    size_t fb, bytes = chunk_bytes(s, &fb);
+    uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes);
+    if (!chunk) {
+        /* The store's limits changed since the pool was made: a mapping of its own. */
+        void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED) {
+            free(t);
+            return NULL;
+        }
+        chunk = mem;
+        t->stack_own_map = true;
     }
-    t->stack = mem;
-    t->stack_end = t->stack + s->config.stack_slots;
+    t->stack_map = chunk;
     t->stack_map_bytes = bytes;
+    t->frames = (wr_frame *)chunk;
     t->max_frames = s->config.max_call_depth;
-    void *fr = mmap(NULL, (size_t)t->max_frames * sizeof(wr_frame), PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (fr == MAP_FAILED) {
-        munmap(mem, bytes);
-        free(t);
-        return NULL;
-    }
-    t->frames = fr;
+    t->stack = (uint64_t *)(chunk + fb);
+    t->stack_end = t->stack + s->config.stack_slots;
     t->sp = t->stack;
     t->budget = INT64_MAX / 4;
     return t;
@@ -56,9 +66,12 @@ void wr_thread_free(wr_thread *t)
     if (!t)
         return;
     wr_futex_forget(t);
-    munmap(t->stack, t->stack_map_bytes);
-    munmap(t->frames, (size_t)t->max_frames * sizeof(wr_frame));
+    if (t->stack_own_map)
+        munmap(t->stack_map, t->stack_map_bytes);
+    else
+        wr_stackpool_give(t->store->stackpool, t->stack_map);
     free(t->entries);
+    free(t->backtrace);
     free(t);
 }
 
@@ -114,6 +127,13 @@ void wr_thread_unwind(wr_thread *t)
 void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word *pc)
 {
     uint32_t n = 0;
+    t->nbacktrace = 0;
+    if (!t->backtrace) {
+        /* Allocated on first use: most threads never trap. */
+        t->backtrace = malloc(WR_BACKTRACE_MAX * sizeof *t->backtrace);
+        if (!t->backtrace)
+            return;
+    }
     /* The trapping function at pc, then each caller at its call site (the
      * word before its return pc lies inside the call instruction). */
     t->backtrace[n].func = func;

@@ -70,7 +70,11 @@ typedef struct wr_thread {
     wr_store *store;
     /* Value stack. */
     uint64_t *stack, *stack_end;
+    /* Both stacks live in one chunk (frames first) from the store's pool
+     * (wr_stackpool.c), or in a mapping of its own. */
+    void *stack_map;
     size_t stack_map_bytes;
+    bool stack_own_map;
     /* Frame stack: frames[0 .. nframes). */
     wr_frame *frames;
     uint32_t nframes, max_frames;
@@ -108,7 +112,7 @@ typedef struct wr_thread {
     int trap;
     uint32_t nbacktrace;
     bool backtrace_truncated;
-    wr_backtrace_entry backtrace[WR_BACKTRACE_MAX];
+    wr_backtrace_entry *backtrace; /* WR_BACKTRACE_MAX entries, made on first use */
 } wr_thread;
 
 wr_thread *wr_thread_new(wr_store *s);

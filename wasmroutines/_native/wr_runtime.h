@@ -100,6 +100,8 @@ struct wr_store {
     /* Threads woken by memory.atomic.notify, oldest first, for the host's
      * scheduler to collect (wr_futex.c). */
     struct wr_thread *woken_head, *woken_tail;
+    /* Memory for threads' stacks (wr_stackpool.c); threads die before the store. */
+    struct wr_stackpool *stackpool;
 };
 
 wr_store *wr_store_new(void);

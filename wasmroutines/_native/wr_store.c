@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
+#include "wr_stackpool.h"
 #include "wr_runtime.h"
 
 wr_store *wr_store_new(void)
@@ -54,6 +55,7 @@ void wr_store_free(wr_store *s)
         free(s->types[i]);
     free(s->types);
     free(s->type_hash);
+    wr_stackpool_free(s->stackpool);
     free(s);
 }
 
