@@ -10,8 +10,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SUITE=${1:-"$ROOT/../shared/spectest/core"}
-SUITE=$(cd "$SUITE" && pwd) # absolute: the runner runs from the work folder
+SUITES=()
+for suite in "${@:-$ROOT/../shared/spectest/core}"; do
+    SUITES+=("$(cd "$suite" && pwd)") # absolute: the runner runs from the work folder
+done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wr-sanitize.XXXXXX")
 if [[ "${WR_SAN_KEEP:-0}" != 1 ]]; then
@@ -49,7 +51,7 @@ env PATH="$VENV/bin:$PATH" \
     PYTHONMALLOC=malloc \
     ASAN_OPTIONS="detect_leaks=0:exitcode=86:abort_on_error=0" \
     UBSAN_OPTIONS="print_stacktrace=1:exitcode=86" \
-    "$VENV/bin/python" -m wasmroutines.spectest "$SUITE" || status=$?
+    "$VENV/bin/python" -m wasmroutines.spectest "${SUITES[@]}" || status=$?
 if [[ $status == 86 ]]; then
     echo "sanitize_spectest: sanitizer error (see the report above)" >&2
 elif [[ $status != 0 ]]; then

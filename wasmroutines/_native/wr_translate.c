@@ -998,8 +998,12 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
             return invalid(t, "invalid lane index");
     }
     const uint8_t *v128imm = NULL;
-    if (info->v128imm)
+    if (info->v128imm) { /* i8x16.shuffle: 16 lane indices into the 32 bytes of its operands */
         READ(wr_read_bytes(&t->r, 16, &v128imm));
+        for (uint32_t i = 0; i < 16; i++)
+            if (v128imm[i] >= 32)
+                return invalid(t, "invalid lane index");
+    }
     entry in[3];
     for (uint32_t i = info->nin; i-- > 0;)
         CHECK(pop(t, info->in[i], &in[i]));

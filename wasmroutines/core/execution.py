@@ -114,10 +114,24 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
-    try:
-        value = host.func(*args)
-    finally:
+    obs = sched.observer
+    if obs is None:
+        try:
+            value = host.func(*args)
+        finally:
+            _tls.scheduler = prev
+    else:
+        gt = sched.current
+        obs.hostcall(gt, host.func)
+        try:
+            value = host.func(*args)
+        except BaseException as exc:
+            _tls.scheduler = prev
+            obs.hostcall_done(gt, host.func, exc)
+            raise
         _tls.scheduler = prev
+        # The observer may switch threads here (the explorer's preemption point after a host call).
+        obs.hostcall_done(gt, host.func, None)
     results = _results_to_slots(store, ft, value)
     for i, s in enumerate(results):
         slots[i] = s

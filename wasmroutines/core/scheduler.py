@@ -51,6 +51,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from ._ffi import NULL, ffi, lib
 from .clock import Clock, MonotonicClock
 from .errors import Deadlock, ForeignThreadError, ThreadReport
+from .observe import SchedulerObserver
 from .policy import FairPolicy, Policy
 
 if TYPE_CHECKING:
@@ -286,6 +287,9 @@ class Scheduler:
         #: Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
         #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
         self.on_thread_exit: Callable[[GreenThread], None] | None = None
+        #: Told of every spawn, slice start, stop, wake-up and host call (observe.py): traces,
+        #: recordings and the explorer's instruction counts. None costs one test per switch.
+        self.observer: SchedulerObserver | None = None
 
     # ---- public: threads ----
 
@@ -329,6 +333,9 @@ class Scheduler:
 
     def _add(self, gt: GreenThread) -> GreenThread:
         self._live[gt.id] = gt
+        obs = self.observer
+        if obs is not None:
+            obs.spawned(gt, self.current)
         self.policy.push(gt)
         return gt
 
@@ -437,6 +444,9 @@ class Scheduler:
         gt = self.current
         self._maintain()
         if len(self.policy):
+            obs = self.observer
+            if obs is not None:
+                obs.stopped(gt, "yield")
             gt.state = _RUNNABLE
             self.policy.push(gt)
             self._switch_out(gt)
@@ -575,8 +585,12 @@ class Scheduler:
                 lib.wr_api_thread_set_host_id(t, 0)
             else:
                 t = self._new_wr_thread(gt.id)
-            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+            budget = self.policy.slice(gt)
+            lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
+            obs = self.observer
+            if obs is not None:
+                obs.started(gt, budget)
         return t
 
     def _new_wr_thread(self, host_id: int) -> Any:
@@ -617,13 +631,19 @@ class Scheduler:
 
     def _yield(self, gt: GreenThread) -> None:
         """WR_YIELD: the slice ran out. Switch if anyone else may run; either way a fresh slice follows."""
+        obs = self.observer
+        if obs is not None:
+            obs.stopped(gt, "preempted")
         self._maintain()
         if len(self.policy) or self._abort is not None:
             gt.state = _RUNNABLE
             self.policy.push(gt)
             self._switch_out(gt)
         else:
-            lib.wr_api_thread_set_budget(gt._wr_thread, self.policy.slice(gt))
+            budget = self.policy.slice(gt)
+            lib.wr_api_thread_set_budget(gt._wr_thread, budget)
+            if obs is not None:
+                obs.started(gt, budget)
 
     def _wait_futex(self, gt: GreenThread) -> None:
         """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out."""
@@ -654,6 +674,9 @@ class Scheduler:
             entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
             gt._timer = entry
             heapq.heappush(self._timers, entry)
+        obs = self.observer
+        if obs is not None:
+            obs.stopped(gt, "blocked")
         try:
             self._switch_out(gt)
         finally:
@@ -705,8 +728,13 @@ class Scheduler:
         self.current = gt
         gt.state = _RUNNING
         t = gt._wr_thread
+        budget = 0
         if t is not None:
-            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+            budget = self.policy.slice(gt)
+            lib.wr_api_thread_set_budget(t, budget)
+        obs = self.observer
+        if obs is not None:
+            obs.started(gt, budget)
         glet = gt._glet
         if glet is None:
             assert self._hub is not None
@@ -723,6 +751,9 @@ class Scheduler:
         gt._what = None
         self._cancel_timer(gt)
         self.policy.push(gt)
+        obs = self.observer
+        if obs is not None:
+            obs.woken(gt)
 
     def _cancel_timer(self, gt: GreenThread) -> None:
         entry = gt._timer
@@ -809,6 +840,9 @@ class Scheduler:
                 gt._what = gt.wait_address = None
                 self._cancel_timer(gt)
                 self.policy.push(gt)
+                obs = self.observer
+                if obs is not None:
+                    obs.woken(gt)
 
     def _fire_timers(self) -> None:
         now = self.clock.now_ns()
@@ -920,6 +954,9 @@ class Scheduler:
         """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
         gt.state = _DONE
         self._live.pop(gt.id, None)
+        obs = self.observer
+        if obs is not None:
+            obs.stopped(gt, "exit")
         t = gt._wr_thread
         if t is not None:
             gt._wr_thread = None

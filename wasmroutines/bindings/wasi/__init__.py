@@ -17,11 +17,15 @@ Behaviour worth knowing:
 - fds: 0-2 stdio, then preopened directories, then preopened sockets
   (sockets after directories, unlike wasmtime, because wasi-libc stops its
   preopen scan at the first fd that is not a directory).
-- Blocking waits (fd_read on pipes/terminals/sockets, sock_accept,
-  poll_oneoff) go through one hook, the Waiter (runtime.py), which the green
-  thread scheduler replaces; the default blocks the OS thread.
+- Blocking waits (fd_read/fd_write on pipes/terminals/sockets, sock_accept,
+  sock_recv, poll_oneoff, sched_yield) go through one hook, the Waiter
+  (runtime.py). The default, SchedulerWaiter (green.py), parks only the
+  calling green thread when a scheduler runs it (the others keep running;
+  the OS is waited on only when none can) and blocks the OS thread when
+  WASI is called outside wasm and green threads.
 - Hooks for reproducible runs: `WasiConfig.clock` (realtime and CPU clocks),
-  `WasiConfig.random` (random_get), the Waiter's monotonic clock.
+  `WasiConfig.random` (random_get), the Waiter's clocks: under a scheduler
+  the monotonic and realtime clocks are the scheduler's (a VirtualClock).
 - proc_raise returns ENOSYS. Sockets: only preopened listeners and what they
   accept (sock_recv/sock_send need our socket objects; an inherited socket on
   stdio reads and writes through fd_read/fd_write only).
@@ -36,7 +40,8 @@ Modules, one concept each:
   fd.py, readdir.py, path.py   fd_* and path_* calls
   clock.py, proc.py, poll.py, sock.py   clocks; args/env/exit/random; poll_oneoff; sockets
   snapshot0.py    wasi_unstable's differing layouts
-  runtime.py      the Waiter hook every blocking wait goes through (a scheduler replaces it)
+  runtime.py      the Waiter hook every blocking wait goes through; OsWaiter blocks the OS thread
+  green.py        SchedulerWaiter, the default: waits through the running green-thread scheduler
   registry.py     the call table and the errno-returning wrappers
   errno.py, errors.py, abi.py, guest.py, stdio.py, streams.py, filestat.py   the plumbing
 """
@@ -47,6 +52,7 @@ from .abi import FileType, Rights
 from .environment import PREVIEW1_MODULE, SNAPSHOT0_MODULE, Preopen, WasiConfig, WasiEnvironment
 from .errno import Errno
 from .errors import WasiExit, WasiUsageError
+from .green import SchedulerWaiter
 from .runtime import OsWaiter, Waiter
 
 __all__ = [
@@ -57,6 +63,7 @@ __all__ = [
     "OsWaiter",
     "Preopen",
     "Rights",
+    "SchedulerWaiter",
     "WasiConfig",
     "WasiEnvironment",
     "WasiExit",

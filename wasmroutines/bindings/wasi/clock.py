@@ -2,8 +2,10 @@
 
 Timestamps are u64 nanoseconds. The monotonic clock is the Waiter's, so a
 scheduler with a virtual clock (deterministic mode) gives the guest the same
-time its sleeps are measured on; the others come from the state's `clock`
-hook when one is installed, else from the host.
+time its sleeps are measured on. The others come from the state's `clock`
+hook when one is installed; else realtime from the Waiter's `realtime()`
+when it has one (the scheduler's clock, see green.py), and the rest from
+the host.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def now(st: WasiState, clock_id: int) -> int:
     if st.clock is not None and clock_id in _RESOLUTION:
         return st.clock(clock_id)
     if clock_id == ClockId.REALTIME:
-        return time.time_ns()
+        realtime = getattr(st.waiter, "realtime", None)  # optional in the Waiter protocol
+        return int(realtime()) if realtime is not None else time.time_ns()
     if clock_id == ClockId.PROCESS_CPUTIME_ID:
         return time.process_time_ns()
     if clock_id == ClockId.THREAD_CPUTIME_ID:

@@ -58,7 +58,8 @@ class WasiConfig:
 
     stdio: see stdio.py (None inherits the process's fds; bytes feed stdin;
     a bytearray or a binary stream captures stdout/stderr). `waiter` is
-    where blocking waits go and the monotonic clock (runtime.py); `clock`
+    where blocking waits go and the monotonic clock (runtime.py; default:
+    the running green-thread scheduler, see green.py); `clock`
     (WASI clock id -> ns) replaces the host's realtime and CPU-time clocks;
     `random` fills random_get.
     """

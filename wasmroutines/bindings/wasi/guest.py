@@ -5,6 +5,10 @@ here against the memory's current size before it is used, and a bad one
 raises GuestFault (the call returns EFAULT). Slices are zero-copy views into
 the memory (the C core never moves a memory's base), so reads and writes into
 iovecs go straight between the host fd and wasm memory.
+
+A recorder (core/record.py) sets `touched` to a list while a call runs: every
+region the call is handed (slices, iovecs, packed fields) is appended with
+its bytes before the call, so the bytes the call wrote can be found after it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class GuestMemory:
         self._memory: Memory | None = None
         self._view = memoryview(b"")
         self._size = -1
+        #: While a recorder watches a call: (address, bytes before the call) of every region handed out.
+        self.touched: list[tuple[int, bytes]] | None = None
 
     @property
     def memory(self) -> Memory | None:
@@ -56,6 +62,8 @@ class GuestMemory:
         end = ptr + size
         if ptr < 0 or size < 0 or end > len(view):
             raise GuestFault(f"{size} bytes at {ptr:#x}")
+        if self.touched is not None:
+            self.touched.append((ptr, bytes(view[ptr:end])))
         return view[ptr:end]
 
     def read(self, ptr: int, size: int) -> bytes:
@@ -75,6 +83,8 @@ class GuestMemory:
         view = self.view()
         if ptr < 0 or ptr + layout.size > len(view):
             raise GuestFault(f"{layout.size} bytes at {ptr:#x}")
+        if self.touched is not None:
+            self.touched.append((ptr, bytes(view[ptr : ptr + layout.size])))
         layout.pack_into(view, ptr, *values)
 
     def u8(self, ptr: int) -> int:
@@ -111,4 +121,8 @@ class GuestMemory:
             if buf + n > limit:
                 raise GuestFault(f"iovec of {n} bytes at {buf:#x}")
             out.append(view[buf : buf + n])
+        if self.touched is not None:
+            for i in range(count):
+                buf, n = unpack(view, ptr + i * IOVEC.size)
+                self.touched.append((buf, bytes(view[buf : buf + n])))
         return out

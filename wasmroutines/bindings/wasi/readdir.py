@@ -2,7 +2,9 @@
 
 The listing is a snapshot taken when the guest starts at cookie 0 (and kept
 on the fd), so cookies stay valid while the guest reads in several calls;
-`.` and `..` come first, as on POSIX. An entry's cookie (d_next) is the index
+`.` and `..` come first, as on POSIX, then the entries sorted by name (bytewise),
+so a listing does not depend on the order the host file system keeps them in
+(deterministic runs must not). An entry's cookie (d_next) is the index
 of the entry after it. The buffer is filled completely, the last record cut
 short if need be: a full buffer tells the guest to call again.
 """
@@ -44,14 +46,17 @@ def _snapshot(entry: FdEntry) -> list[tuple[bytes, int, FileType]]:
     out.append((b"..", parent_ino, FileType.DIRECTORY))
     # scandir on a dup: it reads with its own DIR stream and leaves our fd's position alone.
     dup = os.dup(fd)
+    listed = []
     try:
         os.lseek(dup, 0, os.SEEK_SET)
         with os.scandir(dup) as it:
             for e in it:
                 name = e.name if isinstance(e.name, bytes) else os.fsencode(e.name)
-                out.append((name, e.inode(), _kind(e)))  # type: ignore[arg-type]
+                listed.append((name, e.inode(), _kind(e)))  # type: ignore[arg-type]
     finally:
         os.close(dup)
+    listed.sort(key=lambda entry: entry[0])
+    out.extend(listed)
     return out
 
 

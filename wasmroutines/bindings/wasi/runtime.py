@@ -6,12 +6,17 @@ poll_oneoff (clock and fd subscriptions). WASI calls never block in the OS
 by themselves: they ask the waiter to wait until an fd is ready or a
 deadline passes, then retry the call without blocking.
 
-`OsWaiter`, the default, blocks the calling OS thread in poll(): right
-while one wasm thread runs per OS thread. When wasm threads become green
-threads (a later issue), the scheduler installs its own waiter that parks
+`OsWaiter` blocks the calling OS thread in poll(): right while one wasm
+thread runs per OS thread. The default, `SchedulerWaiter` (green.py), hands
+each wait to the green-thread scheduler running the caller, which parks
 only the calling green thread and runs the others, waiting in the OS only
-when no thread can run. Deadlines are `time.monotonic_ns()` values so that
-a deterministic scheduler can substitute a virtual clock.
+when no thread can run; with no scheduler running it is OsWaiter. Deadlines
+are on the waiter's own monotonic clock (`now()`), so a scheduler's
+VirtualClock governs them.
+
+A waiter may also have `realtime()` (ns since the epoch): clock_time_get
+then reads the realtime clock from it (else from the host), so that a
+simulated clock governs the wall time the guest sees as well.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ class OsWaiter:
 
     def now(self) -> int:
         return time.monotonic_ns()
+
+    def realtime(self) -> int:
+        return time.time_ns()
 
     def yield_(self) -> None:
         return None

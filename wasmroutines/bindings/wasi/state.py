@@ -12,8 +12,9 @@ import weakref
 from collections.abc import Callable
 
 from .fdtable import FdTable
+from .green import SchedulerWaiter
 from .guest import GuestMemory
-from .runtime import OsWaiter, Waiter
+from .runtime import Waiter
 
 __all__ = ["WasiState"]
 
@@ -22,10 +23,12 @@ class WasiState:
     """Args and environ as encoded bytes, the fd table, the bound memory, and the replaceable hooks.
 
     `waiter` is where every blocking wait goes (see runtime.py) and the
-    monotonic clock; `clock`, when set, gives the other clocks (realtime,
-    process and thread CPU time) by WASI clock id, for runs that must not read
-    the host's time; `random` fills random_get (os.urandom unless a
-    deterministic source is installed).
+    monotonic clock (and the realtime one, when it has `realtime()`); the
+    default, SchedulerWaiter (green.py), parks only the calling green thread
+    when a scheduler runs it and blocks the OS thread otherwise. `clock`,
+    when set, gives the other clocks (realtime, process and thread CPU time)
+    by WASI clock id, for runs that must not read the host's time; `random`
+    fills random_get (os.urandom unless a deterministic source is installed).
     """
 
     def __init__(
@@ -44,6 +47,6 @@ class WasiState:
         # what the guest left open (an embedder without an explicit close leaks no fds).
         weakref.finalize(self, self.fds.close_all)
         self.mem = GuestMemory()
-        self.waiter: Waiter = waiter if waiter is not None else OsWaiter()
+        self.waiter: Waiter = waiter if waiter is not None else SchedulerWaiter()
         self.random = random
         self.clock = clock

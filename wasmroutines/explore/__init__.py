@@ -1,0 +1,51 @@
+"""Deterministic runs and the schedule explorer: find the interleavings that break a multithreaded wasm program.
+
+    from wasmroutines.explore import Program, explore_program
+    result = explore_program(Program.load("prog.wasm"), runs=1000, strategy="pct")
+    print(result.report())          # each distinct failure once, with a replay command
+
+    def body(store):                # a concurrency test of wasm called from Python
+        inst = Instance(store, module)
+        workers = [spawn(inst.exports.work, i) for i in range(4)]
+        for w in workers:
+            join(w)
+        return inst.exports.total()
+    assert explore_function(body, runs=500, expect=400).ok
+
+Modules: runner.py (one run and how it ended), explorer.py (many runs,
+deduplicated failures, processes, progress), and the scheduling strategies
+in core/determinism.py. The pytest plugin (wasmroutines/pytest_plugin.py)
+wraps explore_function as a fixture.
+"""
+
+from __future__ import annotations
+
+from ..core.determinism import Schedule
+from .explorer import (
+    Exploration,
+    FoundFailure,
+    explore_function,
+    explore_program,
+    replay_function,
+    schedule_from_text,
+    schedule_to_text,
+)
+from .runner import DEFAULT_FUEL, Failure, Hang, Outcome, Program, run_function, run_program
+
+__all__ = [
+    "DEFAULT_FUEL",
+    "Exploration",
+    "Failure",
+    "FoundFailure",
+    "Hang",
+    "Outcome",
+    "Program",
+    "Schedule",
+    "explore_function",
+    "explore_program",
+    "replay_function",
+    "run_function",
+    "run_program",
+    "schedule_from_text",
+    "schedule_to_text",
+]

@@ -1,0 +1,401 @@
+"""The schedule explorer: run a program under many seeded schedules and report each distinct failure once.
+
+Run i of an exploration with seed S uses `Schedule(S, ...).run_seed(i)`: its
+own seed, derived from S and i, so an exploration is itself reproducible
+(same seed, same runs, same report, whatever `jobs`), and any one run can be
+replayed alone from its schedule (`wasmroutines run --seed ...`).
+
+Failures: a deadlock, a trap, a non-zero exit, a hang (past the instruction
+budget), an error raised by the test body, or output (stdout, stderr and
+exit code; a test body's return value) different from the expected output,
+or, when none is given, from the first run that ended normally. Failures
+are grouped by `Failure.key` (kind and where the threads were); each group
+is reported once, from its earliest run, with how many runs hit it.
+
+PCT needs the length of a run in steps (budget units): unless given, the
+first run (a random walk, run 0 of the exploration) measures it, rounded up.
+`jobs` > 1 spreads the runs over processes (forked, so a test body need not
+be picklable); results are merged in run order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..core.determinism import STRATEGIES, Schedule
+from ..core.store import Store
+from .runner import DEFAULT_FUEL, Failure, Outcome, Program, run_function, run_program
+
+__all__ = ["Exploration", "FoundFailure", "explore_function", "explore_program"]
+
+#: Runs sent to a worker process at a time.
+_CHUNK = 16
+
+
+@dataclass
+class FoundFailure:
+    """One distinct failure: the earliest run that showed it and how many runs did."""
+
+    failure: Failure
+    schedule: Schedule
+    run: int
+    count: int
+    stdout: bytes
+    stderr: bytes
+    exit_code: int | None
+    decisions: list[int]
+    replay: str  # one command (or call) that replays the run exactly
+
+
+@dataclass
+class Exploration:
+    """What an exploration found. `failures` is empty when every run behaved like the reference."""
+
+    target: str
+    base: Schedule
+    runs: int
+    elapsed: float
+    failures: list[FoundFailure] = field(default_factory=list)
+    reference: bytes | None = None  # the expected (or first normal) output, as compared
+    distinct_outputs: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def rate(self) -> float:
+        return self.runs / self.elapsed if self.elapsed > 0 else float("inf")
+
+    def report(self) -> str:
+        """The human report: a summary line, then each failure with its threads, schedule and replay command."""
+        strat = "pct" if self.base.strategy == "pct" else "random walk"
+        shared = ", preempting at shared accesses" if self.base.preempt_shared else ""
+        lines = [
+            f"explored {self.runs} schedules of {self.target} in {self.elapsed:.1f} s ({self.rate:.0f}/s): "
+            f"{strat}{shared}, exploration seed {self.base.seed}"
+        ]
+        if self.base.strategy == "pct":
+            lines[0] += f", depth {self.base.depth}, {self.base.steps} steps"
+        if not self.failures:
+            lines.append("no failure found")
+            return "\n".join(lines)
+        n = len(self.failures)
+        lines.append(f"{n} distinct failure{'s' if n != 1 else ''} found")
+        for i, f in enumerate(self.failures, 1):
+            lines.append("")
+            lines.append(f"failure {i} of {n}: {f.failure.kind}, in {f.count} of {self.runs} runs (first: run {f.run})")
+            lines.append(_indent(f.failure.describe(), "  "))
+            if f.failure.kind == "output":
+                lines.append(f"  expected: {_show(self.reference)}")
+                lines.append(f"  got:      {_show(f.stdout)}")
+            elif f.stderr:
+                lines.append("  stderr: " + _show(f.stderr[-400:]))
+            shown = " ".join(str(d) for d in f.decisions[:40])
+            more = f" ... ({len(f.decisions)} in all)" if len(f.decisions) > 40 else ""
+            lines.append(f"  schedule: {f.schedule}; threads picked: {shown}{more}")
+            lines.append(f"  replay: {f.replay}")
+        return "\n".join(lines)
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _show(data: bytes | None) -> str:
+    if data is None:
+        return "(none)"
+    text = data.decode("utf-8", "backslashreplace")
+    return repr(text) if len(text) < 300 else repr(text[:300]) + "..."
+
+
+# ---- targets: a WASI program, or a Python test body ----
+
+
+class _Target:
+    name = ""
+
+    def run(self, schedule: Schedule) -> Outcome:
+        raise NotImplementedError
+
+    def replay(self, schedule: Schedule) -> str:
+        raise NotImplementedError
+
+
+class _ProgramTarget(_Target):
+    def __init__(self, program: Program, fuel: int | None) -> None:
+        self.program = program
+        self.fuel = fuel
+        self.name = os.path.basename(program.path)
+
+    def run(self, schedule: Schedule) -> Outcome:
+        return run_program(self.program, schedule, fuel=self.fuel)
+
+    def replay(self, schedule: Schedule) -> str:
+        p = self.program
+        argv = ["wasmroutines", "run"]
+        for host, guest in p.dirs:
+            argv += ["--dir", host if host == guest else f"{host}::{guest}"]
+        for k, v in p.env.items():
+            argv += ["--env", f"{k}={v}"]
+        if self.fuel != DEFAULT_FUEL and self.fuel is not None:
+            argv += ["--hang-fuel", str(self.fuel)]
+        argv += schedule.cli_args()
+        argv += [p.path, *p.args]
+        cmd = shlex.join(argv)
+        if p.stdin:
+            cmd += " < STDIN-FILE"
+        return cmd
+
+
+class _FunctionTarget(_Target):
+    def __init__(self, body: Callable[[Store], Any], fuel: int | None) -> None:
+        self.body = body
+        self.fuel = fuel
+        self.name = getattr(body, "__qualname__", repr(body))
+
+    def run(self, schedule: Schedule) -> Outcome:
+        return run_function(self.body, schedule, fuel=self.fuel)
+
+    def replay(self, schedule: Schedule) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in schedule.as_dict().items())
+        return (
+            f"wasmroutines.explore.replay_function({self.name}, Schedule({fields}))"
+            f"   # or: WASMROUTINES_SCHEDULE='{schedule_to_text(schedule)}' pytest ..."
+        )
+
+
+def schedule_to_text(schedule: Schedule) -> str:
+    """A Schedule as `seed=...,strategy=...` (the WASMROUTINES_SCHEDULE variable the pytest plugin reads)."""
+    return ",".join(f"{k}={int(v) if isinstance(v, bool) else v}" for k, v in schedule.as_dict().items())
+
+
+def schedule_from_text(text: str) -> Schedule:
+    values: dict[str, Any] = {}
+    for part in text.split(","):
+        key, _, value = part.strip().partition("=")
+        if key in ("seed", "depth", "steps", "min_slice", "max_slice"):
+            values[key] = int(value, 0)
+        elif key == "preempt_shared":
+            values[key] = value.lower() not in ("0", "false", "no", "")
+        elif key == "strategy":
+            values[key] = value
+        elif key:
+            raise ValueError(f"unknown schedule field {key!r}")
+    if "seed" not in values:
+        raise ValueError("a schedule needs seed=N")
+    return Schedule(**values)
+
+
+# ---- running many ----
+
+_WORKER_TARGET: _Target | None = None
+
+
+def _work(job: tuple[list[tuple[int, Schedule]]]) -> list[tuple[int, Outcome]]:
+    assert _WORKER_TARGET is not None
+    return [(i, _WORKER_TARGET.run(s)) for i, s in job[0]]
+
+
+def _outcomes(target: _Target, schedules: list[tuple[int, Schedule]], jobs: int) -> Iterator[tuple[int, Outcome]]:
+    if jobs <= 1 or len(schedules) < 2 * _CHUNK:
+        for i, s in schedules:
+            yield i, target.run(s)
+        return
+    global _WORKER_TARGET
+    try:
+        ctx = multiprocessing.get_context("fork")
+    except ValueError:  # no fork on this platform: run here
+        for i, s in schedules:
+            yield i, target.run(s)
+        return
+    _WORKER_TARGET = target
+    chunks = [(schedules[k : k + _CHUNK],) for k in range(0, len(schedules), _CHUNK)]
+    try:
+        with ctx.Pool(jobs) as pool:
+            for batch in pool.imap_unordered(_work, chunks):
+                yield from batch
+    finally:
+        _WORKER_TARGET = None
+
+
+def _explore(
+    target: _Target,
+    *,
+    runs: int,
+    strategy: str,
+    seed: int,
+    depth: int,
+    steps: int | None,
+    preempt_shared: bool,
+    jobs: int,
+    expect: bytes | None,
+    progress: bool,
+) -> Exploration:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    started = time.perf_counter()
+    base = Schedule(seed, strategy="random", preempt_shared=preempt_shared)
+    results: dict[int, Outcome] = {}
+    todo = list(range(runs))
+    if strategy == "pct":
+        if steps is None:
+            # Calibrate: run 0, a random walk, measures how long a run is.
+            first = target.run(base.run_seed(0))
+            results[0] = first
+            todo = todo[1:]
+            steps = _round_up(max(first.instructions, 100))
+        base = replace(base, strategy="pct", depth=depth, steps=steps)
+    schedules = [(i, base.run_seed(i)) for i in todo]
+
+    bar = _progress_bar(runs, target.name, progress)
+    failing = 0
+    try:
+        if results:
+            bar.update(1)
+            failing += results[0].failure is not None
+        for i, outcome in _outcomes(target, schedules, jobs):
+            results[i] = outcome
+            failing += outcome.failure is not None
+            bar.update(1)
+            if failing:
+                bar.set_postfix(failing=failing, refresh=False)
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    return _summarize(target, base, results, elapsed, expect)
+
+
+def _round_up(n: int) -> int:
+    """Two significant digits, rounded up: a calibration that does not change with tiny differences."""
+    scale = 10 ** max(len(str(n)) - 2, 0)
+    return -(-n // scale) * scale
+
+
+def _progress_bar(total: int, name: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=f"exploring {name}",
+        unit="run",
+        disable=not enabled,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
+
+
+def _summarize(
+    target: _Target, base: Schedule, results: dict[int, Outcome], elapsed: float, expect: bytes | None
+) -> Exploration:
+    order = sorted(results)
+    reference = expect
+    if reference is None:
+        for i in order:
+            if results[i].failure is None:
+                reference = results[i].stdout
+                break
+    ref_code = 0
+    groups: dict[str, FoundFailure] = {}
+    outputs: set[bytes] = set()
+    for i in order:
+        o = results[i]
+        outputs.add(o.stdout)
+        failure = o.failure
+        if failure is None and reference is not None and (o.stdout != reference or o.exit_code != ref_code):
+            failure = Failure("output", "output differs from " + ("the expected" if expect is not None else "run 0's"))
+        if failure is None:
+            continue
+        key = failure.key
+        found = groups.get(key)
+        if found is None:
+            s = o.schedule if o.schedule is not None else base
+            groups[key] = FoundFailure(
+                failure, s, i, 1, o.stdout, o.stderr, o.exit_code, o.decisions, target.replay(s)
+            )
+        else:
+            found.count += 1
+    failures = sorted(groups.values(), key=lambda f: f.run)
+    return Exploration(target.name, base, len(results), elapsed, failures, reference, len(outputs))
+
+
+def explore_program(
+    program: Program,
+    *,
+    runs: int = 1000,
+    strategy: str = "random",
+    seed: int = 0,
+    depth: int = 3,
+    steps: int | None = None,
+    preempt_shared: bool = True,
+    jobs: int = 1,
+    fuel: int | None = DEFAULT_FUEL,
+    expect_stdout: bytes | None = None,
+    progress: bool = False,
+) -> Exploration:
+    """Run a WASI program under `runs` schedules; see the module docstring. `fuel`: the hang budget."""
+    return _explore(
+        _ProgramTarget(program, fuel),
+        runs=runs,
+        strategy=strategy,
+        seed=seed,
+        depth=depth,
+        steps=steps,
+        preempt_shared=preempt_shared,
+        jobs=jobs,
+        expect=expect_stdout,
+        progress=progress,
+    )
+
+
+def explore_function(
+    body: Callable[[Store], Any],
+    *,
+    runs: int = 1000,
+    strategy: str = "random",
+    seed: int = 0,
+    depth: int = 3,
+    steps: int | None = None,
+    preempt_shared: bool = True,
+    jobs: int = 1,
+    fuel: int | None = DEFAULT_FUEL,
+    expect: Any = None,
+    progress: bool = False,
+) -> Exploration:
+    """Run `body(store)` (see runner.run_function) under `runs` schedules; `expect`: its expected return value."""
+    return _explore(
+        _FunctionTarget(body, fuel),
+        runs=runs,
+        strategy=strategy,
+        seed=seed,
+        depth=depth,
+        steps=steps,
+        preempt_shared=preempt_shared,
+        jobs=jobs,
+        expect=None if expect is None else repr(expect).encode(),
+        progress=progress,
+    )
+
+
+def replay_function(body: Callable[[Store], Any], schedule: Schedule, *, fuel: int | None = DEFAULT_FUEL) -> Any:
+    """Run `body(store)` once under `schedule` and return its value; a failure raises AssertionError with its report."""
+    holder: dict[str, Any] = {}
+
+    def capture(store: Store) -> Any:
+        holder["value"] = body(store)
+        return holder["value"]
+
+    outcome = run_function(capture, schedule, fuel=fuel)
+    if outcome.failure is not None:
+        raise AssertionError(outcome.failure.describe())
+    return holder.get("value")

@@ -1,0 +1,434 @@
+"""One run of a WASI program (wasi-threads or not) under a controlled scheduler, and how it ended.
+
+`run_program(program, schedule, ...)` makes a fresh Store, links WASI (and
+wasi-threads when the module imports `thread-spawn`), runs `_start` and
+returns an Outcome: the exit code, the output, and a Failure when the run
+deadlocked, trapped, exited non-zero, or ran past its instruction budget
+(a hang). With a Schedule the run is deterministic (determinism.py): the
+Schedule's policy, a DeterministicClock, seeded random_get, and waits for
+file descriptors that take no virtual time. Without one it is the default
+fast mode (fair policy, real time).
+
+Extra observers (a trace, a recorder) and a WASI interposer (record/replay)
+plug in through `RunHooks`. Every failure carries the stacks of all threads
+as they were when it happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
+from ..bindings.wasi.green import SchedulerWaiter
+from ..bindings.wasi.registry import bind
+from ..bindings.wasi.runtime import _poll
+from ..core._ffi import lib
+from ..core.determinism import DeterministicClock, Schedule, SeededBytes
+from ..core.errors import Deadlock, OutOfFuel, ThreadReport, Trap, WasmroutinesError
+from ..core.function import Function
+from ..core.instance import Instance
+from ..core.memory import Memory
+from ..core.module import Module
+from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
+from ..core.scheduler import GreenThread, Scheduler
+from ..core.store import Store
+
+__all__ = [
+    "DEFAULT_FUEL",
+    "Failure",
+    "Hang",
+    "Outcome",
+    "Program",
+    "RunHooks",
+    "run_function",
+    "run_program",
+    "thread_reports",
+]
+
+#: Budget units (about wasm instructions, all threads together) after which a run counts as hung.
+DEFAULT_FUEL = 20_000_000
+
+_WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
+
+
+class Hang(WasmroutinesError):
+    """A run went past its instruction budget: a livelock, an endless loop, or a budget set too low."""
+
+    def __init__(self, budget: int, threads: Sequence[ThreadReport]) -> None:
+        self.budget = budget
+        self.threads = list(threads)
+        super().__init__(f"no end after {budget} instructions (all threads together)")
+
+
+@dataclass
+class Program:
+    """A WASI command and what it is given. `stdin` None inherits the process's stdin (bytes feed it)."""
+
+    module: Module
+    path: str
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    dirs: list[tuple[str, str]] = field(default_factory=list)
+    stdin: bytes | None = b""
+
+    @classmethod
+    def load(cls, path: str, args: Sequence[str] = (), **kwargs: Any) -> Program:
+        with open(path, "rb") as f:
+            data = f.read()
+        if not data.startswith(b"\0asm"):
+            from ..core.wat import wat2wasm
+
+            data = wat2wasm(data)
+        return cls(Module(data), path, list(args), **kwargs)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a run went wrong. `kind`: deadlock, trap, exit (non-zero), hang, output (differs), error.
+
+    `threads` are the stacks of every thread when it happened; `thread` the
+    one that trapped (when known). `key` identifies the bug for deduplication:
+    the kind plus where the threads were (function names and offsets, not
+    addresses or thread ids, which vary from schedule to schedule).
+    """
+
+    kind: str
+    message: str
+    threads: tuple[ThreadReport, ...] = ()
+    thread: int | None = None
+
+    @property
+    def key(self) -> str:
+        if self.kind in ("output", "exit", "error"):
+            return f"{self.kind}: {self.message}"
+        where = sorted(
+            {
+                (t.state, _blocked_kind(t.blocked_on), tuple(f.func_name or str(f.func_index) for f in t.frames[:4]))
+                for t in self.threads
+            }
+        )
+        first = self.message.splitlines()[0] if self.message else ""
+        return f"{self.kind}: {first} {where}"
+
+    def describe(self) -> str:
+        lines = [f"{self.kind}: {self.message}"]
+        for t in self.threads:
+            mark = " (trapped here)" if self.thread is not None and t.id == self.thread else ""
+            lines.append(_indent(str(t) + mark, "  "))
+        return "\n".join(lines)
+
+
+def _blocked_kind(what: str | None) -> str | None:
+    if what is None:
+        return None
+    return what.split(" ", 1)[0]  # "futex 0x1234" -> "futex": addresses differ between runs
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+@dataclass
+class Outcome:
+    """What one run did. `decisions`: the thread picked at each scheduling decision, in order."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    failure: Failure | None
+    instructions: int
+    decisions: list[int]
+    schedule: Schedule | None
+
+    @property
+    def output_digest(self) -> str:
+        h = hashlib.sha256()
+        h.update(f"{self.exit_code}\0".encode())
+        h.update(self.stdout)
+        h.update(b"\0")
+        h.update(self.stderr)
+        return h.hexdigest()[:16]
+
+
+@dataclass
+class RunHooks:
+    """What a run may be extended with: more observers, and a wrapper around every WASI call."""
+
+    observers: list[SchedulerObserver] = field(default_factory=list)
+    #: interpose(module_name, call_name, host) -> what runs instead (record.py's recorder and replayer).
+    interpose: Callable[[str, str, Callable[..., Any]], Callable[..., Any]] | None = None
+    #: Called with the store and scheduler before anything runs (a replayer swaps in its policy).
+    setup: Callable[[Store, InstructionCounter], None] | None = None
+
+
+# ---- the deterministic WASI pieces ----
+
+
+class InstantIoWaiter(SchedulerWaiter):
+    """Deterministic runs: sleeps go through the scheduler (virtual time); fd waits block the OS thread.
+
+    A wait for a pipe, terminal or socket takes no virtual time and never lets
+    another thread run meanwhile, so the schedule depends on what the input
+    is, never on when it arrives.
+    """
+
+    def wait(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
+        if readable or writable:
+            _poll(readable, writable, None)
+            return
+        super().wait(readable, writable, deadline)
+
+
+def _virtual_clocks(clock: DeterministicClock) -> Callable[[int], int]:
+    """WASI's non-monotonic clocks in deterministic mode: realtime from the epoch, CPU time = virtual time."""
+
+    def read(clock_id: int) -> int:
+        return clock.realtime_ns() if clock_id == 0 else clock.now_ns()
+
+    return read
+
+
+class _Watch(NullObserver):
+    """The hang budget, exploration mode on every thread, and the thread that ended the run."""
+
+    def __init__(self, sched: Scheduler, counter: InstructionCounter, budget: int | None, explore: bool) -> None:
+        self._sched = sched
+        self._counter = counter
+        self._budget = budget
+        self._explore = explore
+        self.fired = False
+        self.ended_by: GreenThread | None = None
+        self.reports: list[ThreadReport] | None = None
+
+    def started(self, thread: GreenThread, budget: int) -> None:
+        if self._explore and thread._wr_thread is not None:
+            lib.wr_api_thread_set_explore(thread._wr_thread, 1)
+
+    def stopped(self, thread: GreenThread, why: StopReason) -> None:
+        if why == "exit":
+            exc = thread.exception
+            if self.ended_by is None and exc is not None and isinstance(exc, (Trap, WasiExit, OutOfFuel)):
+                self.ended_by = thread
+                # The others' stacks now, before the run is torn down (the exiting thread's are in its Trap).
+                self.reports = thread_reports(self._sched)
+            return
+        budget = self._budget
+        if budget is not None and not self.fired and why != "blocked" and self._counter.total > budget:
+            self.fired = True
+            self._sched.interrupt(Hang(budget, thread_reports(self._sched)))
+
+
+def thread_reports(sched: Scheduler) -> list[ThreadReport]:
+    """Every live thread of `sched`: state, what it waits on, its wasm stack (captured now)."""
+    return [sched._report(gt) for gt in sched.threads]
+
+
+# ---- running ----
+
+
+def _wasi_imports(
+    store: Store, module: Module, wasi: WasiEnvironment, interpose: Callable[..., Any]
+) -> dict[str, dict[str, Any]]:
+    """The module's WASI imports, each host callable wrapped by `interpose`."""
+    out: dict[str, dict[str, Any]] = {}
+    for imp in module.imports:
+        if imp.module not in _WASI_MODULES:
+            continue
+        call = wasi.calls(imp.module).get(imp.name)
+        if call is None:
+            continue
+        host = interpose(imp.module, imp.name, bind(wasi.state, call))
+        out.setdefault(imp.module, {})[imp.name] = Function(store, host, call.type)
+    return out
+
+
+def run_program(
+    program: Program,
+    schedule: Schedule | None = None,
+    *,
+    fuel: int | None = DEFAULT_FUEL,
+    capture: bool = True,
+    stdout: BinaryIO | bytearray | None = None,
+    stderr: BinaryIO | bytearray | None = None,
+    hooks: RunHooks | None = None,
+) -> Outcome:
+    """Run `program` once under `schedule` (None: the default fair, real-time mode).
+
+    With `capture` the program's stdout and stderr are kept in the Outcome;
+    otherwise they go to `stdout`/`stderr` (None: the process's own). `fuel`
+    is the hang budget in instructions across all threads (None: none).
+    Failures are reported in the Outcome, never raised, except a replay's
+    Divergence and KeyboardInterrupt.
+    """
+    from ..bindings.wasi_threads import WasiThreads, uses_wasi_threads
+
+    hooks = hooks or RunHooks()
+    store = Store()
+    sched = store.scheduler
+    counter = InstructionCounter(store)
+    policy = None
+    if schedule is not None:
+        clock = DeterministicClock()
+        sched.clock = clock
+        policy = schedule.policy(counter)
+        policy.attach(sched)
+        store.set_policy(policy)
+    watch = _Watch(sched, counter, fuel, schedule is not None and schedule.preempt_shared)
+    observers: list[SchedulerObserver] = [counter]
+    if policy is not None:
+        observers.append(policy)
+    observers.append(watch)
+    observers += hooks.observers
+    sched.observer = Observers(observers)
+    if hooks.setup is not None:
+        hooks.setup(store, counter)
+
+    out_buf = bytearray() if capture else None
+    err_buf = bytearray() if capture else None
+    config = WasiConfig(
+        args=[program.path, *program.args],
+        env=dict(program.env),
+        stdin=program.stdin,
+        stdout=out_buf if capture else stdout,
+        stderr=err_buf if capture else stderr,
+    )
+    for host, guest in program.dirs:
+        config.preopen_dir(host, guest)
+    if schedule is not None:
+        config.random = SeededBytes(schedule.seed)
+        config.clock = _virtual_clocks(clock)
+
+    exit_code: int | None = None
+    failure: Failure | None = None
+    threads: Any = None
+    with WasiEnvironment(config) as wasi:
+        try:
+            extra = _wasi_imports(store, program.module, wasi, hooks.interpose) if hooks.interpose else {}
+            if uses_wasi_threads(program.module):
+                threads = WasiThreads(store, program.module, wasi, imports=extra)
+                instance = threads.instantiate()
+            else:
+                imports = wasi.imports(store, program.module)
+                for mod, names in extra.items():
+                    imports.setdefault(mod, {}).update(names)
+                instance = Instance(store, program.module, imports)
+            # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs.
+            wasi.state.waiter = InstantIoWaiter() if schedule is not None else SchedulerWaiter()
+            mem = dict(instance.exports).get("memory")
+            if not isinstance(mem, Memory) and threads is not None:
+                mem = threads.memory
+            if isinstance(mem, Memory):
+                wasi.bind(mem)
+            start = dict(instance.exports).get("_start")
+            if not isinstance(start, Function):
+                raise WasmroutinesError(f"{program.path} exports no _start function")
+            try:
+                start()
+                exit_code = 0
+            except WasiExit as e:
+                exit_code = e.code
+                if exit_code != 0:
+                    failure = Failure("exit", f"exit status {exit_code}", tuple(_reports(watch, sched)))
+            except Deadlock as e:
+                failure = Failure("deadlock", f"all {len(e.threads)} threads are blocked", tuple(e.threads))
+            except Hang as e:
+                failure = Failure("hang", str(e), tuple(e.threads))
+            except (Trap, OutOfFuel) as e:
+                failure = _trap_failure(e, watch, sched)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # a host function's bug, a link error: still an outcome to report
+            if type(e).__name__ == "Divergence":
+                raise
+            failure = Failure("error", f"{type(e).__name__}: {e}", tuple(thread_reports(sched)))
+        finally:
+            counter.finish()
+            if threads is not None:
+                threads.close()
+            else:
+                sched.close()
+            sched.observer = None
+    decisions = list(getattr(policy, "decisions", []))
+    return Outcome(
+        exit_code,
+        bytes(out_buf) if out_buf is not None else b"",
+        bytes(err_buf) if err_buf is not None else b"",
+        failure,
+        counter.total,
+        decisions,
+        schedule,
+    )
+
+
+def run_function(
+    body: Callable[[Store], Any],
+    schedule: Schedule | None = None,
+    *,
+    fuel: int | None = DEFAULT_FUEL,
+    hooks: RunHooks | None = None,
+) -> Outcome:
+    """Run `body(store)` once on a fresh Store under `schedule`: the Python side of a concurrency test.
+
+    `body` instantiates its wasm in the store, spawns threads, joins them and
+    checks what it likes (an AssertionError is a failure like a trap); its
+    return value, as repr(), is the run's output, which exploration compares
+    across runs. Threads it leaves running are killed afterwards.
+    """
+    hooks = hooks or RunHooks()
+    store = Store()
+    sched = store.scheduler
+    counter = InstructionCounter(store)
+    policy = None
+    if schedule is not None:
+        sched.clock = DeterministicClock()
+        policy = schedule.policy(counter)
+        policy.attach(sched)
+        store.set_policy(policy)
+    watch = _Watch(sched, counter, fuel, schedule is not None and schedule.preempt_shared)
+    observers: list[SchedulerObserver] = [counter, *([policy] if policy is not None else []), watch, *hooks.observers]
+    sched.observer = Observers(observers)
+    if hooks.setup is not None:
+        hooks.setup(store, counter)
+    output = b""
+    failure: Failure | None = None
+    try:
+        try:
+            output = repr(body(store)).encode()
+        except Deadlock as e:
+            failure = Failure("deadlock", f"all {len(e.threads)} threads are blocked", tuple(e.threads))
+        except Hang as e:
+            failure = Failure("hang", str(e), tuple(e.threads))
+        except (Trap, OutOfFuel) as e:
+            failure = _trap_failure(e, watch, sched)
+        except AssertionError as e:
+            failure = Failure("error", f"AssertionError: {e}", tuple(thread_reports(sched)))
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:
+            if type(e).__name__ == "Divergence":
+                raise
+            failure = Failure("error", f"{type(e).__name__}: {e}", tuple(thread_reports(sched)))
+    finally:
+        counter.finish()
+        sched.close()
+        sched.observer = None
+    decisions = list(getattr(policy, "decisions", []))
+    return Outcome(0 if failure is None else None, output, b"", failure, counter.total, decisions, schedule)
+
+
+def _reports(watch: _Watch, sched: Scheduler) -> list[ThreadReport]:
+    return watch.reports if watch.reports is not None else thread_reports(sched)
+
+
+def _trap_failure(e: Trap | OutOfFuel, watch: _Watch, sched: Scheduler) -> Failure:
+    others = _reports(watch, sched)
+    who = watch.ended_by
+    tid = who.id if who is not None else 0
+    if isinstance(e, OutOfFuel):
+        return Failure("hang", "all fuel consumed", tuple(others), tid)
+    mine = ThreadReport(tid, who.name if who is not None else "main", "trapped", None, None, e.frames)
+    rest = [t for t in others if t.id != tid]
+    return Failure("trap", e.kind, (mine, *rest), tid)
