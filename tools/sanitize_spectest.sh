@@ -2,7 +2,7 @@
 # tools/sanitize_spectest.sh: run the spec test suite against the cffi extension built with
 # AddressSanitizer + UndefinedBehaviorSanitizer, in a venv of its own. One command:
 #
-#     bash tools/sanitize_spectest.sh [SPECTEST_DIR]     (default: ../shared/spectest/core)
+#     bash tools/sanitize_spectest.sh [SPECTEST_DIR...]    (default: ../shared/spectest/core)
 #
 # Exits non-zero on any sanitizer report (exit code 86) or when the runner itself fails.
 # Environment: WR_SAN_VENV=DIR reuses (or creates) that venv instead of a temporary one;

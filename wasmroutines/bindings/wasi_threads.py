@@ -23,7 +23,8 @@ What the proposal asks, and how it is met here:
   WASI call). Returning from `_start` is proc_exit(0). Either way `start`
   then kills every thread still alive (Scheduler.close).
 - Blocking WASI calls (fd_read on a pipe, poll_oneoff, sched_yield) park only
-  the calling green thread: GreenWaiter is the WASI environment's Waiter.
+  the calling green thread: that is the WASI environment's default Waiter
+  (SchedulerWaiter, bindings/wasi/green.py), left as the embedder set it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..core.function import Function
 from ..core.instance import Instance
 from ..core.memory import Memory
 from ..core.module import Module
-from ..core.scheduler import GreenThread, Scheduler
+from ..core.scheduler import GreenThread
 from ..core.store import Store
 from ..core.types import FuncType, MemoryType, ValType
 from .wasi import WasiEnvironment, WasiExit
@@ -48,7 +49,6 @@ __all__ = [
     "THREAD_SPAWN",
     "THREAD_SPAWN_MODULE",
     "THREAD_START",
-    "GreenWaiter",
     "WasiThreads",
     "uses_wasi_threads",
 ]
@@ -69,39 +69,12 @@ def uses_wasi_threads(module: Module) -> bool:
     return any(i.module == THREAD_SPAWN_MODULE and i.name == THREAD_SPAWN for i in module.imports)
 
 
-class GreenWaiter:
-    """The WASI Waiter of a program running green threads: a blocking call parks only its own thread.
-
-    Deadlines are on the scheduler's clock (monotonic ns by default), which is
-    also the monotonic clock WASI reports, so a VirtualClock makes timed waits
-    reproducible too.
-    """
-
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.scheduler = scheduler
-
-    def now(self) -> int:
-        return self.scheduler.now_ns()
-
-    def yield_(self) -> None:
-        self.scheduler.yield_now()
-
-    def sleep_until(self, deadline: int) -> None:
-        self.scheduler.sleep_until(deadline)
-
-    def wait(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
-        if not readable and not writable:
-            if deadline is not None:
-                self.scheduler.sleep_until(deadline)
-            return
-        self.scheduler.wait_io(readable, writable, deadline)
-
-
 class WasiThreads:
     """The wasi-threads side of one program: its imports, its threads and how the program ends.
 
-    `wasi` (optional) supplies the WASI imports and gets a GreenWaiter;
-    `imports` adds or overrides imports (a memory given there is used as is).
+    `wasi` (optional) supplies the WASI imports; `imports` adds or overrides
+    imports (a memory given there is used as is; any other memory the module
+    imports is made from the import's own type).
     """
 
     def __init__(
@@ -123,8 +96,6 @@ class WasiThreads:
         self.ended_by: BaseException | None = None
         self._next_tid = 1
         self._imports = self._make_imports(imports or {})
-        if wasi is not None:
-            wasi.state.waiter = GreenWaiter(self.scheduler)
         self._chained = self.scheduler.on_thread_exit
         self.scheduler.on_thread_exit = self._on_thread_exit
 

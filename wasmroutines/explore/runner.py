@@ -17,6 +17,7 @@ as they were when it happened.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -33,8 +34,10 @@ from ..core.instance import Instance
 from ..core.memory import Memory
 from ..core.module import Module
 from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
+from ..core.record import Recorder, Recording, Replayer, module_digest
 from ..core.scheduler import GreenThread, Scheduler
 from ..core.store import Store
+from ..core.trace import ChromeTrace
 
 __all__ = [
     "DEFAULT_FUEL",
@@ -73,6 +76,7 @@ class Program:
     env: dict[str, str] = field(default_factory=dict)
     dirs: list[tuple[str, str]] = field(default_factory=list)
     stdin: bytes | None = b""
+    digest: str = ""  # SHA-256 of the binary, for recordings
 
     @classmethod
     def load(cls, path: str, args: Sequence[str] = (), **kwargs: Any) -> Program:
@@ -82,7 +86,7 @@ class Program:
             from ..core.wat import wat2wasm
 
             data = wat2wasm(data)
-        return cls(Module(data), path, list(args), **kwargs)
+        return cls(Module(data), path, list(args), digest=module_digest(data), **kwargs)
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class Outcome:
     instructions: int
     decisions: list[int]
     schedule: Schedule | None
+    recording: Recording | None = None
+    trace: ChromeTrace | None = None
 
     @property
     def output_digest(self) -> str:
@@ -160,8 +166,10 @@ class RunHooks:
     observers: list[SchedulerObserver] = field(default_factory=list)
     #: interpose(module_name, call_name, host) -> what runs instead (record.py's recorder and replayer).
     interpose: Callable[[str, str, Callable[..., Any]], Callable[..., Any]] | None = None
-    #: Called with the store and scheduler before anything runs (a replayer swaps in its policy).
+    #: Called with the store and the instruction counter before anything runs.
     setup: Callable[[Store, InstructionCounter], None] | None = None
+    #: Called with the WASI state once its waiter is in place (a recorder wraps the waiter).
+    bind_state: Callable[[Any], None] | None = None
 
 
 # ---- the deterministic WASI pieces ----
@@ -254,21 +262,33 @@ def run_program(
     stdout: BinaryIO | bytearray | None = None,
     stderr: BinaryIO | bytearray | None = None,
     hooks: RunHooks | None = None,
+    record: bool = False,
+    replay: Recording | None = None,
+    trace: bool = False,
 ) -> Outcome:
     """Run `program` once under `schedule` (None: the default fair, real-time mode).
 
     With `capture` the program's stdout and stderr are kept in the Outcome;
     otherwise they go to `stdout`/`stderr` (None: the process's own). `fuel`
     is the hang budget in instructions across all threads (None: none).
-    Failures are reported in the Outcome, never raised, except a replay's
-    Divergence and KeyboardInterrupt.
+    `record` keeps a Recording of the run in the Outcome (it needs a
+    schedule); `replay` replays one (its schedule wins); `trace` keeps a
+    ChromeTrace. Failures are reported in the Outcome, never raised, except
+    a replay's Divergence and KeyboardInterrupt.
     """
     from ..bindings.wasi_threads import WasiThreads, uses_wasi_threads
 
     hooks = hooks or RunHooks()
+    if replay is not None:
+        schedule = Schedule(**replay.header["schedule"])
+    if (record or replay is not None) and schedule is None:
+        raise ValueError("recording and replaying need a deterministic schedule (a seed)")
     store = Store()
     sched = store.scheduler
     counter = InstructionCounter(store)
+    recorder: Recorder | None = None
+    replayer: Replayer | None = None
+    tracer: ChromeTrace | None = None
     policy = None
     if schedule is not None:
         clock = DeterministicClock()
@@ -282,12 +302,30 @@ def run_program(
         observers.append(policy)
     observers.append(watch)
     observers += hooks.observers
+    interpose = hooks.interpose
+    bind_state = hooks.bind_state
+    if record:
+        assert schedule is not None
+        header = {"program": program.path, "sha256": program.digest, "args": [program.path, *program.args]}
+        header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel)
+        recorder = Recorder(sched, counter, header)
+        observers.append(recorder)
+        interpose, bind_state = recorder.interpose, recorder.bind_state
+    out_buf = bytearray() if capture else None
+    err_buf = bytearray() if capture else None
+    if replay is not None:
+        replayer = Replayer(
+            sched, counter, replay, out_buf if capture else stdout, err_buf if capture else stderr
+        )
+        observers.append(replayer)
+        interpose, bind_state = replayer.interpose, replayer.bind_state
+    if trace:
+        tracer = ChromeTrace(sched, counter, logical=schedule is not None, name=os.path.basename(program.path))
+        observers.append(tracer)
     sched.observer = Observers(observers)
     if hooks.setup is not None:
         hooks.setup(store, counter)
 
-    out_buf = bytearray() if capture else None
-    err_buf = bytearray() if capture else None
     config = WasiConfig(
         args=[program.path, *program.args],
         env=dict(program.env),
@@ -306,7 +344,7 @@ def run_program(
     threads: Any = None
     with WasiEnvironment(config) as wasi:
         try:
-            extra = _wasi_imports(store, program.module, wasi, hooks.interpose) if hooks.interpose else {}
+            extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
             if uses_wasi_threads(program.module):
                 threads = WasiThreads(store, program.module, wasi, imports=extra)
                 instance = threads.instantiate()
@@ -317,6 +355,8 @@ def run_program(
                 instance = Instance(store, program.module, imports)
             # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs.
             wasi.state.waiter = InstantIoWaiter() if schedule is not None else SchedulerWaiter()
+            if bind_state is not None:
+                bind_state(wasi.state)
             mem = dict(instance.exports).get("memory")
             if not isinstance(mem, Memory) and threads is not None:
                 mem = threads.memory
@@ -352,7 +392,7 @@ def run_program(
                 sched.close()
             sched.observer = None
     decisions = list(getattr(policy, "decisions", []))
-    return Outcome(
+    outcome = Outcome(
         exit_code,
         bytes(out_buf) if out_buf is not None else b"",
         bytes(err_buf) if err_buf is not None else b"",
@@ -360,7 +400,18 @@ def run_program(
         counter.total,
         decisions,
         schedule,
+        trace=tracer,
     )
+    if replayer is not None:
+        replayer.check_end(exit_code, _ending(outcome))
+    if recorder is not None:
+        outcome.recording = recorder.finish(exit_code, _ending(outcome), counter.total)
+    return outcome
+
+
+def _ending(outcome: Outcome) -> str:
+    """How a run ended, as a recording's end checks it (output is checked call by call: fd_write's CRC)."""
+    return outcome.failure.kind if outcome.failure is not None else "ok"
 
 
 def run_function(

@@ -1,0 +1,207 @@
+"""A run's timeline in the Chrome Trace Event format: open it in Perfetto (ui.perfetto.dev) or chrome://tracing.
+
+One lane per green thread (pid 1, tid = thread id + 1, named "main",
+"wasi thread 3", ...). On each lane:
+
+  "run" slices     complete events ("X") while the thread runs, with the units
+                   it ran and why it stopped (preempted, yield, blocked, exit);
+  blocked spans    complete events named after what the thread waits on
+                   ("futex 0x1f0a8", "sleep", "join thread 2", "fd 0 readable");
+  instants         spawn (on the parent's lane), wake, exit, and every host
+                   call (category "host", named after the function);
+  flow arrows      from a spawn to the child's first slice, from the thread
+                   that woke another to the woken thread's next slice.
+
+Time: with `logical=True` (deterministic runs) a timestamp is the number of
+budget units run so far by all threads, plus the virtual time that passed
+while all slept, drawn as 1 unit = 1 ns; so the same seed gives the same
+trace, byte for byte. Otherwise it is real time since the trace began.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .observe import InstructionCounter, NullObserver, StopReason
+
+if TYPE_CHECKING:
+    from .scheduler import GreenThread, Scheduler
+
+__all__ = ["ChromeTrace"]
+
+_PID = 1
+
+
+class ChromeTrace(NullObserver):
+    """A scheduler observer that collects Chrome Trace Events; `write(path)` or `to_json()` at the end."""
+
+    def __init__(
+        self, scheduler: Scheduler, counter: InstructionCounter, *, logical: bool, name: str = "wasmroutines"
+    ) -> None:
+        self._sched = scheduler
+        self._counter = counter
+        self._logical = logical
+        self._clock0 = scheduler.clock.now_ns()
+        self._wall0 = time.monotonic_ns()
+        self.events: list[dict[str, Any]] = [
+            {"ph": "M", "name": "process_name", "pid": _PID, "tid": 0, "args": {"name": name}},
+        ]
+        self._named: set[int] = set()
+        self._run_start: dict[int, tuple[float, int]] = {}  # thread id -> (ts, units at start)
+        self._blocked: dict[int, tuple[float, str]] = {}  # thread id -> (ts, what)
+        self._flows_in: dict[int, list[int]] = {}  # thread id -> flow ids to finish at its next slice
+        self._next_flow = 1
+        self._closed = False
+
+    # ---- time and lanes ----
+
+    def _ts(self) -> float:
+        if self._logical:
+            ns = self._counter.now() + (self._sched.clock.now_ns() - self._clock0)
+        else:
+            ns = time.monotonic_ns() - self._wall0
+        return ns / 1000.0  # Chrome's unit is the microsecond
+
+    def _lane(self, thread: GreenThread) -> int:
+        tid = thread.id + 1
+        if thread.id not in self._named:
+            self._named.add(thread.id)
+            name = thread.name or f"thread {thread.id}"
+            if thread.id and thread.name:
+                name = f"{thread.name} (#{thread.id})"
+            self.events.append({"ph": "M", "name": "thread_name", "pid": _PID, "tid": tid, "args": {"name": name}})
+            self.events.append(
+                {"ph": "M", "name": "thread_sort_index", "pid": _PID, "tid": tid, "args": {"sort_index": thread.id}}
+            )
+        return tid
+
+    def _instant(self, thread: GreenThread, name: str, cat: str, ts: float, args: dict[str, Any] | None = None) -> None:
+        ev: dict[str, Any] = {"ph": "i", "s": "t", "name": name, "cat": cat, "pid": _PID, "tid": self._lane(thread)}
+        ev["ts"] = ts
+        if args:
+            ev["args"] = args
+        self.events.append(ev)
+
+    def _flow_from(self, thread: GreenThread, to: GreenThread, name: str, ts: float) -> None:
+        fid = self._next_flow
+        self._next_flow += 1
+        self.events.append(
+            {"ph": "s", "id": fid, "name": name, "cat": "flow", "pid": _PID, "tid": self._lane(thread), "ts": ts}
+        )
+        self._flows_in.setdefault(to.id, []).append(fid)
+
+    def _end_blocked(self, thread: GreenThread, ts: float) -> None:
+        span = self._blocked.pop(thread.id, None)
+        if span is not None:
+            start, what = span
+            self.events.append(
+                {
+                    "ph": "X",
+                    "name": what,
+                    "cat": "blocked",
+                    "pid": _PID,
+                    "tid": self._lane(thread),
+                    "ts": start,
+                    "dur": ts - start,
+                }
+            )
+
+    # ---- observer ----
+
+    def spawned(self, thread: GreenThread, parent: GreenThread) -> None:
+        ts = self._ts()
+        self._lane(thread)
+        self._instant(parent, "spawn", "thread", ts, {"thread": thread.id})
+        self._flow_from(parent, thread, "spawn", ts)
+
+    def started(self, thread: GreenThread, budget: int) -> None:
+        ts = self._ts()
+        self._end_blocked(thread, ts)
+        tid = self._lane(thread)
+        for fid in self._flows_in.pop(thread.id, ()):
+            self.events.append(
+                {"ph": "f", "bp": "e", "id": fid, "name": "wake", "cat": "flow", "pid": _PID, "tid": tid, "ts": ts}
+            )
+        self._run_start[thread.id] = (ts, self._counter.now())
+
+    def stopped(self, thread: GreenThread, why: StopReason) -> None:
+        ts = self._ts()
+        self._end_run(thread, ts, why)
+        if why == "blocked":
+            self._blocked[thread.id] = (ts, thread.blocked_on or "blocked")
+        elif why == "exit":
+            exc = thread.exception
+            self._instant(thread, "exit", "thread", ts, {"exception": repr(exc)} if exc is not None else None)
+
+    def _end_run(self, thread: GreenThread, ts: float, why: str) -> None:
+        start = self._run_start.pop(thread.id, None)
+        if start is None:
+            return
+        args: dict[str, Any] = {"stop": why, "units": self._counter.now() - start[1]}
+        if why == "blocked" and thread.blocked_on:
+            args["on"] = thread.blocked_on
+        self.events.append(
+            {
+                "ph": "X",
+                "name": "run",
+                "cat": "run",
+                "pid": _PID,
+                "tid": self._lane(thread),
+                "ts": start[0],
+                "dur": ts - start[0],
+                "args": args,
+            }
+        )
+
+    def woken(self, thread: GreenThread) -> None:
+        ts = self._ts()
+        self._end_blocked(thread, ts)
+        self._instant(thread, "wake", "thread", ts)
+        waker = self._sched.current
+        if waker is not thread and waker.id in self._run_start:
+            self._flow_from(waker, thread, "wake", ts)
+
+    def hostcall(self, thread: GreenThread, func: Callable[..., Any]) -> None:
+        self._instant(thread, getattr(func, "__name__", "host call"), "host", self._ts())
+
+    # ---- output ----
+
+    def close(self) -> None:
+        """End what is still open (the main thread's last slice, threads left blocked) at the current time."""
+        if self._closed:
+            return
+        self._closed = True
+        ts = self._ts()
+        for tid in list(self._run_start):
+            gt = _Lane(tid)
+            self._end_run(gt, ts, "end")  # type: ignore[arg-type]
+        for tid in list(self._blocked):
+            self._end_blocked(_Lane(tid), ts)  # type: ignore[arg-type]
+
+    def to_json(self) -> str:
+        self.close()
+        clock = (
+            "logical: 1 budget unit (about one wasm instruction) = 1 ns, plus virtual time"
+            if self._logical
+            else "real time"
+        )
+        doc = {"traceEvents": self.events, "displayTimeUnit": "ns", "otherData": {"time": clock}}
+        return json.dumps(doc, separators=(",", ":"))
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+            f.write("\n")
+
+
+class _Lane:
+    """Stands for a thread by id when only its lane is needed (closing at the end)."""
+
+    def __init__(self, tid: int) -> None:
+        self.id = tid
+        self.name = None
+        self.blocked_on = None
