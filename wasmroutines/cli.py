@@ -29,6 +29,7 @@ from .core.memory import PAGE_SIZE
 from .core.module import Module
 from .core.store import Store
 from .core.types import FuncType, ValType
+from .explore.cli import add_explore_parser, add_run_options, explore_command, run_deterministic
 
 __all__ = ["main"]
 
@@ -106,8 +107,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable",
     )
+    add_run_options(run)
     run.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    add_explore_parser(sub, _Parser)
     return parser
 
 
@@ -255,6 +258,9 @@ def _invoke(instance: Instance, name: str, argv: Sequence[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    status = run_deterministic(args, parser)
+    if status is not None:
+        return status
     pages = None
     if args.max_memory is not None:
         pages = args.max_memory // PAGE_SIZE
@@ -309,13 +315,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wasmroutines` console script and `python -m wasmroutines`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    if argv and not argv[0].startswith("-") and argv[0] != "run":
+    if argv and not argv[0].startswith("-") and argv[0] not in ("run", "explore"):
         argv.insert(0, "run")  # `wasmroutines prog.wasm` runs it, as `wasmtime prog.wasm` does
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if args.command == "explore":
+            return explore_command(args, parser)
         return run(args, parser)
     except KeyboardInterrupt:
         return 130

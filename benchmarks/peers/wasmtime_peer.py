@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import struct
 import tempfile
+import weakref
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +41,8 @@ class WasmtimePeer(Peer):
 
     def __init__(self) -> None:
         self._engine: Any = None
+        #: what close() must free while wasmtime's ctypes still exist (else __del__ complains at exit)
+        self._live: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def version(self) -> str:
         try:
@@ -51,7 +54,11 @@ class WasmtimePeer(Peer):
         _wasmtime()
 
     def close(self) -> None:
-        self._engine = None  # freed now, not during interpreter shutdown when wasmtime's ctypes are gone
+        for obj in list(self._live):
+            obj.close()
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
     def _engine_(self) -> Any:
         if self._engine is None:
@@ -64,10 +71,13 @@ class WasmtimePeer(Peer):
         engine = self._engine_()
         store = wt.Store(engine)
         linker = wt.Linker(engine)
+        self._live.update((store, linker))
         for (mod_name, name), host in imports.items():
             functype = wt.FuncType([types[p] for p in host.params], [types[r] for r in host.results])
             linker.define_func(mod_name, name, functype, host.func)
-        instance = linker.instantiate(store, wt.Module(engine, wasm))
+        module = wt.Module(engine, wasm)
+        self._live.add(module)
+        instance = linker.instantiate(store, module)
         return _Loaded(store, instance.exports(store))
 
     def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
@@ -86,6 +96,7 @@ class WasmtimePeer(Peer):
         store = wt.Store(engine)
         store.set_wasi(config)
         linker = wt.Linker(engine)
+        self._live.update((module, store, linker))
         linker.define_wasi()
         _define_clock(wt, linker)
         start = linker.instantiate(store, module).exports(store)["_start"]

@@ -544,6 +544,45 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_if_back_i64_ne] = 5,
     [WR_OP_br_if_back_i64_lt_s] = 5,
     [WR_OP_br_if_back_i64_lt_u] = 5,
+    [WR_OP_br_if_f64_eq] = 4,
+    [WR_OP_br_if_f64_ne] = 4,
+    [WR_OP_br_if_f64_lt] = 4,
+    [WR_OP_br_if_f64_gt] = 4,
+    [WR_OP_br_if_f64_le] = 4,
+    [WR_OP_br_if_f64_ge] = 4,
+    [WR_OP_br_if_f32_eq] = 4,
+    [WR_OP_br_if_f32_ne] = 4,
+    [WR_OP_br_if_f32_lt] = 4,
+    [WR_OP_br_if_f32_gt] = 4,
+    [WR_OP_br_if_f32_le] = 4,
+    [WR_OP_br_if_f32_ge] = 4,
+    [WR_OP_br_unless_f64_eq] = 4,
+    [WR_OP_br_unless_f64_ne] = 4,
+    [WR_OP_br_unless_f64_lt] = 4,
+    [WR_OP_br_unless_f64_gt] = 4,
+    [WR_OP_br_unless_f64_le] = 4,
+    [WR_OP_br_unless_f64_ge] = 4,
+    [WR_OP_br_unless_f32_eq] = 4,
+    [WR_OP_br_unless_f32_ne] = 4,
+    [WR_OP_br_unless_f32_lt] = 4,
+    [WR_OP_br_unless_f32_gt] = 4,
+    [WR_OP_br_unless_f32_le] = 4,
+    [WR_OP_br_unless_f32_ge] = 4,
+    [WR_OP_br_if_back_f64_eq] = 5,
+    [WR_OP_br_if_back_f64_ne] = 5,
+    [WR_OP_br_if_back_f64_lt] = 5,
+    [WR_OP_br_if_back_f64_gt] = 5,
+    [WR_OP_br_if_back_f64_le] = 5,
+    [WR_OP_br_if_back_f64_ge] = 5,
+    [WR_OP_br_if_back_f32_eq] = 5,
+    [WR_OP_br_if_back_f32_ne] = 5,
+    [WR_OP_br_if_back_f32_lt] = 5,
+    [WR_OP_br_if_back_f32_gt] = 5,
+    [WR_OP_br_if_back_f32_le] = 5,
+    [WR_OP_br_if_back_f32_ge] = 5,
+    [WR_OP_br_if_i32_and] = 4,
+    [WR_OP_br_unless_i32_and] = 4,
+    [WR_OP_br_if_back_i32_and] = 5,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
@@ -1087,6 +1126,45 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_if_back_i64_ne] = "i64.ne+br_if",
     [WR_OP_br_if_back_i64_lt_s] = "i64.lt_s+br_if",
     [WR_OP_br_if_back_i64_lt_u] = "i64.lt_u+br_if",
+    [WR_OP_br_if_f64_eq] = "f64.eq+br_if",
+    [WR_OP_br_if_f64_ne] = "f64.ne+br_if",
+    [WR_OP_br_if_f64_lt] = "f64.lt+br_if",
+    [WR_OP_br_if_f64_gt] = "f64.gt+br_if",
+    [WR_OP_br_if_f64_le] = "f64.le+br_if",
+    [WR_OP_br_if_f64_ge] = "f64.ge+br_if",
+    [WR_OP_br_if_f32_eq] = "f32.eq+br_if",
+    [WR_OP_br_if_f32_ne] = "f32.ne+br_if",
+    [WR_OP_br_if_f32_lt] = "f32.lt+br_if",
+    [WR_OP_br_if_f32_gt] = "f32.gt+br_if",
+    [WR_OP_br_if_f32_le] = "f32.le+br_if",
+    [WR_OP_br_if_f32_ge] = "f32.ge+br_if",
+    [WR_OP_br_unless_f64_eq] = "f64.eq+br_unless",
+    [WR_OP_br_unless_f64_ne] = "f64.ne+br_unless",
+    [WR_OP_br_unless_f64_lt] = "f64.lt+br_unless",
+    [WR_OP_br_unless_f64_gt] = "f64.gt+br_unless",
+    [WR_OP_br_unless_f64_le] = "f64.le+br_unless",
+    [WR_OP_br_unless_f64_ge] = "f64.ge+br_unless",
+    [WR_OP_br_unless_f32_eq] = "f32.eq+br_unless",
+    [WR_OP_br_unless_f32_ne] = "f32.ne+br_unless",
+    [WR_OP_br_unless_f32_lt] = "f32.lt+br_unless",
+    [WR_OP_br_unless_f32_gt] = "f32.gt+br_unless",
+    [WR_OP_br_unless_f32_le] = "f32.le+br_unless",
+    [WR_OP_br_unless_f32_ge] = "f32.ge+br_unless",
+    [WR_OP_br_if_back_f64_eq] = "f64.eq+br_if",
+    [WR_OP_br_if_back_f64_ne] = "f64.ne+br_if",
+    [WR_OP_br_if_back_f64_lt] = "f64.lt+br_if",
+    [WR_OP_br_if_back_f64_gt] = "f64.gt+br_if",
+    [WR_OP_br_if_back_f64_le] = "f64.le+br_if",
+    [WR_OP_br_if_back_f64_ge] = "f64.ge+br_if",
+    [WR_OP_br_if_back_f32_eq] = "f32.eq+br_if",
+    [WR_OP_br_if_back_f32_ne] = "f32.ne+br_if",
+    [WR_OP_br_if_back_f32_lt] = "f32.lt+br_if",
+    [WR_OP_br_if_back_f32_gt] = "f32.gt+br_if",
+    [WR_OP_br_if_back_f32_le] = "f32.le+br_if",
+    [WR_OP_br_if_back_f32_ge] = "f32.ge+br_if",
+    [WR_OP_br_if_i32_and] = "i32.and+br_if",
+    [WR_OP_br_unless_i32_and] = "i32.and+br_unless",
+    [WR_OP_br_if_back_i32_and] = "i32.and+br_if",
 };
 
 unsigned wr_fuse(unsigned first, unsigned second)
@@ -1259,6 +1337,149 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_if_i64_lt_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i64_lt_u;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_eq:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_eq;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_eq;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_eq;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_ne:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_ne;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_ne;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_lt:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_lt;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_lt;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_lt;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_gt:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_gt;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_gt;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_gt;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_le:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_le;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_le;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_le;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_ge:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f64_ge;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f64_ge;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f64_ge;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_eq:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_eq;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_eq;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_eq;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_ne:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_ne;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_ne;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_lt:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_lt;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_lt;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_lt;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_gt:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_gt;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_gt;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_gt;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_le:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_le;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_le;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_le;
+        default:
+            return 0;
+        }
+    case WR_OP_f32_ge:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_f32_ge;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_f32_ge;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_f32_ge;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_and:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_br_if_i32_and;
+        case WR_OP_br_unless:
+            return WR_OP_br_unless_i32_and;
+        case WR_OP_br_if_back:
+            return WR_OP_br_if_back_i32_and;
         default:
             return 0;
         }

@@ -546,7 +546,46 @@ enum wr_op {
     WR_OP_br_if_back_i64_ne = 537,
     WR_OP_br_if_back_i64_lt_s = 538,
     WR_OP_br_if_back_i64_lt_u = 539,
-    WR_OP_COUNT = 540,
+    WR_OP_br_if_f64_eq = 540,
+    WR_OP_br_if_f64_ne = 541,
+    WR_OP_br_if_f64_lt = 542,
+    WR_OP_br_if_f64_gt = 543,
+    WR_OP_br_if_f64_le = 544,
+    WR_OP_br_if_f64_ge = 545,
+    WR_OP_br_if_f32_eq = 546,
+    WR_OP_br_if_f32_ne = 547,
+    WR_OP_br_if_f32_lt = 548,
+    WR_OP_br_if_f32_gt = 549,
+    WR_OP_br_if_f32_le = 550,
+    WR_OP_br_if_f32_ge = 551,
+    WR_OP_br_unless_f64_eq = 552,
+    WR_OP_br_unless_f64_ne = 553,
+    WR_OP_br_unless_f64_lt = 554,
+    WR_OP_br_unless_f64_gt = 555,
+    WR_OP_br_unless_f64_le = 556,
+    WR_OP_br_unless_f64_ge = 557,
+    WR_OP_br_unless_f32_eq = 558,
+    WR_OP_br_unless_f32_ne = 559,
+    WR_OP_br_unless_f32_lt = 560,
+    WR_OP_br_unless_f32_gt = 561,
+    WR_OP_br_unless_f32_le = 562,
+    WR_OP_br_unless_f32_ge = 563,
+    WR_OP_br_if_back_f64_eq = 564,
+    WR_OP_br_if_back_f64_ne = 565,
+    WR_OP_br_if_back_f64_lt = 566,
+    WR_OP_br_if_back_f64_gt = 567,
+    WR_OP_br_if_back_f64_le = 568,
+    WR_OP_br_if_back_f64_ge = 569,
+    WR_OP_br_if_back_f32_eq = 570,
+    WR_OP_br_if_back_f32_ne = 571,
+    WR_OP_br_if_back_f32_lt = 572,
+    WR_OP_br_if_back_f32_gt = 573,
+    WR_OP_br_if_back_f32_le = 574,
+    WR_OP_br_if_back_f32_ge = 575,
+    WR_OP_br_if_i32_and = 576,
+    WR_OP_br_unless_i32_and = 577,
+    WR_OP_br_if_back_i32_and = 578,
+    WR_OP_COUNT = 579,
 };
 
 /* Instruction size in words, op word included. */
@@ -1119,5 +1158,44 @@ unsigned wr_fuse(unsigned first, unsigned second);
     X(br_if_back_i64_ne) \
     X(br_if_back_i64_lt_s) \
     X(br_if_back_i64_lt_u) \
+    X(br_if_f64_eq) \
+    X(br_if_f64_ne) \
+    X(br_if_f64_lt) \
+    X(br_if_f64_gt) \
+    X(br_if_f64_le) \
+    X(br_if_f64_ge) \
+    X(br_if_f32_eq) \
+    X(br_if_f32_ne) \
+    X(br_if_f32_lt) \
+    X(br_if_f32_gt) \
+    X(br_if_f32_le) \
+    X(br_if_f32_ge) \
+    X(br_unless_f64_eq) \
+    X(br_unless_f64_ne) \
+    X(br_unless_f64_lt) \
+    X(br_unless_f64_gt) \
+    X(br_unless_f64_le) \
+    X(br_unless_f64_ge) \
+    X(br_unless_f32_eq) \
+    X(br_unless_f32_ne) \
+    X(br_unless_f32_lt) \
+    X(br_unless_f32_gt) \
+    X(br_unless_f32_le) \
+    X(br_unless_f32_ge) \
+    X(br_if_back_f64_eq) \
+    X(br_if_back_f64_ne) \
+    X(br_if_back_f64_lt) \
+    X(br_if_back_f64_gt) \
+    X(br_if_back_f64_le) \
+    X(br_if_back_f64_ge) \
+    X(br_if_back_f32_eq) \
+    X(br_if_back_f32_ne) \
+    X(br_if_back_f32_lt) \
+    X(br_if_back_f32_gt) \
+    X(br_if_back_f32_le) \
+    X(br_if_back_f32_ge) \
+    X(br_if_i32_and) \
+    X(br_unless_i32_and) \
+    X(br_if_back_i32_and) \
 
 #endif /* WR_INSN_GEN_H */

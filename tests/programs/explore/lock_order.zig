@@ -1,27 +1,35 @@
 //! Two threads take two mutexes in opposite orders: a lock-order inversion.
-//! Most schedules finish ("ok"); one where each thread holds its first lock
-//! while the other asks for it deadlocks.
+//! Most schedules finish ("ok, total 3"); one where each thread holds its
+//! first lock while the other asks for it deadlocks.
 const std = @import("std");
-const gate = @import("gate.zig");
+const wt = @import("wt.zig");
 
-var a = std.Thread.Mutex{};
-var b = std.Thread.Mutex{};
+pub const panic = wt.panic;
+
+var a = wt.Mutex{};
+var b = wt.Mutex{};
 var total: u32 = 0;
 
-fn transfer(first: *std.Thread.Mutex, second: *std.Thread.Mutex, amount: u32) void {
-    gate.wait();
-    first.lock();
-    defer first.unlock();
-    second.lock();
-    defer second.unlock();
-    total += amount;
+fn transferAB(amount: usize) callconv(.C) void {
+    a.lock();
+    defer a.unlock();
+    b.lock();
+    defer b.unlock();
+    total += @intCast(amount);
+}
+
+fn transferBA(amount: usize) callconv(.C) void {
+    b.lock();
+    defer b.unlock();
+    a.lock();
+    defer a.unlock();
+    total += @intCast(amount);
 }
 
 pub fn main() !void {
-    const t1 = try std.Thread.spawn(gate.spawn_config, transfer, .{ &a, &b, 1 });
-    const t2 = try std.Thread.spawn(gate.spawn_config, transfer, .{ &b, &a, 2 });
-    gate.release();
-    t1.join();
-    t2.join();
+    const t1 = wt.spawn(transferAB, 1);
+    const t2 = wt.spawn(transferBA, 2);
+    wt.join(t1);
+    wt.join(t2);
     try std.io.getStdOut().writer().print("ok, total {d}\n", .{total});
 }

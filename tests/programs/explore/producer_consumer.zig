@@ -2,36 +2,36 @@
 //! four slots under one mutex and two condition variables. Every schedule
 //! prints the same line.
 const std = @import("std");
-const gate = @import("gate.zig");
+const wt = @import("wt.zig");
+
+pub const panic = wt.panic;
 
 const slots = 4;
-const per_producer = 20;
+const per_thread = 20;
 
-var mutex = std.Thread.Mutex{};
-var not_empty = std.Thread.Condition{};
-var not_full = std.Thread.Condition{};
+var mutex = wt.Mutex{};
+var not_empty = wt.Condition{};
+var not_full = wt.Condition{};
 var ring: [slots]u32 = undefined;
 var head: usize = 0;
 var count: usize = 0;
 var consumed = [2]u64{ 0, 0 };
 
-fn produce(base: u32) void {
-    gate.wait();
+fn produce(base: usize) callconv(.C) void {
     var i: u32 = 0;
-    while (i < per_producer) : (i += 1) {
+    while (i < per_thread) : (i += 1) {
         mutex.lock();
         defer mutex.unlock();
         while (count == slots) not_full.wait(&mutex);
-        ring[(head + count) % slots] = base + i;
+        ring[(head + count) % slots] = @as(u32, @intCast(base)) + i;
         count += 1;
         not_empty.signal();
     }
 }
 
-fn consume(id: usize) void {
-    gate.wait();
+fn consume(id: usize) callconv(.C) void {
     var i: u32 = 0;
-    while (i < per_producer) : (i += 1) {
+    while (i < per_thread) : (i += 1) {
         mutex.lock();
         defer mutex.unlock();
         while (count == 0) not_empty.wait(&mutex);
@@ -43,12 +43,12 @@ fn consume(id: usize) void {
 }
 
 pub fn main() !void {
-    var threads: [4]std.Thread = undefined;
-    threads[0] = try std.Thread.spawn(gate.spawn_config, produce, .{@as(u32, 1000)});
-    threads[1] = try std.Thread.spawn(gate.spawn_config, produce, .{@as(u32, 2000)});
-    threads[2] = try std.Thread.spawn(gate.spawn_config, consume, .{@as(usize, 0)});
-    threads[3] = try std.Thread.spawn(gate.spawn_config, consume, .{@as(usize, 1)});
-    gate.release();
-    for (threads) |t| t.join();
-    try std.io.getStdOut().writer().print("consumed {d} items, sum {d}\n", .{ 2 * per_producer, consumed[0] + consumed[1] });
+    const threads = [4]*wt.Thread{
+        wt.spawn(produce, 1000),
+        wt.spawn(produce, 2000),
+        wt.spawn(consume, 0),
+        wt.spawn(consume, 1),
+    };
+    for (threads) |t| wt.join(t);
+    try std.io.getStdOut().writer().print("consumed {d} items, sum {d}\n", .{ 2 * per_thread, consumed[0] + consumed[1] });
 }

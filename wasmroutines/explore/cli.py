@@ -1,0 +1,360 @@
+"""The command line of deterministic runs and exploration: `run --seed/--record/--replay/--trace` and `explore`.
+
+wasmroutines/cli.py owns the parser; this module adds the options and runs
+the commands, so the plain `run` path stays as it was.
+
+    wasmroutines run --seed 7 prog.wasm                 # the same bytes, every time
+    wasmroutines run --seed 7 --record run.wrr prog.wasm
+    wasmroutines run --replay run.wrr prog.wasm         # exactly again, or where it diverges
+    wasmroutines run --seed 7 --trace run.json prog.wasm   # open in ui.perfetto.dev
+    wasmroutines explore --runs 1000 --strategy pct prog.wasm
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from ..core.determinism import STRATEGIES, Schedule
+from ..core.errors import WasmroutinesError
+from ..core.record import Divergence, Recording
+from .runner import DEFAULT_FUEL, Failure, Outcome, Program, run_program
+
+__all__ = ["EXIT_FAILURES", "add_explore_parser", "add_run_options", "explore_command", "run_deterministic"]
+
+#: `explore` exits with this when it found a failure (1 is also any other error, 2 bad arguments).
+EXIT_FAILURES = 1
+EXIT_TRAP = 134
+EXIT_ERROR = 1
+
+_EXPLORE_DESCRIPTION = """\
+Run a WebAssembly program (a WASI command, with wasi-threads) under many seeded schedules and
+report each distinct failure once: deadlock, trap, non-zero exit, hang (past --hang-fuel
+instructions), or output that differs from --expect-stdout (default: from the first run that
+ended normally). Each failure comes with the stacks of all threads and one command that
+replays it exactly. The exploration is itself reproducible: same --seed, same runs."""
+
+_EXPLORE_EPILOG = """\
+exit status: 0 when no failure was found, 1 when one was (or on another error), 2 for bad arguments.
+
+examples:
+  wasmroutines explore --runs 1000 prog.wasm
+  wasmroutines explore --runs 1000 --strategy pct --depth 2 --jobs 2 prog.wasm arg1
+  wasmroutines explore --expect-stdout 'counter 200' --save failures/ prog.wasm"""
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"a seed is in [0, 2**64): {text}")
+    return value
+
+
+def _slices(text: str) -> tuple[int, int]:
+    lo, sep, hi = text.partition(":")
+    try:
+        a, b = int(lo), int(hi if sep else lo)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN:MAX, got {text!r}") from None
+    if not 1 <= a <= b:
+        raise argparse.ArgumentTypeError(f"need 1 <= MIN <= MAX: {text}")
+    return a, b
+
+
+def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default=None if not explore else "random",
+        help="random: a random runnable thread for a random slice at each scheduling point;\n"
+        "pct: probabilistic concurrency testing (random priorities, --depth - 1 change points)",
+    )
+    p.add_argument("--depth", type=_positive, default=3, metavar="D", help="pct's bug depth (default 3)")
+    p.add_argument(
+        "--steps",
+        type=_positive,
+        metavar="K",
+        help="pct: the run length in instructions the change points are drawn from"
+        + ("\n(default: measured by the first run)" if explore else f" (default {Schedule(0).steps})"),
+    )
+    p.add_argument(
+        "--hang-fuel",
+        type=_positive,
+        default=DEFAULT_FUEL,
+        metavar="N",
+        help=f"a run that executes N instructions (all threads) is a hang (default {DEFAULT_FUEL})",
+    )
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """The deterministic-mode options of `wasmroutines run`."""
+    g = run.add_argument_group("deterministic mode (any of these turns it on)")
+    g.add_argument(
+        "--seed",
+        type=_seed,
+        metavar="N",
+        help="run deterministically: schedule, clocks (virtual time) and random_get all follow N;\n"
+        "same program, input and seed: byte-identical output, exit status and schedule",
+    )
+    _add_schedule_options(g, explore=False)  # type: ignore[arg-type]
+    g.add_argument("--slices", type=_slices, metavar="MIN:MAX", help="random: slice lengths (default 1:10000)")
+    g.add_argument(
+        "--preempt-shared",
+        action="store_true",
+        help="also preempt at every access to shared memory (as the explorer does)",
+    )
+    g.add_argument("--record", metavar="FILE", help="write a recording of the run (schedule and all WASI results)")
+    g.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="replay a recording exactly (WASI answered from it); stop where the run diverges",
+    )
+    g.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="write the run's timeline as Chrome Trace Event JSON (open in ui.perfetto.dev)",
+    )
+
+
+def _schedule_of(args: argparse.Namespace) -> Schedule | None:
+    seed = args.seed
+    if seed is None and (args.record or args.strategy or args.preempt_shared or args.slices or args.steps):
+        seed = 0
+    if seed is None:
+        return None
+    lo, hi = args.slices or (1, 10_000)
+    return Schedule(
+        seed,
+        strategy=args.strategy or "random",
+        depth=args.depth,
+        steps=args.steps or Schedule(0).steps,
+        min_slice=lo,
+        max_slice=hi,
+        preempt_shared=args.preempt_shared,
+    )
+
+
+def wants_deterministic(args: argparse.Namespace) -> bool:
+    return any(
+        getattr(args, name, None)
+        for name in ("seed", "record", "replay", "trace", "strategy", "preempt_shared", "slices", "steps")
+    ) or getattr(args, "seed", None) == 0
+
+
+def _program(args: argparse.Namespace, config_dirs: list[tuple[str, str]], env: dict[str, str]) -> Program:
+    return Program.load(args.program, args.args, env=env, dirs=config_dirs, stdin=None)
+
+
+def _dirs_env(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    dirs: list[tuple[str, str]] = []
+    for spec in args.dir:
+        host, sep, guest = spec.partition("::")
+        if not host or (sep and not guest):
+            parser.error(f"--dir {spec!r}: expected HOST or HOST::GUEST")
+        if not os.path.isdir(host):
+            parser.error(f"--dir {spec!r}: {host} is not a directory")
+        dirs.append((host, guest if sep else host))
+    env: dict[str, str] = {}
+    for spec in args.env:
+        name, eq, value = spec.partition("=")
+        if not name:
+            parser.error(f"--env {spec!r}: expected NAME=VALUE")
+        if not eq:
+            if name not in os.environ:
+                continue
+            value = os.environ[name]
+        env[name] = value
+    return dirs, env
+
+
+def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int | None:
+    """`wasmroutines run` with deterministic options: its exit status; None when none was given."""
+    if not wants_deterministic(args):
+        return None
+    if getattr(args, "invoke", None) is not None:
+        parser.error("--invoke cannot be combined with --seed, --record, --replay or --trace")
+    if getattr(args, "tcplisten", None):
+        parser.error("--tcplisten cannot be combined with deterministic mode")
+    if args.record and args.replay:
+        parser.error("--record and --replay exclude each other")
+    dirs, env = _dirs_env(args, parser)
+    recording = None
+    if args.replay:
+        try:
+            recording = Recording.load(args.replay)
+        except (OSError, ValueError) as e:
+            return _fail(f"cannot read recording {args.replay}: {e}")
+    try:
+        program = _program(args, dirs, env)
+    except OSError as e:
+        return _fail(f"cannot read {args.program}: {e.strerror or e}")
+    except WasmroutinesError as e:
+        return _fail(f"failed to load {args.program}: {e}")
+    if recording is not None:
+        _warn_replay_differences(recording, program)
+    schedule = _schedule_of(args)
+    sys.stdout.flush()
+    try:
+        outcome = run_program(
+            program,
+            schedule,
+            fuel=args.hang_fuel,
+            capture=False,
+            record=bool(args.record),
+            replay=recording,
+            trace=bool(args.trace),
+        )
+    except Divergence as e:
+        return _fail(str(e))
+    if args.trace and outcome.trace is not None:
+        outcome.trace.write(args.trace)
+    if args.record and outcome.recording is not None:
+        outcome.recording.save(args.record)
+    return _status(args.program, outcome)
+
+
+def _warn_replay_differences(recording: Recording, program: Program) -> None:
+    h = recording.header
+    if h.get("sha256") and h["sha256"] != program.digest:
+        sys.stderr.write(
+            f"warning: {program.path} is not the recorded program (sha256 {h['sha256'][:16]}...): "
+            "the replay stops where it diverges\n"
+        )
+    if h.get("args") and h["args"][1:] != program.args:
+        sys.stderr.write(f"warning: the program sees its recorded arguments {h['args'][1:]!r}\n")
+
+
+def _status(path: str, outcome: Outcome) -> int:
+    sys.stdout.flush()
+    f = outcome.failure
+    if f is None:
+        code = outcome.exit_code or 0
+        if not 0 <= code < 126:
+            return _fail(f"exit with invalid exit status outside of [0..126): {code}")
+        return code
+    if f.kind == "exit":
+        code = outcome.exit_code or 0
+        return code if 0 <= code < 126 else _fail(f"exit with invalid exit status outside of [0..126): {code}")
+    sys.stderr.write(f"Error: failed to run main module `{path}`\n{_failure_text(f)}\n")
+    sys.stderr.flush()
+    return EXIT_TRAP if f.kind in ("trap", "hang") else EXIT_ERROR
+
+
+def _failure_text(f: Failure) -> str:
+    return f.describe()
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.flush()
+    return EXIT_ERROR
+
+
+# ---- explore ----
+
+
+def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "explore",
+        help="search a multithreaded program's schedules for concurrency bugs",
+        description=_EXPLORE_DESCRIPTION,
+        epilog=_EXPLORE_EPILOG,
+        formatter_class=argparse.RawTextHelpFormatter,
+    )
+    p.add_argument("--runs", type=_positive, default=1000, metavar="N", help="schedules to try (default 1000)")
+    p.add_argument("--seed", type=_seed, default=0, metavar="S", help="the exploration's seed (default 0)")
+    _add_schedule_options(p, explore=True)
+    p.add_argument("--jobs", "-j", type=_positive, default=1, metavar="J", help="worker processes (default 1)")
+    p.add_argument(
+        "--no-preempt-shared",
+        dest="preempt_shared",
+        action="store_false",
+        help="preempt only at loop back-edges, calls, waits and host calls\n"
+        "(default: also at every shared-memory access, so data races show)",
+    )
+    p.add_argument("--expect-stdout", metavar="TEXT", help="the correct output (escapes such as \\n understood)")
+    p.add_argument("--expect-stdout-file", metavar="FILE", help="the correct output, from a file")
+    p.add_argument("--stdin", metavar="FILE", help="what every run reads on stdin (default: nothing)")
+    p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]", help="as for run; repeatable")
+    p.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]", help="as for run; repeatable")
+    p.add_argument(
+        "--save",
+        metavar="DIR",
+        help="write each failure's recording (failure-N.wrr) and trace (failure-N.trace.json) into DIR",
+    )
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
+    p.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    return p
+
+
+def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .explorer import explore_program
+
+    dirs, env = _dirs_env(args, parser)
+    expect = None
+    if args.expect_stdout is not None and args.expect_stdout_file is not None:
+        parser.error("--expect-stdout and --expect-stdout-file exclude each other")
+    if args.expect_stdout is not None:
+        expect = args.expect_stdout.encode().decode("unicode_escape").encode("latin-1")
+    stdin = b""
+    try:
+        if args.expect_stdout_file is not None:
+            with open(args.expect_stdout_file, "rb") as f:
+                expect = f.read()
+        if args.stdin is not None:
+            with open(args.stdin, "rb") as f:
+                stdin = f.read()
+        program = Program.load(args.program, args.args, env=env, dirs=dirs, stdin=stdin)
+    except OSError as e:
+        return _fail(f"cannot read {e.filename}: {e.strerror or e}")
+    except WasmroutinesError as e:
+        return _fail(f"failed to load {args.program}: {e}")
+    progress = args.progress if args.progress is not None else sys.stderr.isatty()
+    result = explore_program(
+        program,
+        runs=args.runs,
+        strategy=args.strategy,
+        seed=args.seed,
+        depth=args.depth,
+        steps=args.steps,
+        preempt_shared=args.preempt_shared,
+        jobs=args.jobs,
+        fuel=args.hang_fuel,
+        expect_stdout=expect,
+        progress=progress,
+    )
+    if args.save:
+        _save_failures(program, result, args.save, args.hang_fuel)
+    print(result.report())
+    sys.stdout.flush()
+    return 0 if result.ok else EXIT_FAILURES
+
+
+def _save_failures(program: Program, result: Any, folder: str, fuel: int) -> None:
+    """Run each failure's schedule again, recorded and traced, into `folder`; point its replay at the file."""
+    os.makedirs(folder, exist_ok=True)
+    for i, found in enumerate(result.failures, 1):
+        outcome = run_program(program, found.schedule, fuel=fuel, record=True, trace=True)
+        rec = os.path.join(folder, f"failure-{i}.wrr")
+        trace = os.path.join(folder, f"failure-{i}.trace.json")
+        if outcome.recording is not None:
+            outcome.recording.save(rec)
+        if outcome.trace is not None:
+            outcome.trace.write(trace)
+        found.replay += f"\n          or: wasmroutines run --replay {rec} {program.path}   (trace: {trace})"
