@@ -97,6 +97,7 @@ class Insn:
     source: str
     line: int
     fused: tuple[str, str] | None = None
+    acc_of: str | None = None  # this is the accumulator variant of that instruction
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -235,6 +236,40 @@ def fuse(name: str, first: Insn, second: Insn, source: str, line: int) -> Insn:
     )
 
 
+ACC_TYPES = {"i32": "ACC_I32", "i64": "ACC_I64", "f32": "ACC_F32", "f64": "ACC_F64"}
+
+
+def takes_acc(insn: Insn) -> bool:
+    """Instructions that get an accumulator variant: plain and fused ops whose first input is a number."""
+    return bool(insn.inputs) and insn.inputs[0].type in ACC_TYPES and (generic(insn) or insn.fused is not None)
+
+
+def acc_variant(insn: Insn) -> Insn:
+    """The same instruction reading its first input from the accumulator register.
+
+    Every instruction with a numeric output also leaves it in the accumulator, so when an
+    instruction consumes the value its predecessor just computed (no label between them), the
+    translator picks this variant and the value skips the round trip through the frame.
+    """
+    return Insn(
+        name=f"{insn.name}__acc",
+        prefix=None,
+        code=0,
+        wasm=insn.wasm,
+        inputs=insn.inputs,
+        outputs=insn.outputs,
+        imms=insn.imms,
+        memarg_align=insn.memarg_align,
+        lanes=insn.lanes,
+        v128imm=insn.v128imm,
+        flags=set(insn.flags) - {"manual"},
+        body=insn.body,
+        source=insn.source,
+        line=insn.line,
+        acc_of=insn.name,
+    )
+
+
 def load(insn_dir: Path) -> list[Insn]:
     insns: list[Insn] = []
     fusions: list[tuple[str, str, str, str, int]] = []
@@ -245,6 +280,7 @@ def load(insn_dir: Path) -> list[Insn]:
         if a not in by_name or b not in by_name:
             raise SystemExit(f"{source}:{line}: unknown instruction in fuse {name}")
         insns.append(fuse(name, by_name[a], by_name[b], source, line))
+    insns += [acc_variant(insn) for insn in insns if takes_acc(insn)]
     seen: dict[str, Insn] = {}
     opcodes: dict[tuple[int, int], Insn] = {}
     for n, insn in enumerate(insns, start=1):
@@ -298,6 +334,14 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("#define WR_OPINFO_CODES 512")
     out.append("extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];")
     out.append("")
+    out.append("/* Accumulator variants (tools/gen_insns.py, acc_variant): the variant of op reading its")
+    out.append(" * first input from the accumulator, or 0; the op a variant was made from, or the op")
+    out.append(" * itself; the value type an op leaves in the accumulator, or 0; its first input's type. */")
+    out.append("extern const uint16_t wr_op_acc[WR_OP_COUNT];")
+    out.append("extern const uint16_t wr_op_acc_base[WR_OP_COUNT];")
+    out.append("extern const uint8_t wr_op_acc_out[WR_OP_COUNT];")
+    out.append("extern const uint8_t wr_op_in0[WR_OP_COUNT];")
+    out.append("")
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
     out.append("unsigned wr_fuse(unsigned first, unsigned second);")
     out.append("")
@@ -337,6 +381,32 @@ def gen_tables(insns: list[Insn]) -> str:
         out.append(f'    [WR_OP_{insn.name}] = "{insn.wasm}",')
     out.append("};")
     out.append("")
+    by_name = {insn.name: insn for insn in insns}
+    out.append("const uint16_t wr_op_acc[WR_OP_COUNT] = {")
+    for insn in insns:
+        if insn.acc_of:
+            out.append(f"    [WR_OP_{insn.acc_of}] = WR_OP_{insn.name},")
+    out.append("};")
+    out.append("")
+    out.append("const uint16_t wr_op_acc_base[WR_OP_COUNT] = {")
+    for insn in insns:
+        base = insn.acc_of or insn.name
+        out.append(f"    [WR_OP_{insn.name}] = WR_OP_{base},")
+    out.append("};")
+    out.append("")
+    out.append("const uint8_t wr_op_acc_out[WR_OP_COUNT] = {")
+    for insn in insns:
+        if len(insn.outputs) == 1 and insn.outputs[0].type in ACC_TYPES:
+            out.append(f"    [WR_OP_{insn.name}] = {SLOT_TYPES[insn.outputs[0].type][1]},")
+    out.append("};")
+    out.append("")
+    out.append("const uint8_t wr_op_in0[WR_OP_COUNT] = {")
+    for insn in insns:
+        if insn.inputs and insn.inputs[0].type in ACC_TYPES:
+            out.append(f"    [WR_OP_{insn.name}] = {SLOT_TYPES[insn.inputs[0].type][1]},")
+    out.append("};")
+    out.append("")
+    del by_name
     out.append("unsigned wr_fuse(unsigned first, unsigned second)")
     out.append("{")
     out.append("    switch (first) {")
@@ -381,9 +451,12 @@ def gen_cases(insns: list[Insn]) -> str:
         out.append(f"/* {insn.wasm}  ({insn.source}:{insn.line}) */")
         out.append(f"TARGET({insn.name}) {{")
         w = 1
-        for o in insn.inputs:
+        for k, o in enumerate(insn.inputs):
             ctype, _, get, _, _ = SLOT_TYPES[o.type]
-            out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
+            if k == 0 and insn.acc_of:
+                out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
+            else:
+                out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
             w += 1
         out_words = {}
         for o in insn.outputs:
@@ -408,6 +481,8 @@ def gen_cases(insns: list[Insn]) -> str:
         for o in insn.outputs:
             setter = SLOT_TYPES[o.type][3]
             out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
+            if o.type in ACC_TYPES:
+                out.append(f"    SET_{ACC_TYPES[o.type]}({o.name});")
         if "control" not in insn.flags:
             out.append("    pc += insn_size;")
             out.append("    NEXT();")

@@ -19,6 +19,7 @@ from .core.errors import (
     MalformedModule,
     OutOfFuel,
     ResourceLimitError,
+    StackExhausted,
     Trap,
     WasmroutinesError,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "Frame",
     "OutOfFuel",
     "ResourceLimitError",
+    "StackExhausted",
     "ImmutableGlobalError",
     "Deadlock",
     "ThreadReport",

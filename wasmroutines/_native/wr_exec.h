@@ -87,6 +87,10 @@ typedef struct wr_thread {
     uint64_t *fp;
     wr_func *func;
     uint64_t *sp; /* first slot a new host entry may use */
+    /* The accumulators (wr_interp.c) while suspended. */
+    uint64_t acc_i;
+    float acc_f;
+    double acc_d;
     uint64_t *results; /* WR_DONE: where the results are */
     /* WR_HOSTCALL */
     wr_func *host_func;

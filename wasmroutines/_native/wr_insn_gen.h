@@ -585,7 +585,344 @@ enum wr_op {
     WR_OP_br_if_i32_and = 576,
     WR_OP_br_unless_i32_and = 577,
     WR_OP_br_if_back_i32_and = 578,
-    WR_OP_COUNT = 579,
+    WR_OP_i32_atomic_load__acc = 579,
+    WR_OP_i64_atomic_load__acc = 580,
+    WR_OP_i32_atomic_load8_u__acc = 581,
+    WR_OP_i32_atomic_load16_u__acc = 582,
+    WR_OP_i64_atomic_load8_u__acc = 583,
+    WR_OP_i64_atomic_load16_u__acc = 584,
+    WR_OP_i64_atomic_load32_u__acc = 585,
+    WR_OP_i32_atomic_store__acc = 586,
+    WR_OP_i64_atomic_store__acc = 587,
+    WR_OP_i32_atomic_store8__acc = 588,
+    WR_OP_i32_atomic_store16__acc = 589,
+    WR_OP_i64_atomic_store8__acc = 590,
+    WR_OP_i64_atomic_store16__acc = 591,
+    WR_OP_i64_atomic_store32__acc = 592,
+    WR_OP_i32_atomic_rmw_add__acc = 593,
+    WR_OP_i64_atomic_rmw_add__acc = 594,
+    WR_OP_i32_atomic_rmw8_add_u__acc = 595,
+    WR_OP_i32_atomic_rmw16_add_u__acc = 596,
+    WR_OP_i64_atomic_rmw8_add_u__acc = 597,
+    WR_OP_i64_atomic_rmw16_add_u__acc = 598,
+    WR_OP_i64_atomic_rmw32_add_u__acc = 599,
+    WR_OP_i32_atomic_rmw_sub__acc = 600,
+    WR_OP_i64_atomic_rmw_sub__acc = 601,
+    WR_OP_i32_atomic_rmw8_sub_u__acc = 602,
+    WR_OP_i32_atomic_rmw16_sub_u__acc = 603,
+    WR_OP_i64_atomic_rmw8_sub_u__acc = 604,
+    WR_OP_i64_atomic_rmw16_sub_u__acc = 605,
+    WR_OP_i64_atomic_rmw32_sub_u__acc = 606,
+    WR_OP_i32_atomic_rmw_and__acc = 607,
+    WR_OP_i64_atomic_rmw_and__acc = 608,
+    WR_OP_i32_atomic_rmw8_and_u__acc = 609,
+    WR_OP_i32_atomic_rmw16_and_u__acc = 610,
+    WR_OP_i64_atomic_rmw8_and_u__acc = 611,
+    WR_OP_i64_atomic_rmw16_and_u__acc = 612,
+    WR_OP_i64_atomic_rmw32_and_u__acc = 613,
+    WR_OP_i32_atomic_rmw_or__acc = 614,
+    WR_OP_i64_atomic_rmw_or__acc = 615,
+    WR_OP_i32_atomic_rmw8_or_u__acc = 616,
+    WR_OP_i32_atomic_rmw16_or_u__acc = 617,
+    WR_OP_i64_atomic_rmw8_or_u__acc = 618,
+    WR_OP_i64_atomic_rmw16_or_u__acc = 619,
+    WR_OP_i64_atomic_rmw32_or_u__acc = 620,
+    WR_OP_i32_atomic_rmw_xor__acc = 621,
+    WR_OP_i64_atomic_rmw_xor__acc = 622,
+    WR_OP_i32_atomic_rmw8_xor_u__acc = 623,
+    WR_OP_i32_atomic_rmw16_xor_u__acc = 624,
+    WR_OP_i64_atomic_rmw8_xor_u__acc = 625,
+    WR_OP_i64_atomic_rmw16_xor_u__acc = 626,
+    WR_OP_i64_atomic_rmw32_xor_u__acc = 627,
+    WR_OP_i32_atomic_rmw_xchg__acc = 628,
+    WR_OP_i64_atomic_rmw_xchg__acc = 629,
+    WR_OP_i32_atomic_rmw8_xchg_u__acc = 630,
+    WR_OP_i32_atomic_rmw16_xchg_u__acc = 631,
+    WR_OP_i64_atomic_rmw8_xchg_u__acc = 632,
+    WR_OP_i64_atomic_rmw16_xchg_u__acc = 633,
+    WR_OP_i64_atomic_rmw32_xchg_u__acc = 634,
+    WR_OP_i32_atomic_rmw_cmpxchg__acc = 635,
+    WR_OP_i64_atomic_rmw_cmpxchg__acc = 636,
+    WR_OP_i32_atomic_rmw8_cmpxchg_u__acc = 637,
+    WR_OP_i32_atomic_rmw16_cmpxchg_u__acc = 638,
+    WR_OP_i64_atomic_rmw8_cmpxchg_u__acc = 639,
+    WR_OP_i64_atomic_rmw16_cmpxchg_u__acc = 640,
+    WR_OP_i64_atomic_rmw32_cmpxchg_u__acc = 641,
+    WR_OP_memory_atomic_notify__acc = 642,
+    WR_OP_memory_atomic_wait32__acc = 643,
+    WR_OP_memory_atomic_wait64__acc = 644,
+    WR_OP_i32_wrap_i64__acc = 645,
+    WR_OP_i32_trunc_f32_s__acc = 646,
+    WR_OP_i32_trunc_f32_u__acc = 647,
+    WR_OP_i32_trunc_f64_s__acc = 648,
+    WR_OP_i32_trunc_f64_u__acc = 649,
+    WR_OP_i64_extend_i32_s__acc = 650,
+    WR_OP_i64_extend_i32_u__acc = 651,
+    WR_OP_i64_trunc_f32_s__acc = 652,
+    WR_OP_i64_trunc_f32_u__acc = 653,
+    WR_OP_i64_trunc_f64_s__acc = 654,
+    WR_OP_i64_trunc_f64_u__acc = 655,
+    WR_OP_f32_convert_i32_s__acc = 656,
+    WR_OP_f32_convert_i32_u__acc = 657,
+    WR_OP_f32_convert_i64_s__acc = 658,
+    WR_OP_f32_convert_i64_u__acc = 659,
+    WR_OP_f32_demote_f64__acc = 660,
+    WR_OP_f64_convert_i32_s__acc = 661,
+    WR_OP_f64_convert_i32_u__acc = 662,
+    WR_OP_f64_convert_i64_s__acc = 663,
+    WR_OP_f64_convert_i64_u__acc = 664,
+    WR_OP_f64_promote_f32__acc = 665,
+    WR_OP_i32_reinterpret_f32__acc = 666,
+    WR_OP_i64_reinterpret_f64__acc = 667,
+    WR_OP_f32_reinterpret_i32__acc = 668,
+    WR_OP_f64_reinterpret_i64__acc = 669,
+    WR_OP_i32_trunc_sat_f32_s__acc = 670,
+    WR_OP_i32_trunc_sat_f32_u__acc = 671,
+    WR_OP_i32_trunc_sat_f64_s__acc = 672,
+    WR_OP_i32_trunc_sat_f64_u__acc = 673,
+    WR_OP_i64_trunc_sat_f32_s__acc = 674,
+    WR_OP_i64_trunc_sat_f32_u__acc = 675,
+    WR_OP_i64_trunc_sat_f64_s__acc = 676,
+    WR_OP_i64_trunc_sat_f64_u__acc = 677,
+    WR_OP_i32_load__acc = 678,
+    WR_OP_i64_load__acc = 679,
+    WR_OP_f32_load__acc = 680,
+    WR_OP_f64_load__acc = 681,
+    WR_OP_i32_load8_s__acc = 682,
+    WR_OP_i32_load8_u__acc = 683,
+    WR_OP_i32_load16_s__acc = 684,
+    WR_OP_i32_load16_u__acc = 685,
+    WR_OP_i64_load8_s__acc = 686,
+    WR_OP_i64_load8_u__acc = 687,
+    WR_OP_i64_load16_s__acc = 688,
+    WR_OP_i64_load16_u__acc = 689,
+    WR_OP_i64_load32_s__acc = 690,
+    WR_OP_i64_load32_u__acc = 691,
+    WR_OP_i32_store__acc = 692,
+    WR_OP_i64_store__acc = 693,
+    WR_OP_f32_store__acc = 694,
+    WR_OP_f64_store__acc = 695,
+    WR_OP_i32_store8__acc = 696,
+    WR_OP_i32_store16__acc = 697,
+    WR_OP_i64_store8__acc = 698,
+    WR_OP_i64_store16__acc = 699,
+    WR_OP_i64_store32__acc = 700,
+    WR_OP_f32_eq__acc = 701,
+    WR_OP_f32_ne__acc = 702,
+    WR_OP_f32_lt__acc = 703,
+    WR_OP_f32_gt__acc = 704,
+    WR_OP_f32_le__acc = 705,
+    WR_OP_f32_ge__acc = 706,
+    WR_OP_f32_abs__acc = 707,
+    WR_OP_f32_neg__acc = 708,
+    WR_OP_f32_ceil__acc = 709,
+    WR_OP_f32_floor__acc = 710,
+    WR_OP_f32_trunc__acc = 711,
+    WR_OP_f32_nearest__acc = 712,
+    WR_OP_f32_sqrt__acc = 713,
+    WR_OP_f32_add__acc = 714,
+    WR_OP_f32_sub__acc = 715,
+    WR_OP_f32_mul__acc = 716,
+    WR_OP_f32_div__acc = 717,
+    WR_OP_f32_min__acc = 718,
+    WR_OP_f32_max__acc = 719,
+    WR_OP_f32_copysign__acc = 720,
+    WR_OP_f64_eq__acc = 721,
+    WR_OP_f64_ne__acc = 722,
+    WR_OP_f64_lt__acc = 723,
+    WR_OP_f64_gt__acc = 724,
+    WR_OP_f64_le__acc = 725,
+    WR_OP_f64_ge__acc = 726,
+    WR_OP_f64_abs__acc = 727,
+    WR_OP_f64_neg__acc = 728,
+    WR_OP_f64_ceil__acc = 729,
+    WR_OP_f64_floor__acc = 730,
+    WR_OP_f64_trunc__acc = 731,
+    WR_OP_f64_nearest__acc = 732,
+    WR_OP_f64_sqrt__acc = 733,
+    WR_OP_f64_add__acc = 734,
+    WR_OP_f64_sub__acc = 735,
+    WR_OP_f64_mul__acc = 736,
+    WR_OP_f64_div__acc = 737,
+    WR_OP_f64_min__acc = 738,
+    WR_OP_f64_max__acc = 739,
+    WR_OP_f64_copysign__acc = 740,
+    WR_OP_i32_eqz__acc = 741,
+    WR_OP_i32_eq__acc = 742,
+    WR_OP_i32_ne__acc = 743,
+    WR_OP_i32_lt_s__acc = 744,
+    WR_OP_i32_lt_u__acc = 745,
+    WR_OP_i32_gt_s__acc = 746,
+    WR_OP_i32_gt_u__acc = 747,
+    WR_OP_i32_le_s__acc = 748,
+    WR_OP_i32_le_u__acc = 749,
+    WR_OP_i32_ge_s__acc = 750,
+    WR_OP_i32_ge_u__acc = 751,
+    WR_OP_i64_eqz__acc = 752,
+    WR_OP_i64_eq__acc = 753,
+    WR_OP_i64_ne__acc = 754,
+    WR_OP_i64_lt_s__acc = 755,
+    WR_OP_i64_lt_u__acc = 756,
+    WR_OP_i64_gt_s__acc = 757,
+    WR_OP_i64_gt_u__acc = 758,
+    WR_OP_i64_le_s__acc = 759,
+    WR_OP_i64_le_u__acc = 760,
+    WR_OP_i64_ge_s__acc = 761,
+    WR_OP_i64_ge_u__acc = 762,
+    WR_OP_i32_clz__acc = 763,
+    WR_OP_i32_ctz__acc = 764,
+    WR_OP_i32_popcnt__acc = 765,
+    WR_OP_i32_add__acc = 766,
+    WR_OP_i32_sub__acc = 767,
+    WR_OP_i32_mul__acc = 768,
+    WR_OP_i32_div_s__acc = 769,
+    WR_OP_i32_div_u__acc = 770,
+    WR_OP_i32_rem_s__acc = 771,
+    WR_OP_i32_rem_u__acc = 772,
+    WR_OP_i32_and__acc = 773,
+    WR_OP_i32_or__acc = 774,
+    WR_OP_i32_xor__acc = 775,
+    WR_OP_i32_shl__acc = 776,
+    WR_OP_i32_shr_s__acc = 777,
+    WR_OP_i32_shr_u__acc = 778,
+    WR_OP_i32_rotl__acc = 779,
+    WR_OP_i32_rotr__acc = 780,
+    WR_OP_i64_clz__acc = 781,
+    WR_OP_i64_ctz__acc = 782,
+    WR_OP_i64_popcnt__acc = 783,
+    WR_OP_i64_add__acc = 784,
+    WR_OP_i64_sub__acc = 785,
+    WR_OP_i64_mul__acc = 786,
+    WR_OP_i64_div_s__acc = 787,
+    WR_OP_i64_div_u__acc = 788,
+    WR_OP_i64_rem_s__acc = 789,
+    WR_OP_i64_rem_u__acc = 790,
+    WR_OP_i64_and__acc = 791,
+    WR_OP_i64_or__acc = 792,
+    WR_OP_i64_xor__acc = 793,
+    WR_OP_i64_shl__acc = 794,
+    WR_OP_i64_shr_s__acc = 795,
+    WR_OP_i64_shr_u__acc = 796,
+    WR_OP_i64_rotl__acc = 797,
+    WR_OP_i64_rotr__acc = 798,
+    WR_OP_i32_extend8_s__acc = 799,
+    WR_OP_i32_extend16_s__acc = 800,
+    WR_OP_i64_extend8_s__acc = 801,
+    WR_OP_i64_extend16_s__acc = 802,
+    WR_OP_i64_extend32_s__acc = 803,
+    WR_OP_i8x16_splat__acc = 804,
+    WR_OP_i16x8_splat__acc = 805,
+    WR_OP_i32x4_splat__acc = 806,
+    WR_OP_i64x2_splat__acc = 807,
+    WR_OP_f32x4_splat__acc = 808,
+    WR_OP_f64x2_splat__acc = 809,
+    WR_OP_v128_load__acc = 810,
+    WR_OP_v128_load8x8_s__acc = 811,
+    WR_OP_v128_load8x8_u__acc = 812,
+    WR_OP_v128_load16x4_s__acc = 813,
+    WR_OP_v128_load16x4_u__acc = 814,
+    WR_OP_v128_load32x2_s__acc = 815,
+    WR_OP_v128_load32x2_u__acc = 816,
+    WR_OP_v128_load8_splat__acc = 817,
+    WR_OP_v128_load16_splat__acc = 818,
+    WR_OP_v128_load32_splat__acc = 819,
+    WR_OP_v128_load64_splat__acc = 820,
+    WR_OP_v128_store__acc = 821,
+    WR_OP_v128_load8_lane__acc = 822,
+    WR_OP_v128_load16_lane__acc = 823,
+    WR_OP_v128_load32_lane__acc = 824,
+    WR_OP_v128_load64_lane__acc = 825,
+    WR_OP_v128_store8_lane__acc = 826,
+    WR_OP_v128_store16_lane__acc = 827,
+    WR_OP_v128_store32_lane__acc = 828,
+    WR_OP_v128_store64_lane__acc = 829,
+    WR_OP_v128_load32_zero__acc = 830,
+    WR_OP_v128_load64_zero__acc = 831,
+    WR_OP_br_if_i32_eqz__acc = 832,
+    WR_OP_br_if_i32_eq__acc = 833,
+    WR_OP_br_if_i32_ne__acc = 834,
+    WR_OP_br_if_i32_lt_s__acc = 835,
+    WR_OP_br_if_i32_lt_u__acc = 836,
+    WR_OP_br_if_i32_gt_s__acc = 837,
+    WR_OP_br_if_i32_gt_u__acc = 838,
+    WR_OP_br_if_i32_le_s__acc = 839,
+    WR_OP_br_if_i32_le_u__acc = 840,
+    WR_OP_br_if_i32_ge_s__acc = 841,
+    WR_OP_br_if_i32_ge_u__acc = 842,
+    WR_OP_br_unless_i32_eqz__acc = 843,
+    WR_OP_br_unless_i32_eq__acc = 844,
+    WR_OP_br_unless_i32_ne__acc = 845,
+    WR_OP_br_unless_i32_lt_s__acc = 846,
+    WR_OP_br_unless_i32_lt_u__acc = 847,
+    WR_OP_br_unless_i32_gt_s__acc = 848,
+    WR_OP_br_unless_i32_gt_u__acc = 849,
+    WR_OP_br_unless_i32_le_s__acc = 850,
+    WR_OP_br_unless_i32_le_u__acc = 851,
+    WR_OP_br_unless_i32_ge_s__acc = 852,
+    WR_OP_br_unless_i32_ge_u__acc = 853,
+    WR_OP_br_if_back_i32_eqz__acc = 854,
+    WR_OP_br_if_back_i32_eq__acc = 855,
+    WR_OP_br_if_back_i32_ne__acc = 856,
+    WR_OP_br_if_back_i32_lt_s__acc = 857,
+    WR_OP_br_if_back_i32_lt_u__acc = 858,
+    WR_OP_br_if_back_i32_gt_s__acc = 859,
+    WR_OP_br_if_back_i32_gt_u__acc = 860,
+    WR_OP_br_if_back_i32_le_s__acc = 861,
+    WR_OP_br_if_back_i32_le_u__acc = 862,
+    WR_OP_br_if_back_i32_ge_s__acc = 863,
+    WR_OP_br_if_back_i32_ge_u__acc = 864,
+    WR_OP_br_if_i64_eqz__acc = 865,
+    WR_OP_br_if_i64_eq__acc = 866,
+    WR_OP_br_if_i64_ne__acc = 867,
+    WR_OP_br_if_i64_lt_s__acc = 868,
+    WR_OP_br_if_i64_lt_u__acc = 869,
+    WR_OP_br_unless_i64_eqz__acc = 870,
+    WR_OP_br_unless_i64_eq__acc = 871,
+    WR_OP_br_unless_i64_ne__acc = 872,
+    WR_OP_br_if_back_i64_eqz__acc = 873,
+    WR_OP_br_if_back_i64_ne__acc = 874,
+    WR_OP_br_if_back_i64_lt_s__acc = 875,
+    WR_OP_br_if_back_i64_lt_u__acc = 876,
+    WR_OP_br_if_f64_eq__acc = 877,
+    WR_OP_br_if_f64_ne__acc = 878,
+    WR_OP_br_if_f64_lt__acc = 879,
+    WR_OP_br_if_f64_gt__acc = 880,
+    WR_OP_br_if_f64_le__acc = 881,
+    WR_OP_br_if_f64_ge__acc = 882,
+    WR_OP_br_if_f32_eq__acc = 883,
+    WR_OP_br_if_f32_ne__acc = 884,
+    WR_OP_br_if_f32_lt__acc = 885,
+    WR_OP_br_if_f32_gt__acc = 886,
+    WR_OP_br_if_f32_le__acc = 887,
+    WR_OP_br_if_f32_ge__acc = 888,
+    WR_OP_br_unless_f64_eq__acc = 889,
+    WR_OP_br_unless_f64_ne__acc = 890,
+    WR_OP_br_unless_f64_lt__acc = 891,
+    WR_OP_br_unless_f64_gt__acc = 892,
+    WR_OP_br_unless_f64_le__acc = 893,
+    WR_OP_br_unless_f64_ge__acc = 894,
+    WR_OP_br_unless_f32_eq__acc = 895,
+    WR_OP_br_unless_f32_ne__acc = 896,
+    WR_OP_br_unless_f32_lt__acc = 897,
+    WR_OP_br_unless_f32_gt__acc = 898,
+    WR_OP_br_unless_f32_le__acc = 899,
+    WR_OP_br_unless_f32_ge__acc = 900,
+    WR_OP_br_if_back_f64_eq__acc = 901,
+    WR_OP_br_if_back_f64_ne__acc = 902,
+    WR_OP_br_if_back_f64_lt__acc = 903,
+    WR_OP_br_if_back_f64_gt__acc = 904,
+    WR_OP_br_if_back_f64_le__acc = 905,
+    WR_OP_br_if_back_f64_ge__acc = 906,
+    WR_OP_br_if_back_f32_eq__acc = 907,
+    WR_OP_br_if_back_f32_ne__acc = 908,
+    WR_OP_br_if_back_f32_lt__acc = 909,
+    WR_OP_br_if_back_f32_gt__acc = 910,
+    WR_OP_br_if_back_f32_le__acc = 911,
+    WR_OP_br_if_back_f32_ge__acc = 912,
+    WR_OP_br_if_i32_and__acc = 913,
+    WR_OP_br_unless_i32_and__acc = 914,
+    WR_OP_br_if_back_i32_and__acc = 915,
+    WR_OP_COUNT = 916,
 };
 
 /* Instruction size in words, op word included. */
@@ -612,6 +949,14 @@ typedef struct wr_opinfo {
 #define WR_OPINFO_PREFIXES 4
 #define WR_OPINFO_CODES 512
 extern const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES];
+
+/* Accumulator variants (tools/gen_insns.py, acc_variant): the variant of op reading its
+ * first input from the accumulator, or 0; the op a variant was made from, or the op
+ * itself; the value type an op leaves in the accumulator, or 0; its first input's type. */
+extern const uint16_t wr_op_acc[WR_OP_COUNT];
+extern const uint16_t wr_op_acc_base[WR_OP_COUNT];
+extern const uint8_t wr_op_acc_out[WR_OP_COUNT];
+extern const uint8_t wr_op_in0[WR_OP_COUNT];
 
 /* The fused op running `first` then `second` (fuse lines in insns/), or 0. */
 unsigned wr_fuse(unsigned first, unsigned second);
@@ -1197,5 +1542,342 @@ unsigned wr_fuse(unsigned first, unsigned second);
     X(br_if_i32_and) \
     X(br_unless_i32_and) \
     X(br_if_back_i32_and) \
+    X(i32_atomic_load__acc) \
+    X(i64_atomic_load__acc) \
+    X(i32_atomic_load8_u__acc) \
+    X(i32_atomic_load16_u__acc) \
+    X(i64_atomic_load8_u__acc) \
+    X(i64_atomic_load16_u__acc) \
+    X(i64_atomic_load32_u__acc) \
+    X(i32_atomic_store__acc) \
+    X(i64_atomic_store__acc) \
+    X(i32_atomic_store8__acc) \
+    X(i32_atomic_store16__acc) \
+    X(i64_atomic_store8__acc) \
+    X(i64_atomic_store16__acc) \
+    X(i64_atomic_store32__acc) \
+    X(i32_atomic_rmw_add__acc) \
+    X(i64_atomic_rmw_add__acc) \
+    X(i32_atomic_rmw8_add_u__acc) \
+    X(i32_atomic_rmw16_add_u__acc) \
+    X(i64_atomic_rmw8_add_u__acc) \
+    X(i64_atomic_rmw16_add_u__acc) \
+    X(i64_atomic_rmw32_add_u__acc) \
+    X(i32_atomic_rmw_sub__acc) \
+    X(i64_atomic_rmw_sub__acc) \
+    X(i32_atomic_rmw8_sub_u__acc) \
+    X(i32_atomic_rmw16_sub_u__acc) \
+    X(i64_atomic_rmw8_sub_u__acc) \
+    X(i64_atomic_rmw16_sub_u__acc) \
+    X(i64_atomic_rmw32_sub_u__acc) \
+    X(i32_atomic_rmw_and__acc) \
+    X(i64_atomic_rmw_and__acc) \
+    X(i32_atomic_rmw8_and_u__acc) \
+    X(i32_atomic_rmw16_and_u__acc) \
+    X(i64_atomic_rmw8_and_u__acc) \
+    X(i64_atomic_rmw16_and_u__acc) \
+    X(i64_atomic_rmw32_and_u__acc) \
+    X(i32_atomic_rmw_or__acc) \
+    X(i64_atomic_rmw_or__acc) \
+    X(i32_atomic_rmw8_or_u__acc) \
+    X(i32_atomic_rmw16_or_u__acc) \
+    X(i64_atomic_rmw8_or_u__acc) \
+    X(i64_atomic_rmw16_or_u__acc) \
+    X(i64_atomic_rmw32_or_u__acc) \
+    X(i32_atomic_rmw_xor__acc) \
+    X(i64_atomic_rmw_xor__acc) \
+    X(i32_atomic_rmw8_xor_u__acc) \
+    X(i32_atomic_rmw16_xor_u__acc) \
+    X(i64_atomic_rmw8_xor_u__acc) \
+    X(i64_atomic_rmw16_xor_u__acc) \
+    X(i64_atomic_rmw32_xor_u__acc) \
+    X(i32_atomic_rmw_xchg__acc) \
+    X(i64_atomic_rmw_xchg__acc) \
+    X(i32_atomic_rmw8_xchg_u__acc) \
+    X(i32_atomic_rmw16_xchg_u__acc) \
+    X(i64_atomic_rmw8_xchg_u__acc) \
+    X(i64_atomic_rmw16_xchg_u__acc) \
+    X(i64_atomic_rmw32_xchg_u__acc) \
+    X(i32_atomic_rmw_cmpxchg__acc) \
+    X(i64_atomic_rmw_cmpxchg__acc) \
+    X(i32_atomic_rmw8_cmpxchg_u__acc) \
+    X(i32_atomic_rmw16_cmpxchg_u__acc) \
+    X(i64_atomic_rmw8_cmpxchg_u__acc) \
+    X(i64_atomic_rmw16_cmpxchg_u__acc) \
+    X(i64_atomic_rmw32_cmpxchg_u__acc) \
+    X(memory_atomic_notify__acc) \
+    X(memory_atomic_wait32__acc) \
+    X(memory_atomic_wait64__acc) \
+    X(i32_wrap_i64__acc) \
+    X(i32_trunc_f32_s__acc) \
+    X(i32_trunc_f32_u__acc) \
+    X(i32_trunc_f64_s__acc) \
+    X(i32_trunc_f64_u__acc) \
+    X(i64_extend_i32_s__acc) \
+    X(i64_extend_i32_u__acc) \
+    X(i64_trunc_f32_s__acc) \
+    X(i64_trunc_f32_u__acc) \
+    X(i64_trunc_f64_s__acc) \
+    X(i64_trunc_f64_u__acc) \
+    X(f32_convert_i32_s__acc) \
+    X(f32_convert_i32_u__acc) \
+    X(f32_convert_i64_s__acc) \
+    X(f32_convert_i64_u__acc) \
+    X(f32_demote_f64__acc) \
+    X(f64_convert_i32_s__acc) \
+    X(f64_convert_i32_u__acc) \
+    X(f64_convert_i64_s__acc) \
+    X(f64_convert_i64_u__acc) \
+    X(f64_promote_f32__acc) \
+    X(i32_reinterpret_f32__acc) \
+    X(i64_reinterpret_f64__acc) \
+    X(f32_reinterpret_i32__acc) \
+    X(f64_reinterpret_i64__acc) \
+    X(i32_trunc_sat_f32_s__acc) \
+    X(i32_trunc_sat_f32_u__acc) \
+    X(i32_trunc_sat_f64_s__acc) \
+    X(i32_trunc_sat_f64_u__acc) \
+    X(i64_trunc_sat_f32_s__acc) \
+    X(i64_trunc_sat_f32_u__acc) \
+    X(i64_trunc_sat_f64_s__acc) \
+    X(i64_trunc_sat_f64_u__acc) \
+    X(i32_load__acc) \
+    X(i64_load__acc) \
+    X(f32_load__acc) \
+    X(f64_load__acc) \
+    X(i32_load8_s__acc) \
+    X(i32_load8_u__acc) \
+    X(i32_load16_s__acc) \
+    X(i32_load16_u__acc) \
+    X(i64_load8_s__acc) \
+    X(i64_load8_u__acc) \
+    X(i64_load16_s__acc) \
+    X(i64_load16_u__acc) \
+    X(i64_load32_s__acc) \
+    X(i64_load32_u__acc) \
+    X(i32_store__acc) \
+    X(i64_store__acc) \
+    X(f32_store__acc) \
+    X(f64_store__acc) \
+    X(i32_store8__acc) \
+    X(i32_store16__acc) \
+    X(i64_store8__acc) \
+    X(i64_store16__acc) \
+    X(i64_store32__acc) \
+    X(f32_eq__acc) \
+    X(f32_ne__acc) \
+    X(f32_lt__acc) \
+    X(f32_gt__acc) \
+    X(f32_le__acc) \
+    X(f32_ge__acc) \
+    X(f32_abs__acc) \
+    X(f32_neg__acc) \
+    X(f32_ceil__acc) \
+    X(f32_floor__acc) \
+    X(f32_trunc__acc) \
+    X(f32_nearest__acc) \
+    X(f32_sqrt__acc) \
+    X(f32_add__acc) \
+    X(f32_sub__acc) \
+    X(f32_mul__acc) \
+    X(f32_div__acc) \
+    X(f32_min__acc) \
+    X(f32_max__acc) \
+    X(f32_copysign__acc) \
+    X(f64_eq__acc) \
+    X(f64_ne__acc) \
+    X(f64_lt__acc) \
+    X(f64_gt__acc) \
+    X(f64_le__acc) \
+    X(f64_ge__acc) \
+    X(f64_abs__acc) \
+    X(f64_neg__acc) \
+    X(f64_ceil__acc) \
+    X(f64_floor__acc) \
+    X(f64_trunc__acc) \
+    X(f64_nearest__acc) \
+    X(f64_sqrt__acc) \
+    X(f64_add__acc) \
+    X(f64_sub__acc) \
+    X(f64_mul__acc) \
+    X(f64_div__acc) \
+    X(f64_min__acc) \
+    X(f64_max__acc) \
+    X(f64_copysign__acc) \
+    X(i32_eqz__acc) \
+    X(i32_eq__acc) \
+    X(i32_ne__acc) \
+    X(i32_lt_s__acc) \
+    X(i32_lt_u__acc) \
+    X(i32_gt_s__acc) \
+    X(i32_gt_u__acc) \
+    X(i32_le_s__acc) \
+    X(i32_le_u__acc) \
+    X(i32_ge_s__acc) \
+    X(i32_ge_u__acc) \
+    X(i64_eqz__acc) \
+    X(i64_eq__acc) \
+    X(i64_ne__acc) \
+    X(i64_lt_s__acc) \
+    X(i64_lt_u__acc) \
+    X(i64_gt_s__acc) \
+    X(i64_gt_u__acc) \
+    X(i64_le_s__acc) \
+    X(i64_le_u__acc) \
+    X(i64_ge_s__acc) \
+    X(i64_ge_u__acc) \
+    X(i32_clz__acc) \
+    X(i32_ctz__acc) \
+    X(i32_popcnt__acc) \
+    X(i32_add__acc) \
+    X(i32_sub__acc) \
+    X(i32_mul__acc) \
+    X(i32_div_s__acc) \
+    X(i32_div_u__acc) \
+    X(i32_rem_s__acc) \
+    X(i32_rem_u__acc) \
+    X(i32_and__acc) \
+    X(i32_or__acc) \
+    X(i32_xor__acc) \
+    X(i32_shl__acc) \
+    X(i32_shr_s__acc) \
+    X(i32_shr_u__acc) \
+    X(i32_rotl__acc) \
+    X(i32_rotr__acc) \
+    X(i64_clz__acc) \
+    X(i64_ctz__acc) \
+    X(i64_popcnt__acc) \
+    X(i64_add__acc) \
+    X(i64_sub__acc) \
+    X(i64_mul__acc) \
+    X(i64_div_s__acc) \
+    X(i64_div_u__acc) \
+    X(i64_rem_s__acc) \
+    X(i64_rem_u__acc) \
+    X(i64_and__acc) \
+    X(i64_or__acc) \
+    X(i64_xor__acc) \
+    X(i64_shl__acc) \
+    X(i64_shr_s__acc) \
+    X(i64_shr_u__acc) \
+    X(i64_rotl__acc) \
+    X(i64_rotr__acc) \
+    X(i32_extend8_s__acc) \
+    X(i32_extend16_s__acc) \
+    X(i64_extend8_s__acc) \
+    X(i64_extend16_s__acc) \
+    X(i64_extend32_s__acc) \
+    X(i8x16_splat__acc) \
+    X(i16x8_splat__acc) \
+    X(i32x4_splat__acc) \
+    X(i64x2_splat__acc) \
+    X(f32x4_splat__acc) \
+    X(f64x2_splat__acc) \
+    X(v128_load__acc) \
+    X(v128_load8x8_s__acc) \
+    X(v128_load8x8_u__acc) \
+    X(v128_load16x4_s__acc) \
+    X(v128_load16x4_u__acc) \
+    X(v128_load32x2_s__acc) \
+    X(v128_load32x2_u__acc) \
+    X(v128_load8_splat__acc) \
+    X(v128_load16_splat__acc) \
+    X(v128_load32_splat__acc) \
+    X(v128_load64_splat__acc) \
+    X(v128_store__acc) \
+    X(v128_load8_lane__acc) \
+    X(v128_load16_lane__acc) \
+    X(v128_load32_lane__acc) \
+    X(v128_load64_lane__acc) \
+    X(v128_store8_lane__acc) \
+    X(v128_store16_lane__acc) \
+    X(v128_store32_lane__acc) \
+    X(v128_store64_lane__acc) \
+    X(v128_load32_zero__acc) \
+    X(v128_load64_zero__acc) \
+    X(br_if_i32_eqz__acc) \
+    X(br_if_i32_eq__acc) \
+    X(br_if_i32_ne__acc) \
+    X(br_if_i32_lt_s__acc) \
+    X(br_if_i32_lt_u__acc) \
+    X(br_if_i32_gt_s__acc) \
+    X(br_if_i32_gt_u__acc) \
+    X(br_if_i32_le_s__acc) \
+    X(br_if_i32_le_u__acc) \
+    X(br_if_i32_ge_s__acc) \
+    X(br_if_i32_ge_u__acc) \
+    X(br_unless_i32_eqz__acc) \
+    X(br_unless_i32_eq__acc) \
+    X(br_unless_i32_ne__acc) \
+    X(br_unless_i32_lt_s__acc) \
+    X(br_unless_i32_lt_u__acc) \
+    X(br_unless_i32_gt_s__acc) \
+    X(br_unless_i32_gt_u__acc) \
+    X(br_unless_i32_le_s__acc) \
+    X(br_unless_i32_le_u__acc) \
+    X(br_unless_i32_ge_s__acc) \
+    X(br_unless_i32_ge_u__acc) \
+    X(br_if_back_i32_eqz__acc) \
+    X(br_if_back_i32_eq__acc) \
+    X(br_if_back_i32_ne__acc) \
+    X(br_if_back_i32_lt_s__acc) \
+    X(br_if_back_i32_lt_u__acc) \
+    X(br_if_back_i32_gt_s__acc) \
+    X(br_if_back_i32_gt_u__acc) \
+    X(br_if_back_i32_le_s__acc) \
+    X(br_if_back_i32_le_u__acc) \
+    X(br_if_back_i32_ge_s__acc) \
+    X(br_if_back_i32_ge_u__acc) \
+    X(br_if_i64_eqz__acc) \
+    X(br_if_i64_eq__acc) \
+    X(br_if_i64_ne__acc) \
+    X(br_if_i64_lt_s__acc) \
+    X(br_if_i64_lt_u__acc) \
+    X(br_unless_i64_eqz__acc) \
+    X(br_unless_i64_eq__acc) \
+    X(br_unless_i64_ne__acc) \
+    X(br_if_back_i64_eqz__acc) \
+    X(br_if_back_i64_ne__acc) \
+    X(br_if_back_i64_lt_s__acc) \
+    X(br_if_back_i64_lt_u__acc) \
+    X(br_if_f64_eq__acc) \
+    X(br_if_f64_ne__acc) \
+    X(br_if_f64_lt__acc) \
+    X(br_if_f64_gt__acc) \
+    X(br_if_f64_le__acc) \
+    X(br_if_f64_ge__acc) \
+    X(br_if_f32_eq__acc) \
+    X(br_if_f32_ne__acc) \
+    X(br_if_f32_lt__acc) \
+    X(br_if_f32_gt__acc) \
+    X(br_if_f32_le__acc) \
+    X(br_if_f32_ge__acc) \
+    X(br_unless_f64_eq__acc) \
+    X(br_unless_f64_ne__acc) \
+    X(br_unless_f64_lt__acc) \
+    X(br_unless_f64_gt__acc) \
+    X(br_unless_f64_le__acc) \
+    X(br_unless_f64_ge__acc) \
+    X(br_unless_f32_eq__acc) \
+    X(br_unless_f32_ne__acc) \
+    X(br_unless_f32_lt__acc) \
+    X(br_unless_f32_gt__acc) \
+    X(br_unless_f32_le__acc) \
+    X(br_unless_f32_ge__acc) \
+    X(br_if_back_f64_eq__acc) \
+    X(br_if_back_f64_ne__acc) \
+    X(br_if_back_f64_lt__acc) \
+    X(br_if_back_f64_gt__acc) \
+    X(br_if_back_f64_le__acc) \
+    X(br_if_back_f64_ge__acc) \
+    X(br_if_back_f32_eq__acc) \
+    X(br_if_back_f32_ne__acc) \
+    X(br_if_back_f32_lt__acc) \
+    X(br_if_back_f32_gt__acc) \
+    X(br_if_back_f32_le__acc) \
+    X(br_if_back_f32_ge__acc) \
+    X(br_if_i32_and__acc) \
+    X(br_unless_i32_and__acc) \
+    X(br_if_back_i32_and__acc) \
 
 #endif /* WR_INSN_GEN_H */

@@ -81,6 +81,20 @@ static inline wr_v128 slot_v128(const uint64_t *p)
         memcpy(&fp[(i)], &v128_tmp_, sizeof v128_tmp_);                                                          \
     } while (0)
 
+/* The accumulators: every instruction also leaves its numeric result here,
+ * and an instruction's accumulator variant (tools/gen_insns.py) reads its
+ * first input from here when the translator knows the value was computed by
+ * the instruction just before it, sparing a store-to-load round trip
+ * through the frame. Saved in the thread across suspensions. */
+#define ACC_I32 ((uint32_t)iacc)
+#define ACC_I64 (iacc)
+#define ACC_F32 (facc)
+#define ACC_F64 (dacc)
+#define SET_ACC_I32(v) (iacc = (uint64_t)(uint32_t)(v))
+#define SET_ACC_I64(v) (iacc = (uint64_t)(v))
+#define SET_ACC_F32(v) (facc = (v))
+#define SET_ACC_F64(v) (dacc = (v))
+
 #define TRAP(code)                                                                                               \
     do {                                                                                                         \
         trap = (code);                                                                                           \
@@ -224,6 +238,9 @@ int wr_exec(wr_thread *thread)
     uint32_t call_base = 0, call_size = 0;
     int trap = WR_TRAP_NONE;
     int status = WR_DONE;
+    uint64_t iacc = thread->acc_i;
+    float facc = thread->acc_f;
+    double dacc = thread->acc_d;
 
     /* The loop runs on one budget: the slice, cut short by the fuel left. */
     const int64_t slice = thread->budget;
@@ -319,6 +336,9 @@ trap_exit:
     goto out;
 
 suspend:
+    thread->acc_i = iacc;
+    thread->acc_f = facc;
+    thread->acc_d = dacc;
     thread->pc = pc;
     thread->fp = fp;
     thread->func = func;

@@ -695,6 +695,17 @@ static int emit_branch(tr *t, ctrl *target)
     return emit_jump(t, target);
 }
 
+/* The accumulator variant of `op` when its first input `in0` is the value
+ * the instruction just emitted computed (it is still in the accumulator, of
+ * the same type); otherwise `op`. */
+static unsigned with_acc(const tr *t, unsigned op, const entry *in0)
+{
+    if (t->ncode == t->last_end && in0->src == in0->pos && t->code[t->last_out_word] == in0->pos &&
+        wr_op_acc[op] && wr_op_acc_out[t->last_op] && wr_op_acc_out[t->last_op] == wr_op_in0[op])
+        return wr_op_acc[op];
+    return op;
+}
+
 /* Emit the op word and condition operands of br_if / br_unless /
  * br_if_back (`op`) for condition `cond`. When the instruction just emitted
  * computed `cond` and has a fused form with `op` (insns/fused.def), replace
@@ -703,8 +714,13 @@ static int emit_branch(tr *t, ctrl *target)
 static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
 {
     unsigned fused = 0;
-    if (t->ncode == t->last_end && cond->src == cond->pos && t->code[t->last_out_word] == cond->pos)
-        fused = wr_fuse(t->last_op, op);
+    if (t->ncode == t->last_end && cond->src == cond->pos && t->code[t->last_out_word] == cond->pos) {
+        /* Fuse with the comparison's plain form; if it read the accumulator,
+         * so does the fused op (the comparison's input is still there). */
+        fused = wr_fuse(wr_op_acc_base[t->last_op], op);
+        if (fused && t->last_op != wr_op_acc_base[t->last_op])
+            fused = wr_op_acc[fused];
+    }
     if (!fused) {
         CHECK(emit_op(t, op, at));
         return emit_slot(t, cond->src);
@@ -1011,7 +1027,7 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         CHECK(push_pos(t, info->out[0]));
     if (!emitting(t))
         return 0;
-    CHECK(emit_op(t, info->op, NULL));
+    CHECK(emit_op(t, info->nin ? with_acc(t, info->op, &in[0]) : info->op, NULL));
     for (uint32_t i = 0; i < info->nin; i++)
         CHECK(emit_slot(t, in[i].src));
     if (info->nout) {

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 from wasmroutines._native._core import ffi, lib
 
-from .errors import CompileError, InvalidModule, LinkError, MalformedModule, ResourceLimitError, Trap
+from .errors import CompileError, InvalidModule, LinkError, MalformedModule, ResourceLimitError, trap
 
 __all__ = ["ffi", "lib", "raise_error", "text", "trap_message"]
 
@@ -51,7 +51,7 @@ def trap_message(code: int) -> str:
 def raise_error(kind: int, err: Any) -> NoReturn:
     """Raise the exception for a wr_error record (or a negated trap code)."""
     if kind < 0:
-        raise Trap(trap_message(-kind), -kind)
+        raise trap(trap_message(-kind), -kind)
     message = text(err.message)
     if kind == ERR_MALFORMED:
         raise MalformedModule(message, err.offset)
@@ -60,8 +60,19 @@ def raise_error(kind: int, err: Any) -> NoReturn:
     if kind == ERR_LINK:
         raise LinkError(message)
     if kind == ERR_RESOURCE:
-        raise ResourceLimitError(message or "out of resources")
+        limit = _limit_named(message)
+        raise ResourceLimitError(f"{message} ({limit})" if limit else message or "out of resources", limit)
     raise CompileError(message or f"error kind {kind}", err.offset)
+
+
+# The core's resource messages (wr_instance.c) -> the Store keyword that sets the limit.
+_LIMIT_MESSAGES = {"memory size": "max_memory_pages", "table size": "max_table_elements"}
+
+
+def _limit_named(message: str) -> str | None:
+    if "over the store's limit" not in message:
+        return None
+    return next((limit for prefix, limit in _LIMIT_MESSAGES.items() if message.startswith(prefix)), None)
 
 
 def address(ptr: Any) -> int:

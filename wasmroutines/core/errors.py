@@ -20,6 +20,7 @@ __all__ = [
     "MalformedModule",
     "OutOfFuel",
     "ResourceLimitError",
+    "StackExhausted",
     "ThreadReport",
     "Trap",
     "WasmroutinesError",
@@ -61,11 +62,21 @@ class LinkError(WasmroutinesError):
 
 
 class ResourceLimitError(WasmroutinesError):
-    """Out of memory, or over a limit set on the store (memory pages, table elements, ...)."""
+    """Out of memory, or over a limit set on the store (memory pages, table elements, ...).
+
+    `limit` names the limit exceeded, as the keyword that sets it (`Store(max_memory_pages=...)`,
+    `Module(..., max_size=...)`), or is None for plain out-of-memory.
+    """
+
+    def __init__(self, message: str, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class OutOfFuel(WasmroutinesError):
     """A call ran out of the fuel (total instruction count) the store allows; the call was abandoned."""
+
+    limit = "fuel"
 
 
 class ImmutableGlobalError(WasmroutinesError):
@@ -106,6 +117,23 @@ class Trap(WasmroutinesError):
 
     def __str__(self) -> str:
         return "\n".join([self.kind, *(f"    {frame}" for frame in self.frames)])
+
+
+class StackExhausted(Trap):
+    """The trap "call stack exhausted": a call nested deeper than the store's `max_call_depth` frames,
+    or its frames outgrew the value stack (`stack_slots`). `kind` keeps the spec's wording."""
+
+    limit = "max_call_depth"
+
+    def __str__(self) -> str:
+        head = f"{self.kind} (over the store's max_call_depth or stack_slots limit)"
+        return "\n".join([head, *(f"    {frame}" for frame in self.frames)])
+
+
+def trap(kind: str, code: int = 0, frames: Sequence[Frame] = ()) -> Trap:
+    """The Trap for a trap message: StackExhausted for stack exhaustion, Trap otherwise."""
+    cls = StackExhausted if kind == "call stack exhausted" else Trap
+    return cls(kind, code, frames)
 
 
 @dataclass(frozen=True)

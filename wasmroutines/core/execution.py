@@ -40,7 +40,7 @@ from ._ffi import (
     optional_text,
     trap_message,
 )
-from .errors import Frame, OutOfFuel, Trap
+from .errors import Frame, OutOfFuel, Trap, trap
 from .scheduler import Scheduler, _tls
 from .store import Store
 from .types import FuncType
@@ -64,7 +64,7 @@ def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> li
     native = store._native
     code = lib.wr_thread_call(t, func, ffi.new("uint64_t[]", list(args) or 1))
     if code:
-        raise Trap(trap_message(code), code)
+        raise trap(trap_message(code), code)
     sched._calls += 1
     try:
         while True:
@@ -163,7 +163,7 @@ def _results_to_slots(store: Store, ft: FuncType, result: Any) -> list[int]:
 
 def _trap(t: Any) -> Trap:
     code = int(lib.wr_api_thread_trap(t))
-    return Trap(trap_message(code), code, backtrace_frames(t))
+    return trap(trap_message(code), code, backtrace_frames(t))
 
 
 def backtrace_frames(t: Any) -> list[Frame]:

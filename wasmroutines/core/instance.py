@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 from ._ffi import NULL, ffi, lib, raise_error
-from .errors import LinkError
+from .errors import LinkError, ResourceLimitError
 from .extern import Extern, extern_kind, wrap_extern
 from .function import Function
 from .module import Module
@@ -86,6 +86,11 @@ class Instance:
         *,
         before_start: Callable[[Instance], None] | None = None,
     ) -> None:
+        if store.max_module_size is not None and module.size > store.max_module_size:
+            raise ResourceLimitError(
+                f"module size {module.size} bytes over the store's limit of {store.max_module_size} (max_module_size)",
+                "max_module_size",
+            )
         self._store = store
         self._module = module
         wanted = module.imports

@@ -10,18 +10,29 @@ from typing import Any
 
 from . import _externtype
 from ._ffi import NULL, ffi, lib, optional_text, raise_error, text
+from .errors import ResourceLimitError
 from .types import ExportType, Features, ImportType
 
 __all__ = ["Module"]
 
 
 class Module:
-    """`Module(wasm)` loads a binary module; errors raise MalformedModule or InvalidModule."""
+    """`Module(wasm)` loads a binary module; errors raise MalformedModule or InvalidModule.
 
-    def __init__(self, wasm: bytes | bytearray | memoryview, *, features: Features = Features.ALL) -> None:
+    `max_size` (bytes) refuses a bigger binary before any work on it, with ResourceLimitError
+    (limit "max_size"): loading costs memory and time in proportion to the module's size.
+    """
+
+    def __init__(
+        self, wasm: bytes | bytearray | memoryview, *, features: Features = Features.ALL, max_size: int | None = None
+    ) -> None:
         if isinstance(wasm, str):
             raise TypeError("Module takes the binary format; compile text with wasmroutines.wat2wasm")
+        size = wasm.nbytes if isinstance(wasm, memoryview) else len(wasm)
+        if max_size is not None and size > max_size:
+            raise ResourceLimitError(f"module size {size} bytes over the limit of {max_size} (max_size)", "max_size")
         data = bytes(wasm)
+        self.size: int = size  #: the binary's length in bytes
         err = ffi.new("wr_error *")
         ptr = lib.wr_api_module_load_features(data, len(data), int(features), err)
         if ptr == NULL:

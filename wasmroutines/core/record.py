@@ -107,8 +107,11 @@ class Recording:
 # ---- where a thread is ----
 
 
-def _where(thread: GreenThread) -> list[int]:
-    """[function index, byte offset] of a suspended thread's innermost wasm frame; [] outside wasm."""
+def _where(thread: GreenThread, names: dict[str, str] | None = None) -> list[int]:
+    """[function index, byte offset] of a suspended thread's innermost wasm frame; [] outside wasm.
+
+    With `names`, the function's name (when it has one) is added to it, by index.
+    """
     t = thread._wr_thread
     if t is None or not lib.wr_api_thread_depth(t):
         return []
@@ -116,7 +119,10 @@ def _where(thread: GreenThread) -> list[int]:
     frames = backtrace_frames(t)
     if not frames:
         return []
-    return [frames[0].func_index, frames[0].offset]
+    f = frames[0]
+    if names is not None and f.func_name is not None:
+        names.setdefault(str(f.func_index), f.func_name)
+    return [f.func_index, f.offset]
 
 
 def _where_text(thread: GreenThread, where: list[int] | None = None) -> str:
@@ -133,8 +139,11 @@ def _where_text(thread: GreenThread, where: list[int] | None = None) -> str:
     return f"in {name or f'function {where[0]}'} at offset {where[1]:#x}"
 
 
-def _recorded_where(where: list[int]) -> str:
-    return f"function {where[0]} at offset {where[1]:#x}" if where else "outside wasm"
+def _recorded_where(where: list[int], names: dict[str, str] | None = None) -> str:
+    if not where:
+        return "outside wasm"
+    name = (names or {}).get(str(where[0])) or f"function {where[0]}"
+    return f"{name} at offset {where[1]:#x}"
 
 
 def _thread_name(thread: GreenThread) -> str:
@@ -182,7 +191,8 @@ class Recorder(NullObserver):
     def __init__(self, scheduler: Scheduler, counter: InstructionCounter, header: dict[str, Any]) -> None:
         self._sched = scheduler
         self._counter = counter
-        self.recording = Recording(dict(header, version=RECORD_VERSION))
+        self.recording = Recording(dict(header, version=RECORD_VERSION, names={}))
+        self._names: dict[str, str] = self.recording.header["names"]
         self._slice_start = 0
         self._state: Any = None
         self._active: dict[int, tuple[dict[str, Any], list[tuple[int, bytes]]]] = {}
@@ -195,7 +205,7 @@ class Recorder(NullObserver):
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         units = self._counter.total - self._slice_start
-        where = _where(thread) if why != "exit" else []
+        where = _where(thread, self._names) if why != "exit" else []
         self.recording.schedule.append([thread.id, -1 - _WHY[why], units, *where])
 
     # ---- WASI ----
@@ -212,7 +222,7 @@ class Recorder(NullObserver):
 
         def recorded(*args: Any) -> Any:
             gt = self._sched.current
-            rec: dict[str, Any] = {"t": gt.id, "n": name, "at": _where(gt), "w": []}
+            rec: dict[str, Any] = {"t": gt.id, "n": name, "at": _where(gt, self._names), "w": []}
             self.recording.calls.append(rec)
             mem = self._state.mem
             prev = mem.touched
@@ -324,6 +334,7 @@ class Replayer(NullObserver):
             rec["#"] = i
             self._calls.setdefault(rec["t"], deque()).append(rec)
         self._state: Any = None
+        self._names: dict[str, str] = recording.header.get("names", {})
         self._out = {1: stdout, 2: stderr}
         self.diverged: Divergence | None = None
 
@@ -365,7 +376,7 @@ class Replayer(NullObserver):
                 Divergence(
                     f"replay diverged at scheduling decision {self._pos}: {_thread_name(thread)} stopped "
                     f"({why}) after {units} units {_where_text(thread, where)}; the recording has "
-                    f"{_expect_stop(exp)}",
+                    f"{_expect_stop(exp, self._names)}",
                     thread=thread.id,
                     where=_where_text(thread, where),
                 )
@@ -393,7 +404,7 @@ class Replayer(NullObserver):
             first = min(unused, key=lambda r: r["#"])
             raise Divergence(
                 f"replay ended before thread {first['t']} made its recorded call {first['n']} "
-                f"({_recorded_where(first['at'])}), call {first['#']} of {len(self.recording.calls)}"
+                f"({_recorded_where(first['at'], self._names)}), call {first['#']} of {len(self.recording.calls)}"
             )
         if end.get("exit") != exit_code:
             raise Divergence(f"replay exited with {exit_code}; the recording exited with {end.get('exit')}")
@@ -420,7 +431,7 @@ class Replayer(NullObserver):
                 if rec is None:
                     exp = "no more calls for this thread"
                 else:
-                    exp = f"{rec['n']} (call {rec['#']}, from {_recorded_where(rec['at'])})"
+                    exp = f"{rec['n']} (call {rec['#']}, from {_recorded_where(rec['at'], self._names)})"
                 div = Divergence(
                     f"replay diverged: {_thread_name(gt)} called {name} {where}; the recording has {exp}",
                     thread=gt.id,
@@ -489,11 +500,11 @@ def _expect_slice(exp: list[int] | None) -> str:
     return f"a stop of thread {exp[0]}"
 
 
-def _expect_stop(exp: list[int] | None) -> str:
+def _expect_stop(exp: list[int] | None, names: dict[str, str]) -> str:
     if exp is None:
         return "nothing more"
     if exp[1] >= 0:
         return f"thread {exp[0]} starting a slice of {exp[1]} units"
     why = _WHY_NAME.get(-1 - exp[1], "?")
-    where = _recorded_where(exp[3:5]) if len(exp) >= 5 else "outside wasm"
+    where = _recorded_where(exp[3:5], names) if len(exp) >= 5 else "outside wasm"
     return f"thread {exp[0]} stopping ({why}) after {exp[2]} units in {where}"

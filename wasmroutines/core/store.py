@@ -77,7 +77,11 @@ class Store:
 
     Limits (0 or None keeps the core's default) apply to objects created later:
     `max_memory_pages` caps every memory, `max_table_elements` every table,
-    `max_call_depth` the wasm frames of a call, `stack_slots` the value stack.
+    `max_call_depth` the wasm frames of a call, `stack_slots` the value stack,
+    `max_module_size` (bytes) the modules instantiated here. Over a limit at
+    creation: ResourceLimitError naming it (`.limit`); memory.grow and table.grow
+    past one fail as wasm says (-1); a call too deep traps (StackExhausted); the
+    `fuel` property bounds the instructions run (OutOfFuel).
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
@@ -92,6 +96,7 @@ class Store:
         max_table_elements: int | None = None,
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
+        max_module_size: int | None = None,
         policy: Policy | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -112,6 +117,8 @@ class Store:
         self._extern_objects: dict[int, object] = {}
         self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
         self._fuel: int | None = None
+        #: Instance refuses modules bigger than this (bytes); Module(max_size=) refuses them at load.
+        self.max_module_size = max_module_size
         #: Called at every time-slice end while wasm runs on this store; it may
         #: raise to abandon the call (the exception propagates to the caller).
         self.on_yield: Callable[[], None] | None = None

@@ -64,7 +64,8 @@ class Exploration:
     elapsed: float
     failures: list[FoundFailure] = field(default_factory=list)
     reference: bytes | None = None  # the expected (or first normal) output, as compared
-    distinct_outputs: int = 0
+    #: How many runs printed each stdout (runs that ended normally), most frequent first.
+    outputs: dict[bytes, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -95,7 +96,12 @@ class Exploration:
             lines.append(_indent(f.failure.describe(), "  "))
             if f.failure.kind == "output":
                 lines.append(f"  expected: {_show(self.reference)}")
-                lines.append(f"  got:      {_show(f.stdout)}")
+                lines.append(f"  got:      {_show(f.stdout)} (this run)")
+                others = [(out, n) for out, n in self.outputs.items() if out != self.reference]
+                if len(others) > 1:
+                    lines.append(f"  {len(others)} different wrong outputs in all; the most frequent:")
+                    for out, n in others[:5]:
+                        lines.append(f"    {n:>6} runs: {_show(out)}")
             elif f.stderr:
                 lines.append("  stderr: " + _show(f.stderr[-400:]))
             shown = " ".join(str(d) for d in f.decisions[:40])
@@ -307,11 +313,12 @@ def _summarize(
                 break
     ref_code = 0
     groups: dict[str, FoundFailure] = {}
-    outputs: set[bytes] = set()
+    outputs: dict[bytes, int] = {}
     for i in order:
         o = results[i]
-        outputs.add(o.stdout)
         failure = o.failure
+        if failure is None:
+            outputs[o.stdout] = outputs.get(o.stdout, 0) + 1
         if failure is None and reference is not None and (o.stdout != reference or o.exit_code != ref_code):
             failure = Failure("output", "output differs from " + ("the expected" if expect is not None else "run 0's"))
         if failure is None:
@@ -326,7 +333,8 @@ def _summarize(
         else:
             found.count += 1
     failures = sorted(groups.values(), key=lambda f: f.run)
-    return Exploration(target.name, base, len(results), elapsed, failures, reference, len(outputs))
+    by_count = dict(sorted(outputs.items(), key=lambda item: -item[1]))
+    return Exploration(target.name, base, len(results), elapsed, failures, reference, by_count)
 
 
 def explore_program(

@@ -1,7 +1,6 @@
 //! Two threads take two mutexes in opposite orders: a lock-order inversion.
 //! Most schedules finish ("ok, total 3"); one where each thread holds its
 //! first lock while the other asks for it deadlocks.
-const std = @import("std");
 const wt = @import("wt.zig");
 
 pub const panic = wt.panic;
@@ -26,10 +25,10 @@ fn transferBA(amount: usize) callconv(.C) void {
     total += @intCast(amount);
 }
 
-pub fn main() !void {
+pub fn main() void {
     const t1 = wt.spawn(transferAB, 1);
     const t2 = wt.spawn(transferBA, 2);
     wt.join(t1);
     wt.join(t2);
-    try std.io.getStdOut().writer().print("ok, total {d}\n", .{total});
+    wt.print("ok, total {d}\n", .{total});
 }

@@ -1,7 +1,6 @@
 //! Four threads increment a plain (non-atomic) shared counter. Each increment
 //! is a load and a store; a switch between them loses an update, so the total
 //! printed is sometimes less than 4 * 50 = 200.
-const std = @import("std");
 const wt = @import("wt.zig");
 
 pub const panic = wt.panic;
@@ -16,9 +15,9 @@ fn bump(n: usize) callconv(.C) void {
     }
 }
 
-pub fn main() !void {
+pub fn main() void {
     var threads: [4]*wt.Thread = undefined;
     for (&threads) |*t| t.* = wt.spawn(bump, 50);
     for (threads) |t| wt.join(t);
-    try std.io.getStdOut().writer().print("counter {d}\n", .{counter});
+    wt.print("counter {d}\n", .{counter});
 }

@@ -1,7 +1,6 @@
 //! A correct bounded buffer: two producers and two consumers share a ring of
 //! four slots under one mutex and two condition variables. Every schedule
 //! prints the same line.
-const std = @import("std");
 const wt = @import("wt.zig");
 
 pub const panic = wt.panic;
@@ -42,7 +41,7 @@ fn consume(id: usize) callconv(.C) void {
     }
 }
 
-pub fn main() !void {
+pub fn main() void {
     const threads = [4]*wt.Thread{
         wt.spawn(produce, 1000),
         wt.spawn(produce, 2000),
@@ -50,5 +49,5 @@ pub fn main() !void {
         wt.spawn(consume, 1),
     };
     for (threads) |t| wt.join(t);
-    try std.io.getStdOut().writer().print("consumed {d} items, sum {d}\n", .{ 2 * per_thread, consumed[0] + consumed[1] });
+    wt.print("consumed {d} items, sum {d}\n", .{ 2 * per_thread, consumed[0] + consumed[1] });
 }

@@ -6,33 +6,15 @@
 //! finishes first hangs `join` (spawn_join.zig shows it); and its `wasi_thread_start`, being
 //! Zig code, builds its stack frame on whatever `__stack_pointer` a fresh instance starts with
 //! (the main thread's stack) before it switches stacks, so it can clobber, or be clobbered by,
-//! the main thread's frames. Here, as in wasi-libc, `wasi_thread_start` is assembly that
-//! switches to the thread's own stack before anything touches memory; the mutex, condition
+//! the main thread's frames. Here, as in wasi-libc, `wasi_thread_start` is assembly
+//! (wt_start.s, linked in by tools/build_explore_programs.sh) that switches to the thread's
+//! own stack before anything touches memory, then calls wt_thread_main; the mutex, condition
 //! variable and join are plain futex code with `asm volatile` waits (0.13's std.Thread.Futex
 //! emits non-volatile ones that optimized builds delete).
 const std = @import("std");
 
 extern "wasi" fn @"thread-spawn"(start: *Thread) i32;
 extern fn __wasm_init_tls(memory: [*]u8) void;
-
-comptime {
-    asm (
-        \\ .globaltype __stack_pointer, i32
-        \\ .functype wt_thread_main (i32, i32) -> ()
-        \\ .section .text.wasi_thread_start,"",@
-        \\ .globl wasi_thread_start
-        \\ .type wasi_thread_start,@function
-        \\ wasi_thread_start:
-        \\ .functype wasi_thread_start (i32, i32) -> ()
-        \\ local.get 1
-        \\ i32.load 0
-        \\ global.set __stack_pointer
-        \\ local.get 0
-        \\ local.get 1
-        \\ call wt_thread_main
-        \\ end_function
-    );
-}
 
 pub fn futexWait(ptr: *const u32, expect: u32) void {
     _ = asm volatile (
@@ -146,10 +128,31 @@ pub const Condition = struct {
     }
 };
 
-/// The programs' panic handler (`pub const panic = wt.panic;` in each): the message to stderr, then a
-/// trap. std's default handler would pull in std.Thread, whose own `wasi_thread_start` clashes with ours.
+// Output goes straight to fd_write, and the programs' panic handler (`pub const panic = wt.panic;`)
+// is ours: std's handler and std.io's error paths pull in std.debug and with it std.Thread, whose
+// own `wasi_thread_start` would clash with the one above.
+
+const Iovec = extern struct { base: [*]const u8, len: usize };
+extern "wasi_snapshot_preview1" fn fd_write(fd: i32, iovs: [*]const Iovec, count: usize, written: *usize) u16;
+
+fn writeAll(fd: i32, text: []const u8) void {
+    var rest = text;
+    while (rest.len > 0) {
+        var n: usize = 0;
+        const iov = [1]Iovec{.{ .base = rest.ptr, .len = rest.len }};
+        if (fd_write(fd, &iov, 1, &n) != 0 or n == 0) return;
+        rest = rest[n..];
+    }
+}
+
+/// Formats into a fixed buffer and writes it to stdout.
+pub fn print(comptime format: []const u8, args: anytype) void {
+    var buf: [256]u8 = undefined;
+    writeAll(1, std.fmt.bufPrint(&buf, format, args) catch "wt: output too long\n");
+}
+
 pub fn panic(msg: []const u8, _: ?*std.builtin.StackTrace, _: ?usize) noreturn {
-    std.io.getStdErr().writeAll(msg) catch {};
-    std.io.getStdErr().writeAll("\n") catch {};
+    writeAll(2, msg);
+    writeAll(2, "\n");
     @trap();
 }
