@@ -21,6 +21,8 @@ slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes). FLAGS:
     control   the body sets pc itself (branches, calls); otherwise the
               generated code advances pc past the instruction
     memory    needs memory 0 (the validator checks it exists)
+    commutative  the two inputs may be swapped (the translator does, to read
+              the one just computed from the accumulator)
     manual    the translator handles this opcode by hand (its immediates or
               typing are not the generic kind), so it is left out of the
               wr_opinfo table
@@ -170,7 +172,7 @@ def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> lis
             imms += [Operand("u64", "imm_lo"), Operand("u64", "imm_hi")]
             rest = " ".join(w for w in rest.split() if w != "v128imm")
         flags = set(rest.split())
-        unknown = flags - {"control", "memory", "manual"}
+        unknown = flags - {"control", "memory", "manual", "commutative"}
         if unknown:
             raise SystemExit(f"{where}: unknown flags {unknown}")
         body = []
@@ -341,6 +343,7 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("extern const uint16_t wr_op_acc_base[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_acc_out[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_in0[WR_OP_COUNT];")
+    out.append("extern const uint8_t wr_op_commutative[WR_OP_COUNT];")
     out.append("")
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
     out.append("unsigned wr_fuse(unsigned first, unsigned second);")
@@ -407,6 +410,12 @@ def gen_tables(insns: list[Insn]) -> str:
     out.append("};")
     out.append("")
     del by_name
+    out.append("const uint8_t wr_op_commutative[WR_OP_COUNT] = {")
+    for insn in insns:
+        if "commutative" in insn.flags:
+            out.append(f"    [WR_OP_{insn.name}] = 1,")
+    out.append("};")
+    out.append("")
     out.append("unsigned wr_fuse(unsigned first, unsigned second)")
     out.append("{")
     out.append("    switch (first) {")

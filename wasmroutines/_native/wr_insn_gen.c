@@ -4239,6 +4239,37 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_br_if_back_i32_and__acc] = WR_I32,
 };
 
+const uint8_t wr_op_commutative[WR_OP_COUNT] = {
+    [WR_OP_i32_eq] = 1,
+    [WR_OP_i32_ne] = 1,
+    [WR_OP_i64_eq] = 1,
+    [WR_OP_i64_ne] = 1,
+    [WR_OP_i32_add] = 1,
+    [WR_OP_i32_mul] = 1,
+    [WR_OP_i32_and] = 1,
+    [WR_OP_i32_or] = 1,
+    [WR_OP_i32_xor] = 1,
+    [WR_OP_i64_add] = 1,
+    [WR_OP_i64_mul] = 1,
+    [WR_OP_i64_and] = 1,
+    [WR_OP_i64_or] = 1,
+    [WR_OP_i64_xor] = 1,
+    [WR_OP_i32_eq__acc] = 1,
+    [WR_OP_i32_ne__acc] = 1,
+    [WR_OP_i64_eq__acc] = 1,
+    [WR_OP_i64_ne__acc] = 1,
+    [WR_OP_i32_add__acc] = 1,
+    [WR_OP_i32_mul__acc] = 1,
+    [WR_OP_i32_and__acc] = 1,
+    [WR_OP_i32_or__acc] = 1,
+    [WR_OP_i32_xor__acc] = 1,
+    [WR_OP_i64_add__acc] = 1,
+    [WR_OP_i64_mul__acc] = 1,
+    [WR_OP_i64_and__acc] = 1,
+    [WR_OP_i64_or__acc] = 1,
+    [WR_OP_i64_xor__acc] = 1,
+};
+
 unsigned wr_fuse(unsigned first, unsigned second)
 {
     switch (first) {

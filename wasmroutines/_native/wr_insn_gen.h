@@ -957,6 +957,7 @@ extern const uint16_t wr_op_acc[WR_OP_COUNT];
 extern const uint16_t wr_op_acc_base[WR_OP_COUNT];
 extern const uint8_t wr_op_acc_out[WR_OP_COUNT];
 extern const uint8_t wr_op_in0[WR_OP_COUNT];
+extern const uint8_t wr_op_commutative[WR_OP_COUNT];
 
 /* The fused op running `first` then `second` (fuse lines in insns/), or 0. */
 unsigned wr_fuse(unsigned first, unsigned second);

@@ -1027,6 +1027,11 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         CHECK(push_pos(t, info->out[0]));
     if (!emitting(t))
         return 0;
+    if (info->nin == 2 && wr_op_commutative[info->op] && with_acc(t, info->op, &in[1]) != info->op) {
+        entry tmp = in[0]; /* the value just computed goes first, to come from the accumulator */
+        in[0] = in[1];
+        in[1] = tmp;
+    }
     CHECK(emit_op(t, info->nin ? with_acc(t, info->op, &in[0]) : info->op, NULL));
     for (uint32_t i = 0; i < info->nin; i++)
         CHECK(emit_slot(t, in[i].src));

@@ -95,9 +95,9 @@ def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
     p.add_argument(
         "--hang-fuel",
         type=_positive,
-        default=DEFAULT_FUEL,
         metavar="N",
-        help=f"a run that executes N instructions (all threads) is a hang (default {DEFAULT_FUEL})",
+        help="a run that executes N instructions (all threads together) is a hang\n"
+        + (f"(default: 50 times the first run's count, at least {DEFAULT_FUEL})" if explore else "(default: no limit)"),
     )
 
 
@@ -150,17 +150,22 @@ def _schedule_of(args: argparse.Namespace) -> Schedule | None:
 
 
 def wants_deterministic(args: argparse.Namespace) -> bool:
-    return any(
-        getattr(args, name, None)
-        for name in ("seed", "record", "replay", "trace", "strategy", "preempt_shared", "slices", "steps")
-    ) or getattr(args, "seed", None) == 0
+    return (
+        any(
+            getattr(args, name, None)
+            for name in ("seed", "record", "replay", "trace", "strategy", "preempt_shared", "slices", "steps")
+        )
+        or getattr(args, "seed", None) == 0
+    )
 
 
 def _program(args: argparse.Namespace, config_dirs: list[tuple[str, str]], env: dict[str, str]) -> Program:
     return Program.load(args.program, args.args, env=env, dirs=config_dirs, stdin=None)
 
 
-def _dirs_env(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def _dirs_env(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
     dirs: list[tuple[str, str]] = []
     for spec in args.dir:
         host, sep, guest = spec.partition("::")
@@ -346,11 +351,11 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     return 0 if result.ok else EXIT_FAILURES
 
 
-def _save_failures(program: Program, result: Any, folder: str, fuel: int) -> None:
+def _save_failures(program: Program, result: Any, folder: str, fuel: int | None) -> None:
     """Run each failure's schedule again, recorded and traced, into `folder`; point its replay at the file."""
     os.makedirs(folder, exist_ok=True)
     for i, found in enumerate(result.failures, 1):
-        outcome = run_program(program, found.schedule, fuel=fuel, record=True, trace=True)
+        outcome = run_program(program, found.schedule, fuel=result.fuel, record=True, trace=True)
         rec = os.path.join(folder, f"failure-{i}.wrr")
         trace = os.path.join(folder, f"failure-{i}.trace.json")
         if outcome.recording is not None:

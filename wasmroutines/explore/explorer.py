@@ -66,6 +66,7 @@ class Exploration:
     reference: bytes | None = None  # the expected (or first normal) output, as compared
     #: How many runs printed each stdout (runs that ended normally), most frequent first.
     outputs: dict[bytes, int] = field(default_factory=dict)
+    fuel: int | None = None  # the hang budget the runs had
 
     @property
     def ok(self) -> bool:
@@ -127,11 +128,12 @@ def _show(data: bytes | None) -> str:
 
 class _Target:
     name = ""
+    fuel: int | None = None
 
     def run(self, schedule: Schedule) -> Outcome:
         raise NotImplementedError
 
-    def replay(self, schedule: Schedule) -> str:
+    def replay(self, schedule: Schedule, hang: bool) -> str:
         raise NotImplementedError
 
 
@@ -144,14 +146,14 @@ class _ProgramTarget(_Target):
     def run(self, schedule: Schedule) -> Outcome:
         return run_program(self.program, schedule, fuel=self.fuel)
 
-    def replay(self, schedule: Schedule) -> str:
+    def replay(self, schedule: Schedule, hang: bool) -> str:
         p = self.program
         argv = ["wasmroutines", "run"]
         for host, guest in p.dirs:
             argv += ["--dir", host if host == guest else f"{host}::{guest}"]
         for k, v in p.env.items():
             argv += ["--env", f"{k}={v}"]
-        if self.fuel != DEFAULT_FUEL and self.fuel is not None:
+        if hang and self.fuel is not None:
             argv += ["--hang-fuel", str(self.fuel)]
         argv += schedule.cli_args()
         argv += [p.path, *p.args]
@@ -170,7 +172,7 @@ class _FunctionTarget(_Target):
     def run(self, schedule: Schedule) -> Outcome:
         return run_function(self.body, schedule, fuel=self.fuel)
 
-    def replay(self, schedule: Schedule) -> str:
+    def replay(self, schedule: Schedule, hang: bool) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in schedule.as_dict().items())
         return (
             f"wasmroutines.explore.replay_function({self.name}, Schedule({fields}))"
@@ -253,13 +255,20 @@ def _explore(
     base = Schedule(seed, strategy="random", preempt_shared=preempt_shared)
     results: dict[int, Outcome] = {}
     todo = list(range(runs))
-    if strategy == "pct":
-        if steps is None:
-            # Calibrate: run 0, a random walk, measures how long a run is.
-            first = target.run(base.run_seed(0))
-            results[0] = first
-            todo = todo[1:]
+    fuel_given = target.fuel is not None
+    if strategy == "pct" and steps is None or not fuel_given:
+        # Calibrate: run 0, a random walk, measures how long a run is (pct's k; the hang budget).
+        if not fuel_given:
+            target.fuel = DEFAULT_FUEL
+        first = target.run(base.run_seed(0))
+        results[0] = first
+        todo = todo[1:]
+        if not fuel_given:
+            target.fuel = max(DEFAULT_FUEL, 50 * first.instructions)
+        if strategy == "pct" and steps is None:
             steps = _round_up(max(first.instructions, 100))
+    if strategy == "pct":
+        assert steps is not None
         base = replace(base, strategy="pct", depth=depth, steps=steps)
     schedules = [(i, base.run_seed(i)) for i in todo]
 
@@ -328,13 +337,13 @@ def _summarize(
         if found is None:
             s = o.schedule if o.schedule is not None else base
             groups[key] = FoundFailure(
-                failure, s, i, 1, o.stdout, o.stderr, o.exit_code, o.decisions, target.replay(s)
+                failure, s, i, 1, o.stdout, o.stderr, o.exit_code, o.decisions, target.replay(s, failure.kind == "hang")
             )
         else:
             found.count += 1
     failures = sorted(groups.values(), key=lambda f: f.run)
     by_count = dict(sorted(outputs.items(), key=lambda item: -item[1]))
-    return Exploration(target.name, base, len(results), elapsed, failures, reference, by_count)
+    return Exploration(target.name, base, len(results), elapsed, failures, reference, by_count, target.fuel)
 
 
 def explore_program(
@@ -347,11 +356,14 @@ def explore_program(
     steps: int | None = None,
     preempt_shared: bool = True,
     jobs: int = 1,
-    fuel: int | None = DEFAULT_FUEL,
+    fuel: int | None = None,
     expect_stdout: bytes | None = None,
     progress: bool = False,
 ) -> Exploration:
-    """Run a WASI program under `runs` schedules; see the module docstring. `fuel`: the hang budget."""
+    """Run a WASI program under `runs` schedules; see the module docstring.
+
+    `fuel` is the hang budget in instructions (default: 50 times the first run's, at least DEFAULT_FUEL).
+    """
     return _explore(
         _ProgramTarget(program, fuel),
         runs=runs,
@@ -376,7 +388,7 @@ def explore_function(
     steps: int | None = None,
     preempt_shared: bool = True,
     jobs: int = 1,
-    fuel: int | None = DEFAULT_FUEL,
+    fuel: int | None = None,
     expect: Any = None,
     progress: bool = False,
 ) -> Exploration:

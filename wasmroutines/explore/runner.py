@@ -51,8 +51,9 @@ __all__ = [
     "thread_reports",
 ]
 
-#: Budget units (about wasm instructions, all threads together) after which a run counts as hung.
-DEFAULT_FUEL = 20_000_000
+#: The least budget (units, about wasm instructions, all threads together) after which an explored run
+#: counts as hung; the explorer allows 50 times its first run's count when that is more.
+DEFAULT_FUEL = 50_000_000
 
 _WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 
@@ -314,9 +315,7 @@ def run_program(
     out_buf = bytearray() if capture else None
     err_buf = bytearray() if capture else None
     if replay is not None:
-        replayer = Replayer(
-            sched, counter, replay, out_buf if capture else stdout, err_buf if capture else stderr
-        )
+        replayer = Replayer(sched, counter, replay, out_buf if capture else stdout, err_buf if capture else stderr)
         observers.append(replayer)
         interpose, bind_state = replayer.interpose, replayer.bind_state
     if trace:

@@ -1,15 +1,25 @@
 """Reading and writing an fd's bytes, waiting through the environment's Waiter when the fd can block.
 
 Regular files are read and written directly. An fd that can block (pipe,
-terminal, socket) is first waited on through `state.waiter` (which a green
-thread scheduler replaces: see runtime.py), then read or written; a host fd
-we made non-blocking (our sockets) loops wait -> try until the call
-completes. A guest fd with FDFLAGS_NONBLOCK never waits: EAGAIN instead.
+terminal, socket) is first waited on through `state.waiter` (which parks
+only the calling green thread under a scheduler: see runtime.py), then read
+or written; a host fd we made non-blocking (our sockets) loops wait -> try
+until the call completes. A guest fd with FDFLAGS_NONBLOCK never waits:
+EAGAIN instead.
+
+A blocking host fd that polls writable has room for PIPE_BUF bytes, not
+for any amount: a bigger write(2) could block the OS thread, and with it
+every green thread (the one that would drain the pipe too). So writes to
+such fds go out in PIPE_BUF chunks, each after its own wait; the call still
+writes everything, as one blocking write would, unless an error (or
+NONBLOCK's EAGAIN) stops it part way, when it reports what was written.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import select
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -23,6 +33,9 @@ from .state import WasiState
 __all__ = ["blocking_call", "read_into", "write_from"]
 
 T = TypeVar("T")
+
+#: The most one write(2) to a blocking pipe, terminal or socket may carry without risking a block.
+WRITE_CHUNK = select.PIPE_BUF
 
 
 def blocking_call(state: WasiState, entry: FdEntry, *, write: bool, op: Callable[[], T]) -> T:
@@ -81,4 +94,20 @@ def write_from(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
         return 0
     if not entry.pollable:
         return os.writev(fd, bufs)
-    return blocking_call(state, entry, write=True, op=lambda: os.writev(fd, bufs))
+    if entry.nonblocking_host or sum(len(b) for b in bufs) <= WRITE_CHUNK:
+        return blocking_call(state, entry, write=True, op=lambda: os.writev(fd, bufs))
+    return _write_in_chunks(state, entry, memoryview(b"".join(bufs)))
+
+
+def _write_in_chunks(state: WasiState, entry: FdEntry, data: memoryview) -> int:
+    """Write all of `data` to a blocking host fd, WRITE_CHUNK bytes per wait; what was written if cut short."""
+    done = 0
+    while done < len(data):
+        chunk = data[done : done + WRITE_CHUNK]
+        try:
+            done += blocking_call(state, entry, write=True, op=functools.partial(os.write, entry.fd, chunk))
+        except (WasiError, OSError):
+            if done:
+                return done
+            raise
+    return done
