@@ -139,13 +139,19 @@ def test_same_seed_same_run_different_seeds_different_interleavings() -> None:
     program = Program.load(str(PROGRAMS / "lost_update.wasm"))
     runs = [run_program(program, Schedule(seed, preempt_shared=True)) for seed in (3, 3, 4, 5, 6)]
     first = runs[0]
-    assert (first.stdout, first.decisions, first.instructions) == (runs[1].stdout, runs[1].decisions, runs[1].instructions)
+    assert (first.stdout, first.decisions, first.instructions) == (
+        runs[1].stdout,
+        runs[1].decisions,
+        runs[1].instructions,
+    )
     assert len({tuple(r.decisions) for r in runs[1:]}) > 1
 
 
 def test_run_seed_is_byte_identical_across_processes(tmp_path: Path) -> None:
     prog = str(PROGRAMS / "producer_consumer.wasm")
-    runs = [_cli("run", "--seed", "11", "--preempt-shared", "--trace", str(tmp_path / f"t{i}.json"), prog) for i in (1, 2)]
+    runs = [
+        _cli("run", "--seed", "11", "--preempt-shared", "--trace", str(tmp_path / f"t{i}.json"), prog) for i in (1, 2)
+    ]
     assert runs[0].returncode == runs[1].returncode == 0, runs[0].stderr
     assert runs[0].stdout == runs[1].stdout == b"consumed 40 items, sum 60380\n"
     assert runs[0].stderr == runs[1].stderr

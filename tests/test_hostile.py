@@ -91,8 +91,8 @@ def test_huge_function() -> None:
 
 
 def test_many_distinct_constants_outgrow_the_value_stack() -> None:
-    # Each distinct constant takes a slot of the frame: 2M of them do not fit a 1 Mi-slot stack.
-    n = 2_000_000
+    # Each distinct constant takes a slot of the frame: 1.1M of them do not fit a 1 Mi-slot stack.
+    n = 1_100_000
     wasm = func_module(b"".join(i32_const(i) + DROP for i in range(n)) + END)
     with pytest.raises(StackExhausted, match="call stack exhausted"):
         run(wasm)
@@ -169,7 +169,7 @@ def test_memory_grow_stops_at_the_store_limit() -> None:
     sizes = []
     while (old := inst.exports.f(5)) != -1:
         sizes.append(old)
-    assert sizes[-1] == 60 and inst.exports.f(0) == 60
+    assert sizes[-1] == 55 and inst.exports.f(0) == 60  # 5 pages at a time up to 60, then 65 > 64
     assert inst.exports.f(4) == 60 and inst.exports.f(1) == -1
 
 
@@ -261,6 +261,19 @@ def test_spin_forever_stopped_by_fuel() -> None:
     store.fuel = 10
     good = Instance(store, Module(GOOD))
     assert good.exports.f(1) == 2
+
+
+@pytest.mark.xfail(reason="bulk memory ops cost 1 fuel whatever their size (wr_interp/memory.def)", strict=False)
+def test_fuel_bounds_time_in_bulk_memory_loops() -> None:
+    # (loop (memory.fill (i32.const 0) (i32.const 0) (i32.const 64 MiB)) (br 0)): a few fuel a turn.
+    fill = i32_const(0) + i32_const(0) + i32_const(64 << 20) + b"\xfc\x0b\x00"
+    store = Store()
+    store.fuel = 2000
+    inst = Instance(store, Module(func_module(LOOP + fill + b"\x0c\x00" + END + END, mems=[limits(1024)])))
+    t0 = time.monotonic()
+    with pytest.raises(OutOfFuel):
+        inst.exports.f()
+    assert time.monotonic() - t0 < 0.2  # ~1.4 s today: ~0.7 ms per unit of fuel, 4 h per 1<<24-unit slice
 
 
 def test_spin_forever_stopped_by_a_deadline() -> None:

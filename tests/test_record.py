@@ -93,9 +93,13 @@ def test_replay_of_a_changed_program_says_where_it_diverged() -> None:
 
 
 def test_replay_of_another_threaded_program_diverges_at_a_slice() -> None:
-    recorded = run_program(Program.load(str(PROGRAMS / "lost_update.wasm")), Schedule(7, preempt_shared=True), record=True)
+    recorded = run_program(
+        Program.load(str(PROGRAMS / "lost_update.wasm")), Schedule(7, preempt_shared=True), record=True
+    )
     assert recorded.recording is not None
-    with pytest.raises(Divergence, match=r"scheduling decision \d+: thread 0 \(main\) stopped .* units in .* at offset 0x"):
+    with pytest.raises(
+        Divergence, match=r"scheduling decision \d+: thread 0 \(main\) stopped .* units in .* at offset 0x"
+    ):
         run_program(Program.load(str(PROGRAMS / "lock_order.wasm")), None, replay=recorded.recording)
 
 

@@ -453,3 +453,28 @@ def test_ten_thousand_live_threads(wat: Callable[[str], bytes]) -> None:
         f"{(traced - base) / n / 1024:.1f} KiB traced by tracemalloc each; {elapsed:.2f} s in all"
     )
     assert elapsed < 10
+
+
+def test_the_result_of_a_blocking_wait_feeds_the_next_instruction(wat: Callable[[str], bytes]) -> None:
+    """A wait that blocked gets its result written when it ends (timeout: 2); the next op must read that.
+
+    Regression: with the translator's accumulator variants the instruction after a blocking wait read a
+    stale accumulator (i32.ne gave 1, i32.add gave 1) while a plain return of the result was right.
+    """
+    store = Store()
+    inst = Instance(
+        store,
+        Module(
+            wat(
+                """(module (memory 1 1 shared)
+      (func (export "plain") (param i64) (result i32) (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get 0)))
+      (func (export "ne2") (param i64) (result i32)
+        (i32.ne (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get 0)) (i32.const 2)))
+      (func (export "add1") (param i64) (result i32)
+        (i32.add (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get 0)) (i32.const 1))))"""
+            )
+        ),
+        {},
+    )
+    for timeout in (0, 1_000_000):  # 0 does not block; 1 ms blocks, then times out
+        assert [inst.exports.plain(timeout), inst.exports.ne2(timeout), inst.exports.add1(timeout)] == [2, 0, 3]

@@ -17,7 +17,7 @@ PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
 #: deterministic pipeline (policy draws, instruction counts, event order). A change of how the
 #: C core charges budget units legitimately changes it: then check that two runs still agree
 #: (test_same_seed_same_trace) and update the hash.
-LOCK_ORDER_TRACE_SHA256 = "98010b5d41f686ae103e9d488375dbf79ba30bfe9436d8b97b02d02e73eb9bec"
+LOCK_ORDER_TRACE_SHA256 = "382ea9b9e6a09f87b1e5b213eed05e8cdb1c31904dfcfc819ea685e431137edd"
 
 _PHASES = {"X", "i", "M", "s", "f"}
 
@@ -98,7 +98,17 @@ def test_trace_in_real_time_mode() -> None:
 def test_cli_trace_file(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     result = subprocess.run(
-        [sys.executable, "-m", "wasmroutines", "run", "--seed", "1", "--trace", str(path), str(PROGRAMS / "spawn_join.wasm")],
+        [
+            sys.executable,
+            "-m",
+            "wasmroutines",
+            "run",
+            "--seed",
+            "1",
+            "--trace",
+            str(path),
+            str(PROGRAMS / "spawn_join.wasm"),
+        ],
         capture_output=True,
         timeout=120,
     )

@@ -73,6 +73,10 @@ def i32_const(v: int) -> bytes:
     return b"\x41" + s(v)
 
 
+def import_func(module_name: str, field: str, typeidx: int) -> bytes:
+    return name(module_name) + name(field) + b"\x00" + u(typeidx)
+
+
 def export(export_name: str, kind: int, index: int) -> bytes:
     return name(export_name) + bytes([kind]) + u(index)
 
@@ -88,6 +92,7 @@ def active_elem(offset: int, funcs: Sequence[int]) -> bytes:
 def module(
     *,
     types: Sequence[bytes] = (),
+    imports: Sequence[bytes] = (),
     funcs: Sequence[int] = (),
     tables: Sequence[bytes] = (),
     mems: Sequence[bytes] = (),
@@ -99,7 +104,15 @@ def module(
     datas: Sequence[bytes] = (),
 ) -> bytes:
     out = HEADER
-    for sid, items in ((1, types), (3, [u(f) for f in funcs]), (4, tables), (5, mems), (6, globals_), (7, exports)):
+    for sid, items in (
+        (1, types),
+        (2, imports),
+        (3, [u(f) for f in funcs]),
+        (4, tables),
+        (5, mems),
+        (6, globals_),
+        (7, exports),
+    ):
         if items:
             out += section(sid, vec(list(items)))
     if start is not None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import multiprocessing
 import os
 import random
 import shutil
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -775,6 +776,35 @@ def _worker(job: tuple[int, int, int]) -> list[Case]:
     return check_index(*job)
 
 
+def run_jobs(jobs: list[tuple[int, int, int]], workers: int) -> Iterator[list[Case]]:
+    """check_index over `jobs` in worker processes. A worker that dies (a crash in either engine's
+    native code) breaks the pool: its jobs are then re-run one per process to find the culprit,
+    reported as a disagreement."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("fork")
+    pending = list(jobs)
+    while pending:
+        lost = []
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_worker, job): job for job in pending}
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except BrokenProcessPool:
+                    lost.append(futures[fut])
+        pending = []
+        for job in sorted(lost):
+            with ProcessPoolExecutor(1, mp_context=ctx) as alone:
+                try:
+                    yield alone.submit(_worker, job).result()
+                except BrokenProcessPool:
+                    seed, index, _ = job
+                    wasm = smith(smith_seed(seed, index)) or b""
+                    yield [Case(index, "disagree", wasm, ["the worker process died: a crash running this module"])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--count", type=int, default=100, help="modules to generate (default 100)")
@@ -813,39 +843,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = [(args.seed, i, args.mutants) for i in indices]
     counts = {"agree": 0, "disagree": 0, "inconclusive": 0, "skipped": 0}
     modules = validated = 0
-    results: Any
-    if args.jobs > 1 and len(jobs) > 1:
-        import multiprocessing
-
-        pool = multiprocessing.get_context("fork").Pool(args.jobs, maxtasksperchild=200)
-        results = pool.imap_unordered(_worker, jobs, chunksize=4)
-    else:
-        pool = None
-        results = map(_worker, jobs)
-    try:
-        for cases in results:
-            for case in cases:
-                if case.status == "skipped":
-                    counts["skipped"] += 1
-                    continue
-                if case.what == "run":
-                    modules += 1
-                else:
-                    validated += 1
-                counts[case.status] += 1
-                if case.status != "agree" and (args.verbose or case.status == "disagree"):
-                    where = (
-                        "" if args.no_save or case.status != "disagree" else f" -> {save(case, args.seed, args.save)}"
-                    )
-                    print(f"module {case.index} ({case.what}): {case.status}{where}")
-                    for d in case.diffs:
-                        print(f"    {d}")
-                elif args.verbose:
-                    print(f"module {case.index} ({case.what}): agree ({case.seconds:.2f}s)")
-    finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+    # In-process for one module (to debug it); in worker processes otherwise, so a crash is a finding.
+    results = map(_worker, jobs) if args.index is not None else run_jobs(jobs, max(1, args.jobs))
+    for cases in results:
+        for case in cases:
+            if case.status == "skipped":
+                counts["skipped"] += 1
+                continue
+            if case.what == "run":
+                modules += 1
+            else:
+                validated += 1
+            counts[case.status] += 1
+            if case.status != "agree" and (args.verbose or case.status == "disagree"):
+                where = "" if args.no_save or case.status != "disagree" else f" -> {save(case, args.seed, args.save)}"
+                print(f"module {case.index} ({case.what}): {case.status}{where}")
+                for d in case.diffs:
+                    print(f"    {d}")
+            elif args.verbose:
+                print(f"module {case.index} ({case.what}): agree ({case.seconds:.2f}s)")
     elapsed = time.perf_counter() - t0
     print(
         f"seed {args.seed}: {modules} modules run, {validated} mutants validated, "

@@ -21,6 +21,8 @@ slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes). FLAGS:
     control   the body sets pc itself (branches, calls); otherwise the
               generated code advances pc past the instruction
     memory    needs memory 0 (the validator checks it exists)
+    noacc     the output may arrive after the instruction suspends (written into
+              its slot by someone else), so it is not left in the accumulator
     commutative  the two inputs may be swapped (the translator does, to read
               the one just computed from the accumulator)
     manual    the translator handles this opcode by hand (its immediates or
@@ -172,7 +174,7 @@ def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> lis
             imms += [Operand("u64", "imm_lo"), Operand("u64", "imm_hi")]
             rest = " ".join(w for w in rest.split() if w != "v128imm")
         flags = set(rest.split())
-        unknown = flags - {"control", "memory", "manual", "commutative"}
+        unknown = flags - {"control", "memory", "manual", "commutative", "noacc"}
         if unknown:
             raise SystemExit(f"{where}: unknown flags {unknown}")
         body = []
@@ -399,7 +401,7 @@ def gen_tables(insns: list[Insn]) -> str:
     out.append("")
     out.append("const uint8_t wr_op_acc_out[WR_OP_COUNT] = {")
     for insn in insns:
-        if len(insn.outputs) == 1 and insn.outputs[0].type in ACC_TYPES:
+        if len(insn.outputs) == 1 and insn.outputs[0].type in ACC_TYPES and "noacc" not in insn.flags:
             out.append(f"    [WR_OP_{insn.name}] = {SLOT_TYPES[insn.outputs[0].type][1]},")
     out.append("};")
     out.append("")

@@ -5,6 +5,7 @@ loop never ends, so the harness supplies that one call (every clock, as the wasm
 from __future__ import annotations
 
 import functools
+import shutil
 import struct
 import tempfile
 import weakref
@@ -107,12 +108,10 @@ class WasmtimePeer(Peer):
                 code = 0
             except wt.ExitTrap as exit_:
                 code = exit_.code
-            result = CommandResult(code, stdout.read_bytes(), stderr.read_bytes())
-            for path in (stdin, stdout, stderr):
-                path.unlink()
-            folder.rmdir()
-            return result
+            return CommandResult(code, stdout.read_bytes(), stderr.read_bytes())
 
+        # the folder goes with the callable, whether or not it ran
+        weakref.finalize(run, shutil.rmtree, folder, ignore_errors=True)
         return run
 
 

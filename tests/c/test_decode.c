@@ -352,12 +352,12 @@ static void test_locals_limit(void)
     SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
     SEC(&w, 3, 0x01, 0x00);
     SEC(&w, 10, 0x01, 0x0A, 0x02, 0xA8, 0xC3, 0x01, 0x7F, 0xA9, 0xC3, 0x01, 0x7E, 0x0B); /* 25000 + 25001 */
-    MALFORMED(&w, "too many locals", 22);
+    MALFORMED(&w, "too many locals: 50001 declared, at most 50000", 22);
     start(&w);
     SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
     SEC(&w, 3, 0x01, 0x00);
     SEC(&w, 10, 0x01, 0x08, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x7F, 0x0B); /* 2^32-1 */
-    MALFORMED(&w, "too many locals", 22);
+    MALFORMED(&w, "too many locals: 4294967295 declared, at most 50000", 22);
 }
 
 /* ---- malformed modules ---- */

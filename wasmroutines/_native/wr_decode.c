@@ -736,7 +736,8 @@ static int decode_code_entry(wr_decoder *d, uint32_t i)
         total += run->count;
     }
     if (rc == 0 && total > WR_MAX_LOCALS)
-        rc = fail(d, runs_at, "too many locals");
+        rc = fail(d, runs_at, "too many locals: %llu declared, at most %u", (unsigned long long)total,
+                  WR_MAX_LOCALS);
     if (rc == 0 && d->r.p > end)
         rc = fail(d, (uint32_t)(end - d->r.base), "%s", EOF_SECTION);
     if (rc == 0) {

@@ -65,8 +65,16 @@ _SPAWN_TYPE = FuncType((ValType.I32,), (ValType.I32,))
 
 
 def uses_wasi_threads(module: Module) -> bool:
-    """Whether `module` imports `wasi.thread-spawn` (a wasi-threads program)."""
-    return any(i.module == THREAD_SPAWN_MODULE and i.name == THREAD_SPAWN for i in module.imports)
+    """Whether `module` is a wasi-threads program: it imports `wasi.thread-spawn`, or a shared memory to be made.
+
+    (The proposal's smallest valid command imports only its shared memory.)
+    """
+    for imp in module.imports:
+        if imp.module == THREAD_SPAWN_MODULE and imp.name == THREAD_SPAWN:
+            return True
+        if isinstance(imp.type, MemoryType) and imp.type.shared:
+            return True
+    return False
 
 
 class WasiThreads:

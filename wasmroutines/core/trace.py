@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from greenlet import GreenletExit
+
 from .observe import InstructionCounter, NullObserver, StopReason
 
 if TYPE_CHECKING:
@@ -51,20 +53,19 @@ class ChromeTrace(NullObserver):
             {"ph": "M", "name": "process_name", "pid": _PID, "tid": 0, "args": {"name": name}},
         ]
         self._named: set[int] = set()
-        self._run_start: dict[int, tuple[float, int]] = {}  # thread id -> (ts, units at start)
-        self._blocked: dict[int, tuple[float, str]] = {}  # thread id -> (ts, what)
+        self._run_start: dict[int, tuple[int, int]] = {}  # thread id -> (ns, units at start)
+        self._blocked: dict[int, tuple[int, str]] = {}  # thread id -> (ns, what)
         self._flows_in: dict[int, list[int]] = {}  # thread id -> flow ids to finish at its next slice
         self._next_flow = 1
         self._closed = False
 
     # ---- time and lanes ----
 
-    def _ts(self) -> float:
+    def _ts(self) -> int:
+        """Now, in ns since the trace began (events carry it as microseconds, Chrome's unit)."""
         if self._logical:
-            ns = self._counter.now() + (self._sched.clock.now_ns() - self._clock0)
-        else:
-            ns = time.monotonic_ns() - self._wall0
-        return ns / 1000.0  # Chrome's unit is the microsecond
+            return self._counter.now() + (self._sched.clock.now_ns() - self._clock0)
+        return time.monotonic_ns() - self._wall0
 
     def _lane(self, thread: GreenThread) -> int:
         tid = thread.id + 1
@@ -79,22 +80,22 @@ class ChromeTrace(NullObserver):
             )
         return tid
 
-    def _instant(self, thread: GreenThread, name: str, cat: str, ts: float, args: dict[str, Any] | None = None) -> None:
+    def _instant(self, thread: GreenThread, name: str, cat: str, ts: int, args: dict[str, Any] | None = None) -> None:
         ev: dict[str, Any] = {"ph": "i", "s": "t", "name": name, "cat": cat, "pid": _PID, "tid": self._lane(thread)}
-        ev["ts"] = ts
+        ev["ts"] = _us(ts)
         if args:
             ev["args"] = args
         self.events.append(ev)
 
-    def _flow_from(self, thread: GreenThread, to: GreenThread, name: str, ts: float) -> None:
+    def _flow_from(self, thread: GreenThread, to: GreenThread, name: str, ts: int) -> None:
         fid = self._next_flow
         self._next_flow += 1
         self.events.append(
-            {"ph": "s", "id": fid, "name": name, "cat": "flow", "pid": _PID, "tid": self._lane(thread), "ts": ts}
+            {"ph": "s", "id": fid, "name": name, "cat": "flow", "pid": _PID, "tid": self._lane(thread), "ts": _us(ts)}
         )
         self._flows_in.setdefault(to.id, []).append(fid)
 
-    def _end_blocked(self, thread: GreenThread, ts: float) -> None:
+    def _end_blocked(self, thread: GreenThread, ts: int) -> None:
         span = self._blocked.pop(thread.id, None)
         if span is not None:
             start, what = span
@@ -105,8 +106,8 @@ class ChromeTrace(NullObserver):
                     "cat": "blocked",
                     "pid": _PID,
                     "tid": self._lane(thread),
-                    "ts": start,
-                    "dur": ts - start,
+                    "ts": _us(start),
+                    "dur": _us(ts - start),
                 }
             )
 
@@ -124,7 +125,7 @@ class ChromeTrace(NullObserver):
         tid = self._lane(thread)
         for fid in self._flows_in.pop(thread.id, ()):
             self.events.append(
-                {"ph": "f", "bp": "e", "id": fid, "name": "wake", "cat": "flow", "pid": _PID, "tid": tid, "ts": ts}
+                {"ph": "f", "bp": "e", "id": fid, "name": "wake", "cat": "flow", "pid": _PID, "tid": tid, "ts": _us(ts)}
             )
         self._run_start[thread.id] = (ts, self._counter.now())
 
@@ -135,9 +136,22 @@ class ChromeTrace(NullObserver):
             self._blocked[thread.id] = (ts, thread.blocked_on or "blocked")
         elif why == "exit":
             exc = thread.exception
-            self._instant(thread, "exit", "thread", ts, {"exception": repr(exc)} if exc is not None else None)
+            if exc is None:
+                self._instant(thread, "exit", "thread", ts)
+            elif isinstance(exc, GreenletExit):
+                self._instant(thread, "killed", "thread", ts, {"why": "the program ended"})
+            else:
+                self._instant(thread, "exit", "thread", ts, {"exception": repr(exc)})
 
-    def _end_run(self, thread: GreenThread, ts: float, why: str) -> None:
+    def mark(self, name: str, args: dict[str, Any] | None = None) -> None:
+        """A global instant at the current time (the runner marks how a failed run ended)."""
+        ev: dict[str, Any] = {"ph": "i", "s": "g", "name": name, "cat": "run", "pid": _PID, "tid": 0}
+        ev["ts"] = _us(self._ts())
+        if args:
+            ev["args"] = args
+        self.events.append(ev)
+
+    def _end_run(self, thread: GreenThread, ts: int, why: str) -> None:
         start = self._run_start.pop(thread.id, None)
         if start is None:
             return
@@ -151,8 +165,8 @@ class ChromeTrace(NullObserver):
                 "cat": "run",
                 "pid": _PID,
                 "tid": self._lane(thread),
-                "ts": start[0],
-                "dur": ts - start[0],
+                "ts": _us(start[0]),
+                "dur": _us(ts - start[0]),
                 "args": args,
             }
         )
@@ -196,6 +210,13 @@ class ChromeTrace(NullObserver):
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json())
             f.write("\n")
+
+
+def _us(ns: int) -> float | int:
+    """ns as Chrome's microseconds: an int when whole, else a float with exact decimals (no binary noise)."""
+    if ns % 1000 == 0:
+        return ns // 1000
+    return float(f"{ns // 1000}.{ns % 1000:03d}")
 
 
 class _Lane:

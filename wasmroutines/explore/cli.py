@@ -90,7 +90,7 @@ def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
         type=_positive,
         metavar="K",
         help="pct: the run length in instructions the change points are drawn from"
-        + ("\n(default: measured by the first run)" if explore else f" (default {Schedule(0).steps})"),
+        + ("\n(default: measured by a calibration run)" if explore else f" (default {Schedule(0).steps})"),
     )
     p.add_argument(
         "--hang-fuel",
@@ -149,14 +149,24 @@ def _schedule_of(args: argparse.Namespace) -> Schedule | None:
     )
 
 
+_DETERMINISTIC_OPTIONS = (
+    "seed",
+    "record",
+    "replay",
+    "trace",
+    "strategy",
+    "preempt_shared",
+    "slices",
+    "steps",
+    "hang_fuel",
+)
+
+
 def wants_deterministic(args: argparse.Namespace) -> bool:
-    return (
-        any(
-            getattr(args, name, None)
-            for name in ("seed", "record", "replay", "trace", "strategy", "preempt_shared", "slices", "steps")
-        )
-        or getattr(args, "seed", None) == 0
-    )
+    """Whether any deterministic-mode option was given (a seed of 0 counts)."""
+    if getattr(args, "seed", None) is not None:
+        return True
+    return any(getattr(args, name, None) for name in _DETERMINISTIC_OPTIONS)
 
 
 def _program(args: argparse.Namespace, config_dirs: list[tuple[str, str]], env: dict[str, str]) -> Program:

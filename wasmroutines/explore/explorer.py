@@ -12,8 +12,10 @@ or, when none is given, from the first run that ended normally. Failures
 are grouped by `Failure.key` (kind and where the threads were); each group
 is reported once, from its earliest run, with how many runs hit it.
 
-PCT needs the length of a run in steps (budget units): unless given, the
-first run (a random walk, run 0 of the exploration) measures it, rounded up.
+PCT needs the length of a run in steps (budget units): unless given, a
+calibration run (a random walk) measures it, rounded up; the hang budget
+is, unless given, 50 times that length (at least DEFAULT_FUEL). Under the
+random strategy the calibration run is run 0; under pct it is extra.
 `jobs` > 1 spreads the runs over processes (forked, so a test body need not
 be picklable); results are merged in run order.
 """
@@ -261,8 +263,9 @@ def _explore(
         if not fuel_given:
             target.fuel = DEFAULT_FUEL
         first = target.run(base.run_seed(0))
-        results[0] = first
-        todo = todo[1:]
+        if strategy == "random":  # it is run 0 itself; pct's runs all follow pct
+            results[0] = first
+            todo = todo[1:]
         if not fuel_given:
             target.fuel = max(DEFAULT_FUEL, 50 * first.instructions)
         if strategy == "pct" and steps is None:
@@ -296,9 +299,25 @@ def _round_up(n: int) -> int:
     return -(-n // scale) * scale
 
 
-def _progress_bar(total: int, name: str, enabled: bool) -> Any:
-    from tqdm import tqdm
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
 
+    def set_postfix(self, **_: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, name: str, enabled: bool) -> Any:
+    """tqdm's bar on stderr (tqdm is a dependency; without it, or when not enabled, no bar)."""
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
     return tqdm(
         total=total,
         desc=f"exploring {name}",

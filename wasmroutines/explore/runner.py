@@ -385,6 +385,8 @@ def run_program(
             failure = Failure("error", f"{type(e).__name__}: {e}", tuple(thread_reports(sched)))
         finally:
             counter.finish()
+            if tracer is not None and failure is not None:
+                tracer.mark(failure.kind, {"message": failure.message})
             if threads is not None:
                 threads.close()
             else:
