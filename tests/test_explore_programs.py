@@ -110,3 +110,25 @@ def test_explorer_rate_on_a_small_four_thread_program() -> None:
     # The bar is 200 schedules/s; CI machines vary, so this only guards against collapse.
     result = explore_program(Program.load(str(PROGRAMS / "producer_consumer.wasm")), runs=200, strategy="pct")
     assert result.rate > 50, f"{result.rate:.0f} schedules/s"
+
+
+def test_explore_save_writes_a_recording_and_a_trace_per_failure(tmp_path: Path) -> None:
+    result = _explore_cli("--runs", "100", "--save", str(tmp_path), str(PROGRAMS / "lock_order.wasm"))
+    assert result.returncode == 1, result.stdout
+    assert (tmp_path / "failure-1.trace.json").is_file()
+    assert f"wasmroutines run --replay {tmp_path / 'failure-1.wrr'}" in result.stdout
+    replay = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wasmroutines",
+            "run",
+            "--replay",
+            str(tmp_path / "failure-1.wrr"),
+            str(PROGRAMS / "lock_order.wasm"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert replay.returncode == 1 and "deadlock: all 3 threads are blocked" in replay.stderr

@@ -2,9 +2,9 @@
 
 Built by tools/build_test_programs.py (the .wasm files are committed, so no
 toolchain is needed here). Each runs through the CLI (`wasmroutines run
-prog.wasm args`) under the default schedule, and in-process under several
-SeededPolicy seeds: every interleaving must print exactly the same. The scale
-test keeps 10,000 wasm threads alive at once.
+prog.wasm args`) under the default schedule and with `--seed`, and in-process
+under several SeededPolicy seeds: every interleaving must print exactly the
+same. The scale test keeps 10,000 wasm threads alive at once.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def test_program_through_the_cli(name: str) -> None:
     assert (proc.returncode, proc.stdout.decode()) == (0, spec["stdout"]), proc.stderr.decode(errors="replace")
 
 
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_through_the_cli_with_a_seed(name: str) -> None:
+    """`wasmroutines run --seed N`: a deterministic schedule (the explorer's runner, on WasiThreads)."""
+    spec = PROGRAMS[name]
+    proc = cli(WASM / f"{name}.wasm", *spec["args"], options=("--seed", "7"), stdin=subprocess.DEVNULL)
+    assert (proc.returncode, proc.stdout.decode()) == (0, spec["stdout"]), proc.stderr.decode(errors="replace")
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_under_seeded_schedules(name: str, seed: int) -> None:
@@ -51,7 +59,9 @@ def test_10000_live_threads() -> None:
     assert threads.spawned == SCALE and threads.scheduler.alive == []
 
 
-def test_10000_live_threads_through_the_cli() -> None:
-    _require_cli()
-    proc = cli(WASM / "c_spawn_many.wasm", str(SCALE), stdin=subprocess.DEVNULL)
+@pytest.mark.parametrize("options", [(), ("--seed", "1")], ids=["default", "seeded"])
+def test_10000_live_threads_through_the_cli(options: tuple[str, ...]) -> None:
+    if not options:
+        _require_cli()
+    proc = cli(WASM / "c_spawn_many.wasm", str(SCALE), options=options, stdin=subprocess.DEVNULL)
     assert (proc.returncode, proc.stdout.decode()) == (0, SCALE_OUTPUT), proc.stderr.decode(errors="replace")

@@ -127,3 +127,12 @@ def test_cli_record_and_replay(tmp_path: Path) -> None:
     assert other.returncode == 1
     assert b"is not the recorded program" in other.stderr
     assert b"Error: replay diverged" in other.stderr
+
+
+def test_replay_with_many_threads_blocked_in_wasi_calls() -> None:
+    # 200 threads sleep in poll_oneoff at once: the calls interleave; each replays its own sleep.
+    program = Program.load(str(PROGRAMS / "sleepers.wat"))
+    recorded = run_program(program, Schedule(3), record=True)
+    assert recorded.recording is not None and len(recorded.recording.calls) == 202
+    replayed = run_program(program, None, replay=recorded.recording)
+    assert replayed.stdout == recorded.stdout and replayed.failure is None

@@ -34,9 +34,11 @@ def run_program(
     return code, bytes(out), threads
 
 
-def cli(wasm: Path, *args: str, stdin: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
-    """`python -m wasmroutines run WASM ARGS...` in a child process."""
-    cmd = [sys.executable, "-m", "wasmroutines", "run", str(wasm), *args]
+def cli(
+    wasm: Path, *args: str, options: tuple[str, ...] = (), stdin: int | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[bytes]:
+    """`python -m wasmroutines run [OPTIONS] WASM ARGS...` in a child process."""
+    cmd = [sys.executable, "-m", "wasmroutines", "run", *options, str(wasm), *args]
     return subprocess.run(cmd, capture_output=True, stdin=stdin, timeout=timeout, check=False, cwd=ROOT)
 
 

@@ -56,6 +56,7 @@ __all__ = [
 THREAD_SPAWN_MODULE = "wasi"
 THREAD_SPAWN = "thread-spawn"
 THREAD_START = "wasi_thread_start"
+_MEMORY = "memory"  # the export WASI reads and writes through
 #: Thread ids are positive and below 2**29 (wasi-libc keeps the top bits of a mutex word for itself).
 MAX_TID = 0x1FFF_FFFF
 #: What a failed thread-spawn returns: -EAGAIN (preview1's errno numbering), a negative value as the proposal asks.
@@ -204,6 +205,3 @@ class WasiThreads:
         self.threads.clear()
         self._tids.clear()
         self.scheduler.close()
-
-
-_MEMORY = "memory"

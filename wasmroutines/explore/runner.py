@@ -225,7 +225,10 @@ class _Watch(NullObserver):
                 self.reports = thread_reports(self._sched)
             return
         budget = self._budget
-        if budget is not None and not self.fired and why != "blocked" and self._counter.total > budget:
+        # Not while the root blocks: interrupting it raises in the middle of its block (others are told at
+        # their next switch); a root that livelocks through blocks is caught when another thread stops.
+        safe = why != "blocked" or thread is not self._sched.main
+        if budget is not None and not self.fired and safe and self._counter.total > budget:
             self.fired = True
             self._sched.interrupt(Hang(budget, thread_reports(self._sched)))
 
