@@ -418,15 +418,15 @@ static void test_atomic_cmpxchg(void)
     CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0xBEEF0101u, 0) == 0xBEEF0101u && wr_load_u64(m) == 0x0101CD01u);
     CHECK(wr_load_u64(m + 8) == 0x2222222222222222u); /* neighbours untouched */
 
-    /* Narrow: the zero-extended old value is compared with the whole
-     * expected operand, so set bits above N never match. */
+    /* Narrow: expected is wrapped to N bits before comparing, so bits above
+     * N are ignored. */
     wr_store_u64(m, 0x11111111FFFF1111u);
-    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0x111, 0x22) == 0x11 && wr_load_u64(m) == 0x11111111FFFF1111u);
-    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0xFFFFFFFFFFFFFF11u, 0x22) == 0x11 && wr_load_u64(m) == 0x11111111FFFF1111u);
-    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0xFFFFFFFFu, 0) == 0xFFFF && wr_load_u64(m) == 0x11111111FFFF1111u);
-    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0x1FFFFu, 0) == 0xFFFF && wr_load_u64(m) == 0x11111111FFFF1111u);
-    CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0x111111111u, 0) == 0x11111111u && wr_load_u64(m) == 0x11111111FFFF1111u);
-    /* ... and without them it does. */
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0x111, 0x22) == 0x11 && wr_load_u64(m) == 0x11111111FFFF1122u);
+    CHECK(wr_atomic_rmw_cmpxchg_u8(m, 0xFFFFFFFFFFFFFF22u, 0x11) == 0x22 && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0x1FFFEu, 0) == 0xFFFF && wr_load_u64(m) == 0x11111111FFFF1111u);
+    CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0x211111111u, 0x11111111u) == 0x11111111u &&
+          wr_load_u64(m) == 0x11111111FFFF1111u);
+    /* Exact matches. */
     CHECK(wr_atomic_rmw_cmpxchg_u16(m + 2, 0xFFFF, 0x0F0F) == 0xFFFF && wr_load_u64(m) == 0x111111110F0F1111u);
     CHECK(wr_atomic_rmw_cmpxchg_u32(m + 4, 0x11111111u, 0xEEEEEEEEu) == 0x11111111u);
     CHECK(wr_load_u64(m) == 0xEEEEEEEE0F0F1111u);

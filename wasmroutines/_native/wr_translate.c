@@ -436,26 +436,34 @@ static bool label_needs_copies(tr *t, const ctrl *target)
     return false;
 }
 
-/* Return: results go to fp[0 ..]. Sources reading a local that a result
- * will overwrite are materialized first. */
+/* A return's result may read a slot that an earlier result's copy overwrites:
+ * results go to slots 0.., which hold the locals and, in a frame with fewer
+ * local slots than result slots, the first constants. */
+static bool return_clobbers(const tr *t, const entry *e, uint32_t rslots)
+{
+    if ((e->src & TAG_MASK) == TAG_LOCAL)
+        return e->src < rslots;
+    return (e->src & TAG_MASK) == TAG_CONST && t->local_slots + (e->src & ~TAG_MASK) < rslots;
+}
+
+/* Return: results go to fp[0 ..]. A source that a result copy could clobber
+ * is first copied to the entry's own stack slot. The entries are left as
+ * they are: a return may be conditional (br_if, br_table), and the path that
+ * does not take it still reads the value from its source. */
 static int emit_return(tr *t)
 {
     uint32_t n = t->ft->nresults;
     const uint8_t *types = wr_functype_results(t->ft);
     uint32_t rslots = t->ft->result_slots;
-    /* The results go to slots 0.., which may hold locals and, in a frame
-     * with fewer local slots than result slots, constants: a value read from
-     * there must move out of the way before a result overwrites it. */
     for (uint32_t i = 0; i < n; i++) {
         entry *e = &t->stk[t->nstk - n + i];
-        if (((e->src & TAG_MASK) == TAG_LOCAL && e->src < rslots) ||
-            ((e->src & TAG_MASK) == TAG_CONST && t->local_slots + (e->src & ~TAG_MASK) < rslots))
-            CHECK(materialize(t, e));
+        if (return_clobbers(t, e, rslots))
+            CHECK(emit_copy(t, types[i], e->src, e->pos));
     }
     uint32_t dst = 0;
     for (uint32_t i = 0; i < n; i++) {
         entry *e = &t->stk[t->nstk - n + i];
-        CHECK(emit_copy(t, types[i], e->src, TAG_LOCAL | dst));
+        CHECK(emit_copy(t, types[i], return_clobbers(t, e, rslots) ? e->pos : e->src, TAG_LOCAL | dst));
         dst += types[i] == WR_V128 ? 2 : 1;
     }
     return emit_op(t, WR_OP_return, NULL);
@@ -1003,7 +1011,7 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         if (align >= 32 || (1u << align) > info->memarg_align)
             return invalid(t, "alignment must not be larger than natural");
         if (exact && (1u << align) != info->memarg_align)
-            return invalid(t, "alignment must be exactly natural");
+            return invalid(t, "atomic alignment must be natural");
     } else if ((info->flags & WR_OPF_MEMORY) && t->m->nmems == 0) {
         return invalid(t, "unknown memory 0");
     }
