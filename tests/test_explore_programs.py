@@ -12,7 +12,6 @@ Each bug must show within 1000 schedules, and the replay command printed for it 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
 import subprocess
@@ -24,13 +23,6 @@ import pytest
 from wasmroutines.explore import Program, explore_program
 
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
-
-pytestmark = pytest.mark.xfail(
-    importlib.util.find_spec("wasmroutines.bindings.wasi_threads") is None,
-    reason="needs wasi-threads (wasmroutines.bindings.wasi_threads)",
-    strict=True,
-)
-
 
 def _explore_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

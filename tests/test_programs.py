@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from programs.runner import PROGRAMS, WASM, cli, cli_wired, run_program
+from programs.runner import PROGRAMS, WASM, cli, run_program
 
 from wasmroutines import SeededPolicy, Store
 
@@ -21,14 +21,8 @@ SCALE = 10_000
 SCALE_OUTPUT = f"spawn_many: {SCALE} threads, {SCALE} alive at once, {SCALE} finished, 0 spawn failures, tids ok\n"
 
 
-def _require_cli() -> None:
-    if not cli_wired():
-        pytest.xfail("wasi-threads not wired yet: the CLI (cli.py) does not use WasiThreads")
-
-
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_through_the_cli(name: str) -> None:
-    _require_cli()
     spec = PROGRAMS[name]
     proc = cli(WASM / f"{name}.wasm", *spec["args"], stdin=subprocess.DEVNULL)
     assert (proc.returncode, proc.stdout.decode()) == (0, spec["stdout"]), proc.stderr.decode(errors="replace")
@@ -61,7 +55,5 @@ def test_10000_live_threads() -> None:
 
 @pytest.mark.parametrize("options", [(), ("--seed", "1")], ids=["default", "seeded"])
 def test_10000_live_threads_through_the_cli(options: tuple[str, ...]) -> None:
-    if not options:
-        _require_cli()
     proc = cli(WASM / "c_spawn_many.wasm", str(SCALE), options=options, stdin=subprocess.DEVNULL)
     assert (proc.returncode, proc.stdout.decode()) == (0, SCALE_OUTPUT), proc.stderr.decode(errors="replace")

@@ -27,7 +27,8 @@ def test_fusion_skips_a_select_between_compare_and_branch() -> None:
 def test_branch_on_select_of_comparison() -> None:
     # The same bug as above seen from musl's printf("%d") (found by the benchmark harness's output checks).
     e = exports("""(module (func (export "f") (param i32 i32) (result i32)
-      (block (br_if 0 (select (local.get 0) (i32.const 0) (i32.lt_s (local.get 1) (i32.const 0)))) (return (i32.const 0)))
+      (block (br_if 0 (select (local.get 0) (i32.const 0) (i32.lt_s (local.get 1) (i32.const 0))))
+             (return (i32.const 0)))
       (i32.const 1)))""")
     assert e.f(0, -1) == 0
     assert e.f(5, -1) == 1

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from programs.runner import cli, cli_wired, run_program
+from programs.runner import cli, run_program
 
 from wasmroutines import Deadlock, Memory, Module, SeededPolicy, Store, Trap
 from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
@@ -56,8 +56,6 @@ def test_suite_in_process(wasm: Path, blocking_stdin: int) -> None:
 @needs_suite
 @pytest.mark.parametrize("wasm", CASES, ids=[p.stem for p in CASES])
 def test_suite_through_the_cli(wasm: Path, blocking_stdin: int) -> None:
-    if not cli_wired():
-        pytest.xfail("wasi-threads not wired yet: the CLI (cli.py) does not use WasiThreads")
     proc = cli(wasm, stdin=blocking_stdin)
     assert proc.returncode == expected_exit(wasm), proc.stderr.decode(errors="replace")
 

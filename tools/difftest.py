@@ -428,6 +428,8 @@ def wasmtime_engine() -> Any:
         c.wasm_bulk_memory = True
         c.wasm_multi_value = True
         c.cranelift_opt_level = "none"  # compile fast: the modules run briefly
+        # Deep recursion (up to smith's fuel) in big unoptimized frames: within the 8 MiB main thread stack.
+        c.max_wasm_stack = 4 << 20
         _ENGINE = wasmtime.Engine(c)
     return _ENGINE
 

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
+from .bindings.wasi_threads import WasiThreads, uses_wasi_threads
 from .core.errors import OutOfFuel, Trap, WasmroutinesError
 from .core.function import Function
 from .core.instance import Instance
@@ -278,13 +279,19 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         store.fuel = args.fuel
     with WasiEnvironment(config) as wasi:
         try:
-            instance = Instance(store, module, wasi.imports(store, module))
+            # A wasi-threads program (it imports wasi.thread-spawn) gets its shared memory made and
+            # every thread it spawns run as a green thread; any thread's exit or trap ends it.
+            threads = WasiThreads(store, module, wasi) if uses_wasi_threads(module) else None
+            if threads is not None:
+                instance = threads.instantiate()
+            else:
+                instance = Instance(store, module, wasi.imports(store, module))
             if "memory" in instance.exports:
                 wasi.bind(instance)
             if args.invoke is None:
                 if "_start" not in instance.exports:
                     return _fail(f"{args.program} exports no _start (use --invoke NAME to call a function)")
-                code = wasi.start(instance)
+                code = wasi.start(instance) if threads is None else threads.start(instance)
             else:
                 init = _export(instance, "_initialize")
                 if isinstance(init, Function):
