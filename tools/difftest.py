@@ -428,8 +428,8 @@ def wasmtime_engine() -> Any:
         c.wasm_bulk_memory = True
         c.wasm_multi_value = True
         c.cranelift_opt_level = "none"  # compile fast: the modules run briefly
-        # Deep recursion (up to smith's fuel) in big unoptimized frames: within the 8 MiB main thread stack.
-        c.max_wasm_stack = 4 << 20
+        # Deep recursion (up to smith's fuel) in big unoptimized frames: 4x the default 512 KiB.
+        c.max_wasm_stack = (2 << 20) - (64 << 10)  # wasmtime: at most its async stack size, 2 MiB
         _ENGINE = wasmtime.Engine(c)
     return _ENGINE
 
