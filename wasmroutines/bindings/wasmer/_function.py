@@ -153,12 +153,19 @@ class Function:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             raise TypeError("Function.__call__() takes no keyword arguments")
+        return self._call_slots(self._slots(args))
+
+    def _slots(self, args: Sequence[Any]) -> list[int]:
+        """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""
         core = self._core
         ft = core.type
         if len(args) != len(ft.params):
             raise _arity_error(ft, args)
-        store = core._store
-        slots = to_slots(store, ft.params, args)
+        return list(to_slots(core._store, ft.params, args))
+
+    def _call_slots(self, slots: Sequence[int]) -> Any:
+        """Call with arguments from `_slots`: None, one value or a tuple; a trap as wasmer's RuntimeError."""
+        core = self._core
         try:
             raw = core.call_bits(slots)
         except WasmroutinesError as e:
@@ -166,7 +173,7 @@ class Function:
             if replacement is None:
                 raise
             raise replacement from None
-        return results_from_slots(store, ft.results, raw)
+        return results_from_slots(core._store, core.type.results, raw)
 
     def __repr__(self) -> str:
         return f"<Function {self._core.name or '?'} {self.type}>"
