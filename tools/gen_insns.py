@@ -448,7 +448,8 @@ def gen_tables(insns: list[Insn]) -> str:
         flags = "WR_OPF_MEMORY" if "memory" in insn.flags or insn.memarg_align else "0"
         out.append(
             f"    [{insn.prefix}][0x{insn.code:02X}] = {{WR_OP_{insn.name}, {len(insn.inputs)}, "
-            f"{len(insn.outputs)}, {{{ins}}}, {{{outs}}}, {insn.memarg_align}, {insn.lanes}, {int(insn.v128imm)}, {flags}}}, /* {insn.wasm} */"
+            f"{len(insn.outputs)}, {{{ins}}}, {{{outs}}}, {insn.memarg_align}, {insn.lanes}, "
+            f"{int(insn.v128imm)}, {flags}}}, /* {insn.wasm} */"
         )
     out.append("};")
     return "\n".join(out) + "\n"
