@@ -24,6 +24,7 @@ from wasmroutines.explore import Program, explore_program
 
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
 
+
 def _explore_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wasmroutines", "explore", "--no-progress", *args],
