@@ -102,6 +102,8 @@ def _cell(item: pytest.Item) -> tuple[str, str] | None:
     workload = callspec.params.get("workload")
     if isinstance(workload, CallWorkload | CommandWorkload):
         return workload.id, peer
+    if isinstance(workload, str):  # test_threads.py: the threading table's rows
+        return workload, peer
     if getattr(item, "originalname", None) == "test_coremark_minimal":
         return COREMARK_ID, peer
     return None

@@ -154,3 +154,73 @@ COMMANDS: tuple[CommandWorkload, ...] = (
         rounds_scale=3,
     ),
 )
+
+
+@dataclass(frozen=True)
+class ThreadWorkload:
+    """A threading row: Wasmroutines' green threads against wasmtime on OS threads (test_threads.py). Its cells
+    are per-unit figures the benchmark measures itself (wall time, or RSS), not pytest-benchmark's round times."""
+
+    id: str
+    #: the pytest id
+    key: str
+    #: what one cell counts: "µs" per operation, "KiB" per thread, "s" for a whole run
+    unit: str
+    #: the issue's bar for this row, as the table prints it
+    bar: str
+    #: sizes per mode, per peer
+    quick: dict[str, int]
+    full: dict[str, int]
+
+    def size(self, mode: str, peer: str) -> int:
+        return (self.quick if mode == "quick" else self.full)[peer]
+
+
+#: the peers of the threading rows
+THREAD_PEERS = ("wasmroutines", "wasmtime")
+
+PINGPONG = ThreadWorkload(
+    "futex ping-pong round trip",
+    "pingpong",
+    "µs",
+    "≥ 5x faster than OS threads",
+    quick={"wasmroutines": 20_000, "wasmtime": 20_000},
+    full={"wasmroutines": 100_000, "wasmtime": 100_000},
+)
+SPAWN_JOIN = ThreadWorkload(
+    "spawn+join",
+    "spawn_join",
+    "µs",
+    "< 10 µs",
+    quick={"wasmroutines": 5_000, "wasmtime": 300},
+    full={"wasmroutines": 20_000, "wasmtime": 1_000},
+)
+IDLE_MEMORY = ThreadWorkload(
+    "memory per idle thread",
+    "idle_memory",
+    "KiB",
+    "< 16 KiB",
+    quick={"wasmroutines": 10_000, "wasmtime": 200},
+    full={"wasmroutines": 10_000, "wasmtime": 200},
+)
+IDLE_FIT = ThreadWorkload(
+    "idle threads fit (park, wake, join)",
+    "idle_fit",
+    "s",
+    "100,000 fit",
+    quick={"wasmroutines": 10_000},
+    full={"wasmroutines": 100_000},
+)
+MANY_THREADS = ThreadWorkload(
+    "64 threads: futex mutex + atomic counter",
+    "many_threads",
+    "s",
+    "–",
+    quick={"wasmroutines": 20_000, "wasmtime": 20_000},
+    full={"wasmroutines": 50_000, "wasmtime": 50_000},
+)
+#: timed rounds of the threading rows measured in wall time (OS threads are noisy): at least this many
+THREAD_ROUNDS = 5
+THREADS = (PINGPONG, SPAWN_JOIN, IDLE_MEMORY, IDLE_FIT, MANY_THREADS)
+#: threads of the many-thread workload
+MANY = 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import pytest
 
 from wasmroutines import Instance, Module, Store, wat2wasm
 from wasmroutines.core.wat import find_wasm_tools
+
+# Subprocesses the tests start (`python -m wasmroutines ...`) must import the installed package, which
+# has the compiled core, not the source tree in the working directory, which does not (unless built
+# in place with `pip install -e`): PYTHONSAFEPATH keeps the working directory off their sys.path.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The shared test material (spec tests, benchmarks), beside the repository when present.

@@ -40,6 +40,7 @@ def _public_api() -> list[tuple[str, object]]:
         ("wasmer.target", wasmer.target),
         ("wasmer.wasi", wasmer.wasi),
         ("wasmer.errors", wasmer.errors),
+        ("wasmer.threads", wasmer.threads),
     ]:
         names = getattr(space, "__all__", [n for n in dir(space) if not n.startswith("_")])
         for name in names:

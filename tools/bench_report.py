@@ -8,7 +8,9 @@
 The table goes to stdout, pytest's own output to stderr. Each row is a workload, each cell the median time of
 its timed rounds (CoreMark rows: the score, higher is better); the ratio columns are Wasmroutines' time over
 wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Under the table: the geometric mean of
-Wasmroutines/wasm3 over the issue's bar workloads that ran, the machine, and why any cell is missing.
+Wasmroutines/wasm3 over the issue's bar workloads that ran, then the threading table (benchmarks/test_threads.py:
+green threads against wasmtime on OS threads, wall-clock or RSS figures, the ratio to OS threads and the issue's
+threading bar), the machine, and why any cell is missing.
 """
 
 from __future__ import annotations
@@ -29,8 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.peers import PEER_NAMES  # noqa: E402
-from benchmarks.workloads import BAR, CALLS, COMMANDS, COREMARK_ID  # noqa: E402
+from benchmarks.workloads import (  # noqa: E402
+    BAR,
+    CALLS,
+    COMMANDS,
+    COREMARK_ID,
+    IDLE_FIT,
+    IDLE_MEMORY,
+    PINGPONG,
+    SPAWN_JOIN,
+    THREAD_PEERS,
+    THREADS,
+)
 
+THREAD_IDS = {w.id for w in THREADS}
 REFERENCE = "wasm3"
 CEILING = "wasmtime"
 SUBJECT = "wasmroutines"
@@ -92,7 +106,7 @@ def collect(data: dict[str, Any]) -> list[Row]:
 
     for bench in data.get("benchmarks", []):
         info = bench.get("extra_info", {})
-        if "workload" not in info or "peer" not in info:
+        if "workload" not in info or "peer" not in info or info.get("kind") == "threads":
             continue
         stats = bench["stats"]
         score = info.get("score")
@@ -100,6 +114,8 @@ def collect(data: dict[str, Any]) -> list[Row]:
             median=stats["median"], score=float(score) if score is not None else None, rounds=stats["rounds"]
         )
     for outcome in data.get("wasmroutines_outcomes", []):
+        if outcome["workload"] in THREAD_IDS:
+            continue
         cell = row(outcome["workload"]).cells.setdefault(outcome["peer"], Cell())
         if outcome["outcome"] != "passed":
             cell.outcome, cell.reason = outcome["outcome"], outcome["reason"]
@@ -174,24 +190,31 @@ def render(data: dict[str, Any]) -> str:
         when = datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         pass
-    out = ["\n".join(lines), ""]
-    out.append(
-        "Cells: median time of the timed rounds (score rows: CoreMark iterations/s, higher is better); "
-        "ratios: Wasmroutines' time over the peer's (below 1.00 is faster; score rows use 1/score). "
-        "† marks the issue's bar workloads."
-    )
-    out.append("")
-    if mean is None:
-        out.append(f"**Bar**: no bar workload ran on both {SUBJECT} and {REFERENCE}.")
-    else:
+    out: list[str] = []
+    if rows:
+        out += ["\n".join(lines), ""]
         out.append(
-            f"**Bar**: geometric mean of {SUBJECT}/{REFERENCE} over {', '.join(ran)} ({len(ran)} of {len(BAR)}"
-            + (f"; not measured: {', '.join(missing)}" if missing else "")
-            + f") = **{mean:.2f}** (the bar: at most 1.00 over all {len(BAR)})."
+            "Cells: median time of the timed rounds (score rows: CoreMark iterations/s, higher is better); "
+            "ratios: Wasmroutines' time over the peer's (below 1.00 is faster; score rows use 1/score). "
+            "† marks the issue's bar workloads."
         )
-    out.append("")
+        out.append("")
+        if mean is None:
+            out.append(f"**Bar**: no bar workload ran on both {SUBJECT} and {REFERENCE}.")
+        else:
+            out.append(
+                f"**Bar**: geometric mean of {SUBJECT}/{REFERENCE} over {', '.join(ran)} ({len(ran)} of {len(BAR)}"
+                + (f"; not measured: {', '.join(missing)}" if missing else "")
+                + f") = **{mean:.2f}** (the bar: at most 1.00 over all {len(BAR)})."
+            )
+        out.append("")
+    threads = render_threads(data)
+    if threads:
+        out += [threads, ""]
     timer = str(info.get("timer", ""))
     clock = "process CPU time" if "process_time" in timer else f"wall time ({timer or '?'})"
+    if threads:
+        clock += " (threading rows: wall time)"
     out.append(f"Machine: {_machine_text(data)}. Mode: {info.get('mode', '?')}; timer: {clock}; run {when}.")
     notes = _notes(rows)
     if notes:
@@ -211,6 +234,124 @@ def _notes(rows: list[Row]) -> list[str]:
         where = "; ".join(f"{workload} ({', '.join(peers)})" for workload, peers in cells.items())
         notes.append(f"- {'FAIL' if outcome == 'failed' else 'skip'}: {reason} — {where}")
     return notes
+
+
+@dataclass
+class ThreadCell:
+    value: float | None = None  # in the row's unit
+    extra: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "passed"
+    reason: str = ""
+
+
+def collect_threads(data: dict[str, Any]) -> dict[str, dict[str, ThreadCell]]:
+    """The threading rows (test_threads.py): workload id -> peer -> cell, in THREADS order."""
+    rows: dict[str, dict[str, ThreadCell]] = {w.id: {} for w in THREADS}
+    for bench in data.get("benchmarks", []):
+        info = bench.get("extra_info", {})
+        if info.get("kind") == "threads" and info.get("workload") in rows:
+            rows[info["workload"]][info["peer"]] = ThreadCell(value=info.get("value"), extra=info)
+    for outcome in data.get("wasmroutines_outcomes", []):
+        if outcome["workload"] in rows and outcome["outcome"] != "passed":
+            cell = rows[outcome["workload"]].setdefault(outcome["peer"], ThreadCell())
+            cell.outcome, cell.reason = outcome["outcome"], outcome["reason"]
+    return {w: cells for w, cells in rows.items() if cells}
+
+
+def _thread_value(cell: ThreadCell | None) -> float | None:
+    return cell.value if cell is not None and cell.outcome == "passed" else None
+
+
+def _thread_cell_text(workload: str, cell: ThreadCell | None) -> str:
+    if cell is None:
+        return "–"
+    if cell.outcome != "passed":
+        return "FAIL" if cell.outcome == "failed" else "skip"
+    if cell.value is None:
+        return "?"
+    unit = cell.extra.get("unit", "")
+    if workload == IDLE_FIT.id:
+        mib = cell.extra.get("rss_mib")
+        rss = f", {mib:,.0f} MiB RSS" if isinstance(mib, int | float) else ""
+        return f"{cell.extra.get('threads', 0):,} threads in {cell.value:.2f} s{rss}"
+    if unit == "s":
+        return _time(cell.value)
+    return f"{cell.value:.3g} {unit}"
+
+
+def _thread_bar(rows: dict[str, dict[str, ThreadCell]]) -> list[str]:
+    """The issue's threading bar, item by item, for the rows that ran."""
+    subject, os_peer = THREAD_PEERS
+
+    def value(workload: str, peer: str) -> float | None:
+        return _thread_value(rows.get(workload, {}).get(peer))
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    verdicts = []
+    green, os_value = value(PINGPONG.id, subject), value(PINGPONG.id, os_peer)
+    if green and os_value:
+        speedup = os_value / green
+        verdicts.append(f"ping-pong {speedup:.1f}x faster than OS threads (at least 5x: {met(speedup >= 5)})")
+    spawn = value(SPAWN_JOIN.id, subject)
+    if spawn is not None:
+        verdicts.append(f"spawn+join {spawn:.3g} µs (under 10 µs: {met(spawn < 10)})")
+    idle = value(IDLE_MEMORY.id, subject)
+    if idle is not None:
+        verdicts.append(f"{idle:.3g} KiB per idle thread (under 16 KiB: {met(idle < 16)})")
+    fit = rows.get(IDLE_FIT.id, {}).get(subject)
+    if fit is not None and fit.outcome == "passed":
+        n = int(fit.extra.get("threads", 0))
+        verdicts.append(f"{n:,} idle threads fit" + ("" if n >= 100_000 else " (the full mode runs 100,000)"))
+    return verdicts
+
+
+def render_threads(data: dict[str, Any]) -> str:
+    """The threading table: Wasmroutines' green threads against wasmtime on OS threads, with the ratio."""
+    rows = collect_threads(data)
+    if not rows:
+        return ""
+    subject, os_peer = THREAD_PEERS
+    bars = {w.id: w.bar for w in THREADS}
+    lines = [
+        f"| threading workload | {subject} (green threads) | {os_peer} (OS threads) | {subject}/{os_peer} | bar |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for workload, cells in rows.items():
+        a, b = _thread_value(cells.get(subject)), _thread_value(cells.get(os_peer))
+        ratio = _ratio_text(a / b if a is not None and b else None)
+        texts = [_thread_cell_text(workload, cells.get(p)) for p in (subject, os_peer)]
+        lines.append(f"| {workload} | {texts[0]} | {texts[1]} | {ratio} | {bars[workload]} |")
+    out = ["\n".join(lines), ""]
+    out.append(
+        "Threading cells: medians of wall-clock rounds (µs per round trip or per spawn+join, seconds per run), "
+        "or RSS growth per thread with all of them parked in `memory.atomic.wait32` (each measured in a fresh "
+        f"process); the ratio is Wasmroutines' figure over {os_peer}'s (below 1.00: faster or smaller). "
+        f"{os_peer} runs each wasm thread on its own `threading.Thread` with its own Store and instance, all "
+        "importing one SharedMemory; its thread creation includes that Store and instance."
+    )
+    verdicts = _thread_bar(rows)
+    if verdicts:
+        out += ["", "**Threading bar**: " + "; ".join(verdicts) + "."]
+    sizes = []
+    for workload, cells in rows.items():
+        for peer, cell in cells.items():
+            n = cell.extra.get("round_trips") or cell.extra.get("threads")
+            if n and workload != IDLE_FIT.id:
+                k = cell.extra.get("iterations_each")
+                sizes.append(f"{workload} ({peer}): {n:,}" + (f" × {k:,}" if k else ""))
+    if sizes:
+        out += ["", "Sizes: " + "; ".join(sizes) + "."]
+    problems = [
+        f"- {'FAIL' if c.outcome == 'failed' else 'skip'}: {w} ({p}): {c.reason}"
+        for w, cells in rows.items()
+        for p, c in cells.items()
+        if c.outcome != "passed"
+    ]
+    if problems:
+        out += ["", *problems]
+    return "\n".join(out)
 
 
 def run_suite(json_path: Path, quick: bool, peers: str, keyword: str) -> int:

@@ -15,8 +15,8 @@ from .bindings import wasmer as _package
 
 if TYPE_CHECKING:
     from .bindings.wasmer import *  # noqa: F403
-    from .bindings.wasmer import __core_version__, __version__, engine, errors, target, wasi  # noqa: F401
+    from .bindings.wasmer import __core_version__, __version__, engine, errors, target, threads, wasi  # noqa: F401
 
-for _name in ("engine", "target", "wasi", "errors"):
+for _name in ("engine", "target", "wasi", "errors", "threads"):
     sys.modules[f"{__name__}.{_name}"] = getattr(_package, _name)
 sys.modules[__name__] = _package

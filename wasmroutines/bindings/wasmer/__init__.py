@@ -21,7 +21,11 @@ section of a name; traps print at most 64 frames. Errors wasmer raised as
 RuntimeError are subclasses of RuntimeError here (see
 `wasmroutines.wasmer.errors`).
 
-Additions: shared memories and atomics (the threads proposal) work.
+Additions: shared memories and atomics (the threads proposal) work, and
+wasm threads are green threads: `wasmer.threads` spawns and joins them and
+`Store(policy=..., clock=...)` chooses their schedule; host functions may
+block their own green thread (`threads.sleep`, `threads.Queue`);
+`wasmer.wasi.run_threads` runs a wasi-threads program (`thread-spawn`).
 
 >>> from wasmroutines import wasmer
 >>> store = wasmer.Store()
@@ -35,7 +39,7 @@ Additions: shared memories and atomics (the threads proposal) work.
 from __future__ import annotations
 
 from ... import __version__ as _wasmroutines_version
-from . import engine, errors, target, wasi
+from . import engine, errors, target, threads, wasi
 from ._function import Function
 from ._global import Global
 from ._imports import ImportObject
@@ -106,4 +110,4 @@ __all__ = [
     "wat2wasm",
     "wasm2wat",
 ]
-_ = errors  # a public submodule (wasmroutines.wasmer.errors), outside wasmer's own namespace
+_ = errors, threads  # public submodules (wasmroutines.wasmer.errors, .threads), outside wasmer's own namespace

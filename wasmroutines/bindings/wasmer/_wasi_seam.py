@@ -6,7 +6,9 @@ The binding owns the WASI calls. They meet here, in two pieces:
 
   StateConfig  what a finalized StateBuilder says (frozen, checked);
   WasiHost     what the binding gives back for one Environment: the host
-               functions of a namespace, and a way to bind the guest memory.
+               functions of a namespace, a way to bind the guest memory, and
+               a way to run a wasi-threads program (`thread-spawn`, through
+               wasmroutines.bindings.wasi_threads).
 
 `open_host(config)` is the one function that reaches into the binding,
 through its public API (`WasiConfig`, `Preopen`, `WasiEnvironment` of
@@ -22,8 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ...core.extern import Extern as CoreExtern
 from ...core.function import Function as CoreFunction
 from ...core.memory import Memory as CoreMemory
+from ...core.module import Module as CoreModule
 from ...core.store import Store as CoreStore
 from .errors import WasiUnavailable
 
@@ -31,6 +35,8 @@ __all__ = ["BINDING", "PREVIEW1_NAMES", "StateConfig", "WasiHost", "open_host"]
 
 #: The WASI binding that serves this face.
 BINDING = "wasmroutines.bindings.wasi"
+#: What gives a program `wasi` `thread-spawn` (kept out of `generate_imports`' 45 names).
+THREADS_BINDING = "wasmroutines.bindings.wasi_threads"
 
 #: What `generate_imports` returns per namespace: wasi_snapshot_preview1 without `sock_accept` (wasmer 1.1's
 #: set, which code compares against). The same names serve `wasi_unstable`.
@@ -78,6 +84,14 @@ class WasiHost(Protocol):
         """Use `memory` (the instance's `memory` export) for the guest pointers of later calls."""
         ...
 
+    def run_threads(
+        self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]], entry: str
+    ) -> int:
+        """Instantiate `module` with the WASI calls, `thread-spawn`, its shared memory and `imports` (which
+        win), run `entry` and return the program's exit status (0 when `entry` returns, else proc_exit's
+        code from any thread); a trap in any thread raises. Threads still alive are then killed."""
+        ...
+
 
 class _BindingHost:
     """A WasiHost over the binding's WasiEnvironment."""
@@ -98,6 +112,22 @@ class _BindingHost:
 
     def bind_memory(self, memory: CoreMemory) -> None:
         self._environment.bind(memory)
+
+    def run_threads(
+        self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]], entry: str
+    ) -> int:
+        try:
+            wasi_threads = importlib.import_module(THREADS_BINDING).WasiThreads
+        except (ImportError, AttributeError) as e:
+            raise WasiUnavailable(f"wasi-threads is not available: cannot load {THREADS_BINDING} ({e})") from None
+        program = wasi_threads(store, module, self._environment, imports)
+        instance = program.instantiate()
+        # Bind now, whatever this environment served before: the program's memory, exported or imported.
+        exported = instance.exports["memory"] if "memory" in instance.exports else None  # noqa: SIM401 - no get()
+        memory = exported if isinstance(exported, CoreMemory) else program.memory
+        if memory is not None:
+            self._environment.bind(memory)
+        return int(program.start(instance, entry))
 
     def close(self) -> None:
         """Close the fds the guest holds (preopened directories, files it opened)."""

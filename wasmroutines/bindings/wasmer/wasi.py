@@ -19,18 +19,20 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
-from ...core.errors import LinkError
+from ...core.errors import LinkError, WasmroutinesError
 from ...core.instance import Instance as CoreInstance
 from ...core.memory import Memory as CoreMemory
 from ...core.types import FuncType
+from ...core.types import MemoryType as CoreMemoryType
 from ._function import Function
-from ._imports import ImportObject
+from ._imports import ImportObject, namespaces_of
 from ._module import Module
 from ._store import Store, check_store
 from ._wasi_seam import PREVIEW1_NAMES, StateConfig, WasiHost, open_host
-from .errors import WasiStateError
+from ._wrap import core_of
+from .errors import WasiStateError, translate
 
-__all__ = ["Environment", "StateBuilder", "Version", "get_version"]
+__all__ = ["Environment", "StateBuilder", "Version", "get_version", "run_threads", "uses_threads"]
 
 
 class Version(IntEnum):
@@ -332,3 +334,93 @@ class Environment:
         for namespace, functions in self.generate_imports(store, version).items():
             imports.register(namespace, dict(functions))
         return imports
+
+
+# ---- wasi-threads: our extension ----
+
+_THREAD_SPAWN = ("wasi", "thread-spawn")
+
+
+def uses_threads(module: Module) -> bool:
+    """Whether `module` is a wasi-threads program: it imports `wasi` `thread-spawn`, or a shared memory.
+
+    Such a program runs with `run_threads` (an addition to wasmer's API).
+
+    >>> from wasmroutines.wasmer import Store, Module, wasi
+    >>> store = Store()
+    >>> wasi.uses_threads(Module(store, '(module (import "wasi" "thread-spawn" (func (param i32) (result i32))))'))
+    True
+    >>> wasi.uses_threads(Module(store, '(module (memory 1))'))
+    False
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"argument 'module': '{type(module).__name__}' object cannot be converted to 'Module'")
+    for imp in module._core.imports:
+        if (imp.module, imp.name) == _THREAD_SPAWN:
+            return True
+        if isinstance(imp.type, CoreMemoryType) and imp.type.shared:
+            return True
+    return False
+
+
+def run_threads(module: Module, environment: Environment, imports: Any = None, *, entry: str = "_start") -> int:
+    r"""Run a wasi-threads program (built for wasmtime or wasmer's CLI) in one call; its exit status.
+
+    An addition to wasmer's API. The program gets the WASI calls of
+    `environment`, `wasi` `thread-spawn`, the shared memory it imports (made
+    from the import's own type, whatever its names) and `imports` (a dict of
+    namespaces or an ImportObject, in the module's store; they win over the
+    rest). Each `thread-spawn` instantiates the module again with the same
+    imports and runs `wasi_thread_start(tid, arg)` as a green thread of the
+    module's store, scheduled by its policy (`Store(policy=...)`).
+
+    Returns 0 when `entry` returns, else the code `proc_exit` gave in any
+    thread; a trap in any thread raises RuntimeError as a call would. Threads
+    still running when the program ends are killed. `thread-spawn` is not
+    among `generate_imports`' names: it needs the module, to instantiate it
+    again, so it is made here.
+
+    >>> from wasmroutines.wasmer import Store, Module, wasi
+    >>> program = Module(Store(), '''(module
+    ...   (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    ...   (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+    ...   (import "env" "memory" (memory 1 1 shared))
+    ...   (data (i32.const 16) "hi from a thread\\n")
+    ...   (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    ...     (i32.store (i32.const 0) (i32.const 16))
+    ...     (i32.store (i32.const 4) (i32.const 17))
+    ...     (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    ...     (i32.atomic.store (i32.const 12) (i32.const 1))
+    ...     (drop (memory.atomic.notify (i32.const 12) (i32.const 1))))
+    ...   (func (export "_start")
+    ...     (drop (call $spawn (i32.const 0)))
+    ...     (drop (memory.atomic.wait32 (i32.const 12) (i32.const 0) (i64.const -1)))))''')
+    >>> out = bytearray()
+    >>> wasi.run_threads(program, wasi.StateBuilder("prog").stdout(out).finalize())
+    0
+    >>> bytes(out)
+    b'hi from a thread\n'
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"argument 'module': '{type(module).__name__}' object cannot be converted to 'Module'")
+    if not isinstance(environment, Environment):
+        raise TypeError(
+            f"argument 'environment': '{type(environment).__name__}' object cannot be converted to 'Environment'"
+        )
+    if not isinstance(entry, str):
+        raise TypeError(f"'{type(entry).__name__}' object cannot be converted to 'PyString'")
+    store = module._store._core
+    extra: dict[str, dict[str, Any]] = {}
+    for namespace, names in namespaces_of(imports).items():
+        for name, extern in names.items():
+            core = core_of(extern)
+            if core.store is not store:
+                raise LinkError(f'Error while importing "{namespace}"."{name}": the import belongs to another store')
+            extra.setdefault(namespace, {})[name] = core
+    try:
+        return environment._wasi_host().run_threads(store, module._core, extra, entry)
+    except WasmroutinesError as e:
+        replacement = translate(e)
+        if replacement is None:
+            raise
+        raise replacement from None
