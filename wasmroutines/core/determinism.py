@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from ._ffi import lib
 from .clock import VirtualClock
 from .observe import InstructionCounter, NullObserver, StopReason
-from .policy import SplitMix64, Xoshiro256
+from .policy import SplitMix64, Xoshiro256, log_uniform_slice
 
 if TYPE_CHECKING:
     from .scheduler import GreenThread, Scheduler
@@ -196,12 +196,7 @@ class RandomWalkPolicy(_Strategy):
         return self._random_slice()
 
     def _random_slice(self) -> int:
-        lo, hi = self._min, self._max
-        if lo == hi:
-            return lo
-        top = max(hi.bit_length() - lo.bit_length(), 0)
-        scale = lo << self._rng.below(top + 1)
-        return min(hi, scale + self._rng.below(scale))
+        return log_uniform_slice(self._rng, self._min, self._max)
 
     def __len__(self) -> int:
         return len(self._queue)

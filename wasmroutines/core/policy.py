@@ -128,6 +128,16 @@ class Xoshiro256:
                 return r
 
 
+def log_uniform_slice(rng: Xoshiro256, lo: int, hi: int) -> int:
+    """A slice length in [lo, hi], log-uniform: a power-of-two scale between lo and hi, then a
+    uniform value within it, so very short slices (which expose races) come as often as long ones."""
+    if lo == hi:
+        return lo
+    top = max(hi.bit_length() - lo.bit_length(), 0)
+    scale = lo << rng.below(top + 1)
+    return min(hi, scale + rng.below(scale))
+
+
 class SeededPolicy:
     """A reproducible random schedule: the next thread and each slice come from a PRNG seeded with `seed`.
 
@@ -170,13 +180,7 @@ class SeededPolicy:
             pass
 
     def slice(self, thread: GreenThread) -> int:
-        lo, hi = self._min, self._max
-        if lo == hi:
-            return lo
-        # Pick a power-of-two scale between lo and hi, then a uniform value within it.
-        top = max(hi.bit_length() - lo.bit_length(), 0)
-        scale = lo << self._rng.below(top + 1)
-        return min(hi, scale + self._rng.below(scale))
+        return log_uniform_slice(self._rng, self._min, self._max)
 
     def __len__(self) -> int:
         return len(self._queue)
