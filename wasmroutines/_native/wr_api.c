@@ -391,6 +391,15 @@ uint32_t wr_api_thread_depth(const wr_thread *t)
 
 void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id) { t->host_id = host_id; }
 
+int wr_api_thread_recycle(wr_thread *t, uint64_t host_id)
+{
+    if (t->nframes)
+        return -1;
+    wr_futex_forget(t);
+    t->host_id = host_id;
+    return 0;
+}
+
 uint64_t wr_api_thread_host_id(const wr_thread *t) { return t->host_id; }
 
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns)
@@ -405,6 +414,8 @@ int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout
 int wr_api_thread_cancel_wait(wr_thread *t) { return wr_futex_cancel(t); }
 
 wr_thread *wr_api_store_take_woken(wr_store *s) { return wr_futex_take_woken(s); }
+
+void wr_api_store_set_handoff(wr_store *s, int on) { s->handoff = on != 0; }
 
 void wr_api_thread_capture_backtrace(wr_thread *t)
 {

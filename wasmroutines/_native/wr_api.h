@@ -127,6 +127,10 @@ uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
 void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id);
+/* Make a finished thread (no frames in use) as new for reuse: out of every
+ * futex queue and the woken list, no handoff state, host id `host_id`.
+ * Returns 0, or -1 (nothing changed) if it still has frames in use. */
+int wr_api_thread_recycle(wr_thread *t, uint64_t host_id);
 uint64_t wr_api_thread_host_id(const wr_thread *t);
 /* While a thread waits (after WR_WAIT): 1 and the address and timeout
  * (nanoseconds, negative: forever) through the out-parameters; 0 if not
@@ -144,5 +148,8 @@ void wr_api_thread_set_explore(wr_thread *t, int on);
 void wr_api_thread_capture_backtrace(wr_thread *t);
 /* Next thread woken by a notify (oldest first), or NULL. */
 wr_thread *wr_api_store_take_woken(wr_store *s);
+/* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff): only
+ * while the host's schedule is plain FIFO and nothing observes switches. */
+void wr_api_store_set_handoff(wr_store *s, int on);
 
 #endif /* WR_API_H */

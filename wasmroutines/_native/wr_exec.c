@@ -106,6 +106,79 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
     return 0;
 }
 
+/* The next thread to run in C after the running one waits: the oldest
+ * woken thread, if it is `home` (whose host side is the caller) or may run
+ * ahead of its host. Taking only the oldest keeps wake-ups in FIFO order. */
+static wr_thread *handoff_next(wr_store *s, wr_thread *home)
+{
+    wr_thread *n = s->woken_head;
+    if (n == NULL || (n != home && !n->resumable))
+        return NULL;
+    wr_futex_take_woken(s);
+    n->resumable = false;
+    return n;
+}
+
+/* cur ran ahead of its host and needs it now: keep the status for its own
+ * wr_exec call and make it runnable on the host's side. */
+static void park(wr_thread *cur, int status)
+{
+    cur->parked = true;
+    cur->parked_status = status;
+    cur->resumable = false;
+    wr_futex_push_woken(cur);
+}
+
+int wr_exec(wr_thread *home)
+{
+    if (home->parked) {
+        /* It ran ahead while its host side waited: report where it stopped. A
+         * wait that has ended meanwhile (it was notified again) just goes on. */
+        home->parked = false;
+        if (home->parked_status != WR_WAIT || home->wait_mem != NULL) {
+            if (home->parked_status == WR_WAIT)
+                home->resumable = home->wait_timeout < 0;
+            return home->parked_status;
+        }
+        wr_futex_unlist_woken(home);
+    }
+    wr_thread *cur = home;
+    for (;;) {
+        int status = wr_interp_run(cur);
+        if (status == WR_WAIT) {
+            /* May cur wait without telling its host? home's host is our caller;
+             * another's host still sits in the wait it made before cur ran
+             * ahead, which is enough only for a wait with no timeout. */
+            bool quiet = cur == home || cur->wait_timeout < 0;
+            if (cur != home)
+                cur->resumable = quiet;
+            wr_thread *next = quiet && cur->store->handoff ? handoff_next(cur->store, home) : NULL;
+            if (next != NULL) {
+                next->budget = cur->budget; /* the threads share one slice */
+                cur = next;
+                continue;
+            }
+            if (cur == home) {
+                home->resumable = home->wait_timeout < 0;
+                return WR_WAIT;
+            }
+            if (!quiet)
+                park(cur, status);
+        } else if (cur == home) {
+            return status;
+        } else {
+            park(cur, status);
+        }
+        /* home waits still, or was notified meanwhile: then it may go on,
+         * once its host has had a chance to run the parked thread. */
+        if (home->woken) {
+            wr_futex_unlist_woken(home);
+            return WR_YIELD;
+        }
+        return WR_WAIT;
+    }
+}
+
 const uint64_t *wr_thread_results(const wr_thread *t) { return t->results; }
 
 void wr_thread_leave_entry(wr_thread *t)
@@ -120,7 +193,10 @@ void wr_thread_leave_entry(wr_thread *t)
 
 void wr_thread_unwind(wr_thread *t)
 {
-    if (t->nentries)
+    /* A parked WR_DONE or WR_TRAP has left its entry already. */
+    bool left = t->parked && (t->parked_status == WR_DONE || t->parked_status == WR_TRAP);
+    t->parked = false;
+    if (!left && t->nentries)
         wr_thread_leave_entry(t);
 }
 

@@ -22,6 +22,16 @@
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
  *                after the wait once notified or timed out (wr_futex.h).
+ *
+ * Handoff (wr_exec.c; on when the store's `handoff` flag is set): when the
+ * thread waits and the oldest woken thread can run ahead of its host (it
+ * waits with no timeout, so its host side will only call wr_exec again),
+ * wr_exec switches to that thread in C and goes on, without returning: a
+ * futex ping-pong between two threads needs no host round trip. A thread run
+ * ahead that then needs its host is *parked*: its status is kept and it is
+ * put on the woken list; its own next wr_exec call returns that status.
+ * The caller's thread is then still waiting (WR_WAIT), or was woken
+ * meanwhile and gets WR_YIELD (it may go on; the parked thread is runnable).
  */
 #ifndef WR_EXEC_H
 #define WR_EXEC_H
@@ -111,6 +121,12 @@ typedef struct wr_thread {
     struct wr_thread *wait_prev, *wait_next;
     bool woken; /* on the store's woken list */
     struct wr_thread *woken_next;
+    /* Handoff (wr_exec.c): waiting with no timeout with its host side parked
+     * in the wait, so it may run ahead in C; or ran ahead and stopped with
+     * `parked_status` for its own next wr_exec call. */
+    bool resumable;
+    bool parked;
+    int parked_status;
     uint64_t host_id; /* the host's handle for this thread */
     /* WR_TRAP */
     int trap;
@@ -128,8 +144,12 @@ void wr_thread_free(wr_thread *t);
  * Returns 0, or a trap code (stack exhausted) with nothing set up. */
 int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args);
 
-/* Run until one of the wr_status outcomes. */
+/* Run until one of the wr_status outcomes (for `t`; other threads may have
+ * run ahead meanwhile: see Handoff above). */
 int wr_exec(wr_thread *t);
+
+/* The dispatch loop (wr_interp.c): run `t` alone until a wr_status. */
+int wr_interp_run(wr_thread *t);
 
 /* After WR_DONE: the results (f->type->result_slots slots), valid until the
  * next call on the thread. */

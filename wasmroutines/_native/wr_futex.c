@@ -37,7 +37,14 @@ static void mark_woken(wr_thread *t, uint64_t result)
 {
     *t->wait_result = result;
     t->wait_result = NULL;
+    wr_futex_push_woken(t);
+}
+
+void wr_futex_push_woken(wr_thread *t)
+{
     wr_store *s = t->store;
+    if (t->woken)
+        return; /* a parked thread that was also notified: listed once */
     t->woken = true;
     t->woken_next = NULL;
     if (s->woken_tail)
@@ -92,6 +99,7 @@ int wr_futex_cancel(wr_thread *t)
 {
     if (!t->wait_mem)
         return 0;
+    t->resumable = false; /* the host ends this wait: it runs the thread itself */
     unlink_waiter(t);
     mark_woken(t, 2);
     return 1;
@@ -112,24 +120,31 @@ wr_thread *wr_futex_take_woken(wr_store *s)
 
 void wr_futex_table_free(wr_futex_table *f) { free(f); }
 
+void wr_futex_unlist_woken(wr_thread *t)
+{
+    if (!t->woken)
+        return;
+    wr_store *s = t->store;
+    wr_thread *prev = NULL;
+    for (wr_thread *c = s->woken_head; c; prev = c, c = c->woken_next) {
+        if (c != t)
+            continue;
+        if (prev)
+            prev->woken_next = c->woken_next;
+        else
+            s->woken_head = c->woken_next;
+        if (s->woken_tail == c)
+            s->woken_tail = prev;
+        break;
+    }
+    t->woken = false;
+    t->woken_next = NULL;
+}
+
 void wr_futex_forget(wr_thread *t)
 {
     if (t->wait_mem)
         unlink_waiter(t);
-    if (t->woken) {
-        wr_store *s = t->store;
-        wr_thread *prev = NULL;
-        for (wr_thread *c = s->woken_head; c; prev = c, c = c->woken_next) {
-            if (c != t)
-                continue;
-            if (prev)
-                prev->woken_next = c->woken_next;
-            else
-                s->woken_head = c->woken_next;
-            if (s->woken_tail == c)
-                s->woken_tail = prev;
-            break;
-        }
-        t->woken = false;
-    }
+    wr_futex_unlist_woken(t);
+    t->resumable = t->parked = false;
 }

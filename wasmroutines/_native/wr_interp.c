@@ -202,11 +202,11 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 wr_word wr_interp_op_word(unsigned op)
 {
     if (!op_words_ready)
-        wr_exec(NULL);
+        wr_interp_run(NULL);
     return op < WR_OP_COUNT ? op_words[op] : op_words[0];
 }
 
-int wr_exec(wr_thread *thread)
+int wr_interp_run(wr_thread *thread)
 {
 #ifdef WR_COMPUTED_GOTO
 #define LABEL_OFFSET(name) &&op_##name - &&op_invalid,

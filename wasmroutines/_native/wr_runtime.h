@@ -100,6 +100,9 @@ struct wr_store {
     /* Threads woken by memory.atomic.notify, oldest first, for the host's
      * scheduler to collect (wr_futex.c). */
     struct wr_thread *woken_head, *woken_tail;
+    /* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff).
+     * The host sets it when its schedule is plain FIFO and unobserved. */
+    bool handoff;
     /* Memory for threads' stacks (wr_stackpool.c); threads die before the store. */
     struct wr_stackpool *stackpool;
 };

@@ -46,9 +46,10 @@ from .store import Store
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 
-__all__ = ["backtrace_frames", "call", "call_host_bits"]
+__all__ = ["backtrace_frames", "begin", "call", "call_host_bits", "drive", "results", "trap_of"]
 
 WR_WAIT: int = lib.WR_WAIT
+_ARGS_MAX = 64  # arguments up to this many slots go through the scheduler's buffer (wr_thread_call copies them)
 _get_ident = threading.get_ident
 
 
@@ -61,19 +62,46 @@ def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> li
     t = gt._wr_thread
     if t is None:
         t = sched._thread_of(gt, store)
-    native = store._native
-    code = lib.wr_thread_call(t, func, ffi.new("uint64_t[]", list(args) or 1))
+    return drive(store, t, begin(store, t, func, args), nresult_slots)
+
+
+def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
+    """Start a call of `func` on wr_thread `t` and run it until it first stops: the status, for `drive` (which
+    must follow, unless the status is WR_DONE or WR_TRAP: see `results` and `trap_of`)."""
+    sched = store.scheduler
+    n = len(args)
+    if n <= _ARGS_MAX:
+        buf = sched._args_buf
+        buf[0:n] = args
+    else:
+        buf = ffi.new("uint64_t[]", list(args))
+    code = lib.wr_thread_call(t, func, buf)
     if code:
         raise trap(trap_message(code), code)
     sched._calls += 1
+    status = lib.wr_exec(t)
+    if sched._nwaiting:
+        sched._drain()
+    if status in (WR_DONE, WR_TRAP):
+        sched._calls -= 1
+    return status
+
+
+def results(t: Any, nresult_slots: int) -> list[int]:
+    """After WR_DONE: the call's raw result slots."""
+    return ffi.unpack(lib.wr_thread_results(t), nresult_slots)
+
+
+def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
+    """Serve what the call begun on `t` asks for, from `status` on, until it returns (or raises)."""
+    if status == WR_DONE:
+        return results(t, nresult_slots)
+    if status == WR_TRAP:
+        raise trap_of(t)
+    sched = store.scheduler
+    native = store._native
     try:
         while True:
-            status = lib.wr_exec(t)
-            if sched._nwaiting:
-                sched._drain()
-            if status == WR_DONE:
-                results = lib.wr_thread_results(t)
-                return [int(results[i]) for i in range(nresult_slots)]
             try:
                 if status == WR_HOSTCALL:
                     _serve_hostcall(store, sched, t)
@@ -81,21 +109,26 @@ def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> li
                     hook = store.on_yield
                     if hook is not None:
                         hook()
-                    sched._yield(gt)
+                    sched._yield(sched.current)
                 elif status == WR_WAIT:
-                    sched._wait_futex(gt)
+                    sched._wait_futex(sched.current)
                 elif status == WR_OUT_OF_FUEL:
                     raise OutOfFuel("all fuel consumed")
-                elif status == WR_TRAP:
-                    raise _trap(t)
                 else:
                     raise SystemError(f"wr_exec returned unknown status {status}")
             except BaseException:
-                # A trap has unwound its call already; anything else abandons it. Never after
-                # the store is freed (a greenlet killed while its store is being collected).
-                if status != WR_TRAP and native.ptr is not None:
+                # Anything else abandons the call. Never after the store is freed (a greenlet killed while
+                # its store is being collected).
+                if native.ptr is not None:
                     lib.wr_thread_unwind(t)
                 raise
+            status = lib.wr_exec(t)
+            if sched._nwaiting:
+                sched._drain()
+            if status == WR_DONE:
+                return results(t, nresult_slots)
+            if status == WR_TRAP:
+                raise trap_of(t)  # a trap has unwound its call already
     finally:
         sched._calls -= 1
 
@@ -114,7 +147,7 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
-    obs = sched.observer
+    obs = sched._observer
     if obs is None:
         try:
             value = host.func(*args)
@@ -161,7 +194,8 @@ def _results_to_slots(store: Store, ft: FuncType, result: Any) -> list[int]:
     return args_to_slots(store, ft.results, result)
 
 
-def _trap(t: Any) -> Trap:
+def trap_of(t: Any) -> Trap:
+    """After WR_TRAP: the Trap, with the backtrace the core recorded."""
     code = int(lib.wr_api_thread_trap(t))
     return trap(trap_message(code), code, backtrace_frames(t))
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from ._ffi import NULL, ffi, lib
+from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .clock import Clock, MonotonicClock
 from .errors import Deadlock, ForeignThreadError, ThreadReport
 from .observe import SchedulerObserver
@@ -122,6 +122,7 @@ def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
 
 #: Switch from a stopping thread straight to the next one (True), or always through the hub.
 DIRECT_HANDOFF = True
+_get_ident = threading.get_ident
 
 
 def current_scheduler() -> Scheduler:
@@ -150,7 +151,7 @@ class GreenThread:
         "scheduler",
         "state",
         "_what",
-        "wait_address",
+        "_wait_address",
         "exception",
         "_target",
         "_args",
@@ -174,8 +175,7 @@ class GreenThread:
         self.scheduler = scheduler
         self.state = _RUNNABLE
         self._what: str | None = None
-        #: While WAITING: the address of its memory.atomic.wait.
-        self.wait_address: int | None = None
+        self._wait_address: int | None = None
         self.exception: BaseException | None = None
         self._target = target  # a Function (called with raw slots) or a Python callable
         self._args = args
@@ -188,6 +188,22 @@ class GreenThread:
         self._wake_value: Any = None
         self._timer: list[Any] | None = None
         self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
+
+    @property
+    def wait_address(self) -> int | None:
+        """While WAITING: the address of its memory.atomic.wait (read from the core: a thread that ran ahead in C
+        may wait elsewhere now)."""
+        if self._wait_address is None:
+            return None
+        sched = self.scheduler
+        t = self._wr_thread
+        if (
+            t is not None
+            and sched._native.ptr is not None
+            and lib.wr_api_thread_wait_info(t, sched._out_addr, sched._out_timeout)
+        ):
+            return int(sched._out_addr[0])
+        return self._wait_address
 
     @property
     def blocked_on(self) -> str | None:
@@ -216,6 +232,19 @@ class GreenThread:
             # The greenlet is being collected with its store: nothing may touch the C core now.
             raise
         except BaseException as exc:  # kept for join(); the scheduler decides what else to do
+            self.exception = exc
+        self.scheduler._finish(self)
+
+    def _resume(self, status: int) -> None:
+        """The greenlet's body for a wasm thread started inline (Scheduler._start_inline) that stopped with
+        `status` (not done): serve it and go on as _run would."""
+        func = self._target
+        self.scheduler._calls += 1  # drive() counts the call out
+        try:
+            self._result = _execution.drive(func._store, self._wr_thread, status, func.type.result_slots)
+        except GreenletExit:
+            raise
+        except BaseException as exc:
             self.exception = exc
         self.scheduler._finish(self)
 
@@ -283,13 +312,13 @@ class Scheduler:
         self._pool: list[Any] = []  # wr_threads of finished threads, for reuse (still in native.green)
         self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
         self._out_addr = ffi.new("uint64_t *")
+        self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
         #: Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
         #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
         self.on_thread_exit: Callable[[GreenThread], None] | None = None
-        #: Told of every spawn, slice start, stop, wake-up and host call (observe.py): traces,
-        #: recordings and the explorer's instruction counts. None costs one test per switch.
-        self.observer: SchedulerObserver | None = None
+        self._observer: SchedulerObserver | None = None
+        self._update_handoff()
 
     # ---- public: threads ----
 
@@ -310,30 +339,30 @@ class Scheduler:
         thread: value and frame stacks), or any Python callable, which runs as
         a green thread of this store too (it may call wasm and block).
         """
-        self._check_owner()
-        from .function import Function
-
-        if not isinstance(func, Function):
+        if self._owner != _get_ident():
+            self._check_owner()
+        if not isinstance(func, _function.Function):
             if not callable(func):
                 raise TypeError("spawn needs a Function or a callable")
             return self._add(GreenThread(self, next(self._ids), name, func, args, False))
-        from .values import args_to_slots
-
         if func.store._native is not self._native:
             raise ValueError("the function belongs to another store")
-        return self.spawn_bits(func, args_to_slots(func.store, func.type.params, args), name=name)
+        return self._spawn_bits(func, _values.args_to_slots(func.store, func.type.params, args), name)
 
     def spawn_bits(self, func: Function, arg_slots: Sequence[int], *, name: str | None = None) -> GreenThread:
         """spawn() of a Function with the arguments as raw 64-bit slots (see Function.call_bits)."""
         self._check_owner()
-        gt = GreenThread(self, next(self._ids), name, func, list(arg_slots), True)
+        return self._spawn_bits(func, list(arg_slots), name)
+
+    def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
+        gt = GreenThread(self, next(self._ids), name, func, arg_slots, True)
         if func._host() is None:
             gt._wr_thread = self._new_wr_thread(gt.id)
         return self._add(gt)
 
     def _add(self, gt: GreenThread) -> GreenThread:
         self._live[gt.id] = gt
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.spawned(gt, self.current)
         self.policy.push(gt)
@@ -346,10 +375,8 @@ class Scheduler:
             raise thread.exception
         if not thread._wasm:
             return thread._result
-        from .values import slots_to_values
-
         func = thread._target
-        results = slots_to_values(func.store, func.type.results, thread._result)
+        results = _values.slots_to_values(func.store, func.type.results, thread._result)
         if not results:
             return None
         return results[0] if len(results) == 1 else tuple(results)
@@ -362,7 +389,8 @@ class Scheduler:
                     self._wait_done(gt)
 
     def _wait_done(self, thread: GreenThread) -> None:
-        self._check_owner()
+        if self._owner != _get_ident():
+            self._check_owner()
         if thread.scheduler is not self:
             raise ValueError("the thread belongs to another scheduler")
         if thread.state is _DONE:
@@ -422,6 +450,26 @@ class Scheduler:
         self.policy = policy
         for gt in queued:
             policy.push(gt)
+        self._update_handoff()
+
+    @property
+    def observer(self) -> SchedulerObserver | None:
+        """Told of every spawn, slice start, stop, wake-up and host call (observe.py): traces, recordings and the
+        explorer's instruction counts. None costs one test per switch."""
+        return self._observer
+
+    @observer.setter
+    def observer(self, observer: SchedulerObserver | None) -> None:
+        self._observer = observer
+        self._update_handoff()
+
+    def _update_handoff(self) -> None:
+        """Let the C core switch between threads waiting on futexes by itself (wr_exec.h, Handoff) exactly when
+        that is the schedule this scheduler would pick: fair FIFO order, nothing observing, no abort pending."""
+        ptr = self._native.ptr
+        if ptr is not None:
+            on = DIRECT_HANDOFF and type(self.policy) is FairPolicy and self._observer is None and self._abort is None
+            lib.wr_api_store_set_handoff(ptr, on)
 
     def interrupt(self, exc: BaseException) -> None:
         """End the run: raise `exc` in the root (the main call or join) as soon as the current thread stops.
@@ -431,6 +479,7 @@ class Scheduler:
         if self.current is self.main:
             raise exc
         self._abort = exc
+        self._update_handoff()
 
     # ---- public: blocking from host functions (park only the calling green thread) ----
 
@@ -444,7 +493,7 @@ class Scheduler:
         gt = self.current
         self._maintain()
         if len(self.policy):
-            obs = self.observer
+            obs = self._observer
             if obs is not None:
                 obs.stopped(gt, "yield")
             gt.state = _RUNNABLE
@@ -588,7 +637,7 @@ class Scheduler:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
-            obs = self.observer
+            obs = self._observer
             if obs is not None:
                 obs.started(gt, budget)
         return t
@@ -611,8 +660,11 @@ class Scheduler:
         Its call has returned or been unwound, so it is as new but for the stack
         pages it touched; reusing it saves two mmap/munmap pairs per spawn.
         """
-        if len(self._pool) < _POOL_MAX and self._native.ptr is not None and not lib.wr_api_thread_depth(t):
-            lib.wr_api_thread_set_host_id(t, _NO_THREAD)
+        if (
+            len(self._pool) < _POOL_MAX
+            and self._native.ptr is not None
+            and lib.wr_api_thread_recycle(t, _NO_THREAD) == 0
+        ):
             self._pool.append(t)
         else:
             self._native.free_thread(t)
@@ -631,7 +683,7 @@ class Scheduler:
 
     def _yield(self, gt: GreenThread) -> None:
         """WR_YIELD: the slice ran out. Switch if anyone else may run; either way a fresh slice follows."""
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.stopped(gt, "preempted")
         self._maintain()
@@ -652,13 +704,13 @@ class Scheduler:
             return  # already ended (cannot happen before anyone else ran, but harmless)
         addr = int(self._out_addr[0])
         timeout = int(self._out_timeout[0])
-        gt.wait_address = addr
+        gt._wait_address = addr
         self._nwaiting += 1
         deadline = self.clock.now_ns() + timeout if timeout >= 0 else None
         try:
             self._block(gt, "futex", deadline, _WAITING)
         finally:
-            gt.wait_address = None
+            gt._wait_address = None
 
     # ---- blocking and switching ----
 
@@ -674,7 +726,7 @@ class Scheduler:
             entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
             gt._timer = entry
             heapq.heappush(self._timers, entry)
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.stopped(gt, "blocked")
         try:
@@ -698,22 +750,25 @@ class Scheduler:
             hub = self._hub = greenlet(functools.partial(_hub_main, weakref.ref(self)), getcurrent())
         if gt is self.main:
             gt._glet = getcurrent()
-        if DIRECT_HANDOFF and self._abort is None:
+        while DIRECT_HANDOFF and self._abort is None:
             if self._timers or self._pollers or self._posted or self._io:
                 self._maintain()
             nxt = self.policy.pop()
-            if nxt is not None:
-                if nxt._glet is None:
-                    # A new greenlet starts on the C stack (and Python recursion depth) of whoever
-                    # switches to it first: always the hub, or stacks would nest thread by thread.
-                    self._handoff = nxt
-                elif nxt is gt:
-                    self._enter(gt)
-                    return
-                else:
-                    self._enter(nxt).switch()
-                    self._check_pending(gt)
-                    return
+            if nxt is None:
+                break
+            if nxt._glet is None:
+                if self._start_inline(nxt):
+                    continue  # it ran to its end right here (and may have woken gt)
+                # A new greenlet starts on the C stack (and Python recursion depth) of whoever
+                # switches to it first: always the hub, or stacks would nest thread by thread.
+                self._handoff = nxt
+                break
+            if nxt is gt:
+                self._enter(gt)
+                return
+            self._enter(nxt).switch()
+            self._check_pending(gt)
+            return
         hub.switch()
         self._check_pending(gt)
 
@@ -722,6 +777,39 @@ class Scheduler:
         if exc is not None:
             gt._pending = None
             raise exc
+
+    def _start_inline(self, gt: GreenThread) -> bool:
+        """Start a new wasm thread on the greenlet that picked it, with no greenlet of its own: True when it ran
+        to its end (returned or trapped) there, as a short thread does, with no switch at all. Otherwise it
+        gets a greenlet now that takes over from where it stopped (a host call, a wait, the slice's end):
+        wr_exec() has returned, so nothing of it is on this stack. Only unobserved, so that observers see
+        every thread start in its own greenlet."""
+        t = gt._wr_thread
+        if not gt._wasm or t is None or self._observer is not None:
+            return False
+        prev = self.current
+        self.current = gt
+        gt.state = _RUNNING
+        lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+        _tls.scheduler = self
+        func = gt._target
+        try:
+            status = _execution.begin(func._store, t, func._ptr, gt._args)
+            if status == WR_DONE:
+                gt._result = _execution.results(t, func.type.result_slots)
+            elif status == WR_TRAP:
+                gt.exception = _execution.trap_of(t)
+            else:
+                self._calls -= 1  # counted again by _resume
+                gt._glet = greenlet(functools.partial(gt._resume, status), self._hub)
+                gt.state = _RUNNABLE
+                self.current = prev
+                return False
+        except Exception as exc:  # a call that could not start (stack exhausted)
+            gt.exception = exc
+        self.current = prev
+        self._finish(gt)
+        return True
 
     def _enter(self, gt: GreenThread) -> greenlet:
         """Make `gt` the running thread with a fresh slice; its greenlet, for the caller to switch to."""
@@ -732,7 +820,7 @@ class Scheduler:
         if t is not None:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.started(gt, budget)
         glet = gt._glet
@@ -751,7 +839,7 @@ class Scheduler:
         gt._what = None
         self._cancel_timer(gt)
         self.policy.push(gt)
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.woken(gt)
 
@@ -782,11 +870,14 @@ class Scheduler:
             if gt is None:
                 self._idle()
                 return None
+            if gt._glet is None and self._start_inline(gt):
+                return None  # it ran to its end: look again
         return self._enter(gt)
 
     def _abort_root(self) -> greenlet:
         """Undo the root's block and leave the pending abort (Deadlock, an interrupt) for it to raise."""
         exc, self._abort = self._abort, None
+        self._update_handoff()
         root = self.main
         if root.state is _RUNNABLE:
             self.policy.remove(root)
@@ -837,10 +928,10 @@ class Scheduler:
             if gt is not None and gt.state is _WAITING:
                 self._nwaiting -= 1
                 gt.state = _RUNNABLE
-                gt._what = gt.wait_address = None
+                gt._what = gt._wait_address = None
                 self._cancel_timer(gt)
                 self.policy.push(gt)
-                obs = self.observer
+                obs = self._observer
                 if obs is not None:
                     obs.woken(gt)
 
@@ -887,6 +978,7 @@ class Scheduler:
             deadline = self._timers[0][0]
         if deadline is None and not self._io and not self._external and not self._posted:
             self._abort = self._deadlock()
+            self._update_handoff()
             return
         self.clock.idle(deadline, self._poll)
 
@@ -954,7 +1046,7 @@ class Scheduler:
         """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
         gt.state = _DONE
         self._live.pop(gt.id, None)
-        obs = self.observer
+        obs = self._observer
         if obs is not None:
             obs.stopped(gt, "exit")
         t = gt._wr_thread
@@ -969,6 +1061,7 @@ class Scheduler:
         if exc is not None and not isinstance(exc, (Exception, GreenletExit)) and self._abort is None:
             # KeyboardInterrupt, SystemExit and the like end the run, as in a plain call.
             self._abort = exc
+            self._update_handoff()
         hook = self.on_thread_exit
         if hook is not None and not killed:
             hook(gt)
@@ -987,3 +1080,9 @@ class Scheduler:
             lib.wr_api_thread_capture_backtrace(t)
             frames = backtrace_frames(t)
         return ThreadReport(gt.id, gt.name, gt.state.value, gt.blocked_on, gt.wait_address, frames)
+
+
+# The call driver and value conversions import this module; bound here, after it is complete.
+from . import execution as _execution  # noqa: E402
+from . import function as _function  # noqa: E402
+from . import values as _values  # noqa: E402

@@ -3,7 +3,7 @@ and the import/export descriptors of a module."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 from typing import TypeAlias
 
@@ -48,11 +48,14 @@ class ValType(IntEnum):
 class FuncType:
     params: tuple[ValType, ...] = ()
     results: tuple[ValType, ...] = ()
+    #: 64-bit slots the results take at the C boundary (derived).
+    result_slots: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Accept any iterable of ValType or binary codes; store tuples so the type stays hashable.
         object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
         object.__setattr__(self, "results", tuple(ValType(t) for t in self.results))
+        object.__setattr__(self, "result_slots", sum(t.slots for t in self.results))
 
     def __str__(self) -> str:
         params = " ".join(map(str, self.params))
