@@ -42,7 +42,9 @@ ffibuilder.set_source(
     sources=[_rel(p) for p in read_sources(HERE / "sources.txt")],
     include_dirs=[_rel(HERE)],
     depends=[_rel(p) for p in sorted([*HERE.glob("*.h"), *HERE.glob("*.inc")])],
-    extra_compile_args=["-std=gnu11", "-O2"],
+    # -ffp-contract=off: wasm rounds every float operation; a fused multiply-add (GCC contracts a*b+c by default
+    # where the target has FMA, as on ARM64) would give other bits on other machines.
+    extra_compile_args=["-std=gnu11", "-O2", "-ffp-contract=off"],
 )
 
 if __name__ == "__main__":
