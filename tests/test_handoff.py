@@ -262,3 +262,18 @@ def test_an_inline_thread_that_calls_the_host(store: Store, pingpong: Callable[.
     t = spawn(inst.exports.pingpong, 0, 0, 1)  # no rounds: straight to the host call
     assert join(t) == 0
     assert seen == [t]
+
+
+def test_threads_switching_in_the_core_share_one_slice(store: Store, pingpong: Callable[..., Instance]) -> None:
+    # Two threads handing over forever in C must not starve a third runnable thread: they run on one slice,
+    # whose end returns to the scheduler's round robin.
+    store.set_policy(FairPolicy(slice=10_000))
+    inst = pingpong()
+    rounds = 200_000
+    a = spawn(inst.exports.pingpong, 0, rounds, 0)
+    b = spawn(inst.exports.pingpong, 1, rounds, 0)
+    seen: list[int] = []
+    c = spawn(lambda: seen.append(inst.exports.count()))
+    join(c)
+    assert seen and seen[0] < 2 * rounds // 10  # c ran within a few slices, long before the pair ended
+    assert (join(a), join(b)) == (rounds, rounds)
