@@ -244,7 +244,12 @@ ACC_TYPES = {"i32": "ACC_I32", "i64": "ACC_I64", "f32": "ACC_F32", "f64": "ACC_F
 
 
 def takes_acc(insn: Insn) -> bool:
-    """Instructions that get an accumulator variant: plain and fused ops whose first input is a number."""
+    """Instructions that get an accumulator variant: plain and fused ops whose first input is a number.
+
+    Not the splats (a number in, a vector out, nothing else): GCC hoists a splat of the accumulator
+    into every handler, so the whole loop would pay two instructions per dispatch for them."""
+    if insn.outputs and insn.outputs[0].type == "v128" and not insn.memarg_align and len(insn.inputs) == 1:
+        return False
     return bool(insn.inputs) and insn.inputs[0].type in ACC_TYPES and (generic(insn) or insn.fused is not None)
 
 
