@@ -42,6 +42,18 @@ inputs then the second's remaining ones, immediates the first's then the
 second's. wr_fuse(first, second) (generated) tells the translator which
 pairs exist.
 
+Sequences are the other kind of superinstruction:
+
+    seq i32_add + i32_load
+
+names one op that runs the whole first instruction, then the whole second one,
+with one dispatch for both. Its op word replaces the first's and the second
+keeps its own words, op word included, so nothing else changes: operands,
+branch offsets, the second instruction as a branch target or a place to
+resume after a suspension or to report a trap at. The first must fall
+through (no `control`); either may be an accumulator variant (`__acc`). The
+translator rewrites op words in a final pass (wr_seq(first, second)).
+
 Outputs:
     wr_insn_gen.h      enum wr_op, sizes, names, wasm opcode tables
     wr_insn_gen.c      the tables
@@ -102,6 +114,7 @@ class Insn:
     line: int
     fused: tuple[str, str] | None = None
     acc_of: str | None = None  # this is the accumulator variant of that instruction
+    seq: tuple[Insn, Insn] | None = None  # runs these two whole instructions in a row
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -117,15 +130,25 @@ def parse_operands(text: str, where: str) -> list[Operand]:
 
 
 FUSE_RE = re.compile(r"^fuse\s+(\w+)\s*=\s*(\w+)\s*\+\s*(\w+)\s*$")
+SEQ_RE = re.compile(r"^seq\s+(\w+)\s*\+\s*(\w+)\s*$")
 
 
-def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> list[Insn]:
+def parse_file(
+    path: Path, fusions: list[tuple[str, str, str, str, int]], seqs: list[tuple[str, str, str, int]]
+) -> list[Insn]:
     insns = []
     lines = path.read_text().splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
         where = f"{path.name}:{i + 1}"
+        if line.startswith("seq"):
+            sm = SEQ_RE.match(line)
+            if not sm:
+                raise SystemExit(f"{where}: cannot parse {line!r}")
+            seqs.append((sm[1], sm[2], path.name, i + 1))
+            i += 1
+            continue
         if line.startswith("fuse"):
             fm = FUSE_RE.match(line)
             if not fm:
@@ -279,17 +302,46 @@ def acc_variant(insn: Insn) -> Insn:
     )
 
 
+def sequence(first: Insn, second: Insn, source: str, line: int) -> Insn:
+    """The superinstruction running `first` then `second`, each whole (see the module docstring)."""
+    if "control" in first.flags:
+        raise SystemExit(f"{source}:{line}: {first.name} does not fall through, it cannot start a seq")
+    return Insn(
+        name=f"seq__{first.name}__{second.name}",
+        prefix=None,
+        code=0,
+        wasm=f"{first.wasm};{second.wasm}",
+        inputs=[],
+        outputs=[],
+        imms=[],
+        memarg_align=0,
+        lanes=0,
+        v128imm=False,
+        flags={"control"},
+        body=[],
+        source=source,
+        line=line,
+        seq=(first, second),
+    )
+
+
 def load(insn_dir: Path) -> list[Insn]:
     insns: list[Insn] = []
     fusions: list[tuple[str, str, str, str, int]] = []
+    seqs: list[tuple[str, str, str, int]] = []
     for path in sorted(insn_dir.glob("*.def")):
-        insns.extend(parse_file(path, fusions))
+        insns.extend(parse_file(path, fusions, seqs))
     by_name = {insn.name: insn for insn in insns}
     for name, a, b, source, line in fusions:
         if a not in by_name or b not in by_name:
             raise SystemExit(f"{source}:{line}: unknown instruction in fuse {name}")
         insns.append(fuse(name, by_name[a], by_name[b], source, line))
     insns += [acc_variant(insn) for insn in insns if takes_acc(insn)]
+    by_name = {insn.name: insn for insn in insns}
+    for a, b, source, line in seqs:
+        if a not in by_name or b not in by_name:
+            raise SystemExit(f"{source}:{line}: unknown instruction in seq {a} + {b}")
+        insns.append(sequence(by_name[a], by_name[b], source, line))
     seen: dict[str, Insn] = {}
     opcodes: dict[tuple[int, int], Insn] = {}
     for n, insn in enumerate(insns, start=1):
@@ -303,6 +355,9 @@ def load(insn_dir: Path) -> list[Insn]:
             opcodes[key] = insn
         insn.number = n
         insn.size = 1 + len(insn.inputs) + len(insn.outputs) + sum(2 if o.type == "u64" else 1 for o in insn.imms)
+    for insn in insns:
+        if insn.seq:
+            insn.size = insn.seq[0].size  # the words it stands for; the second instruction's follow
     return insns
 
 
@@ -355,6 +410,9 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
     out.append("unsigned wr_fuse(unsigned first, unsigned second);")
     out.append("")
+    out.append("/* The op running all of `first` then all of `second` (seq lines in insns/), or 0. */")
+    out.append("unsigned wr_seq(unsigned first, unsigned second);")
+    out.append("")
     out.append("/* Every op in wr_op order, for building dispatch tables. */")
     out.append("#define WR_OP_LIST(X) \\")
     out.append("    X(invalid) \\")
@@ -375,6 +433,29 @@ def generic(insn: Insn) -> bool:
         and all(o.type != "ref" for o in insn.inputs + insn.outputs)
         and all(o.name in ("offset", "lane", "imm_lo", "imm_hi") for o in insn.imms)
     )
+
+
+def pair_switch(func: str, pairs: list[tuple[str, str, str]]) -> list[str]:
+    """A function mapping (first, second) op numbers to the op made of them, or 0."""
+    out = [f"unsigned {func}(unsigned first, unsigned second)", "{", "    switch (first) {"]
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for first, second, name in pairs:
+        by_first.setdefault(first, []).append((second, name))
+    for first, seconds in by_first.items():
+        out.append(f"    case WR_OP_{first}:")
+        out.append("        switch (second) {")
+        for second, name in seconds:
+            out.append(f"        case WR_OP_{second}:")
+            out.append(f"            return WR_OP_{name};")
+        out.append("        default:")
+        out.append("            return 0;")
+        out.append("        }")
+    out.append("    default:")
+    out.append("        return 0;")
+    out.append("    }")
+    out.append("}")
+    out.append("")
+    return out
 
 
 def gen_tables(insns: list[Insn]) -> str:
@@ -423,27 +504,10 @@ def gen_tables(insns: list[Insn]) -> str:
             out.append(f"    [WR_OP_{insn.name}] = 1,")
     out.append("};")
     out.append("")
-    out.append("unsigned wr_fuse(unsigned first, unsigned second)")
-    out.append("{")
-    out.append("    switch (first) {")
-    by_first: dict[str, list[Insn]] = {}
-    for insn in insns:
-        if insn.fused:
-            by_first.setdefault(insn.fused[0], []).append(insn)
-    for first, fused in by_first.items():
-        out.append(f"    case WR_OP_{first}:")
-        out.append("        switch (second) {")
-        for insn in fused:
-            out.append(f"        case WR_OP_{insn.fused[1]}:")
-            out.append(f"            return WR_OP_{insn.name};")
-        out.append("        default:")
-        out.append("            return 0;")
-        out.append("        }")
-    out.append("    default:")
-    out.append("        return 0;")
-    out.append("    }")
-    out.append("}")
-    out.append("")
+    pairs = [(i.fused[0], i.fused[1], i.name) for i in insns if i.fused]
+    out += pair_switch("wr_fuse", pairs)
+    pairs = [(i.seq[0].name, i.seq[1].name, i.name) for i in insns if i.seq]
+    out += pair_switch("wr_seq", pairs)
     out.append("const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {")
     for insn in insns:
         if not generic(insn):
@@ -460,6 +524,50 @@ def gen_tables(insns: list[Insn]) -> str:
     return "\n".join(out) + "\n"
 
 
+def handler_lines(insn: Insn, dispatch: bool = True) -> list[str]:
+    """The statements of one instruction's handler, `pc` at its op word; `dispatch`: end by dispatching the next
+    one (instructions that set pc themselves always do)."""
+    out = []
+    w = 1
+    for k, o in enumerate(insn.inputs):
+        ctype, _, get, _, _ = SLOT_TYPES[o.type]
+        if k == 0 and insn.acc_of:
+            out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
+        else:
+            out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
+        w += 1
+    out_words = {}
+    for o in insn.outputs:
+        ctype = SLOT_TYPES[o.type][0]
+        out.append(f"    {ctype} {o.name};")
+        out_words[o.name] = w
+        w += 1
+    for o in insn.imms:
+        ctype = IMM_TYPES[o.type]
+        if o.type == "u64":
+            out.append(f"    uint64_t {o.name} = (uint64_t)pc[{w}] | ((uint64_t)pc[{w + 1}] << 32);")
+            w += 2
+        else:
+            out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
+            w += 1
+    out.append(f"    enum {{ insn_size = {insn.size} }};")
+    for o in insn.inputs + insn.imms:
+        out.append(f"    (void){o.name};")
+    out.append("    {")
+    out.extend(insn.body)
+    out.append("    }")
+    for o in insn.outputs:
+        setter = SLOT_TYPES[o.type][3]
+        out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
+        if o.type in ACC_TYPES:
+            out.append(f"    SET_{ACC_TYPES[o.type]}({o.name});")
+    if "control" not in insn.flags:
+        out.append("    pc += insn_size;")
+        if dispatch:
+            out.append("    NEXT();")
+    return out
+
+
 def gen_cases(insns: list[Insn]) -> str:
     out = [GEN_NOTE]
     out.append("/* Included by wr_interp.c inside the dispatch loop. */")
@@ -467,42 +575,14 @@ def gen_cases(insns: list[Insn]) -> str:
     for insn in insns:
         out.append(f"/* {insn.wasm}  ({insn.source}:{insn.line}) */")
         out.append(f"TARGET({insn.name}) {{")
-        w = 1
-        for k, o in enumerate(insn.inputs):
-            ctype, _, get, _, _ = SLOT_TYPES[o.type]
-            if k == 0 and insn.acc_of:
-                out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
-            else:
-                out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
-            w += 1
-        out_words = {}
-        for o in insn.outputs:
-            ctype = SLOT_TYPES[o.type][0]
-            out.append(f"    {ctype} {o.name};")
-            out_words[o.name] = w
-            w += 1
-        for o in insn.imms:
-            ctype = IMM_TYPES[o.type]
-            if o.type == "u64":
-                out.append(f"    uint64_t {o.name} = (uint64_t)pc[{w}] | ((uint64_t)pc[{w + 1}] << 32);")
-                w += 2
-            else:
-                out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
-                w += 1
-        out.append(f"    enum {{ insn_size = {insn.size} }};")
-        for o in insn.inputs + insn.imms:
-            out.append(f"    (void){o.name};")
-        out.append("    {")
-        out.extend(insn.body)
-        out.append("    }")
-        for o in insn.outputs:
-            setter = SLOT_TYPES[o.type][3]
-            out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
-            if o.type in ACC_TYPES:
-                out.append(f"    SET_{ACC_TYPES[o.type]}({o.name});")
-        if "control" not in insn.flags:
-            out.append("    pc += insn_size;")
-            out.append("    NEXT();")
+        if insn.seq:
+            first, second = insn.seq
+            for part, dispatch in ((first, False), (second, True)):
+                out.append("    {")
+                out.extend("    " + line if line else line for line in handler_lines(part, dispatch))
+                out.append("    }")
+        else:
+            out.extend(handler_lines(insn))
         out.append("}")
         out.append("")
     return "\n".join(out) + "\n"

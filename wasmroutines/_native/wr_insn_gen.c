@@ -914,6 +914,21 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = 4,
     [WR_OP_br_unless_i32_and__acc] = 4,
     [WR_OP_br_if_back_i32_and__acc] = 5,
+    [WR_OP_seq__i32_add__br_back] = 4,
+    [WR_OP_seq__i32_add__acc__i32_add] = 4,
+    [WR_OP_seq__i32_add__i32_add] = 4,
+    [WR_OP_seq__copy__return] = 3,
+    [WR_OP_seq__i32_sub__call] = 4,
+    [WR_OP_seq__i32_store__i32_add] = 4,
+    [WR_OP_seq__i32_add__acc__i32_store] = 4,
+    [WR_OP_seq__f64_mul__f64_add] = 4,
+    [WR_OP_seq__f64_mul__f64_mul] = 4,
+    [WR_OP_seq__f64_add__f64_sub] = 4,
+    [WR_OP_seq__i32_add__copy] = 4,
+    [WR_OP_seq__copy__br] = 3,
+    [WR_OP_seq__copy__copy] = 3,
+    [WR_OP_seq__copy__br_if_back] = 3,
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = 4,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
@@ -1827,6 +1842,21 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = "i32.and+br_if",
     [WR_OP_br_unless_i32_and__acc] = "i32.and+br_unless",
     [WR_OP_br_if_back_i32_and__acc] = "i32.and+br_if",
+    [WR_OP_seq__i32_add__br_back] = "i32.add;br",
+    [WR_OP_seq__i32_add__acc__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__copy__return] = "copy;return",
+    [WR_OP_seq__i32_sub__call] = "i32.sub;call",
+    [WR_OP_seq__i32_store__i32_add] = "i32.store;i32.add",
+    [WR_OP_seq__i32_add__acc__i32_store] = "i32.add;i32.store",
+    [WR_OP_seq__f64_mul__f64_add] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_mul__f64_mul] = "f64.mul;f64.mul",
+    [WR_OP_seq__f64_add__f64_sub] = "f64.add;f64.sub",
+    [WR_OP_seq__i32_add__copy] = "i32.add;copy",
+    [WR_OP_seq__copy__br] = "copy;br",
+    [WR_OP_seq__copy__copy] = "copy;copy",
+    [WR_OP_seq__copy__br_if_back] = "copy;br_if",
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = "i32.shr_u;i32.and",
 };
 
 const uint16_t wr_op_acc[WR_OP_COUNT] = {
@@ -3073,6 +3103,21 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = WR_OP_br_if_i32_and,
     [WR_OP_br_unless_i32_and__acc] = WR_OP_br_unless_i32_and,
     [WR_OP_br_if_back_i32_and__acc] = WR_OP_br_if_back_i32_and,
+    [WR_OP_seq__i32_add__br_back] = WR_OP_seq__i32_add__br_back,
+    [WR_OP_seq__i32_add__acc__i32_add] = WR_OP_seq__i32_add__acc__i32_add,
+    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
+    [WR_OP_seq__copy__return] = WR_OP_seq__copy__return,
+    [WR_OP_seq__i32_sub__call] = WR_OP_seq__i32_sub__call,
+    [WR_OP_seq__i32_store__i32_add] = WR_OP_seq__i32_store__i32_add,
+    [WR_OP_seq__i32_add__acc__i32_store] = WR_OP_seq__i32_add__acc__i32_store,
+    [WR_OP_seq__f64_mul__f64_add] = WR_OP_seq__f64_mul__f64_add,
+    [WR_OP_seq__f64_mul__f64_mul] = WR_OP_seq__f64_mul__f64_mul,
+    [WR_OP_seq__f64_add__f64_sub] = WR_OP_seq__f64_add__f64_sub,
+    [WR_OP_seq__i32_add__copy] = WR_OP_seq__i32_add__copy,
+    [WR_OP_seq__copy__br] = WR_OP_seq__copy__br,
+    [WR_OP_seq__copy__copy] = WR_OP_seq__copy__copy,
+    [WR_OP_seq__copy__br_if_back] = WR_OP_seq__copy__br_if_back,
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = WR_OP_seq__i32_shr_u__i32_and__acc,
 };
 
 const uint8_t wr_op_acc_out[WR_OP_COUNT] = {
@@ -4549,6 +4594,84 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_and;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_and;
+        default:
+            return 0;
+        }
+    default:
+        return 0;
+    }
+}
+
+unsigned wr_seq(unsigned first, unsigned second)
+{
+    switch (first) {
+    case WR_OP_i32_add:
+        switch (second) {
+        case WR_OP_br_back:
+            return WR_OP_seq__i32_add__br_back;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_add__i32_add;
+        case WR_OP_copy:
+            return WR_OP_seq__i32_add__copy;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_add__acc:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_add__acc__i32_add;
+        case WR_OP_i32_store:
+            return WR_OP_seq__i32_add__acc__i32_store;
+        default:
+            return 0;
+        }
+    case WR_OP_copy:
+        switch (second) {
+        case WR_OP_return:
+            return WR_OP_seq__copy__return;
+        case WR_OP_br:
+            return WR_OP_seq__copy__br;
+        case WR_OP_copy:
+            return WR_OP_seq__copy__copy;
+        case WR_OP_br_if_back:
+            return WR_OP_seq__copy__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_sub:
+        switch (second) {
+        case WR_OP_call:
+            return WR_OP_seq__i32_sub__call;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_store:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_store__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_mul:
+        switch (second) {
+        case WR_OP_f64_add:
+            return WR_OP_seq__f64_mul__f64_add;
+        case WR_OP_f64_mul:
+            return WR_OP_seq__f64_mul__f64_mul;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_add:
+        switch (second) {
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_add__f64_sub;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_shr_u:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_shr_u__i32_and__acc;
         default:
             return 0;
         }

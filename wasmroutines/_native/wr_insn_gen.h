@@ -916,7 +916,22 @@ enum wr_op {
     WR_OP_br_if_i32_and__acc = 907,
     WR_OP_br_unless_i32_and__acc = 908,
     WR_OP_br_if_back_i32_and__acc = 909,
-    WR_OP_COUNT = 910,
+    WR_OP_seq__i32_add__br_back = 910,
+    WR_OP_seq__i32_add__acc__i32_add = 911,
+    WR_OP_seq__i32_add__i32_add = 912,
+    WR_OP_seq__copy__return = 913,
+    WR_OP_seq__i32_sub__call = 914,
+    WR_OP_seq__i32_store__i32_add = 915,
+    WR_OP_seq__i32_add__acc__i32_store = 916,
+    WR_OP_seq__f64_mul__f64_add = 917,
+    WR_OP_seq__f64_mul__f64_mul = 918,
+    WR_OP_seq__f64_add__f64_sub = 919,
+    WR_OP_seq__i32_add__copy = 920,
+    WR_OP_seq__copy__br = 921,
+    WR_OP_seq__copy__copy = 922,
+    WR_OP_seq__copy__br_if_back = 923,
+    WR_OP_seq__i32_shr_u__i32_and__acc = 924,
+    WR_OP_COUNT = 925,
 };
 
 /* Instruction size in words, op word included. */
@@ -955,6 +970,9 @@ extern const uint8_t wr_op_commutative[WR_OP_COUNT];
 
 /* The fused op running `first` then `second` (fuse lines in insns/), or 0. */
 unsigned wr_fuse(unsigned first, unsigned second);
+
+/* The op running all of `first` then all of `second` (seq lines in insns/), or 0. */
+unsigned wr_seq(unsigned first, unsigned second);
 
 /* Every op in wr_op order, for building dispatch tables. */
 #define WR_OP_LIST(X) \
@@ -1868,5 +1886,20 @@ unsigned wr_fuse(unsigned first, unsigned second);
     X(br_if_i32_and__acc) \
     X(br_unless_i32_and__acc) \
     X(br_if_back_i32_and__acc) \
+    X(seq__i32_add__br_back) \
+    X(seq__i32_add__acc__i32_add) \
+    X(seq__i32_add__i32_add) \
+    X(seq__copy__return) \
+    X(seq__i32_sub__call) \
+    X(seq__i32_store__i32_add) \
+    X(seq__i32_add__acc__i32_store) \
+    X(seq__f64_mul__f64_add) \
+    X(seq__f64_mul__f64_mul) \
+    X(seq__f64_add__f64_sub) \
+    X(seq__i32_add__copy) \
+    X(seq__copy__br) \
+    X(seq__copy__copy) \
+    X(seq__copy__br_if_back) \
+    X(seq__i32_shr_u__i32_and__acc) \
 
 #endif /* WR_INSN_GEN_H */

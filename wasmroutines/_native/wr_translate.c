@@ -48,6 +48,13 @@ typedef struct entry {
     uint32_t pos; /* tagged positional slot (TAG_STACK | height) */
 } entry;
 
+/* Where an instruction starts and which op it is, for the final pass that
+ * fuses sequences (fuse_sequences). */
+typedef struct insn_at {
+    uint32_t start;
+    uint32_t op;
+} insn_at;
+
 typedef struct patch {
     uint32_t field; /* word holding the relative target */
     uint32_t op;    /* op word it is relative to */
@@ -101,6 +108,8 @@ typedef struct tr {
     uint32_t nconsts, cap_consts;
     wr_code_loc *locs;
     uint32_t nlocs, cap_locs;
+    insn_at *insns; /* every instruction emitted, in order */
+    uint32_t ninsns, cap_insns;
     uint32_t insn_count;
     /* The output slot word of the last instruction and where it ended, so a
      * following local.set can retarget it instead of copying. */
@@ -192,6 +201,10 @@ static int emit_op(tr *t, unsigned op, uint32_t *at)
 {
     uint32_t idx = t->ncode;
     CHECK(emit_word(t, wr_interp_op_word(op)));
+    CHECK(grow(t, (void **)&t->insns, &t->cap_insns, t->ninsns + 1, sizeof(insn_at)));
+    t->insns[t->ninsns].start = idx;
+    t->insns[t->ninsns].op = op;
+    t->ninsns++;
     /* Every op is recorded, so a fusion (emit_cond_branch) always sees the
      * instruction that last_end belongs to. */
     t->last_op = op;
@@ -740,6 +753,8 @@ static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
         in[i] = t->code[start + 1 + i];
     /* Drop the comparison: its words, slot fixups and any loc past it. */
     t->ncode = start;
+    while (t->ninsns && t->insns[t->ninsns - 1].start >= start)
+        t->ninsns--;
     while (t->nfix && t->fix[t->nfix - 1] >= start)
         t->nfix--;
     while (t->nlocs && t->locs[t->nlocs - 1].word > start)
@@ -1456,6 +1471,26 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
 
 /* ---- one function ---- */
 
+/* Superinstructions made of two whole instructions (seq lines in insns/):
+ * where an instruction that falls through is followed by one it has a
+ * sequence op with, its op word becomes that op. The second instruction keeps
+ * its words, so branches into it, resuming at it and trap locations are as
+ * before; only the path through the first saves a dispatch. Pairs do not
+ * overlap: the second instruction of a pair does not start another. */
+static void fuse_sequences(tr *t)
+{
+    for (uint32_t i = 0; i + 1 < t->ninsns; i++) {
+        const insn_at *a = &t->insns[i], *b = &t->insns[i + 1];
+        if (a->start + wr_op_size[a->op] != b->start)
+            continue;
+        unsigned op = wr_seq(a->op, b->op);
+        if (op) {
+            t->code[a->start] = wr_interp_op_word(op);
+            i++;
+        }
+    }
+}
+
 static int finish(tr *t, wr_func_def *fd)
 {
     uint32_t stack_base = t->local_slots + t->nconsts;
@@ -1464,6 +1499,7 @@ static int finish(tr *t, wr_func_def *fd)
      * need max(params, results) slots at the base: covered the same way. */
     if (frame > MAX_INDEX)
         return invalid(t, "function frame too large");
+    fuse_sequences(t);
     for (uint32_t i = 0; i < t->nfix; i++) {
         uint32_t w = t->code[t->fix[i]];
         uint32_t v = w & ~TAG_MASK;
@@ -1507,6 +1543,7 @@ static void tr_free(tr *t)
     free(t->fix);
     free(t->consts);
     free(t->locs);
+    free(t->insns);
     free(t->local_types);
     free(t->local_slot);
 }
