@@ -406,6 +406,8 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("extern const uint8_t wr_op_acc_out[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_in0[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_commutative[WR_OP_COUNT];")
+    out.append("/* 1 for ops that always continue with the next instruction (not `control`). */")
+    out.append("extern const uint8_t wr_op_falls_through[WR_OP_COUNT];")
     out.append("")
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
     out.append("unsigned wr_fuse(unsigned first, unsigned second);")
@@ -501,6 +503,12 @@ def gen_tables(insns: list[Insn]) -> str:
     out.append("const uint8_t wr_op_commutative[WR_OP_COUNT] = {")
     for insn in insns:
         if "commutative" in insn.flags:
+            out.append(f"    [WR_OP_{insn.name}] = 1,")
+    out.append("};")
+    out.append("")
+    out.append("const uint8_t wr_op_falls_through[WR_OP_COUNT] = {")
+    for insn in insns:
+        if "control" not in insn.flags:
             out.append(f"    [WR_OP_{insn.name}] = 1,")
     out.append("};")
     out.append("")
