@@ -49,6 +49,11 @@ typedef struct wr_code {
     uint32_t nconsts;
     uint32_t frame_slots; /* whole frame: locals, constants, max stack */
     uint64_t *consts;     /* nconsts slot values */
+    /* What a call writes above the parameters: zeros for the declared locals,
+     * then the constants (init_slots = local_slots - param_slots + nconsts),
+     * so the dispatch loop sets a frame up with one short copy. */
+    uint64_t *init;
+    uint32_t init_slots;
     uint32_t nlocs;
     wr_code_loc *locs;
 } wr_code;

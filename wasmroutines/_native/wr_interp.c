@@ -342,9 +342,15 @@ do_call : {
     frames[nframes].ret_fp = fp;
     frames[nframes].ret_func = func;
     nframes++;
-    memset(nfp + code->param_slots, 0, (size_t)(code->local_slots - code->param_slots) * sizeof(uint64_t));
-    if (code->nconsts)
-        memcpy(nfp + code->local_slots, code->consts, (size_t)code->nconsts * sizeof(uint64_t));
+    /* Zero the declared locals and copy the constants in: usually a few
+     * slots, so a plain loop (a call to memset/memcpy would also spill the
+     * loop's registers around it). */
+    {
+        uint64_t *dst = nfp + code->param_slots;
+        const uint64_t *src = code->init;
+        for (uint32_t i = 0, n = code->init_slots; i < n; i++)
+            dst[i] = src[i];
+    }
     fp = nfp;
     func = callee;
     pc = code->words;

@@ -728,10 +728,13 @@ static int emit_branch(tr *t, ctrl *target)
 
 /* The accumulator variant of `op` when its first input `in0` is the value
  * the instruction just emitted computed (it is still in the accumulator, of
- * the same type); otherwise `op`. */
+ * the same type), read from that instruction's output slot; otherwise `op`. */
 static unsigned with_acc(const tr *t, unsigned op, const entry *in0)
 {
-    if (t->ncode == t->last_end && in0->src == in0->pos && t->code[t->last_out_word] == in0->pos &&
+    /* The slot the last instruction wrote: its positional slot, or a local
+     * when a local.set/tee retargeted it (the value is in the accumulator
+     * either way). */
+    if (t->ncode == t->last_end && t->code[t->last_out_word] == in0->src &&
         wr_op_acc[op] && wr_op_acc_out[t->last_op] && wr_op_acc_out[t->last_op] == wr_op_in0[op])
         return wr_op_acc[op];
     return op;
@@ -1100,8 +1103,8 @@ static int op_local_set(tr *t, bool tee)
             t->code[t->last_out_word] = slot;
         } else {
             CHECK(emit_copy(t, type, v.src, slot));
+            t->last_end = UINT32_MAX;
         }
-        t->last_end = UINT32_MAX;
     }
     if (tee)
         CHECK(push(t, type, emitting(t) ? slot : UINT32_MAX));
@@ -1643,6 +1646,15 @@ static int finish(tr *t, wr_func_def *fd)
     wr_code *code = calloc(1, sizeof *code);
     if (!code)
         return oom(t);
+    uint32_t nzero = t->local_slots - t->ft->param_slots;
+    code->init_slots = nzero + t->nconsts;
+    code->init = calloc(code->init_slots ? code->init_slots : 1, sizeof(uint64_t));
+    if (!code->init) {
+        free(code);
+        return oom(t);
+    }
+    if (t->nconsts)
+        memcpy(code->init + nzero, t->consts, (size_t)t->nconsts * sizeof(uint64_t));
     code->words = t->code;
     code->nwords = t->ncode;
     code->param_slots = t->ft->param_slots;
