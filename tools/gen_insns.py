@@ -47,12 +47,13 @@ Sequences are the other kind of superinstruction:
     seq i32_add + i32_load
 
 names one op that runs the whole first instruction, then the whole second one,
-with one dispatch for both. Its op word replaces the first's and the second
-keeps its own words, op word included, so nothing else changes: operands,
-branch offsets, the second instruction as a branch target or a place to
-resume after a suspension or to report a trap at. The first must fall
-through (no `control`); either may be an accumulator variant (`__acc`). The
-translator rewrites op words in a final pass (wr_seq(first, second)).
+with one dispatch for both (`seq a + b + c` runs three, and makes `a + b` too).
+Its op word replaces the first's and the others keep their own words, op word
+included, so nothing else changes: operands, branch offsets, the later
+instructions as branch targets or places to resume after a suspension or to
+report a trap at. All but the last must fall through (no `control`); any may
+be an accumulator variant (`__acc`). The translator rewrites op words in a
+final pass (wr_seq(sequence so far, next)).
 
 Outputs:
     wr_insn_gen.h      enum wr_op, sizes, names, wasm opcode tables
@@ -114,7 +115,7 @@ class Insn:
     line: int
     fused: tuple[str, str] | None = None
     acc_of: str | None = None  # this is the accumulator variant of that instruction
-    seq: tuple[Insn, Insn] | None = None  # runs these two whole instructions in a row
+    seq: list[Insn] | None = None  # runs these whole instructions in a row
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -130,11 +131,11 @@ def parse_operands(text: str, where: str) -> list[Operand]:
 
 
 FUSE_RE = re.compile(r"^fuse\s+(\w+)\s*=\s*(\w+)\s*\+\s*(\w+)\s*$")
-SEQ_RE = re.compile(r"^seq\s+(\w+)\s*\+\s*(\w+)\s*$")
+SEQ_RE = re.compile(r"^seq\s+(\w+(?:\s*\+\s*\w+)+)\s*$")
 
 
 def parse_file(
-    path: Path, fusions: list[tuple[str, str, str, str, int]], seqs: list[tuple[str, str, str, int]]
+    path: Path, fusions: list[tuple[str, str, str, str, int]], seqs: list[tuple[list[str], str, int]]
 ) -> list[Insn]:
     insns = []
     lines = path.read_text().splitlines()
@@ -146,7 +147,7 @@ def parse_file(
             sm = SEQ_RE.match(line)
             if not sm:
                 raise SystemExit(f"{where}: cannot parse {line!r}")
-            seqs.append((sm[1], sm[2], path.name, i + 1))
+            seqs.append(([part.strip() for part in sm[1].split("+")], path.name, i + 1))
             i += 1
             continue
         if line.startswith("fuse"):
@@ -263,6 +264,10 @@ def fuse(name: str, first: Insn, second: Insn, source: str, line: int) -> Insn:
     )
 
 
+#: float ops whose inputs the translator may swap too (their .def files belong to the float semantics): the
+#: result is the same either way, up to which input's NaN payload a NaN result carries, which wasm leaves open
+FLOAT_COMMUTATIVE = {f"{t}_{op}" for t in ("f32", "f64") for op in ("add", "mul", "eq", "ne")}
+
 ACC_TYPES = {"i32": "ACC_I32", "i64": "ACC_I64", "f32": "ACC_F32", "f64": "ACC_F64"}
 
 
@@ -302,15 +307,16 @@ def acc_variant(insn: Insn) -> Insn:
     )
 
 
-def sequence(first: Insn, second: Insn, source: str, line: int) -> Insn:
-    """The superinstruction running `first` then `second`, each whole (see the module docstring)."""
-    if "control" in first.flags:
-        raise SystemExit(f"{source}:{line}: {first.name} does not fall through, it cannot start a seq")
+def sequence(parts: list[Insn], source: str, line: int) -> Insn:
+    """The superinstruction running `parts` in a row, each whole (see the module docstring)."""
+    for part in parts[:-1]:
+        if "control" in part.flags:
+            raise SystemExit(f"{source}:{line}: {part.name} does not fall through, only the last in a seq may")
     return Insn(
-        name=f"seq__{first.name}__{second.name}",
+        name="seq__" + "__".join(part.name for part in parts),
         prefix=None,
         code=0,
-        wasm=f"{first.wasm};{second.wasm}",
+        wasm=";".join(part.wasm for part in parts),
         inputs=[],
         outputs=[],
         imms=[],
@@ -321,14 +327,14 @@ def sequence(first: Insn, second: Insn, source: str, line: int) -> Insn:
         body=[],
         source=source,
         line=line,
-        seq=(first, second),
+        seq=parts,
     )
 
 
 def load(insn_dir: Path) -> list[Insn]:
     insns: list[Insn] = []
     fusions: list[tuple[str, str, str, str, int]] = []
-    seqs: list[tuple[str, str, str, int]] = []
+    seqs: list[tuple[list[str], str, int]] = []
     for path in sorted(insn_dir.glob("*.def")):
         insns.extend(parse_file(path, fusions, seqs))
     by_name = {insn.name: insn for insn in insns}
@@ -338,10 +344,16 @@ def load(insn_dir: Path) -> list[Insn]:
         insns.append(fuse(name, by_name[a], by_name[b], source, line))
     insns += [acc_variant(insn) for insn in insns if takes_acc(insn)]
     by_name = {insn.name: insn for insn in insns}
-    for a, b, source, line in seqs:
-        if a not in by_name or b not in by_name:
-            raise SystemExit(f"{source}:{line}: unknown instruction in seq {a} + {b}")
-        insns.append(sequence(by_name[a], by_name[b], source, line))
+    for names, source, line in seqs:
+        unknown = [name for name in names if name not in by_name or by_name[name].seq]
+        if unknown:
+            raise SystemExit(f"{source}:{line}: unknown instruction in seq: {', '.join(unknown)}")
+        # Every prefix is an op too: the translator extends a sequence one instruction at a time.
+        for n in range(2, len(names) + 1):
+            seq = sequence([by_name[name] for name in names[:n]], source, line)
+            if seq.name not in by_name:
+                by_name[seq.name] = seq
+                insns.append(seq)
     seen: dict[str, Insn] = {}
     opcodes: dict[tuple[int, int], Insn] = {}
     for n, insn in enumerate(insns, start=1):
@@ -357,7 +369,7 @@ def load(insn_dir: Path) -> list[Insn]:
         insn.size = 1 + len(insn.inputs) + len(insn.outputs) + sum(2 if o.type == "u64" else 1 for o in insn.imms)
     for insn in insns:
         if insn.seq:
-            insn.size = insn.seq[0].size  # the words it stands for; the second instruction's follow
+            insn.size = insn.seq[0].size  # the words it stands for; the other instructions' follow
     return insns
 
 
@@ -502,7 +514,7 @@ def gen_tables(insns: list[Insn]) -> str:
     del by_name
     out.append("const uint8_t wr_op_commutative[WR_OP_COUNT] = {")
     for insn in insns:
-        if "commutative" in insn.flags:
+        if "commutative" in insn.flags or insn.name in FLOAT_COMMUTATIVE:
             out.append(f"    [WR_OP_{insn.name}] = 1,")
     out.append("};")
     out.append("")
@@ -514,7 +526,12 @@ def gen_tables(insns: list[Insn]) -> str:
     out.append("")
     pairs = [(i.fused[0], i.fused[1], i.name) for i in insns if i.fused]
     out += pair_switch("wr_fuse", pairs)
-    pairs = [(i.seq[0].name, i.seq[1].name, i.name) for i in insns if i.seq]
+    prefix = {tuple(p.name for p in i.seq): i.name for i in insns if i.seq}
+    pairs = []
+    for i in insns:
+        if i.seq:
+            head = i.seq[0].name if len(i.seq) == 2 else prefix[tuple(p.name for p in i.seq[:-1])]
+            pairs.append((head, i.seq[-1].name, i.name))
     out += pair_switch("wr_seq", pairs)
     out.append("const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {")
     for insn in insns:
@@ -584,8 +601,8 @@ def gen_cases(insns: list[Insn]) -> str:
         out.append(f"/* {insn.wasm}  ({insn.source}:{insn.line}) */")
         out.append(f"TARGET({insn.name}) {{")
         if insn.seq:
-            first, second = insn.seq
-            for part, dispatch in ((first, False), (second, True)):
+            for k, part in enumerate(insn.seq):
+                dispatch = k == len(insn.seq) - 1
                 out.append("    {")
                 out.extend("    " + line if line else line for line in handler_lines(part, dispatch))
                 out.append("    }")

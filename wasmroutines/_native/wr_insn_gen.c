@@ -974,20 +974,68 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_unless_back_f32_ge__acc] = 5,
     [WR_OP_br_unless_back_i32_and__acc] = 5,
     [WR_OP_seq__i32_add__br_back] = 4,
-    [WR_OP_seq__i32_add__acc__i32_add] = 4,
-    [WR_OP_seq__i32_add__i32_add] = 4,
-    [WR_OP_seq__copy__return] = 3,
-    [WR_OP_seq__i32_sub__call] = 4,
-    [WR_OP_seq__i32_store__i32_add] = 4,
-    [WR_OP_seq__i32_add__acc__i32_store] = 4,
-    [WR_OP_seq__f64_mul__f64_add] = 4,
-    [WR_OP_seq__f64_mul__f64_mul] = 4,
-    [WR_OP_seq__f64_add__f64_sub] = 4,
-    [WR_OP_seq__i32_add__copy] = 4,
-    [WR_OP_seq__copy__br] = 3,
-    [WR_OP_seq__copy__copy] = 3,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = 4,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = 4,
     [WR_OP_seq__copy__br_if_back] = 3,
+    [WR_OP_seq__i32_load__br_if_back] = 4,
+    [WR_OP_seq__i32_store__copy] = 4,
+    [WR_OP_seq__i32_store__copy__br_if_back] = 4,
+    [WR_OP_seq__i32_load8_u__copy] = 4,
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = 4,
+    [WR_OP_seq__i32_sub__call] = 4,
+    [WR_OP_seq__copy__return] = 3,
+    [WR_OP_seq__i32_add__copy] = 4,
+    [WR_OP_seq__i32_add__copy__return] = 4,
+    [WR_OP_seq__copy__br] = 3,
+    [WR_OP_seq__i32_add__i32_add] = 4,
+    [WR_OP_seq__i32_add__acc__i32_add] = 4,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = 4,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = 4,
+    [WR_OP_seq__copy__copy] = 3,
+    [WR_OP_seq__copy__i32_add] = 3,
+    [WR_OP_seq__copy__i32_load] = 3,
+    [WR_OP_seq__i32_store__i32_add] = 4,
+    [WR_OP_seq__i32_store8__i32_add] = 4,
+    [WR_OP_seq__i64_store__i32_add] = 4,
+    [WR_OP_seq__i32_add__acc__i32_store] = 4,
+    [WR_OP_seq__i32_load__i32_store] = 4,
+    [WR_OP_seq__i64_load__i64_store] = 4,
+    [WR_OP_seq__i64_load__acc__i64_store] = 4,
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = 4,
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = 4,
+    [WR_OP_seq__i32_add__f64_load__acc] = 4,
+    [WR_OP_seq__i32_add__i32_and__acc] = 4,
     [WR_OP_seq__i32_shr_u__i32_and__acc] = 4,
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = 4,
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = 4,
+    [WR_OP_seq__i32_and__acc__select] = 4,
+    [WR_OP_seq__select__i32_shr_u] = 5,
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = 5,
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = 4,
+    [WR_OP_seq__f64_mul__f64_add] = 4,
+    [WR_OP_seq__f64_mul__f64_add__acc] = 4,
+    [WR_OP_seq__f64_mul__f64_sub] = 4,
+    [WR_OP_seq__f64_mul__f64_mul] = 4,
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = 4,
+    [WR_OP_seq__f64_add__f64_sub] = 4,
+    [WR_OP_seq__f64_add__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_sub] = 4,
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_load] = 4,
+    [WR_OP_seq__f64_sub__f64_add__acc] = 4,
+    [WR_OP_seq__f64_sub__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_sub] = 4,
+    [WR_OP_seq__f64_load__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_load] = 4,
+    [WR_OP_seq__f64_gt__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = 4,
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = 4,
+    [WR_OP_seq__i32_xor__acc__br_if] = 4,
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = 4,
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = 4,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
@@ -1961,20 +2009,68 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_unless_back_f32_ge__acc] = "f32.ge+br_if",
     [WR_OP_br_unless_back_i32_and__acc] = "i32.and+br_if",
     [WR_OP_seq__i32_add__br_back] = "i32.add;br",
-    [WR_OP_seq__i32_add__acc__i32_add] = "i32.add;i32.add",
-    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
-    [WR_OP_seq__copy__return] = "copy;return",
-    [WR_OP_seq__i32_sub__call] = "i32.sub;call",
-    [WR_OP_seq__i32_store__i32_add] = "i32.store;i32.add",
-    [WR_OP_seq__i32_add__acc__i32_store] = "i32.add;i32.store",
-    [WR_OP_seq__f64_mul__f64_add] = "f64.mul;f64.add",
-    [WR_OP_seq__f64_mul__f64_mul] = "f64.mul;f64.mul",
-    [WR_OP_seq__f64_add__f64_sub] = "f64.add;f64.sub",
-    [WR_OP_seq__i32_add__copy] = "i32.add;copy",
-    [WR_OP_seq__copy__br] = "copy;br",
-    [WR_OP_seq__copy__copy] = "copy;copy",
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = "i32.add;i32.ge_u+br_if",
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = "i32.add;i32.ge_s+br_if",
     [WR_OP_seq__copy__br_if_back] = "copy;br_if",
+    [WR_OP_seq__i32_load__br_if_back] = "i32.load;br_if",
+    [WR_OP_seq__i32_store__copy] = "i32.store;copy",
+    [WR_OP_seq__i32_store__copy__br_if_back] = "i32.store;copy;br_if",
+    [WR_OP_seq__i32_load8_u__copy] = "i32.load8_u;copy",
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = "i32.load8_u;copy;br_if",
+    [WR_OP_seq__i32_sub__call] = "i32.sub;call",
+    [WR_OP_seq__copy__return] = "copy;return",
+    [WR_OP_seq__i32_add__copy] = "i32.add;copy",
+    [WR_OP_seq__i32_add__copy__return] = "i32.add;copy;return",
+    [WR_OP_seq__copy__br] = "copy;br",
+    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_add__acc__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = "i32.mul;i32.add",
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = "i32.mul;i32.add;i32.add",
+    [WR_OP_seq__copy__copy] = "copy;copy",
+    [WR_OP_seq__copy__i32_add] = "copy;i32.add",
+    [WR_OP_seq__copy__i32_load] = "copy;i32.load",
+    [WR_OP_seq__i32_store__i32_add] = "i32.store;i32.add",
+    [WR_OP_seq__i32_store8__i32_add] = "i32.store8;i32.add",
+    [WR_OP_seq__i64_store__i32_add] = "i64.store;i32.add",
+    [WR_OP_seq__i32_add__acc__i32_store] = "i32.add;i32.store",
+    [WR_OP_seq__i32_load__i32_store] = "i32.load;i32.store",
+    [WR_OP_seq__i64_load__i64_store] = "i64.load;i64.store",
+    [WR_OP_seq__i64_load__acc__i64_store] = "i64.load;i64.store",
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = "i32.load;i32.load8_u",
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = "i32.load16_s;i32.mul",
+    [WR_OP_seq__i32_add__f64_load__acc] = "i32.add;f64.load",
+    [WR_OP_seq__i32_add__i32_and__acc] = "i32.add;i32.and",
     [WR_OP_seq__i32_shr_u__i32_and__acc] = "i32.shr_u;i32.and",
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = "i32.shr_u;i32.xor",
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = "i32.xor;i32.and",
+    [WR_OP_seq__i32_and__acc__select] = "i32.and;select",
+    [WR_OP_seq__select__i32_shr_u] = "select;i32.shr_u",
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = "select;i32.shr_u;i32.and",
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = "i32.add;i32.ne+br_unless",
+    [WR_OP_seq__f64_mul__f64_add] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_mul__f64_add__acc] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_mul__f64_sub] = "f64.mul;f64.sub",
+    [WR_OP_seq__f64_mul__f64_mul] = "f64.mul;f64.mul",
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_add__f64_sub] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__f64_mul__acc] = "f64.add;f64.mul",
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = "f64.add;f64.add",
+    [WR_OP_seq__f64_add__acc__f64_sub] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = "f64.add;f64.mul",
+    [WR_OP_seq__f64_add__acc__f64_load] = "f64.add;f64.load",
+    [WR_OP_seq__f64_sub__f64_add__acc] = "f64.sub;f64.add",
+    [WR_OP_seq__f64_sub__f64_mul__acc] = "f64.sub;f64.mul",
+    [WR_OP_seq__f64_load__f64_sub] = "f64.load;f64.sub",
+    [WR_OP_seq__f64_load__f64_mul__acc] = "f64.load;f64.mul",
+    [WR_OP_seq__f64_load__f64_load] = "f64.load;f64.load",
+    [WR_OP_seq__f64_gt__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = "f64.sub;f64.gt",
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = "f64.add;f64.gt+br_if",
+    [WR_OP_seq__i32_xor__acc__br_if] = "i32.xor;br_if",
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = "i32.xor;i32.eqz+br_unless",
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = "i32.and;i32.eqz+br_unless",
 };
 
 const uint16_t wr_op_acc[WR_OP_COUNT] = {
@@ -3310,20 +3406,68 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_br_unless_back_f32_ge__acc] = WR_OP_br_unless_back_f32_ge,
     [WR_OP_br_unless_back_i32_and__acc] = WR_OP_br_unless_back_i32_and,
     [WR_OP_seq__i32_add__br_back] = WR_OP_seq__i32_add__br_back,
-    [WR_OP_seq__i32_add__acc__i32_add] = WR_OP_seq__i32_add__acc__i32_add,
-    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
-    [WR_OP_seq__copy__return] = WR_OP_seq__copy__return,
-    [WR_OP_seq__i32_sub__call] = WR_OP_seq__i32_sub__call,
-    [WR_OP_seq__i32_store__i32_add] = WR_OP_seq__i32_store__i32_add,
-    [WR_OP_seq__i32_add__acc__i32_store] = WR_OP_seq__i32_add__acc__i32_store,
-    [WR_OP_seq__f64_mul__f64_add] = WR_OP_seq__f64_mul__f64_add,
-    [WR_OP_seq__f64_mul__f64_mul] = WR_OP_seq__f64_mul__f64_mul,
-    [WR_OP_seq__f64_add__f64_sub] = WR_OP_seq__f64_add__f64_sub,
-    [WR_OP_seq__i32_add__copy] = WR_OP_seq__i32_add__copy,
-    [WR_OP_seq__copy__br] = WR_OP_seq__copy__br,
-    [WR_OP_seq__copy__copy] = WR_OP_seq__copy__copy,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = WR_OP_seq__i32_add__br_unless_back_i32_ge_u,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = WR_OP_seq__i32_add__br_unless_back_i32_ge_s,
     [WR_OP_seq__copy__br_if_back] = WR_OP_seq__copy__br_if_back,
+    [WR_OP_seq__i32_load__br_if_back] = WR_OP_seq__i32_load__br_if_back,
+    [WR_OP_seq__i32_store__copy] = WR_OP_seq__i32_store__copy,
+    [WR_OP_seq__i32_store__copy__br_if_back] = WR_OP_seq__i32_store__copy__br_if_back,
+    [WR_OP_seq__i32_load8_u__copy] = WR_OP_seq__i32_load8_u__copy,
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = WR_OP_seq__i32_load8_u__copy__br_if_back,
+    [WR_OP_seq__i32_sub__call] = WR_OP_seq__i32_sub__call,
+    [WR_OP_seq__copy__return] = WR_OP_seq__copy__return,
+    [WR_OP_seq__i32_add__copy] = WR_OP_seq__i32_add__copy,
+    [WR_OP_seq__i32_add__copy__return] = WR_OP_seq__i32_add__copy__return,
+    [WR_OP_seq__copy__br] = WR_OP_seq__copy__br,
+    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
+    [WR_OP_seq__i32_add__acc__i32_add] = WR_OP_seq__i32_add__acc__i32_add,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = WR_OP_seq__i32_mul__acc__i32_add__acc,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add,
+    [WR_OP_seq__copy__copy] = WR_OP_seq__copy__copy,
+    [WR_OP_seq__copy__i32_add] = WR_OP_seq__copy__i32_add,
+    [WR_OP_seq__copy__i32_load] = WR_OP_seq__copy__i32_load,
+    [WR_OP_seq__i32_store__i32_add] = WR_OP_seq__i32_store__i32_add,
+    [WR_OP_seq__i32_store8__i32_add] = WR_OP_seq__i32_store8__i32_add,
+    [WR_OP_seq__i64_store__i32_add] = WR_OP_seq__i64_store__i32_add,
+    [WR_OP_seq__i32_add__acc__i32_store] = WR_OP_seq__i32_add__acc__i32_store,
+    [WR_OP_seq__i32_load__i32_store] = WR_OP_seq__i32_load__i32_store,
+    [WR_OP_seq__i64_load__i64_store] = WR_OP_seq__i64_load__i64_store,
+    [WR_OP_seq__i64_load__acc__i64_store] = WR_OP_seq__i64_load__acc__i64_store,
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = WR_OP_seq__i32_load__i32_load8_u__acc,
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = WR_OP_seq__i32_load16_s__i32_mul__acc,
+    [WR_OP_seq__i32_add__f64_load__acc] = WR_OP_seq__i32_add__f64_load__acc,
+    [WR_OP_seq__i32_add__i32_and__acc] = WR_OP_seq__i32_add__i32_and__acc,
     [WR_OP_seq__i32_shr_u__i32_and__acc] = WR_OP_seq__i32_shr_u__i32_and__acc,
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = WR_OP_seq__i32_shr_u__i32_xor__acc,
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = WR_OP_seq__i32_xor__acc__i32_and__acc,
+    [WR_OP_seq__i32_and__acc__select] = WR_OP_seq__i32_and__acc__select,
+    [WR_OP_seq__select__i32_shr_u] = WR_OP_seq__select__i32_shr_u,
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = WR_OP_seq__select__i32_shr_u__i32_and__acc,
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = WR_OP_seq__i32_add__br_unless_i32_ne,
+    [WR_OP_seq__f64_mul__f64_add] = WR_OP_seq__f64_mul__f64_add,
+    [WR_OP_seq__f64_mul__f64_add__acc] = WR_OP_seq__f64_mul__f64_add__acc,
+    [WR_OP_seq__f64_mul__f64_sub] = WR_OP_seq__f64_mul__f64_sub,
+    [WR_OP_seq__f64_mul__f64_mul] = WR_OP_seq__f64_mul__f64_mul,
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = WR_OP_seq__f64_mul__acc__f64_add__acc,
+    [WR_OP_seq__f64_add__f64_sub] = WR_OP_seq__f64_add__f64_sub,
+    [WR_OP_seq__f64_add__f64_mul__acc] = WR_OP_seq__f64_add__f64_mul__acc,
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = WR_OP_seq__f64_add__acc__f64_add__acc,
+    [WR_OP_seq__f64_add__acc__f64_sub] = WR_OP_seq__f64_add__acc__f64_sub,
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = WR_OP_seq__f64_add__acc__f64_sub__acc,
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = WR_OP_seq__f64_add__acc__f64_mul__acc,
+    [WR_OP_seq__f64_add__acc__f64_load] = WR_OP_seq__f64_add__acc__f64_load,
+    [WR_OP_seq__f64_sub__f64_add__acc] = WR_OP_seq__f64_sub__f64_add__acc,
+    [WR_OP_seq__f64_sub__f64_mul__acc] = WR_OP_seq__f64_sub__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_sub] = WR_OP_seq__f64_load__f64_sub,
+    [WR_OP_seq__f64_load__f64_mul__acc] = WR_OP_seq__f64_load__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_load] = WR_OP_seq__f64_load__f64_load,
+    [WR_OP_seq__f64_gt__i32_xor__acc] = WR_OP_seq__f64_gt__i32_xor__acc,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = WR_OP_seq__f64_gt__acc__i32_xor__acc,
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = WR_OP_seq__f64_sub__acc__f64_gt__acc,
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = WR_OP_seq__f64_add__acc__br_if_f64_gt__acc,
+    [WR_OP_seq__i32_xor__acc__br_if] = WR_OP_seq__i32_xor__acc__br_if,
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc,
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc,
 };
 
 const uint8_t wr_op_acc_out[WR_OP_COUNT] = {
@@ -4516,6 +4660,14 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
 };
 
 const uint8_t wr_op_commutative[WR_OP_COUNT] = {
+    [WR_OP_f32_eq] = 1,
+    [WR_OP_f32_ne] = 1,
+    [WR_OP_f32_add] = 1,
+    [WR_OP_f32_mul] = 1,
+    [WR_OP_f64_eq] = 1,
+    [WR_OP_f64_ne] = 1,
+    [WR_OP_f64_add] = 1,
+    [WR_OP_f64_mul] = 1,
     [WR_OP_i32_eq] = 1,
     [WR_OP_i32_ne] = 1,
     [WR_OP_i64_eq] = 1,
@@ -5667,10 +5819,92 @@ unsigned wr_seq(unsigned first, unsigned second)
         switch (second) {
         case WR_OP_br_back:
             return WR_OP_seq__i32_add__br_back;
-        case WR_OP_i32_add:
-            return WR_OP_seq__i32_add__i32_add;
+        case WR_OP_br_unless_back_i32_ge_u:
+            return WR_OP_seq__i32_add__br_unless_back_i32_ge_u;
+        case WR_OP_br_unless_back_i32_ge_s:
+            return WR_OP_seq__i32_add__br_unless_back_i32_ge_s;
         case WR_OP_copy:
             return WR_OP_seq__i32_add__copy;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_add__i32_add;
+        case WR_OP_f64_load__acc:
+            return WR_OP_seq__i32_add__f64_load__acc;
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_add__i32_and__acc;
+        case WR_OP_br_unless_i32_ne:
+            return WR_OP_seq__i32_add__br_unless_i32_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__copy__br_if_back;
+        case WR_OP_return:
+            return WR_OP_seq__copy__return;
+        case WR_OP_br:
+            return WR_OP_seq__copy__br;
+        case WR_OP_copy:
+            return WR_OP_seq__copy__copy;
+        case WR_OP_i32_add:
+            return WR_OP_seq__copy__i32_add;
+        case WR_OP_i32_load:
+            return WR_OP_seq__copy__i32_load;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_load__br_if_back;
+        case WR_OP_i32_store:
+            return WR_OP_seq__i32_load__i32_store;
+        case WR_OP_i32_load8_u__acc:
+            return WR_OP_seq__i32_load__i32_load8_u__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_store:
+        switch (second) {
+        case WR_OP_copy:
+            return WR_OP_seq__i32_store__copy;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_store__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_store__copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_store__copy__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load8_u:
+        switch (second) {
+        case WR_OP_copy:
+            return WR_OP_seq__i32_load8_u__copy;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_load8_u__copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_load8_u__copy__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_sub:
+        switch (second) {
+        case WR_OP_call:
+            return WR_OP_seq__i32_sub__call;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__copy:
+        switch (second) {
+        case WR_OP_return:
+            return WR_OP_seq__i32_add__copy__return;
         default:
             return 0;
         }
@@ -5683,46 +5917,52 @@ unsigned wr_seq(unsigned first, unsigned second)
         default:
             return 0;
         }
-    case WR_OP_copy:
+    case WR_OP_i32_mul__acc:
         switch (second) {
-        case WR_OP_return:
-            return WR_OP_seq__copy__return;
-        case WR_OP_br:
-            return WR_OP_seq__copy__br;
-        case WR_OP_copy:
-            return WR_OP_seq__copy__copy;
-        case WR_OP_br_if_back:
-            return WR_OP_seq__copy__br_if_back;
+        case WR_OP_i32_add__acc:
+            return WR_OP_seq__i32_mul__acc__i32_add__acc;
         default:
             return 0;
         }
-    case WR_OP_i32_sub:
-        switch (second) {
-        case WR_OP_call:
-            return WR_OP_seq__i32_sub__call;
-        default:
-            return 0;
-        }
-    case WR_OP_i32_store:
+    case WR_OP_seq__i32_mul__acc__i32_add__acc:
         switch (second) {
         case WR_OP_i32_add:
-            return WR_OP_seq__i32_store__i32_add;
+            return WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add;
         default:
             return 0;
         }
-    case WR_OP_f64_mul:
+    case WR_OP_i32_store8:
         switch (second) {
-        case WR_OP_f64_add:
-            return WR_OP_seq__f64_mul__f64_add;
-        case WR_OP_f64_mul:
-            return WR_OP_seq__f64_mul__f64_mul;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_store8__i32_add;
         default:
             return 0;
         }
-    case WR_OP_f64_add:
+    case WR_OP_i64_store:
         switch (second) {
-        case WR_OP_f64_sub:
-            return WR_OP_seq__f64_add__f64_sub;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i64_store__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_load:
+        switch (second) {
+        case WR_OP_i64_store:
+            return WR_OP_seq__i64_load__i64_store;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_load__acc:
+        switch (second) {
+        case WR_OP_i64_store:
+            return WR_OP_seq__i64_load__acc__i64_store;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load16_s:
+        switch (second) {
+        case WR_OP_i32_mul__acc:
+            return WR_OP_seq__i32_load16_s__i32_mul__acc;
         default:
             return 0;
         }
@@ -5730,6 +5970,129 @@ unsigned wr_seq(unsigned first, unsigned second)
         switch (second) {
         case WR_OP_i32_and__acc:
             return WR_OP_seq__i32_shr_u__i32_and__acc;
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__i32_shr_u__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_xor__acc:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_xor__acc__i32_and__acc;
+        case WR_OP_br_if:
+            return WR_OP_seq__i32_xor__acc__br_if;
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_and__acc:
+        switch (second) {
+        case WR_OP_select:
+            return WR_OP_seq__i32_and__acc__select;
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_select:
+        switch (second) {
+        case WR_OP_i32_shr_u:
+            return WR_OP_seq__select__i32_shr_u;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__select__i32_shr_u:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__select__i32_shr_u__i32_and__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_mul:
+        switch (second) {
+        case WR_OP_f64_add:
+            return WR_OP_seq__f64_mul__f64_add;
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_mul__f64_add__acc;
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_mul__f64_sub;
+        case WR_OP_f64_mul:
+            return WR_OP_seq__f64_mul__f64_mul;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_mul__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_mul__acc__f64_add__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_add:
+        switch (second) {
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_add__f64_sub;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_add__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_add__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_add__acc__f64_add__acc;
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_add__acc__f64_sub;
+        case WR_OP_f64_sub__acc:
+            return WR_OP_seq__f64_add__acc__f64_sub__acc;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_add__acc__f64_mul__acc;
+        case WR_OP_f64_load:
+            return WR_OP_seq__f64_add__acc__f64_load;
+        case WR_OP_br_if_f64_gt__acc:
+            return WR_OP_seq__f64_add__acc__br_if_f64_gt__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_sub:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_sub__f64_add__acc;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_sub__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_load:
+        switch (second) {
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_load__f64_sub;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_load__f64_mul__acc;
+        case WR_OP_f64_load:
+            return WR_OP_seq__f64_load__f64_load;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_gt:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__f64_gt__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_gt__acc:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__f64_gt__acc__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_sub__acc:
+        switch (second) {
+        case WR_OP_f64_gt__acc:
+            return WR_OP_seq__f64_sub__acc__f64_gt__acc;
         default:
             return 0;
         }

@@ -52,7 +52,8 @@ typedef struct entry {
  * fuses sequences (fuse_sequences). */
 typedef struct insn_at {
     uint32_t start;
-    uint32_t op;
+    uint16_t op;
+    bool label; /* a branch may arrive here */
 } insn_at;
 
 typedef struct patch {
@@ -120,6 +121,7 @@ typedef struct tr {
     uint32_t nlocs, cap_locs;
     insn_at *insns; /* every instruction emitted, in order */
     uint32_t ninsns, cap_insns;
+    uint32_t label_at; /* the word index of the last label */
     uint32_t insn_count;
     /* The output slot word of the last instruction and where it ended, so a
      * following local.set can retarget it instead of copying. */
@@ -213,7 +215,8 @@ static int emit_op(tr *t, unsigned op, uint32_t *at)
     CHECK(emit_word(t, wr_interp_op_word(op)));
     CHECK(grow(t, (void **)&t->insns, &t->cap_insns, t->ninsns + 1, sizeof(insn_at)));
     t->insns[t->ninsns].start = idx;
-    t->insns[t->ninsns].op = op;
+    t->insns[t->ninsns].op = (uint16_t)op;
+    t->insns[t->ninsns].label = idx == t->label_at;
     t->ninsns++;
     /* Every op is recorded, so a fusion (emit_cond_branch) always sees the
      * instruction that last_end belongs to. */
@@ -246,7 +249,11 @@ static int add_loc(tr *t, uint32_t offset)
 
 /* A label is defined here: code may arrive from elsewhere, so the last
  * instruction's output can no longer be retargeted. */
-static void mark_label(tr *t) { t->last_end = UINT32_MAX; }
+static void mark_label(tr *t)
+{
+    t->last_end = UINT32_MAX;
+    t->label_at = t->ncode;
+}
 
 static uint32_t const_slot(tr *t, uint64_t lo, uint64_t hi, bool wide)
 {
@@ -830,6 +837,7 @@ static void note_loop_head(tr *t, const ctrl *target, unsigned cmp)
     c->head_body = t->ncode;
     c->head_exit = (uint32_t)(target - t->ctl);
     c->head_back = (uint16_t)back;
+    t->label_at = t->ncode; /* the body: the rotated back-edge arrives here */
 }
 
 /* The wasm offset recorded for code word `word` (the last loc at or before it). */
@@ -1600,23 +1608,40 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
 
 /* ---- one function ---- */
 
-/* Superinstructions made of two whole instructions (seq lines in insns/):
- * where an instruction that falls through is followed by one it has a
- * sequence op with, its op word becomes that op. The second instruction keeps
- * its words, so branches into it, resuming at it and trap locations are as
- * before; only the path through the first saves a dispatch. Pairs do not
- * overlap: the second instruction of a pair does not start another. */
+/* Superinstructions made of whole instructions (seq lines in insns/): where
+ * an instruction that falls through is followed by ones it has a sequence op
+ * with, its op word becomes that op. The others keep their words, so branches
+ * into them, resuming at them and trap locations are as before; only the
+ * path through the first saves dispatches. Sequences do not overlap, and one
+ * does not swallow a branch target that could start a sequence of its own
+ * (a loop header would then run alone on every iteration). */
+static unsigned seq_at(const tr *t, uint32_t i, uint32_t *next)
+{
+    unsigned op = t->insns[i].op, found = 0;
+    for (uint32_t j = i + 1; j < t->ninsns; j++) {
+        const insn_at *prev = &t->insns[j - 1], *b = &t->insns[j];
+        if (prev->start + wr_op_size[prev->op] != b->start)
+            break;
+        op = wr_seq(op, b->op);
+        if (!op)
+            break;
+        if (b->label && j + 1 < t->ninsns && wr_seq(b->op, t->insns[j + 1].op) &&
+            b->start + wr_op_size[b->op] == t->insns[j + 1].start)
+            break;
+        found = op;
+        *next = j + 1;
+    }
+    return found;
+}
+
 static void fuse_sequences(tr *t)
 {
-    for (uint32_t i = 0; i + 1 < t->ninsns; i++) {
-        const insn_at *a = &t->insns[i], *b = &t->insns[i + 1];
-        if (a->start + wr_op_size[a->op] != b->start)
-            continue;
-        unsigned op = wr_seq(a->op, b->op);
-        if (op) {
-            t->code[a->start] = wr_interp_op_word(op);
-            i++;
-        }
+    for (uint32_t i = 0; i + 1 < t->ninsns;) {
+        uint32_t next = i + 1;
+        unsigned op = seq_at(t, i, &next);
+        if (op)
+            t->code[t->insns[i].start] = wr_interp_op_word(op);
+        i = next;
     }
 }
 
