@@ -6,6 +6,9 @@
  * (insns/NAME.def): input slots, output slots, then immediates. The op word is
  * what wr_interp_op_word() returns: a label offset for computed-goto dispatch
  * or the op number for the switch fallback. Nothing else depends on which.
+ * A sequence op (insns/fused.def, `seq`) in place of an instruction's op
+ * word runs that instruction and the ones after it, which keep their own op
+ * words (docs/interpreter.md).
  *
  * Frame layout (slots are 64-bit; a v128 takes two):
  *
