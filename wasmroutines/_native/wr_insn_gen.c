@@ -977,6 +977,8 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = 4,
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = 4,
     [WR_OP_seq__copy__br_if_back] = 3,
+    [WR_OP_seq__i32_add__i32_add] = 4,
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = 4,
     [WR_OP_seq__i32_load__br_if_back] = 4,
     [WR_OP_seq__i32_store__copy] = 4,
     [WR_OP_seq__i32_store__copy__br_if_back] = 4,
@@ -987,7 +989,6 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__copy] = 4,
     [WR_OP_seq__i32_add__copy__return] = 4,
     [WR_OP_seq__copy__br] = 3,
-    [WR_OP_seq__i32_add__i32_add] = 4,
     [WR_OP_seq__i32_add__acc__i32_add] = 4,
     [WR_OP_seq__i32_mul__acc__i32_add__acc] = 4,
     [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = 4,
@@ -1006,6 +1007,7 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__f64_load__acc] = 4,
     [WR_OP_seq__i32_add__i32_and__acc] = 4,
     [WR_OP_seq__i32_shr_u__i32_and__acc] = 4,
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = 4,
     [WR_OP_seq__i32_shr_u__i32_xor__acc] = 4,
     [WR_OP_seq__i32_xor__acc__i32_and__acc] = 4,
     [WR_OP_seq__i32_and__acc__select] = 4,
@@ -1027,15 +1029,20 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_seq__f64_sub__f64_add__acc] = 4,
     [WR_OP_seq__f64_sub__f64_mul__acc] = 4,
     [WR_OP_seq__f64_load__f64_sub] = 4,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = 4,
     [WR_OP_seq__f64_load__f64_mul__acc] = 4,
     [WR_OP_seq__f64_load__f64_load] = 4,
     [WR_OP_seq__f64_gt__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = 4,
     [WR_OP_seq__f64_gt__acc__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = 4,
     [WR_OP_seq__f64_sub__acc__f64_gt__acc] = 4,
     [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = 4,
     [WR_OP_seq__i32_xor__acc__br_if] = 4,
     [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = 4,
     [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = 4,
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = 4,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
@@ -2012,6 +2019,8 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = "i32.add;i32.ge_u+br_if",
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = "i32.add;i32.ge_s+br_if",
     [WR_OP_seq__copy__br_if_back] = "copy;br_if",
+    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = "i32.add;i32.add;br_if",
     [WR_OP_seq__i32_load__br_if_back] = "i32.load;br_if",
     [WR_OP_seq__i32_store__copy] = "i32.store;copy",
     [WR_OP_seq__i32_store__copy__br_if_back] = "i32.store;copy;br_if",
@@ -2022,7 +2031,6 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__copy] = "i32.add;copy",
     [WR_OP_seq__i32_add__copy__return] = "i32.add;copy;return",
     [WR_OP_seq__copy__br] = "copy;br",
-    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
     [WR_OP_seq__i32_add__acc__i32_add] = "i32.add;i32.add",
     [WR_OP_seq__i32_mul__acc__i32_add__acc] = "i32.mul;i32.add",
     [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = "i32.mul;i32.add;i32.add",
@@ -2041,6 +2049,7 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__f64_load__acc] = "i32.add;f64.load",
     [WR_OP_seq__i32_add__i32_and__acc] = "i32.add;i32.and",
     [WR_OP_seq__i32_shr_u__i32_and__acc] = "i32.shr_u;i32.and",
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = "i32.shr_u;i32.and;i32.xor",
     [WR_OP_seq__i32_shr_u__i32_xor__acc] = "i32.shr_u;i32.xor",
     [WR_OP_seq__i32_xor__acc__i32_and__acc] = "i32.xor;i32.and",
     [WR_OP_seq__i32_and__acc__select] = "i32.and;select",
@@ -2062,15 +2071,20 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_seq__f64_sub__f64_add__acc] = "f64.sub;f64.add",
     [WR_OP_seq__f64_sub__f64_mul__acc] = "f64.sub;f64.mul",
     [WR_OP_seq__f64_load__f64_sub] = "f64.load;f64.sub",
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = "f64.load;f64.sub;f64.mul",
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = "f64.load;f64.sub;f64.mul;f64.add",
     [WR_OP_seq__f64_load__f64_mul__acc] = "f64.load;f64.mul",
     [WR_OP_seq__f64_load__f64_load] = "f64.load;f64.load",
     [WR_OP_seq__f64_gt__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = "f64.gt;i32.xor;br_if",
     [WR_OP_seq__f64_gt__acc__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = "f64.gt;i32.xor;i32.eqz+br_unless",
     [WR_OP_seq__f64_sub__acc__f64_gt__acc] = "f64.sub;f64.gt",
     [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = "f64.add;f64.gt+br_if",
     [WR_OP_seq__i32_xor__acc__br_if] = "i32.xor;br_if",
     [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = "i32.xor;i32.eqz+br_unless",
     [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = "i32.and;i32.eqz+br_unless",
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = "i32.add;i32.and;i32.eqz+br_unless",
 };
 
 const uint16_t wr_op_acc[WR_OP_COUNT] = {
@@ -3409,6 +3423,8 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = WR_OP_seq__i32_add__br_unless_back_i32_ge_u,
     [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = WR_OP_seq__i32_add__br_unless_back_i32_ge_s,
     [WR_OP_seq__copy__br_if_back] = WR_OP_seq__copy__br_if_back,
+    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = WR_OP_seq__i32_add__i32_add__br_if_back,
     [WR_OP_seq__i32_load__br_if_back] = WR_OP_seq__i32_load__br_if_back,
     [WR_OP_seq__i32_store__copy] = WR_OP_seq__i32_store__copy,
     [WR_OP_seq__i32_store__copy__br_if_back] = WR_OP_seq__i32_store__copy__br_if_back,
@@ -3419,7 +3435,6 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__copy] = WR_OP_seq__i32_add__copy,
     [WR_OP_seq__i32_add__copy__return] = WR_OP_seq__i32_add__copy__return,
     [WR_OP_seq__copy__br] = WR_OP_seq__copy__br,
-    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
     [WR_OP_seq__i32_add__acc__i32_add] = WR_OP_seq__i32_add__acc__i32_add,
     [WR_OP_seq__i32_mul__acc__i32_add__acc] = WR_OP_seq__i32_mul__acc__i32_add__acc,
     [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add,
@@ -3438,6 +3453,7 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_seq__i32_add__f64_load__acc] = WR_OP_seq__i32_add__f64_load__acc,
     [WR_OP_seq__i32_add__i32_and__acc] = WR_OP_seq__i32_add__i32_and__acc,
     [WR_OP_seq__i32_shr_u__i32_and__acc] = WR_OP_seq__i32_shr_u__i32_and__acc,
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc,
     [WR_OP_seq__i32_shr_u__i32_xor__acc] = WR_OP_seq__i32_shr_u__i32_xor__acc,
     [WR_OP_seq__i32_xor__acc__i32_and__acc] = WR_OP_seq__i32_xor__acc__i32_and__acc,
     [WR_OP_seq__i32_and__acc__select] = WR_OP_seq__i32_and__acc__select,
@@ -3459,15 +3475,20 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_seq__f64_sub__f64_add__acc] = WR_OP_seq__f64_sub__f64_add__acc,
     [WR_OP_seq__f64_sub__f64_mul__acc] = WR_OP_seq__f64_sub__f64_mul__acc,
     [WR_OP_seq__f64_load__f64_sub] = WR_OP_seq__f64_load__f64_sub,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = WR_OP_seq__f64_load__f64_sub__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc,
     [WR_OP_seq__f64_load__f64_mul__acc] = WR_OP_seq__f64_load__f64_mul__acc,
     [WR_OP_seq__f64_load__f64_load] = WR_OP_seq__f64_load__f64_load,
     [WR_OP_seq__f64_gt__i32_xor__acc] = WR_OP_seq__f64_gt__i32_xor__acc,
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = WR_OP_seq__f64_gt__i32_xor__acc__br_if,
     [WR_OP_seq__f64_gt__acc__i32_xor__acc] = WR_OP_seq__f64_gt__acc__i32_xor__acc,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc,
     [WR_OP_seq__f64_sub__acc__f64_gt__acc] = WR_OP_seq__f64_sub__acc__f64_gt__acc,
     [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = WR_OP_seq__f64_add__acc__br_if_f64_gt__acc,
     [WR_OP_seq__i32_xor__acc__br_if] = WR_OP_seq__i32_xor__acc__br_if,
     [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc,
     [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc,
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc,
 };
 
 const uint8_t wr_op_acc_out[WR_OP_COUNT] = {
@@ -5823,10 +5844,10 @@ unsigned wr_seq(unsigned first, unsigned second)
             return WR_OP_seq__i32_add__br_unless_back_i32_ge_u;
         case WR_OP_br_unless_back_i32_ge_s:
             return WR_OP_seq__i32_add__br_unless_back_i32_ge_s;
-        case WR_OP_copy:
-            return WR_OP_seq__i32_add__copy;
         case WR_OP_i32_add:
             return WR_OP_seq__i32_add__i32_add;
+        case WR_OP_copy:
+            return WR_OP_seq__i32_add__copy;
         case WR_OP_f64_load__acc:
             return WR_OP_seq__i32_add__f64_load__acc;
         case WR_OP_i32_and__acc:
@@ -5850,6 +5871,13 @@ unsigned wr_seq(unsigned first, unsigned second)
             return WR_OP_seq__copy__i32_add;
         case WR_OP_i32_load:
             return WR_OP_seq__copy__i32_load;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__i32_add:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_add__i32_add__br_if_back;
         default:
             return 0;
         }
@@ -5975,6 +6003,13 @@ unsigned wr_seq(unsigned first, unsigned second)
         default:
             return 0;
         }
+    case WR_OP_seq__i32_shr_u__i32_and__acc:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc;
+        default:
+            return 0;
+        }
     case WR_OP_i32_xor__acc:
         switch (second) {
         case WR_OP_i32_and__acc:
@@ -6075,10 +6110,31 @@ unsigned wr_seq(unsigned first, unsigned second)
         default:
             return 0;
         }
+    case WR_OP_seq__f64_load__f64_sub:
+        switch (second) {
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_load__f64_sub__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_load__f64_sub__f64_mul__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc;
+        default:
+            return 0;
+        }
     case WR_OP_f64_gt:
         switch (second) {
         case WR_OP_i32_xor__acc:
             return WR_OP_seq__f64_gt__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_gt__i32_xor__acc:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_seq__f64_gt__i32_xor__acc__br_if;
         default:
             return 0;
         }
@@ -6089,10 +6145,24 @@ unsigned wr_seq(unsigned first, unsigned second)
         default:
             return 0;
         }
+    case WR_OP_seq__f64_gt__acc__i32_xor__acc:
+        switch (second) {
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
     case WR_OP_f64_sub__acc:
         switch (second) {
         case WR_OP_f64_gt__acc:
             return WR_OP_seq__f64_sub__acc__f64_gt__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__i32_and__acc:
+        switch (second) {
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc;
         default:
             return 0;
         }

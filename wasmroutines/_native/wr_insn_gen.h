@@ -979,66 +979,73 @@ enum wr_op {
     WR_OP_seq__i32_add__br_unless_back_i32_ge_u = 970,
     WR_OP_seq__i32_add__br_unless_back_i32_ge_s = 971,
     WR_OP_seq__copy__br_if_back = 972,
-    WR_OP_seq__i32_load__br_if_back = 973,
-    WR_OP_seq__i32_store__copy = 974,
-    WR_OP_seq__i32_store__copy__br_if_back = 975,
-    WR_OP_seq__i32_load8_u__copy = 976,
-    WR_OP_seq__i32_load8_u__copy__br_if_back = 977,
-    WR_OP_seq__i32_sub__call = 978,
-    WR_OP_seq__copy__return = 979,
-    WR_OP_seq__i32_add__copy = 980,
-    WR_OP_seq__i32_add__copy__return = 981,
-    WR_OP_seq__copy__br = 982,
-    WR_OP_seq__i32_add__i32_add = 983,
-    WR_OP_seq__i32_add__acc__i32_add = 984,
-    WR_OP_seq__i32_mul__acc__i32_add__acc = 985,
-    WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add = 986,
-    WR_OP_seq__copy__copy = 987,
-    WR_OP_seq__copy__i32_add = 988,
-    WR_OP_seq__copy__i32_load = 989,
-    WR_OP_seq__i32_store__i32_add = 990,
-    WR_OP_seq__i32_store8__i32_add = 991,
-    WR_OP_seq__i64_store__i32_add = 992,
-    WR_OP_seq__i32_add__acc__i32_store = 993,
-    WR_OP_seq__i32_load__i32_store = 994,
-    WR_OP_seq__i64_load__i64_store = 995,
-    WR_OP_seq__i64_load__acc__i64_store = 996,
-    WR_OP_seq__i32_load__i32_load8_u__acc = 997,
-    WR_OP_seq__i32_load16_s__i32_mul__acc = 998,
-    WR_OP_seq__i32_add__f64_load__acc = 999,
-    WR_OP_seq__i32_add__i32_and__acc = 1000,
-    WR_OP_seq__i32_shr_u__i32_and__acc = 1001,
-    WR_OP_seq__i32_shr_u__i32_xor__acc = 1002,
-    WR_OP_seq__i32_xor__acc__i32_and__acc = 1003,
-    WR_OP_seq__i32_and__acc__select = 1004,
-    WR_OP_seq__select__i32_shr_u = 1005,
-    WR_OP_seq__select__i32_shr_u__i32_and__acc = 1006,
-    WR_OP_seq__i32_add__br_unless_i32_ne = 1007,
-    WR_OP_seq__f64_mul__f64_add = 1008,
-    WR_OP_seq__f64_mul__f64_add__acc = 1009,
-    WR_OP_seq__f64_mul__f64_sub = 1010,
-    WR_OP_seq__f64_mul__f64_mul = 1011,
-    WR_OP_seq__f64_mul__acc__f64_add__acc = 1012,
-    WR_OP_seq__f64_add__f64_sub = 1013,
-    WR_OP_seq__f64_add__f64_mul__acc = 1014,
-    WR_OP_seq__f64_add__acc__f64_add__acc = 1015,
-    WR_OP_seq__f64_add__acc__f64_sub = 1016,
-    WR_OP_seq__f64_add__acc__f64_sub__acc = 1017,
-    WR_OP_seq__f64_add__acc__f64_mul__acc = 1018,
-    WR_OP_seq__f64_add__acc__f64_load = 1019,
-    WR_OP_seq__f64_sub__f64_add__acc = 1020,
-    WR_OP_seq__f64_sub__f64_mul__acc = 1021,
-    WR_OP_seq__f64_load__f64_sub = 1022,
-    WR_OP_seq__f64_load__f64_mul__acc = 1023,
-    WR_OP_seq__f64_load__f64_load = 1024,
-    WR_OP_seq__f64_gt__i32_xor__acc = 1025,
-    WR_OP_seq__f64_gt__acc__i32_xor__acc = 1026,
-    WR_OP_seq__f64_sub__acc__f64_gt__acc = 1027,
-    WR_OP_seq__f64_add__acc__br_if_f64_gt__acc = 1028,
-    WR_OP_seq__i32_xor__acc__br_if = 1029,
-    WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc = 1030,
-    WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc = 1031,
-    WR_OP_COUNT = 1032,
+    WR_OP_seq__i32_add__i32_add = 973,
+    WR_OP_seq__i32_add__i32_add__br_if_back = 974,
+    WR_OP_seq__i32_load__br_if_back = 975,
+    WR_OP_seq__i32_store__copy = 976,
+    WR_OP_seq__i32_store__copy__br_if_back = 977,
+    WR_OP_seq__i32_load8_u__copy = 978,
+    WR_OP_seq__i32_load8_u__copy__br_if_back = 979,
+    WR_OP_seq__i32_sub__call = 980,
+    WR_OP_seq__copy__return = 981,
+    WR_OP_seq__i32_add__copy = 982,
+    WR_OP_seq__i32_add__copy__return = 983,
+    WR_OP_seq__copy__br = 984,
+    WR_OP_seq__i32_add__acc__i32_add = 985,
+    WR_OP_seq__i32_mul__acc__i32_add__acc = 986,
+    WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add = 987,
+    WR_OP_seq__copy__copy = 988,
+    WR_OP_seq__copy__i32_add = 989,
+    WR_OP_seq__copy__i32_load = 990,
+    WR_OP_seq__i32_store__i32_add = 991,
+    WR_OP_seq__i32_store8__i32_add = 992,
+    WR_OP_seq__i64_store__i32_add = 993,
+    WR_OP_seq__i32_add__acc__i32_store = 994,
+    WR_OP_seq__i32_load__i32_store = 995,
+    WR_OP_seq__i64_load__i64_store = 996,
+    WR_OP_seq__i64_load__acc__i64_store = 997,
+    WR_OP_seq__i32_load__i32_load8_u__acc = 998,
+    WR_OP_seq__i32_load16_s__i32_mul__acc = 999,
+    WR_OP_seq__i32_add__f64_load__acc = 1000,
+    WR_OP_seq__i32_add__i32_and__acc = 1001,
+    WR_OP_seq__i32_shr_u__i32_and__acc = 1002,
+    WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc = 1003,
+    WR_OP_seq__i32_shr_u__i32_xor__acc = 1004,
+    WR_OP_seq__i32_xor__acc__i32_and__acc = 1005,
+    WR_OP_seq__i32_and__acc__select = 1006,
+    WR_OP_seq__select__i32_shr_u = 1007,
+    WR_OP_seq__select__i32_shr_u__i32_and__acc = 1008,
+    WR_OP_seq__i32_add__br_unless_i32_ne = 1009,
+    WR_OP_seq__f64_mul__f64_add = 1010,
+    WR_OP_seq__f64_mul__f64_add__acc = 1011,
+    WR_OP_seq__f64_mul__f64_sub = 1012,
+    WR_OP_seq__f64_mul__f64_mul = 1013,
+    WR_OP_seq__f64_mul__acc__f64_add__acc = 1014,
+    WR_OP_seq__f64_add__f64_sub = 1015,
+    WR_OP_seq__f64_add__f64_mul__acc = 1016,
+    WR_OP_seq__f64_add__acc__f64_add__acc = 1017,
+    WR_OP_seq__f64_add__acc__f64_sub = 1018,
+    WR_OP_seq__f64_add__acc__f64_sub__acc = 1019,
+    WR_OP_seq__f64_add__acc__f64_mul__acc = 1020,
+    WR_OP_seq__f64_add__acc__f64_load = 1021,
+    WR_OP_seq__f64_sub__f64_add__acc = 1022,
+    WR_OP_seq__f64_sub__f64_mul__acc = 1023,
+    WR_OP_seq__f64_load__f64_sub = 1024,
+    WR_OP_seq__f64_load__f64_sub__f64_mul__acc = 1025,
+    WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc = 1026,
+    WR_OP_seq__f64_load__f64_mul__acc = 1027,
+    WR_OP_seq__f64_load__f64_load = 1028,
+    WR_OP_seq__f64_gt__i32_xor__acc = 1029,
+    WR_OP_seq__f64_gt__i32_xor__acc__br_if = 1030,
+    WR_OP_seq__f64_gt__acc__i32_xor__acc = 1031,
+    WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc = 1032,
+    WR_OP_seq__f64_sub__acc__f64_gt__acc = 1033,
+    WR_OP_seq__f64_add__acc__br_if_f64_gt__acc = 1034,
+    WR_OP_seq__i32_xor__acc__br_if = 1035,
+    WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc = 1036,
+    WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc = 1037,
+    WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc = 1038,
+    WR_OP_COUNT = 1039,
 };
 
 /* Instruction size in words, op word included. */
@@ -2058,6 +2065,8 @@ unsigned wr_seq(unsigned first, unsigned second);
     X(seq__i32_add__br_unless_back_i32_ge_u) \
     X(seq__i32_add__br_unless_back_i32_ge_s) \
     X(seq__copy__br_if_back) \
+    X(seq__i32_add__i32_add) \
+    X(seq__i32_add__i32_add__br_if_back) \
     X(seq__i32_load__br_if_back) \
     X(seq__i32_store__copy) \
     X(seq__i32_store__copy__br_if_back) \
@@ -2068,7 +2077,6 @@ unsigned wr_seq(unsigned first, unsigned second);
     X(seq__i32_add__copy) \
     X(seq__i32_add__copy__return) \
     X(seq__copy__br) \
-    X(seq__i32_add__i32_add) \
     X(seq__i32_add__acc__i32_add) \
     X(seq__i32_mul__acc__i32_add__acc) \
     X(seq__i32_mul__acc__i32_add__acc__i32_add) \
@@ -2087,6 +2095,7 @@ unsigned wr_seq(unsigned first, unsigned second);
     X(seq__i32_add__f64_load__acc) \
     X(seq__i32_add__i32_and__acc) \
     X(seq__i32_shr_u__i32_and__acc) \
+    X(seq__i32_shr_u__i32_and__acc__i32_xor__acc) \
     X(seq__i32_shr_u__i32_xor__acc) \
     X(seq__i32_xor__acc__i32_and__acc) \
     X(seq__i32_and__acc__select) \
@@ -2108,14 +2117,19 @@ unsigned wr_seq(unsigned first, unsigned second);
     X(seq__f64_sub__f64_add__acc) \
     X(seq__f64_sub__f64_mul__acc) \
     X(seq__f64_load__f64_sub) \
+    X(seq__f64_load__f64_sub__f64_mul__acc) \
+    X(seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc) \
     X(seq__f64_load__f64_mul__acc) \
     X(seq__f64_load__f64_load) \
     X(seq__f64_gt__i32_xor__acc) \
+    X(seq__f64_gt__i32_xor__acc__br_if) \
     X(seq__f64_gt__acc__i32_xor__acc) \
+    X(seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc) \
     X(seq__f64_sub__acc__f64_gt__acc) \
     X(seq__f64_add__acc__br_if_f64_gt__acc) \
     X(seq__i32_xor__acc__br_if) \
     X(seq__i32_xor__acc__br_unless_i32_eqz__acc) \
     X(seq__i32_and__acc__br_unless_i32_eqz__acc) \
+    X(seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc) \
 
 #endif /* WR_INSN_GEN_H */
