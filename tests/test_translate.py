@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wasmroutines import Instance, Module, Store, wat2wasm
+from wasmroutines import Instance, Module, OutOfFuel, Store, Trap, wat2wasm
 
 
 def exports(wat: str):
@@ -131,3 +131,85 @@ def test_wait_result_is_read_from_its_slot() -> None:
     e = exports("""(module (memory 1 1 shared) (func (export "f") (result i32)
       (i32.ne (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 1000000)) (i32.const 2))))""")
     assert e.f() == 0
+
+
+# Loop rotation (wr_translate.c, rotate_loop): a loop whose first branch leaves it and whose bottom jumps back
+# gets a copy of its head at the bottom, with the exit test inverted.
+
+WHILE_LOOPS = """(module (memory 1) (data (i32.const 0) "\\01\\00\\00\\00")
+  (func (export "squares") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (block $exit (loop $top
+      (br_if $exit (i32.gt_u (i32.mul (local.get $i) (local.get $i)) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $top)))
+    (local.get $s))
+  (func (export "until_ge") (param $x f64) (param $cap i32) (result i32) (local $k i32)
+    (block $exit (loop $top
+      (br_if $exit (f64.ge (local.get $x) (f64.const 10)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if $exit (i32.ge_u (local.get $k) (local.get $cap)))
+      (local.set $x (f64.add (local.get $x) (f64.const 1)))
+      (br $top)))
+    (local.get $k))
+  (func (export "walk") (param $p i32) (result i32) (local $k i32)
+    (block $exit (loop $top
+      (br_if $exit (i32.eqz (i32.load (local.get $p))))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (local.set $p (i32.add (local.get $p) (i32.const 65536)))
+      (br $top)))
+    (local.get $k))
+  (func (export "nested") (param $n i32) (result i32) (local $i i32) (local $odd i32)
+    (block $exit (loop $top
+      (br_if $exit (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (block $even
+        (br_if $even (i32.eqz (i32.and (local.get $i) (i32.const 1))))
+        (local.set $odd (i32.add (local.get $odd) (i32.const 1)))
+        (br $top))
+      (br $top)))
+    (local.get $odd))
+  (func (export "spin") (param $flag i32)
+    (block $exit (loop $top (br_if $exit (local.get $flag)) (br $top)))))"""
+
+
+def test_rotated_loop_runs_head_at_the_bottom() -> None:
+    e = exports(WHILE_LOOPS)
+    assert e.squares(0) == 0  # exits at the top before the body runs
+    assert e.squares(1) == 0 + 1
+    assert e.squares(100) == sum(range(11))
+
+
+def test_rotated_float_exit_test_keeps_nan_semantics() -> None:
+    # The bottom tests "not (x >= 10)", which is not "x < 10" for NaN.
+    e = exports(WHILE_LOOPS)
+    assert e.until_ge(0.0, 1000) == 10
+    assert e.until_ge(float("nan"), 1000) == 1000
+    assert e.until_ge(20.0, 1000) == 0
+
+
+def test_rotated_head_traps_where_the_top_does() -> None:
+    # The second test of the head runs in the copy at the bottom; it must report the same wasm offset.
+    e = exports(WHILE_LOOPS)
+    with pytest.raises(Trap) as at_bottom:
+        e.walk(0)
+    with pytest.raises(Trap) as at_top:
+        e.walk(65536)
+    assert at_bottom.value.kind == at_top.value.kind == "out of bounds memory access"
+    assert at_bottom.value.frames[0].offset == at_top.value.frames[0].offset
+
+
+def test_rotated_loop_branched_to_from_a_nested_block() -> None:
+    e = exports(WHILE_LOOPS)
+    assert e.nested(0) == 0
+    assert e.nested(7) == 4
+
+
+def test_rotated_loop_is_a_preemption_point() -> None:
+    store = Store()
+    e = Instance(store, Module(wat2wasm(WHILE_LOOPS)), {}).exports
+    store.fuel = 100_000
+    with pytest.raises(OutOfFuel):
+        e.spin(0)
+    store.fuel = 1000
+    e.spin(1)

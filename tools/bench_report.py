@@ -8,7 +8,8 @@
 The table goes to stdout, pytest's own output to stderr. Each row is a workload, each cell the median time of
 its timed rounds (CoreMark rows: the score, higher is better); the ratio columns are Wasmroutines' time over
 wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Under the table: the geometric mean of
-Wasmroutines/wasm3 over the issue's bar workloads that ran, then the threading table (benchmarks/test_threads.py:
+Wasmroutines/wasm3 over the issue's bar workloads that ran, what the preemption checks cost on CoreMark (a copy of
+the C core built without them, benchmarks/test_preemption.py), then the threading table (benchmarks/test_threads.py:
 green threads against wasmtime on OS threads, wall-clock or RSS figures, the ratio to OS threads and the issue's
 threading bar), the machine, and why any cell is missing.
 """
@@ -208,6 +209,9 @@ def render(data: dict[str, Any]) -> str:
                 + f") = **{mean:.2f}** (the bar: at most 1.00 over all {len(BAR)})."
             )
         out.append("")
+    preemption = render_preemption(data)
+    if preemption:
+        out += [preemption, ""]
     threads = render_threads(data)
     if threads:
         out += [threads, ""]
@@ -220,6 +224,21 @@ def render(data: dict[str, Any]) -> str:
     if notes:
         out += ["", "Missing cells:", *notes]
     return "\n".join(out)
+
+
+def render_preemption(data: dict[str, Any]) -> str:
+    """The preemption checks' cost on CoreMark (benchmarks/test_preemption.py), against the issue's 5%."""
+    for bench in data.get("benchmarks", []):
+        info = bench.get("extra_info", {})
+        if info.get("kind") == "preemption":
+            cost = float(info["cost"])
+            verdict = "met" if cost < 0.05 else "**not met**"
+            return (
+                f"**Preemption checks**: CoreMark {info['score_checks']:,.0f} iterations/s with them, "
+                f"{info['score_no_checks']:,.0f} in a build without them (`-DWR_NO_PREEMPTION`; medians, fresh "
+                f"processes): they cost {100 * cost:.1f}% (the bar: under 5%: {verdict})."
+            )
+    return ""
 
 
 def _notes(rows: list[Row]) -> list[str]:

@@ -42,6 +42,19 @@ inputs then the second's remaining ones, immediates the first's then the
 second's. wr_fuse(first, second) (generated) tells the translator which
 pairs exist.
 
+Sequences are the other kind of superinstruction:
+
+    seq i32_add + i32_load
+
+names one op that runs the whole first instruction, then the whole second one,
+with one dispatch for both (`seq a + b + c` runs three, and makes `a + b` too).
+Its op word replaces the first's and the others keep their own words, op word
+included, so nothing else changes: operands, branch offsets, the later
+instructions as branch targets or places to resume after a suspension or to
+report a trap at. All but the last must fall through (no `control`); any may
+be an accumulator variant (`__acc`). The translator rewrites op words in a
+final pass (wr_seq(sequence so far, next)).
+
 Outputs:
     wr_insn_gen.h      enum wr_op, sizes, names, wasm opcode tables
     wr_insn_gen.c      the tables
@@ -102,6 +115,7 @@ class Insn:
     line: int
     fused: tuple[str, str] | None = None
     acc_of: str | None = None  # this is the accumulator variant of that instruction
+    seq: list[Insn] | None = None  # runs these whole instructions in a row
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -117,15 +131,25 @@ def parse_operands(text: str, where: str) -> list[Operand]:
 
 
 FUSE_RE = re.compile(r"^fuse\s+(\w+)\s*=\s*(\w+)\s*\+\s*(\w+)\s*$")
+SEQ_RE = re.compile(r"^seq\s+(\w+(?:\s*\+\s*\w+)+)\s*$")
 
 
-def parse_file(path: Path, fusions: list[tuple[str, str, str, str, int]]) -> list[Insn]:
+def parse_file(
+    path: Path, fusions: list[tuple[str, str, str, str, int]], seqs: list[tuple[list[str], str, int]]
+) -> list[Insn]:
     insns = []
     lines = path.read_text().splitlines()
     i = 0
     while i < len(lines):
         line = lines[i]
         where = f"{path.name}:{i + 1}"
+        if line.startswith("seq"):
+            sm = SEQ_RE.match(line)
+            if not sm:
+                raise SystemExit(f"{where}: cannot parse {line!r}")
+            seqs.append(([part.strip() for part in sm[1].split("+")], path.name, i + 1))
+            i += 1
+            continue
         if line.startswith("fuse"):
             fm = FUSE_RE.match(line)
             if not fm:
@@ -240,11 +264,20 @@ def fuse(name: str, first: Insn, second: Insn, source: str, line: int) -> Insn:
     )
 
 
+#: float ops whose inputs the translator may swap too (their .def files belong to the float semantics): the
+#: result is the same either way, up to which input's NaN payload a NaN result carries, which wasm leaves open
+FLOAT_COMMUTATIVE = {f"{t}_{op}" for t in ("f32", "f64") for op in ("add", "mul", "eq", "ne")}
+
 ACC_TYPES = {"i32": "ACC_I32", "i64": "ACC_I64", "f32": "ACC_F32", "f64": "ACC_F64"}
 
 
 def takes_acc(insn: Insn) -> bool:
-    """Instructions that get an accumulator variant: plain and fused ops whose first input is a number."""
+    """Instructions that get an accumulator variant: plain and fused ops whose first input is a number.
+
+    Not the splats (a number in, a vector out, nothing else): GCC hoists a splat of the accumulator
+    into every handler, so the whole loop would pay two instructions per dispatch for them."""
+    if insn.outputs and insn.outputs[0].type == "v128" and not insn.memarg_align and len(insn.inputs) == 1:
+        return False
     return bool(insn.inputs) and insn.inputs[0].type in ACC_TYPES and (generic(insn) or insn.fused is not None)
 
 
@@ -274,17 +307,53 @@ def acc_variant(insn: Insn) -> Insn:
     )
 
 
+def sequence(parts: list[Insn], source: str, line: int) -> Insn:
+    """The superinstruction running `parts` in a row, each whole (see the module docstring)."""
+    for part in parts[:-1]:
+        if "control" in part.flags:
+            raise SystemExit(f"{source}:{line}: {part.name} does not fall through, only the last in a seq may")
+    return Insn(
+        name="seq__" + "__".join(part.name for part in parts),
+        prefix=None,
+        code=0,
+        wasm=";".join(part.wasm for part in parts),
+        inputs=[],
+        outputs=[],
+        imms=[],
+        memarg_align=0,
+        lanes=0,
+        v128imm=False,
+        flags={"control"},
+        body=[],
+        source=source,
+        line=line,
+        seq=parts,
+    )
+
+
 def load(insn_dir: Path) -> list[Insn]:
     insns: list[Insn] = []
     fusions: list[tuple[str, str, str, str, int]] = []
+    seqs: list[tuple[list[str], str, int]] = []
     for path in sorted(insn_dir.glob("*.def")):
-        insns.extend(parse_file(path, fusions))
+        insns.extend(parse_file(path, fusions, seqs))
     by_name = {insn.name: insn for insn in insns}
     for name, a, b, source, line in fusions:
         if a not in by_name or b not in by_name:
             raise SystemExit(f"{source}:{line}: unknown instruction in fuse {name}")
         insns.append(fuse(name, by_name[a], by_name[b], source, line))
     insns += [acc_variant(insn) for insn in insns if takes_acc(insn)]
+    by_name = {insn.name: insn for insn in insns}
+    for names, source, line in seqs:
+        unknown = [name for name in names if name not in by_name or by_name[name].seq]
+        if unknown:
+            raise SystemExit(f"{source}:{line}: unknown instruction in seq: {', '.join(unknown)}")
+        # Every prefix is an op too: the translator extends a sequence one instruction at a time.
+        for n in range(2, len(names) + 1):
+            seq = sequence([by_name[name] for name in names[:n]], source, line)
+            if seq.name not in by_name:
+                by_name[seq.name] = seq
+                insns.append(seq)
     seen: dict[str, Insn] = {}
     opcodes: dict[tuple[int, int], Insn] = {}
     for n, insn in enumerate(insns, start=1):
@@ -298,6 +367,9 @@ def load(insn_dir: Path) -> list[Insn]:
             opcodes[key] = insn
         insn.number = n
         insn.size = 1 + len(insn.inputs) + len(insn.outputs) + sum(2 if o.type == "u64" else 1 for o in insn.imms)
+    for insn in insns:
+        if insn.seq:
+            insn.size = insn.seq[0].size  # the words it stands for; the other instructions' follow
     return insns
 
 
@@ -346,9 +418,14 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("extern const uint8_t wr_op_acc_out[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_in0[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_commutative[WR_OP_COUNT];")
+    out.append("/* 1 for ops that always continue with the next instruction (not `control`). */")
+    out.append("extern const uint8_t wr_op_falls_through[WR_OP_COUNT];")
     out.append("")
     out.append("/* The fused op running `first` then `second` (fuse lines in insns/), or 0. */")
     out.append("unsigned wr_fuse(unsigned first, unsigned second);")
+    out.append("")
+    out.append("/* The op running all of `first` then all of `second` (seq lines in insns/), or 0. */")
+    out.append("unsigned wr_seq(unsigned first, unsigned second);")
     out.append("")
     out.append("/* Every op in wr_op order, for building dispatch tables. */")
     out.append("#define WR_OP_LIST(X) \\")
@@ -370,6 +447,29 @@ def generic(insn: Insn) -> bool:
         and all(o.type != "ref" for o in insn.inputs + insn.outputs)
         and all(o.name in ("offset", "lane", "imm_lo", "imm_hi") for o in insn.imms)
     )
+
+
+def pair_switch(func: str, pairs: list[tuple[str, str, str]]) -> list[str]:
+    """A function mapping (first, second) op numbers to the op made of them, or 0."""
+    out = [f"unsigned {func}(unsigned first, unsigned second)", "{", "    switch (first) {"]
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for first, second, name in pairs:
+        by_first.setdefault(first, []).append((second, name))
+    for first, seconds in by_first.items():
+        out.append(f"    case WR_OP_{first}:")
+        out.append("        switch (second) {")
+        for second, name in seconds:
+            out.append(f"        case WR_OP_{second}:")
+            out.append(f"            return WR_OP_{name};")
+        out.append("        default:")
+        out.append("            return 0;")
+        out.append("        }")
+    out.append("    default:")
+    out.append("        return 0;")
+    out.append("    }")
+    out.append("}")
+    out.append("")
+    return out
 
 
 def gen_tables(insns: list[Insn]) -> str:
@@ -414,31 +514,25 @@ def gen_tables(insns: list[Insn]) -> str:
     del by_name
     out.append("const uint8_t wr_op_commutative[WR_OP_COUNT] = {")
     for insn in insns:
-        if "commutative" in insn.flags:
+        if "commutative" in insn.flags or insn.name in FLOAT_COMMUTATIVE:
             out.append(f"    [WR_OP_{insn.name}] = 1,")
     out.append("};")
     out.append("")
-    out.append("unsigned wr_fuse(unsigned first, unsigned second)")
-    out.append("{")
-    out.append("    switch (first) {")
-    by_first: dict[str, list[Insn]] = {}
+    out.append("const uint8_t wr_op_falls_through[WR_OP_COUNT] = {")
     for insn in insns:
-        if insn.fused:
-            by_first.setdefault(insn.fused[0], []).append(insn)
-    for first, fused in by_first.items():
-        out.append(f"    case WR_OP_{first}:")
-        out.append("        switch (second) {")
-        for insn in fused:
-            out.append(f"        case WR_OP_{insn.fused[1]}:")
-            out.append(f"            return WR_OP_{insn.name};")
-        out.append("        default:")
-        out.append("            return 0;")
-        out.append("        }")
-    out.append("    default:")
-    out.append("        return 0;")
-    out.append("    }")
-    out.append("}")
+        if "control" not in insn.flags:
+            out.append(f"    [WR_OP_{insn.name}] = 1,")
+    out.append("};")
     out.append("")
+    pairs = [(i.fused[0], i.fused[1], i.name) for i in insns if i.fused]
+    out += pair_switch("wr_fuse", pairs)
+    prefix = {tuple(p.name for p in i.seq): i.name for i in insns if i.seq}
+    pairs = []
+    for i in insns:
+        if i.seq:
+            head = i.seq[0].name if len(i.seq) == 2 else prefix[tuple(p.name for p in i.seq[:-1])]
+            pairs.append((head, i.seq[-1].name, i.name))
+    out += pair_switch("wr_seq", pairs)
     out.append("const wr_opinfo wr_wasm_ops[WR_OPINFO_PREFIXES][WR_OPINFO_CODES] = {")
     for insn in insns:
         if not generic(insn):
@@ -455,6 +549,50 @@ def gen_tables(insns: list[Insn]) -> str:
     return "\n".join(out) + "\n"
 
 
+def handler_lines(insn: Insn, dispatch: bool = True) -> list[str]:
+    """The statements of one instruction's handler, `pc` at its op word; `dispatch`: end by dispatching the next
+    one (instructions that set pc themselves always do)."""
+    out = []
+    w = 1
+    for k, o in enumerate(insn.inputs):
+        ctype, _, get, _, _ = SLOT_TYPES[o.type]
+        if k == 0 and insn.acc_of:
+            out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
+        else:
+            out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
+        w += 1
+    out_words = {}
+    for o in insn.outputs:
+        ctype = SLOT_TYPES[o.type][0]
+        out.append(f"    {ctype} {o.name};")
+        out_words[o.name] = w
+        w += 1
+    for o in insn.imms:
+        ctype = IMM_TYPES[o.type]
+        if o.type == "u64":
+            out.append(f"    uint64_t {o.name} = (uint64_t)pc[{w}] | ((uint64_t)pc[{w + 1}] << 32);")
+            w += 2
+        else:
+            out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
+            w += 1
+    out.append(f"    enum {{ insn_size = {insn.size} }};")
+    for o in insn.inputs + insn.imms:
+        out.append(f"    (void){o.name};")
+    out.append("    {")
+    out.extend(insn.body)
+    out.append("    }")
+    for o in insn.outputs:
+        setter = SLOT_TYPES[o.type][3]
+        out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
+        if o.type in ACC_TYPES:
+            out.append(f"    SET_{ACC_TYPES[o.type]}({o.name});")
+    if "control" not in insn.flags:
+        out.append("    pc += insn_size;")
+        if dispatch:
+            out.append("    NEXT();")
+    return out
+
+
 def gen_cases(insns: list[Insn]) -> str:
     out = [GEN_NOTE]
     out.append("/* Included by wr_interp.c inside the dispatch loop. */")
@@ -462,42 +600,14 @@ def gen_cases(insns: list[Insn]) -> str:
     for insn in insns:
         out.append(f"/* {insn.wasm}  ({insn.source}:{insn.line}) */")
         out.append(f"TARGET({insn.name}) {{")
-        w = 1
-        for k, o in enumerate(insn.inputs):
-            ctype, _, get, _, _ = SLOT_TYPES[o.type]
-            if k == 0 and insn.acc_of:
-                out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
-            else:
-                out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
-            w += 1
-        out_words = {}
-        for o in insn.outputs:
-            ctype = SLOT_TYPES[o.type][0]
-            out.append(f"    {ctype} {o.name};")
-            out_words[o.name] = w
-            w += 1
-        for o in insn.imms:
-            ctype = IMM_TYPES[o.type]
-            if o.type == "u64":
-                out.append(f"    uint64_t {o.name} = (uint64_t)pc[{w}] | ((uint64_t)pc[{w + 1}] << 32);")
-                w += 2
-            else:
-                out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
-                w += 1
-        out.append(f"    enum {{ insn_size = {insn.size} }};")
-        for o in insn.inputs + insn.imms:
-            out.append(f"    (void){o.name};")
-        out.append("    {")
-        out.extend(insn.body)
-        out.append("    }")
-        for o in insn.outputs:
-            setter = SLOT_TYPES[o.type][3]
-            out.append(f"    {setter}(pc[{out_words[o.name]}], {o.name});")
-            if o.type in ACC_TYPES:
-                out.append(f"    SET_{ACC_TYPES[o.type]}({o.name});")
-        if "control" not in insn.flags:
-            out.append("    pc += insn_size;")
-            out.append("    NEXT();")
+        if insn.seq:
+            for k, part in enumerate(insn.seq):
+                dispatch = k == len(insn.seq) - 1
+                out.append("    {")
+                out.extend("    " + line if line else line for line in handler_lines(part, dispatch))
+                out.append("    }")
+        else:
+            out.extend(handler_lines(insn))
         out.append("}")
         out.append("")
     return "\n".join(out) + "\n"

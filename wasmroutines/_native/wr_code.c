@@ -10,6 +10,7 @@ void wr_code_free(wr_code *code)
         return;
     free(code->words);
     free(code->consts);
+    free(code->init);
     free(code->locs);
     free(code);
 }

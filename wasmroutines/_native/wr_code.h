@@ -6,6 +6,9 @@
  * (insns/NAME.def): input slots, output slots, then immediates. The op word is
  * what wr_interp_op_word() returns: a label offset for computed-goto dispatch
  * or the op number for the switch fallback. Nothing else depends on which.
+ * A sequence op (insns/fused.def, `seq`) in place of an instruction's op
+ * word runs that instruction and the ones after it, which keep their own op
+ * words (docs/interpreter.md).
  *
  * Frame layout (slots are 64-bit; a v128 takes two):
  *
@@ -49,6 +52,11 @@ typedef struct wr_code {
     uint32_t nconsts;
     uint32_t frame_slots; /* whole frame: locals, constants, max stack */
     uint64_t *consts;     /* nconsts slot values */
+    /* What a call writes above the parameters: zeros for the declared locals,
+     * then the constants (init_slots = local_slots - param_slots + nconsts),
+     * so the dispatch loop sets a frame up with one short copy. */
+    uint64_t *init;
+    uint32_t init_slots;
     uint32_t nlocs;
     wr_code_loc *locs;
 } wr_code;

@@ -78,6 +78,7 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_table] = 3,
     [WR_OP_br_back] = 3,
     [WR_OP_br_if_back] = 4,
+    [WR_OP_br_unless_back] = 4,
     [WR_OP_call] = 3,
     [WR_OP_call_indirect] = 5,
     [WR_OP_return] = 1,
@@ -583,6 +584,35 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and] = 4,
     [WR_OP_br_unless_i32_and] = 4,
     [WR_OP_br_if_back_i32_and] = 5,
+    [WR_OP_br_unless_back_i32_eqz] = 4,
+    [WR_OP_br_unless_back_i32_eq] = 5,
+    [WR_OP_br_unless_back_i32_ne] = 5,
+    [WR_OP_br_unless_back_i32_lt_s] = 5,
+    [WR_OP_br_unless_back_i32_lt_u] = 5,
+    [WR_OP_br_unless_back_i32_gt_s] = 5,
+    [WR_OP_br_unless_back_i32_gt_u] = 5,
+    [WR_OP_br_unless_back_i32_le_s] = 5,
+    [WR_OP_br_unless_back_i32_le_u] = 5,
+    [WR_OP_br_unless_back_i32_ge_s] = 5,
+    [WR_OP_br_unless_back_i32_ge_u] = 5,
+    [WR_OP_br_unless_back_i64_eqz] = 4,
+    [WR_OP_br_unless_back_i64_eq] = 5,
+    [WR_OP_br_unless_back_i64_ne] = 5,
+    [WR_OP_br_unless_back_i64_lt_s] = 5,
+    [WR_OP_br_unless_back_i64_lt_u] = 5,
+    [WR_OP_br_unless_back_f64_eq] = 5,
+    [WR_OP_br_unless_back_f64_ne] = 5,
+    [WR_OP_br_unless_back_f64_lt] = 5,
+    [WR_OP_br_unless_back_f64_gt] = 5,
+    [WR_OP_br_unless_back_f64_le] = 5,
+    [WR_OP_br_unless_back_f64_ge] = 5,
+    [WR_OP_br_unless_back_f32_eq] = 5,
+    [WR_OP_br_unless_back_f32_ne] = 5,
+    [WR_OP_br_unless_back_f32_lt] = 5,
+    [WR_OP_br_unless_back_f32_gt] = 5,
+    [WR_OP_br_unless_back_f32_le] = 5,
+    [WR_OP_br_unless_back_f32_ge] = 5,
+    [WR_OP_br_unless_back_i32_and] = 5,
     [WR_OP_i32_atomic_load__acc] = 4,
     [WR_OP_i64_atomic_load__acc] = 4,
     [WR_OP_i32_atomic_load8_u__acc] = 4,
@@ -808,12 +838,6 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_i64_extend8_s__acc] = 3,
     [WR_OP_i64_extend16_s__acc] = 3,
     [WR_OP_i64_extend32_s__acc] = 3,
-    [WR_OP_i8x16_splat__acc] = 3,
-    [WR_OP_i16x8_splat__acc] = 3,
-    [WR_OP_i32x4_splat__acc] = 3,
-    [WR_OP_i64x2_splat__acc] = 3,
-    [WR_OP_f32x4_splat__acc] = 3,
-    [WR_OP_f64x2_splat__acc] = 3,
     [WR_OP_v128_load__acc] = 4,
     [WR_OP_v128_load8x8_s__acc] = 4,
     [WR_OP_v128_load8x8_u__acc] = 4,
@@ -920,6 +944,105 @@ const uint8_t wr_op_size[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = 4,
     [WR_OP_br_unless_i32_and__acc] = 4,
     [WR_OP_br_if_back_i32_and__acc] = 5,
+    [WR_OP_br_unless_back_i32_eqz__acc] = 4,
+    [WR_OP_br_unless_back_i32_eq__acc] = 5,
+    [WR_OP_br_unless_back_i32_ne__acc] = 5,
+    [WR_OP_br_unless_back_i32_lt_s__acc] = 5,
+    [WR_OP_br_unless_back_i32_lt_u__acc] = 5,
+    [WR_OP_br_unless_back_i32_gt_s__acc] = 5,
+    [WR_OP_br_unless_back_i32_gt_u__acc] = 5,
+    [WR_OP_br_unless_back_i32_le_s__acc] = 5,
+    [WR_OP_br_unless_back_i32_le_u__acc] = 5,
+    [WR_OP_br_unless_back_i32_ge_s__acc] = 5,
+    [WR_OP_br_unless_back_i32_ge_u__acc] = 5,
+    [WR_OP_br_unless_back_i64_eqz__acc] = 4,
+    [WR_OP_br_unless_back_i64_eq__acc] = 5,
+    [WR_OP_br_unless_back_i64_ne__acc] = 5,
+    [WR_OP_br_unless_back_i64_lt_s__acc] = 5,
+    [WR_OP_br_unless_back_i64_lt_u__acc] = 5,
+    [WR_OP_br_unless_back_f64_eq__acc] = 5,
+    [WR_OP_br_unless_back_f64_ne__acc] = 5,
+    [WR_OP_br_unless_back_f64_lt__acc] = 5,
+    [WR_OP_br_unless_back_f64_gt__acc] = 5,
+    [WR_OP_br_unless_back_f64_le__acc] = 5,
+    [WR_OP_br_unless_back_f64_ge__acc] = 5,
+    [WR_OP_br_unless_back_f32_eq__acc] = 5,
+    [WR_OP_br_unless_back_f32_ne__acc] = 5,
+    [WR_OP_br_unless_back_f32_lt__acc] = 5,
+    [WR_OP_br_unless_back_f32_gt__acc] = 5,
+    [WR_OP_br_unless_back_f32_le__acc] = 5,
+    [WR_OP_br_unless_back_f32_ge__acc] = 5,
+    [WR_OP_br_unless_back_i32_and__acc] = 5,
+    [WR_OP_seq__i32_add__br_back] = 4,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = 4,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = 4,
+    [WR_OP_seq__copy__br_if_back] = 3,
+    [WR_OP_seq__i32_add__i32_add] = 4,
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = 4,
+    [WR_OP_seq__i32_load__br_if_back] = 4,
+    [WR_OP_seq__i32_store__copy] = 4,
+    [WR_OP_seq__i32_store__copy__br_if_back] = 4,
+    [WR_OP_seq__i32_load8_u__copy] = 4,
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = 4,
+    [WR_OP_seq__i32_sub__call] = 4,
+    [WR_OP_seq__copy__return] = 3,
+    [WR_OP_seq__i32_add__copy] = 4,
+    [WR_OP_seq__i32_add__copy__return] = 4,
+    [WR_OP_seq__copy__br] = 3,
+    [WR_OP_seq__i32_add__acc__i32_add] = 4,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = 4,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = 4,
+    [WR_OP_seq__copy__copy] = 3,
+    [WR_OP_seq__copy__i32_add] = 3,
+    [WR_OP_seq__copy__i32_load] = 3,
+    [WR_OP_seq__i32_store__i32_add] = 4,
+    [WR_OP_seq__i32_store8__i32_add] = 4,
+    [WR_OP_seq__i64_store__i32_add] = 4,
+    [WR_OP_seq__i32_add__acc__i32_store] = 4,
+    [WR_OP_seq__i32_load__i32_store] = 4,
+    [WR_OP_seq__i64_load__i64_store] = 4,
+    [WR_OP_seq__i64_load__acc__i64_store] = 4,
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = 4,
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = 4,
+    [WR_OP_seq__i32_add__f64_load__acc] = 4,
+    [WR_OP_seq__i32_add__i32_and__acc] = 4,
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = 4,
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = 4,
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = 4,
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = 4,
+    [WR_OP_seq__i32_and__acc__select] = 4,
+    [WR_OP_seq__select__i32_shr_u] = 5,
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = 5,
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = 4,
+    [WR_OP_seq__f64_mul__f64_add] = 4,
+    [WR_OP_seq__f64_mul__f64_add__acc] = 4,
+    [WR_OP_seq__f64_mul__f64_sub] = 4,
+    [WR_OP_seq__f64_mul__f64_mul] = 4,
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = 4,
+    [WR_OP_seq__f64_add__f64_sub] = 4,
+    [WR_OP_seq__f64_add__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_sub] = 4,
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_add__acc__f64_load] = 4,
+    [WR_OP_seq__f64_sub__f64_add__acc] = 4,
+    [WR_OP_seq__f64_sub__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_sub] = 4,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = 4,
+    [WR_OP_seq__f64_load__f64_mul__acc] = 4,
+    [WR_OP_seq__f64_load__f64_load] = 4,
+    [WR_OP_seq__f64_gt__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = 4,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = 4,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = 4,
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = 4,
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = 4,
+    [WR_OP_seq__i32_xor__acc__br_if] = 4,
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = 4,
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = 4,
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = 4,
 };
 
 const char *const wr_op_name[WR_OP_COUNT] = {
@@ -997,6 +1120,7 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_table] = "br_table",
     [WR_OP_br_back] = "br",
     [WR_OP_br_if_back] = "br_if",
+    [WR_OP_br_unless_back] = "br_if",
     [WR_OP_call] = "call",
     [WR_OP_call_indirect] = "call_indirect",
     [WR_OP_return] = "return",
@@ -1502,6 +1626,35 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and] = "i32.and+br_if",
     [WR_OP_br_unless_i32_and] = "i32.and+br_unless",
     [WR_OP_br_if_back_i32_and] = "i32.and+br_if",
+    [WR_OP_br_unless_back_i32_eqz] = "i32.eqz+br_if",
+    [WR_OP_br_unless_back_i32_eq] = "i32.eq+br_if",
+    [WR_OP_br_unless_back_i32_ne] = "i32.ne+br_if",
+    [WR_OP_br_unless_back_i32_lt_s] = "i32.lt_s+br_if",
+    [WR_OP_br_unless_back_i32_lt_u] = "i32.lt_u+br_if",
+    [WR_OP_br_unless_back_i32_gt_s] = "i32.gt_s+br_if",
+    [WR_OP_br_unless_back_i32_gt_u] = "i32.gt_u+br_if",
+    [WR_OP_br_unless_back_i32_le_s] = "i32.le_s+br_if",
+    [WR_OP_br_unless_back_i32_le_u] = "i32.le_u+br_if",
+    [WR_OP_br_unless_back_i32_ge_s] = "i32.ge_s+br_if",
+    [WR_OP_br_unless_back_i32_ge_u] = "i32.ge_u+br_if",
+    [WR_OP_br_unless_back_i64_eqz] = "i64.eqz+br_if",
+    [WR_OP_br_unless_back_i64_eq] = "i64.eq+br_if",
+    [WR_OP_br_unless_back_i64_ne] = "i64.ne+br_if",
+    [WR_OP_br_unless_back_i64_lt_s] = "i64.lt_s+br_if",
+    [WR_OP_br_unless_back_i64_lt_u] = "i64.lt_u+br_if",
+    [WR_OP_br_unless_back_f64_eq] = "f64.eq+br_if",
+    [WR_OP_br_unless_back_f64_ne] = "f64.ne+br_if",
+    [WR_OP_br_unless_back_f64_lt] = "f64.lt+br_if",
+    [WR_OP_br_unless_back_f64_gt] = "f64.gt+br_if",
+    [WR_OP_br_unless_back_f64_le] = "f64.le+br_if",
+    [WR_OP_br_unless_back_f64_ge] = "f64.ge+br_if",
+    [WR_OP_br_unless_back_f32_eq] = "f32.eq+br_if",
+    [WR_OP_br_unless_back_f32_ne] = "f32.ne+br_if",
+    [WR_OP_br_unless_back_f32_lt] = "f32.lt+br_if",
+    [WR_OP_br_unless_back_f32_gt] = "f32.gt+br_if",
+    [WR_OP_br_unless_back_f32_le] = "f32.le+br_if",
+    [WR_OP_br_unless_back_f32_ge] = "f32.ge+br_if",
+    [WR_OP_br_unless_back_i32_and] = "i32.and+br_if",
     [WR_OP_i32_atomic_load__acc] = "i32.atomic.load",
     [WR_OP_i64_atomic_load__acc] = "i64.atomic.load",
     [WR_OP_i32_atomic_load8_u__acc] = "i32.atomic.load8_u",
@@ -1727,12 +1880,6 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_i64_extend8_s__acc] = "i64.extend8_s",
     [WR_OP_i64_extend16_s__acc] = "i64.extend16_s",
     [WR_OP_i64_extend32_s__acc] = "i64.extend32_s",
-    [WR_OP_i8x16_splat__acc] = "i8x16.splat",
-    [WR_OP_i16x8_splat__acc] = "i16x8.splat",
-    [WR_OP_i32x4_splat__acc] = "i32x4.splat",
-    [WR_OP_i64x2_splat__acc] = "i64x2.splat",
-    [WR_OP_f32x4_splat__acc] = "f32x4.splat",
-    [WR_OP_f64x2_splat__acc] = "f64x2.splat",
     [WR_OP_v128_load__acc] = "v128.load",
     [WR_OP_v128_load8x8_s__acc] = "v128.load8x8_s",
     [WR_OP_v128_load8x8_u__acc] = "v128.load8x8_u",
@@ -1839,6 +1986,105 @@ const char *const wr_op_name[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = "i32.and+br_if",
     [WR_OP_br_unless_i32_and__acc] = "i32.and+br_unless",
     [WR_OP_br_if_back_i32_and__acc] = "i32.and+br_if",
+    [WR_OP_br_unless_back_i32_eqz__acc] = "i32.eqz+br_if",
+    [WR_OP_br_unless_back_i32_eq__acc] = "i32.eq+br_if",
+    [WR_OP_br_unless_back_i32_ne__acc] = "i32.ne+br_if",
+    [WR_OP_br_unless_back_i32_lt_s__acc] = "i32.lt_s+br_if",
+    [WR_OP_br_unless_back_i32_lt_u__acc] = "i32.lt_u+br_if",
+    [WR_OP_br_unless_back_i32_gt_s__acc] = "i32.gt_s+br_if",
+    [WR_OP_br_unless_back_i32_gt_u__acc] = "i32.gt_u+br_if",
+    [WR_OP_br_unless_back_i32_le_s__acc] = "i32.le_s+br_if",
+    [WR_OP_br_unless_back_i32_le_u__acc] = "i32.le_u+br_if",
+    [WR_OP_br_unless_back_i32_ge_s__acc] = "i32.ge_s+br_if",
+    [WR_OP_br_unless_back_i32_ge_u__acc] = "i32.ge_u+br_if",
+    [WR_OP_br_unless_back_i64_eqz__acc] = "i64.eqz+br_if",
+    [WR_OP_br_unless_back_i64_eq__acc] = "i64.eq+br_if",
+    [WR_OP_br_unless_back_i64_ne__acc] = "i64.ne+br_if",
+    [WR_OP_br_unless_back_i64_lt_s__acc] = "i64.lt_s+br_if",
+    [WR_OP_br_unless_back_i64_lt_u__acc] = "i64.lt_u+br_if",
+    [WR_OP_br_unless_back_f64_eq__acc] = "f64.eq+br_if",
+    [WR_OP_br_unless_back_f64_ne__acc] = "f64.ne+br_if",
+    [WR_OP_br_unless_back_f64_lt__acc] = "f64.lt+br_if",
+    [WR_OP_br_unless_back_f64_gt__acc] = "f64.gt+br_if",
+    [WR_OP_br_unless_back_f64_le__acc] = "f64.le+br_if",
+    [WR_OP_br_unless_back_f64_ge__acc] = "f64.ge+br_if",
+    [WR_OP_br_unless_back_f32_eq__acc] = "f32.eq+br_if",
+    [WR_OP_br_unless_back_f32_ne__acc] = "f32.ne+br_if",
+    [WR_OP_br_unless_back_f32_lt__acc] = "f32.lt+br_if",
+    [WR_OP_br_unless_back_f32_gt__acc] = "f32.gt+br_if",
+    [WR_OP_br_unless_back_f32_le__acc] = "f32.le+br_if",
+    [WR_OP_br_unless_back_f32_ge__acc] = "f32.ge+br_if",
+    [WR_OP_br_unless_back_i32_and__acc] = "i32.and+br_if",
+    [WR_OP_seq__i32_add__br_back] = "i32.add;br",
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = "i32.add;i32.ge_u+br_if",
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = "i32.add;i32.ge_s+br_if",
+    [WR_OP_seq__copy__br_if_back] = "copy;br_if",
+    [WR_OP_seq__i32_add__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = "i32.add;i32.add;br_if",
+    [WR_OP_seq__i32_load__br_if_back] = "i32.load;br_if",
+    [WR_OP_seq__i32_store__copy] = "i32.store;copy",
+    [WR_OP_seq__i32_store__copy__br_if_back] = "i32.store;copy;br_if",
+    [WR_OP_seq__i32_load8_u__copy] = "i32.load8_u;copy",
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = "i32.load8_u;copy;br_if",
+    [WR_OP_seq__i32_sub__call] = "i32.sub;call",
+    [WR_OP_seq__copy__return] = "copy;return",
+    [WR_OP_seq__i32_add__copy] = "i32.add;copy",
+    [WR_OP_seq__i32_add__copy__return] = "i32.add;copy;return",
+    [WR_OP_seq__copy__br] = "copy;br",
+    [WR_OP_seq__i32_add__acc__i32_add] = "i32.add;i32.add",
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = "i32.mul;i32.add",
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = "i32.mul;i32.add;i32.add",
+    [WR_OP_seq__copy__copy] = "copy;copy",
+    [WR_OP_seq__copy__i32_add] = "copy;i32.add",
+    [WR_OP_seq__copy__i32_load] = "copy;i32.load",
+    [WR_OP_seq__i32_store__i32_add] = "i32.store;i32.add",
+    [WR_OP_seq__i32_store8__i32_add] = "i32.store8;i32.add",
+    [WR_OP_seq__i64_store__i32_add] = "i64.store;i32.add",
+    [WR_OP_seq__i32_add__acc__i32_store] = "i32.add;i32.store",
+    [WR_OP_seq__i32_load__i32_store] = "i32.load;i32.store",
+    [WR_OP_seq__i64_load__i64_store] = "i64.load;i64.store",
+    [WR_OP_seq__i64_load__acc__i64_store] = "i64.load;i64.store",
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = "i32.load;i32.load8_u",
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = "i32.load16_s;i32.mul",
+    [WR_OP_seq__i32_add__f64_load__acc] = "i32.add;f64.load",
+    [WR_OP_seq__i32_add__i32_and__acc] = "i32.add;i32.and",
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = "i32.shr_u;i32.and",
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = "i32.shr_u;i32.and;i32.xor",
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = "i32.shr_u;i32.xor",
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = "i32.xor;i32.and",
+    [WR_OP_seq__i32_and__acc__select] = "i32.and;select",
+    [WR_OP_seq__select__i32_shr_u] = "select;i32.shr_u",
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = "select;i32.shr_u;i32.and",
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = "i32.add;i32.ne+br_unless",
+    [WR_OP_seq__f64_mul__f64_add] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_mul__f64_add__acc] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_mul__f64_sub] = "f64.mul;f64.sub",
+    [WR_OP_seq__f64_mul__f64_mul] = "f64.mul;f64.mul",
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = "f64.mul;f64.add",
+    [WR_OP_seq__f64_add__f64_sub] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__f64_mul__acc] = "f64.add;f64.mul",
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = "f64.add;f64.add",
+    [WR_OP_seq__f64_add__acc__f64_sub] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = "f64.add;f64.sub",
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = "f64.add;f64.mul",
+    [WR_OP_seq__f64_add__acc__f64_load] = "f64.add;f64.load",
+    [WR_OP_seq__f64_sub__f64_add__acc] = "f64.sub;f64.add",
+    [WR_OP_seq__f64_sub__f64_mul__acc] = "f64.sub;f64.mul",
+    [WR_OP_seq__f64_load__f64_sub] = "f64.load;f64.sub",
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = "f64.load;f64.sub;f64.mul",
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = "f64.load;f64.sub;f64.mul;f64.add",
+    [WR_OP_seq__f64_load__f64_mul__acc] = "f64.load;f64.mul",
+    [WR_OP_seq__f64_load__f64_load] = "f64.load;f64.load",
+    [WR_OP_seq__f64_gt__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = "f64.gt;i32.xor;br_if",
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = "f64.gt;i32.xor",
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = "f64.gt;i32.xor;i32.eqz+br_unless",
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = "f64.sub;f64.gt",
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = "f64.add;f64.gt+br_if",
+    [WR_OP_seq__i32_xor__acc__br_if] = "i32.xor;br_if",
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = "i32.xor;i32.eqz+br_unless",
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = "i32.and;i32.eqz+br_unless",
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = "i32.add;i32.and;i32.eqz+br_unless",
 };
 
 const uint16_t wr_op_acc[WR_OP_COUNT] = {
@@ -2067,12 +2313,6 @@ const uint16_t wr_op_acc[WR_OP_COUNT] = {
     [WR_OP_i64_extend8_s] = WR_OP_i64_extend8_s__acc,
     [WR_OP_i64_extend16_s] = WR_OP_i64_extend16_s__acc,
     [WR_OP_i64_extend32_s] = WR_OP_i64_extend32_s__acc,
-    [WR_OP_i8x16_splat] = WR_OP_i8x16_splat__acc,
-    [WR_OP_i16x8_splat] = WR_OP_i16x8_splat__acc,
-    [WR_OP_i32x4_splat] = WR_OP_i32x4_splat__acc,
-    [WR_OP_i64x2_splat] = WR_OP_i64x2_splat__acc,
-    [WR_OP_f32x4_splat] = WR_OP_f32x4_splat__acc,
-    [WR_OP_f64x2_splat] = WR_OP_f64x2_splat__acc,
     [WR_OP_v128_load] = WR_OP_v128_load__acc,
     [WR_OP_v128_load8x8_s] = WR_OP_v128_load8x8_s__acc,
     [WR_OP_v128_load8x8_u] = WR_OP_v128_load8x8_u__acc,
@@ -2179,6 +2419,35 @@ const uint16_t wr_op_acc[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and] = WR_OP_br_if_i32_and__acc,
     [WR_OP_br_unless_i32_and] = WR_OP_br_unless_i32_and__acc,
     [WR_OP_br_if_back_i32_and] = WR_OP_br_if_back_i32_and__acc,
+    [WR_OP_br_unless_back_i32_eqz] = WR_OP_br_unless_back_i32_eqz__acc,
+    [WR_OP_br_unless_back_i32_eq] = WR_OP_br_unless_back_i32_eq__acc,
+    [WR_OP_br_unless_back_i32_ne] = WR_OP_br_unless_back_i32_ne__acc,
+    [WR_OP_br_unless_back_i32_lt_s] = WR_OP_br_unless_back_i32_lt_s__acc,
+    [WR_OP_br_unless_back_i32_lt_u] = WR_OP_br_unless_back_i32_lt_u__acc,
+    [WR_OP_br_unless_back_i32_gt_s] = WR_OP_br_unless_back_i32_gt_s__acc,
+    [WR_OP_br_unless_back_i32_gt_u] = WR_OP_br_unless_back_i32_gt_u__acc,
+    [WR_OP_br_unless_back_i32_le_s] = WR_OP_br_unless_back_i32_le_s__acc,
+    [WR_OP_br_unless_back_i32_le_u] = WR_OP_br_unless_back_i32_le_u__acc,
+    [WR_OP_br_unless_back_i32_ge_s] = WR_OP_br_unless_back_i32_ge_s__acc,
+    [WR_OP_br_unless_back_i32_ge_u] = WR_OP_br_unless_back_i32_ge_u__acc,
+    [WR_OP_br_unless_back_i64_eqz] = WR_OP_br_unless_back_i64_eqz__acc,
+    [WR_OP_br_unless_back_i64_eq] = WR_OP_br_unless_back_i64_eq__acc,
+    [WR_OP_br_unless_back_i64_ne] = WR_OP_br_unless_back_i64_ne__acc,
+    [WR_OP_br_unless_back_i64_lt_s] = WR_OP_br_unless_back_i64_lt_s__acc,
+    [WR_OP_br_unless_back_i64_lt_u] = WR_OP_br_unless_back_i64_lt_u__acc,
+    [WR_OP_br_unless_back_f64_eq] = WR_OP_br_unless_back_f64_eq__acc,
+    [WR_OP_br_unless_back_f64_ne] = WR_OP_br_unless_back_f64_ne__acc,
+    [WR_OP_br_unless_back_f64_lt] = WR_OP_br_unless_back_f64_lt__acc,
+    [WR_OP_br_unless_back_f64_gt] = WR_OP_br_unless_back_f64_gt__acc,
+    [WR_OP_br_unless_back_f64_le] = WR_OP_br_unless_back_f64_le__acc,
+    [WR_OP_br_unless_back_f64_ge] = WR_OP_br_unless_back_f64_ge__acc,
+    [WR_OP_br_unless_back_f32_eq] = WR_OP_br_unless_back_f32_eq__acc,
+    [WR_OP_br_unless_back_f32_ne] = WR_OP_br_unless_back_f32_ne__acc,
+    [WR_OP_br_unless_back_f32_lt] = WR_OP_br_unless_back_f32_lt__acc,
+    [WR_OP_br_unless_back_f32_gt] = WR_OP_br_unless_back_f32_gt__acc,
+    [WR_OP_br_unless_back_f32_le] = WR_OP_br_unless_back_f32_le__acc,
+    [WR_OP_br_unless_back_f32_ge] = WR_OP_br_unless_back_f32_ge__acc,
+    [WR_OP_br_unless_back_i32_and] = WR_OP_br_unless_back_i32_and__acc,
 };
 
 const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
@@ -2255,6 +2524,7 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_br_table] = WR_OP_br_table,
     [WR_OP_br_back] = WR_OP_br_back,
     [WR_OP_br_if_back] = WR_OP_br_if_back,
+    [WR_OP_br_unless_back] = WR_OP_br_unless_back,
     [WR_OP_call] = WR_OP_call,
     [WR_OP_call_indirect] = WR_OP_call_indirect,
     [WR_OP_return] = WR_OP_return,
@@ -2760,6 +3030,35 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and] = WR_OP_br_if_i32_and,
     [WR_OP_br_unless_i32_and] = WR_OP_br_unless_i32_and,
     [WR_OP_br_if_back_i32_and] = WR_OP_br_if_back_i32_and,
+    [WR_OP_br_unless_back_i32_eqz] = WR_OP_br_unless_back_i32_eqz,
+    [WR_OP_br_unless_back_i32_eq] = WR_OP_br_unless_back_i32_eq,
+    [WR_OP_br_unless_back_i32_ne] = WR_OP_br_unless_back_i32_ne,
+    [WR_OP_br_unless_back_i32_lt_s] = WR_OP_br_unless_back_i32_lt_s,
+    [WR_OP_br_unless_back_i32_lt_u] = WR_OP_br_unless_back_i32_lt_u,
+    [WR_OP_br_unless_back_i32_gt_s] = WR_OP_br_unless_back_i32_gt_s,
+    [WR_OP_br_unless_back_i32_gt_u] = WR_OP_br_unless_back_i32_gt_u,
+    [WR_OP_br_unless_back_i32_le_s] = WR_OP_br_unless_back_i32_le_s,
+    [WR_OP_br_unless_back_i32_le_u] = WR_OP_br_unless_back_i32_le_u,
+    [WR_OP_br_unless_back_i32_ge_s] = WR_OP_br_unless_back_i32_ge_s,
+    [WR_OP_br_unless_back_i32_ge_u] = WR_OP_br_unless_back_i32_ge_u,
+    [WR_OP_br_unless_back_i64_eqz] = WR_OP_br_unless_back_i64_eqz,
+    [WR_OP_br_unless_back_i64_eq] = WR_OP_br_unless_back_i64_eq,
+    [WR_OP_br_unless_back_i64_ne] = WR_OP_br_unless_back_i64_ne,
+    [WR_OP_br_unless_back_i64_lt_s] = WR_OP_br_unless_back_i64_lt_s,
+    [WR_OP_br_unless_back_i64_lt_u] = WR_OP_br_unless_back_i64_lt_u,
+    [WR_OP_br_unless_back_f64_eq] = WR_OP_br_unless_back_f64_eq,
+    [WR_OP_br_unless_back_f64_ne] = WR_OP_br_unless_back_f64_ne,
+    [WR_OP_br_unless_back_f64_lt] = WR_OP_br_unless_back_f64_lt,
+    [WR_OP_br_unless_back_f64_gt] = WR_OP_br_unless_back_f64_gt,
+    [WR_OP_br_unless_back_f64_le] = WR_OP_br_unless_back_f64_le,
+    [WR_OP_br_unless_back_f64_ge] = WR_OP_br_unless_back_f64_ge,
+    [WR_OP_br_unless_back_f32_eq] = WR_OP_br_unless_back_f32_eq,
+    [WR_OP_br_unless_back_f32_ne] = WR_OP_br_unless_back_f32_ne,
+    [WR_OP_br_unless_back_f32_lt] = WR_OP_br_unless_back_f32_lt,
+    [WR_OP_br_unless_back_f32_gt] = WR_OP_br_unless_back_f32_gt,
+    [WR_OP_br_unless_back_f32_le] = WR_OP_br_unless_back_f32_le,
+    [WR_OP_br_unless_back_f32_ge] = WR_OP_br_unless_back_f32_ge,
+    [WR_OP_br_unless_back_i32_and] = WR_OP_br_unless_back_i32_and,
     [WR_OP_i32_atomic_load__acc] = WR_OP_i32_atomic_load,
     [WR_OP_i64_atomic_load__acc] = WR_OP_i64_atomic_load,
     [WR_OP_i32_atomic_load8_u__acc] = WR_OP_i32_atomic_load8_u,
@@ -2985,12 +3284,6 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_i64_extend8_s__acc] = WR_OP_i64_extend8_s,
     [WR_OP_i64_extend16_s__acc] = WR_OP_i64_extend16_s,
     [WR_OP_i64_extend32_s__acc] = WR_OP_i64_extend32_s,
-    [WR_OP_i8x16_splat__acc] = WR_OP_i8x16_splat,
-    [WR_OP_i16x8_splat__acc] = WR_OP_i16x8_splat,
-    [WR_OP_i32x4_splat__acc] = WR_OP_i32x4_splat,
-    [WR_OP_i64x2_splat__acc] = WR_OP_i64x2_splat,
-    [WR_OP_f32x4_splat__acc] = WR_OP_f32x4_splat,
-    [WR_OP_f64x2_splat__acc] = WR_OP_f64x2_splat,
     [WR_OP_v128_load__acc] = WR_OP_v128_load,
     [WR_OP_v128_load8x8_s__acc] = WR_OP_v128_load8x8_s,
     [WR_OP_v128_load8x8_u__acc] = WR_OP_v128_load8x8_u,
@@ -3097,6 +3390,105 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = WR_OP_br_if_i32_and,
     [WR_OP_br_unless_i32_and__acc] = WR_OP_br_unless_i32_and,
     [WR_OP_br_if_back_i32_and__acc] = WR_OP_br_if_back_i32_and,
+    [WR_OP_br_unless_back_i32_eqz__acc] = WR_OP_br_unless_back_i32_eqz,
+    [WR_OP_br_unless_back_i32_eq__acc] = WR_OP_br_unless_back_i32_eq,
+    [WR_OP_br_unless_back_i32_ne__acc] = WR_OP_br_unless_back_i32_ne,
+    [WR_OP_br_unless_back_i32_lt_s__acc] = WR_OP_br_unless_back_i32_lt_s,
+    [WR_OP_br_unless_back_i32_lt_u__acc] = WR_OP_br_unless_back_i32_lt_u,
+    [WR_OP_br_unless_back_i32_gt_s__acc] = WR_OP_br_unless_back_i32_gt_s,
+    [WR_OP_br_unless_back_i32_gt_u__acc] = WR_OP_br_unless_back_i32_gt_u,
+    [WR_OP_br_unless_back_i32_le_s__acc] = WR_OP_br_unless_back_i32_le_s,
+    [WR_OP_br_unless_back_i32_le_u__acc] = WR_OP_br_unless_back_i32_le_u,
+    [WR_OP_br_unless_back_i32_ge_s__acc] = WR_OP_br_unless_back_i32_ge_s,
+    [WR_OP_br_unless_back_i32_ge_u__acc] = WR_OP_br_unless_back_i32_ge_u,
+    [WR_OP_br_unless_back_i64_eqz__acc] = WR_OP_br_unless_back_i64_eqz,
+    [WR_OP_br_unless_back_i64_eq__acc] = WR_OP_br_unless_back_i64_eq,
+    [WR_OP_br_unless_back_i64_ne__acc] = WR_OP_br_unless_back_i64_ne,
+    [WR_OP_br_unless_back_i64_lt_s__acc] = WR_OP_br_unless_back_i64_lt_s,
+    [WR_OP_br_unless_back_i64_lt_u__acc] = WR_OP_br_unless_back_i64_lt_u,
+    [WR_OP_br_unless_back_f64_eq__acc] = WR_OP_br_unless_back_f64_eq,
+    [WR_OP_br_unless_back_f64_ne__acc] = WR_OP_br_unless_back_f64_ne,
+    [WR_OP_br_unless_back_f64_lt__acc] = WR_OP_br_unless_back_f64_lt,
+    [WR_OP_br_unless_back_f64_gt__acc] = WR_OP_br_unless_back_f64_gt,
+    [WR_OP_br_unless_back_f64_le__acc] = WR_OP_br_unless_back_f64_le,
+    [WR_OP_br_unless_back_f64_ge__acc] = WR_OP_br_unless_back_f64_ge,
+    [WR_OP_br_unless_back_f32_eq__acc] = WR_OP_br_unless_back_f32_eq,
+    [WR_OP_br_unless_back_f32_ne__acc] = WR_OP_br_unless_back_f32_ne,
+    [WR_OP_br_unless_back_f32_lt__acc] = WR_OP_br_unless_back_f32_lt,
+    [WR_OP_br_unless_back_f32_gt__acc] = WR_OP_br_unless_back_f32_gt,
+    [WR_OP_br_unless_back_f32_le__acc] = WR_OP_br_unless_back_f32_le,
+    [WR_OP_br_unless_back_f32_ge__acc] = WR_OP_br_unless_back_f32_ge,
+    [WR_OP_br_unless_back_i32_and__acc] = WR_OP_br_unless_back_i32_and,
+    [WR_OP_seq__i32_add__br_back] = WR_OP_seq__i32_add__br_back,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_u] = WR_OP_seq__i32_add__br_unless_back_i32_ge_u,
+    [WR_OP_seq__i32_add__br_unless_back_i32_ge_s] = WR_OP_seq__i32_add__br_unless_back_i32_ge_s,
+    [WR_OP_seq__copy__br_if_back] = WR_OP_seq__copy__br_if_back,
+    [WR_OP_seq__i32_add__i32_add] = WR_OP_seq__i32_add__i32_add,
+    [WR_OP_seq__i32_add__i32_add__br_if_back] = WR_OP_seq__i32_add__i32_add__br_if_back,
+    [WR_OP_seq__i32_load__br_if_back] = WR_OP_seq__i32_load__br_if_back,
+    [WR_OP_seq__i32_store__copy] = WR_OP_seq__i32_store__copy,
+    [WR_OP_seq__i32_store__copy__br_if_back] = WR_OP_seq__i32_store__copy__br_if_back,
+    [WR_OP_seq__i32_load8_u__copy] = WR_OP_seq__i32_load8_u__copy,
+    [WR_OP_seq__i32_load8_u__copy__br_if_back] = WR_OP_seq__i32_load8_u__copy__br_if_back,
+    [WR_OP_seq__i32_sub__call] = WR_OP_seq__i32_sub__call,
+    [WR_OP_seq__copy__return] = WR_OP_seq__copy__return,
+    [WR_OP_seq__i32_add__copy] = WR_OP_seq__i32_add__copy,
+    [WR_OP_seq__i32_add__copy__return] = WR_OP_seq__i32_add__copy__return,
+    [WR_OP_seq__copy__br] = WR_OP_seq__copy__br,
+    [WR_OP_seq__i32_add__acc__i32_add] = WR_OP_seq__i32_add__acc__i32_add,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc] = WR_OP_seq__i32_mul__acc__i32_add__acc,
+    [WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add] = WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add,
+    [WR_OP_seq__copy__copy] = WR_OP_seq__copy__copy,
+    [WR_OP_seq__copy__i32_add] = WR_OP_seq__copy__i32_add,
+    [WR_OP_seq__copy__i32_load] = WR_OP_seq__copy__i32_load,
+    [WR_OP_seq__i32_store__i32_add] = WR_OP_seq__i32_store__i32_add,
+    [WR_OP_seq__i32_store8__i32_add] = WR_OP_seq__i32_store8__i32_add,
+    [WR_OP_seq__i64_store__i32_add] = WR_OP_seq__i64_store__i32_add,
+    [WR_OP_seq__i32_add__acc__i32_store] = WR_OP_seq__i32_add__acc__i32_store,
+    [WR_OP_seq__i32_load__i32_store] = WR_OP_seq__i32_load__i32_store,
+    [WR_OP_seq__i64_load__i64_store] = WR_OP_seq__i64_load__i64_store,
+    [WR_OP_seq__i64_load__acc__i64_store] = WR_OP_seq__i64_load__acc__i64_store,
+    [WR_OP_seq__i32_load__i32_load8_u__acc] = WR_OP_seq__i32_load__i32_load8_u__acc,
+    [WR_OP_seq__i32_load16_s__i32_mul__acc] = WR_OP_seq__i32_load16_s__i32_mul__acc,
+    [WR_OP_seq__i32_add__f64_load__acc] = WR_OP_seq__i32_add__f64_load__acc,
+    [WR_OP_seq__i32_add__i32_and__acc] = WR_OP_seq__i32_add__i32_and__acc,
+    [WR_OP_seq__i32_shr_u__i32_and__acc] = WR_OP_seq__i32_shr_u__i32_and__acc,
+    [WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc] = WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc,
+    [WR_OP_seq__i32_shr_u__i32_xor__acc] = WR_OP_seq__i32_shr_u__i32_xor__acc,
+    [WR_OP_seq__i32_xor__acc__i32_and__acc] = WR_OP_seq__i32_xor__acc__i32_and__acc,
+    [WR_OP_seq__i32_and__acc__select] = WR_OP_seq__i32_and__acc__select,
+    [WR_OP_seq__select__i32_shr_u] = WR_OP_seq__select__i32_shr_u,
+    [WR_OP_seq__select__i32_shr_u__i32_and__acc] = WR_OP_seq__select__i32_shr_u__i32_and__acc,
+    [WR_OP_seq__i32_add__br_unless_i32_ne] = WR_OP_seq__i32_add__br_unless_i32_ne,
+    [WR_OP_seq__f64_mul__f64_add] = WR_OP_seq__f64_mul__f64_add,
+    [WR_OP_seq__f64_mul__f64_add__acc] = WR_OP_seq__f64_mul__f64_add__acc,
+    [WR_OP_seq__f64_mul__f64_sub] = WR_OP_seq__f64_mul__f64_sub,
+    [WR_OP_seq__f64_mul__f64_mul] = WR_OP_seq__f64_mul__f64_mul,
+    [WR_OP_seq__f64_mul__acc__f64_add__acc] = WR_OP_seq__f64_mul__acc__f64_add__acc,
+    [WR_OP_seq__f64_add__f64_sub] = WR_OP_seq__f64_add__f64_sub,
+    [WR_OP_seq__f64_add__f64_mul__acc] = WR_OP_seq__f64_add__f64_mul__acc,
+    [WR_OP_seq__f64_add__acc__f64_add__acc] = WR_OP_seq__f64_add__acc__f64_add__acc,
+    [WR_OP_seq__f64_add__acc__f64_sub] = WR_OP_seq__f64_add__acc__f64_sub,
+    [WR_OP_seq__f64_add__acc__f64_sub__acc] = WR_OP_seq__f64_add__acc__f64_sub__acc,
+    [WR_OP_seq__f64_add__acc__f64_mul__acc] = WR_OP_seq__f64_add__acc__f64_mul__acc,
+    [WR_OP_seq__f64_add__acc__f64_load] = WR_OP_seq__f64_add__acc__f64_load,
+    [WR_OP_seq__f64_sub__f64_add__acc] = WR_OP_seq__f64_sub__f64_add__acc,
+    [WR_OP_seq__f64_sub__f64_mul__acc] = WR_OP_seq__f64_sub__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_sub] = WR_OP_seq__f64_load__f64_sub,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc] = WR_OP_seq__f64_load__f64_sub__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc] = WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc,
+    [WR_OP_seq__f64_load__f64_mul__acc] = WR_OP_seq__f64_load__f64_mul__acc,
+    [WR_OP_seq__f64_load__f64_load] = WR_OP_seq__f64_load__f64_load,
+    [WR_OP_seq__f64_gt__i32_xor__acc] = WR_OP_seq__f64_gt__i32_xor__acc,
+    [WR_OP_seq__f64_gt__i32_xor__acc__br_if] = WR_OP_seq__f64_gt__i32_xor__acc__br_if,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc] = WR_OP_seq__f64_gt__acc__i32_xor__acc,
+    [WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc] = WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc,
+    [WR_OP_seq__f64_sub__acc__f64_gt__acc] = WR_OP_seq__f64_sub__acc__f64_gt__acc,
+    [WR_OP_seq__f64_add__acc__br_if_f64_gt__acc] = WR_OP_seq__f64_add__acc__br_if_f64_gt__acc,
+    [WR_OP_seq__i32_xor__acc__br_if] = WR_OP_seq__i32_xor__acc__br_if,
+    [WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc,
+    [WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc,
+    [WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc] = WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc,
 };
 
 const uint8_t wr_op_acc_out[WR_OP_COUNT] = {
@@ -3612,6 +4004,7 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_br_unless] = WR_I32,
     [WR_OP_br_table] = WR_I32,
     [WR_OP_br_if_back] = WR_I32,
+    [WR_OP_br_unless_back] = WR_I32,
     [WR_OP_call_indirect] = WR_I32,
     [WR_OP_copy] = WR_I64,
     [WR_OP_select] = WR_I64,
@@ -3896,6 +4289,35 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and] = WR_I32,
     [WR_OP_br_unless_i32_and] = WR_I32,
     [WR_OP_br_if_back_i32_and] = WR_I32,
+    [WR_OP_br_unless_back_i32_eqz] = WR_I32,
+    [WR_OP_br_unless_back_i32_eq] = WR_I32,
+    [WR_OP_br_unless_back_i32_ne] = WR_I32,
+    [WR_OP_br_unless_back_i32_lt_s] = WR_I32,
+    [WR_OP_br_unless_back_i32_lt_u] = WR_I32,
+    [WR_OP_br_unless_back_i32_gt_s] = WR_I32,
+    [WR_OP_br_unless_back_i32_gt_u] = WR_I32,
+    [WR_OP_br_unless_back_i32_le_s] = WR_I32,
+    [WR_OP_br_unless_back_i32_le_u] = WR_I32,
+    [WR_OP_br_unless_back_i32_ge_s] = WR_I32,
+    [WR_OP_br_unless_back_i32_ge_u] = WR_I32,
+    [WR_OP_br_unless_back_i64_eqz] = WR_I64,
+    [WR_OP_br_unless_back_i64_eq] = WR_I64,
+    [WR_OP_br_unless_back_i64_ne] = WR_I64,
+    [WR_OP_br_unless_back_i64_lt_s] = WR_I64,
+    [WR_OP_br_unless_back_i64_lt_u] = WR_I64,
+    [WR_OP_br_unless_back_f64_eq] = WR_F64,
+    [WR_OP_br_unless_back_f64_ne] = WR_F64,
+    [WR_OP_br_unless_back_f64_lt] = WR_F64,
+    [WR_OP_br_unless_back_f64_gt] = WR_F64,
+    [WR_OP_br_unless_back_f64_le] = WR_F64,
+    [WR_OP_br_unless_back_f64_ge] = WR_F64,
+    [WR_OP_br_unless_back_f32_eq] = WR_F32,
+    [WR_OP_br_unless_back_f32_ne] = WR_F32,
+    [WR_OP_br_unless_back_f32_lt] = WR_F32,
+    [WR_OP_br_unless_back_f32_gt] = WR_F32,
+    [WR_OP_br_unless_back_f32_le] = WR_F32,
+    [WR_OP_br_unless_back_f32_ge] = WR_F32,
+    [WR_OP_br_unless_back_i32_and] = WR_I32,
     [WR_OP_i32_atomic_load__acc] = WR_I32,
     [WR_OP_i64_atomic_load__acc] = WR_I32,
     [WR_OP_i32_atomic_load8_u__acc] = WR_I32,
@@ -4121,12 +4543,6 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_i64_extend8_s__acc] = WR_I64,
     [WR_OP_i64_extend16_s__acc] = WR_I64,
     [WR_OP_i64_extend32_s__acc] = WR_I64,
-    [WR_OP_i8x16_splat__acc] = WR_I32,
-    [WR_OP_i16x8_splat__acc] = WR_I32,
-    [WR_OP_i32x4_splat__acc] = WR_I32,
-    [WR_OP_i64x2_splat__acc] = WR_I64,
-    [WR_OP_f32x4_splat__acc] = WR_F32,
-    [WR_OP_f64x2_splat__acc] = WR_F64,
     [WR_OP_v128_load__acc] = WR_I32,
     [WR_OP_v128_load8x8_s__acc] = WR_I32,
     [WR_OP_v128_load8x8_u__acc] = WR_I32,
@@ -4233,9 +4649,46 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_br_if_i32_and__acc] = WR_I32,
     [WR_OP_br_unless_i32_and__acc] = WR_I32,
     [WR_OP_br_if_back_i32_and__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_eqz__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_eq__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_ne__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_lt_s__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_lt_u__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_gt_s__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_gt_u__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_le_s__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_le_u__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_ge_s__acc] = WR_I32,
+    [WR_OP_br_unless_back_i32_ge_u__acc] = WR_I32,
+    [WR_OP_br_unless_back_i64_eqz__acc] = WR_I64,
+    [WR_OP_br_unless_back_i64_eq__acc] = WR_I64,
+    [WR_OP_br_unless_back_i64_ne__acc] = WR_I64,
+    [WR_OP_br_unless_back_i64_lt_s__acc] = WR_I64,
+    [WR_OP_br_unless_back_i64_lt_u__acc] = WR_I64,
+    [WR_OP_br_unless_back_f64_eq__acc] = WR_F64,
+    [WR_OP_br_unless_back_f64_ne__acc] = WR_F64,
+    [WR_OP_br_unless_back_f64_lt__acc] = WR_F64,
+    [WR_OP_br_unless_back_f64_gt__acc] = WR_F64,
+    [WR_OP_br_unless_back_f64_le__acc] = WR_F64,
+    [WR_OP_br_unless_back_f64_ge__acc] = WR_F64,
+    [WR_OP_br_unless_back_f32_eq__acc] = WR_F32,
+    [WR_OP_br_unless_back_f32_ne__acc] = WR_F32,
+    [WR_OP_br_unless_back_f32_lt__acc] = WR_F32,
+    [WR_OP_br_unless_back_f32_gt__acc] = WR_F32,
+    [WR_OP_br_unless_back_f32_le__acc] = WR_F32,
+    [WR_OP_br_unless_back_f32_ge__acc] = WR_F32,
+    [WR_OP_br_unless_back_i32_and__acc] = WR_I32,
 };
 
 const uint8_t wr_op_commutative[WR_OP_COUNT] = {
+    [WR_OP_f32_eq] = 1,
+    [WR_OP_f32_ne] = 1,
+    [WR_OP_f32_add] = 1,
+    [WR_OP_f32_mul] = 1,
+    [WR_OP_f64_eq] = 1,
+    [WR_OP_f64_ne] = 1,
+    [WR_OP_f64_add] = 1,
+    [WR_OP_f64_mul] = 1,
     [WR_OP_i32_eq] = 1,
     [WR_OP_i32_ne] = 1,
     [WR_OP_i64_eq] = 1,
@@ -4266,6 +4719,741 @@ const uint8_t wr_op_commutative[WR_OP_COUNT] = {
     [WR_OP_i64_xor__acc] = 1,
 };
 
+const uint8_t wr_op_falls_through[WR_OP_COUNT] = {
+    [WR_OP_i32_atomic_load] = 1,
+    [WR_OP_i64_atomic_load] = 1,
+    [WR_OP_i32_atomic_load8_u] = 1,
+    [WR_OP_i32_atomic_load16_u] = 1,
+    [WR_OP_i64_atomic_load8_u] = 1,
+    [WR_OP_i64_atomic_load16_u] = 1,
+    [WR_OP_i64_atomic_load32_u] = 1,
+    [WR_OP_i32_atomic_store] = 1,
+    [WR_OP_i64_atomic_store] = 1,
+    [WR_OP_i32_atomic_store8] = 1,
+    [WR_OP_i32_atomic_store16] = 1,
+    [WR_OP_i64_atomic_store8] = 1,
+    [WR_OP_i64_atomic_store16] = 1,
+    [WR_OP_i64_atomic_store32] = 1,
+    [WR_OP_i32_atomic_rmw_add] = 1,
+    [WR_OP_i64_atomic_rmw_add] = 1,
+    [WR_OP_i32_atomic_rmw8_add_u] = 1,
+    [WR_OP_i32_atomic_rmw16_add_u] = 1,
+    [WR_OP_i64_atomic_rmw8_add_u] = 1,
+    [WR_OP_i64_atomic_rmw16_add_u] = 1,
+    [WR_OP_i64_atomic_rmw32_add_u] = 1,
+    [WR_OP_i32_atomic_rmw_sub] = 1,
+    [WR_OP_i64_atomic_rmw_sub] = 1,
+    [WR_OP_i32_atomic_rmw8_sub_u] = 1,
+    [WR_OP_i32_atomic_rmw16_sub_u] = 1,
+    [WR_OP_i64_atomic_rmw8_sub_u] = 1,
+    [WR_OP_i64_atomic_rmw16_sub_u] = 1,
+    [WR_OP_i64_atomic_rmw32_sub_u] = 1,
+    [WR_OP_i32_atomic_rmw_and] = 1,
+    [WR_OP_i64_atomic_rmw_and] = 1,
+    [WR_OP_i32_atomic_rmw8_and_u] = 1,
+    [WR_OP_i32_atomic_rmw16_and_u] = 1,
+    [WR_OP_i64_atomic_rmw8_and_u] = 1,
+    [WR_OP_i64_atomic_rmw16_and_u] = 1,
+    [WR_OP_i64_atomic_rmw32_and_u] = 1,
+    [WR_OP_i32_atomic_rmw_or] = 1,
+    [WR_OP_i64_atomic_rmw_or] = 1,
+    [WR_OP_i32_atomic_rmw8_or_u] = 1,
+    [WR_OP_i32_atomic_rmw16_or_u] = 1,
+    [WR_OP_i64_atomic_rmw8_or_u] = 1,
+    [WR_OP_i64_atomic_rmw16_or_u] = 1,
+    [WR_OP_i64_atomic_rmw32_or_u] = 1,
+    [WR_OP_i32_atomic_rmw_xor] = 1,
+    [WR_OP_i64_atomic_rmw_xor] = 1,
+    [WR_OP_i32_atomic_rmw8_xor_u] = 1,
+    [WR_OP_i32_atomic_rmw16_xor_u] = 1,
+    [WR_OP_i64_atomic_rmw8_xor_u] = 1,
+    [WR_OP_i64_atomic_rmw16_xor_u] = 1,
+    [WR_OP_i64_atomic_rmw32_xor_u] = 1,
+    [WR_OP_i32_atomic_rmw_xchg] = 1,
+    [WR_OP_i64_atomic_rmw_xchg] = 1,
+    [WR_OP_i32_atomic_rmw8_xchg_u] = 1,
+    [WR_OP_i32_atomic_rmw16_xchg_u] = 1,
+    [WR_OP_i64_atomic_rmw8_xchg_u] = 1,
+    [WR_OP_i64_atomic_rmw16_xchg_u] = 1,
+    [WR_OP_i64_atomic_rmw32_xchg_u] = 1,
+    [WR_OP_i32_atomic_rmw_cmpxchg] = 1,
+    [WR_OP_i64_atomic_rmw_cmpxchg] = 1,
+    [WR_OP_i32_atomic_rmw8_cmpxchg_u] = 1,
+    [WR_OP_i32_atomic_rmw16_cmpxchg_u] = 1,
+    [WR_OP_i64_atomic_rmw8_cmpxchg_u] = 1,
+    [WR_OP_i64_atomic_rmw16_cmpxchg_u] = 1,
+    [WR_OP_i64_atomic_rmw32_cmpxchg_u] = 1,
+    [WR_OP_memory_atomic_notify] = 1,
+    [WR_OP_memory_atomic_wait32] = 1,
+    [WR_OP_memory_atomic_wait64] = 1,
+    [WR_OP_unreachable] = 1,
+    [WR_OP_copy] = 1,
+    [WR_OP_copy_v128] = 1,
+    [WR_OP_select] = 1,
+    [WR_OP_select_v128] = 1,
+    [WR_OP_i32_wrap_i64] = 1,
+    [WR_OP_i32_trunc_f32_s] = 1,
+    [WR_OP_i32_trunc_f32_u] = 1,
+    [WR_OP_i32_trunc_f64_s] = 1,
+    [WR_OP_i32_trunc_f64_u] = 1,
+    [WR_OP_i64_extend_i32_s] = 1,
+    [WR_OP_i64_extend_i32_u] = 1,
+    [WR_OP_i64_trunc_f32_s] = 1,
+    [WR_OP_i64_trunc_f32_u] = 1,
+    [WR_OP_i64_trunc_f64_s] = 1,
+    [WR_OP_i64_trunc_f64_u] = 1,
+    [WR_OP_f32_convert_i32_s] = 1,
+    [WR_OP_f32_convert_i32_u] = 1,
+    [WR_OP_f32_convert_i64_s] = 1,
+    [WR_OP_f32_convert_i64_u] = 1,
+    [WR_OP_f32_demote_f64] = 1,
+    [WR_OP_f64_convert_i32_s] = 1,
+    [WR_OP_f64_convert_i32_u] = 1,
+    [WR_OP_f64_convert_i64_s] = 1,
+    [WR_OP_f64_convert_i64_u] = 1,
+    [WR_OP_f64_promote_f32] = 1,
+    [WR_OP_i32_reinterpret_f32] = 1,
+    [WR_OP_i64_reinterpret_f64] = 1,
+    [WR_OP_f32_reinterpret_i32] = 1,
+    [WR_OP_f64_reinterpret_i64] = 1,
+    [WR_OP_i32_trunc_sat_f32_s] = 1,
+    [WR_OP_i32_trunc_sat_f32_u] = 1,
+    [WR_OP_i32_trunc_sat_f64_s] = 1,
+    [WR_OP_i32_trunc_sat_f64_u] = 1,
+    [WR_OP_i64_trunc_sat_f32_s] = 1,
+    [WR_OP_i64_trunc_sat_f32_u] = 1,
+    [WR_OP_i64_trunc_sat_f64_s] = 1,
+    [WR_OP_i64_trunc_sat_f64_u] = 1,
+    [WR_OP_i32_load] = 1,
+    [WR_OP_i64_load] = 1,
+    [WR_OP_f32_load] = 1,
+    [WR_OP_f64_load] = 1,
+    [WR_OP_i32_load8_s] = 1,
+    [WR_OP_i32_load8_u] = 1,
+    [WR_OP_i32_load16_s] = 1,
+    [WR_OP_i32_load16_u] = 1,
+    [WR_OP_i64_load8_s] = 1,
+    [WR_OP_i64_load8_u] = 1,
+    [WR_OP_i64_load16_s] = 1,
+    [WR_OP_i64_load16_u] = 1,
+    [WR_OP_i64_load32_s] = 1,
+    [WR_OP_i64_load32_u] = 1,
+    [WR_OP_i32_store] = 1,
+    [WR_OP_i64_store] = 1,
+    [WR_OP_f32_store] = 1,
+    [WR_OP_f64_store] = 1,
+    [WR_OP_i32_store8] = 1,
+    [WR_OP_i32_store16] = 1,
+    [WR_OP_i64_store8] = 1,
+    [WR_OP_i64_store16] = 1,
+    [WR_OP_i64_store32] = 1,
+    [WR_OP_memory_size] = 1,
+    [WR_OP_memory_grow] = 1,
+    [WR_OP_memory_fill] = 1,
+    [WR_OP_memory_copy] = 1,
+    [WR_OP_memory_init] = 1,
+    [WR_OP_data_drop] = 1,
+    [WR_OP_f32_eq] = 1,
+    [WR_OP_f32_ne] = 1,
+    [WR_OP_f32_lt] = 1,
+    [WR_OP_f32_gt] = 1,
+    [WR_OP_f32_le] = 1,
+    [WR_OP_f32_ge] = 1,
+    [WR_OP_f32_abs] = 1,
+    [WR_OP_f32_neg] = 1,
+    [WR_OP_f32_ceil] = 1,
+    [WR_OP_f32_floor] = 1,
+    [WR_OP_f32_trunc] = 1,
+    [WR_OP_f32_nearest] = 1,
+    [WR_OP_f32_sqrt] = 1,
+    [WR_OP_f32_add] = 1,
+    [WR_OP_f32_sub] = 1,
+    [WR_OP_f32_mul] = 1,
+    [WR_OP_f32_div] = 1,
+    [WR_OP_f32_min] = 1,
+    [WR_OP_f32_max] = 1,
+    [WR_OP_f32_copysign] = 1,
+    [WR_OP_f64_eq] = 1,
+    [WR_OP_f64_ne] = 1,
+    [WR_OP_f64_lt] = 1,
+    [WR_OP_f64_gt] = 1,
+    [WR_OP_f64_le] = 1,
+    [WR_OP_f64_ge] = 1,
+    [WR_OP_f64_abs] = 1,
+    [WR_OP_f64_neg] = 1,
+    [WR_OP_f64_ceil] = 1,
+    [WR_OP_f64_floor] = 1,
+    [WR_OP_f64_trunc] = 1,
+    [WR_OP_f64_nearest] = 1,
+    [WR_OP_f64_sqrt] = 1,
+    [WR_OP_f64_add] = 1,
+    [WR_OP_f64_sub] = 1,
+    [WR_OP_f64_mul] = 1,
+    [WR_OP_f64_div] = 1,
+    [WR_OP_f64_min] = 1,
+    [WR_OP_f64_max] = 1,
+    [WR_OP_f64_copysign] = 1,
+    [WR_OP_i32_eqz] = 1,
+    [WR_OP_i32_eq] = 1,
+    [WR_OP_i32_ne] = 1,
+    [WR_OP_i32_lt_s] = 1,
+    [WR_OP_i32_lt_u] = 1,
+    [WR_OP_i32_gt_s] = 1,
+    [WR_OP_i32_gt_u] = 1,
+    [WR_OP_i32_le_s] = 1,
+    [WR_OP_i32_le_u] = 1,
+    [WR_OP_i32_ge_s] = 1,
+    [WR_OP_i32_ge_u] = 1,
+    [WR_OP_i64_eqz] = 1,
+    [WR_OP_i64_eq] = 1,
+    [WR_OP_i64_ne] = 1,
+    [WR_OP_i64_lt_s] = 1,
+    [WR_OP_i64_lt_u] = 1,
+    [WR_OP_i64_gt_s] = 1,
+    [WR_OP_i64_gt_u] = 1,
+    [WR_OP_i64_le_s] = 1,
+    [WR_OP_i64_le_u] = 1,
+    [WR_OP_i64_ge_s] = 1,
+    [WR_OP_i64_ge_u] = 1,
+    [WR_OP_i32_clz] = 1,
+    [WR_OP_i32_ctz] = 1,
+    [WR_OP_i32_popcnt] = 1,
+    [WR_OP_i32_add] = 1,
+    [WR_OP_i32_sub] = 1,
+    [WR_OP_i32_mul] = 1,
+    [WR_OP_i32_div_s] = 1,
+    [WR_OP_i32_div_u] = 1,
+    [WR_OP_i32_rem_s] = 1,
+    [WR_OP_i32_rem_u] = 1,
+    [WR_OP_i32_and] = 1,
+    [WR_OP_i32_or] = 1,
+    [WR_OP_i32_xor] = 1,
+    [WR_OP_i32_shl] = 1,
+    [WR_OP_i32_shr_s] = 1,
+    [WR_OP_i32_shr_u] = 1,
+    [WR_OP_i32_rotl] = 1,
+    [WR_OP_i32_rotr] = 1,
+    [WR_OP_i64_clz] = 1,
+    [WR_OP_i64_ctz] = 1,
+    [WR_OP_i64_popcnt] = 1,
+    [WR_OP_i64_add] = 1,
+    [WR_OP_i64_sub] = 1,
+    [WR_OP_i64_mul] = 1,
+    [WR_OP_i64_div_s] = 1,
+    [WR_OP_i64_div_u] = 1,
+    [WR_OP_i64_rem_s] = 1,
+    [WR_OP_i64_rem_u] = 1,
+    [WR_OP_i64_and] = 1,
+    [WR_OP_i64_or] = 1,
+    [WR_OP_i64_xor] = 1,
+    [WR_OP_i64_shl] = 1,
+    [WR_OP_i64_shr_s] = 1,
+    [WR_OP_i64_shr_u] = 1,
+    [WR_OP_i64_rotl] = 1,
+    [WR_OP_i64_rotr] = 1,
+    [WR_OP_i32_extend8_s] = 1,
+    [WR_OP_i32_extend16_s] = 1,
+    [WR_OP_i64_extend8_s] = 1,
+    [WR_OP_i64_extend16_s] = 1,
+    [WR_OP_i64_extend32_s] = 1,
+    [WR_OP_ref_is_null] = 1,
+    [WR_OP_ref_func] = 1,
+    [WR_OP_f32x4_demote_f64x2_zero] = 1,
+    [WR_OP_f64x2_promote_low_f32x4] = 1,
+    [WR_OP_i8x16_narrow_i16x8_s] = 1,
+    [WR_OP_i8x16_narrow_i16x8_u] = 1,
+    [WR_OP_i16x8_extadd_pairwise_i8x16_s] = 1,
+    [WR_OP_i16x8_extadd_pairwise_i8x16_u] = 1,
+    [WR_OP_i32x4_extadd_pairwise_i16x8_s] = 1,
+    [WR_OP_i32x4_extadd_pairwise_i16x8_u] = 1,
+    [WR_OP_i16x8_narrow_i32x4_s] = 1,
+    [WR_OP_i16x8_narrow_i32x4_u] = 1,
+    [WR_OP_i16x8_extend_low_i8x16_s] = 1,
+    [WR_OP_i16x8_extend_high_i8x16_s] = 1,
+    [WR_OP_i16x8_extend_low_i8x16_u] = 1,
+    [WR_OP_i16x8_extend_high_i8x16_u] = 1,
+    [WR_OP_i16x8_extmul_low_i8x16_s] = 1,
+    [WR_OP_i16x8_extmul_high_i8x16_s] = 1,
+    [WR_OP_i16x8_extmul_low_i8x16_u] = 1,
+    [WR_OP_i16x8_extmul_high_i8x16_u] = 1,
+    [WR_OP_i32x4_extend_low_i16x8_s] = 1,
+    [WR_OP_i32x4_extend_high_i16x8_s] = 1,
+    [WR_OP_i32x4_extend_low_i16x8_u] = 1,
+    [WR_OP_i32x4_extend_high_i16x8_u] = 1,
+    [WR_OP_i32x4_extmul_low_i16x8_s] = 1,
+    [WR_OP_i32x4_extmul_high_i16x8_s] = 1,
+    [WR_OP_i32x4_extmul_low_i16x8_u] = 1,
+    [WR_OP_i32x4_extmul_high_i16x8_u] = 1,
+    [WR_OP_i64x2_extend_low_i32x4_s] = 1,
+    [WR_OP_i64x2_extend_high_i32x4_s] = 1,
+    [WR_OP_i64x2_extend_low_i32x4_u] = 1,
+    [WR_OP_i64x2_extend_high_i32x4_u] = 1,
+    [WR_OP_i64x2_extmul_low_i32x4_s] = 1,
+    [WR_OP_i64x2_extmul_high_i32x4_s] = 1,
+    [WR_OP_i64x2_extmul_low_i32x4_u] = 1,
+    [WR_OP_i64x2_extmul_high_i32x4_u] = 1,
+    [WR_OP_i32x4_trunc_sat_f32x4_s] = 1,
+    [WR_OP_i32x4_trunc_sat_f32x4_u] = 1,
+    [WR_OP_f32x4_convert_i32x4_s] = 1,
+    [WR_OP_f32x4_convert_i32x4_u] = 1,
+    [WR_OP_i32x4_trunc_sat_f64x2_s_zero] = 1,
+    [WR_OP_i32x4_trunc_sat_f64x2_u_zero] = 1,
+    [WR_OP_f64x2_convert_low_i32x4_s] = 1,
+    [WR_OP_f64x2_convert_low_i32x4_u] = 1,
+    [WR_OP_f32x4_eq] = 1,
+    [WR_OP_f32x4_ne] = 1,
+    [WR_OP_f32x4_lt] = 1,
+    [WR_OP_f32x4_gt] = 1,
+    [WR_OP_f32x4_le] = 1,
+    [WR_OP_f32x4_ge] = 1,
+    [WR_OP_f64x2_eq] = 1,
+    [WR_OP_f64x2_ne] = 1,
+    [WR_OP_f64x2_lt] = 1,
+    [WR_OP_f64x2_gt] = 1,
+    [WR_OP_f64x2_le] = 1,
+    [WR_OP_f64x2_ge] = 1,
+    [WR_OP_f32x4_ceil] = 1,
+    [WR_OP_f32x4_floor] = 1,
+    [WR_OP_f32x4_trunc] = 1,
+    [WR_OP_f32x4_nearest] = 1,
+    [WR_OP_f64x2_ceil] = 1,
+    [WR_OP_f64x2_floor] = 1,
+    [WR_OP_f64x2_trunc] = 1,
+    [WR_OP_f64x2_nearest] = 1,
+    [WR_OP_f32x4_abs] = 1,
+    [WR_OP_f32x4_neg] = 1,
+    [WR_OP_f32x4_sqrt] = 1,
+    [WR_OP_f32x4_add] = 1,
+    [WR_OP_f32x4_sub] = 1,
+    [WR_OP_f32x4_mul] = 1,
+    [WR_OP_f32x4_div] = 1,
+    [WR_OP_f32x4_min] = 1,
+    [WR_OP_f32x4_max] = 1,
+    [WR_OP_f32x4_pmin] = 1,
+    [WR_OP_f32x4_pmax] = 1,
+    [WR_OP_f64x2_abs] = 1,
+    [WR_OP_f64x2_neg] = 1,
+    [WR_OP_f64x2_sqrt] = 1,
+    [WR_OP_f64x2_add] = 1,
+    [WR_OP_f64x2_sub] = 1,
+    [WR_OP_f64x2_mul] = 1,
+    [WR_OP_f64x2_div] = 1,
+    [WR_OP_f64x2_min] = 1,
+    [WR_OP_f64x2_max] = 1,
+    [WR_OP_f64x2_pmin] = 1,
+    [WR_OP_f64x2_pmax] = 1,
+    [WR_OP_i8x16_eq] = 1,
+    [WR_OP_i8x16_ne] = 1,
+    [WR_OP_i8x16_lt_s] = 1,
+    [WR_OP_i8x16_lt_u] = 1,
+    [WR_OP_i8x16_gt_s] = 1,
+    [WR_OP_i8x16_gt_u] = 1,
+    [WR_OP_i8x16_le_s] = 1,
+    [WR_OP_i8x16_le_u] = 1,
+    [WR_OP_i8x16_ge_s] = 1,
+    [WR_OP_i8x16_ge_u] = 1,
+    [WR_OP_i16x8_eq] = 1,
+    [WR_OP_i16x8_ne] = 1,
+    [WR_OP_i16x8_lt_s] = 1,
+    [WR_OP_i16x8_lt_u] = 1,
+    [WR_OP_i16x8_gt_s] = 1,
+    [WR_OP_i16x8_gt_u] = 1,
+    [WR_OP_i16x8_le_s] = 1,
+    [WR_OP_i16x8_le_u] = 1,
+    [WR_OP_i16x8_ge_s] = 1,
+    [WR_OP_i16x8_ge_u] = 1,
+    [WR_OP_i32x4_eq] = 1,
+    [WR_OP_i32x4_ne] = 1,
+    [WR_OP_i32x4_lt_s] = 1,
+    [WR_OP_i32x4_lt_u] = 1,
+    [WR_OP_i32x4_gt_s] = 1,
+    [WR_OP_i32x4_gt_u] = 1,
+    [WR_OP_i32x4_le_s] = 1,
+    [WR_OP_i32x4_le_u] = 1,
+    [WR_OP_i32x4_ge_s] = 1,
+    [WR_OP_i32x4_ge_u] = 1,
+    [WR_OP_v128_not] = 1,
+    [WR_OP_v128_and] = 1,
+    [WR_OP_v128_andnot] = 1,
+    [WR_OP_v128_or] = 1,
+    [WR_OP_v128_xor] = 1,
+    [WR_OP_v128_bitselect] = 1,
+    [WR_OP_v128_any_true] = 1,
+    [WR_OP_i8x16_abs] = 1,
+    [WR_OP_i8x16_neg] = 1,
+    [WR_OP_i8x16_popcnt] = 1,
+    [WR_OP_i8x16_all_true] = 1,
+    [WR_OP_i8x16_bitmask] = 1,
+    [WR_OP_i8x16_shl] = 1,
+    [WR_OP_i8x16_shr_s] = 1,
+    [WR_OP_i8x16_shr_u] = 1,
+    [WR_OP_i8x16_add] = 1,
+    [WR_OP_i8x16_add_sat_s] = 1,
+    [WR_OP_i8x16_add_sat_u] = 1,
+    [WR_OP_i8x16_sub] = 1,
+    [WR_OP_i8x16_sub_sat_s] = 1,
+    [WR_OP_i8x16_sub_sat_u] = 1,
+    [WR_OP_i8x16_min_s] = 1,
+    [WR_OP_i8x16_min_u] = 1,
+    [WR_OP_i8x16_max_s] = 1,
+    [WR_OP_i8x16_max_u] = 1,
+    [WR_OP_i8x16_avgr_u] = 1,
+    [WR_OP_i16x8_abs] = 1,
+    [WR_OP_i16x8_neg] = 1,
+    [WR_OP_i16x8_q15mulr_sat_s] = 1,
+    [WR_OP_i16x8_all_true] = 1,
+    [WR_OP_i16x8_bitmask] = 1,
+    [WR_OP_i16x8_shl] = 1,
+    [WR_OP_i16x8_shr_s] = 1,
+    [WR_OP_i16x8_shr_u] = 1,
+    [WR_OP_i16x8_add] = 1,
+    [WR_OP_i16x8_add_sat_s] = 1,
+    [WR_OP_i16x8_add_sat_u] = 1,
+    [WR_OP_i16x8_sub] = 1,
+    [WR_OP_i16x8_sub_sat_s] = 1,
+    [WR_OP_i16x8_sub_sat_u] = 1,
+    [WR_OP_i16x8_mul] = 1,
+    [WR_OP_i16x8_min_s] = 1,
+    [WR_OP_i16x8_min_u] = 1,
+    [WR_OP_i16x8_max_s] = 1,
+    [WR_OP_i16x8_max_u] = 1,
+    [WR_OP_i16x8_avgr_u] = 1,
+    [WR_OP_i32x4_abs] = 1,
+    [WR_OP_i32x4_neg] = 1,
+    [WR_OP_i32x4_all_true] = 1,
+    [WR_OP_i32x4_bitmask] = 1,
+    [WR_OP_i32x4_shl] = 1,
+    [WR_OP_i32x4_shr_s] = 1,
+    [WR_OP_i32x4_shr_u] = 1,
+    [WR_OP_i32x4_add] = 1,
+    [WR_OP_i32x4_sub] = 1,
+    [WR_OP_i32x4_mul] = 1,
+    [WR_OP_i32x4_min_s] = 1,
+    [WR_OP_i32x4_min_u] = 1,
+    [WR_OP_i32x4_max_s] = 1,
+    [WR_OP_i32x4_max_u] = 1,
+    [WR_OP_i32x4_dot_i16x8_s] = 1,
+    [WR_OP_i64x2_abs] = 1,
+    [WR_OP_i64x2_neg] = 1,
+    [WR_OP_i64x2_all_true] = 1,
+    [WR_OP_i64x2_bitmask] = 1,
+    [WR_OP_i64x2_shl] = 1,
+    [WR_OP_i64x2_shr_s] = 1,
+    [WR_OP_i64x2_shr_u] = 1,
+    [WR_OP_i64x2_add] = 1,
+    [WR_OP_i64x2_sub] = 1,
+    [WR_OP_i64x2_mul] = 1,
+    [WR_OP_i64x2_eq] = 1,
+    [WR_OP_i64x2_ne] = 1,
+    [WR_OP_i64x2_lt_s] = 1,
+    [WR_OP_i64x2_gt_s] = 1,
+    [WR_OP_i64x2_le_s] = 1,
+    [WR_OP_i64x2_ge_s] = 1,
+    [WR_OP_i8x16_shuffle] = 1,
+    [WR_OP_i8x16_swizzle] = 1,
+    [WR_OP_i8x16_splat] = 1,
+    [WR_OP_i16x8_splat] = 1,
+    [WR_OP_i32x4_splat] = 1,
+    [WR_OP_i64x2_splat] = 1,
+    [WR_OP_f32x4_splat] = 1,
+    [WR_OP_f64x2_splat] = 1,
+    [WR_OP_i8x16_extract_lane_s] = 1,
+    [WR_OP_i8x16_extract_lane_u] = 1,
+    [WR_OP_i8x16_replace_lane] = 1,
+    [WR_OP_i16x8_extract_lane_s] = 1,
+    [WR_OP_i16x8_extract_lane_u] = 1,
+    [WR_OP_i16x8_replace_lane] = 1,
+    [WR_OP_i32x4_extract_lane] = 1,
+    [WR_OP_i32x4_replace_lane] = 1,
+    [WR_OP_i64x2_extract_lane] = 1,
+    [WR_OP_i64x2_replace_lane] = 1,
+    [WR_OP_f32x4_extract_lane] = 1,
+    [WR_OP_f32x4_replace_lane] = 1,
+    [WR_OP_f64x2_extract_lane] = 1,
+    [WR_OP_f64x2_replace_lane] = 1,
+    [WR_OP_v128_load] = 1,
+    [WR_OP_v128_load8x8_s] = 1,
+    [WR_OP_v128_load8x8_u] = 1,
+    [WR_OP_v128_load16x4_s] = 1,
+    [WR_OP_v128_load16x4_u] = 1,
+    [WR_OP_v128_load32x2_s] = 1,
+    [WR_OP_v128_load32x2_u] = 1,
+    [WR_OP_v128_load8_splat] = 1,
+    [WR_OP_v128_load16_splat] = 1,
+    [WR_OP_v128_load32_splat] = 1,
+    [WR_OP_v128_load64_splat] = 1,
+    [WR_OP_v128_store] = 1,
+    [WR_OP_v128_load8_lane] = 1,
+    [WR_OP_v128_load16_lane] = 1,
+    [WR_OP_v128_load32_lane] = 1,
+    [WR_OP_v128_load64_lane] = 1,
+    [WR_OP_v128_store8_lane] = 1,
+    [WR_OP_v128_store16_lane] = 1,
+    [WR_OP_v128_store32_lane] = 1,
+    [WR_OP_v128_store64_lane] = 1,
+    [WR_OP_v128_load32_zero] = 1,
+    [WR_OP_v128_load64_zero] = 1,
+    [WR_OP_table_get] = 1,
+    [WR_OP_table_set] = 1,
+    [WR_OP_table_size] = 1,
+    [WR_OP_table_grow] = 1,
+    [WR_OP_table_fill] = 1,
+    [WR_OP_table_copy] = 1,
+    [WR_OP_table_init] = 1,
+    [WR_OP_elem_drop] = 1,
+    [WR_OP_global_get] = 1,
+    [WR_OP_global_set] = 1,
+    [WR_OP_global_get_v128] = 1,
+    [WR_OP_global_set_v128] = 1,
+    [WR_OP_i32_atomic_load__acc] = 1,
+    [WR_OP_i64_atomic_load__acc] = 1,
+    [WR_OP_i32_atomic_load8_u__acc] = 1,
+    [WR_OP_i32_atomic_load16_u__acc] = 1,
+    [WR_OP_i64_atomic_load8_u__acc] = 1,
+    [WR_OP_i64_atomic_load16_u__acc] = 1,
+    [WR_OP_i64_atomic_load32_u__acc] = 1,
+    [WR_OP_i32_atomic_store__acc] = 1,
+    [WR_OP_i64_atomic_store__acc] = 1,
+    [WR_OP_i32_atomic_store8__acc] = 1,
+    [WR_OP_i32_atomic_store16__acc] = 1,
+    [WR_OP_i64_atomic_store8__acc] = 1,
+    [WR_OP_i64_atomic_store16__acc] = 1,
+    [WR_OP_i64_atomic_store32__acc] = 1,
+    [WR_OP_i32_atomic_rmw_add__acc] = 1,
+    [WR_OP_i64_atomic_rmw_add__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_add_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_add_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_add_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_add_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_add_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_sub__acc] = 1,
+    [WR_OP_i64_atomic_rmw_sub__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_sub_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_sub_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_sub_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_sub_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_sub_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_and__acc] = 1,
+    [WR_OP_i64_atomic_rmw_and__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_and_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_and_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_and_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_and_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_and_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_or__acc] = 1,
+    [WR_OP_i64_atomic_rmw_or__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_or_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_or_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_or_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_or_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_or_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_xor__acc] = 1,
+    [WR_OP_i64_atomic_rmw_xor__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_xor_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_xor_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_xor_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_xor_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_xor_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_xchg__acc] = 1,
+    [WR_OP_i64_atomic_rmw_xchg__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_xchg_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_xchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_xchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_xchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_xchg_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw_cmpxchg__acc] = 1,
+    [WR_OP_i64_atomic_rmw_cmpxchg__acc] = 1,
+    [WR_OP_i32_atomic_rmw8_cmpxchg_u__acc] = 1,
+    [WR_OP_i32_atomic_rmw16_cmpxchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw8_cmpxchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw16_cmpxchg_u__acc] = 1,
+    [WR_OP_i64_atomic_rmw32_cmpxchg_u__acc] = 1,
+    [WR_OP_memory_atomic_notify__acc] = 1,
+    [WR_OP_memory_atomic_wait32__acc] = 1,
+    [WR_OP_memory_atomic_wait64__acc] = 1,
+    [WR_OP_i32_wrap_i64__acc] = 1,
+    [WR_OP_i32_trunc_f32_s__acc] = 1,
+    [WR_OP_i32_trunc_f32_u__acc] = 1,
+    [WR_OP_i32_trunc_f64_s__acc] = 1,
+    [WR_OP_i32_trunc_f64_u__acc] = 1,
+    [WR_OP_i64_extend_i32_s__acc] = 1,
+    [WR_OP_i64_extend_i32_u__acc] = 1,
+    [WR_OP_i64_trunc_f32_s__acc] = 1,
+    [WR_OP_i64_trunc_f32_u__acc] = 1,
+    [WR_OP_i64_trunc_f64_s__acc] = 1,
+    [WR_OP_i64_trunc_f64_u__acc] = 1,
+    [WR_OP_f32_convert_i32_s__acc] = 1,
+    [WR_OP_f32_convert_i32_u__acc] = 1,
+    [WR_OP_f32_convert_i64_s__acc] = 1,
+    [WR_OP_f32_convert_i64_u__acc] = 1,
+    [WR_OP_f32_demote_f64__acc] = 1,
+    [WR_OP_f64_convert_i32_s__acc] = 1,
+    [WR_OP_f64_convert_i32_u__acc] = 1,
+    [WR_OP_f64_convert_i64_s__acc] = 1,
+    [WR_OP_f64_convert_i64_u__acc] = 1,
+    [WR_OP_f64_promote_f32__acc] = 1,
+    [WR_OP_i32_reinterpret_f32__acc] = 1,
+    [WR_OP_i64_reinterpret_f64__acc] = 1,
+    [WR_OP_f32_reinterpret_i32__acc] = 1,
+    [WR_OP_f64_reinterpret_i64__acc] = 1,
+    [WR_OP_i32_trunc_sat_f32_s__acc] = 1,
+    [WR_OP_i32_trunc_sat_f32_u__acc] = 1,
+    [WR_OP_i32_trunc_sat_f64_s__acc] = 1,
+    [WR_OP_i32_trunc_sat_f64_u__acc] = 1,
+    [WR_OP_i64_trunc_sat_f32_s__acc] = 1,
+    [WR_OP_i64_trunc_sat_f32_u__acc] = 1,
+    [WR_OP_i64_trunc_sat_f64_s__acc] = 1,
+    [WR_OP_i64_trunc_sat_f64_u__acc] = 1,
+    [WR_OP_i32_load__acc] = 1,
+    [WR_OP_i64_load__acc] = 1,
+    [WR_OP_f32_load__acc] = 1,
+    [WR_OP_f64_load__acc] = 1,
+    [WR_OP_i32_load8_s__acc] = 1,
+    [WR_OP_i32_load8_u__acc] = 1,
+    [WR_OP_i32_load16_s__acc] = 1,
+    [WR_OP_i32_load16_u__acc] = 1,
+    [WR_OP_i64_load8_s__acc] = 1,
+    [WR_OP_i64_load8_u__acc] = 1,
+    [WR_OP_i64_load16_s__acc] = 1,
+    [WR_OP_i64_load16_u__acc] = 1,
+    [WR_OP_i64_load32_s__acc] = 1,
+    [WR_OP_i64_load32_u__acc] = 1,
+    [WR_OP_i32_store__acc] = 1,
+    [WR_OP_i64_store__acc] = 1,
+    [WR_OP_f32_store__acc] = 1,
+    [WR_OP_f64_store__acc] = 1,
+    [WR_OP_i32_store8__acc] = 1,
+    [WR_OP_i32_store16__acc] = 1,
+    [WR_OP_i64_store8__acc] = 1,
+    [WR_OP_i64_store16__acc] = 1,
+    [WR_OP_i64_store32__acc] = 1,
+    [WR_OP_f32_eq__acc] = 1,
+    [WR_OP_f32_ne__acc] = 1,
+    [WR_OP_f32_lt__acc] = 1,
+    [WR_OP_f32_gt__acc] = 1,
+    [WR_OP_f32_le__acc] = 1,
+    [WR_OP_f32_ge__acc] = 1,
+    [WR_OP_f32_abs__acc] = 1,
+    [WR_OP_f32_neg__acc] = 1,
+    [WR_OP_f32_ceil__acc] = 1,
+    [WR_OP_f32_floor__acc] = 1,
+    [WR_OP_f32_trunc__acc] = 1,
+    [WR_OP_f32_nearest__acc] = 1,
+    [WR_OP_f32_sqrt__acc] = 1,
+    [WR_OP_f32_add__acc] = 1,
+    [WR_OP_f32_sub__acc] = 1,
+    [WR_OP_f32_mul__acc] = 1,
+    [WR_OP_f32_div__acc] = 1,
+    [WR_OP_f32_min__acc] = 1,
+    [WR_OP_f32_max__acc] = 1,
+    [WR_OP_f32_copysign__acc] = 1,
+    [WR_OP_f64_eq__acc] = 1,
+    [WR_OP_f64_ne__acc] = 1,
+    [WR_OP_f64_lt__acc] = 1,
+    [WR_OP_f64_gt__acc] = 1,
+    [WR_OP_f64_le__acc] = 1,
+    [WR_OP_f64_ge__acc] = 1,
+    [WR_OP_f64_abs__acc] = 1,
+    [WR_OP_f64_neg__acc] = 1,
+    [WR_OP_f64_ceil__acc] = 1,
+    [WR_OP_f64_floor__acc] = 1,
+    [WR_OP_f64_trunc__acc] = 1,
+    [WR_OP_f64_nearest__acc] = 1,
+    [WR_OP_f64_sqrt__acc] = 1,
+    [WR_OP_f64_add__acc] = 1,
+    [WR_OP_f64_sub__acc] = 1,
+    [WR_OP_f64_mul__acc] = 1,
+    [WR_OP_f64_div__acc] = 1,
+    [WR_OP_f64_min__acc] = 1,
+    [WR_OP_f64_max__acc] = 1,
+    [WR_OP_f64_copysign__acc] = 1,
+    [WR_OP_i32_eqz__acc] = 1,
+    [WR_OP_i32_eq__acc] = 1,
+    [WR_OP_i32_ne__acc] = 1,
+    [WR_OP_i32_lt_s__acc] = 1,
+    [WR_OP_i32_lt_u__acc] = 1,
+    [WR_OP_i32_gt_s__acc] = 1,
+    [WR_OP_i32_gt_u__acc] = 1,
+    [WR_OP_i32_le_s__acc] = 1,
+    [WR_OP_i32_le_u__acc] = 1,
+    [WR_OP_i32_ge_s__acc] = 1,
+    [WR_OP_i32_ge_u__acc] = 1,
+    [WR_OP_i64_eqz__acc] = 1,
+    [WR_OP_i64_eq__acc] = 1,
+    [WR_OP_i64_ne__acc] = 1,
+    [WR_OP_i64_lt_s__acc] = 1,
+    [WR_OP_i64_lt_u__acc] = 1,
+    [WR_OP_i64_gt_s__acc] = 1,
+    [WR_OP_i64_gt_u__acc] = 1,
+    [WR_OP_i64_le_s__acc] = 1,
+    [WR_OP_i64_le_u__acc] = 1,
+    [WR_OP_i64_ge_s__acc] = 1,
+    [WR_OP_i64_ge_u__acc] = 1,
+    [WR_OP_i32_clz__acc] = 1,
+    [WR_OP_i32_ctz__acc] = 1,
+    [WR_OP_i32_popcnt__acc] = 1,
+    [WR_OP_i32_add__acc] = 1,
+    [WR_OP_i32_sub__acc] = 1,
+    [WR_OP_i32_mul__acc] = 1,
+    [WR_OP_i32_div_s__acc] = 1,
+    [WR_OP_i32_div_u__acc] = 1,
+    [WR_OP_i32_rem_s__acc] = 1,
+    [WR_OP_i32_rem_u__acc] = 1,
+    [WR_OP_i32_and__acc] = 1,
+    [WR_OP_i32_or__acc] = 1,
+    [WR_OP_i32_xor__acc] = 1,
+    [WR_OP_i32_shl__acc] = 1,
+    [WR_OP_i32_shr_s__acc] = 1,
+    [WR_OP_i32_shr_u__acc] = 1,
+    [WR_OP_i32_rotl__acc] = 1,
+    [WR_OP_i32_rotr__acc] = 1,
+    [WR_OP_i64_clz__acc] = 1,
+    [WR_OP_i64_ctz__acc] = 1,
+    [WR_OP_i64_popcnt__acc] = 1,
+    [WR_OP_i64_add__acc] = 1,
+    [WR_OP_i64_sub__acc] = 1,
+    [WR_OP_i64_mul__acc] = 1,
+    [WR_OP_i64_div_s__acc] = 1,
+    [WR_OP_i64_div_u__acc] = 1,
+    [WR_OP_i64_rem_s__acc] = 1,
+    [WR_OP_i64_rem_u__acc] = 1,
+    [WR_OP_i64_and__acc] = 1,
+    [WR_OP_i64_or__acc] = 1,
+    [WR_OP_i64_xor__acc] = 1,
+    [WR_OP_i64_shl__acc] = 1,
+    [WR_OP_i64_shr_s__acc] = 1,
+    [WR_OP_i64_shr_u__acc] = 1,
+    [WR_OP_i64_rotl__acc] = 1,
+    [WR_OP_i64_rotr__acc] = 1,
+    [WR_OP_i32_extend8_s__acc] = 1,
+    [WR_OP_i32_extend16_s__acc] = 1,
+    [WR_OP_i64_extend8_s__acc] = 1,
+    [WR_OP_i64_extend16_s__acc] = 1,
+    [WR_OP_i64_extend32_s__acc] = 1,
+    [WR_OP_v128_load__acc] = 1,
+    [WR_OP_v128_load8x8_s__acc] = 1,
+    [WR_OP_v128_load8x8_u__acc] = 1,
+    [WR_OP_v128_load16x4_s__acc] = 1,
+    [WR_OP_v128_load16x4_u__acc] = 1,
+    [WR_OP_v128_load32x2_s__acc] = 1,
+    [WR_OP_v128_load32x2_u__acc] = 1,
+    [WR_OP_v128_load8_splat__acc] = 1,
+    [WR_OP_v128_load16_splat__acc] = 1,
+    [WR_OP_v128_load32_splat__acc] = 1,
+    [WR_OP_v128_load64_splat__acc] = 1,
+    [WR_OP_v128_store__acc] = 1,
+    [WR_OP_v128_load8_lane__acc] = 1,
+    [WR_OP_v128_load16_lane__acc] = 1,
+    [WR_OP_v128_load32_lane__acc] = 1,
+    [WR_OP_v128_load64_lane__acc] = 1,
+    [WR_OP_v128_store8_lane__acc] = 1,
+    [WR_OP_v128_store16_lane__acc] = 1,
+    [WR_OP_v128_store32_lane__acc] = 1,
+    [WR_OP_v128_store64_lane__acc] = 1,
+    [WR_OP_v128_load32_zero__acc] = 1,
+    [WR_OP_v128_load64_zero__acc] = 1,
+};
+
 unsigned wr_fuse(unsigned first, unsigned second)
 {
     switch (first) {
@@ -4277,6 +5465,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_eqz;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_eqz;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_eqz;
         default:
             return 0;
         }
@@ -4288,6 +5478,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_eq;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_eq;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_eq;
         default:
             return 0;
         }
@@ -4299,6 +5491,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_ne;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_ne;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_ne;
         default:
             return 0;
         }
@@ -4310,6 +5504,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_lt_s;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_lt_s;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_lt_s;
         default:
             return 0;
         }
@@ -4321,6 +5517,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_lt_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_lt_u;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_lt_u;
         default:
             return 0;
         }
@@ -4332,6 +5530,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_gt_s;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_gt_s;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_gt_s;
         default:
             return 0;
         }
@@ -4343,6 +5543,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_gt_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_gt_u;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_gt_u;
         default:
             return 0;
         }
@@ -4354,6 +5556,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_le_s;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_le_s;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_le_s;
         default:
             return 0;
         }
@@ -4365,6 +5569,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_le_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_le_u;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_le_u;
         default:
             return 0;
         }
@@ -4376,6 +5582,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_ge_s;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_ge_s;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_ge_s;
         default:
             return 0;
         }
@@ -4387,6 +5595,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_ge_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_ge_u;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_ge_u;
         default:
             return 0;
         }
@@ -4398,6 +5608,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i64_eqz;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i64_eqz;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i64_eqz;
         default:
             return 0;
         }
@@ -4407,6 +5619,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_if_i64_eq;
         case WR_OP_br_unless:
             return WR_OP_br_unless_i64_eq;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i64_eq;
         default:
             return 0;
         }
@@ -4418,6 +5632,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i64_ne;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i64_ne;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i64_ne;
         default:
             return 0;
         }
@@ -4427,6 +5643,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_if_i64_lt_s;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i64_lt_s;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i64_lt_s;
         default:
             return 0;
         }
@@ -4436,6 +5654,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_if_i64_lt_u;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i64_lt_u;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i64_lt_u;
         default:
             return 0;
         }
@@ -4447,6 +5667,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_eq;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_eq;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_eq;
         default:
             return 0;
         }
@@ -4458,6 +5680,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_ne;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_ne;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_ne;
         default:
             return 0;
         }
@@ -4469,6 +5693,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_lt;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_lt;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_lt;
         default:
             return 0;
         }
@@ -4480,6 +5706,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_gt;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_gt;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_gt;
         default:
             return 0;
         }
@@ -4491,6 +5719,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_le;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_le;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_le;
         default:
             return 0;
         }
@@ -4502,6 +5732,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f64_ge;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f64_ge;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f64_ge;
         default:
             return 0;
         }
@@ -4513,6 +5745,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_eq;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_eq;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_eq;
         default:
             return 0;
         }
@@ -4524,6 +5758,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_ne;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_ne;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_ne;
         default:
             return 0;
         }
@@ -4535,6 +5771,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_lt;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_lt;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_lt;
         default:
             return 0;
         }
@@ -4546,6 +5784,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_gt;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_gt;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_gt;
         default:
             return 0;
         }
@@ -4557,6 +5797,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_le;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_le;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_le;
         default:
             return 0;
         }
@@ -4568,6 +5810,8 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_f32_ge;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_f32_ge;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_f32_ge;
         default:
             return 0;
         }
@@ -4579,6 +5823,346 @@ unsigned wr_fuse(unsigned first, unsigned second)
             return WR_OP_br_unless_i32_and;
         case WR_OP_br_if_back:
             return WR_OP_br_if_back_i32_and;
+        case WR_OP_br_unless_back:
+            return WR_OP_br_unless_back_i32_and;
+        default:
+            return 0;
+        }
+    default:
+        return 0;
+    }
+}
+
+unsigned wr_seq(unsigned first, unsigned second)
+{
+    switch (first) {
+    case WR_OP_i32_add:
+        switch (second) {
+        case WR_OP_br_back:
+            return WR_OP_seq__i32_add__br_back;
+        case WR_OP_br_unless_back_i32_ge_u:
+            return WR_OP_seq__i32_add__br_unless_back_i32_ge_u;
+        case WR_OP_br_unless_back_i32_ge_s:
+            return WR_OP_seq__i32_add__br_unless_back_i32_ge_s;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_add__i32_add;
+        case WR_OP_copy:
+            return WR_OP_seq__i32_add__copy;
+        case WR_OP_f64_load__acc:
+            return WR_OP_seq__i32_add__f64_load__acc;
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_add__i32_and__acc;
+        case WR_OP_br_unless_i32_ne:
+            return WR_OP_seq__i32_add__br_unless_i32_ne;
+        default:
+            return 0;
+        }
+    case WR_OP_copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__copy__br_if_back;
+        case WR_OP_return:
+            return WR_OP_seq__copy__return;
+        case WR_OP_br:
+            return WR_OP_seq__copy__br;
+        case WR_OP_copy:
+            return WR_OP_seq__copy__copy;
+        case WR_OP_i32_add:
+            return WR_OP_seq__copy__i32_add;
+        case WR_OP_i32_load:
+            return WR_OP_seq__copy__i32_load;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__i32_add:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_add__i32_add__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_load__br_if_back;
+        case WR_OP_i32_store:
+            return WR_OP_seq__i32_load__i32_store;
+        case WR_OP_i32_load8_u__acc:
+            return WR_OP_seq__i32_load__i32_load8_u__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_store:
+        switch (second) {
+        case WR_OP_copy:
+            return WR_OP_seq__i32_store__copy;
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_store__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_store__copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_store__copy__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load8_u:
+        switch (second) {
+        case WR_OP_copy:
+            return WR_OP_seq__i32_load8_u__copy;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_load8_u__copy:
+        switch (second) {
+        case WR_OP_br_if_back:
+            return WR_OP_seq__i32_load8_u__copy__br_if_back;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_sub:
+        switch (second) {
+        case WR_OP_call:
+            return WR_OP_seq__i32_sub__call;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__copy:
+        switch (second) {
+        case WR_OP_return:
+            return WR_OP_seq__i32_add__copy__return;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_add__acc:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_add__acc__i32_add;
+        case WR_OP_i32_store:
+            return WR_OP_seq__i32_add__acc__i32_store;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_mul__acc:
+        switch (second) {
+        case WR_OP_i32_add__acc:
+            return WR_OP_seq__i32_mul__acc__i32_add__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_mul__acc__i32_add__acc:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_mul__acc__i32_add__acc__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_store8:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i32_store8__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_store:
+        switch (second) {
+        case WR_OP_i32_add:
+            return WR_OP_seq__i64_store__i32_add;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_load:
+        switch (second) {
+        case WR_OP_i64_store:
+            return WR_OP_seq__i64_load__i64_store;
+        default:
+            return 0;
+        }
+    case WR_OP_i64_load__acc:
+        switch (second) {
+        case WR_OP_i64_store:
+            return WR_OP_seq__i64_load__acc__i64_store;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_load16_s:
+        switch (second) {
+        case WR_OP_i32_mul__acc:
+            return WR_OP_seq__i32_load16_s__i32_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_shr_u:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_shr_u__i32_and__acc;
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__i32_shr_u__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_shr_u__i32_and__acc:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__i32_shr_u__i32_and__acc__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_xor__acc:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__i32_xor__acc__i32_and__acc;
+        case WR_OP_br_if:
+            return WR_OP_seq__i32_xor__acc__br_if;
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_xor__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_i32_and__acc:
+        switch (second) {
+        case WR_OP_select:
+            return WR_OP_seq__i32_and__acc__select;
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_and__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_select:
+        switch (second) {
+        case WR_OP_i32_shr_u:
+            return WR_OP_seq__select__i32_shr_u;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__select__i32_shr_u:
+        switch (second) {
+        case WR_OP_i32_and__acc:
+            return WR_OP_seq__select__i32_shr_u__i32_and__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_mul:
+        switch (second) {
+        case WR_OP_f64_add:
+            return WR_OP_seq__f64_mul__f64_add;
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_mul__f64_add__acc;
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_mul__f64_sub;
+        case WR_OP_f64_mul:
+            return WR_OP_seq__f64_mul__f64_mul;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_mul__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_mul__acc__f64_add__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_add:
+        switch (second) {
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_add__f64_sub;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_add__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_add__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_add__acc__f64_add__acc;
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_add__acc__f64_sub;
+        case WR_OP_f64_sub__acc:
+            return WR_OP_seq__f64_add__acc__f64_sub__acc;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_add__acc__f64_mul__acc;
+        case WR_OP_f64_load:
+            return WR_OP_seq__f64_add__acc__f64_load;
+        case WR_OP_br_if_f64_gt__acc:
+            return WR_OP_seq__f64_add__acc__br_if_f64_gt__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_sub:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_sub__f64_add__acc;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_sub__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_load:
+        switch (second) {
+        case WR_OP_f64_sub:
+            return WR_OP_seq__f64_load__f64_sub;
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_load__f64_mul__acc;
+        case WR_OP_f64_load:
+            return WR_OP_seq__f64_load__f64_load;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_load__f64_sub:
+        switch (second) {
+        case WR_OP_f64_mul__acc:
+            return WR_OP_seq__f64_load__f64_sub__f64_mul__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_load__f64_sub__f64_mul__acc:
+        switch (second) {
+        case WR_OP_f64_add__acc:
+            return WR_OP_seq__f64_load__f64_sub__f64_mul__acc__f64_add__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_gt:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__f64_gt__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_gt__i32_xor__acc:
+        switch (second) {
+        case WR_OP_br_if:
+            return WR_OP_seq__f64_gt__i32_xor__acc__br_if;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_gt__acc:
+        switch (second) {
+        case WR_OP_i32_xor__acc:
+            return WR_OP_seq__f64_gt__acc__i32_xor__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__f64_gt__acc__i32_xor__acc:
+        switch (second) {
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__f64_gt__acc__i32_xor__acc__br_unless_i32_eqz__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_f64_sub__acc:
+        switch (second) {
+        case WR_OP_f64_gt__acc:
+            return WR_OP_seq__f64_sub__acc__f64_gt__acc;
+        default:
+            return 0;
+        }
+    case WR_OP_seq__i32_add__i32_and__acc:
+        switch (second) {
+        case WR_OP_br_unless_i32_eqz__acc:
+            return WR_OP_seq__i32_add__i32_and__acc__br_unless_i32_eqz__acc;
         default:
             return 0;
         }

@@ -22,8 +22,55 @@
 #include "wr_insn_gen.h"
 #include "wr_numeric.h"
 
-#if defined(__GNUC__) && !defined(WR_NO_COMPUTED_GOTO)
+#if defined(__GNUC__) && !defined(WR_NO_COMPUTED_GOTO) && !defined(WR_COUNT_OPS)
 #define WR_COMPUTED_GOTO 1
+#endif
+
+#ifdef WR_COUNT_OPS
+/* A profiling build (never shipped): counts every executed op and every
+ * pair of consecutive ops, to choose superinstructions from measurements
+ * rather than guesses. The counts go to the file named by $WR_COUNT_OPS_FILE
+ * at exit: "op N" and "pair A B N" lines. It dispatches by switch, where the
+ * op word is the op number. */
+#include <stdio.h>
+#include <stdlib.h>
+
+static uint64_t op_counts[WR_OP_COUNT];
+static uint64_t *pair_counts; /* [prev * WR_OP_COUNT + op] */
+static unsigned prev_op;
+#define OP_NAME(name) #name,
+static const char *const op_c_names[WR_OP_COUNT] = {WR_OP_LIST(OP_NAME)};
+#undef OP_NAME
+
+static void dump_op_counts(void)
+{
+    const char *path = getenv("WR_COUNT_OPS_FILE");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (!f)
+        return;
+    for (unsigned i = 0; i < WR_OP_COUNT; i++)
+        if (op_counts[i])
+            fprintf(f, "op %s %llu\n", op_c_names[i], (unsigned long long)op_counts[i]);
+    for (size_t i = 0; pair_counts && i < (size_t)WR_OP_COUNT * WR_OP_COUNT; i++)
+        if (pair_counts[i])
+            fprintf(f, "pair %s %s %llu\n", op_c_names[i / WR_OP_COUNT], op_c_names[i % WR_OP_COUNT],
+                    (unsigned long long)pair_counts[i]);
+    fclose(f);
+}
+
+static void count_op(unsigned op)
+{
+    if (!pair_counts) {
+        pair_counts = calloc((size_t)WR_OP_COUNT * WR_OP_COUNT, sizeof *pair_counts);
+        atexit(dump_op_counts);
+    }
+    if (op < WR_OP_COUNT) {
+        op_counts[op]++;
+        if (pair_counts)
+            pair_counts[(size_t)prev_op * WR_OP_COUNT + op]++;
+        prev_op = op;
+    }
+}
 #endif
 
 /* Op words: label offsets from op_invalid (computed goto) or op numbers. */
@@ -256,6 +303,9 @@ int wr_interp_run(wr_thread *thread)
     NEXT();
 #else
 dispatch:
+#ifdef WR_COUNT_OPS
+    count_op(*pc);
+#endif
     switch ((enum wr_op)*pc) {
 #endif
 
@@ -292,9 +342,15 @@ do_call : {
     frames[nframes].ret_fp = fp;
     frames[nframes].ret_func = func;
     nframes++;
-    memset(nfp + code->param_slots, 0, (size_t)(code->local_slots - code->param_slots) * sizeof(uint64_t));
-    if (code->nconsts)
-        memcpy(nfp + code->local_slots, code->consts, (size_t)code->nconsts * sizeof(uint64_t));
+    /* Zero the declared locals and copy the constants in: usually a few
+     * slots, so a plain loop (a call to memset/memcpy would also spill the
+     * loop's registers around it). */
+    {
+        uint64_t *dst = nfp + code->param_slots;
+        const uint64_t *src = code->init;
+        for (uint32_t i = 0, n = code->init_slots; i < n; i++)
+            dst[i] = src[i];
+    }
     fp = nfp;
     func = callee;
     pc = code->words;

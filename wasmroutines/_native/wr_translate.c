@@ -48,12 +48,21 @@ typedef struct entry {
     uint32_t pos; /* tagged positional slot (TAG_STACK | height) */
 } entry;
 
+/* Where an instruction starts and which op it is, for the final pass that
+ * fuses sequences (fuse_sequences). */
+typedef struct insn_at {
+    uint32_t start;
+    uint16_t op;
+    bool label; /* a branch may arrive here */
+} insn_at;
+
 typedef struct patch {
     uint32_t field; /* word holding the relative target */
     uint32_t op;    /* op word it is relative to */
 } patch;
 
 enum { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
+enum { HEAD_OPEN, HEAD_FOUND, HEAD_NONE };
 
 typedef struct ctrl {
     uint8_t kind;
@@ -69,6 +78,15 @@ typedef struct ctrl {
     uint32_t else_field;
     bool has_else_patch;
     uint32_t insn_start; /* loop: instruction count at the header */
+    /* loop: its head, the straight-line code from the header through the
+     * first branch, when that branch leaves the loop (rotate_loop). */
+    uint8_t head;         /* HEAD_OPEN, HEAD_FOUND or HEAD_NONE */
+    uint32_t head_insn;   /* index in tr.insns of the head's first instruction */
+    uint32_t head_fix;    /* index in tr.fix of its first slot word */
+    uint32_t head_branch; /* index in tr.insns of the exit branch */
+    uint32_t head_body;   /* word index after the exit branch: the body */
+    uint32_t head_exit;   /* index in tr.ctl of the exit branch's target */
+    uint16_t head_back;   /* the exit test inverted, branching back (br_unless_back*) */
     patch *patches;      /* forward branches (block/if) or back-edges' cost words (loop) */
     uint32_t npatches, cap_patches;
 } ctrl;
@@ -101,6 +119,9 @@ typedef struct tr {
     uint32_t nconsts, cap_consts;
     wr_code_loc *locs;
     uint32_t nlocs, cap_locs;
+    insn_at *insns; /* every instruction emitted, in order */
+    uint32_t ninsns, cap_insns;
+    uint32_t label_at; /* the word index of the last label */
     uint32_t insn_count;
     /* The output slot word of the last instruction and where it ended, so a
      * following local.set can retarget it instead of copying. */
@@ -192,6 +213,11 @@ static int emit_op(tr *t, unsigned op, uint32_t *at)
 {
     uint32_t idx = t->ncode;
     CHECK(emit_word(t, wr_interp_op_word(op)));
+    CHECK(grow(t, (void **)&t->insns, &t->cap_insns, t->ninsns + 1, sizeof(insn_at)));
+    t->insns[t->ninsns].start = idx;
+    t->insns[t->ninsns].op = (uint16_t)op;
+    t->insns[t->ninsns].label = idx == t->label_at;
+    t->ninsns++;
     /* Every op is recorded, so a fusion (emit_cond_branch) always sees the
      * instruction that last_end belongs to. */
     t->last_op = op;
@@ -223,7 +249,11 @@ static int add_loc(tr *t, uint32_t offset)
 
 /* A label is defined here: code may arrive from elsewhere, so the last
  * instruction's output can no longer be retargeted. */
-static void mark_label(tr *t) { t->last_end = UINT32_MAX; }
+static void mark_label(tr *t)
+{
+    t->last_end = UINT32_MAX;
+    t->label_at = t->ncode;
+}
 
 static uint32_t const_slot(tr *t, uint64_t lo, uint64_t hi, bool wide)
 {
@@ -705,10 +735,13 @@ static int emit_branch(tr *t, ctrl *target)
 
 /* The accumulator variant of `op` when its first input `in0` is the value
  * the instruction just emitted computed (it is still in the accumulator, of
- * the same type); otherwise `op`. */
+ * the same type), read from that instruction's output slot; otherwise `op`. */
 static unsigned with_acc(const tr *t, unsigned op, const entry *in0)
 {
-    if (t->ncode == t->last_end && in0->src == in0->pos && t->code[t->last_out_word] == in0->pos &&
+    /* The slot the last instruction wrote: its positional slot, or a local
+     * when a local.set/tee retargeted it (the value is in the accumulator
+     * either way). */
+    if (t->ncode == t->last_end && t->code[t->last_out_word] == in0->src &&
         wr_op_acc[op] && wr_op_acc_out[t->last_op] && wr_op_acc_out[t->last_op] == wr_op_in0[op])
         return wr_op_acc[op];
     return op;
@@ -719,13 +752,17 @@ static unsigned with_acc(const tr *t, unsigned op, const entry *in0)
  * computed `cond` and has a fused form with `op` (insns/fused.def), replace
  * it: the fused op reads the comparison's inputs instead. Returns the op
  * word's index in *at; the caller emits the immediates. */
-static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
+static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at, unsigned *fused_cmp)
 {
     unsigned fused = 0;
+    if (fused_cmp)
+        *fused_cmp = 0;
     if (t->ncode == t->last_end && cond->src == cond->pos && t->code[t->last_out_word] == cond->pos) {
         /* Fuse with the comparison's plain form; if it read the accumulator,
          * so does the fused op (the comparison's input is still there). */
         fused = wr_fuse(wr_op_acc_base[t->last_op], op);
+        if (fused && fused_cmp)
+            *fused_cmp = t->last_op;
         if (fused && t->last_op != wr_op_acc_base[t->last_op])
             fused = wr_op_acc[fused];
     }
@@ -740,6 +777,8 @@ static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
         in[i] = t->code[start + 1 + i];
     /* Drop the comparison: its words, slot fixups and any loc past it. */
     t->ncode = start;
+    while (t->ninsns && t->insns[t->ninsns - 1].start >= start)
+        t->ninsns--;
     while (t->nfix && t->fix[t->nfix - 1] >= start)
         t->nfix--;
     while (t->nlocs && t->locs[t->nlocs - 1].word > start)
@@ -751,14 +790,121 @@ static int emit_cond_branch(tr *t, const entry *cond, unsigned op, uint32_t *at)
     return 0;
 }
 
+/* ---- loop rotation ----
+ *
+ * Handwritten and some compiled loops test their exit at the top and jump
+ * back at the bottom:
+ *
+ *     loop  HEAD; br_if EXIT  BODY  br LOOP  end
+ *
+ * which runs two branches per iteration. The bottom's `br` is replaced by a
+ * copy of HEAD and the exit test inverted, branching back to BODY (the
+ * back-edge charges the slice as any other), then a jump to EXIT:
+ *
+ *     loop  HEAD; br_if EXIT  BODY  HEAD; br_unless_back BODY  br EXIT
+ *
+ * HEAD is straight-line code (no instruction that branches, calls or
+ * returns), so running it at the bottom reads the same slots it would at the
+ * top: locals, constants, and operand stack slots above the loop's, which are
+ * free at a `br` to the loop. The copy's instructions report the same wasm
+ * offsets for traps. */
+
+/* The loop's first branch is a br_if just emitted at `op_word`: see whether
+ * it makes the loop's head. `cmp` is the comparison fused into it, if any. */
+static void note_loop_head(tr *t, const ctrl *target, unsigned cmp)
+{
+    ctrl *c = top_ctrl(t);
+    if (c->kind != CTL_LOOP || c->head != HEAD_OPEN)
+        return;
+    c->head = HEAD_NONE;
+    if (c->nparams != 0 || target == c || target->kind == CTL_FUNC || target->kind == CTL_LOOP ||
+        label_arity(target) != 0)
+        return;
+    uint32_t branch = t->ninsns - 1;
+    for (uint32_t i = c->head_insn; i < branch; i++)
+        if (!wr_op_falls_through[t->insns[i].op])
+            return;
+    unsigned back = WR_OP_br_unless_back;
+    if (cmp) {
+        back = wr_fuse(wr_op_acc_base[cmp], WR_OP_br_unless_back);
+        if (back && cmp != wr_op_acc_base[cmp])
+            back = wr_op_acc[back];
+    }
+    if (!back)
+        return;
+    c->head = HEAD_FOUND;
+    c->head_branch = branch;
+    c->head_body = t->ncode;
+    c->head_exit = (uint32_t)(target - t->ctl);
+    c->head_back = (uint16_t)back;
+    t->label_at = t->ncode; /* the body: the rotated back-edge arrives here */
+}
+
+/* The wasm offset recorded for code word `word` (the last loc at or before it). */
+static uint32_t loc_offset(const tr *t, uint32_t word)
+{
+    uint32_t lo = 0, hi = t->nlocs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->locs[mid].word <= word)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? t->locs[lo - 1].offset : 0;
+}
+
+/* Copy words [from, to) of the head to the end of the code; slot words (those
+ * in the fixup list from *fix on) are copied as slots. */
+static int copy_head_words(tr *t, uint32_t from, uint32_t to, uint32_t *fix)
+{
+    for (uint32_t w = from; w < to; w++) {
+        while (*fix < t->nfix && t->fix[*fix] < w)
+            (*fix)++;
+        if (*fix < t->nfix && t->fix[*fix] == w)
+            CHECK(emit_slot(t, t->code[w]));
+        else
+            CHECK(emit_word(t, t->code[w]));
+    }
+    return 0;
+}
+
+/* The bottom of a rotated loop, in place of `br` to loop `c` (HEAD_FOUND). */
+static int rotate_loop(tr *t, ctrl *c)
+{
+    uint32_t fix = c->head_fix;
+    for (uint32_t i = c->head_insn; i < c->head_branch; i++) {
+        uint32_t start = t->insns[i].start;
+        CHECK(add_loc(t, loc_offset(t, start)));
+        CHECK(emit_op(t, t->insns[i].op, NULL));
+        CHECK(copy_head_words(t, start + 1, start + wr_op_size[t->insns[i].op], &fix));
+    }
+    uint32_t start = t->insns[c->head_branch].start;
+    uint32_t nin = wr_op_size[t->insns[c->head_branch].op] - 2; /* inputs, then the target */
+    uint32_t op;
+    CHECK(add_loc(t, loc_offset(t, start)));
+    CHECK(emit_op(t, c->head_back, &op));
+    CHECK(copy_head_words(t, start + 1, start + 1 + nin, &fix));
+    CHECK(emit_word(t, 0));
+    set_target(t, op + 1 + nin, op, c->head_body);
+    CHECK(emit_word(t, 0)); /* cost, patched at the loop's end */
+    CHECK(add_patch(t, c, op + 2 + nin, op));
+    t->last_end = UINT32_MAX;
+    return emit_jump(t, &t->ctl[c->head_exit]);
+}
+
 static int op_br(tr *t)
 {
     uint32_t depth;
     ctrl *target;
     CHECK(get_label(t, &depth, &target));
     CHECK(check_label_values(t, target));
-    if (emitting(t))
-        CHECK(emit_branch(t, target));
+    if (emitting(t)) {
+        if (target->kind == CTL_LOOP && target->head == HEAD_FOUND)
+            CHECK(rotate_loop(t, target));
+        else
+            CHECK(emit_branch(t, target));
+    }
     set_unreachable(t);
     return 0;
 }
@@ -777,20 +923,23 @@ static int op_br_if(tr *t)
     uint32_t op, field;
     if (target->kind != CTL_FUNC && !label_needs_copies(t, target)) {
         if (target->kind == CTL_LOOP) {
-            CHECK(emit_cond_branch(t, &cond, WR_OP_br_if_back, &op));
+            CHECK(emit_cond_branch(t, &cond, WR_OP_br_if_back, &op, NULL));
             field = t->ncode;
             CHECK(emit_word(t, 0));
             set_target(t, field, op, target->label);
             CHECK(emit_word(t, 0));
             return add_patch(t, target, field + 1, op);
         }
-        CHECK(emit_cond_branch(t, &cond, WR_OP_br_if, &op));
+        unsigned cmp;
+        CHECK(emit_cond_branch(t, &cond, WR_OP_br_if, &op, &cmp));
         field = t->ncode;
         CHECK(emit_word(t, 0));
-        return add_patch(t, target, field, op);
+        CHECK(add_patch(t, target, field, op));
+        note_loop_head(t, target, cmp);
+        return 0;
     }
     /* br_unless skip; copies; jump; skip: */
-    CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op));
+    CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op, NULL));
     field = t->ncode;
     CHECK(emit_word(t, 0));
     CHECK(emit_branch(t, target));
@@ -962,8 +1111,8 @@ static int op_local_set(tr *t, bool tee)
             t->code[t->last_out_word] = slot;
         } else {
             CHECK(emit_copy(t, type, v.src, slot));
+            t->last_end = UINT32_MAX;
         }
-        t->last_end = UINT32_MAX;
     }
     if (tee)
         CHECK(push(t, type, emitting(t) ? slot : UINT32_MAX));
@@ -1314,6 +1463,9 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         CHECK(read_blocktype(t, &bt));
         CHECK(enter_block(t, CTL_LOOP, &bt));
         top_ctrl(t)->label = t->ncode;
+        top_ctrl(t)->head = emitting(t) ? HEAD_OPEN : HEAD_NONE;
+        top_ctrl(t)->head_insn = t->ninsns;
+        top_ctrl(t)->head_fix = t->nfix;
         mark_label(t);
         return 0;
     case 0x04: { /* if */
@@ -1329,7 +1481,7 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
             uint32_t avail = t->nstk - c->height;
             for (uint32_t i = 0; i < bt.nparams && i < avail; i++)
                 CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
-            CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op));
+            CHECK(emit_cond_branch(t, &cond, WR_OP_br_unless, &op, NULL));
             field = t->ncode;
             CHECK(emit_word(t, 0));
         }
@@ -1423,7 +1575,7 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_const(t, WR_F64, v, 0);
     }
     case 0xD0: { /* ref.null */
-        uint8_t rt;
+        uint8_t rt = 0; /* set by read_reftype (gcc -O1 cannot tell) */
         CHECK(read_reftype(t, &rt));
         return op_const(t, rt, 0, 0);
     }
@@ -1456,6 +1608,43 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
 
 /* ---- one function ---- */
 
+/* Superinstructions made of whole instructions (seq lines in insns/): where
+ * an instruction that falls through is followed by ones it has a sequence op
+ * with, its op word becomes that op. The others keep their words, so branches
+ * into them, resuming at them and trap locations are as before; only the
+ * path through the first saves dispatches. Sequences do not overlap, and one
+ * does not swallow a branch target that could start a sequence of its own
+ * (a loop header would then run alone on every iteration). */
+static unsigned seq_at(const tr *t, uint32_t i, uint32_t *next)
+{
+    unsigned op = t->insns[i].op, found = 0;
+    for (uint32_t j = i + 1; j < t->ninsns; j++) {
+        const insn_at *prev = &t->insns[j - 1], *b = &t->insns[j];
+        if (prev->start + wr_op_size[prev->op] != b->start)
+            break;
+        op = wr_seq(op, b->op);
+        if (!op)
+            break;
+        if (b->label && j + 1 < t->ninsns && wr_seq(b->op, t->insns[j + 1].op) &&
+            b->start + wr_op_size[b->op] == t->insns[j + 1].start)
+            break;
+        found = op;
+        *next = j + 1;
+    }
+    return found;
+}
+
+static void fuse_sequences(tr *t)
+{
+    for (uint32_t i = 0; i + 1 < t->ninsns;) {
+        uint32_t next = i + 1;
+        unsigned op = seq_at(t, i, &next);
+        if (op)
+            t->code[t->insns[i].start] = wr_interp_op_word(op);
+        i = next;
+    }
+}
+
 static int finish(tr *t, wr_func_def *fd)
 {
     uint32_t stack_base = t->local_slots + t->nconsts;
@@ -1464,6 +1653,7 @@ static int finish(tr *t, wr_func_def *fd)
      * need max(params, results) slots at the base: covered the same way. */
     if (frame > MAX_INDEX)
         return invalid(t, "function frame too large");
+    fuse_sequences(t);
     for (uint32_t i = 0; i < t->nfix; i++) {
         uint32_t w = t->code[t->fix[i]];
         uint32_t v = w & ~TAG_MASK;
@@ -1481,6 +1671,15 @@ static int finish(tr *t, wr_func_def *fd)
     wr_code *code = calloc(1, sizeof *code);
     if (!code)
         return oom(t);
+    uint32_t nzero = t->local_slots - t->ft->param_slots;
+    code->init_slots = nzero + t->nconsts;
+    code->init = calloc(code->init_slots ? code->init_slots : 1, sizeof(uint64_t));
+    if (!code->init) {
+        free(code);
+        return oom(t);
+    }
+    if (t->nconsts)
+        memcpy(code->init + nzero, t->consts, (size_t)t->nconsts * sizeof(uint64_t));
     code->words = t->code;
     code->nwords = t->ncode;
     code->param_slots = t->ft->param_slots;
@@ -1507,6 +1706,7 @@ static void tr_free(tr *t)
     free(t->fix);
     free(t->consts);
     free(t->locs);
+    free(t->insns);
     free(t->local_types);
     free(t->local_slot);
 }
