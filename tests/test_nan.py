@@ -12,7 +12,11 @@ NaN bits exactly. Values cross into wasm and back as raw bits (`call_bits`).
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +231,32 @@ def test_simd_bit_operations_keep_payloads(nan: Callable[..., int]) -> None:
     w = f64x2(N64[1], N64[2])
     assert nan("f64x2.pmin", w, f64x2(ONE64, ONE64)) == w
     assert nan("f64x2.neg", w) == f64x2(N64[1] ^ (1 << 63), N64[2] ^ (1 << 63))
+
+
+PRINT_NAN_BITS = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  ;; The bits of 0.0/0.0 (f32), sqrt(-1) (f64) and NaN + 1 with a payload (f32), raw, to stdout. The
+  ;; operands come from memory, so no compiler could have folded them.
+  (data (i32.const 64) "\\00\\00\\00\\00\\00\\00\\80\\bf\\00\\00\\00\\00\\45\\23\\c1\\ff")
+  (func (export "_start")
+    (f32.store (i32.const 0) (f32.div (f32.load (i32.const 64)) (f32.load (i32.const 64))))
+    (f64.store (i32.const 4) (f64.sqrt (f64.promote_f32 (f32.load (i32.const 68)))))
+    (f32.store (i32.const 12) (f32.add (f32.load (i32.const 76)) (f32.const 1)))
+    (i32.store (i32.const 32) (i32.const 0))
+    (i32.store (i32.const 36) (i32.const 16))
+    (drop (call $write (i32.const 1) (i32.const 32) (i32.const 1) (i32.const 40)))))
+"""
+
+
+@pytest.mark.parametrize("mode", [[], ["--seed", "1"]])
+def test_a_program_printing_nan_bits_prints_the_canonical_ones(
+    tmp_path: Path, wat: Callable[[str], bytes], mode: list[str]
+) -> None:
+    prog = tmp_path / "nanbits.wasm"
+    prog.write_bytes(wat(PRINT_NAN_BITS))
+    result = subprocess.run(
+        [sys.executable, "-m", "wasmroutines", "run", *mode, str(prog)], capture_output=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == struct.pack("<IQI", C32, C64, C32)
