@@ -28,7 +28,10 @@ input, so the same program, input and seed give the same bytes anywhere:
   file) instead of returning what had arrived so far, so the sizes of reads,
   and with them the number of calls and the schedule, depend only on the
   bytes. A terminal still returns a line at a time (waiting for a full
-  buffer would hang an interactive program; a line is input too).
+  buffer would hang an interactive program; a line is input too). So a
+  deterministic run takes its piped input as a whole, as from a file: a
+  program that talks in turns with another process over pipes (request,
+  reply, request...) waits for input that never comes.
 
 Stdio is shown as a stream whatever the host fd is (a terminal, a pipe, a
 file: filetype unknown, stream rights, a filestat of zeros), as the
