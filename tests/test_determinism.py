@@ -1,11 +1,14 @@
 """Deterministic mode: same program, input and seed give the same bytes, schedule and trace; virtual time.
 
 Programs: tests/programs/explore/ (sleepers.wat: 200 wasi-threads sleeping; entropy.wat: random bytes,
-clocks and a directory listing; the Zig programs built by tools/build_explore_programs.sh).
+clocks and a directory listing; hoststat.wat: file metadata, clock resolutions, poll and read on stdin;
+the Zig programs built by tools/build_explore_programs.sh).
 """
 
 from __future__ import annotations
 
+import os
+import struct
 import subprocess
 import sys
 import time
@@ -171,3 +174,193 @@ def test_run_seed_reports_a_deadlock_with_every_stack() -> None:
     assert result.returncode == 1
     assert b"deadlock: all 1 threads are blocked" in result.stderr
     assert b"Thread.WasiThreadImpl.join" in result.stderr
+
+
+# ---- what else of the host WASI could leak (hoststat.wat; bindings/wasi/hostview.py) ----
+
+
+def _host_tree(root: Path) -> Path:
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "inner.txt").write_bytes(b"x")
+    (root / "data.txt").write_bytes(b"0123456789")
+    os.link(root / "data.txt", root / "link.txt")
+    return root
+
+
+def _hoststat(root: Path, seed: int = 5, stdin: bytes = b"hello") -> bytes:
+    program = Program.load(str(PROGRAMS / "hoststat.wat"), dirs=[(str(root), "/")], stdin=stdin)
+    outcome = run_program(program, Schedule(seed))
+    assert outcome.failure is None, outcome.failure
+    return outcome.stdout
+
+
+@needs_wasm_tools
+def test_file_metadata_and_clock_resolutions_are_virtual(tmp_path: Path) -> None:
+    first = _hoststat(_host_tree(tmp_path / "a"))
+    # The same tree touched (new times), and copied elsewhere (new inodes, maybe another file system):
+    os.utime(tmp_path / "a" / "data.txt", ns=(1, 2))
+    os.utime(tmp_path / "a" / "sub", ns=(3, 4))
+    assert _hoststat(tmp_path / "a") == first
+    assert _hoststat(_host_tree(tmp_path / "b" / "deeper")) == first
+    assert _hoststat(tmp_path / "a", seed=6) == first  # nothing here follows the seed either
+
+    u64 = struct.Struct("<Q")
+    assert [u64.unpack_from(first, 8 * i)[0] for i in range(4)] == [1, 1, 1, 1]  # clock_res_get
+    stats = [struct.unpack_from("<QQB7xQQQQQ", first, 32 + 64 * i) for i in range(5)]
+    root, data, link, sub, touched = stats
+    epoch = (EPOCH_NS, EPOCH_NS, EPOCH_NS)
+    assert root == (1, 1, 3, 1, 0, *epoch)  # dev 1, inode 1, a directory: 1 link, size 0
+    assert data == (1, 2, 4, 2, 10, *epoch)  # a file keeps its size and link count
+    assert link == data  # a hard link: the same virtual inode
+    assert sub[:5] == (1, 3, 3, 1, 0)
+    assert touched == (1, 2, 4, 2, 10, 123, EPOCH_NS, EPOCH_NS)  # atime as set; mtime "now", virtual
+
+
+@needs_wasm_tools
+def test_set_times_now_in_deterministic_mode_is_the_virtual_clock(tmp_path: Path) -> None:
+    _hoststat(_host_tree(tmp_path))
+    st = (tmp_path / "data.txt").stat()
+    assert (st.st_atime_ns, st.st_mtime_ns) == (123, EPOCH_NS)  # what the guest asked for, on the host too
+
+
+@needs_wasm_tools
+def test_readdir_inode_numbers_are_virtual(tmp_path: Path) -> None:
+    out = _hoststat(_host_tree(tmp_path))
+    tail = out[32 + 64 * 5 + 68 :]
+    nread = int.from_bytes(tail[:4], "little")
+    assert tail[4 : 4 + nread] == b"hello"
+    listing = tail[8 + nread :]
+    entries = []
+    pos = 0
+    while pos + 24 <= len(listing):
+        _next, ino, namlen, _kind = struct.unpack_from("<QQIB3x", listing, pos)
+        entries.append((listing[pos + 24 : pos + 24 + namlen], ino))
+        pos += 24 + namlen
+    d = dict(entries)
+    assert [name for name, _ in entries] == [b".", b"..", b"data.txt", b"link.txt", b"sub"]
+    assert (d[b"."], d[b"data.txt"], d[b"link.txt"], d[b"sub"]) == (1, 2, 2, 3)  # as fd/path_filestat_get say
+    assert d[b".."] == 4  # outside the preopen, numbered when first seen
+
+
+@needs_wasm_tools
+def test_stdin_timing_does_not_leak(tmp_path: Path) -> None:
+    # The same bytes on a pipe, at once or in two pieces half a second apart: the same output. poll_oneoff
+    # (stdin and a zero timeout) waits for stdin, reporting nbytes 1; fd_read fills its buffer.
+    root = _host_tree(tmp_path)
+    cmd = [sys.executable, "-m", "wasmroutines", "run", "--seed", "3", "--dir", f"{root}::/"]
+    cmd.append(str(PROGRAMS / "hoststat.wat"))
+    outs = []
+    for pieces in ([b"abcdef"], [b"abc", b"def"]):
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        for i, piece in enumerate(pieces):
+            if i:
+                time.sleep(0.5)
+            try:
+                proc.stdin.write(piece)
+                proc.stdin.flush()
+            except BrokenPipeError:  # the program did not wait for the rest (what this test catches)
+                break
+        out, err = proc.communicate(timeout=120)  # closes stdin: end of file
+        assert proc.returncode == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1]
+    events = outs[0][32 + 64 * 5 :]
+    assert int.from_bytes(events[:4], "little") == 2
+    userdata, error, kind, nbytes = struct.unpack_from("<QHB5xQ", events, 4)
+    assert (userdata, error, kind, nbytes) == (1, 0, 1, 1)
+    nread = int.from_bytes(events[68:72], "little")
+    assert events[72 : 72 + nread] == b"abcdef"
+
+
+def test_virtual_metadata_in_snapshot0_layout_and_for_streams(tmp_path: Path) -> None:
+    from wasi_programs.guest import Guest
+
+    from wasmroutines.bindings.wasi import SNAPSHOT0_MODULE, WasiConfig
+
+    _host_tree(tmp_path)
+    g = Guest(WasiConfig(stdin=b"in", deterministic=True).preopen_dir(tmp_path, "/"))
+    try:
+        p, n = g.bytes_at(b"sub/inner.txt")
+        buf = g.alloc(64)
+        assert g.call("path_filestat_get", 3, 0, p, n, buf, module=SNAPSHOT0_MODULE) == 0
+        # wasi_unstable: dev, ino, filetype u8, nlink u32 at 20, size, atim, mtim, ctim (56 bytes).
+        assert struct.unpack_from("<QQB3xIQQQQ", g.read(buf, 56)) == (1, 1, 4, 1, 1, *(EPOCH_NS,) * 3)
+        assert g.call("fd_filestat_get", 0, buf) == 0  # stdin fed from bytes: no host file, zeros
+        assert struct.unpack_from("<QQB7xQQQQQ", g.read(buf, 64)) == (0, 0, 0, 0, 0, 0, 0, 0)
+        res = g.alloc(8)
+        assert g.call("clock_res_get", 2, res) == 0 and g.u64(res) == 1
+    finally:
+        g.close()
+
+
+STDIO_KINDS = """(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  ;; fd_fdstat_get of fds 0, 1, 2 (24 bytes each, at 1024) and fd_filestat_get of fd 0 (64 bytes, at 1096),
+  ;; with their errnos (4 x u32, at 1160), all written to stderr.
+  (func (export "_start")
+    (i32.store (i32.const 1160) (call $fdstat (i32.const 0) (i32.const 1024)))
+    (i32.store (i32.const 1164) (call $fdstat (i32.const 1) (i32.const 1048)))
+    (i32.store (i32.const 1168) (call $fdstat (i32.const 2) (i32.const 1072)))
+    (i32.store (i32.const 1172) (call $filestat (i32.const 0) (i32.const 1096)))
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const 152))
+    (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+@needs_wasm_tools
+def test_stdio_looks_the_same_at_a_terminal_as_when_captured(tmp_path: Path) -> None:
+    # The explorer captures stdio; the replay command it prints is often run at a terminal, with stdin
+    # from a file. Both must show the guest the same fds (a terminal would make wasi-libc line-buffer).
+    if not hasattr(os, "openpty"):
+        pytest.skip("no pseudo-terminals here")
+    prog = tmp_path / "stdio_kinds.wat"
+    prog.write_text(STDIO_KINDS)
+    stdin_file = tmp_path / "in.txt"
+    stdin_file.write_bytes(b"input")
+    captured = run_program(Program.load(str(prog), stdin=b"input"), Schedule(1))
+    assert captured.failure is None
+    master, slave = os.openpty()
+    try:
+        with open(stdin_file, "rb") as fin:
+            result = subprocess.run(
+                [sys.executable, "-m", "wasmroutines", "run", "--seed", "1", str(prog)],
+                stdin=fin,
+                stdout=slave,
+                stderr=subprocess.PIPE,
+                timeout=120,
+            )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == captured.stderr
+    assert struct.unpack_from("<4I", result.stderr, 136) == (0, 0, 0, 0)
+    assert [result.stderr[24 * i] for i in range(3)] == [0, 0, 0]  # filetype unknown, as a stream's
+
+
+def test_a_removed_files_inode_number_is_not_handed_on(tmp_path: Path) -> None:
+    # Hosts reuse a freed inode at once (ext4, tmpfs, ...) or not: the guest must not be able to tell.
+    from wasi_programs.guest import Guest
+
+    from wasmroutines.bindings.wasi import WasiConfig
+
+    g = Guest(WasiConfig(deterministic=True).preopen_dir(tmp_path, "/"))
+    try:
+        inos = []
+        for name in ("a", "b", "c"):
+            err, fd = g.open(3, name, 1)  # O_CREAT
+            assert err == 0 and g.call("fd_close", fd) == 0
+            err, raw = g.filestat(3, name)
+            assert err == 0
+            inos.append(struct.unpack_from("<Q", raw, 8)[0])
+            assert g.path_call("path_unlink_file", 3, name) == 0
+        assert inos == [1, 2, 3]
+        buf = g.alloc(64)
+        assert g.call("fd_filestat_get", 3, buf) == 0 and g.u64(buf + 8) == 4  # "/": first looked at now
+    finally:
+        g.close()

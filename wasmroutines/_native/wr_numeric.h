@@ -9,8 +9,16 @@
  *   - abs/neg/copysign are bit operations (NaN payloads untouched);
  *   - other float operations rely on IEEE 754 binary32/binary64 arithmetic
  *     with FLT_EVAL_METHOD == 0 and the default rounding mode (SSE2 on
- *     x86-64, AArch64); hardware NaN propagation gives the arithmetic NaNs
- *     the spec allows.
+ *     x86-64, AArch64);
+ *   - every operation whose NaN result the spec leaves open (arithmetic,
+ *     sqrt, min/max, rounding, demote/promote) returns the canonical NaN
+ *     (positive, quiet bit only: wr_f32_canon/wr_f64_canon). The hardware's
+ *     NaNs differ between hosts (x86's default NaN is negative, ARM's
+ *     positive; payload propagation differs too), so without this a program
+ *     printing the bits of 0.0/0.0 would print different things on different
+ *     machines. The canonical NaN is in both of the spec's result sets
+ *     (nan:canonical and nan:arithmetic), so this is always allowed; wasmtime's
+ *     NaN canonicalization does the same.
  *
  * Functions that may trap return a wr_trap code (0: no trap) and write the
  * result through an out-parameter.
@@ -340,6 +348,95 @@ static inline int wr_i64_rem_u(uint64_t a, uint64_t b, uint64_t *r)
     return 0;
 }
 
+/* ---- floats: NaN canonicalization --------------------------------------- */
+
+#define WR_F32_CANONICAL_NAN 0x7FC00000u
+#define WR_F64_CANONICAL_NAN 0x7FF8000000000000u
+
+/* The canonical NaNs, out of line and cold: a call on the NaN path keeps
+ * GCC from if-converting `r != r ? canonical : r` into a cmov through an
+ * integer register (four instructions and a round trip between register
+ * files on every float operation); with the call the common path is one
+ * compare and one branch predicted not taken. */
+static __attribute__((noinline, cold, unused)) float wr_f32_nan(void)
+{
+    return wr_f32_from_bits(WR_F32_CANONICAL_NAN);
+}
+
+static __attribute__((noinline, cold, unused)) double wr_f64_nan(void)
+{
+    return wr_f64_from_bits(WR_F64_CANONICAL_NAN);
+}
+
+/* r, or the canonical NaN if r is a NaN. */
+static inline float wr_f32_canon(float r)
+{
+    if (__builtin_expect(r != r, 0))
+        return wr_f32_nan();
+    return r;
+}
+
+static inline double wr_f64_canon(double r)
+{
+    if (__builtin_expect(r != r, 0))
+        return wr_f64_nan();
+    return r;
+}
+
+/* ---- floats: arithmetic ------------------------------------------------- */
+
+static inline float wr_f32_add(float a, float b)
+{
+    return wr_f32_canon(a + b);
+}
+
+static inline float wr_f32_sub(float a, float b)
+{
+    return wr_f32_canon(a - b);
+}
+
+static inline float wr_f32_mul(float a, float b)
+{
+    return wr_f32_canon(a * b);
+}
+
+static inline float wr_f32_div(float a, float b)
+{
+    return wr_f32_canon(a / b);
+}
+
+static inline double wr_f64_add(double a, double b)
+{
+    return wr_f64_canon(a + b);
+}
+
+static inline double wr_f64_sub(double a, double b)
+{
+    return wr_f64_canon(a - b);
+}
+
+static inline double wr_f64_mul(double a, double b)
+{
+    return wr_f64_canon(a * b);
+}
+
+static inline double wr_f64_div(double a, double b)
+{
+    return wr_f64_canon(a / b);
+}
+
+/* Correctly rounded (demote) or exact (promote); a NaN becomes the
+ * canonical NaN (the hardware would keep the payload's top bits). */
+static inline float wr_f32_demote_f64(double a)
+{
+    return wr_f32_canon((float)a);
+}
+
+static inline double wr_f64_promote_f32(float a)
+{
+    return wr_f64_canon((double)a);
+}
+
 /* ---- floats: bit operations --------------------------------------------- */
 
 static inline float wr_f32_abs(float a)
@@ -374,12 +471,12 @@ static inline double wr_f64_copysign(double a, double b)
 
 /* ---- floats: min/max ---------------------------------------------------- */
 
-/* A NaN operand gives a NaN (a + b quiets and propagates it); -0 < +0.
- * C's fmin would return the other operand instead. */
+/* A NaN operand gives the canonical NaN; -0 < +0. C's fmin would return the
+ * other operand instead. */
 static inline float wr_f32_min(float a, float b)
 {
     if (a != a || b != b)
-        return a + b;
+        return wr_f32_nan();
     if (a == b) /* equal, or +-0: the one with the sign bit set */
         return (wr_f32_bits(a) >> 31) ? a : b;
     return a < b ? a : b;
@@ -388,7 +485,7 @@ static inline float wr_f32_min(float a, float b)
 static inline float wr_f32_max(float a, float b)
 {
     if (a != a || b != b)
-        return a + b;
+        return wr_f32_nan();
     if (a == b)
         return (wr_f32_bits(a) >> 31) ? b : a;
     return a > b ? a : b;
@@ -397,7 +494,7 @@ static inline float wr_f32_max(float a, float b)
 static inline double wr_f64_min(double a, double b)
 {
     if (a != a || b != b)
-        return a + b;
+        return wr_f64_nan();
     if (a == b)
         return (wr_f64_bits(a) >> 63) ? a : b;
     return a < b ? a : b;
@@ -406,7 +503,7 @@ static inline double wr_f64_min(double a, double b)
 static inline double wr_f64_max(double a, double b)
 {
     if (a != a || b != b)
-        return a + b;
+        return wr_f64_nan();
     if (a == b)
         return (wr_f64_bits(a) >> 63) ? b : a;
     return a > b ? a : b;
@@ -414,17 +511,17 @@ static inline double wr_f64_max(double a, double b)
 
 /* ---- floats: rounding --------------------------------------------------- */
 
-/* ceil/floor/trunc/sqrt come from libm (exact). GCC inlines ceil/floor/trunc
- * as an SSE2 sequence that returns a signalling NaN unquieted, so NaNs take
- * `a + a`, which quiets them (the spec wants an arithmetic NaN).
+/* ceil/floor/trunc/sqrt come from libm (exact); a NaN operand gives the
+ * canonical NaN without calling them (GCC inlines ceil/floor/trunc as an
+ * SSE2 sequence that would return a signalling NaN unquieted).
  * nearest is round-half-to-even, done here without depending on the
  * rounding mode: values of magnitude >= 2^23 (2^52) are already integers. */
 static inline float wr_f32_nearest(float a)
 {
     uint32_t u = wr_f32_bits(a);
     uint32_t e = (u >> 23) & 0xFF;
-    if (e == 0xFF)
-        return a + a; /* NaN: quieted; infinity: itself */
+    if (e == 0xFF) /* NaN: canonical; infinity: itself */
+        return (u & 0x7FFFFFu) ? wr_f32_nan() : a;
     if (e >= 127 + 23)
         return a;
     if (e < 126) /* |a| < 0.5 */
@@ -446,7 +543,7 @@ static inline double wr_f64_nearest(double a)
     uint64_t u = wr_f64_bits(a);
     uint32_t e = (uint32_t)(u >> 52) & 0x7FF;
     if (e == 0x7FF)
-        return a + a;
+        return (u & 0xFFFFFFFFFFFFFu) ? wr_f64_nan() : a;
     if (e >= 1023 + 52)
         return a;
     if (e < 1022)
@@ -464,42 +561,42 @@ static inline double wr_f64_nearest(double a)
 
 static inline float wr_f32_ceil(float a)
 {
-    return a != a ? a + a : ceilf(a);
+    return a != a ? wr_f32_nan() : ceilf(a);
 }
 
 static inline float wr_f32_floor(float a)
 {
-    return a != a ? a + a : floorf(a);
+    return a != a ? wr_f32_nan() : floorf(a);
 }
 
 static inline float wr_f32_trunc(float a)
 {
-    return a != a ? a + a : truncf(a);
+    return a != a ? wr_f32_nan() : truncf(a);
 }
 
 static inline float wr_f32_sqrt(float a)
 {
-    return sqrtf(a);
+    return wr_f32_canon(sqrtf(a));
 }
 
 static inline double wr_f64_ceil(double a)
 {
-    return a != a ? a + a : ceil(a);
+    return a != a ? wr_f64_nan() : ceil(a);
 }
 
 static inline double wr_f64_floor(double a)
 {
-    return a != a ? a + a : floor(a);
+    return a != a ? wr_f64_nan() : floor(a);
 }
 
 static inline double wr_f64_trunc(double a)
 {
-    return a != a ? a + a : trunc(a);
+    return a != a ? wr_f64_nan() : trunc(a);
 }
 
 static inline double wr_f64_sqrt(double a)
 {
-    return sqrt(a);
+    return wr_f64_canon(sqrt(a));
 }
 
 /* ---- float -> int truncation -------------------------------------------- */

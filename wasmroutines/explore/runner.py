@@ -340,6 +340,7 @@ def run_program(
     if schedule is not None:
         config.random = SeededBytes(schedule.seed)
         config.clock = _virtual_clocks(clock)
+        config.deterministic = True  # virtual file metadata, clock resolutions, fd readiness (hostview.py)
 
     exit_code: int | None = None
     failure: Failure | None = None

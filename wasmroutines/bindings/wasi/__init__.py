@@ -25,7 +25,10 @@ Behaviour worth knowing:
   WASI is called outside wasm and green threads.
 - Hooks for reproducible runs: `WasiConfig.clock` (realtime and CPU clocks),
   `WasiConfig.random` (random_get), the Waiter's clocks: under a scheduler
-  the monotonic and realtime clocks are the scheduler's (a VirtualClock).
+  the monotonic and realtime clocks are the scheduler's (a VirtualClock);
+  `WasiConfig.deterministic` makes file metadata (inode numbers, times,
+  directory sizes), clock resolutions, poll readiness and pipe read sizes
+  virtual (hostview.py).
 - proc_raise returns ENOSYS. Sockets: only preopened listeners and what they
   accept (sock_recv/sock_send need our socket objects; an inherited socket on
   stdio reads and writes through fd_read/fd_write only).
@@ -40,6 +43,7 @@ Modules, one concept each:
   fd.py, readdir.py, path.py   fd_* and path_* calls
   clock.py, proc.py, poll.py, sock.py   clocks; args/env/exit/random; poll_oneoff; sockets
   snapshot0.py    wasi_unstable's differing layouts
+  hostview.py     what the guest sees of host metadata and timing: the host's own, or virtual
   runtime.py      the Waiter hook every blocking wait goes through; OsWaiter blocks the OS thread
   green.py        SchedulerWaiter, the default: waits through the running green-thread scheduler
   registry.py     the call table and the errno-returning wrappers

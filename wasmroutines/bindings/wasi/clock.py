@@ -5,7 +5,8 @@ scheduler with a virtual clock (deterministic mode) gives the guest the same
 time its sleeps are measured on. The others come from the state's `clock`
 hook when one is installed; else realtime from the Waiter's `realtime()`
 when it has one (the scheduler's clock, see green.py), and the rest from
-the host.
+the host. Resolutions are the host's, or 1 ns in deterministic runs
+(hostview.py).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def now(st: WasiState, clock_id: int) -> int:
 def clock_res_get(st: WasiState, clock_id: int, res_ptr: int) -> int:
     if clock_id not in _RESOLUTION:
         raise WasiError(Errno.INVAL)
-    st.mem.set_u64(res_ptr, _RESOLUTION[ClockId(clock_id)])
+    st.mem.set_u64(res_ptr, st.host.clock_resolution(_RESOLUTION[ClockId(clock_id)]))
     return 0
 
 

@@ -32,6 +32,7 @@ from . import clock, fd, path, poll, proc, readdir, snapshot0, sock  # noqa: F40
 from .abi import DIR_INHERITING, DIR_RIGHTS, FileType
 from .errors import WasiExit, WasiUsageError
 from .fdtable import FdEntry
+from .hostview import VirtualHost
 from .registry import PREVIEW1, SNAPSHOT0_OVERRIDES, Syscall, bind
 from .runtime import Waiter
 from .sock import listener_entry
@@ -61,7 +62,10 @@ class WasiConfig:
     where blocking waits go and the monotonic clock (runtime.py; default:
     the running green-thread scheduler, see green.py); `clock`
     (WASI clock id -> ns) replaces the host's realtime and CPU-time clocks;
-    `random` fills random_get.
+    `random` fills random_get. `deterministic` hides what else of the host
+    would differ between runs and machines (file times, inode numbers, clock
+    resolutions, when input arrived: hostview.py's VirtualHost); deterministic
+    runs set it together with `clock` and `random`.
     """
 
     args: list[str | bytes] = field(default_factory=list)
@@ -74,6 +78,7 @@ class WasiConfig:
     waiter: Waiter | None = None
     random: Callable[[int], bytes] | None = None
     clock: Callable[[int], int] | None = None
+    deterministic: bool = False
 
     def preopen_dir(self, host: str | os.PathLike[str], guest: str | None = None) -> WasiConfig:
         """Let the guest see host directory `host` as `guest` (default: the host path as given)."""
@@ -116,6 +121,8 @@ class WasiEnvironment:
         kwargs: dict[str, Any] = {}
         if config.random is not None:
             kwargs["random"] = config.random
+        if config.deterministic:
+            kwargs["host"] = VirtualHost()
         self.state = WasiState(
             [_encode(a) for a in config.args], env, waiter=config.waiter, clock=config.clock, **kwargs
         )
@@ -127,10 +134,11 @@ class WasiEnvironment:
                 (config.stderr, 2, False),
             ):
                 s = make_stream(spec, for_input=is_input)
-                if s is None:
-                    fds.add(FdEntry.for_host_fd(host_fd, owned=False))
-                elif isinstance(s, int):
-                    fds.add(FdEntry.for_host_fd(s, owned=False))
+                if s is None or isinstance(s, int):
+                    entry = FdEntry.for_host_fd(host_fd if s is None else s, owned=False)
+                    if config.deterministic:
+                        entry.stdio_as_stream()
+                    fds.add(entry)
                 else:
                     fds.add(FdEntry.for_stream(s))
             for p in config.preopens:

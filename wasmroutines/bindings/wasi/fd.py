@@ -14,7 +14,7 @@ from .abi import FDSTAT, PREOPENTYPE_DIR, PRESTAT, Advice, FdFlags, FileType, Ri
 from .errno import Errno
 from .errors import WasiError
 from .fdtable import FdEntry
-from .filestat import FilestatWriter, new_times, write_filestat
+from .filestat import FilestatWriter, set_times, write_filestat
 from .registry import syscall
 from .state import WasiState
 from .streams import read_into, write_from
@@ -119,10 +119,10 @@ def fd_fdstat_set_rights(st: WasiState, fd: int, base: int, inheriting: int) -> 
 
 def filestat_get(st: WasiState, fd: int, ptr: int, write: FilestatWriter) -> int:
     entry = _file(st, fd, Rights.FD_FILESTAT_GET)
-    if entry.stream is not None:
+    if entry.stream is not None or entry.as_stream:
         write(st.mem, ptr, None, entry.filetype)
     else:
-        write(st.mem, ptr, os.fstat(entry.fd), entry.filetype)
+        write(st.mem, ptr, st.host.stat(os.fstat(entry.fd)), entry.filetype)
     return 0
 
 
@@ -142,8 +142,7 @@ def fd_filestat_set_size(st: WasiState, fd: int, size: int) -> int:
 def fd_filestat_set_times(st: WasiState, fd: int, atim: int, mtim: int, fstflags: int) -> int:
     entry = _file(st, fd, Rights.FD_FILESTAT_SET_TIMES)
     host = entry.fd
-    times = new_times(atim, mtim, fstflags, lambda: os.fstat(host))
-    os.utime(host, ns=times)
+    set_times(st, atim, mtim, fstflags, lambda: os.fstat(host), lambda times: os.utime(host, ns=times))
     return 0
 
 

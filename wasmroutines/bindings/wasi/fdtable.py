@@ -47,7 +47,9 @@ class FdEntry:
     writes may block (pipes, terminals, sockets), so they wait through the
     environment's Waiter first; regular files never do. `nonblocking_host`:
     the host fd itself is O_NONBLOCK (sockets we created), so a wait is
-    followed by a retry loop rather than a blocking call.
+    followed by a retry loop rather than a blocking call. `as_stream`: a
+    stdio host fd shown as a stream in deterministic runs (see
+    `stdio_as_stream`).
     """
 
     filetype: FileType
@@ -61,6 +63,7 @@ class FdEntry:
     sock: socket.socket | None = None
     pollable: bool = False
     nonblocking_host: bool = False
+    as_stream: bool = False
     #: fd_readdir's snapshot of the directory: (name, d_ino, filetype), taken at cookie 0.
     dir_entries: list[tuple[bytes, int, FileType]] | None = field(default=None, repr=False)
 
@@ -101,6 +104,20 @@ class FdEntry:
         if ft is FileType.SOCKET_STREAM:
             rights = SOCKET_RIGHTS
         return cls(ft, rights, 0, host_fd=fd, owned=owned, pollable=True)
+
+    def stdio_as_stream(self) -> None:
+        """Show this stdio host fd as a stream: filetype unknown, stream rights, no file status.
+
+        Deterministic runs do this to every stdio fd that is a host fd (a terminal, a pipe, a
+        file), so the guest sees what it sees of the explorer's captured stdio: a terminal would
+        make wasi-libc line-buffer stdout (isatty), and more writes mean another schedule.
+        """
+        if self.host_fd is None:
+            return
+        self.filetype = FileType.UNKNOWN
+        self.rights_base = STREAM_RIGHTS
+        self.rights_inheriting = 0
+        self.as_stream = True
 
     @classmethod
     def for_stream(cls, stream: PyStream) -> FdEntry:

@@ -15,7 +15,7 @@ from .abi import DIR_INHERITING, DIR_RIGHTS, FILE_RIGHTS, STREAM_RIGHTS, FdFlags
 from .errno import Errno
 from .errors import WasiError
 from .fdtable import FdEntry, filetype_of_mode
-from .filestat import FilestatWriter, new_times, write_filestat
+from .filestat import FilestatWriter, set_times, write_filestat
 from .registry import syscall
 from .sandbox import Resolved, decode_path, resolve
 from .state import WasiState
@@ -45,6 +45,21 @@ def _resolve(st: WasiState, dir_fd: int, ptr: int, size: int, *, follow: bool, l
     return resolve(dir_fd, st.mem.read(ptr, size), follow=follow, lookup=lookup)
 
 
+def _before_removing(st: WasiState, r: Resolved) -> os.stat_result | None:
+    """In deterministic runs, the lstat of a name about to go, for HostView.removed once it has."""
+    if not st.host.virtual:
+        return None
+    try:
+        return os.stat(r.name, dir_fd=r.dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+
+
+def _removed(st: WasiState, gone: os.stat_result | None) -> None:
+    if gone is not None:
+        st.host.removed(gone)
+
+
 def _lstat_checked(r: Resolved) -> os.stat_result:
     """lstat of a resolved path; ENOTDIR when a trailing slash names a non-directory."""
     s = os.stat(r.name, dir_fd=r.dir_fd, follow_symlinks=False)
@@ -65,7 +80,7 @@ def filestat_get(st: WasiState, fd: int, flags: int, path: int, path_len: int, b
     d = _dir(st, fd, Rights.PATH_FILESTAT_GET)
     with _resolve(st, d.fd, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
         s = _lstat_checked(r)
-    write(st.mem, buf, s, filetype_of_mode(s.st_mode))
+    write(st.mem, buf, st.host.stat(s), filetype_of_mode(s.st_mode))
     return 0
 
 
@@ -80,10 +95,13 @@ def path_filestat_set_times(
 ) -> int:
     d = _dir(st, fd, Rights.PATH_FILESTAT_SET_TIMES)
     with _resolve(st, d.fd, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
-        times = new_times(atim, mtim, fstflags, lambda: _lstat_checked(r))
-        if r.trailing:
-            _lstat_checked(r)
-        os.utime(r.name, ns=times, dir_fd=r.dir_fd, follow_symlinks=False)
+
+        def apply(times: tuple[int, int]) -> None:
+            if r.trailing:
+                _lstat_checked(r)
+            os.utime(r.name, ns=times, dir_fd=r.dir_fd, follow_symlinks=False)
+
+        set_times(st, atim, mtim, fstflags, lambda: _lstat_checked(r), apply)
     return 0
 
 
@@ -185,7 +203,9 @@ def path_readlink(st: WasiState, fd: int, path: int, path_len: int, buf: int, bu
 def path_remove_directory(st: WasiState, fd: int, path: int, path_len: int) -> int:
     d = _dir(st, fd, Rights.PATH_REMOVE_DIRECTORY)
     with _resolve(st, d.fd, path, path_len, follow=False, lookup=False) as r:
+        gone = _before_removing(st, r)
         os.rmdir(r.host_name, dir_fd=r.dir_fd)
+    _removed(st, gone)
     return 0
 
 
@@ -197,7 +217,10 @@ def path_rename(st: WasiState, fd: int, old_path: int, old_len: int, new_fd: int
         _resolve(st, src.fd, old_path, old_len, follow=False, lookup=False) as a,
         _resolve(st, dst.fd, new_path, new_len, follow=False, lookup=False) as b,
     ):
+        gone, moved = _before_removing(st, b), _before_removing(st, a)
         os.rename(a.host_name, b.host_name, src_dir_fd=a.dir_fd, dst_dir_fd=b.dir_fd)
+    if gone is not None and moved is not None and (gone.st_dev, gone.st_ino) != (moved.st_dev, moved.st_ino):
+        _removed(st, gone)  # the file that was at the new name (renaming a file onto a link to it keeps it)
     return 0
 
 
@@ -225,5 +248,7 @@ def path_symlink(st: WasiState, old_path: int, old_len: int, fd: int, new_path: 
 def path_unlink_file(st: WasiState, fd: int, path: int, path_len: int) -> int:
     d = _dir(st, fd, Rights.PATH_UNLINK_FILE)
     with _resolve(st, d.fd, path, path_len, follow=False, lookup=False) as r:
+        gone = _before_removing(st, r)
         os.unlink(r.host_name, dir_fd=r.dir_fd)
+    _removed(st, gone)
     return 0

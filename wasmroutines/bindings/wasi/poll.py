@@ -6,6 +6,11 @@ through `state.waiter` until one of the pollable host fds is ready or the
 earliest clock deadline passes, and rechecks: so a sleep, or a read wait on
 stdin, parks only the calling green thread once the scheduler installs its
 Waiter. Snapshot 0 uses the same logic with its own subscription layout.
+
+In deterministic runs (a virtual HostView, hostview.py) the call first waits
+until every pipe and terminal it names is ready, and a read event's nbytes is
+1 (data) or 0 (end of file): what it reports depends on the input, never on
+when the input arrived.
 """
 
 from __future__ import annotations
@@ -78,6 +83,16 @@ def _deadline(st: WasiState, clock_id: int, timeout: int, flags: int) -> int:
     return base + (timeout - now(st, clock_id))
 
 
+def _wait_all(st: WasiState, reads: list[int], writes: list[int]) -> None:
+    """Wait (through the Waiter) until every fd in `reads` is readable and every one in `writes` writable."""
+    while reads or writes:
+        r, w = ready(reads, writes)
+        reads = [fd for fd in reads if fd not in r]
+        writes = [fd for fd in writes if fd not in w]
+        if reads or writes:
+            st.waiter.wait(reads, writes, None)
+
+
 def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int, layout: SubscriptionLayout) -> int:
     if nsubs == 0:
         raise WasiError(Errno.INVAL)
@@ -112,16 +127,21 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
                 (reads if tag == EventType.FD_READ else writes).setdefault(entry.host_fd, []).append(userdata)
             else:
                 n = 0
-                if tag == EventType.FD_READ and entry.filetype is FileType.REGULAR_FILE and entry.host_fd is not None:
+                # A regular file (stdio shown as a stream included): the bytes left, as a stream says.
+                file = entry.filetype is FileType.REGULAR_FILE or entry.as_stream
+                if tag == EventType.FD_READ and file and entry.host_fd is not None:
                     n = max(0, os.fstat(entry.host_fd).st_size - os.lseek(entry.host_fd, 0, os.SEEK_CUR))
                 immediate.append(_Event(userdata, tag, 0, n))
         else:
             raise WasiError(Errno.INVAL)
     events = immediate
+    virtual = st.host.virtual
+    if virtual:
+        _wait_all(st, list(reads), list(writes))
     while True:
         r, w = ready(list(reads), list(writes))
         for fd in r:
-            n = _read_ready_bytes(fd)
+            n = min(_read_ready_bytes(fd), 1) if virtual else _read_ready_bytes(fd)
             events.extend(_Event(ud, EventType.FD_READ, 0, n) for ud in reads[fd])
         for fd in w:
             events.extend(_Event(ud, EventType.FD_WRITE) for ud in writes[fd])

@@ -36,11 +36,14 @@ def _kind(entry: os.DirEntry[bytes]) -> FileType:
         return FileType.UNKNOWN
 
 
-def _snapshot(entry: FdEntry) -> list[tuple[bytes, int, FileType]]:
+def _snapshot(st: WasiState, entry: FdEntry) -> list[tuple[bytes, int, FileType]]:
     fd = entry.fd
-    out = [(b".", os.fstat(fd).st_ino, FileType.DIRECTORY)]
+    ino = st.host.ino  # the host's inode numbers, or virtual ones in deterministic runs (hostview.py)
+    here = os.fstat(fd)
+    out = [(b".", ino(here.st_dev, here.st_ino), FileType.DIRECTORY)]
     try:
-        parent_ino = os.stat(b"..", dir_fd=fd, follow_symlinks=False).st_ino
+        parent = os.stat(b"..", dir_fd=fd, follow_symlinks=False)
+        parent_ino = ino(parent.st_dev, parent.st_ino)
     except OSError:
         parent_ino = 0
     out.append((b"..", parent_ino, FileType.DIRECTORY))
@@ -56,6 +59,8 @@ def _snapshot(entry: FdEntry) -> list[tuple[bytes, int, FileType]]:
     finally:
         os.close(dup)
     listed.sort(key=lambda entry: entry[0])
+    # Virtual numbers are handed out in name order, after the sort: the same on every host.
+    listed = [(name, ino(here.st_dev, i), kind) for name, i, kind in listed]
     out.extend(listed)
     return out
 
@@ -67,7 +72,7 @@ def fd_readdir(st: WasiState, fd: int, buf: int, buf_len: int, cookie: int, bufu
     if entry.filetype is not FileType.DIRECTORY or entry.host_fd is None:
         raise WasiError(Errno.NOTDIR)
     if cookie == 0 or entry.dir_entries is None:
-        entry.dir_entries = _snapshot(entry)
+        entry.dir_entries = _snapshot(st, entry)
     entries = entry.dir_entries
     out = st.mem.slice(buf, buf_len)
     used = 0

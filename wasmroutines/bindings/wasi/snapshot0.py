@@ -17,7 +17,6 @@ else is translated; `fd_filestat_set_times`/`path_filestat_set_times` and
 
 from __future__ import annotations
 
-import os
 import struct
 
 from .abi import FileType, Whence
@@ -27,6 +26,7 @@ from .fd import filestat_get as fd_filestat_get_common
 from .fd import seek
 from .fdtable import filetype_of_mode
 from .guest import GuestMemory
+from .hostview import StatLike
 from .path import filestat_get as path_filestat_get_common
 from .poll import SubscriptionLayout, poll
 from .registry import syscall
@@ -45,7 +45,7 @@ _LAYOUT0 = SubscriptionLayout(size=56, clock_offset=24, fd_offset=16)
 SNAPSHOT0_MISSING = frozenset({"sock_accept"})
 
 
-def _write_filestat0(mem: GuestMemory, ptr: int, st: os.stat_result | None, filetype: FileType) -> None:
+def _write_filestat0(mem: GuestMemory, ptr: int, st: StatLike | None, filetype: FileType) -> None:
     if st is None:
         mem.pack(FILESTAT0, ptr, 0, 0, filetype, 0, 0, 0, 0, 0)
         return

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from .fdtable import FdTable
 from .green import SchedulerWaiter
 from .guest import GuestMemory
+from .hostview import HostView
 from .runtime import Waiter
 
 __all__ = ["WasiState"]
@@ -28,7 +29,9 @@ class WasiState:
     when a scheduler runs it and blocks the OS thread otherwise. `clock`,
     when set, gives the other clocks (realtime, process and thread CPU time)
     by WASI clock id, for runs that must not read the host's time; `random`
-    fills random_get (os.urandom unless a deterministic source is installed).
+    fills random_get (os.urandom unless a deterministic source is installed);
+    `host` is what the guest sees of file metadata, clock resolutions,
+    readiness and read sizes (hostview.py: the host's own, or virtual).
     """
 
     def __init__(
@@ -39,6 +42,7 @@ class WasiState:
         waiter: Waiter | None = None,
         random: Callable[[int], bytes] = os.urandom,
         clock: Callable[[int], int] | None = None,
+        host: HostView | None = None,
     ) -> None:
         self.args = args
         self.env = env
@@ -50,3 +54,4 @@ class WasiState:
         self.waiter: Waiter = waiter if waiter is not None else SchedulerWaiter()
         self.random = random
         self.clock = clock
+        self.host: HostView = host if host is not None else HostView()

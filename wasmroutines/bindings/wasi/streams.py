@@ -13,6 +13,12 @@ every green thread (the one that would drain the pipe too). So writes to
 such fds go out in PIPE_BUF chunks, each after its own wait; the call still
 writes everything, as one blocking write would, unless an error (or
 NONBLOCK's EAGAIN) stops it part way, when it reports what was written.
+
+In deterministic runs (a virtual HostView, hostview.py) a read from a pipe or
+socket fills the guest's buffers or reaches end of file, NONBLOCK or not,
+instead of returning what had arrived so far: the sizes of reads then depend
+on the bytes, never on the writer's timing. Terminals still return a line at
+a time.
 """
 
 from __future__ import annotations
@@ -79,7 +85,38 @@ def read_into(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
         return 0
     if not entry.pollable:
         return os.readv(fd, bufs)
+    if state.host.virtual and not os.isatty(fd):  # stdio may be shown as a stream: ask the host fd
+        return _read_full(state, fd, bufs)
     return blocking_call(state, entry, write=False, op=lambda: os.readv(fd, bufs))
+
+
+def _read_full(state: WasiState, fd: int, bufs: list[memoryview]) -> int:
+    """Read from a pipe or socket until `bufs` are full or at end of file, waiting through the Waiter."""
+    views = [b for b in bufs if len(b)]
+    total = 0
+    while views:
+        if not ready([fd], [])[0]:
+            state.waiter.wait([fd], [], None)
+            continue
+        try:
+            n = os.readv(fd, views)
+        except BlockingIOError:  # the host fd is non-blocking and was drained meanwhile
+            continue
+        except OSError:
+            if total:
+                return total  # what was read; the error shows again on the next call
+            raise
+        if n == 0:
+            break
+        total += n
+        while n:
+            if n >= len(views[0]):
+                n -= len(views[0])
+                views.pop(0)
+            else:
+                views[0] = views[0][n:]
+                n = 0
+    return total
 
 
 def write_from(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
