@@ -606,11 +606,13 @@ def compare(ours: Observed, ref: Observed) -> tuple[list[str], bool]:
     if not diffs:
         return [], False
     # Fuel backstops count different things; call stacks have different limits by design.
-    inconclusive = ours.out_of_fuel or ref.out_of_fuel
+    # The first line of an inconclusive case says why.
     stack = "trap: stack overflow"
+    if ours.out_of_fuel or ref.out_of_fuel:
+        return ["an engine ran out of its fuel backstop", *diffs], True
     if any(stack in d for d in diffs if d.startswith(("call", "instantiate"))):
-        inconclusive = True
-    return diffs, inconclusive
+        return ["the call stack limits differ", *diffs], True
+    return diffs, False
 
 
 def validates_ours(wasm: bytes) -> tuple[bool, str]:
@@ -860,7 +862,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     jobs = [(args.seed, i, args.mutants) for i in indices]
     counts = {"agree": 0, "disagree": 0, "inconclusive": 0, "skipped": 0}
-    modules = validated = 0
+    modules = validated = compared = 0
+    why_inconclusive: dict[str, int] = {}
     # In-process for one module (to debug it); in worker processes otherwise, so a crash is a finding.
     results = map(_worker, jobs) if args.index is not None else run_jobs(jobs, max(1, args.jobs))
     for cases in results:
@@ -870,6 +873,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             if case.what == "run":
                 modules += 1
+                compared += case.status == "agree"
+                if case.status == "inconclusive":
+                    why = case.diffs[0].split(":")[0] if case.diffs else "?"
+                    why_inconclusive[why] = why_inconclusive.get(why, 0) + 1
             else:
                 validated += 1
             counts[case.status] += 1
@@ -885,7 +892,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"seed {args.seed}: {modules} modules run, {validated} mutants validated, "
         f"{counts['inconclusive']} inconclusive, {counts['skipped']} seeds smith could not use, {elapsed:.0f}s"
     )
-    print(f"{modules} modules, {counts['disagree']} disagreements")
+    if why_inconclusive:
+        print("inconclusive runs: " + ", ".join(f"{n} {why}" for why, n in sorted(why_inconclusive.items())))
+    print(f"{modules} modules ({compared} compared in full), {counts['disagree']} disagreements")
     return 1 if counts["disagree"] else 0
 
 
