@@ -152,6 +152,18 @@ def test_enormous_table(elemtype: int) -> None:
     assert e.value.limit == "max_table_elements"
 
 
+def test_table_grow_stops_at_the_store_limit(wat: Callable[[str], bytes]) -> None:
+    grow = """(module (table $t 0 funcref) (table $e 0 externref)
+      (func (export "f") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0)))
+      (func (export "e") (param i32) (result i32) (table.grow $e (ref.null extern) (local.get 0))))"""
+    inst = Instance(Store(max_table_elements=1000), Module(wat(grow)))
+    for f in (inst.exports.f, inst.exports.e):
+        assert f(-1) == -1  # 4 Gi elements: refused before any allocation
+        assert f(600) == 0 and f(401) == -1 and f(400) == 600 and f(1) == -1 and f(0) == 1000
+    inst = Instance(Store(), Module(wat(grow)))
+    assert inst.exports.f(-1) == -1 and inst.exports.f(0) == 0  # the default limit: 10,000,000
+
+
 def _grow_module(maximum: int | None = None) -> bytes:
     # (func (export "f") (param i32) (result i32) (memory.grow (local.get 0)))
     return func_module(b"\x20\x00\x40\x00" + END, params=[I32], results=[I32], mems=[limits(0, maximum)])
