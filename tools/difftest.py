@@ -105,6 +105,7 @@ OUR_TRAPS = {
     "null reference": "null reference",
     "call stack exhausted": "stack overflow",
     "unaligned atomic": "unaligned atomic",
+    "expected shared memory": "wait on an unshared memory",
 }
 WASMTIME_TRAPS = {
     "UNREACHABLE": "unreachable",
@@ -118,6 +119,7 @@ WASMTIME_TRAPS = {
     "NULL_REFERENCE": "null reference",
     "STACK_OVERFLOW": "stack overflow",
     "HEAP_MISALIGNED": "unaligned atomic",
+    "ATOMIC_WAIT_NON_SHARED_MEMORY": "wait on an unshared memory",
     "OUT_OF_FUEL": "out of fuel",
 }
 
