@@ -6,6 +6,12 @@ limit. A call may return, trap or run out of fuel; any other exception is a bug.
 tools/difftest.py (no reference engine here), the modules need not terminate and may use the
 threads proposal's atomics and shared memory.
 
+The threaded mode calls every exported function on its own green threads, several at once in one
+instance, under a seeded schedule with short random slices (so they interleave anywhere a slice
+can end), through cffi and the scheduler. Green threads have no fuel: a budget of slice ends
+(Store.on_yield) stops the ones that spin. Each thread may return, trap, run out of that budget,
+or be left waiting forever (a Deadlock, which the joining host sees); anything else is a bug.
+
 WR_SMITH_COUNT sets the number of modules per configuration (default 150: a few seconds);
 WR_SMITH_SEED the seed (default 0). A failure names the seed and index; reproduce one with
 WR_SMITH_COUNT=1 WR_SMITH_START=<index> pytest tests/test_smith.py.
@@ -23,6 +29,7 @@ from typing import Any
 import pytest
 
 from wasmroutines import (
+    Deadlock,
     Function,
     FuncType,
     Global,
@@ -32,10 +39,14 @@ from wasmroutines import (
     MemoryType,
     Module,
     OutOfFuel,
+    SeededPolicy,
+    Store,
     Table,
     TableType,
     Trap,
     ValType,
+    join,
+    spawn,
 )
 from wasmroutines.core.wat import find_wasm_tools
 
@@ -85,12 +96,24 @@ def zero(t: ValType) -> Any:
     return 0.0 if t in (ValType.F32, ValType.F64) else None if t.is_ref else 0
 
 
-def stub_imports(store: Any, module: Module) -> dict[str, dict[str, Any]] | None:
-    """An object of the asked-for type for every import; None when two imports share a name."""
-    ns: dict[str, dict[str, Any]] = {}
+class InModuleOrder(dict):  # type: ignore[type-arg]
+    """Imports where one name may stand for several objects (smith imports two things under one name).
+    Instance looks every import up once, in module order, so each lookup hands out the next object."""
+
+    def __getitem__(self, module: str) -> dict[str, Any]:
+        return _NextOf(dict.__getitem__(self, module))
+
+
+class _NextOf(dict):  # type: ignore[type-arg]
+    def __getitem__(self, name: str) -> Any:
+        objs = dict.__getitem__(self, name)
+        return objs.pop(0) if len(objs) > 1 else objs[0]
+
+
+def stub_imports(store: Any, module: Module) -> InModuleOrder:
+    """An object of the asked-for type for every import, in module order."""
+    ns: dict[str, dict[str, list[Any]]] = {}
     for imp in module.imports:
-        if imp.name in ns.get(imp.module, {}):
-            return None
         t = imp.type
         if isinstance(t, FuncType):
             results = [zero(r) for r in t.results]
@@ -106,8 +129,8 @@ def stub_imports(store: Any, module: Module) -> dict[str, dict[str, Any]] | None
         else:
             assert isinstance(t, GlobalType)
             obj = Global(store, t, zero(t.type))
-        ns.setdefault(imp.module, {})[imp.name] = obj
-    return ns
+        ns.setdefault(imp.module, {}).setdefault(imp.name, []).append(obj)
+    return InModuleOrder(ns)
 
 
 ARGS = {ValType.I32: [0, 1, -1, 65536], ValType.I64: [0, -1, 1 << 40], ValType.F32: [0.0, -1.5], ValType.F64: [1e300]}
@@ -115,14 +138,10 @@ ARGS = {ValType.I32: [0, 1, -1, 65536], ValType.I64: [0, -1, 1 << 40], ValType.F
 
 def run_module(wasm: bytes, rng: random.Random) -> dict[str, int]:
     """Load, instantiate and call everything; the outcomes counted by kind."""
-    from wasmroutines import Store
-
     outcomes: dict[str, int] = {}
     module = Module(wasm)  # smith's modules are valid: a CompileError here is a bug
     store = Store(max_call_depth=5000)
     ns = stub_imports(store, module)
-    if ns is None:
-        return {"duplicate import names": 1}
     store.fuel = FUEL
     try:
         inst = Instance(store, module, ns)
@@ -144,8 +163,67 @@ def run_module(wasm: bytes, rng: random.Random) -> dict[str, int]:
     return outcomes
 
 
+THREADS_PER_FUNC = 3
+SLICE_ENDS = 300  # per module, over all its threads: about 300 * 5,000 units at most
+
+
+class SliceBudgetSpent(Exception):
+    """Raised from Store.on_yield in whichever thread's slice ends once the module's budget is spent."""
+
+
+def run_module_threaded(wasm: bytes, rng: random.Random) -> dict[str, int]:
+    """Every exported function on THREADS_PER_FUNC green threads at once; the outcomes counted by kind."""
+    outcomes: dict[str, int] = {}
+    module = Module(wasm)
+    store = Store(max_call_depth=5000, policy=SeededPolicy(rng.randrange(1 << 32), max_slice=5000))
+    ns = stub_imports(store, module)
+    store.fuel = FUEL  # instantiation runs on the store's own thread, which fuel meters
+    try:
+        inst = Instance(store, module, ns)
+    except (Trap, OutOfFuel) as e:
+        return {f"instantiate: {type(e).__name__}": 1}
+    ends = 0
+
+    def count_slice_end() -> None:
+        nonlocal ends
+        ends += 1
+        if ends > SLICE_ENDS:
+            raise SliceBudgetSpent
+
+    store.on_yield = count_slice_end
+    threads = []
+    for _name, ext in inst.exports:
+        if isinstance(ext, Function):
+            for _ in range(THREADS_PER_FUNC):
+                args = [rng.choice(ARGS.get(p, [zero(p)])) for p in ext.type.params]
+                threads.append(spawn(ext, *args))
+    try:
+        for t in threads:
+            try:
+                join(t)
+                kind = "returned"
+            except Trap as e:
+                kind = f"trap: {e.kind}"
+            except SliceBudgetSpent:
+                kind = "slice budget spent"
+            except Deadlock:
+                kind = "deadlock"  # the rest wait forever too: close() below ends them
+                outcomes[kind] = outcomes.get(kind, 0) + 1
+                break
+            outcomes[kind] = outcomes.get(kind, 0) + 1
+    finally:
+        store.on_yield = None
+        store.scheduler.close()
+    assert store.scheduler.alive == []
+    return outcomes
+
+
+MODES = {"one": run_module, "threaded": run_module_threaded}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("config", sorted(CONFIGS))
-def test_smith_modules_run_cleanly(config: str) -> None:
+def test_smith_modules_run_cleanly(config: str, mode: str) -> None:
     totals: dict[str, int] = {}
     ran = 0
     for index in range(START, START + COUNT):
@@ -153,11 +231,12 @@ def test_smith_modules_run_cleanly(config: str) -> None:
         if wasm is None:
             continue
         try:
-            outcomes = run_module(wasm, random.Random(index))
+            outcomes = MODES[mode](wasm, random.Random(index))
         except Exception as e:
-            pytest.fail(f"{config} module {index} (seed {SEED}): {type(e).__name__}: {e}")
+            pytest.fail(f"{config} {mode} module {index} (seed {SEED}): {type(e).__name__}: {e}")
         for k, v in outcomes.items():
             totals[k] = totals.get(k, 0) + v
         ran += 1
     assert ran >= COUNT // 2, f"smith made only {ran} of {COUNT} modules"
     assert totals.get("returned", 0) > 0, totals
+    print(f"\n{config} {mode}: {ran} modules, outcomes {dict(sorted(totals.items()))}")

