@@ -96,9 +96,8 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
     t->frames[t->nframes++] = (wr_frame){NULL, NULL, NULL};
     if (code->param_slots)
         memcpy(base, args, (size_t)code->param_slots * sizeof(uint64_t));
-    memset(base + code->param_slots, 0, (size_t)(code->local_slots - code->param_slots) * sizeof(uint64_t));
-    if (code->nconsts)
-        memcpy(base + code->local_slots, code->consts, (size_t)code->nconsts * sizeof(uint64_t));
+    if (code->init_slots)
+        memcpy(base + code->param_slots, code->init, (size_t)code->init_slots * sizeof(uint64_t));
     t->pc = code->words;
     t->fp = base;
     t->func = f;
