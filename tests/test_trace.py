@@ -17,7 +17,7 @@ PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
 #: deterministic pipeline (policy draws, instruction counts, event order). A change of how the
 #: C core charges budget units legitimately changes it: then check that two runs still agree
 #: (test_same_seed_same_trace) and update the hash.
-LOCK_ORDER_TRACE_SHA256 = "ff73de6b9e77fd33541ea4dcb026a7423955c0374f994ea5f36d226188b88404"
+LOCK_ORDER_TRACE_SHA256 = "040bd2df2e20109c1e5178d5e30a65ea730157f9a1ac229033616aa1c7a0df39"
 
 _PHASES = {"X", "i", "M", "s", "f"}
 

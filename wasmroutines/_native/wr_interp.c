@@ -189,15 +189,15 @@ static inline wr_v128 slot_v128(const uint64_t *p)
         membase + ea_;                                                                                           \
     })
 
-/* Atomic accesses: bounds first, then alignment to the access size
+/* Atomic accesses: alignment to the access size first, then bounds
  * (wr_atomic_mem in wr_numeric.h states the same rule for tests). */
 #define ATOMIC_MEM(p, addr, offset, n)                                                                           \
     do {                                                                                                         \
         uint64_t ea_ = (uint64_t)(addr) + (uint64_t)(offset);                                                    \
-        if (ea_ + (n) > memsize)                                                                                 \
-            MEM_SLOW(ea_ + (n));                                                                                 \
         if (ea_ & ((n)-1))                                                                                       \
             TRAP(WR_TRAP_UNALIGNED_ATOMIC);                                                                      \
+        if (ea_ + (n) > memsize)                                                                                 \
+            MEM_SLOW(ea_ + (n));                                                                                 \
         (p) = membase + ea_;                                                                                     \
     } while (0)
 
@@ -358,8 +358,10 @@ do_call : {
         inst = callee->inst;
         LOAD_MEM();
     }
-    /* Calls are preemption points too (recursion without loops). */
-    CHARGE(1);
+    /* Calls are preemption points too (recursion without loops); setting up
+     * the frame costs a unit per 8 slots, like bulk memory work, so a callee
+     * with 50,000 locals is not nearly free. */
+    CHARGE(1 + (code->init_slots >> 3));
     NEXT();
 }
 

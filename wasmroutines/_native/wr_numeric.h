@@ -779,8 +779,9 @@ static inline double wr_f64_convert_i64_u(uint64_t a)
 /* ---- atomic memory access (threads proposal) ---------------------------- */
 
 /* The effective address of an atomic access of n bytes (n a power of two):
- * bounds first, then alignment, in the order the threads spec's prose checks
- * them (its two traps differ only in the message). ea is 64-bit, so
+ * alignment first, then bounds, as the threads proposal's reference
+ * interpreter and wasmtime check them (the two traps differ only in the
+ * message). ea is 64-bit, so
  * addr + offset + n cannot overflow. On success *p points at the access.
  * Memory bases are page aligned (mmap), so an aligned ea is an aligned host
  * address, as the __atomic builtins need. */
@@ -788,10 +789,10 @@ static inline int wr_atomic_mem(uint8_t *membase, uint64_t memsize, uint32_t add
                                 uint8_t **p)
 {
     uint64_t ea = (uint64_t)addr + offset;
-    if (ea + n > memsize)
-        return WR_TRAP_MEMORY_OOB;
     if (ea & (n - 1))
         return WR_TRAP_UNALIGNED_ATOMIC;
+    if (ea + n > memsize)
+        return WR_TRAP_MEMORY_OOB;
     *p = membase + ea;
     return 0;
 }
