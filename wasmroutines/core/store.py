@@ -81,7 +81,7 @@ class Store:
     `max_module_size` (bytes) the modules instantiated here. Over a limit at
     creation: ResourceLimitError naming it (`.limit`); memory.grow and table.grow
     past one fail as wasm says (-1); a call too deep traps (StackExhausted); the
-    `fuel` property bounds the instructions run (OutOfFuel).
+    `fuel` property bounds the instructions all the store's threads run together (OutOfFuel).
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
@@ -116,7 +116,7 @@ class Store:
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._extern_objects: dict[int, object] = {}
         self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
-        self._fuel: int | None = None
+        self._fuel_enabled = False
         #: Instance refuses modules bigger than this (bytes); Module(max_size=) refuses them at load.
         self.max_module_size = max_module_size
         #: Called at every time-slice end while wasm runs on this store; it may
@@ -150,8 +150,6 @@ class Store:
             if t == ffi.NULL:
                 raise MemoryError("cannot create a wasm thread")
             lib.wr_api_thread_set_budget(t, SLICE)
-            if self._fuel is not None:
-                lib.wr_api_thread_set_fuel(t, 1, self._fuel)
             self._native.thread = t
         return t
 
@@ -164,18 +162,22 @@ class Store:
 
     @property
     def fuel(self) -> int | None:
-        """Instructions left to run in this store, or None when unlimited."""
-        if self._fuel is None:
+        """Fuel left: the instructions all this store's threads may still run together, or None when unlimited.
+
+        Setting it starts metering (None stops it). Every green thread of the
+        store draws on the one pool; once it is spent, whichever thread runs
+        next stops with OutOfFuel (setting more fuel lets later calls run).
+        """
+        if not self._fuel_enabled:
             return None
-        if self._native.thread is None:
-            return self._fuel
-        return max(0, int(lib.wr_api_thread_fuel(self._native.thread)))
+        return max(0, int(lib.wr_api_store_fuel(self._native.ptr)))
 
     @fuel.setter
     def fuel(self, fuel: int | None) -> None:
-        self._fuel = fuel
-        if self._native.thread is not None:
-            lib.wr_api_thread_set_fuel(self._native.thread, 0 if fuel is None else 1, fuel or 0)
+        if fuel is not None and fuel < 0:
+            raise ValueError(f"fuel must not be negative: {fuel}")
+        self._fuel_enabled = fuel is not None
+        lib.wr_api_store_set_fuel(self._native.ptr, 0 if fuel is None else 1, fuel or 0)
 
     # ---- host functions ----
 
