@@ -75,13 +75,28 @@ class HostFunc:
 class Store:
     """Owns runtime objects; create one per independent set of instances.
 
-    Limits (0 or None keeps the core's default) apply to objects created later:
-    `max_memory_pages` caps every memory, `max_table_elements` every table,
-    `max_call_depth` the wasm frames of a call, `stack_slots` the value stack,
-    `max_module_size` (bytes) the modules instantiated here. Over a limit at
-    creation: ResourceLimitError naming it (`.limit`); memory.grow and table.grow
-    past one fail as wasm says (-1); a call too deep traps (StackExhausted); the
-    `fuel` property bounds the instructions all the store's threads run together (OutOfFuel).
+    Limits; every error raised for one names it in `.limit` (the keyword):
+    - `max_memory_pages` caps every memory (default 65536: 4 GiB),
+      `max_table_elements` every table (default 10,000,000): over one at
+      creation, ResourceLimitError; memory.grow and table.grow past it fail
+      as wasm says (-1).
+    - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
+      `stack_slots` its value stack (default 1 Mi slots): a call too deep
+      traps with StackExhausted.
+    - `max_module_size` (bytes; default none) refuses bigger modules at
+      instantiation (ResourceLimitError).
+    - `max_threads`: spawned green threads alive at once (default None: no
+      limit but memory); spawning more raises ResourceLimitError (wasi-threads'
+      thread-spawn returns -EAGAIN to the guest instead).
+    - `fuel`: instructions all the store's threads may run together (default
+      None: unmetered); once spent, whichever thread runs stops with OutOfFuel.
+      Also a property (read what is left, add more).
+    - `max_wall_time`: seconds of wall-clock time, counted from when it is set
+      (here: the store's creation; set the property again to restart it);
+      checked at every time-slice end, thread switch and idle wait, it stops
+      the run with WallTimeExceeded in whatever thread runs.
+    The first four apply to objects created after they are set (0 or None
+    keeps the core's default).
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
@@ -97,6 +112,9 @@ class Store:
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
         max_module_size: int | None = None,
+        max_threads: int | None = None,
+        fuel: int | None = None,
+        max_wall_time: float | None = None,
         policy: Policy | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -124,6 +142,33 @@ class Store:
         self.on_yield: Callable[[], None] | None = None
         #: Runs this store's green threads (one OS thread, one greenlet per wasm thread).
         self.scheduler = Scheduler(self._native, policy, clock)
+        self.max_threads = max_threads
+        if fuel is not None:
+            self.fuel = fuel
+        if max_wall_time is not None:
+            self.max_wall_time = max_wall_time
+
+    # ---- limits kept in Python ----
+
+    @property
+    def max_threads(self) -> int | None:
+        """Spawned green threads alive at once (None: no limit); spawn over it raises ResourceLimitError."""
+        return self.scheduler.max_threads
+
+    @max_threads.setter
+    def max_threads(self, n: int | None) -> None:
+        if n is not None and n < 0:
+            raise ValueError(f"max_threads must not be negative: {n}")
+        self.scheduler.max_threads = n
+
+    @property
+    def max_wall_time(self) -> float | None:
+        """The wall-clock limit in seconds, counted from when it was set (None: none); see the class docstring."""
+        return self.scheduler.wall_time_limit
+
+    @max_wall_time.setter
+    def max_wall_time(self, seconds: float | None) -> None:
+        self.scheduler.set_wall_time(seconds)
 
     # ---- green threads ----
 
