@@ -1,4 +1,4 @@
-"""The limits a host sets per store (README, "Limits"), through the Python API.
+"""The limits a host sets per store (README, "Limits"), through the Python API and the command line.
 
 Each limit ends in its own error naming it (`.limit`, the Store keyword; on the command line the
 option, status 137), never in a crash or an unbounded allocation, and the store (or at least the
@@ -8,6 +8,9 @@ assert that a run was stopped, never how precisely.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +37,7 @@ from wasmroutines import (
 )
 from wasmroutines.bindings.wasmer import threads as wasmer_threads
 from wasmroutines.core.module import read_wasm
+from wasmroutines.core.wat import find_wasm_tools
 
 PROGRAMS = Path(__file__).resolve().parent / "wasi_programs"
 THREADS = PROGRAMS / "threads.wat"  # argc 1: spawn 4 sleepers; 2: a spinner, main waits; 3: ping-pong forever
@@ -407,3 +411,121 @@ def test_max_wall_time_is_positive() -> None:
         Store(max_wall_time=0)
     assert Store().max_wall_time is None
     assert Store(max_wall_time=2.5).max_wall_time == 2.5
+
+
+# ---- the command line ----
+
+needs_wasm_tools = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "wasmroutines", *args], capture_output=True, timeout=120, env=dict(os.environ)
+    )
+
+
+def assert_limit(p: subprocess.CompletedProcess[bytes], flag: str) -> None:
+    """Status 137 and one line on stderr naming the option."""
+    lines = p.stderr.decode().strip().splitlines()
+    assert p.returncode == 137, p.stderr
+    assert len(lines) == 1 and lines[0].startswith("Error: limit exceeded") and flag in lines[0], lines
+
+
+@needs_wasm_tools
+def test_cli_max_memory() -> None:
+    p = cli("run", "--max-memory", "64K", str(PROGRAMS / "echo.wat"))  # it asks for 2 pages
+    assert_limit(p, "--max-memory 65536")
+    p = cli("run", "--max-memory", "3M", "--invoke", "grow", str(FUNCS), "47")  # 48 pages in all
+    assert (p.returncode, p.stdout) == (0, b"1\n")
+    p = cli("run", "--max-memory", "3M", "--invoke", "grow", str(FUNCS), "48")
+    assert (p.returncode, p.stdout) == (0, b"-1\n")
+
+
+@needs_wasm_tools
+def test_cli_max_table_elements() -> None:
+    p = cli("run", "--max-table-elements", "1", "--invoke", "add", str(FUNCS), "1", "2")  # it has a table of 2
+    assert_limit(p, "--max-table-elements 1")
+    p = cli("run", "--max-table-elements", "3", "--invoke", "grow_table", str(FUNCS), "1")
+    assert (p.returncode, p.stdout) == (0, b"2\n")
+    p = cli("run", "--max-table-elements", "3", "--invoke", "grow_table", str(FUNCS), "2")
+    assert (p.returncode, p.stdout) == (0, b"-1\n")
+
+
+@needs_wasm_tools
+def test_cli_max_call_depth() -> None:
+    p = cli("run", "--max-call-depth", "100", "--invoke", "depth", str(FUNCS), "90")
+    assert (p.returncode, p.stdout) == (0, b"90\n")
+    p = cli("run", "--max-call-depth", "100", "--invoke", "depth", str(FUNCS), "200")
+    assert_limit(p, "--max-call-depth 100")
+    # The default is a limit too, and says which option raises it.
+    assert_limit(cli("run", "--invoke", "depth", str(FUNCS), "1000000"), "--max-call-depth, default 20000")
+
+
+@needs_wasm_tools
+def test_cli_max_module_size(tmp_path: Path) -> None:
+    p = cli("run", "--max-module-size", "100", "--invoke", "add", str(FUNCS), "1", "2")
+    assert_limit(p, "--max-module-size 100")
+    p = cli("run", "--max-module-size", "1K", "--invoke", "add", str(FUNCS), "1", "2")
+    assert (p.returncode, p.stdout) == (0, b"3\n")
+    big = tmp_path / "big.wasm"
+    big.write_bytes(b"\0asm\1\0\0\0" + bytes(10_000))  # refused by its size, never read
+    assert_limit(cli("run", "--max-module-size", "1000", str(big)), "--max-module-size 1000")
+
+
+@needs_wasm_tools
+def test_cli_fuel() -> None:
+    assert_limit(cli("run", "--fuel", "100000", "--invoke", "spin", str(FUNCS)), "--fuel 100000")
+    for args in (["spin"], ["ping", "pong"]):  # spawned threads draw on the same fuel
+        assert_limit(cli("run", "--fuel", "1000000", str(THREADS), *args), "--fuel 1000000")
+
+
+@needs_wasm_tools
+def test_cli_max_wall_time() -> None:
+    assert_limit(cli("run", "--max-wall-time", str(WALL), "--invoke", "spin", str(FUNCS)), f"--max-wall-time {WALL}")
+    for args in (["spin"], ["ping", "pong"]):
+        assert_limit(cli("run", "--max-wall-time", str(WALL), str(THREADS), *args), "--max-wall-time")
+
+
+@needs_wasm_tools
+def test_cli_max_threads() -> None:
+    p = cli("run", "--max-threads", "1", str(THREADS))
+    assert p.returncode == 3  # the program's: 3 spawns refused, each -EAGAIN
+    lines = p.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning:") and "--max-threads 1" in lines[0], lines
+    p = cli("run", str(THREADS))
+    assert (p.returncode, p.stderr) == (0, b"")
+
+
+@needs_wasm_tools
+def test_cli_limits_in_deterministic_mode() -> None:
+    p = cli("run", "--seed", "3", "--max-threads", "2", str(THREADS))
+    assert p.returncode == 2 and b"--max-threads 2" in p.stderr
+    assert_limit(cli("run", "--seed", "3", "--fuel", "100000", str(THREADS), "spin"), "--fuel 100000")
+    assert_limit(cli("run", "--seed", "3", "--max-memory", "64K", str(PROGRAMS / "echo.wat")), "--max-memory 65536")
+
+
+@needs_wasm_tools
+def test_cli_explore_passes_limits_to_every_run_and_replay() -> None:
+    p = cli("explore", "--runs", "3", "--max-threads", "1", str(THREADS))
+    assert p.returncode == 1
+    out = p.stdout.decode()
+    assert "exit status 3" in out and "--max-threads 1" in out  # in the replay command
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--max-wall-time", "0"],
+        ["--max-wall-time", "soon"],
+        ["--max-threads", "-1"],
+        ["--max-call-depth", "0"],
+        ["--max-table-elements", "many"],
+        ["--max-module-size", "12Q"],
+        ["--max-memory", "1000"],
+        ["--fuel", "-5"],
+    ],
+)
+def test_cli_bad_limits_give_one_line(args: list[str]) -> None:
+    p = cli("run", *args, "x.wasm")
+    lines = p.stderr.decode().strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("wasmroutines: error:"), p.stderr
