@@ -497,9 +497,14 @@ def test_cli_max_threads() -> None:
 
 
 @needs_wasm_tools
-def test_cli_limits_in_deterministic_mode() -> None:
+def test_cli_limits_in_deterministic_mode(tmp_path: Path) -> None:
     p = cli("run", "--seed", "3", "--max-threads", "2", str(THREADS))
     assert p.returncode == 2 and b"--max-threads 2" in p.stderr
+    # A recording keeps its limits: the replay refuses the same spawns.
+    rec = str(tmp_path / "run.wrr")
+    assert cli("run", "--seed", "3", "--max-threads", "1", "--record", rec, str(THREADS)).returncode == 3
+    p = cli("run", "--replay", rec, str(THREADS))
+    assert p.returncode == 3, p.stderr
     assert_limit(cli("run", "--seed", "3", "--fuel", "100000", str(THREADS), "spin"), "--fuel 100000")
     assert_limit(cli("run", "--seed", "3", "--max-memory", "64K", str(PROGRAMS / "echo.wat")), "--max-memory 65536")
 

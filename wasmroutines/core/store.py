@@ -89,14 +89,16 @@ class Store:
       limit but memory); spawning more raises ResourceLimitError (wasi-threads'
       thread-spawn returns -EAGAIN to the guest instead).
     - `fuel`: instructions all the store's threads may run together (default
-      None: unmetered); once spent, whichever thread runs stops with OutOfFuel.
-      Also a property (read what is left, add more).
+      None: unmetered); once spent, the running thread stops with OutOfFuel,
+      and so does the main call (or join) wherever it waits. Also a property
+      (read what is left, add more).
     - `max_wall_time`: seconds of wall-clock time, counted from when it is set
       (here: the store's creation; set the property again to restart it);
       checked at every time-slice end, thread switch and idle wait, it stops
-      the run with WallTimeExceeded in whatever thread runs.
-    The first four apply to objects created after they are set (0 or None
-    keeps the core's default).
+      the running thread and the main call with WallTimeExceeded.
+    Memory, table, call-depth and stack limits apply to objects created
+    after they are set (0 or None keeps the core's default); max_threads,
+    fuel and max_wall_time are properties, changeable at any time.
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),

@@ -373,6 +373,8 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
             recording = Recording.load(args.replay)
         except (OSError, ValueError) as e:
             return _fail(f"cannot read recording {args.replay}: {e}")
+        if not limits:  # the recorded run's limits, unless the command line gives its own
+            limits = dict(recording.header.get("limits") or {})
     try:
         program = _program(args, dirs, env, limits)
     except OSError as e:

@@ -344,7 +344,7 @@ def run_program(
     if record:
         assert schedule is not None
         header = {"program": program.path, "sha256": program.digest, "args": [program.path, *program.args]}
-        header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel)
+        header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel, limits=program.limits)
         recorder = Recorder(sched, counter, header)
         observers.append(recorder)
         interpose, bind_state = recorder.interpose, recorder.bind_state
