@@ -23,12 +23,17 @@ from programs.runner import run_program
 from wasmroutines import (
     FairPolicy,
     Instance,
+    Memory,
+    MemoryType,
     Module,
     OutOfFuel,
     ResourceLimitError,
     SeededPolicy,
     StackExhausted,
     Store,
+    Table,
+    TableType,
+    ValType,
     WallTimeExceeded,
     current_scheduler,
     join,
@@ -39,7 +44,8 @@ from wasmroutines.bindings.wasmer import threads as wasmer_threads
 from wasmroutines.core.module import read_wasm
 from wasmroutines.core.wat import find_wasm_tools
 
-PROGRAMS = Path(__file__).resolve().parent / "wasi_programs"
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ROOT / "tests" / "wasi_programs"
 THREADS = PROGRAMS / "threads.wat"  # argc 1: spawn 4 sleepers; 2: a spinner, main waits; 3: ping-pong forever
 FUNCS = PROGRAMS / "funcs.wat"
 
@@ -124,6 +130,25 @@ def test_max_table_elements(wat: Callable[[str], bytes]) -> None:
     assert inst.exports.grow(2) == 8
     assert inst.exports.grow(1) == -1
     still_runs(store, wat)
+
+
+def test_memories_and_tables_made_by_the_host_name_the_limit() -> None:
+    """A memory or table made from Python (as wasi-threads makes a program's shared memory) over the store's
+    limit names it too, at creation and when grown."""
+    store = Store(max_memory_pages=2, max_table_elements=10)
+    for make, limit in [
+        (lambda: Memory(store, MemoryType(3, 10, shared=True)), "max_memory_pages"),
+        (lambda: Memory(store, MemoryType(1)).grow(2), "max_memory_pages"),
+        (lambda: Table(store, TableType(ValType.FUNCREF, 11)), "max_table_elements"),
+        (lambda: Table(store, TableType(ValType.FUNCREF, 10)).grow(1), "max_table_elements"),
+    ]:
+        with pytest.raises(ResourceLimitError) as e:
+            make()
+        assert e.value.limit == limit and limit in str(e.value)
+    # Over the object's own maximum, not the store's: plain out of resources.
+    with pytest.raises(ResourceLimitError) as e:
+        Memory(store, MemoryType(1, 1)).grow(1)
+    assert e.value.limit is None
 
 
 def test_max_call_depth(wat: Callable[[str], bytes]) -> None:
@@ -439,6 +464,9 @@ def test_cli_max_memory() -> None:
     assert (p.returncode, p.stdout) == (0, b"1\n")
     p = cli("run", "--max-memory", "3M", "--invoke", "grow", str(FUNCS), "48")
     assert (p.returncode, p.stdout) == (0, b"-1\n")
+    # A wasi-threads program's shared memory, which the host makes from the import.
+    p = cli("run", "--max-memory", "64K", str(ROOT / "tests" / "programs" / "wasm" / "c_futex_mutex.wasm"), "1", "1")
+    assert_limit(p, "--max-memory 65536")
 
 
 @needs_wasm_tools

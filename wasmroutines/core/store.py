@@ -128,6 +128,9 @@ class Store:
         # At interpreter exit the process frees everything anyway; freeing here
         # could pull memory from under wrappers still reachable from exit hooks.
         self._finalizer.atexit = False
+        # Kept to name the limit when a memory or table made from Python goes over it (memory.py, table.py).
+        self._max_memory_pages = max_memory_pages or None
+        self._max_table_elements = max_table_elements or None
         if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
             lib.wr_api_store_set_limits(
                 ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
