@@ -177,7 +177,7 @@ def run_module_threaded(wasm: bytes, rng: random.Random) -> dict[str, int]:
     module = Module(wasm)
     store = Store(max_call_depth=5000, policy=SeededPolicy(rng.randrange(1 << 32), max_slice=5000))
     ns = stub_imports(store, module)
-    store.fuel = FUEL  # instantiation runs on the store's own thread, which fuel meters
+    store.fuel = FUEL  # one pool for every thread: instantiation, then all the spawned calls together
     try:
         inst = Instance(store, module, ns)
     except (Trap, OutOfFuel) as e:
@@ -206,6 +206,8 @@ def run_module_threaded(wasm: bytes, rng: random.Random) -> dict[str, int]:
                 kind = f"trap: {e.kind}"
             except SliceBudgetSpent:
                 kind = "slice budget spent"
+            except OutOfFuel:
+                kind = "out of fuel"
             except Deadlock:
                 kind = "deadlock"  # the rest wait forever too: close() below ends them
                 outcomes[kind] = outcomes.get(kind, 0) + 1

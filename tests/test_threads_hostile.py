@@ -342,12 +342,6 @@ def test_a_spinning_wasi_thread_stopped_by_a_deadline() -> None:
     assert store.scheduler.alive == []
 
 
-@pytest.mark.xfail(
-    reason="store.fuel meters only the store's own wr_thread: spawned green threads run unmetered "
-    "(scheduler.py), so `wasmroutines run --fuel N` never stops a program whose spawned thread spins",
-    raises=DeadlinePassed,
-    strict=True,
-)
 def test_a_spinning_wasi_thread_stopped_by_fuel() -> None:
     store = Store()
     store.fuel = 1_000_000

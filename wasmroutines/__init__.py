@@ -21,6 +21,7 @@ from .core.errors import (
     ResourceLimitError,
     StackExhausted,
     Trap,
+    WallTimeExceeded,
     WasmroutinesError,
 )
 from .core.extern import Extern
@@ -87,6 +88,7 @@ __all__ = [
     "ExternType",
     "Features",
     # errors
+    "WallTimeExceeded",
     "WasmroutinesError",
     "CompileError",
     "MalformedModule",

@@ -3,8 +3,12 @@
 Exit status (wasmtime's conventions on Unix):
   the guest's proc_exit code (0 when _start returns); a code of 126 or more
   is refused as WASI demands (message, status 1);
-  134 (128 + SIGABRT) after a trap, or when the fuel runs out: the wasm
-  backtrace goes to stderr;
+  134 (128 + SIGABRT) after a trap: the wasm backtrace goes to stderr;
+  137 (128 + SIGKILL, as a process killed over a resource limit) when the
+  program went over a limit (--fuel, --max-wall-time, --max-memory,
+  --max-table-elements, --max-call-depth, --max-module-size): one line naming
+  the option; a thread-spawn refused over --max-threads is the program's to
+  handle (it gets EAGAIN; a warning goes to stderr);
   1 for any other error (a module that does not load or link, a missing file);
   2 for bad command-line arguments (a one-line message).
 """
@@ -23,14 +27,22 @@ from typing import Any, NoReturn
 from . import __version__
 from .bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from .bindings.wasi_threads import WasiThreads, uses_wasi_threads
-from .core.errors import OutOfFuel, Trap, WasmroutinesError
+from .core.errors import OutOfFuel, ResourceLimitError, StackExhausted, Trap, WasmroutinesError
 from .core.function import Function
 from .core.instance import Instance
-from .core.memory import PAGE_SIZE
-from .core.module import Module
+from .core.module import Module, read_wasm
 from .core.store import Store
 from .core.types import FuncType, ValType
-from .explore.cli import add_explore_parser, add_run_options, explore_command, run_deterministic
+from .explore.cli import (
+    add_explore_parser,
+    add_limit_options,
+    add_run_options,
+    explore_command,
+    fail_limit,
+    run_deterministic,
+    spawn_warning,
+    store_limits,
+)
 
 __all__ = ["main"]
 
@@ -44,9 +56,10 @@ The program sees only what the options give it: its arguments, the --env variabl
 --dir directories and --tcplisten sockets; stdin, stdout and stderr are the process's own."""
 
 _RUN_EPILOG = """\
-exit status: the program's (proc_exit's code, 0 when _start returns); 134 after a trap or
-when the fuel runs out (the wasm backtrace is printed to stderr); 1 for other errors
-(the module does not load or link, a file is missing); 2 for bad arguments.
+exit status: the program's (proc_exit's code, 0 when _start returns); 134 after a trap
+(the wasm backtrace is printed to stderr); 137 when the program went over a limit (one
+line names the option); 1 for other errors (the module does not load or link, a file is
+missing); 2 for bad arguments.
 
 examples:
   wasmroutines run --dir . hello.wasm
@@ -94,13 +107,6 @@ def _parser() -> argparse.ArgumentParser:
         help="call exported function NAME with ARGS instead of _start;\n"
         "ARGS are parsed by its parameter types, results printed one per line",
     )
-    run.add_argument("--fuel", type=_nonnegative, metavar="N", help="stop (as a trap) after N instructions")
-    run.add_argument(
-        "--max-memory",
-        type=_nonnegative,
-        metavar="BYTES",
-        help="cap every linear memory at BYTES (rounded down to 64 KiB pages)",
-    )
     run.add_argument(
         "--tcplisten",
         action="append",
@@ -108,21 +114,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable",
     )
+    add_limit_options(run)
     add_run_options(run)
     run.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
     add_explore_parser(sub, _Parser)
     return parser
-
-
-def _nonnegative(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
 
 
 # ---- values for --invoke ----
@@ -182,16 +179,6 @@ def format_value(t: ValType, v: Any) -> str:
 # ---- running ----
 
 
-def _load(path: str) -> Module:
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(b"\0asm"):
-        from .core.wat import wat2wasm
-
-        data = wat2wasm(data)
-    return Module(data)
-
-
 def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> WasiConfig:
     config = WasiConfig(args=[args.program, *args.args] if args.invoke is None else [args.program])
     for spec in args.env:
@@ -222,18 +209,14 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> WasiCo
     return config
 
 
-def _print_trap(program: str, e: Trap | OutOfFuel) -> None:
-    lines = [f"Error: failed to run main module `{program}`"]
-    if isinstance(e, OutOfFuel):
-        lines.append("wasm trap: all fuel consumed by WebAssembly")
-    else:
-        lines.append(f"wasm trap: {e.kind}")
-        if e.frames:
-            lines.append("wasm backtrace:")
-            for i, frame in enumerate(e.frames):
-                name = frame.func_name or f"<wasm function {frame.func_index}>"
-                module = frame.module_name or os.path.basename(program)
-                lines.append(f"  {i:>4}: {frame.offset:#8x} - {module}!{name}")
+def _print_trap(program: str, e: Trap) -> None:
+    lines = [f"Error: failed to run main module `{program}`", f"wasm trap: {e.kind}"]
+    if e.frames:
+        lines.append("wasm backtrace:")
+        for i, frame in enumerate(e.frames):
+            name = frame.func_name or f"<wasm function {frame.func_index}>"
+            module = frame.module_name or os.path.basename(program)
+            lines.append(f"  {i:>4}: {frame.offset:#8x} - {module}!{name}")
     sys.stderr.write("\n".join(lines) + "\n")
     sys.stderr.flush()
 
@@ -262,27 +245,26 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     status = run_deterministic(args, parser)
     if status is not None:
         return status
-    pages = None
-    if args.max_memory is not None:
-        pages = args.max_memory // PAGE_SIZE
-        if pages == 0:
-            parser.error(f"--max-memory {args.max_memory}: less than one 64 KiB page")
+    limits = store_limits(args, parser)
     config = _config(args, parser)
     try:
-        module = _load(args.program)
+        module = Module(read_wasm(args.program, limits.get("max_module_size")))
     except OSError as e:
         return _fail(f"cannot read {args.program}: {e.strerror or e}")
+    except ResourceLimitError as e:
+        if e.limit is None:
+            return _fail(f"failed to load {args.program}: {e}")
+        return fail_limit(e.limit, str(e), limits)
     except WasmroutinesError as e:
         return _fail(f"failed to load {args.program}: {e}")
-    store = Store(max_memory_pages=pages)
-    if args.fuel is not None:
-        store.fuel = args.fuel
+    store = Store(**limits)  # the --max-wall-time clock starts here
     with WasiEnvironment(config) as wasi:
         try:
             # A wasi-threads program (it imports wasi.thread-spawn) gets its shared memory made and
             # every thread it spawns run as a green thread; any thread's exit or trap ends it.
             threads = WasiThreads(store, module, wasi) if uses_wasi_threads(module) else None
             if threads is not None:
+                threads.on_refused = spawn_warning(limits)
                 instance = threads.instantiate()
             else:
                 instance = Instance(store, module, wasi.imports(store, module))
@@ -302,7 +284,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 code = 0
         except WasiExit as e:
             code = e.code
-        except (Trap, OutOfFuel) as e:
+        except (OutOfFuel, StackExhausted) as e:
+            return fail_limit(e.limit, e.kind if isinstance(e, Trap) else str(e), limits)
+        except ResourceLimitError as e:
+            if e.limit is None:
+                return _fail(str(e))
+            return fail_limit(e.limit, str(e), limits)
+        except Trap as e:
             _print_trap(args.program, e)
             return EXIT_TRAP
         except (WasmroutinesError, ValueError) as e:

@@ -79,7 +79,7 @@ static void call(wr_thread *t, wr_func *f)
     uint64_t *args = calloc(nslots ? nslots : 1, sizeof *args);
     if (!args)
         return;
-    wr_api_thread_set_fuel(t, 1, FUEL_PER_CALL);
+    wr_api_store_set_fuel(t->store, 1, FUEL_PER_CALL);
     if (wr_thread_call(t, f, args) == 0)
         run_call(t);
     free(args);

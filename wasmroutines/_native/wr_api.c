@@ -372,16 +372,6 @@ void wr_api_thread_set_budget(wr_thread *t, int64_t budget)
     t->budget = budget;
 }
 
-void wr_api_thread_set_fuel(wr_thread *t, int enabled, int64_t fuel)
-{
-    t->fuel_enabled = enabled != 0;
-    t->fuel = fuel;
-}
-
-int64_t wr_api_thread_fuel(const wr_thread *t)
-{
-    return t->fuel;
-}
 uint32_t wr_api_thread_depth(const wr_thread *t)
 {
     return t->nframes;
@@ -414,6 +404,16 @@ int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout
 int wr_api_thread_cancel_wait(wr_thread *t) { return wr_futex_cancel(t); }
 
 wr_thread *wr_api_store_take_woken(wr_store *s) { return wr_futex_take_woken(s); }
+
+void wr_api_store_set_fuel(wr_store *s, int enabled, int64_t fuel)
+{
+    s->fuel_enabled = enabled != 0;
+    s->fuel = fuel;
+}
+
+int64_t wr_api_store_fuel(const wr_store *s) { return s->fuel; }
+
+uint64_t wr_api_store_ran(const wr_store *s) { return s->ran; }
 
 void wr_api_store_set_handoff(wr_store *s, int on) { s->handoff = on != 0; }
 

@@ -121,8 +121,6 @@ int wr_api_thread_trap(const wr_thread *t);
 uint32_t wr_api_thread_backtrace_len(const wr_thread *t);
 void wr_api_thread_backtrace(const wr_thread *t, uint32_t i, const wr_func **func, uint32_t *offset);
 void wr_api_thread_set_budget(wr_thread *t, int64_t budget);
-void wr_api_thread_set_fuel(wr_thread *t, int enabled, int64_t fuel);
-int64_t wr_api_thread_fuel(const wr_thread *t);
 uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
@@ -148,6 +146,14 @@ void wr_api_thread_set_explore(wr_thread *t, int on);
 void wr_api_thread_capture_backtrace(wr_thread *t);
 /* Next thread woken by a notify (oldest first), or NULL. */
 wr_thread *wr_api_store_take_woken(wr_store *s);
+/* Fuel: one total of budget units (about one per instruction) shared by
+ * every thread of the store; a thread's run ends with WR_OUT_OF_FUEL once it
+ * is spent. wr_api_store_fuel is what is left (negative once overdrawn). */
+void wr_api_store_set_fuel(wr_store *s, int enabled, int64_t fuel);
+int64_t wr_api_store_fuel(const wr_store *s);
+/* Budget units run by all the store's threads so far (counted with or
+ * without fuel): instruction counts for deterministic tools. */
+uint64_t wr_api_store_ran(const wr_store *s);
 /* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff): only
  * while the host's schedule is plain FIFO and nothing observes switches. */
 void wr_api_store_set_handoff(wr_store *s, int on);

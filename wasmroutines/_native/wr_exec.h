@@ -16,7 +16,8 @@
  *                slots and calls wr_exec() again.
  *   WR_YIELD     the time slice ran out (t->budget <= 0) at a loop back-edge
  *                or call; pc is left at the check. Refill and resume.
- *   WR_OUT_OF_FUEL  the fuel limit ran out; add fuel to resume, or unwind.
+ *   WR_OUT_OF_FUEL  the store's fuel ran out (every thread of the store draws
+ *                on it); add fuel to resume, or unwind.
  *   WR_TRAP      a trap: t->trap says which, t->backtrace the frames.
  *                The frames of the current call are already unwound.
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
@@ -105,14 +106,12 @@ typedef struct wr_thread {
     /* WR_HOSTCALL */
     wr_func *host_func;
     uint64_t *host_args;
-    /* Preemption: the slice budget, and fuel (a total, when enabled). */
+    /* Preemption: the slice budget (fuel is the store's: wr_runtime.h). */
     int64_t budget;
     /* Exploration mode: every access to a shared memory charges the budget
      * and may yield (wr_interp.c, MEM_SLOW); access_granted is internal. */
     bool explore_shared;
     bool access_granted;
-    bool fuel_enabled;
-    int64_t fuel;
     /* WR_WAIT: the futex queue this thread waits in (wr_futex.c). */
     wr_memory *wait_mem; /* NULL when not waiting */
     uint64_t wait_addr;

@@ -289,9 +289,10 @@ int wr_interp_run(wr_thread *thread)
     float facc = thread->acc_f;
     double dacc = thread->acc_d;
 
-    /* The loop runs on one budget: the slice, cut short by the fuel left. */
+    /* The loop runs on one budget: the slice, cut short by the store's fuel left. */
+    wr_store *const store = thread->store;
     const int64_t slice = thread->budget;
-    const int64_t limit = thread->fuel_enabled && thread->fuel < slice ? thread->fuel : slice;
+    const int64_t limit = store->fuel_enabled && store->fuel < slice ? store->fuel : slice;
     int64_t budget = limit;
 
     LOAD_MEM();
@@ -405,9 +406,10 @@ suspend:
 out : {
     int64_t used = limit - budget;
     thread->budget = slice - used;
-    if (thread->fuel_enabled) {
-        thread->fuel -= used;
-        if (status == WR_YIELD && thread->fuel < 0)
+    store->ran += (uint64_t)used;
+    if (store->fuel_enabled) {
+        store->fuel -= used;
+        if (status == WR_YIELD && store->fuel < 0)
             status = WR_OUT_OF_FUEL;
     }
     return status;

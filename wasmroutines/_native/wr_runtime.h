@@ -103,6 +103,14 @@ struct wr_store {
     /* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff).
      * The host sets it when its schedule is plain FIFO and unobserved. */
     bool handoff;
+    /* Fuel: one total of budget units for all the store's threads, when
+     * enabled (wr_interp.c charges what each run used when it ends, so it may
+     * go below zero; a run starts with min(slice, fuel left)). `ran` counts
+     * the units all threads have run, whether fuel is on or not: the host's
+     * instruction counts. */
+    bool fuel_enabled;
+    int64_t fuel;
+    uint64_t ran;
     /* Memory for threads' stacks (wr_stackpool.c); threads die before the store. */
     struct wr_stackpool *stackpool;
 };

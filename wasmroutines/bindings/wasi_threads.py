@@ -14,8 +14,11 @@ What the proposal asks, and how it is met here:
   imports (so the same Memory object, the same WASI functions), gives the
   thread a fresh id in [1, 0x1FFFFFFF] and runs `wasi_thread_start(tid, arg)`
   on a new green thread (Scheduler.spawn): it starts once the spawner blocks
-  or its slice ends, as a `go f()` would. Failure (no ids left, the instance
-  cannot be made) returns a negative value (-EAGAIN), as wasmtime does.
+  or its slice ends, as a `go f()` would. Failure (no ids left, the store's
+  `max_threads` spawned threads alive, the instance cannot be made) returns a
+  negative value (-EAGAIN), as wasmtime does: wasi-libc's pthread_create then
+  fails with EAGAIN, for the program to handle. A refusal over `max_threads`
+  is counted in `refused` and reported to `on_refused`.
 - `proc_exit` in any thread, or a trap in any thread, ends the whole program
   with that status: the scheduler's on_thread_exit hook interrupts the main
   thread with the thread's exception (WasiExit or Trap), which surfaces from
@@ -29,11 +32,11 @@ What the proposal asks, and how it is met here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from greenlet import GreenletExit
 
-from ..core.errors import WasmroutinesError
+from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
 from ..core.function import Function
 from ..core.instance import Instance
@@ -101,6 +104,10 @@ class WasiThreads:
         self.threads: dict[int, GreenThread] = {}
         self._tids: dict[int, int] = {}  # green thread id -> wasi-threads id
         self.spawned = 0
+        #: Spawns refused because the store's max_threads threads were alive; each is also passed to
+        #: `on_refused` (the CLI prints a warning), while the program goes on with its -EAGAIN.
+        self.refused = 0
+        self.on_refused: Callable[[ResourceLimitError], None] | None = None
         #: The first exit (WasiExit) or trap of a spawned thread: it ends the program.
         self.ended_by: BaseException | None = None
         self._next_tid = 1
@@ -145,6 +152,13 @@ class WasiThreads:
         """The `wasi.thread-spawn` import: the new thread's id, or a negative value when it cannot start."""
         tid = self._next_tid
         if tid > MAX_TID:
+            return SPAWN_FAILED
+        try:
+            self.scheduler.check_room()
+        except ResourceLimitError as e:
+            self.refused += 1
+            if self.on_refused is not None:
+                self.on_refused(e)
             return SPAWN_FAILED
         try:
             instance = self.instantiate()

@@ -23,6 +23,7 @@ __all__ = [
     "StackExhausted",
     "ThreadReport",
     "Trap",
+    "WallTimeExceeded",
     "WasmroutinesError",
 ]
 
@@ -62,15 +63,30 @@ class LinkError(WasmroutinesError):
 
 
 class ResourceLimitError(WasmroutinesError):
-    """Out of memory, or over a limit set on the store (memory pages, table elements, ...).
+    """Out of memory, or over a limit set on the store (memory pages, table elements, threads, ...).
 
     `limit` names the limit exceeded, as the keyword that sets it (`Store(max_memory_pages=...)`,
-    `Module(..., max_size=...)`), or is None for plain out-of-memory.
+    `Store(max_threads=...)`, `Module(..., max_size=...)`), or is None for plain out-of-memory.
     """
 
     def __init__(self, message: str, limit: str | None = None) -> None:
         super().__init__(message)
         self.limit = limit
+
+
+class WallTimeExceeded(ResourceLimitError):
+    """The store's wall-clock limit (`Store(max_wall_time=...)`) passed while its green threads ran.
+
+    Raised in whichever thread was running (or waiting) when it was noticed, and in the main call or
+    `join` of the store, wherever it was. `seconds` is the limit.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"wall-clock time limit of {seconds:g} s exceeded (max_wall_time)", "max_wall_time")
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[type[WallTimeExceeded], tuple[float]]:
+        return (type(self), (self.seconds,))
 
 
 class OutOfFuel(WasmroutinesError):

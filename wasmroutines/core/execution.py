@@ -10,7 +10,8 @@ wr_exec() returns to this loop whenever the thread needs the host:
                   scheduler switch to another green thread if one is runnable;
   WR_WAIT         memory.atomic.wait blocked: the scheduler parks this green
                   thread until a notify or the timeout, and runs the others;
-  WR_OUT_OF_FUEL  abandon the call, raise OutOfFuel;
+  WR_OUT_OF_FUEL  the store's fuel is spent: abandon the call, raise OutOfFuel (in the
+                  root too, when this is another thread: Scheduler._store_limit);
   WR_TRAP         raise Trap with the thread's trap code and backtrace.
 A Python exception from a host function (or the hook, or a Deadlock thrown in
 by the scheduler) abandons the wasm call (wr_thread_unwind) and propagates
@@ -113,7 +114,7 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                 elif status == WR_WAIT:
                     sched._wait_futex(sched.current)
                 elif status == WR_OUT_OF_FUEL:
-                    raise OutOfFuel("all fuel consumed")
+                    sched._store_limit(sched.current, lambda: OutOfFuel("all fuel consumed"))
                 else:
                     raise SystemError(f"wr_exec returned unknown status {status}")
             except BaseException:

@@ -40,6 +40,12 @@ class Memory:
         has_max = type.maximum is not None
         ptr = lib.wr_api_memory_new(store._ptr, type.minimum, type.maximum or 0, has_max, type.shared)
         if ptr == NULL:
+            cap = store._max_memory_pages
+            if cap is not None and type.minimum > cap:
+                raise ResourceLimitError(
+                    f"memory size {type.minimum} pages over the store's limit of {cap} (max_memory_pages)",
+                    "max_memory_pages",
+                )
             raise ResourceLimitError(f"cannot create a memory of {type.minimum} pages")
         self._ptr = ptr
         self._store = store
@@ -84,9 +90,13 @@ class Memory:
             raise ValueError("memory cannot shrink")
         old = int(lib.wr_api_memory_grow(self._ptr, delta))
         if old < 0:
-            raise ResourceLimitError(
-                f"the memory could not grow: current size {self.size} pages, requested increase: {delta} pages"
-            )
+            message = f"the memory could not grow: current size {self.size} pages, requested increase: {delta} pages"
+            cap, maximum = self._store._max_memory_pages, self.type.maximum
+            if cap is not None and self.size + delta > cap and (maximum is None or self.size + delta <= maximum):
+                raise ResourceLimitError(
+                    f"{message}, over the store's limit of {cap} (max_memory_pages)", "max_memory_pages"
+                )
+            raise ResourceLimitError(message)
         return old
 
     @property

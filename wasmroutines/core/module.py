@@ -13,7 +13,7 @@ from ._ffi import NULL, ffi, lib, optional_text, raise_error, text
 from .errors import ResourceLimitError
 from .types import ExportType, Features, ImportType
 
-__all__ = ["Module"]
+__all__ = ["Module", "read_wasm"]
 
 
 class Module:
@@ -29,8 +29,8 @@ class Module:
         if isinstance(wasm, str):
             raise TypeError("Module takes the binary format; compile text with wasmroutines.wat2wasm")
         size = wasm.nbytes if isinstance(wasm, memoryview) else len(wasm)
-        if max_size is not None and size > max_size:
-            raise ResourceLimitError(f"module size {size} bytes over the limit of {max_size} (max_size)", "max_size")
+        if max_size is not None:
+            _check_size(size, max_size)
         data = bytes(wasm)
         self.size: int = size  #: the binary's length in bytes
         err = ffi.new("wr_error *")
@@ -42,9 +42,12 @@ class Module:
         self._exports: list[ExportType] | None = None
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Module:
+    def from_file(cls, path: str | os.PathLike[str], *, max_size: int | None = None) -> Module:
+        """Load a binary module from a file; `max_size` refuses a bigger file before reading it."""
         with open(path, "rb") as f:
-            return cls(f.read())
+            if max_size is not None:
+                _check_size(os.fstat(f.fileno()).st_size, max_size)
+            return cls(f.read(), max_size=max_size)
 
     @staticmethod
     def validate(wasm: bytes | bytearray | memoryview) -> bool:
@@ -106,3 +109,28 @@ class Module:
 
     def __repr__(self) -> str:
         return f"<Module {self.name or '?'}: {len(self.imports)} imports, {len(self.exports)} exports>"
+
+
+def _check_size(size: int, max_size: int) -> None:
+    if size > max_size:
+        raise ResourceLimitError(f"module size {size} bytes over the limit of {max_size} (max_size)", "max_size")
+
+
+def read_wasm(path: str | os.PathLike[str], max_size: int | None = None) -> bytes:
+    """The binary module in file `path`: a `.wasm`, or text (anything without the `\\0asm` magic), compiled.
+
+    `max_size` (bytes) bounds the binary: a bigger binary file is refused before it is read, a text
+    one once compiled (ResourceLimitError, limit "max_size").
+    """
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if head == b"\0asm" and max_size is not None:
+            _check_size(os.fstat(f.fileno()).st_size, max_size)
+        data = head + f.read()
+    if not data.startswith(b"\0asm"):
+        from .wat import wat2wasm
+
+        data = wat2wasm(data)
+    if max_size is not None:
+        _check_size(len(data), max_size)
+    return data

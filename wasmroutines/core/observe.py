@@ -6,10 +6,10 @@ yielded, blocked, exited), woken, and around every host call. Traces
 (trace.py), recordings (record.py) and the schedule explorer build on it;
 several observers share one scheduler through `Observers`.
 
-Instruction counts come from the C core's fuel: every wr_thread a counting
-observer sees runs with fuel enabled and far from empty, so the fuel used
-between a slice's start and its stop is the number of budget units (wasm
-instructions: loop back-edges charge the loop's length, calls one) it ran.
+Instruction counts come from the C core: the store counts the budget units
+(wasm instructions: loop back-edges charge the loop's length, calls one)
+all its threads run, so the count between a slice's start and its stop is
+what that thread ran.
 A run's count is a pure function of the program and its schedule: it is
 the time axis of deterministic traces, PCT's step counter and the explorer's
 hang budget.
@@ -30,9 +30,6 @@ __all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason"]
 
 #: Why a thread stopped running: its slice ran out, it yielded (sched_yield), it blocked, it finished.
 StopReason = str  # "preempted" | "yield" | "blocked" | "exit"
-
-#: The fuel a counted thread starts each slice with: far beyond any slice, so it never runs out.
-_FUEL = 1 << 60
 
 
 class SchedulerObserver(Protocol):
@@ -115,11 +112,12 @@ class NullObserver:
 
 
 class InstructionCounter(NullObserver):
-    """Counts the budget units every thread of a scheduler runs, through the C core's fuel.
+    """Counts the budget units every thread of a scheduler runs, through the C core's count for the store.
 
     `total` is the count of finished slices; `now()` adds the running slice's.
-    Install it first among observers: the others read it. The store's own
-    thread keeps the fuel its user set (store.fuel) and is counted from it.
+    Install it first among observers: the others read it. Only units run
+    between a thread's `started` and `stopped` count (with an observer set
+    the C core never switches threads by itself, so they are that thread's).
     """
 
     def __init__(self, store: Store) -> None:
@@ -127,32 +125,24 @@ class InstructionCounter(NullObserver):
         self._sched: Scheduler = store.scheduler
         self.total = 0
         self._running: GreenThread | None = None
-        self._start = 0  # the running thread's fuel when its slice started
-        self._thread: Any = None  # its wr_thread
+        self._start = 0  # the store's count when the running thread's slice started
+
+    def _ran(self) -> int:
+        ptr = self._store._native.ptr
+        return int(lib.wr_api_store_ran(ptr)) if ptr is not None else self._start
 
     def started(self, thread: GreenThread, budget: int) -> None:
-        t = thread._wr_thread
-        self._running = thread
-        self._thread = t
-        if t is None:
-            return
-        if thread is self._sched.main and self._store._fuel is not None:
-            self._start = int(lib.wr_api_thread_fuel(t))
-        else:
-            lib.wr_api_thread_set_fuel(t, 1, _FUEL)
-            self._start = _FUEL
+        self._running = thread if thread._wr_thread is not None else None
+        if self._running is not None:
+            self._start = self._ran()
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         if thread is self._running:
             self.total += self._used()
             self._running = None
-            self._thread = None
 
     def _used(self) -> int:
-        t = self._thread
-        if t is None:
-            return 0
-        return max(0, self._start - int(lib.wr_api_thread_fuel(t)))
+        return max(0, self._ran() - self._start)
 
     def now(self) -> int:
         """Units run so far, the running slice included."""
@@ -160,7 +150,6 @@ class InstructionCounter(NullObserver):
 
     def finish(self) -> None:
         """The run is over: count the slice still open (the main thread's, when its call returned)."""
-        if self._running is not None and self._running._wr_thread is not None:
+        if self._running is not None:
             self.total += self._used()
         self._running = None
-        self._thread = None

@@ -44,13 +44,13 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .clock import Clock, MonotonicClock
-from .errors import Deadlock, ForeignThreadError, ThreadReport
+from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
 from .observe import SchedulerObserver
 from .policy import FairPolicy, Policy
 
@@ -314,6 +314,11 @@ class Scheduler:
         self._out_addr = ffi.new("uint64_t *")
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
+        #: Spawned threads alive at once (not counting main); None: no limit (memory is the bound).
+        #: spawn() over it raises ResourceLimitError(limit="max_threads").
+        self.max_threads: int | None = None
+        self._wall_limit: float | None = None  # seconds (see set_wall_time)
+        self._wall_deadline: int | None = None  # time.monotonic_ns() when it passes
         #: Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
         #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
         self.on_thread_exit: Callable[[GreenThread], None] | None = None
@@ -341,6 +346,8 @@ class Scheduler:
         """
         if self._owner != _get_ident():
             self._check_owner()
+        if self.max_threads is not None:
+            self.check_room()
         if not isinstance(func, _function.Function):
             if not callable(func):
                 raise TypeError("spawn needs a Function or a callable")
@@ -352,6 +359,8 @@ class Scheduler:
     def spawn_bits(self, func: Function, arg_slots: Sequence[int], *, name: str | None = None) -> GreenThread:
         """spawn() of a Function with the arguments as raw 64-bit slots (see Function.call_bits)."""
         self._check_owner()
+        if self.max_threads is not None:
+            self.check_room()
         return self._spawn_bits(func, list(arg_slots), name)
 
     def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
@@ -359,6 +368,15 @@ class Scheduler:
         if func._host() is None:
             gt._wr_thread = self._new_wr_thread(gt.id)
         return self._add(gt)
+
+    def check_room(self) -> None:
+        """Raise ResourceLimitError(limit="max_threads") when spawn() would be refused now (max_threads alive)."""
+        limit = self.max_threads
+        if limit is not None and len(self._live) - 1 >= limit:
+            raise ResourceLimitError(
+                f"cannot spawn a thread: {limit} spawned threads alive, the store's limit (max_threads)",
+                "max_threads",
+            )
 
     def _add(self, gt: GreenThread) -> GreenThread:
         self._live[gt.id] = gt
@@ -480,6 +498,47 @@ class Scheduler:
             raise exc
         self._abort = exc
         self._update_handoff()
+
+    def set_wall_time(self, seconds: float | None) -> None:
+        """Limit the wall-clock time from now on: once `seconds` have passed, WallTimeExceeded stops the run.
+
+        Checked (on the real monotonic clock, whatever `clock` is) at every
+        slice end, every switch and while idle: the thread running then raises
+        it, and so does the root (its call or join), wherever it is. Threads
+        left suspended stay `alive` (close() ends them); every later slice end
+        or switch raises again until the limit is set anew. None removes it.
+        """
+        if seconds is None:
+            self._wall_limit = self._wall_deadline = None
+            return
+        if not seconds > 0:
+            raise ValueError(f"the wall-time limit must be positive: {seconds}")
+        self._wall_limit = seconds
+        self._wall_deadline = time.monotonic_ns() + int(seconds * 1e9)
+
+    @property
+    def wall_time_limit(self) -> float | None:
+        """The wall-clock limit in seconds (set_wall_time), or None."""
+        return self._wall_limit
+
+    def _check_wall_time(self, gt: GreenThread) -> None:
+        """At a slice end or a switch, in `gt` (running): raise WallTimeExceeded once the limit has passed."""
+        deadline = self._wall_deadline
+        if deadline is None or time.monotonic_ns() < deadline:
+            return
+        limit = self._wall_limit
+        assert limit is not None
+        self._store_limit(gt, lambda: WallTimeExceeded(limit))
+
+    def _store_limit(self, gt: GreenThread, error: Callable[[], BaseException]) -> NoReturn:
+        """A limit of the whole store (its fuel, its wall time) stopped `gt`, the running thread: raise
+        `error()` there, and leave another for the root when `gt` is not the root, so that the main call or
+        join ends with it wherever it waits (threads blocked for good would otherwise turn it into a
+        Deadlock)."""
+        if gt is not self.main and self._abort is None:
+            self._abort = error()
+            self._update_handoff()
+        raise error()
 
     # ---- public: blocking from host functions (park only the calling green thread) ----
 
@@ -623,7 +682,7 @@ class Scheduler:
     def _thread_of(self, gt: GreenThread, store: Any) -> Any:
         """The wr_thread `gt`'s wasm calls run on, made on first use.
 
-        The root uses the store's own wr_thread (which store.fuel meters); a
+        The root uses the store's own wr_thread; a
         spawned thread has its own, so its value and frame stacks survive its
         switches; a Python thread gets one when it first calls wasm.
         """
@@ -683,6 +742,8 @@ class Scheduler:
 
     def _yield(self, gt: GreenThread) -> None:
         """WR_YIELD: the slice ran out. Switch if anyone else may run; either way a fresh slice follows."""
+        if self._wall_deadline is not None:
+            self._check_wall_time(gt)
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "preempted")
@@ -765,6 +826,8 @@ class Scheduler:
                 break
             if nxt is gt:
                 self._enter(gt)
+                if self._wall_deadline is not None:
+                    self._check_wall_time(gt)
                 return
             self._enter(nxt).switch()
             self._check_pending(gt)
@@ -773,10 +836,13 @@ class Scheduler:
         self._check_pending(gt)
 
     def _check_pending(self, gt: GreenThread) -> None:
+        """`gt` runs again: raise the abort left for it (the root), or the wall-time limit once passed."""
         exc = gt._pending
         if exc is not None:
             gt._pending = None
             raise exc
+        if self._wall_deadline is not None:
+            self._check_wall_time(gt)
 
     def _start_inline(self, gt: GreenThread) -> bool:
         """Start a new wasm thread on the greenlet that picked it, with no greenlet of its own: True when it ran
@@ -969,7 +1035,23 @@ class Scheduler:
             self._posted.popleft()()
 
     def _idle(self) -> None:
-        """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock."""
+        """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.
+
+        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded.
+        """
+        wall = self._wall_deadline
+        poll = self._poll
+        if wall is not None:
+            left = wall - time.monotonic_ns()
+            if left <= 0:
+                assert self._wall_limit is not None
+                self._abort = WallTimeExceeded(self._wall_limit)
+                self._update_handoff()
+                return
+
+            def poll(timeout: float | None, _left: float = left / 1e9) -> int:
+                return self._poll(_left if timeout is None else min(timeout, _left))
+
         deadline = None
         while self._timers and self._timers[0][2] is None:
             heapq.heappop(self._timers)
@@ -980,7 +1062,7 @@ class Scheduler:
             self._abort = self._deadlock()
             self._update_handoff()
             return
-        self.clock.idle(deadline, self._poll)
+        self.clock.idle(deadline, poll)
 
     def _poll(self, timeout: float | None) -> int:
         """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""

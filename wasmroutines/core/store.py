@@ -75,13 +75,30 @@ class HostFunc:
 class Store:
     """Owns runtime objects; create one per independent set of instances.
 
-    Limits (0 or None keeps the core's default) apply to objects created later:
-    `max_memory_pages` caps every memory, `max_table_elements` every table,
-    `max_call_depth` the wasm frames of a call, `stack_slots` the value stack,
-    `max_module_size` (bytes) the modules instantiated here. Over a limit at
-    creation: ResourceLimitError naming it (`.limit`); memory.grow and table.grow
-    past one fail as wasm says (-1); a call too deep traps (StackExhausted); the
-    `fuel` property bounds the instructions run (OutOfFuel).
+    Limits; every error raised for one names it in `.limit` (the keyword):
+    - `max_memory_pages` caps every memory (default 65536: 4 GiB),
+      `max_table_elements` every table (default 10,000,000): over one at
+      creation, ResourceLimitError; memory.grow and table.grow past it fail
+      as wasm says (-1).
+    - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
+      `stack_slots` its value stack (default 1 Mi slots): a call too deep
+      traps with StackExhausted.
+    - `max_module_size` (bytes; default none) refuses bigger modules at
+      instantiation (ResourceLimitError).
+    - `max_threads`: spawned green threads alive at once (default None: no
+      limit but memory); spawning more raises ResourceLimitError (wasi-threads'
+      thread-spawn returns -EAGAIN to the guest instead).
+    - `fuel`: instructions all the store's threads may run together (default
+      None: unmetered); once spent, the running thread stops with OutOfFuel,
+      and so does the main call (or join) wherever it waits. Also a property
+      (read what is left, add more).
+    - `max_wall_time`: seconds of wall-clock time, counted from when it is set
+      (here: the store's creation; set the property again to restart it);
+      checked at every time-slice end, thread switch and idle wait, it stops
+      the running thread and the main call with WallTimeExceeded.
+    Memory, table, call-depth and stack limits apply to objects created
+    after they are set (0 or None keeps the core's default); max_threads,
+    fuel and max_wall_time are properties, changeable at any time.
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
@@ -97,6 +114,9 @@ class Store:
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
         max_module_size: int | None = None,
+        max_threads: int | None = None,
+        fuel: int | None = None,
+        max_wall_time: float | None = None,
         policy: Policy | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -108,6 +128,9 @@ class Store:
         # At interpreter exit the process frees everything anyway; freeing here
         # could pull memory from under wrappers still reachable from exit hooks.
         self._finalizer.atexit = False
+        # Kept to name the limit when a memory or table made from Python goes over it (memory.py, table.py).
+        self._max_memory_pages = max_memory_pages or None
+        self._max_table_elements = max_table_elements or None
         if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
             lib.wr_api_store_set_limits(
                 ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
@@ -116,7 +139,7 @@ class Store:
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._extern_objects: dict[int, object] = {}
         self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
-        self._fuel: int | None = None
+        self._fuel_enabled = False
         #: Instance refuses modules bigger than this (bytes); Module(max_size=) refuses them at load.
         self.max_module_size = max_module_size
         #: Called at every time-slice end while wasm runs on this store; it may
@@ -124,6 +147,33 @@ class Store:
         self.on_yield: Callable[[], None] | None = None
         #: Runs this store's green threads (one OS thread, one greenlet per wasm thread).
         self.scheduler = Scheduler(self._native, policy, clock)
+        self.max_threads = max_threads
+        if fuel is not None:
+            self.fuel = fuel
+        if max_wall_time is not None:
+            self.max_wall_time = max_wall_time
+
+    # ---- limits kept in Python ----
+
+    @property
+    def max_threads(self) -> int | None:
+        """Spawned green threads alive at once (None: no limit); spawn over it raises ResourceLimitError."""
+        return self.scheduler.max_threads
+
+    @max_threads.setter
+    def max_threads(self, n: int | None) -> None:
+        if n is not None and n < 0:
+            raise ValueError(f"max_threads must not be negative: {n}")
+        self.scheduler.max_threads = n
+
+    @property
+    def max_wall_time(self) -> float | None:
+        """The wall-clock limit in seconds, counted from when it was set (None: none); see the class docstring."""
+        return self.scheduler.wall_time_limit
+
+    @max_wall_time.setter
+    def max_wall_time(self, seconds: float | None) -> None:
+        self.scheduler.set_wall_time(seconds)
 
     # ---- green threads ----
 
@@ -150,8 +200,6 @@ class Store:
             if t == ffi.NULL:
                 raise MemoryError("cannot create a wasm thread")
             lib.wr_api_thread_set_budget(t, SLICE)
-            if self._fuel is not None:
-                lib.wr_api_thread_set_fuel(t, 1, self._fuel)
             self._native.thread = t
         return t
 
@@ -164,18 +212,22 @@ class Store:
 
     @property
     def fuel(self) -> int | None:
-        """Instructions left to run in this store, or None when unlimited."""
-        if self._fuel is None:
+        """Fuel left: the instructions all this store's threads may still run together, or None when unlimited.
+
+        Setting it starts metering (None stops it). Every green thread of the
+        store draws on the one pool; once it is spent, whichever thread runs
+        next stops with OutOfFuel (setting more fuel lets later calls run).
+        """
+        if not self._fuel_enabled:
             return None
-        if self._native.thread is None:
-            return self._fuel
-        return max(0, int(lib.wr_api_thread_fuel(self._native.thread)))
+        return max(0, int(lib.wr_api_store_fuel(self._native.ptr)))
 
     @fuel.setter
     def fuel(self, fuel: int | None) -> None:
-        self._fuel = fuel
-        if self._native.thread is not None:
-            lib.wr_api_thread_set_fuel(self._native.thread, 0 if fuel is None else 1, fuel or 0)
+        if fuel is not None and fuel < 0:
+            raise ValueError(f"fuel must not be negative: {fuel}")
+        self._fuel_enabled = fuel is not None
+        lib.wr_api_store_set_fuel(self._native.ptr, 0 if fuel is None else 1, fuel or 0)
 
     # ---- host functions ----
 

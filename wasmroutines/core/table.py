@@ -29,6 +29,12 @@ class Table:
         has_max = type.maximum is not None
         ptr = lib.wr_api_table_new(store._ptr, int(type.type), type.minimum, type.maximum or 0, has_max, ref)
         if ptr == NULL:
+            cap = store._max_table_elements
+            if cap is not None and type.minimum > cap:
+                raise ResourceLimitError(
+                    f"table size {type.minimum} over the store's limit of {cap} (max_table_elements)",
+                    "max_table_elements",
+                )
             raise ResourceLimitError(f"cannot create a table of {type.minimum} elements")
         self._ptr = ptr
         self._store = store
@@ -89,7 +95,13 @@ class Table:
         ref = self._slot(self._store, self.type, init)
         old = int(lib.wr_api_table_grow(self._ptr, delta, ref))
         if old < 0:
-            raise ResourceLimitError(f"the table could not grow: size {self.size}, requested increase {delta}")
+            message = f"the table could not grow: size {self.size}, requested increase {delta}"
+            cap, maximum = self._store._max_table_elements, self.type.maximum
+            if cap is not None and self.size + delta > cap and (maximum is None or self.size + delta <= maximum):
+                raise ResourceLimitError(
+                    f"{message}, over the store's limit of {cap} (max_table_elements)", "max_table_elements"
+                )
+            raise ResourceLimitError(message)
         return old
 
     def __eq__(self, other: object) -> bool:

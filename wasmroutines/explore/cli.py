@@ -13,21 +13,40 @@ the commands, so the plain `run` path stays as it was.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
-from ..core.errors import WasmroutinesError
+from ..core.errors import ResourceLimitError, WasmroutinesError
+from ..core.memory import PAGE_SIZE
 from ..core.record import Divergence, Recording
-from .runner import DEFAULT_FUEL, Failure, Outcome, Program, run_program
+from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
 
-__all__ = ["EXIT_FAILURES", "add_explore_parser", "add_run_options", "explore_command", "run_deterministic"]
+__all__ = [
+    "EXIT_FAILURES",
+    "EXIT_LIMIT",
+    "LIMIT_FLAGS",
+    "add_explore_parser",
+    "add_limit_options",
+    "add_run_options",
+    "explore_command",
+    "fail_limit",
+    "limit_message",
+    "run_deterministic",
+    "spawn_warning",
+    "store_limits",
+]
 
 #: `explore` exits with this when it found a failure (1 is also any other error, 2 bad arguments).
 EXIT_FAILURES = 1
 EXIT_TRAP = 134
 EXIT_ERROR = 1
+#: `run` exits with this when the program went over a limit (128 + SIGKILL, as a process killed over one).
+EXIT_LIMIT = 137
 
 _EXPLORE_DESCRIPTION = """\
 Run a WebAssembly program (a WASI command, with wasi-threads) under many seeded schedules and
@@ -52,6 +71,44 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+_SIZE = re.compile(r"(\d+)\s*([KMG]i?B?)?", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def _bytes(text: str) -> int:
+    """A size in bytes: an integer (any base Python reads), or decimal digits with K, M or G (KiB, MiB, GiB)."""
+    m = _SIZE.fullmatch(text.strip())
+    if m is not None:
+        return int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 65536, 64K, 256M, 1G)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text}")
     return value
 
 
@@ -99,6 +156,97 @@ def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
         help="a run that executes N instructions (all threads together) is a hang\n"
         + (f"(default: 50 times the first run's count, at least {DEFAULT_FUEL})" if explore else "(default: no limit)"),
     )
+
+
+def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> None:
+    """The limits of `run` (all of them) and of `explore` (those that do not depend on time or fuel)."""
+    title = "limits (over one, the program stops: a one-line error naming the option, status 137)"
+    if explore:
+        title = "limits (each run gets them; going over one is a failure of kind `limit`)"
+    g = p.add_argument_group(title)
+    if not explore:
+        g.add_argument(
+            "--fuel",
+            type=_count,
+            metavar="N",
+            help="stop after N units of fuel (about one per instruction), all threads together",
+        )
+        g.add_argument(
+            "--max-wall-time",
+            type=_seconds,
+            metavar="SECONDS",
+            help="stop after SECONDS of wall-clock time (a float), whatever the threads are doing",
+        )
+    g.add_argument(
+        "--max-memory",
+        type=_bytes,
+        metavar="BYTES",
+        help="cap every linear memory at BYTES (rounded down to 64 KiB pages; suffixes K, M, G):\n"
+        "memory.grow beyond it fails (-1), a memory that starts bigger stops the program",
+    )
+    g.add_argument(
+        "--max-table-elements",
+        type=_positive,
+        metavar="N",
+        help="cap every table at N elements (default 10000000): table.grow beyond fails (-1),\n"
+        "a table that starts bigger stops the program",
+    )
+    g.add_argument(
+        "--max-threads",
+        type=_count,
+        metavar="N",
+        help="at most N spawned threads alive at once (default: no limit); a thread-spawn beyond\n"
+        "fails (-EAGAIN: pthread_create returns EAGAIN) and is reported once on stderr",
+    )
+    g.add_argument(
+        "--max-call-depth",
+        type=_positive,
+        metavar="N",
+        help="at most N nested wasm calls per thread (default 20000)",
+    )
+    g.add_argument(
+        "--max-module-size",
+        type=_bytes,
+        metavar="BYTES",
+        help="refuse a module bigger than BYTES (the binary; suffixes K, M, G)",
+    )
+
+
+def store_limits(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The Store keywords for the limit options given (see add_limit_options)."""
+    limits: dict[str, Any] = {}
+    memory = getattr(args, "max_memory", None)
+    if memory is not None:
+        pages = memory // PAGE_SIZE
+        if pages == 0:
+            parser.error(f"--max-memory {memory}: less than one 64 KiB page")
+        limits["max_memory_pages"] = pages
+    for name in ("max_table_elements", "max_threads", "max_call_depth", "max_module_size", "fuel", "max_wall_time"):
+        value = getattr(args, name, None)
+        if value is not None:
+            limits[name] = value
+    return limits
+
+
+def limit_message(limit: str, message: str, limits: dict[str, Any]) -> str:
+    """The one-line report of going over `limit` (an error's `.limit`), naming the option that sets it."""
+    flag = LIMIT_FLAGS.get(limit, limit)
+    keyword = "max_module_size" if limit == "max_size" else limit
+    message = message.splitlines()[0] if message else limit
+    for suffix in (f" ({limit})", f" ({keyword})"):
+        message = message.removesuffix(suffix)
+    given = limits.get(keyword)
+    if given is not None:
+        setting = f"{flag} {given * PAGE_SIZE if keyword == 'max_memory_pages' else given}"
+    elif keyword in _DEFAULTS:
+        setting = f"{flag}, default {_DEFAULTS[keyword]}"
+    else:
+        setting = flag
+    return f"limit exceeded ({setting}): {message}"
+
+
+# What the store allows when no option is given (Store's docstring).
+_DEFAULTS = {"max_memory_pages": "4 GiB", "max_table_elements": 10_000_000, "max_call_depth": 20_000}
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
@@ -169,8 +317,18 @@ def wants_deterministic(args: argparse.Namespace) -> bool:
     return any(getattr(args, name, None) for name in _DETERMINISTIC_OPTIONS)
 
 
-def _program(args: argparse.Namespace, config_dirs: list[tuple[str, str]], env: dict[str, str]) -> Program:
-    return Program.load(args.program, args.args, env=env, dirs=config_dirs, stdin=None)
+def _program(
+    args: argparse.Namespace, config_dirs: list[tuple[str, str]], env: dict[str, str], limits: dict[str, Any]
+) -> Program:
+    return Program.load(
+        args.program,
+        args.args,
+        max_size=limits.get("max_module_size"),
+        env=env,
+        dirs=config_dirs,
+        stdin=None,
+        limits=limits,
+    )
 
 
 def _dirs_env(
@@ -208,16 +366,23 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
     if args.record and args.replay:
         parser.error("--record and --replay exclude each other")
     dirs, env = _dirs_env(args, parser)
+    limits = store_limits(args, parser)
     recording = None
     if args.replay:
         try:
             recording = Recording.load(args.replay)
         except (OSError, ValueError) as e:
             return _fail(f"cannot read recording {args.replay}: {e}")
+        if not limits:  # the recorded run's limits, unless the command line gives its own
+            limits = dict(recording.header.get("limits") or {})
     try:
-        program = _program(args, dirs, env)
+        program = _program(args, dirs, env, limits)
     except OSError as e:
         return _fail(f"cannot read {args.program}: {e.strerror or e}")
+    except ResourceLimitError as e:
+        if e.limit is None:
+            return _fail(f"failed to load {args.program}: {e}")
+        return fail_limit(e.limit, str(e), limits)
     except WasmroutinesError as e:
         return _fail(f"failed to load {args.program}: {e}")
     if recording is not None:
@@ -233,6 +398,7 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
             record=bool(args.record),
             replay=recording,
             trace=bool(args.trace),
+            hooks=RunHooks(spawn_refused=spawn_warning(limits)),
         )
     except Divergence as e:
         return _fail(str(e))
@@ -240,7 +406,7 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
         outcome.trace.write(args.trace)
     if args.record and outcome.recording is not None:
         outcome.recording.save(args.record)
-    return _status(args.program, outcome)
+    return _status(args.program, outcome, limits)
 
 
 def _warn_replay_differences(recording: Recording, program: Program) -> None:
@@ -254,7 +420,7 @@ def _warn_replay_differences(recording: Recording, program: Program) -> None:
         sys.stderr.write(f"warning: the program sees its recorded arguments {h['args'][1:]!r}\n")
 
 
-def _status(path: str, outcome: Outcome) -> int:
+def _status(path: str, outcome: Outcome, limits: dict[str, Any]) -> int:
     sys.stdout.flush()
     f = outcome.failure
     if f is None:
@@ -265,6 +431,8 @@ def _status(path: str, outcome: Outcome) -> int:
     if f.kind == "exit":
         code = outcome.exit_code or 0
         return code if 0 <= code < 126 else _fail(f"exit with invalid exit status outside of [0..126): {code}")
+    if f.kind == "limit" and f.limit is not None:
+        return fail_limit(f.limit, f.message, limits)
     sys.stderr.write(f"Error: failed to run main module `{path}`\n{_failure_text(f)}\n")
     sys.stderr.flush()
     return EXIT_TRAP if f.kind in ("trap", "hang") else EXIT_ERROR
@@ -278,6 +446,32 @@ def _fail(message: str) -> int:
     sys.stderr.write(f"Error: {message}\n")
     sys.stderr.flush()
     return EXIT_ERROR
+
+
+def fail_limit(limit: str, message: str, limits: dict[str, Any]) -> int:
+    """Report going over a limit (one line on stderr); the exit status for it."""
+    sys.stdout.flush()
+    sys.stderr.write(f"Error: {limit_message(limit, message, limits)}\n")
+    sys.stderr.flush()
+    return EXIT_LIMIT
+
+
+def spawn_warning(limits: dict[str, Any]) -> Callable[[ResourceLimitError], None]:
+    """WasiThreads.on_refused for the command line: one warning on stderr, at the first refused thread-spawn."""
+    warned = False
+
+    def warn(e: ResourceLimitError) -> None:
+        nonlocal warned
+        if not warned:
+            warned = True
+            n = limits.get("max_threads")
+            sys.stderr.write(
+                f"warning: thread-spawn refused (--max-threads {n}): the program gets EAGAIN; "
+                "later refusals are not reported\n"
+            )
+            sys.stderr.flush()
+
+    return warn
 
 
 # ---- explore ----
@@ -313,6 +507,7 @@ def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
         help="write each failure's recording (failure-N.wrr) and trace (failure-N.trace.json) into DIR",
     )
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar on stderr")
+    add_limit_options(p, explore=True)
     p.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
     return p
@@ -322,6 +517,7 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     from .explorer import explore_program
 
     dirs, env = _dirs_env(args, parser)
+    limits = store_limits(args, parser)
     expect = None
     if args.expect_stdout is not None and args.expect_stdout_file is not None:
         parser.error("--expect-stdout and --expect-stdout-file exclude each other")
@@ -335,9 +531,21 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         if args.stdin is not None:
             with open(args.stdin, "rb") as f:
                 stdin = f.read()
-        program = Program.load(args.program, args.args, env=env, dirs=dirs, stdin=stdin)
+        program = Program.load(
+            args.program,
+            args.args,
+            max_size=limits.get("max_module_size"),
+            env=env,
+            dirs=dirs,
+            stdin=stdin,
+            limits=limits,
+        )
     except OSError as e:
         return _fail(f"cannot read {e.filename}: {e.strerror or e}")
+    except ResourceLimitError as e:
+        if e.limit is None:
+            return _fail(f"failed to load {args.program}: {e}")
+        return fail_limit(e.limit, str(e), limits)
     except WasmroutinesError as e:
         return _fail(f"failed to load {args.program}: {e}")
     progress = args.progress if args.progress is not None else sys.stderr.isatty()

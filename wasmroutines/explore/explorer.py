@@ -33,7 +33,7 @@ from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
 from ..core.store import Store
-from .runner import DEFAULT_FUEL, Failure, Outcome, Program, run_function, run_program
+from .runner import DEFAULT_FUEL, Failure, Outcome, Program, limit_args, run_function, run_program
 
 __all__ = ["Exploration", "FoundFailure", "explore_function", "explore_program"]
 
@@ -157,6 +157,7 @@ class _ProgramTarget(_Target):
             argv += ["--env", f"{k}={v}"]
         if hang and self.fuel is not None:
             argv += ["--hang-fuel", str(self.fuel)]
+        argv += limit_args(p.limits)
         argv += schedule.cli_args()
         argv += [p.path, *p.args]
         cmd = shlex.join(argv)

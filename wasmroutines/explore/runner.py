@@ -28,11 +28,11 @@ from ..bindings.wasi.registry import bind
 from ..bindings.wasi.runtime import _poll
 from ..core._ffi import lib
 from ..core.determinism import DeterministicClock, Schedule, SeededBytes
-from ..core.errors import Deadlock, OutOfFuel, ThreadReport, Trap, WasmroutinesError
+from ..core.errors import Deadlock, OutOfFuel, ResourceLimitError, StackExhausted, ThreadReport, Trap, WasmroutinesError
 from ..core.function import Function
 from ..core.instance import Instance
-from ..core.memory import Memory
-from ..core.module import Module
+from ..core.memory import PAGE_SIZE, Memory
+from ..core.module import Module, read_wasm
 from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
 from ..core.record import Recorder, Recording, Replayer, module_digest
 from ..core.scheduler import GreenThread, Scheduler
@@ -43,9 +43,11 @@ __all__ = [
     "DEFAULT_FUEL",
     "Failure",
     "Hang",
+    "LIMIT_FLAGS",
     "Outcome",
     "Program",
     "RunHooks",
+    "limit_args",
     "run_function",
     "run_program",
     "thread_reports",
@@ -67,9 +69,35 @@ class Hang(WasmroutinesError):
         super().__init__(f"no end after {budget} instructions (all threads together)")
 
 
+#: The flag that sets each limit, by the name errors give it (`.limit`: the Store keyword, or Module's max_size).
+LIMIT_FLAGS = {
+    "max_memory_pages": "--max-memory",
+    "max_table_elements": "--max-table-elements",
+    "max_threads": "--max-threads",
+    "max_call_depth": "--max-call-depth",
+    "fuel": "--fuel",
+    "max_wall_time": "--max-wall-time",
+    "max_module_size": "--max-module-size",
+    "max_size": "--max-module-size",
+}
+
+
+def limit_args(limits: dict[str, Any]) -> list[str]:
+    """The `wasmroutines run` options that give a store `limits` (Store keywords), as in a replay command."""
+    argv: list[str] = []
+    for name, value in limits.items():
+        if name == "max_memory_pages":
+            value *= PAGE_SIZE
+        argv += [LIMIT_FLAGS[name], str(value)]
+    return argv
+
+
 @dataclass
 class Program:
-    """A WASI command and what it is given. `stdin` None inherits the process's stdin (bytes feed it)."""
+    """A WASI command and what it is given. `stdin` None inherits the process's stdin (bytes feed it).
+
+    `limits` are Store keywords (max_memory_pages=, max_threads=, fuel=, ...) every run's store gets.
+    """
 
     module: Module
     path: str
@@ -78,21 +106,19 @@ class Program:
     dirs: list[tuple[str, str]] = field(default_factory=list)
     stdin: bytes | None = b""
     digest: str = ""  # SHA-256 of the binary, for recordings
+    limits: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str, args: Sequence[str] = (), **kwargs: Any) -> Program:
-        with open(path, "rb") as f:
-            data = f.read()
-        if not data.startswith(b"\0asm"):
-            from ..core.wat import wat2wasm
-
-            data = wat2wasm(data)
+    def load(cls, path: str, args: Sequence[str] = (), *, max_size: int | None = None, **kwargs: Any) -> Program:
+        """Load the program at `path` (binary or text); `max_size` bounds the binary (ResourceLimitError)."""
+        data = read_wasm(path, max_size)
         return cls(Module(data), path, list(args), digest=module_digest(data), **kwargs)
 
 
 @dataclass(frozen=True)
 class Failure:
-    """How a run went wrong. `kind`: deadlock, trap, exit (non-zero), hang, output (differs), error.
+    """How a run went wrong. `kind`: deadlock, trap, exit (non-zero), hang, output (differs), limit
+    (over one of the store's limits: `limit` names it, as the error's `.limit` does), error.
 
     `threads` are the stacks of every thread when it happened; `thread` the
     one that trapped (when known). `key` identifies the bug for deduplication:
@@ -104,6 +130,7 @@ class Failure:
     message: str
     threads: tuple[ThreadReport, ...] = ()
     thread: int | None = None
+    limit: str | None = None
 
     @property
     def key(self) -> str:
@@ -171,6 +198,8 @@ class RunHooks:
     setup: Callable[[Store, InstructionCounter], None] | None = None
     #: Called with the WASI state once its waiter is in place (a recorder wraps the waiter).
     bind_state: Callable[[Any], None] | None = None
+    #: Told of each thread-spawn refused over the store's max_threads (the program gets -EAGAIN).
+    spawn_refused: Callable[[ResourceLimitError], None] | None = None
 
 
 # ---- the deterministic WASI pieces ----
@@ -219,7 +248,11 @@ class _Watch(NullObserver):
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         if why == "exit":
             exc = thread.exception
-            if self.ended_by is None and exc is not None and isinstance(exc, (Trap, WasiExit, OutOfFuel)):
+            if (
+                self.ended_by is None
+                and exc is not None
+                and isinstance(exc, (Trap, WasiExit, OutOfFuel, ResourceLimitError))
+            ):
                 self.ended_by = thread
                 # The others' stacks now, before the run is torn down (the exiting thread's are in its Trap).
                 self.reports = thread_reports(self._sched)
@@ -287,7 +320,7 @@ def run_program(
         schedule = Schedule(**replay.header["schedule"])
     if (record or replay is not None) and schedule is None:
         raise ValueError("recording and replaying need a deterministic schedule (a seed)")
-    store = Store()
+    store = Store(**program.limits)
     sched = store.scheduler
     counter = InstructionCounter(store)
     recorder: Recorder | None = None
@@ -311,7 +344,7 @@ def run_program(
     if record:
         assert schedule is not None
         header = {"program": program.path, "sha256": program.digest, "args": [program.path, *program.args]}
-        header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel)
+        header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel, limits=program.limits)
         recorder = Recorder(sched, counter, header)
         observers.append(recorder)
         interpose, bind_state = recorder.interpose, recorder.bind_state
@@ -350,6 +383,7 @@ def run_program(
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
             if uses_wasi_threads(program.module):
                 threads = WasiThreads(store, program.module, wasi, imports=extra)
+                threads.on_refused = hooks.spawn_refused
                 instance = threads.instantiate()
             else:
                 imports = wasi.imports(store, program.module)
@@ -383,6 +417,8 @@ def run_program(
                 failure = _trap_failure(e, watch, sched)
         except KeyboardInterrupt:
             raise
+        except ResourceLimitError as e:
+            failure = _limit_failure(e, watch, sched)
         except Exception as e:  # a host function's bug, a link error: still an outcome to report
             if type(e).__name__ == "Divergence":
                 raise
@@ -459,6 +495,8 @@ def run_function(
             failure = Failure("hang", str(e), tuple(e.threads))
         except (Trap, OutOfFuel) as e:
             failure = _trap_failure(e, watch, sched)
+        except ResourceLimitError as e:
+            failure = _limit_failure(e, watch, sched)
         except AssertionError as e:
             failure = Failure("error", f"AssertionError: {e}", tuple(thread_reports(sched)))
         except KeyboardInterrupt:
@@ -484,7 +522,18 @@ def _trap_failure(e: Trap | OutOfFuel, watch: _Watch, sched: Scheduler) -> Failu
     who = watch.ended_by
     tid = who.id if who is not None else 0
     if isinstance(e, OutOfFuel):
-        return Failure("hang", "all fuel consumed", tuple(others), tid)
+        return Failure("limit", "all fuel consumed", tuple(others), tid, "fuel")
     mine = ThreadReport(tid, who.name if who is not None else "main", "trapped", None, None, e.frames)
     rest = [t for t in others if t.id != tid]
+    if isinstance(e, StackExhausted):
+        return Failure("limit", e.kind, (mine, *rest), tid, e.limit)
     return Failure("trap", e.kind, (mine, *rest), tid)
+
+
+def _limit_failure(e: ResourceLimitError, watch: _Watch, sched: Scheduler) -> Failure:
+    """A store limit (a memory too big, the wall time passed), or plain out-of-memory (an error)."""
+    threads = tuple(_reports(watch, sched))
+    if e.limit is None:
+        return Failure("error", f"{type(e).__name__}: {e}", threads)
+    who = watch.ended_by
+    return Failure("limit", str(e), threads, who.id if who is not None else None, e.limit)

@@ -17,7 +17,8 @@ __all__ = ["Store"]
 
 
 class Store:
-    """Owns functions, memories, globals, tables and instances. `Store(engine=None, *, policy=None, clock=None)`.
+    """Owns functions, memories, globals, tables and instances. `Store(engine=None, *, policy=None, clock=None,
+    **limits)`.
 
     The engine is accepted and reported, never needed: without one, a Store
     reports wasmer's default (Universal with Cranelift). Anything but an
@@ -29,7 +30,10 @@ class Store:
     the default, or `threads.SeededPolicy(seed)` for a reproducible
     schedule); `clock` says what time it is for sleeps and timeouts
     (`threads.MonotonicClock()`, the default, or `threads.VirtualClock()`).
-    See `wasmroutines.wasmer.threads`.
+    See `wasmroutines.wasmer.threads`. `limits` are the core Store's keywords
+    (`max_memory_pages`, `max_table_elements`, `max_call_depth`,
+    `max_module_size`, `max_threads`, `fuel`, `max_wall_time`, `stack_slots`:
+    see `wasmroutines.Store`); each error over one names it in `.limit`.
 
     >>> from wasmroutines.wasmer import Store, engine
     >>> store = Store()
@@ -44,19 +48,26 @@ class Store:
     >>> from wasmroutines.wasmer import threads
     >>> Store(policy=threads.SeededPolicy(7), clock=threads.VirtualClock()).policy
     SeededPolicy(7, ...)
+    >>> Store(max_threads=4).scheduler.max_threads
+    4
     """
 
     __slots__ = ("__weakref__", "_core", "_engine")
 
     def __init__(
-        self, engine: Universal | Dylib | None = None, *, policy: Policy | None = None, clock: Clock | None = None
+        self,
+        engine: Universal | Dylib | None = None,
+        *,
+        policy: Policy | None = None,
+        clock: Clock | None = None,
+        **limits: Any,
     ) -> None:
         if engine is None:
             engine = Universal(CraneliftCompiler)
         elif not isinstance(engine, (Universal, Dylib)):
             raise TypeError("Unknown engine")
         self._engine = engine
-        self._core = CoreStore(policy=policy, clock=clock)
+        self._core = CoreStore(policy=policy, clock=clock, **limits)
 
     @property
     def engine_name(self) -> str:
