@@ -457,6 +457,10 @@ def wasmtime_engine() -> Any:
         c.wasm_bulk_memory = True
         c.wasm_multi_value = True
         c.cranelift_opt_level = "none"  # compile fast: the modules run briefly
+        # Our core makes every NaN an arithmetic operation produces the canonical positive one
+        # (determinism across machines, docs/interpreter.md "NaNs"); so does this option. Both
+        # are allowed by the spec; without it NaN bits seen through reinterpret would differ.
+        c.cranelift_nan_canonicalization = True
         # Deep recursion (up to smith's fuel) in big unoptimized frames: 4x the default 512 KiB.
         c.max_wasm_stack = (2 << 20) - (64 << 10)  # wasmtime: at most its async stack size, 2 MiB
         _ENGINE = wasmtime.Engine(c)
