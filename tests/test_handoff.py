@@ -6,11 +6,10 @@ mechanism engaged (or, under a seeded policy or an observer, that it did not).""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-import greenlet
 import pytest
+from switch_count import counting_switches
 
 from wasmroutines import (
     Deadlock,
@@ -73,22 +72,6 @@ PINGPONG = """
   (func (export "count") (result i32) (i32.atomic.load (i32.const 4)))
   (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))
 """
-
-
-@contextmanager
-def counting_switches() -> Iterator[list[int]]:
-    """Count greenlet switches (and throws) while the block runs."""
-    count = [0]
-
-    def trace(event: str, args: object) -> None:
-        if event in ("switch", "throw"):
-            count[0] += 1
-
-    old = greenlet.settrace(trace)
-    try:
-        yield count
-    finally:
-        greenlet.settrace(old)
 
 
 def _instance(store: Store, wat: Callable[[str], bytes], report: Callable[[int], int] | None = None) -> Instance:

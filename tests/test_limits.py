@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import greenlet
 import pytest
 from programs.runner import run_program
+from switch_count import counting_switches
 
 from wasmroutines import (
     FairPolicy,
@@ -297,21 +297,6 @@ def test_fuel_stops_spawned_wasi_threads(wat: Callable[[str], bytes]) -> None:
 
 class _NoHandoff(FairPolicy):
     """FIFO like FairPolicy, but not FairPolicy itself: the scheduler keeps every switch in Python."""
-
-
-@contextmanager
-def counting_switches() -> Iterator[list[int]]:
-    count = [0]
-
-    def trace(event: str, args: object) -> None:
-        if event in ("switch", "throw"):
-            count[0] += 1
-
-    old = greenlet.settrace(trace)
-    try:
-        yield count
-    finally:
-        greenlet.settrace(old)
 
 
 def test_fuel_is_charged_the_same_through_the_handoff(wat: Callable[[str], bytes]) -> None:

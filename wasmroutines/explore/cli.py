@@ -64,24 +64,22 @@ examples:
   wasmroutines explore --expect-stdout 'counter 200' --save failures/ prog.wasm"""
 
 
-def _positive(text: str) -> int:
+def _integer(text: str, minimum: int) -> int:
     try:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}" if minimum else f"must not be negative: {text}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _integer(text, 1)
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+    return _integer(text, 0)
 
 
 _SIZE = re.compile(r"(\d+)\s*([KMG]i?B?)?", re.IGNORECASE)
