@@ -51,12 +51,17 @@ def run_two(explore: bool, n: int) -> int:
             lib.wr_thread_free(t)
 
 
-def test_shared_accesses_interleave_in_exploration_mode() -> None:
-    assert run_two(explore=True, n=50) < 100
+@pytest.mark.parametrize("n", [1, 50])
+def test_shared_accesses_interleave_in_exploration_mode(n: int) -> None:
+    # The two threads run the same code in the same one-unit slices, in turn: in lockstep. Each loads the
+    # counter, is preempted at its store, and the other loads the same value: every round of two
+    # increments adds one.
+    assert run_two(explore=True, n=n) == n
 
 
-def test_without_exploration_no_update_is_lost() -> None:
-    assert run_two(explore=False, n=50) == 100
+@pytest.mark.parametrize("n", [1, 50])
+def test_without_exploration_no_update_is_lost(n: int) -> None:
+    assert run_two(explore=False, n=n) == 2 * n
 
 
 @pytest.mark.parametrize("explore", [False, True])

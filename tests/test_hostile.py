@@ -61,10 +61,18 @@ def run(wasm: bytes, *args: int, store: Store | None = None) -> object:
 # ---- validation and translation use no C recursion ----
 
 
-@pytest.mark.parametrize("opener", [BLOCK, LOOP, i32_const(1) + IF], ids=["block", "loop", "if"])
-def test_100k_nested_blocks(opener: bytes) -> None:
+@pytest.mark.parametrize(
+    "opener, reached",
+    [(BLOCK, True), (LOOP, True), (i32_const(1) + IF, True), (i32_const(0) + IF, False)],
+    ids=["block", "loop", "if", "if-false"],
+)
+def test_100k_nested_blocks(opener: bytes, reached: bool) -> None:
+    # The innermost block adds 1 to the parameter, which is returned after the 100,000 ends: 42 shows
+    # control went all the way in (once: a loop without a branch runs once) and all the way out.
     n = 100_000
-    assert run(func_module(opener * n + END * n + END)) is None
+    inc = b"\x20\x00" + i32_const(1) + b"\x6a\x21\x00"  # local.set 0 (i32.add (local.get 0) (i32.const 1))
+    wasm = func_module(opener * n + inc + END * n + b"\x20\x00" + END, params=[I32], results=[I32])
+    assert run(wasm, 41) == (42 if reached else 41)
 
 
 def test_100k_nested_blocks_with_results() -> None:
@@ -80,8 +88,10 @@ def test_nested_blocks_never_closed() -> None:
 
 
 def test_million_values_on_the_operand_stack() -> None:
+    # A million copies of the parameter pushed, then added up: every one of them must count.
     n = 1_000_000
-    assert run(func_module(i32_const(0) * n + DROP * n + END)) is None
+    wasm = func_module(b"\x20\x00" * n + b"\x6a" * (n - 1) + END, params=[I32], results=[I32])
+    assert run(wasm, 3) == 3 * n
 
 
 def test_huge_function() -> None:
@@ -94,10 +104,11 @@ def test_huge_function() -> None:
 def test_many_distinct_constants_outgrow_the_value_stack() -> None:
     # Each distinct constant takes a slot of the frame: 1.1M of them do not fit a 1 Mi-slot stack.
     n = 1_100_000
-    wasm = func_module(b"".join(i32_const(i) + DROP for i in range(n)) + END)
+    wasm = func_module(i32_const(0) + b"".join(i32_const(i) + b"\x6a" for i in range(1, n)) + END, results=[I32])
     with pytest.raises(StackExhausted, match="call stack exhausted"):
         run(wasm)
-    assert run(wasm, store=Store(stack_slots=4 << 20)) is None
+    total = sum(range(n)) % (1 << 32)  # i32.add wraps; the result reads as signed
+    assert run(wasm, store=Store(stack_slots=4 << 20)) == total - (1 << 32 if total >= 1 << 31 else 0)
 
 
 # ---- locals ----

@@ -3,8 +3,8 @@
 Built by tools/build_test_programs.py (the .wasm files are committed, so no
 toolchain is needed here). Each runs through the CLI (`wasmroutines run
 prog.wasm args`) under the default schedule and with `--seed`, and in-process
-under several SeededPolicy seeds: every interleaving must print exactly the
-same. The scale test keeps 10,000 wasm threads alive at once.
+under several SeededPolicy seeds (each a different interleaving): every one must
+print exactly the same. The scale test keeps 10,000 wasm threads alive at once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from programs.runner import PROGRAMS, WASM, cli, run_program
 
-from wasmroutines import SeededPolicy, Store
+from wasmroutines import GreenThread, SeededPolicy, Store
 
 SEEDS = (1, 2, 3)
 SCALE = 10_000
@@ -36,14 +36,32 @@ def test_program_through_the_cli_with_a_seed(name: str) -> None:
     assert (proc.returncode, proc.stdout.decode()) == (0, spec["stdout"]), proc.stderr.decode(errors="replace")
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+class RecordingPolicy(SeededPolicy):
+    """A SeededPolicy that writes down the schedule it gives: (thread id, slice) at each turn."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.turns: list[tuple[int, int]] = []
+
+    def slice(self, thread: GreenThread) -> int:
+        units = super().slice(thread)
+        self.turns.append((thread.id, units))
+        return units
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_program_under_seeded_schedules(name: str, seed: int) -> None:
+def test_program_under_seeded_schedules(name: str) -> None:
     spec = PROGRAMS[name]
-    store = Store(policy=SeededPolicy(seed))
-    code, out, threads = run_program(WASM / f"{name}.wasm", args=[name, *spec["args"]], store=store)
-    assert (code, out.decode()) == (0, spec["stdout"])
-    assert threads.scheduler.alive == []
+    schedules = set()
+    for seed in SEEDS:
+        policy = RecordingPolicy(seed)
+        code, out, threads = run_program(WASM / f"{name}.wasm", args=[name, *spec["args"]], store=Store(policy=policy))
+        assert (code, out.decode()) == (0, spec["stdout"]), seed
+        assert threads.scheduler.alive == []
+        assert len({tid for tid, _ in policy.turns}) == threads.spawned + 1, seed  # every thread had turns
+        schedules.add(tuple(policy.turns))
+    # The same output from as many interleavings as seeds, not one interleaving run again.
+    assert len(schedules) == len(SEEDS)
 
 
 def test_10000_live_threads() -> None:

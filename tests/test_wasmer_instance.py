@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -156,19 +158,45 @@ def test_incompatible_imports(store: Store, wanted: str, given: object) -> None:
         Instance(module, {"env": {"x": given(store)}})  # type: ignore[operator]
 
 
+MEMORY_USE = "(i32.store8 (i32.const 100) (i32.const 42)) (memory.size)"
+TABLE_USE = "(drop (table.grow 0 (ref.null func) (i32.const 1))) (table.size 0)"
+
+
 @pytest.mark.parametrize(
-    ("wanted", "given"),
+    ("wanted", "given", "use", "seen", "expected"),
     [
-        ("(memory 1 2)", lambda s: Memory(s, MemoryType(2, 2))),
-        ("(memory 1)", lambda s: Memory(s, MemoryType(3, 5))),
-        ("(memory 1 2 shared)", lambda s: Memory(s, MemoryType(1, 2, shared=True))),
-        ("(table 1 funcref)", lambda s: Table(s, TableType(Type.FUNC_REF, 4, 8))),
-        ("(global (mut f32))", lambda s: Global(s, Value.f32(1), mutable=True)),
+        ("(memory 1 2)", lambda s: Memory(s, MemoryType(2, 2)), MEMORY_USE, lambda m: m.uint8_view()[100], (2, 42)),
+        ("(memory 1)", lambda s: Memory(s, MemoryType(3, 5)), MEMORY_USE, lambda m: m.uint8_view()[100], (3, 42)),
+        (
+            "(memory 1 2 shared)",
+            lambda s: Memory(s, MemoryType(1, 2, shared=True)),
+            MEMORY_USE,
+            lambda m: m.uint8_view()[100],
+            (1, 42),
+        ),
+        ("(table 1 funcref)", lambda s: Table(s, TableType(Type.FUNC_REF, 4, 8)), TABLE_USE, lambda t: t.size, (5, 5)),
+        (
+            "(global (mut f32))",
+            lambda s: Global(s, Value.f32(1), mutable=True),
+            "(global.set 0 (f32.add (global.get 0) (f32.const 1.5))) (i32.const 7)",
+            lambda g: g.value,
+            (7, 2.5),
+        ),
     ],
 )
-def test_compatible_imports(store: Store, wanted: str, given: object) -> None:
-    module = Module(store, f'(module (import "env" "x" {wanted}))')
-    Instance(module, {"env": {"x": given(store)}})  # type: ignore[operator]
+def test_compatible_imports(
+    store: Store,
+    wanted: str,
+    given: Callable[[Store], Any],
+    use: str,
+    seen: Callable[[Any], object],
+    expected: tuple[int, object],
+) -> None:
+    # The instance links the very object given, with its own limits rather than the import's (memory.size
+    # and table.size count the given pages and elements), and the host sees what the wasm code did to it.
+    module = Module(store, f'(module (import "env" "x" {wanted}) (func (export "use") (result i32) {use}))')
+    x = given(store)
+    assert (Instance(module, {"env": {"x": x}}).exports.use(), seen(x)) == expected
 
 
 def test_import_from_another_store(store: Store) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -40,10 +39,3 @@ def cli(
     """`python -m wasmroutines run [OPTIONS] WASM ARGS...` in a child process."""
     cmd = [sys.executable, "-m", "wasmroutines", "run", *options, str(wasm), *args]
     return subprocess.run(cmd, capture_output=True, stdin=stdin, timeout=timeout, check=False, cwd=ROOT)
-
-
-@functools.cache
-def cli_wired() -> bool:
-    """Whether `wasmroutines run` runs wasi-threads programs (it needs the CLI to use WasiThreads)."""
-    proc = cli(WASM / "c_futex_mutex.wasm", "1", "1", stdin=subprocess.DEVNULL)
-    return proc.returncode == 0 and proc.stdout.startswith(b"futex_mutex: 1 threads")
