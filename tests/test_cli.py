@@ -1,7 +1,7 @@
 """The `wasmroutines` command, run as a subprocess (`python -m wasmroutines`) like a user would.
 
 Programs are the text files in wasi_programs/ (the CLI compiles .wat itself),
-plus a few of the WASI test suite's when ../shared is present.
+plus a few of the WASI test suite's from ../shared.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from wasmroutines.core.wat import find_wasm_tools
+from conftest import SHARED, needs_shared
 
 PROGRAMS = Path(__file__).resolve().parent / "wasi_programs"
-SUITE = Path(__file__).resolve().parent.parent.parent / "shared" / "wasi-testsuite" / "tests"
-
-pytestmark = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
+SUITE = SHARED / "wasi-testsuite" / "tests"
+FOPEN = SUITE / "c" / "testsuite" / "wasm32-wasip1" / "fopen-with-access.wasm"
+ENVIRON = SUITE / "assemblyscript" / "testsuite" / "wasm32-wasip1" / "environ_get-multiple-variables.wasm"
 
 
 def run(*args: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -202,22 +201,16 @@ def test_tcplisten_preopens_a_socket(tmp_path: Path) -> None:
 
 
 def test_console_script() -> None:
+    # Installing the package installs the script ([project.scripts]): not finding it is a broken install.
     exe = shutil.which("wasmroutines", path=os.path.dirname(sys.executable)) or shutil.which("wasmroutines")
-    if exe is None:
-        pytest.skip("the wasmroutines console script is not installed")
+    assert exe is not None, f"no wasmroutines console script beside {sys.executable} or on PATH"
     p = subprocess.run([exe, "run", prog("exit_argc.wat"), "a"], capture_output=True, timeout=60)
     assert p.returncode == 2
 
 
-def _suite(name: str) -> Path:
-    path = SUITE / name
-    if not path.exists():
-        pytest.skip("../shared/wasi-testsuite is not present")
-    return path
-
-
+@needs_shared(FOPEN)
 def test_a_c_program_with_a_preopened_root(tmp_path: Path) -> None:
-    wasm = _suite("c/testsuite/wasm32-wasip1/fopen-with-access.wasm")
+    wasm = FOPEN
     root = tmp_path / "root"
     shutil.copytree(wasm.parent / "fs-tests.dir", root)
     for path in [root, *root.rglob("*")]:
@@ -226,7 +219,8 @@ def test_a_c_program_with_a_preopened_root(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
 
 
+@needs_shared(ENVIRON)
 def test_an_assemblyscript_program_with_env() -> None:
-    wasm = _suite("assemblyscript/testsuite/wasm32-wasip1/environ_get-multiple-variables.wasm")
+    wasm = ENVIRON
     p = run("run", "--env", "a=text", "--env", 'b=escap " ing', "--env", "c=new\nline", str(wasm))
     assert p.returncode == 0, p.stderr

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from idle_clock import IdleRecorder
 
 from wasmroutines.core.determinism import (
     EPOCH_NS,
@@ -27,12 +28,13 @@ from wasmroutines.core.determinism import (
 )
 from wasmroutines.core.observe import InstructionCounter
 from wasmroutines.core.store import Store
-from wasmroutines.core.wat import find_wasm_tools
-from wasmroutines.explore import Program, run_program
+from wasmroutines.explore import Program, run_program, runner
 
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
 
-needs_wasm_tools = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
+
+class _RecordingDeterministicClock(IdleRecorder, DeterministicClock):
+    pass
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
@@ -86,21 +88,27 @@ def test_policies_validate() -> None:
 # ---- virtual time ----
 
 
-@needs_wasm_tools
-def test_200_sleeping_threads_finish_at_once_in_deadline_order() -> None:
+def test_200_sleeping_threads_finish_at_once_in_deadline_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    clocks: list[_RecordingDeterministicClock] = []
+
+    def clock() -> _RecordingDeterministicClock:
+        clocks.append(_RecordingDeterministicClock())
+        return clocks[-1]
+
+    monkeypatch.setattr(runner, "DeterministicClock", clock)
     program = Program.load(str(PROGRAMS / "sleepers.wat"))
-    started = time.perf_counter()
     outcome = run_program(program, Schedule(1))
-    elapsed = time.perf_counter() - started
     assert outcome.failure is None, outcome.failure and outcome.failure.describe()
     out = outcome.stdout
     assert out[:200] == bytes(range(199, -1, -1))  # thread i slept 200 - i ms: deadline order
     assert int.from_bytes(out[200:204], "little") == 2  # the 1 ms futex wait timed out
     assert int.from_bytes(out[204:212], "little") == 201_000_000  # virtual: 1 ms + 200 ms exactly
-    assert elapsed < 1.0, f"200 sleepers took {elapsed:.2f} s of real time"
+    [used] = clocks
+    assert used.waits == []  # no real time: the OS was only ever polled with timeout 0
+    # Time jumped straight from deadline to deadline: the futex wait's, then one per sleeper.
+    assert used.idles == [ms * 1_000_000 for ms in range(1, 202)]
 
 
-@needs_wasm_tools
 def test_deadlock_detection_stays_exact_under_virtual_time() -> None:
     # A timed wait is not a deadlock (time jumps to its deadline); an untimed one with nobody left is.
     program = Program.load(str(PROGRAMS / "sleepers.wat"))
@@ -110,7 +118,6 @@ def test_deadlock_detection_stays_exact_under_virtual_time() -> None:
 # ---- same seed, same bytes ----
 
 
-@needs_wasm_tools
 def test_entropy_follows_the_seed_only() -> None:
     def run(seed: int) -> bytes:
         p = Program.load(str(PROGRAMS / "entropy.wat"), dirs=[(str(PROGRAMS), "/")])
@@ -194,7 +201,6 @@ def _hoststat(root: Path, seed: int = 5, stdin: bytes = b"hello") -> bytes:
     return outcome.stdout
 
 
-@needs_wasm_tools
 def test_file_metadata_and_clock_resolutions_are_virtual(tmp_path: Path) -> None:
     first = _hoststat(_host_tree(tmp_path / "a"))
     # The same tree touched (new times), and copied elsewhere (new inodes, maybe another file system):
@@ -216,14 +222,12 @@ def test_file_metadata_and_clock_resolutions_are_virtual(tmp_path: Path) -> None
     assert touched == (1, 2, 4, 2, 10, 123, EPOCH_NS, EPOCH_NS)  # atime as set; mtime "now", virtual
 
 
-@needs_wasm_tools
 def test_set_times_now_in_deterministic_mode_is_the_virtual_clock(tmp_path: Path) -> None:
     _hoststat(_host_tree(tmp_path))
     st = (tmp_path / "data.txt").stat()
     assert (st.st_atime_ns, st.st_mtime_ns) == (123, EPOCH_NS)  # what the guest asked for, on the host too
 
 
-@needs_wasm_tools
 def test_readdir_inode_numbers_are_virtual(tmp_path: Path) -> None:
     out = _hoststat(_host_tree(tmp_path))
     tail = out[32 + 64 * 5 + 68 :]
@@ -242,7 +246,6 @@ def test_readdir_inode_numbers_are_virtual(tmp_path: Path) -> None:
     assert d[b".."] == 4  # outside the preopen, numbered when first seen
 
 
-@needs_wasm_tools
 def test_stdin_timing_does_not_leak(tmp_path: Path) -> None:
     # The same bytes on a pipe, at once or in two pieces half a second apart: the same output. poll_oneoff
     # (stdin and a zero timeout) waits for stdin, reporting nbytes 1; fd_read fills its buffer.
@@ -312,12 +315,9 @@ STDIO_KINDS = """(module
 """
 
 
-@needs_wasm_tools
 def test_stdio_looks_the_same_at_a_terminal_as_when_captured(tmp_path: Path) -> None:
     # The explorer captures stdio; the replay command it prints is often run at a terminal, with stdin
     # from a file. Both must show the guest the same fds (a terminal would make wasi-libc line-buffer).
-    if not hasattr(os, "openpty"):
-        pytest.skip("no pseudo-terminals here")
     prog = tmp_path / "stdio_kinds.wat"
     prog.write_text(STDIO_KINDS)
     stdin_file = tmp_path / "in.txt"

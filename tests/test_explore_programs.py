@@ -17,9 +17,11 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from wasmroutines import Module
 from wasmroutines.explore import Program, explore_program
 
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
@@ -99,10 +101,24 @@ def test_pct_passes_the_correct_program() -> None:
     assert result.outputs == {b"consumed 40 items, sum 60380\n": 1000}
 
 
-def test_explorer_rate_on_a_small_four_thread_program() -> None:
-    # The issue's bar is 200 schedules/s; CI machines vary, so this only guards against collapse.
-    result = explore_program(Program.load(str(PROGRAMS / "producer_consumer.wasm")), runs=200, strategy="pct")
-    assert result.rate > 50, f"{result.rate:.0f} schedules/s"
+def test_explorer_runs_reuse_the_compiled_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What keeps a schedule cheap: every run instantiates the module compiled once at load, in this process.
+
+    The rate itself (the issue's bar: 200 schedules/s) is measured by benchmarks/test_determinism.py.
+    """
+    program = Program.load(str(PROGRAMS / "producer_consumer.wasm"))
+    compiled = [0]
+    init = Module.__init__
+
+    def counting_init(self: Module, *args: Any, **kwargs: Any) -> None:
+        compiled[0] += 1
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Module, "__init__", counting_init)
+    result = explore_program(program, runs=200, strategy="pct")
+    assert result.ok and result.runs == 200, result.report()
+    assert sum(result.outputs.values()) == 200  # each run ran the program to its end
+    assert compiled[0] == 0
 
 
 def test_explore_save_writes_a_recording_and_a_trace_per_failure(tmp_path: Path) -> None:

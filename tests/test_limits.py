@@ -42,7 +42,6 @@ from wasmroutines import (
 )
 from wasmroutines.bindings.wasmer import threads as wasmer_threads
 from wasmroutines.core.module import read_wasm
-from wasmroutines.core.wat import find_wasm_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "tests" / "wasi_programs"
@@ -425,8 +424,6 @@ def test_max_wall_time_is_positive() -> None:
 
 # ---- the command line ----
 
-needs_wasm_tools = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
-
 
 def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
@@ -441,7 +438,6 @@ def assert_limit(p: subprocess.CompletedProcess[bytes], flag: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("Error: limit exceeded") and flag in lines[0], lines
 
 
-@needs_wasm_tools
 def test_cli_max_memory() -> None:
     p = cli("run", "--max-memory", "64K", str(PROGRAMS / "echo.wat"))  # it asks for 2 pages
     assert_limit(p, "--max-memory 65536")
@@ -454,7 +450,6 @@ def test_cli_max_memory() -> None:
     assert_limit(p, "--max-memory 65536")
 
 
-@needs_wasm_tools
 def test_cli_max_table_elements() -> None:
     p = cli("run", "--max-table-elements", "1", "--invoke", "add", str(FUNCS), "1", "2")  # it has a table of 2
     assert_limit(p, "--max-table-elements 1")
@@ -464,7 +459,6 @@ def test_cli_max_table_elements() -> None:
     assert (p.returncode, p.stdout) == (0, b"-1\n")
 
 
-@needs_wasm_tools
 def test_cli_max_call_depth() -> None:
     p = cli("run", "--max-call-depth", "100", "--invoke", "depth", str(FUNCS), "90")
     assert (p.returncode, p.stdout) == (0, b"90\n")
@@ -474,7 +468,6 @@ def test_cli_max_call_depth() -> None:
     assert_limit(cli("run", "--invoke", "depth", str(FUNCS), "1000000"), "--max-call-depth, default 20000")
 
 
-@needs_wasm_tools
 def test_cli_max_module_size(tmp_path: Path) -> None:
     p = cli("run", "--max-module-size", "100", "--invoke", "add", str(FUNCS), "1", "2")
     assert_limit(p, "--max-module-size 100")
@@ -485,21 +478,18 @@ def test_cli_max_module_size(tmp_path: Path) -> None:
     assert_limit(cli("run", "--max-module-size", "1000", str(big)), "--max-module-size 1000")
 
 
-@needs_wasm_tools
 def test_cli_fuel() -> None:
     assert_limit(cli("run", "--fuel", "100000", "--invoke", "spin", str(FUNCS)), "--fuel 100000")
     for args in (["spin"], ["ping", "pong"]):  # spawned threads draw on the same fuel
         assert_limit(cli("run", "--fuel", "1000000", str(THREADS), *args), "--fuel 1000000")
 
 
-@needs_wasm_tools
 def test_cli_max_wall_time() -> None:
     assert_limit(cli("run", "--max-wall-time", str(WALL), "--invoke", "spin", str(FUNCS)), f"--max-wall-time {WALL}")
     for args in (["spin"], ["ping", "pong"]):
         assert_limit(cli("run", "--max-wall-time", str(WALL), str(THREADS), *args), "--max-wall-time")
 
 
-@needs_wasm_tools
 def test_cli_max_threads() -> None:
     p = cli("run", "--max-threads", "1", str(THREADS))
     assert p.returncode == 3  # the program's: 3 spawns refused, each -EAGAIN
@@ -509,7 +499,6 @@ def test_cli_max_threads() -> None:
     assert (p.returncode, p.stderr) == (0, b"")
 
 
-@needs_wasm_tools
 def test_cli_limits_in_deterministic_mode(tmp_path: Path) -> None:
     p = cli("run", "--seed", "3", "--max-threads", "2", str(THREADS))
     assert p.returncode == 2 and b"--max-threads 2" in p.stderr
@@ -522,7 +511,6 @@ def test_cli_limits_in_deterministic_mode(tmp_path: Path) -> None:
     assert_limit(cli("run", "--seed", "3", "--max-memory", "64K", str(PROGRAMS / "echo.wat")), "--max-memory 65536")
 
 
-@needs_wasm_tools
 def test_cli_explore_passes_limits_to_every_run_and_replay() -> None:
     p = cli("explore", "--runs", "3", "--max-threads", "1", str(THREADS))
     assert p.returncode == 1

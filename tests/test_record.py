@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 from wasmroutines.core.record import RECORD_VERSION, Divergence, Recording
-from wasmroutines.core.wat import find_wasm_tools, wat2wasm
+from wasmroutines.core.wat import wat2wasm
 from wasmroutines.explore import Program, Schedule, run_program
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs" / "explore"
 WASI_PROGRAMS = HERE / "wasi_programs"
-
-pytestmark = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
 
 # Reads a clock (or, in the changed version, random bytes), then prints "tick".
 READER = """

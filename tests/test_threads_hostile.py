@@ -27,9 +27,6 @@ from wasmroutines import (
     wat2wasm,
 )
 from wasmroutines.core.policy import Policy
-from wasmroutines.core.wat import find_wasm_tools
-
-pytestmark = pytest.mark.skipif(find_wasm_tools() is None, reason="wasm-tools is not installed")
 
 # Five threads add their args (1..5) and the main thread exits with the total: 15.
 GOOD_PROGRAM = """(module
@@ -309,27 +306,32 @@ class DeadlinePassed(Exception):
     pass
 
 
-def _deadline(store: Store, seconds: float) -> None:
-    """The host's wall-clock deadline: Store.on_yield runs at every slice end, in whichever thread."""
+def _deadline(store: Store, seconds: float) -> list[int]:
+    """The host's wall-clock deadline: Store.on_yield runs at every slice end, in whichever thread.
+
+    Returns the ids of the threads it stopped, one entry per slice end past the deadline."""
     end = time.monotonic() + seconds
+    stopped: list[int] = []
 
     def check() -> None:
         if time.monotonic() > end:
+            stopped.append(store.scheduler.current.id)
             raise DeadlinePassed
 
     store.on_yield = check
+    return stopped
 
 
 def test_64_spinning_threads_stopped_by_a_deadline() -> None:
     store = Store(policy=FairPolicy(slice=10_000))
-    _deadline(store, 0.3)
+    stopped = _deadline(store, 0.3)
     inst = Instance(store, Module(wat2wasm('(module (func (export "spin") (loop $l (br $l))))')))
     threads = [spawn(inst.exports.spin) for _ in range(64)]
-    t0 = time.monotonic()
     for t in threads:
         with pytest.raises(DeadlinePassed):
             join(t)
-    assert time.monotonic() - t0 < 30
+    # Each thread ended at its first slice end past the deadline: none ran on (or was asked) twice.
+    assert sorted(stopped) == sorted(t.id for t in threads)
     assert store.scheduler.alive == []
 
 
@@ -345,6 +347,14 @@ def test_a_spinning_wasi_thread_stopped_by_a_deadline() -> None:
 def test_a_spinning_wasi_thread_stopped_by_fuel() -> None:
     store = Store()
     store.fuel = 1_000_000
-    _deadline(store, 2)  # a safety net: without it the test would hang (1,000,000 units take ~10 ms)
+    # A safety net that needs no clock: the fuel runs out within two default slices; without it the test would hang.
+    slice_ends = [0]
+
+    def net() -> None:
+        slice_ends[0] += 1
+        if slice_ends[0] > 100:
+            raise DeadlinePassed
+
+    store.on_yield = net
     with pytest.raises(OutOfFuel):
         run_program(wat2wasm(SPIN), store=store)

@@ -16,16 +16,16 @@ import hashlib
 import itertools
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import SHARED, needs_shared
 
 from wasmroutines import Instance, Module, Store
 from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
 
-BENCH = Path(__file__).resolve().parent.parent.parent / "shared" / "bench" / "wasm3"
+BENCH = SHARED / "bench" / "wasm3"
 
-pytestmark = pytest.mark.skipif(not BENCH.is_dir(), reason="../shared/bench is not present")
+pytestmark = needs_shared(BENCH)  # missing: every test fails in CI, and is skipped and counted locally
 
 CASES = [
     # (id, args, stdin file, stdout SHA-1)
