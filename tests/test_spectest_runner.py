@@ -12,7 +12,7 @@ import pytest
 from wasmroutines.spectest.cli import main
 from wasmroutines.spectest.isolate import run_isolated
 from wasmroutines.spectest.outcome import FAILED, PASSED, SKIPPED
-from wasmroutines.spectest.script import run_script
+from wasmroutines.spectest.script import ScriptRunner, run_script
 from wasmroutines.spectest.values import Refs, matches
 
 MODULE = """(module
@@ -278,3 +278,146 @@ def test_deadlocked_thread(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
         assert "did not finish (deadlock" in result.outcomes[4].reason  # its assert_return, cut short
         assert result.outcomes[5].reason.startswith("deadlock: all 2 threads are blocked")  # the wait
         assert result.outcomes[7].reason == "no thread 'nobody'"
+
+
+# ---- every command gets exactly one outcome; a wrong class or kind of rejection fails ----
+
+TWO = [
+    {"type": "module", "filename": "t.0.wasm", "module_type": "binary"},
+    {"type": "assert_return", "action": invoke("add", i32(1), i32(1)), "expected": [i32(2)]},
+    {"type": "assert_return", "action": invoke("add", i32(2), i32(2)), "expected": [i32(4)]},
+]
+
+
+def patch_child(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str) -> None:
+    """Run `code` at the start of every child Python (a sitecustomize on PYTHONPATH): to break the child."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(code)
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+
+RAISE_AT_LINE_2 = """
+from wasmroutines.spectest import script
+_run = script.ScriptRunner.run_command
+def run_command(self, cmd):
+    if cmd.get("line") == 2:
+        {action}
+    return _run(self, cmd)
+script.ScriptRunner.run_command = run_command
+"""
+
+
+@pytest.mark.parametrize(
+    ("action", "died"),
+    [
+        ("raise RuntimeError('boom')", "child died with exit status 1 (RuntimeError: boom)"),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "child died with SIGKILL"),
+    ],
+)
+def test_child_dying_mid_script_fails_the_rest(
+    tmp_path: Path,
+    wat: Callable[[str], bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    action: str,
+    died: str,
+) -> None:
+    """An uncaught exception exits with status 1, as a script with failures once did: it is a death all the same."""
+    path = write_script(tmp_path, wat, TWO)
+    patch_child(tmp_path, monkeypatch, RAISE_AT_LINE_2.format(action=action))
+    result = run_isolated(path)
+    assert [(o.line, o.status, o.reason) for o in result.outcomes] == [
+        (1, PASSED, ""),
+        (2, FAILED, f"no outcome: {died}"),
+        (3, FAILED, f"no outcome: {died}"),
+    ]
+    assert main(["--isolate", str(path)]) == 1
+    summary = capsys.readouterr().out.splitlines()
+    assert summary == ["group/t: 1 passed, 2 failed, 0 skipped", "1 passed, 2 failed, 0 skipped"]
+
+
+def test_child_ending_without_an_outcome(
+    tmp_path: Path, wat: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that ends normally but never reported a command: that command fails."""
+    path = write_script(tmp_path, wat, TWO)
+    drop = "from wasmroutines.spectest import cli\n_emit = cli._emit\ncli._emit = lambda o: o.line == 2 or _emit(o)\n"
+    patch_child(tmp_path, monkeypatch, drop)
+    result = run_isolated(path)
+    assert [(o.line, o.status, o.reason) for o in result.outcomes] == [
+        (1, PASSED, ""),
+        (2, FAILED, "no outcome: the child reported none"),
+        (3, PASSED, ""),
+    ]
+
+
+def test_child_crashing_after_its_last_outcome(
+    tmp_path: Path, wat: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command reported, then a crash on the way out (status 3 after the end marker): one more failure."""
+    path = write_script(tmp_path, wat, TWO)
+    patch_child(tmp_path, monkeypatch, "import atexit, os\natexit.register(os._exit, 3)\n")
+    result = run_isolated(path)
+    assert [o.status for o in result.outcomes] == [PASSED, PASSED, PASSED, FAILED]
+    assert result.outcomes[-1].command == "exit"
+    assert result.outcomes[-1].reason == "child died with exit status 3 (no message) after its last command"
+
+
+def test_runner_missing_or_repeating_an_outcome(
+    tmp_path: Path, wat: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process too: a command the runner gives no outcome fails; an outcome given twice fails."""
+    path = write_script(tmp_path, wat, TWO)
+    run = ScriptRunner.run_command
+
+    def lossy(self: ScriptRunner, cmd: dict[str, Any]) -> list[Any]:
+        entries = run(self, cmd)
+        return {2: [], 3: entries * 2}.get(cmd["line"], entries)
+
+    monkeypatch.setattr(ScriptRunner, "run_command", lossy)
+    result = run_script(path)
+    assert [(o.line, o.status) for o in result.outcomes] == [(1, PASSED), (2, FAILED), (3, PASSED), (3, FAILED)]
+    assert result.outcomes[1].reason == "no outcome: the runner gave none"
+    assert result.outcomes[3].reason == "an outcome for no command of the script (passed)"
+
+
+def test_unlinkable_needs_the_expected_kind(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    (tmp_path / "unknown.wasm").write_bytes(wat('(module (import "spectest" "nothing" (func)))'))
+    (tmp_path / "mismatch.wasm").write_bytes(wat('(module (import "spectest" "print_i32" (func (param i64))))'))
+    unknown, incompatible = "unknown import", "incompatible import type"
+    commands = [
+        {"type": "assert_unlinkable", "filename": "unknown.wasm", "module_type": "binary", "text": unknown},
+        {"type": "assert_unlinkable", "filename": "mismatch.wasm", "module_type": "binary", "text": incompatible},
+        {"type": "assert_unlinkable", "filename": "unknown.wasm", "module_type": "binary", "text": incompatible},
+        {"type": "assert_unlinkable", "filename": "mismatch.wasm", "module_type": "binary", "text": unknown},
+        {"type": "assert_unlinkable", "filename": "t.0.wasm", "module_type": "binary", "text": unknown},
+    ]
+    result = run_script(write_script(tmp_path, wat, commands))
+    assert [o.status for o in result.outcomes] == [PASSED, PASSED, FAILED, FAILED, FAILED]
+    got_unknown = "got unknown import: spectest.nothing"
+    assert result.outcomes[2].reason == f"expected link error 'incompatible import type', {got_unknown}"
+    assert result.outcomes[3].reason.startswith("expected link error 'unknown import', got incompatible import type")
+    assert result.outcomes[4].reason == "module linked; expected 'unknown import'"
+
+
+def test_malformed_and_invalid_are_not_interchangeable(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    """The wrong class of rejection fails; other wording within the right class is a note."""
+    (tmp_path / "invalid.wasm").write_bytes(wat("(module (func (result i32) i64.const 0))"))
+    (tmp_path / "invalid.wat").write_text("(module (func (result i32) i64.const 0))")  # wasm-tools writes it
+    (tmp_path / "huge.wat").write_text("(module (memory 0x1_0000_0000))")  # written as a LEB128 too large
+    commands = [
+        {"type": "assert_malformed", "filename": "bad.wasm", "module_type": "binary", "text": "unexpected end"},
+        {"type": "assert_invalid", "filename": "invalid.wasm", "module_type": "binary", "text": "type mismatch"},
+        {"type": "assert_invalid", "filename": "bad.wasm", "module_type": "binary", "text": "type mismatch"},
+        {"type": "assert_malformed", "filename": "invalid.wasm", "module_type": "binary", "text": "unexpected end"},
+        {"type": "assert_malformed", "filename": "invalid.wat", "module_type": "text", "text": "unexpected token"},
+        {"type": "assert_malformed", "filename": "huge.wat", "module_type": "text", "text": "i32 constant"},
+        {"type": "assert_invalid", "filename": "invalid.wasm", "module_type": "binary", "text": "unknown global"},
+    ]
+    result = run_script(write_script(tmp_path, wat, commands))
+    assert [o.status for o in result.outcomes] == [PASSED, PASSED, FAILED, FAILED, FAILED, PASSED, PASSED]
+    assert result.outcomes[2].reason.startswith("expected InvalidModule 'type mismatch', got MalformedModule: ")
+    assert result.outcomes[3].reason.startswith("expected MalformedModule 'unexpected end', got InvalidModule: ")
+    assert result.outcomes[4].reason.startswith("expected MalformedModule 'unexpected token', got InvalidModule: ")
+    assert len(result.notes) == 1 and result.notes[0].startswith("line 7: expected InvalidModule 'unknown global'")

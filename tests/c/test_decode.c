@@ -661,6 +661,42 @@ static void test_constexpr_errors(void)
     INVALID(&w, "unknown function 7", 13);
 }
 
+/* Memory access flags, checked when the body is translated: an alignment exponent over 31 does not
+ * decode (malformed, as the spec's align.wast expects); 31 decodes but is over any access (invalid). */
+static void test_memop_flags(void)
+{
+    static const struct {
+        uint8_t flags;
+        int kind;
+        const char *msg;
+    } cases[] = {
+        {0x1F, WR_ERR_INVALID, "alignment must not be larger than natural"},
+        {0x20, WR_ERR_MALFORMED, "malformed memop flags"},
+        {0x41, WR_ERR_MALFORMED, "malformed memop flags"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wbuf w;
+        start(&w);
+        SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
+        SEC(&w, 3, 0x01, 0x00);
+        SEC(&w, 5, 0x01, 0x00, 0x01);
+        /* i32.const 0, i32.load flags offset=0, drop, end */
+        section(&w, 10, (const uint8_t[]){0x01, 0x08, 0x00, 0x41, 0x00, 0x28, cases[i].flags, 0x00, 0x1A, 0x0B}, 10);
+        wr_error err;
+        wr_module *m = wr_module_load(w.b, w.n, &err);
+        CHECK(m == NULL);
+        if (m) {
+            wr_module_free(m);
+            continue;
+        }
+        if (err.kind != cases[i].kind || strcmp(err.message, cases[i].msg) != 0) {
+            fprintf(stderr, "flags %#x: got kind %d \"%s\", expected kind %d \"%s\"\n", cases[i].flags, err.kind,
+                    err.message, cases[i].kind, cases[i].msg);
+            failures++;
+        }
+    }
+}
+
 /* ---- invalid modules ---- */
 
 static void test_module_rules(void)
@@ -835,6 +871,7 @@ int main(void)
     test_utf8();
     test_segment_encoding();
     test_constexpr_errors();
+    test_memop_flags();
     test_module_rules();
     test_exports_and_start();
     test_segment_rules();

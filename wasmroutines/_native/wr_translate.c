@@ -1154,10 +1154,15 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
     if (info->memarg_align) {
         uint32_t align;
         READ(wr_read_u32(&t->r, &align));
+        /* As the reference decoder: an exponent of 32 or more is malformed flags (in Wasm 3.0 bit 6
+         * announces a memory index, which this single-memory core does not decode); a smaller one
+         * over the access size is only invalid. */
+        if (align >= 32)
+            return malformed(t, "malformed memop flags");
         READ(wr_read_u32(&t->r, &offset));
         if (t->m->nmems == 0)
             return invalid(t, "unknown memory 0");
-        if (align >= 32 || (1u << align) > info->memarg_align)
+        if ((1u << align) > info->memarg_align)
             return invalid(t, "alignment must not be larger than natural");
         if (exact && (1u << align) != info->memarg_align)
             return invalid(t, "atomic alignment must be natural");

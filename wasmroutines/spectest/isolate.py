@@ -1,8 +1,11 @@
 """Run scripts in child processes, so a crash of the C core costs one script's remaining commands, not the run.
 
 The child (`python -m wasmroutines.spectest --emit-outcomes FILE`) prints one
-JSON line per outcome as it goes; if it dies, every command it did not report
-counts as failed with the cause.
+JSON line per outcome as it goes, then an end marker `{"end": true}`, and exits
+with status 0. Anything else is a child that died (an uncaught exception exits
+with 1, a crash with a signal): every command it did not report counts as
+failed, with the cause. Either way each command of the script gets exactly one
+outcome (one_per_command).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import wasmroutines
 
-from .outcome import FAILED, FileResult, Outcome
+from .outcome import FAILED, FileResult, Outcome, one_per_command
 from .script import flat_commands, script_name
 
 __all__ = ["run_isolated", "run_many_isolated"]
@@ -37,18 +40,27 @@ def run_isolated(path: Path, *, timeout: float | None = None, seed: int | None =
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=_PACKAGE_PARENT)
     data = json.loads(path.read_text())
     result = FileResult(script_name(path, data), str(path))
+    ended = False
     for line in proc.stdout.splitlines():
-        if line.startswith("{"):
+        try:
             record = json.loads(line)
-            if "note" in record:
-                result.notes.append(record["note"])
-            else:
-                result.outcomes.append(Outcome(record["line"], record["command"], record["status"], record["reason"]))
-    if proc.returncode not in (0, 1):
-        why = _describe_exit(proc.returncode, proc.stderr)
-        for i, c in enumerate(flat_commands(path)[len(result.outcomes) :]):
-            reason = f"{why} during this command" if i == 0 else f"not run: {why} earlier"
-            result.outcomes.append(Outcome(int(c.get("line", 0)), c["type"], FAILED, reason))
+        except json.JSONDecodeError:
+            continue  # not a record: a line the dying child cut short
+        if not isinstance(record, dict):
+            continue
+        if "end" in record:
+            ended = True
+        elif "note" in record:
+            result.notes.append(record["note"])
+        else:
+            result.outcomes.append(Outcome(record["line"], record["command"], record["status"], record["reason"]))
+    died = not ended or proc.returncode != 0
+    why = f"child died with {_describe_exit(proc.returncode, proc.stderr)}" if died else "the child reported none"
+    reported = {id(o) for o in result.outcomes}
+    result.outcomes = one_per_command(result.outcomes, flat_commands(path), why)
+    if died and all(id(o) in reported for o in result.outcomes):
+        # Every command reported, then a crash (on the way out): a failure all the same, of no command.
+        result.outcomes.append(Outcome(0, "exit", FAILED, f"{why} after its last command"))
     return result
 
 
@@ -63,9 +75,8 @@ def run_many_isolated(
 def _describe_exit(code: int, stderr: str) -> str:
     if code < 0:
         try:
-            name = signal.Signals(-code).name
+            return signal.Signals(-code).name
         except ValueError:
-            name = f"signal {-code}"
-        return f"runner crashed ({name})"
-    last = stderr.strip().splitlines()[-1] if stderr.strip() else ""
-    return f"runner exited with status {code} ({last})"
+            return f"signal {-code}"
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+    return f"exit status {code} ({last})"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,3 +58,23 @@ class FileResult:
             "outcomes": [o.as_dict() for o in self.outcomes],
             "notes": self.notes,
         }
+
+
+def one_per_command(outcomes: Iterable[Outcome], commands: Iterable[dict[str, Any]], why: str) -> list[Outcome]:
+    """The outcomes in the commands' order, exactly one per command (matched by line and type).
+
+    A command without an outcome counts as failed ("no outcome: `why`"); an outcome left over (a
+    command reported twice, or one that is not in the script) counts as failed too, beside its command's.
+    """
+    pending: dict[tuple[int, str], deque[Outcome]] = {}
+    for o in outcomes:
+        pending.setdefault((o.line, o.command), deque()).append(o)
+    out = []
+    for c in commands:
+        key = (int(c.get("line", 0)), str(c["type"]))
+        got = pending.get(key)
+        out.append(got.popleft() if got else Outcome(*key, FAILED, f"no outcome: {why}"))
+    for extra in (o for left in pending.values() for o in left):
+        was = f"{extra.status}: {extra.reason}" if extra.reason else extra.status
+        out.append(Outcome(extra.line, extra.command, FAILED, f"an outcome for no command of the script ({was})"))
+    return out
