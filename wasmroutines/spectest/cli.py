@@ -2,7 +2,7 @@
 
 PATH is a JSON script, a test's folder, or a group folder (core/): every
 *.json below it runs. One summary line per script, then the totals as
-`N passed, M failed, K skipped`; the exit code is 1 when anything failed.
+`N passed, M failed, K skipped`; the exit code is 1 when anything failed or nothing ran.
 """
 
 from __future__ import annotations
@@ -96,4 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             Path(args.json).write_text(doc)
     print(f"{passed} passed, {failed} failed, {skipped} skipped", file=out)
+    if passed + failed + skipped == 0:
+        # A run that found no command is a broken setup (a wrong folder, no JSON), not a pass.
+        print("spectest: no command ran", file=sys.stderr)
+        return 1
     return 1 if failed else 0
