@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ import pytest
 
 from .machine import machine_info
 from .paths import BENCH, MICRO_WAT, WASM3_PROGRAMS
-from .peers import PEERS
+from .peers import PEERS, SUBJECT
 from .settings import MODES, Settings
 from .workloads import COREMARK_ID, CallWorkload, CommandWorkload
 
-#: per test: workload, peer, outcome ("passed", "failed", "skipped") and why; saved into the JSON for the report
+#: per test: table, workload, peer, outcome ("passed", "failed", "skipped") and why; saved into the JSON for the report
 OUTCOMES = pytest.StashKey[dict[str, dict[str, str]]]()
 
 
@@ -69,9 +70,15 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def clock(request: pytest.FixtureRequest) -> Callable[[], float]:
+    """The run's clock, for the figures a test times itself (--bench-clock: process CPU time or perf_counter)."""
+    return time.process_time if request.config.getoption("--bench-clock") == "cpu" else time.perf_counter
+
+
+@pytest.fixture(scope="session")
 def programs() -> Path:
-    if not BENCH.is_dir():
-        pytest.skip(f"the benchmark programs are not there: {BENCH}")
+    if not BENCH.is_dir():  # without them the suite measures nothing the bar needs: a failure, not a skip
+        pytest.fail(f"the benchmark programs are not there: {BENCH} (set WASMROUTINES_SHARED)")
     return WASM3_PROGRAMS
 
 
@@ -79,7 +86,7 @@ def programs() -> Path:
 def micro_wasm() -> bytes:
     """micro.wat compiled by the project's own wat2wasm (wasm-tools)."""
     if not MICRO_WAT.is_file():
-        pytest.skip(f"micro.wat is not there: {MICRO_WAT}")
+        pytest.fail(f"micro.wat is not there: {MICRO_WAT} (set WASMROUTINES_SHARED)")
     from wasmroutines import wat2wasm
 
     return wat2wasm(MICRO_WAT.read_text())
@@ -93,38 +100,40 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.benchmark_timer = "time.process_time"
 
 
-def _cell(item: pytest.Item) -> tuple[str, str] | None:
-    """The (workload, peer) cell of the peers table a test fills, None for tests outside that table."""
+def _subject(item: pytest.Item) -> dict[str, str]:
+    """What a test measures, for the report: its table ("peers", "threads" or "other"), workload and peer. A test
+    without a peer parameter measures Wasmroutines alone (determinism, preemption checks)."""
     callspec = getattr(item, "callspec", None)
-    if callspec is None or "peer_name" not in callspec.params:
-        return None
-    peer = str(callspec.params["peer_name"])
-    workload = callspec.params.get("workload")
+    params = callspec.params if callspec is not None else {}
+    peer = str(params.get("peer_name", SUBJECT))
+    workload = params.get("workload")
     if isinstance(workload, CallWorkload | CommandWorkload):
-        return workload.id, peer
-    if isinstance(workload, str):  # test_threads.py: the threading table's rows
-        return workload, peer
+        return {"table": "peers", "workload": workload.id, "peer": peer}
     if getattr(item, "originalname", None) == "test_coremark_minimal":
-        return COREMARK_ID, peer
-    return None
+        return {"table": "peers", "workload": COREMARK_ID, "peer": peer}
+    if isinstance(workload, str):  # test_threads.py: the threading table's rows
+        return {"table": "threads", "workload": workload, "peer": peer}
+    return {"table": "other", "workload": item.name, "peer": peer}
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Every test's outcome goes into the JSON: the report fails when a test of our own failed, and says why a cell
+    is missing."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    cell = _cell(item)
-    if cell is None or (report.when != "call" and report.passed):
+    if report.when != "call" and report.passed:
         return
     reason = ""
     if report.skipped and isinstance(report.longrepr, tuple):
         reason = str(report.longrepr[2]).removeprefix("Skipped: ")
     elif report.failed:
-        reason = report.longreprtext.strip().splitlines()[-1] if report.longreprtext.strip() else "failed"
+        text = report.longreprtext.strip()
+        reason = (f"{report.when}: " if report.when != "call" else "") + (text.splitlines()[-1] if text else "failed")
     outcomes = item.config.stash[OUTCOMES]
     if outcomes.get(item.nodeid, {}).get("outcome") in ("failed", "skipped"):
         return  # keep the first problem (a teardown error must not hide a failed call)
-    outcomes[item.nodeid] = {"workload": cell[0], "peer": cell[1], "outcome": report.outcome, "reason": reason}
+    outcomes[item.nodeid] = {**_subject(item), "outcome": report.outcome, "reason": reason, "nodeid": item.nodeid}
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:

@@ -28,6 +28,10 @@ class BuildFailed(RuntimeError):
     pass
 
 
+class ProbeFailed(RuntimeError):
+    pass
+
+
 def _copy_sources(dest: Path) -> None:
     for name in ("setup.py", "pyproject.toml", "README.md"):
         if (ROOT / name).exists():
@@ -67,8 +71,10 @@ def probe(root: Path, scale: int) -> float:
         cwd=ROOT,
         env=env,
         capture_output=True,
-        check=True,
+        check=False,
     )
+    if out.returncode != 0:
+        raise ProbeFailed(f"CoreMark on {root.name}: status {out.returncode}: {out.stderr.decode()[-1000:]}")
     return float(json.loads(out.stdout)["score"])
 
 

@@ -1,7 +1,7 @@
 """The preemption checks' cost on CoreMark (the issue's bar: under 5%): this checkout's C core built with and
 without them (preemption.py), each CoreMark run in a fresh process, the two alternating round by round (in turns
 going first) so that a busy machine slows both alike. The figures go into `extra_info` (kind "preemption");
-tools/bench_report.py prints them under the table."""
+tools/bench_report.py prints them under the table and checks the bar. A copy that does not build fails the test."""
 
 from __future__ import annotations
 
@@ -11,16 +11,14 @@ from typing import Any
 
 import pytest
 
-from .preemption import VARIANTS, BuildFailed, build_variants, probe
+from .preemption import VARIANTS, build_variants, probe
 from .settings import Settings
 
 
 @pytest.fixture(scope="module")
 def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    try:
-        return build_variants(tmp_path_factory.mktemp("preemption"))
-    except BuildFailed as exc:
-        pytest.skip(str(exc))
+    # our own C core: if either copy does not build, the 5% check cannot be made, and that is a failure
+    return build_variants(tmp_path_factory.mktemp("preemption"))
 
 
 def test_preemption_cost(benchmark: Any, settings: Settings, programs: Path, variants: dict[str, Path]) -> None:
@@ -40,7 +38,7 @@ def test_preemption_cost(benchmark: Any, settings: Settings, programs: Path, var
     with_checks, without = statistics.median(scores["checks"]), statistics.median(scores["no checks"])
     # The cost in time: CoreMark's time per iteration with the checks over the time without, less one.
     cost = without / with_checks - 1
+    # the 5% bar is checked by tools/bench_report.py; each probe has checked CoreMark's own CRCs (a positive score)
     benchmark.extra_info.update(
         kind="preemption", score_checks=with_checks, score_no_checks=without, cost=cost, scores=scores
     )
-    assert with_checks > 0 and without > 0

@@ -1,17 +1,22 @@
 """Threading rows: Wasmroutines' green threads (one OS thread) against wasmtime running the same module on OS
-threads (threads_wasm.py). Every figure is wall time (perf_counter) or RSS the test measures itself and keeps in
-`extra_info` (value, values, unit); pytest-benchmark's own round times are the whole rounds, by the run's timer.
-Every round checks its counts, so a broken run cannot look fast."""
+threads (threads_wasm.py), and a real wasi-threads program run by `wasmroutines run` and by wasmtime with the
+harness's thread-spawn (wasi_threads_wasmtime.py). Every figure is one the test measures itself (wall time, the
+CPU time of a child process, or RSS) and keeps in `extra_info` (value, values, unit); pytest-benchmark's own round
+times are the whole rounds, by the run's timer. Every peer of a row runs the same size, and every round checks its
+counts or output, so a broken run cannot look fast."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,31 +31,38 @@ from .workloads import (
     MANY_THREADS,
     PINGPONG,
     SPAWN_JOIN,
-    THREAD_PEERS,
+    SPAWN_MANY_PROGRAM,
     THREAD_ROUNDS,
+    WASI_SPAWN,
+    WASI_SPAWN_LARGE,
     ThreadWorkload,
 )
 
 
 @pytest.fixture(scope="module")
 def binary() -> bytes:
-    try:
-        return wasm()
-    except Exception as exc:  # wat2wasm needs wasm-tools
-        pytest.skip(f"cannot compile the threads module: {exc}")
+    return wasm()  # our own wat2wasm: a failure here is ours, not a skip
+
+
+def _wasmtime_installed(peer_name: str) -> None:
+    if peer_name == "wasmtime" and importlib.util.find_spec("wasmtime") is None:
+        pytest.skip("wasmtime is not installed")
 
 
 def _runtime(peer_name: str, binary: bytes) -> GreenRuntime | OsRuntime:
-    if peer_name == "wasmroutines":
-        return GreenRuntime(binary)
-    try:
-        return OsRuntime(binary)
-    except ImportError as exc:
-        pytest.skip(f"wasmtime is not installed ({exc})")
+    _wasmtime_installed(peer_name)
+    return GreenRuntime(binary) if peer_name == "wasmroutines" else OsRuntime(binary)
 
 
-def _params(workload: ThreadWorkload, peers: tuple[str, ...] = THREAD_PEERS) -> list[Any]:
-    return [pytest.param(workload.id, p, id=f"{workload.key}-{p}") for p in peers]
+def _params(workload: ThreadWorkload) -> list[Any]:
+    return [pytest.param(workload.id, p, id=f"{workload.key}-{p}") for p in workload.peers]
+
+
+def _size(workload: ThreadWorkload, settings: Settings) -> int:
+    n = workload.size(settings.name)
+    if n is None:
+        pytest.skip(f"{settings.name} mode: not run (the full mode runs {workload.full:,})")
+    return n
 
 
 def _rounds(settings: Settings) -> int:
@@ -63,7 +75,9 @@ def _measure(
     """Run `run` (returns its figure in the workload's unit) for `rounds` timed rounds plus one warm-up."""
     values: list[float] = []
     benchmark.group = workload.id
-    benchmark.extra_info.update(workload=workload.id, peer=peer_name, kind="threads", unit=workload.unit, **extra)
+    benchmark.extra_info.update(
+        workload=workload.id, peer=peer_name, kind="threads", unit=workload.unit, clock=workload.clock, **extra
+    )
     benchmark.pedantic(lambda: values.append(run()), rounds=rounds, warmup_rounds=1 if rounds > 1 else 0)
     values = values[-rounds:]
     benchmark.extra_info.update(value=statistics.median(values), values=values)
@@ -75,8 +89,9 @@ def _measure(
 
 @pytest.mark.parametrize(("workload", "peer_name"), _params(PINGPONG))
 def test_pingpong(benchmark: Any, settings: Settings, binary: bytes, workload: str, peer_name: str) -> None:
-    """Two threads hand a turn back and forth through wait32/notify on one word: µs per round trip."""
-    n = PINGPONG.size(settings.name, peer_name)
+    """Two threads hand a turn back and forth through wait32/notify on one word: µs per round trip. On both sides
+    the span starts once both threads exist (wasmtime's have their instances) and ends when both are joined."""
+    n = _size(PINGPONG, settings)
     rt = _runtime(peer_name, binary)
     reset, load = rt.export("reset"), rt.export("load")
 
@@ -84,8 +99,8 @@ def test_pingpong(benchmark: Any, settings: Settings, binary: bytes, workload: s
         from wasmroutines import join, spawn
 
         pingpong = rt.export("pingpong")
+        a, b = spawn(pingpong, 0, n), spawn(pingpong, 1, n)  # they start running at the first join
         t0 = time.perf_counter()
-        a, b = spawn(pingpong, 0, n), spawn(pingpong, 1, n)
         done = (join(a), join(b))
         elapsed = time.perf_counter() - t0
         assert done == (n, n)
@@ -97,7 +112,7 @@ def test_pingpong(benchmark: Any, settings: Settings, binary: bytes, workload: s
         threads = [rt.thread("pingpong", me, n, ready=ready) for me in (0, 1)]
         for t, _ in threads:
             t.start()
-        ready.wait()  # both instantiated: time the round trips only
+        ready.wait()  # both instantiated
         t0 = time.perf_counter()
         for t, _ in threads:
             t.join()
@@ -119,23 +134,24 @@ def test_pingpong(benchmark: Any, settings: Settings, binary: bytes, workload: s
 
 @pytest.mark.parametrize(("workload", "peer_name"), _params(SPAWN_JOIN))
 def test_spawn_join(benchmark: Any, settings: Settings, binary: bytes, workload: str, peer_name: str) -> None:
-    """Start a wasm thread running a trivial export and join it, one after another: µs per spawn+join.
-    Wasmroutines spawns the function of the one instance; wasmtime's thread builds its own Store and instance
-    (as its thread-spawn would) sharing the memory."""
-    n = SPAWN_JOIN.size(settings.name, peer_name)
+    """Start a thread running a trivial export of one existing instance and join it, one after another: µs per
+    spawn+join. No side makes an instance: Wasmroutines spawns a green thread on the instance's function, wasmtime
+    starts a `threading.Thread` calling the same instance's export (one thread at a time uses its Store). A real
+    wasi-threads thread also gets a new instance: test_wasi_spawn measures that."""
+    n = _size(SPAWN_JOIN, settings)
     rt = _runtime(peer_name, binary)
+    noop = rt.export("noop")
 
     def green() -> int:
         from wasmroutines import join, spawn
 
-        noop = rt.export("noop")
         return sum(int(join(spawn(noop))) for _ in range(n))
 
     def os_threads() -> int:
-        assert isinstance(rt, OsRuntime)
         total = 0
         for _ in range(n):
-            t, out = rt.thread("noop")
+            out: list[Any] = []
+            t = threading.Thread(target=lambda out=out: out.append(noop()), daemon=True)
             t.start()
             t.join()
             total += out[0] if out and isinstance(out[0], int) else 0
@@ -151,45 +167,102 @@ def test_spawn_join(benchmark: Any, settings: Settings, binary: bytes, workload:
     _measure(benchmark, SPAWN_JOIN, peer_name, _rounds(settings), run, threads=n)
 
 
-# ---- idle threads: in a fresh process each ----
+# ---- a real wasi-threads program, in a child process ----
 
 
-def _probe(peer_name: str, n: int) -> dict[str, Any]:
-    command = [sys.executable, "-m", "benchmarks.thread_probe", peer_name, str(n)]
+def _run_child(command: list[str]) -> tuple[float, int, bytes]:
+    """Run `command` to its end: its CPU time (user + system, all its threads), its peak RSS in KiB, its stdout."""
+    with tempfile.TemporaryDirectory() as folder:
+        usage_path = Path(folder) / "usage.json"
+        wrapped = [sys.executable, "-m", "benchmarks.child_usage", str(usage_path), *command]
+        done = subprocess.run(wrapped, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+        assert done.returncode == 0, f"{' '.join(command[1:])}: status {done.returncode}: {done.stderr[-2000:]!r}"
+        usage = json.loads(usage_path.read_text())
+    return float(usage["cpu_s"]), int(usage["maxrss_kib"]), done.stdout
+
+
+def _spawn_many_command(peer_name: str, n: int) -> list[str]:
+    program = str(ROOT / SPAWN_MANY_PROGRAM)
+    if peer_name == "wasmroutines":
+        return [sys.executable, "-m", "wasmroutines", "run", program, str(n)]
+    return [sys.executable, "-m", "benchmarks.wasi_threads_wasmtime", program, str(n)]
+
+
+def _wasi_spawn(benchmark: Any, settings: Settings, workload: ThreadWorkload, peer_name: str) -> None:
+    """tests/programs/c/spawn_many.c with N threads and with none, each in a fresh process, in turns: the CPU time
+    per thread is (CPU(N) - CPU(0)) / N, so process start, imports and compilation cancel out. Each of the N
+    threads is a wasi-threads thread: `thread-spawn` makes a new instance, the thread parks on a futex until all
+    N are alive, then finishes and is joined. The peak RSS of the same runs gives memory per live thread."""
+    n = _size(workload, settings)
+    _wasmtime_installed(peer_name)
+    rss: list[float] = []
+
+    def expected(k: int) -> bytes:
+        return f"spawn_many: {k} threads, {k} alive at once, {k} finished, 0 spawn failures, tids ok\n".encode()
+
+    def run() -> float:
+        sizes = (n, 0) if len(rss) % 2 else (0, n)  # neither run always goes first
+        figures = {}
+        for k in sizes:
+            cpu, peak, stdout = _run_child(_spawn_many_command(peer_name, k))
+            assert stdout == expected(k), stdout[-500:]
+            figures[k] = (cpu, peak)
+        rss.append((figures[n][1] - figures[0][1]) / n)
+        return (figures[n][0] - figures[0][0]) / n * 1e6
+
+    rounds = _rounds(settings)
+    _measure(benchmark, workload, peer_name, rounds, run, threads=n, program=SPAWN_MANY_PROGRAM)
+    benchmark.extra_info.update(peak_rss_kib_per_thread=statistics.median(rss[-rounds:]), rss_values=rss[-rounds:])
+
+
+@pytest.mark.parametrize(("workload", "peer_name"), _params(WASI_SPAWN))
+def test_wasi_spawn(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
+    _wasi_spawn(benchmark, settings, WASI_SPAWN, peer_name)
+
+
+@pytest.mark.parametrize(("workload", "peer_name"), _params(WASI_SPAWN_LARGE))
+def test_wasi_spawn_large(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
+    _wasi_spawn(benchmark, settings, WASI_SPAWN_LARGE, peer_name)
+
+
+# ---- idle green threads: in a fresh process each ----
+
+
+def _probe(n: int) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.thread_probe", str(n)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0 and "No module named 'wasmtime'" in done.stderr:
-        pytest.skip("wasmtime is not installed")
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["arrived"] == n, f"{result['arrived']} of {n} threads reached the wait"
+    assert result["woken"] == n, f"{result['woken']} of {n} threads woken"
     assert result["returned"] == n, f"{result['returned']} of {n} threads returned"
     return result
 
 
 @pytest.mark.parametrize(("workload", "peer_name"), _params(IDLE_MEMORY))
 def test_idle_memory(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
-    """N threads blocked in wait32 at once: the RSS growth over N, KiB per thread (one round: RSS once grown
-    stays)."""
-    n = IDLE_MEMORY.size(settings.name, peer_name)
+    """N green threads of one instance's export blocked in wait32 at once: the RSS growth over N, KiB per thread
+    (one round: RSS once grown stays)."""
+    n = _size(IDLE_MEMORY, settings)
     probes: list[dict[str, Any]] = []
 
     def run() -> float:
-        probes.append(_probe(peer_name, n))
+        probes.append(_probe(n))
         return float(probes[-1]["rss_delta_kib"]) / n
 
     _measure(benchmark, IDLE_MEMORY, peer_name, 1, run, threads=n)
     benchmark.extra_info.update(probe=probes[-1])
 
 
-@pytest.mark.parametrize(("workload", "peer_name"), _params(IDLE_FIT, ("wasmroutines",)))
+@pytest.mark.parametrize(("workload", "peer_name"), _params(IDLE_FIT))
 def test_idle_threads_fit(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
     """The issue's scale bar: N idle green threads at once (100,000 in the full mode), then all woken and joined:
     the seconds that takes and the RSS they took."""
-    n = IDLE_FIT.size(settings.name, peer_name)
+    n = _size(IDLE_FIT, settings)
     probes: list[dict[str, Any]] = []
 
     def run() -> float:
-        probes.append(_probe(peer_name, n))
+        probes.append(_probe(n))
         return float(probes[-1]["total_s"])
 
     _measure(benchmark, IDLE_FIT, peer_name, 1, run, threads=n)
@@ -202,37 +275,36 @@ def test_idle_threads_fit(benchmark: Any, settings: Settings, workload: str, pee
 @pytest.mark.parametrize(("workload", "peer_name"), _params(MANY_THREADS))
 def test_many_threads(benchmark: Any, settings: Settings, binary: bytes, workload: str, peer_name: str) -> None:
     """64 threads each take a futex mutex, bump a plain counter, release it and bump an atomic counter, k times:
-    the seconds from start to the last join. Both counters must reach 64 k (a lost update shows a broken mutex)."""
-    k = MANY_THREADS.size(settings.name, peer_name)
+    the seconds from the moment all 64 exist (wasmtime's with their instances) to the last join. Both counters
+    must reach 64 k (a lost update shows a broken mutex)."""
+    k = _size(MANY_THREADS, settings)
     rt = _runtime(peer_name, binary)
     reset, load = rt.export("reset"), rt.export("load")
 
-    def green() -> list[Any]:
+    def green() -> tuple[float, list[Any]]:
         from wasmroutines import join, spawn
 
         work = rt.export("work")
-        threads = [spawn(work, k) for _ in range(MANY)]
-        return [join(t) for t in threads]
+        threads = [spawn(work, k) for _ in range(MANY)]  # they start running at the first join
+        t0 = time.perf_counter()
+        return t0, [join(t) for t in threads]
 
-    def os_threads() -> list[Any]:
+    def os_threads() -> tuple[float, list[Any]]:
         assert isinstance(rt, OsRuntime)
         ready = threading.Barrier(MANY + 1)
         threads = [rt.thread("work", k, ready=ready) for _ in range(MANY)]
         for t, _ in threads:
             t.start()
         ready.wait()  # all instantiated
-        global_t0[0] = time.perf_counter()
+        t0 = time.perf_counter()
         for t, _ in threads:
             t.join()
-        return [out[0] if out else None for _, out in threads]
-
-    global_t0 = [0.0]
+        return t0, [out[0] if out else None for _, out in threads]
 
     def run() -> float:
         reset()
-        global_t0[0] = time.perf_counter()
-        results = green() if peer_name == "wasmroutines" else os_threads()
-        elapsed = time.perf_counter() - global_t0[0]
+        t0, results = green() if peer_name == "wasmroutines" else os_threads()
+        elapsed = time.perf_counter() - t0
         assert results == [k] * MANY, f"thread results {set(map(repr, results))}"
         assert (load(PLAIN_COUNT), load(ATOMIC_COUNT)) == (MANY * k, MANY * k)
         return elapsed

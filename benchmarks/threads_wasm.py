@@ -93,7 +93,7 @@ class GreenRuntime:
         return getattr(self.instance.exports, name)
 
 
-def linkable_shared_memory(wasmtime: Any, engine: Any, pages: int) -> Any:
+def linkable_shared_memory(wasmtime: Any, engine: Any, pages: int, maximum: int | None = None) -> Any:
     """A wasmtime SharedMemory that links: wasmtime-py 50's `SharedMemory._as_extern` wraps its pointer in one
     pointer too many (`ctypes.pointer(self.ptr())`), so `Instance(store, module, [shared])` raises TypeError."""
     from wasmtime import _ffi as ffi
@@ -103,7 +103,8 @@ def linkable_shared_memory(wasmtime: Any, engine: Any, pages: int) -> Any:
             union = ffi.wasmtime_extern_union(sharedmemory=self.ptr())
             return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_SHAREDMEMORY, union)
 
-    return LinkableSharedMemory(engine, wasmtime.MemoryType(wasmtime.Limits(pages, pages), shared=True))
+    limits = wasmtime.Limits(pages, pages if maximum is None else maximum)
+    return LinkableSharedMemory(engine, wasmtime.MemoryType(limits, shared=True))
 
 
 class OsRuntime:

@@ -158,22 +158,30 @@ COMMANDS: tuple[CommandWorkload, ...] = (
 
 @dataclass(frozen=True)
 class ThreadWorkload:
-    """A threading row: Wasmroutines' green threads against wasmtime on OS threads (test_threads.py). Its cells
-    are per-unit figures the benchmark measures itself (wall time, or RSS), not pytest-benchmark's round times."""
+    """A threading row (test_threads.py): Wasmroutines' green threads against wasmtime on OS threads. Its cells are
+    per-unit figures the benchmark measures itself (wall or CPU time, or RSS), not pytest-benchmark's round times.
+    Every peer of a row runs the same size."""
 
     id: str
     #: the pytest id
     key: str
-    #: what one cell counts: "µs" per operation, "KiB" per thread, "s" for a whole run
+    #: what one cell counts: "µs" per operation or per thread, "KiB" per thread, "s" for a whole run
     unit: str
-    #: the issue's bar for this row, as the table prints it
+    #: how the figure is taken: "wall" (perf_counter inside the process), "process CPU" (user + system time of a
+    #: child process, all its threads), "RSS" (resident memory growth)
+    clock: str
+    #: the issue's bar for this row, as the table prints it ("–": none)
     bar: str
-    #: sizes per mode, per peer
-    quick: dict[str, int]
-    full: dict[str, int]
+    #: the size (round trips, threads, iterations each) in the quick and the full mode; None: not run in that mode
+    quick: int | None
+    full: int
+    #: the peers that run it (wasmtime cannot run some at all: see README.md)
+    peers: tuple[str, ...] = ("wasmroutines", "wasmtime")
+    #: a row taken from another row's runs: (that row's id, the `extra_info` key of this row's figure)
+    derived_from: tuple[str, str] | None = None
 
-    def size(self, mode: str, peer: str) -> int:
-        return (self.quick if mode == "quick" else self.full)[peer]
+    def size(self, mode: str) -> int | None:
+        return self.quick if mode == "quick" else self.full
 
 
 #: the peers of the threading rows
@@ -183,44 +191,88 @@ PINGPONG = ThreadWorkload(
     "futex ping-pong round trip",
     "pingpong",
     "µs",
+    "wall",
     "≥ 5x faster than OS threads",
-    quick={"wasmroutines": 20_000, "wasmtime": 20_000},
-    full={"wasmroutines": 100_000, "wasmtime": 100_000},
+    quick=20_000,
+    full=100_000,
 )
 SPAWN_JOIN = ThreadWorkload(
-    "spawn+join",
+    "spawn+join of a function on one instance",
     "spawn_join",
     "µs",
+    "wall",
     "< 10 µs",
-    quick={"wasmroutines": 5_000, "wasmtime": 300},
-    full={"wasmroutines": 20_000, "wasmtime": 1_000},
+    quick=1_000,
+    full=5_000,
+)
+#: a real wasi-threads program (tests/programs/c/spawn_many.c): N threads alive at once, each spawned by
+#: `wasi.thread-spawn` on a new instance, parked on a futex, woken, finished and joined
+SPAWN_MANY_PROGRAM = "tests/programs/wasm/c_spawn_many.wasm"
+WASI_SPAWN = ThreadWorkload(
+    "wasi-threads spawn+exit, CPU per thread (1,000 threads)",
+    "wasi_spawn",
+    "µs",
+    "process CPU",
+    "–",
+    quick=1_000,
+    full=1_000,
+)
+#: the same at the size users of many threads meet; wasmtime's harness cannot run it (README.md: its 10,000 Python
+#: threads contend for the GIL for minutes)
+WASI_SPAWN_LARGE = ThreadWorkload(
+    "wasi-threads spawn+exit, CPU per thread (10,000 threads)",
+    "wasi_spawn_large",
+    "µs",
+    "process CPU",
+    "–",
+    quick=None,
+    full=10_000,
+    peers=("wasmroutines",),
+)
+#: peak RSS of the same runs as WASI_SPAWN: memory per live wasi-threads thread, its instance included
+WASI_MEMORY = ThreadWorkload(
+    "wasi-threads peak memory per live thread (1,000 threads)",
+    "wasi_memory",
+    "KiB",
+    "RSS",
+    "–",
+    quick=1_000,
+    full=1_000,
+    derived_from=(WASI_SPAWN.id, "peak_rss_kib_per_thread"),
 )
 IDLE_MEMORY = ThreadWorkload(
-    "memory per idle thread",
+    "memory per idle thread of a function on one instance",
     "idle_memory",
     "KiB",
+    "RSS",
     "< 16 KiB",
-    quick={"wasmroutines": 10_000, "wasmtime": 200},
-    full={"wasmroutines": 10_000, "wasmtime": 200},
+    quick=10_000,
+    full=10_000,
+    peers=("wasmroutines",),
 )
 IDLE_FIT = ThreadWorkload(
     "idle threads fit (park, wake, join)",
     "idle_fit",
     "s",
+    "wall",
     "100,000 fit",
-    quick={"wasmroutines": 10_000},
-    full={"wasmroutines": 100_000},
+    quick=10_000,
+    full=100_000,
+    peers=("wasmroutines",),
 )
 MANY_THREADS = ThreadWorkload(
     "64 threads: futex mutex + atomic counter",
     "many_threads",
     "s",
+    "wall",
     "–",
-    quick={"wasmroutines": 20_000, "wasmtime": 20_000},
-    full={"wasmroutines": 50_000, "wasmtime": 50_000},
+    quick=20_000,
+    full=50_000,
 )
-#: timed rounds of the threading rows measured in wall time (OS threads are noisy): at least this many
+#: the idle-fit bar's size
+FIT_BAR = 100_000
+#: timed rounds of the threading rows (OS threads are noisy): at least this many
 THREAD_ROUNDS = 5
-THREADS = (PINGPONG, SPAWN_JOIN, IDLE_MEMORY, IDLE_FIT, MANY_THREADS)
+THREADS = (PINGPONG, SPAWN_JOIN, WASI_SPAWN, WASI_SPAWN_LARGE, WASI_MEMORY, IDLE_MEMORY, IDLE_FIT, MANY_THREADS)
 #: threads of the many-thread workload
 MANY = 64

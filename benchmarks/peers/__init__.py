@@ -11,6 +11,8 @@ from .wasmtime_peer import WasmtimePeer
 #: in table order: Wasmroutines, the interpreter it is measured against, the JIT ceiling, the pure-Python floor
 PEERS: tuple[Peer, ...] = (WasmroutinesPeer(), Wasm3Peer(), WasmtimePeer(), PywasmPeer())
 PEER_NAMES: tuple[str, ...] = tuple(p.name for p in PEERS)
+#: the runtime under measurement: its failures fail the report (the others' only leave cells empty)
+SUBJECT = PEERS[0].name
 
 
 def peer(name: str) -> Peer:
@@ -23,6 +25,7 @@ def peer(name: str) -> Peer:
 __all__ = [
     "PEERS",
     "PEER_NAMES",
+    "SUBJECT",
     "Command",
     "CommandResult",
     "HostFunc",

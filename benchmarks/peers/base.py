@@ -11,7 +11,7 @@ from typing import Any
 
 
 class PeerUnavailable(Exception):
-    """The peer cannot run this (package not installed, no WASI yet, ...); the message says why."""
+    """A peer other than the subject cannot run this (package not installed, ...); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ class Peer(ABC):
     def prepare_command(self, command: Command) -> Callable[[], CommandResult]:
         """Compile and instantiate `command.wasm` now; the callable runs `_start` once and returns its result.
 
-        The benchmarks time only the callable, so compilation and instantiation stay out of the measurement."""
+        test_commands.py times both steps together: wasm3 compiles each function at its first call, inside `_start`,
+        so only the span from the module's bytes to the program's exit is the same work on every peer."""
 
 
 def unsigned(value: Any, result_type: str) -> Any:

@@ -1,31 +1,24 @@
-"""Wasmroutines itself. Command programs run on the project's own WASI (wasmroutines.bindings.wasi); where that is
-missing they are skipped with that reason."""
+"""Wasmroutines itself: the subject. It never reports itself unavailable: an import error here is a failure of the
+benchmarks, not a skip. Command programs run on the project's own WASI (wasmroutines.bindings.wasi)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
-from .base import Command, CommandResult, HostImports, Loaded, Peer, PeerUnavailable
-
-#: where the project's WASI lives (see DESIGN.md: bindings/ holds WASI preview1)
-WASI_BINDING = "wasmroutines.bindings.wasi"
+from .base import Command, CommandResult, HostImports, Loaded, Peer
 
 
 def _wasmroutines() -> Any:
-    try:
-        import wasmroutines
-    except ImportError as exc:
-        raise PeerUnavailable(f"wasmroutines is not importable ({exc})") from exc
+    import wasmroutines
+
     return wasmroutines
 
 
 def _wasi() -> Any:
-    try:
-        return import_module(WASI_BINDING)
-    except ImportError as exc:
-        raise PeerUnavailable(f"Wasmroutines has no WASI yet: {WASI_BINDING} has not landed ({exc})") from exc
+    from wasmroutines.bindings import wasi
+
+    return wasi
 
 
 class _Loaded(Loaded):
@@ -40,7 +33,10 @@ class WasmroutinesPeer(Peer):
     name = "wasmroutines"
 
     def version(self) -> str:
-        return "wasmroutines " + str(getattr(_wasmroutines(), "__version__", ""))
+        try:
+            return "wasmroutines " + str(getattr(_wasmroutines(), "__version__", ""))
+        except ImportError as exc:  # the report still says which machine; the tests fail on it
+            return f"wasmroutines (not importable: {exc})"
 
     def check_available(self) -> None:
         _wasmroutines()

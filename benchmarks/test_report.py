@@ -1,0 +1,169 @@
+"""tools/bench_report.py's verdict: it exits 1 when a goal is missed, when nothing was measured, or when a test of
+our own failed, and 0 otherwise. Fed made-up saved JSON (its `--json` option), so no benchmark runs here."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .paths import ROOT
+from .workloads import BAR, CALLS, COMMANDS, COREMARK_ID, IDLE_FIT, IDLE_MEMORY, PINGPONG, SPAWN_JOIN
+
+REPORT = ROOT / "tools" / "bench_report.py"
+
+
+@functools.cache
+def _report() -> Any:
+    """tools/bench_report.py as a module (tools/ is no package); dataclasses need it in sys.modules."""
+    spec = importlib.util.spec_from_file_location("bench_report", REPORT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bench(median: float, **info: Any) -> dict[str, Any]:
+    return {"stats": {"median": median, "rounds": 3}, "extra_info": info}
+
+
+def _threads(workload: str, peer: str, value: float, **extra: Any) -> dict[str, Any]:
+    return _bench(1.0, kind="threads", workload=workload, peer=peer, value=value, **extra)
+
+
+def _outcome(workload: str, peer: str, outcome: str = "passed", reason: str = "", table: str = "peers") -> dict:
+    return {"table": table, "workload": workload, "peer": peer, "outcome": outcome, "reason": reason}
+
+
+def _all_met() -> dict[str, Any]:
+    """A saved run in which every goal is measured and met: Wasmroutines at 0.8 of wasm3 on every bar workload."""
+    benches: list[dict[str, Any]] = []
+    bar_ids = {w.bar: w.id for w in (*CALLS, *COMMANDS) if w.bar and not w.reduced}
+    bar_ids["coremark"] = COREMARK_ID
+    for bar in BAR:
+        for peer, seconds in (("wasmroutines", 0.8), ("wasm3", 1.0)):
+            if bar == "coremark":
+                benches.append(_bench(10.0, workload=COREMARK_ID, peer=peer, score=1000 / seconds))
+            else:
+                benches.append(_bench(seconds, workload=bar_ids[bar], peer=peer))
+    benches += [
+        _bench(1.0, kind="preemption", score_checks=980.0, score_no_checks=1000.0, cost=1000 / 980 - 1),
+        _bench(1.0, kind="determinism", workload="mandelbrot", medians={"default": 1.0, "deterministic": 1.04}),
+        _bench(1.0, kind="explorer", strategy="random", schedules_per_second=400.0),
+        _bench(1.0, kind="explorer", strategy="pct", schedules_per_second=500.0),
+        _threads(PINGPONG.id, "wasmroutines", 0.1, round_trips=1000),
+        _threads(PINGPONG.id, "wasmtime", 10.0, round_trips=1000),
+        _threads(SPAWN_JOIN.id, "wasmroutines", 7.0, threads=1000),
+        _threads(IDLE_MEMORY.id, "wasmroutines", 15.0, threads=10_000),
+        _threads(IDLE_FIT.id, "wasmroutines", 9.0, threads=100_000, rss_mib=1500),
+    ]
+    peers = [_outcome(b["extra_info"]["workload"], b["extra_info"]["peer"]) for b in benches[: 2 * len(BAR)]]
+    return {"benchmarks": benches, "wasmroutines_outcomes": peers, "machine_info": {}, "datetime": ""}
+
+
+def _with(data: dict[str, Any], kind: str, **info: Any) -> dict[str, Any]:
+    """`data` with the extra_info of its first entry of `kind` (and of `info`'s workload or strategy) updated."""
+    data = copy.deepcopy(data)
+    for bench in data["benchmarks"]:
+        extra = bench["extra_info"]
+        keys = [k for k in ("workload", "strategy") if k in info]
+        if extra.get("kind") == kind and all(extra.get(k) == info[k] for k in keys):
+            extra.update(info)
+            return data
+    raise AssertionError(f"no {kind} entry")
+
+
+def _goal_lines(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("**Goals**:") + 1
+    return lines[start : lines.index("", start)]
+
+
+def test_every_goal_met_passes() -> None:
+    text, status = _report().evaluate(_all_met())
+    assert status == 0, text
+    goals = _goal_lines(text)
+    assert len(goals) == 9 and all(line.endswith(": met") for line in goals), goals
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "goal"),
+    [
+        ("preemption", {"cost": 0.06}, "preemption"),
+        ("determinism", {"medians": {"default": 1.0, "deterministic": 1.11}}, "deterministic mode"),
+        ("explorer", {"strategy": "random", "schedules_per_second": 150.0}, "explorer, random"),
+        ("threads", {"workload": PINGPONG.id, "peer": "wasmroutines", "value": 3.0}, "ping-pong"),
+        ("threads", {"workload": SPAWN_JOIN.id, "value": 12.0}, SPAWN_JOIN.id),
+        ("threads", {"workload": IDLE_MEMORY.id, "value": 17.0}, IDLE_MEMORY.id),
+    ],
+)
+def test_a_missed_goal_fails(kind: str, change: dict[str, Any], goal: str) -> None:
+    text, status = _report().evaluate(_with(_all_met(), kind, **change))
+    assert status == 1
+    assert [line for line in _goal_lines(text) if "MISSED" in line] == [
+        line for line in _goal_lines(text) if goal in line
+    ], text
+
+
+def test_the_compute_bar_missed_fails() -> None:
+    data = copy.deepcopy(_all_met())
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if info.get("peer") == "wasmroutines" and "kind" not in info:
+            if "score" in info:
+                info["score"] /= 2
+            else:
+                bench["stats"]["median"] *= 2  # 1.6 against wasm3
+    text, status = _report().evaluate(data)
+    assert status == 1 and "geometric mean" in text and "MISSED" in text, text
+
+
+def test_our_failure_fails_and_a_peers_does_not() -> None:
+    report = _report()
+    data = _all_met()
+    data["wasmroutines_outcomes"].append(_outcome("micro loop(30M)", "wasmtime", "failed", "wrong result"))
+    text, status = report.evaluate(data)
+    assert status == 0 and "FAIL" in text, text
+    data["wasmroutines_outcomes"].append(_outcome("test_simd_kernel", "wasmroutines", "failed", "boom", "other"))
+    text, status = report.evaluate(data)
+    assert status == 1 and "test_simd_kernel (wasmroutines): boom" in text, text
+
+
+def test_a_goal_not_measured_is_said_and_does_not_fail() -> None:
+    data = copy.deepcopy(_all_met())
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["extra_info"].get("kind") != "preemption"]
+    text, status = _report().evaluate(data)
+    assert status == 0
+    assert [line for line in _goal_lines(text) if not line.endswith(": met")] == [
+        line for line in _goal_lines(text) if "preemption" in line and "not measured" in line
+    ], text
+
+
+def _cli(*args: str, json_data: dict[str, Any] | None = None, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(REPORT), *args]
+    if json_data is not None:
+        path = tmp_path / "saved.json"
+        path.write_text(json.dumps(json_data))
+        command += ["--json", str(path)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_cli_exit_status_from_saved_json(tmp_path: Path) -> None:
+    assert _cli(json_data=_all_met(), tmp_path=tmp_path).returncode == 0
+    missed = _cli(json_data=_with(_all_met(), "preemption", cost=0.2), tmp_path=tmp_path)
+    assert missed.returncode == 1 and "**Verdict**: FAIL" in missed.stdout, missed.stdout[-2000:]
+    empty = _cli(json_data={"benchmarks": [], "machine_info": {}, "datetime": ""}, tmp_path=tmp_path)
+    assert empty.returncode == 1 and "nothing was measured" in empty.stdout, empty.stdout[-2000:]
+
+
+def test_cli_fails_when_no_test_runs(tmp_path: Path) -> None:
+    done = _cli("--quick", "-k", "no_such_workload_at_all", tmp_path=tmp_path)
+    assert done.returncode != 0 and "nothing ran" in done.stderr, done.stderr[-2000:]
