@@ -26,8 +26,6 @@ from wasmroutines.core.determinism import (
     SeededBytes,
     derive_seed,
 )
-from wasmroutines.core.observe import InstructionCounter
-from wasmroutines.core.store import Store
 from wasmroutines.explore import Program, run_program, runner
 
 PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
@@ -75,14 +73,15 @@ def test_schedule_cli_args_round_trip() -> None:
 
 
 def test_policies_validate() -> None:
-    counter = InstructionCounter(Store())
     with pytest.raises(ValueError):
         RandomWalkPolicy(1, min_slice=0)
     with pytest.raises(ValueError):
-        PCTPolicy(1, depth=0, counter=counter)
-    pct = PCTPolicy(5, depth=4, steps=1000, counter=counter)
+        PCTPolicy(1, depth=0)
+    pct = PCTPolicy(5, depth=4, steps=1000)
     assert len(pct.change_points) == 3 and all(1 <= c <= 1000 for c in pct.change_points)
-    assert pct.change_points == PCTPolicy(5, depth=4, steps=1000, counter=counter).change_points
+    assert pct.change_points == sorted(pct.change_points)
+    assert pct.change_points == PCTPolicy(5, depth=4, steps=1000).change_points
+    assert pct.change_points != PCTPolicy(6, depth=4, steps=1000).change_points
 
 
 # ---- virtual time ----

@@ -25,7 +25,7 @@ from wasmroutines import (
     join,
     spawn,
 )
-from wasmroutines.core._ffi import lib
+from wasmroutines.core._ffi import ffi, lib
 from wasmroutines.core.policy import DEFAULT_SLICE, SplitMix64, Xoshiro256
 
 # Workers append their id to a shared log (a counter at 0, entries from 16) between busy loops
@@ -155,23 +155,66 @@ def test_xoshiro256_matches_its_definition() -> None:
     assert [rng.next() for _ in range(20)] == expected
 
 
+def _c_rng(seed: int) -> object:
+    rng = ffi.new("wr_rng *")
+    lib.wr_rng_seed(rng, seed)
+    return rng
+
+
+def test_the_policies_c_prng_is_the_same_xoshiro256() -> None:
+    # The built-in policies draw from the C core's copy (wr_sched.c); seeded random bytes from Python's.
+    for seed in (0, 42, 2**64 - 1):
+        rng, ref = _c_rng(seed), Xoshiro256(seed)
+        assert [lib.wr_rng_next(rng) for _ in range(50)] == [ref.next() for _ in range(50)]
+
+
 def test_below_is_in_range_and_covers_it() -> None:
-    rng = Xoshiro256(7)
-    seen = {rng.below(5) for _ in range(200)}
+    rng = _c_rng(7)
+    seen = {lib.wr_rng_below(rng, 5) for _ in range(200)}
     assert seen == {0, 1, 2, 3, 4}
-    assert rng.below(1) == 0
+    assert lib.wr_rng_below(rng, 1) == 0
+    big = [lib.wr_rng_below(rng, 3 * 2**62) for _ in range(200)]
+    assert all(0 <= x < 3 * 2**62 for x in big) and max(big) > 2**63
+
+
+def test_log_uniform_slices_span_every_scale() -> None:
+    rng = _c_rng(3)
+    slices = [lib.wr_rng_log_uniform(rng, 1, 10_000) for _ in range(5000)]
+    assert all(1 <= s <= 10_000 for s in slices)
+    # Log-uniform: each power-of-two scale from 1 to 8192 is drawn, short slices as often as long ones.
+    assert {s.bit_length() for s in slices} == set(range(1, 15))
+    assert lib.wr_rng_log_uniform(rng, 77, 77) == 77
 
 
 # ---- policies ----
 
 
+class _Thread:
+    """What a policy needs of a green thread: an id and its task in the C queue."""
+
+    def __init__(self, id: int) -> None:
+        self.id = id
+        self._task = ffi.gc(lib.wr_task_new(id), lib.wr_task_free)
+        self._wr_thread = None
+
+
 def test_fair_policy_is_fifo_with_a_fixed_slice() -> None:
     p = FairPolicy(slice=123)
-    items = [object() for _ in range(3)]
-    for x in items:
+    items = [_Thread(i) for i in range(40)]  # past the queue's first capacity: the ring grows
+    for x in items[:3]:
         p.push(x)  # type: ignore[arg-type]
     assert len(p) == 3
-    assert [p.pop() for _ in range(4)] == [*items, None]
+    assert [p.pop() for _ in range(4)] == [*items[:3], None]
+    for x in items:
+        p.push(x)  # type: ignore[arg-type]
+        if x.id % 3 == 0:
+            p.push(p.pop())  # type: ignore[arg-type]  # a pop and a push wrap the ring around
+    order = [p.pop() for _ in range(40)]
+    assert sorted(t.id for t in order) == list(range(40))  # type: ignore[union-attr]
+    p.push(items[5])  # type: ignore[arg-type]
+    p.push(items[6])  # type: ignore[arg-type]
+    p.remove(items[5])  # type: ignore[arg-type]
+    assert [p.pop(), p.pop()] == [items[6], None]
     assert p.slice(items[0]) == 123  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         FairPolicy(slice=0)
@@ -179,19 +222,21 @@ def test_fair_policy_is_fifo_with_a_fixed_slice() -> None:
 
 def test_seeded_policy_choices_depend_only_on_the_seed() -> None:
     def trace(seed: int) -> list[object]:
-        p = SeededPolicy(seed)
+        p = SeededPolicy(seed, log=True)
         out: list[object] = []
         for i in range(50):
-            p.push(i)  # type: ignore[arg-type]
+            p.push(_Thread(i))  # type: ignore[arg-type]
             if i % 3 == 2:
-                out.append(p.pop())
+                out.append(p.pop().id)  # type: ignore[union-attr]
                 out.append(p.slice(None))  # type: ignore[arg-type]
+        assert p.decisions == out[0::2]
         return out
 
     assert trace(1) == trace(1)
     assert trace(1) != trace(2)
     slices = [s for s in trace(3)[1::2]]
     assert all(1 <= s <= 10_000 for s in slices)  # type: ignore[operator]
+    assert SeededPolicy(1).decisions == []  # nothing is kept per decision unless asked
 
 
 def test_store_takes_a_policy_and_can_change_it(program: Callable[..., tuple[Store, Instance]]) -> None:

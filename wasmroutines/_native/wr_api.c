@@ -417,6 +417,8 @@ uint64_t wr_api_store_ran(const wr_store *s) { return s->ran; }
 
 void wr_api_store_set_handoff(wr_store *s, int on) { s->handoff = on != 0; }
 
+uint64_t wr_api_task_host_id(const wr_task *t) { return t->host_id; }
+
 void wr_api_thread_capture_backtrace(wr_thread *t)
 {
     if (t->func == NULL || t->func->code == NULL) {

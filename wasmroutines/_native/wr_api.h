@@ -20,6 +20,7 @@
 #include "wr_exec.h"
 #include "wr_module.h"
 #include "wr_runtime.h"
+#include "wr_sched.h"
 #include "wr_trap.h"
 #include "wr_types.h"
 
@@ -157,5 +158,10 @@ uint64_t wr_api_store_ran(const wr_store *s);
 /* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff): only
  * while the host's schedule is plain FIFO and nothing observes switches. */
 void wr_api_store_set_handoff(wr_store *s, int on);
+
+/* ---- scheduling policies ----
+ * wr_task_*, wr_policy_* are in wr_sched.h: the built-in policies' run
+ * queues and decisions; the host drives them (push, pop, slice, events). */
+uint64_t wr_api_task_host_id(const wr_task *t);
 
 #endif /* WR_API_H */

@@ -169,6 +169,12 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     results = _results_to_slots(store, ft, value)
     for i, s in enumerate(results):
         slots[i] = s
+    # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
+    builtin = sched._builtin
+    if builtin is not None and builtin._hostcall_switch:
+        gt = sched.current
+        if builtin.hostcall_done(gt):
+            sched.yield_now()
 
 
 def call_host_bits(store: Store, func: Callable[..., Any], ft: FuncType, args: Sequence[int]) -> list[int]:

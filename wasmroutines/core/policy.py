@@ -5,31 +5,66 @@ thread that becomes runnable (`push`), asks it for the next one (`pop`) and
 for that thread's slice: the instruction budget after which the C core
 preempts it (WR_YIELD on a loop back-edge or call).
 
-FairPolicy is round-robin: FIFO, one fixed slice. SeededPolicy draws both the
-next thread and the slice from its own PRNG (xoshiro256**, seeded through
-splitmix64, written out here), never from Python's `random`, whose algorithm
-and seeding may change between Python versions: the same seed must give the
-same interleaving, and so the same output, on every machine and release.
+The built-in policies keep their run queue and make every decision in the C
+core (`wr_sched.h`), so a decision costs no Python arithmetic, and the same
+seed gives the same decisions whichever side asks:
+
+- FairPolicy: round robin, FIFO, one fixed slice;
+- RandomWalkPolicy (SeededPolicy is the same walk): a random runnable thread
+  for a log-uniformly random slice;
+- PCTPolicy: probabilistic concurrency testing.
+
+Their PRNG is xoshiro256** seeded through splitmix64, written out in C, never
+Python's `random`, whose algorithm and seeding may change between Python
+versions: the same seed must give the same interleaving, and so the same
+output, on every machine and release. The scheduler also tells a built-in
+policy of contention (a new or woken thread may cut the running slice short)
+and of host calls returning (a seeded walk may switch there).
+
+Any object with push/pop/remove/slice/__len__ (the Policy protocol) may be
+given instead: a user's own policy, run in Python, one call per decision.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._ffi import NULL, ffi, lib
 
 if TYPE_CHECKING:
     from .scheduler import GreenThread
 
-__all__ = ["DEFAULT_SLICE", "FairPolicy", "Policy", "SeededPolicy", "SplitMix64", "Xoshiro256"]
+__all__ = [
+    "DEFAULT_SLICE",
+    "SOLO_SLICE",
+    "BuiltinPolicy",
+    "FairPolicy",
+    "PCTPolicy",
+    "Policy",
+    "RandomWalkPolicy",
+    "SeededPolicy",
+    "SplitMix64",
+    "Xoshiro256",
+]
 
 #: Budget units (wasm instructions) a FairPolicy thread runs before it is preempted. Measured:
 #: a tight loop runs about 2.5e9 units/s, and a slice end costs about 1.4 us even with nobody
 #: else to run (back to Python and into wr_exec again). At 100_000 units (40 us) that is 3.5%
 #: of throughput; at 1_000_000 (0.4 ms) 0.35%, lost in the noise, while a spinning thread still
-#: hands over well within a millisecond (tests/test_scheduler.py checks the cost).
+#: hands over well within a millisecond.
 DEFAULT_SLICE = 1_000_000
 
+#: The slice of a seeded thread with nobody else runnable (cut short once someone is), and of PCT's
+#: threads past the last change point: long, so single-threaded work costs the same as a fair run.
+SOLO_SLICE = 1_000_000
+
 _MASK64 = (1 << 64) - 1
+
+#: Why a thread became runnable (wr_sched.h): a new or woken thread contends with the running one.
+PUSH_NEW: int = lib.WR_PUSH_NEW
+PUSH_WOKEN: int = lib.WR_PUSH_WOKEN
+PUSH_PREEMPTED: int = lib.WR_PUSH_PREEMPTED
+_NO_CUT: int = lib.WR_NO_CUT
 
 
 class Policy(Protocol):
@@ -51,39 +86,169 @@ class Policy(Protocol):
         """How many threads are queued."""
 
 
-class FairPolicy:
+class BuiltinPolicy:
+    """A policy whose run queue and decisions live in the C core (a `wr_policy`); see the module docstring.
+
+    `decisions` (when made with `log=True`) lists the thread id picked at each
+    decision, from a C buffer of 4 bytes a decision; without it nothing is kept
+    per decision. One policy object serves one store at a time.
+    """
+
+    #: Whether a returning host call asks the C policy if the thread should give way.
+    _hostcall_switch = False
+
+    def __init__(self, ptr: Any, *, log: bool = False) -> None:
+        if ptr == NULL:
+            raise MemoryError("cannot make a scheduling policy")
+        self._ptr = ffi.gc(ptr, lib.wr_policy_free)
+        self._queued: dict[int, GreenThread] = {}  # by thread id: the C queue holds tasks, pop maps back
+        self._running: GreenThread | None = None  # the thread between started and stopped
+        if log:
+            lib.wr_policy_set_logging(self._ptr, True)
+
+    # ---- the Policy protocol ----
+
+    def push(self, thread: GreenThread, reason: int = PUSH_PREEMPTED) -> None:
+        cut = lib.wr_policy_push(self._ptr, thread._task, reason)
+        if cut < _NO_CUT:
+            raise MemoryError("cannot queue a thread")
+        self._queued[thread.id] = thread
+        if cut != _NO_CUT:
+            running = self._running
+            if running is not None and running._wr_thread is not None:
+                lib.wr_api_thread_set_budget(running._wr_thread, cut)
+
+    def pop(self) -> GreenThread | None:
+        task = lib.wr_policy_pop(self._ptr)
+        if task == NULL:
+            return None
+        return self._queued.pop(int(lib.wr_api_task_host_id(task)))
+
+    def remove(self, thread: GreenThread) -> None:
+        if lib.wr_policy_remove(self._ptr, thread._task):
+            del self._queued[thread.id]
+
+    def slice(self, thread: GreenThread) -> int:
+        return int(lib.wr_policy_slice(self._ptr))
+
+    def __len__(self) -> int:
+        return int(lib.wr_policy_len(self._ptr))
+
+    # ---- events from the scheduler ----
+
+    def attach(self, native_store: Any) -> None:
+        """Count progress (PCT's steps) from the store's units run from now on."""
+        lib.wr_policy_attach(self._ptr, native_store)
+
+    def started(self, thread: GreenThread) -> None:
+        self._running = thread
+        lib.wr_policy_started(self._ptr, thread._task)
+
+    def stopped(self, thread: GreenThread, exited: bool) -> None:
+        if self._running is thread:
+            self._running = None
+        lib.wr_policy_stopped(self._ptr, thread._task, exited)
+
+    def hostcall_done(self, thread: GreenThread) -> bool:
+        """A host call of `thread` returned: True when the policy wants it to give way now."""
+        return bool(lib.wr_policy_hostcall_done(self._ptr, thread._task))
+
+    @property
+    def decisions(self) -> list[int]:
+        """The thread id picked at each decision so far (empty unless made with `log=True`)."""
+        n = int(lib.wr_policy_log_len(self._ptr))
+        return list(ffi.unpack(lib.wr_policy_log(self._ptr), n)) if n else []
+
+
+class FairPolicy(BuiltinPolicy):
     """Round-robin: runnable threads run in the order they became runnable, each for `slice` units."""
 
     def __init__(self, slice: int = DEFAULT_SLICE) -> None:
         if slice < 1:
             raise ValueError("slice must be at least 1")
+        if slice >= 2**62:
+            raise ValueError(f"slice too large: {slice}")
+        super().__init__(lib.wr_policy_new_fair(slice))
         self._slice = slice
-        self._queue: deque[GreenThread] = deque()
-
-    def push(self, thread: GreenThread) -> None:
-        self._queue.append(thread)
-
-    def pop(self) -> GreenThread | None:
-        return self._queue.popleft() if self._queue else None
-
-    def remove(self, thread: GreenThread) -> None:
-        try:
-            self._queue.remove(thread)
-        except ValueError:
-            pass
-
-    def slice(self, thread: GreenThread) -> int:
-        return self._slice
-
-    def __len__(self) -> int:
-        return len(self._queue)
 
     def __repr__(self) -> str:
         return f"FairPolicy(slice={self._slice})"
 
 
+class RandomWalkPolicy(BuiltinPolicy):
+    """A reproducible random schedule: the next thread and each slice come from a PRNG seeded with `seed`.
+
+    At each decision a uniformly random runnable thread runs for a slice drawn
+    log-uniformly between `min_slice` and `max_slice`, so a run mixes very
+    short slices (which expose races between a few instructions) with long
+    ones (which let threads get real work done). A thread with nobody to
+    switch to runs `solo_slice` (so single-threaded stretches cost what a fair
+    run does); when another thread becomes runnable its slice is cut back to a
+    random one. After each host call it gives way with probability 1/2 (spawn,
+    I/O). Same seed, same program, same inputs: the same interleaving, step
+    for step. Timeouts and sleeps follow the store's clock: `run --seed` and
+    the explorer use a virtual one (determinism.DeterministicClock).
+    """
+
+    _hostcall_switch = True
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        min_slice: int = 1,
+        max_slice: int = 10_000,
+        solo_slice: int = SOLO_SLICE,
+        log: bool = False,
+    ) -> None:
+        if not 1 <= min_slice <= max_slice:
+            raise ValueError("need 1 <= min_slice <= max_slice")
+        if max_slice >= 2**62 or solo_slice >= 2**62:
+            raise ValueError("slices must be below 2**62")
+        super().__init__(lib.wr_policy_new_random(seed & _MASK64, min_slice, max_slice, solo_slice), log=log)
+        self.seed = seed
+        self._min = min_slice
+        self._max = max_slice
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.seed}, min_slice={self._min}, max_slice={self._max})"
+
+
+class SeededPolicy(RandomWalkPolicy):
+    """`RandomWalkPolicy` under its older name: `SeededPolicy(seed)` is the schedule `run --seed seed` runs."""
+
+
+class PCTPolicy(BuiltinPolicy):
+    """The "pct" strategy (Burckhardt et al. 2010): strict random priorities, depth-1 random change points in
+    `steps` units (an estimate of the run's length). A bug of depth d is found with probability at least
+    1/(n k^(d-1)) per run."""
+
+    _hostcall_switch = True
+
+    def __init__(self, seed: int, *, depth: int = 3, steps: int = 100_000, log: bool = False) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
+        if steps < 1:
+            raise ValueError("steps must be at least 1")
+        if depth >= 2**32 or steps >= 2**63:
+            raise ValueError("depth or steps too large")
+        super().__init__(lib.wr_policy_new_pct(seed & _MASK64, depth, steps, SOLO_SLICE), log=log)
+        self.seed = seed
+        self.depth = depth
+        self.steps = steps
+
+    @property
+    def change_points(self) -> list[int]:
+        """The units-run counts at which the running thread's priority drops, ascending."""
+        return [int(lib.wr_policy_change_point(self._ptr, i)) for i in range(lib.wr_policy_nchange(self._ptr))]
+
+    def __repr__(self) -> str:
+        return f"PCTPolicy({self.seed}, depth={self.depth}, steps={self.steps})"
+
+
 class SplitMix64:
-    """splitmix64 (Steele, Lea, Flood 2014): expands one 64-bit seed into well-mixed words."""
+    """splitmix64 (Steele, Lea, Flood 2014): expands one 64-bit seed into well-mixed words (seed derivation and
+    seeded random bytes; the policies' own copy is in C)."""
 
     def __init__(self, seed: int) -> None:
         self.state = seed & _MASK64
@@ -116,74 +281,3 @@ class Xoshiro256:
         s[2] ^= t
         s[3] = ((s[3] << 45) | (s[3] >> 19)) & _MASK64
         return result
-
-    def below(self, n: int) -> int:
-        """A uniform integer in [0, n), n >= 1 (rejection sampling: no modulo bias)."""
-        if n <= 1:
-            return 0
-        bits = (n - 1).bit_length()
-        while True:
-            r = self.next() >> (64 - bits)
-            if r < n:
-                return r
-
-
-def log_uniform_slice(rng: Xoshiro256, lo: int, hi: int) -> int:
-    """A slice length in [lo, hi], log-uniform: a power-of-two scale between lo and hi, then a
-    uniform value within it, so very short slices (which expose races) come as often as long ones."""
-    if lo == hi:
-        return lo
-    top = max(hi.bit_length() - lo.bit_length(), 0)
-    scale = lo << rng.below(top + 1)
-    return min(hi, scale + rng.below(scale))
-
-
-class SeededPolicy:
-    """A reproducible random schedule: the next thread and each slice come from a PRNG seeded with `seed`.
-
-    Slices are drawn log-uniformly between `min_slice` and `max_slice`, so a run
-    mixes very short slices (which expose races between a few instructions)
-    with long ones (which let threads get real work done). Same seed, same
-    program, same inputs: the same interleaving, step for step. Timeouts and
-    sleeps follow the store's clock: give the store a VirtualClock too when the
-    program waits with timeouts, or wall-clock timing leaks into the schedule.
-    """
-
-    def __init__(self, seed: int, *, min_slice: int = 1, max_slice: int = 10_000) -> None:
-        if not 1 <= min_slice <= max_slice:
-            raise ValueError("need 1 <= min_slice <= max_slice")
-        self.seed = seed
-        self._rng = Xoshiro256(seed)
-        self._min = min_slice
-        self._max = max_slice
-        self._queue: list[GreenThread] = []
-
-    def push(self, thread: GreenThread) -> None:
-        self._queue.append(thread)
-
-    def pop(self) -> GreenThread | None:
-        q = self._queue
-        n = len(q)
-        if n == 0:
-            return None
-        # Swap-remove: O(1), and the order left behind is still a function of the seed alone.
-        i = self._rng.below(n)
-        thread = q[i]
-        q[i] = q[-1]
-        q.pop()
-        return thread
-
-    def remove(self, thread: GreenThread) -> None:
-        try:
-            self._queue.remove(thread)
-        except ValueError:
-            pass
-
-    def slice(self, thread: GreenThread) -> int:
-        return log_uniform_slice(self._rng, self._min, self._max)
-
-    def __len__(self) -> int:
-        return len(self._queue)
-
-    def __repr__(self) -> str:
-        return f"SeededPolicy({self.seed}, min_slice={self._min}, max_slice={self._max})"

@@ -52,7 +52,7 @@ from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .clock import Clock, MonotonicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
 from .observe import SchedulerObserver
-from .policy import FairPolicy, Policy
+from .policy import PUSH_NEW, PUSH_PREEMPTED, PUSH_WOKEN, BuiltinPolicy, FairPolicy, Policy
 
 if TYPE_CHECKING:
     from .function import Function
@@ -159,6 +159,7 @@ class GreenThread:
         "_result",
         "_glet",
         "_wr_thread",
+        "_task",
         "_joiners",
         "_block_seq",
         "_wake_value",
@@ -183,6 +184,7 @@ class GreenThread:
         self._result: Any = None
         self._glet: greenlet | None = None
         self._wr_thread: Any = None
+        self._task = ffi.gc(lib.wr_task_new(id), lib.wr_task_free)  # its entry in a built-in policy's queue
         self._joiners: list[tuple[GreenThread, int]] = []
         self._block_seq = 0
         self._wake_value: Any = None
@@ -288,6 +290,8 @@ class Scheduler:
     def __init__(self, native: _Native, policy: Policy | None = None, clock: Clock | None = None) -> None:
         self._native = native
         self.policy: Policy = policy if policy is not None else FairPolicy()
+        #: The policy when it is a built-in one (its queue in C): told of contention, stops and host calls.
+        self._builtin: BuiltinPolicy | None = None
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self._owner = threading.get_ident()
         self._hub: greenlet | None = None
@@ -323,6 +327,7 @@ class Scheduler:
         #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
         self.on_thread_exit: Callable[[GreenThread], None] | None = None
         self._observer: SchedulerObserver | None = None
+        self._adopt(self.policy)
         self._update_handoff()
 
     # ---- public: threads ----
@@ -383,7 +388,7 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.spawned(gt, self.current)
-        self.policy.push(gt)
+        self._push(gt, PUSH_NEW)
         return gt
 
     def join(self, thread: GreenThread) -> Any:
@@ -466,6 +471,7 @@ class Scheduler:
                 break
             queued.append(gt)
         self.policy = policy
+        self._adopt(policy)
         for gt in queued:
             policy.push(gt)
         self._update_handoff()
@@ -480,6 +486,19 @@ class Scheduler:
     def observer(self, observer: SchedulerObserver | None) -> None:
         self._observer = observer
         self._update_handoff()
+
+    def _adopt(self, policy: Policy) -> None:
+        """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
+        self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
+        if self._builtin is not None and self._native.ptr is not None:
+            self._builtin.attach(self._native.ptr)
+
+    def _push(self, gt: GreenThread, reason: int) -> None:
+        """`gt` became runnable: a built-in policy hears why (a new or woken thread may cut the running slice)."""
+        if self._builtin is not None:
+            self._builtin.push(gt, reason)
+        else:
+            self.policy.push(gt)
 
     def _update_handoff(self) -> None:
         """Let the C core switch between threads waiting on futexes by itself (wr_exec.h, Handoff) exactly when
@@ -555,8 +574,10 @@ class Scheduler:
             obs = self._observer
             if obs is not None:
                 obs.stopped(gt, "yield")
+            if self._builtin is not None:
+                self._builtin.stopped(gt, False)
             gt.state = _RUNNABLE
-            self.policy.push(gt)
+            self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
 
     def sleep(self, seconds: float) -> None:
@@ -696,6 +717,8 @@ class Scheduler:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
+            if self._builtin is not None:
+                self._builtin.started(gt)
             obs = self._observer
             if obs is not None:
                 obs.started(gt, budget)
@@ -747,14 +770,19 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "preempted")
+        builtin = self._builtin
+        if builtin is not None:
+            builtin.stopped(gt, False)
         self._maintain()
         if len(self.policy) or self._abort is not None:
             gt.state = _RUNNABLE
-            self.policy.push(gt)
+            self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
         else:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(gt._wr_thread, budget)
+            if builtin is not None:
+                builtin.started(gt)
             if obs is not None:
                 obs.started(gt, budget)
 
@@ -790,6 +818,8 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "blocked")
+        if self._builtin is not None:
+            self._builtin.stopped(gt, False)
         try:
             self._switch_out(gt)
         finally:
@@ -857,6 +887,8 @@ class Scheduler:
         self.current = gt
         gt.state = _RUNNING
         lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+        if self._builtin is not None:
+            self._builtin.started(gt)
         _tls.scheduler = self
         func = gt._target
         try:
@@ -886,6 +918,8 @@ class Scheduler:
         if t is not None:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
+        if self._builtin is not None:
+            self._builtin.started(gt)
         obs = self._observer
         if obs is not None:
             obs.started(gt, budget)
@@ -904,7 +938,7 @@ class Scheduler:
         gt.state = _RUNNABLE
         gt._what = None
         self._cancel_timer(gt)
-        self.policy.push(gt)
+        self._push(gt, PUSH_WOKEN)
         obs = self._observer
         if obs is not None:
             obs.woken(gt)
@@ -996,7 +1030,7 @@ class Scheduler:
                 gt.state = _RUNNABLE
                 gt._what = gt._wait_address = None
                 self._cancel_timer(gt)
-                self.policy.push(gt)
+                self._push(gt, PUSH_WOKEN)
                 obs = self._observer
                 if obs is not None:
                     obs.woken(gt)
@@ -1131,6 +1165,8 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "exit")
+        if self._builtin is not None:
+            self._builtin.stopped(gt, True)
         t = gt._wr_thread
         if t is not None:
             gt._wr_thread = None

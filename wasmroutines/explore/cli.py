@@ -397,6 +397,7 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
             replay=recording,
             trace=bool(args.trace),
             hooks=RunHooks(spawn_refused=spawn_warning(limits)),
+            log_decisions=False,  # `run` reports no schedule: keep nothing per decision
         )
     except Divergence as e:
         return _fail(str(e))

@@ -302,6 +302,7 @@ def run_program(
     record: bool = False,
     replay: Recording | None = None,
     trace: bool = False,
+    log_decisions: bool = True,
 ) -> Outcome:
     """Run `program` once under `schedule` (None: the default fair, real-time mode).
 
@@ -310,8 +311,10 @@ def run_program(
     is the hang budget in instructions across all threads (None: none).
     `record` keeps a Recording of the run in the Outcome (it needs a
     schedule); `replay` replays one (its schedule wins); `trace` keeps a
-    ChromeTrace. Failures are reported in the Outcome, never raised, except
-    a replay's Divergence and KeyboardInterrupt.
+    ChromeTrace; `log_decisions` keeps the thread picked at each decision in
+    `Outcome.decisions` (4 bytes a decision; without it a run keeps nothing
+    per decision). Failures are reported in the Outcome, never raised,
+    except a replay's Divergence and KeyboardInterrupt.
     """
     from ..bindings.wasi_threads import WasiThreads, uses_wasi_threads
 
@@ -330,14 +333,10 @@ def run_program(
     if schedule is not None:
         clock = DeterministicClock()
         sched.clock = clock
-        policy = schedule.policy(counter)
-        policy.attach(sched)
+        policy = schedule.policy(log=log_decisions)
         store.set_policy(policy)
     watch = _Watch(sched, counter, fuel, schedule is not None and schedule.preempt_shared)
-    observers: list[SchedulerObserver] = [counter]
-    if policy is not None:
-        observers.append(policy)
-    observers.append(watch)
+    observers: list[SchedulerObserver] = [counter, watch]
     observers += hooks.observers
     interpose = hooks.interpose
     bind_state = hooks.bind_state
@@ -432,7 +431,7 @@ def run_program(
             else:
                 sched.close()
             sched.observer = None
-    decisions = list(getattr(policy, "decisions", []))
+    decisions = policy.decisions if policy is not None else []
     outcome = Outcome(
         exit_code,
         bytes(out_buf) if out_buf is not None else b"",
@@ -476,11 +475,10 @@ def run_function(
     policy = None
     if schedule is not None:
         sched.clock = DeterministicClock()
-        policy = schedule.policy(counter)
-        policy.attach(sched)
+        policy = schedule.policy(log=True)
         store.set_policy(policy)
     watch = _Watch(sched, counter, fuel, schedule is not None and schedule.preempt_shared)
-    observers: list[SchedulerObserver] = [counter, *([policy] if policy is not None else []), watch, *hooks.observers]
+    observers: list[SchedulerObserver] = [counter, watch, *hooks.observers]
     sched.observer = Observers(observers)
     if hooks.setup is not None:
         hooks.setup(store, counter)
@@ -509,7 +507,7 @@ def run_function(
         counter.finish()
         sched.close()
         sched.observer = None
-    decisions = list(getattr(policy, "decisions", []))
+    decisions = policy.decisions if policy is not None else []
     return Outcome(0 if failure is None else None, output, b"", failure, counter.total, decisions, schedule)
 
 

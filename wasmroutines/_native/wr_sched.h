@@ -1,0 +1,131 @@
+/* wr_sched.h: the built-in scheduling policies, in C: which runnable green
+ * thread runs next, and for how long.
+ *
+ * A policy owns a run queue of tasks. A task is one green thread as the
+ * scheduler sees it (its host id; a wasm thread's wr_thread too, or none for
+ * a thread that is Python code). The host pushes every task that becomes
+ * runnable, pops the next one to run and asks for its slice: the budget
+ * after which the C core preempts it (WR_YIELD at a loop back-edge or call).
+ *
+ *   fair    FIFO, one fixed slice (round robin);
+ *   random  a uniformly random runnable task for a log-uniformly random
+ *           slice in [min, max], so very short slices (which expose races)
+ *           come as often as long ones; a task with nobody else runnable
+ *           runs a long "solo" slice, cut back to a random one when another
+ *           task becomes runnable; after a host call it gives way with
+ *           probability 1/2;
+ *   pct     probabilistic concurrency testing (Burckhardt, Kothari,
+ *           Musuvathi, Nagarakatte, ASPLOS 2010): tasks get random distinct
+ *           priorities above depth-1 change points drawn in [1, steps] units;
+ *           the highest-priority runnable task runs, and the task running
+ *           when change point i passes drops to priority i.
+ *
+ * Every draw comes from the policy's own xoshiro256** (seeded through
+ * splitmix64): the same seed gives the same decisions on every machine and
+ * Python release. The decision log (the host id picked at each pop, 4 bytes
+ * a decision) is kept only when the host turns it on: a run that neither
+ * records nor explores keeps no per-decision state.
+ */
+#ifndef WR_SCHED_H
+#define WR_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wr_runtime.h"
+
+#define WR_TASK_IDLE UINT32_MAX /* wr_task.qpos of a task not in a queue */
+
+typedef struct wr_task {
+    uint64_t host_id;
+    uint64_t prio; /* pct: 0 until first pushed */
+    uint32_t qpos; /* index in its policy's queue, or WR_TASK_IDLE */
+} wr_task;
+
+/* xoshiro256** 1.0 (Blackman, Vigna 2018), state from splitmix64. */
+typedef struct wr_rng {
+    uint64_t s[4];
+} wr_rng;
+
+uint64_t wr_splitmix64(uint64_t *state);
+void wr_rng_seed(wr_rng *r, uint64_t seed);
+uint64_t wr_rng_next(wr_rng *r);
+/* Uniform in [0, n), n >= 1, by rejection (no modulo bias); 0 when n <= 1. */
+uint64_t wr_rng_below(wr_rng *r, uint64_t n);
+/* A slice in [lo, hi], log-uniform: a power-of-two scale, then uniform in it. */
+int64_t wr_rng_log_uniform(wr_rng *r, int64_t lo, int64_t hi);
+
+enum wr_policy_kind { WR_POLICY_FAIR = 0, WR_POLICY_RANDOM = 1, WR_POLICY_PCT = 2 };
+
+/* Why a task became runnable: a new or woken task contends with the running one. */
+enum wr_push_reason { WR_PUSH_NEW = 0, WR_PUSH_WOKEN = 1, WR_PUSH_PREEMPTED = 2 };
+
+#define WR_NO_CUT (-1) /* wr_policy_push: leave the running task's slice alone */
+
+typedef struct wr_policy {
+    int kind;
+    /* The run queue: fair keeps FIFO order in a ring (q[(head + i) % cap]);
+     * random and pct an array whose order is a function of the seed alone. */
+    wr_task **q;
+    uint32_t n, cap, head;
+    wr_rng rng;
+    int64_t slice;                /* fair */
+    int64_t min_slice, max_slice; /* random */
+    int64_t solo_slice;           /* random, pct: a task with nobody to switch to */
+    bool solo_running;
+    wr_task *running; /* the task whose slice is running (wr_policy_started) */
+    /* pct */
+    uint32_t depth, nchange, next_change;
+    uint64_t steps;
+    uint64_t *change_points; /* sorted, nchange = depth - 1 */
+    /* Units run by all tasks so far, as the store counts them (wr_store.ran
+     * from when the policy was attached): pct's notion of progress. */
+    const wr_store *store;
+    uint64_t ran0;
+    /* The decision log, when on. */
+    bool logging;
+    uint32_t *log;
+    size_t nlog, log_cap;
+} wr_policy;
+
+wr_task *wr_task_new(uint64_t host_id);
+void wr_task_free(wr_task *t);
+
+/* NULL when out of memory or the arguments are out of range (slices >= 1,
+ * min <= max; pct: depth >= 1, steps >= 1). */
+wr_policy *wr_policy_new_fair(int64_t slice);
+wr_policy *wr_policy_new_random(uint64_t seed, int64_t min_slice, int64_t max_slice, int64_t solo_slice);
+wr_policy *wr_policy_new_pct(uint64_t seed, uint32_t depth, uint64_t steps, int64_t solo_slice);
+void wr_policy_free(wr_policy *p);
+
+/* Count progress from the store's units run from now on (pct). */
+void wr_policy_attach(wr_policy *p, const wr_store *s);
+
+/* `t` became runnable. Returns the budget to give the running task now (its
+ * slice cut short because `t` contends with it), or WR_NO_CUT; -2 when out
+ * of memory (nothing queued). */
+int64_t wr_policy_push(wr_policy *p, wr_task *t, int reason);
+/* The task to run next, removed from the queue (logged when logging), or NULL. */
+wr_task *wr_policy_pop(wr_policy *p);
+/* Forget `t` if queued (it is being aborted). Returns 1 if it was. */
+int wr_policy_remove(wr_policy *p, wr_task *t);
+/* The slice of the task pop just chose (or of the running one, going on). */
+int64_t wr_policy_slice(wr_policy *p);
+uint32_t wr_policy_len(const wr_policy *p);
+/* pct: the change points (units run), ascending. */
+uint32_t wr_policy_nchange(const wr_policy *p);
+uint64_t wr_policy_change_point(const wr_policy *p, uint32_t i);
+
+/* Events: `t` starts a slice; `t` stops (exited: it finished); a host call
+ * of `t` returned: 1 when the policy wants `t` to give way now. */
+void wr_policy_started(wr_policy *p, wr_task *t);
+void wr_policy_stopped(wr_policy *p, wr_task *t, bool exited);
+int wr_policy_hostcall_done(wr_policy *p, wr_task *t);
+
+/* The decision log: turned on or off (off frees it), and read. */
+void wr_policy_set_logging(wr_policy *p, bool on);
+size_t wr_policy_log_len(const wr_policy *p);
+const uint32_t *wr_policy_log(const wr_policy *p);
+
+#endif /* WR_SCHED_H */
