@@ -186,8 +186,9 @@ class RandomWalkPolicy(BuiltinPolicy):
     run does); when another thread becomes runnable its slice is cut back to a
     random one. After each host call it gives way with probability 1/2 (spawn,
     I/O). Same seed, same program, same inputs: the same interleaving, step
-    for step. Timeouts and sleeps follow the store's clock: `run --seed` and
-    the explorer use a virtual one (determinism.DeterministicClock).
+    for step. Timeouts and sleeps follow the store's clock: a Store given this
+    policy and no clock keeps time virtual (determinism.DeterministicClock),
+    as `run --seed` and the explorer do.
     """
 
     _hostcall_switch = True

@@ -50,9 +50,19 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .clock import Clock, MonotonicClock
+from .determinism import DeterministicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
 from .observe import SchedulerObserver
-from .policy import PUSH_NEW, PUSH_PREEMPTED, PUSH_WOKEN, BuiltinPolicy, FairPolicy, Policy
+from .policy import (
+    PUSH_NEW,
+    PUSH_PREEMPTED,
+    PUSH_WOKEN,
+    BuiltinPolicy,
+    FairPolicy,
+    PCTPolicy,
+    Policy,
+    RandomWalkPolicy,
+)
 
 if TYPE_CHECKING:
     from .function import Function
@@ -292,7 +302,11 @@ class Scheduler:
         self.policy: Policy = policy if policy is not None else FairPolicy()
         #: The policy when it is a built-in one (its queue in C): told of contention, stops and host calls.
         self._builtin: BuiltinPolicy | None = None
-        self.clock: Clock = clock if clock is not None else MonotonicClock()
+        if clock is None:
+            # A seeded schedule keeps time virtual too (as run --seed does), or wall-clock timing leaks into it.
+            seeded = isinstance(policy, (RandomWalkPolicy, PCTPolicy))
+            clock = DeterministicClock() if seeded else MonotonicClock()
+        self.clock: Clock = clock
         self._owner = threading.get_ident()
         self._hub: greenlet | None = None
         self._ids = itertools.count(1)

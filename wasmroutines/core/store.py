@@ -102,8 +102,9 @@ class Store:
 
     Green threads: `policy` picks which runnable thread runs next and for how
     long (default FairPolicy; SeededPolicy(seed) for a reproducible schedule),
-    `clock` what time it is for timeouts and sleeps (default MonotonicClock).
-    See `scheduler`.
+    `clock` what time it is for timeouts and sleeps (default MonotonicClock;
+    with a seeded policy, a DeterministicClock, as `run --seed` has). See
+    `scheduler`.
     """
 
     def __init__(

@@ -29,7 +29,8 @@ class Store:
     which runnable thread runs next and for how long (`threads.FairPolicy()`,
     the default, or `threads.SeededPolicy(seed)` for a reproducible
     schedule); `clock` says what time it is for sleeps and timeouts
-    (`threads.MonotonicClock()`, the default, or `threads.VirtualClock()`).
+    (`threads.MonotonicClock()`, the default, or `threads.VirtualClock()`; a
+    seeded policy without a clock gets virtual time, as `run --seed` does).
     See `wasmroutines.wasmer.threads`. `limits` are the core Store's keywords
     (`max_memory_pages`, `max_table_elements`, `max_call_depth`,
     `max_module_size`, `max_threads`, `fuel`, `max_wall_time`, `stack_slots`:
