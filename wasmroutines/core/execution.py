@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._ffi import (
     WR_DONE,
@@ -38,16 +38,18 @@ from ._ffi import (
     WR_YIELD,
     ffi,
     lib,
-    optional_text,
     trap_message,
 )
-from .errors import Frame, OutOfFuel, Trap, trap
+from .backtrace import trap_of
+from .errors import OutOfFuel, trap
 from .scheduler import Scheduler, _tls
-from .store import Store
-from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 
-__all__ = ["backtrace_frames", "begin", "call", "call_host_bits", "drive", "results", "trap_of"]
+if TYPE_CHECKING:
+    from .store import Store
+    from .types import FuncType
+
+__all__ = ["begin", "call", "call_host_bits", "drive", "results"]
 
 WR_WAIT: int = lib.WR_WAIT
 _ARGS_MAX = 64  # arguments up to this many slots go through the scheduler's buffer (wr_thread_call copies them)
@@ -199,28 +201,3 @@ def _results_to_slots(store: Store, ft: FuncType, result: Any) -> list[int]:
         got = len(result) if isinstance(result, (tuple, list)) else (0 if result is None else 1)
         raise TypeError(f"host function of type {ft} returned {got} results")
     return args_to_slots(store, ft.results, result)
-
-
-def trap_of(t: Any) -> Trap:
-    """After WR_TRAP: the Trap, with the backtrace the core recorded."""
-    code = int(lib.wr_api_thread_trap(t))
-    return trap(trap_message(code), code, backtrace_frames(t))
-
-
-def backtrace_frames(t: Any) -> list[Frame]:
-    """The backtrace recorded in wr_thread `t` (by a trap, or wr_api_thread_capture_backtrace), innermost first."""
-    frames = []
-    func = ffi.new("wr_func **")
-    offset = ffi.new("uint32_t *")
-    for i in range(lib.wr_api_thread_backtrace_len(t)):
-        lib.wr_api_thread_backtrace(t, i, func, offset)
-        f = func[0]
-        frames.append(
-            Frame(
-                func_index=int(lib.wr_api_func_index(f)),
-                func_name=optional_text(lib.wr_api_func_name(f)),
-                module_name=optional_text(lib.wr_api_func_module_name(f)),
-                offset=int(offset[0]),
-            )
-        )
-    return frames

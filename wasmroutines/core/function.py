@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _externtype, execution
-from ._ffi import NULL, address, ffi, lib, optional_text
+from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
+from .backtrace import trap_of
 from .store import Store
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
+from .values import register_function as values_register_function
 
 __all__ = ["Function"]
 
@@ -108,6 +110,32 @@ class Function:
             return execution.call_host_bits(self._store, host, ft, args)
         return execution.call(self._store, self._ptr, args, slot_count(ft.results))
 
+    # ---- for the scheduler, which runs a wasm function as a green thread without importing this module ----
+
+    def _args_to_slots(self, args: Sequence[Any]) -> list[int]:
+        return args_to_slots(self._store, self.type.params, args)
+
+    def _result_of(self, slots: Sequence[int]) -> Any:
+        """None, a value or a tuple from raw result slots, as a call returns them."""
+        results = slots_to_values(self._store, self.type.results, slots)
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def _begin_on(self, t: Any, arg_slots: Sequence[int]) -> tuple[int, Any]:
+        """Start a call on wr_thread `t` and run it until it first stops: (status, payload), the payload being
+        the raw results (WR_DONE), the Trap (WR_TRAP), or None (the call goes on through `_drive`)."""
+        status = execution.begin(self._store, t, self._ptr, arg_slots)
+        if status == WR_DONE:
+            return status, execution.results(t, self.type.result_slots)
+        if status == WR_TRAP:
+            return status, trap_of(t)
+        return status, None
+
+    def _drive(self, t: Any, status: int) -> list[int]:
+        """Serve the call begun on `t` from `status` on; its raw results (or raise)."""
+        return execution.drive(self._store, t, status, self.type.result_slots)
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Function) and other._store is self._store and other._ptr == self._ptr
 
@@ -117,3 +145,6 @@ class Function:
     def __repr__(self) -> str:
         name = self.name
         return f"<Function {name or '?'} {self.type}>"
+
+
+values_register_function(Function)

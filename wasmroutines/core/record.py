@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._ffi import lib
+from .backtrace import backtrace_frames
 from .errors import WasmroutinesError
-from .execution import backtrace_frames
 from .observe import InstructionCounter, NullObserver, StopReason
 
 if TYPE_CHECKING:

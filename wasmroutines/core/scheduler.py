@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
+from .backtrace import backtrace_frames
 from .clock import Clock, MonotonicClock
 from .determinism import DeterministicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
@@ -253,7 +254,7 @@ class GreenThread:
         func = self._target
         self.scheduler._calls += 1  # drive() counts the call out
         try:
-            self._result = _execution.drive(func._store, self._wr_thread, status, func.type.result_slots)
+            self._result = func._drive(self._wr_thread, status)
         except GreenletExit:
             raise
         except BaseException as exc:
@@ -367,13 +368,13 @@ class Scheduler:
             self._check_owner()
         if self.max_threads is not None:
             self.check_room()
-        if not isinstance(func, _function.Function):
+        if not hasattr(func, "_begin_on"):  # not a wasm Function (function.py): a Python callable
             if not callable(func):
                 raise TypeError("spawn needs a Function or a callable")
             return self._add(GreenThread(self, next(self._ids), name, func, args, False))
         if func.store._native is not self._native:
             raise ValueError("the function belongs to another store")
-        return self._spawn_bits(func, _values.args_to_slots(func.store, func.type.params, args), name)
+        return self._spawn_bits(func, func._args_to_slots(args), name)
 
     def spawn_bits(self, func: Function, arg_slots: Sequence[int], *, name: str | None = None) -> GreenThread:
         """spawn() of a Function with the arguments as raw 64-bit slots (see Function.call_bits)."""
@@ -413,10 +414,7 @@ class Scheduler:
         if not thread._wasm:
             return thread._result
         func = thread._target
-        results = _values.slots_to_values(func.store, func.type.results, thread._result)
-        if not results:
-            return None
-        return results[0] if len(results) == 1 else tuple(results)
+        return func._result_of(thread._result)
 
     def run(self) -> None:
         """Block the caller until every spawned thread is done (their exceptions stay in the threads)."""
@@ -906,11 +904,11 @@ class Scheduler:
         _tls.scheduler = self
         func = gt._target
         try:
-            status = _execution.begin(func._store, t, func._ptr, gt._args)
+            status, payload = func._begin_on(t, gt._args)
             if status == WR_DONE:
-                gt._result = _execution.results(t, func.type.result_slots)
+                gt._result = payload
             elif status == WR_TRAP:
-                gt.exception = _execution.trap_of(t)
+                gt.exception = payload
             else:
                 self._calls -= 1  # counted again by _resume
                 gt._glet = greenlet(functools.partial(gt._resume, status), self._hub)
@@ -1204,17 +1202,9 @@ class Scheduler:
         return Deadlock([self._report(gt) for gt in self.threads])
 
     def _report(self, gt: GreenThread) -> ThreadReport:
-        from .execution import backtrace_frames
-
         frames = []
         t = gt._wr_thread
         if t is not None and self._native.ptr is not None and lib.wr_api_thread_depth(t):
             lib.wr_api_thread_capture_backtrace(t)
             frames = backtrace_frames(t)
         return ThreadReport(gt.id, gt.name, gt.state.value, gt.blocked_on, gt.wait_address, frames)
-
-
-# The call driver and value conversions import this module; bound here, after it is complete.
-from . import execution as _execution  # noqa: E402
-from . import function as _function  # noqa: E402
-from . import values as _values  # noqa: E402

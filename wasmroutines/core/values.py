@@ -90,9 +90,18 @@ def to_slots(store: Store, t: ValType, value: Any, out: list[int]) -> None:
         raise TypeError(f"unknown value type {t!r}")
 
 
-def funcref_slot(store: Store, value: Any) -> int:
-    from .function import Function
+#: The Function class: function.py registers it when it loads (it imports this module, so this one cannot
+#: import it). funcref values convert through it.
+_Function: Any = None
 
+
+def register_function(cls: type) -> None:
+    global _Function
+    _Function = cls
+
+
+def funcref_slot(store: Store, value: Any) -> int:
+    Function = _Function
     if value is None:
         return 0
     if isinstance(value, Function):
@@ -124,8 +133,7 @@ def from_slots(store: Store, t: ValType, slots: Sequence[int], i: int) -> Any:
 
 
 def funcref_value(store: Store, slot: int) -> Any:
-    from .function import Function
-
+    Function = _Function
     if slot == 0:
         return None
     return Function._from_ptr(store, ffi.cast("wr_func *", slot))

@@ -69,10 +69,19 @@ def _int_in_range(t: ValType, value: Any) -> int:
     return v
 
 
+#: The wasmer Function class: _function.py registers it when it loads (it imports this module, so this one
+#: cannot import it).
+_Function: Any = None
+
+
+def register_function(cls: type) -> None:
+    global _Function
+    _Function = cls
+
+
 def _funcref(value: Any) -> Any:
     """The core Function behind a wasmer Function (or None)."""
-    from ._function import Function
-
+    Function = _Function
     if value is None:
         return None
     if isinstance(value, Function):
@@ -117,9 +126,7 @@ def to_slots(store: CoreStore, types: Sequence[ValType], values: Sequence[Any]) 
 def from_core_value(t: ValType, value: Any) -> Any:
     """A value the core produced, for Python: a core Function becomes a wasmer Function."""
     if t is ValType.FUNCREF and value is not None:
-        from ._function import Function
-
-        return Function._wrap(value)
+        return _Function._wrap(value)
     return value
 
 

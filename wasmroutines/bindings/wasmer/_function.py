@@ -9,7 +9,7 @@ from typing import Any
 from ...core.errors import WasmroutinesError
 from ...core.function import Function as CoreFunction
 from ...core.types import FuncType, ValType
-from ._convert import check, from_core_value, results_from_slots, to_slots, valtype_debug
+from ._convert import check, from_core_value, register_function, results_from_slots, to_slots, valtype_debug
 from ._signature import function_type_of
 from ._store import Store, check_store
 from ._types import FunctionType
@@ -177,3 +177,6 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<Function {self._core.name or '?'} {self.type}>"
+
+
+register_function(Function)

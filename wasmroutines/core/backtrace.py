@@ -1,0 +1,39 @@
+"""A suspended or trapped wasm thread's stack as Python sees it: the Trap of WR_TRAP, and backtrace frames.
+
+Apart from the call driver (execution.py) so that the scheduler, recordings and traps can read stacks
+without importing the driver, which imports the scheduler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._ffi import ffi, lib, optional_text, trap_message
+from .errors import Frame, Trap, trap
+
+__all__ = ["backtrace_frames", "trap_of"]
+
+
+def trap_of(t: Any) -> Trap:
+    """After WR_TRAP: the Trap, with the backtrace the core recorded."""
+    code = int(lib.wr_api_thread_trap(t))
+    return trap(trap_message(code), code, backtrace_frames(t))
+
+
+def backtrace_frames(t: Any) -> list[Frame]:
+    """The backtrace recorded in wr_thread `t` (by a trap, or wr_api_thread_capture_backtrace), innermost first."""
+    frames = []
+    func = ffi.new("wr_func **")
+    offset = ffi.new("uint32_t *")
+    for i in range(lib.wr_api_thread_backtrace_len(t)):
+        lib.wr_api_thread_backtrace(t, i, func, offset)
+        f = func[0]
+        frames.append(
+            Frame(
+                func_index=int(lib.wr_api_func_index(f)),
+                func_name=optional_text(lib.wr_api_func_name(f)),
+                module_name=optional_text(lib.wr_api_func_module_name(f)),
+                offset=int(offset[0]),
+            )
+        )
+    return frames
