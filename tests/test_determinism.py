@@ -64,8 +64,10 @@ def test_deterministic_clock_reads_the_epoch_plus_virtual_time() -> None:
 def test_schedule_cli_args_round_trip() -> None:
     s = Schedule(12, strategy="pct", depth=2, steps=4000, preempt_shared=True)
     assert s.cli_args() == ["--seed", "12", "--strategy", "pct", "--depth", "2", "--steps", "4000", "--preempt-shared"]
-    assert Schedule(3).cli_args() == ["--seed", "3"]
-    assert Schedule(3, min_slice=5, max_slice=50).cli_args() == ["--seed", "3", "--slices", "5:50"]
+    # Every field spelled out, defaults too: run and explore default differently.
+    spelled = ["--seed", "3", "--strategy", "random", "--slices", "1:10000", "--no-preempt-shared"]
+    assert Schedule(3).cli_args() == spelled
+    assert Schedule(3, min_slice=5, max_slice=50).cli_args()[4:6] == ["--slices", "5:50"]
     with pytest.raises(ValueError):
         Schedule(1, strategy="dfs")
     assert Schedule(1).run_seed(0) != Schedule(1).run_seed(1)

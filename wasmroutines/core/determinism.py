@@ -137,20 +137,14 @@ class Schedule:
         return replace(self, seed=derive_seed(self.seed, _STREAM_RUNS, index) & 0xFFFF_FFFF_FFFF)
 
     def cli_args(self) -> list[str]:
-        """The `wasmroutines run` options that give this schedule (defaults left out)."""
-        out = ["--seed", str(self.seed)]
-        default = Schedule(0)
-        if self.strategy != default.strategy:
-            out += ["--strategy", self.strategy]
+        """The `wasmroutines run` options that give this schedule, every field spelled out (`run` and `explore`
+        default differently, and defaults may change: a replay command must not depend on them)."""
+        out = ["--seed", str(self.seed), "--strategy", self.strategy]
         if self.strategy == "pct":
-            if self.depth != default.depth:
-                out += ["--depth", str(self.depth)]
-            if self.steps != default.steps:
-                out += ["--steps", str(self.steps)]
-        elif (self.min_slice, self.max_slice) != (default.min_slice, default.max_slice):
+            out += ["--depth", str(self.depth), "--steps", str(self.steps)]
+        else:
             out += ["--slices", f"{self.min_slice}:{self.max_slice}"]
-        if self.preempt_shared:
-            out.append("--preempt-shared")
+        out.append("--preempt-shared" if self.preempt_shared else "--no-preempt-shared")
         return out
 
     def as_dict(self) -> dict[str, Any]:

@@ -259,10 +259,17 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     )
     _add_schedule_options(g, explore=False)  # type: ignore[arg-type]
     g.add_argument("--slices", type=_slices, metavar="MIN:MAX", help="random: slice lengths (default 1:10000)")
-    g.add_argument(
+    shared = g.add_mutually_exclusive_group()
+    shared.add_argument(
         "--preempt-shared",
         action="store_true",
-        help="also preempt at every access to shared memory (as the explorer does)",
+        help="also preempt at every access to shared memory (as the explorer does by default)",
+    )
+    shared.add_argument(
+        "--no-preempt-shared",
+        dest="preempt_shared",
+        action="store_false",
+        help="preempt only at loop back-edges, calls, waits and host calls (the default of run)",
     )
     g.add_argument("--record", metavar="FILE", help="write a recording of the run (schedule and all WASI results)")
     g.add_argument(
