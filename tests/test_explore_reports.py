@@ -1,5 +1,5 @@
 """The explorer's reports: a failure is grouped by what failed, not by where the other threads happened to be;
-"(trapped here)" marks the frame that trapped; a hang is one failure.
+"(trapped here)" marks the frame that trapped; a hang is one failure under one budget, and says which.
 
 Each program makes the thing that must not matter vary from run to run (bystanders' positions, how many
 threads joined a deadlock, where a spin is cut off), and each test first checks that it did vary.
@@ -7,9 +7,12 @@ threads joined a deadlock, where a spin is cut off), and each test first checks 
 
 from __future__ import annotations
 
+import pytest
+
 from wasmroutines import Module
 from wasmroutines.core.wat import wat2wasm
 from wasmroutines.explore import DEFAULT_FUEL, Outcome, Program, Schedule, explore_program, run_program
+from wasmroutines.explore import explorer as explorer_module
 
 # Thread 1 (spawned with 0) traps in $bad after a little work; threads 2 and 3 alternate between $f and $g,
 # so where they are when the trap ends the run differs from schedule to schedule. Main waits for all three.
@@ -177,3 +180,29 @@ def test_a_hang_is_one_failure_wherever_the_budget_cuts_it_off() -> None:
     (found,) = explore_program(program, runs=12, fuel=30_000).failures
     assert found.failure.kind == "hang" and found.count == 12
     assert "--hang-fuel 30000" in found.replay
+
+
+def test_a_first_run_that_hangs_does_not_raise_the_hang_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default budget made small, so that the hang is cheap to reach (the rule is what is tested).
+    monkeypatch.setattr(explorer_module, "DEFAULT_FUEL", 40_000)
+    result = explore_program(_program("spin.wat", SPIN), runs=4)
+    assert result.fuel == 40_000
+    (found,) = result.failures
+    assert found.failure.kind == "hang" and found.count == 4
+    assert "--hang-fuel 40000" in found.replay
+
+
+def test_a_first_run_that_ends_sets_the_hang_budget_from_its_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    program = _program("oob.wat", OOB)
+    (first,) = _runs(program, 1, fuel=None)
+    assert first.failure is not None and first.failure.kind == "trap"  # it ended by itself
+    monkeypatch.setattr(explorer_module, "DEFAULT_FUEL", 2 * first.instructions)
+    assert explore_program(program, runs=2).fuel == 50 * first.instructions
+
+
+def test_a_hang_says_which_budget_it_ran_out_of_and_how_to_raise_it() -> None:
+    (outcome,) = _runs(_program("spin.wat", SPIN), 1, fuel=30_000)
+    assert outcome.failure is not None and outcome.failure.kind == "hang"
+    message = outcome.failure.message
+    assert "30,000 instructions" in message and "hang budget" in message
+    assert "--hang-fuel" in message and "fuel=" in message

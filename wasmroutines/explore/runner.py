@@ -62,20 +62,25 @@ __all__ = [
     "thread_reports",
 ]
 
-#: The least budget (units, about wasm instructions, all threads together) after which an explored run
-#: counts as hung; the explorer allows 50 times its first run's count when that is more.
+#: The hang budget of `run_program` and `run_function`, and the explorer's default: a run that executes more
+#: instructions than this (budget units, about one per wasm instruction, all threads together) ends as a
+#: failure of kind "hang". The explorer raises it to 50 times its first run's count when that run ends within
+#: it (never after a hang). Pass `fuel=` (`--hang-fuel` on the command line) for a longer run, None for none.
 DEFAULT_FUEL = 50_000_000
 
 _WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 
 
 class Hang(WasmroutinesError):
-    """A run went past its instruction budget: a livelock, an endless loop, or a budget set too low."""
+    """A run went past its hang budget: a livelock, an endless loop, or a budget set too low for the run."""
 
     def __init__(self, budget: int, threads: Sequence[ThreadReport]) -> None:
         self.budget = budget
         self.threads = list(threads)
-        super().__init__(f"no end after {budget} instructions (all threads together)")
+        super().__init__(
+            f"no end within the hang budget of {budget:,} instructions (all threads together): a livelock, "
+            "an endless loop, or a run that needs more (raise it with --hang-fuel N, or fuel=N from Python)"
+        )
 
 
 #: The flag that sets each limit, by the name errors give it (`.limit`: the Store keyword, or Module's max_size).
@@ -345,7 +350,9 @@ def run_program(
 
     With `capture` the program's stdout and stderr are kept in the Outcome;
     otherwise they go to `stdout`/`stderr` (None: the process's own). `fuel`
-    is the hang budget in instructions across all threads (None: none).
+    is the hang budget in instructions across all threads (default
+    DEFAULT_FUEL, 50 million; None: none): past it the run ends as a
+    Failure of kind "hang" whose message names the budget.
     `record` keeps a Recording of the run in the Outcome (it needs a
     schedule); `replay` replays one (its schedule wins); `trace` keeps a
     ChromeTrace. Failures are reported in the Outcome, never raised, except
@@ -505,7 +512,8 @@ def run_function(
     `body` instantiates its wasm in the store, spawns threads, joins them and
     checks what it likes (an AssertionError is a failure like a trap); its
     return value, as repr(), is the run's output, which exploration compares
-    across runs. Threads it leaves running are killed afterwards.
+    across runs. Threads it leaves running are killed afterwards. `fuel` is
+    the hang budget, as for run_program.
     """
     hooks = hooks or RunHooks()
     store = Store()
