@@ -52,8 +52,10 @@ _EXPLORE_DESCRIPTION = """\
 Run a WebAssembly program (a WASI command, with wasi-threads) under many seeded schedules and
 report each distinct failure once: deadlock, trap, non-zero exit, hang (past --hang-fuel
 instructions), or output that differs from --expect-stdout (default: from the first run that
-ended normally). Each failure comes with the stacks of all threads and one command that
-replays it exactly. The exploration is itself reproducible: same --seed, same runs."""
+ended normally). Failures are grouped by what failed (a trap's location, a deadlock's wait
+sites), not by where the other threads were. Each failure comes with the stacks of all threads
+and one command that replays it exactly. The exploration is itself reproducible: same --seed,
+same runs."""
 
 _EXPLORE_EPILOG = """\
 exit status: 0 when no failure was found, 1 when one was (or on another error), 2 for bad arguments.
@@ -151,8 +153,13 @@ def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
         "--hang-fuel",
         type=_positive,
         metavar="N",
-        help="a run that executes N instructions (all threads together) is a hang\n"
-        + (f"(default: 50 times the first run's count, at least {DEFAULT_FUEL})" if explore else "(default: no limit)"),
+        help="a run that executes more than N instructions (all threads together) is a hang\n"
+        + (
+            f"(default: {DEFAULT_FUEL:,}, or 50 times the first run's count\n"
+            "when that run ends within it and that is more)"
+            if explore
+            else "(default: no limit)"
+        ),
     )
 
 

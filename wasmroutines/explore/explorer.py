@@ -9,13 +9,17 @@ Failures: a deadlock, a trap, a non-zero exit, a hang (past the instruction
 budget), an error raised by the test body, or output (stdout, stderr and
 exit code; a test body's return value) different from the expected output,
 or, when none is given, from the first run that ended normally. Failures
-are grouped by `Failure.key` (kind and where the threads were); each group
-is reported once, from its earliest run, with how many runs hit it.
+are grouped by `Failure.key` (what failed: a trap's message and the trapping
+thread's location, a deadlock's wait sites, any hang; not where the other
+threads were); each group is reported once, from its earliest run, with
+how many runs hit it.
 
 PCT needs the length of a run in steps (budget units): unless given, a
-calibration run (a random walk) measures it, rounded up; the hang budget
-is, unless given, 50 times that length (at least DEFAULT_FUEL). Under the
-random strategy the calibration run is run 0; under pct it is extra.
+calibration run (a random walk) measures it, rounded up. The hang budget
+(`fuel`), unless given, is DEFAULT_FUEL for that run, then 50 times its
+length if it ended within DEFAULT_FUEL and that is more; after a hang it
+stays DEFAULT_FUEL. Under the random strategy the calibration run is run
+0; under pct it is extra.
 `jobs` > 1 spreads the runs over processes (forked, so a test body need not
 be picklable); results are merged in run order.
 """
@@ -39,6 +43,8 @@ __all__ = ["Exploration", "FoundFailure", "explore_function", "explore_program"]
 
 #: Runs sent to a worker process at a time.
 _CHUNK = 16
+#: Unless given, the hang budget is this many times the first run's count (when it ended, and more than DEFAULT_FUEL).
+_HANG_FACTOR = 50
 
 
 @dataclass
@@ -107,7 +113,7 @@ class Exploration:
                         lines.append(f"    {n:>6} runs: {_show(out)}")
             elif f.stderr:
                 lines.append("  stderr: " + _show(f.stderr[-400:]))
-            shown = " ".join(str(d) for d in f.decisions[:40])
+            shown = " ".join(str(d) for d in f.decisions[:40]) or "none (no scheduling decision)"
             more = f" ... ({len(f.decisions)} in all)" if len(f.decisions) > 40 else ""
             lines.append(f"  schedule: {f.schedule}; threads picked: {shown}{more}")
             lines.append(f"  replay: {f.replay}")
@@ -267,8 +273,9 @@ def _explore(
         if strategy == "random":  # it is run 0 itself; pct's runs all follow pct
             results[0] = first
             todo = todo[1:]
-        if not fuel_given:
-            target.fuel = max(DEFAULT_FUEL, 50 * first.instructions)
+        if not fuel_given and not (first.failure is not None and first.failure.kind == "hang"):
+            # Only a run that ended says how long a run is; a hang's count is just the budget it ran out of.
+            target.fuel = max(DEFAULT_FUEL, _HANG_FACTOR * first.instructions)
         if strategy == "pct" and steps is None:
             steps = _round_up(max(first.instructions, 100))
     if strategy == "pct":
@@ -382,7 +389,8 @@ def explore_program(
 ) -> Exploration:
     """Run a WASI program under `runs` schedules; see the module docstring.
 
-    `fuel` is the hang budget in instructions (default: 50 times the first run's, at least DEFAULT_FUEL).
+    `fuel` is the hang budget in instructions, all threads together (default: DEFAULT_FUEL, or 50 times the
+    first run's count when that run ended within it and that is more); `Exploration.fuel` is the one used.
     """
     return _explore(
         _ProgramTarget(program, fuel),

@@ -28,7 +28,16 @@ from ..bindings.wasi.registry import bind
 from ..bindings.wasi.runtime import _poll
 from ..core._ffi import lib
 from ..core.determinism import DeterministicClock, Schedule, SeededBytes
-from ..core.errors import Deadlock, OutOfFuel, ResourceLimitError, StackExhausted, ThreadReport, Trap, WasmroutinesError
+from ..core.errors import (
+    Deadlock,
+    Frame,
+    OutOfFuel,
+    ResourceLimitError,
+    StackExhausted,
+    ThreadReport,
+    Trap,
+    WasmroutinesError,
+)
 from ..core.function import Function
 from ..core.instance import Instance
 from ..core.memory import PAGE_SIZE, Memory
@@ -53,20 +62,25 @@ __all__ = [
     "thread_reports",
 ]
 
-#: The least budget (units, about wasm instructions, all threads together) after which an explored run
-#: counts as hung; the explorer allows 50 times its first run's count when that is more.
+#: The hang budget of `run_program` and `run_function`, and the explorer's default: a run that executes more
+#: instructions than this (budget units, about one per wasm instruction, all threads together) ends as a
+#: failure of kind "hang". The explorer raises it to 50 times its first run's count when that run ends within
+#: it (never after a hang). Pass `fuel=` (`--hang-fuel` on the command line) for a longer run, None for none.
 DEFAULT_FUEL = 50_000_000
 
 _WASI_MODULES = ("wasi_snapshot_preview1", "wasi_unstable")
 
 
 class Hang(WasmroutinesError):
-    """A run went past its instruction budget: a livelock, an endless loop, or a budget set too low."""
+    """A run went past its hang budget: a livelock, an endless loop, or a budget set too low for the run."""
 
     def __init__(self, budget: int, threads: Sequence[ThreadReport]) -> None:
         self.budget = budget
         self.threads = list(threads)
-        super().__init__(f"no end after {budget} instructions (all threads together)")
+        super().__init__(
+            f"no end within the hang budget of {budget:,} instructions (all threads together): a livelock, "
+            "an endless loop, or a run that needs more (raise it with --hang-fuel N, or fuel=N from Python)"
+        )
 
 
 #: The flag that sets each limit, by the name errors give it (`.limit`: the Store keyword, or Module's max_size).
@@ -121,9 +135,7 @@ class Failure:
     (over one of the store's limits: `limit` names it, as the error's `.limit` does), error.
 
     `threads` are the stacks of every thread when it happened; `thread` the
-    one that trapped (when known). `key` identifies the bug for deduplication:
-    the kind plus where the threads were (function names and offsets, not
-    addresses or thread ids, which vary from schedule to schedule).
+    one that trapped (when known). `key` identifies the bug for deduplication.
     """
 
     kind: str
@@ -134,23 +146,54 @@ class Failure:
 
     @property
     def key(self) -> str:
+        """What failed, for grouping runs into one failure.
+
+        Never where bystander threads happened to be, nor thread ids, addresses or how many threads
+        there were: those vary from schedule to schedule while the bug stays the same. A trap or a
+        limit is its message and where the failing thread was; a deadlock the set of wait sites; a
+        hang just a hang (where the budget cuts a livelock off is arbitrary, and so is the budget).
+        """
         if self.kind in ("output", "exit", "error"):
             return f"{self.kind}: {self.message}"
-        where = sorted(
-            {
-                (t.state, _blocked_kind(t.blocked_on), tuple(f.func_name or str(f.func_index) for f in t.frames[:4]))
-                for t in self.threads
-            }
-        )
+        if self.kind == "hang":
+            return "hang"
+        if self.kind == "deadlock":
+            # A set: how many threads wait at one site depends on how many got there before the rest blocked.
+            sites = sorted({(t.state, _blocked_kind(t.blocked_on), _site(t.frames)) for t in self.threads})
+            return f"deadlock: {sites}"
         first = self.message.splitlines()[0] if self.message else ""
-        return f"{self.kind}: {first} {where}"
+        culprit = self._culprit()
+        where = _site(culprit.frames) if culprit is not None else ()
+        return f"{self.kind}: {self.limit or ''} {first} {where}"
+
+    def _culprit(self) -> ThreadReport | None:
+        if self.thread is None:
+            return None
+        return next((t for t in self.threads if t.id == self.thread), None)
 
     def describe(self) -> str:
         lines = [f"{self.kind}: {self.message}"]
+        culprit = self._culprit() if self.kind in ("trap", "limit") else None
         for t in self.threads:
-            mark = " (trapped here)" if self.thread is not None and t.id == self.thread else ""
-            lines.append(_indent(str(t) + mark, "  "))
+            text = str(t).splitlines()
+            if t is culprit:
+                # Frames are innermost first: the first frame line is where it stopped (the header, without one).
+                text[1 if t.frames else 0] += " (trapped here)" if self.kind == "trap" else " (over the limit here)"
+            lines.append(_indent("\n".join(text), "  "))
         return "\n".join(lines)
+
+
+def _site(frames: Sequence[Frame]) -> tuple[str, ...]:
+    """Where a thread is: its innermost function and offset, and up to three callers (names only: a caller's
+    call site may differ while the failing code is the same)."""
+    if not frames:
+        return ()
+    top = frames[0]
+    return (f"{_func(top)}@{top.offset:#x}", *(_func(f) for f in frames[1:4]))
+
+
+def _func(frame: Frame) -> str:
+    return frame.func_name or f"#{frame.func_index}"
 
 
 def _blocked_kind(what: str | None) -> str | None:
@@ -308,7 +351,9 @@ def run_program(
 
     With `capture` the program's stdout and stderr are kept in the Outcome;
     otherwise they go to `stdout`/`stderr` (None: the process's own). `fuel`
-    is the hang budget in instructions across all threads (None: none).
+    is the hang budget in instructions across all threads (default
+    DEFAULT_FUEL, 50 million; None: none): past it the run ends as a
+    Failure of kind "hang" whose message names the budget.
     `record` keeps a Recording of the run in the Outcome (it needs a
     schedule); `replay` replays one (its schedule wins); `trace` keeps a
     ChromeTrace; `log_decisions` keeps the thread picked at each decision in
@@ -466,7 +511,8 @@ def run_function(
     `body` instantiates its wasm in the store, spawns threads, joins them and
     checks what it likes (an AssertionError is a failure like a trap); its
     return value, as repr(), is the run's output, which exploration compares
-    across runs. Threads it leaves running are killed afterwards.
+    across runs. Threads it leaves running are killed afterwards. `fuel` is
+    the hang budget, as for run_program.
     """
     hooks = hooks or RunHooks()
     store = Store()
