@@ -231,3 +231,27 @@ def test_plugin_fails_a_racy_test_with_a_replay_line(
     again = pytester.runpytest(*_plugin_args(), "test_counter.py::test_racy")
     again.assert_outcomes(failed=1)
     again.stdout.fnmatch_lines(["*AssertionError*!= expected 30*"])
+
+
+HANG_TEST = """
+from wasmroutines import Instance, Module, join, spawn
+from wasmroutines.core.wat import wat2wasm
+
+MODULE = Module(wat2wasm('(module (func (export "spin") (loop $l (br $l))))'))
+
+
+def test_spins(wasm_explore):
+    def body(store):
+        join(spawn(Instance(store, MODULE).exports.spin))
+
+    wasm_explore(body, runs=1)
+"""
+
+
+def test_plugin_replay_of_a_hang_ends(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A replayed schedule carries no budget: the replay still stops at the explorer's default one.
+    pytester.makepyfile(test_hang=HANG_TEST)
+    monkeypatch.setenv("WASMROUTINES_SCHEDULE", "seed=1")
+    result = pytester.runpytest(*_plugin_args(), "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*hang*budget*"])

@@ -38,6 +38,7 @@ import pytest
 from .core.determinism import STRATEGIES
 from .core.store import Store
 from .explore.explorer import Exploration, explore_function, replay_function, schedule_from_text, schedule_to_text
+from .explore.runner import DEFAULT_FUEL
 
 __all__ = ["ENV_SCHEDULE", "WasmExplore"]
 
@@ -77,7 +78,8 @@ class WasmExplore:
         opt = self._request.config.getoption
         replay = os.environ.get(ENV_SCHEDULE)
         if replay:
-            value = replay_function(body, schedule_from_text(replay), fuel=fuel)
+            # A replayed hang must end too: the explorer's default budget unless one was given.
+            value = replay_function(body, schedule_from_text(replay), fuel=DEFAULT_FUEL if fuel is None else fuel)
             if expect is not None:
                 assert value == expect, f"{value!r} != expected {expect!r}"
             return None
