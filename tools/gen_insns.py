@@ -613,16 +613,22 @@ def gen_cases(insns: list[Insn]) -> str:
     return "\n".join(out) + "\n"
 
 
+def generate(insn_dir: Path) -> dict[str, str]:
+    """The generated files, by name, from the .def files in `insn_dir` (a function so tests can run it on
+    their own small .def files; malformed input raises SystemExit with file:line and what is wrong)."""
+    insns = load(insn_dir)
+    return {
+        "wr_insn_gen.h": gen_header(insns),
+        "wr_insn_gen.c": gen_tables(insns),
+        "wr_interp_gen.inc": gen_cases(insns),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="fail if the committed outputs are stale")
     args = ap.parse_args()
-    insns = load(NATIVE / "insns")
-    outputs = {
-        NATIVE / "wr_insn_gen.h": gen_header(insns),
-        NATIVE / "wr_insn_gen.c": gen_tables(insns),
-        NATIVE / "wr_interp_gen.inc": gen_cases(insns),
-    }
+    outputs = {NATIVE / name: text for name, text in generate(NATIVE / "insns").items()}
     stale = []
     for path, text in outputs.items():
         if path.exists() and path.read_text() == text:
