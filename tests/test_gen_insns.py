@@ -560,6 +560,16 @@ ERRORS = [
         id="unknown-immediate-type",
     ),
     pytest.param(
+        'insn i32_add 0x6A "i32.add" (i32 a -> i32 r) [u32] {\n    r = a;\n}\n',
+        "bad.def:1: bad immediate 'u32'",
+        id="immediate-without-name",
+    ),
+    pytest.param(
+        'insn i32_add 0xFB:1 "i32.add" (i32 a -> i32 r) {\n    r = a;\n}\n',
+        "bad.def:1: unknown opcode prefix 0xFB",
+        id="unknown-opcode-prefix",
+    ),
+    pytest.param(
         '\ninsn i32_add 0x6A "i32.add" (i32 a, i32 b -> i32 r) {\n    r = a + b;\n  }\n',
         "bad.def:2: body of i32_add never closes",
         id="body-never-closes",

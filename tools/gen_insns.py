@@ -168,7 +168,10 @@ def parse_file(
             prefix, code = None, 0
         elif ":" in opcode:
             p, c = opcode.split(":")
-            prefix, code = PREFIXES[p.upper().replace("0X", "0x")], int(c, 0)
+            p = p.upper().replace("0X", "0x")
+            if p not in PREFIXES:
+                raise SystemExit(f"{where}: unknown opcode prefix {p} (known: 0xFC, 0xFD, 0xFE)")
+            prefix, code = PREFIXES[p], int(c, 0)
         else:
             prefix, code = 0, int(opcode, 16)
         rest = m["rest"].strip()
@@ -177,10 +180,10 @@ def parse_file(
         im = re.search(r"\[([^\]]*)\]", rest)
         if im:
             for part in filter(None, (p.strip() for p in im[1].split(","))):
-                t, n = part.split()
-                if t not in IMM_TYPES:
+                bits = part.split()
+                if len(bits) != 2 or bits[0] not in IMM_TYPES:
                     raise SystemExit(f"{where}: bad immediate {part!r}")
-                imms.append(Operand(t, n))
+                imms.append(Operand(bits[0], bits[1]))
             rest = rest[: im.start()] + rest[im.end() :]
         mm = re.search(r"memarg\((\d+)\)", rest)
         if mm:
