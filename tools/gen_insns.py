@@ -168,7 +168,10 @@ def parse_file(
             prefix, code = None, 0
         elif ":" in opcode:
             p, c = opcode.split(":")
-            prefix, code = PREFIXES[p.upper().replace("0X", "0x")], int(c, 0)
+            p = p.upper().replace("0X", "0x")
+            if p not in PREFIXES:
+                raise SystemExit(f"{where}: unknown opcode prefix {p} (known: 0xFC, 0xFD, 0xFE)")
+            prefix, code = PREFIXES[p], int(c, 0)
         else:
             prefix, code = 0, int(opcode, 16)
         rest = m["rest"].strip()
@@ -177,10 +180,10 @@ def parse_file(
         im = re.search(r"\[([^\]]*)\]", rest)
         if im:
             for part in filter(None, (p.strip() for p in im[1].split(","))):
-                t, n = part.split()
-                if t not in IMM_TYPES:
+                bits = part.split()
+                if len(bits) != 2 or bits[0] not in IMM_TYPES:
                     raise SystemExit(f"{where}: bad immediate {part!r}")
-                imms.append(Operand(t, n))
+                imms.append(Operand(bits[0], bits[1]))
             rest = rest[: im.start()] + rest[im.end() :]
         mm = re.search(r"memarg\((\d+)\)", rest)
         if mm:
@@ -613,16 +616,22 @@ def gen_cases(insns: list[Insn]) -> str:
     return "\n".join(out) + "\n"
 
 
+def generate(insn_dir: Path) -> dict[str, str]:
+    """The generated files, by name, from the .def files in `insn_dir` (a function so tests can run it on
+    their own small .def files; malformed input raises SystemExit with file:line and what is wrong)."""
+    insns = load(insn_dir)
+    return {
+        "wr_insn_gen.h": gen_header(insns),
+        "wr_insn_gen.c": gen_tables(insns),
+        "wr_interp_gen.inc": gen_cases(insns),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="fail if the committed outputs are stale")
     args = ap.parse_args()
-    insns = load(NATIVE / "insns")
-    outputs = {
-        NATIVE / "wr_insn_gen.h": gen_header(insns),
-        NATIVE / "wr_insn_gen.c": gen_tables(insns),
-        NATIVE / "wr_interp_gen.inc": gen_cases(insns),
-    }
+    outputs = {NATIVE / name: text for name, text in generate(NATIVE / "insns").items()}
     stale = []
     for path, text in outputs.items():
         if path.exists() and path.read_text() == text:

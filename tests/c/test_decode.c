@@ -2,17 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "wr_module.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                   \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 #define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
 
@@ -875,10 +866,5 @@ int main(void)
     test_module_rules();
     test_exports_and_start();
     test_segment_rules();
-    if (failures) {
-        fprintf(stderr, "test_decode: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_decode: ok\n");
-    return 0;
+    return check_result("test_decode");
 }

@@ -2,17 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "wr_reader.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                   \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
 
 #define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
 
@@ -213,10 +204,5 @@ int main(void)
     test_sleb33_64();
     test_reader();
     test_reader_fail();
-    if (failures) {
-        fprintf(stderr, "test_leb128: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_leb128: ok\n");
-    return 0;
+    return check_result("test_leb128");
 }

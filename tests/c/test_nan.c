@@ -9,17 +9,8 @@
  *        tests/c/test_nan.c -lm   (also with -fsanitize=undefined). */
 #include <stdio.h>
 
+#include "check.h"
 #include "wr_simd.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 /* CHECK with the operands printed, for the table-driven loops. */
 #define CHECK_BITS32(got, want, what, x, y)                                                                  \
@@ -315,10 +306,5 @@ int main(void)
     test_scalar_unary();
     test_memory_keeps_bits();
     test_simd();
-    if (failures) {
-        fprintf(stderr, "test_nan: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_nan: ok\n");
-    return 0;
+    return check_result("test_nan");
 }

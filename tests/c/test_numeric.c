@@ -4,17 +4,8 @@
  *        tests/c/test_numeric.c -lm   (also with -fsanitize=undefined). */
 #include <stdio.h>
 
+#include "check.h"
 #include "wr_numeric.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                              \
-    do {                                                                                                         \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                            \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
 
 /* Through volatile, so the compiler cannot constant-fold an operation on a
  * signalling NaN (GCC folds without quieting it; the hardware quiets). */
@@ -428,10 +419,5 @@ int main(void)
     test_atomic_mem();
     test_atomic_access();
     test_atomic_cmpxchg();
-    if (failures) {
-        fprintf(stderr, "test_numeric: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_numeric: ok\n");
-    return 0;
+    return check_result("test_numeric");
 }

@@ -2,17 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "wr_api.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 static wr_limits lim(uint64_t min, bool has_max, uint64_t max)
 {
@@ -625,10 +616,5 @@ int main(void)
     test_instance_link();
     test_instance_init();
     test_instance_traps();
-    if (failures) {
-        fprintf(stderr, "test_runtime: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_runtime: ok\n");
-    return 0;
+    return check_result("test_runtime");
 }

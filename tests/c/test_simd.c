@@ -6,17 +6,8 @@
  *        tests/c/test_simd.c -lm   (also with -fsanitize=address,undefined). */
 #include <stdio.h>
 
+#include "check.h"
 #include "wr_simd.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                                          \
-    do {                                                                                                     \
-        if (!(cond)) {                                                                                       \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                         \
-            failures++;                                                                                      \
-        }                                                                                                    \
-    } while (0)
 
 /* Through volatile, so the compiler cannot constant-fold (GCC folds
  * operations on signalling NaNs without quieting them; hardware quiets). */
@@ -485,10 +476,5 @@ int main(void)
     test_float();
     test_conversions();
     test_random_models();
-    if (failures) {
-        fprintf(stderr, "test_simd: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_simd: ok\n");
-    return 0;
+    return check_result("test_simd");
 }
