@@ -186,6 +186,8 @@ static uint64_t priority_of(wr_policy *p, wr_task *t)
 
 int64_t wr_policy_push(wr_policy *p, wr_task *t, int reason)
 {
+    if (t->qpos != WR_TASK_IDLE)
+        return WR_NO_CUT; /* queued already: once is enough, and no second contention draw */
     int64_t cut = WR_NO_CUT;
     bool contends = reason != WR_PUSH_PREEMPTED;
     if (p->kind == WR_POLICY_RANDOM && contends && p->solo_running && p->running) {

@@ -104,7 +104,7 @@ void wr_policy_attach(wr_policy *p, const wr_store *s);
 
 /* `t` became runnable. Returns the budget to give the running task now (its
  * slice cut short because `t` contends with it), or WR_NO_CUT; -2 when out
- * of memory (nothing queued). */
+ * of memory (nothing queued). A task already queued stays as it is. */
 int64_t wr_policy_push(wr_policy *p, wr_task *t, int reason);
 /* The task to run next, removed from the queue (logged when logging), or NULL. */
 wr_task *wr_policy_pop(wr_policy *p);
