@@ -218,3 +218,120 @@ def test_blocking_wasi_calls_park_only_their_thread(wat: Callable[[str], bytes],
     )
     code, _, _ = run_program(wasm, stdin=blocking_stdin)
     assert code == 7
+
+
+# ---- thread instances from the program's first instance (the template) ----
+
+# Each instance records what it sees at 256 + 32 * n (n: 0 for the main instance, the spawn's arg for a
+# thread), then spoils all of it: a later instance sees the spoiled state only if it shares it.
+OBSERVER = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (import "env" "base" (global $base i32))
+  (type $r (func (result i32)))
+  (global $g (mut i32) (global.get $base))
+  (global $h (mut i64) (i64.const -7))
+  (table $t 3 funcref)
+  (elem (table $t) (i32.const 1) func $seven $eight)
+  (elem $p func $nine)
+  (data (i32.const 100) "\\2a")
+  (func $seven (type $r) (i32.const 7))
+  (func $eight (type $r) (i32.const 8))
+  (func $nine (type $r) (i32.const 9))
+  (func $init (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1))))  ;; instances started, at 0
+  (start $init)
+  (func $observe (param $at i32)
+    (i32.store (local.get $at) (global.get $g))
+    (i64.store offset=8 (local.get $at) (global.get $h))
+    (i32.store offset=16 (local.get $at) (call_indirect (type $r) (i32.const 1)))
+    (i32.store offset=20 (local.get $at) (call_indirect (type $r) (i32.const 2)))
+    (table.init $t $p (i32.const 0) (i32.const 0) (i32.const 1))
+    (i32.store offset=24 (local.get $at) (call_indirect (type $r) (i32.const 0)))
+    (i32.store offset=28 (local.get $at) (i32.load8_u (i32.const 100)))
+    (global.set $g (i32.const -1))
+    (global.set $h (i64.const -1))
+    (table.set $t (i32.const 1) (ref.null func))
+    (table.set $t (i32.const 0) (ref.null func))
+    (elem.drop $p)
+    (i32.store8 (i32.const 100) (i32.const 0)))
+  (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (call $observe (i32.add (i32.const 256) (i32.shl (local.get $arg) (i32.const 5))))
+    (i32.atomic.store (i32.const 4) (local.get $arg))
+    (drop (memory.atomic.notify (i32.const 4) (i32.const 1))))
+  (func (export "_start") (local $i i32)
+    (call $observe (i32.const 256))
+    (loop $each
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.le_s (call $spawn (local.get $i)) (i32.const 0)) (then unreachable))
+      (block $seen  ;; thread $i has observed and spoiled before the next instance is made
+        (loop $wait
+          (br_if $seen (i32.eq (i32.atomic.load (i32.const 4)) (local.get $i)))
+          (drop (memory.atomic.wait32 (i32.const 4) (i32.sub (local.get $i) (i32.const 1)) (i64.const -1)))
+          (br $wait)))
+      (br_if $each (i32.lt_u (local.get $i) (i32.const 3))))))"""
+
+
+def _observe(wasm: bytes, seed: int | None, monkeypatch: pytest.MonkeyPatch, template: bool) -> list[tuple[int, ...]]:
+    """Run OBSERVER; what each of its 4 instances saw, checking how many Instance objects were made."""
+    import wasmroutines.bindings.wasi_threads as wasi_threads
+    from wasmroutines import Global, GlobalType, Instance, ValType
+
+    made: list[Instance] = []
+
+    class CountedInstance(Instance):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            made.append(self)
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(wasi_threads, "Instance", CountedInstance)
+    store = Store() if seed is None else Store(policy=SeededPolicy(seed))
+    base = Global(store, GlobalType(ValType.I32, False), 5)
+    threads = WasiThreads(store, Module(wasm), imports={"env": {"base": base}})
+    main = threads.instantiate()
+    if not template:
+        threads._template = None  # every thread instance through Instance, as before templates
+    assert threads.start(main) == 0
+    assert threads.spawned == 3 and store.scheduler.alive == []
+    assert len(made) == (1 if template else 4)
+    memory = threads.memory
+    assert memory is not None
+    assert int.from_bytes(memory.read(0, 4), "little") == 4  # the start function ran in every instance
+    seen = []
+    for n in range(4):
+        raw = memory.read(256 + 32 * n, 32)
+        g, t1, t2, t0, byte = (int.from_bytes(raw[i : i + 4], "little", signed=True) for i in (0, 16, 20, 24, 28))
+        seen.append((g, int.from_bytes(raw[8:16], "little", signed=True), t1, t2, t0, byte))
+    return seen
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_thread_instances_are_made_as_instantiation_makes_them(
+    wat: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch, seed: int | None
+) -> None:
+    """Fresh globals from their initializers, fresh tables with the active segments applied, their own passive
+    segments, the active data segment applied again (as Instance does) and the start function run: the same as
+    making every thread's Instance, but with one Instance in all."""
+    wasm = wat(OBSERVER)
+    fresh = (5, -7, 7, 8, 9, 42)
+    assert _observe(wasm, seed, monkeypatch, template=True) == [fresh] * 4
+    assert _observe(wasm, seed, monkeypatch, template=False) == [fresh] * 4
+
+
+def test_thread_instances_keep_the_store_limits(wat: Callable[[str], bytes]) -> None:
+    """A limit that refuses the program's instances refuses a thread's too: the spawn returns -EAGAIN."""
+    wasm = wat(
+        """(module
+      (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+      (import "env" "memory" (memory 1 1 shared))
+      (func (export "wasi_thread_start") (param i32 i32))
+      (func (export "_start") (result i32) (call $spawn (i32.const 0))))"""
+    )
+    store = Store()
+    module = Module(wasm)
+    threads = WasiThreads(store, module)
+    instance = threads.instantiate()
+    store.max_module_size = module.size - 1
+    assert instance.exports["_start"]() < 0
+    store.max_module_size = None
+    assert instance.exports["_start"]() == 1
+    assert threads.spawned == 1

@@ -606,6 +606,70 @@ static void test_instance_traps(void)
     wr_store_free(s);
 }
 
+/* wr_instance_new_like: what wr_instance_new makes of the same imports, whatever `like` has done since. */
+static void test_instance_new_like(void)
+{
+    wr_store *s = wr_store_new();
+    test_module tm;
+    build_module(&tm, 2, 10);
+    test_imports ti;
+    make_imports(s, &ti);
+    wr_error err = {0};
+    wr_instance *like = NULL, *inst = NULL;
+    CHECK(wr_instance_new(s, &tm.m, ti.ext, 4, &like, &err) == 0);
+    if (!like) {
+        wr_store_free(s);
+        return;
+    }
+    /* Spoil like's own state and the shared memory. */
+    like->globals[1]->val[0] = 1234;
+    like->tables[1]->elems[1] = 0;
+    like->elem_sizes[1] = 0;
+    like->data_sizes[1] = 0;
+    memset(ti.m->base + 10, 0, 5);
+    ti.t->elems[2] = 0;
+
+    CHECK(wr_instance_new_like(like, &inst, &err) == 0 && err.kind == 0);
+    if (!inst) {
+        wr_store_free(s);
+        return;
+    }
+    CHECK(inst != like && inst->store == s && inst->module == &tm.m);
+    CHECK(inst->type_ids[0] == like->type_ids[0] && inst->type_ids[1] == like->type_ids[1]);
+    CHECK(inst->funcs[0] == ti.f && inst->tables[0] == ti.t && inst->mems[0] == ti.m &&
+          inst->globals[0] == ti.g);
+    wr_func *f1 = inst->funcs[1], *f2 = inst->funcs[2];
+    CHECK(f1 != like->funcs[1] && f1->inst == inst && f1->index == 1 && f1->code == like->funcs[1]->code);
+    CHECK(f1->type_id == like->funcs[1]->type_id && f2->inst == inst && f2->type_id == inst->type_ids[1]);
+    CHECK(inst->globals[1] != like->globals[1] && inst->globals[1]->val[0] == 7);
+    CHECK(inst->globals[2]->val[0] == 99 && inst->globals[3]->val[0] == (uint64_t)(uintptr_t)f2);
+    wr_table *t1 = inst->tables[1];
+    CHECK(t1 != like->tables[1] && t1->size == 4 && t1->elems[1] == (uint64_t)(uintptr_t)f1 &&
+          t1->elems[2] == (uint64_t)(uintptr_t)f2);
+    CHECK(inst->elem_sizes[1] == 3 && inst->elem_refs[1][0] == (uint64_t)(uintptr_t)f2 &&
+          inst->elem_refs[1][2] == (uint64_t)(uintptr_t)ti.f);
+    CHECK(inst->elem_sizes[0] == 0 && inst->data_sizes[0] == 0 && inst->data_sizes[1] == 2);
+    /* Active segments apply again to the imported table and memory, as instantiation does. */
+    CHECK(ti.t->elems[2] == (uint64_t)(uintptr_t)f1);
+    CHECK(memcmp(ti.m->base + 10, data_bytes, 5) == 0);
+    CHECK(wr_instance_start(inst) == f1);
+    CHECK(wr_api_instance_export_func(inst, 0) == f2);
+    CHECK(wr_api_instance_export_func(inst, 1) == NULL && wr_api_instance_export_func(inst, 3) == NULL);
+
+    /* A segment out of bounds traps as in wr_instance_new; the store's limits apply. */
+    ti.m->base[WR_PAGE_SIZE - 1] = 0;
+    build_module(&tm, 2, WR_PAGE_SIZE - 4);
+    CHECK(wr_instance_new_like(like, &inst, &err) == -WR_TRAP_MEMORY_OOB && inst != NULL);
+    CHECK(ti.m->base[WR_PAGE_SIZE - 1] == 0);
+    build_module(&tm, 2, 10);
+    tm.tables[1].limits.min = 11;
+    s->config.max_table_elems = 10;
+    memset(&err, 0, sizeof err);
+    CHECK(wr_instance_new_like(like, &inst, &err) == WR_ERR_RESOURCE && inst == NULL);
+    CHECK(err.kind == WR_ERR_RESOURCE);
+    wr_store_free(s);
+}
+
 int main(void)
 {
     test_store_defaults();
@@ -616,5 +680,6 @@ int main(void)
     test_instance_link();
     test_instance_init();
     test_instance_traps();
+    test_instance_new_like();
     return check_result("test_runtime");
 }

@@ -435,3 +435,17 @@ void wr_api_thread_set_explore(wr_thread *t, int on)
     t->explore_shared = on != 0;
     t->access_granted = false;
 }
+
+/* ---- thread templates ---- */
+
+int wr_api_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err)
+{
+    return wr_instance_new_like(like, out, err);
+}
+
+wr_func *wr_api_instance_export_func(const wr_instance *inst, uint32_t i)
+{
+    if (i >= inst->module->nexports || inst->module->exports[i].kind != WR_EXTERN_FUNC)
+        return NULL;
+    return wr_instance_export(inst, i).ptr;
+}

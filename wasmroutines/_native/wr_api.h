@@ -164,4 +164,12 @@ void wr_api_store_set_handoff(wr_store *s, int on);
  * queues and decisions; the host drives them (push, pop, slice, events). */
 uint64_t wr_api_task_host_id(const wr_task *t);
 
+/* ---- thread templates ---- */
+/* A new instance made as wr_api_instance_new would make it from the imports `like` was made with
+ * (checked then): the thread instances of a wasi-threads program, whose imports are all the same.
+ * Same return values; never WR_ERR_LINK. */
+int wr_api_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err);
+/* The function export `i` names, or NULL when `i` is out of range or not a function. */
+wr_func *wr_api_instance_export_func(const wr_instance *inst, uint32_t i);
+
 #endif /* WR_API_H */

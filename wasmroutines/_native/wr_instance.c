@@ -209,17 +209,13 @@ static size_t take(layout *l, uint64_t count, size_t elem, size_t align, bool *o
     return at;
 }
 
-int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
-                    wr_instance **out, wr_error *err)
+/* Build an instance whose imports are either `imports` (checked by the caller) or, when `like` is not NULL,
+ * the ones `like` was made with (checked then; an extern's type never changes and a memory or table only
+ * grows, so they still match): wr_instance_new and wr_instance_new_like. */
+static int build(wr_store *s, const wr_module *m, const wr_extern *imports, const wr_instance *like,
+                 wr_instance **out, wr_error *err)
 {
     *out = NULL;
-    if (nimports != m->nimports)
-        return wr_error_set(err, WR_ERR_LINK, 0, "incompatible import type: expected %u imports, got %u",
-                            m->nimports, nimports);
-    for (uint32_t i = 0; i < nimports; i++)
-        if (check_import(m, &m->imports[i], &imports[i], err))
-            return WR_ERR_LINK;
-
     /* Store limits, checked before anything is created. */
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
         if (m->tables[i].limits.min > s->config.max_table_elems)
@@ -271,32 +267,40 @@ int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, u
     wr_global *globaldefs = (wr_global *)(block + o_globaldefs);
     uint64_t *passive = (uint64_t *)(block + o_passive);
 
-    for (uint32_t i = 0; i < m->ntypes; i++) {
-        inst->type_ids[i] = wr_store_intern_type(s, &m->types[i]);
-        if (inst->type_ids[i] == UINT32_MAX) {
-            free(block);
-            return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    if (like) {
+        /* The same store, so the same type ids; imports are the first entries of each index space. */
+        memcpy(inst->type_ids, like->type_ids, (size_t)m->ntypes * sizeof *inst->type_ids);
+        memcpy(inst->funcs, like->funcs, (size_t)m->nfunc_imports * sizeof *inst->funcs);
+        memcpy(inst->tables, like->tables, (size_t)m->ntable_imports * sizeof *inst->tables);
+        memcpy(inst->mems, like->mems, (size_t)m->nmem_imports * sizeof *inst->mems);
+        memcpy(inst->globals, like->globals, (size_t)m->nglobal_imports * sizeof *inst->globals);
+    } else {
+        for (uint32_t i = 0; i < m->ntypes; i++) {
+            inst->type_ids[i] = wr_store_intern_type(s, &m->types[i]);
+            if (inst->type_ids[i] == UINT32_MAX) {
+                free(block);
+                return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+            }
         }
-    }
-
-    /* Imports fill the first entries of each index space, in import order. */
-    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
-    for (uint32_t i = 0; i < nimports; i++) {
-        switch (imports[i].kind) {
-        case WR_EXTERN_FUNC:
-            inst->funcs[nf++] = imports[i].ptr;
-            break;
-        case WR_EXTERN_TABLE:
-            inst->tables[nt++] = imports[i].ptr;
-            break;
-        case WR_EXTERN_MEMORY:
-            inst->mems[nm++] = imports[i].ptr;
-            break;
-        case WR_EXTERN_GLOBAL:
-            inst->globals[ng++] = imports[i].ptr;
-            break;
-        default:
-            break;
+        /* Imports fill the first entries of each index space, in import order. */
+        uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+        for (uint32_t i = 0; i < m->nimports; i++) {
+            switch (imports[i].kind) {
+            case WR_EXTERN_FUNC:
+                inst->funcs[nf++] = imports[i].ptr;
+                break;
+            case WR_EXTERN_TABLE:
+                inst->tables[nt++] = imports[i].ptr;
+                break;
+            case WR_EXTERN_MEMORY:
+                inst->mems[nm++] = imports[i].ptr;
+                break;
+            case WR_EXTERN_GLOBAL:
+                inst->globals[ng++] = imports[i].ptr;
+                break;
+            default:
+                break;
+            }
         }
     }
 
@@ -397,6 +401,24 @@ int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, u
         inst->data_sizes[i] = 0;
     }
     return 0;
+}
+
+int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
+                    wr_instance **out, wr_error *err)
+{
+    *out = NULL;
+    if (nimports != m->nimports)
+        return wr_error_set(err, WR_ERR_LINK, 0, "incompatible import type: expected %u imports, got %u",
+                            m->nimports, nimports);
+    for (uint32_t i = 0; i < nimports; i++)
+        if (check_import(m, &m->imports[i], &imports[i], err))
+            return WR_ERR_LINK;
+    return build(s, m, imports, NULL, out, err);
+}
+
+int wr_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err)
+{
+    return build(like->store, like->module, NULL, like, out, err);
 }
 
 wr_func *wr_instance_start(const wr_instance *inst)

@@ -149,6 +149,11 @@ typedef struct wr_extern {
 int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, uint32_t nimports,
                     wr_instance **out, wr_error *err);
 
+/* A new instance of `like`'s module, in its store, with the imports `like` was made with: what
+ * wr_instance_new would make of them, without checking them or interning the module's types again
+ * (a program's thread instances under wasi-threads). Same return values but WR_ERR_LINK. */
+int wr_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err);
+
 /* The start function, or NULL. */
 wr_func *wr_instance_start(const wr_instance *inst);
 

@@ -14,7 +14,11 @@ What the proposal asks, and how it is met here:
   imports (so the same Memory object, the same WASI functions), gives the
   thread a fresh id in [1, 0x1FFFFFFF] and runs `wasi_thread_start(tid, arg)`
   on a new green thread (Scheduler.spawn): it starts once the spawner blocks
-  or its slice ends, as a `go f()` would. Failure (no ids left, the store's
+  or its slice ends, as a `go f()` would. The program's first instance is the
+  template of the others: the C core makes each from the imports that one was
+  made with (checked once), as instantiation makes it (fresh globals and
+  tables, segments applied, the start function run), with no Python objects
+  but the thread's entry point (_Template). Failure (no ids left, the store's
   `max_threads` spawned threads alive, the instance cannot be made) returns a
   negative value (-EAGAIN), as wasmtime does: wasi-libc's pthread_create then
   fails with EAGAIN, for the program to handle. A refusal over `max_threads`
@@ -36,6 +40,8 @@ from collections.abc import Callable, Mapping
 
 from greenlet import GreenletExit
 
+from ..core import execution
+from ..core._ffi import NULL, ffi, lib, raise_error
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
 from ..core.function import Function
@@ -66,6 +72,8 @@ MAX_TID = 0x1FFF_FFFF
 SPAWN_FAILED = -6
 
 _SPAWN_TYPE = FuncType((ValType.I32,), (ValType.I32,))
+_START_PARAMS = (ValType.I32, ValType.I32)
+_M32 = 0xFFFF_FFFF
 
 
 def uses_wasi_threads(module: Module) -> bool:
@@ -79,6 +87,60 @@ def uses_wasi_threads(module: Module) -> bool:
         if isinstance(imp.type, MemoryType) and imp.type.shared:
             return True
     return False
+
+
+class _Template:
+    """Makes a thread's instance from the program's first one: what Instance(store, module, imports) does with
+    the same imports, in one C call (wr_api_instance_new_like: fresh globals and tables, segments applied, as
+    instantiation does), then the start function, as Instance runs it. Its product is the thread's
+    `wasi_thread_start`, a Function kept out of the store's registry: no Instance, no exports wrapped.
+    """
+
+    __slots__ = ("_store", "_size", "_like", "_entry", "_entry_type", "_host_start", "_out", "_err")
+
+    def __init__(self, instance: Instance, entry: int, entry_type: FuncType) -> None:
+        self._store = instance.store
+        self._size = instance.module.size
+        self._like = instance._ptr
+        self._entry = entry  # the export index of wasi_thread_start
+        self._entry_type = entry_type
+        # An imported start function is the same in every instance; a host one is called as Instance calls it.
+        start = lib.wr_api_instance_start(instance._ptr)
+        host = Function._from_ptr(self._store, start) if start != NULL else None
+        self._host_start = host if host is not None and host._host() is not None else None
+        self._out = ffi.new("wr_instance **")
+        self._err = ffi.new("wr_error *")
+
+    @staticmethod
+    def of(instance: Instance) -> _Template | None:
+        """The template for `instance`'s program, or None when it has no `wasi_thread_start(i32, i32)`
+        (thread-spawn then instantiates and fails as it always did)."""
+        for i, exp in enumerate(instance.module.exports):
+            if exp.name == THREAD_START:
+                t = exp.type
+                if isinstance(t, FuncType) and t.params == _START_PARAMS:
+                    return _Template(instance, i, t)
+                return None
+        return None
+
+    def entry(self) -> Function:
+        """A new instance's `wasi_thread_start`; raises what Instance would (a trap in a segment or the start
+        function, a store limit)."""
+        store = self._store
+        if store.max_module_size is not None and self._size > store.max_module_size:
+            raise ResourceLimitError("module over the store's max_module_size", "max_module_size")
+        rc = lib.wr_api_instance_new_like(self._like, self._out, self._err)
+        if rc != 0:
+            raise_error(rc, self._err)
+        inst = self._out[0]
+        start = lib.wr_api_instance_start(inst)
+        if start != NULL:
+            if self._host_start is not None:
+                self._host_start.call_bits([])
+            else:
+                execution.call(store, start, (), 0)
+        func = lib.wr_api_instance_export_func(inst, self._entry)
+        return Function._unlisted(store, func, self._entry_type)
 
 
 class WasiThreads:
@@ -112,6 +174,8 @@ class WasiThreads:
         self.ended_by: BaseException | None = None
         self._next_tid = 1
         self._imports = self._make_imports(imports or {})
+        self._template: _Template | None = None  # made by the first instantiate()
+        self._templated = False
         self._chained = self.scheduler.on_thread_exit
         self.scheduler.on_thread_exit = self._on_thread_exit
 
@@ -143,8 +207,12 @@ class WasiThreads:
         return None
 
     def instantiate(self) -> Instance:
-        """A new instance of the program (the main one first; thread-spawn makes the others)."""
-        return Instance(self.store, self.module, self._imports)
+        """A new instance of the program (the main one first; thread-spawn makes the others from it)."""
+        instance = Instance(self.store, self.module, self._imports)
+        if not self._templated:
+            self._templated = True
+            self._template = _Template.of(instance)
+        return instance
 
     # ---- thread-spawn ----
 
@@ -160,15 +228,21 @@ class WasiThreads:
             if self.on_refused is not None:
                 self.on_refused(e)
             return SPAWN_FAILED
+        template = self._template
         try:
-            instance = self.instantiate()
-            start = instance.exports[THREAD_START]
+            if template is not None:
+                start = template.entry()
+            else:
+                start = self.instantiate().exports[THREAD_START]
         except (WasmroutinesError, KeyError, MemoryError):
             return SPAWN_FAILED
         if not isinstance(start, Function):
             return SPAWN_FAILED
         self._next_tid = tid + 1
-        gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
+        if template is not None:  # (i32, i32) known: the slots directly
+            gt = self.scheduler.spawn_bits(start, (tid, arg & _M32), name=f"wasi thread {tid}")
+        else:
+            gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
         self.threads[tid] = gt
         self._tids[gt.id] = tid
         self.spawned += 1

@@ -59,6 +59,17 @@ class Function:
             store._remember(addr, wrapper)
         return wrapper
 
+    @classmethod
+    def _unlisted(cls, store: Store, ptr: Any, type: FuncType) -> Function:
+        """A wrapper of wasm function `ptr` whose type the caller knows, left out of the store's registry: for a
+        short-lived entry point (a wasi-threads thread's), where registering would cost more than the rest."""
+        wrapper = cls.__new__(cls)
+        wrapper._ptr = ptr
+        wrapper._store = store
+        wrapper._type = type
+        wrapper._host_checked = True  # a wasm function: _host() is None
+        return wrapper
+
     @property
     def type(self) -> FuncType:
         if self._type is None:
