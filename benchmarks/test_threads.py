@@ -12,15 +12,14 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .children import run_child
 from .paths import ROOT
 from .settings import Settings
 from .threads_wasm import ATOMIC_COUNT, PINGS, PLAIN_COUNT, GreenRuntime, OsRuntime, wasm
@@ -172,13 +171,9 @@ def test_spawn_join(benchmark: Any, settings: Settings, binary: bytes, workload:
 
 def _run_child(command: list[str]) -> tuple[float, int, bytes]:
     """Run `command` to its end: its CPU time (user + system, all its threads), its peak RSS in KiB, its stdout."""
-    with tempfile.TemporaryDirectory() as folder:
-        usage_path = Path(folder) / "usage.json"
-        wrapped = [sys.executable, "-m", "benchmarks.child_usage", str(usage_path), *command]
-        done = subprocess.run(wrapped, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
-        assert done.returncode == 0, f"{' '.join(command[1:])}: status {done.returncode}: {done.stderr[-2000:]!r}"
-        usage = json.loads(usage_path.read_text())
-    return float(usage["cpu_s"]), int(usage["maxrss_kib"]), done.stdout
+    child = run_child(command, timeout=600)
+    assert child.returncode == 0, f"{' '.join(command[1:])}: {child.describe()}"
+    return child.cpu_s, child.maxrss_kib, child.stdout
 
 
 def _spawn_many_command(peer_name: str, n: int) -> list[str]:

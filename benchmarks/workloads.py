@@ -3,8 +3,12 @@ fast). Sizes are chosen so that one run takes about 0.1-1 s on Wasmroutines; the
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 #: the issue's compute bar: the geometric mean of Wasmroutines/wasm3 time over these, measured in one run
 BAR = ("coremark", "c-ray", "mandelbrot", "fib", "loop", "sieve", "memrw")
@@ -213,7 +217,7 @@ WASI_SPAWN = ThreadWorkload(
     "wasi_spawn",
     "µs",
     "process CPU",
-    "–",
+    "≤ 10 µs (issue 15; the bar is at 10,000 threads)",
     quick=1_000,
     full=1_000,
 )
@@ -224,7 +228,7 @@ WASI_SPAWN_LARGE = ThreadWorkload(
     "wasi_spawn_large",
     "µs",
     "process CPU",
-    "–",
+    "≤ 10 µs (issue 15)",
     quick=None,
     full=10_000,
     peers=("wasmroutines",),
@@ -276,3 +280,165 @@ THREAD_ROUNDS = 5
 THREADS = (PINGPONG, SPAWN_JOIN, WASI_SPAWN, WASI_SPAWN_LARGE, WASI_MEMORY, IDLE_MEMORY, IDLE_FIT, MANY_THREADS)
 #: threads of the many-thread workload
 MANY = 64
+
+
+# ---- deterministic runs against fair runs (issue 15; test_seeded.py) ----
+
+#: the issue's bars, as the report checks them
+SEEDED_MAX = 1.25  # `run --seed 1` CPU over fair `run` CPU, each CPU-bound program
+EXPLORE_MAX = 1.5  # the explorer's CPU per schedule over a fair run's, without shared-access preemption
+EXPLORE_SHARED_MAX = 2.0  # the same with shared-access preemption (the explorer's default)
+DECISION_MAX_US = 0.3  # one deterministic scheduling decision between two runnable wasm threads
+PINGPONG_SEEDED_MAX = 3.0  # futex ping-pong round trip, seeded over fair
+RSS_GROWTH_MAX = 0.10  # peak RSS of a deterministic run 10x longer than another, over the shorter's, less 1
+WASI_SPAWN_MAX_US = 10.0  # wasi-threads spawn+exit, CPU per thread
+
+MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "tests/programs/manifest.json").read_text())
+
+
+def _primes_below(n: int) -> int:
+    """π(n - 1), by a sieve: the prime pool's answer, computed here rather than taken from another engine."""
+    if n < 3:
+        return 0
+    sieve = bytearray([1]) * n
+    sieve[0] = sieve[1] = 0
+    for i in range(2, math.isqrt(n - 1) + 1):
+        if sieve[i]:
+            sieve[i * i :: i] = bytearray(len(range(i * i, n, i)))
+    return sum(sieve)
+
+
+def _prime_pool_stdout(args: tuple[str, ...]) -> str:
+    workers, chunks, size = (int(a) for a in args)
+    below = chunks * size
+    primes = _primes_below(below)
+    return f"prime_pool: {workers} workers, {chunks} of {chunks} chunks of {size}, {primes} primes below {below}\n"
+
+
+def _spin_stdout(args: tuple[str, ...]) -> str:
+    threads, steps = (int(a) for a in args)
+    each = steps // threads
+    return f"spin: {threads} threads x {each} steps, counters sum {threads * each}\n"
+
+
+def _pingpong_stdout(args: tuple[str, ...]) -> str:
+    rounds = int(args[0])
+    return f"pingpong: {rounds} round trips, {2 * rounds} turns taken\n"
+
+
+@dataclass(frozen=True)
+class SeededProgram:
+    """A CPU-bound multithreaded program run fair, seeded and explored (test_seeded.py, test_program_modes)."""
+
+    #: the row's name: the program's (its arguments are shown beside it)
+    id: str
+    #: the pytest id
+    key: str
+    #: the .wasm, from the repository's root
+    program: str
+    #: its arguments (after the program's name) in the quick and the full mode
+    quick: tuple[str, ...]
+    full: tuple[str, ...]
+    #: the exact stdout for the given arguments
+    stdout: Callable[[tuple[str, ...]], str]
+    #: schedules per exploration in the quick and the full mode (the figure: explore N minus explore 1, over N - 1)
+    explore_quick: int
+    explore_full: int
+
+    def args(self, mode: str) -> tuple[str, ...]:
+        return self.quick if mode == "quick" else self.full
+
+    def explore_runs(self, mode: str) -> int:
+        return self.explore_quick if mode == "quick" else self.explore_full
+
+
+def _atomics_stdout(args: tuple[str, ...]) -> str:
+    """tests/programs/zig/atomics.zig with ROUNDS: 8 threads; its sum is a u32 (wraps)."""
+    rounds = int(args[0])
+    sum_ = 8 * rounds * (rounds + 1) // 2 % 2**32
+    return (
+        f"atomics: sum={sum_} balance={8 * rounds} bits=ff highest={7000 + rounds - 1} guarded={8 * rounds} "
+        "power_ok=true\n"
+    )
+
+
+def _mutex_stdout(args: tuple[str, ...]) -> str:
+    threads, iterations = (int(a) for a in args)
+    return f"mutex: {threads} threads x {iterations} = {threads * iterations}, at most 1 in the lock\n"
+
+
+def _condition_stdout(args: tuple[str, ...]) -> str:
+    """tests/programs/zig/condition.zig with PER_PRODUCER: 3 producers put 1..3 PER_PRODUCER through the queue."""
+    items = 3 * int(args[0])
+    return f"condition: {items} items through a queue of 4, sum {items * (items + 1) // 2}\n"
+
+
+def _zig_program(name: str, args: tuple[str, ...], stdout: Callable[[tuple[str, ...]], str]) -> SeededProgram:
+    """One of the repo's Zig programs (tests/programs/zig/, Debug builds), with larger arguments than its manifest's:
+    with those it runs a few milliseconds, too little to tell its modes apart. The output at the manifest's
+    arguments must be the manifest's (checked at import), so the formula is the program's."""
+    spec = MANIFEST["programs"][name]
+    assert stdout(tuple(spec["args"])) == spec["stdout"], f"{name}: the formula disagrees with the manifest"
+    return SeededProgram(name, name, f"tests/programs/wasm/{name}.wasm", args, args, stdout, 3, 4)
+
+
+PRIME_POOL = SeededProgram(
+    "c_prime_pool",
+    "prime_pool",
+    "tests/programs/wasm/c_prime_pool.wasm",
+    ("6", "64", "10000"),
+    ("6", "64", "20000"),
+    _prime_pool_stdout,
+    3,
+    4,
+)
+#: the issue's size, 2x10^7 steps in all, in both modes
+SPIN = SeededProgram(
+    "c_spin",
+    "spin",
+    "tests/programs/wasm/c_spin.wasm",
+    ("4", "20000000"),
+    ("4", "20000000"),
+    _spin_stdout,
+    3,
+    4,
+)
+SEEDED_PROGRAMS = (
+    PRIME_POOL,
+    SPIN,
+    _zig_program("zig_atomics", ("60000",), _atomics_stdout),
+    _zig_program("zig_mutex", ("6", "3000"), _mutex_stdout),
+    _zig_program("zig_condition", ("15000",), _condition_stdout),
+)
+#: timed rounds of each program row (each round runs every mode: about 10 seeded runs' worth of CPU)
+SEEDED_PROGRAM_ROUNDS = {"quick": 3, "full": 5}
+SPIN_PROGRAM = SPIN.program
+PINGPONG_PROGRAM = "tests/programs/wasm/c_pingpong.wasm"
+SPIN_STDOUT = _spin_stdout
+PINGPONG_STDOUT = _pingpong_stdout
+
+
+@dataclass(frozen=True)
+class SeededSize:
+    """A size (steps, round trips) and the timed rounds, in the quick and the full mode."""
+
+    quick: int
+    full: int
+    quick_rounds: int
+    full_rounds: int
+
+    def size(self, mode: str) -> int:
+        return self.quick if mode == "quick" else self.full
+
+    def rounds(self, mode: str) -> int:
+        return self.quick_rounds if mode == "quick" else self.full_rounds
+
+
+#: two threads spinning under `--slices 1:1`: steps in all (each thread half)
+DECISION = SeededSize(quick=200_000, full=1_000_000, quick_rounds=3, full_rounds=5)
+#: the small sizes whose traces count the decisions (steps in all): 0, k, 2k, 3k
+DECISION_TRACE_STEPS = 2_000
+#: futex ping-pong: round trips
+PINGPONG_SEEDED = SeededSize(quick=300_000, full=1_000_000, quick_rounds=3, full_rounds=5)
+#: four threads spinning, seeded: steps in all of the shorter run (the longer runs 10 times as many)
+RSS_RUN = SeededSize(quick=10_000_000, full=20_000_000, quick_rounds=1, full_rounds=3)

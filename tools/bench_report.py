@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Run the benchmarks against the peers, print a Markdown report, and check every goal it states.
 
-    python tools/bench_report.py            # full suite (10-15 minutes)
-    python tools/bench_report.py --quick    # about 3 minutes
+    python tools/bench_report.py            # full suite (10-15 minutes, and about 8 more for test_seeded.py today)
+    python tools/bench_report.py --quick    # about 3 minutes, and about 3 more for test_seeded.py today
     python tools/bench_report.py --json results.json   # report a saved pytest-benchmark JSON, run nothing
 
 The report goes to stdout, pytest's own output to stderr. First the peers table: each row a workload, each cell the
 median time of its timed rounds (CoreMark rows: the score, higher is better); the ratio columns are Wasmroutines'
 time over wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Then the threading table (green threads
 against wasmtime on OS threads, benchmarks/test_threads.py), the SIMD kernels, deterministic mode and the explorer,
-then the goals, each computed from the figures: met, missed, or not measured (and why), the machine, and why any
-cell is missing. benchmarks/README.md says what each figure includes.
+deterministic runs against fair runs through the command line (issue 15, benchmarks/test_seeded.py), then the
+goals, each computed from the figures: met, missed, or not measured (and why), the machine, and why any cell is
+missing. benchmarks/README.md says what each figure includes.
 
 Exit status: 0 when every goal measured is met; 1 when a goal is missed, when nothing was measured, or when a test
 of our own failed (a test of Wasmroutines, or one without a peer); pytest's status when it could not run
@@ -41,13 +42,23 @@ from benchmarks.workloads import (  # noqa: E402
     CALLS,
     COMMANDS,
     COREMARK_ID,
+    DECISION_MAX_US,
+    EXPLORE_MAX,
+    EXPLORE_SHARED_MAX,
     FIT_BAR,
     IDLE_FIT,
     IDLE_MEMORY,
     PINGPONG,
+    PINGPONG_SEEDED_MAX,
+    RSS_GROWTH_MAX,
+    SEEDED_MAX,
+    SEEDED_PROGRAMS,
     SPAWN_JOIN,
     THREAD_PEERS,
     THREADS,
+    WASI_SPAWN,
+    WASI_SPAWN_LARGE,
+    WASI_SPAWN_MAX_US,
     ThreadWorkload,
 )
 
@@ -169,6 +180,8 @@ def collect(data: dict[str, Any]) -> list[Row]:
 
 
 def _time(seconds: float) -> str:
+    if seconds < 0:  # a difference of two CPU times can fall below zero when the work is under the noise
+        return "−" + _time(-seconds)
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
@@ -478,6 +491,148 @@ def render_preemption(data: dict[str, Any]) -> str:
     )
 
 
+# ---- deterministic runs against fair runs (issue 15, test_seeded.py) ----
+
+
+def _infos(data: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [b["extra_info"] for b in _entries(data, kind)]
+
+
+def _one(data: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    found = _infos(data, kind)
+    return found[0] if found else None
+
+
+#: the modes of a program row: (extra_info key, column title, the bar on its ratio to the fair run)
+SEEDED_MODES = (
+    ("seeded", "`run --seed 1`", SEEDED_MAX),
+    ("explore", "explore, per schedule", EXPLORE_MAX),
+    ("explore_shared", "explore + shared-access preemption, per schedule", EXPLORE_SHARED_MAX),
+)
+
+
+def render_seeded(data: dict[str, Any]) -> str:
+    """Issue 15's rows: each CPU-bound program fair, seeded and explored; one decision; ping-pong; RSS."""
+    lines: list[str] = []
+    programs = _infos(data, "seeded_program")
+    if programs:
+        head = " | ".join(f"{title} | /fair (bar {limit:g}x)" for _, title, limit in SEEDED_MODES)
+        lines += [f"| CPU-bound program | arguments | fair `run` | {head} |", "|---|---|---:|" + "---:|" * 6]
+        for info in programs:
+            medians, ratios = info["medians_s"], info["ratios"]
+            cells = [_time(medians["fair"])]
+            for mode, _, _ in SEEDED_MODES:
+                cells += [_time(medians[mode]), _ratio_text(ratios.get(mode))]
+            args = " ".join(info["args"])
+            lines.append(f"| {info['workload']} | `{args}` | {' | '.join(cells)} |")
+        runs = ", ".join(f"{info['workload']} {info['explore_runs']}" for info in programs)
+        lines += [
+            "",
+            "Program cells: CPU time (user + system) of `wasmroutines run` in a fresh process less that of the same "
+            "command on an empty module; the explorer's: (CPU of `explore --runs N` less CPU of `explore --runs 1`) "
+            f"/ (N - 1), N: {runs}; medians over the rounds. Ratios: the median over the rounds of each round's "
+            "figure over the same round's fair figure.",
+        ]
+    decision = _one(data, "seeded_decision")
+    if decision:
+        net = decision["net_s"]
+        lines += [
+            "",
+            f"**A deterministic scheduling decision** (two threads spinning, `--seed 1 --slices 1:1`, "
+            f"{decision['steps']:,} steps: {decision['decisions']:,} decisions, {decision['switches']:,} of them "
+            f"switches, counted from `--trace` timelines): {decision['us_per_decision']:.3g} µs of CPU per decision "
+            f"({decision['us_per_switch']:.3g} µs per switch) over the fair run (seeded {_time(net['seeded'])}, "
+            f"fair {_time(net['fair'])}, each less its run of 0 steps: the fair one is within a few ms of noise; bar: "
+            f"{DECISION_MAX_US:g} µs per decision).",
+        ]
+    pingpong = _one(data, "seeded_pingpong")
+    if pingpong:
+        per = pingpong["us_per_round_trip"]
+        lines += [
+            "",
+            f"**Futex ping-pong, seeded against fair** (tests/programs/c/pingpong.c through `wasmroutines run`, "
+            f"{pingpong['round_trips']:,} round trips, CPU less a run of 0): seeded {per['seeded']:.3g} µs, fair "
+            f"{per['fair']:.3g} µs per round trip: {pingpong['ratio']:,.1f}x (bar: {PINGPONG_SEEDED_MAX:g}x).",
+        ]
+    rss = _one(data, "seeded_rss")
+    if rss:
+        steps, peak, cpu = rss["steps"], rss["peak_mib"], rss["cpu_s"]
+        lines += [
+            "",
+            f"**Memory of a longer deterministic run** (four threads spinning, `--seed 1`, no `--record`): peak RSS "
+            f"{peak['short']:,.1f} MiB for {steps['short']:,} steps ({_time(cpu['short'])} CPU), "
+            f"{peak['long']:,.1f} MiB for {steps['long']:,} ({_time(cpu['long'])}): {100 * rss['growth']:+.1f}% "
+            f"(bar: at most {100 * RSS_GROWTH_MAX:.0f}%).",
+        ]
+    return "\n".join(lines).strip()
+
+
+def _seeded_goals(data: dict[str, Any], threads: dict[str, dict[str, ThreadCell]]) -> list[Goal]:
+    out: list[Goal] = []
+    programs = {info["workload"]: info for info in _infos(data, "seeded_program")}
+    expected = [p.id for p in SEEDED_PROGRAMS]
+    names = {
+        "seeded": "`run --seed 1` against fair `run`, CPU-bound programs",
+        "explore": "explorer's CPU per schedule against a fair run, without shared-access preemption",
+        "explore_shared": "explorer's CPU per schedule against a fair run, with shared-access preemption",
+    }
+    for mode, _, limit in SEEDED_MODES:
+        name, target = names[mode], f"at most {limit:g}x each"
+        figures = {w: float(info["ratios"][mode]) for w, info in programs.items() if mode in info.get("ratios", {})}
+        missing = [w for w in expected if w not in figures]
+        text = ", ".join(f"{w} {v:,.2f}x" for w, v in figures.items())
+        if any(v > limit for v in figures.values()):
+            out.append(Goal(name, target, "missed", text))
+        elif figures and not missing:
+            out.append(Goal(name, target, "met", text))
+        else:
+            note = f"no figure for {', '.join(missing)}" + ("" if figures else " (benchmarks/test_seeded.py)")
+            out.append(Goal(name, target, "not measured", text, note))
+
+    name, target = (
+        "a deterministic scheduling decision between two runnable wasm threads",
+        f"at most {DECISION_MAX_US:g} µs",
+    )
+    decision = _one(data, "seeded_decision")
+    if decision:
+        us = float(decision["us_per_decision"])
+        out.append(Goal(name, target, _check(us <= DECISION_MAX_US), f"{us:.3g} µs"))
+    else:
+        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
+
+    name, target = "futex ping-pong round trip, seeded against fair", f"at most {PINGPONG_SEEDED_MAX:g}x"
+    pingpong = _one(data, "seeded_pingpong")
+    if pingpong:
+        ratio = float(pingpong["ratio"])
+        out.append(Goal(name, target, _check(ratio <= PINGPONG_SEEDED_MAX), f"{ratio:,.1f}x"))
+    else:
+        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
+
+    name, target = "peak RSS of a 10x longer deterministic run", f"at most {100 * RSS_GROWTH_MAX:.0f}% more"
+    rss = _one(data, "seeded_rss")
+    if rss:
+        growth = float(rss["growth"])
+        out.append(Goal(name, target, _check(growth <= RSS_GROWTH_MAX), f"{100 * growth:+.1f}%"))
+    else:
+        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
+
+    subject = THREAD_PEERS[0]
+    name, target = "wasi-threads spawn+exit, CPU per thread", f"at most {WASI_SPAWN_MAX_US:g} µs"
+    large = threads.get(WASI_SPAWN_LARGE.id, {}).get(subject)
+    small = threads.get(WASI_SPAWN.id, {}).get(subject)
+    for cell, size, note in (
+        (large, "10,000 threads", ""),
+        (small, "1,000 threads", "the bar's 10,000 threads run in the full mode only"),
+    ):
+        value = _thread_value(cell)
+        if value is not None:
+            out.append(Goal(name, target, _check(value <= WASI_SPAWN_MAX_US), f"{value:.3g} µs ({size})", note))
+            break
+    else:
+        out.append(Goal(name, target, "not measured", note=_not_measured(large or small, "it")))
+    return out
+
+
 # ---- the goals ----
 
 
@@ -575,7 +730,7 @@ def goals(data: dict[str, Any], rows: list[Row], threads: dict[str, dict[str, Th
         out.append(Goal(name, target, "missed", note=f"the run failed: {cell.reason}"))
     else:
         out.append(Goal(name, target, "not measured", note=_not_measured(cell, "it")))
-    return out
+    return out + _seeded_goals(data, threads)
 
 
 # ---- the whole report ----
@@ -611,7 +766,7 @@ def evaluate(data: dict[str, Any]) -> tuple[str, int]:
         out += [render_peers(rows), ""]
     if threads:
         out += [render_threads(threads), ""]
-    for section in (render_simd(data), render_determinism(data), render_preemption(data)):
+    for section in (render_simd(data), render_determinism(data), render_preemption(data), render_seeded(data)):
         if section:
             out += [section, ""]
 
@@ -671,7 +826,7 @@ def run_suite(json_path: Path, quick: bool, peers: str, keyword: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds, no long programs (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, no long programs (about 6 minutes)")
     parser.add_argument("--json", type=Path, help="report this pytest-benchmark JSON instead of running")
     parser.add_argument("--save", type=Path, help="keep the run's pytest-benchmark JSON here")
     parser.add_argument("--peers", default="", help="comma-separated subset of: " + ",".join(PEER_NAMES))

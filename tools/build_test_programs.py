@@ -39,7 +39,7 @@ OUT = PROGRAMS / "wasm"
 ZIG_VERSION = "0.13.0"
 
 ZIG_PROGRAMS = ["mutex", "condition", "rwlock", "semaphore", "reset_event", "atomics", "many_threads"]
-C_PROGRAMS = ["futex_mutex", "barrier", "spawn_many"]
+C_PROGRAMS = ["futex_mutex", "barrier", "spawn_many", "prime_pool", "spin", "pingpong"]
 C_RUNTIME = ["wt.c", "thread_start.s"]
 
 ZIG_FLAGS = [
