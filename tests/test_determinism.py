@@ -65,7 +65,7 @@ def test_schedule_cli_args_round_trip() -> None:
     s = Schedule(12, strategy="pct", depth=2, steps=4000, preempt_shared=True)
     assert s.cli_args() == ["--seed", "12", "--strategy", "pct", "--depth", "2", "--steps", "4000", "--preempt-shared"]
     # Every field spelled out, defaults too: run and explore default differently.
-    spelled = ["--seed", "3", "--strategy", "random", "--slices", "1:10000", "--no-preempt-shared"]
+    spelled = ["--seed", "3", "--strategy", "random", "--slices", "10000:1000000", "--no-preempt-shared"]
     assert Schedule(3).cli_args() == spelled
     assert Schedule(3, min_slice=5, max_slice=50).cli_args()[4:6] == ["--slices", "5:50"]
     with pytest.raises(ValueError):

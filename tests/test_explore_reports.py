@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from wasmroutines import Module
+from wasmroutines.core.policy import EXPLORE_SLICES
 from wasmroutines.core.wat import wat2wasm
 from wasmroutines.explore import DEFAULT_FUEL, Outcome, Program, Schedule, explore_program, run_program
 from wasmroutines.explore import explorer as explorer_module
@@ -120,7 +121,8 @@ def _program(name: str, text: str) -> Program:
 
 def _runs(program: Program, n: int, fuel: int | None = DEFAULT_FUEL) -> list[Outcome]:
     """The runs 0..n-1 of an exploration with seed 0 (random walk, shared-access preemption), one by one."""
-    base = Schedule(0, preempt_shared=True)
+    lo, hi = EXPLORE_SLICES
+    base = Schedule(0, min_slice=lo, max_slice=hi, preempt_shared=True)
     return [run_program(program, base.run_seed(i), fuel=fuel) for i in range(n)]
 
 

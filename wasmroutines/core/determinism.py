@@ -44,7 +44,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .clock import VirtualClock
-from .policy import PCTPolicy, RandomWalkPolicy, SplitMix64, Xoshiro256
+from .policy import RUN_SLICES, PCTPolicy, RandomWalkPolicy, SplitMix64, Xoshiro256
 
 __all__ = [
     "EPOCH_NS",
@@ -115,8 +115,8 @@ class Schedule:
     strategy: str = "random"
     depth: int = 3
     steps: int = 100_000
-    min_slice: int = 1
-    max_slice: int = 10_000
+    min_slice: int = RUN_SLICES[0]  # run's; the explorer's schedules carry EXPLORE_SLICES
+    max_slice: int = RUN_SLICES[1]
     preempt_shared: bool = False
 
     def __post_init__(self) -> None:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SLICE",
+    "EXPLORE_SLICES",
+    "RUN_SLICES",
     "SOLO_SLICE",
     "BuiltinPolicy",
     "FairPolicy",
@@ -53,6 +55,14 @@ __all__ = [
 #: of throughput; at 1_000_000 (0.4 ms) 0.35%, lost in the noise, while a spinning thread still
 #: hands over well within a millisecond.
 DEFAULT_SLICE = 1_000_000
+
+#: A seeded walk's slices, (min, max) budget units, drawn log-uniformly. RUN_SLICES are `run --seed`'s and
+#: SeededPolicy's: a reproducible production run, at most about 1.25 times a fair run's cost (a decision
+#: costs a few microseconds; these slices are tens to hundreds of microseconds of work) and still fair
+#: (every runnable thread is picked at random, none runs longer than a fair slice). EXPLORE_SLICES are the
+#: explorer's: switches a few instructions apart, which races need to show, at many decisions per run.
+RUN_SLICES = (10_000, 1_000_000)
+EXPLORE_SLICES = (1, 10_000)
 
 #: The slice of a seeded thread with nobody else runnable (cut short once someone is), and of PCT's
 #: threads past the last change point: long, so single-threaded work costs the same as a fair run.
@@ -179,9 +189,10 @@ class RandomWalkPolicy(BuiltinPolicy):
     """A reproducible random schedule: the next thread and each slice come from a PRNG seeded with `seed`.
 
     At each decision a uniformly random runnable thread runs for a slice drawn
-    log-uniformly between `min_slice` and `max_slice`, so a run mixes very
-    short slices (which expose races between a few instructions) with long
-    ones (which let threads get real work done). A thread with nobody to
+    log-uniformly between `min_slice` and `max_slice`, so a run mixes short
+    slices with long ones. The defaults (RUN_SLICES) are `run --seed`'s: a
+    reproducible run at nearly a fair run's cost; the explorer uses
+    EXPLORE_SLICES (from 1 unit: races between a few instructions show). A thread with nobody to
     switch to runs `solo_slice` (so single-threaded stretches cost what a fair
     run does); when another thread becomes runnable its slice is cut back to a
     random one. After each host call it gives way with probability 1/2 (spawn,
@@ -197,11 +208,13 @@ class RandomWalkPolicy(BuiltinPolicy):
         self,
         seed: int,
         *,
-        min_slice: int = 1,
-        max_slice: int = 10_000,
+        min_slice: int | None = None,
+        max_slice: int = RUN_SLICES[1],
         solo_slice: int = SOLO_SLICE,
         log: bool = False,
     ) -> None:
+        if min_slice is None:  # RUN_SLICES' minimum, or max_slice when that is lower
+            min_slice = min(RUN_SLICES[0], max_slice)
         if not 1 <= min_slice <= max_slice:
             raise ValueError("need 1 <= min_slice <= max_slice")
         if max_slice >= 2**62 or solo_slice >= 2**62:

@@ -23,6 +23,7 @@ from typing import Any
 from ..core.determinism import STRATEGIES, Schedule
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.memory import PAGE_SIZE
+from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
 from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
 
@@ -265,7 +266,13 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         "same program, input and seed: byte-identical output, exit status and schedule",
     )
     _add_schedule_options(g, explore=False)  # type: ignore[arg-type]
-    g.add_argument("--slices", type=_slices, metavar="MIN:MAX", help="random: slice lengths (default 1:10000)")
+    g.add_argument(
+        "--slices",
+        type=_slices,
+        metavar="MIN:MAX",
+        help=f"random: slice lengths in instructions, log-uniform (default {RUN_SLICES[0]}:{RUN_SLICES[1]}; "
+        f"the explorer's are {EXPLORE_SLICES[0]}:{EXPLORE_SLICES[1]})",
+    )
     shared = g.add_mutually_exclusive_group()
     shared.add_argument(
         "--preempt-shared",
@@ -297,7 +304,7 @@ def _schedule_of(args: argparse.Namespace) -> Schedule | None:
         seed = 0
     if seed is None:
         return None
-    lo, hi = args.slices or (1, 10_000)
+    lo, hi = args.slices or RUN_SLICES
     return Schedule(
         seed,
         strategy=args.strategy or "random",

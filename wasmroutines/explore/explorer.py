@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
+from ..core.policy import EXPLORE_SLICES
 from ..core.store import Store
 from .runner import DEFAULT_FUEL, Failure, Outcome, Program, limit_args, run_function, run_program
 
@@ -261,7 +262,8 @@ def _explore(
     if runs < 1:
         raise ValueError("runs must be at least 1")
     started = time.perf_counter()
-    base = Schedule(seed, strategy="random", preempt_shared=preempt_shared)
+    lo, hi = EXPLORE_SLICES  # short slices: races between a few instructions show
+    base = Schedule(seed, strategy="random", min_slice=lo, max_slice=hi, preempt_shared=preempt_shared)
     results: dict[int, Outcome] = {}
     todo = list(range(runs))
     fuel_given = target.fuel is not None

@@ -39,6 +39,7 @@ from wasmroutines import (
     WatError,
     wat2wasm,
 )
+from wasmroutines.core.policy import EXPLORE_SLICES
 from wasmroutines.core.types import Features
 from wasmroutines.core.wat import find_wasm_tools
 
@@ -87,7 +88,14 @@ class ScriptRunner:
         self.dir = path.parent
         self.timeout = timeout
         if parent is None:
-            self.store = Store() if seed is None else Store(policy=SeededPolicy(seed), clock=VirtualClock())
+            self.store = (
+                Store()
+                if seed is None
+                else Store(
+                    policy=SeededPolicy(seed, min_slice=EXPLORE_SLICES[0], max_slice=EXPLORE_SLICES[1]),
+                    clock=VirtualClock(),
+                )
+            )
             self.store.on_yield = self._check_deadline
             self.refs = Refs(self.store)
             self.notes: list[str] = []
@@ -440,7 +448,7 @@ def run_script(
     commands') once the thread is done, holding back the commands after it.
     The result has one outcome per command (see one_per_command); the
     stream, which the isolating parent checks itself, is what ran.
-    `seed` schedules the threads with SeededPolicy(seed).
+    `seed` schedules the threads with SeededPolicy(seed) on the explorer's short slices.
     """
     path = Path(path)
     data = json.loads(path.read_text())
