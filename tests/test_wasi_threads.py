@@ -335,3 +335,30 @@ def test_thread_instances_keep_the_store_limits(wat: Callable[[str], bytes]) -> 
     store.max_module_size = None
     assert instance.exports["_start"]() == 1
     assert threads.spawned == 1
+
+
+def test_a_spawn_without_memory_for_its_stacks_returns_eagain(
+    wat: Callable[[str], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The C core cannot map a new thread's stacks (a memory ulimit): thread-spawn returns -EAGAIN to the
+    guest, as pthread_create's EAGAIN, and the program goes on; no MemoryError reaches the host."""
+    wasm = wat(
+        """(module
+      (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+      (import "env" "memory" (memory 1 1 shared))
+      (func (export "wasi_thread_start") (param i32 i32))
+      (func (export "_start") (result i32) (call $spawn (i32.const 0))))"""
+    )
+    store = Store()
+    threads = WasiThreads(store, Module(wasm))
+    instance = threads.instantiate()
+
+    def no_memory(host_id: int) -> None:
+        raise MemoryError("cannot create a wasm thread")
+
+    with monkeypatch.context() as m:
+        m.setattr(store.scheduler, "_new_wr_thread", no_memory)
+        assert instance.exports["_start"]() == -6  # -EAGAIN in preview1's errno numbering
+    assert threads.spawned == 0
+    assert instance.exports["_start"]() == 1  # the next spawn gets the first id: none was used up
+    assert threads.spawned == 1

@@ -238,11 +238,14 @@ class WasiThreads:
             return SPAWN_FAILED
         if not isinstance(start, Function):
             return SPAWN_FAILED
+        try:
+            if template is not None:  # (i32, i32) known: the slots directly
+                gt = self.scheduler.spawn_bits(start, (tid, arg & _M32), name=f"wasi thread {tid}")
+            else:
+                gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
+        except MemoryError:  # no memory for the thread's stacks: the guest's pthread_create fails, EAGAIN
+            return SPAWN_FAILED
         self._next_tid = tid + 1
-        if template is not None:  # (i32, i32) known: the slots directly
-            gt = self.scheduler.spawn_bits(start, (tid, arg & _M32), name=f"wasi thread {tid}")
-        else:
-            gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
         self.threads[tid] = gt
         self._tids[gt.id] = tid
         self.spawned += 1
