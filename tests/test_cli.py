@@ -224,3 +224,54 @@ def test_an_assemblyscript_program_with_env() -> None:
     wasm = ENVIRON
     p = run("run", "--env", "a=text", "--env", 'b=escap " ing', "--env", "c=new\nline", str(wasm))
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--max-call-depth 4294967296",
+        "--max-table-elements 4294967296",
+        "--fuel 18446744073709551616",
+        "--hang-fuel 9223372036854775808",
+        "--depth 4294967296",
+        "--fuel -1",
+    ],
+)
+def test_numeric_options_out_of_range_are_usage_errors(option: str) -> None:
+    p = run("run", *option.split(), prog("exit_argc.wat"), "a")
+    flag = option.split()[0]
+    assert p.returncode == 2
+    assert f"argument {flag}: must".encode() in p.stderr and b"Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--seed", "1", "--record", "/nonexistent/dir/x.wrr"],
+        ["run", "--seed", "1", "--trace", "/nonexistent/dir/t.json"],
+        ["run", "--seed", "1", "--trace", "/"],
+        ["explore", "--runs", "2", "--save", "/proc/x"],
+    ],
+)
+def test_an_output_path_that_cannot_be_written_fails_before_the_run(args: list[str], tmp_path: Path) -> None:
+    # The program would print; a check made after the run would show its output first.
+    p = run(*args, prog("echo.wat"), "printed")
+    assert p.returncode == 1
+    assert p.stdout == b"" and b"printed" not in p.stderr
+    assert p.stderr.startswith(b"Error: cannot ") and b"Traceback" not in p.stderr
+
+
+def test_store_limits_out_of_range_are_value_errors() -> None:
+    from wasmroutines import Store
+
+    for keywords in (
+        {"max_call_depth": -1},
+        {"fuel": -1},
+        {"max_call_depth": 2**32},
+        {"max_table_elements": 2**32},
+        {"stack_slots": 2**32},
+        {"fuel": 2**63},
+        {"max_threads": -1},
+    ):
+        with pytest.raises(ValueError, match=next(iter(keywords))):
+            Store(**keywords)

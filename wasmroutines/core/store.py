@@ -72,6 +72,18 @@ class HostFunc:
         self.type = type
 
 
+def _check_range(name: str, value: int | None, maximum: int | None) -> None:
+    """A store limit must be None or an integer in [0, maximum] (the C core's field): ValueError otherwise."""
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative: {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}: {value}")
+
+
 class Store:
     """Owns runtime objects; create one per independent set of instances.
 
@@ -132,6 +144,11 @@ class Store:
         # Kept to name the limit when a memory or table made from Python goes over it (memory.py, table.py).
         self._max_memory_pages = max_memory_pages or None
         self._max_table_elements = max_table_elements or None
+        # One rule for every integer limit: out of range is a ValueError naming it, never an OverflowError.
+        _check_range("max_memory_pages", max_memory_pages, 2**64 - 1)
+        _check_range("max_table_elements", max_table_elements, 2**32 - 1)
+        _check_range("max_call_depth", max_call_depth, 2**32 - 1)
+        _check_range("stack_slots", stack_slots, 2**32 - 1)
         if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
             lib.wr_api_store_set_limits(
                 ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
@@ -163,8 +180,7 @@ class Store:
 
     @max_threads.setter
     def max_threads(self, n: int | None) -> None:
-        if n is not None and n < 0:
-            raise ValueError(f"max_threads must not be negative: {n}")
+        _check_range("max_threads", n, None)
         self.scheduler.max_threads = n
 
     @property
@@ -225,8 +241,7 @@ class Store:
 
     @fuel.setter
     def fuel(self, fuel: int | None) -> None:
-        if fuel is not None and fuel < 0:
-            raise ValueError(f"fuel must not be negative: {fuel}")
+        _check_range("fuel", fuel, 2**63 - 1)
         self._fuel_enabled = fuel is not None
         lib.wr_api_store_set_fuel(self._native.ptr, 0 if fuel is None else 1, fuel or 0)
 

@@ -67,13 +67,21 @@ examples:
   wasmroutines explore --expect-stdout 'counter 200' --save failures/ prog.wasm"""
 
 
-def _integer(text: str, minimum: int) -> int:
+#: The largest values the C core holds: 32-bit counts (call depth, table elements, pct's depth) and
+#: 63-bit instruction counts (fuel, the hang budget, pct's steps).
+U32_MAX = 2**32 - 1
+I64_MAX = 2**63 - 1
+
+
+def _integer(text: str, minimum: int, maximum: int = I64_MAX) -> int:
     try:
         value = int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < minimum:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text}" if minimum else f"must not be negative: {text}")
+    if value > maximum:
+        raise argparse.ArgumentTypeError(f"must be at most {maximum:,}: {text}")
     return value
 
 
@@ -85,6 +93,10 @@ def _count(text: str) -> int:
     return _integer(text, 0)
 
 
+def _positive_u32(text: str) -> int:
+    return _integer(text, 1, U32_MAX)
+
+
 _SIZE = re.compile(r"(\d+)\s*([KMG]i?B?)?", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -93,13 +105,16 @@ def _bytes(text: str) -> int:
     """A size in bytes: an integer (any base Python reads), or decimal digits with K, M or G (KiB, MiB, GiB)."""
     m = _SIZE.fullmatch(text.strip())
     if m is not None:
-        return int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 65536, 64K, 256M, 1G)") from None
+        value = int(m.group(1)) * _UNITS[(m.group(2) or "")[:1].lower()]
+    else:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r} (e.g. 65536, 64K, 256M, 1G)") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    if value > I64_MAX:
+        raise argparse.ArgumentTypeError(f"must be at most {I64_MAX:,} bytes: {text}")
     return value
 
 
@@ -142,7 +157,7 @@ def _add_schedule_options(p: argparse.ArgumentParser, *, explore: bool) -> None:
         help="random: a random runnable thread for a random slice at each scheduling point;\n"
         "pct: probabilistic concurrency testing (random priorities, --depth - 1 change points)",
     )
-    p.add_argument("--depth", type=_positive, default=3, metavar="D", help="pct's bug depth (default 3)")
+    p.add_argument("--depth", type=_positive_u32, default=3, metavar="D", help="pct's bug depth (default 3)")
     p.add_argument(
         "--steps",
         type=_positive,
@@ -192,7 +207,7 @@ def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> N
     )
     g.add_argument(
         "--max-table-elements",
-        type=_positive,
+        type=_positive_u32,
         metavar="N",
         help="cap every table at N elements (default 10000000): table.grow beyond fails (-1),\n"
         "a table that starts bigger stops the program",
@@ -206,7 +221,7 @@ def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> N
     )
     g.add_argument(
         "--max-call-depth",
-        type=_positive,
+        type=_positive_u32,
         metavar="N",
         help="at most N nested wasm calls per thread (default 20000)",
     )
@@ -384,6 +399,10 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
         parser.error("--tcplisten cannot be combined with deterministic mode")
     if args.record and args.replay:
         parser.error("--record and --replay exclude each other")
+    # Output files are opened before the run, so a bad path fails now, not after all the work.
+    for option, path in (("--record", args.record), ("--trace", args.trace)):
+        if path and (problem := _unwritable_file(path)):
+            return _fail(f"cannot write {option} {path}: {problem}")
     dirs, env = _dirs_env(args, parser)
     limits = store_limits(args, parser)
     recording = None
@@ -538,6 +557,11 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
     dirs, env = _dirs_env(args, parser)
     limits = store_limits(args, parser)
+    if args.save:
+        try:  # made now: a folder that cannot be made fails before the exploration, not after it
+            os.makedirs(args.save, exist_ok=True)
+        except OSError as e:
+            return _fail(f"cannot make --save folder {args.save}: {e.strerror or e}")
     expect = None
     if args.expect_stdout is not None and args.expect_stdout_file is not None:
         parser.error("--expect-stdout and --expect-stdout-file exclude each other")
@@ -587,6 +611,19 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     print(result.report())
     sys.stdout.flush()
     return 0 if result.ok else EXIT_FAILURES
+
+
+def _unwritable_file(path: str) -> str | None:
+    """Why `path` cannot be written (its folder missing, a directory, no permission), or None; opening it for
+    appending checks that as the write will, leaving an existing file as it is."""
+    if os.path.isdir(path):
+        return "it is a directory"
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
 
 
 def _save_failures(program: Program, result: Any, folder: str, fuel: int | None) -> None:
