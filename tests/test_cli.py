@@ -275,3 +275,21 @@ def test_store_limits_out_of_range_are_value_errors() -> None:
     ):
         with pytest.raises(ValueError, match=next(iter(keywords))):
             Store(**keywords)
+
+
+@pytest.mark.parametrize("content", [b"\x7fELF\x02\x01\x01\x00" + bytes(64), b"", b"hello, not wat\n"])
+def test_a_file_that_is_neither_wasm_nor_text_wasm_says_so(content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "prog.wasm"
+    path.write_bytes(content)
+    p = run("run", str(path))
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == [
+        f"Error: failed to load {path}: malformed module at offset 0x0: not a WebAssembly module: "
+        "no \\0asm magic header, and not WebAssembly text".encode()
+    ]
+
+
+def test_text_after_comments_is_still_compiled(tmp_path: Path) -> None:
+    path = tmp_path / "prog.wat"
+    path.write_text(';; line\n(; block ;)\n(module (func (export "f") (result i32) i32.const 7))')
+    assert run("run", "--invoke", "f", str(path)).stdout == b"7\n"

@@ -211,7 +211,7 @@ def test_the_seed_decides_the_interleaving() -> None:
     # Deadlocked: the run ends marked, main still waiting on its join's futex until the end.
     last = stuck_doc["traceEvents"][-2:]
     assert (last[0]["ph"], last[0]["s"], last[0]["name"]) == ("i", "g", "deadlock")
-    assert last[0]["args"] == {"message": "all 1 threads are blocked"}
+    assert last[0]["args"] == {"message": "the only thread is blocked"}
     assert (last[1]["tid"], last[1]["cat"], _end(last[1])) == (1, "blocked", _ns(last[0]["ts"]))
     assert last[1]["name"].startswith("futex 0x")
     assert not [ev for ev in done_doc["traceEvents"] if ev.get("cat") == "run" and ev["ph"] == "i"]
@@ -235,6 +235,6 @@ def test_cli_trace_file(tmp_path: Path) -> None:
         cmd = [sys.executable, "-m", "wasmroutines", "run", "--seed", str(seed), "--trace", str(path)]
         result = subprocess.run([*cmd, str(PROGRAMS / "spawn_join.wasm")], capture_output=True, timeout=120)
         assert (result.returncode, result.stdout) == (status, stdout), result.stderr.decode(errors="replace")
-        assert (b"deadlock: all 1 threads are blocked" in result.stderr) == (seed == stuck)
+        assert (b"deadlock: the only thread is blocked" in result.stderr) == (seed == stuck)
         text, _ = _trace("spawn_join.wasm", Schedule(seed))
         assert path.read_text() == text + "\n"

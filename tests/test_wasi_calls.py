@@ -9,6 +9,7 @@ and snapshot 0's differing layouts.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import time
 from collections.abc import Callable
@@ -324,3 +325,15 @@ def test_imports_of_every_call_and_unknown_ones(wat: Callable[[str], bytes]) -> 
     module = Module(wat('(module (import "wasi_snapshot_preview1" "fd_close" (func (param i64))))'))
     with pytest.raises(LinkError):
         Instance(store, module, wasi.imports(store, module))
+
+
+def test_a_created_file_is_a_data_file(tmp_path: Path) -> None:
+    # 0o666 less the umask, as wasmtime creates them: not executable.
+    g = Guest(WasiConfig().preopen_dir(tmp_path, "/work"))
+    umask = os.umask(0o022)
+    try:
+        err, fd = g.open(3, "made.txt", O_CREAT)
+    finally:
+        os.umask(umask)
+    assert err == 0
+    assert (tmp_path / "made.txt").stat().st_mode & 0o777 == 0o644

@@ -175,6 +175,11 @@ class ThreadReport:
         return "\n".join([f"thread {self.id}{name}: {self.state}{on}", *(f"    {frame}" for frame in self.frames)])
 
 
+def blocked_text(n: int) -> str:
+    """How a deadlock of `n` threads reads: "all 3 threads are blocked", "the only thread is blocked"."""
+    return "the only thread is blocked" if n == 1 else f"all {n} threads are blocked"
+
+
 class Deadlock(WasmroutinesError):
     """Every green thread is blocked and nothing (no timer, no pending I/O) can wake any of them.
 
@@ -183,7 +188,7 @@ class Deadlock(WasmroutinesError):
 
     def __init__(self, threads: Sequence[ThreadReport]) -> None:
         self.threads: list[ThreadReport] = list(threads)
-        super().__init__(f"deadlock: all {len(self.threads)} threads are blocked")
+        super().__init__(f"deadlock: {blocked_text(len(self.threads))}")
 
     def __str__(self) -> str:
         return "\n".join([str(self.args[0]), *(str(t) for t in self.threads)])

@@ -6,11 +6,12 @@ A module may be instantiated any number of times, in any number of stores.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from . import _externtype
 from ._ffi import NULL, ffi, lib, optional_text, raise_error, text
-from .errors import ResourceLimitError
+from .errors import MalformedModule, ResourceLimitError
 from .types import ExportType, Features, ImportType
 
 __all__ = ["Module", "read_wasm"]
@@ -116,6 +117,18 @@ def _check_size(size: int, max_size: int) -> None:
         raise ResourceLimitError(f"module size {size} bytes over the limit of {max_size} (max_size)", "max_size")
 
 
+_WAT_START = re.compile(rb"\A(?:\s+|;;[^\n]*(?:\n|\Z)|\(;.*?;\))*\(", re.S)
+
+
+def _looks_like_wat(data: bytes) -> bool:
+    """Text whose first token, past blanks and comments, is `(`: what a WebAssembly text module starts with."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _WAT_START.match(data) is not None
+
+
 def read_wasm(path: str | os.PathLike[str], max_size: int | None = None) -> bytes:
     """The binary module in file `path`: a `.wasm`, or text (anything without the `\\0asm` magic), compiled.
 
@@ -128,6 +141,8 @@ def read_wasm(path: str | os.PathLike[str], max_size: int | None = None) -> byte
             _check_size(os.fstat(f.fileno()).st_size, max_size)
         data = head + f.read()
     if not data.startswith(b"\0asm"):
+        if not _looks_like_wat(data):
+            raise MalformedModule("not a WebAssembly module: no \\0asm magic header, and not WebAssembly text", 0)
         from .wat import wat2wasm
 
         data = wat2wasm(data)

@@ -62,6 +62,15 @@ def _int(value: Any, what: str) -> int:
     raise TypeError(f"expected an int for {what}, got {type(value).__name__}")
 
 
+def _ranged(value: Any, what: str, bits: int) -> int:
+    """An integer that fits `bits` as signed or unsigned, as its bits: a value that does not fit raises, never
+    wraps (as the wasmer face does)."""
+    v = _int(value, what)
+    if not -(1 << (bits - 1)) <= v < (1 << bits):
+        raise OverflowError(f"{v} does not fit {what} (signed or unsigned {bits}-bit)")
+    return v & ((1 << bits) - 1)
+
+
 def _float(value: Any, what: str) -> float:
     if isinstance(value, (float, int)):
         return float(value)
@@ -71,15 +80,15 @@ def _float(value: Any, what: str) -> float:
 def to_slots(store: Store, t: ValType, value: Any, out: list[int]) -> None:
     """Append the slots of `value` as type `t` to `out`."""
     if t is ValType.I32:
-        out.append(_int(value, "i32") & _M32)
+        out.append(_ranged(value, "i32", 32))
     elif t is ValType.I64:
-        out.append(_int(value, "i64") & _M64)
+        out.append(_ranged(value, "i64", 64))
     elif t is ValType.F32:
         out.append(f32_bits(_float(value, "f32")))
     elif t is ValType.F64:
         out.append(f64_bits(_float(value, "f64")))
     elif t is ValType.V128:
-        v = _int(value, "v128") & ((1 << 128) - 1)
+        v = _ranged(value, "v128", 128)
         out.append(v & _M64)
         out.append(v >> 64)
     elif t is ValType.FUNCREF:

@@ -48,6 +48,11 @@ _CHUNK = 16
 _HANG_FACTOR = 50
 
 
+def _rate(per_second: float) -> str:
+    """Schedules per second: whole numbers, and two significant digits below 10 (not "0/s")."""
+    return f"{per_second:.0f}" if per_second >= 10 else f"{per_second:.2g}"
+
+
 @dataclass
 class FoundFailure:
     """One distinct failure: the earliest run that showed it and how many runs did."""
@@ -90,7 +95,7 @@ class Exploration:
         strat = "pct" if self.base.strategy == "pct" else "random walk"
         shared = ", preempting at shared accesses" if self.base.preempt_shared else ""
         lines = [
-            f"explored {self.runs} schedules of {self.target} in {self.elapsed:.1f} s ({self.rate:.0f}/s): "
+            f"explored {self.runs} schedules of {self.target} in {self.elapsed:.1f} s ({_rate(self.rate)}/s): "
             f"{strat}{shared}, exploration seed {self.base.seed}"
         ]
         if self.base.strategy == "pct":

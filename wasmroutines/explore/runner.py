@@ -37,6 +37,7 @@ from ..core.errors import (
     ThreadReport,
     Trap,
     WasmroutinesError,
+    blocked_text,
 )
 from ..core.function import Function
 from ..core.instance import Instance
@@ -454,7 +455,7 @@ def run_program(
                 if exit_code != 0:
                     failure = Failure("exit", f"exit status {exit_code}", tuple(_reports(watch, sched)))
             except Deadlock as e:
-                failure = Failure("deadlock", f"all {len(e.threads)} threads are blocked", tuple(e.threads))
+                failure = Failure("deadlock", blocked_text(len(e.threads)), tuple(e.threads))
             except Hang as e:
                 failure = Failure("hang", str(e), tuple(e.threads))
             except (Trap, OutOfFuel) as e:
@@ -534,7 +535,7 @@ def run_function(
         try:
             output = repr(body(store)).encode()
         except Deadlock as e:
-            failure = Failure("deadlock", f"all {len(e.threads)} threads are blocked", tuple(e.threads))
+            failure = Failure("deadlock", blocked_text(len(e.threads)), tuple(e.threads))
         except Hang as e:
             failure = Failure("hang", str(e), tuple(e.threads))
         except (Trap, OutOfFuel) as e:

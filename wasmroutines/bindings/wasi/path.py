@@ -170,7 +170,8 @@ def path_open(
     inheriting &= d.rights_inheriting
     follow = bool(dirflags & LookupFlags.SYMLINK_FOLLOW)
     with _resolve(st, d.fd, path, path_len, follow=follow, lookup=True) as r:
-        host_fd = os.open(r.name, _open_flags(oflags, fdflags, base, r.trailing), dir_fd=r.dir_fd)
+        # 0o666, less the umask, for a file it creates: a data file, not an executable (as wasmtime does).
+        host_fd = os.open(r.name, _open_flags(oflags, fdflags, base, r.trailing), 0o666, dir_fd=r.dir_fd)
     try:
         mode = os.fstat(host_fd).st_mode
     except BaseException:
