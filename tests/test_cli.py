@@ -293,3 +293,13 @@ def test_text_after_comments_is_still_compiled(tmp_path: Path) -> None:
     path = tmp_path / "prog.wat"
     path.write_text(';; line\n(; block ;)\n(module (func (export "f") (result i32) i32.const 7))')
     assert run("run", "--invoke", "f", str(path)).stdout == b"7\n"
+
+
+@pytest.mark.parametrize("options", [[], ["--hang-fuel", "100000"], ["--strategy", "pct", "--steps", "1000"]])
+def test_explore_stops_before_exploring_a_program_that_cannot_run(options: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "missing.wat"
+    path.write_text('(module (import "env" "missing" (func)) (func (export "_start")))')
+    p = run("explore", "--runs", "5", *options, str(path))
+    assert p.returncode == 3  # not 1, "failures found": nothing was explored
+    assert p.stdout == b""
+    assert p.stderr == f"Error: cannot run {path}: LinkError: unknown import: env.missing\n".encode()

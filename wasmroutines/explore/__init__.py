@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..core.determinism import Schedule
 from .explorer import (
+    CannotRun,
     Exploration,
     FoundFailure,
     explore_function,
@@ -34,6 +35,7 @@ from .runner import DEFAULT_FUEL, Failure, Hang, Outcome, Program, run_function,
 
 __all__ = [
     "DEFAULT_FUEL",
+    "CannotRun",
     "Exploration",
     "Failure",
     "FoundFailure",

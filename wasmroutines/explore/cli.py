@@ -44,6 +44,8 @@ __all__ = [
 
 #: `explore` exits with this when it found a failure (1 is also any other error, 2 bad arguments).
 EXIT_FAILURES = 1
+#: explore: the program cannot run at all (a link error, no _start): distinct from failures found.
+EXIT_CANNOT_RUN = 3
 EXIT_TRAP = 134
 EXIT_ERROR = 1
 #: `run` exits with this when the program went over a limit (128 + SIGKILL, as a process killed over one).
@@ -553,7 +555,7 @@ def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
 
 
 def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .explorer import explore_program
+    from .explorer import CannotRun, explore_program
 
     dirs, env = _dirs_env(args, parser)
     limits = store_limits(args, parser)
@@ -593,19 +595,23 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     except WasmroutinesError as e:
         return _fail(f"failed to load {args.program}: {e}")
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
-    result = explore_program(
-        program,
-        runs=args.runs,
-        strategy=args.strategy,
-        seed=args.seed,
-        depth=args.depth,
-        steps=args.steps,
-        preempt_shared=args.preempt_shared,
-        jobs=args.jobs,
-        fuel=args.hang_fuel,
-        expect_stdout=expect,
-        progress=progress,
-    )
+    try:
+        result = explore_program(
+            program,
+            runs=args.runs,
+            strategy=args.strategy,
+            seed=args.seed,
+            depth=args.depth,
+            steps=args.steps,
+            preempt_shared=args.preempt_shared,
+            jobs=args.jobs,
+            fuel=args.hang_fuel,
+            expect_stdout=expect,
+            progress=progress,
+        )
+    except CannotRun as e:  # nothing to explore: a load error of its own, not "bugs found"
+        sys.stderr.write(f"Error: cannot run {args.program}: {e}\n")
+        return EXIT_CANNOT_RUN
     if args.save:
         _save_failures(program, result, args.save, args.hang_fuel)
     print(result.report())

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
+from ..core.errors import WasmroutinesError
 from ..core.policy import EXPLORE_SLICES
 from ..core.store import Store
 from .runner import DEFAULT_FUEL, Failure, Outcome, Program, limit_args, run_function, run_program
@@ -272,11 +273,13 @@ def _explore(
     results: dict[int, Outcome] = {}
     todo = list(range(runs))
     fuel_given = target.fuel is not None
-    if strategy == "pct" and steps is None or not fuel_given:
+    calibrated = strategy == "pct" and steps is None or not fuel_given
+    if calibrated:
         # Calibrate: run 0, a random walk, measures how long a run is (pct's k; the hang budget).
         if not fuel_given:
             target.fuel = DEFAULT_FUEL
         first = target.run(base.run_seed(0))
+        _check_runnable(first)
         if strategy == "random":  # it is run 0 itself; pct's runs all follow pct
             results[0] = first
             todo = todo[1:]
@@ -289,13 +292,18 @@ def _explore(
         assert steps is not None
         base = replace(base, strategy="pct", depth=depth, steps=steps)
     schedules = [(i, base.run_seed(i)) for i in todo]
+    if not calibrated and schedules:
+        # No calibration run: the first run alone first, so a program that cannot run stops here.
+        i, schedule = schedules.pop(0)
+        results[i] = target.run(schedule)
+        _check_runnable(results[i])
 
     bar = _progress_bar(runs, target.name, progress)
     failing = 0
     try:
-        if results:
+        for outcome in results.values():
             bar.update(1)
-            failing += results[0].failure is not None
+            failing += outcome.failure is not None
         for i, outcome in _outcomes(target, schedules, jobs):
             results[i] = outcome
             failing += outcome.failure is not None
@@ -306,6 +314,16 @@ def _explore(
         bar.close()
     elapsed = time.perf_counter() - started
     return _summarize(target, base, results, elapsed, expect)
+
+
+class CannotRun(WasmroutinesError):
+    """The program cannot run at all (it does not link, or exports no `_start`): there is nothing to explore."""
+
+
+def _check_runnable(outcome: Outcome) -> None:
+    f = outcome.failure
+    if f is not None and f.kind == "error" and (f.message.startswith("LinkError") or "exports no _start" in f.message):
+        raise CannotRun(f.message)
 
 
 def _round_up(n: int) -> int:
