@@ -303,3 +303,17 @@ def test_explore_stops_before_exploring_a_program_that_cannot_run(options: list[
     assert p.returncode == 3  # not 1, "failures found": nothing was explored
     assert p.stdout == b""
     assert p.stderr == f"Error: cannot run {path}: LinkError: unknown import: env.missing\n".encode()
+
+
+@pytest.mark.parametrize("command", ["run", "explore"])
+def test_an_own_option_after_the_program_draws_a_warning(command: str) -> None:
+    p = run(command, prog("exit_argc.wat"), "--seed=3", "--runs", "2")
+    assert (
+        p.stderr.splitlines()[0]
+        == (
+            f"wasmroutines: warning: --seed comes after the program, so it goes to the program; "
+            f"put {command}'s options before PROGRAM"
+        ).encode()
+    )
+    quiet = run("run", prog("exit_argc.wat"), "--not-ours")
+    assert b"warning" not in quiet.stderr

@@ -39,6 +39,7 @@ from .explore.cli import (
     add_run_options,
     explore_command,
     fail_limit,
+    note_own_options,
     run_deterministic,
     spawn_warning,
     store_limits,
@@ -118,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     add_run_options(run)
     run.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    note_own_options(run)
     add_explore_parser(sub, _Parser)
     return parser
 
@@ -300,6 +302,20 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return code
 
 
+def _warn_options_after_program(args: argparse.Namespace) -> None:
+    """Everything after PROGRAM is the program's (as wasmtime has it), so `explore prog.wasm --runs 50` gives
+    --runs to the program: say so, once, for the first such argument."""
+    own = set(getattr(args, "own_options", ()))
+    for arg in getattr(args, "args", None) or ():
+        name = arg.split("=", 1)[0]
+        if name in own and name not in ("-h", "--help"):
+            sys.stderr.write(
+                f"wasmroutines: warning: {name} comes after the program, so it goes to the program; "
+                f"put {args.command}'s options before PROGRAM\n"
+            )
+            return
+
+
 def _fail(message: str) -> int:
     sys.stderr.write(f"Error: {message}\n")
     sys.stderr.flush()
@@ -316,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    _warn_options_after_program(args)
     try:
         if args.command == "explore":
             return explore_command(args, parser)

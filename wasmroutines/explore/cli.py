@@ -518,6 +518,12 @@ def spawn_warning(limits: dict[str, Any]) -> Callable[[ResourceLimitError], None
 # ---- explore ----
 
 
+def note_own_options(sub: argparse.ArgumentParser) -> None:
+    """Keep the command's option names, to tell when one comes after the program (where it is the program's)."""
+    names = sorted({name for action in sub._actions for name in action.option_strings})  # no public accessor
+    sub.set_defaults(own_options=tuple(names))
+
+
 def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "explore",
@@ -551,6 +557,7 @@ def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
     add_limit_options(p, explore=True)
     p.add_argument("program", metavar="PROGRAM", help="the .wasm (or .wat) file")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS", help="the program's arguments")
+    note_own_options(p)
     return p
 
 
