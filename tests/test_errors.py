@@ -63,3 +63,34 @@ def test_trap_from_wasm(instantiate: Callable[..., wr.Instance]) -> None:
     assert [(f.func_index, f.func_name, f.module_name) for f in trap.frames] == [(0, "div", "mod"), (1, "outer", "mod")]
     assert str(trap).splitlines()[1].startswith("    at div (mod[0]:0x")
     assert inst.exports.f(1) == 1  # the store's thread is usable after a trap
+
+
+def test_reports_of_threads_at_the_same_place_are_said_once() -> None:
+    from wasmroutines.core.errors import Deadlock, Frame, ThreadReport
+
+    at = (Frame(3, "worker", None, 0x40), Frame(1, "main", None, 0x20))
+    reports = [ThreadReport(0, "main", "blocked", "join thread 1", None)]
+    reports += [ThreadReport(i, None, "waiting", "futex 0x10", 0x10, at) for i in range(1, 1001)]
+    reports.append(ThreadReport(1001, None, "waiting", "futex 0x20", 0x20, at))
+    assert str(Deadlock(reports)).splitlines() == [
+        "deadlock: all 1002 threads are blocked",
+        "thread 0 (main): blocked on join thread 1",
+        "1000 threads (1-1000): waiting on futex 0x10",
+        "    at worker (<module>[3]:0x40)",
+        "    at main (<module>[1]:0x20)",
+        "thread 1001: waiting on futex 0x20",
+        "    at worker (<module>[3]:0x40)",
+        "    at main (<module>[1]:0x20)",
+    ]
+
+
+def test_a_deep_recursion_backtrace_says_the_repeated_frame_once() -> None:
+    from wasmroutines.core.errors import Frame, trap
+
+    f, g = Frame(0, "f", None, 0x30), Frame(1, "g", None, 0x50)
+    text = str(trap("call stack exhausted", 0, [f] * 64 + [g]))
+    assert text.splitlines()[1:] == [
+        "    at f (<module>[0]:0x30)",
+        "    ... the same frame 63 more times",
+        "    at g (<module>[1]:0x50)",
+    ]

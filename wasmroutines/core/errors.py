@@ -118,6 +118,22 @@ class Frame:
         return f"at {name} ({module}[{self.func_index}]:{self.offset:#x})"
 
 
+def frames_lines(frames: Sequence[Frame], indent: str = "    ") -> list[str]:
+    """A backtrace's lines, innermost first; a frame repeated in a row (deep recursion) is said once, with how
+    many more times it repeats."""
+    out: list[str] = []
+    i = 0
+    while i < len(frames):
+        j = i
+        while j + 1 < len(frames) and frames[j + 1] == frames[i]:
+            j += 1
+        out.append(f"{indent}{frames[i]}")
+        if j > i:
+            out.append(f"{indent}... the same frame {j - i} more time{'s' if j - i > 1 else ''}")
+        i = j + 1
+    return out
+
+
 class Trap(WasmroutinesError):
     """Wasm execution trapped.
 
@@ -132,7 +148,7 @@ class Trap(WasmroutinesError):
         self.frames: list[Frame] = list(frames)
 
     def __str__(self) -> str:
-        return "\n".join([self.kind, *(f"    {frame}" for frame in self.frames)])
+        return "\n".join([self.kind, *frames_lines(self.frames)])
 
 
 class StackExhausted(Trap):
@@ -143,7 +159,7 @@ class StackExhausted(Trap):
 
     def __str__(self) -> str:
         head = f"{self.kind} (over the store's max_call_depth or stack_slots limit)"
-        return "\n".join([head, *(f"    {frame}" for frame in self.frames)])
+        return "\n".join([head, *frames_lines(self.frames)])
 
 
 def trap(kind: str, code: int = 0, frames: Sequence[Frame] = ()) -> Trap:
@@ -172,7 +188,39 @@ class ThreadReport:
     def __str__(self) -> str:
         name = f" ({self.name})" if self.name else ""
         on = f" on {self.blocked_on}" if self.blocked_on else ""
-        return "\n".join([f"thread {self.id}{name}: {self.state}{on}", *(f"    {frame}" for frame in self.frames)])
+        return "\n".join([f"thread {self.id}{name}: {self.state}{on}", *frames_lines(self.frames)])
+
+
+def _id_ranges(ids: Sequence[int]) -> str:
+    """2, 3, 4, 7 -> "2-4, 7"."""
+    parts: list[str] = []
+    ids = sorted(ids)
+    start = prev = ids[0]
+    for i in [*ids[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(parts)
+
+
+def reports_lines(reports: Sequence[ThreadReport]) -> list[str]:
+    """Thread reports as text, threads in the same state at the same place (same wait, same stack) said
+    once: a thousand workers parked at one futex read as one entry, not two thousand lines."""
+    groups: dict[tuple[str, str | None, tuple[Frame, ...]], list[ThreadReport]] = {}
+    for r in reports:
+        groups.setdefault((r.state, r.blocked_on, tuple(r.frames)), []).append(r)
+    out: list[str] = []
+    for (state, blocked_on, frames), group in groups.items():
+        if len(group) == 1:
+            out += str(group[0]).splitlines()
+            continue
+        on = f" on {blocked_on}" if blocked_on else ""
+        out.append(f"{len(group)} threads ({_id_ranges([r.id for r in group])}): {state}{on}")
+        out += frames_lines(frames)
+    return out
 
 
 def blocked_text(n: int) -> str:
@@ -191,7 +239,7 @@ class Deadlock(WasmroutinesError):
         super().__init__(f"deadlock: {blocked_text(len(self.threads))}")
 
     def __str__(self) -> str:
-        return "\n".join([str(self.args[0]), *(str(t) for t in self.threads)])
+        return "\n".join([str(self.args[0]), *reports_lines(self.threads)])
 
 
 class ForeignThreadError(WasmroutinesError):

@@ -38,6 +38,7 @@ from ..core.errors import (
     Trap,
     WasmroutinesError,
     blocked_text,
+    reports_lines,
 )
 from ..core.function import Function
 from ..core.instance import Instance
@@ -175,12 +176,14 @@ class Failure:
     def describe(self) -> str:
         lines = [f"{self.kind}: {self.message}"]
         culprit = self._culprit() if self.kind in ("trap", "limit") else None
-        for t in self.threads:
-            text = str(t).splitlines()
-            if t is culprit:
-                # Frames are innermost first: the first frame line is where it stopped (the header, without one).
-                text[1 if t.frames else 0] += " (trapped here)" if self.kind == "trap" else " (over the limit here)"
+        if culprit is not None:
+            text = str(culprit).splitlines()
+            # Frames are innermost first: the first frame line is where it stopped (the header, without one).
+            text[1 if culprit.frames else 0] += " (trapped here)" if self.kind == "trap" else " (over the limit here)"
             lines.append(_indent("\n".join(text), "  "))
+        others = [t for t in self.threads if t is not culprit]
+        if others:
+            lines.append(_indent("\n".join(reports_lines(others)), "  "))
         return "\n".join(lines)
 
 
