@@ -7,6 +7,8 @@ threads joined a deadlock, where a spin is cut off), and each test first checks 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wasmroutines import Module
@@ -208,3 +210,19 @@ def test_a_hang_says_which_budget_it_ran_out_of_and_how_to_raise_it() -> None:
     message = outcome.failure.message
     assert "30,000 instructions" in message and "hang budget" in message
     assert "--hang-fuel" in message and "fuel=" in message
+
+
+def test_without_an_expectation_every_output_is_shown_with_its_count() -> None:
+    # lost_update's right output is "counter 200"; run 0 may print a wrong one: no output is taken as right.
+    program = Program.load(str(Path(__file__).parent / "programs" / "explore" / "lost_update.wasm"))
+    result = explore_program(program, runs=50)
+    (found,) = result.failures
+    assert found.failure.kind == "output" and found.failure.message == "runs printed different outputs"
+    report = result.report()
+    assert f"the runs that ended normally printed {len(result.outputs)} different outputs:" in report
+    assert len(result.outputs) > 1 and sum(result.outputs.values()) == 50
+    top, count = next(iter(result.outputs.items()))
+    assert f"{count:>6} runs: {top.decode()!r}" in report
+    assert "expected:" not in report
+    expected = explore_program(program, runs=50, expect_stdout=b"counter 200\n").report()
+    assert "expected: 'counter 200\\n'" in expected

@@ -82,6 +82,8 @@ class Exploration:
     #: How many runs printed each stdout (runs that ended normally), most frequent first.
     outputs: dict[bytes, int] = field(default_factory=dict)
     fuel: int | None = None  # the hang budget the runs had
+    #: Whether `reference` was given (expect_stdout) rather than taken from the first run that ended normally.
+    expected: bool = False
 
     @property
     def ok(self) -> bool:
@@ -110,14 +112,22 @@ class Exploration:
             lines.append("")
             lines.append(f"failure {i} of {n}: {f.failure.kind}, in {f.count} of {self.runs} runs (first: run {f.run})")
             lines.append(_indent(f.failure.describe(), "  "))
-            if f.failure.kind == "output":
+            if f.failure.kind == "output" and self.expected:
                 lines.append(f"  expected: {_show(self.reference)}")
                 lines.append(f"  got:      {_show(f.stdout)} (this run)")
                 others = [(out, n) for out, n in self.outputs.items() if out != self.reference]
                 if len(others) > 1:
                     lines.append(f"  {len(others)} different wrong outputs in all; the most frequent:")
                     for out, n in others[:5]:
-                        lines.append(f"    {n:>6} runs: {_show(out)}")
+                        lines.append(f"    {n:>6} run{'s' if n != 1 else ' '}: {_show(out)}")
+            elif f.failure.kind == "output":
+                # No expectation: which output is right is not known, so every output is shown with its count.
+                lines.append(f"  the runs that ended normally printed {len(self.outputs)} different outputs:")
+                for out, n in list(self.outputs.items())[:5]:
+                    lines.append(f"    {n:>6} run{'s' if n != 1 else ' '}: {_show(out)}")
+                if len(self.outputs) > 5:
+                    lines.append(f"    ... and {len(self.outputs) - 5} more")
+                lines.append(f"  this run: {_show(f.stdout)} (give --expect-stdout to say which is right)")
             elif f.stderr:
                 lines.append("  stderr: " + _show(f.stderr[-400:]))
             shown = " ".join(str(d) for d in f.decisions[:40]) or "none (no scheduling decision)"
@@ -381,7 +391,10 @@ def _summarize(
         if failure is None:
             outputs[o.stdout] = outputs.get(o.stdout, 0) + 1
         if failure is None and reference is not None and (o.stdout != reference or o.exit_code != ref_code):
-            failure = Failure("output", "output differs from " + ("the expected" if expect is not None else "run 0's"))
+            failure = Failure(
+                "output",
+                "output differs from the expected" if expect is not None else "runs printed different outputs",
+            )
         if failure is None:
             continue
         key = failure.key
@@ -395,7 +408,9 @@ def _summarize(
             found.count += 1
     failures = sorted(groups.values(), key=lambda f: f.run)
     by_count = dict(sorted(outputs.items(), key=lambda item: -item[1]))
-    return Exploration(target.name, base, len(results), elapsed, failures, reference, by_count, target.fuel)
+    return Exploration(
+        target.name, base, len(results), elapsed, failures, reference, by_count, target.fuel, expect is not None
+    )
 
 
 def explore_program(
