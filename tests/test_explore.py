@@ -185,10 +185,13 @@ def test_schedule_text_round_trip() -> None:
 
 
 def _plugin_args() -> list[str]:
-    installed = any(
-        ep.value == "wasmroutines.pytest_plugin" for ep in importlib.metadata.entry_points(group="pytest11")
-    )
-    return [] if installed else ["-p", "wasmroutines.pytest_plugin"]
+    return ["-p", "wasmroutines.pytest_plugin"]  # opt-in: no pytest11 entry point
+
+
+def test_the_plugin_is_opt_in() -> None:
+    # Not loaded into every pytest session of the environment (it would import the runtime there).
+    names = [ep.value for ep in importlib.metadata.entry_points(group="pytest11")]
+    assert "wasmroutines.pytest_plugin" not in names
 
 
 PLUGIN_TEST = f"""
