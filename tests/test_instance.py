@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +142,26 @@ def test_host_exception_in_start_propagates(store: Store, wat: Wat) -> None:
     module = Module(wat('(module (import "env" "go" (func $go)) (func $s call $go) (start $s))'))
     with pytest.raises(KeyError, match="mine"):
         Instance(store, module, {"env": {"go": boom}})
+
+
+def test_function_gives_typed_code_a_function(instantiate: Callable[..., Instance]) -> None:
+    inst = instantiate(
+        '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)'
+        ' (memory (export "m") 1))'
+    )
+    assert inst.function("add")(1, 2) == 3
+    with pytest.raises(TypeError, match="export 'm' is a Memory, not a function"):
+        inst.function("m")
+    with pytest.raises(KeyError):
+        inst.function("missing")
+
+
+def test_the_readmes_python_examples_run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ```python block of README.md runs as shown (from the repository root, as its paths are)."""
+    root = Path(__file__).resolve().parent.parent
+    blocks = re.findall(r"^```python\n(.*?)^```", (root / "README.md").read_text(), re.S | re.M)
+    assert len(blocks) >= 2
+    monkeypatch.chdir(root)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert "condition: 300 items through a queue of 4, sum 45150" in capsys.readouterr().out

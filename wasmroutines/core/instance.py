@@ -137,6 +137,14 @@ class Instance:
     def exports(self) -> Exports:
         return self._exports
 
+    def function(self, name: str) -> Function:
+        """The exported function `name`, typed as a Function (`exports.name` is any extern kind, so typed code
+        that calls it needs this): KeyError when there is no such export, TypeError when it is not a function."""
+        extern = self._exports[name]
+        if not isinstance(extern, Function):
+            raise TypeError(f"export {name!r} is a {type(extern).__name__}, not a function")
+        return extern
+
     @property
     def module(self) -> Module:
         return self._module
