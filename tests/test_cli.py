@@ -317,3 +317,15 @@ def test_an_own_option_after_the_program_draws_a_warning(command: str) -> None:
     )
     quiet = run("run", prog("exit_argc.wat"), "--not-ours")
     assert b"warning" not in quiet.stderr
+
+
+def test_a_trap_reads_the_same_in_both_modes() -> None:
+    fair = run("run", prog("trap.wat"))
+    seeded = run("run", "--seed", "3", prog("trap.wat"))
+    assert fair.returncode == seeded.returncode == 134
+    assert fair.stderr == seeded.stderr
+    assert fair.stderr.splitlines()[1:4] == [
+        b"wasm trap: unreachable",
+        b"wasm backtrace:",
+        b"     0:     0x33 - trapper!inner",
+    ]

@@ -40,6 +40,7 @@ from .explore.cli import (
     explore_command,
     fail_limit,
     note_own_options,
+    print_trap,
     run_deterministic,
     spawn_warning,
     store_limits,
@@ -211,18 +212,6 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> WasiCo
     return config
 
 
-def _print_trap(program: str, e: Trap) -> None:
-    lines = [f"Error: failed to run main module `{program}`", f"wasm trap: {e.kind}"]
-    if e.frames:
-        lines.append("wasm backtrace:")
-        for i, frame in enumerate(e.frames):
-            name = frame.func_name or f"<wasm function {frame.func_index}>"
-            module = frame.module_name or os.path.basename(program)
-            lines.append(f"  {i:>4}: {frame.offset:#8x} - {module}!{name}")
-    sys.stderr.write("\n".join(lines) + "\n")
-    sys.stderr.flush()
-
-
 def _export(instance: Instance, name: str) -> object:
     try:
         return instance.exports[name]
@@ -293,7 +282,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 return _fail(str(e))
             return fail_limit(e.limit, str(e), limits)
         except Trap as e:
-            _print_trap(args.program, e)
+            print_trap(args.program, e.kind, e.frames)
             return EXIT_TRAP
         except (WasmroutinesError, ValueError) as e:
             return _fail(str(e))

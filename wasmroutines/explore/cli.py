@@ -17,11 +17,11 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
-from ..core.errors import ResourceLimitError, WasmroutinesError
+from ..core.errors import Frame, ResourceLimitError, WasmroutinesError
 from ..core.memory import PAGE_SIZE
 from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
@@ -474,6 +474,10 @@ def _status(path: str, outcome: Outcome, limits: dict[str, Any]) -> int:
         return code if 0 <= code < 126 else _fail(f"exit with invalid exit status outside of [0..126): {code}")
     if f.kind == "limit" and f.limit is not None:
         return fail_limit(f.limit, f.message, limits)
+    culprit = next((t for t in f.threads if t.id == f.thread), None)
+    if f.kind == "trap" and culprit is not None:
+        print_trap(path, f.message, culprit.frames)
+        return EXIT_TRAP
     sys.stderr.write(f"Error: failed to run main module `{path}`\n{_failure_text(f)}\n")
     sys.stderr.flush()
     return EXIT_TRAP if f.kind in ("trap", "hang") else EXIT_ERROR
@@ -481,6 +485,20 @@ def _status(path: str, outcome: Outcome, limits: dict[str, Any]) -> int:
 
 def _failure_text(f: Failure) -> str:
     return f.describe()
+
+
+def print_trap(program: str, kind: str, frames: Sequence[Frame]) -> None:
+    """A trap as wasmtime reports it (the one format of both modes of `run`): what trapped, then the wasm
+    backtrace, innermost first, `module!function` at each byte offset."""
+    lines = [f"Error: failed to run main module `{program}`", f"wasm trap: {kind}"]
+    if frames:
+        lines.append("wasm backtrace:")
+        for i, frame in enumerate(frames):
+            name = frame.func_name or f"<wasm function {frame.func_index}>"
+            module = frame.module_name or os.path.basename(program)
+            lines.append(f"  {i:>4}: {frame.offset:#8x} - {module}!{name}")
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
 
 
 def _fail(message: str) -> int:
