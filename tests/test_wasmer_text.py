@@ -41,3 +41,17 @@ def test_wasm2wat_malformed() -> None:
 def test_round_trip() -> None:
     wasm = wasmer.wat2wasm('(module (memory 1) (func (export "g") (result i64) i64.const 7))')
     assert wasmer.wat2wasm(wasmer.wasm2wat(wasm)) == wasm
+
+
+def test_the_legacy_anyfunc_keyword_is_taken_as_wasmer_took_it() -> None:
+    from wasmroutines import wasmer
+    from wasmroutines.core.wat import WatError
+    from wasmroutines.core.wat import wat2wasm as core_wat2wasm
+
+    text = '(module (table (export "t") 1 2 anyfunc) (func $anyfunc) (data "anyfunc") ;; anyfunc\n)'
+    module = wasmer.Module(wasmer.Store(), text)
+    (export,) = module.exports
+    assert export.name == "t" and export.type.type == wasmer.Type.FUNC_REF
+    assert wasmer.wat2wasm(text) == core_wat2wasm(text.replace("2 anyfunc", "2 funcref"))
+    with pytest.raises(WatError):  # the core keeps the spec's text rules (obsolete-keywords)
+        core_wat2wasm(text)

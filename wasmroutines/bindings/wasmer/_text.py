@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 
 from ...core import wat as core_wat
 from ...core.wat import WatError
@@ -11,6 +12,16 @@ from .errors import TranslationError
 __all__ = ["module_bytes", "wasm2wat", "wat2wasm"]
 
 WASM_MAGIC = b"\x00asm"
+
+
+# wasmer's text parser (wat 1.0 era) still took `anyfunc`, the MVP's name of `funcref`, which today's
+# wasm-tools rejects. The wasmer face takes it, as wasmer did; the core's text path keeps rejecting it (the
+# spec suite's obsolete-keywords tests expect that). Tokens inside strings and comments are left alone.
+_LEGACY = re.compile(r'"(?:[^"\\]|\\.)*"|;;[^\n]*|\(;.*?;\)|(?<![\w$.])anyfunc(?![\w$.])', re.S)
+
+
+def _modern(text: str) -> str:
+    return _LEGACY.sub(lambda m: "funcref" if m.group(0) == "anyfunc" else m.group(0), text)
 
 
 def _anon(message: str) -> str:
@@ -34,7 +45,7 @@ def wat2wasm(wat: str) -> bytes:
     if not isinstance(wat, str):
         raise TypeError(f"'{type(wat).__name__}' object cannot be converted to 'PyString'")
     try:
-        return core_wat.wat2wasm(wat)
+        return core_wat.wat2wasm(_modern(wat))
     except WatError as e:
         raise WatError(_anon(str(e))) from None
 
@@ -74,6 +85,6 @@ def module_bytes(source: object) -> bytes:
     else:
         raise TypeError("`Module` accepts Wasm bytes or a WAT string")
     try:
-        return core_wat.wat2wasm(text)
+        return core_wat.wat2wasm(_modern(text))
     except WatError as e:
         raise TranslationError(_anon(str(e))) from None
