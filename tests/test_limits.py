@@ -193,7 +193,7 @@ def test_max_module_size(wat: Callable[[str], bytes], tmp_path: Path) -> None:
 
 
 def test_max_threads_spawn(wat: Callable[[str], bytes]) -> None:
-    assert Store().max_threads is None  # the default: no limit but memory
+    assert Store().max_threads == 100_000  # the default (DEFAULT_MAX_THREADS)
     store = Store(max_threads=2)
     inst = lib(store, wat)
     a = spawn(inst.exports.add, 1, 2)
@@ -535,3 +535,27 @@ def test_cli_bad_limits_give_one_line(args: list[str]) -> None:
     p = cli("run", *args, "x.wasm")
     lines = p.stderr.decode().strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("wasmroutines: error:"), p.stderr
+
+
+SPAWN_STORM = """(module
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "env" "memory" (memory 1 1 shared))
+  (func $go
+    (drop (call $spawn (i32.const 0)))
+    (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+  (func (export "wasi_thread_start") (param i32 i32) (call $go))
+  (func (export "_start") (call $go)))"""
+
+
+def test_cli_max_wall_time_stops_threads_that_only_spawn_and_block(tmp_path: Path) -> None:
+    # No thread ever reaches a slice end: the limit is checked at every switch too.
+    prog = tmp_path / "storm.wat"
+    prog.write_text(SPAWN_STORM)
+    assert_limit(cli("run", "--max-wall-time", "0.5", str(prog)), "--max-wall-time 0.5")
+
+
+def test_a_store_limits_threads_by_default() -> None:
+    from wasmroutines.core.store import DEFAULT_MAX_THREADS
+
+    assert Store().max_threads == DEFAULT_MAX_THREADS == 100_000
+    assert Store(max_threads=None).max_threads is None  # no limit, when asked

@@ -854,6 +854,12 @@ class Scheduler:
         if gt is self.main:
             gt._glet = getcurrent()
         while DIRECT_HANDOFF and self._abort is None:
+            if self._wall_deadline is not None and time.monotonic_ns() >= self._wall_deadline:
+                # Checked at every switch too: threads that only spawn and block never reach a slice end.
+                assert self._wall_limit is not None
+                self._abort = WallTimeExceeded(self._wall_limit)
+                self._update_handoff()
+                break
             if self._timers or self._pollers or self._posted or self._io:
                 self._maintain()
             nxt = self.policy.pop()

@@ -25,6 +25,7 @@ from ..core.errors import Frame, ResourceLimitError, WasmroutinesError
 from ..core.memory import PAGE_SIZE
 from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
+from ..core.store import DEFAULT_MAX_THREADS
 from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
 
 __all__ = [
@@ -218,7 +219,7 @@ def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> N
         "--max-threads",
         type=_count,
         metavar="N",
-        help="at most N spawned threads alive at once (default: no limit); a thread-spawn beyond\n"
+        help="at most N spawned threads alive at once (default 100000); a thread-spawn beyond\n"
         "fails (-EAGAIN: pthread_create returns EAGAIN) and is reported once on stderr",
     )
     g.add_argument(
@@ -523,7 +524,7 @@ def spawn_warning(limits: dict[str, Any]) -> Callable[[ResourceLimitError], None
         nonlocal warned
         if not warned:
             warned = True
-            n = limits.get("max_threads")
+            n = limits.get("max_threads", DEFAULT_MAX_THREADS)
             sys.stderr.write(
                 f"warning: thread-spawn refused (--max-threads {n}): the program gets EAGAIN; "
                 "later refusals are not reported\n"
