@@ -559,3 +559,31 @@ def test_a_store_limits_threads_by_default() -> None:
 
     assert Store().max_threads == DEFAULT_MAX_THREADS == 100_000
     assert Store(max_threads=None).max_threads is None  # no limit, when asked
+
+
+DEEP = """(module
+  (func $many (export "many") (param $n i32) (result i32)
+    (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+    (if (result i32) (local.get $n) (then (call $many (i32.sub (local.get $n) (i32.const 1)))) (else (i32.const 0))))
+  (func $few (export "few") (param $n i32) (result i32)
+    (if (result i32) (local.get $n) (then (call $few (i32.sub (local.get $n) (i32.const 1)))) (else (i32.const 0)))))"""
+
+
+def test_stack_exhausted_names_the_limit_it_hit(wat: Callable[[str], bytes]) -> None:
+    store = Store(max_call_depth=1000, stack_slots=4000)
+    inst = Instance(store, Module(wat(DEEP)))
+    with pytest.raises(StackExhausted) as frames:
+        inst.exports.few(5000)  # a few slots a frame: 1,000 frames come first
+    assert frames.value.limit == "max_call_depth" and "max_call_depth limit" in str(frames.value)
+    with pytest.raises(StackExhausted) as slots:
+        inst.exports.many(5000)  # over 20 slots a frame: 4,000 slots come first
+    assert slots.value.limit == "stack_slots" and "stack_slots limit" in str(slots.value)
+    assert inst.exports.few(500) == inst.exports.many(100) == 0
+
+
+def test_cli_max_stack_slots(tmp_path: Path) -> None:
+    prog = tmp_path / "deep.wat"
+    prog.write_text(DEEP)
+    assert_limit(cli("run", "--max-call-depth", "100000", "--invoke", "many", str(prog), "50000"), "--max-stack-slots")
+    p = cli("run", "--max-stack-slots", "4000000", "--max-call-depth", "100000", "--invoke", "many", str(prog), "50000")
+    assert (p.returncode, p.stdout) == (0, b"0\n")

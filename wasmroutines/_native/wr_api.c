@@ -419,6 +419,8 @@ void wr_api_store_set_handoff(wr_store *s, int on) { s->handoff = on != 0; }
 
 uint64_t wr_api_task_host_id(const wr_task *t) { return t->host_id; }
 
+int wr_api_thread_exhausted(const wr_thread *t) { return t->exhausted; }
+
 void wr_api_thread_capture_backtrace(wr_thread *t)
 {
     if (t->func == NULL || t->func->code == NULL) {

@@ -123,6 +123,8 @@ uint32_t wr_api_thread_backtrace_len(const wr_thread *t);
 void wr_api_thread_backtrace(const wr_thread *t, uint32_t i, const wr_func **func, uint32_t *offset);
 void wr_api_thread_set_budget(wr_thread *t, int64_t budget);
 uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
+/* After "call stack exhausted": which limit, WR_EXHAUSTED_FRAMES, _SLOTS or _NESTING (wr_exec.h). */
+int wr_api_thread_exhausted(const wr_thread *t);
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
 void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id);

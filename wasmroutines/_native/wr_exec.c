@@ -82,8 +82,12 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         return WR_TRAP_UNREACHABLE; /* host functions are called by the host */
     uint64_t *base = t->sp;
     if (t->nframes >= t->max_frames || t->nentries >= WR_MAX_NESTING ||
-        code->frame_slots > (size_t)(t->stack_end - base))
+        code->frame_slots > (size_t)(t->stack_end - base)) {
+        t->exhausted = t->nframes >= t->max_frames ? WR_EXHAUSTED_FRAMES
+                       : t->nentries >= WR_MAX_NESTING ? WR_EXHAUSTED_NESTING
+                                                       : WR_EXHAUSTED_SLOTS;
         return WR_TRAP_STACK_EXHAUSTED;
+    }
     if (t->nentries == t->entries_cap) {
         uint32_t cap = t->entries_cap ? t->entries_cap * 2 : 4;
         wr_entry *e = realloc(t->entries, cap * sizeof *e);

@@ -70,6 +70,10 @@ typedef struct wr_entry {
 
 #define WR_MAX_NESTING 256 /* host -> wasm re-entries per thread */
 
+/* Which limit a WR_TRAP_STACK_EXHAUSTED hit: the frame stack (the store's
+ * max_call_depth), the value stack (stack_slots), or host re-entries. */
+enum { WR_EXHAUSTED_FRAMES = 0, WR_EXHAUSTED_SLOTS = 1, WR_EXHAUSTED_NESTING = 2 };
+
 typedef struct wr_backtrace_entry {
     const wr_func *func;
     uint32_t offset; /* wasm byte offset in the module of the instruction */
@@ -129,6 +133,7 @@ typedef struct wr_thread {
     uint64_t host_id; /* the host's handle for this thread */
     /* WR_TRAP */
     int trap;
+    uint8_t exhausted; /* WR_TRAP_STACK_EXHAUSTED: which limit (wr_api_thread_exhausted) */
     uint32_t nbacktrace;
     bool backtrace_truncated;
     wr_backtrace_entry *backtrace; /* WR_BACKTRACE_MAX entries, made on first use */

@@ -337,8 +337,10 @@ do_call : {
     }
     const wr_code *code = callee->code;
     uint64_t *nfp = fp + call_base;
-    if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp))
+    if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp)) {
+        thread->exhausted = nframes >= thread->max_frames ? WR_EXHAUSTED_FRAMES : WR_EXHAUSTED_SLOTS;
         TRAP(WR_TRAP_STACK_EXHAUSTED);
+    }
     frames[nframes].ret_pc = pc + call_size;
     frames[nframes].ret_fp = fp;
     frames[nframes].ret_func = func;

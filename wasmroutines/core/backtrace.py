@@ -11,13 +11,25 @@ from typing import Any
 from ._ffi import ffi, lib, optional_text, trap_message
 from .errors import Frame, Trap, trap
 
-__all__ = ["backtrace_frames", "trap_of"]
+__all__ = ["backtrace_frames", "exhausted_limit", "trap_of"]
+
+
+#: Which limit a "call stack exhausted" hit (wr_api_thread_exhausted), as StackExhausted.limit names it.
+_EXHAUSTED = {
+    lib.WR_EXHAUSTED_FRAMES: "max_call_depth",
+    lib.WR_EXHAUSTED_SLOTS: "stack_slots",
+    lib.WR_EXHAUSTED_NESTING: "host_nesting",
+}
+
+
+def exhausted_limit(t: Any) -> str:
+    return _EXHAUSTED[int(lib.wr_api_thread_exhausted(t))]
 
 
 def trap_of(t: Any) -> Trap:
     """After WR_TRAP: the Trap, with the backtrace the core recorded."""
     code = int(lib.wr_api_thread_trap(t))
-    return trap(trap_message(code), code, backtrace_frames(t))
+    return trap(trap_message(code), code, backtrace_frames(t), exhausted_limit(t))
 
 
 def backtrace_frames(t: Any) -> list[Frame]:

@@ -152,20 +152,31 @@ class Trap(WasmroutinesError):
 
 
 class StackExhausted(Trap):
-    """The trap "call stack exhausted": a call nested deeper than the store's `max_call_depth` frames,
-    or its frames outgrew the value stack (`stack_slots`). `kind` keeps the spec's wording."""
+    """The trap "call stack exhausted". `limit` names the one hit: "max_call_depth" (calls nested deeper than
+    the store's frames), "stack_slots" (the frames outgrew the value stack) or "host_nesting" (host
+    functions calling back into wasm 256 deep). `kind` keeps the spec's wording."""
 
-    limit = "max_call_depth"
+    _WHAT = {
+        "max_call_depth": "over the store's max_call_depth limit",
+        "stack_slots": "over the store's stack_slots limit: the value stack is full",
+        "host_nesting": "over 256 host calls nested in one thread",
+    }
+
+    def __init__(self, kind: str, code: int = 0, frames: Sequence[Frame] = (), limit: str = "max_call_depth") -> None:
+        super().__init__(kind, code, frames)
+        self.limit = limit
 
     def __str__(self) -> str:
-        head = f"{self.kind} (over the store's max_call_depth or stack_slots limit)"
+        head = f"{self.kind} ({self._WHAT.get(self.limit, self.limit)})"
         return "\n".join([head, *frames_lines(self.frames)])
 
 
-def trap(kind: str, code: int = 0, frames: Sequence[Frame] = ()) -> Trap:
-    """The Trap for a trap message: StackExhausted for stack exhaustion, Trap otherwise."""
-    cls = StackExhausted if kind == "call stack exhausted" else Trap
-    return cls(kind, code, frames)
+def trap(kind: str, code: int = 0, frames: Sequence[Frame] = (), limit: str = "max_call_depth") -> Trap:
+    """The Trap for a trap message: StackExhausted (naming the `limit` hit) for stack exhaustion, Trap
+    otherwise."""
+    if kind == "call stack exhausted":
+        return StackExhausted(kind, code, frames, limit)
+    return Trap(kind, code, frames)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from ._ffi import (
     lib,
     trap_message,
 )
-from .backtrace import trap_of
+from .backtrace import exhausted_limit, trap_of
 from .errors import OutOfFuel, trap
 from .scheduler import Scheduler, _tls
 from .values import args_to_slots, slot_count, slots_to_values
@@ -80,7 +80,7 @@ def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
         buf = ffi.new("uint64_t[]", list(args))
     code = lib.wr_thread_call(t, func, buf)
     if code:
-        raise trap(trap_message(code), code)
+        raise trap(trap_message(code), code, (), exhausted_limit(t))
     sched._calls += 1
     status = lib.wr_exec(t)
     if sched._nwaiting:

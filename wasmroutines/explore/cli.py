@@ -229,6 +229,14 @@ def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> N
         help="at most N nested wasm calls per thread (default 20000)",
     )
     g.add_argument(
+        "--max-stack-slots",
+        dest="stack_slots",
+        type=_positive_u32,
+        metavar="N",
+        help="each thread's value stack: N 8-byte slots for its frames' locals and operands\n"
+        "(default 1048576); a call that does not fit traps with call stack exhausted",
+    )
+    g.add_argument(
         "--max-module-size",
         type=_bytes,
         metavar="BYTES",
@@ -245,7 +253,15 @@ def store_limits(args: argparse.Namespace, parser: argparse.ArgumentParser) -> d
         if pages == 0:
             parser.error(f"--max-memory {memory}: less than one 64 KiB page")
         limits["max_memory_pages"] = pages
-    for name in ("max_table_elements", "max_threads", "max_call_depth", "max_module_size", "fuel", "max_wall_time"):
+    for name in (
+        "max_table_elements",
+        "max_threads",
+        "max_call_depth",
+        "stack_slots",
+        "max_module_size",
+        "fuel",
+        "max_wall_time",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             limits[name] = value
@@ -270,7 +286,12 @@ def limit_message(limit: str, message: str, limits: dict[str, Any]) -> str:
 
 
 # What the store allows when no option is given (Store's docstring).
-_DEFAULTS = {"max_memory_pages": "4 GiB", "max_table_elements": 10_000_000, "max_call_depth": 20_000}
+_DEFAULTS = {
+    "max_memory_pages": "4 GiB",
+    "max_table_elements": 10_000_000,
+    "max_call_depth": 20_000,
+    "stack_slots": 1_048_576,
+}
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
