@@ -324,6 +324,8 @@ def test_a_trap_reads_the_same_in_both_modes() -> None:
     seeded = run("run", "--seed", "3", prog("trap.wat"))
     assert fair.returncode == seeded.returncode == 134
     assert fair.stderr == seeded.stderr
+    # _start has no name-section name: the name it is exported under shows, as in wasmtime's backtraces.
+    assert fair.stderr.splitlines()[-1] == b"     2:     0x3c - trapper!_start"
     assert fair.stderr.splitlines()[1:4] == [
         b"wasm trap: unreachable",
         b"wasm backtrace:",

@@ -213,6 +213,17 @@ const char *wr_api_func_name(const wr_func *f)
     return f->inst ? wr_api_module_func_name(f->inst->module, f->index) : NULL;
 }
 
+const char *wr_api_func_export_name(const wr_func *f)
+{
+    if (!f->inst)
+        return NULL;
+    const wr_module *m = f->inst->module;
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == WR_EXTERN_FUNC && m->exports[i].index == f->index)
+            return m->exports[i].name;
+    return NULL;
+}
+
 const char *wr_api_func_module_name(const wr_func *f)
 {
     return f->inst ? f->inst->module->name : NULL;

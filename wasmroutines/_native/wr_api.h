@@ -78,6 +78,8 @@ int wr_api_func_host_id(const wr_func *f, uint64_t *host_id);
 uint32_t wr_api_func_index(const wr_func *f);
 const char *wr_api_func_name(const wr_func *f);
 const char *wr_api_func_module_name(const wr_func *f);
+/* The first name the function is exported under, or NULL (backtraces without a name section). */
+const char *wr_api_func_export_name(const wr_func *f);
 
 /* ---- memories ---- */
 /* NULL when the limits are invalid or over the store's limit, or out of

@@ -46,6 +46,7 @@ def backtrace_frames(t: Any) -> list[Frame]:
                 func_name=optional_text(lib.wr_api_func_name(f)),
                 module_name=optional_text(lib.wr_api_func_module_name(f)),
                 offset=int(offset[0]),
+                export_name=optional_text(lib.wr_api_func_export_name(f)),
             )
         )
     return frames

@@ -111,6 +111,8 @@ class Frame:
     func_name: str | None
     module_name: str | None
     offset: int
+    #: The name the function is exported under (None if it is not): what a report shows without a name section.
+    export_name: str | None = None
 
     def __str__(self) -> str:
         name = self.func_name if self.func_name is not None else "<unnamed>"

@@ -516,7 +516,7 @@ def print_trap(program: str, kind: str, frames: Sequence[Frame]) -> None:
     if frames:
         lines.append("wasm backtrace:")
         for i, frame in enumerate(frames):
-            name = frame.func_name or f"<wasm function {frame.func_index}>"
+            name = frame.func_name or frame.export_name or f"<wasm function {frame.func_index}>"
             module = frame.module_name or os.path.basename(program)
             lines.append(f"  {i:>4}: {frame.offset:#8x} - {module}!{name}")
     sys.stderr.write("\n".join(lines) + "\n")
