@@ -26,7 +26,7 @@ from wasmroutines import (
     spawn,
 )
 from wasmroutines.core._ffi import ffi, lib
-from wasmroutines.core.policy import DEFAULT_SLICE, SplitMix64, Xoshiro256
+from wasmroutines.core.policy import DEFAULT_SLICE, PCTPolicy, SplitMix64, Xoshiro256
 
 # Workers append their id to a shared log (a counter at 0, entries from 16) between busy loops
 # of varying length; `racy_inc` increments the word at 4 with loop back-edges (preemption
@@ -437,3 +437,15 @@ def test_slice_ends_come_once_per_slice_of_units(program: Callable[..., tuple[St
         ran = lib.wr_api_store_ran(store._native.ptr) - before
         assert ran // (slice_ + loop) <= ends[0] <= ran // slice_, (slice_, ran, ends[0])
     assert ends[0] >= 100  # the default-slice run was long enough to show the rate
+
+
+def test_a_policy_outliving_its_store_reads_nothing_of_it() -> None:
+    import gc
+
+    policy = PCTPolicy(1, depth=3, steps=1000)
+    store = Store(policy=policy)
+    del store
+    gc.collect()  # the store is freed: the policy is detached from it
+    assert policy.slice(None) == policy.change_points[0]  # type: ignore[arg-type]  # no units run counted
+    again = Store(policy=policy)  # and it can serve another store
+    assert again.scheduler.policy is policy and len(policy) == 0

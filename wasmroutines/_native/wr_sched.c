@@ -153,6 +153,10 @@ void wr_policy_free(wr_policy *p)
 
 void wr_policy_attach(wr_policy *p, const wr_store *s)
 {
+    /* A policy serves one store at a time: what another store left queued is not this one's (and its
+     * tasks may be gone), and NULL detaches it from a store being freed. */
+    p->n = p->head = 0;
+    p->running = NULL;
     p->store = s;
     p->ran0 = s ? s->ran : 0;
 }

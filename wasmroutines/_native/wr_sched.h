@@ -99,7 +99,8 @@ wr_policy *wr_policy_new_random(uint64_t seed, int64_t min_slice, int64_t max_sl
 wr_policy *wr_policy_new_pct(uint64_t seed, uint32_t depth, uint64_t steps, int64_t solo_slice);
 void wr_policy_free(wr_policy *p);
 
-/* Count progress from the store's units run from now on (pct). */
+/* Serve store `s` from now on, its queue empty, counting progress from the
+ * store's units run now (pct); NULL detaches it (the store is being freed). */
 void wr_policy_attach(wr_policy *p, const wr_store *s);
 
 /* `t` became runnable. Returns the budget to give the running task now (its

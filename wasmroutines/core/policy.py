@@ -113,6 +113,7 @@ class BuiltinPolicy:
         self._ptr = ffi.gc(ptr, lib.wr_policy_free)
         self._queued: dict[int, GreenThread] = {}  # by thread id: the C queue holds tasks, pop maps back
         self._running: GreenThread | None = None  # the thread between started and stopped
+        self._native: Any = None  # the store served (its _Native), whose units run PCT counts
         if log:
             lib.wr_policy_set_logging(self._ptr, True)
 
@@ -139,6 +140,7 @@ class BuiltinPolicy:
             del self._queued[thread.id]
 
     def slice(self, thread: GreenThread) -> int:
+        self._store_alive()
         return int(lib.wr_policy_slice(self._ptr))
 
     def __len__(self) -> int:
@@ -146,15 +148,28 @@ class BuiltinPolicy:
 
     # ---- events from the scheduler ----
 
-    def attach(self, native_store: Any) -> None:
-        """Count progress (PCT's steps) from the store's units run from now on."""
-        lib.wr_policy_attach(self._ptr, native_store)
+    def attach(self, native: Any) -> None:
+        """Serve this store (its `_Native`) from now on, queue empty, counting progress (PCT's steps) from its
+        units run."""
+        lib.wr_policy_attach(self._ptr, native.ptr)
+        self._native = native
+        self._queued.clear()
+        self._running = None
+
+    def _store_alive(self) -> None:
+        """Before the C policy reads its store's count: a store freed since (the policy outlived it) is
+        detached first, so nothing reads freed memory."""
+        native = self._native
+        if native is not None and native.ptr is None:
+            lib.wr_policy_attach(self._ptr, ffi.NULL)
+            self._native = None
 
     def started(self, thread: GreenThread) -> None:
         self._running = thread
         lib.wr_policy_started(self._ptr, thread._task)
 
     def stopped(self, thread: GreenThread, exited: bool) -> None:
+        self._store_alive()
         if self._running is thread:
             self._running = None
         lib.wr_policy_stopped(self._ptr, thread._task, exited)

@@ -503,7 +503,7 @@ class Scheduler:
         """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
         self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
         if self._builtin is not None and self._native.ptr is not None:
-            self._builtin.attach(self._native.ptr)
+            self._builtin.attach(self._native)
 
     def _push(self, gt: GreenThread, reason: int) -> None:
         """`gt` became runnable: a built-in policy hears why (a new or woken thread may cut the running slice)."""
