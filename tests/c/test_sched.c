@@ -87,6 +87,21 @@ static void test_fair(void)
     CHECK(wr_policy_remove(p, tasks[1]) == 1);
     CHECK(wr_policy_remove(p, tasks[1]) == 0);
     CHECK(wr_policy_pop(p) == tasks[0] && wr_policy_pop(p) == tasks[2] && wr_policy_pop(p) == NULL);
+    wr_policy_free(p);
+
+    /* Remove after the ring grew with its head moved: the positions it keeps must still be right. */
+    p = wr_policy_new_fair(100);
+    for (int i = 0; i < 10; i++)
+        wr_policy_push(p, tasks[i], WR_PUSH_NEW);
+    for (int i = 0; i < 7; i++)
+        CHECK(wr_policy_pop(p) == tasks[i]);
+    for (int i = 10; i < 30; i++) /* grows from 16 to 32 slots, head at 7 */
+        wr_policy_push(p, tasks[i], WR_PUSH_NEW);
+    CHECK(wr_policy_remove(p, tasks[20]) == 1);
+    for (int i = 7; i < 30; i++)
+        if (i != 20)
+            CHECK(wr_policy_pop(p) == tasks[i]);
+    CHECK(wr_policy_pop(p) == NULL);
     CHECK(wr_policy_slice(p) == 100);
     CHECK(wr_policy_hostcall_done(p, tasks[0]) == 0);
     /* No log unless asked. */

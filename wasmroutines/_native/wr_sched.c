@@ -169,9 +169,11 @@ static bool grow_queue(wr_policy *p)
     wr_task **q = malloc(cap * sizeof *q);
     if (!q)
         return false;
-    /* Unroll the ring (fair) so that it starts at 0 again. */
-    for (uint32_t i = 0; i < p->n; i++)
+    /* Unroll the ring (fair) so that it starts at 0 again: positions move, so do the tasks' qpos. */
+    for (uint32_t i = 0; i < p->n; i++) {
         q[i] = p->q[p->kind == WR_POLICY_FAIR ? (p->head + i) % p->cap : i];
+        q[i]->qpos = i;
+    }
     free(p->q);
     p->q = q;
     p->cap = cap;
