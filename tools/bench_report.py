@@ -589,32 +589,40 @@ def _seeded_goals(data: dict[str, Any], threads: dict[str, dict[str, ThreadCell]
             note = f"no figure for {', '.join(missing)}" + ("" if figures else " (benchmarks/test_seeded.py)")
             out.append(Goal(name, target, "not measured", text, note))
 
-    name, target = (
-        "a deterministic scheduling decision between two runnable wasm threads",
-        f"at most {DECISION_MAX_US:g} µs",
+    # One figure each, at most its bar: (row kind, its field, the bar, goal, target, how the figure reads).
+    singles = (
+        (
+            "seeded_decision",
+            "us_per_decision",
+            DECISION_MAX_US,
+            "a deterministic scheduling decision between two runnable wasm threads",
+            f"at most {DECISION_MAX_US:g} µs",
+            lambda v: f"{v:.3g} µs",
+        ),
+        (
+            "seeded_pingpong",
+            "ratio",
+            PINGPONG_SEEDED_MAX,
+            "futex ping-pong round trip, seeded against fair",
+            f"at most {PINGPONG_SEEDED_MAX:g}x",
+            lambda v: f"{v:,.1f}x",
+        ),
+        (
+            "seeded_rss",
+            "growth",
+            RSS_GROWTH_MAX,
+            "peak RSS of a 10x longer deterministic run",
+            f"at most {100 * RSS_GROWTH_MAX:.0f}% more",
+            lambda v: f"{100 * v:+.1f}%",
+        ),
     )
-    decision = _one(data, "seeded_decision")
-    if decision:
-        us = float(decision["us_per_decision"])
-        out.append(Goal(name, target, _check(us <= DECISION_MAX_US), f"{us:.3g} µs"))
-    else:
-        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
-
-    name, target = "futex ping-pong round trip, seeded against fair", f"at most {PINGPONG_SEEDED_MAX:g}x"
-    pingpong = _one(data, "seeded_pingpong")
-    if pingpong:
-        ratio = float(pingpong["ratio"])
-        out.append(Goal(name, target, _check(ratio <= PINGPONG_SEEDED_MAX), f"{ratio:,.1f}x"))
-    else:
-        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
-
-    name, target = "peak RSS of a 10x longer deterministic run", f"at most {100 * RSS_GROWTH_MAX:.0f}% more"
-    rss = _one(data, "seeded_rss")
-    if rss:
-        growth = float(rss["growth"])
-        out.append(Goal(name, target, _check(growth <= RSS_GROWTH_MAX), f"{100 * growth:+.1f}%"))
-    else:
-        out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
+    for kind, field_name, limit, name, target, show in singles:
+        row = _one(data, kind)
+        if row:
+            value = float(row[field_name])
+            out.append(Goal(name, target, _check(value <= limit), show(value)))
+        else:
+            out.append(Goal(name, target, "not measured", note="benchmarks/test_seeded.py did not run"))
 
     subject = THREAD_PEERS[0]
     name, target = "wasi-threads spawn+exit, CPU per thread", f"at most {WASI_SPAWN_MAX_US:g} µs"
