@@ -106,6 +106,9 @@ class BuiltinPolicy:
 
     #: Whether a returning host call asks the C policy if the thread should give way.
     _hostcall_switch = False
+    #: Whether the scheduler tells it of slices starting and stopping (the running thread: contention cuts, PCT's
+    #: change points). Fair round robin needs neither, and skips the calls on its hot path.
+    _slice_events = True
 
     def __init__(self, ptr: Any, *, log: bool = False) -> None:
         if ptr == NULL:
@@ -140,7 +143,6 @@ class BuiltinPolicy:
             del self._queued[thread.id]
 
     def slice(self, thread: GreenThread) -> int:
-        self._store_alive()
         return int(lib.wr_policy_slice(self._ptr))
 
     def __len__(self) -> int:
@@ -169,7 +171,6 @@ class BuiltinPolicy:
         lib.wr_policy_started(self._ptr, thread._task)
 
     def stopped(self, thread: GreenThread, exited: bool) -> None:
-        self._store_alive()
         if self._running is thread:
             self._running = None
         lib.wr_policy_stopped(self._ptr, thread._task, exited)
@@ -195,6 +196,11 @@ class FairPolicy(BuiltinPolicy):
             raise ValueError(f"slice too large: {slice}")
         super().__init__(lib.wr_policy_new_fair(slice))
         self._slice = slice
+
+    _slice_events = False
+
+    def slice(self, thread: GreenThread) -> int:
+        return self._slice  # the C policy's fixed slice, without a call on every switch
 
     def __repr__(self) -> str:
         return f"FairPolicy(slice={self._slice})"
@@ -265,6 +271,16 @@ class PCTPolicy(BuiltinPolicy):
         self.seed = seed
         self.depth = depth
         self.steps = steps
+
+    # PCT alone reads its store's units run (slices to the next change point, the points passed at a stop).
+
+    def slice(self, thread: GreenThread) -> int:
+        self._store_alive()
+        return super().slice(thread)
+
+    def stopped(self, thread: GreenThread, exited: bool) -> None:
+        self._store_alive()
+        super().stopped(thread, exited)
 
     @property
     def change_points(self) -> list[int]:

@@ -303,6 +303,8 @@ class Scheduler:
         self.policy: Policy = policy if policy is not None else FairPolicy()
         #: The policy when it is a built-in one (its queue in C): told of contention, stops and host calls.
         self._builtin: BuiltinPolicy | None = None
+        #: The built-in policy again when it hears of slices starting and stopping (not fair round robin).
+        self._slice_events: BuiltinPolicy | None = None
         if clock is None:
             # A seeded schedule keeps time virtual too (as run --seed does), or wall-clock timing leaks into it.
             seeded = isinstance(policy, (RandomWalkPolicy, PCTPolicy))
@@ -502,6 +504,7 @@ class Scheduler:
     def _adopt(self, policy: Policy) -> None:
         """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
         self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
+        self._slice_events = self._builtin if self._builtin is not None and self._builtin._slice_events else None
         if self._builtin is not None and self._native.ptr is not None:
             self._builtin.attach(self._native)
 
@@ -586,8 +589,8 @@ class Scheduler:
             obs = self._observer
             if obs is not None:
                 obs.stopped(gt, "yield")
-            if self._builtin is not None:
-                self._builtin.stopped(gt, False)
+            if self._slice_events is not None:
+                self._slice_events.stopped(gt, False)
             gt.state = _RUNNABLE
             self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
@@ -729,8 +732,8 @@ class Scheduler:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
-            if self._builtin is not None:
-                self._builtin.started(gt)
+            if self._slice_events is not None:
+                self._slice_events.started(gt)
             obs = self._observer
             if obs is not None:
                 obs.started(gt, budget)
@@ -782,9 +785,9 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "preempted")
-        builtin = self._builtin
-        if builtin is not None:
-            builtin.stopped(gt, False)
+        events = self._slice_events
+        if events is not None:
+            events.stopped(gt, False)
         self._maintain()
         if len(self.policy) or self._abort is not None:
             gt.state = _RUNNABLE
@@ -793,8 +796,8 @@ class Scheduler:
         else:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(gt._wr_thread, budget)
-            if builtin is not None:
-                builtin.started(gt)
+            if events is not None:
+                events.started(gt)
             if obs is not None:
                 obs.started(gt, budget)
 
@@ -830,8 +833,8 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "blocked")
-        if self._builtin is not None:
-            self._builtin.stopped(gt, False)
+        if self._slice_events is not None:
+            self._slice_events.stopped(gt, False)
         try:
             self._switch_out(gt)
         finally:
@@ -905,8 +908,8 @@ class Scheduler:
         self.current = gt
         gt.state = _RUNNING
         lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
-        if self._builtin is not None:
-            self._builtin.started(gt)
+        if self._slice_events is not None:
+            self._slice_events.started(gt)
         _tls.scheduler = self
         func = gt._target
         try:
@@ -936,8 +939,8 @@ class Scheduler:
         if t is not None:
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
-        if self._builtin is not None:
-            self._builtin.started(gt)
+        if self._slice_events is not None:
+            self._slice_events.started(gt)
         obs = self._observer
         if obs is not None:
             obs.started(gt, budget)
@@ -1183,8 +1186,8 @@ class Scheduler:
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "exit")
-        if self._builtin is not None:
-            self._builtin.stopped(gt, True)
+        if self._slice_events is not None:
+            self._slice_events.stopped(gt, True)
         t = gt._wr_thread
         if t is not None:
             gt._wr_thread = None
