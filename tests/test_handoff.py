@@ -1,7 +1,7 @@
-"""Switching without Python: the core's handoff between waiting threads (wr_exec.h, Handoff) and wasm threads
-started inline on the greenlet that picks them (Scheduler._start_inline). Both are mechanisms only: every test
-checks the program's results, and the greenlet switches counted through greenlet.settrace show whether the
-mechanism engaged (or, under a seeded policy or an observer, that it did not)."""
+"""Switching without Python: the core switching between wasm threads itself (wr_exec.h, Switching) and wasm
+threads started inline on the greenlet that picks them (Scheduler._start_inline). Both are mechanisms only: every
+test checks the program's results, and the greenlet switches counted through greenlet.settrace show whether the
+mechanism engaged (or, under an observer, that it did not); a seeded schedule is the same either way."""
 
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ from wasmroutines import (
     current_thread,
     join,
     spawn,
+    wat2wasm,
 )
+from wasmroutines.core._ffi import lib
 from wasmroutines.core.observe import SchedulerObserver
+from wasmroutines.core.policy import PCTPolicy
 
 I32 = ValType.I32
 
@@ -102,12 +105,26 @@ def test_a_futex_pingpong_runs_in_the_core(pingpong: Callable[..., Instance]) ->
     assert switches[0] < 20, switches[0]
 
 
-def test_no_handoff_under_a_seeded_policy(store: Store, pingpong: Callable[..., Instance]) -> None:
-    store.set_policy(SeededPolicy(3))
-    inst = pingpong()
-    with counting_switches() as switches:
-        assert _play(inst, 200) == (200, 200)
-    assert switches[0] >= 400  # every hand-over went through the scheduler's policy
+@pytest.mark.parametrize(
+    "make", [lambda: SeededPolicy(3, log=True), lambda: PCTPolicy(3, log=True)], ids=["random", "pct"]
+)
+def test_a_seeded_policy_switches_in_the_core_as_python_would(
+    store: Store, pingpong: Callable[..., Instance], make: Callable[[], SeededPolicy]
+) -> None:
+    """The core asks the same C policy the same questions in the same order as the Python scheduler: the same
+    decisions, slices and units run, with nearly no greenlet switch."""
+    runs = []
+    for in_core in (True, False):
+        s = Store(policy=make())
+        s.scheduler.core_switching = in_core
+        host = Function(s, lambda me: 100 + me, FuncType([I32], [I32]))
+        inst = Instance(s, Module(wat2wasm(PINGPONG)), {"host": {"report": host}})
+        with counting_switches() as switches:
+            assert _play(inst, 200, (1, 0)) == (100, 200)
+        runs.append((s.scheduler.policy.decisions, lib.wr_api_store_ran(s._native.ptr), switches[0]))  # type: ignore[attr-defined]
+    (core, core_units, few), (python, python_units, many) = runs
+    assert core == python and core_units == python_units
+    assert len(core) >= 400 and few < 40 < 400 <= many
 
 
 def test_no_handoff_while_observed(store: Store, pingpong: Callable[..., Instance]) -> None:

@@ -294,16 +294,13 @@ def test_fuel_stops_spawned_wasi_threads(wat: Callable[[str], bytes]) -> None:
         still_runs(None, wat)
 
 
-class _NoHandoff(FairPolicy):
-    """FIFO like FairPolicy, but not FairPolicy itself: the scheduler keeps every switch in Python."""
-
-
 def test_fuel_is_charged_the_same_through_the_handoff(wat: Callable[[str], bytes]) -> None:
-    """The core runs a futex ping-pong thread after thread in one wr_exec call (the handoff): each
+    """The core runs a futex ping-pong thread after thread in one wr_exec call (switching in C): each
     thread's run is charged, exactly as when every switch goes through Python."""
     used = []
-    for policy in (FairPolicy(slice=10**9), _NoHandoff(slice=10**9)):
-        store = Store(policy=policy, fuel=10**12)
+    for in_core in (True, False):
+        store = Store(policy=FairPolicy(slice=10**9), fuel=10**12)
+        store.scheduler.core_switching = in_core
         inst = Instance(store, Module(wat(PINGPONG)))
         with counting_switches() as switches:
             a = spawn(inst.exports.pingpong, 0, 2000)
@@ -390,10 +387,11 @@ def test_max_wall_time_stops_an_idle_run(wat: Callable[[str], bytes], how: str) 
     still_runs(store, wat)
 
 
-@pytest.mark.parametrize("policy", ["fair (core handoff)", "seeded (Python switches)"])
+@pytest.mark.parametrize("policy", ["fair", "seeded", "seeded (Python switches)"])
 def test_max_wall_time_stops_a_futex_pingpong(wat: Callable[[str], bytes], policy: str) -> None:
-    """Threads that hand a futex back and forth forever: stopped with or without the core's handoff."""
+    """Threads that hand a futex back and forth forever: stopped whether the core or Python switches them."""
     store = Store(max_wall_time=WALL, policy=SeededPolicy(7) if policy.startswith("seeded") else FairPolicy())
+    store.scheduler.core_switching = "Python" not in policy
     inst = Instance(store, Module(wat(PINGPONG)))
     a = spawn(inst.exports.pingpong, 0, 2**31 - 1)
     b = spawn(inst.exports.pingpong, 1, 2**31 - 1)

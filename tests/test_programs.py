@@ -15,6 +15,10 @@ import pytest
 from programs.runner import PROGRAMS, WASM, cli, run_program
 
 from wasmroutines import GreenThread, SeededPolicy, Store
+from wasmroutines.core._ffi import lib
+from wasmroutines.core.determinism import Schedule
+from wasmroutines.core.observe import NullObserver
+from wasmroutines.core.policy import EXPLORE_SLICES
 
 SEEDS = (1, 2, 3)
 SCALE = 10_000
@@ -47,6 +51,33 @@ class RecordingPolicy(SeededPolicy):
         units = super().slice(thread)
         self.turns.append((thread.id, units))
         return units
+
+
+SCHEDULES = {
+    "run": lambda seed: Schedule(seed),
+    "explore": lambda seed: Schedule(seed, min_slice=EXPLORE_SLICES[0], max_slice=EXPLORE_SLICES[1]),
+    "pct": lambda seed: Schedule(seed, strategy="pct", steps=200_000),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEDULES))
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_schedule_is_the_same_switched_in_the_core_or_in_python(name: str, kind: str) -> None:
+    """The C core switches threads itself in a seeded run (wr_exec.h, Switching), Python when the run is
+    observed (--trace, --record, the explorer) or told to: the same decisions and instruction counts every
+    way, so a replay command reproduces what the explorer saw."""
+    spec = PROGRAMS[name]
+    runs = []
+    for how in ("core", "python", "observed"):
+        store = Store(policy=SCHEDULES[kind](5).policy(log=True))
+        store.scheduler.core_switching = how == "core"
+        if how == "observed":
+            store.scheduler.observer = NullObserver()
+        code, out, _ = run_program(WASM / f"{name}.wasm", args=[name, *spec["args"]], store=store)
+        assert (code, out.decode()) == (0, spec["stdout"])
+        runs.append((store.scheduler.policy.decisions, lib.wr_api_store_ran(store._native.ptr)))  # type: ignore[attr-defined]
+    assert runs[0] == runs[1] == runs[2]
+    assert len(runs[0][0]) > 2  # a schedule with decisions to compare
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

@@ -397,6 +397,9 @@ int wr_api_thread_recycle(wr_thread *t, uint64_t host_id)
     if (t->nframes)
         return -1;
     wr_futex_forget(t);
+    wr_exec_unlist_changed(t);
+    if (t->task)
+        wr_task_bind(t->task, NULL);
     t->host_id = host_id;
     return 0;
 }
@@ -426,7 +429,28 @@ int64_t wr_api_store_fuel(const wr_store *s) { return s->fuel; }
 
 uint64_t wr_api_store_ran(const wr_store *s) { return s->ran; }
 
-void wr_api_store_set_handoff(wr_store *s, int on) { s->handoff = on != 0; }
+void wr_api_store_set_sched(wr_store *s, wr_policy *p, uint32_t check_every, uint64_t check_units)
+{
+    s->sched = p;
+    s->check_every = s->check_left = check_every ? check_every : 1;
+    s->check_units = check_units ? check_units : 1;
+    s->check_at = s->ran + s->check_units;
+}
+
+void wr_api_store_set_wall_deadline(wr_store *s, int64_t deadline_ns) { s->wall_deadline_ns = deadline_ns; }
+
+void wr_api_store_set_host_stops_after(wr_store *s, uint64_t units) { s->host_stops_after = units; }
+
+int64_t wr_api_store_handover(const wr_store *s) { return s->handover ? (int64_t)s->handover->host_id : -1; }
+
+wr_thread *wr_api_store_take_changed(wr_store *s) { return wr_exec_take_changed(s); }
+
+int wr_api_thread_sched_state(const wr_thread *t)
+{
+    if (t->task && t->task->qpos != WR_TASK_IDLE)
+        return 0;
+    return t->wait_mem ? 1 : 2;
+}
 
 uint64_t wr_api_task_host_id(const wr_task *t) { return t->host_id; }
 

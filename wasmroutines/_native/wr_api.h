@@ -159,9 +159,21 @@ int64_t wr_api_store_fuel(const wr_store *s);
 /* Budget units run by all the store's threads so far (counted with or
  * without fuel): instruction counts for deterministic tools. */
 uint64_t wr_api_store_ran(const wr_store *s);
-/* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff): only
- * while the host's schedule is plain FIFO and nothing observes switches. */
-void wr_api_store_set_handoff(wr_store *s, int on);
+/* Switching in C (wr_exec.h, Switching): wr_exec switches threads with built-in policy `p` (NULL: never;
+ * the host decides at every stop), giving the host control back every `check_every` decisions or
+ * `check_units` units run in C. */
+void wr_api_store_set_sched(wr_store *s, wr_policy *p, uint32_t check_every, uint64_t check_units);
+/* ... and once the CLOCK_MONOTONIC time `deadline_ns` passes (0: no deadline). */
+void wr_api_store_set_wall_deadline(wr_store *s, int64_t deadline_ns);
+/* Once the store's units run pass `units` (0: never), every stop of a thread goes to the host undecided, as
+ * if the core did not switch: observers that see only the host's switches see those (a hang budget). */
+void wr_api_store_set_host_stops_after(wr_store *s, uint64_t units);
+/* After WR_SWITCH: the host id of the task to run next, or -1 when none is runnable. */
+int64_t wr_api_store_handover(const wr_store *s);
+/* A thread switched in C since the host last looked (once each), or NULL. */
+wr_thread *wr_api_store_take_changed(wr_store *s);
+/* Where a thread is as the store's policy sees it: 0 queued, 1 waiting on a futex, 2 neither. */
+int wr_api_thread_sched_state(const wr_thread *t);
 
 /* ---- scheduling policies ----
  * wr_task_*, wr_policy_* are in wr_sched.h: the built-in policies' run

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_sched.h"
 #include "wr_stackpool.h"
 
 const char *wr_trap_message(int trap)
@@ -66,6 +68,9 @@ void wr_thread_free(wr_thread *t)
     if (!t)
         return;
     wr_futex_forget(t);
+    wr_exec_unlist_changed(t);
+    if (t->task)
+        t->task->thread = NULL;
     if (t->stack_own_map)
         munmap(t->stack_map, t->stack_map_bytes);
     else
@@ -109,77 +114,163 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
     return 0;
 }
 
-/* The next thread to run in C after the running one waits: the oldest
- * woken thread, if it is `home` (whose host side is the caller) or may run
- * ahead of its host. Taking only the oldest keeps wake-ups in FIFO order. */
-static wr_thread *handoff_next(wr_store *s, wr_thread *home)
+/* ---- switching in C (wr_exec.h, Switching) ---- */
+
+static void list_changed(wr_store *s, wr_thread *t)
 {
-    wr_thread *n = s->woken_head;
-    if (n == NULL || (n != home && !n->resumable))
-        return NULL;
-    wr_futex_take_woken(s);
-    n->resumable = false;
-    return n;
+    if (t->changed)
+        return;
+    t->changed = true;
+    t->changed_next = s->changed_head;
+    s->changed_head = t;
 }
 
-/* cur ran ahead of its host and needs it now: keep the status for its own
- * wr_exec call and make it runnable on the host's side. */
-static void park(wr_thread *cur, int status)
+wr_thread *wr_exec_take_changed(wr_store *s)
+{
+    wr_thread *t = s->changed_head;
+    if (t) {
+        s->changed_head = t->changed_next;
+        t->changed_next = NULL;
+        t->changed = false;
+    }
+    return t;
+}
+
+void wr_exec_unlist_changed(wr_thread *t)
+{
+    if (!t->changed)
+        return;
+    wr_thread **at = &t->store->changed_head;
+    while (*at != t)
+        at = &(*at)->changed_next;
+    *at = t->changed_next;
+    t->changed_next = NULL;
+    t->changed = false;
+}
+
+/* Threads whose wait ended become runnable, oldest first, as the host would
+ * push them after the run that woke them (a contention cut shortens the
+ * running task's slice: wr_policy_push). */
+static void push_woken(wr_store *s, wr_policy *p)
+{
+    wr_thread *w;
+    while ((w = wr_futex_take_woken(s)) != NULL) {
+        /* A thread with no task, or no room in the queue, is left to the host, which pushes what is not queued. */
+        if (w->task)
+            wr_policy_push(p, w->task, WR_PUSH_WOKEN);
+        list_changed(s, w);
+    }
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether the host gets control back at this decision. */
+static bool host_due(wr_store *s)
+{
+    if (--s->check_left == 0 || s->ran >= s->check_at) {
+        s->check_left = s->check_every;
+        s->check_at = s->ran + s->check_units;
+        return true;
+    }
+    return s->wall_deadline_ns != 0 && now_ns() >= s->wall_deadline_ns;
+}
+
+/* Return WR_SWITCH to home's host: `next` runs next (NULL: nobody can). home
+ * stopped (unless it is `next`, going on), queued or waiting; once its host
+ * has switched away it only waits to call wr_exec again, unless a timeout
+ * of its wait needs the host's timer. */
+static int hand_over(wr_store *s, wr_thread *home, wr_task *next)
+{
+    s->handover = next;
+    bool queued = home->task->qpos != WR_TASK_IDLE;
+    home->resumable = next != home->task && (queued || (home->wait_mem != NULL && home->wait_timeout < 0));
+    return WR_SWITCH;
+}
+
+/* cur ran in another thread's call and needs its host now: its own next wr_exec call returns `status`, and
+ * home's host runs it next, with no decision made (as if cur's own call had returned it). */
+static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
 {
     cur->parked = true;
     cur->parked_status = status;
-    cur->resumable = false;
-    wr_futex_push_woken(cur);
+    list_changed(s, cur);
+    return hand_over(s, home, cur->task);
+}
+
+static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
+{
+    wr_thread *cur = home;
+    for (;;) {
+        int status = wr_interp_run(cur);
+        if (s->woken_head)
+            push_woken(s, p);
+        /* A wait with a timeout needs the host's timer: only home's host (our caller) may see it later. Past
+         * host_stops_after the host sees every stop (a hang budget it checks there). */
+        bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || cur->wait_timeout < 0));
+        if (s->host_stops_after && s->ran > s->host_stops_after)
+            decide = false;
+        if (!decide || cur->task == NULL) {
+            if (cur == home)
+                return status;
+            return park(s, home, cur, status);
+        }
+        /* The host's decision at a slice end or a wait (scheduler.py: _yield, _block, _switch_out, _enter). */
+        wr_task *me = cur->task, *next;
+        wr_policy_stopped(p, me, false);
+        if (status == WR_YIELD && wr_policy_len(p) == 0) {
+            next = me; /* nobody else is runnable: a fresh slice */
+        } else {
+            if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
+                return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
+            next = wr_policy_pop(p);
+        }
+        if (next != NULL) {
+            if (next->thread)
+                next->thread->budget = wr_policy_slice(p);
+            wr_policy_started(p, next);
+        }
+        if (!host_due(s) && next != NULL) {
+            wr_thread *n = next->thread;
+            if (n == cur)
+                continue;
+            if (n != NULL && (n == home || n->resumable)) {
+                if (cur != home) {
+                    cur->resumable = true;
+                    list_changed(s, cur);
+                }
+                if (n != home) {
+                    n->resumable = false;
+                    list_changed(s, n);
+                }
+                cur = n;
+                continue;
+            }
+        }
+        if (cur != home && next != me) {
+            cur->resumable = true;
+            list_changed(s, cur);
+        }
+        return hand_over(s, home, next);
+    }
 }
 
 int wr_exec(wr_thread *home)
 {
+    home->resumable = false;
     if (home->parked) {
-        /* It ran ahead while its host side waited: report where it stopped. A
-         * wait that has ended meanwhile (it was notified again) just goes on. */
+        /* It ran in another thread's call: report where it stopped. */
         home->parked = false;
-        if (home->parked_status != WR_WAIT || home->wait_mem != NULL) {
-            if (home->parked_status == WR_WAIT)
-                home->resumable = home->wait_timeout < 0;
-            return home->parked_status;
-        }
-        wr_futex_unlist_woken(home);
+        return home->parked_status;
     }
-    wr_thread *cur = home;
-    for (;;) {
-        int status = wr_interp_run(cur);
-        if (status == WR_WAIT) {
-            /* May cur wait without telling its host? home's host is our caller;
-             * another's host still sits in the wait it made before cur ran
-             * ahead, which is enough only for a wait with no timeout. */
-            bool quiet = cur == home || cur->wait_timeout < 0;
-            if (cur != home)
-                cur->resumable = quiet;
-            wr_thread *next = quiet && cur->store->handoff ? handoff_next(cur->store, home) : NULL;
-            if (next != NULL) {
-                next->budget = cur->budget; /* the threads share one slice */
-                cur = next;
-                continue;
-            }
-            if (cur == home) {
-                home->resumable = home->wait_timeout < 0;
-                return WR_WAIT;
-            }
-            if (!quiet)
-                park(cur, status);
-        } else if (cur == home) {
-            return status;
-        } else {
-            park(cur, status);
-        }
-        /* home waits still, or was notified meanwhile: then it may go on,
-         * once its host has had a chance to run the parked thread. */
-        if (home->woken) {
-            wr_futex_unlist_woken(home);
-            return WR_YIELD;
-        }
-        return WR_WAIT;
-    }
+    wr_store *s = home->store;
+    if (s->sched == NULL || home->task == NULL)
+        return wr_interp_run(home);
+    return run_switching(s, s->sched, home);
 }
 
 const uint64_t *wr_thread_results(const wr_thread *t) { return t->results; }

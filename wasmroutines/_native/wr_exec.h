@@ -24,15 +24,27 @@
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
  *                after the wait once notified or timed out (wr_futex.h).
  *
- * Handoff (wr_exec.c; on when the store's `handoff` flag is set): when the
- * thread waits and the oldest woken thread can run ahead of its host (it
- * waits with no timeout, so its host side will only call wr_exec again),
- * wr_exec switches to that thread in C and goes on, without returning: a
- * futex ping-pong between two threads needs no host round trip. A thread run
- * ahead that then needs its host is *parked*: its status is kept and it is
- * put on the woken list; its own next wr_exec call returns that status.
- * The caller's thread is then still waiting (WR_WAIT), or was woken
- * meanwhile and gets WR_YIELD (it may go on; the parked thread is runnable).
+ *   WR_SWITCH    (switching in C only) the thread stopped and the policy
+ *                chose another to run: the host runs the task the store's
+ *                `handover` names (NULL: none is runnable) and calls
+ *                wr_exec() on this thread again once it is chosen.
+ *
+ * Switching (wr_exec.c; on while the store's `sched` names a built-in policy,
+ * wr_sched.h): a thread's wasm state is all in its wr_thread, and the host
+ * side of a thread stopped at a slice end or a wait only waits to call
+ * wr_exec() again (it is *resumable*). So at a slice end or a wait wr_exec
+ * asks the policy itself (stopped, push, pop, slice, started: the calls the
+ * host would make, in the same order) and, when the chosen thread is
+ * resumable, runs it in the same call: threads switch with no host round
+ * trip. A thread run this way that needs its host (a host call, a trap, its
+ * end, a wait with a timeout) is *parked*: its status is kept for its own
+ * next wr_exec call, and the host is asked to run it next (WR_SWITCH). The
+ * host also gets control back every `check_every` decisions or
+ * `check_units` units run, and once the wall-clock deadline passes (Ctrl-C,
+ * wall time, its own timers and descriptors): counted in decisions and units,
+ * and after the decision is made, so it changes nothing of the schedule.
+ * Threads whose state changed meanwhile are listed for the host
+ * (wr_exec_take_changed).
  */
 #ifndef WR_EXEC_H
 #define WR_EXEC_H
@@ -48,6 +60,7 @@ enum wr_status {
     WR_OUT_OF_FUEL = 3,
     WR_TRAP = 4,
     WR_WAIT = 5,
+    WR_SWITCH = 6,
 };
 
 /* One active wasm call. A frame whose ret_func is NULL is a host entry: the
@@ -124,9 +137,14 @@ typedef struct wr_thread {
     struct wr_thread *wait_prev, *wait_next;
     bool woken; /* on the store's woken list */
     struct wr_thread *woken_next;
-    /* Handoff (wr_exec.c): waiting with no timeout with its host side parked
-     * in the wait, so it may run ahead in C; or ran ahead and stopped with
-     * `parked_status` for its own next wr_exec call. */
+    /* Switching in C: its entry in the store's policy (bound by the host;
+     * NULL for a thread no scheduler runs); on the store's changed list; its
+     * host side only waits to call wr_exec again, so it may run in another
+     * thread's call; or it ran there and stopped with `parked_status` for its
+     * own next wr_exec call. */
+    struct wr_task *task;
+    bool changed;
+    struct wr_thread *changed_next;
     bool resumable;
     bool parked;
     int parked_status;
@@ -149,8 +167,14 @@ void wr_thread_free(wr_thread *t);
 int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args);
 
 /* Run until one of the wr_status outcomes (for `t`; other threads may have
- * run ahead meanwhile: see Handoff above). */
+ * run meanwhile: see Switching above). */
 int wr_exec(wr_thread *t);
+
+/* Switching in C: the next thread switched in C since the host last looked
+ * (it is queued, waiting, or the handover now), or NULL; and what the host
+ * forgets: a thread freed or reused. */
+wr_thread *wr_exec_take_changed(wr_store *s);
+void wr_exec_unlist_changed(wr_thread *t);
 
 /* The dispatch loop (wr_interp.c): run `t` alone until a wr_status. */
 int wr_interp_run(wr_thread *t);

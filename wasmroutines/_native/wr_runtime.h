@@ -97,12 +97,19 @@ struct wr_store {
      * wr_store.c: an entry is type id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
-    /* Threads woken by memory.atomic.notify, oldest first, for the host's
-     * scheduler to collect (wr_futex.c). */
+    /* Threads whose wait ended (a notify, or the host's timeout), oldest
+     * first: runnable once someone pushes them into the run queue (wr_futex.c). */
     struct wr_thread *woken_head, *woken_tail;
-    /* Let wr_exec switch between waiting threads in C (wr_exec.h, Handoff).
-     * The host sets it when its schedule is plain FIFO and unobserved. */
-    bool handoff;
+    /* Switching in C (wr_exec.h, "Switching"): the built-in policy wr_exec
+     * switches threads with, when the host lets it; NULL: every stop goes
+     * back to the host, which decides. */
+    struct wr_policy *sched;
+    struct wr_task *handover;         /* after WR_SWITCH: the task to run next, or NULL */
+    struct wr_thread *changed_head;   /* threads switched in C since the host last looked */
+    uint32_t check_every, check_left; /* decisions in C between returns to the host */
+    uint64_t check_units, check_at;   /* units run in C between returns to the host */
+    int64_t wall_deadline_ns;         /* CLOCK_MONOTONIC; 0: none */
+    uint64_t host_stops_after;        /* once `ran` passes it, every stop goes to the host; 0: never */
     /* Fuel: one total of budget units for all the store's threads, when
      * enabled (wr_interp.c charges what each run used when it ends, so it may
      * go below zero; a run starts with min(slice, fuel left)). `ran` counts

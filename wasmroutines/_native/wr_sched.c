@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "wr_sched.h"
+#include "wr_exec.h"
 
 /* ---- PRNG ---- */
 
@@ -75,7 +76,24 @@ wr_task *wr_task_new(uint64_t host_id)
     return t;
 }
 
-void wr_task_free(wr_task *t) { free(t); }
+void wr_task_free(wr_task *t)
+{
+    if (t && t->thread)
+        t->thread->task = NULL;
+    free(t);
+}
+
+void wr_task_bind(wr_task *task, wr_thread *thread)
+{
+    if (task->thread)
+        task->thread->task = NULL;
+    task->thread = thread;
+    if (thread) {
+        if (thread->task)
+            thread->task->thread = NULL;
+        thread->task = task;
+    }
+}
 
 static wr_policy *policy_new(int kind)
 {
@@ -211,6 +229,8 @@ int64_t wr_policy_push(wr_policy *p, wr_task *t, int reason)
     p->q[at] = t;
     t->qpos = at;
     p->n++;
+    if (cut != WR_NO_CUT && p->running && p->running->thread)
+        p->running->thread->budget = cut;
     return cut;
 }
 

@@ -39,8 +39,9 @@
 
 typedef struct wr_task {
     uint64_t host_id;
-    uint64_t prio; /* pct: 0 until first pushed */
-    uint32_t qpos; /* index in its policy's queue, or WR_TASK_IDLE */
+    uint64_t prio;             /* pct: 0 until first pushed */
+    uint32_t qpos;             /* index in its policy's queue, or WR_TASK_IDLE */
+    struct wr_thread *thread;  /* the wasm thread it runs (its slice), or NULL: Python code */
 } wr_task;
 
 /* xoshiro256** 1.0 (Blackman, Vigna 2018), state from splitmix64. */
@@ -91,6 +92,8 @@ typedef struct wr_policy {
 
 wr_task *wr_task_new(uint64_t host_id);
 void wr_task_free(wr_task *t);
+/* Tie task and wasm thread to each other (thread NULL: untie the task's). */
+void wr_task_bind(wr_task *task, struct wr_thread *thread);
 
 /* NULL when out of memory or the arguments are out of range (slices >= 1,
  * min <= max; pct: depth >= 1, steps >= 1). */
@@ -103,9 +106,10 @@ void wr_policy_free(wr_policy *p);
  * store's units run now (pct); NULL detaches it (the store is being freed). */
 void wr_policy_attach(wr_policy *p, const wr_store *s);
 
-/* `t` became runnable. Returns the budget to give the running task now (its
- * slice cut short because `t` contends with it), or WR_NO_CUT; -2 when out
- * of memory (nothing queued). A task already queued stays as it is. */
+/* `t` became runnable. Returns the budget the running task now has (its
+ * slice cut short because `t` contends with it: set on its thread here), or
+ * WR_NO_CUT; -2 when out of memory (nothing queued). A task already queued
+ * stays as it is. */
 int64_t wr_policy_push(wr_policy *p, wr_task *t, int reason);
 /* The task to run next, removed from the queue (logged when logging), or NULL. */
 wr_task *wr_policy_pop(wr_policy *p);

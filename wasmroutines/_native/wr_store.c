@@ -16,6 +16,8 @@ wr_store *wr_store_new(void)
     s->config.max_table_elems = 10000000u;
     s->config.max_call_depth = 20000u;
     s->config.stack_slots = 1u << 20;
+    s->check_every = s->check_left = 1;
+    s->check_units = 1;
     return s;
 }
 

@@ -10,6 +10,8 @@ wr_exec() returns to this loop whenever the thread needs the host:
                   scheduler switch to another green thread if one is runnable;
   WR_WAIT         memory.atomic.wait blocked: the scheduler parks this green
                   thread until a notify or the timeout, and runs the others;
+  WR_SWITCH       (the C core switching threads itself) this thread stopped and
+                  the core chose the next: the scheduler runs it (_handover);
   WR_OUT_OF_FUEL  the store's fuel is spent: abandon the call, raise OutOfFuel (in the
                   root too, when this is another thread: Scheduler._store_limit);
   WR_TRAP         raise Trap with the thread's trap code and backtrace.
@@ -20,8 +22,9 @@ unchanged.
 The call runs on the wr_thread of the scheduler's current green thread: the
 store's own thread for calls from Python, the green thread's own when a host
 function running in it calls back into wasm (a nested call on that thread).
-After every wr_exec return the woken list is drained (scheduler._drain), so a
-thread notified by this one is runnable at once.
+After every wr_exec return the threads whose state the C core changed are
+collected (scheduler._drain), so a thread notified by this one is runnable at
+once.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["begin", "call", "call_host_bits", "drive", "results"]
 
 WR_WAIT: int = lib.WR_WAIT
+WR_SWITCH: int = lib.WR_SWITCH
 _ARGS_MAX = 64  # arguments up to this many slots go through the scheduler's buffer (wr_thread_call copies them)
 _get_ident = threading.get_ident
 
@@ -83,7 +87,7 @@ def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
         raise trap(trap_message(code), code, (), exhausted_limit(t))
     sched._calls += 1
     status = lib.wr_exec(t)
-    if sched._nwaiting:
+    if sched._nwaiting or sched._cswitch:
         sched._drain()
     if status in (WR_DONE, WR_TRAP):
         sched._calls -= 1
@@ -109,10 +113,12 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                 if status == WR_HOSTCALL:
                     _serve_hostcall(store, sched, t)
                 elif status == WR_YIELD:
-                    hook = store.on_yield
+                    hook = store._on_yield
                     if hook is not None:
                         hook()
                     sched._yield(sched.current)
+                elif status == WR_SWITCH:
+                    sched._handover(sched.current)
                 elif status == WR_WAIT:
                     sched._wait_futex(sched.current)
                 elif status == WR_OUT_OF_FUEL:
@@ -126,7 +132,7 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                     lib.wr_thread_unwind(t)
                 raise
             status = lib.wr_exec(t)
-            if sched._nwaiting:
+            if sched._nwaiting or sched._cswitch:
                 sched._drain()
             if status == WR_DONE:
                 return results(t, nresult_slots)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._ffi import lib
 
 if TYPE_CHECKING:
-    from .scheduler import GreenThread, Scheduler
+    from .scheduler import GreenThread
     from .store import Store
 
 __all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason"]
@@ -37,7 +37,15 @@ class SchedulerObserver(Protocol):
 
     Only `hostcall_done` may switch threads (it runs where the calling thread
     could block anyway); the others are called in the middle of a switch.
+
+    `every_switch` (True when absent) says it must see every slice start and
+    stop and every wake-up: the C core then leaves every switch to Python
+    (same schedule, slower). An observer that sets it False is told of spawns,
+    exits, host calls and the switches Python makes anyway (blocks in host
+    functions, and every stop past Scheduler.host_stops_after).
     """
+
+    every_switch: bool
 
     def spawned(self, thread: GreenThread, parent: GreenThread) -> None:
         """`thread` was created (by whatever `parent` was running) and is about to become runnable."""
@@ -59,10 +67,14 @@ class SchedulerObserver(Protocol):
 
 
 class Observers:
-    """Several observers as one, called in order."""
+    """Several observers as one, called in order (set the list before giving it to a scheduler)."""
 
     def __init__(self, observers: Sequence[SchedulerObserver]) -> None:
         self.observers = list(observers)
+
+    @property
+    def every_switch(self) -> bool:
+        return any(getattr(o, "every_switch", True) for o in self.observers)
 
     def spawned(self, thread: GreenThread, parent: GreenThread) -> None:
         for o in self.observers:
@@ -92,6 +104,8 @@ class Observers:
 class NullObserver:
     """Does nothing; a base for observers that care about a few events."""
 
+    every_switch = True
+
     def spawned(self, thread: GreenThread, parent: GreenThread) -> None:
         pass
 
@@ -112,44 +126,34 @@ class NullObserver:
 
 
 class InstructionCounter(NullObserver):
-    """Counts the budget units every thread of a scheduler runs, through the C core's count for the store.
+    """Counts the budget units every thread of a scheduler runs, from the C core's count for the store.
 
-    `total` is the count of finished slices; `now()` adds the running slice's.
-    Install it first among observers: the others read it. Only units run
-    between a thread's `started` and `stopped` count (with an observer set
-    the C core never switches threads by itself, so they are that thread's).
+    `total` (and `now()`, the same) is what all threads ran since the counter
+    was made: the store counts each thread's run as it ends, whichever side
+    switched threads, so it needs no event.
     """
+
+    every_switch = False
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._sched: Scheduler = store.scheduler
-        self.total = 0
-        self._running: GreenThread | None = None
-        self._start = 0  # the store's count when the running thread's slice started
+        self._ran0 = self._last = self._ran()
 
     def _ran(self) -> int:
         ptr = self._store._native.ptr
-        return int(lib.wr_api_store_ran(ptr)) if ptr is not None else self._start
+        if ptr is not None:
+            self._last = int(lib.wr_api_store_ran(ptr))
+        return self._last
 
-    def started(self, thread: GreenThread, budget: int) -> None:
-        self._running = thread if thread._wr_thread is not None else None
-        if self._running is not None:
-            self._start = self._ran()
-
-    def stopped(self, thread: GreenThread, why: StopReason) -> None:
-        if thread is self._running:
-            self.total += self._used()
-            self._running = None
-
-    def _used(self) -> int:
-        return max(0, self._ran() - self._start)
+    @property
+    def total(self) -> int:
+        """Units run so far."""
+        return self._ran() - self._ran0
 
     def now(self) -> int:
-        """Units run so far, the running slice included."""
-        return self.total + self._used() if self._running is not None else self.total
+        """Units run so far (as `total`)."""
+        return self.total
 
     def finish(self) -> None:
-        """The run is over: count the slice still open (the main thread's, when its call returned)."""
-        if self._running is not None:
-            self.total += self._used()
-        self._running = None
+        """The run is over: keep the count (the store may be freed next)."""
+        self._ran()

@@ -96,6 +96,9 @@ class Policy(Protocol):
         """How many threads are queued."""
 
 
+_CORE_DECIDES: dict[type, bool] = {}
+
+
 class BuiltinPolicy:
     """A policy whose run queue and decisions live in the C core (a `wr_policy`); see the module docstring.
 
@@ -114,8 +117,10 @@ class BuiltinPolicy:
         if ptr == NULL:
             raise MemoryError("cannot make a scheduling policy")
         self._ptr = ffi.gc(ptr, lib.wr_policy_free)
-        self._queued: dict[int, GreenThread] = {}  # by thread id: the C queue holds tasks, pop maps back
-        self._running: GreenThread | None = None  # the thread between started and stopped
+        # Threads by id, for pop to map a C task back: the served scheduler's live threads, or (a policy used
+        # on its own) the queued ones, kept here.
+        self._threads: dict[int, GreenThread] = {}
+        self._own_threads = True
         self._native: Any = None  # the store served (its _Native), whose units run PCT counts
         if log:
             lib.wr_policy_set_logging(self._ptr, True)
@@ -123,24 +128,22 @@ class BuiltinPolicy:
     # ---- the Policy protocol ----
 
     def push(self, thread: GreenThread, reason: int = PUSH_PREEMPTED) -> None:
-        cut = lib.wr_policy_push(self._ptr, thread._task, reason)
-        if cut < _NO_CUT:
+        # A contention cut (a shorter slice for the running thread) is set on its wasm thread in C.
+        if lib.wr_policy_push(self._ptr, thread._task, reason) < _NO_CUT:
             raise MemoryError("cannot queue a thread")
-        self._queued[thread.id] = thread
-        if cut != _NO_CUT:
-            running = self._running
-            if running is not None and running._wr_thread is not None:
-                lib.wr_api_thread_set_budget(running._wr_thread, cut)
+        if self._own_threads:
+            self._threads[thread.id] = thread
 
     def pop(self) -> GreenThread | None:
         task = lib.wr_policy_pop(self._ptr)
         if task == NULL:
             return None
-        return self._queued.pop(int(lib.wr_api_task_host_id(task)))
+        tid = int(lib.wr_api_task_host_id(task))
+        return self._threads.pop(tid) if self._own_threads else self._threads[tid]
 
     def remove(self, thread: GreenThread) -> None:
-        if lib.wr_policy_remove(self._ptr, thread._task):
-            del self._queued[thread.id]
+        if lib.wr_policy_remove(self._ptr, thread._task) and self._own_threads:
+            del self._threads[thread.id]
 
     def slice(self, thread: GreenThread) -> int:
         return int(lib.wr_policy_slice(self._ptr))
@@ -150,13 +153,13 @@ class BuiltinPolicy:
 
     # ---- events from the scheduler ----
 
-    def attach(self, native: Any) -> None:
-        """Serve this store (its `_Native`) from now on, queue empty, counting progress (PCT's steps) from its
-        units run."""
+    def attach(self, native: Any, threads: dict[int, GreenThread]) -> None:
+        """Serve this store (its `_Native`) and scheduler (its live threads by id) from now on, queue empty,
+        counting progress (PCT's steps) from its units run."""
         lib.wr_policy_attach(self._ptr, native.ptr)
         self._native = native
-        self._queued.clear()
-        self._running = None
+        self._threads = threads
+        self._own_threads = False
 
     def _store_alive(self) -> None:
         """Before the C policy reads its store's count: a store freed since (the policy outlived it) is
@@ -167,13 +170,22 @@ class BuiltinPolicy:
             self._native = None
 
     def started(self, thread: GreenThread) -> None:
-        self._running = thread
         lib.wr_policy_started(self._ptr, thread._task)
 
     def stopped(self, thread: GreenThread, exited: bool) -> None:
-        if self._running is thread:
-            self._running = None
         lib.wr_policy_stopped(self._ptr, thread._task, exited)
+
+    @classmethod
+    def _decides_in_core(cls) -> bool:
+        """Whether this class decides as the C policy does: a subclass that overrides a decision (a user's
+        policy built on a built-in one) must be asked in Python, so the C core never switches for it."""
+        ok = _CORE_DECIDES.get(cls)
+        if ok is None:
+            names = ("push", "pop", "remove", "slice", "started", "stopped", "hostcall_done", "__len__")
+            ok = _CORE_DECIDES[cls] = all(
+                next(k for k in cls.__mro__ if name in vars(k)).__module__ == __name__ for name in names
+            )
+        return ok
 
     def hostcall_done(self, thread: GreenThread) -> bool:
         """A host call of `thread` returned: True when the policy wants it to give way now."""

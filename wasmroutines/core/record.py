@@ -345,7 +345,7 @@ class Replayer(NullObserver):
             self.diverged = div
             if self._sched._abort is None:
                 self._sched._abort = div
-                self._sched._update_handoff()
+                self._sched._sync_core()
 
     # ---- observer: the slices ----
 

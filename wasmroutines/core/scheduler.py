@@ -50,7 +50,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .backtrace import backtrace_frames
-from .clock import Clock, MonotonicClock
+from .clock import Clock, MonotonicClock, VirtualClock
 from .determinism import DeterministicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
 from .observe import SchedulerObserver
@@ -133,6 +133,16 @@ def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
 
 #: Switch from a stopping thread straight to the next one (True), or always through the hub.
 DIRECT_HANDOFF = True
+
+#: Switching in C (wr_exec.h): the C core gives control back after this many of its decisions or units
+#: run, so that Ctrl-C, the wall-time limit and the host's own wake-ups are seen within a few milliseconds
+#: (a decision costs well under a microsecond, a unit a fraction of a nanosecond). With timers, pollers or
+#: descriptors waiting in Python (fair policy only: a seeded one then decides in Python), about once a fair
+#: slice, as the Python scheduler looks at them.
+CHECK_EVERY, CHECK_UNITS = 4096, 1 << 22
+CHECK_EVERY_HOST, CHECK_UNITS_HOST = 64, 1 << 20
+#: No thread chosen yet (Scheduler._switch_out's `picked`).
+_UNPICKED: Any = object()
 _get_ident = threading.get_ident
 
 
@@ -332,6 +342,12 @@ class Scheduler:
         self._abort: BaseException | None = None
         self._pool: list[Any] = []  # wr_threads of finished threads, for reuse (still in native.green)
         self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
+        self._handoff_entered = False  # ... and given its slice already (by the C core, or an inline start)
+        #: Whether the C core switches threads itself (wr_exec.h, Switching), and with which checks.
+        self._cswitch = False
+        self._core_mode: tuple[BuiltinPolicy | None, bool] = (None, False)
+        self._yield_hook = False  # the store has an on_yield hook (store.py)
+        self._core_switching = True
         self._out_addr = ffi.new("uint64_t *")
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
@@ -344,8 +360,11 @@ class Scheduler:
         #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
         self.on_thread_exit: Callable[[GreenThread], None] | None = None
         self._observer: SchedulerObserver | None = None
+        self._every_switch = False  # the observer must see every switch (observe.py): Python makes them all
+        self._host_stops_after: int | None = None
+        self._preempt_shared = False
         self._adopt(self.policy)
-        self._update_handoff()
+        self._sync_core()
 
     # ---- public: threads ----
 
@@ -388,7 +407,8 @@ class Scheduler:
     def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
         gt = GreenThread(self, next(self._ids), name, func, arg_slots, True)
         if func._host() is None:
-            gt._wr_thread = self._new_wr_thread(gt.id)
+            gt._wr_thread = t = self._new_wr_thread(gt.id)
+            lib.wr_task_bind(gt._task, t)
         return self._add(gt)
 
     def check_room(self) -> None:
@@ -488,7 +508,7 @@ class Scheduler:
         self._adopt(policy)
         for gt in queued:
             policy.push(gt)
-        self._update_handoff()
+        self._sync_core()
 
     @property
     def observer(self) -> SchedulerObserver | None:
@@ -499,14 +519,42 @@ class Scheduler:
     @observer.setter
     def observer(self, observer: SchedulerObserver | None) -> None:
         self._observer = observer
-        self._update_handoff()
+        self._every_switch = observer is not None and getattr(observer, "every_switch", True)
+        self._sync_core()
+
+    @property
+    def host_stops_after(self) -> int | None:
+        """Once the store's units run (all threads, since it was made) pass this, every stop of a thread goes
+        through Python, seen by observers that do not watch every switch (a hang budget checked at stops).
+        None: the C core keeps switching threads itself."""
+        return self._host_stops_after
+
+    @host_stops_after.setter
+    def host_stops_after(self, units: int | None) -> None:
+        self._host_stops_after = units
+        if self._native.ptr is not None:
+            lib.wr_api_store_set_host_stops_after(self._native.ptr, units or 0)
+
+    @property
+    def preempt_shared(self) -> bool:
+        """Exploration mode for every wasm thread of this scheduler: each access to a shared memory is a
+        preemption point (wr_api_thread_set_explore), so races between a load and a store can show."""
+        return self._preempt_shared
+
+    @preempt_shared.setter
+    def preempt_shared(self, on: bool) -> None:
+        self._preempt_shared = on
+        if self._native.ptr is not None:
+            for gt in self._live.values():
+                if gt._wr_thread is not None:
+                    lib.wr_api_thread_set_explore(gt._wr_thread, on)
 
     def _adopt(self, policy: Policy) -> None:
         """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
         self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
         self._slice_events = self._builtin if self._builtin is not None and self._builtin._slice_events else None
         if self._builtin is not None and self._native.ptr is not None:
-            self._builtin.attach(self._native)
+            self._builtin.attach(self._native, self._live)
 
     def _push(self, gt: GreenThread, reason: int) -> None:
         """`gt` became runnable: a built-in policy hears why (a new or woken thread may cut the running slice)."""
@@ -515,13 +563,51 @@ class Scheduler:
         else:
             self.policy.push(gt)
 
-    def _update_handoff(self) -> None:
-        """Let the C core switch between threads waiting on futexes by itself (wr_exec.h, Handoff) exactly when
-        that is the schedule this scheduler would pick: fair FIFO order, nothing observing, no abort pending."""
+    @property
+    def core_switching(self) -> bool:
+        """Whether the C core may switch threads itself when it decides exactly as this scheduler would (the
+        default; see _sync_core). False keeps every decision in Python: slower, the same schedule."""
+        return self._core_switching
+
+    @core_switching.setter
+    def core_switching(self, on: bool) -> None:
+        self._core_switching = on
+        self._sync_core()
+
+    def _sync_core(self) -> None:
+        """Let the C core switch threads itself (wr_exec.h, Switching) exactly when it decides as this scheduler
+        would: a built-in policy (the same calls on the same C policy, in the same order), nothing observing
+        (observers see every switch here), no abort pending, no on_yield hook (it runs at every slice end).
+
+        Python looks at its own wake-ups (timers, predicates, descriptors) at every slice end, the C core only
+        at its periodic checks. So a seeded policy decides in Python while any of those could wake a thread
+        between two slices (a virtual clock's timers cannot: it moves only when every thread is blocked), and
+        the schedule is the same either way; fair round robin promises no schedule and keeps switching in C,
+        checking about once a slice."""
         ptr = self._native.ptr
-        if ptr is not None:
-            on = DIRECT_HANDOFF and type(self.policy) is FairPolicy and self._observer is None and self._abort is None
-            lib.wr_api_store_set_handoff(ptr, on)
+        if ptr is None:
+            return
+        builtin = self._builtin
+        host = bool(
+            self._pollers or self._io or self._external or (self._timers and not isinstance(self.clock, VirtualClock))
+        )
+        on = (
+            DIRECT_HANDOFF
+            and self._core_switching
+            and builtin is not None
+            and builtin._decides_in_core()
+            and not self._every_switch
+            and self._abort is None
+            and not self._yield_hook
+            and (not host or type(builtin) is FairPolicy)
+        )
+        mode = (builtin if on else None, host)
+        if mode[0] is self._core_mode[0] and mode[1] == self._core_mode[1]:
+            return
+        self._core_mode = mode  # holds the policy: the core's pointer to it stays valid
+        self._cswitch = on
+        every, units = (CHECK_EVERY_HOST, CHECK_UNITS_HOST) if host else (CHECK_EVERY, CHECK_UNITS)
+        lib.wr_api_store_set_sched(ptr, builtin._ptr if on and builtin is not None else NULL, every, units)
 
     def interrupt(self, exc: BaseException) -> None:
         """End the run: raise `exc` in the root (the main call or join) as soon as the current thread stops.
@@ -531,7 +617,7 @@ class Scheduler:
         if self.current is self.main:
             raise exc
         self._abort = exc
-        self._update_handoff()
+        self._sync_core()
 
     def set_wall_time(self, seconds: float | None) -> None:
         """Limit the wall-clock time from now on: once `seconds` have passed, WallTimeExceeded stops the run.
@@ -544,11 +630,14 @@ class Scheduler:
         """
         if seconds is None:
             self._wall_limit = self._wall_deadline = None
-            return
-        if not seconds > 0:
-            raise ValueError(f"the wall-time limit must be positive: {seconds}")
-        self._wall_limit = seconds
-        self._wall_deadline = time.monotonic_ns() + int(seconds * 1e9)
+        else:
+            if not seconds > 0:
+                raise ValueError(f"the wall-time limit must be positive: {seconds}")
+            self._wall_limit = seconds
+            self._wall_deadline = time.monotonic_ns() + int(seconds * 1e9)
+        if self._native.ptr is not None:
+            # The C core gives control back once it passes (time.monotonic_ns is CLOCK_MONOTONIC).
+            lib.wr_api_store_set_wall_deadline(self._native.ptr, self._wall_deadline or 0)
 
     @property
     def wall_time_limit(self) -> float | None:
@@ -571,7 +660,7 @@ class Scheduler:
         Deadlock)."""
         if gt is not self.main and self._abort is None:
             self._abort = error()
-            self._update_handoff()
+            self._sync_core()
         raise error()
 
     # ---- public: blocking from host functions (park only the calling green thread) ----
@@ -643,11 +732,13 @@ class Scheduler:
         if external:
             self._ensure_wakeup_pipe()
             self._external += 1
+        self._sync_core()
         try:
             return self._block(gt, what, deadline_ns) is not TIMED_OUT
         finally:
             if external:
                 self._external -= 1
+                self._sync_core()
             if isinstance(condition, Event):
                 # A timed-out or aborted waiter must not pile up in an event nobody sets.
                 condition._waiters = [w for w in condition._waiters if w[1] is not gt]
@@ -685,6 +776,7 @@ class Scheduler:
                 self._io.setdefault(fd, []).append((gt, seq, events))
                 self._update_fd(fd)
             what = ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
+            self._sync_core()
             return self._block(gt, what, deadline_ns) is not TIMED_OUT
         finally:
             for fd in wants:
@@ -697,6 +789,7 @@ class Scheduler:
                     self._update_fd(fd)
                 except (OSError, ValueError):
                     pass  # closed meanwhile: the selector forgot it already
+            self._sync_core()
 
     def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
         """From any OS thread: run `callback` on the scheduler's thread at its next switch (it must not block).
@@ -727,11 +820,13 @@ class Scheduler:
             if gt is self.main:
                 t = store._thread()
                 lib.wr_api_thread_set_host_id(t, 0)
+                lib.wr_api_thread_set_explore(t, self._preempt_shared)
             else:
                 t = self._new_wr_thread(gt.id)
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
+            lib.wr_task_bind(gt._task, t)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
             obs = self._observer
@@ -749,6 +844,7 @@ class Scheduler:
                 raise MemoryError("cannot create a wasm thread")
             self._native.green.add(t)
         lib.wr_api_thread_set_host_id(t, host_id)
+        lib.wr_api_thread_set_explore(t, self._preempt_shared)
         return t
 
     def _release_wr_thread(self, t: Any) -> None:
@@ -801,8 +897,9 @@ class Scheduler:
             if obs is not None:
                 obs.started(gt, budget)
 
-    def _wait_futex(self, gt: GreenThread) -> None:
-        """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out."""
+    def _wait_futex(self, gt: GreenThread, picked: Any = _UNPICKED) -> None:
+        """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out (`picked`: the
+        C core stopped it and chose the next thread already: _handover)."""
         t = gt._wr_thread
         if not lib.wr_api_thread_wait_info(t, self._out_addr, self._out_timeout):
             return  # already ended (cannot happen before anyone else ran, but harmless)
@@ -812,14 +909,50 @@ class Scheduler:
         self._nwaiting += 1
         deadline = self.clock.now_ns() + timeout if timeout >= 0 else None
         try:
-            self._block(gt, "futex", deadline, _WAITING)
+            self._block(gt, "futex", deadline, _WAITING, picked)
         finally:
             gt._wait_address = None
 
+    def _handover(self, gt: GreenThread) -> None:
+        """WR_SWITCH: the C core stopped `gt` (the running thread) at a slice end or a wait, made the decision
+        this scheduler would have made, and started the chosen thread's slice (wr_exec.h, Switching). Run that
+        thread; return once `gt` is chosen again."""
+        hid = int(lib.wr_api_store_handover(self._native.ptr))
+        nxt = self._live.get(hid) if hid >= 0 else None
+        waits = lib.wr_api_thread_wait_info(gt._wr_thread, self._out_addr, self._out_timeout)
+        if nxt is gt:
+            # Chosen again at one of the core's periodic checks: look at the world, then go on.
+            if self._wall_deadline is not None:
+                self._check_wall_time(gt)
+            if self._timers or self._pollers or self._posted or self._io:
+                self._maintain()
+            return
+        deadline = self._wall_deadline
+        if deadline is not None and not waits and time.monotonic_ns() >= deadline:
+            # The wall-time limit passed at gt's slice end: it raises there, as at a slice end in Python (_yield),
+            # and the thread chosen in its place stays runnable.
+            self.policy.remove(gt)
+            if nxt is not None:
+                self._push(nxt, PUSH_PREEMPTED)
+            self._check_wall_time(gt)
+        if waits:
+            self._wait_futex(gt, nxt)
+        else:
+            gt.state = _RUNNABLE  # queued in the C policy
+            self._switch_out(gt, nxt)
+
     # ---- blocking and switching ----
 
-    def _block(self, gt: GreenThread, what: str, deadline_ns: int | None = None, state: ThreadState = _BLOCKED) -> Any:
-        """Park `gt` (the current thread) until a wake-up for this block; return its wake value."""
+    def _block(
+        self,
+        gt: GreenThread,
+        what: str,
+        deadline_ns: int | None = None,
+        state: ThreadState = _BLOCKED,
+        picked: Any = _UNPICKED,
+    ) -> Any:
+        """Park `gt` (the current thread) until a wake-up for this block; return its wake value. `picked`: the
+        thread to run next when the C core chose it already (and heard that `gt` stopped)."""
         if gt is not self.current:
             raise RuntimeError(f"{gt!r} is not the running thread")
         gt._block_seq += 1
@@ -830,26 +963,31 @@ class Scheduler:
             entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
             gt._timer = entry
             heapq.heappush(self._timers, entry)
-        obs = self._observer
-        if obs is not None:
-            obs.stopped(gt, "blocked")
-        if self._slice_events is not None:
-            self._slice_events.stopped(gt, False)
+            if not isinstance(self.clock, VirtualClock):
+                self._sync_core()
+        if picked is _UNPICKED:
+            obs = self._observer
+            if obs is not None:
+                obs.stopped(gt, "blocked")
+            if self._slice_events is not None:
+                self._slice_events.stopped(gt, False)
         try:
-            self._switch_out(gt)
+            self._switch_out(gt, picked)
         finally:
             gt._what = None
             if gt._timer is not None:
                 self._cancel_timer(gt)
         return gt._wake_value
 
-    def _switch_out(self, gt: GreenThread) -> None:
+    def _switch_out(self, gt: GreenThread, picked: Any = _UNPICKED) -> None:
         """Give up control; return once `gt` is picked again (the root may get an abort to raise).
 
         The common case is a direct handoff: the stopping thread runs the hub's
         pick itself and switches straight to the next thread, one greenlet switch
         instead of two. The hub greenlet takes over when there is nothing to hand
-        over to (idle, deadlock) or an abort is pending.
+        over to (idle, deadlock) or an abort is pending. `picked` is the next
+        thread when the C core chose it (its slice started), None when it found
+        nobody runnable.
         """
         hub = self._hub
         if hub is None or hub.dead:
@@ -861,28 +999,37 @@ class Scheduler:
                 # Checked at every switch too: threads that only spawn and block never reach a slice end.
                 assert self._wall_limit is not None
                 self._abort = WallTimeExceeded(self._wall_limit)
-                self._update_handoff()
+                self._sync_core()
                 break
-            if self._timers or self._pollers or self._posted or self._io:
-                self._maintain()
-            nxt = self.policy.pop()
+            if picked is _UNPICKED:
+                if self._timers or self._pollers or self._posted or self._io:
+                    self._maintain()
+                nxt = self.policy.pop()
+                entered = False
+            else:
+                nxt, picked, entered = picked, _UNPICKED, True
             if nxt is None:
                 break
             if nxt._glet is None:
-                if self._start_inline(nxt):
+                if self._start_inline(nxt, entered):
                     continue  # it ran to its end right here (and may have woken gt)
                 # A new greenlet starts on the C stack (and Python recursion depth) of whoever
                 # switches to it first: always the hub, or stacks would nest thread by thread.
                 self._handoff = nxt
+                self._handoff_entered = entered or nxt._glet is not None
                 break
             if nxt is gt:
-                self._enter(gt)
+                self._enter(gt, entered)
                 if self._wall_deadline is not None:
                     self._check_wall_time(gt)
                 return
-            self._enter(nxt).switch()
+            self._enter(nxt, entered).switch()
             self._check_pending(gt)
             return
+        if picked is not _UNPICKED and picked is not None:
+            # Chosen by the C core but not run (an abort came first): it stays runnable.
+            picked.state = _RUNNABLE
+            self._push(picked, PUSH_PREEMPTED)
         hub.switch()
         self._check_pending(gt)
 
@@ -895,21 +1042,22 @@ class Scheduler:
         if self._wall_deadline is not None:
             self._check_wall_time(gt)
 
-    def _start_inline(self, gt: GreenThread) -> bool:
+    def _start_inline(self, gt: GreenThread, entered: bool = False) -> bool:
         """Start a new wasm thread on the greenlet that picked it, with no greenlet of its own: True when it ran
         to its end (returned or trapped) there, as a short thread does, with no switch at all. Otherwise it
         gets a greenlet now that takes over from where it stopped (a host call, a wait, the slice's end):
         wr_exec() has returned, so nothing of it is on this stack. Only unobserved, so that observers see
-        every thread start in its own greenlet."""
+        every thread start in its own greenlet. `entered`: its slice started already (the C core chose it)."""
         t = gt._wr_thread
-        if not gt._wasm or t is None or self._observer is not None:
+        if not gt._wasm or t is None or self._every_switch:
             return False
         prev = self.current
         self.current = gt
         gt.state = _RUNNING
-        lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
-        if self._slice_events is not None:
-            self._slice_events.started(gt)
+        if not entered:
+            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+            if self._slice_events is not None:
+                self._slice_events.started(gt)
         _tls.scheduler = self
         func = gt._target
         try:
@@ -930,20 +1078,22 @@ class Scheduler:
         self._finish(gt)
         return True
 
-    def _enter(self, gt: GreenThread) -> greenlet:
-        """Make `gt` the running thread with a fresh slice; its greenlet, for the caller to switch to."""
+    def _enter(self, gt: GreenThread, entered: bool = False) -> greenlet:
+        """Make `gt` the running thread with a fresh slice (`entered`: started already, by the C core or an
+        inline start); its greenlet, for the caller to switch to."""
         self.current = gt
         gt.state = _RUNNING
-        t = gt._wr_thread
-        budget = 0
-        if t is not None:
-            budget = self.policy.slice(gt)
-            lib.wr_api_thread_set_budget(t, budget)
-        if self._slice_events is not None:
-            self._slice_events.started(gt)
-        obs = self._observer
-        if obs is not None:
-            obs.started(gt, budget)
+        if not entered:
+            t = gt._wr_thread
+            budget = 0
+            if t is not None:
+                budget = self.policy.slice(gt)
+                lib.wr_api_thread_set_budget(t, budget)
+            if self._slice_events is not None:
+                self._slice_events.started(gt)
+            obs = self._observer
+            if obs is not None:
+                obs.started(gt, budget)
         glet = gt._glet
         if glet is None:
             assert self._hub is not None
@@ -981,8 +1131,10 @@ class Scheduler:
     def _hub_step(self) -> greenlet | None:
         """One turn of the hub: the greenlet to switch to next, or None to look again (after idling)."""
         gt = self._handoff
+        entered = False
         if gt is not None:
             self._handoff = None
+            entered = self._handoff_entered
         elif self._abort is not None:
             return self._abort_root()
         else:
@@ -991,14 +1143,16 @@ class Scheduler:
             if gt is None:
                 self._idle()
                 return None
-            if gt._glet is None and self._start_inline(gt):
-                return None  # it ran to its end: look again
-        return self._enter(gt)
+            if gt._glet is None:
+                if self._start_inline(gt):
+                    return None  # it ran to its end: look again
+                entered = gt._glet is not None  # it stopped: its greenlet goes on from there
+        return self._enter(gt, entered)
 
     def _abort_root(self) -> greenlet:
         """Undo the root's block and leave the pending abort (Deadlock, an interrupt) for it to raise."""
         exc, self._abort = self._abort, None
-        self._update_handoff()
+        self._sync_core()
         root = self.main
         if root.state is _RUNNABLE:
             self.policy.remove(root)
@@ -1036,7 +1190,9 @@ class Scheduler:
             self._poll(0)
 
     def _drain(self) -> None:
-        """Threads the C core woke (notify, or a cancelled wait) become runnable, oldest first."""
+        """Threads whose wait the C core ended (a notify, or a cancelled wait) become runnable, oldest first;
+        and while the core switches threads itself, the ones it switched become what it says (queued, waiting
+        again, or chosen to run next)."""
         ptr = self._native.ptr
         take = lib.wr_api_store_take_woken
         host_id = lib.wr_api_thread_host_id
@@ -1044,17 +1200,44 @@ class Scheduler:
         while True:
             t = take(ptr)
             if t == NULL:
-                return
+                break
             gt = live.get(int(host_id(t)))
             if gt is not None and gt.state is _WAITING:
-                self._nwaiting -= 1
-                gt.state = _RUNNABLE
-                gt._what = gt._wait_address = None
-                self._cancel_timer(gt)
+                self._unwait(gt)
                 self._push(gt, PUSH_WOKEN)
                 obs = self._observer
                 if obs is not None:
                     obs.woken(gt)
+        if not self._cswitch:
+            return
+        take = lib.wr_api_store_take_changed
+        where = lib.wr_api_thread_sched_state
+        while True:
+            t = take(ptr)
+            if t == NULL:
+                return
+            gt = live.get(int(host_id(t)))
+            if gt is None or gt.state is _RUNNING:
+                continue  # the running thread looks after itself (_handover)
+            if where(t) == 1:  # waiting (again), with no timeout: its greenlet still sits in a switch
+                if gt.state is not _WAITING:
+                    gt.state = _WAITING
+                    gt._what = "futex"
+                    gt._wait_address = 0  # read from the core (wait_address)
+                    self._nwaiting += 1
+            else:  # queued, or chosen to run next
+                if gt.state is _WAITING:
+                    self._unwait(gt)
+                elif gt.state is _BLOCKED:
+                    continue  # a host block is Python's: the core never runs it
+                gt.state = _RUNNABLE
+
+    def _unwait(self, gt: GreenThread) -> None:
+        """`gt`'s futex wait ended: it is runnable (to be queued, or queued by the C core already)."""
+        self._nwaiting -= 1
+        gt.state = _RUNNABLE
+        gt._what = gt._wait_address = None
+        self._cancel_timer(gt)
 
     def _fire_timers(self) -> None:
         now = self.clock.now_ns()
@@ -1073,6 +1256,8 @@ class Scheduler:
                     self._drain()
             elif gt.state is _BLOCKED:
                 self._wake(gt, seq, TIMED_OUT)
+        if not timers:
+            self._sync_core()
 
     def _check_pollers(self) -> None:
         keep = []
@@ -1084,6 +1269,8 @@ class Scheduler:
             else:
                 keep.append((gt, seq, pred))
         self._pollers = keep
+        if not keep:
+            self._sync_core()
 
     def _run_posted(self) -> None:
         while self._posted:
@@ -1101,7 +1288,7 @@ class Scheduler:
             if left <= 0:
                 assert self._wall_limit is not None
                 self._abort = WallTimeExceeded(self._wall_limit)
-                self._update_handoff()
+                self._sync_core()
                 return
 
             def poll(timeout: float | None, _left: float = left / 1e9) -> int:
@@ -1115,7 +1302,7 @@ class Scheduler:
             deadline = self._timers[0][0]
         if deadline is None and not self._io and not self._external and not self._posted:
             self._abort = self._deadlock()
-            self._update_handoff()
+            self._sync_core()
             return
         self.clock.idle(deadline, poll)
 
@@ -1191,6 +1378,8 @@ class Scheduler:
         t = gt._wr_thread
         if t is not None:
             gt._wr_thread = None
+            if self._native.ptr is not None:
+                lib.wr_task_bind(gt._task, NULL)
             self._release_wr_thread(t)
         gt._args = ()
         joiners, gt._joiners = gt._joiners, []
@@ -1200,7 +1389,7 @@ class Scheduler:
         if exc is not None and not isinstance(exc, (Exception, GreenletExit)) and self._abort is None:
             # KeyboardInterrupt, SystemExit and the like end the run, as in a plain call.
             self._abort = exc
-            self._update_handoff()
+            self._sync_core()
         hook = self.on_thread_exit
         if hook is not None and not killed:
             hook(gt)

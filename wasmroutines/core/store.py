@@ -167,9 +167,7 @@ class Store:
         self._fuel_enabled = False
         #: Instance refuses modules bigger than this (bytes); Module(max_size=) refuses them at load.
         self.max_module_size = max_module_size
-        #: Called at every time-slice end while wasm runs on this store; it may
-        #: raise to abandon the call (the exception propagates to the caller).
-        self.on_yield: Callable[[], None] | None = None
+        self._on_yield: Callable[[], None] | None = None
         #: Runs this store's green threads (one OS thread, one greenlet per wasm thread).
         self.scheduler = Scheduler(self._native, policy, clock)
         self.max_threads = max_threads
@@ -177,6 +175,18 @@ class Store:
             self.fuel = fuel
         if max_wall_time is not None:
             self.max_wall_time = max_wall_time
+
+    @property
+    def on_yield(self) -> Callable[[], None] | None:
+        """Called at every time-slice end while wasm runs on this store; it may raise to abandon the call (the
+        exception propagates to the caller). While set, every slice end comes back to Python."""
+        return self._on_yield
+
+    @on_yield.setter
+    def on_yield(self, hook: Callable[[], None] | None) -> None:
+        self._on_yield = hook
+        self.scheduler._yield_hook = hook is not None
+        self.scheduler._sync_core()
 
     # ---- limits kept in Python ----
 

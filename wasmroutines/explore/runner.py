@@ -26,7 +26,6 @@ from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
 from ..bindings.wasi.registry import bind
 from ..bindings.wasi.runtime import _poll
-from ..core._ffi import lib
 from ..core.determinism import DeterministicClock, Schedule, SeededBytes
 from ..core.errors import (
     Deadlock,
@@ -278,20 +277,26 @@ def _virtual_clocks(clock: DeterministicClock) -> Callable[[int], int]:
 
 
 class _Watch(NullObserver):
-    """The hang budget, exploration mode on every thread, and the thread that ended the run."""
+    """The hang budget, exploration mode on every thread, and the thread that ended the run.
+
+    It needs no slice events, so the C core keeps switching threads: the
+    scheduler preempts at shared accesses itself, and past the budget every
+    stop comes through Python (Scheduler.host_stops_after), where it is
+    checked as before.
+    """
+
+    every_switch = False
 
     def __init__(self, sched: Scheduler, counter: InstructionCounter, budget: int | None, explore: bool) -> None:
         self._sched = sched
         self._counter = counter
         self._budget = budget
-        self._explore = explore
         self.fired = False
         self.ended_by: GreenThread | None = None
         self.reports: list[ThreadReport] | None = None
-
-    def started(self, thread: GreenThread, budget: int) -> None:
-        if self._explore and thread._wr_thread is not None:
-            lib.wr_api_thread_set_explore(thread._wr_thread, 1)
+        sched.preempt_shared = explore
+        if budget is not None:
+            sched.host_stops_after = counter._ran0 + budget
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         if why == "exit":
