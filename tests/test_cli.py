@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -331,3 +332,28 @@ def test_a_trap_reads_the_same_in_both_modes() -> None:
         b"wasm backtrace:",
         b"     0:     0x33 - trapper!inner",
     ]
+
+
+SPIN = Path(__file__).resolve().parent / "programs" / "wasm" / "c_spin.wasm"
+SPIN_FOREVER = (str(SPIN), "4", "1000000000000")  # 10^12 steps: it ends only when stopped
+
+
+@pytest.mark.parametrize(
+    "mode", [(), ("--seed", "1"), ("--seed", "1", "--strategy", "pct")], ids=["fair", "random", "pct"]
+)
+def test_ctrl_c_and_wall_time_stop_threads_the_core_switches(mode: tuple[str, ...]) -> None:
+    """Threads that only spin and switch among themselves never come back to Python on their own: the core
+    gives control back at its periodic checks and at the wall-time deadline."""
+    p = run("run", "--max-wall-time", "1", *mode, *SPIN_FOREVER)
+    assert p.returncode == 137 and b"--max-wall-time" in p.stderr and len(p.stderr.splitlines()) == 1
+    cmd = [sys.executable, "-m", "wasmroutines", "run", *mode, *SPIN_FOREVER]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        try:
+            proc.wait(timeout=2)  # it is running (or failed early: then the check below says how)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
