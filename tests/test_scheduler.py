@@ -338,7 +338,8 @@ def test_ping_pong_round_trips_cost_no_greenlet_switch(program: Callable[..., tu
         return count[0]
 
     few, many = switches(10), switches(5000)  # 5000 round trips stay within one default slice
-    assert few == many and many < 20, (few, many)
+    # 10,000 hand-overs: a few greenlet switches at most, when the core gives Python control back (CHECK_EVERY).
+    assert few <= many < 20, (few, many)
 
 
 def test_wait_times_out_while_others_run(program: Callable[..., tuple[Store, Instance]]) -> None:

@@ -445,6 +445,24 @@ int64_t wr_api_store_handover(const wr_store *s) { return s->handover ? (int64_t
 
 wr_thread *wr_api_store_take_changed(wr_store *s) { return wr_exec_take_changed(s); }
 
+int wr_api_store_has_news(const wr_store *s) { return s->woken_head != NULL || s->changed_head != NULL; }
+
+void wr_api_thread_adopt(wr_thread *t, uint64_t host_id, wr_task *task, int explore)
+{
+    t->host_id = host_id;
+    wr_task_bind(task, t);
+    t->explore_shared = explore != 0;
+    t->access_granted = false;
+}
+
+int wr_api_thread_begin(wr_thread *t, wr_func *f, const uint64_t *args)
+{
+    int code = wr_thread_call(t, f, args);
+    if (code == 0)
+        t->resumable = true;
+    return code;
+}
+
 int wr_api_thread_sched_state(const wr_thread *t)
 {
     if (t->task && t->task->qpos != WR_TASK_IDLE)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .store import Store
     from .types import FuncType
 
-__all__ = ["begin", "call", "call_host_bits", "drive", "results"]
+__all__ = ["args_buffer", "begin", "call", "call_host_bits", "drive", "results", "resume"]
 
 WR_WAIT: int = lib.WR_WAIT
 WR_SWITCH: int = lib.WR_SWITCH
@@ -75,19 +75,28 @@ def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> li
 def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
     """Start a call of `func` on wr_thread `t` and run it until it first stops: the status, for `drive` (which
     must follow, unless the status is WR_DONE or WR_TRAP: see `results` and `trap_of`)."""
-    sched = store.scheduler
-    n = len(args)
-    if n <= _ARGS_MAX:
-        buf = sched._args_buf
-        buf[0:n] = args
-    else:
-        buf = ffi.new("uint64_t[]", list(args))
-    code = lib.wr_thread_call(t, func, buf)
+    code = lib.wr_thread_call(t, func, args_buffer(store, args))
     if code:
         raise trap(trap_message(code), code, (), exhausted_limit(t))
+    return resume(store, t)
+
+
+def args_buffer(store: Store, args: Sequence[int]) -> Any:
+    """`args` as a uint64_t array for wr_thread_call (the scheduler's buffer when they fit: it copies them)."""
+    n = len(args)
+    if n <= _ARGS_MAX:
+        buf = store.scheduler._args_buf
+        buf[0:n] = args
+        return buf
+    return ffi.new("uint64_t[]", list(args))
+
+
+def resume(store: Store, t: Any) -> int:
+    """Run the call set up (or begun) on `t` until it stops: the status, as `begin` gives it."""
+    sched = store.scheduler
     sched._calls += 1
     status = lib.wr_exec(t)
-    if sched._nwaiting or sched._cswitch:
+    if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(store._native.ptr)):
         sched._drain()
     if status in (WR_DONE, WR_TRAP):
         sched._calls -= 1
@@ -132,7 +141,7 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                     lib.wr_thread_unwind(t)
                 raise
             status = lib.wr_exec(t)
-            if sched._nwaiting or sched._cswitch:
+            if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(native.ptr)):
                 sched._drain()
             if status == WR_DONE:
                 return results(t, nresult_slots)

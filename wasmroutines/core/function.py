@@ -136,7 +136,22 @@ class Function:
     def _begin_on(self, t: Any, arg_slots: Sequence[int]) -> tuple[int, Any]:
         """Start a call on wr_thread `t` and run it until it first stops: (status, payload), the payload being
         the raw results (WR_DONE), the Trap (WR_TRAP), or None (the call goes on through `_drive`)."""
-        status = execution.begin(self._store, t, self._ptr, arg_slots)
+        return self._outcome(t, execution.begin(self._store, t, self._ptr, arg_slots))
+
+    def _set_up_on(self, t: Any, arg_slots: Sequence[int]) -> bool:
+        """Set up a call on wr_thread `t` without running it, for the C core or `_resume_on` to start (a spawned
+        thread: wr_api_thread_begin). False when it cannot start (stack exhausted): `_begin_on` then raises why."""
+        return lib.wr_api_thread_begin(t, self._ptr, execution.args_buffer(self._store, arg_slots)) == 0
+
+    def _resume_on(self, t: Any) -> tuple[int, Any]:
+        """Run the call set up on `t` until it first stops: as `_begin_on`."""
+        return self._outcome(t, execution.resume(self._store, t))
+
+    def _run_set_up(self, t: Any) -> list[int]:
+        """Run the call set up on `t` to its end: its raw results (or raise), as call_bits gives them."""
+        return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+
+    def _outcome(self, t: Any, status: int) -> tuple[int, Any]:
         if status == WR_DONE:
             return status, execution.results(t, self.type.result_slots)
         if status == WR_TRAP:

@@ -177,6 +177,7 @@ class GreenThread:
         "_target",
         "_args",
         "_wasm",
+        "_begun",
         "_result",
         "_glet",
         "_wr_thread",
@@ -202,6 +203,7 @@ class GreenThread:
         self._target = target  # a Function (called with raw slots) or a Python callable
         self._args = args
         self._wasm = wasm  # a wasm Function: on its own wr_thread from the start
+        self._begun = False  # its call is set up on its wr_thread: the C core may start it (Function._set_up_on)
         self._result: Any = None
         self._glet: greenlet | None = None
         self._wr_thread: Any = None
@@ -247,7 +249,9 @@ class GreenThread:
         """The greenlet's body: call the target, keep the outcome, wake the joiners."""
         target = self._target
         try:
-            if self._wasm:
+            if self._begun:
+                self._result = target._run_set_up(self._wr_thread)
+            elif self._wasm:
                 self._result = target.call_bits(self._args)
             else:
                 self._result = target(*self._args)
@@ -407,8 +411,9 @@ class Scheduler:
     def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
         gt = GreenThread(self, next(self._ids), name, func, arg_slots, True)
         if func._host() is None:
-            gt._wr_thread = t = self._new_wr_thread(gt.id)
-            lib.wr_task_bind(gt._task, t)
+            gt._wr_thread = t = self._new_wr_thread(gt)
+            # Its call is set up now, so the C core may start it itself when it comes up (wr_exec.h).
+            gt._begun = func._set_up_on(t, arg_slots)
         return self._add(gt)
 
     def check_room(self) -> None:
@@ -487,6 +492,8 @@ class Scheduler:
                 self._drain()
         gt._block_seq += 1
         glet = gt._glet
+        if glet is None and gt._begun and gt._wr_thread is not None and self._native.ptr is not None:
+            lib.wr_thread_unwind(gt._wr_thread)  # set up (maybe run in the core), never driven by Python
         if glet is not None and not glet.dead:
             glet.parent = getcurrent()  # its death returns here, not to the hub
             glet.throw(GreenletExit)  # unwinds its wasm call (execution.call) on the way out
@@ -819,14 +826,12 @@ class Scheduler:
         if t is None:
             if gt is self.main:
                 t = store._thread()
-                lib.wr_api_thread_set_host_id(t, 0)
-                lib.wr_api_thread_set_explore(t, self._preempt_shared)
+                lib.wr_api_thread_adopt(t, 0, gt._task, self._preempt_shared)
             else:
-                t = self._new_wr_thread(gt.id)
+                t = self._new_wr_thread(gt)
             budget = self.policy.slice(gt)
             lib.wr_api_thread_set_budget(t, budget)
             gt._wr_thread = t
-            lib.wr_task_bind(gt._task, t)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
             obs = self._observer
@@ -834,7 +839,8 @@ class Scheduler:
                 obs.started(gt, budget)
         return t
 
-    def _new_wr_thread(self, host_id: int) -> Any:
+    def _new_wr_thread(self, gt: GreenThread) -> Any:
+        """A wasm thread for `gt` (from the pool when one is there), tied to its policy task."""
         pool = self._pool
         if pool:
             t = pool.pop()
@@ -843,8 +849,7 @@ class Scheduler:
             if t == NULL:
                 raise MemoryError("cannot create a wasm thread")
             self._native.green.add(t)
-        lib.wr_api_thread_set_host_id(t, host_id)
-        lib.wr_api_thread_set_explore(t, self._preempt_shared)
+        lib.wr_api_thread_adopt(t, gt.id, gt._task, self._preempt_shared)
         return t
 
     def _release_wr_thread(self, t: Any) -> None:
@@ -1061,7 +1066,7 @@ class Scheduler:
         _tls.scheduler = self
         func = gt._target
         try:
-            status, payload = func._begin_on(t, gt._args)
+            status, payload = func._resume_on(t) if gt._begun else func._begin_on(t, gt._args)
             if status == WR_DONE:
                 gt._result = payload
             elif status == WR_TRAP:
@@ -1194,6 +1199,8 @@ class Scheduler:
         and while the core switches threads itself, the ones it switched become what it says (queued, waiting
         again, or chosen to run next)."""
         ptr = self._native.ptr
+        if not lib.wr_api_store_has_news(ptr):
+            return
         take = lib.wr_api_store_take_woken
         host_id = lib.wr_api_thread_host_id
         live = self._live
@@ -1378,9 +1385,7 @@ class Scheduler:
         t = gt._wr_thread
         if t is not None:
             gt._wr_thread = None
-            if self._native.ptr is not None:
-                lib.wr_task_bind(gt._task, NULL)
-            self._release_wr_thread(t)
+            self._release_wr_thread(t)  # untied from its task as it is recycled or freed
         gt._args = ()
         joiners, gt._joiners = gt._joiners, []
         for waiter, seq in joiners:
