@@ -1085,6 +1085,77 @@ static int op_call_indirect(tr *t)
     return push_results(t, ft);
 }
 
+/* Tail calls (return_call, return_call_indirect; wr_interp.c, do_tail_call).
+ * The callee's results must be the caller's. The arguments go where a call's
+ * would; the instruction is followed by what a call then `return` would
+ * emit: the copies of the results from the call's slots to fp[0 ..] and a
+ * `return`. A wasm callee never gets there (it returns for the caller); a
+ * host callee resumes there once the host has written the results. */
+static int check_tail_results(tr *t, const wr_functype *ft)
+{
+    if (ft->nresults != t->ft->nresults)
+        return invalid(t, "type mismatch");
+    const uint8_t *want = wr_functype_results(t->ft), *have = wr_functype_results(ft);
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        if (have[i] != want[i])
+            return invalid(t, "type mismatch");
+    return 0;
+}
+
+static int finish_tail_call(tr *t, const wr_functype *ft)
+{
+    CHECK(push_results(t, ft));
+    if (emitting(t))
+        CHECK(emit_return(t));
+    set_unreachable(t);
+    return 0;
+}
+
+static int op_return_call(tr *t)
+{
+    uint32_t fidx;
+    READ(wr_read_u32(&t->r, &fidx));
+    if (fidx >= t->m->nfuncs)
+        return invalid(t, "unknown function");
+    const wr_functype *ft = wr_module_func_type(t->m, fidx);
+    CHECK(check_tail_results(t, ft));
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_return_call, NULL));
+        CHECK(emit_word(t, fidx));
+        CHECK(emit_slot(t, base));
+    }
+    return finish_tail_call(t, ft);
+}
+
+static int op_return_call_indirect(tr *t)
+{
+    uint32_t typeidx, table;
+    READ(wr_read_u32(&t->r, &typeidx));
+    READ(wr_read_u32(&t->r, &table));
+    if (table >= t->m->ntables)
+        return invalid(t, "unknown table");
+    if (typeidx >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    if (t->m->tables[table].elemtype != WR_FUNCREF)
+        return invalid(t, "type mismatch");
+    const wr_functype *ft = &t->m->types[typeidx];
+    entry idx;
+    CHECK(pop(t, WR_I32, &idx));
+    CHECK(check_tail_results(t, ft));
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_return_call_indirect, NULL));
+        CHECK(emit_slot(t, idx.src));
+        CHECK(emit_word(t, table));
+        CHECK(emit_word(t, typeidx));
+        CHECK(emit_slot(t, base));
+    }
+    return finish_tail_call(t, ft);
+}
+
 /* ---- variables ---- */
 
 static int get_local(tr *t, uint32_t *idx)
@@ -1520,6 +1591,10 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_call(t);
     case 0x11:
         return op_call_indirect(t);
+    case 0x12:
+        return op_return_call(t);
+    case 0x13:
+        return op_return_call_indirect(t);
     case 0x1A: /* drop */
         return pop(t, UNKNOWN_TYPE, &in[0]);
     case 0x1B:
