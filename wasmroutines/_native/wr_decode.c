@@ -277,12 +277,12 @@ static int read_globaltype(wr_decoder *d, wr_globaltype *g)
 
 /* ---- constant expressions ---- */
 
-/* Whether `op` (a one-byte opcode) is a Wasm 2.0 instruction: a known but
+/* Whether `op` (a one-byte opcode) is a known instruction: a known but
  * non-constant instruction in a constant expression is invalid ("constant
  * expression required"), an unknown one malformed ("illegal opcode"). */
 static bool is_known_opcode(uint8_t op)
 {
-    return op <= 0x04 || (op >= 0x0C && op <= 0x11) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
+    return op <= 0x04 || (op >= 0x0C && op <= 0x13) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
            (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD2);
 }
 
@@ -304,78 +304,113 @@ static int read_nonconst(wr_decoder *d, uint8_t op, uint32_t at)
     return fail_invalid(d, at, "constant expression required");
 }
 
-/* One constant instruction then `end` (Wasm 2.0). An empty expression or one
- * that leaves several values is invalid ("type mismatch"). The type of a
- * global.get is filled in by validation, which knows the globals. */
+/* One constant instruction: its opcode already read into c->op. */
+static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
+{
+    int rc = WR_READ_OK;
+    int64_t s = 0;
+    uint32_t u32 = 0;
+    switch (c->op) {
+    case WR_CONST_I32:
+        rc = wr_read_sleb(&d->r, 32, &s);
+        c->type = WR_I32;
+        c->bits[0] = (uint32_t)s;
+        break;
+    case WR_CONST_I64:
+        rc = wr_read_sleb(&d->r, 64, &s);
+        c->type = WR_I64;
+        c->bits[0] = (uint64_t)s;
+        break;
+    case WR_CONST_F32:
+        rc = wr_read_fixed32(&d->r, &u32);
+        c->type = WR_F32;
+        c->bits[0] = u32;
+        break;
+    case WR_CONST_F64:
+        rc = wr_read_fixed64(&d->r, &c->bits[0]);
+        c->type = WR_F64;
+        break;
+    case WR_CONST_GLOBAL_GET:
+        rc = wr_read_u32(&d->r, &c->index);
+        break;
+    case WR_CONST_REF_NULL:
+        if (read_reftype(d, &c->type))
+            return -1;
+        break;
+    case WR_CONST_REF_FUNC:
+        rc = wr_read_u32(&d->r, &c->index);
+        c->type = WR_FUNCREF;
+        break;
+    case WR_CONST_I32_ADD:
+    case WR_CONST_I32_SUB:
+    case WR_CONST_I32_MUL:
+        c->type = WR_I32;
+        break;
+    case WR_CONST_I64_ADD:
+    case WR_CONST_I64_SUB:
+    case WR_CONST_I64_MUL:
+        c->type = WR_I64;
+        break;
+    case WR_CONST_V128: /* the 0xFD prefix: only v128.const is constant */
+        if (read_u32(d, &u32))
+            return -1;
+        if (u32 != 0x0C)
+            return read_nonconst(d, c->op, at);
+        rc = wr_read_fixed64(&d->r, &c->bits[0]);
+        if (rc == WR_READ_OK)
+            rc = wr_read_fixed64(&d->r, &c->bits[1]);
+        c->type = WR_V128;
+        break;
+    default:
+        return read_nonconst(d, c->op, at);
+    }
+    return rc ? fail_read(d, rc) : 0;
+}
+
+/* Constant instructions up to `end`: the first kept in `ce` itself, any
+ * further ones (extended constant expressions) in ce->more. Typing is
+ * validation's (wr_validate_module.c), which knows the globals; an empty
+ * expression is invalid ("type mismatch"). */
 static int read_constexpr(wr_decoder *d, wr_constexpr *ce)
 {
     uint32_t start = pos(d);
-    uint32_t nvalues = 0;
+    uint32_t ninsns = 0, cap = 0;
+    wr_constinsn *more = NULL;
     memset(ce, 0, sizeof *ce);
     ce->offset = start;
     for (;;) {
         uint32_t at = pos(d);
-        uint8_t op;
-        if (read_u8(d, &op))
-            return -1;
-        if (op == 0x0B)
+        wr_constexpr c = {.offset = start};
+        if (read_u8(d, &c.op))
+            goto fail;
+        if (c.op == 0x0B)
             break;
-        wr_constexpr c = {.op = op, .offset = start};
-        int rc = WR_READ_OK;
-        int64_t s = 0;
-        uint32_t u32 = 0;
-        switch (op) {
-        case WR_CONST_I32:
-            rc = wr_read_sleb(&d->r, 32, &s);
-            c.type = WR_I32;
-            c.bits[0] = (uint32_t)s;
-            break;
-        case WR_CONST_I64:
-            rc = wr_read_sleb(&d->r, 64, &s);
-            c.type = WR_I64;
-            c.bits[0] = (uint64_t)s;
-            break;
-        case WR_CONST_F32:
-            rc = wr_read_fixed32(&d->r, &u32);
-            c.type = WR_F32;
-            c.bits[0] = u32;
-            break;
-        case WR_CONST_F64:
-            rc = wr_read_fixed64(&d->r, &c.bits[0]);
-            c.type = WR_F64;
-            break;
-        case WR_CONST_GLOBAL_GET:
-            rc = wr_read_u32(&d->r, &c.index);
-            break;
-        case WR_CONST_REF_NULL:
-            if (read_reftype(d, &c.type))
-                return -1;
-            break;
-        case WR_CONST_REF_FUNC:
-            rc = wr_read_u32(&d->r, &c.index);
-            c.type = WR_FUNCREF;
-            break;
-        case WR_CONST_V128: /* the 0xFD prefix: only v128.const is constant */
-            if (read_u32(d, &u32))
-                return -1;
-            if (u32 != 0x0C)
-                return read_nonconst(d, op, at);
-            rc = wr_read_fixed64(&d->r, &c.bits[0]);
-            if (rc == WR_READ_OK)
-                rc = wr_read_fixed64(&d->r, &c.bits[1]);
-            c.type = WR_V128;
-            break;
-        default:
-            return read_nonconst(d, op, at);
-        }
-        if (rc)
-            return fail_read(d, rc);
-        if (nvalues++ == 0)
+        if (read_constinsn(d, &c, at))
+            goto fail;
+        if (ninsns++ == 0) {
             *ce = c;
+            continue;
+        }
+        if (ninsns - 1 > cap) {
+            uint32_t ncap = cap ? cap * 2 : 4;
+            wr_constinsn *p = realloc(more, (size_t)ncap * sizeof *more);
+            if (!p) {
+                fail_oom(d);
+                goto fail;
+            }
+            more = p;
+            cap = ncap;
+        }
+        more[ninsns - 2] = (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0]};
     }
-    if (nvalues != 1)
+    if (ninsns == 0)
         defer_invalid(d, start, "type mismatch");
+    ce->nmore = ninsns > 1 ? ninsns - 1 : 0;
+    ce->more = more;
     return 0;
+fail:
+    free(more);
+    return -1;
 }
 
 /* ---- growing the index spaces ---- */
@@ -1033,13 +1068,21 @@ void wr_module_free(wr_module *m)
     free(m->table_offsets);
     free(m->mems);
     free(m->mem_offsets);
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+        free(m->globals[i].init.more);
     free(m->globals);
     for (uint32_t i = 0; i < m->nexports; i++)
         free(m->exports[i].name);
     free(m->exports);
-    for (uint32_t i = 0; i < m->nelems; i++)
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        free(m->elems[i].offset.more);
+        for (uint32_t k = 0; m->elems[i].items && k < m->elems[i].count; k++)
+            free(m->elems[i].items[k].more);
         free(m->elems[i].items);
+    }
     free(m->elems);
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        free(m->datas[i].offset.more);
     free(m->datas);
     free(m->func_declared);
     for (uint32_t i = 0; i < m->ncustoms; i++)

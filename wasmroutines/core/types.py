@@ -111,7 +111,15 @@ class ExportType:
 
 class Features(IntFlag):
     """Proposals a module may use (all by default). Turning one off validates as a runtime without it
-    would, e.g. the threads proposal's own test suite predates reference types (one table only)."""
+    would, e.g. the threads proposal's own test suite predates reference types (one table only), and the
+    WebAssembly 2.0 suite tests rules that 3.0 relaxed (`WASM2`)."""
 
     REFERENCE_TYPES = 1
+    #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
+    EXTENDED_CONST = 2
+    #: What WebAssembly 3.0 took from the GC proposal; today only that a constant expression may read an
+    #: immutable global the module defines (2.0: imported globals only).
+    GC = 4
     ALL = 0xFFFFFFFF
+    #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
+    WASM2 = ALL & ~(EXTENDED_CONST | GC)

@@ -51,6 +51,21 @@ from .values import Refs, arg_slots, describe, describe_expected, matches
 __all__ = ["CommandTimeout", "ScriptRunner", "flat_commands", "run_script", "script_name"]
 
 
+#: The suites of WebAssembly 2.0 and its proposals (folders of ../shared/spectest); `wasm-3.0` is 3.0's.
+WASM2_SUITES = ("core", "simd", "threads-proposal", "threads-litmus")
+
+
+def suite_features(path: Path) -> Features:
+    """What a script's modules may use: a 2.0 suite tests 2.0's rules (some of which 3.0 relaxed); the threads
+    proposal's suite also predates reference types, so it validates as its reference interpreter does."""
+    parts = path.parts
+    if "wasm-3.0" in parts or not any(suite in parts for suite in WASM2_SUITES):
+        return Features.ALL
+    if "threads-proposal" in parts:
+        return Features.WASM2 & ~Features.REFERENCE_TYPES
+    return Features.WASM2
+
+
 class CommandTimeout(Exception):
     """A command ran past the runner's --timeout."""
 
@@ -109,8 +124,7 @@ class ScriptRunner:
         self.named: dict[str, Loaded] = {}
         self.registered: dict[str, Exports | dict[str, Any]] = {"spectest": self.spectest}
         self.threads: dict[str, SpecThread] = {}
-        # The threads proposal's suite predates reference types: validate as its reference interpreter does.
-        self.features = Features.ALL & ~Features.REFERENCE_TYPES if "threads-proposal" in path.parts else Features.ALL
+        self.features = suite_features(path)
         self.handlers: dict[str, Callable[[dict[str, Any]], str | None]] = {
             "module": self.module,
             "register": self.register,
