@@ -110,6 +110,7 @@ static void feature_err(const wbuf *w, uint32_t features, const char *msg, uint3
 #define WASM2_INVALID(w, msg, off) feature_err(w, WASM2_FEATURES, msg, off, __LINE__)
 #define MALFORMED(w, msg, off) decode_err(w, WR_ERR_MALFORMED, msg, off, __LINE__)
 #define INVALID(w, msg, off) decode_err(w, WR_ERR_INVALID, msg, off, __LINE__)
+#define UNSUPPORTED(w, msg, off) decode_err(w, WR_ERR_UNSUPPORTED, msg, off, __LINE__)
 
 /* ---- well-formed modules ---- */
 
@@ -405,8 +406,11 @@ static void test_sections(void)
 {
     wbuf w;
     start(&w);
-    RAW(&w, 0x0D, 0x00);
+    RAW(&w, 0x0E, 0x00);
     MALFORMED(&w, "malformed section id", 8);
+    start(&w);
+    RAW(&w, 0x0D, 0x00); /* the tag section (3.0) */
+    UNSUPPORTED(&w, "exception handling is not supported", 8);
     start(&w);
     RAW(&w, 0x01);
     MALFORMED(&w, "unexpected end", 9);
@@ -497,8 +501,11 @@ static void test_types_and_imports(void)
     SEC(&w, 1, 0x01, 0x60, 0x00, 0x01, 0x40);
     MALFORMED(&w, "malformed value type", 14);
     start(&w);
-    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x05, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
+    start(&w);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00); /* a tag (3.0) */
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
     start(&w);
     SEC(&w, 2, 0x01, 0x00, 0x00, 0x80, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
@@ -518,14 +525,35 @@ static void test_types_and_imports(void)
     SEC(&w, 4, 0x01, 0x7F, 0x00, 0x00);
     MALFORMED(&w, "malformed reference type", 11);
     start(&w);
-    SEC(&w, 5, 0x01, 0x04, 0x00);
+    SEC(&w, 5, 0x01, 0x08, 0x00);
     MALFORMED(&w, "integer too large", 11);
+    start(&w);
+    SEC(&w, 4, 0x01, 0x70, 0x02, 0x00); /* a table cannot be shared */
+    MALFORMED(&w, "integer too large", 12);
+    start(&w);
+    SEC(&w, 5, 0x01, 0x04, 0x00); /* memory64 */
+    UNSUPPORTED(&w, "memory64 is not supported", 11);
+    start(&w);
+    SEC(&w, 5, 0x01, 0x05, 0x00, 0x80); /* memory64 with a maximum cut short */
+    MALFORMED(&w, "unexpected end of section or function", 14);
+    start(&w);
+    SEC(&w, 4, 0x01, 0x70, 0x04, 0x00); /* table64 */
+    UNSUPPORTED(&w, "table64 is not supported", 12);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x60, 0x01, 0x69, 0x00); /* exnref */
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x5F, 0x00); /* a struct type */
+    UNSUPPORTED(&w, "GC is not supported", 11);
     start(&w);
     SEC(&w, 5, 0x01, 0x81, 0x00, 0x00);
     MALFORMED(&w, "integer representation too long", 11);
     start(&w);
-    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00);
+    SEC(&w, 7, 0x01, 0x01, 'a', 0x05, 0x00);
     MALFORMED(&w, "malformed export kind", 13);
+    start(&w);
+    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00);
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
     start(&w);
     SEC(&w, 3, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00);
     MALFORMED(&w, "integer representation too long", 15);
@@ -664,7 +692,7 @@ static void test_constexpr_errors(void)
     /* A malformation later in the module wins over an earlier invalid global. */
     start(&w);
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x0B);
-    RAW(&w, 0x0D, 0x00);
+    RAW(&w, 0x0E, 0x00);
     MALFORMED(&w, "malformed section id", 14);
     /* global.get: immutable globals before this one (3.0); imported ones only in 2.0. */
     start(&w);

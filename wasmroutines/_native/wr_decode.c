@@ -21,6 +21,7 @@
 #include "wr_code.h"
 #include "wr_module.h"
 #include "wr_reader.h"
+#include "wr_unsupported.h"
 
 /* Limit on declared locals per function (wasm-tools and browsers use the
  * same number); more is malformed "too many locals". */
@@ -85,6 +86,14 @@ __attribute__((format(printf, 3, 4))) static int fail(wr_decoder *d, uint32_t of
     va_start(ap, fmt);
     fail_kind(d, WR_ERR_MALFORMED, offset, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* Record that the module uses a 3.0 feature the core does not implement
+ * (wr_unsupported.h), `what` naming it. */
+static int fail_unsupported(wr_decoder *d, uint32_t offset, const char *what)
+{
+    wr_error_set(d->err, WR_ERR_UNSUPPORTED, offset, "%s", what);
     return -1;
 }
 
@@ -224,8 +233,10 @@ static int read_valtype(wr_decoder *d, uint8_t *out)
 {
     if (read_u8(d, out))
         return -1;
-    if (!is_valtype(*out))
-        return fail(d, pos(d) - 1, "malformed value type");
+    if (!is_valtype(*out)) {
+        const char *what = wr_unsupported_valtype(*out);
+        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed value type");
+    }
     return 0;
 }
 
@@ -233,22 +244,38 @@ static int read_reftype(wr_decoder *d, uint8_t *out)
 {
     if (read_u8(d, out))
         return -1;
-    if (!wr_valtype_is_ref(*out))
-        return fail(d, pos(d) - 1, "malformed reference type");
+    if (!wr_valtype_is_ref(*out)) {
+        const char *what = wr_unsupported_valtype(*out);
+        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
+    }
     return 0;
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
- * the threads proposal), then min and max as u32. The flags are read as a
- * 1- or 2-bit LEB128, which gives the suite's "integer too large" /
- * "integer representation too long" for bad flags. Rules about the values
- * (min <= max, page limits, shared needs max) are validation's. */
+ * the threads proposal; bit 2: 64-bit, memory64, not supported), then min and
+ * max as u32. The flags are a 1- or 2-bit LEB128 (3 bits with memory64),
+ * which gives the suite's "integer too large" / "integer representation too
+ * long" for bad flags. Rules about the values (min <= max, page limits,
+ * shared needs max) are validation's. */
 static int read_limits(wr_decoder *d, wr_limits *lim, bool memory)
 {
     uint64_t flags;
-    int rc = wr_read_uleb(&d->r, memory ? 2 : 1, &flags);
+    int rc = wr_read_uleb(&d->r, 3, &flags);
     if (rc)
         return fail_read(d, rc);
+    if (flags & WR_LIMITS_64 && (flags & ~(uint64_t)WR_LIMITS_64) < (memory ? 4u : 2u)) {
+        /* 64-bit limits are u64: read them, so a malformed one is reported as such. */
+        uint32_t at = pos(d) - 1;
+        uint64_t min64, max64;
+        rc = wr_read_uleb(&d->r, 64, &min64);
+        if (rc == WR_READ_OK && (flags & 1))
+            rc = wr_read_uleb(&d->r, 64, &max64);
+        if (rc)
+            return fail_read(d, rc);
+        return fail_unsupported(d, at, memory ? WR_NO_MEMORY64 : WR_NO_TABLE64);
+    }
+    if (flags >= (memory ? 4u : 2u))
+        return fail(d, pos(d) - 1, "integer too large");
     uint32_t min, max = 0;
     lim->has_max = flags & 1;
     lim->shared = (flags & 2) != 0;
@@ -333,9 +360,13 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
     case WR_CONST_GLOBAL_GET:
         rc = wr_read_u32(&d->r, &c->index);
         break;
-    case WR_CONST_REF_NULL:
-        if (read_reftype(d, &c->type))
+    case WR_CONST_REF_NULL: /* a heap type: func or extern (2.0) */
+        if (read_u8(d, &c->type))
             return -1;
+        if (!wr_valtype_is_ref(c->type)) {
+            const char *what = wr_unsupported_heaptype(c->type);
+            return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
+        }
         break;
     case WR_CONST_REF_FUNC:
         rc = wr_read_u32(&d->r, &c->index);
@@ -442,6 +473,8 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
         /* The form is an s7 LEB128: a continuation bit makes it overlong. */
         if (form & 0x80)
             return fail(d, pos(d), "integer representation too long");
+        if (wr_unsupported_typeform(form))
+            return fail_unsupported(d, pos(d) - 1, wr_unsupported_typeform(form));
         return fail(d, pos(d) - 1, "malformed function type");
     }
     if (read_len(d, &np))
@@ -497,6 +530,8 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
         return read_limits(d, &im->desc.memory, true);
     case WR_EXTERN_GLOBAL:
         return read_globaltype(d, &im->desc.global);
+    case WR_EXTERN_TAG:
+        return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
     default:
         return fail(d, pos(d) - 1, "malformed import kind");
     }
@@ -647,6 +682,8 @@ static int decode_export_section(wr_decoder *d)
         e->offset = pos(d);
         if (read_name(d, &e->name, &e->name_len) || read_u8(d, &e->kind))
             return -1;
+        if (e->kind == WR_EXTERN_TAG)
+            return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
         if (e->kind > WR_EXTERN_GLOBAL)
             return fail(d, pos(d) - 1, "malformed export kind");
         if (read_u32(d, &e->index))
@@ -968,6 +1005,8 @@ static int decode_sections(wr_decoder *d)
         d->eof_msg = EOF_TOP;
         if (read_u8(d, &id))
             return -1;
+        if (id == WR_SECTION_TAG)
+            return fail_unsupported(d, at, WR_NO_EXCEPTIONS);
         if (id > SEC_DATACOUNT)
             return fail(d, at, "malformed section id");
         if (id != SEC_CUSTOM) {

@@ -30,6 +30,7 @@
 #include "wr_insn_gen.h"
 #include "wr_module.h"
 #include "wr_reader.h"
+#include "wr_unsupported.h"
 
 #define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
 
@@ -148,6 +149,21 @@ static int malformed(tr *t, const char *msg)
 {
     wr_error_set(t->err, WR_ERR_MALFORMED, wr_reader_offset(&t->r), "%s", msg);
     return -1;
+}
+
+/* A 3.0 feature the core does not implement yet (wr_unsupported.h), at the
+ * byte just read. */
+static int unsupported(tr *t, const char *what)
+{
+    wr_error_set(t->err, WR_ERR_UNSUPPORTED, wr_reader_offset(&t->r) - 1, "%s", what);
+    return -1;
+}
+
+/* A byte that is no value type: a 3.0 one not supported yet, or malformed. */
+static int bad_valtype(tr *t, uint8_t b, const char *malformed_msg)
+{
+    const char *what = wr_unsupported_valtype(b);
+    return what ? unsupported(t, what) : malformed(t, malformed_msg);
 }
 
 static int read_fail(tr *t, int rc)
@@ -539,7 +555,7 @@ static int read_blocktype(tr *t, ctrl *tmp)
     if (bt < 0) {
         uint8_t vt = (uint8_t)(bt & 0x7F);
         if (!wr_valtype_is_num(vt) && !wr_valtype_is_ref(vt))
-            return malformed(t, "malformed value type");
+            return bad_valtype(t, vt, "malformed value type");
         tmp->inline_type = vt;
         tmp->nresults = 1;
         return 0;
@@ -1361,7 +1377,7 @@ static int op_select(tr *t, bool typed)
             return invalid(t, "invalid result arity");
         READ(wr_read_u8(&t->r, &type));
         if (!wr_valtype_is_num(type) && !wr_valtype_is_ref(type))
-            return malformed(t, "malformed value type");
+            return bad_valtype(t, type, "malformed value type");
     }
     entry in[3];
     CHECK(pop(t, WR_I32, &in[2]));
@@ -1393,11 +1409,14 @@ static int op_const(tr *t, uint8_t type, uint64_t lo, uint64_t hi)
     return push(t, type, src);
 }
 
+/* ref.null's heap type: func or extern (the 2.0 reference types). */
 static int read_reftype(tr *t, uint8_t *type)
 {
     READ(wr_read_u8(&t->r, type));
-    if (!wr_valtype_is_ref(*type))
-        return malformed(t, "malformed reference type");
+    if (!wr_valtype_is_ref(*type)) {
+        const char *what = wr_unsupported_heaptype(*type);
+        return what ? unsupported(t, what) : malformed(t, "malformed reference type");
+    }
     return 0;
 }
 
@@ -1514,6 +1533,8 @@ static int op_prefix_fd(tr *t)
     }
     if (sub < WR_OPINFO_CODES && wr_wasm_ops[2][sub].op)
         return op_generic(t, &wr_wasm_ops[2][sub], false);
+    if (wr_unsupported_simd(sub))
+        return unsupported(t, wr_unsupported_simd(sub));
     return malformed(t, "illegal opcode");
 }
 
@@ -1682,6 +1703,8 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     default:
         if (wr_wasm_ops[0][opcode].op)
             return op_generic(t, &wr_wasm_ops[0][opcode], false);
+        if (wr_unsupported_opcode(opcode))
+            return unsupported(t, wr_unsupported_opcode(opcode));
         return malformed(t, "illegal opcode");
     }
 }
