@@ -7,10 +7,12 @@ from collections.abc import Callable
 import pytest
 
 from wasmroutines import (
+    Features,
     Function,
     FuncType,
     Instance,
     InvalidModule,
+    MalformedModule,
     Module,
     OutOfFuel,
     StackExhausted,
@@ -249,3 +251,16 @@ def test_host_results_in_i64_and_the_thread_continues(store: Store, wat: Callabl
         {"env": {"triple": host}},
     ).exports
     assert e.f(5) == 18
+
+
+def test_webassembly_2_has_no_tail_calls(wat: Callable[[str], bytes]) -> None:
+    """Features.WASM2 validates as 2.0 did: the tail-call opcodes are illegal there."""
+    data = wat("(module (func $f (return_call $f)) (table 1 funcref) (func (return_call_indirect (i32.const 0))))")
+    Module(data)
+    with pytest.raises(MalformedModule, match="illegal opcode 12") as info:
+        Module(data, features=Features.WASM2)
+    assert data[info.value.offset] == 0x12
+    Module(data, features=Features.WASM2 | Features.TAIL_CALL)
+    indirect = wat("(module (table 1 funcref) (func (return_call_indirect (i32.const 0))))")
+    with pytest.raises(MalformedModule, match="illegal opcode 13"):
+        Module(indirect, features=Features.WASM2)

@@ -186,6 +186,11 @@ typedef struct wr_module {
     uint32_t ncustoms;
     wr_custom_section *customs;
 
+    /* The first tail call in a function body (wr_translate.c), for
+     * wr_module_check_features: its opcode and byte offset (0: none). */
+    uint8_t tail_call_op;
+    uint32_t tail_call_offset;
+
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
     char **func_names; /* nfuncs entries, NULL where unnamed; NULL if no names */
@@ -219,6 +224,9 @@ enum {
      * defines, not only an imported one (one defined before it, in a global's
      * initializer). */
     WR_FEATURE_GC = 4,
+    /* WebAssembly 3.0's tail calls: return_call, return_call_indirect
+     * (without it their opcodes are illegal, as in 2.0). */
+    WR_FEATURE_TAIL_CALL = 8,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 

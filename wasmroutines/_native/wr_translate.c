@@ -1127,9 +1127,19 @@ static int finish_tail_call(tr *t, const wr_functype *ft)
     return 0;
 }
 
+/* Note the module's first tail call (opcode `op`, just read), for the feature check. */
+static void note_tail_call(tr *t, uint8_t op)
+{
+    if (t->m->tail_call_offset == 0) {
+        t->m->tail_call_op = op;
+        t->m->tail_call_offset = wr_reader_offset(&t->r) - 1;
+    }
+}
+
 static int op_return_call(tr *t)
 {
     uint32_t fidx;
+    note_tail_call(t, 0x12);
     READ(wr_read_u32(&t->r, &fidx));
     if (fidx >= t->m->nfuncs)
         return invalid(t, "unknown function");
@@ -1148,6 +1158,7 @@ static int op_return_call(tr *t)
 static int op_return_call_indirect(tr *t)
 {
     uint32_t typeidx, table;
+    note_tail_call(t, 0x13);
     READ(wr_read_u32(&t->r, &typeidx));
     READ(wr_read_u32(&t->r, &table));
     if (table >= t->m->ntables)
