@@ -25,6 +25,7 @@ CASES = [
     ("(module (type $t (func)) (func (local (ref null $t))))", TYPED),
     ("(module (type $t (func)) (func (result (ref null $t)) (ref.null $t)))", TYPED),
     ("(module (type $t (func)) (table 1 (ref null $t)))", TYPED),
+    ("(module (table 1 funcref (ref.null func)))", TYPED),  # a table with an initializer
     ("(module (type $t (func)) (func (call_ref $t (ref.null $t))))", TYPED),
     ("(module (func (block (result (ref func)) unreachable)))", TYPED),
     ("(module (type $t (func)) (global (ref null $t) (ref.null $t)))", TYPED),

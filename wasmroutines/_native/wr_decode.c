@@ -630,6 +630,9 @@ static int decode_table_section(wr_decoder *d)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         m->table_offsets[m->ntables] = pos(d);
+        /* 0x40 0x00: a table with an initializer expression (typed function references). */
+        if (d->r.p < d->r.end && *d->r.p == WR_TABLE_WITH_INIT)
+            return fail_unsupported(d, pos(d), WR_NO_TYPED_REFS);
         if (read_tabletype(d, &m->tables[m->ntables]))
             return -1;
         m->ntables++;

@@ -101,6 +101,7 @@ static inline const char *wr_unsupported_typeform(uint8_t form)
 
 #define WR_SECTION_TAG 13 /* exception handling's tag section */
 #define WR_EXTERN_TAG 4   /* an imported or exported tag */
+#define WR_TABLE_WITH_INIT 0x40 /* a table section entry with an initializer (typed function references) */
 #define WR_LIMITS_64 4    /* limits flag: a 64-bit memory or table (memory64) */
 #define WR_MEMARG_MEMIDX 0x40 /* memarg flag: a memory index follows (multiple memories) */
 
