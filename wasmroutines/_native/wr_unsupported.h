@@ -14,11 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_NO_EXCEPTIONS "exception handling is not supported"
-#define WR_NO_TYPED_REFS "typed function references are not supported"
-#define WR_NO_GC "GC is not supported"
-#define WR_NO_MEMORY64 "memory64 is not supported"
-#define WR_NO_TABLE64 "table64 is not supported"
+#define WR_NO_EXCEPTIONS   "exception handling is not supported"
+#define WR_NO_TYPED_REFS   "typed function references are not supported"
+#define WR_NO_GC           "GC is not supported"
+#define WR_NO_MEMORY64     "memory64 is not supported"
+#define WR_NO_TABLE64      "table64 is not supported"
 #define WR_NO_MULTI_MEMORY "multiple memories are not supported"
 #define WR_NO_RELAXED_SIMD "relaxed SIMD is not supported"
 
@@ -99,10 +99,10 @@ static inline const char *wr_unsupported_typeform(uint8_t form)
     }
 }
 
-#define WR_SECTION_TAG 13 /* exception handling's tag section */
-#define WR_EXTERN_TAG 4   /* an imported or exported tag */
+#define WR_SECTION_TAG     13 /* exception handling's tag section */
+#define WR_EXTERN_TAG      4 /* an imported or exported tag */
 #define WR_TABLE_WITH_INIT 0x40 /* a table section entry with an initializer (typed function references) */
-#define WR_LIMITS_64 4    /* limits flag: a 64-bit memory or table (memory64) */
-#define WR_MEMARG_MEMIDX 0x40 /* memarg flag: a memory index follows (multiple memories) */
+#define WR_LIMITS_64       4 /* limits flag: a 64-bit memory or table (memory64) */
+#define WR_MEMARG_MEMIDX   0x40 /* memarg flag: a memory index follows (multiple memories) */
 
 #endif /* WR_UNSUPPORTED_H */
