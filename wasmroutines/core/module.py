@@ -38,6 +38,8 @@ class Module:
         err = ffi.new("wr_error *")
         ptr = lib.wr_api_module_load_features(data, len(data), int(features), err)
         if ptr == NULL:
+            # REVISIT: the decoder does not know the feature set (wr_api_module_load_features checks it
+            # after loading), so a 3.0 encoding is turned into 2.0's verdict here, with 3.0's wording.
             if err.kind == ERR_UNSUPPORTED and not features & Features.WASM3_ENCODINGS:
                 raise MalformedModule(f"not WebAssembly 2.0: {text(err.message)}", err.offset)
             raise_error(err.kind, err)
