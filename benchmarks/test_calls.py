@@ -23,10 +23,26 @@ def _available(p: Peer) -> Peer:
     return p
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def _call_params() -> list[Any]:
     return [
-        pytest.param(w, p.name, id=f"{w.id}-{p.name}") for w in CALLS for p in PEERS if w.reduced or not p.reduced_only
+        pytest.param(w, p.name, id=f"{w.id}-{p.name}")
+        for w in CALLS
+        for p in PEERS
+        if (w.reduced or not p.reduced_only) and (w.peers is None or p.name in w.peers)
     ]
+
+
+def _source(workload: CallWorkload, programs: Path, micro_wasm: bytes) -> bytes:
+    if workload.source == "micro":
+        return micro_wasm
+    if workload.source.endswith(".wat"):
+        from wasmroutines import wat2wasm
+
+        return wat2wasm((HERE / workload.source).read_text())
+    return (programs / workload.source).read_bytes()
 
 
 @pytest.mark.parametrize(("workload", "peer_name"), _call_params())
@@ -34,7 +50,7 @@ def test_call(
     benchmark: Any, settings: Settings, programs: Path, micro_wasm: bytes, workload: CallWorkload, peer_name: str
 ) -> None:
     runtime = _available(peer(peer_name))
-    wasm = micro_wasm if workload.source == "micro" else (programs / workload.source).read_bytes()
+    wasm = _source(workload, programs, micro_wasm)
     func = runtime.load(wasm, {}).function(workload.export)
     args, result_type = workload.args, workload.result_type
     results: list[int] = []

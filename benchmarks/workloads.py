@@ -19,7 +19,8 @@ class CallWorkload:
     """A call of one export with integer arguments and an integer result."""
 
     id: str
-    #: "micro" (micro.wat, compiled at run time) or a .wasm path under bench/wasm3
+    #: "micro" (micro.wat, compiled at run time), a .wasm path under bench/wasm3, or a .wat file in benchmarks/
+    #: (compiled at run time)
     source: str
     export: str
     args: tuple[int, ...]
@@ -30,6 +31,12 @@ class CallWorkload:
     #: small enough for pywasm
     reduced: bool = False
     result_type: str = "i32"
+    #: the peers that run it (None: every peer); a feature the others lack (tail calls) leaves them out
+    peers: tuple[str, ...] | None = None
+
+
+#: WebAssembly 3.0 tail calls: wasm3 and pywasm have none
+TAIL_CALL_PEERS = ("wasmroutines", "wasmtime")
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,16 @@ CALLS: tuple[CallWorkload, ...] = (
     CallWorkload("micro memrw(500K)x30", "micro", "memrw", (500_000, 30), 3912572172, bar="memrw"),
     CallWorkload("lang/fib32 fib(34)", "lang/fib32.wasm", "fib", (34,), 5702887),
     CallWorkload("lang/fib64 fib(34)", "lang/fib64.wasm", "fib", (34,), 5702887, result_type="i64"),
+    CallWorkload("tail even/odd(10M)", "tail_calls.wat", "is_even", (10_000_000,), 1, peers=TAIL_CALL_PEERS),
+    CallWorkload(
+        "tail sum(10M)",
+        "tail_calls.wat",
+        "sum",
+        (10_000_000, 0, 1),
+        50000005000000,
+        result_type="i64",
+        peers=TAIL_CALL_PEERS,
+    ),
     # reduced: every peer, pywasm included
     CallWorkload("micro fib(20)", "micro", "fib", (20,), 6765, reduced=True),
     CallWorkload("micro loop(10K)", "micro", "loop", (10_000,), 3403705432, reduced=True),

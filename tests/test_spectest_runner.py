@@ -421,3 +421,73 @@ def test_malformed_and_invalid_are_not_interchangeable(tmp_path: Path, wat: Call
     assert result.outcomes[3].reason.startswith("expected MalformedModule 'unexpected end', got InvalidModule: ")
     assert result.outcomes[4].reason.startswith("expected MalformedModule 'unexpected token', got InvalidModule: ")
     assert len(result.notes) == 1 and result.notes[0].startswith("line 7: expected InvalidModule 'unknown global'")
+
+
+def test_module_definition_and_instances(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    """3.0's `(module definition $M ...)` loads without instantiating; `(module instance $I $M)` instantiates it
+    and makes the instance current (named $I); each instance has its own state."""
+    (tmp_path / "counter.wasm").write_bytes(
+        wat("""(module (global $n (mut i32) (i32.const 0))
+          (func (export "inc") (result i32)
+            (global.set $n (i32.add (global.get $n) (i32.const 1))) (global.get $n)))""")
+    )
+    commands = [
+        {"type": "module_definition", "name": "M", "filename": "counter.wasm", "module_type": "binary"},
+        {"type": "module_instance", "instance": "I1", "module": "M"},
+        {"type": "assert_return", "action": invoke("inc"), "expected": [i32(1)]},
+        {"type": "module_instance", "instance": "I2", "module": "M"},
+        {"type": "assert_return", "action": invoke("inc") | {"module": "I2"}, "expected": [i32(1)]},
+        {"type": "assert_return", "action": invoke("inc") | {"module": "I1"}, "expected": [i32(2)]},
+        {"type": "module_definition", "filename": "counter.wasm", "module_type": "binary"},  # unnamed: the last one
+        {"type": "module_instance"},
+        {"type": "assert_return", "action": invoke("inc"), "expected": [i32(1)]},
+        {"type": "module_definition", "name": "B", "filename": "bad.wasm", "module_type": "binary"},
+        {"type": "module_instance", "instance": "J", "module": "B"},
+        {"type": "module_instance", "instance": "K", "module": "nope"},
+        {"type": "assert_return", "action": invoke("inc") | {"module": "J"}, "expected": [i32(1)]},
+    ]
+    result = run_script(write_script(tmp_path, wat, commands))
+    assert [o.status for o in result.outcomes] == [PASSED] * 9 + [FAILED] * 4
+    assert result.outcomes[10].reason.startswith("module definition at line 10 failed: MalformedModule")
+    assert result.outcomes[11].reason == "no module definition 'nope'"
+    assert result.outcomes[12].reason.startswith("module at line 11 failed: module definition at line 10 failed")
+
+
+def test_assert_exception_fails_clearly(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    commands = [
+        {"type": "module", "filename": "t.0.wasm", "module_type": "binary"},
+        {"type": "assert_exception", "action": invoke("add", i32(1), i32(2))},
+        {"type": "assert_exception", "action": invoke("div", i32(1), i32(0))},
+    ]
+    result = run_script(write_script(tmp_path, wat, commands))
+    assert [o.status for o in result.outcomes] == [PASSED, FAILED, FAILED]
+    assert result.outcomes[1].reason == (
+        "expected an uncaught exception, returned 1 results (exception handling is not supported)"
+    )
+    assert result.outcomes[2].reason.startswith("expected an uncaught exception, trapped: integer divide by zero")
+
+
+def test_null_references_of_3_0() -> None:
+    refs = Refs.__new__(Refs)
+    for t in ("refnull", "nullref", "nullfuncref", "nullexternref", "nullexnref"):
+        assert matches({"type": t}, [0], refs) and not matches({"type": t}, [8], refs)
+    for t in ("anyref", "eqref", "exnref", "structref", "arrayref", "i31ref"):
+        assert matches({"type": t, "value": "null"}, [0], refs)
+        with pytest.raises(ValueError, match="not supported"):
+            matches({"type": t}, [8], refs)
+    assert matches({"type": "funcref"}, [8], refs) and not matches({"type": "funcref"}, [0], refs)
+
+
+def test_unsupported_features_are_neither_malformed_nor_invalid(tmp_path: Path, wat: Callable[[str], bytes]) -> None:
+    (tmp_path / "tag.wasm").write_bytes(wat("(module (tag))"))
+    commands = [
+        {"type": "assert_malformed", "filename": "tag.wasm", "module_type": "binary", "text": "malformed section id"},
+        {"type": "assert_invalid", "filename": "tag.wasm", "module_type": "binary", "text": "type mismatch"},
+        {"type": "module", "filename": "tag.wasm", "module_type": "binary"},
+    ]
+    result = run_script(write_script(tmp_path, wat, commands))
+    assert [o.status for o in result.outcomes] == [FAILED, FAILED, FAILED]
+    assert "got UnsupportedFeature: unsupported module at offset 0xe: exception handling is not supported" in (
+        result.outcomes[0].reason
+    )
+    assert result.outcomes[2].reason.endswith("exception handling is not supported")

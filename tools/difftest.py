@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Differential testing of Wasmroutines against wasmtime (the reference), on modules from `wasm-tools smith`.
 
-    python tools/difftest.py --count N --seed S [--threads] [--mutants K] [--jobs J] [--save DIR]
+    python tools/difftest.py --count N --seed S [--threads] [--wasm3] [--mutants K] [--jobs J] [--save DIR]
 
 For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
      supports, every function and object exported, loops and calls bounded by a fuel global;
-     --threads adds the threads proposal: atomics, shared memories);
+     --threads adds the threads proposal: atomics, shared memories; --wasm3 the WebAssembly 3.0 features
+     the core has: tail calls, extended constant expressions);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables and globals of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
@@ -86,9 +87,33 @@ SMITH_FLAGS = [
 # --threads: the threads proposal too (atomics, shared memories). Not in CI: a module may wait on a
 # shared memory with no timeout, which blocks wasmtime forever (ours reports a deadlock).
 THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
+# --wasm3: the WebAssembly 3.0 features the core has: tail calls and extended constant expressions.
+WASM3_SMITH = {"--tail-call-enabled=false": "--tail-call-enabled=true", "--extended-const-enabled=false": None}
 _flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
+_wasm3 = False  # --wasm3 (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
+WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const"
+
+
+def wasm3_flags(flags: Sequence[str]) -> list[str]:
+    """smith's flags with the 3.0 features the core has turned on."""
+    out = [WASM3_SMITH.get(f, f) for f in flags]
+    return [f for f in out if f is not None] + ["--extended-const-enabled=true"]
+
+
+def exact_features() -> str:
+    """The feature set both engines are held to, as wasm-tools names it."""
+    return WASM3_FEATURES if _wasm3 else WASM2_FEATURES
+
+
+def our_features() -> Any:
+    """The same set for our Module: 2.0 (its rules, some of which 3.0 relaxed), plus what --wasm3 adds."""
+    from wasmroutines import Features
+
+    extra = Features.TAIL_CALL | Features.EXTENDED_CONST if _wasm3 else Features(0)
+    return Features.WASM2 | extra
+
 
 FUEL_BACKSTOP = 50_000_000  # both engines: only a broken --ensure-termination reaches it
 SEED_BYTES = (256, 16384)
@@ -610,7 +635,7 @@ def wasmtime_engine() -> Any:
         c.consume_fuel = True
         c.wasm_simd = True
         c.wasm_relaxed_simd = False
-        c.wasm_tail_call = False
+        c.wasm_tail_call = _wasm3
         c.wasm_gc = False
         c.wasm_function_references = False
         c.wasm_exceptions = False
@@ -909,7 +934,7 @@ def validates_ours(wasm: bytes) -> tuple[bool, str]:
     import wasmroutines as wr
 
     try:
-        wr.Module(wasm)
+        wr.Module(wasm, features=our_features())
     except wr.CompileError as e:
         return False, str(e)
     return True, ""
@@ -926,8 +951,11 @@ def validates_wasmtime(wasm: bytes) -> tuple[bool, str]:
 
 
 def validates_wasm_tools(wasm: bytes) -> tuple[bool, str]:
-    """wasm-tools with exactly the Wasm 2.0 + threads features: tells feature differences apart."""
-    r = subprocess.run([wasm_tools(), "validate", f"--features={WASM2_FEATURES}", "-"], input=wasm, capture_output=True)
+    """wasm-tools with exactly the features compared (Wasm 2.0 + threads; --wasm3 adds tail calls and extended
+    constant expressions): tells feature differences apart."""
+    r = subprocess.run(
+        [wasm_tools(), "validate", f"--features={exact_features()}", "-"], input=wasm, capture_output=True
+    )
     return r.returncode == 0, r.stderr.decode(errors="replace").strip().splitlines()[0] if r.returncode else ""
 
 
@@ -985,7 +1013,7 @@ def check_validation(wasm: bytes) -> list[str]:
     return [
         f"validation: ours {'accepts' if ok else 'rejects'} ({why or 'ok'}), "
         f"wasmtime {'accepts' if ref_ok else 'rejects'} ({ref_why or 'ok'}), "
-        f"wasm-tools --features={WASM2_FEATURES} {'accepts' if exact_ok else 'rejects'} ({exact_why or 'ok'})"
+        f"wasm-tools --features={exact_features()} {'accepts' if exact_ok else 'rejects'} ({exact_why or 'ok'})"
     ]
 
 
@@ -1126,6 +1154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--threads", action="store_true", help="generate with the threads proposal too (atomics)")
     ap.add_argument(
+        "--wasm3", action="store_true", help="generate with 3.0's tail calls and extended constant expressions too"
+    )
+    ap.add_argument(
         "--min-full",
         type=float,
         default=MIN_FULL,
@@ -1135,8 +1166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    global _flags
+    global _flags, _wasm3
     _flags = THREADS_FLAGS if args.threads else SMITH_FLAGS
+    _wasm3 = args.wasm3
+    if _wasm3:
+        _flags = wasm3_flags(_flags)
 
     if args.file is not None and args.record:
         import json

@@ -21,6 +21,7 @@ from .core.errors import (
     ResourceLimitError,
     StackExhausted,
     Trap,
+    UnsupportedFeature,
     WallTimeExceeded,
     WasmroutinesError,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "CompileError",
     "MalformedModule",
     "InvalidModule",
+    "UnsupportedFeature",
     "LinkError",
     "Trap",
     "Frame",

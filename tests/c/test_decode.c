@@ -82,9 +82,35 @@ static void decode_err(const wbuf *w, int kind, const char *msg, uint32_t offset
     }
 }
 
+/* Decodes (3.0's rules), but the feature set `features` rejects it. */
+static void feature_err(const wbuf *w, uint32_t features, const char *msg, uint32_t offset, int line)
+{
+    wr_error err = {0}; /* the first error set wins: start clean */
+    wr_module *m = decode_ok(w, line);
+    if (!m)
+        return;
+    int rc = wr_module_check_features(m, features, &err);
+    if (rc != WR_ERR_INVALID || strcmp(err.message, msg) != 0 || err.offset != offset) {
+        fprintf(stderr, "line %d: features %#x: got %d \"%s\" at %u, expected \"%s\" at %u\n", line, features, rc,
+                rc ? err.message : "", rc ? err.offset : 0, msg, offset);
+        failures++;
+    }
+    err = (wr_error){0};
+    if (wr_module_check_features(m, WR_FEATURE_ALL, &err) != 0) {
+        fprintf(stderr, "line %d: rejected with every feature on: \"%s\"\n", line, err.message);
+        failures++;
+    }
+    wr_module_free(m);
+}
+
+/* WebAssembly 2.0: 3.0's extended constant expressions and GC off. */
+#define WASM2_FEATURES (WR_FEATURE_ALL & ~(uint32_t)(WR_FEATURE_EXTENDED_CONST | WR_FEATURE_GC))
+
 #define OK(w) decode_ok(w, __LINE__)
+#define WASM2_INVALID(w, msg, off) feature_err(w, WASM2_FEATURES, msg, off, __LINE__)
 #define MALFORMED(w, msg, off) decode_err(w, WR_ERR_MALFORMED, msg, off, __LINE__)
 #define INVALID(w, msg, off) decode_err(w, WR_ERR_INVALID, msg, off, __LINE__)
+#define UNSUPPORTED(w, msg, off) decode_err(w, WR_ERR_UNSUPPORTED, msg, off, __LINE__)
 
 /* ---- well-formed modules ---- */
 
@@ -380,8 +406,11 @@ static void test_sections(void)
 {
     wbuf w;
     start(&w);
-    RAW(&w, 0x0D, 0x00);
+    RAW(&w, 0x0E, 0x00);
     MALFORMED(&w, "malformed section id", 8);
+    start(&w);
+    RAW(&w, 0x0D, 0x00); /* the tag section (3.0) */
+    UNSUPPORTED(&w, "exception handling is not supported", 8);
     start(&w);
     RAW(&w, 0x01);
     MALFORMED(&w, "unexpected end", 9);
@@ -472,8 +501,11 @@ static void test_types_and_imports(void)
     SEC(&w, 1, 0x01, 0x60, 0x00, 0x01, 0x40);
     MALFORMED(&w, "malformed value type", 14);
     start(&w);
-    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x05, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
+    start(&w);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00); /* a tag (3.0) */
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
     start(&w);
     SEC(&w, 2, 0x01, 0x00, 0x00, 0x80, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
@@ -493,14 +525,35 @@ static void test_types_and_imports(void)
     SEC(&w, 4, 0x01, 0x7F, 0x00, 0x00);
     MALFORMED(&w, "malformed reference type", 11);
     start(&w);
-    SEC(&w, 5, 0x01, 0x04, 0x00);
+    SEC(&w, 5, 0x01, 0x08, 0x00);
     MALFORMED(&w, "integer too large", 11);
+    start(&w);
+    SEC(&w, 4, 0x01, 0x70, 0x02, 0x00); /* a table cannot be shared */
+    MALFORMED(&w, "integer too large", 12);
+    start(&w);
+    SEC(&w, 5, 0x01, 0x04, 0x00); /* memory64 */
+    UNSUPPORTED(&w, "memory64 is not supported", 11);
+    start(&w);
+    SEC(&w, 5, 0x01, 0x05, 0x00, 0x80); /* memory64 with a maximum cut short */
+    MALFORMED(&w, "unexpected end of section or function", 14);
+    start(&w);
+    SEC(&w, 4, 0x01, 0x70, 0x04, 0x00); /* table64 */
+    UNSUPPORTED(&w, "table64 is not supported", 12);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x60, 0x01, 0x69, 0x00); /* exnref */
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x5F, 0x00); /* a struct type */
+    UNSUPPORTED(&w, "GC is not supported", 11);
     start(&w);
     SEC(&w, 5, 0x01, 0x81, 0x00, 0x00);
     MALFORMED(&w, "integer representation too long", 11);
     start(&w);
-    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00);
+    SEC(&w, 7, 0x01, 0x01, 'a', 0x05, 0x00);
     MALFORMED(&w, "malformed export kind", 13);
+    start(&w);
+    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00);
+    UNSUPPORTED(&w, "exception handling is not supported", 13);
     start(&w);
     SEC(&w, 3, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00);
     MALFORMED(&w, "integer representation too long", 15);
@@ -607,8 +660,14 @@ static void test_constexpr_errors(void)
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x01, 0x0B);
     INVALID(&w, "constant expression required", 13);
     start(&w);
-    SEC(&w, 6, 0x01, 0x7F, 0x00, 0x41, 0x00, 0x41, 0x00, 0x6A, 0x0B);
-    INVALID(&w, "constant expression required", 17);
+    SEC(&w, 6, 0x01, 0x7F, 0x00, 0x41, 0x00, 0x41, 0x00, 0x6A, 0x0B); /* i32.add: 3.0's extended constants */
+    WASM2_INVALID(&w, "constant expression required", 13);
+    start(&w);
+    SEC(&w, 6, 0x01, 0x7D, 0x00, 0x43, 0, 0, 0, 0, 0x43, 0, 0, 0, 0, 0x92, 0x0B); /* f32.add is not constant */
+    INVALID(&w, "constant expression required", 23);
+    start(&w);
+    SEC(&w, 6, 0x01, 0x7F, 0x00, 0x41, 0x00, 0x42, 0x00, 0x6A, 0x0B); /* i32.add of an i64 */
+    INVALID(&w, "type mismatch", 13);
     start(&w);
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x41, 0x00, 0x01, 0x0B);
     INVALID(&w, "constant expression required", 15);
@@ -633,12 +692,15 @@ static void test_constexpr_errors(void)
     /* A malformation later in the module wins over an earlier invalid global. */
     start(&w);
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x0B);
-    RAW(&w, 0x0D, 0x00);
+    RAW(&w, 0x0E, 0x00);
     MALFORMED(&w, "malformed section id", 14);
-    /* global.get: imported immutable globals only (Wasm 2.0). */
+    /* global.get: immutable globals before this one (3.0); imported ones only in 2.0. */
     start(&w);
     SEC(&w, 6, 0x02, 0x7F, 0x00, 0x41, 0x00, 0x0B, 0x7F, 0x00, 0x23, 0x00, 0x0B);
-    INVALID(&w, "unknown global 0", 18);
+    WASM2_INVALID(&w, "unknown global 0", 18);
+    start(&w);
+    SEC(&w, 6, 0x02, 0x7F, 0x00, 0x23, 0x01, 0x0B, 0x7F, 0x00, 0x41, 0x00, 0x0B);
+    INVALID(&w, "unknown global 1", 13);
     start(&w);
     SEC(&w, 2, 0x01, 0x01, 'm', 0x01, 'g', 0x03, 0x7F, 0x01);
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x23, 0x00, 0x0B);
@@ -841,8 +903,8 @@ static void test_segment_rules(void)
     start(&w);
     SEC(&w, 4, 0x01, 0x70, 0x00, 0x00);
     SEC(&w, 6, 0x01, 0x7F, 0x00, 0x41, 0x00, 0x0B);
-    SEC(&w, 9, 0x01, 0x00, 0x23, 0x00, 0x0B, 0x00); /* offset from a defined global */
-    INVALID(&w, "unknown global 0", 26);
+    SEC(&w, 9, 0x01, 0x00, 0x23, 0x00, 0x0B, 0x00); /* offset from a defined global: 3.0 */
+    WASM2_INVALID(&w, "unknown global 0", 26);
 }
 
 int main(void)

@@ -21,6 +21,7 @@
 #include "wr_code.h"
 #include "wr_module.h"
 #include "wr_reader.h"
+#include "wr_unsupported.h"
 
 /* Limit on declared locals per function (wasm-tools and browsers use the
  * same number); more is malformed "too many locals". */
@@ -85,6 +86,14 @@ __attribute__((format(printf, 3, 4))) static int fail(wr_decoder *d, uint32_t of
     va_start(ap, fmt);
     fail_kind(d, WR_ERR_MALFORMED, offset, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* Record that the module uses a 3.0 feature the core does not implement
+ * (wr_unsupported.h), `what` naming it. */
+static int fail_unsupported(wr_decoder *d, uint32_t offset, const char *what)
+{
+    wr_error_set(d->err, WR_ERR_UNSUPPORTED, offset, "%s", what);
     return -1;
 }
 
@@ -224,8 +233,10 @@ static int read_valtype(wr_decoder *d, uint8_t *out)
 {
     if (read_u8(d, out))
         return -1;
-    if (!is_valtype(*out))
-        return fail(d, pos(d) - 1, "malformed value type");
+    if (!is_valtype(*out)) {
+        const char *what = wr_unsupported_valtype(*out);
+        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed value type");
+    }
     return 0;
 }
 
@@ -233,22 +244,38 @@ static int read_reftype(wr_decoder *d, uint8_t *out)
 {
     if (read_u8(d, out))
         return -1;
-    if (!wr_valtype_is_ref(*out))
-        return fail(d, pos(d) - 1, "malformed reference type");
+    if (!wr_valtype_is_ref(*out)) {
+        const char *what = wr_unsupported_valtype(*out);
+        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
+    }
     return 0;
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
- * the threads proposal), then min and max as u32. The flags are read as a
- * 1- or 2-bit LEB128, which gives the suite's "integer too large" /
- * "integer representation too long" for bad flags. Rules about the values
- * (min <= max, page limits, shared needs max) are validation's. */
+ * the threads proposal; bit 2: 64-bit, memory64, not supported), then min and
+ * max as u32. The flags are a 1- or 2-bit LEB128 (3 bits with memory64),
+ * which gives the suite's "integer too large" / "integer representation too
+ * long" for bad flags. Rules about the values (min <= max, page limits,
+ * shared needs max) are validation's. */
 static int read_limits(wr_decoder *d, wr_limits *lim, bool memory)
 {
     uint64_t flags;
-    int rc = wr_read_uleb(&d->r, memory ? 2 : 1, &flags);
+    int rc = wr_read_uleb(&d->r, 3, &flags);
     if (rc)
         return fail_read(d, rc);
+    if (flags & WR_LIMITS_64 && (flags & ~(uint64_t)WR_LIMITS_64) < (memory ? 4u : 2u)) {
+        /* 64-bit limits are u64: read them, so a malformed one is reported as such. */
+        uint32_t at = pos(d) - 1;
+        uint64_t min64, max64;
+        rc = wr_read_uleb(&d->r, 64, &min64);
+        if (rc == WR_READ_OK && (flags & 1))
+            rc = wr_read_uleb(&d->r, 64, &max64);
+        if (rc)
+            return fail_read(d, rc);
+        return fail_unsupported(d, at, memory ? WR_NO_MEMORY64 : WR_NO_TABLE64);
+    }
+    if (flags >= (memory ? 4u : 2u))
+        return fail(d, pos(d) - 1, "integer too large");
     uint32_t min, max = 0;
     lim->has_max = flags & 1;
     lim->shared = (flags & 2) != 0;
@@ -277,12 +304,12 @@ static int read_globaltype(wr_decoder *d, wr_globaltype *g)
 
 /* ---- constant expressions ---- */
 
-/* Whether `op` (a one-byte opcode) is a Wasm 2.0 instruction: a known but
+/* Whether `op` (a one-byte opcode) is a known instruction: a known but
  * non-constant instruction in a constant expression is invalid ("constant
  * expression required"), an unknown one malformed ("illegal opcode"). */
 static bool is_known_opcode(uint8_t op)
 {
-    return op <= 0x04 || (op >= 0x0C && op <= 0x11) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
+    return op <= 0x04 || (op >= 0x0C && op <= 0x13) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
            (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD2);
 }
 
@@ -304,78 +331,117 @@ static int read_nonconst(wr_decoder *d, uint8_t op, uint32_t at)
     return fail_invalid(d, at, "constant expression required");
 }
 
-/* One constant instruction then `end` (Wasm 2.0). An empty expression or one
- * that leaves several values is invalid ("type mismatch"). The type of a
- * global.get is filled in by validation, which knows the globals. */
+/* One constant instruction: its opcode already read into c->op. */
+static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
+{
+    int rc = WR_READ_OK;
+    int64_t s = 0;
+    uint32_t u32 = 0;
+    switch (c->op) {
+    case WR_CONST_I32:
+        rc = wr_read_sleb(&d->r, 32, &s);
+        c->type = WR_I32;
+        c->bits[0] = (uint32_t)s;
+        break;
+    case WR_CONST_I64:
+        rc = wr_read_sleb(&d->r, 64, &s);
+        c->type = WR_I64;
+        c->bits[0] = (uint64_t)s;
+        break;
+    case WR_CONST_F32:
+        rc = wr_read_fixed32(&d->r, &u32);
+        c->type = WR_F32;
+        c->bits[0] = u32;
+        break;
+    case WR_CONST_F64:
+        rc = wr_read_fixed64(&d->r, &c->bits[0]);
+        c->type = WR_F64;
+        break;
+    case WR_CONST_GLOBAL_GET:
+        rc = wr_read_u32(&d->r, &c->index);
+        break;
+    case WR_CONST_REF_NULL: /* a heap type: func or extern (2.0) */
+        if (read_u8(d, &c->type))
+            return -1;
+        if (!wr_valtype_is_ref(c->type)) {
+            const char *what = wr_unsupported_heaptype(c->type);
+            return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
+        }
+        break;
+    case WR_CONST_REF_FUNC:
+        rc = wr_read_u32(&d->r, &c->index);
+        c->type = WR_FUNCREF;
+        break;
+    case WR_CONST_I32_ADD:
+    case WR_CONST_I32_SUB:
+    case WR_CONST_I32_MUL:
+        c->type = WR_I32;
+        break;
+    case WR_CONST_I64_ADD:
+    case WR_CONST_I64_SUB:
+    case WR_CONST_I64_MUL:
+        c->type = WR_I64;
+        break;
+    case WR_CONST_V128: /* the 0xFD prefix: only v128.const is constant */
+        if (read_u32(d, &u32))
+            return -1;
+        if (u32 != 0x0C)
+            return read_nonconst(d, c->op, at);
+        rc = wr_read_fixed64(&d->r, &c->bits[0]);
+        if (rc == WR_READ_OK)
+            rc = wr_read_fixed64(&d->r, &c->bits[1]);
+        c->type = WR_V128;
+        break;
+    default:
+        return read_nonconst(d, c->op, at);
+    }
+    return rc ? fail_read(d, rc) : 0;
+}
+
+/* Constant instructions up to `end`: the first kept in `ce` itself, any
+ * further ones (extended constant expressions) in ce->more. Typing is
+ * validation's (wr_validate_module.c), which knows the globals; an empty
+ * expression is invalid ("type mismatch"). */
 static int read_constexpr(wr_decoder *d, wr_constexpr *ce)
 {
     uint32_t start = pos(d);
-    uint32_t nvalues = 0;
+    uint32_t ninsns = 0, cap = 0;
+    wr_constinsn *more = NULL;
     memset(ce, 0, sizeof *ce);
     ce->offset = start;
     for (;;) {
         uint32_t at = pos(d);
-        uint8_t op;
-        if (read_u8(d, &op))
-            return -1;
-        if (op == 0x0B)
+        wr_constexpr c = {.offset = start};
+        if (read_u8(d, &c.op))
+            goto fail;
+        if (c.op == 0x0B)
             break;
-        wr_constexpr c = {.op = op, .offset = start};
-        int rc = WR_READ_OK;
-        int64_t s = 0;
-        uint32_t u32 = 0;
-        switch (op) {
-        case WR_CONST_I32:
-            rc = wr_read_sleb(&d->r, 32, &s);
-            c.type = WR_I32;
-            c.bits[0] = (uint32_t)s;
-            break;
-        case WR_CONST_I64:
-            rc = wr_read_sleb(&d->r, 64, &s);
-            c.type = WR_I64;
-            c.bits[0] = (uint64_t)s;
-            break;
-        case WR_CONST_F32:
-            rc = wr_read_fixed32(&d->r, &u32);
-            c.type = WR_F32;
-            c.bits[0] = u32;
-            break;
-        case WR_CONST_F64:
-            rc = wr_read_fixed64(&d->r, &c.bits[0]);
-            c.type = WR_F64;
-            break;
-        case WR_CONST_GLOBAL_GET:
-            rc = wr_read_u32(&d->r, &c.index);
-            break;
-        case WR_CONST_REF_NULL:
-            if (read_reftype(d, &c.type))
-                return -1;
-            break;
-        case WR_CONST_REF_FUNC:
-            rc = wr_read_u32(&d->r, &c.index);
-            c.type = WR_FUNCREF;
-            break;
-        case WR_CONST_V128: /* the 0xFD prefix: only v128.const is constant */
-            if (read_u32(d, &u32))
-                return -1;
-            if (u32 != 0x0C)
-                return read_nonconst(d, op, at);
-            rc = wr_read_fixed64(&d->r, &c.bits[0]);
-            if (rc == WR_READ_OK)
-                rc = wr_read_fixed64(&d->r, &c.bits[1]);
-            c.type = WR_V128;
-            break;
-        default:
-            return read_nonconst(d, op, at);
-        }
-        if (rc)
-            return fail_read(d, rc);
-        if (nvalues++ == 0)
+        if (read_constinsn(d, &c, at))
+            goto fail;
+        if (ninsns++ == 0) {
             *ce = c;
+            continue;
+        }
+        if (ninsns - 1 > cap) {
+            uint32_t ncap = cap ? cap * 2 : 4;
+            wr_constinsn *p = realloc(more, (size_t)ncap * sizeof *more);
+            if (!p) {
+                fail_oom(d);
+                goto fail;
+            }
+            more = p;
+            cap = ncap;
+        }
+        more[ninsns - 2] = (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0]};
     }
-    if (nvalues != 1)
+    if (ninsns == 0)
         defer_invalid(d, start, "type mismatch");
+    ce->nmore = ninsns > 1 ? ninsns - 1 : 0;
+    ce->more = more;
     return 0;
+fail:
+    free(more);
+    return -1;
 }
 
 /* ---- growing the index spaces ---- */
@@ -407,6 +473,8 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
         /* The form is an s7 LEB128: a continuation bit makes it overlong. */
         if (form & 0x80)
             return fail(d, pos(d), "integer representation too long");
+        if (wr_unsupported_typeform(form))
+            return fail_unsupported(d, pos(d) - 1, wr_unsupported_typeform(form));
         return fail(d, pos(d) - 1, "malformed function type");
     }
     if (read_len(d, &np))
@@ -462,6 +530,8 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
         return read_limits(d, &im->desc.memory, true);
     case WR_EXTERN_GLOBAL:
         return read_globaltype(d, &im->desc.global);
+    case WR_EXTERN_TAG:
+        return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
     default:
         return fail(d, pos(d) - 1, "malformed import kind");
     }
@@ -560,6 +630,9 @@ static int decode_table_section(wr_decoder *d)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
         m->table_offsets[m->ntables] = pos(d);
+        /* 0x40 0x00: a table with an initializer expression (typed function references). */
+        if (d->r.p < d->r.end && *d->r.p == WR_TABLE_WITH_INIT)
+            return fail_unsupported(d, pos(d), WR_NO_TYPED_REFS);
         if (read_tabletype(d, &m->tables[m->ntables]))
             return -1;
         m->ntables++;
@@ -612,6 +685,8 @@ static int decode_export_section(wr_decoder *d)
         e->offset = pos(d);
         if (read_name(d, &e->name, &e->name_len) || read_u8(d, &e->kind))
             return -1;
+        if (e->kind == WR_EXTERN_TAG)
+            return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
         if (e->kind > WR_EXTERN_GLOBAL)
             return fail(d, pos(d) - 1, "malformed export kind");
         if (read_u32(d, &e->index))
@@ -933,6 +1008,8 @@ static int decode_sections(wr_decoder *d)
         d->eof_msg = EOF_TOP;
         if (read_u8(d, &id))
             return -1;
+        if (id == WR_SECTION_TAG)
+            return fail_unsupported(d, at, WR_NO_EXCEPTIONS);
         if (id > SEC_DATACOUNT)
             return fail(d, at, "malformed section id");
         if (id != SEC_CUSTOM) {
@@ -1033,13 +1110,21 @@ void wr_module_free(wr_module *m)
     free(m->table_offsets);
     free(m->mems);
     free(m->mem_offsets);
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+        free(m->globals[i].init.more);
     free(m->globals);
     for (uint32_t i = 0; i < m->nexports; i++)
         free(m->exports[i].name);
     free(m->exports);
-    for (uint32_t i = 0; i < m->nelems; i++)
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        free(m->elems[i].offset.more);
+        for (uint32_t k = 0; m->elems[i].items && k < m->elems[i].count; k++)
+            free(m->elems[i].items[k].more);
         free(m->elems[i].items);
+    }
     free(m->elems);
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        free(m->datas[i].offset.more);
     free(m->datas);
     free(m->func_declared);
     for (uint32_t i = 0; i < m->ncustoms; i++)

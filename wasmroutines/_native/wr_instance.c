@@ -9,7 +9,7 @@
 
 /* ---- constant expressions ---- */
 
-void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+static void eval_first(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
 {
     const wr_module *m = inst->module;
     out[0] = 0;
@@ -43,6 +43,76 @@ void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t
     default:
         break;
     }
+}
+
+/* An integer operand of an extended constant expression. */
+static uint64_t eval_operand(const wr_instance *inst, const wr_constinsn *c)
+{
+    const wr_module *m = inst->module;
+    switch (c->op) {
+    case WR_CONST_I32:
+        return c->bits & 0xFFFFFFFFu;
+    case WR_CONST_I64:
+        return c->bits;
+    case WR_CONST_GLOBAL_GET:
+        return c->index < m->nglobals && inst->globals[c->index] ? inst->globals[c->index]->val[0] : 0;
+    default:
+        return 0; /* validation allows no other operand here */
+    }
+}
+
+/* Validation has typed the expression (wr_validate_module.c): an extended one
+ * holds only i32 or i64 values, never more than WR_CONSTEXPR_MAX_DEPTH at a
+ * time, and its binary operations always find two operands. The bounds
+ * checks below keep a validator slip from becoming a crash. */
+void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+{
+    eval_first(inst, ce, out);
+    if (ce->nmore == 0)
+        return;
+    uint64_t stk[WR_CONSTEXPR_MAX_DEPTH];
+    uint32_t n = 0;
+    stk[n++] = out[0];
+    for (uint32_t i = 0; i < ce->nmore; i++) {
+        const wr_constinsn *c = &ce->more[i];
+        uint64_t a, b, r;
+        switch (c->op) {
+        case WR_CONST_I32_ADD:
+        case WR_CONST_I32_SUB:
+        case WR_CONST_I32_MUL:
+        case WR_CONST_I64_ADD:
+        case WR_CONST_I64_SUB:
+        case WR_CONST_I64_MUL:
+            if (n < 2)
+                return;
+            b = stk[--n];
+            a = stk[--n];
+            switch (c->op) {
+            case WR_CONST_I32_ADD:
+            case WR_CONST_I64_ADD:
+                r = a + b;
+                break;
+            case WR_CONST_I32_SUB:
+            case WR_CONST_I64_SUB:
+                r = a - b;
+                break;
+            default:
+                r = a * b;
+                break;
+            }
+            if (c->op == WR_CONST_I32_ADD || c->op == WR_CONST_I32_SUB || c->op == WR_CONST_I32_MUL)
+                r &= 0xFFFFFFFFu; /* i32: low 32 bits, upper zero */
+            break;
+        default:
+            r = eval_operand(inst, c);
+            break;
+        }
+        if (n >= WR_CONSTEXPR_MAX_DEPTH)
+            return;
+        stk[n++] = r;
+    }
+    out[0] = n ? stk[n - 1] : 0;
+    out[1] = 0;
 }
 
 /* ---- import checks ---- */

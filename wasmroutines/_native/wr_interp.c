@@ -368,6 +368,40 @@ do_call : {
     NEXT();
 }
 
+/* A tail call (return_call, return_call_indirect): the callee takes over the
+ * current frame. Its frame starts at fp, as the caller's did, and returns
+ * where the caller would have: the frame stack does not grow. A host callee
+ * is called as `call` calls it; the code after the instruction copies its
+ * results to fp[0 ..] and returns (wr_translate.c, op_return_call). */
+do_tail_call : {
+    if (callee->code == NULL)
+        goto do_call;
+    const wr_code *code = callee->code;
+    if (code->frame_slots > (size_t)(thread->stack_end - fp)) {
+        thread->exhausted = WR_EXHAUSTED_SLOTS;
+        TRAP(WR_TRAP_STACK_EXHAUSTED);
+    }
+    /* The arguments move down from fp[call_base ..] to fp[0 ..]: a forward
+     * copy, since the destination starts at or below the source. */
+    {
+        const uint64_t *args = fp + call_base;
+        for (uint32_t i = 0, n = code->param_slots; i < n; i++)
+            fp[i] = args[i];
+        uint64_t *dst = fp + code->param_slots;
+        const uint64_t *src = code->init;
+        for (uint32_t i = 0, n = code->init_slots; i < n; i++)
+            dst[i] = src[i];
+    }
+    func = callee;
+    pc = code->words;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        LOAD_MEM();
+    }
+    CHARGE(1 + (code->init_slots >> 3));
+    NEXT();
+}
+
 do_return : {
     wr_frame *f = &frames[--nframes];
     if (f->ret_func == NULL) {

@@ -16,7 +16,10 @@
 
 #include "wr_types.h"
 
-/* A constant expression. Wasm 2.0 allows exactly one instruction then `end`. */
+/* A constant expression: Wasm 2.0 allows one instruction then `end`; 3.0's
+ * extended constant expressions add i32/i64 add, sub and mul (a stack
+ * machine over integers: every value of a valid one with more than one
+ * instruction is an i32 or an i64). */
 typedef enum wr_constop {
     WR_CONST_I32 = 0x41,
     WR_CONST_I64 = 0x42,
@@ -26,14 +29,38 @@ typedef enum wr_constop {
     WR_CONST_GLOBAL_GET = 0x23,
     WR_CONST_REF_NULL = 0xD0,
     WR_CONST_REF_FUNC = 0xD2,
+    WR_CONST_I32_ADD = 0x6A,
+    WR_CONST_I32_SUB = 0x6B,
+    WR_CONST_I32_MUL = 0x6C,
+    WR_CONST_I64_ADD = 0x7C,
+    WR_CONST_I64_SUB = 0x7D,
+    WR_CONST_I64_MUL = 0x7E,
 } wr_constop;
 
+/* An instruction of an extended constant expression after its first. */
+typedef struct wr_constinsn {
+    uint8_t op;     /* wr_constop */
+    uint8_t type;   /* wr_valtype of its result (0 for global.get until validated) */
+    uint32_t index; /* global.get: the global; ref.func: the function */
+    uint64_t bits;  /* i32.const / i64.const: the constant (only these matter once valid) */
+} wr_constinsn;
+
+/* The deepest operand stack an extended constant expression may need: it is
+ * evaluated on a fixed array (wr_constexpr_eval), and validation rejects a
+ * deeper one ("constant expression too deep"), an implementation limit no
+ * toolchain comes near. */
+#define WR_CONSTEXPR_MAX_DEPTH 64
+
 typedef struct wr_constexpr {
-    uint8_t op;       /* wr_constop */
-    uint8_t type;     /* wr_valtype of the result */
+    uint8_t op;       /* wr_constop of the first (usually only) instruction */
+    uint8_t type;     /* wr_valtype of the result (filled by validation for global.get and extended ones) */
     uint32_t index;   /* global index (global.get) or function index (ref.func) */
     uint64_t bits[2]; /* the constant's bits (f32/f64 as raw bits; v128 uses both) */
     uint32_t offset;  /* byte offset of the expression in the module, for errors */
+    /* Extended constant expressions: the instructions after the first
+     * (nmore == 0 for a 2.0 one). */
+    uint32_t nmore;
+    wr_constinsn *more;
 } wr_constexpr;
 
 typedef struct wr_import {
@@ -159,6 +186,11 @@ typedef struct wr_module {
     uint32_t ncustoms;
     wr_custom_section *customs;
 
+    /* The first tail call in a function body (wr_translate.c), for
+     * wr_module_check_features: its opcode and byte offset (0: none). */
+    uint8_t tail_call_op;
+    uint32_t tail_call_offset;
+
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
     char **func_names; /* nfuncs entries, NULL where unnamed; NULL if no names */
@@ -184,6 +216,17 @@ wr_module *wr_module_load(const uint8_t *bytes, size_t size, wr_error *err);
  * the threads proposal's own test suite predates reference types. */
 enum {
     WR_FEATURE_REFERENCE_TYPES = 1, /* today: more than one table */
+    /* WebAssembly 3.0's extended constant expressions: i32/i64 add, sub and
+     * mul in a constant expression. */
+    WR_FEATURE_EXTENDED_CONST = 2,
+    /* What 3.0 took from the GC proposal; today only this: a constant
+     * expression may read (global.get) an immutable global the module itself
+     * defines, not only an imported one (one defined before it, in a global's
+     * initializer). */
+    WR_FEATURE_GC = 4,
+    /* WebAssembly 3.0's tail calls: return_call, return_call_indirect
+     * (without it their opcodes are illegal, as in 2.0). */
+    WR_FEATURE_TAIL_CALL = 8,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 

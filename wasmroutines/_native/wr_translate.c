@@ -30,6 +30,7 @@
 #include "wr_insn_gen.h"
 #include "wr_module.h"
 #include "wr_reader.h"
+#include "wr_unsupported.h"
 
 #define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
 
@@ -148,6 +149,21 @@ static int malformed(tr *t, const char *msg)
 {
     wr_error_set(t->err, WR_ERR_MALFORMED, wr_reader_offset(&t->r), "%s", msg);
     return -1;
+}
+
+/* A 3.0 feature the core does not implement yet (wr_unsupported.h), at the
+ * byte just read. */
+static int unsupported(tr *t, const char *what)
+{
+    wr_error_set(t->err, WR_ERR_UNSUPPORTED, wr_reader_offset(&t->r) - 1, "%s", what);
+    return -1;
+}
+
+/* A byte that is no value type: a 3.0 one not supported yet, or malformed. */
+static int bad_valtype(tr *t, uint8_t b, const char *malformed_msg)
+{
+    const char *what = wr_unsupported_valtype(b);
+    return what ? unsupported(t, what) : malformed(t, malformed_msg);
 }
 
 static int read_fail(tr *t, int rc)
@@ -539,7 +555,7 @@ static int read_blocktype(tr *t, ctrl *tmp)
     if (bt < 0) {
         uint8_t vt = (uint8_t)(bt & 0x7F);
         if (!wr_valtype_is_num(vt) && !wr_valtype_is_ref(vt))
-            return malformed(t, "malformed value type");
+            return bad_valtype(t, vt, "malformed value type");
         tmp->inline_type = vt;
         tmp->nresults = 1;
         return 0;
@@ -1085,6 +1101,88 @@ static int op_call_indirect(tr *t)
     return push_results(t, ft);
 }
 
+/* Tail calls (return_call, return_call_indirect; wr_interp.c, do_tail_call).
+ * The callee's results must be the caller's. The arguments go where a call's
+ * would; the instruction is followed by what a call then `return` would
+ * emit: the copies of the results from the call's slots to fp[0 ..] and a
+ * `return`. A wasm callee never gets there (it returns for the caller); a
+ * host callee resumes there once the host has written the results. */
+static int check_tail_results(tr *t, const wr_functype *ft)
+{
+    if (ft->nresults != t->ft->nresults)
+        return invalid(t, "type mismatch");
+    const uint8_t *want = wr_functype_results(t->ft), *have = wr_functype_results(ft);
+    for (uint32_t i = 0; i < ft->nresults; i++)
+        if (have[i] != want[i])
+            return invalid(t, "type mismatch");
+    return 0;
+}
+
+static int finish_tail_call(tr *t, const wr_functype *ft)
+{
+    CHECK(push_results(t, ft));
+    if (emitting(t))
+        CHECK(emit_return(t));
+    set_unreachable(t);
+    return 0;
+}
+
+/* Note the module's first tail call (opcode `op`, just read), for the feature check. */
+static void note_tail_call(tr *t, uint8_t op)
+{
+    if (t->m->tail_call_offset == 0) {
+        t->m->tail_call_op = op;
+        t->m->tail_call_offset = wr_reader_offset(&t->r) - 1;
+    }
+}
+
+static int op_return_call(tr *t)
+{
+    uint32_t fidx;
+    note_tail_call(t, 0x12);
+    READ(wr_read_u32(&t->r, &fidx));
+    if (fidx >= t->m->nfuncs)
+        return invalid(t, "unknown function");
+    const wr_functype *ft = wr_module_func_type(t->m, fidx);
+    CHECK(check_tail_results(t, ft));
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_return_call, NULL));
+        CHECK(emit_word(t, fidx));
+        CHECK(emit_slot(t, base));
+    }
+    return finish_tail_call(t, ft);
+}
+
+static int op_return_call_indirect(tr *t)
+{
+    uint32_t typeidx, table;
+    note_tail_call(t, 0x13);
+    READ(wr_read_u32(&t->r, &typeidx));
+    READ(wr_read_u32(&t->r, &table));
+    if (table >= t->m->ntables)
+        return invalid(t, "unknown table");
+    if (typeidx >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    if (t->m->tables[table].elemtype != WR_FUNCREF)
+        return invalid(t, "type mismatch");
+    const wr_functype *ft = &t->m->types[typeidx];
+    entry idx;
+    CHECK(pop(t, WR_I32, &idx));
+    CHECK(check_tail_results(t, ft));
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_return_call_indirect, NULL));
+        CHECK(emit_slot(t, idx.src));
+        CHECK(emit_word(t, table));
+        CHECK(emit_word(t, typeidx));
+        CHECK(emit_slot(t, base));
+    }
+    return finish_tail_call(t, ft);
+}
+
 /* ---- variables ---- */
 
 static int get_local(tr *t, uint32_t *idx)
@@ -1290,7 +1388,7 @@ static int op_select(tr *t, bool typed)
             return invalid(t, "invalid result arity");
         READ(wr_read_u8(&t->r, &type));
         if (!wr_valtype_is_num(type) && !wr_valtype_is_ref(type))
-            return malformed(t, "malformed value type");
+            return bad_valtype(t, type, "malformed value type");
     }
     entry in[3];
     CHECK(pop(t, WR_I32, &in[2]));
@@ -1322,11 +1420,14 @@ static int op_const(tr *t, uint8_t type, uint64_t lo, uint64_t hi)
     return push(t, type, src);
 }
 
+/* ref.null's heap type: func or extern (the 2.0 reference types). */
 static int read_reftype(tr *t, uint8_t *type)
 {
     READ(wr_read_u8(&t->r, type));
-    if (!wr_valtype_is_ref(*type))
-        return malformed(t, "malformed reference type");
+    if (!wr_valtype_is_ref(*type)) {
+        const char *what = wr_unsupported_heaptype(*type);
+        return what ? unsupported(t, what) : malformed(t, "malformed reference type");
+    }
     return 0;
 }
 
@@ -1443,6 +1544,8 @@ static int op_prefix_fd(tr *t)
     }
     if (sub < WR_OPINFO_CODES && wr_wasm_ops[2][sub].op)
         return op_generic(t, &wr_wasm_ops[2][sub], false);
+    if (wr_unsupported_simd(sub))
+        return unsupported(t, wr_unsupported_simd(sub));
     return malformed(t, "illegal opcode");
 }
 
@@ -1520,6 +1623,10 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_call(t);
     case 0x11:
         return op_call_indirect(t);
+    case 0x12:
+        return op_return_call(t);
+    case 0x13:
+        return op_return_call_indirect(t);
     case 0x1A: /* drop */
         return pop(t, UNKNOWN_TYPE, &in[0]);
     case 0x1B:
@@ -1607,6 +1714,8 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     default:
         if (wr_wasm_ops[0][opcode].op)
             return op_generic(t, &wr_wasm_ops[0][opcode], false);
+        if (wr_unsupported_opcode(opcode))
+            return unsupported(t, wr_unsupported_opcode(opcode));
         return malformed(t, "illegal opcode");
     }
 }

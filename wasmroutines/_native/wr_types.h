@@ -87,6 +87,7 @@ typedef enum wr_errkind {
     WR_ERR_INVALID = 2,   /* well-formed but fails validation */
     WR_ERR_LINK = 3,      /* imports do not match */
     WR_ERR_RESOURCE = 4,  /* out of memory or over a configured limit */
+    WR_ERR_UNSUPPORTED = 5, /* uses a 3.0 feature not implemented yet; the message names it (wr_unsupported.h) */
 } wr_errkind;
 
 typedef struct wr_error {

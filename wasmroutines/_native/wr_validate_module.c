@@ -5,9 +5,11 @@
  * spec test suite words it, with the index appended where the reference
  * interpreter appends one ("unknown global 1"; the suite matches prefixes).
  *
- * Wasm 2.0 rule worth knowing: constant expressions (global initializers and
- * segment offsets and items) see only the imported globals, so global.get of
- * a defined global is "unknown global", and the global must be immutable.
+ * Constant expressions (global initializers, segment offsets and items) read
+ * only immutable globals: in a global's initializer those before it, in a
+ * segment any (WebAssembly 3.0). Wasm 2.0 allowed only imported ones and no
+ * arithmetic: wr_module_check_features holds a module to that when the
+ * features WR_FEATURE_GC and WR_FEATURE_EXTENDED_CONST are off.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,27 +105,61 @@ static int check_memory_count(const wr_module *m, wr_error *err)
 
 /* ---- constant expressions ---- */
 
-/* Check a constant expression against the type its context needs, and fill
- * in the type of a global.get. */
-static int check_constexpr(const wr_module *m, wr_constexpr *ce, uint8_t want, wr_error *err)
+/* One instruction of a constant expression on the typing stack. */
+static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint8_t *type, uint32_t nglobals,
+                           uint8_t *stk, uint32_t *n, uint32_t offset, wr_error *err)
 {
-    switch (ce->op) {
+    switch (op) {
     case WR_CONST_GLOBAL_GET:
-        if (ce->index >= m->nglobal_imports)
-            return invalid_kind(err, ce->offset, "global", ce->index);
-        if (m->globals[ce->index].type.mutable_)
-            return invalid(err, ce->offset, "constant expression required");
-        ce->type = m->globals[ce->index].type.type;
+        if (index >= nglobals)
+            return invalid_kind(err, offset, "global", index);
+        if (m->globals[index].type.mutable_)
+            return invalid(err, offset, "constant expression required");
+        *type = m->globals[index].type.type;
         break;
     case WR_CONST_REF_FUNC:
-        if (ce->index >= m->nfuncs)
-            return invalid_kind(err, ce->offset, "function", ce->index);
+        if (index >= m->nfuncs)
+            return invalid_kind(err, offset, "function", index);
+        break;
+    case WR_CONST_I32_ADD:
+    case WR_CONST_I32_SUB:
+    case WR_CONST_I32_MUL:
+    case WR_CONST_I64_ADD:
+    case WR_CONST_I64_SUB:
+    case WR_CONST_I64_MUL:
+        if (*n < 2 || stk[*n - 1] != *type || stk[*n - 2] != *type)
+            return invalid(err, offset, "type mismatch");
+        *n -= 2;
         break;
     default:
         break;
     }
-    if (ce->type != want)
+    if (*n >= WR_CONSTEXPR_MAX_DEPTH)
+        return invalid(err, offset, "constant expression too deep");
+    stk[(*n)++] = *type;
+    return 0;
+}
+
+/* Type a constant expression (it must leave exactly one value, of the type
+ * its context needs) and fill in its type. `nglobals`: the globals it may
+ * read (a global's initializer: those before it). */
+static int check_constexpr(const wr_module *m, wr_constexpr *ce, uint8_t want, uint32_t nglobals, wr_error *err)
+{
+    uint8_t stk[WR_CONSTEXPR_MAX_DEPTH];
+    uint32_t n = 0;
+    if (ce->op == 0) /* empty: the decoder reported it already */
         return invalid(err, ce->offset, "type mismatch");
+    if (check_constinsn(m, ce->op, ce->index, &ce->type, nglobals, stk, &n, ce->offset, err))
+        return err->kind;
+    for (uint32_t i = 0; i < ce->nmore; i++) {
+        wr_constinsn *c = &ce->more[i];
+        if (check_constinsn(m, c->op, c->index, &c->type, nglobals, stk, &n, ce->offset, err))
+            return err->kind;
+    }
+    if (n != 1 || stk[0] != want)
+        return invalid(err, ce->offset, "type mismatch");
+    if (ce->nmore)
+        ce->type = stk[0];
     return 0;
 }
 
@@ -131,7 +167,7 @@ static int check_globals(const wr_module *m, wr_error *err)
 {
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++) {
         wr_global_def *g = &m->globals[i];
-        if (check_constexpr(m, &g->init, g->type.type, err))
+        if (check_constexpr(m, &g->init, g->type.type, i, err))
             return err->kind;
     }
     return 0;
@@ -142,13 +178,13 @@ static int check_elems(const wr_module *m, wr_error *err)
     for (uint32_t i = 0; i < m->nelems; i++) {
         wr_elem_segment *seg = &m->elems[i];
         for (uint32_t k = 0; k < seg->count; k++)
-            if (check_constexpr(m, &seg->items[k], seg->elemtype, err))
+            if (check_constexpr(m, &seg->items[k], seg->elemtype, m->nglobals, err))
                 return err->kind;
         if (seg->mode != WR_SEG_ACTIVE)
             continue;
         if (seg->table >= m->ntables)
             return invalid_kind(err, seg->offset_in_module, "table", seg->table);
-        if (check_constexpr(m, &seg->offset, WR_I32, err))
+        if (check_constexpr(m, &seg->offset, WR_I32, m->nglobals, err))
             return err->kind;
         if (m->tables[seg->table].elemtype != seg->elemtype)
             return invalid(err, seg->offset_in_module, "type mismatch");
@@ -164,7 +200,7 @@ static int check_datas(const wr_module *m, wr_error *err)
             continue;
         if (seg->memory >= m->nmems)
             return invalid_kind(err, seg->offset_in_module, "memory", seg->memory);
-        if (check_constexpr(m, &seg->offset, WR_I32, err))
+        if (check_constexpr(m, &seg->offset, WR_I32, m->nglobals, err))
             return err->kind;
     }
     return 0;
@@ -237,6 +273,9 @@ static void declare(wr_module *m, const wr_constexpr *ce)
 {
     if (ce->op == WR_CONST_REF_FUNC && ce->index < m->nfuncs)
         m->func_declared[ce->index] = true;
+    for (uint32_t i = 0; i < ce->nmore; i++)
+        if (ce->more[i].op == WR_CONST_REF_FUNC && ce->more[i].index < m->nfuncs)
+            m->func_declared[ce->more[i].index] = true;
 }
 
 /* The spec's C.refs: functions referenced outside function bodies (element
@@ -276,9 +315,41 @@ int wr_module_validate(wr_module *m, wr_error *err)
     return compute_func_declared(m, err);
 }
 
+/* A constant expression under the features: 2.0's rules without
+ * extended constant expressions (one instruction) and without GC (global.get
+ * of imported globals only). */
+static int check_constexpr_features(const wr_module *m, const wr_constexpr *ce, uint32_t features, wr_error *err)
+{
+    if (!(features & WR_FEATURE_EXTENDED_CONST) && ce->nmore)
+        return invalid(err, ce->offset, "constant expression required");
+    if (!(features & WR_FEATURE_GC) && ce->op == WR_CONST_GLOBAL_GET && ce->index >= m->nglobal_imports)
+        return invalid_kind(err, ce->offset, "global", ce->index);
+    for (uint32_t i = 0; i < ce->nmore; i++)
+        if (!(features & WR_FEATURE_GC) && ce->more[i].op == WR_CONST_GLOBAL_GET &&
+            ce->more[i].index >= m->nglobal_imports)
+            return invalid_kind(err, ce->offset, "global", ce->more[i].index);
+    return 0;
+}
+
 int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *err)
 {
     if (!(features & WR_FEATURE_REFERENCE_TYPES) && m->ntables > 1)
         return invalid(err, 0, "multiple tables");
+    if (!(features & WR_FEATURE_TAIL_CALL) && m->tail_call_offset)
+        return wr_error_set(err, WR_ERR_MALFORMED, m->tail_call_offset, "illegal opcode %02x", m->tail_call_op);
+    for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
+        if (check_constexpr_features(m, &m->globals[i].init, features, err))
+            return err->kind;
+    for (uint32_t i = 0; i < m->nelems; i++) {
+        const wr_elem_segment *seg = &m->elems[i];
+        if (seg->mode == WR_SEG_ACTIVE && check_constexpr_features(m, &seg->offset, features, err))
+            return err->kind;
+        for (uint32_t k = 0; k < seg->count; k++)
+            if (check_constexpr_features(m, &seg->items[k], features, err))
+                return err->kind;
+    }
+    for (uint32_t i = 0; i < m->ndatas; i++)
+        if (m->datas[i].mode == WR_SEG_ACTIVE && check_constexpr_features(m, &m->datas[i].offset, features, err))
+            return err->kind;
     return 0;
 }

@@ -6,7 +6,15 @@ from typing import Any, NoReturn
 
 from wasmroutines._native._core import ffi, lib
 
-from .errors import CompileError, InvalidModule, LinkError, MalformedModule, ResourceLimitError, trap
+from .errors import (
+    CompileError,
+    InvalidModule,
+    LinkError,
+    MalformedModule,
+    ResourceLimitError,
+    UnsupportedFeature,
+    trap,
+)
 
 __all__ = ["ffi", "lib", "raise_error", "text", "trap_message"]
 
@@ -28,6 +36,7 @@ ERR_MALFORMED: int = lib.WR_ERR_MALFORMED
 ERR_INVALID: int = lib.WR_ERR_INVALID
 ERR_LINK: int = lib.WR_ERR_LINK
 ERR_RESOURCE: int = lib.WR_ERR_RESOURCE
+ERR_UNSUPPORTED: int = lib.WR_ERR_UNSUPPORTED
 
 NULL: Any = ffi.NULL
 
@@ -57,6 +66,8 @@ def raise_error(kind: int, err: Any) -> NoReturn:
         raise MalformedModule(message, err.offset)
     if kind == ERR_INVALID:
         raise InvalidModule(message, err.offset)
+    if kind == ERR_UNSUPPORTED:
+        raise UnsupportedFeature(message, err.offset)
     if kind == ERR_LINK:
         raise LinkError(message)
     if kind == ERR_RESOURCE:

@@ -23,6 +23,7 @@ __all__ = [
     "StackExhausted",
     "ThreadReport",
     "Trap",
+    "UnsupportedFeature",
     "WallTimeExceeded",
     "WasmroutinesError",
 ]
@@ -56,6 +57,13 @@ class InvalidModule(CompileError):
     """The module is well formed but fails validation (spec: invalid)."""
 
     what = "invalid module"
+
+
+class UnsupportedFeature(CompileError):
+    """The module uses a WebAssembly 3.0 feature this runtime does not implement yet; `reason` names it
+    ("exception handling is not supported"). Neither malformed nor invalid: the spec's classes do not apply."""
+
+    what = "unsupported module"
 
 
 class LinkError(WasmroutinesError):

@@ -111,7 +111,22 @@ class ExportType:
 
 class Features(IntFlag):
     """Proposals a module may use (all by default). Turning one off validates as a runtime without it
-    would, e.g. the threads proposal's own test suite predates reference types (one table only)."""
+    would, e.g. the threads proposal's own test suite predates reference types (one table only), and the
+    WebAssembly 2.0 suite tests rules that 3.0 relaxed (`WASM2`)."""
 
     REFERENCE_TYPES = 1
+    #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
+    EXTENDED_CONST = 2
+    #: What WebAssembly 3.0 took from the GC proposal; today only that a constant expression may read an
+    #: immutable global the module defines (2.0: imported globals only).
+    GC = 4
+    #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
+    TAIL_CALL = 8
+    #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, typed function
+    #: references, memory64, relaxed SIMD): with it a module using one raises UnsupportedFeature naming the
+    #: feature; without it (2.0) such bytes mean nothing, and the module is malformed. (Module applies it;
+    #: the C core ignores the bit.)
+    WASM3_ENCODINGS = 16
     ALL = 0xFFFFFFFF
+    #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
+    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS)

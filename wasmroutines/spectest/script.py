@@ -51,6 +51,21 @@ from .values import Refs, arg_slots, describe, describe_expected, matches
 __all__ = ["CommandTimeout", "ScriptRunner", "flat_commands", "run_script", "script_name"]
 
 
+#: The suites of WebAssembly 2.0 and its proposals (folders of ../shared/spectest); `wasm-3.0` is 3.0's.
+WASM2_SUITES = ("core", "simd", "threads-proposal", "threads-litmus")
+
+
+def suite_features(path: Path) -> Features:
+    """What a script's modules may use: a 2.0 suite tests 2.0's rules (some of which 3.0 relaxed); the threads
+    proposal's suite also predates reference types, so it validates as its reference interpreter does."""
+    parts = path.parts
+    if "wasm-3.0" in parts or not any(suite in parts for suite in WASM2_SUITES):
+        return Features.ALL
+    if "threads-proposal" in parts:
+        return Features.WASM2 & ~Features.REFERENCE_TYPES
+    return Features.WASM2
+
+
 class CommandTimeout(Exception):
     """A command ran past the runner's --timeout."""
 
@@ -65,10 +80,20 @@ class Skip(Exception):
 
 @dataclass
 class Loaded:
-    """The result of a `module` command: an instance, or why there is none."""
+    """The result of a `module` (or `module_instance`) command: an instance, or why there is none."""
 
     line: int
     instance: Instance | None
+    problem: str = ""
+    skipped: bool = False
+
+
+@dataclass
+class Defined:
+    """The result of a `module_definition` command (3.0): a module to instantiate later, or why there is none."""
+
+    line: int
+    module: Module | None
     problem: str = ""
     skipped: bool = False
 
@@ -107,16 +132,20 @@ class ScriptRunner:
         self.deadline: float | None = None
         self.current: Loaded | None = None
         self.named: dict[str, Loaded] = {}
+        self.definitions: dict[str, Defined] = {}
+        self.last_definition: Defined | None = None
         self.registered: dict[str, Exports | dict[str, Any]] = {"spectest": self.spectest}
         self.threads: dict[str, SpecThread] = {}
-        # The threads proposal's suite predates reference types: validate as its reference interpreter does.
-        self.features = Features.ALL & ~Features.REFERENCE_TYPES if "threads-proposal" in path.parts else Features.ALL
+        self.features = suite_features(path)
         self.handlers: dict[str, Callable[[dict[str, Any]], str | None]] = {
             "module": self.module,
+            "module_definition": self.module_definition,
+            "module_instance": self.module_instance,
             "register": self.register,
             "action": self.action,
             "assert_return": self.assert_return,
             "assert_trap": self.assert_trap,
+            "assert_exception": self.assert_exception,
             "assert_exhaustion": self.assert_trap,
             "assert_malformed": self.assert_malformed,
             "assert_invalid": self.assert_invalid,
@@ -258,6 +287,49 @@ class ScriptRunner:
             loaded.problem = f"{type(e).__name__}: {_first_line(str(e))}"
             raise Failure(loaded.problem) from None
 
+    def module_definition(self, cmd: dict[str, Any]) -> None:
+        """`(module definition $M ...)`: load (decode and validate) a module without instantiating it."""
+        defined = Defined(int(cmd["line"]), None)
+        self.last_definition = defined
+        if "name" in cmd:
+            self.definitions[cmd["name"]] = defined
+        try:
+            defined.module = self._module(self._bytes(cmd))
+        except Skip as e:
+            defined.problem, defined.skipped = str(e), True
+            raise
+        except Failure as e:
+            defined.problem = str(e)
+            raise
+        except Exception as e:
+            defined.problem = f"{type(e).__name__}: {_first_line(str(e))}"
+            raise Failure(defined.problem) from None
+
+    def module_instance(self, cmd: dict[str, Any]) -> None:
+        """`(module instance $I $M)`: instantiate a defined module (the last one without `$M`); the instance
+        becomes the current module, named `$I` when given."""
+        name = cmd.get("module")
+        defined = self.last_definition if name is None else self.definitions.get(name)
+        loaded = Loaded(int(cmd["line"]), None)
+        self.current = loaded
+        if "instance" in cmd:
+            self.named[cmd["instance"]] = loaded
+        if defined is None:
+            loaded.problem = f"no module definition {name!r}" if name else "no module definition"
+            raise Failure(loaded.problem)
+        if defined.module is None:
+            loaded.problem = f"module definition at line {defined.line} failed: {defined.problem}"
+            loaded.skipped = defined.skipped
+            raise Skip(loaded.problem) if defined.skipped else Failure(loaded.problem)
+        try:
+            loaded.instance = self._instantiate(defined.module)
+        except CommandTimeout as e:
+            loaded.problem = str(e)
+            raise
+        except Exception as e:
+            loaded.problem = f"{type(e).__name__}: {_first_line(str(e))}"
+            raise Failure(loaded.problem) from None
+
     def register(self, cmd: dict[str, Any]) -> None:
         loaded = self._loaded(cmd.get("name"))
         assert loaded.instance is not None
@@ -320,6 +392,18 @@ class ScriptRunner:
                 raise Failure(f"expected trap {want!r}, got {e.kind!r}") from None
             return None
         raise Failure(f"expected trap {want!r}, returned {len(results)} results")
+
+    def assert_exception(self, cmd: dict[str, Any]) -> None:
+        """The action must end in an uncaught wasm exception (3.0's exception handling)."""
+        try:
+            results = self._act(cmd["action"])
+        except Trap as e:
+            raise Failure(
+                f"expected an uncaught exception, trapped: {_first_line(str(e))} (exception handling is not supported)"
+            ) from None
+        raise Failure(
+            f"expected an uncaught exception, returned {len(results)} results (exception handling is not supported)"
+        )
 
     def _module(self, wasm: bytes) -> Module:
         return Module(wasm, features=self.features)

@@ -51,6 +51,12 @@ class Refs:
         return self.store._extern_handle(self.extern(n))
 
 
+#: 3.0's reference types that only GC or exception handling make (not supported yet): any value of them is null here.
+_GC_REFS = ("anyref", "eqref", "i31ref", "structref", "arrayref", "exnref")
+#: The null references of 3.0's bottom heap types, and `refnull` (a null reference of any type).
+_NULLS = ("refnull", "nullref", "nullfuncref", "nullexternref", "nullexnref")
+
+
 def _int(text: str, bits: int) -> int:
     return int(text) & ((1 << bits) - 1)
 
@@ -72,6 +78,10 @@ def arg_slots(arg: dict[str, Any], refs: Refs) -> list[int]:
         if value == "null":
             return [0]
         raise ValueError(f"cannot pass a non-null funcref literal ({value!r})")
+    if t in _GC_REFS or t in _NULLS:
+        if value == "null" or t in _NULLS:
+            return [0]
+        raise ValueError(f"cannot pass {t} {value}: GC references are not supported")
     raise ValueError(f"unknown argument type {t!r}")
 
 
@@ -134,6 +144,12 @@ def matches(expected: dict[str, Any], slots: Sequence[int], refs: Refs) -> bool:
         if value is None:  # (ref.extern) with no number: any non-null
             return s != 0
         return s != 0 and refs.store._extern_object(s) is refs.extern(int(value))
+    if t in _NULLS:
+        return s == 0
+    if t in _GC_REFS:
+        if value == "null":
+            return s == 0
+        raise ValueError(f"cannot check a non-null {t}: GC and exception references are not supported")
     raise ValueError(f"unknown expected type {t!r}")
 
 
@@ -158,4 +174,6 @@ def describe_expected(expected: dict[str, Any]) -> str:
         return f"v128:{expected['lane_type']}x[{' '.join(value)}]"
     if isinstance(value, str) and value.isdigit() and t in ("i32", "i64", "f32", "f64"):
         return f"{t}:{int(value):#x}"
+    if value is None:
+        return t if t in _NULLS else f"{t}:non-null"
     return f"{t}:{value}"

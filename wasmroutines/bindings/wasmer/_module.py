@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from ...core.errors import CompileError, InvalidModule, MalformedModule
+from ...core.errors import CompileError, InvalidModule, MalformedModule, UnsupportedFeature
 from ...core.module import Module as CoreModule
 from . import _artifact
 from ._store import Store, check_store
@@ -22,7 +22,8 @@ def compile_core(wasm: bytes) -> CoreModule:
         return CoreModule(wasm)
     except MalformedModule as e:
         raise ModuleMalformed(e.reason, e.offset) from None
-    except InvalidModule as e:
+    except (InvalidModule, UnsupportedFeature) as e:
+        # wasmer reports a proposal it does not enable as a validation error too.
         raise ModuleInvalid(e.reason, e.offset) from None
 
 

@@ -1,0 +1,83 @@
+"""WebAssembly 3.0 features not implemented yet: UnsupportedFeature names the feature and where it is used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from wasmroutines import CompileError, MalformedModule, Module, UnsupportedFeature
+from wasmroutines.core.types import Features
+from wasmroutines.wasmer import Module as WasmerModule
+from wasmroutines.wasmer import Store as WasmerStore
+
+EH = "exception handling is not supported"
+TYPED = "typed function references are not supported"
+GC = "GC is not supported"
+
+CASES = [
+    ("(module (tag))", EH),
+    ('(module (import "m" "t" (tag)))', EH),
+    ("(module (func (param exnref)))", EH),
+    ("(module (func (try_table)))", EH),
+    ("(module (func (throw_ref (ref.null exn))))", EH),
+    ("(module (type $t (func)) (func (param (ref null $t))))", TYPED),
+    ("(module (type $t (func)) (func (local (ref null $t))))", TYPED),
+    ("(module (type $t (func)) (func (result (ref null $t)) (ref.null $t)))", TYPED),
+    ("(module (type $t (func)) (table 1 (ref null $t)))", TYPED),
+    ("(module (table 1 funcref (ref.null func)))", TYPED),  # a table with an initializer
+    ("(module (type $t (func)) (func (call_ref $t (ref.null $t))))", TYPED),
+    ("(module (func (block (result (ref func)) unreachable)))", TYPED),
+    ("(module (type $t (func)) (global (ref null $t) (ref.null $t)))", TYPED),
+    ("(module (func (param funcref) (drop (ref.as_non_null (local.get 0)))))", TYPED),
+    ("(module (type (struct)))", GC),
+    ("(module (rec (type (func))))", GC),
+    ("(module (global anyref (ref.null any)))", GC),
+    ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
+    ("(module (memory i64 1))", "memory64 is not supported"),
+    ("(module (table i64 1 funcref))", "table64 is not supported"),
+    (
+        "(module (func (drop (i8x16.relaxed_swizzle (v128.const i64x2 0 0) (v128.const i64x2 0 0)))))",
+        "relaxed SIMD is not supported",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "feature"), CASES)
+def test_the_error_names_the_feature(wat: Callable[[str], bytes], text: str, feature: str) -> None:
+    data = wat(text)
+    with pytest.raises(UnsupportedFeature) as info:
+        Module(data)
+    e = info.value
+    assert isinstance(e, CompileError) and not isinstance(e, MalformedModule)
+    assert e.reason == feature
+    assert 8 <= e.offset < len(data)
+    assert str(e) == f"unsupported module at offset {e.offset:#x}: {feature}"
+
+
+def test_the_offset_is_the_byte_that_uses_it(wat: Callable[[str], bytes]) -> None:
+    data = wat("(module (func (param i32 exnref)))")
+    with pytest.raises(UnsupportedFeature) as info:
+        Module(data)
+    assert data[info.value.offset] == 0x69  # exnref
+
+
+def test_a_2_0_feature_set_calls_the_same_bytes_malformed(wat: Callable[[str], bytes]) -> None:
+    """In WebAssembly 2.0 a tag section or an exnref byte means nothing: the module is malformed."""
+    for text, feature in CASES[:3]:
+        with pytest.raises(MalformedModule, match=f"not WebAssembly 2.0: {feature}"):
+            Module(wat(text), features=Features.WASM2)
+
+
+def test_malformed_bytes_stay_malformed(wat: Callable[[str], bytes]) -> None:
+    with pytest.raises(MalformedModule, match="malformed value type"):
+        Module(b"\x00asm\x01\x00\x00\x00\x01\x05\x01\x60\x01\x60\x00")  # 0x60 is no value type
+    with pytest.raises(MalformedModule, match="integer too large"):
+        Module(wat("(module)") + b"\x05\x03\x01\x08\x00")  # memory limits flags 8
+    with pytest.raises(MalformedModule, match="integer too large"):
+        Module(b"\x00asm\x01\x00\x00\x00\x04\x04\x01\x70\x02\x00")  # table limits flags 2 (shared)
+
+
+def test_the_wasmer_face_reports_a_validation_error(wat: Callable[[str], bytes]) -> None:
+    with pytest.raises(RuntimeError, match=EH):
+        WasmerModule(WasmerStore(), wat("(module (tag))"))
