@@ -45,10 +45,10 @@ from ..core._ffi import NULL, ffi, lib, raise_error
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
 from ..core.function import Function
+from ..core.greenthread import GreenThread
 from ..core.instance import Instance
 from ..core.memory import Memory
 from ..core.module import Module
-from ..core.scheduler import GreenThread
 from ..core.store import Store
 from ..core.types import FuncType, MemoryType, ValType
 from .wasi import WasiEnvironment, WasiExit

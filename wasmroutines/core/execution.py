@@ -45,7 +45,8 @@ from ._ffi import (
 )
 from .backtrace import exhausted_limit, trap_of
 from .errors import OutOfFuel, trap
-from .scheduler import Scheduler, _tls
+from .greenthread import _tls
+from .scheduler import Scheduler
 from .values import args_to_slots, slot_count, slots_to_values
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._ffi import lib
 
 if TYPE_CHECKING:
-    from .scheduler import GreenThread
+    from .greenthread import GreenThread
     from .store import Store
 
 __all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason"]

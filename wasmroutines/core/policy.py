@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._ffi import NULL, ffi, lib
 
 if TYPE_CHECKING:
-    from .scheduler import GreenThread
+    from .greenthread import GreenThread
 
 __all__ = [
     "DEFAULT_SLICE",

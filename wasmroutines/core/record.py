@@ -41,7 +41,8 @@ from .errors import WasmroutinesError
 from .observe import InstructionCounter, NullObserver, StopReason
 
 if TYPE_CHECKING:
-    from .scheduler import GreenThread, Scheduler
+    from .greenthread import GreenThread
+    from .scheduler import Scheduler
 
 __all__ = ["RECORD_VERSION", "Divergence", "Recorder", "Recording", "Replayer", "module_digest"]
 

@@ -1,13 +1,15 @@
 """The green-thread scheduler of a store: every wasm thread is a greenlet, switched by a hub on one OS thread.
 
-Shape (gevent's, with direct handoff): each GreenThread owns a greenlet and a
-C wasm thread (wr_thread). A thread that must stop (its slice ran out:
-WR_YIELD; a futex wait: WR_WAIT; a host function that blocks) turns pending
-wake-ups into runnable threads (due timers, ready file descriptors; futex
-wakes are drained from the C core after every wr_exec return), asks the policy
-for the next runnable thread and switches straight to it: one greenlet switch
-per handoff (measured: 3.9 us per futex ping-pong round trip, against 4.3 us
-through a hub). The hub greenlet takes over only when there is nobody to hand
+Shape (gevent's, with direct handoff): each GreenThread (greenthread.py) owns a
+greenlet and a C wasm thread (wr_thread). Most switches between wasm threads
+never get here: the C core makes them itself, with the same built-in policy
+(wr_exec.h, Switching; `_sync_core` says when). The rest do: a thread that must
+stop in Python (a host function that blocks, a thread the core handed over:
+`_handover`) turns pending wake-ups into runnable threads (the host's own, from
+the Reactor base class in reactor.py: timers, descriptors; futex wakes and the
+core's switches are collected after every wr_exec return: `_drain`), asks the
+policy for the next runnable thread and switches straight to it: one greenlet
+switch per handoff. The hub greenlet takes over only when there is nobody to hand
 over to (it sleeps until a deadline or host event, or finds a Deadlock), to
 start new threads (a greenlet starts on its first switcher's stack, which must
 not nest thread by thread) and to receive finished ones. The C interpreter has
@@ -33,17 +35,13 @@ touching a running store from another OS thread raises ForeignThreadError.
 
 from __future__ import annotations
 
-import enum
 import functools
 import heapq
 import itertools
-import os
-import selectors
 import threading
 import time
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -53,6 +51,7 @@ from .backtrace import backtrace_frames
 from .clock import Clock, MonotonicClock, VirtualClock
 from .determinism import DeterministicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
+from .greenthread import _BLOCKED, _DONE, _RUNNABLE, _RUNNING, _WAITING, GreenThread, ThreadState, _tls
 from .observe import SchedulerObserver
 from .policy import (
     PUSH_NEW,
@@ -64,44 +63,18 @@ from .policy import (
     Policy,
     RandomWalkPolicy,
 )
+from .reactor import Reactor
 
 if TYPE_CHECKING:
     from .function import Function
     from .store import _Native
 
-__all__ = ["Event", "GreenThread", "Scheduler", "ThreadState", "current_scheduler"]
+__all__ = ["Scheduler"]
 
-
-class ThreadState(enum.Enum):
-    """Where a green thread is in its life."""
-
-    RUNNABLE = "runnable"  # queued in the policy, waiting for its turn
-    RUNNING = "running"  # its greenlet is executing (exactly one thread per scheduler)
-    WAITING = "waiting"  # memory.atomic.wait: queued in the C core's futex table
-    BLOCKED = "blocked"  # in the host: sleep, join, event, predicate, file descriptor
-    DONE = "done"  # returned, trapped or raised; results or exception kept
-
-
-_RUNNABLE = ThreadState.RUNNABLE
-_RUNNING = ThreadState.RUNNING
-_WAITING = ThreadState.WAITING
-_BLOCKED = ThreadState.BLOCKED
-_DONE = ThreadState.DONE
-
-_IO_WORDS = {
-    selectors.EVENT_READ: "readable",
-    selectors.EVENT_WRITE: "writable",
-    selectors.EVENT_READ | selectors.EVENT_WRITE: "readable or writable",
-}
 
 #: wr_threads kept for reuse per scheduler, and the host id they carry meanwhile (no thread has it).
 _POOL_MAX = 64
 _NO_THREAD = 2**64 - 1
-
-#: The wake value of a block that ran into its deadline.
-TIMED_OUT: Any = object()
-
-_tls = threading.local()
 
 
 def _hub_main(ref: weakref.ref[Scheduler], *_: Any) -> None:
@@ -124,13 +97,6 @@ def _hub_main(ref: weakref.ref[Scheduler], *_: Any) -> None:
             del glet
 
 
-def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
-    """Finalizer of a scheduler's selector and wake-up pipe (it must not hold the scheduler)."""
-    selector.close()
-    for fd in fds:
-        os.close(fd)
-
-
 #: Switch from a stopping thread straight to the next one (True), or always through the hub.
 DIRECT_HANDOFF = True
 
@@ -146,170 +112,7 @@ _UNPICKED: Any = object()
 _get_ident = threading.get_ident
 
 
-def current_scheduler() -> Scheduler:
-    """The scheduler of the store whose host function (or green thread) is running now.
-
-    Host functions call it to block only their own green thread, e.g.
-    `current_scheduler().sleep(0.5)`.
-    """
-    sched: Scheduler | None = getattr(_tls, "scheduler", None)
-    if sched is None:
-        raise RuntimeError("no wasm is running on this OS thread: use store.scheduler")
-    return sched
-
-
-class GreenThread:
-    """A wasm function (or a Python callable) running as a greenlet under a Scheduler.
-
-    `state` is a ThreadState; when DONE, `join()` returns the results (None, a
-    value or a tuple, as a Function call does; a callable's return value) or
-    raises what the thread raised (`exception`).
-    """
-
-    __slots__ = (
-        "id",
-        "name",
-        "scheduler",
-        "state",
-        "_what",
-        "_wait_address",
-        "exception",
-        "_target",
-        "_args",
-        "_wasm",
-        "_begun",
-        "_result",
-        "_glet",
-        "_wr_thread",
-        "_task",
-        "_joiners",
-        "_block_seq",
-        "_wake_value",
-        "_timer",
-        "_pending",
-        "__weakref__",
-    )
-
-    def __init__(
-        self, scheduler: Scheduler, id: int, name: str | None, target: Any, args: Sequence[Any], wasm: bool
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.scheduler = scheduler
-        self.state = _RUNNABLE
-        self._what: str | None = None
-        self._wait_address: int | None = None
-        self.exception: BaseException | None = None
-        self._target = target  # a Function (called with raw slots) or a Python callable
-        self._args = args
-        self._wasm = wasm  # a wasm Function: on its own wr_thread from the start
-        self._begun = False  # its call is set up on its wr_thread: the C core may start it (Function._set_up_on)
-        self._result: Any = None
-        self._glet: greenlet | None = None
-        self._wr_thread: Any = None
-        self._task = ffi.gc(lib.wr_task_new(id), lib.wr_task_free)  # its entry in a built-in policy's queue
-        self._joiners: list[tuple[GreenThread, int]] = []
-        self._block_seq = 0
-        self._wake_value: Any = None
-        self._timer: list[Any] | None = None
-        self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
-
-    @property
-    def wait_address(self) -> int | None:
-        """While WAITING: the address of its memory.atomic.wait (read from the core: a thread that ran ahead in C
-        may wait elsewhere now)."""
-        if self._wait_address is None:
-            return None
-        sched = self.scheduler
-        t = self._wr_thread
-        if (
-            t is not None
-            and sched._native.ptr is not None
-            and lib.wr_api_thread_wait_info(t, sched._out_addr, sched._out_timeout)
-        ):
-            return int(sched._out_addr[0])
-        return self._wait_address
-
-    @property
-    def blocked_on(self) -> str | None:
-        """What the thread is blocked on, in words ("futex 0x10", "join thread 3"); None while not blocked."""
-        if self._what == "futex" and self.wait_address is not None:
-            return f"futex {self.wait_address:#x}"
-        return self._what
-
-    @property
-    def alive(self) -> bool:
-        return self.state is not _DONE
-
-    def join(self) -> Any:
-        """Block the calling thread until this one is done; return its results or raise its exception."""
-        return self.scheduler.join(self)
-
-    def _run(self) -> None:
-        """The greenlet's body: call the target, keep the outcome, wake the joiners."""
-        target = self._target
-        try:
-            if self._begun:
-                self._result = target._run_set_up(self._wr_thread)
-            elif self._wasm:
-                self._result = target.call_bits(self._args)
-            else:
-                self._result = target(*self._args)
-        except GreenletExit:
-            # The greenlet is being collected with its store: nothing may touch the C core now.
-            raise
-        except BaseException as exc:  # kept for join(); the scheduler decides what else to do
-            self.exception = exc
-        self.scheduler._finish(self)
-
-    def _resume(self, status: int) -> None:
-        """The greenlet's body for a wasm thread started inline (Scheduler._start_inline) that stopped with
-        `status` (not done): serve it and go on as _run would."""
-        func = self._target
-        self.scheduler._calls += 1  # drive() counts the call out
-        try:
-            self._result = func._drive(self._wr_thread, status)
-        except GreenletExit:
-            raise
-        except BaseException as exc:
-            self.exception = exc
-        self.scheduler._finish(self)
-
-    def __repr__(self) -> str:
-        name = f" {self.name!r}" if self.name else ""
-        on = f" on {self.blocked_on}" if self.blocked_on else ""
-        return f"<GreenThread {self.id}{name} {self.state.value}{on}>"
-
-
-class Event:
-    """A flag green threads can block on: `set()` wakes every waiter. Owned by one OS thread.
-
-    To set it from another OS thread use `scheduler.call_soon_threadsafe(event.set)`
-    (and wait with `block_until(event, external=True)`).
-    """
-
-    def __init__(self) -> None:
-        self._flag = False
-        self._waiters: list[tuple[Scheduler, GreenThread, int]] = []
-
-    def is_set(self) -> bool:
-        return self._flag
-
-    def set(self) -> None:
-        self._flag = True
-        waiters, self._waiters = self._waiters, []
-        for sched, gt, seq in waiters:
-            sched._wake(gt, seq, True)
-
-    def clear(self) -> None:
-        self._flag = False
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block the current green thread until set; False if `timeout` seconds passed first."""
-        return current_scheduler().block_until(self, timeout=timeout)
-
-
-class Scheduler:
+class Scheduler(Reactor):
     """Runs the green threads of one store on one OS thread. See the module docstring for the shape."""
 
     def __init__(self, native: _Native, policy: Policy | None = None, clock: Clock | None = None) -> None:
@@ -333,16 +136,7 @@ class Scheduler:
         self._live: dict[int, GreenThread] = {0: self.main}  # by id, which is also the wr_thread's host_id
         self._calls = 0  # wasm calls in progress on any thread
         self._nwaiting = 0  # threads in WAITING: when 0 the woken list is empty and not worth a C call
-        self._timers: list[list[Any]] = []  # heap of [deadline_ns, seq, thread, block_seq]; thread None: cancelled
-        self._timer_seq = itertools.count()
-        self._cancelled_timers = 0
-        self._pollers: list[tuple[GreenThread, int, Callable[[], bool]]] = []
-        self._selector: selectors.BaseSelector | None = None
-        self._io: dict[int, list[tuple[GreenThread, int, int]]] = {}  # fd -> [(thread, seq, events)]
-        self._external = 0  # threads blocked on a wake-up that may come from another OS thread
-        self._posted: deque[Callable[[], None]] = deque()
-        self._wakeup_fds: tuple[int, int] | None = None
-        self._owned_fds: list[int] = []  # closed with the selector when the scheduler goes
+        self._init_reactor()
         self._abort: BaseException | None = None
         self._pool: list[Any] = []  # wr_threads of finished threads, for reuse (still in native.green)
         self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
@@ -672,10 +466,6 @@ class Scheduler:
 
     # ---- public: blocking from host functions (park only the calling green thread) ----
 
-    def now_ns(self) -> int:
-        """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
-        return self.clock.now_ns()
-
     def yield_now(self) -> None:
         """Let other runnable threads run before the caller continues (sched_yield)."""
         self._check_owner()
@@ -690,128 +480,6 @@ class Scheduler:
             gt.state = _RUNNABLE
             self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
-
-    def sleep(self, seconds: float) -> None:
-        """Park the calling green thread for `seconds` (others run meanwhile)."""
-        if seconds <= 0:
-            self.yield_now()
-            return
-        self.sleep_until(self.clock.now_ns() + int(seconds * 1e9))
-
-    def sleep_until(self, deadline_ns: int) -> None:
-        """Park the calling green thread until the clock reaches `deadline_ns`."""
-        self._check_owner()
-        if deadline_ns <= self.clock.now_ns():
-            self.yield_now()
-            return
-        self._block(self.current, "sleep", deadline_ns)
-
-    def block_until(
-        self,
-        condition: Event | Callable[[], bool],
-        *,
-        timeout: float | None = None,
-        deadline_ns: int | None = None,
-        external: bool = False,
-    ) -> bool:
-        """Park the calling green thread until `condition` holds; False if the deadline passed first.
-
-        `condition` is an Event (woken when set) or a predicate, checked each
-        time the scheduler switches (keep it cheap). `external=True` says the
-        wake-up may come from another OS thread (via call_soon_threadsafe), so
-        an otherwise idle scheduler waits for it instead of reporting a Deadlock.
-        """
-        self._check_owner()
-        if timeout is not None:
-            deadline_ns = self.clock.now_ns() + max(0, int(timeout * 1e9))
-        gt = self.current
-        seq = gt._block_seq + 1
-        if isinstance(condition, Event):
-            if condition.is_set():
-                return True
-            condition._waiters.append((self, gt, seq))
-            what = "event"
-        else:
-            if condition():
-                return True
-            self._pollers.append((gt, seq, condition))
-            what = f"condition {getattr(condition, '__qualname__', condition)!r}"
-        if external:
-            self._ensure_wakeup_pipe()
-            self._external += 1
-        self._sync_core()
-        try:
-            return self._block(gt, what, deadline_ns) is not TIMED_OUT
-        finally:
-            if external:
-                self._external -= 1
-                self._sync_core()
-            if isinstance(condition, Event):
-                # A timed-out or aborted waiter must not pile up in an event nobody sets.
-                condition._waiters = [w for w in condition._waiters if w[1] is not gt]
-
-    def wait_readable(self, fd: int, deadline_ns: int | None = None) -> bool:
-        """Park the calling green thread until `fd` is readable; False if `deadline_ns` passed first."""
-        return self.wait_io((fd,), (), deadline_ns)
-
-    def wait_writable(self, fd: int, deadline_ns: int | None = None) -> bool:
-        """Park the calling green thread until `fd` is writable; False if `deadline_ns` passed first."""
-        return self.wait_io((), (fd,), deadline_ns)
-
-    def wait_io(self, readable: Iterable[int], writable: Iterable[int], deadline_ns: int | None = None) -> bool:
-        """Park the calling green thread until any fd of `readable` can be read or of `writable` written.
-
-        False if `deadline_ns` (on this scheduler's clock) passed first. An error
-        or hang-up counts as ready (the read or write that follows reports it).
-        Waking up says only that something is ready: callers recheck (poll_oneoff).
-        """
-        self._check_owner()
-        wants: dict[int, int] = {}
-        for fd in readable:
-            wants[fd] = wants.get(fd, 0) | selectors.EVENT_READ
-        for fd in writable:
-            wants[fd] = wants.get(fd, 0) | selectors.EVENT_WRITE
-        if not wants:
-            if deadline_ns is None:
-                raise ValueError("wait_io needs a file descriptor or a deadline")
-            self.sleep_until(deadline_ns)
-            return False
-        gt = self.current
-        seq = gt._block_seq + 1
-        try:
-            for fd, events in wants.items():
-                self._io.setdefault(fd, []).append((gt, seq, events))
-                self._update_fd(fd)
-            what = ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
-            self._sync_core()
-            return self._block(gt, what, deadline_ns) is not TIMED_OUT
-        finally:
-            for fd in wants:
-                left = [w for w in self._io.get(fd, ()) if w[0] is not gt]
-                if left:
-                    self._io[fd] = left
-                else:
-                    self._io.pop(fd, None)
-                try:
-                    self._update_fd(fd)
-                except (OSError, ValueError):
-                    pass  # closed meanwhile: the selector forgot it already
-            self._sync_core()
-
-    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
-        """From any OS thread: run `callback` on the scheduler's thread at its next switch (it must not block).
-
-        An idle scheduler wakes up for it only while some thread waits with
-        `block_until(..., external=True)`, which sets up the wake-up pipe on the
-        scheduler's own thread (a selector is not safe to change from another).
-        """
-        self._posted.append(callback)
-        fds = self._wakeup_fds
-        if fds is not None:
-            try:
-                os.write(fds[1], b"\0")
-            except BlockingIOError:
-                pass  # the pipe is full: a wake-up is pending anyway
 
     # ---- the call driver's entry points (execution.py) ----
 
@@ -1119,18 +787,6 @@ class Scheduler:
         if obs is not None:
             obs.woken(gt)
 
-    def _cancel_timer(self, gt: GreenThread) -> None:
-        entry = gt._timer
-        if entry is None:
-            return
-        gt._timer = None
-        entry[2] = None
-        self._cancelled_timers += 1
-        if self._cancelled_timers > 64 and self._cancelled_timers * 2 > len(self._timers):
-            self._timers = [e for e in self._timers if e[2] is not None]
-            heapq.heapify(self._timers)
-            self._cancelled_timers = 0
-
     # ---- the hub ----
 
     def _hub_step(self) -> greenlet | None:
@@ -1177,22 +833,6 @@ class Scheduler:
         _tls.scheduler = self
         assert root._glet is not None
         return root._glet
-
-    def _maintain(self) -> None:
-        """Turn pending wake-ups into runnable threads: due timers, predicates, I/O, posted callbacks.
-
-        Futex wake-ups are not polled here: only wr_exec notifies, and the call
-        driver drains the woken list after every wr_exec return (anything else
-        that ends a wait, like cancel_wait, drains right after).
-        """
-        if self._timers and self._timers[0][0] <= self.clock.now_ns():
-            self._fire_timers()
-        if self._pollers:
-            self._check_pollers()
-        if self._posted:
-            self._run_posted()
-        if self._io:
-            self._poll(0)
 
     def _drain(self) -> None:
         """Threads whose wait the C core ended (a notify, or a cancelled wait) become runnable, oldest first;
@@ -1245,131 +885,6 @@ class Scheduler:
         gt.state = _RUNNABLE
         gt._what = gt._wait_address = None
         self._cancel_timer(gt)
-
-    def _fire_timers(self) -> None:
-        now = self.clock.now_ns()
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            _, _, gt, seq = heapq.heappop(timers)
-            if gt is None:
-                self._cancelled_timers -= 1
-                continue
-            gt._timer = None
-            if gt._block_seq != seq:
-                continue
-            if gt.state is _WAITING:
-                # The wait ends with result 2; the C core puts the thread on its woken list.
-                if lib.wr_api_thread_cancel_wait(gt._wr_thread):
-                    self._drain()
-            elif gt.state is _BLOCKED:
-                self._wake(gt, seq, TIMED_OUT)
-        if not timers:
-            self._sync_core()
-
-    def _check_pollers(self) -> None:
-        keep = []
-        for gt, seq, pred in self._pollers:
-            if gt._block_seq != seq or gt.state is not _BLOCKED:
-                continue
-            if pred():
-                self._wake(gt, seq, True)
-            else:
-                keep.append((gt, seq, pred))
-        self._pollers = keep
-        if not keep:
-            self._sync_core()
-
-    def _run_posted(self) -> None:
-        while self._posted:
-            self._posted.popleft()()
-
-    def _idle(self) -> None:
-        """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.
-
-        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded.
-        """
-        wall = self._wall_deadline
-        poll = self._poll
-        if wall is not None:
-            left = wall - time.monotonic_ns()
-            if left <= 0:
-                assert self._wall_limit is not None
-                self._abort = WallTimeExceeded(self._wall_limit)
-                self._sync_core()
-                return
-
-            def poll(timeout: float | None, _left: float = left / 1e9) -> int:
-                return self._poll(_left if timeout is None else min(timeout, _left))
-
-        deadline = None
-        while self._timers and self._timers[0][2] is None:
-            heapq.heappop(self._timers)
-            self._cancelled_timers -= 1
-        if self._timers:
-            deadline = self._timers[0][0]
-        if deadline is None and not self._io and not self._external and not self._posted:
-            self._abort = self._deadlock()
-            self._sync_core()
-            return
-        self.clock.idle(deadline, poll)
-
-    def _poll(self, timeout: float | None) -> int:
-        """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
-        sel = self._selector
-        if sel is None or not sel.get_map():
-            if timeout:
-                time.sleep(timeout)
-            return 0
-        n = 0
-        for key, events in sel.select(timeout):
-            n += 1
-            if self._wakeup_fds is not None and key.fd == self._wakeup_fds[0]:
-                try:
-                    while os.read(key.fd, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
-                self._run_posted()
-                continue
-            for gt, seq, want in self._io.get(key.fd, ()):
-                if want & events:
-                    self._wake(gt, seq, True)
-        return n
-
-    def _update_fd(self, fd: int) -> None:
-        sel = self._selector_of()
-        mask = 0
-        for _, _, want in self._io.get(fd, ()):
-            mask |= want
-        try:
-            registered = sel.get_key(fd).events
-        except KeyError:
-            registered = 0
-        if mask == registered:
-            return
-        if not registered:
-            sel.register(fd, mask)
-        elif not mask:
-            sel.unregister(fd)
-        else:
-            sel.modify(fd, mask)
-
-    def _ensure_wakeup_pipe(self) -> None:
-        if self._wakeup_fds is not None:
-            return
-        r, w = os.pipe()
-        os.set_blocking(r, False)
-        os.set_blocking(w, False)
-        self._owned_fds += (r, w)
-        self._selector_of().register(r, selectors.EVENT_READ)
-        self._wakeup_fds = (r, w)
-
-    def _selector_of(self) -> selectors.BaseSelector:
-        sel = self._selector
-        if sel is None:
-            sel = self._selector = selectors.DefaultSelector()
-            weakref.finalize(self, _close_fds, sel, self._owned_fds)
-        return sel
 
     # ---- thread exit ----
 

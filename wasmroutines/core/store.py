@@ -17,7 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._ffi import ffi, lib
-from .scheduler import GreenThread, Scheduler
+from .greenthread import GreenThread
+from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .clock import Clock

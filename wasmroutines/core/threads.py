@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock, MonotonicClock, VirtualClock
 from .errors import Deadlock, ForeignThreadError, ThreadReport
 from .function import Function
+from .greenthread import GreenThread, ThreadState, current_scheduler
 from .policy import DEFAULT_SLICE, FairPolicy, Policy, SeededPolicy
-from .scheduler import Event, GreenThread, Scheduler, ThreadState, current_scheduler
+from .reactor import Event
+from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .store import Store

@@ -31,7 +31,8 @@ from greenlet import GreenletExit
 from .observe import InstructionCounter, NullObserver, StopReason
 
 if TYPE_CHECKING:
-    from .scheduler import GreenThread, Scheduler
+    from .greenthread import GreenThread
+    from .scheduler import Scheduler
 
 __all__ = ["ChromeTrace"]
 

@@ -40,12 +40,13 @@ from ..core.errors import (
     reports_lines,
 )
 from ..core.function import Function
+from ..core.greenthread import GreenThread
 from ..core.instance import Instance
 from ..core.memory import PAGE_SIZE, Memory
 from ..core.module import Module, read_wasm
 from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
 from ..core.record import Recorder, Recording, Replayer, module_digest
-from ..core.scheduler import GreenThread, Scheduler
+from ..core.scheduler import Scheduler
 from ..core.store import Store
 from ..core.trace import ChromeTrace
 

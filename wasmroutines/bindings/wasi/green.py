@@ -30,7 +30,8 @@ from __future__ import annotations
 import time
 
 from ...core.clock import MonotonicClock
-from ...core.scheduler import Scheduler, current_scheduler
+from ...core.greenthread import current_scheduler
+from ...core.scheduler import Scheduler
 from .runtime import OsWaiter, Waiter
 
 __all__ = ["POLL_INTERVAL_NS", "SchedulerWaiter", "running_scheduler"]

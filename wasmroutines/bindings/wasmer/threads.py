@@ -47,8 +47,9 @@ from typing import Any, Generic, TypeVar
 
 from ...core.clock import Clock, MonotonicClock, VirtualClock
 from ...core.errors import Deadlock, ForeignThreadError
+from ...core.greenthread import GreenThread, ThreadState, current_scheduler
 from ...core.policy import DEFAULT_SLICE, FairPolicy, Policy, SeededPolicy
-from ...core.scheduler import Event, GreenThread, ThreadState, current_scheduler
+from ...core.reactor import Event
 from ._function import Function
 from ._store import Store, check_store
 

@@ -1,0 +1,373 @@
+"""The host's own wake-ups of a scheduler: timers on its clock, predicates, file descriptors and callbacks
+posted from other OS threads, and idling until one of them comes.
+
+`Reactor` is a part of Scheduler (a base class kept in its own file): it keeps
+the timer heap, the pollers, the selector and the wake-up pipe, parks the
+calling green thread on them (sleep, block_until, wait_io) and turns what is
+due into runnable threads (`_maintain`), through the scheduler's `_block`,
+`_wake`, `_drain` and `_sync_core`. When nothing is runnable `_idle` sleeps
+until the next deadline or host event, or reports a Deadlock. Every wake-up
+carries the block sequence number it was made for and is dropped when stale,
+so nothing needs unregistering eagerly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import selectors
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._ffi import lib
+from .errors import WallTimeExceeded
+from .greenthread import _BLOCKED, _WAITING, GreenThread, current_scheduler
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+__all__ = ["TIMED_OUT", "Event", "Reactor"]
+
+
+_IO_WORDS = {
+    selectors.EVENT_READ: "readable",
+    selectors.EVENT_WRITE: "writable",
+    selectors.EVENT_READ | selectors.EVENT_WRITE: "readable or writable",
+}
+
+#: The wake value of a block that ran into its deadline.
+TIMED_OUT: Any = object()
+
+
+def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
+    """Finalizer of a scheduler's selector and wake-up pipe (it must not hold the scheduler)."""
+    selector.close()
+    for fd in fds:
+        os.close(fd)
+
+
+class Event:
+    """A flag green threads can block on: `set()` wakes every waiter. Owned by one OS thread.
+
+    To set it from another OS thread use `scheduler.call_soon_threadsafe(event.set)`
+    (and wait with `block_until(event, external=True)`).
+    """
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._waiters: list[tuple[Scheduler, GreenThread, int]] = []
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True
+        waiters, self._waiters = self._waiters, []
+        for sched, gt, seq in waiters:
+            sched._wake(gt, seq, True)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block the current green thread until set; False if `timeout` seconds passed first."""
+        return current_scheduler().block_until(self, timeout=timeout)
+
+
+class Reactor:
+    """The wake-up half of a Scheduler (see the module docstring); its state is made by `_init_reactor`."""
+
+    def _init_reactor(self) -> None:
+        self._timers: list[list[Any]] = []  # heap of [deadline_ns, seq, thread, block_seq]; thread None: cancelled
+        self._timer_seq = itertools.count()
+        self._cancelled_timers = 0
+        self._pollers: list[tuple[GreenThread, int, Callable[[], bool]]] = []
+        self._selector: selectors.BaseSelector | None = None
+        self._io: dict[int, list[tuple[GreenThread, int, int]]] = {}  # fd -> [(thread, seq, events)]
+        self._external = 0  # threads blocked on a wake-up that may come from another OS thread
+        self._posted: deque[Callable[[], None]] = deque()
+        self._wakeup_fds: tuple[int, int] | None = None
+        self._owned_fds: list[int] = []  # closed with the selector when the scheduler goes
+
+    def now_ns(self) -> int:
+        """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
+        return self.clock.now_ns()
+
+    def sleep(self, seconds: float) -> None:
+        """Park the calling green thread for `seconds` (others run meanwhile)."""
+        if seconds <= 0:
+            self.yield_now()
+            return
+        self.sleep_until(self.clock.now_ns() + int(seconds * 1e9))
+
+    def sleep_until(self, deadline_ns: int) -> None:
+        """Park the calling green thread until the clock reaches `deadline_ns`."""
+        self._check_owner()
+        if deadline_ns <= self.clock.now_ns():
+            self.yield_now()
+            return
+        self._block(self.current, "sleep", deadline_ns)
+
+    def block_until(
+        self,
+        condition: Event | Callable[[], bool],
+        *,
+        timeout: float | None = None,
+        deadline_ns: int | None = None,
+        external: bool = False,
+    ) -> bool:
+        """Park the calling green thread until `condition` holds; False if the deadline passed first.
+
+        `condition` is an Event (woken when set) or a predicate, checked each
+        time the scheduler switches (keep it cheap). `external=True` says the
+        wake-up may come from another OS thread (via call_soon_threadsafe), so
+        an otherwise idle scheduler waits for it instead of reporting a Deadlock.
+        """
+        self._check_owner()
+        if timeout is not None:
+            deadline_ns = self.clock.now_ns() + max(0, int(timeout * 1e9))
+        gt = self.current
+        seq = gt._block_seq + 1
+        if isinstance(condition, Event):
+            if condition.is_set():
+                return True
+            condition._waiters.append((self, gt, seq))
+            what = "event"
+        else:
+            if condition():
+                return True
+            self._pollers.append((gt, seq, condition))
+            what = f"condition {getattr(condition, '__qualname__', condition)!r}"
+        if external:
+            self._ensure_wakeup_pipe()
+            self._external += 1
+        self._sync_core()
+        try:
+            return self._block(gt, what, deadline_ns) is not TIMED_OUT
+        finally:
+            if external:
+                self._external -= 1
+                self._sync_core()
+            if isinstance(condition, Event):
+                # A timed-out or aborted waiter must not pile up in an event nobody sets.
+                condition._waiters = [w for w in condition._waiters if w[1] is not gt]
+
+    def wait_readable(self, fd: int, deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until `fd` is readable; False if `deadline_ns` passed first."""
+        return self.wait_io((fd,), (), deadline_ns)
+
+    def wait_writable(self, fd: int, deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until `fd` is writable; False if `deadline_ns` passed first."""
+        return self.wait_io((), (fd,), deadline_ns)
+
+    def wait_io(self, readable: Iterable[int], writable: Iterable[int], deadline_ns: int | None = None) -> bool:
+        """Park the calling green thread until any fd of `readable` can be read or of `writable` written.
+
+        False if `deadline_ns` (on this scheduler's clock) passed first. An error
+        or hang-up counts as ready (the read or write that follows reports it).
+        Waking up says only that something is ready: callers recheck (poll_oneoff).
+        """
+        self._check_owner()
+        wants: dict[int, int] = {}
+        for fd in readable:
+            wants[fd] = wants.get(fd, 0) | selectors.EVENT_READ
+        for fd in writable:
+            wants[fd] = wants.get(fd, 0) | selectors.EVENT_WRITE
+        if not wants:
+            if deadline_ns is None:
+                raise ValueError("wait_io needs a file descriptor or a deadline")
+            self.sleep_until(deadline_ns)
+            return False
+        gt = self.current
+        seq = gt._block_seq + 1
+        try:
+            for fd, events in wants.items():
+                self._io.setdefault(fd, []).append((gt, seq, events))
+                self._update_fd(fd)
+            what = ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
+            self._sync_core()
+            return self._block(gt, what, deadline_ns) is not TIMED_OUT
+        finally:
+            for fd in wants:
+                left = [w for w in self._io.get(fd, ()) if w[0] is not gt]
+                if left:
+                    self._io[fd] = left
+                else:
+                    self._io.pop(fd, None)
+                try:
+                    self._update_fd(fd)
+                except (OSError, ValueError):
+                    pass  # closed meanwhile: the selector forgot it already
+            self._sync_core()
+
+    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
+        """From any OS thread: run `callback` on the scheduler's thread at its next switch (it must not block).
+
+        An idle scheduler wakes up for it only while some thread waits with
+        `block_until(..., external=True)`, which sets up the wake-up pipe on the
+        scheduler's own thread (a selector is not safe to change from another).
+        """
+        self._posted.append(callback)
+        fds = self._wakeup_fds
+        if fds is not None:
+            try:
+                os.write(fds[1], b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full: a wake-up is pending anyway
+
+    def _cancel_timer(self, gt: GreenThread) -> None:
+        entry = gt._timer
+        if entry is None:
+            return
+        gt._timer = None
+        entry[2] = None
+        self._cancelled_timers += 1
+        if self._cancelled_timers > 64 and self._cancelled_timers * 2 > len(self._timers):
+            self._timers = [e for e in self._timers if e[2] is not None]
+            heapq.heapify(self._timers)
+            self._cancelled_timers = 0
+
+    def _maintain(self) -> None:
+        """Turn pending wake-ups into runnable threads: due timers, predicates, I/O, posted callbacks.
+
+        Futex wake-ups are not polled here: only wr_exec notifies, and the call
+        driver drains the woken list after every wr_exec return (anything else
+        that ends a wait, like cancel_wait, drains right after).
+        """
+        if self._timers and self._timers[0][0] <= self.clock.now_ns():
+            self._fire_timers()
+        if self._pollers:
+            self._check_pollers()
+        if self._posted:
+            self._run_posted()
+        if self._io:
+            self._poll(0)
+
+    def _fire_timers(self) -> None:
+        now = self.clock.now_ns()
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, gt, seq = heapq.heappop(timers)
+            if gt is None:
+                self._cancelled_timers -= 1
+                continue
+            gt._timer = None
+            if gt._block_seq != seq:
+                continue
+            if gt.state is _WAITING:
+                # The wait ends with result 2; the C core puts the thread on its woken list.
+                if lib.wr_api_thread_cancel_wait(gt._wr_thread):
+                    self._drain()
+            elif gt.state is _BLOCKED:
+                self._wake(gt, seq, TIMED_OUT)
+        if not timers:
+            self._sync_core()
+
+    def _check_pollers(self) -> None:
+        keep = []
+        for gt, seq, pred in self._pollers:
+            if gt._block_seq != seq or gt.state is not _BLOCKED:
+                continue
+            if pred():
+                self._wake(gt, seq, True)
+            else:
+                keep.append((gt, seq, pred))
+        self._pollers = keep
+        if not keep:
+            self._sync_core()
+
+    def _run_posted(self) -> None:
+        while self._posted:
+            self._posted.popleft()()
+
+    def _idle(self) -> None:
+        """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.
+
+        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded.
+        """
+        wall = self._wall_deadline
+        poll = self._poll
+        if wall is not None:
+            left = wall - time.monotonic_ns()
+            if left <= 0:
+                assert self._wall_limit is not None
+                self._abort = WallTimeExceeded(self._wall_limit)
+                self._sync_core()
+                return
+
+            def poll(timeout: float | None, _left: float = left / 1e9) -> int:
+                return self._poll(_left if timeout is None else min(timeout, _left))
+
+        deadline = None
+        while self._timers and self._timers[0][2] is None:
+            heapq.heappop(self._timers)
+            self._cancelled_timers -= 1
+        if self._timers:
+            deadline = self._timers[0][0]
+        if deadline is None and not self._io and not self._external and not self._posted:
+            self._abort = self._deadlock()
+            self._sync_core()
+            return
+        self.clock.idle(deadline, poll)
+
+    def _poll(self, timeout: float | None) -> int:
+        """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
+        sel = self._selector
+        if sel is None or not sel.get_map():
+            if timeout:
+                time.sleep(timeout)
+            return 0
+        n = 0
+        for key, events in sel.select(timeout):
+            n += 1
+            if self._wakeup_fds is not None and key.fd == self._wakeup_fds[0]:
+                try:
+                    while os.read(key.fd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                self._run_posted()
+                continue
+            for gt, seq, want in self._io.get(key.fd, ()):
+                if want & events:
+                    self._wake(gt, seq, True)
+        return n
+
+    def _update_fd(self, fd: int) -> None:
+        sel = self._selector_of()
+        mask = 0
+        for _, _, want in self._io.get(fd, ()):
+            mask |= want
+        try:
+            registered = sel.get_key(fd).events
+        except KeyError:
+            registered = 0
+        if mask == registered:
+            return
+        if not registered:
+            sel.register(fd, mask)
+        elif not mask:
+            sel.unregister(fd)
+        else:
+            sel.modify(fd, mask)
+
+    def _ensure_wakeup_pipe(self) -> None:
+        if self._wakeup_fds is not None:
+            return
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        self._owned_fds += (r, w)
+        self._selector_of().register(r, selectors.EVENT_READ)
+        self._wakeup_fds = (r, w)
+
+    def _selector_of(self) -> selectors.BaseSelector:
+        sel = self._selector
+        if sel is None:
+            sel = self._selector = selectors.DefaultSelector()
+            weakref.finalize(self, _close_fds, sel, self._owned_fds)
+        return sel
