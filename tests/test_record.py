@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,8 @@ def test_recording_refuses_other_formats(tmp_path: Path) -> None:
         Recording.loads(b"hello\n")
     with pytest.raises(ValueError, match="version 99"):
         Recording.loads(b"WRREC 99\n")
+    with pytest.raises(ValueError, match="version 1: .* reads version 2 only .*record the run again"):
+        Recording.loads(b"WRREC 1\n" + zlib.compress(b"{}"))
     with pytest.raises(ValueError, match="need a deterministic schedule"):
         run_program(_reader("clock_time_get"), None, record=True)
 
@@ -134,3 +137,16 @@ def test_replay_with_many_threads_blocked_in_wasi_calls() -> None:
     assert recorded.recording is not None and len(recorded.recording.calls) == 202
     replayed = run_program(program, None, replay=recorded.recording)
     assert replayed.stdout == recorded.stdout and replayed.failure is None
+
+
+def test_a_recording_costs_a_few_bytes_a_decision() -> None:
+    """What a longer run adds to its recording, over the decisions it adds: at most 4 bytes each (issue 15)."""
+    sizes = []
+    for steps in ("2000000", "8000000"):
+        program = Program.load(str(HERE / "programs" / "wasm" / "c_spin.wasm"), ["4", steps])
+        outcome = run_program(program, Schedule(1), record=True, fuel=None)
+        assert outcome.recording is not None and outcome.failure is None
+        sizes.append((len(outcome.recording.dumps()), len(outcome.decisions)))
+    (short, few), (long, many) = sizes
+    assert many > few + 200
+    assert (long - short) / (many - few) <= 4

@@ -3,8 +3,13 @@
 A recording holds what a replay needs and what it checks against:
 
   header     format version, the program's SHA-256, argv, env, the Schedule;
-  schedule   every slice: the thread started and its budget, then where it
-             stopped (why, units run, function index and byte offset);
+  schedule   every slice: the thread started (its id: the budget is the
+             schedule's to draw), then how it stopped: why, the units it ran
+             (less its budget when preempted: a few units over at most), and
+             where (function index, byte offset; none at an exit), and the
+             thread's id last when it is not the one started last (a thread
+             killed at the end). Version 2
+             keeps it to a few bytes a decision once compressed;
   calls      every WASI call in order: thread, name, where it was called
              from, the waits it made (sleeps, yields), its result, the bytes
              it wrote into guest memory, its exit (proc_exit) or error, and a
@@ -46,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RECORD_VERSION", "Divergence", "Recorder", "Recording", "Replayer", "module_digest"]
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 _MAGIC = b"WRREC"
 _WHY = {"preempted": 0, "yield": 1, "blocked": 2, "exit": 3}
 _WHY_NAME = {v: k for k, v in _WHY.items()}
@@ -75,7 +80,7 @@ class Recording:
     """The contents of a recording file (see the module docstring)."""
 
     header: dict[str, Any]
-    schedule: list[list[int]] = field(default_factory=list)
+    schedule: list[int | list[int]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     end: dict[str, Any] = field(default_factory=dict)
 
@@ -95,7 +100,10 @@ class Recording:
         if len(parts) != 2 or parts[0] != _MAGIC:
             raise ValueError("not a wasmroutines recording")
         if parts[1] != str(RECORD_VERSION).encode():
-            raise ValueError(f"recording format version {parts[1].decode()}; this wasmroutines reads {RECORD_VERSION}")
+            raise ValueError(
+                f"recording format version {parts[1].decode(errors='replace')}: this wasmroutines reads version "
+                f"{RECORD_VERSION} only (record the run again with this version)"
+            )
         doc = json.loads(zlib.decompress(body))
         return cls(doc["header"], doc["schedule"], doc["calls"], doc["end"])
 
@@ -195,6 +203,8 @@ class Recorder(NullObserver):
         self.recording = Recording(dict(header, version=RECORD_VERSION, names={}))
         self._names: dict[str, str] = self.recording.header["names"]
         self._slice_start = 0
+        self._budget = 0
+        self._running: int | None = None
         self._state: Any = None
         self._active: dict[int, tuple[dict[str, Any], list[tuple[int, bytes]]]] = {}
 
@@ -202,12 +212,14 @@ class Recorder(NullObserver):
 
     def started(self, thread: GreenThread, budget: int) -> None:
         self._slice_start = self._counter.total
-        self.recording.schedule.append([thread.id, budget])
+        self._budget = budget
+        self._running = thread.id
+        self.recording.schedule.append(thread.id)
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         units = self._counter.total - self._slice_start
         where = _where(thread, self._names) if why != "exit" else []
-        self.recording.schedule.append([thread.id, -1 - _WHY[why], units, *where])
+        self.recording.schedule.append(_stop_entry(thread, why, units, self._budget, where, self._running))
 
     # ---- WASI ----
 
@@ -330,6 +342,8 @@ class Replayer(NullObserver):
         self._schedule = recording.schedule
         self._pos = 0
         self._slice_start = 0
+        self._budget = 0
+        self._running: int | None = None  # the thread whose slice the recording and the replay are in
         self._calls: dict[int, deque[dict[str, Any]]] = {}
         for i, rec in enumerate(recording.calls):
             rec["#"] = i
@@ -352,11 +366,12 @@ class Replayer(NullObserver):
 
     def started(self, thread: GreenThread, budget: int) -> None:
         self._slice_start = self._counter.total
+        self._budget = budget
+        self._running = thread.id
         if self.diverged is not None:
             return
-        got = [thread.id, budget]
         exp = self._next_schedule()
-        if exp != got:
+        if exp != thread.id:
             self._diverge(
                 Divergence(
                     f"replay diverged at scheduling decision {self._pos}: the recording runs "
@@ -371,26 +386,27 @@ class Replayer(NullObserver):
             return
         units = self._counter.total - self._slice_start
         where = _where(thread) if why != "exit" else []
-        got = [thread.id, -1 - _WHY[why], units, *where]
+        got = _stop_entry(thread, why, units, self._budget, where, self._running)
         exp = self._next_schedule()
         if exp != got:
+            exp_units = exp[1] + self._budget if isinstance(exp, list) and exp[0] == _WHY["preempted"] else None
             self._diverge(
                 Divergence(
                     f"replay diverged at scheduling decision {self._pos}: {_thread_name(thread)} stopped "
                     f"({why}) after {units} units {_where_text(thread, where)}; the recording has "
-                    f"{_expect_stop(exp, self._names)}",
+                    f"{_expect_stop(exp, self._running, exp_units, self._names)}",
                     thread=thread.id,
                     where=_where_text(thread, where),
                 )
             )
 
-    def _next_schedule(self) -> list[int] | None:
+    def _next_schedule(self) -> int | list[int] | None:
         if self._pos >= len(self._schedule):
             self._pos += 1
             return None
         item = self._schedule[self._pos]
         self._pos += 1
-        return list(item)
+        return list(item) if isinstance(item, list) else item
 
     def check_end(self, exit_code: int | None, digest: str) -> None:
         """After the run: it must have ended where and how the recording did."""
@@ -399,7 +415,7 @@ class Replayer(NullObserver):
         end = self.recording.end
         left = len(self._schedule) - self._pos
         # The last slice of the main thread is never stopped: one start may be left over.
-        if left > 1 or (left == 1 and self._schedule[-1][1] < 0):
+        if left > 1 or (left == 1 and isinstance(self._schedule[-1], list)):
             raise Divergence(f"replay ended early: {left} scheduling decisions of the recording were not reached")
         unused = [r for q in self._calls.values() for r in q]
         if unused:
@@ -494,19 +510,33 @@ class Replayer(NullObserver):
             out.flush()
 
 
-def _expect_slice(exp: list[int] | None) -> str:
-    if exp is None:
-        return "nothing more"
-    if len(exp) >= 2 and exp[1] >= 0:
-        return f"thread {exp[0]} for {exp[1]} units"
-    return f"a stop of thread {exp[0]}"
+def _stop_entry(
+    thread: GreenThread, why: StopReason, units: int, budget: int, where: list[int], running: int | None
+) -> list[int]:
+    """A stop as a recording keeps it: why; the units run, less the slice's budget when preempted (a few units
+    at most past it, which compresses to almost nothing); where; the thread's id when it is not the one started
+    last (an odd length says so)."""
+    entry = [_WHY[why], units - budget if why == "preempted" else units, *where]
+    if thread.id != running:
+        entry.append(thread.id)
+    return entry
 
 
-def _expect_stop(exp: list[int] | None, names: dict[str, str]) -> str:
+def _expect_slice(exp: int | list[int] | None) -> str:
     if exp is None:
         return "nothing more"
-    if exp[1] >= 0:
-        return f"thread {exp[0]} starting a slice of {exp[1]} units"
-    why = _WHY_NAME.get(-1 - exp[1], "?")
-    where = _recorded_where(exp[3:5], names) if len(exp) >= 5 else "outside wasm"
-    return f"thread {exp[0]} stopping ({why}) after {exp[2]} units in {where}"
+    if isinstance(exp, int):
+        return f"thread {exp}"
+    return "a stop of a thread"
+
+
+def _expect_stop(exp: int | list[int] | None, thread: int | None, units: int | None, names: dict[str, str]) -> str:
+    if exp is None:
+        return "nothing more"
+    if isinstance(exp, int):
+        return f"thread {exp} starting a slice"
+    why = _WHY_NAME.get(exp[0], "?")
+    if len(exp) % 2:
+        thread = exp[-1]
+    where = f"in {_recorded_where(exp[2:4], names)}" if len(exp) >= 4 else "outside wasm"
+    return f"thread {thread} stopping ({why}) after {units if units is not None else exp[1]} units {where}"
