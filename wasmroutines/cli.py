@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from . import __version__
+from .bindings.program import instantiate as instantiate_program
 from .bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
-from .bindings.wasi_threads import WasiThreads, uses_wasi_threads
 from .core.errors import OutOfFuel, ResourceLimitError, StackExhausted, Trap, WasmroutinesError
 from .core.function import Function
 from .core.instance import Instance
@@ -251,20 +251,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = Store(**limits)  # the --max-wall-time clock starts here
     with WasiEnvironment(config) as wasi:
         try:
-            # A wasi-threads program (it imports wasi.thread-spawn) gets its shared memory made and
-            # every thread it spawns run as a green thread; any thread's exit or trap ends it.
-            threads = WasiThreads(store, module, wasi) if uses_wasi_threads(module) else None
-            if threads is not None:
-                threads.on_refused = spawn_warning(limits)
-                instance = threads.instantiate()
-            else:
-                instance = Instance(store, module, wasi.imports(store, module))
-            if "memory" in instance.exports:
-                wasi.bind(instance)
+            # A wasi-threads program gets every thread it spawns run as a green thread (bindings/program.py).
+            program = instantiate_program(store, module, wasi, on_refused=spawn_warning(limits))
+            instance = program.instance
             if args.invoke is None:
                 if "_start" not in instance.exports:
                     return _fail(f"{args.program} exports no _start (use --invoke NAME to call a function)")
-                code = wasi.start(instance) if threads is None else threads.start(instance)
+                code = program.start()
             else:
                 init = _export(instance, "_initialize")
                 if isinstance(init, Function):

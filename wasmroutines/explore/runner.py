@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ..bindings.program import instantiate as instantiate_program
 from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
 from ..bindings.wasi.registry import bind
@@ -41,8 +42,7 @@ from ..core.errors import (
 )
 from ..core.function import Function
 from ..core.greenthread import GreenThread
-from ..core.instance import Instance
-from ..core.memory import PAGE_SIZE, Memory
+from ..core.memory import PAGE_SIZE
 from ..core.module import Module, read_wasm
 from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
 from ..core.record import Recorder, Recording, Replayer, module_digest
@@ -372,8 +372,6 @@ def run_program(
     per decision). Failures are reported in the Outcome, never raised,
     except a replay's Divergence and KeyboardInterrupt.
     """
-    from ..bindings.wasi_threads import WasiThreads, uses_wasi_threads
-
     hooks = hooks or RunHooks()
     if replay is not None:
         schedule = Schedule(**replay.header["schedule"])
@@ -436,24 +434,12 @@ def run_program(
     with WasiEnvironment(config) as wasi:
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
-            if uses_wasi_threads(program.module):
-                threads = WasiThreads(store, program.module, wasi, imports=extra)
-                threads.on_refused = hooks.spawn_refused
-                instance = threads.instantiate()
-            else:
-                imports = wasi.imports(store, program.module)
-                for mod, names in extra.items():
-                    imports.setdefault(mod, {}).update(names)
-                instance = Instance(store, program.module, imports)
+            wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)
+            instance, threads = wasi_program.instance, wasi_program.threads
             # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs.
             wasi.state.waiter = InstantIoWaiter() if schedule is not None else SchedulerWaiter()
             if bind_state is not None:
                 bind_state(wasi.state)
-            mem = dict(instance.exports).get("memory")
-            if not isinstance(mem, Memory) and threads is not None:
-                mem = threads.memory
-            if isinstance(mem, Memory):
-                wasi.bind(mem)
             start = dict(instance.exports).get("_start")
             if not isinstance(start, Function):
                 raise WasmroutinesError(f"{program.path} exports no _start function")
