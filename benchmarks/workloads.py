@@ -451,8 +451,9 @@ class SeededSize:
         return self.quick_rounds if mode == "quick" else self.full_rounds
 
 
-#: two threads spinning under `--slices 1:1`: steps in all (each thread half)
-DECISION = SeededSize(quick=200_000, full=1_000_000, quick_rounds=3, full_rounds=5)
+#: two threads spinning under `--slices 1:1`: steps in all (each thread half); enough decisions that their cost
+#: (about 0.01 µs each since the core switches threads itself) stands well above the runs' noise
+DECISION = SeededSize(quick=10_000_000, full=40_000_000, quick_rounds=3, full_rounds=5)
 #: the small sizes whose traces count the decisions (steps in all): 0, k, 2k, 3k
 DECISION_TRACE_STEPS = 2_000
 #: futex ping-pong: round trips
