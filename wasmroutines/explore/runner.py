@@ -114,6 +114,8 @@ class Program:
     """A WASI command and what it is given. `stdin` None inherits the process's stdin (bytes feed it).
 
     `limits` are Store keywords (max_memory_pages=, max_threads=, fuel=, ...) every run's store gets.
+    `wasm` is the binary (Program.load keeps it): a Program is sent to another process as its binary and compiled
+    again there, once per process (see `__reduce__`).
     """
 
     module: Module
@@ -124,18 +126,48 @@ class Program:
     stdin: bytes | None = b""
     digest: str = ""  # SHA-256 of the binary, for recordings
     limits: dict[str, Any] = field(default_factory=dict)
+    wasm: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str, args: Sequence[str] = (), *, max_size: int | None = None, **kwargs: Any) -> Program:
         """Load the program at `path` (binary or text); `max_size` bounds the binary (ResourceLimitError)."""
         data = read_wasm(path, max_size)
-        return cls(Module(data), path, list(args), digest=module_digest(data), **kwargs)
+        return cls(Module(data), path, list(args), digest=module_digest(data), wasm=bytes(data), **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A Module is compiled code in C memory, which cannot be pickled: a Program travels to an executor's worker
+        # as its binary (the worker needs no copy of the file: no shared filesystem assumed) and is compiled there.
+        if self.wasm is None:
+            raise TypeError(
+                f"cannot send {self.path} to another process: this Program was made from a Module, not from its "
+                "binary (make it with Program.load, or give wasm=)"
+            )
+        fields = (self.path, self.args, self.env, self.dirs, self.stdin, self.digest, self.limits)
+        return (_program_from_binary, (self.wasm, *fields))
+
+
+#: Modules compiled from Programs received from another process, by binary: each batch of runs an executor's worker
+#: receives carries the Program again, and compiling it once per process is enough. A few programs at most.
+_COMPILED: dict[bytes, Module] = {}
+_COMPILED_MAX = 4
+
+
+def _program_from_binary(wasm: bytes, *fields: Any) -> Program:
+    key = hashlib.sha256(wasm).digest()
+    module = _COMPILED.pop(key, None)
+    if module is None:
+        module = Module(wasm)
+        while len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))  # the least recently used: dicts keep insertion order
+    _COMPILED[key] = module
+    return Program(module, *fields, wasm=wasm)
 
 
 @dataclass(frozen=True)
 class Failure:
     """How a run went wrong. `kind`: deadlock, trap, exit (non-zero), hang, output (differs), limit
-    (over one of the store's limits: `limit` names it, as the error's `.limit` does), error.
+    (over one of the store's limits: `limit` names it, as the error's `.limit` does), error, crash (the run
+    killed the process running it, twice, the second time alone: only where an executor runs it elsewhere).
 
     `threads` are the stacks of every thread when it happened; `thread` the
     one that trapped (when known). `key` identifies the bug for deduplication.
@@ -158,8 +190,8 @@ class Failure:
         """
         if self.kind in ("output", "exit", "error"):
             return f"{self.kind}: {self.message}"
-        if self.kind == "hang":
-            return "hang"
+        if self.kind in ("hang", "crash"):
+            return self.kind  # a crash's message names no place: the process died with the run's stacks
         if self.kind == "deadlock":
             # A set: how many threads wait at one site depends on how many got there before the rest blocked.
             sites = sorted({(t.state, _blocked_kind(t.blocked_on), _site(t.frames)) for t in self.threads})
