@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import shutil
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from explore_elsewhere import (
     same_exploration,
 )
 
-from wasmroutines import Module
+from wasmroutines import Module, wat2wasm
 from wasmroutines.explore import Program, Schedule, explore_function, explore_program, run_program
 from wasmroutines.explore.distribute import run_everywhere
 
@@ -45,6 +46,40 @@ def test_a_program_travels_as_its_binary() -> None:
     bare = Program(program.module, LOST_UPDATE)  # made from a Module: no binary to send
     with pytest.raises(TypeError, match="made from a Module"):
         pickle.dumps(bare)
+
+
+# Prints the file data.txt of the folder preopened as fd 3.
+CAT = """
+(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "data.txt")
+  (func (export "_start")
+    (drop (call $open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 8) (i32.const 0)
+      (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 32)))
+    (i32.store (i32.const 40) (i32.const 1024))
+    (i32.store (i32.const 44) (i32.const 1024))
+    (drop (call $read (i32.load (i32.const 32)) (i32.const 40) (i32.const 1) (i32.const 48)))
+    (i32.store (i32.const 44) (i32.load (i32.const 48)))
+    (drop (call $write (i32.const 1) (i32.const 40) (i32.const 1) (i32.const 52)))))
+"""
+
+
+def test_preopened_folders_travel_with_the_program(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "data.txt").write_text("hello from the folder\n")
+    (tmp_path / "cat.wasm").write_bytes(wat2wasm(CAT))
+    program = Program.load(str(tmp_path / "cat.wasm"), dirs=[(str(folder), "/")])
+    assert run_program(program, Schedule(1)).stdout == b"hello from the folder\n"
+    sent = pickle.dumps(program)
+    shutil.rmtree(folder)  # the receiving side needs no copy of its own
+    copy = pickle.loads(sent)
+    assert copy.dirs[0][1] == "/" and copy.dirs[0][0] != str(folder)
+    assert run_program(copy, Schedule(1)).stdout == b"hello from the folder\n"
 
 
 def test_every_executor_gives_the_same_exploration() -> None:

@@ -16,8 +16,13 @@ as they were when it happened.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import io
 import os
+import shutil
+import tarfile
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -115,7 +120,7 @@ class Program:
 
     `limits` are Store keywords (max_memory_pages=, max_threads=, fuel=, ...) every run's store gets.
     `wasm` is the binary (Program.load keeps it): a Program is sent to another process as its binary and compiled
-    again there, once per process (see `__reduce__`).
+    again there, once per process, and its `dirs` as packed copies (see `__reduce__`).
     """
 
     module: Module
@@ -142,7 +147,14 @@ class Program:
                 f"cannot send {self.path} to another process: this Program was made from a Module, not from its "
                 "binary (make it with Program.load, or give wasm=)"
             )
-        fields = (self.path, self.args, self.env, self.dirs, self.stdin, self.digest, self.limits)
+        # The preopened folders go too, packed (no shared filesystem assumed): a snapshot, which is all an
+        # exploration can rely on anyway (runs that write see each other's writes only within one process).
+        dirs = tuple(self.dirs)
+        cached = self.__dict__.get("_packed")  # packed once: every task carries the Program
+        if cached is None or cached[0] != dirs:
+            cached = self.__dict__["_packed"] = (dirs, _pack_dirs(self.dirs))
+        packed = cached[1]
+        fields = (self.path, self.args, self.env, packed, self.stdin, self.digest, self.limits)
         return (_program_from_binary, (self.wasm, *fields))
 
 
@@ -152,7 +164,55 @@ _COMPILED: dict[bytes, Module] = {}
 _COMPILED_MAX = 4
 
 
-def _program_from_binary(wasm: bytes, *fields: Any) -> Program:
+#: The preopened folders a Program sent to another process takes along, packed, all together at most (bytes).
+MAX_SENT_DIRS = 16 << 20
+
+
+def _pack_dirs(dirs: list[tuple[str, str]]) -> list[tuple[bytes, str]]:
+    """Each preopened folder as a tar archive of its contents, with its guest path."""
+    packed = []
+    total = 0
+    for host, guest in dirs:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(host, arcname=".")
+        total += buffer.tell()
+        if total > MAX_SENT_DIRS:
+            raise ValueError(
+                f"the preopened folders ({host} and those before it) are over {MAX_SENT_DIRS >> 20} MiB: too big to "
+                "send with every batch of runs; explore where they are"
+            )
+        packed.append((buffer.getvalue(), guest))
+    return packed
+
+
+#: Folders unpacked in this process, by archive: the runs of every batch that brings the same one share it.
+_UNPACKED: dict[bytes, str] = {}
+
+
+def _unpack_dirs(packed: list[tuple[bytes, str]]) -> list[tuple[str, str]]:
+    dirs = []
+    for archive, guest in packed:
+        key = hashlib.sha256(archive).digest()
+        host = _UNPACKED.get(key)
+        if host is None or not os.path.isdir(host):
+            host = tempfile.mkdtemp(prefix="wasmroutines-dir-")
+            atexit.register(shutil.rmtree, host, True)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(host, filter="data")
+            _UNPACKED[key] = host
+        dirs.append((host, guest))
+    return dirs
+
+
+def _program_from_binary(
+    wasm: bytes,
+    path: str,
+    args: list[str],
+    env: dict[str, str],
+    packed: list[tuple[bytes, str]],
+    *fields: Any,
+) -> Program:
     key = hashlib.sha256(wasm).digest()
     module = _COMPILED.pop(key, None)
     if module is None:
@@ -160,7 +220,7 @@ def _program_from_binary(wasm: bytes, *fields: Any) -> Program:
         while len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.pop(next(iter(_COMPILED)))  # the least recently used: dicts keep insertion order
     _COMPILED[key] = module
-    return Program(module, *fields, wasm=wasm)
+    return Program(module, path, args, env, _unpack_dirs(packed), *fields, wasm=wasm)
 
 
 @dataclass(frozen=True)
