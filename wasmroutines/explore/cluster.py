@@ -66,7 +66,8 @@ def dask_executor(address: str) -> Iterator[Executor]:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
-                scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES},
+                # Its HTTP endpoints (health, metrics) on any free port: two clusters at once must not clash on 8787.
+                scheduler_kwargs={"allowed_failures": LOCAL_ALLOWED_FAILURES, "dashboard_address": ":0"},
             )
             client = Client(cluster)
         else:
