@@ -8,7 +8,8 @@ explores each program once per mode, in turns (which mode goes first rotates): `
 processes of one thread; the clusters start before the rounds, outside the figures). The figure is the explorer's
 own rate: schedules over its wall-clock time, its calibration run (in the client's process) and the batches' travel
 included; the figure of a mode is the median over the rounds (3). Every exploration must find no failure against
-the program's exact output and run all its schedules.
+the program's exact output and run all its schedules. The 1-minute load average as each round starts is kept too:
+on a shared machine, other work takes the cores the workers would use.
 
 The 2-worker figure is bounded by the machine: on a 2-core machine, the client, the Dask scheduler (both in this
 process) and the two workers share the 2 cores. tools/bench_report.py prints the machine beside it.
@@ -18,6 +19,7 @@ Run: pytest benchmarks/test_cluster.py (needs the `cluster` extra, which `.[benc
 
 from __future__ import annotations
 
+import os
 import statistics
 from collections.abc import Iterator
 from concurrent.futures import Executor
@@ -77,6 +79,7 @@ def test_cluster_rate(
     program = Program.load(str(TESTS / workload.program), list(workload.args))
     runs = workload.runs_full if settings.full_only else workload.runs
     rates: dict[str, list[float]] = {mode: [] for mode in MODES}
+    load: list[float] = []  # the 1-minute load average as each round starts: others' work on the same cores
     order = list(MODES)
 
     def explore(mode: str) -> float:
@@ -86,6 +89,7 @@ def test_cluster_rate(
         return result.rate
 
     def one_round() -> None:
+        load.append(os.getloadavg()[0])
         for mode in order:
             rates[mode].append(explore(mode))
         order.append(order.pop(0))
@@ -100,4 +104,5 @@ def test_cluster_rate(
         runs=runs,
         schedules_per_second=medians,
         rates=rates,
+        load=load,
     )

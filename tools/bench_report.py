@@ -533,11 +533,13 @@ def render_cluster(data: dict[str, Any]) -> str:
             f"{f'{speedup:.2f}x' if speedup else ''} |"
         )
     cpus = data.get("machine_info", {}).get("wasmroutines_bench", {}).get("logical_cpus") or "?"
+    loads = [f"{x:.1f}" for info in rows for x in info.get("load", [])]
     lines += [
         "",
         f"Wall clock, the explorer's own rate (its calibration run and the batches' travel included). On this "
         f"machine's {cpus} logical CPUs, the client, the Dask scheduler and the workers share the cores: 2 workers "
-        "cannot reach 2x one worker here.",
+        "cannot reach 2x one worker here"
+        + (f"; the 1-minute load average as each round started: {', '.join(loads)}." if loads else "."),
     ]
     return "\n".join(lines)
 
