@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import math
 import os
 import re
@@ -705,6 +706,8 @@ def _executor(address: str | None) -> Iterator[Executor | None]:
     if address is None:
         yield None
         return
+    # Dask warns of every worker that died and every task it sends again: the report says what came of them.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     with dask_executor(address) as executor:
         yield executor
 

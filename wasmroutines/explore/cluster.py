@@ -24,7 +24,8 @@ from typing import Any
 
 __all__ = ["ClusterUnavailable", "dask_executor", "parse_address"]
 
-#: How long to wait for a remote scheduler to have a worker before giving up (seconds).
+#: How long to try to reach a remote scheduler, and then to wait for it to have a worker, before giving up (seconds).
+CONNECT_TIMEOUT = 10.0
 WORKER_TIMEOUT = 60.0
 #: A LocalCluster's scheduler gives up on a task after its processes died this many times plus one; the explorer
 #: then runs each of the task's runs alone (distribute.py). Dask's default (3) costs more restarts per crash.
@@ -72,7 +73,7 @@ def dask_executor(address: str) -> Iterator[Executor]:
             client = Client(cluster)
         else:
             try:
-                client = Client(where, timeout=WORKER_TIMEOUT)
+                client = Client(where, timeout=CONNECT_TIMEOUT)
                 client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
             except (OSError, TimeoutError) as e:
                 raise ClusterUnavailable(f"--dask {address}: no scheduler with a worker there ({e})") from None
