@@ -8,8 +8,9 @@ explores each program once per mode, in turns (which mode goes first rotates): `
 processes of one thread; the clusters start before the rounds, outside the figures). The figure is the explorer's
 own rate: schedules over its wall-clock time, its calibration run (in the client's process) and the batches' travel
 included; the figure of a mode is the median over the rounds (3). Every exploration must find no failure against
-the program's exact output and run all its schedules. The 1-minute load average as each round starts is kept too:
-on a shared machine, other work takes the cores the workers would use.
+the program's exact output and run all its schedules. Kept beside each figure: the share of the machine's CPU time
+(all CPUs) that other processes took during that exploration, since on a shared machine other work takes the cores
+the workers would use.
 
 The 2-worker figure is bounded by the machine: on a 2-core machine, the client, the Dask scheduler (both in this
 process) and the two workers share the 2 cores. tools/bench_report.py prints the machine beside it.
@@ -21,11 +22,13 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+import psutil  # a dependency of distributed
 import pytest
 
 from wasmroutines.explore import Program, explore_program
@@ -79,17 +82,21 @@ def test_cluster_rate(
     program = Program.load(str(TESTS / workload.program), list(workload.args))
     runs = workload.runs_full if settings.full_only else workload.runs
     rates: dict[str, list[float]] = {mode: [] for mode in MODES}
-    load: list[float] = []  # the 1-minute load average as each round starts: others' work on the same cores
+    others: dict[str, list[float]] = {mode: [] for mode in MODES}
     order = list(MODES)
 
     def explore(mode: str) -> float:
         where: dict[str, Any] = {"jobs": 2} if mode == "jobs-2" else {"executor": clusters.get(mode)}
+        busy, ours, t0 = _machine_busy(), _our_cpu(), time.perf_counter()
         result = explore_program(program, runs=runs, expect_stdout=workload.stdout, **where)
+        wall = time.perf_counter() - t0
+        # What other processes took of the machine meanwhile (all CPUs' busy time less this process tree's).
+        other = (_machine_busy() - busy) - (_our_cpu() - ours)
+        others[mode].append(max(0.0, other) / (wall * (os.cpu_count() or 1)))
         assert result.ok and result.runs == runs, result.report()
         return result.rate
 
     def one_round() -> None:
-        load.append(os.getloadavg()[0])
         for mode in order:
             rates[mode].append(explore(mode))
         order.append(order.pop(0))
@@ -104,5 +111,25 @@ def test_cluster_rate(
         runs=runs,
         schedules_per_second=medians,
         rates=rates,
-        load=load,
+        others=others,
     )
+
+
+def _machine_busy() -> float:
+    """CPU seconds all CPUs of the machine spent not idle, since boot."""
+    times = psutil.cpu_times()
+    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def _our_cpu() -> float:
+    """CPU seconds of this process and its children: the workers alive, and those reaped (a pool shut down)."""
+    me = psutil.Process()
+    mine = me.cpu_times()
+    total = mine.user + mine.system + mine.children_user + mine.children_system
+    for child in me.children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:  # reaped since: counted in children_* next time
+            continue
+        total += times.user + times.system
+    return float(total)

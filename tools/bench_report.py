@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -533,13 +534,18 @@ def render_cluster(data: dict[str, Any]) -> str:
             f"{f'{speedup:.2f}x' if speedup else ''} |"
         )
     cpus = data.get("machine_info", {}).get("wasmroutines_bench", {}).get("logical_cpus") or "?"
-    loads = [f"{x:.1f}" for info in rows for x in info.get("load", [])]
+    others = [x for info in rows for values in info.get("others", {}).values() for x in values]
     lines += [
         "",
         f"Wall clock, the explorer's own rate (its calibration run and the batches' travel included). On this "
         f"machine's {cpus} logical CPUs, the client, the Dask scheduler and the workers share the cores: 2 workers "
         "cannot reach 2x one worker here"
-        + (f"; the 1-minute load average as each round started: {', '.join(loads)}." if loads else "."),
+        + (
+            f"; other processes took {100 * statistics.median(others):.0f}% of the machine's CPU time during the "
+            f"explorations (median; at most {100 * max(others):.0f}%)."
+            if others
+            else "."
+        ),
     ]
     return "\n".join(lines)
 
