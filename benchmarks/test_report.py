@@ -71,6 +71,8 @@ def _all_met() -> dict[str, Any]:
         _bench(1.0, kind="determinism", workload="mandelbrot", medians={"default": 1.0, "deterministic": 1.04}),
         _bench(1.0, kind="explorer", strategy="random", schedules_per_second=400.0),
         _bench(1.0, kind="explorer", strategy="pct", schedules_per_second=500.0),
+        _cluster("small", {"here": 500.0, "jobs-2": 800.0, "dask-1": 450.0, "dask-2": 700.0}),
+        _cluster("large", {"here": 17.0, "jobs-2": 30.0, "dask-1": 16.0, "dask-2": 28.0}),
         _threads(PINGPONG.id, "wasmroutines", 0.1, round_trips=1000),
         _threads(PINGPONG.id, "wasmtime", 10.0, round_trips=1000),
         _threads(SPAWN_JOIN.id, "wasmroutines", 7.0, threads=1000),
@@ -121,6 +123,13 @@ def _seeded_program(workload: str) -> dict[str, Any]:
     )
 
 
+def _cluster(workload: str, rates: dict[str, float]) -> dict[str, Any]:
+    """A program row of test_cluster.py: the medians, and three rounds at them."""
+    info = {"program": f"{workload}.wasm", "runs": 100, "rates": {k: [v] * 3 for k, v in rates.items()}}
+    info["others"] = {k: [0.05] * 3 for k in rates}
+    return _bench(1.0, kind="cluster", workload=workload, schedules_per_second=rates, **info)
+
+
 def _with(data: dict[str, Any], kind: str, **info: Any) -> dict[str, Any]:
     """`data` with the extra_info of its first entry of `kind` (and of `info`'s workload or strategy) updated."""
     data = copy.deepcopy(data)
@@ -143,7 +152,7 @@ def test_every_goal_met_passes() -> None:
     text, status = _report().evaluate(_all_met())
     assert status == 0, text
     goals = _goal_lines(text)
-    assert len(goals) == 16 and all(": met" in line for line in goals), goals
+    assert len(goals) == 17 and all(": met" in line for line in goals), goals
 
 
 @pytest.mark.parametrize(
@@ -174,6 +183,11 @@ def test_every_goal_met_passes() -> None:
         ("seeded_decision", {"us_per_decision": 6.4}, "scheduling decision"),
         ("seeded_pingpong", {"ratio": 250.0}, "ping-pong round trip, seeded"),
         ("seeded_rss", {"growth": 0.5}, "peak RSS"),
+        (
+            "cluster",
+            {"workload": "large", "schedules_per_second": {"dask-1": 16.0, "dask-2": 23.0}},
+            "2 Dask workers against 1",
+        ),
     ],
 )
 def test_a_missed_goal_fails(kind: str, change: dict[str, Any], goal: str) -> None:

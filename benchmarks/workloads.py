@@ -309,6 +309,7 @@ DECISION_MAX_US = 0.3  # one deterministic scheduling decision between two runna
 PINGPONG_SEEDED_MAX = 3.0  # futex ping-pong round trip, seeded over fair
 RSS_GROWTH_MAX = 0.10  # peak RSS of a deterministic run 10x longer than another, over the shorter's, less 1
 WASI_SPAWN_MAX_US = 10.0  # wasi-threads spawn+exit, CPU per thread
+CLUSTER_SPEEDUP_MIN = 1.5  # explorer rate on 2 Dask workers over 1, on the larger program (issue 20)
 
 MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "tests/programs/manifest.json").read_text())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ SHARED = ROOT.parent / "shared"
 #: the conformance tests run. Locally they are skipped, and the session's summary says how many.
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _missing_shared: list[str] = []
+_missing_extras: dict[str, list[str]] = {}
 
 
 def needs_shared(*paths: Path) -> pytest.MarkDecorator:
@@ -33,8 +35,16 @@ def needs_shared(*paths: Path) -> pytest.MarkDecorator:
     return pytest.mark.needs_shared(paths=paths)
 
 
+def needs_extra(module: str, extra: str) -> pytest.MarkDecorator:
+    """Mark a test (or module, as `pytestmark`) that imports `module`, installed by `pip install .[extra]`.
+
+    When it is not installed: in CI (which installs the extra) the test fails; locally it is skipped and counted."""
+    return pytest.mark.needs_extra(module=module, extra=extra)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs_shared(paths): the test reads these paths under ../shared")
+    config.addinivalue_line("markers", "needs_extra(module, extra): the test imports a package of an optional extra")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -46,6 +56,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 pytest.fail(message + " (CI must run the conformance tests)", pytrace=False)
             _missing_shared.append(item.nodeid)
             pytest.skip(message)
+    for mark in item.iter_markers(name="needs_extra"):
+        module, extra = mark.kwargs["module"], mark.kwargs["extra"]
+        if importlib.util.find_spec(module) is None:
+            message = f"{module} is not installed (pip install '.[{extra}]')"
+            if IN_CI:
+                pytest.fail(message + " (CI installs the extra: the test must run)", pytrace=False)
+            _missing_extras.setdefault(extra, []).append(item.nodeid)
+            pytest.skip(message)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -54,6 +72,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"{len(_missing_shared)} tests were skipped because {SHARED} is incomplete or missing: "
             "the conformance suites did not run. In CI these fail."
+        )
+    for extra, nodeids in _missing_extras.items():
+        terminalreporter.write_line(
+            f"{len(nodeids)} tests skipped: the optional extra [{extra}] is not installed (in CI these fail)",
+            yellow=True,
         )
 
 

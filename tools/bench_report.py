@@ -9,9 +9,10 @@ The report goes to stdout, pytest's own output to stderr. First the peers table:
 median time of its timed rounds (CoreMark rows: the score, higher is better); the ratio columns are Wasmroutines'
 time over wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Then the threading table (green threads
 against wasmtime on OS threads, benchmarks/test_threads.py), the SIMD kernels, deterministic mode and the explorer,
-deterministic runs against fair runs through the command line (issue 15, benchmarks/test_seeded.py), then the
-goals, each computed from the figures: met, missed, or not measured (and why), the machine, and why any cell is
-missing. benchmarks/README.md says what each figure includes.
+deterministic runs against fair runs through the command line (issue 15, benchmarks/test_seeded.py), the explorer
+on 1 and 2 Dask workers and its own pool (issue 20, benchmarks/test_cluster.py), then the goals, each computed from
+the figures: met, missed, or not measured (and why), the machine, and why any cell is missing. benchmarks/README.md
+says what each figure includes.
 
 Exit status: 0 when every goal measured is met; 1 when a goal is missed, when nothing was measured, or when a test
 of our own failed (a test of Wasmroutines, or one without a peer); pytest's status when it could not run
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from benchmarks.peers import PEER_NAMES, SUBJECT  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     BAR,
     CALLS,
+    CLUSTER_SPEEDUP_MIN,
     COMMANDS,
     COREMARK_ID,
     DECISION_MAX_US,
@@ -491,6 +494,62 @@ def render_preemption(data: dict[str, Any]) -> str:
     )
 
 
+# ---- the explorer on Dask (issue 20, test_cluster.py) ----
+
+#: test_cluster.py's modes: (key, column title)
+CLUSTER_MODES = (
+    ("here", "`--jobs 1`"),
+    ("jobs-2", "`--jobs 2`"),
+    ("dask-1", "Dask, 1 worker"),
+    ("dask-2", "Dask, 2 workers"),
+)
+
+
+def cluster_speedup(data: dict[str, Any], workload: str) -> float | None:
+    """The explorer's rate on 2 Dask workers over 1 (medians), on one of test_cluster.py's programs."""
+    for info in _infos(data, "cluster"):
+        if info.get("workload") == workload:
+            rates = info["schedules_per_second"]
+            if rates.get("dask-1") and rates.get("dask-2"):
+                return float(rates["dask-2"]) / float(rates["dask-1"])
+    return None
+
+
+def render_cluster(data: dict[str, Any]) -> str:
+    rows = _infos(data, "cluster")
+    if not rows:
+        return ""
+    head = " | ".join(title for _, title in CLUSTER_MODES)
+    lines = [
+        f"| explorer (schedules/s, median of {len(next(iter(rows[0]['rates'].values())))}) | runs | {head} "
+        "| 2 workers / 1 |",
+        "|---|---:|" + "---:|" * (len(CLUSTER_MODES) + 1),
+    ]
+    for info in rows:
+        rates = info["schedules_per_second"]
+        cells = " | ".join(f"{rates[key]:,.1f}" if key in rates else "" for key, _ in CLUSTER_MODES)
+        speedup = cluster_speedup(data, info["workload"])
+        lines.append(
+            f"| {info['workload']}: {info['program']} | {info['runs']:,} | {cells} | "
+            f"{f'{speedup:.2f}x' if speedup else ''} |"
+        )
+    cpus = data.get("machine_info", {}).get("wasmroutines_bench", {}).get("logical_cpus") or "?"
+    others = [x for info in rows for values in info.get("others", {}).values() for x in values]
+    lines += [
+        "",
+        f"Wall clock, the explorer's own rate (its calibration run and the batches' travel included). On this "
+        f"machine's {cpus} logical CPUs, the client, the Dask scheduler and the workers share the cores: 2 workers "
+        "cannot reach 2x one worker here"
+        + (
+            f"; other processes took {100 * statistics.median(others):.0f}% of the machine's CPU time during the "
+            f"explorations (median; at most {100 * max(others):.0f}%)."
+            if others
+            else "."
+        ),
+    ]
+    return "\n".join(lines)
+
+
 # ---- deterministic runs against fair runs (issue 15, test_seeded.py) ----
 
 
@@ -738,6 +797,15 @@ def goals(data: dict[str, Any], rows: list[Row], threads: dict[str, dict[str, Th
         out.append(Goal(name, target, "missed", note=f"the run failed: {cell.reason}"))
     else:
         out.append(Goal(name, target, "not measured", note=_not_measured(cell, "it")))
+    name, target = (
+        "explorer on 2 Dask workers against 1, the larger program (issue 20)",
+        (f"at least {CLUSTER_SPEEDUP_MIN:g}x"),
+    )
+    speedup = cluster_speedup(data, "large")
+    if speedup is not None:
+        out.append(Goal(name, target, _check(speedup >= CLUSTER_SPEEDUP_MIN), f"{speedup:.2f}x"))
+    else:
+        out.append(Goal(name, target, "not measured", note="benchmarks/test_cluster.py did not run"))
     return out + _seeded_goals(data, threads)
 
 
@@ -774,7 +842,8 @@ def evaluate(data: dict[str, Any]) -> tuple[str, int]:
         out += [render_peers(rows), ""]
     if threads:
         out += [render_threads(threads), ""]
-    for section in (render_simd(data), render_determinism(data), render_preemption(data), render_seeded(data)):
+    sections = (render_simd(data), render_determinism(data), render_preemption(data), render_seeded(data))
+    for section in (*sections, render_cluster(data)):
         if section:
             out += [section, ""]
 

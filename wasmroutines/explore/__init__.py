@@ -12,15 +12,21 @@
         return inst.exports.total()
     assert explore_function(body, runs=500, expect=400).ok
 
+    with dask_executor("local:2") as executor:   # or Client(...).get_executor(): any Executor
+        result = explore_program(Program.load("prog.wasm"), runs=100_000, executor=executor)
+
 Modules: runner.py (one run and how it ended), explorer.py (many runs,
-deduplicated failures, processes, progress), and the scheduling strategies
-in core/determinism.py. The pytest plugin (wasmroutines/pytest_plugin.py)
+deduplicated failures, progress), distribute.py (runs in batches on an
+Executor or the explorer's own process pool; processes that die),
+cluster.py (Dask, the optional extra `cluster`), and the scheduling
+strategies in core/determinism.py. The pytest plugin (wasmroutines/pytest_plugin.py)
 wraps explore_function as a fixture.
 """
 
 from __future__ import annotations
 
 from ..core.determinism import Schedule
+from .cluster import ClusterUnavailable, dask_executor
 from .explorer import (
     CannotRun,
     Exploration,
@@ -36,6 +42,7 @@ from .runner import DEFAULT_FUEL, Failure, Hang, Outcome, Program, run_function,
 __all__ = [
     "DEFAULT_FUEL",
     "CannotRun",
+    "ClusterUnavailable",
     "Exploration",
     "Failure",
     "FoundFailure",
@@ -43,6 +50,7 @@ __all__ = [
     "Outcome",
     "Program",
     "Schedule",
+    "dask_executor",
     "explore_function",
     "explore_program",
     "replay_function",

@@ -8,16 +8,20 @@ the commands, so the plain `run` path stays as it was.
     wasmroutines run --replay run.wrr prog.wasm         # exactly again, or where it diverges
     wasmroutines run --seed 7 --trace run.json prog.wasm   # open in ui.perfetto.dev
     wasmroutines explore --runs 1000 --strategy pct prog.wasm
+    wasmroutines explore --dask local:2 --runs 100000 prog.wasm   # on Dask (cluster.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import math
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 from ..core.determinism import STRATEGIES, Schedule
@@ -26,6 +30,7 @@ from ..core.memory import PAGE_SIZE
 from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
 from ..core.store import DEFAULT_MAX_THREADS
+from .cluster import ClusterUnavailable, dask_executor, parse_address
 from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
 
 __all__ = [
@@ -67,7 +72,8 @@ exit status: 0 when no failure was found, 1 when one was (or on another error), 
 examples:
   wasmroutines explore --runs 1000 prog.wasm
   wasmroutines explore --runs 1000 --strategy pct --depth 2 --jobs 2 prog.wasm arg1
-  wasmroutines explore --expect-stdout 'counter 200' --save failures/ prog.wasm"""
+  wasmroutines explore --expect-stdout 'counter 200' --save failures/ prog.wasm
+  wasmroutines explore --dask tcp://scheduler:8786 --runs 1000000 --max-failures 1 prog.wasm"""
 
 
 #: The largest values the C core holds: 32-bit counts (call depth, table elements, pct's depth) and
@@ -575,7 +581,29 @@ def add_explore_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) ->
     p.add_argument("--runs", type=_positive, default=1000, metavar="N", help="schedules to try (default 1000)")
     p.add_argument("--seed", type=_seed, default=0, metavar="S", help="the exploration's seed (default 0)")
     _add_schedule_options(p, explore=True)
-    p.add_argument("--jobs", "-j", type=_positive, default=1, metavar="J", help="worker processes (default 1)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--jobs", "-j", type=_positive, default=1, metavar="J", help="worker processes (default 1)")
+    where.add_argument(
+        "--dask",
+        type=_dask_address,
+        metavar="ADDRESS",
+        help="run on a Dask cluster: its scheduler's address (tcp://HOST:8786), or local:N to start\n"
+        "a LocalCluster of N worker processes (needs: pip install 'wasmroutines[cluster]');\n"
+        "the program and its inputs travel with the tasks; the report is the same as with --jobs",
+    )
+    p.add_argument(
+        "--batch",
+        type=_positive,
+        metavar="N",
+        help="runs per task with --jobs or --dask (default: about 0.3 s of runs, judged from the first)",
+    )
+    p.add_argument(
+        "--max-failures",
+        type=_positive,
+        metavar="K",
+        help="stop once K runs have failed, cancelling the rest (failed by themselves, or printed other\n"
+        "than --expect-stdout when given)",
+    )
     p.add_argument(
         "--no-preempt-shared",
         dest="preempt_shared",
@@ -643,27 +671,53 @@ def explore_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         return _fail(f"failed to load {args.program}: {e}")
     progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
-        result = explore_program(
-            program,
-            runs=args.runs,
-            strategy=args.strategy,
-            seed=args.seed,
-            depth=args.depth,
-            steps=args.steps,
-            preempt_shared=args.preempt_shared,
-            jobs=args.jobs,
-            fuel=args.hang_fuel,
-            expect_stdout=expect,
-            progress=progress,
-        )
+        with _executor(args.dask) as executor:
+            result = explore_program(
+                program,
+                runs=args.runs,
+                strategy=args.strategy,
+                seed=args.seed,
+                depth=args.depth,
+                steps=args.steps,
+                preempt_shared=args.preempt_shared,
+                jobs=args.jobs,
+                fuel=args.hang_fuel,
+                expect_stdout=expect,
+                progress=progress,
+                executor=executor,
+                batch=args.batch,
+                max_failures=args.max_failures,
+            )
     except CannotRun as e:  # nothing to explore: a load error of its own, not "bugs found"
         sys.stderr.write(f"Error: cannot run {args.program}: {e}\n")
         return EXIT_CANNOT_RUN
+    except ClusterUnavailable as e:
+        return _fail(str(e))
     if args.save:
         _save_failures(program, result, args.save, args.hang_fuel)
     print(result.report())
     sys.stdout.flush()
     return 0 if result.ok else EXIT_FAILURES
+
+
+@contextlib.contextmanager
+def _executor(address: str | None) -> Iterator[Executor | None]:
+    """--dask's executor for the exploration's length (None: the explorer's own, --jobs)."""
+    if address is None:
+        yield None
+        return
+    # Dask warns of every worker that died and every task it sends again: the report says what came of them.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with dask_executor(address) as executor:
+        yield executor
+
+
+def _dask_address(text: str) -> str:
+    try:
+        parse_address(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def _unwritable_file(path: str) -> str | None:

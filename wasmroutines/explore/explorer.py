@@ -21,17 +21,21 @@ length if it ended within DEFAULT_FUEL and that is more; after a hang it
 stays DEFAULT_FUEL. Under the random strategy the calibration run is run
 0; under pct it is extra.
 `jobs` > 1 spreads the runs over processes (forked, so a test body need not
-be picklable); results are merged in run order.
+be picklable), `executor` over any concurrent.futures.Executor (Dask's on a
+cluster: cluster.py); both go through distribute.py, in batches, and results
+are merged in run order, so the report is the same wherever the runs ran.
+`max_failures` stops early, once that many runs have failed (by themselves,
+or by printing other than the expected output when one is given).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,12 +43,13 @@ from ..core.determinism import STRATEGIES, Schedule
 from ..core.errors import WasmroutinesError
 from ..core.policy import EXPLORE_SLICES
 from ..core.store import Store
+from .distribute import batch_size, run_everywhere
 from .runner import DEFAULT_FUEL, Failure, Outcome, Program, limit_args, run_function, run_program
 
 __all__ = ["Exploration", "FoundFailure", "explore_function", "explore_program"]
 
-#: Runs sent to a worker process at a time.
-_CHUNK = 16
+#: Fewer runs than this are not worth starting processes for (`jobs`; an executor given is always used).
+_MIN_POOL_RUNS = 32
 #: Unless given, the hang budget is this many times the first run's count (when it ended, and more than DEFAULT_FUEL).
 _HANG_FACTOR = 50
 
@@ -67,6 +72,7 @@ class FoundFailure:
     exit_code: int | None
     decisions: list[int]
     replay: str  # one command (or call) that replays the run exactly
+    runs: list[int] = field(default_factory=list)  # every run that showed it, in order
 
 
 @dataclass
@@ -84,6 +90,14 @@ class Exploration:
     fuel: int | None = None  # the hang budget the runs had
     #: Whether `reference` was given (expect_stdout) rather than taken from the first run that ended normally.
     expected: bool = False
+    #: The runs asked for; fewer were run (`runs`) when the exploration stopped at `max_failures` failing runs.
+    requested: int = 0
+    max_failures: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        """Whether it stopped early, at `max_failures` failing runs, before all the runs asked for."""
+        return self.runs < self.requested
 
     @property
     def ok(self) -> bool:
@@ -103,6 +117,11 @@ class Exploration:
         ]
         if self.base.strategy == "pct":
             lines[0] += f", depth {self.base.depth}, {self.base.steps} steps"
+        if self.stopped:
+            lines.append(
+                f"stopped early at {self.max_failures} failing run{'s' if self.max_failures != 1 else ''} "
+                f"(max failures): {self.runs} of {self.requested} schedules run"
+            )
         if not self.failures:
             lines.append("no failure found")
             return "\n".join(lines)
@@ -230,34 +249,19 @@ def schedule_from_text(text: str) -> Schedule:
 
 # ---- running many ----
 
-_WORKER_TARGET: _Target | None = None
+
+def _failing(outcome: Outcome, expect: bytes | None) -> bool:
+    """Whether a run counts towards max_failures as it arrives: it failed by itself, or printed other than the
+    expected output (without an expectation, which output is right is known only at the end)."""
+    if outcome.failure is not None:
+        return True
+    return expect is not None and (outcome.stdout != expect or outcome.exit_code != 0)
 
 
-def _work(job: tuple[list[tuple[int, Schedule]]]) -> list[tuple[int, Outcome]]:
-    assert _WORKER_TARGET is not None
-    return [(i, _WORKER_TARGET.run(s)) for i, s in job[0]]
-
-
-def _outcomes(target: _Target, schedules: list[tuple[int, Schedule]], jobs: int) -> Iterator[tuple[int, Outcome]]:
-    if jobs <= 1 or len(schedules) < 2 * _CHUNK:
-        for i, s in schedules:
-            yield i, target.run(s)
-        return
-    global _WORKER_TARGET
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:  # no fork on this platform: run here
-        for i, s in schedules:
-            yield i, target.run(s)
-        return
-    _WORKER_TARGET = target
-    chunks = [(schedules[k : k + _CHUNK],) for k in range(0, len(schedules), _CHUNK)]
-    try:
-        with ctx.Pool(jobs) as pool:
-            for batch in pool.imap_unordered(_work, chunks):
-                yield from batch
-    finally:
-        _WORKER_TARGET = None
+def _timed_run(target: _Target, schedule: Schedule) -> tuple[Outcome, float]:
+    t0 = time.perf_counter()
+    outcome = target.run(schedule)
+    return outcome, time.perf_counter() - t0
 
 
 def _explore(
@@ -270,9 +274,18 @@ def _explore(
     steps: int | None,
     preempt_shared: bool,
     jobs: int,
+    executor: Executor | None,
+    batch: int | None,
+    max_failures: int | None,
     expect: bytes | None,
     progress: bool,
 ) -> Exploration:
+    if executor is not None and jobs > 1:
+        raise ValueError("give jobs or an executor, not both")
+    if max_failures is not None and max_failures < 1:
+        raise ValueError("max_failures must be at least 1")
+    if batch is not None and batch < 1:
+        raise ValueError("batch must be at least 1")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     if runs < 1:
@@ -288,7 +301,7 @@ def _explore(
         # Calibrate: run 0, a random walk, measures how long a run is (pct's k; the hang budget).
         if not fuel_given:
             target.fuel = DEFAULT_FUEL
-        first = target.run(base.run_seed(0))
+        first, seconds = _timed_run(target, base.run_seed(0))
         _check_runnable(first)
         if strategy == "random":  # it is run 0 itself; pct's runs all follow pct
             results[0] = first
@@ -305,25 +318,37 @@ def _explore(
     if not calibrated and schedules:
         # No calibration run: the first run alone first, so a program that cannot run stops here.
         i, schedule = schedules.pop(0)
-        results[i] = target.run(schedule)
+        results[i], seconds = _timed_run(target, schedule)
         _check_runnable(results[i])
 
+    # The calibration (or first) run ran here, whatever runs the rest: it checks that the program runs at all.
+    size = batch or batch_size(seconds, len(schedules))
+    if executor is None and len(schedules) < _MIN_POOL_RUNS:
+        jobs = 1
     bar = _progress_bar(runs, target.name, progress)
-    failing = 0
+    failing = sum(_failing(outcome, expect) for outcome in results.values())
     try:
-        for outcome in results.values():
-            bar.update(1)
-            failing += outcome.failure is not None
-        for i, outcome in _outcomes(target, schedules, jobs):
-            results[i] = outcome
-            failing += outcome.failure is not None
-            bar.update(1)
-            if failing:
-                bar.set_postfix(failing=failing, refresh=False)
+        bar.update(len(results))
+        if max_failures is None or failing < max_failures:
+            arriving = run_everywhere(target, schedules, executor=executor, jobs=jobs, batch=size)
+            try:
+                for i, outcome in arriving:
+                    results[i] = outcome
+                    bar.update(1)
+                    if _failing(outcome, expect):
+                        failing += 1
+                        bar.set_postfix(failing=failing, refresh=False)
+                        if max_failures is not None and failing >= max_failures:
+                            break  # closing `arriving` cancels the runs not yet done
+            finally:
+                arriving.close()
     finally:
         bar.close()
     elapsed = time.perf_counter() - started
-    return _summarize(target, base, results, elapsed, expect)
+    result = _summarize(target, base, results, elapsed, expect)
+    result.requested = runs
+    result.max_failures = max_failures
+    return result
 
 
 class CannotRun(WasmroutinesError):
@@ -401,11 +426,11 @@ def _summarize(
         found = groups.get(key)
         if found is None:
             s = o.schedule if o.schedule is not None else base
-            groups[key] = FoundFailure(
-                failure, s, i, 1, o.stdout, o.stderr, o.exit_code, o.decisions, target.replay(s, failure.kind == "hang")
-            )
+            replay = target.replay(s, failure.kind == "hang")
+            groups[key] = FoundFailure(failure, s, i, 1, o.stdout, o.stderr, o.exit_code, o.decisions, replay, [i])
         else:
             found.count += 1
+            found.runs.append(i)
     failures = sorted(groups.values(), key=lambda f: f.run)
     by_count = dict(sorted(outputs.items(), key=lambda item: -item[1]))
     return Exploration(
@@ -426,11 +451,18 @@ def explore_program(
     fuel: int | None = None,
     expect_stdout: bytes | None = None,
     progress: bool = False,
+    executor: Executor | None = None,
+    batch: int | None = None,
+    max_failures: int | None = None,
 ) -> Exploration:
     """Run a WASI program under `runs` schedules; see the module docstring.
 
     `fuel` is the hang budget in instructions, all threads together (default: DEFAULT_FUEL, or 50 times the
     first run's count when that run ended within it and that is more); `Exploration.fuel` is the one used.
+    `executor` (any concurrent.futures.Executor: a process pool, Dask's `Client.get_executor()`) runs all runs but
+    the first, which runs here; the program travels as its binary (`program.wasm`: Program.load keeps it).
+    `batch`: runs per task (default: about 0.3 s of runs, judged from the first run). `max_failures`: stop once
+    that many runs have failed, cancelling the rest (without it the report is the same wherever the runs ran).
     """
     return _explore(
         _ProgramTarget(program, fuel),
@@ -441,6 +473,9 @@ def explore_program(
         steps=steps,
         preempt_shared=preempt_shared,
         jobs=jobs,
+        executor=executor,
+        batch=batch,
+        max_failures=max_failures,
         expect=expect_stdout,
         progress=progress,
     )
@@ -459,8 +494,14 @@ def explore_function(
     fuel: int | None = None,
     expect: Any = None,
     progress: bool = False,
+    executor: Executor | None = None,
+    batch: int | None = None,
+    max_failures: int | None = None,
 ) -> Exploration:
-    """Run `body(store)` (see runner.run_function) under `runs` schedules; `expect`: its expected return value."""
+    """Run `body(store)` (see runner.run_function) under `runs` schedules; `expect`: its expected return value.
+
+    `executor`, `batch`, `max_failures`: as for explore_program; with an executor, `body` must be picklable by it
+    (Dask's cloudpickle takes closures, as long as what they hold is picklable: wasm bytes, not a Module)."""
     return _explore(
         _FunctionTarget(body, fuel),
         runs=runs,
@@ -470,6 +511,9 @@ def explore_function(
         steps=steps,
         preempt_shared=preempt_shared,
         jobs=jobs,
+        executor=executor,
+        batch=batch,
+        max_failures=max_failures,
         expect=None if expect is None else repr(expect).encode(),
         progress=progress,
     )

@@ -16,8 +16,13 @@ as they were when it happened.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import io
 import os
+import shutil
+import tarfile
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -114,6 +119,8 @@ class Program:
     """A WASI command and what it is given. `stdin` None inherits the process's stdin (bytes feed it).
 
     `limits` are Store keywords (max_memory_pages=, max_threads=, fuel=, ...) every run's store gets.
+    `wasm` is the binary (Program.load keeps it): a Program is sent to another process as its binary and compiled
+    again there, once per process, and its `dirs` as packed copies (see `__reduce__`).
     """
 
     module: Module
@@ -124,18 +131,103 @@ class Program:
     stdin: bytes | None = b""
     digest: str = ""  # SHA-256 of the binary, for recordings
     limits: dict[str, Any] = field(default_factory=dict)
+    wasm: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str, args: Sequence[str] = (), *, max_size: int | None = None, **kwargs: Any) -> Program:
         """Load the program at `path` (binary or text); `max_size` bounds the binary (ResourceLimitError)."""
         data = read_wasm(path, max_size)
-        return cls(Module(data), path, list(args), digest=module_digest(data), **kwargs)
+        return cls(Module(data), path, list(args), digest=module_digest(data), wasm=bytes(data), **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A Module is compiled code in C memory, which cannot be pickled: a Program travels to an executor's worker
+        # as its binary (the worker needs no copy of the file: no shared filesystem assumed) and is compiled there.
+        if self.wasm is None:
+            raise TypeError(
+                f"cannot send {self.path} to another process: this Program was made from a Module, not from its "
+                "binary (make it with Program.load, or give wasm=)"
+            )
+        # The preopened folders go too, packed (no shared filesystem assumed): a snapshot, which is all an
+        # exploration can rely on anyway (runs that write see each other's writes only within one process).
+        dirs = tuple(self.dirs)
+        cached = self.__dict__.get("_packed")  # packed once: every task carries the Program
+        if cached is None or cached[0] != dirs:
+            cached = self.__dict__["_packed"] = (dirs, _pack_dirs(self.dirs))
+        packed = cached[1]
+        fields = (self.path, self.args, self.env, packed, self.stdin, self.digest, self.limits)
+        return (_program_from_binary, (self.wasm, *fields))
+
+
+#: Modules compiled from Programs received from another process, by binary: each batch of runs an executor's worker
+#: receives carries the Program again, and compiling it once per process is enough. A few programs at most.
+_COMPILED: dict[bytes, Module] = {}
+_COMPILED_MAX = 4
+
+
+#: The preopened folders a Program sent to another process takes along, packed, all together at most (bytes).
+MAX_SENT_DIRS = 16 << 20
+
+
+def _pack_dirs(dirs: list[tuple[str, str]]) -> list[tuple[bytes, str]]:
+    """Each preopened folder as a tar archive of its contents, with its guest path."""
+    packed = []
+    total = 0
+    for host, guest in dirs:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(host, arcname=".")
+        total += buffer.tell()
+        if total > MAX_SENT_DIRS:
+            raise ValueError(
+                f"the preopened folders ({host} and those before it) are over {MAX_SENT_DIRS >> 20} MiB: too big to "
+                "send with every batch of runs; explore where they are"
+            )
+        packed.append((buffer.getvalue(), guest))
+    return packed
+
+
+#: Folders unpacked in this process, by archive: the runs of every batch that brings the same one share it.
+_UNPACKED: dict[bytes, str] = {}
+
+
+def _unpack_dirs(packed: list[tuple[bytes, str]]) -> list[tuple[str, str]]:
+    dirs = []
+    for archive, guest in packed:
+        key = hashlib.sha256(archive).digest()
+        host = _UNPACKED.get(key)
+        if host is None or not os.path.isdir(host):
+            host = tempfile.mkdtemp(prefix="wasmroutines-dir-")
+            atexit.register(shutil.rmtree, host, True)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(host, filter="data")
+            _UNPACKED[key] = host
+        dirs.append((host, guest))
+    return dirs
+
+
+def _program_from_binary(
+    wasm: bytes,
+    path: str,
+    args: list[str],
+    env: dict[str, str],
+    packed: list[tuple[bytes, str]],
+    *fields: Any,
+) -> Program:
+    key = hashlib.sha256(wasm).digest()
+    module = _COMPILED.pop(key, None)
+    if module is None:
+        module = Module(wasm)
+        while len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.pop(next(iter(_COMPILED)))  # the least recently used: dicts keep insertion order
+    _COMPILED[key] = module
+    return Program(module, path, args, env, _unpack_dirs(packed), *fields, wasm=wasm)
 
 
 @dataclass(frozen=True)
 class Failure:
     """How a run went wrong. `kind`: deadlock, trap, exit (non-zero), hang, output (differs), limit
-    (over one of the store's limits: `limit` names it, as the error's `.limit` does), error.
+    (over one of the store's limits: `limit` names it, as the error's `.limit` does), error, crash (the run
+    killed the process running it, twice, the second time alone: only where an executor runs it elsewhere).
 
     `threads` are the stacks of every thread when it happened; `thread` the
     one that trapped (when known). `key` identifies the bug for deduplication.
@@ -158,8 +250,8 @@ class Failure:
         """
         if self.kind in ("output", "exit", "error"):
             return f"{self.kind}: {self.message}"
-        if self.kind == "hang":
-            return "hang"
+        if self.kind in ("hang", "crash"):
+            return self.kind  # a crash's message names no place: the process died with the run's stacks
         if self.kind == "deadlock":
             # A set: how many threads wait at one site depends on how many got there before the rest blocked.
             sites = sorted({(t.state, _blocked_kind(t.blocked_on), _site(t.frames)) for t in self.threads})
