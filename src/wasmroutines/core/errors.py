@@ -21,6 +21,7 @@ __all__ = [
     "OutOfFuel",
     "ResourceLimitError",
     "StackExhausted",
+    "StoreClosedError",
     "ThreadReport",
     "Trap",
     "UnsupportedFeature",
@@ -105,6 +106,11 @@ class OutOfFuel(WasmroutinesError):
 
 class ImmutableGlobalError(WasmroutinesError):
     """A write to a global that is not mutable."""
+
+
+class StoreClosedError(WasmroutinesError):
+    """The store was closed (`Store.close()`, or the end of `with Store() as store:`): none of its objects,
+    instances, functions, memories, tables, globals or threads, can be used any more."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from . import _externtype, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
-from .store import Store
+from .store import Store, StoreObject, closed_error
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 from .values import register_function as values_register_function
@@ -16,7 +16,7 @@ from .values import register_function as values_register_function
 __all__ = ["Function"]
 
 
-class Function:
+class Function(StoreObject):
     """A function of a store.
 
     `Function(store, callable, type)` makes a host function: when wasm calls it,
@@ -25,8 +25,6 @@ class Function:
     converts the same way and returns None, a value or a tuple.
     """
 
-    _ptr: Any
-    _store: Store
     _type: FuncType | None
     _host_func: Callable[..., Any] | None = None
     _host_checked: bool = False
@@ -81,16 +79,16 @@ class Function:
         return self._type
 
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
     def name(self) -> str | None:
         """The function's name from its module's name section, or None."""
         return optional_text(lib.wr_api_func_name(self._ptr))
 
     def _host(self) -> Callable[..., Any] | None:
-        """The Python callable of a host function; None for a wasm function (cached: it never changes)."""
+        """The Python callable of a host function; None for a wasm function (cached: it never changes).
+
+        Every call and spawn asks it first: StoreClosedError once the store is closed."""
+        if self._store._native.ptr is None:
+            raise closed_error("Function")
         if self._host_checked:
             return self._host_func
         host_id = ffi.new("uint64_t *")
@@ -119,7 +117,7 @@ class Function:
         host = self._host()
         if host is not None:
             return execution.call_host_bits(self._store, host, ft, args)
-        return execution.call(self._store, self._ptr, args, slot_count(ft.results))
+        return execution.call(self._store, self._cptr, args, slot_count(ft.results))  # _host() checked it
 
     # ---- for the scheduler, which runs a wasm function as a green thread without importing this module ----
 
@@ -163,12 +161,14 @@ class Function:
         return execution.drive(self._store, t, status, self.type.result_slots)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Function) and other._store is self._store and other._ptr == self._ptr
+        return isinstance(other, Function) and other._store is self._store and other._cptr == self._cptr
 
     def __hash__(self) -> int:
-        return hash(address(self._ptr))
+        return hash(address(self._cptr))
 
     def __repr__(self) -> str:
+        if self._store.closed:
+            return "<Function of a closed store>"
         name = self.name
         return f"<Function {name or '?'} {self.type}>"
 
