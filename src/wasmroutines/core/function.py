@@ -8,6 +8,7 @@ from typing import Any
 from . import _externtype, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
+from .errors import StackExhausted
 from .store import Store, StoreObject, closed_error
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
@@ -117,7 +118,11 @@ class Function(StoreObject):
         host = self._host()
         if host is not None:
             return execution.call_host_bits(self._store, host, ft, args)
-        return execution.call(self._store, self._cptr, args, slot_count(ft.results))  # _host() checked it
+        try:
+            return execution.call(self._store, self._cptr, args, slot_count(ft.results))  # _host() checked it
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     # ---- for the scheduler, which runs a wasm function as a green thread without importing this module ----
 
@@ -134,7 +139,11 @@ class Function(StoreObject):
     def _begin_on(self, t: Any, arg_slots: Sequence[int]) -> tuple[int, Any]:
         """Start a call on wr_thread `t` and run it until it first stops: (status, payload), the payload being
         the raw results (WR_DONE), the Trap (WR_TRAP), or None (the call goes on through `_drive`)."""
-        return self._outcome(t, execution.begin(self._store, t, self._ptr, arg_slots))
+        try:
+            return self._outcome(t, execution.begin(self._store, t, self._ptr, arg_slots))
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def _set_up_on(self, t: Any, arg_slots: Sequence[int]) -> bool:
         """Set up a call on wr_thread `t` without running it, for the C core or `_resume_on` to start (a spawned
@@ -147,18 +156,29 @@ class Function(StoreObject):
 
     def _run_set_up(self, t: Any) -> list[int]:
         """Run the call set up on `t` to its end: its raw results (or raise), as call_bits gives them."""
-        return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+        try:
+            return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def _outcome(self, t: Any, status: int) -> tuple[int, Any]:
         if status == WR_DONE:
             return status, execution.results(t, self.type.result_slots)
         if status == WR_TRAP:
-            return status, trap_of(t)
+            trap = trap_of(t)
+            if isinstance(trap, StackExhausted):
+                self._store._name_stack_limit(trap)
+            return status, trap
         return status, None
 
     def _drive(self, t: Any, status: int) -> list[int]:
         """Serve the call begun on `t` from `status` on; its raw results (or raise)."""
-        return execution.drive(self._store, t, status, self.type.result_slots)
+        try:
+            return execution.drive(self._store, t, status, self.type.result_slots)
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Function) and other._store is self._store and other._cptr == self._cptr

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from greenlet import GreenletExit
 
 from ._ffi import ffi, lib
-from .errors import StoreClosedError
+from .errors import StackExhausted, StoreClosedError
 from .scheduler import GreenThread, Scheduler
 
 if TYPE_CHECKING:
@@ -100,6 +100,43 @@ class _Native:
 #: and the 100,000-idle-thread benchmark, and a bound (about 16 KiB each) on a program that spawns forever.
 DEFAULT_MAX_THREADS = 100_000
 
+#: The core's defaults (wr_store.c) for the frame stack (max_call_depth frames) and value stack (stack_slots).
+DEFAULT_CALL_DEPTH = 20_000
+DEFAULT_STACK_SLOTS = 1 << 20
+#: A frame on a thread's frame stack: wr_frame (wr_exec.h), three pointers (chunk_bytes in wr_exec.c asserts it);
+#: a value-stack slot is 8 bytes. The C core rounds each stack up to whole pages.
+FRAME_BYTES = 3 * ffi.sizeof("void *")
+SLOT_BYTES = 8
+STACK_PAGE = 4096
+#: What a thread's two stacks may take together unless told otherwise: far above what the default depth and
+#: slots need (about 8.5 MiB), and a bound on a recursion let loose by a big max_call_depth or stack_slots.
+DEFAULT_MAX_STACK_BYTES = 64 << 20
+#: The least max_stack_bytes: a page for each stack.
+MIN_STACK_BYTES = 2 * STACK_PAGE
+
+
+def stack_sizes(depth: int, slots: int, max_bytes: int | None) -> tuple[int, int]:
+    """The frames and slots a thread's stacks get for `depth` frames and `slots` slots under `max_bytes`.
+
+    When the two (each rounded up to pages) fit, they are kept. Otherwise the smaller of the two keeps its
+    size up to half the bytes and the larger gets the rest, so raising one limit never shrinks the other
+    below what it had, unless both are beyond half.
+    """
+    if max_bytes is None:
+        return depth, slots
+    frame_pages = -(-depth * FRAME_BYTES // STACK_PAGE)
+    slot_pages = -(-slots * SLOT_BYTES // STACK_PAGE)
+    budget = max_bytes // STACK_PAGE
+    if frame_pages + slot_pages <= budget:
+        return depth, slots
+    if frame_pages <= slot_pages:
+        frame_pages = min(frame_pages, budget // 2)
+        slot_pages = budget - frame_pages
+    else:
+        slot_pages = min(slot_pages, budget // 2)
+        frame_pages = budget - slot_pages
+    return min(depth, frame_pages * STACK_PAGE // FRAME_BYTES), min(slots, slot_pages * STACK_PAGE // SLOT_BYTES)
+
 
 class HostFunc:
     """A Python callable registered as a host function, with its type."""
@@ -163,6 +200,15 @@ class Store:
     - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
       `stack_slots` its value stack (default 1 Mi slots): a call too deep
       traps with StackExhausted.
+    - `max_stack_bytes` caps the bytes of a thread's frame stack and value
+      stack together (default DEFAULT_MAX_STACK_BYTES, 64 MiB; rounded down
+      to 4 KiB pages, at least MIN_STACK_BYTES; None: the two counts alone).
+      When max_call_depth frames (FRAME_BYTES each) and stack_slots slots
+      (8 bytes each) need more, the smaller stack keeps its size up to half
+      of it and the larger gets the rest; a call that then does not fit
+      traps with StackExhausted, limit "max_stack_bytes". `stack_bytes`
+      tells what each thread's stacks take (their memory: reserved at the
+      thread's start, touched as calls go deep).
     - `max_module_size` (bytes; default none) refuses bigger modules at
       instantiation (ResourceLimitError).
     - `max_threads`: spawned green threads alive at once (default
@@ -199,6 +245,7 @@ class Store:
         max_table_elements: int | None = None,
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
+        max_stack_bytes: int | None = DEFAULT_MAX_STACK_BYTES,
         max_module_size: int | None = None,
         max_threads: int | None = DEFAULT_MAX_THREADS,
         fuel: int | None = None,
@@ -223,10 +270,20 @@ class Store:
         _check_range("max_table_elements", max_table_elements, 2**32 - 1)
         _check_range("max_call_depth", max_call_depth, 2**32 - 1)
         _check_range("stack_slots", stack_slots, 2**32 - 1)
-        if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
-            lib.wr_api_store_set_limits(
-                ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
+        _check_range("max_stack_bytes", max_stack_bytes, 2**63 - 1)
+        if max_stack_bytes is not None and max_stack_bytes < MIN_STACK_BYTES:
+            raise ValueError(
+                f"max_stack_bytes must be at least {MIN_STACK_BYTES:,} (a page per stack): {max_stack_bytes}"
             )
+        # The byte limit is met by giving the core smaller counts; a stack cut short by it is named after it.
+        depth, slots = max_call_depth or DEFAULT_CALL_DEPTH, stack_slots or DEFAULT_STACK_SLOTS
+        self._depth, self._slots = stack_sizes(depth, slots, max_stack_bytes)
+        self._max_stack_bytes = max_stack_bytes
+        #: StackExhausted limits that max_stack_bytes cut short, renamed after it (_name_stack_limit).
+        self._cut_by_bytes = {
+            name for name, cut in (("max_call_depth", self._depth < depth), ("stack_slots", self._slots < slots)) if cut
+        }
+        lib.wr_api_store_set_limits(ptr, max_memory_pages or 0, max_table_elements or 0, self._depth, self._slots)
         self._hosts: dict[int, HostFunc] = {}
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._extern_objects: dict[int, object] = {}
@@ -275,6 +332,23 @@ class Store:
     @max_wall_time.setter
     def max_wall_time(self, seconds: float | None) -> None:
         self.scheduler.set_wall_time(seconds)
+
+    @property
+    def max_stack_bytes(self) -> int | None:
+        """The byte limit of a thread's frame and value stacks together (None: none); see the class docstring."""
+        return self._max_stack_bytes
+
+    @property
+    def stack_bytes(self) -> int:
+        """The bytes each wasm thread's frame and value stacks take (at most max_stack_bytes)."""
+        frames = -(-self._depth * FRAME_BYTES // STACK_PAGE) * STACK_PAGE
+        slots = -(-self._slots * SLOT_BYTES // STACK_PAGE) * STACK_PAGE
+        return frames + slots
+
+    def _name_stack_limit(self, e: StackExhausted) -> None:
+        """A stack exhausted because max_stack_bytes cut its frames or slots short names max_stack_bytes."""
+        if e.limit in self._cut_by_bytes:
+            e.limit = "max_stack_bytes"
 
     # ---- green threads ----
 
