@@ -2,4 +2,4 @@
 
 from setuptools import setup
 
-setup(cffi_modules=["wasmroutines/_native/build_ffi.py:ffibuilder"])
+setup(cffi_modules=["src/wasmroutines/_native/build_ffi.py:ffibuilder"])

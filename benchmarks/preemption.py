@@ -37,8 +37,8 @@ def _copy_sources(dest: Path) -> None:
         if (ROOT / name).exists():
             shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(
-        ROOT / "wasmroutines",
-        dest / "wasmroutines",
+        ROOT / "src" / "wasmroutines",
+        dest / "src" / "wasmroutines",
         ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.o", "*.pyc"),
     )
 
@@ -65,7 +65,7 @@ def build_variants(folder: Path) -> dict[str, Path]:
 
 def probe(root: Path, scale: int) -> float:
     """CoreMark's score (iterations per CPU second) on the copy at `root`, in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(ROOT)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root / "src"), str(ROOT)]))
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.preemption", str(root), str(scale)],
         cwd=ROOT,
@@ -79,7 +79,7 @@ def probe(root: Path, scale: int) -> float:
 
 
 def _main(root: Path, scale: int) -> None:
-    sys.path.insert(0, str(root))
+    sys.path.insert(0, str(root / "src"))
     import wasmroutines as wr
 
     where = Path(wr.__file__).resolve()

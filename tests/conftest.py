@@ -12,8 +12,8 @@ import pytest
 from wasmroutines import Instance, Module, Store, wat2wasm
 
 # Subprocesses the tests start (`python -m wasmroutines ...`) must import the installed package, which
-# has the compiled core, not the source tree in the working directory, which does not (unless built
-# in place with `pip install -e`): PYTHONSAFEPATH keeps the working directory off their sys.path.
+# has the compiled core: PYTHONSAFEPATH keeps the working directory off their sys.path, so nothing
+# there can shadow it (the package itself lives under src/, out of the way).
 os.environ["PYTHONSAFEPATH"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -236,6 +236,7 @@ def test_an_assemblyscript_program_with_env() -> None:
         "--hang-fuel 9223372036854775808",
         "--depth 4294967296",
         "--fuel -1",
+        "--max-stack 9223372036854775808",
     ],
 )
 def test_numeric_options_out_of_range_are_usage_errors(option: str) -> None:
@@ -273,6 +274,8 @@ def test_store_limits_out_of_range_are_value_errors() -> None:
         {"stack_slots": 2**32},
         {"fuel": 2**63},
         {"max_threads": -1},
+        {"max_stack_bytes": -1},
+        {"max_stack_bytes": 2**63},
     ):
         with pytest.raises(ValueError, match=next(iter(keywords))):
             Store(**keywords)

@@ -1,4 +1,4 @@
-"""Exploring on Dask (wasmroutines/explore/cluster.py): a LocalCluster of 2 worker processes gives the report of
+"""Exploring on Dask (src/wasmroutines/explore/cluster.py): a LocalCluster of 2 worker processes gives the report of
 `--jobs 1`; workers that die have their runs redone, and a run that kills its process is a crash of its schedule.
 
 Needs the optional extra `cluster` (Dask's distributed): skipped locally without it, failing in CI, which

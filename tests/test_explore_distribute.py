@@ -1,4 +1,4 @@
-"""Explorations run elsewhere (wasmroutines/explore/distribute.py): the same report on any executor, batches,
+"""Explorations run elsewhere (src/wasmroutines/explore/distribute.py): the same report on any executor, batches,
 the early stop, and processes that die. Dask's own executor: test_explore_cluster.py."""
 
 from __future__ import annotations

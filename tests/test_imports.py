@@ -1,4 +1,4 @@
-"""The package's modules import each other without cycles: each layer of `wasmroutines/core/` (and the
+"""The package's modules import each other without cycles: each layer of `src/wasmroutines/core/` (and the
 rest of the package) builds on the ones below it, and no module needs a bottom-of-file or
 in-function import to work around another (ARCHITECTURE.md). Imports under `if TYPE_CHECKING:` are
 for annotations only and do not count."""
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "wasmroutines"
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "wasmroutines"
 
 
 def _module_name(path: Path) -> str:

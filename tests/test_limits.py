@@ -42,6 +42,8 @@ from wasmroutines import (
 )
 from wasmroutines.bindings.wasmer import threads as wasmer_threads
 from wasmroutines.core.module import read_wasm
+from wasmroutines.core.store import DEFAULT_MAX_STACK_BYTES, FRAME_BYTES, stack_sizes
+from wasmroutines.explore.runner import limit_args
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "tests" / "wasi_programs"
@@ -527,6 +529,8 @@ def test_cli_explore_passes_limits_to_every_run_and_replay() -> None:
         ["--max-module-size", "12Q"],
         ["--max-memory", "1000"],
         ["--fuel", "-5"],
+        ["--max-stack", "4K"],
+        ["--max-stack", "lots"],
     ],
 )
 def test_cli_bad_limits_give_one_line(args: list[str]) -> None:
@@ -585,3 +589,127 @@ def test_cli_max_stack_slots(tmp_path: Path) -> None:
     assert_limit(cli("run", "--max-call-depth", "100000", "--invoke", "many", str(prog), "50000"), "--max-stack-slots")
     p = cli("run", "--max-stack-slots", "4000000", "--max-call-depth", "100000", "--invoke", "many", str(prog), "50000")
     assert (p.returncode, p.stdout) == (0, b"0\n")
+
+
+# ---- the byte limit of a thread's frame and value stacks (max_stack_bytes, --max-stack) ----
+
+# "rec" recurses forever with no locals, a slot a frame (the frame stack fills first); "count" says how deep it
+# went. "bare" takes no slot at all.
+REC = """(module
+  (global $c (mut i32) (i32.const 0))
+  (func $rec (export "rec") (global.set $c (i32.add (global.get $c) (i32.const 1))) (call $rec))
+  (func $bare (export "bare") (call $bare))
+  (func (export "count") (result i32) (global.get $c)))"""
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_max_stack_bytes_bounds_a_recursion_under_a_huge_call_depth(wat: Callable[[str], bytes]) -> None:
+    # The issue's case: with no byte limit, 100,000,000 frames of 24 bytes are 2.4 GB of frame stack.
+    store = Store(max_call_depth=100_000_000, max_stack_bytes=16 << 20)
+    inst = Instance(store, Module(wat(REC)))
+    assert store.max_stack_bytes == 16 << 20 and store.stack_bytes == 16 << 20
+    before = _rss_bytes()
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.rec()
+    assert _rss_bytes() - before < 32 << 20
+    assert e.value.limit == "max_stack_bytes" and "max_stack_bytes limit" in str(e.value)
+    # The value stack (1 Mi slots, 8 MiB: the smaller) kept its size; the frames got the other 8 MiB.
+    frames = (8 << 20) // FRAME_BYTES
+    assert frames - 2 <= inst.exports.count() <= frames
+    assert frames > 300_000  # far deeper than the default 20,000 frames
+
+
+def test_the_default_byte_limit_applies(wat: Callable[[str], bytes]) -> None:
+    assert Store().max_stack_bytes == DEFAULT_MAX_STACK_BYTES == 64 << 20
+    assert Store().stack_bytes < DEFAULT_MAX_STACK_BYTES  # the default depth and slots are not cut
+    store = Store(max_call_depth=100_000_000)
+    inst = Instance(store, Module(wat(REC)))
+    assert store.stack_bytes == DEFAULT_MAX_STACK_BYTES
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.bare()  # 56 MiB of frames: 2.4 million
+    assert e.value.limit == "max_stack_bytes"
+    # In a spawned thread too (the scheduler's path).
+    with pytest.raises(StackExhausted) as e:
+        join(spawn(inst.exports.bare))
+    assert e.value.limit == "max_stack_bytes"
+    # A slot a frame: the value stack (1 Mi slots, not cut) is full before the frames.
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.rec()
+    assert e.value.limit == "stack_slots" and (1 << 20) - 2 <= inst.exports.count() <= 1 << 20
+
+
+def test_no_byte_limit_leaves_the_counts_alone(wat: Callable[[str], bytes]) -> None:
+    store = Store(max_call_depth=100_000, max_stack_bytes=None)
+    inst = Instance(store, Module(wat(REC)))
+    assert store.max_stack_bytes is None
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.rec()
+    assert e.value.limit == "max_call_depth" and 99_998 <= inst.exports.count() <= 100_000
+
+
+def test_a_value_stack_cut_by_the_byte_limit_names_it(wat: Callable[[str], bytes]) -> None:
+    # Both counts far beyond 16 MiB: each stack gets half. "many" takes over 20 slots a frame, so the value
+    # stack (cut from 10**8 slots to 1 Mi) fills first.
+    store = Store(max_call_depth=1_000_000, stack_slots=100_000_000, max_stack_bytes=16 << 20)
+    inst = Instance(store, Module(wat(DEEP)))
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.many(1_000_000)
+    assert e.value.limit == "max_stack_bytes"
+    assert inst.exports.many(40_000) == 0  # 40,000 frames of about 23 slots fit 1 Mi slots
+    # A limit the bytes did not cut keeps its own name.
+    store = Store(max_call_depth=100_000_000, stack_slots=4000, max_stack_bytes=16 << 20)
+    inst = Instance(store, Module(wat(DEEP)))
+    with pytest.raises(StackExhausted) as e:
+        inst.exports.many(1_000_000)
+    assert e.value.limit == "stack_slots"
+
+
+@pytest.mark.parametrize(
+    ("depth", "slots", "max_bytes"),
+    [(100_000_000, 1 << 20, 16 << 20), (20_000, 1 << 20, 64 << 20), (2**32 - 1, 2**32 - 1, 64 << 20), (10, 10, 8192)],
+)
+def test_stack_sizes_fit_the_byte_limit(depth: int, slots: int, max_bytes: int) -> None:
+    d, s = stack_sizes(depth, slots, max_bytes)
+    pages = -(-d * FRAME_BYTES // 4096) + -(-s * 8 // 4096)
+    assert 0 < d <= depth and 0 < s <= slots and pages * 4096 <= max_bytes
+    if pages * 4096 < max_bytes - 8192:  # room to spare: nothing was cut
+        assert (d, s) == (depth, slots)
+
+
+def test_stack_sizes_split() -> None:
+    assert stack_sizes(100_000_000, 1 << 20, None) == (100_000_000, 1 << 20)
+    assert stack_sizes(20_000, 1 << 20, 64 << 20) == (20_000, 1 << 20)  # fits: unchanged
+    assert stack_sizes(100_000_000, 1 << 20, 16 << 20) == ((8 << 20) // FRAME_BYTES, 1 << 20)  # the smaller keeps
+    assert stack_sizes(100_000_000, 4000, 1 << 20) == (((1 << 20) - 8 * 4096) // FRAME_BYTES, 4000)
+    assert stack_sizes(2**32 - 1, 2**32 - 1, 64 << 20) == ((32 << 20) // FRAME_BYTES, (32 << 20) // 8)  # halves
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(-1, ValueError), (0, ValueError), (4096, ValueError), (2**63, ValueError), ("1M", TypeError)]
+)
+def test_max_stack_bytes_out_of_range(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="max_stack_bytes"):
+        Store(max_stack_bytes=value)  # type: ignore[arg-type]
+
+
+def test_cli_max_stack(tmp_path: Path) -> None:
+    prog = tmp_path / "rec.wat"
+    prog.write_text(REC)
+    assert_limit(cli("run", "--max-call-depth", "100000000", "--invoke", "bare", str(prog)), "--max-stack, default 64M")
+    p = cli("run", "--max-call-depth", "100000000", "--max-stack", "1M", "--invoke", "bare", str(prog))
+    assert_limit(p, "--max-stack 1048576")
+    deep = tmp_path / "deep.wat"
+    deep.write_text(DEEP)
+    # Room for 2,000,000 frames of 3 slots: 48 MB of frames and 48 MB of slots, over the default 64M.
+    args = ["--max-call-depth", "3000000", "--max-stack-slots", "7000000", "--invoke", "few", str(deep), "2000000"]
+    assert_limit(cli("run", *args), "--max-stack")
+    p = cli("run", "--max-stack", "200M", *args)
+    assert (p.returncode, p.stdout) == (0, b"0\n"), p.stderr
+
+
+def test_the_replay_command_carries_max_stack() -> None:
+    assert limit_args({"max_stack_bytes": 1 << 20}) == ["--max-stack", "1048576"]

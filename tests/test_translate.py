@@ -1,5 +1,5 @@
 """Translator edge cases: where operands are read from locals and constants in place, where values must
-be materialized, and where a comparison is fused with its branch (wasmroutines/_native/wr_translate.c)."""
+be materialized, and where a comparison is fused with its branch (src/wasmroutines/_native/wr_translate.c)."""
 
 from __future__ import annotations
 

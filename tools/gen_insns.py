@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the instruction tables and dispatch cases from insns/*.def.
 
-Every internal instruction is defined once, in wasmroutines/_native/insns/:
+Every internal instruction is defined once, in src/wasmroutines/_native/insns/:
 
     insn i32_add 0x6A "i32.add" (i32 a, i32 b -> i32 r) {
         r = a + b;
@@ -71,7 +71,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NATIVE = Path(__file__).resolve().parent.parent / "wasmroutines" / "_native"
+NATIVE = Path(__file__).resolve().parent.parent / "src" / "wasmroutines" / "_native"
 
 SLOT_TYPES = {
     "i32": ("uint32_t", "WR_I32", "SLOT_I32", "SET_I32", 1),

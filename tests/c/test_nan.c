@@ -5,7 +5,7 @@
  * scalar and SIMD form; bit operations (neg, abs, copysign, reinterpret,
  * loads and stores, pmin/pmax, lane moves) keep NaN bits exactly; non-NaN
  * results are the plain IEEE results.
- * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I wasmroutines/_native
+ * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I src/wasmroutines/_native
  *        tests/c/test_nan.c -lm   (also with -fsanitize=undefined). */
 #include <stdio.h>
 

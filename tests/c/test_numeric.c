@@ -1,6 +1,6 @@
 /* test_numeric.c: unit tests for wr_numeric.h, the wasm numeric semantics
  * (edge cases: traps, NaN payloads, signed zeros, rounding, range limits).
- * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I wasmroutines/_native
+ * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I src/wasmroutines/_native
  *        tests/c/test_numeric.c -lm   (also with -fsanitize=undefined). */
 #include <stdio.h>
 

@@ -2,7 +2,7 @@
  * instructions (edge cases: shift counts mod lane width, saturation bounds,
  * INT_MIN lanes, rounding of q15mulr/avgr, NaN bits through pmin/pmax and
  * min/max, trunc_sat limits, _zero/_low lanes, lane order in memory).
- * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I wasmroutines/_native
+ * Build: gcc -std=gnu11 -Wall -Wextra -Werror -I src/wasmroutines/_native
  *        tests/c/test_simd.c -lm   (also with -fsanitize=address,undefined). */
 #include <stdio.h>
 

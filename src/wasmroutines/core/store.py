@@ -8,15 +8,23 @@ point into them, and frees its wasm thread before itself.
 Registries here map C back to Python: host functions by host_id, wrappers by C
 pointer (weakly, so wrappers do not keep themselves alive through the store),
 and externref values by handle.
+
+`Store.close()` (or leaving `with Store() as store:`) ends the store's threads
+and frees its C resources at once; every wrapper reaches its C object through
+`_ptr` (StoreObject), which raises StoreClosedError from then on.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from greenlet import GreenletExit
+
 from ._ffi import ffi, lib
+from .errors import StackExhausted, StoreClosedError
 from .greenthread import GreenThread
 from .scheduler import Scheduler
 
@@ -26,7 +34,7 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .types import FuncType
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreObject"]
 
 _W = TypeVar("_W")
 
@@ -35,13 +43,20 @@ SLICE = 1 << 24
 
 
 class _Native:
-    """The C resources of a store, shared with its finalizer (which must not hold the Store)."""
+    """The C resources of a store, shared with its finalizer (which must not hold the Store).
+
+    `ptr` is None once the store is freed or closed: nothing may call into the C store then.
+    """
 
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
         self.thread: Any = None
         self.green: set[Any] = set()  # the wr_threads of green threads (scheduler.py)
         self.modules: list[Module] = []
+        #: Memory.buffer views alive (memory.py): they point into the store's memories, so a closed store with
+        #: one alive keeps its C store (in `_held`, `ptr` being None) until the last one goes.
+        self.buffers = 0
+        self._held: Any = None
 
     def free_thread(self, t: Any) -> None:
         """Free a green thread's wr_thread (once; never after the store itself is freed)."""
@@ -49,7 +64,7 @@ class _Native:
             self.green.discard(t)
             lib.wr_thread_free(t)
 
-    def free(self) -> None:
+    def _free_threads(self) -> None:
         # Threads first: freeing one takes it out of futex queues that live in the store's memories.
         for t in self.green:
             lib.wr_thread_free(t)
@@ -57,15 +72,71 @@ class _Native:
         if self.thread is not None:
             lib.wr_thread_free(self.thread)
             self.thread = None
-        if self.ptr is not None:
-            lib.wr_store_free(self.ptr)
-            self.ptr = None
+
+    def free(self) -> None:
+        self._free_threads()
+        ptr = self.ptr if self.ptr is not None else self._held
+        self.ptr = self._held = None
+        if ptr is not None:
+            lib.wr_store_free(ptr)
         self.modules.clear()
+
+    def close(self) -> None:
+        """Store.close(): free everything now, but for the store's memories while a buffer views one."""
+        if not self.buffers:
+            self.free()
+            return
+        self._free_threads()
+        if self.ptr is not None:
+            self._held, self.ptr = self.ptr, None
+
+    def buffer_released(self) -> None:
+        """A Memory.buffer view went away (the destructor of its base pointer, memory.py)."""
+        self.buffers -= 1
+        if not self.buffers and self._held is not None:
+            self.free()
 
 
 #: Spawned threads alive at once a store allows unless told otherwise: room for a 10,000-connection server
 #: and the 100,000-idle-thread benchmark, and a bound (about 16 KiB each) on a program that spawns forever.
 DEFAULT_MAX_THREADS = 100_000
+
+#: The core's defaults (wr_store.c) for the frame stack (max_call_depth frames) and value stack (stack_slots).
+DEFAULT_CALL_DEPTH = 20_000
+DEFAULT_STACK_SLOTS = 1 << 20
+#: A frame on a thread's frame stack: wr_frame (wr_exec.h), three pointers (chunk_bytes in wr_exec.c asserts it);
+#: a value-stack slot is 8 bytes. The C core rounds each stack up to whole pages.
+FRAME_BYTES = 3 * ffi.sizeof("void *")
+SLOT_BYTES = 8
+STACK_PAGE = 4096
+#: What a thread's two stacks may take together unless told otherwise: far above what the default depth and
+#: slots need (about 8.5 MiB), and a bound on a recursion let loose by a big max_call_depth or stack_slots.
+DEFAULT_MAX_STACK_BYTES = 64 << 20
+#: The least max_stack_bytes: a page for each stack.
+MIN_STACK_BYTES = 2 * STACK_PAGE
+
+
+def stack_sizes(depth: int, slots: int, max_bytes: int | None) -> tuple[int, int]:
+    """The frames and slots a thread's stacks get for `depth` frames and `slots` slots under `max_bytes`.
+
+    When the two (each rounded up to pages) fit, they are kept. Otherwise the smaller of the two keeps its
+    size up to half the bytes and the larger gets the rest, so raising one limit never shrinks the other
+    below what it had, unless both are beyond half.
+    """
+    if max_bytes is None:
+        return depth, slots
+    frame_pages = -(-depth * FRAME_BYTES // STACK_PAGE)
+    slot_pages = -(-slots * SLOT_BYTES // STACK_PAGE)
+    budget = max_bytes // STACK_PAGE
+    if frame_pages + slot_pages <= budget:
+        return depth, slots
+    if frame_pages <= slot_pages:
+        frame_pages = min(frame_pages, budget // 2)
+        slot_pages = budget - frame_pages
+    else:
+        slot_pages = min(slot_pages, budget // 2)
+        frame_pages = budget - slot_pages
+    return min(depth, frame_pages * STACK_PAGE // FRAME_BYTES), min(slots, slot_pages * STACK_PAGE // SLOT_BYTES)
 
 
 class HostFunc:
@@ -76,6 +147,35 @@ class HostFunc:
     def __init__(self, func: Callable[..., Any], type: FuncType) -> None:
         self.func = func
         self.type = type
+
+
+def closed_error(what: str) -> StoreClosedError:
+    return StoreClosedError(f"the store of this {what} is closed")
+
+
+class StoreObject:
+    """Base of the wrappers of a store's C objects (Function, Memory, Table, Global, Instance).
+
+    `_ptr` is the C object while the store is open and raises StoreClosedError once it is closed, so no
+    use of a wrapper can reach freed memory; `_cptr` is the raw pointer (identity, hashing, repr).
+    """
+
+    _cptr: Any
+    _store: Store
+
+    @property
+    def _ptr(self) -> Any:
+        if self._store._native.ptr is None:
+            raise closed_error(type(self).__name__)
+        return self._cptr
+
+    @_ptr.setter
+    def _ptr(self, ptr: Any) -> None:
+        self._cptr = ptr
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
 
 def _check_range(name: str, value: int | None, maximum: int | None) -> None:
@@ -101,6 +201,15 @@ class Store:
     - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
       `stack_slots` its value stack (default 1 Mi slots): a call too deep
       traps with StackExhausted.
+    - `max_stack_bytes` caps the bytes of a thread's frame stack and value
+      stack together (default DEFAULT_MAX_STACK_BYTES, 64 MiB; rounded down
+      to 4 KiB pages, at least MIN_STACK_BYTES; None: the two counts alone).
+      When max_call_depth frames (FRAME_BYTES each) and stack_slots slots
+      (8 bytes each) need more, the smaller stack keeps its size up to half
+      of it and the larger gets the rest; a call that then does not fit
+      traps with StackExhausted, limit "max_stack_bytes". `stack_bytes`
+      tells what each thread's stacks take (their memory: reserved at the
+      thread's start, touched as calls go deep).
     - `max_module_size` (bytes; default none) refuses bigger modules at
       instantiation (ResourceLimitError).
     - `max_threads`: spawned green threads alive at once (default
@@ -125,6 +234,9 @@ class Store:
     `clock` what time it is for timeouts and sleeps (default MonotonicClock;
     with a seeded policy, a DeterministicClock, as `run --seed` has). See
     `scheduler`.
+
+    `close()` (or the end of a `with Store() as store:` block) ends the
+    store's threads and frees its C resources at once; see there.
     """
 
     def __init__(
@@ -134,6 +246,7 @@ class Store:
         max_table_elements: int | None = None,
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
+        max_stack_bytes: int | None = DEFAULT_MAX_STACK_BYTES,
         max_module_size: int | None = None,
         max_threads: int | None = DEFAULT_MAX_THREADS,
         fuel: int | None = None,
@@ -145,6 +258,7 @@ class Store:
         if ptr == ffi.NULL:
             raise MemoryError("cannot create a store")
         self._native = _Native(ptr)
+        self._closed = False
         self._finalizer = weakref.finalize(self, self._native.free)
         # At interpreter exit the process frees everything anyway; freeing here
         # could pull memory from under wrappers still reachable from exit hooks.
@@ -157,10 +271,20 @@ class Store:
         _check_range("max_table_elements", max_table_elements, 2**32 - 1)
         _check_range("max_call_depth", max_call_depth, 2**32 - 1)
         _check_range("stack_slots", stack_slots, 2**32 - 1)
-        if any(x is not None for x in (max_memory_pages, max_table_elements, max_call_depth, stack_slots)):
-            lib.wr_api_store_set_limits(
-                ptr, max_memory_pages or 0, max_table_elements or 0, max_call_depth or 0, stack_slots or 0
+        _check_range("max_stack_bytes", max_stack_bytes, 2**63 - 1)
+        if max_stack_bytes is not None and max_stack_bytes < MIN_STACK_BYTES:
+            raise ValueError(
+                f"max_stack_bytes must be at least {MIN_STACK_BYTES:,} (a page per stack): {max_stack_bytes}"
             )
+        # The byte limit is met by giving the core smaller counts; a stack cut short by it is named after it.
+        depth, slots = max_call_depth or DEFAULT_CALL_DEPTH, stack_slots or DEFAULT_STACK_SLOTS
+        self._depth, self._slots = stack_sizes(depth, slots, max_stack_bytes)
+        self._max_stack_bytes = max_stack_bytes
+        #: StackExhausted limits that max_stack_bytes cut short, renamed after it (_name_stack_limit).
+        self._cut_by_bytes = {
+            name for name, cut in (("max_call_depth", self._depth < depth), ("stack_slots", self._slots < slots)) if cut
+        }
+        lib.wr_api_store_set_limits(ptr, max_memory_pages or 0, max_table_elements or 0, self._depth, self._slots)
         self._hosts: dict[int, HostFunc] = {}
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._extern_objects: dict[int, object] = {}
@@ -210,6 +334,23 @@ class Store:
     def max_wall_time(self, seconds: float | None) -> None:
         self.scheduler.set_wall_time(seconds)
 
+    @property
+    def max_stack_bytes(self) -> int | None:
+        """The byte limit of a thread's frame and value stacks together (None: none); see the class docstring."""
+        return self._max_stack_bytes
+
+    @property
+    def stack_bytes(self) -> int:
+        """The bytes each wasm thread's frame and value stacks take (at most max_stack_bytes)."""
+        frames = -(-self._depth * FRAME_BYTES // STACK_PAGE) * STACK_PAGE
+        slots = -(-self._slots * SLOT_BYTES // STACK_PAGE) * STACK_PAGE
+        return frames + slots
+
+    def _name_stack_limit(self, e: StackExhausted) -> None:
+        """A stack exhausted because max_stack_bytes cut its frames or slots short names max_stack_bytes."""
+        if e.limit in self._cut_by_bytes:
+            e.limit = "max_stack_bytes"
+
     # ---- green threads ----
 
     @property
@@ -221,17 +362,67 @@ class Store:
         """Choose how this store's green threads are scheduled from now on (see Scheduler.set_policy)."""
         self.scheduler.set_policy(policy)
 
+    # ---- closing ----
+
+    def close(self) -> None:
+        """End the store's threads and free its C resources (threads' stacks, memories, tables) now.
+
+        Every spawned green thread still alive is killed (its wasm call unwound);
+        `join()` on it then raises StoreClosedError. From then on every object
+        of the store (Instance, Function, Memory, Table, Global, Exports' items)
+        raises StoreClosedError when used, and so does making one in it or
+        instantiating a module in it (the Module itself stays usable in other
+        stores). A `Memory.buffer` view taken before stays valid while it lives:
+        the store's memories are freed when the last such view goes. Closing a
+        closed store does nothing. Call it from the OS thread and the root
+        green thread that own the store, outside any call into it (RuntimeError
+        otherwise, the store left open).
+        """
+        native = self._native
+        if self._closed:
+            return
+        t = native.thread
+        if t is not None and native.ptr is not None and lib.wr_api_thread_depth(t):
+            raise RuntimeError("a store cannot be closed while a call into it is running (from a host function)")
+        alive = self.scheduler.alive
+        self.scheduler.close()  # raises (the store left open) from a green thread or another OS thread
+        self._closed = True
+        for gt in alive:
+            if isinstance(gt.exception, GreenletExit):
+                gt.exception = StoreClosedError(f"thread {gt.id} was ended by Store.close()")
+        native.close()
+        # The Python objects wasm could reach (host functions' callables, externref values) go too.
+        self._hosts.clear()
+        self._extern_objects.clear()
+        self._extern_handles.clear()
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called."""
+        return self._closed
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     # ---- C handles ----
 
     @property
     def _ptr(self) -> Any:
-        return self._native.ptr
+        ptr = self._native.ptr
+        if ptr is None:
+            raise StoreClosedError("the store is closed")
+        return ptr
 
     def _thread(self) -> Any:
         """The wasm thread calls from Python run on (created on first use)."""
         t = self._native.thread
         if t is None:
-            t = lib.wr_thread_new(self._native.ptr)
+            t = lib.wr_thread_new(self._ptr)
             if t == ffi.NULL:
                 raise MemoryError("cannot create a wasm thread")
             lib.wr_api_thread_set_budget(t, SLICE)
@@ -253,15 +444,17 @@ class Store:
         store draws on the one pool; once it is spent, whichever thread runs
         next stops with OutOfFuel (setting more fuel lets later calls run).
         """
+        ptr = self._ptr
         if not self._fuel_enabled:
             return None
-        return max(0, int(lib.wr_api_store_fuel(self._native.ptr)))
+        return max(0, int(lib.wr_api_store_fuel(ptr)))
 
     @fuel.setter
     def fuel(self, fuel: int | None) -> None:
         _check_range("fuel", fuel, 2**63 - 1)
+        ptr = self._ptr
         self._fuel_enabled = fuel is not None
-        lib.wr_api_store_set_fuel(self._native.ptr, 0 if fuel is None else 1, fuel or 0)
+        lib.wr_api_store_set_fuel(ptr, 0 if fuel is None else 1, fuel or 0)
 
     # ---- host functions ----
 

@@ -21,6 +21,7 @@ __all__ = [
     "OutOfFuel",
     "ResourceLimitError",
     "StackExhausted",
+    "StoreClosedError",
     "ThreadReport",
     "Trap",
     "UnsupportedFeature",
@@ -107,6 +108,11 @@ class ImmutableGlobalError(WasmroutinesError):
     """A write to a global that is not mutable."""
 
 
+class StoreClosedError(WasmroutinesError):
+    """The store was closed (`Store.close()`, or the end of `with Store() as store:`): none of its objects,
+    instances, functions, memories, tables, globals or threads, can be used any more."""
+
+
 @dataclass(frozen=True)
 class Frame:
     """One frame of a wasm backtrace, innermost first in `Trap.frames`.
@@ -163,12 +169,14 @@ class Trap(WasmroutinesError):
 
 class StackExhausted(Trap):
     """The trap "call stack exhausted". `limit` names the one hit: "max_call_depth" (calls nested deeper than
-    the store's frames), "stack_slots" (the frames outgrew the value stack) or "host_nesting" (host
+    the store's frames), "stack_slots" (the frames outgrew the value stack), "max_stack_bytes" (the frame
+    or value stack was full at the byte limit of the two, before its own count) or "host_nesting" (host
     functions calling back into wasm 256 deep). `kind` keeps the spec's wording."""
 
     _WHAT = {
         "max_call_depth": "over the store's max_call_depth limit",
         "stack_slots": "over the store's stack_slots limit: the value stack is full",
+        "max_stack_bytes": "over the store's max_stack_bytes limit: the stacks' bytes are used up",
         "host_nesting": "over 256 host calls nested in one thread",
     }
 

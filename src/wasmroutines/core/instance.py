@@ -10,7 +10,7 @@ from .errors import LinkError, ResourceLimitError
 from .extern import Extern, extern_kind, wrap_extern
 from .function import Function
 from .module import Module
-from .store import Store
+from .store import Store, StoreObject, closed_error
 from .types import FuncType
 
 __all__ = ["Exports", "Imports", "Instance"]
@@ -68,7 +68,7 @@ def _lookup(imports: Imports | None, module: str, name: str) -> Any:
         return None
 
 
-class Instance:
+class Instance(StoreObject):
     """Instantiate `module` in `store`: link imports, initialize, run the start function.
 
     Raises LinkError when an import is missing or does not match, Trap when
@@ -118,7 +118,7 @@ class Instance:
             # A negative rc is a trap during initialization (segments out of
             # bounds); its effects on imported memories and tables persist.
             raise_error(rc, err)
-        self._ptr: Any = out[0]
+        self._ptr = out[0]
         items: dict[str, Extern] = {}
         ext = ffi.new("wr_extern *")
         for i, exp in enumerate(module.exports):
@@ -135,12 +135,15 @@ class Instance:
 
     @property
     def exports(self) -> Exports:
+        """The instance's exports (StoreClosedError once its store is closed)."""
+        if self._store.closed:
+            raise closed_error("Instance")
         return self._exports
 
     def function(self, name: str) -> Function:
         """The exported function `name`, typed as a Function (`exports.name` is any extern kind, so typed code
         that calls it needs this): KeyError when there is no such export, TypeError when it is not a function."""
-        extern = self._exports[name]
+        extern = self.exports[name]
         if not isinstance(extern, Function):
             raise TypeError(f"export {name!r} is a {type(extern).__name__}, not a function")
         return extern
@@ -148,10 +151,6 @@ class Instance:
     @property
     def module(self) -> Module:
         return self._module
-
-    @property
-    def store(self) -> Store:
-        return self._store
 
     def __repr__(self) -> str:
         return f"<Instance of {self._module!r}>"

@@ -7,18 +7,15 @@ from typing import Any
 from . import _externtype
 from ._ffi import NULL, address, ffi, lib
 from .errors import ResourceLimitError
-from .store import Store
+from .store import Store, StoreObject
 from .types import TableType
 from .values import from_slots, to_slots
 
 __all__ = ["Table"]
 
 
-class Table:
+class Table(StoreObject):
     """`Table(store, TableType(ValType.FUNCREF, minimum, maximum), init=None)` makes one."""
-
-    _ptr: Any
-    _store: Store
 
     def __init__(self, store: Store, type: TableType, init: Any = None) -> None:
         if not type.type.is_ref:
@@ -66,10 +63,6 @@ class Table:
         return t
 
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
     def size(self) -> int:
         return int(lib.wr_api_table_size(self._ptr))
 
@@ -105,10 +98,12 @@ class Table:
         return old
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Table) and other._store is self._store and other._ptr == self._ptr
+        return isinstance(other, Table) and other._store is self._store and other._cptr == self._cptr
 
     def __hash__(self) -> int:
-        return hash(address(self._ptr))
+        return hash(address(self._cptr))
 
     def __repr__(self) -> str:
+        if self._store.closed:
+            return "<Table of a closed store>"
         return f"<Table {self.type.type} size {self.size}>"

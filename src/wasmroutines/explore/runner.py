@@ -97,6 +97,7 @@ LIMIT_FLAGS = {
     "max_threads": "--max-threads",
     "max_call_depth": "--max-call-depth",
     "stack_slots": "--max-stack-slots",
+    "max_stack_bytes": "--max-stack",
     "fuel": "--fuel",
     "max_wall_time": "--max-wall-time",
     "max_module_size": "--max-module-size",

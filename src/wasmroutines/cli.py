@@ -6,9 +6,10 @@ Exit status (wasmtime's conventions on Unix):
   134 (128 + SIGABRT) after a trap: the wasm backtrace goes to stderr;
   137 (128 + SIGKILL, as a process killed over a resource limit) when the
   program went over a limit (--fuel, --max-wall-time, --max-memory,
-  --max-table-elements, --max-call-depth, --max-module-size): one line naming
-  the option; a thread-spawn refused over --max-threads is the program's to
-  handle (it gets EAGAIN; a warning goes to stderr);
+  --max-table-elements, --max-call-depth, --max-stack-slots, --max-stack,
+  --max-module-size): one line naming the option; a thread-spawn refused
+  over --max-threads is the program's to handle (it gets EAGAIN; a warning
+  goes to stderr);
   1 for any other error (a module that does not load or link, a missing file);
   2 for bad command-line arguments (a one-line message).
 """

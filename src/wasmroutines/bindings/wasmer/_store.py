@@ -33,8 +33,9 @@ class Store:
     seeded policy without a clock gets virtual time, as `run --seed` does).
     See `wasmroutines.wasmer.threads`. `limits` are the core Store's keywords
     (`max_memory_pages`, `max_table_elements`, `max_call_depth`,
-    `max_module_size`, `max_threads`, `fuel`, `max_wall_time`, `stack_slots`:
-    see `wasmroutines.Store`); each error over one names it in `.limit`.
+    `max_module_size`, `max_threads`, `fuel`, `max_wall_time`, `stack_slots`,
+    `max_stack_bytes`: see `wasmroutines.Store`); each error over one names
+    it in `.limit`.
 
     >>> from wasmroutines.wasmer import Store, engine
     >>> store = Store()

@@ -7,18 +7,16 @@ from typing import Any
 from . import _externtype
 from ._ffi import NULL, address, ffi, lib
 from .errors import ImmutableGlobalError
-from .store import Store
+from .store import Store, StoreObject
 from .types import GlobalType, ValType
 from .values import from_slots, to_slots
 
 __all__ = ["Global"]
 
 
-class Global:
+class Global(StoreObject):
     """`Global(store, GlobalType(ValType.I32, mutable=True), 42)` makes one."""
 
-    _ptr: Any
-    _store: Store
     _type: GlobalType | None
 
     def __init__(self, store: Store, type: GlobalType, value: Any = None) -> None:
@@ -62,10 +60,6 @@ class Global:
         return self._type
 
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
     def mutable(self) -> bool:
         return self.type.mutable
 
@@ -75,10 +69,11 @@ class Global:
 
     @value.setter
     def value(self, value: Any) -> None:
+        ptr = self._ptr
         if not self.type.mutable:
             raise ImmutableGlobalError("the global is not mutable")
         lo, hi = self._slots(self._store, self.type.type, value)
-        lib.wr_api_global_set(self._ptr, lo, hi)
+        lib.wr_api_global_set(ptr, lo, hi)
 
     @property
     def bits(self) -> list[int]:
@@ -88,10 +83,12 @@ class Global:
         return [int(out[0]), int(out[1])]
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Global) and other._store is self._store and other._ptr == self._ptr
+        return isinstance(other, Global) and other._store is self._store and other._cptr == self._cptr
 
     def __hash__(self) -> int:
-        return hash(address(self._ptr))
+        return hash(address(self._cptr))
 
     def __repr__(self) -> str:
+        if self._store.closed:
+            return "<Global of a closed store>"
         return f"<Global {self.type.type} = {self.value!r}>"

@@ -13,7 +13,7 @@ from typing import Any
 from . import _externtype
 from ._ffi import NULL, address, ffi, lib
 from .errors import ResourceLimitError
-from .store import Store
+from .store import Store, StoreObject
 from .types import MemoryType
 
 __all__ = ["PAGE_SIZE", "Memory"]
@@ -22,15 +22,14 @@ PAGE_SIZE = 65536
 MAX_PAGES = 65536
 
 
-def _keep_alive(_owner: object, _ptr: Any) -> None:
-    """The do-nothing destructor of Memory._owning_data: it exists to hold `_owner`."""
+def _released(owner: Memory, _ptr: Any) -> None:
+    """The destructor of Memory._owning_data: it holds `owner` (so its store) and frees nothing, but a closed
+    store waits for the last of these to free its memories (store.py)."""
+    owner._store._native.buffer_released()
 
 
-class Memory:
+class Memory(StoreObject):
     """A linear memory of a store. `Memory(store, MemoryType(minimum, maximum))` makes one."""
-
-    _ptr: Any
-    _store: Store
 
     def __init__(self, store: Store, type: MemoryType) -> None:
         if type.maximum is not None and type.maximum < type.minimum:
@@ -71,10 +70,6 @@ class Memory:
         return t
 
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
     def data_size(self) -> int:
         """Current size in bytes."""
         return int(lib.wr_api_memory_size(self._ptr))
@@ -104,7 +99,8 @@ class Memory:
         """A writable, zero-copy view of the memory's current bytes (format 'B').
 
         The view keeps this Memory, hence its store, alive: the bytes cannot be
-        freed under it. Its length is the size when taken; memory never shrinks
+        freed under it, not even by Store.close(), which frees the store's
+        memories once the last view is gone. Its length is the size when taken; memory never shrinks
         and its base never moves, so it stays in bounds after `grow`.
         """
         size = self.data_size
@@ -115,9 +111,12 @@ class Memory:
     def _owning_data(self) -> Any:
         """The memory's base pointer as a cdata that keeps this Memory alive while it lives.
 
-        ffi.gc holds its destructor, and the destructor holds `self`; it frees nothing.
+        ffi.gc holds its destructor, and the destructor holds `self`; it frees nothing (see _released).
         """
-        return ffi.gc(lib.wr_api_memory_data(self._ptr), partial(_keep_alive, self))
+        data = lib.wr_api_memory_data(self._ptr)
+        owned = ffi.gc(data, partial(_released, self))
+        self._store._native.buffers += 1
+        return owned
 
     def _check(self, offset: int, size: int) -> None:
         if offset < 0 or size < 0 or offset + size > self.data_size:
@@ -138,10 +137,12 @@ class Memory:
             ffi.memmove(lib.wr_api_memory_data(self._ptr) + offset, data, len(data))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Memory) and other._store is self._store and other._ptr == self._ptr
+        return isinstance(other, Memory) and other._store is self._store and other._cptr == self._cptr
 
     def __hash__(self) -> int:
-        return hash(address(self._ptr))
+        return hash(address(self._cptr))
 
     def __repr__(self) -> str:
+        if self._store.closed:
+            return "<Memory of a closed store>"
         return f"<Memory {self.size} pages>"

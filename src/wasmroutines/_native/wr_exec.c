@@ -24,9 +24,11 @@ const char *wr_trap_message(int trap)
 }
 
 /* A thread's stack chunk: the frame stack, then the value stack, each
- * sized for the store's limits and rounded to pages. */
+ * sized for the store's limits and rounded to pages. Python sizes both with
+ * the same arithmetic for the byte limit (core/store.py, max_stack_bytes). */
 static size_t chunk_bytes(const wr_store *s, size_t *frames_bytes)
 {
+    _Static_assert(sizeof(wr_frame) == 3 * sizeof(void *), "core/store.py: FRAME_BYTES");
     const size_t page = 4096;
     size_t fb = ((size_t)s->config.max_call_depth * sizeof(wr_frame) + page - 1) / page * page;
     size_t sb = ((size_t)s->config.stack_slots * sizeof(uint64_t) + page - 1) / page * page;

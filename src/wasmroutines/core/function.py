@@ -8,7 +8,8 @@ from typing import Any
 from . import _externtype, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
-from .store import Store
+from .errors import StackExhausted
+from .store import Store, StoreObject, closed_error
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 from .values import register_function as values_register_function
@@ -16,7 +17,7 @@ from .values import register_function as values_register_function
 __all__ = ["Function"]
 
 
-class Function:
+class Function(StoreObject):
     """A function of a store.
 
     `Function(store, callable, type)` makes a host function: when wasm calls it,
@@ -25,8 +26,6 @@ class Function:
     converts the same way and returns None, a value or a tuple.
     """
 
-    _ptr: Any
-    _store: Store
     _type: FuncType | None
     _host_func: Callable[..., Any] | None = None
     _host_checked: bool = False
@@ -81,16 +80,16 @@ class Function:
         return self._type
 
     @property
-    def store(self) -> Store:
-        return self._store
-
-    @property
     def name(self) -> str | None:
         """The function's name from its module's name section, or None."""
         return optional_text(lib.wr_api_func_name(self._ptr))
 
     def _host(self) -> Callable[..., Any] | None:
-        """The Python callable of a host function; None for a wasm function (cached: it never changes)."""
+        """The Python callable of a host function; None for a wasm function (cached: it never changes).
+
+        Every call and spawn asks it first: StoreClosedError once the store is closed."""
+        if self._store._native.ptr is None:
+            raise closed_error("Function")
         if self._host_checked:
             return self._host_func
         host_id = ffi.new("uint64_t *")
@@ -119,7 +118,11 @@ class Function:
         host = self._host()
         if host is not None:
             return execution.call_host_bits(self._store, host, ft, args)
-        return execution.call(self._store, self._ptr, args, slot_count(ft.results))
+        try:
+            return execution.call(self._store, self._cptr, args, slot_count(ft.results))  # _host() checked it
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     # ---- for the scheduler, which runs a wasm function as a green thread without importing this module ----
 
@@ -136,7 +139,11 @@ class Function:
     def _begin_on(self, t: Any, arg_slots: Sequence[int]) -> tuple[int, Any]:
         """Start a call on wr_thread `t` and run it until it first stops: (status, payload), the payload being
         the raw results (WR_DONE), the Trap (WR_TRAP), or None (the call goes on through `_drive`)."""
-        return self._outcome(t, execution.begin(self._store, t, self._ptr, arg_slots))
+        try:
+            return self._outcome(t, execution.begin(self._store, t, self._ptr, arg_slots))
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def _set_up_on(self, t: Any, arg_slots: Sequence[int]) -> bool:
         """Set up a call on wr_thread `t` without running it, for the C core or `_resume_on` to start (a spawned
@@ -149,26 +156,39 @@ class Function:
 
     def _run_set_up(self, t: Any) -> list[int]:
         """Run the call set up on `t` to its end: its raw results (or raise), as call_bits gives them."""
-        return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+        try:
+            return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def _outcome(self, t: Any, status: int) -> tuple[int, Any]:
         if status == WR_DONE:
             return status, execution.results(t, self.type.result_slots)
         if status == WR_TRAP:
-            return status, trap_of(t)
+            trap = trap_of(t)
+            if isinstance(trap, StackExhausted):
+                self._store._name_stack_limit(trap)
+            return status, trap
         return status, None
 
     def _drive(self, t: Any, status: int) -> list[int]:
         """Serve the call begun on `t` from `status` on; its raw results (or raise)."""
-        return execution.drive(self._store, t, status, self.type.result_slots)
+        try:
+            return execution.drive(self._store, t, status, self.type.result_slots)
+        except StackExhausted as e:
+            self._store._name_stack_limit(e)
+            raise
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Function) and other._store is self._store and other._ptr == self._ptr
+        return isinstance(other, Function) and other._store is self._store and other._cptr == self._cptr
 
     def __hash__(self) -> int:
-        return hash(address(self._ptr))
+        return hash(address(self._cptr))
 
     def __repr__(self) -> str:
+        if self._store.closed:
+            return "<Function of a closed store>"
         name = self.name
         return f"<Function {name or '?'} {self.type}>"
 

@@ -29,7 +29,7 @@ from ..core.errors import Frame, ResourceLimitError, WasmroutinesError
 from ..core.memory import PAGE_SIZE
 from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
-from ..core.store import DEFAULT_MAX_THREADS
+from ..core.store import DEFAULT_MAX_THREADS, MIN_STACK_BYTES
 from .cluster import ClusterUnavailable, dask_executor, parse_address
 from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
 
@@ -124,6 +124,13 @@ def _bytes(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     if value > I64_MAX:
         raise argparse.ArgumentTypeError(f"must be at most {I64_MAX:,} bytes: {text}")
+    return value
+
+
+def _stack_bytes(text: str) -> int:
+    value = _bytes(text)
+    if value < MIN_STACK_BYTES:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_STACK_BYTES:,} bytes (a page per stack): {text}")
     return value
 
 
@@ -243,6 +250,15 @@ def add_limit_options(p: argparse.ArgumentParser, *, explore: bool = False) -> N
         "(default 1048576); a call that does not fit traps with call stack exhausted",
     )
     g.add_argument(
+        "--max-stack",
+        dest="max_stack_bytes",
+        type=_stack_bytes,
+        metavar="BYTES",
+        help="each thread's frame and value stacks together: at most BYTES (default 64M; suffixes\n"
+        "K, M, G); when the call depth and stack slots need more, a call that does not fit\n"
+        "traps with call stack exhausted",
+    )
+    g.add_argument(
         "--max-module-size",
         type=_bytes,
         metavar="BYTES",
@@ -264,6 +280,7 @@ def store_limits(args: argparse.Namespace, parser: argparse.ArgumentParser) -> d
         "max_threads",
         "max_call_depth",
         "stack_slots",
+        "max_stack_bytes",
         "max_module_size",
         "fuel",
         "max_wall_time",
@@ -297,6 +314,7 @@ _DEFAULTS = {
     "max_table_elements": 10_000_000,
     "max_call_depth": 20_000,
     "stack_slots": 1_048_576,
+    "max_stack_bytes": "64M",
 }
 
 
