@@ -315,10 +315,34 @@ def test_real_binding_stdin_from_bytes() -> None:
 
 
 def test_real_binding_map_directory(tmp_path: Path) -> None:
+    """As wasmer: fd 3 is the virtual root "/", holding the mapped directories, which follow it."""
     (tmp_path / "in.txt").write_text("mapped file")
     out = bytearray()
-    assert run_program("readfile.wat", wasi.StateBuilder("r").map_directory("/data", str(tmp_path)).stdout(out)) == 0
-    assert bytes(out) == b"mapped file"
+    assert run_program("listroot.wat", wasi.StateBuilder("r").map_directory("/data", str(tmp_path)).stdout(out)) == 0
+    assert bytes(out) == b"/\n.\n..\ndata\nmapped file"
+
+
+def test_real_binding_virtual_root_lists_every_alias(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "in.txt").write_text("from b")
+    out = bytearray()
+    builder = (
+        wasi.StateBuilder("r")
+        .map_directory("zeta", str(tmp_path / "a"))
+        .map_directories({"data": str(tmp_path / "b"), "./alpha": str(tmp_path / "a")})
+        .stdout(out)
+    )
+    assert run_program("listroot.wat", builder) == 0
+    assert bytes(out) == b"/\n.\n..\nalpha\ndata\nzeta\nfrom b"
+
+
+def test_real_binding_virtual_root_is_fd_3(tmp_path: Path) -> None:
+    """A guest that takes fd 3 for the first mapped directory finds the root there, as under wasmer."""
+    (tmp_path / "in.txt").write_text("x")
+    out = bytearray()
+    assert run_program("readfile.wat", wasi.StateBuilder("r").map_directory("data", str(tmp_path)).stdout(out)) == 1
+    assert run_program("fdtype.wat", wasi.StateBuilder("r")) == 3  # a directory, with nothing mapped
 
 
 def test_real_binding_generate_imports_names() -> None:
