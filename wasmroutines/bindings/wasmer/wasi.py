@@ -12,6 +12,11 @@ So a guest can list "/" and open "/alias/file" with only
 creating, removing or renaming anything in "/" itself is EACCES, as in
 wasmer. An alias of one component (`data`, `/data`) is an entry of "/"; a
 longer one (`/a/b`) is reachable by its name only (bindings/wasi/vroot.py).
+Differences: a directory fd the guest opens beneath a mapped one
+(`/data/sub`) does not know its place in the tree, so `..` above that fd
+is ENOTCAPABLE where wasmer climbs on (a path walked from "/", a mapped
+directory or its preopen climbs as in wasmer); the prestat name length
+is the name's own, without the NUL wasmer counts (wasi-libc reads both).
 
 >>> from wasmroutines.wasmer import Store, Module, wasi
 >>> module = Module(Store(), '(module (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32))))')
