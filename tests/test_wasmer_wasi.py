@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHARED, needs_shared
 
 from wasmroutines import wasmer
 from wasmroutines.bindings.wasi.errors import WasiExit
@@ -315,10 +316,61 @@ def test_real_binding_stdin_from_bytes() -> None:
 
 
 def test_real_binding_map_directory(tmp_path: Path) -> None:
+    """As wasmer: fd 3 is the virtual root "/", holding the mapped directories, which follow it."""
     (tmp_path / "in.txt").write_text("mapped file")
     out = bytearray()
-    assert run_program("readfile.wat", wasi.StateBuilder("r").map_directory("/data", str(tmp_path)).stdout(out)) == 0
-    assert bytes(out) == b"mapped file"
+    assert run_program("listroot.wat", wasi.StateBuilder("r").map_directory("/data", str(tmp_path)).stdout(out)) == 0
+    assert bytes(out) == b"/\n.\n..\ndata\nmapped file"
+
+
+def test_real_binding_virtual_root_lists_every_alias(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "in.txt").write_text("from b")
+    out = bytearray()
+    builder = (
+        wasi.StateBuilder("r")
+        .map_directory("zeta", str(tmp_path / "a"))
+        .map_directories({"data": str(tmp_path / "b"), "./alpha": str(tmp_path / "a")})
+        .stdout(out)
+    )
+    assert run_program("listroot.wat", builder) == 0
+    assert bytes(out) == b"/\n.\n..\nalpha\ndata\nzeta\nfrom b"
+
+
+def test_real_binding_virtual_root_is_fd_3(tmp_path: Path) -> None:
+    """A guest that takes fd 3 for the first mapped directory finds the root there, as under wasmer."""
+    (tmp_path / "in.txt").write_text("x")
+    out = bytearray()
+    assert run_program("readfile.wat", wasi.StateBuilder("r").map_directory("data", str(tmp_path)).stdout(out)) == 1
+    assert run_program("fdtype.wat", wasi.StateBuilder("r")) == 3  # a directory, with nothing mapped
+
+
+SIMPLE = SHARED / "bench" / "wasm3" / "simple"
+
+
+@needs_shared(SIMPLE)
+@pytest.mark.parametrize(
+    ("path", "found"),
+    [
+        ("/data/0.txt", True),
+        ("data/0.txt", True),  # wasi-libc's working directory is "/": the root has it
+        ("/data/../data/0.txt", True),
+        ("/0.txt", False),
+        ("/../0.txt", False),
+        ("/data/../../simple/0.txt", False),
+    ],
+)
+def test_real_binding_wasi_libc_opens_through_the_virtual_root(path: str, found: bool) -> None:
+    """A C program (wasi-libc) finds files by absolute path with only map_directory given, as under wasmer."""
+    out = bytearray()
+    store = Store()
+    module = Module(store, (SIMPLE / "test.wasm").read_bytes())
+    env = wasi.StateBuilder("test").arguments(["cat", path]).map_directory("data", str(SIMPLE)).stdout(out).finalize()
+    Instance(module, env.generate_import_object(store, wasi.Version.SNAPSHOT1)).exports._start()
+    hex_dump = " ".join(f"{b:02x}" for b in (SIMPLE / "0.txt").read_bytes()).encode()
+    assert (hex_dump in out) is found
+    assert (f"Cannot open {path}".encode() in out) is not found
 
 
 def test_real_binding_generate_imports_names() -> None:

@@ -12,6 +12,9 @@ Behaviour worth knowing:
 - Sandbox (sandbox.py): a path is resolved component by component beneath
   its directory fd; `..` above it, absolute paths and symlinks leading out
   give ENOTCAPABLE; the guest cannot create absolute symlinks.
+- `WasiConfig.virtual_root` (the wasmer face sets it; the CLI does not):
+  fd 3 is wasmer's read-only "/" holding the preopens named by one
+  component; `..` above one of them leads to "/", and "/.." is "/" (vroot.py).
 - Rights (preview1's capabilities) are kept and enforced; path_open drops
   requested rights the directory does not hand down instead of failing.
 - fds: 0-2 stdio, then preopened directories, then preopened sockets
@@ -40,6 +43,7 @@ Modules, one concept each:
   state.py        per-guest state (args, environ, fd table, memory, hooks)
   fdtable.py      fd entries with rights and flags
   sandbox.py      path resolution confined to a preopened directory
+  vroot.py        the virtual root: wasmer's read-only "/" holding the mapped directories
   fd.py, readdir.py, path.py   fd_* and path_* calls
   clock.py, proc.py, poll.py, sock.py   clocks; args/env/exit/random; poll_oneoff; sockets
   snapshot0.py    wasi_unstable's differing layouts

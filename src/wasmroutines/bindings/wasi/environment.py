@@ -7,8 +7,9 @@
         code = wasi.start(instance)         # runs _start; proc_exit's code, 0 if it returns
 
 The same environment answers both `wasi_snapshot_preview1` and the older
-`wasi_unstable` (snapshot 0) module names. fds: 0-2 are stdio, then the
-preopened directories in order (from 3), then preopened listening sockets
+`wasi_unstable` (snapshot 0) module names. fds: 0-2 are stdio, then (with
+`virtual_root`, as wasmer) the read-only root "/", then the preopened
+directories in order (from 3, or 4 after the root), then preopened listening sockets
 (after the directories, so wasi-libc's preopen scan, which stops at the
 first fd that is not a preopened directory, sees every directory).
 """
@@ -38,6 +39,7 @@ from .runtime import Waiter
 from .sock import listener_entry
 from .state import WasiState
 from .stdio import StdioSpec, make_stream
+from .vroot import VirtualRoot, entry_name
 
 __all__ = ["PREVIEW1_MODULE", "SNAPSHOT0_MODULE", "Preopen", "WasiConfig", "WasiEnvironment"]
 
@@ -65,7 +67,9 @@ class WasiConfig:
     `random` fills random_get. `deterministic` hides what else of the host
     would differ between runs and machines (file times, inode numbers, clock
     resolutions, when input arrived: hostview.py's VirtualHost); deterministic
-    runs set it together with `clock` and `random`.
+    runs set it together with `clock` and `random`. `virtual_root` gives the
+    guest wasmer's read-only directory "/" (the first preopen, fd 3) holding
+    each preopen named by one component under that name (vroot.py).
     """
 
     args: list[str | bytes] = field(default_factory=list)
@@ -79,6 +83,7 @@ class WasiConfig:
     random: Callable[[int], bytes] | None = None
     clock: Callable[[int], int] | None = None
     deterministic: bool = False
+    virtual_root: bool = False
 
     def preopen_dir(self, host: str | os.PathLike[str], guest: str | None = None) -> WasiConfig:
         """Let the guest see host directory `host` as `guest` (default: the host path as given)."""
@@ -141,8 +146,17 @@ class WasiEnvironment:
                     fds.add(entry)
                 else:
                     fds.add(FdEntry.for_stream(s))
+            root = None
+            if config.virtual_root:
+                root = fds.vroot = VirtualRoot()
+                fds.add(FdEntry(FileType.DIRECTORY, DIR_RIGHTS, DIR_INHERITING, preopen=b"/", vroot=root))
             for p in config.preopens:
-                fds.add(self._open_preopen(p))
+                entry = self._open_preopen(p)
+                fds.add(entry)
+                name = entry_name(entry.preopen or b"")
+                if root is not None and name is not None and entry.host_fd is not None:
+                    root.add(name, entry.host_fd)
+                    entry.vroot = root
             for listener in config.listeners:
                 fds.add(listener_entry(listener))
         except BaseException:

@@ -119,7 +119,7 @@ def fd_fdstat_set_rights(st: WasiState, fd: int, base: int, inheriting: int) -> 
 
 def filestat_get(st: WasiState, fd: int, ptr: int, write: FilestatWriter) -> int:
     entry = _file(st, fd, Rights.FD_FILESTAT_GET)
-    if entry.stream is not None or entry.as_stream:
+    if entry.stream is not None or entry.as_stream or entry.is_virtual_root:
         write(st.mem, ptr, None, entry.filetype)
     else:
         write(st.mem, ptr, st.host.stat(os.fstat(entry.fd)), entry.filetype)
@@ -141,6 +141,8 @@ def fd_filestat_set_size(st: WasiState, fd: int, size: int) -> int:
 @syscall("iIIi")
 def fd_filestat_set_times(st: WasiState, fd: int, atim: int, mtim: int, fstflags: int) -> int:
     entry = _file(st, fd, Rights.FD_FILESTAT_SET_TIMES)
+    if entry.is_virtual_root:
+        raise WasiError(Errno.ACCES)  # read-only (vroot.py)
     host = entry.fd
     set_times(st, atim, mtim, fstflags, lambda: os.fstat(host), lambda times: os.utime(host, ns=times))
     return 0

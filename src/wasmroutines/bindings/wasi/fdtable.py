@@ -18,6 +18,7 @@ from .abi import DIR_INHERITING, DIR_RIGHTS, FILE_RIGHTS, SOCKET_RIGHTS, STREAM_
 from .errno import Errno
 from .errors import WasiError
 from .stdio import PyStream
+from .vroot import VirtualRoot
 
 __all__ = ["FdEntry", "FdTable", "filetype_of_mode"]
 
@@ -42,7 +43,9 @@ def filetype_of_mode(mode: int) -> FileType:
 class FdEntry:
     """One open WASI fd.
 
-    Exactly one of `host_fd` / `stream` is set. `owned`: closing the entry
+    At most one of `host_fd` / `stream` is set; neither for the virtual root
+    (`vroot` set, no host fd: see vroot.py). `vroot` on a directory with a
+    host fd: the root it is mapped into, where `..` above it leads. `owned`: closing the entry
     closes the host fd (False for inherited stdio). `pollable`: reads and
     writes may block (pipes, terminals, sockets), so they wait through the
     environment's Waiter first; regular files never do. `nonblocking_host`:
@@ -64,8 +67,14 @@ class FdEntry:
     pollable: bool = False
     nonblocking_host: bool = False
     as_stream: bool = False
+    vroot: VirtualRoot | None = None
     #: fd_readdir's snapshot of the directory: (name, d_ino, filetype), taken at cookie 0.
     dir_entries: list[tuple[bytes, int, FileType]] | None = field(default=None, repr=False)
+
+    @property
+    def is_virtual_root(self) -> bool:
+        """This fd is the virtual root itself (a directory with no host fd)."""
+        return self.vroot is not None and self.host_fd is None and self.stream is None
 
     def require(self, rights: int) -> None:
         """Raise ENOTCAPABLE unless this fd holds all of `rights`."""
@@ -129,6 +138,8 @@ class FdTable:
 
     def __init__(self) -> None:
         self._entries: dict[int, FdEntry] = {}
+        #: The virtual root, when the guest has one (closed with the table: it holds host fds).
+        self.vroot: VirtualRoot | None = None
 
     def get(self, fd: int) -> FdEntry:
         entry = self._entries.get(fd)
@@ -167,3 +178,5 @@ class FdTable:
             except OSError:
                 pass
         self._entries.clear()
+        if self.vroot is not None:
+            self.vroot.close()

@@ -35,14 +35,17 @@ _FDFLAGS_HOST = (
 def _dir(st: WasiState, fd: int, rights: int) -> FdEntry:
     """The directory entry `fd`, with `rights`: ENOTDIR for a non-directory, ENOTCAPABLE without the rights."""
     entry = st.fds.get(fd)
-    if entry.filetype is not FileType.DIRECTORY or entry.host_fd is None:
+    if entry.filetype is not FileType.DIRECTORY or (entry.host_fd is None and not entry.is_virtual_root):
         raise WasiError(Errno.NOTDIR)
     entry.require(rights)
     return entry
 
 
-def _resolve(st: WasiState, dir_fd: int, ptr: int, size: int, *, follow: bool, lookup: bool) -> Resolved:
-    return resolve(dir_fd, st.mem.read(ptr, size), follow=follow, lookup=lookup)
+def _resolve(
+    st: WasiState, d: FdEntry, ptr: int, size: int, *, follow: bool, lookup: bool, create: bool = False
+) -> Resolved:
+    """Resolve a guest path beneath directory entry `d` (a host directory, or the virtual root: vroot.py)."""
+    return resolve(d.host_fd, st.mem.read(ptr, size), follow=follow, lookup=lookup, create=create, root=d.vroot)
 
 
 def _before_removing(st: WasiState, r: Resolved) -> os.stat_result | None:
@@ -71,14 +74,17 @@ def _lstat_checked(r: Resolved) -> os.stat_result:
 @syscall("iii")
 def path_create_directory(st: WasiState, fd: int, path: int, path_len: int) -> int:
     d = _dir(st, fd, Rights.PATH_CREATE_DIRECTORY)
-    with _resolve(st, d.fd, path, path_len, follow=False, lookup=False) as r:
+    with _resolve(st, d, path, path_len, follow=False, lookup=False) as r:
         os.mkdir(r.host_name, dir_fd=r.dir_fd)
     return 0
 
 
 def filestat_get(st: WasiState, fd: int, flags: int, path: int, path_len: int, buf: int, write: FilestatWriter) -> int:
     d = _dir(st, fd, Rights.PATH_FILESTAT_GET)
-    with _resolve(st, d.fd, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
+    with _resolve(st, d, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
+        if r.is_root:
+            write(st.mem, buf, None, FileType.DIRECTORY)  # the virtual root: a directory with no host file
+            return 0
         s = _lstat_checked(r)
     write(st.mem, buf, st.host.stat(s), filetype_of_mode(s.st_mode))
     return 0
@@ -94,7 +100,7 @@ def path_filestat_set_times(
     st: WasiState, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fstflags: int
 ) -> int:
     d = _dir(st, fd, Rights.PATH_FILESTAT_SET_TIMES)
-    with _resolve(st, d.fd, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
+    with _resolve(st, d, path, path_len, follow=bool(flags & LookupFlags.SYMLINK_FOLLOW), lookup=True) as r:
 
         def apply(times: tuple[int, int]) -> None:
             if r.trailing:
@@ -113,8 +119,8 @@ def path_link(
     dst = _dir(st, new_fd, Rights.PATH_LINK_TARGET)
     follow = bool(old_flags & LookupFlags.SYMLINK_FOLLOW)
     with (
-        _resolve(st, src.fd, old_path, old_len, follow=follow, lookup=True) as a,
-        _resolve(st, dst.fd, new_path, new_len, follow=False, lookup=False) as b,
+        _resolve(st, src, old_path, old_len, follow=follow, lookup=True) as a,
+        _resolve(st, dst, new_path, new_len, follow=False, lookup=False) as b,
     ):
         os.link(a.host_name, b.host_name, src_dir_fd=a.dir_fd, dst_dir_fd=b.dir_fd, follow_symlinks=False)
     return 0
@@ -169,7 +175,15 @@ def path_open(
     base &= d.rights_inheriting
     inheriting &= d.rights_inheriting
     follow = bool(dirflags & LookupFlags.SYMLINK_FOLLOW)
-    with _resolve(st, d.fd, path, path_len, follow=follow, lookup=True) as r:
+    with _resolve(st, d, path, path_len, follow=follow, lookup=True, create=bool(oflags & OFlags.CREAT)) as r:
+        if r.is_root:
+            if oflags & OFlags.TRUNC or base & _WRITE_RIGHTS:
+                raise WasiError(Errno.ISDIR)  # what the host says to opening a directory for writing
+            root = FdEntry(FileType.DIRECTORY, base & DIR_RIGHTS, inheriting & DIR_INHERITING, vroot=d.vroot)
+            root.flags = fdflags
+            st.mem.set_u32(fd_ptr, st.fds.add(root))
+            return 0
+        mapped_in = r.mapped_in
         # 0o666, less the umask, for a file it creates: a data file, not an executable (as wasmtime does).
         host_fd = os.open(r.name, _open_flags(oflags, fdflags, base, r.trailing), 0o666, dir_fd=r.dir_fd)
     try:
@@ -179,7 +193,7 @@ def path_open(
         raise
     ft = filetype_of_mode(mode)
     if ft is FileType.DIRECTORY:
-        entry = FdEntry(ft, base & DIR_RIGHTS, inheriting & DIR_INHERITING, host_fd=host_fd)
+        entry = FdEntry(ft, base & DIR_RIGHTS, inheriting & DIR_INHERITING, host_fd=host_fd, vroot=mapped_in)
     elif ft is FileType.REGULAR_FILE:
         entry = FdEntry(ft, base & FILE_RIGHTS, inheriting & FILE_RIGHTS, host_fd=host_fd)
     else:
@@ -192,7 +206,7 @@ def path_open(
 @syscall("iiiiii")
 def path_readlink(st: WasiState, fd: int, path: int, path_len: int, buf: int, buf_len: int, bufused: int) -> int:
     d = _dir(st, fd, Rights.PATH_READLINK)
-    with _resolve(st, d.fd, path, path_len, follow=False, lookup=True) as r:
+    with _resolve(st, d, path, path_len, follow=False, lookup=True) as r:
         target = os.readlink(r.host_name, dir_fd=r.dir_fd)
     n = min(len(target), buf_len)
     st.mem.write(buf, target[:n])
@@ -203,7 +217,7 @@ def path_readlink(st: WasiState, fd: int, path: int, path_len: int, buf: int, bu
 @syscall("iii")
 def path_remove_directory(st: WasiState, fd: int, path: int, path_len: int) -> int:
     d = _dir(st, fd, Rights.PATH_REMOVE_DIRECTORY)
-    with _resolve(st, d.fd, path, path_len, follow=False, lookup=False) as r:
+    with _resolve(st, d, path, path_len, follow=False, lookup=False) as r:
         gone = _before_removing(st, r)
         os.rmdir(r.host_name, dir_fd=r.dir_fd)
     _removed(st, gone)
@@ -215,8 +229,8 @@ def path_rename(st: WasiState, fd: int, old_path: int, old_len: int, new_fd: int
     src = _dir(st, fd, Rights.PATH_RENAME_SOURCE)
     dst = _dir(st, new_fd, Rights.PATH_RENAME_TARGET)
     with (
-        _resolve(st, src.fd, old_path, old_len, follow=False, lookup=False) as a,
-        _resolve(st, dst.fd, new_path, new_len, follow=False, lookup=False) as b,
+        _resolve(st, src, old_path, old_len, follow=False, lookup=False) as a,
+        _resolve(st, dst, new_path, new_len, follow=False, lookup=False) as b,
     ):
         gone, moved = _before_removing(st, b), _before_removing(st, a)
         os.rename(a.host_name, b.host_name, src_dir_fd=a.dir_fd, dst_dir_fd=b.dir_fd)
@@ -232,7 +246,7 @@ def path_symlink(st: WasiState, old_path: int, old_len: int, fd: int, new_path: 
     if target.startswith(b"/"):
         # A link is only ever followed inside the sandbox, where an absolute one is refused: refuse it now.
         raise WasiError(Errno.NOTCAPABLE)
-    with _resolve(st, d.fd, new_path, new_len, follow=False, lookup=False) as r:
+    with _resolve(st, d, new_path, new_len, follow=False, lookup=False) as r:
         if r.trailing and r.name != b".":
             # Linux says EEXIST for "file/"; POSIX (and wasmtime) say the slash makes it ENOTDIR.
             try:
@@ -248,7 +262,7 @@ def path_symlink(st: WasiState, old_path: int, old_len: int, fd: int, new_path: 
 @syscall("iii")
 def path_unlink_file(st: WasiState, fd: int, path: int, path_len: int) -> int:
     d = _dir(st, fd, Rights.PATH_UNLINK_FILE)
-    with _resolve(st, d.fd, path, path_len, follow=False, lookup=False) as r:
+    with _resolve(st, d, path, path_len, follow=False, lookup=False) as r:
         gone = _before_removing(st, r)
         os.unlink(r.host_name, dir_fd=r.dir_fd)
     _removed(st, gone)

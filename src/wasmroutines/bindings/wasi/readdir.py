@@ -4,6 +4,7 @@ The listing is a snapshot taken when the guest starts at cookie 0 (and kept
 on the fd), so cookies stay valid while the guest reads in several calls;
 `.` and `..` come first, as on POSIX, then the entries sorted by name (bytewise),
 so a listing does not depend on the order the host file system keeps them in
+(the virtual root lists its mapped directories the same way, vroot.py)
 (deterministic runs must not). An entry's cookie (d_next) is the index
 of the entry after it. The buffer is filled completely, the last record cut
 short if need be: a full buffer tells the guest to call again.
@@ -19,6 +20,7 @@ from .errors import WasiError
 from .fdtable import FdEntry, filetype_of_mode
 from .registry import syscall
 from .state import WasiState
+from .vroot import VirtualRoot
 
 __all__ = ["fd_readdir"]
 
@@ -36,7 +38,22 @@ def _kind(entry: os.DirEntry[bytes]) -> FileType:
         return FileType.UNKNOWN
 
 
+def _root_snapshot(st: WasiState, root: VirtualRoot) -> list[tuple[bytes, int, FileType]]:
+    """The virtual root's listing: `.` and `..` (the root itself, inode 0), then each mapped directory by name."""
+    out = [(b".", 0, FileType.DIRECTORY), (b"..", 0, FileType.DIRECTORY)]
+    for name in root.names():
+        fd = root.get(name)
+        try:
+            s = os.fstat(fd) if fd is not None else None
+        except OSError:
+            s = None
+        out.append((name, 0 if s is None else st.host.ino(s.st_dev, s.st_ino), FileType.DIRECTORY))
+    return out
+
+
 def _snapshot(st: WasiState, entry: FdEntry) -> list[tuple[bytes, int, FileType]]:
+    if entry.is_virtual_root and entry.vroot is not None:
+        return _root_snapshot(st, entry.vroot)
     fd = entry.fd
     ino = st.host.ino  # the host's inode numbers, or virtual ones in deterministic runs (hostview.py)
     here = os.fstat(fd)
@@ -46,6 +63,8 @@ def _snapshot(st: WasiState, entry: FdEntry) -> list[tuple[bytes, int, FileType]
         parent_ino = ino(parent.st_dev, parent.st_ino)
     except OSError:
         parent_ino = 0
+    if entry.vroot is not None:
+        parent_ino = 0  # a mapped directory's parent is the virtual root, not the host's directory
     out.append((b"..", parent_ino, FileType.DIRECTORY))
     # scandir on a dup: it reads with its own DIR stream and leaves our fd's position alone.
     dup = os.dup(fd)
@@ -69,7 +88,7 @@ def _snapshot(st: WasiState, entry: FdEntry) -> list[tuple[bytes, int, FileType]
 def fd_readdir(st: WasiState, fd: int, buf: int, buf_len: int, cookie: int, bufused_ptr: int) -> int:
     entry = st.fds.get(fd)
     entry.require(Rights.FD_READDIR)
-    if entry.filetype is not FileType.DIRECTORY or entry.host_fd is None:
+    if entry.filetype is not FileType.DIRECTORY or (entry.host_fd is None and not entry.is_virtual_root):
         raise WasiError(Errno.NOTDIR)
     if cookie == 0 or entry.dir_entries is None:
         entry.dir_entries = _snapshot(st, entry)

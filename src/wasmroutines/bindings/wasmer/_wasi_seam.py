@@ -150,5 +150,6 @@ def open_host(config: StateConfig) -> WasiHost:
         stdin=config.stdin,
         stdout=config.stdout,
         stderr=config.stderr,
+        virtual_root=True,  # wasmer's "/" holding the mapped directories (fd 3; they follow from fd 4)
     )
     return _BindingHost(make_environment(binding_config))

@@ -3,6 +3,21 @@
 The WASI calls themselves live in wasmroutines.bindings.wasi; this module is
 the wasmer-shaped front (see _wasi_seam.py for where the two meet).
 
+The guest's files are laid out as wasmer's: fd 3 is a read-only directory
+"/" (a preopen named "/") whose entries are the mapped directories, each
+under its alias, and the mapped and preopened directories follow from fd 4.
+So a guest can list "/" and open "/alias/file" with only
+`map_directory("alias", host)` given; `..` from a mapped directory leads to
+"/" and from "/" stays there, never to the host directories around them;
+creating, removing or renaming anything in "/" itself is EACCES, as in
+wasmer. An alias of one component (`data`, `/data`) is an entry of "/"; a
+longer one (`/a/b`) is reachable by its name only (bindings/wasi/vroot.py).
+Differences: a directory fd the guest opens beneath a mapped one
+(`/data/sub`) does not know its place in the tree, so `..` above that fd
+is ENOTCAPABLE where wasmer climbs on (a path walked from "/", a mapped
+directory or its preopen climbs as in wasmer); the prestat name length
+is the name's own, without the NUL wasmer counts (wasi-libc reads both).
+
 >>> from wasmroutines.wasmer import Store, Module, wasi
 >>> module = Module(Store(), '(module (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32))))')
 >>> wasi.get_version(module, strict=True)
@@ -116,6 +131,9 @@ class StateBuilder:
     builder, so calls chain. Nothing is checked until `finalize()`, which
     raises RuntimeError for a NUL byte in an argument, `=` in a variable name,
     or a directory that does not exist, and may be called any number of times.
+
+    The guest sees wasmer's layout: fd 3 is the read-only root "/" holding
+    the mapped directories by alias; the directories follow from fd 4.
 
     Additions to wasmer: `stdin(bytes or binary stream)`, `stdout(bytearray
     or binary stream)` and `stderr(...)` give the guest Python objects instead
