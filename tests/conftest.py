@@ -1,9 +1,11 @@
-"""Shared fixtures: a fresh Store, and `wat` to compile WebAssembly text with wasm-tools at test time."""
+"""Shared fixtures for every test folder (core, threads, wasi, wasmer, explore): a fresh Store, and `wat` to
+compile WebAssembly text with wasm-tools at test time."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,9 @@ from wasmroutines import Instance, Module, Store, wat2wasm
 os.environ["PYTHONSAFEPATH"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests live in folders that mirror the package (core, threads, wasi, wasmer, explore); what several of them
+# share (module builders, switch counters, the explorer's remote harness) is in tests/support, importable by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 #: The shared test material (spec tests, benchmarks), beside the repository when present.
 SHARED = ROOT.parent / "shared"
 

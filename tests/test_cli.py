@@ -182,7 +182,7 @@ def test_invoke_trap() -> None:
 
 def test_fuel_stops_a_spinning_program() -> None:
     p = run("run", "--fuel", "100000", "--invoke", "spin", prog("funcs.wat"))
-    assert p.returncode == 137 and b"--fuel" in p.stderr  # a limit (tests/test_limits.py), not a trap
+    assert p.returncode == 137 and b"--fuel" in p.stderr  # a limit (tests/core/test_limits.py), not a trap
 
 
 def test_max_memory_caps_growth() -> None:

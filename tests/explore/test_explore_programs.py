@@ -24,7 +24,7 @@ import pytest
 from wasmroutines import Module
 from wasmroutines.explore import Program, explore_program
 
-PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs" / "explore"
 
 
 def _explore_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -17,7 +17,7 @@ from wasmroutines import Instance, Module, Store, join, spawn, wat2wasm
 from wasmroutines.explore import Exploration, explore_function
 from wasmroutines.explore.distribute import CRASH_MESSAGE
 
-PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs" / "explore"
 LOST_UPDATE = str(PROGRAMS / "lost_update.wasm")
 EXPECT = b"counter 200\n"
 

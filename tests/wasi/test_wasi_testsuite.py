@@ -25,7 +25,7 @@ from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
 
 SUITE = SHARED / "wasi-testsuite" / "tests"
 SUITES = ["c", "rust", "assemblyscript"]
-SKIPS_FILE = Path(__file__).parent / "wasi_programs" / "testsuite_skips.json"
+SKIPS_FILE = Path(__file__).parent.parent / "wasi_programs" / "testsuite_skips.json"
 SKIPS: dict[str, str] = json.loads(SKIPS_FILE.read_text())["skips"]
 
 

@@ -279,7 +279,7 @@ def test_seam_protocol_is_satisfied_by_the_fake() -> None:
 
 # ---- end to end, through the WASI binding (wasmroutines.bindings.wasi) ----
 
-PROGRAMS = Path(__file__).resolve().parent / "wasi_programs"
+PROGRAMS = Path(__file__).resolve().parent.parent / "wasi_programs"
 
 
 def run_program(name: str, builder: wasi.StateBuilder, version: wasi.Version | None = None) -> int:

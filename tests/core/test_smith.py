@@ -15,7 +15,7 @@ can end), through cffi and the scheduler. Each thread may return, trap, run out 
 WR_SMITH_COUNT sets the number of modules per configuration (default 150: a few seconds);
 WR_SMITH_SEED the seed (default 0). Every module's failures are collected, and the test fails listing
 them all, each with the seed and index; reproduce one with
-WR_SMITH_COUNT=1 WR_SMITH_START=<index> pytest tests/test_smith.py.
+WR_SMITH_COUNT=1 WR_SMITH_START=<index> pytest tests/core/test_smith.py.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ def test_function_gives_typed_code_a_function(instantiate: Callable[..., Instanc
 
 def test_the_readmes_python_examples_run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """Every ```python block of README.md runs as shown (from the repository root, as its paths are)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent
     blocks = re.findall(r"^```python\n(.*?)^```", (root / "README.md").read_text(), re.S | re.M)
     assert len(blocks) >= 2
     monkeypatch.chdir(root)

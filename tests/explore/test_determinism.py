@@ -28,7 +28,7 @@ from wasmroutines.core.determinism import (
 )
 from wasmroutines.explore import Program, run_program, runner
 
-PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs" / "explore"
 
 
 class _RecordingDeterministicClock(IdleRecorder, DeterministicClock):
@@ -170,7 +170,7 @@ def test_run_seed_is_byte_identical_across_processes(tmp_path: Path) -> None:
 
 
 def test_run_seed_reports_a_deadlock_with_every_stack() -> None:
-    # Seed chosen by exploring spawn_join (tests/test_explore_programs.py finds such seeds).
+    # Seed chosen by exploring spawn_join (tests/explore/test_explore_programs.py finds such seeds).
     program = Program.load(str(PROGRAMS / "spawn_join.wasm"))
     for seed in range(40):
         outcome = run_program(program, Schedule(seed, preempt_shared=True))

@@ -15,7 +15,7 @@ import pytest
 from wasmroutines.explore import Outcome, Program, Schedule, run_program
 from wasmroutines.explore.cli import EXIT_ERROR
 
-PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs" / "explore"
 
 _PHASES = {"X", "i", "M", "s", "f"}
 MS = 1_000_000  # ns

@@ -13,7 +13,7 @@ from wasmroutines.core.record import RECORD_VERSION, Divergence, Recording
 from wasmroutines.core.wat import wat2wasm
 from wasmroutines.explore import Program, Schedule, run_program
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent
 PROGRAMS = HERE / "programs" / "explore"
 WASI_PROGRAMS = HERE / "wasi_programs"
 

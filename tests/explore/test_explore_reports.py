@@ -214,7 +214,7 @@ def test_a_hang_says_which_budget_it_ran_out_of_and_how_to_raise_it() -> None:
 
 def test_without_an_expectation_every_output_is_shown_with_its_count() -> None:
     # lost_update's right output is "counter 200"; run 0 may print a wrong one: no output is taken as right.
-    program = Program.load(str(Path(__file__).parent / "programs" / "explore" / "lost_update.wasm"))
+    program = Program.load(str(Path(__file__).parent.parent / "programs" / "explore" / "lost_update.wasm"))
     result = explore_program(program, runs=50)
     (found,) = result.failures
     assert found.failure.kind == "output" and found.failure.message == "runs printed different outputs"

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from pingpong import pingpong_instance
 from programs.runner import run_program
 from switch_count import counting_switches
 
@@ -45,7 +46,7 @@ from wasmroutines.core.module import read_wasm
 from wasmroutines.core.store import DEFAULT_MAX_STACK_BYTES, FRAME_BYTES, stack_sizes
 from wasmroutines.explore.runner import limit_args
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 PROGRAMS = ROOT / "tests" / "wasi_programs"
 THREADS = PROGRAMS / "threads.wat"  # argc 1: spawn 4 sleepers; 2: a spinner, main waits; 3: ping-pong forever
 FUNCS = PROGRAMS / "funcs.wat"
@@ -61,27 +62,6 @@ LIB = """(module
   ;; Wait on word 0 for up to $ns nanoseconds (nobody notifies): 2, timed out.
   (func (export "nap") (param $ns i64) (result i32)
     (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get $ns))))"""
-
-# Word 0: whose turn (0 or 1); word 4: hand-overs counted. Thread $me waits for its turn, counts and hands
-# the turn over, $n times.
-PINGPONG = """(module
-  (memory (export "mem") 1 1 shared)
-  (func (export "pingpong") (param $me i32) (param $n i32) (result i32)
-    (local $i i32)
-    (block $done
-      (loop $round
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (block $mine
-          (loop $w
-            (br_if $mine (i32.eq (i32.atomic.load (i32.const 0)) (local.get $me)))
-            (drop (memory.atomic.wait32 (i32.const 0) (i32.sub (i32.const 1) (local.get $me)) (i64.const -1)))
-            (br $w)))
-        (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
-        (i32.atomic.store (i32.const 0) (i32.sub (i32.const 1) (local.get $me)))
-        (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $round)))
-    (local.get $i)))"""
 
 WALL = 0.3  # seconds: every wall-time limit below
 MARGIN = 30.0  # seconds: "stopped" means well within this
@@ -303,10 +283,10 @@ def test_fuel_is_charged_the_same_through_the_handoff(wat: Callable[[str], bytes
     for in_core in (True, False):
         store = Store(policy=FairPolicy(slice=10**9), fuel=10**12)
         store.scheduler.core_switching = in_core
-        inst = Instance(store, Module(wat(PINGPONG)))
+        inst = pingpong_instance(store)
         with counting_switches() as switches:
-            a = spawn(inst.exports.pingpong, 0, 2000)
-            b = spawn(inst.exports.pingpong, 1, 2000)
+            a = spawn(inst.exports.pingpong, 0, 2000, 0)
+            b = spawn(inst.exports.pingpong, 1, 2000, 0)
             assert (join(a), join(b)) == (2000, 2000)
         used.append((10**12 - (store.fuel or 0), switches[0]))
     (with_handoff, few), (without, many) = used
@@ -316,9 +296,9 @@ def test_fuel_is_charged_the_same_through_the_handoff(wat: Callable[[str], bytes
 
 def test_fuel_runs_out_in_the_middle_of_a_handoff(wat: Callable[[str], bytes]) -> None:
     store = Store(fuel=50_000)
-    inst = Instance(store, Module(wat(PINGPONG)))
-    a = spawn(inst.exports.pingpong, 0, 1_000_000)
-    b = spawn(inst.exports.pingpong, 1, 1_000_000)
+    inst = pingpong_instance(store)
+    a = spawn(inst.exports.pingpong, 0, 1_000_000, 0)
+    b = spawn(inst.exports.pingpong, 1, 1_000_000, 0)
     for t in (a, b):
         with pytest.raises(OutOfFuel):
             join(t)
@@ -394,9 +374,9 @@ def test_max_wall_time_stops_a_futex_pingpong(wat: Callable[[str], bytes], polic
     """Threads that hand a futex back and forth forever: stopped whether the core or Python switches them."""
     store = Store(max_wall_time=WALL, policy=SeededPolicy(7) if policy.startswith("seeded") else FairPolicy())
     store.scheduler.core_switching = "Python" not in policy
-    inst = Instance(store, Module(wat(PINGPONG)))
-    a = spawn(inst.exports.pingpong, 0, 2**31 - 1)
-    b = spawn(inst.exports.pingpong, 1, 2**31 - 1)
+    inst = pingpong_instance(store)
+    a = spawn(inst.exports.pingpong, 0, 2**31 - 1, 0)
+    b = spawn(inst.exports.pingpong, 1, 2**31 - 1, 0)
     with stopped_in_time():
         for t in (a, b):
             with pytest.raises(WallTimeExceeded):

@@ -28,7 +28,7 @@ from wasmroutines.explore import (
 
 pytest_plugins = ["pytester"]
 
-PROGRAMS = Path(__file__).resolve().parent / "programs" / "explore"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs" / "explore"
 
 # `racy_inc` loads the counter, calls $work (a call: a preemption point even without preemption at
 # shared accesses), stores it plus one: a switch in between loses an update. `atomic_inc` cannot.

@@ -16,7 +16,7 @@ whatever the interleaving.
 When a suite's folder is missing, its test still exists, marked needs_shared:
 it fails in CI and is skipped (and counted) locally.
 
-Refresh the known failures after a fix: `python tests/test_spectest.py --update`.
+Refresh the known failures after a fix: `python tests/core/test_spectest.py --update`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from wasmroutines.spectest.isolate import run_many_isolated
 from wasmroutines.spectest.outcome import FAILED, PASSED, FileResult
 from wasmroutines.spectest.script import flat_commands
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent
 SPECTEST = HERE.parent.parent / "shared" / "spectest"
 CORE = SPECTEST / "core"
 THREAD_SUITES = (SPECTEST / "threads-proposal", SPECTEST / "threads-litmus")

@@ -30,7 +30,7 @@ from wasmroutines.wasmer import (
     wasi,
 )
 
-PROGRAMS = Path(__file__).resolve().parent / "programs"
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 MANIFEST: dict[str, Any] = json.loads((PROGRAMS / "manifest.json").read_text())["programs"]
 
 
