@@ -6,7 +6,8 @@
 #
 # Exits non-zero on any sanitizer report (exit code 86) or when the runner itself fails.
 # Environment: WR_SAN_VENV=DIR reuses (or creates) that venv instead of a temporary one;
-# WR_SAN_KEEP=1 keeps the temporary folder.
+# WR_SAN_KEEP=1 keeps the temporary folder; WR_SAN_PYTEST="ARGS" also runs `pytest ARGS` (paths in
+# the repository) against the same build, such as the thread tests, which drive the core's switching.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,5 +57,26 @@ if [[ $status == 86 ]]; then
     echo "sanitize_spectest: sanitizer error (see the report above)" >&2
 elif [[ $status != 0 ]]; then
     echo "sanitize_spectest: the spec runner exited with status $status" >&2
+fi
+if [[ $status == 0 && -n "${WR_SAN_PYTEST:-}" ]]; then
+    # greenlet throws C++ exceptions across switches: its runtime must be preloaded with ASan's, or
+    # ASan's interceptor finds no __cxa_throw to forward to. pytest captures the reports: ASan
+    # writes them to files, printed here.
+    LIBSTDCXX=$(gcc -print-file-name=libstdc++.so)
+    cd "$WORK/src"
+    read -r -a pytest_args <<<"$WR_SAN_PYTEST"
+    env PATH="$VENV/bin:$PATH" \
+        LD_PRELOAD="$LIBASAN $LIBSTDCXX" \
+        PYTHONMALLOC=malloc \
+        ASAN_OPTIONS="detect_leaks=0:exitcode=86:abort_on_error=0:log_path=$WORK/asan" \
+        UBSAN_OPTIONS="print_stacktrace=1:exitcode=86:log_path=$WORK/asan" \
+        "$VENV/bin/python" -m pytest -q -p no:cacheprovider "${pytest_args[@]}" || status=$?
+    if compgen -G "$WORK/asan*" >/dev/null; then
+        cat "$WORK"/asan* >&2
+        status=86
+    fi
+    if [[ $status != 0 ]]; then
+        echo "sanitize_spectest: pytest $WR_SAN_PYTEST under the sanitizers exited with status $status" >&2
+    fi
 fi
 exit "$status"
