@@ -450,3 +450,27 @@ def test_a_policy_outliving_its_store_reads_nothing_of_it() -> None:
     assert policy.slice(None) == policy.change_points[0]  # type: ignore[arg-type]  # no units run counted
     again = Store(policy=policy)  # and it can serve another store
     assert again.scheduler.policy is policy and len(policy) == 0
+
+
+# ---- descriptors ----
+
+
+def test_a_woken_descriptor_wait_is_unregistered_at_once() -> None:
+    """One-shot: a thread woken by its descriptor leaves the selector when woken, not when it next runs, so a
+    poll meanwhile does not report the same descriptor again (with many connections woken and not yet run,
+    every poll would return all of them)."""
+    store = Store()
+    sched = store.scheduler
+    r, w = os.pipe()
+    try:
+        waiter = sched.spawn(lambda: sched.wait_readable(r))
+        sched.yield_now()  # the waiter runs and blocks on r
+        assert waiter.state is ThreadState.BLOCKED and r in sched._selector_of().get_map()
+        os.write(w, b"x")
+        assert sched._poll(0) == 1  # ready: the waiter is runnable, and r is off the selector already
+        assert waiter.state is ThreadState.RUNNABLE and r not in sched._selector_of().get_map()
+        assert sched._poll(0) == 0  # not reported again while the waiter has not run
+        assert sched.join(waiter) is True
+    finally:
+        os.close(r)
+        os.close(w)

@@ -83,6 +83,7 @@ class GreenThread:
         "_block_seq",
         "_wake_value",
         "_timer",
+        "_io_fds",
         "_pending",
         "__weakref__",
     )
@@ -109,6 +110,7 @@ class GreenThread:
         self._block_seq = 0
         self._wake_value: Any = None
         self._timer: list[Any] | None = None
+        self._io_fds: tuple[int, ...] = ()  # the descriptors it waits on (Reactor.wait_io)
         self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
 
     @property

@@ -185,6 +185,7 @@ class Reactor:
         gt = self.current
         seq = gt._block_seq + 1
         try:
+            gt._io_fds = tuple(wants)
             for fd, events in wants.items():
                 self._io.setdefault(fd, []).append((gt, seq, events))
                 self._update_fd(fd)
@@ -192,16 +193,24 @@ class Reactor:
             self._sync_core()
             return self._block(gt, what, deadline_ns) is not TIMED_OUT
         finally:
-            for fd in wants:
-                left = [w for w in self._io.get(fd, ()) if w[0] is not gt]
-                if left:
-                    self._io[fd] = left
-                else:
-                    self._io.pop(fd, None)
-                try:
-                    self._update_fd(fd)
-                except (OSError, ValueError):
-                    pass  # closed meanwhile: the selector forgot it already
+            self._drop_io(gt)
+
+    def _drop_io(self, gt: GreenThread) -> None:
+        """`gt`'s descriptor wait is over (woken, timed out or abandoned): unregister its descriptors at once,
+        not when it runs again, so that a poll meanwhile does not report them again and again (one-shot: with
+        many connections woken and not yet run, every poll would otherwise return all of them)."""
+        fds, gt._io_fds = gt._io_fds, ()
+        for fd in fds:
+            left = [w for w in self._io.get(fd, ()) if w[0] is not gt]
+            if left:
+                self._io[fd] = left
+            else:
+                self._io.pop(fd, None)
+            try:
+                self._update_fd(fd)
+            except (OSError, ValueError):
+                pass  # closed meanwhile: the selector forgot it already
+        if fds and not self._io:
             self._sync_core()
 
     def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:

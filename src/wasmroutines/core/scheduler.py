@@ -782,6 +782,8 @@ class Scheduler(Reactor):
         gt.state = _RUNNABLE
         gt._what = None
         self._cancel_timer(gt)
+        if gt._io_fds:
+            self._drop_io(gt)
         self._push(gt, PUSH_WOKEN)
         obs = self._observer
         if obs is not None:
