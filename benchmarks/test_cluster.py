@@ -10,7 +10,7 @@ own rate: schedules over its wall-clock time, its calibration run (in the client
 included; the figure of a mode is the median over the rounds (3). Every exploration must find no failure against
 the program's exact output and run all its schedules. Kept beside each figure: the share of the machine's CPU time
 (all CPUs) that other processes took during that exploration, since on a shared machine other work takes the cores
-the workers would use.
+the workers would use; a round in which it was over 15% in one mode is run again (DISTURBED, ATTEMPTS).
 
 The 2-worker figure is bounded by the machine: on a 2-core machine, the client, the Dask scheduler (both in this
 process) and the two workers share the 2 cores. tools/bench_report.py prints the machine beside it.
@@ -61,6 +61,11 @@ LARGE = ClusterWorkload(
     runs_full=240,
 )
 MODES = ("here", "jobs-2", "dask-1", "dask-2")
+#: A round in which other processes took more than this share of the machine's CPU time during one of its
+#: explorations is run again, up to ATTEMPTS times in all (the last is kept, whatever it measured): on a shared
+#: machine another session's test suite can take a core from the workers for minutes. The report says how many.
+DISTURBED = 0.15
+ATTEMPTS = 4
 
 
 @pytest.fixture(scope="module")
@@ -83,22 +88,29 @@ def test_cluster_rate(
     runs = workload.runs_full if settings.full_only else workload.runs
     rates: dict[str, list[float]] = {mode: [] for mode in MODES}
     others: dict[str, list[float]] = {mode: [] for mode in MODES}
+    disturbed: list[dict[str, float]] = []  # rounds run again: what other processes took in each mode
     order = list(MODES)
 
-    def explore(mode: str) -> float:
+    def explore(mode: str) -> tuple[float, float]:
+        """The explorer's rate, and the share of the machine other processes took meanwhile."""
         where: dict[str, Any] = {"jobs": 2} if mode == "jobs-2" else {"executor": clusters.get(mode)}
         busy, ours, t0 = _machine_busy(), _our_cpu(), time.perf_counter()
         result = explore_program(program, runs=runs, expect_stdout=workload.stdout, **where)
         wall = time.perf_counter() - t0
-        # What other processes took of the machine meanwhile (all CPUs' busy time less this process tree's).
-        other = (_machine_busy() - busy) - (_our_cpu() - ours)
-        others[mode].append(max(0.0, other) / (wall * (os.cpu_count() or 1)))
+        other = (_machine_busy() - busy) - (_our_cpu() - ours)  # all CPUs' busy time less this process tree's
         assert result.ok and result.runs == runs, result.report()
-        return result.rate
+        return result.rate, max(0.0, other) / (wall * (os.cpu_count() or 1))
 
     def one_round() -> None:
-        for mode in order:
-            rates[mode].append(explore(mode))
+        for attempt in range(ATTEMPTS):
+            measured = {mode: explore(mode) for mode in order}
+            shares = {mode: share for mode, (_, share) in measured.items()}
+            if max(shares.values()) <= DISTURBED or attempt == ATTEMPTS - 1:
+                break
+            disturbed.append(shares)
+        for mode, (rate, share) in measured.items():
+            rates[mode].append(rate)
+            others[mode].append(share)
         order.append(order.pop(0))
 
     benchmark.group = f"cluster: explorer on {workload.program}"
@@ -112,6 +124,7 @@ def test_cluster_rate(
         schedules_per_second=medians,
         rates=rates,
         others=others,
+        disturbed=disturbed,
     )
 
 

@@ -535,17 +535,19 @@ def render_cluster(data: dict[str, Any]) -> str:
         )
     cpus = data.get("machine_info", {}).get("wasmroutines_bench", {}).get("logical_cpus") or "?"
     others = [x for info in rows for values in info.get("others", {}).values() for x in values]
+    again = sum(len(info.get("disturbed", [])) for info in rows)
     lines += [
         "",
         f"Wall clock, the explorer's own rate (its calibration run and the batches' travel included). On this "
-        f"machine's {cpus} logical CPUs, the client, the Dask scheduler and the workers share the cores: 2 workers "
-        "cannot reach 2x one worker here"
+        f"machine's {cpus} logical CPUs, the client and the Dask scheduler (one process) share the cores with the "
+        "workers"
         + (
             f"; other processes took {100 * statistics.median(others):.0f}% of the machine's CPU time during the "
-            f"explorations (median; at most {100 * max(others):.0f}%)."
+            f"explorations kept (median; at most {100 * max(others):.0f}%)"
             if others
-            else "."
-        ),
+            else ""
+        )
+        + (f"; {again} rounds were run again, other processes having taken over 15% of it." if again else "."),
     ]
     return "\n".join(lines)
 
