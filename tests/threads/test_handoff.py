@@ -109,10 +109,12 @@ def test_a_thread_run_ahead_calls_the_host_as_itself(pingpong: Callable[..., Ins
     assert sorted(seen, key=lambda x: x[0]) == [(0, a), (1, b)]
 
 
-def test_a_thread_run_ahead_still_times_out(pingpong: Callable[..., Instance]) -> None:
+def test_a_thread_run_ahead_still_times_out(store: Store, pingpong: Callable[..., Instance]) -> None:
     inst = pingpong()
     # Both end in a 1 ms wait that nobody notifies: 2 ("timed-out"), whichever ran ahead.
     assert _play(inst, 300, (2, 2)) == (2, 2)
+    # A thread handed back to Python with a timed wait (its timer is Python's) is counted waiting once.
+    assert store.scheduler._nwaiting == 0
 
 
 def test_a_thread_run_ahead_traps_for_its_joiner(pingpong: Callable[..., Instance]) -> None:

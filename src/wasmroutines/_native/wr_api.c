@@ -467,7 +467,8 @@ int wr_api_thread_sched_state(const wr_thread *t)
 {
     if (t->task && t->task->qpos != WR_TASK_IDLE)
         return 0;
-    return t->wait_mem ? 1 : 2;
+    /* A parked thread runs next whatever it stopped with (a timed wait is its host's to set up). */
+    return t->wait_mem && !t->parked ? 1 : 2;
 }
 
 uint64_t wr_api_task_host_id(const wr_task *t) { return t->host_id; }

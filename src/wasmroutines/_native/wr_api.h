@@ -179,7 +179,8 @@ void wr_api_thread_adopt(wr_thread *t, uint64_t host_id, wr_task *task, int expl
 /* wr_thread_call, and the thread is resumable (wr_exec.h, Switching): its host side's first act will be
  * wr_exec, so the core may start it itself (a spawned thread). */
 int wr_api_thread_begin(wr_thread *t, wr_func *f, const uint64_t *args);
-/* Where a thread is as the store's policy sees it: 0 queued, 1 waiting on a futex, 2 neither. */
+/* Where a thread is as the store's policy sees it: 0 queued, 1 waiting on a futex, 2 neither (or parked:
+ * chosen to run next, whatever it stopped with). */
 int wr_api_thread_sched_state(const wr_thread *t);
 
 /* ---- scheduling policies ----
