@@ -390,8 +390,6 @@ uint32_t wr_api_thread_depth(const wr_thread *t)
 
 /* ---- futex waits ---- */
 
-void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id) { t->host_id = host_id; }
-
 int wr_api_thread_recycle(wr_thread *t, uint64_t host_id)
 {
     if (t->nframes)

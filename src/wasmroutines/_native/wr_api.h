@@ -129,9 +129,8 @@ uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 int wr_api_thread_exhausted(const wr_thread *t);
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
-void wr_api_thread_set_host_id(wr_thread *t, uint64_t host_id);
 /* Make a finished thread (no frames in use) as new for reuse: out of every
- * futex queue and the woken list, no handoff state, host id `host_id`.
+ * futex queue, the woken and changed lists and its task, not parked, host id `host_id`.
  * Returns 0, or -1 (nothing changed) if it still has frames in use. */
 int wr_api_thread_recycle(wr_thread *t, uint64_t host_id);
 uint64_t wr_api_thread_host_id(const wr_thread *t);

@@ -194,6 +194,14 @@ static int hand_over(wr_store *s, wr_thread *home, wr_task *next)
     return WR_SWITCH;
 }
 
+/* cur, run in home's call, stops at a decision and stays in C: queued or waiting, its host side still waits to
+ * call wr_exec, so it may run in C again; the host hears of it (the changed list). */
+static void set_aside(wr_store *s, wr_thread *cur)
+{
+    cur->resumable = true;
+    list_changed(s, cur);
+}
+
 /* cur ran in another thread's call and needs its host now: its own next wr_exec call returns `status`, and
  * home's host runs it next, with no decision made (as if cur's own call had returned it). */
 static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
@@ -241,10 +249,8 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
             if (n == cur)
                 continue;
             if (n != NULL && (n == home || n->resumable)) {
-                if (cur != home) {
-                    cur->resumable = true;
-                    list_changed(s, cur);
-                }
+                if (cur != home)
+                    set_aside(s, cur);
                 if (n != home) {
                     n->resumable = false;
                     list_changed(s, n);
@@ -253,10 +259,8 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
                 continue;
             }
         }
-        if (cur != home && next != me) {
-            cur->resumable = true;
-            list_changed(s, cur);
-        }
+        if (cur != home && next != me)
+            set_aside(s, cur);
         return hand_over(s, home, next);
     }
 }

@@ -33,18 +33,13 @@ static void unlink_waiter(wr_thread *t)
     t->wait_mem = NULL;
 }
 
-static void mark_woken(wr_thread *t, uint64_t result)
-{
-    *t->wait_result = result;
-    t->wait_result = NULL;
-    wr_futex_push_woken(t);
-}
-
-void wr_futex_push_woken(wr_thread *t)
+/* Append `t`, whose wait just ended, to its store's woken list (once: it cannot wait, so be woken,
+ * again before someone takes it off). */
+static void push_woken(wr_thread *t)
 {
     wr_store *s = t->store;
     if (t->woken)
-        return; /* a parked thread that was also notified: listed once */
+        return;
     t->woken = true;
     t->woken_next = NULL;
     if (s->woken_tail)
@@ -52,6 +47,13 @@ void wr_futex_push_woken(wr_thread *t)
     else
         s->woken_head = t;
     s->woken_tail = t;
+}
+
+static void mark_woken(wr_thread *t, uint64_t result)
+{
+    *t->wait_result = result;
+    t->wait_result = NULL;
+    push_woken(t);
 }
 
 int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, int64_t timeout_ns)
@@ -120,7 +122,8 @@ wr_thread *wr_futex_take_woken(wr_store *s)
 
 void wr_futex_table_free(wr_futex_table *f) { free(f); }
 
-void wr_futex_unlist_woken(wr_thread *t)
+/* Take `t` off its store's woken list if it is on it. */
+static void unlist_woken(wr_thread *t)
 {
     if (!t->woken)
         return;
@@ -145,6 +148,6 @@ void wr_futex_forget(wr_thread *t)
 {
     if (t->wait_mem)
         unlink_waiter(t);
-    wr_futex_unlist_woken(t);
+    unlist_woken(t);
     t->resumable = t->parked = false;
 }

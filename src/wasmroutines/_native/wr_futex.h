@@ -33,13 +33,6 @@ int wr_futex_cancel(wr_thread *t);
 /* The oldest woken thread of the store, removed from the list, or NULL. */
 wr_thread *wr_futex_take_woken(wr_store *s);
 
-/* Append `t` (not waiting) to its store's woken list: the handoff parks a
- * thread that ran ahead there, for the host to run it. */
-void wr_futex_push_woken(wr_thread *t);
-
-/* Take `t` off its store's woken list if it is on it. */
-void wr_futex_unlist_woken(wr_thread *t);
-
 /* Take `t` out of every queue and list without waking it (thread free). */
 void wr_futex_forget(wr_thread *t);
 

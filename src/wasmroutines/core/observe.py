@@ -139,6 +139,11 @@ class InstructionCounter(NullObserver):
         self._store = store
         self._ran0 = self._last = self._ran()
 
+    @property
+    def origin(self) -> int:
+        """The store's units run when the counter was made: `total` counts from there."""
+        return self._ran0
+
     def _ran(self) -> int:
         ptr = self._store._native.ptr
         if ptr is not None:

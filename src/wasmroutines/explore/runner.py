@@ -390,7 +390,7 @@ class _Watch(NullObserver):
         self.reports: list[ThreadReport] | None = None
         sched.preempt_shared = explore
         if budget is not None:
-            sched.host_stops_after = counter._ran0 + budget
+            sched.host_stops_after = counter.origin + budget
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         if why == "exit":
