@@ -23,17 +23,77 @@ const char *wr_trap_message(int trap)
     return msgs[trap];
 }
 
-/* A thread's stack chunk: the frame stack, then the value stack, each
- * sized for the store's limits and rounded to pages. Python sizes both with
- * the same arithmetic for the byte limit (core/store.py, max_stack_bytes). */
-static size_t chunk_bytes(const wr_store *s, size_t *frames_bytes)
+#define PAGE ((size_t)4096)
+
+static size_t page_down(size_t n) { return n / PAGE * PAGE; }
+static size_t page_up(size_t n) { return (n + PAGE - 1) / PAGE * PAGE; }
+
+/* A thread's stack chunk: room for the frame stack and the value stack, each
+ * sized for the store's limits and rounded to pages (Python sizes both with
+ * the same arithmetic for the byte limit: core/store.py, max_stack_bytes).
+ * The two grow away from a boundary at *boundary bytes into the chunk, put
+ * inside a page where the rounding leaves room (512 bytes into one if it
+ * can), so that a shallow thread's first frames and first slots share it. */
+static size_t chunk_bytes(const wr_store *s, size_t *boundary)
 {
     _Static_assert(sizeof(wr_frame) == 3 * sizeof(void *), "core/store.py: FRAME_BYTES");
-    const size_t page = 4096;
-    size_t fb = ((size_t)s->config.max_call_depth * sizeof(wr_frame) + page - 1) / page * page;
-    size_t sb = ((size_t)s->config.stack_slots * sizeof(uint64_t) + page - 1) / page * page;
-    *frames_bytes = fb;
-    return fb + sb;
+    size_t frames = (size_t)s->config.max_call_depth * sizeof(wr_frame);
+    size_t slots = (size_t)s->config.stack_slots * sizeof(uint64_t);
+    size_t bytes = page_up(frames) + page_up(slots);
+    size_t lo = frames, hi = bytes - slots; /* where the boundary may be */
+    size_t b = lo + (512 + PAGE - lo % PAGE) % PAGE;
+    *boundary = b <= hi ? b : lo % PAGE ? lo : hi;
+    return bytes;
+}
+
+/* The bytes of t's chunk its stacks (and the chunk's earlier users) may have touched: [*lo, *hi), in pages. */
+static void touched(const wr_thread *t, size_t *lo, size_t *hi)
+{
+    const uint8_t *chunk = t->stack_map;
+    size_t l = page_down((size_t)((const uint8_t *)(t->frames - t->max_frames) - chunk));
+    size_t h = page_up((size_t)((const uint8_t *)t->stack_end - chunk));
+    if (t->dirty_hi > t->dirty_lo) {
+        l = t->dirty_lo < l ? t->dirty_lo : l;
+        h = t->dirty_hi > h ? t->dirty_hi : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* Soft limits that cover at least `nframes` frames and `nslots` slots, in whole pages, within the hard ones. */
+static void set_limits(wr_thread *t, size_t nframes, size_t nslots)
+{
+    uintptr_t chunk = (uintptr_t)t->stack_map, boundary = (uintptr_t)t->frames;
+    size_t hard = t->hard_frames;
+    nframes = nframes < hard ? nframes : hard;
+    size_t low = page_down(boundary - nframes * sizeof(wr_frame) - chunk); /* >= 0: all frames fit */
+    size_t fit = (boundary - chunk - low) / sizeof(wr_frame);
+    t->max_frames = (uint32_t)(fit < hard ? fit : hard);
+    size_t limit = (size_t)(t->stack_limit - t->stack);
+    nslots = nslots < limit ? nslots : limit;
+    size_t high = page_up(boundary - chunk + nslots * sizeof(uint64_t));
+    fit = (high - (boundary - chunk)) / sizeof(uint64_t);
+    t->stack_end = t->stack + (fit < limit ? fit : limit);
+}
+
+int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots)
+{
+    if (nframes > t->hard_frames) {
+        t->exhausted = WR_EXHAUSTED_FRAMES;
+        return WR_TRAP_STACK_EXHAUSTED;
+    }
+    if (nslots > (size_t)(t->stack_limit - t->stack)) {
+        t->exhausted = WR_EXHAUSTED_SLOTS;
+        return WR_TRAP_STACK_EXHAUSTED;
+    }
+    /* At least twice as far as before: a deep recursion comes here a few times, not once a page. */
+    size_t f = t->max_frames, n = (size_t)(t->stack_end - t->stack);
+    if (nframes > f)
+        f = nframes > 2 * f ? nframes : 2 * f;
+    if (nslots > n)
+        n = nslots > 2 * n ? nslots : 2 * n;
+    set_limits(t, f, n);
+    return 0;
 }
 
 wr_thread *wr_thread_new(wr_store *s)
@@ -42,8 +102,8 @@ wr_thread *wr_thread_new(wr_store *s)
     if (!t)
         return NULL;
     t->store = s;
-    size_t fb, bytes = chunk_bytes(s, &fb);
-    uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes);
+    size_t boundary, bytes = chunk_bytes(s, &boundary);
+    uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes, &t->dirty_lo, &t->dirty_hi);
     if (!chunk) {
         /* The store's limits changed since the pool was made: a mapping of its own. */
         void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -56,10 +116,17 @@ wr_thread *wr_thread_new(wr_store *s)
     }
     t->stack_map = chunk;
     t->stack_map_bytes = bytes;
-    t->frames = (wr_frame *)chunk;
-    t->max_frames = s->config.max_call_depth;
-    t->stack = (uint64_t *)(chunk + fb);
-    t->stack_end = t->stack + s->config.stack_slots;
+    t->frames = (wr_frame *)(chunk + boundary);
+    t->hard_frames = s->config.max_call_depth;
+    t->stack = (uint64_t *)(chunk + boundary);
+    t->stack_limit = t->stack + s->config.stack_slots;
+    /* The boundary's page, and what the chunk's last user touched. */
+    size_t lo = page_down(boundary), hi = lo + PAGE;
+    if (t->dirty_hi > t->dirty_lo) {
+        lo = t->dirty_lo < lo ? t->dirty_lo : lo;
+        hi = t->dirty_hi > hi ? t->dirty_hi : hi;
+    }
+    set_limits(t, (boundary - lo) / sizeof(wr_frame), (hi - boundary) / sizeof(uint64_t));
     t->sp = t->stack;
     t->budget = INT64_MAX / 4;
     return t;
@@ -73,10 +140,13 @@ void wr_thread_free(wr_thread *t)
     wr_exec_unlist_changed(t);
     if (t->task)
         t->task->thread = NULL;
-    if (t->stack_own_map)
+    if (t->stack_own_map) {
         munmap(t->stack_map, t->stack_map_bytes);
-    else
-        wr_stackpool_give(t->store->stackpool, t->stack_map);
+    } else {
+        size_t lo, hi;
+        touched(t, &lo, &hi);
+        wr_stackpool_give(t->store->stackpool, t->stack_map, lo, hi);
+    }
     free(t->entries);
     free(t->backtrace);
     free(t);
@@ -88,12 +158,14 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
     if (code == NULL)
         return WR_TRAP_UNREACHABLE; /* host functions are called by the host */
     uint64_t *base = t->sp;
-    if (t->nframes >= t->max_frames || t->nentries >= WR_MAX_NESTING ||
-        code->frame_slots > (size_t)(t->stack_end - base)) {
-        t->exhausted = t->nframes >= t->max_frames ? WR_EXHAUSTED_FRAMES
-                       : t->nentries >= WR_MAX_NESTING ? WR_EXHAUSTED_NESTING
-                                                       : WR_EXHAUSTED_SLOTS;
+    if (t->nentries >= WR_MAX_NESTING && t->nframes < t->hard_frames) {
+        t->exhausted = WR_EXHAUSTED_NESTING;
         return WR_TRAP_STACK_EXHAUSTED;
+    }
+    if (t->nframes >= t->max_frames || code->frame_slots > (size_t)(t->stack_end - base)) {
+        int trap = wr_thread_grow(t, t->nframes + 1, (size_t)(base - t->stack) + code->frame_slots);
+        if (trap)
+            return trap;
     }
     if (t->nentries == t->entries_cap) {
         uint32_t cap = t->entries_cap ? t->entries_cap * 2 : 4;
@@ -104,7 +176,8 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         t->entries_cap = cap;
     }
     t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->nframes};
-    t->frames[t->nframes++] = (wr_frame){NULL, NULL, NULL};
+    WR_FRAME(t->frames, t->nframes) = (wr_frame){NULL, NULL, NULL};
+    t->nframes++;
     if (code->param_slots)
         memcpy(base, args, (size_t)code->param_slots * sizeof(uint64_t));
     if (code->init_slots)
@@ -317,8 +390,8 @@ void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word
     n++;
     uint32_t i = t->nframes;
     t->backtrace_truncated = false;
-    while (i > 0 && t->frames[i - 1].ret_func != NULL) {
-        const wr_frame *f = &t->frames[--i];
+    while (i > 0 && WR_FRAME(t->frames, i - 1).ret_func != NULL) {
+        const wr_frame *f = &WR_FRAME(t->frames, --i);
         if (n == WR_BACKTRACE_MAX) {
             t->backtrace_truncated = true;
             break;

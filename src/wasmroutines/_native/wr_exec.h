@@ -49,6 +49,8 @@
 #ifndef WR_EXEC_H
 #define WR_EXEC_H
 
+#include <stddef.h>
+
 #include "wr_code.h"
 #include "wr_runtime.h"
 #include "wr_trap.h"
@@ -94,18 +96,31 @@ typedef struct wr_backtrace_entry {
 
 #define WR_BACKTRACE_MAX 64
 
+/* Frame i (0: the bottom) of a frame stack: frames grow down (see wr_thread). */
+#define WR_FRAME(frames, i) ((frames)[-1 - (ptrdiff_t)(i)])
+
 typedef struct wr_thread {
     wr_store *store;
-    /* Value stack. */
-    uint64_t *stack, *stack_end;
-    /* Both stacks live in one chunk (frames first) from the store's pool
-     * (wr_stackpool.c), or in a mapping of its own. */
+    /* Both stacks live in one chunk from the store's pool (wr_stackpool.c),
+     * or in a mapping of its own, and grow away from one boundary inside it:
+     * the value stack up from `stack`, the frame stack down from `frames`
+     * (both the boundary), so a shallow thread touches one page of it. */
     void *stack_map;
     size_t stack_map_bytes;
     bool stack_own_map;
-    /* Frame stack: frames[0 .. nframes). */
+    size_t dirty_lo, dirty_hi; /* bytes of the chunk touched before this thread had it */
+    /* Value stack: stack[0 ..) up to stack_end. */
+    uint64_t *stack, *stack_end;
+    /* Frame stack: WR_FRAME(frames, i) for i < nframes, up to max_frames. */
     wr_frame *frames;
     uint32_t nframes, max_frames;
+    /* max_frames and stack_end, the limits a call checks, cover only the
+     * pages touched so far; a call past them goes through wr_thread_grow,
+     * which moves them toward the store's limits (hard_frames, stack_limit)
+     * or reports the stack exhausted. So what a thread touched is known when
+     * its chunk goes back to the pool, at no cost to a call. */
+    uint32_t hard_frames;
+    uint64_t *stack_limit;
     /* Host entries: entries[0 .. nentries), grown on demand up to
      * WR_MAX_NESTING (an idle thread should cost little memory). */
     wr_entry *entries;
@@ -159,6 +174,11 @@ typedef struct wr_thread {
 
 wr_thread *wr_thread_new(wr_store *s);
 void wr_thread_free(wr_thread *t);
+
+/* A call needs `nframes` frames and value slots [0, nslots): move the
+ * thread's soft limits over them (0), or set t->exhausted and return
+ * WR_TRAP_STACK_EXHAUSTED when the store's limits do not allow it. */
+int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots);
 
 /* Begin a call of `f` on thread `t` with `args` (f->type->param_slots slots).
  * For a wasm function the call is set up and wr_exec() runs it. A host

@@ -338,12 +338,17 @@ do_call : {
     const wr_code *code = callee->code;
     uint64_t *nfp = fp + call_base;
     if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp)) {
-        thread->exhausted = nframes >= thread->max_frames ? WR_EXHAUSTED_FRAMES : WR_EXHAUSTED_SLOTS;
-        TRAP(WR_TRAP_STACK_EXHAUSTED);
+        /* Past the pages touched so far (wr_exec.h): further, or exhausted. */
+        int grown = wr_thread_grow(thread, nframes + 1, (size_t)(nfp - thread->stack) + code->frame_slots);
+        if (grown)
+            TRAP(grown);
     }
-    frames[nframes].ret_pc = pc + call_size;
-    frames[nframes].ret_fp = fp;
-    frames[nframes].ret_func = func;
+    {
+        wr_frame *nf = &WR_FRAME(frames, nframes);
+        nf->ret_pc = pc + call_size;
+        nf->ret_fp = fp;
+        nf->ret_func = func;
+    }
     nframes++;
     /* Zero the declared locals and copy the constants in: usually a few
      * slots, so a plain loop (a call to memset/memcpy would also spill the
@@ -378,8 +383,9 @@ do_tail_call : {
         goto do_call;
     const wr_code *code = callee->code;
     if (code->frame_slots > (size_t)(thread->stack_end - fp)) {
-        thread->exhausted = WR_EXHAUSTED_SLOTS;
-        TRAP(WR_TRAP_STACK_EXHAUSTED);
+        int grown = wr_thread_grow(thread, 0, (size_t)(fp - thread->stack) + code->frame_slots);
+        if (grown)
+            TRAP(grown);
     }
     /* The arguments move down from fp[call_base ..] to fp[0 ..]: a forward
      * copy, since the destination starts at or below the source. */
@@ -403,7 +409,7 @@ do_tail_call : {
 }
 
 do_return : {
-    wr_frame *f = &frames[--nframes];
+    wr_frame *f = &WR_FRAME(frames, --nframes);
     if (f->ret_func == NULL) {
         /* Returned through a host entry: the call is complete. */
         thread->results = fp;
