@@ -47,7 +47,7 @@ from .backtrace import exhausted_limit, trap_of
 from .errors import OutOfFuel, trap
 from .greenthread import _tls
 from .scheduler import Scheduler
-from .values import args_to_slots, slot_count, slots_to_values
+from .values import args_to_slots, slots_to_values
 
 if TYPE_CHECKING:
     from .store import Store
@@ -58,6 +58,10 @@ __all__ = ["args_buffer", "begin", "call", "call_host_bits", "drive", "results",
 WR_WAIT: int = lib.WR_WAIT
 WR_SWITCH: int = lib.WR_SWITCH
 _ARGS_MAX = 64  # arguments up to this many slots go through the scheduler's buffer (wr_thread_call copies them)
+_M32 = 0xFFFF_FFFF
+_I32_SIGN = 0x8000_0000
+_I32_WRAP = 0x1_0000_0000
+_I32_MIN = -0x8000_0000
 _get_ident = threading.get_ident
 
 
@@ -156,13 +160,14 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     func = lib.wr_api_thread_host_func(t)
     # Read the slots' address now: a nested call moves the thread's registers, not these slots.
     slots = lib.wr_api_thread_host_args(t)
-    host_id = ffi.new("uint64_t *")
+    host_id = sched._host_id_out
     if not lib.wr_api_func_host_id(func, host_id):
         raise SystemError("WR_HOSTCALL for a function that is not a host function")
-    host = store._hosts[int(host_id[0])]
-    ft = host.type
-    nargs = slot_count(ft.params)
-    args = slots_to_values(store, ft.params, [int(slots[i]) for i in range(nargs)])
+    host = store._hosts[host_id[0]]
+    if host.i32:
+        args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
+    else:
+        args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
@@ -184,9 +189,12 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         _tls.scheduler = prev
         # The observer may switch threads here (the explorer's preemption point after a host call).
         obs.hostcall_done(gt, host.func, None)
-    results = _results_to_slots(store, ft, value)
-    for i, s in enumerate(results):
-        slots[i] = s
+    if host.i32 and (value is None if not host.type.results else type(value) is int and _I32_MIN <= value <= _M32):
+        if value is not None:
+            slots[0] = value & _M32
+    else:
+        for i, s in enumerate(_results_to_slots(store, host.type, value)):
+            slots[i] = s
     # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
     builtin = sched._builtin
     if builtin is not None and builtin._hostcall_switch:

@@ -149,6 +149,7 @@ class Scheduler(Reactor):
         self._out_addr = ffi.new("uint64_t *")
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
+        self._host_id_out = ffi.new("uint64_t *")  # a host call's host id on its way out of C (execution.py)
         #: Spawned threads alive at once (not counting main); None: no limit (memory is the bound).
         #: spawn() over it raises ResourceLimitError(limit="max_threads").
         self.max_threads: int | None = None

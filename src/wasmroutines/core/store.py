@@ -27,6 +27,7 @@ from ._ffi import ffi, lib
 from .errors import StackExhausted, StoreClosedError
 from .greenthread import GreenThread
 from .scheduler import Scheduler
+from .types import ValType
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -142,11 +143,15 @@ def stack_sizes(depth: int, slots: int, max_bytes: int | None) -> tuple[int, int
 class HostFunc:
     """A Python callable registered as a host function, with its type."""
 
-    __slots__ = ("func", "type")
+    __slots__ = ("func", "type", "nargs", "i32")
 
     def __init__(self, func: Callable[..., Any], type: FuncType) -> None:
         self.func = func
         self.type = type
+        #: What the call driver reads first (execution.py): the argument slots, and whether every param is an
+        #: i32 and the results one i32 or none (most of WASI), which it converts without the general path.
+        self.nargs = sum(t.slots for t in type.params)
+        self.i32 = all(t is ValType.I32 for t in type.params) and type.results in ((), (ValType.I32,))
 
 
 def closed_error(what: str) -> StoreClosedError:
