@@ -196,30 +196,33 @@ static void list_changed(wr_store *s, wr_thread *t)
     if (t->changed)
         return;
     t->changed = true;
+    t->changed_prev = NULL;
     t->changed_next = s->changed_head;
+    if (s->changed_head)
+        s->changed_head->changed_prev = t;
     s->changed_head = t;
 }
 
 wr_thread *wr_exec_take_changed(wr_store *s)
 {
     wr_thread *t = s->changed_head;
-    if (t) {
-        s->changed_head = t->changed_next;
-        t->changed_next = NULL;
-        t->changed = false;
-    }
+    if (t)
+        wr_exec_unlist_changed(t);
     return t;
 }
 
+/* Doubly linked: a thread freed or reused leaves the list at once, however long the host left it. */
 void wr_exec_unlist_changed(wr_thread *t)
 {
     if (!t->changed)
         return;
-    wr_thread **at = &t->store->changed_head;
-    while (*at != t)
-        at = &(*at)->changed_next;
-    *at = t->changed_next;
-    t->changed_next = NULL;
+    if (t->changed_prev)
+        t->changed_prev->changed_next = t->changed_next;
+    else
+        t->store->changed_head = t->changed_next;
+    if (t->changed_next)
+        t->changed_next->changed_prev = t->changed_prev;
+    t->changed_prev = t->changed_next = NULL;
     t->changed = false;
 }
 

@@ -159,7 +159,7 @@ typedef struct wr_thread {
      * own next wr_exec call. */
     struct wr_task *task;
     bool changed;
-    struct wr_thread *changed_next;
+    struct wr_thread *changed_prev, *changed_next;
     bool resumable;
     bool parked;
     int parked_status;
