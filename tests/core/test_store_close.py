@@ -27,6 +27,7 @@ from wasmroutines import (
     current_scheduler,
     spawn,
 )
+from wasmroutines.core._ffi import lib
 
 I32 = ValType.I32
 
@@ -82,7 +83,7 @@ def test_close_frees_the_memory_reservations_at_once(wat: Callable[[str], bytes]
     before = _vm_kib()
     store.close()
     assert before - _vm_kib() > 1 << 20  # over a GiB of address space given back, the Store still referenced
-    assert store._native.ptr is None and store._native._held is None and not store._native.green
+    assert store._native.ptr is None and store._native._held is None
     assert all(m.store is store for m in mems)
 
 
@@ -172,9 +173,9 @@ def test_close_ends_the_stores_threads(wat: Callable[[str], bytes]) -> None:
     never_started = spawn(idf, 2)
     assert [t.state for t in store.scheduler.alive] == [ThreadState.WAITING, ThreadState.BLOCKED, ThreadState.RUNNABLE]
     native = store._native
-    assert len(native.green) >= 3
+    assert lib.wr_api_store_pool_threads(native.ptr) >= 3
     store.close()
-    assert store.scheduler.alive == [] and not native.green and native.ptr is None
+    assert store.scheduler.alive == [] and native.ptr is None  # with the store, its pool's wr_threads
     for t in (waiting, sleeping, never_started):
         assert t.state is ThreadState.DONE and not t.alive
         with pytest.raises(StoreClosedError, match=f"thread {t.id} was ended by Store.close"):
@@ -212,7 +213,8 @@ def test_a_buffer_taken_before_close_stays_valid(wat: Callable[[str], bytes]) ->
     sub = view[1:3]
     native = store._native
     store.close()
-    assert native.ptr is None and native._held is not None and not native.green  # threads gone, memory kept
+    assert native.ptr is None and native._held is not None  # memory kept
+    assert lib.wr_api_store_pool_threads(native._held) == 0  # threads gone
     assert bytes(view[0:4]) == b"abcd" and bytes(sub) == b"bc"
     view[0] = ord("z")
     assert bytes(sub) == b"bc" and view[0] == ord("z")

@@ -352,6 +352,7 @@ def test_a_spawn_without_memory_for_its_stacks_returns_eagain(
     store = Store()
     threads = WasiThreads(store, Module(wasm))
     instance = threads.instantiate()
+    threads._template = None  # the spawn of a program without a template, in Python (tests/c/test_spawn.c: in C)
 
     def no_memory(host_id: int) -> None:
         raise MemoryError("cannot create a wasm thread")

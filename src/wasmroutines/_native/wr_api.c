@@ -390,18 +390,6 @@ uint32_t wr_api_thread_depth(const wr_thread *t)
 
 /* ---- futex waits ---- */
 
-int wr_api_thread_recycle(wr_thread *t, uint64_t host_id)
-{
-    if (t->nframes)
-        return -1;
-    wr_futex_forget(t);
-    wr_exec_unlist_changed(t);
-    if (t->task)
-        wr_task_bind(t->task, NULL);
-    t->host_id = host_id;
-    return 0;
-}
-
 uint64_t wr_api_thread_host_id(const wr_thread *t) { return t->host_id; }
 
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns)
@@ -503,3 +491,78 @@ wr_func *wr_api_instance_export_func(const wr_instance *inst, uint32_t i)
         return NULL;
     return wr_instance_export(inst, i).ptr;
 }
+
+/* ---- green threads the core makes ---- */
+
+wr_thread *wr_api_pool_take(wr_store *s) { return wr_pool_take(s); }
+
+void wr_api_pool_give(wr_thread *t) { wr_pool_give(t); }
+
+void wr_api_store_free_threads(wr_store *s) { wr_pool_free_all(s); }
+
+uint64_t wr_api_store_new_host_id(wr_store *s) { return s->next_host_id++; }
+
+void wr_api_store_count_threads(wr_store *s, int delta) { s->threads_alive += (uint64_t)(int64_t)delta; }
+
+uint64_t wr_api_store_threads_alive(const wr_store *s) { return s->threads_alive; }
+
+void wr_api_store_set_max_threads(wr_store *s, uint64_t max_threads) { s->max_threads = max_threads; }
+
+void wr_api_store_set_explore(wr_store *s, int on)
+{
+    s->explore_shared = on != 0;
+    for (wr_thread *t = s->threads_used; t; t = t->pool_next)
+        wr_api_thread_set_explore(t, on);
+}
+
+void wr_api_thread_spawn_info(wr_thread *t, wr_api_spawn_info *out)
+{
+    out->spawner = t->spawner;
+    out->entry = t->entry;
+    out->tid = t->spawn_tid;
+    out->arg = t->spawn_arg;
+    out->host_id = t->host_id;
+    out->task = t->task;
+    out->owned = t->core_owned;
+}
+
+void wr_api_thread_disown(wr_thread *t) { wr_spawn_disown(t); }
+
+wr_thread *wr_api_store_next_owned(wr_store *s, wr_thread *t) { return wr_spawn_next_owned(s, t); }
+
+wr_thread *wr_api_store_handover_thread(const wr_store *s) { return s->handover ? s->handover->thread : NULL; }
+
+wr_task *wr_api_store_pop(wr_store *s, int *started)
+{
+    bool b;
+    wr_task *t = wr_exec_pop(s, &b);
+    *started = b;
+    return t;
+}
+
+wr_thread *wr_api_task_thread(const wr_task *t) { return t->thread; }
+
+wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry) { return wr_spawner_new(like, entry); }
+
+int32_t wr_api_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, int own, wr_thread **out)
+{
+    return wr_spawn(sp, caller, arg, own != 0, out);
+}
+
+int32_t wr_api_spawn_finish(wr_spawner *sp, int own, wr_thread **out) { return wr_spawn_finish(sp, own != 0, out); }
+
+void wr_api_spawn_abandon(wr_spawner *sp) { wr_spawn_abandon(sp); }
+
+int wr_api_spawn_pending_status(const wr_spawner *sp) { return sp->pending_status; }
+
+uint64_t wr_api_store_pool_threads(const wr_store *s)
+{
+    uint64_t n = s->nthreads_idle;
+    for (const wr_thread *t = s->threads_used; t; t = t->pool_next)
+        n++;
+    return n;
+}
+
+uint32_t wr_api_spawner_next_tid(const wr_spawner *sp) { return sp->next_tid; }
+
+void wr_api_spawner_set_next_tid(wr_spawner *sp, uint32_t tid) { sp->next_tid = tid; }

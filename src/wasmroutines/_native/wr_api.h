@@ -21,6 +21,7 @@
 #include "wr_module.h"
 #include "wr_runtime.h"
 #include "wr_sched.h"
+#include "wr_spawn.h"
 #include "wr_trap.h"
 #include "wr_types.h"
 
@@ -129,10 +130,6 @@ uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 int wr_api_thread_exhausted(const wr_thread *t);
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
-/* Make a finished thread (no frames in use) as new for reuse: out of every
- * futex queue, the woken and changed lists and its task, not parked, host id `host_id`.
- * Returns 0, or -1 (nothing changed) if it still has frames in use. */
-int wr_api_thread_recycle(wr_thread *t, uint64_t host_id);
 uint64_t wr_api_thread_host_id(const wr_thread *t);
 /* While a thread waits (after WR_WAIT): 1 and the address and timeout
  * (nanoseconds, negative: forever) through the out-parameters; 0 if not
@@ -186,6 +183,55 @@ int wr_api_thread_sched_state(const wr_thread *t);
  * wr_task_*, wr_policy_* are in wr_sched.h: the built-in policies' run
  * queues and decisions; the host drives them (push, pop, slice, events). */
 uint64_t wr_api_task_host_id(const wr_task *t);
+
+/* ---- green threads the core makes (wr_spawn.h) ---- */
+/* A green thread's wr_thread from the store's pool (NULL: out of memory), and back at its end (its call
+ * returned or unwound; it is out of every queue and list, untied from its task, and recycled or freed). */
+wr_thread *wr_api_pool_take(wr_store *s);
+void wr_api_pool_give(wr_thread *t);
+/* Free every green thread's wr_thread now (the store is closing; the host holds none from now on). */
+void wr_api_store_free_threads(wr_store *s);
+/* The next green thread's host id (1, 2, ...: the core's own spawns take them from the same count). */
+uint64_t wr_api_store_new_host_id(wr_store *s);
+/* Spawned green threads alive, the host's (it counts them: +1 at a spawn, -1 at an end) and the core's
+ * own; the limit the core's spawns keep to (UINT64_MAX: none); exploration mode (wr_api_thread_set_explore) of every
+ * green thread, and of those made from now on. */
+void wr_api_store_count_threads(wr_store *s, int delta);
+uint64_t wr_api_store_threads_alive(const wr_store *s);
+void wr_api_store_set_max_threads(wr_store *s, uint64_t max_threads);
+void wr_api_store_set_explore(wr_store *s, int on);
+/* What the host needs to take over a thread the core spawned (wr_spawn.h): its spawner, its entry point,
+ * its wasi-threads id and argument, its host id and its task (its own: valid while the thread lives). */
+typedef struct wr_api_spawn_info {
+    wr_spawner *spawner;
+    wr_func *entry;
+    uint32_t tid, arg;
+    uint64_t host_id;
+    wr_task *task;
+    int owned; /* the core owns it */
+} wr_api_spawn_info;
+void wr_api_thread_spawn_info(wr_thread *t, wr_api_spawn_info *out);
+/* The host takes over a thread the core owns (it runs and ends through the host from now on). */
+void wr_api_thread_disown(wr_thread *t);
+/* The threads the core owns, one after another: the first (t NULL), then the one after t; NULL at the end. */
+wr_thread *wr_api_store_next_owned(wr_store *s, wr_thread *t);
+/* After WR_SWITCH: the thread to run next (NULL: none, or a task with no thread). */
+wr_thread *wr_api_store_handover_thread(const wr_store *s);
+/* Switching in C: the next task for the host (NULL: none) and whether the core started its slice (*started);
+ * threads the core owns run in C meanwhile (wr_exec_pop, wr_exec.h). */
+wr_task *wr_api_store_pop(wr_store *s, int *started);
+/* The wasm thread a task runs, or NULL. */
+wr_thread *wr_api_task_thread(const wr_task *t);
+/* The wr_threads the store's pool holds (in use, and idle for reuse). */
+uint64_t wr_api_store_pool_threads(const wr_store *s);
+/* wasi-threads: see wr_spawn.h; the id the spawner gives next, and setting it. */
+wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry);
+int32_t wr_api_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, int own, wr_thread **out);
+int32_t wr_api_spawn_finish(wr_spawner *sp, int own, wr_thread **out);
+void wr_api_spawn_abandon(wr_spawner *sp);
+int wr_api_spawn_pending_status(const wr_spawner *sp);
+uint32_t wr_api_spawner_next_tid(const wr_spawner *sp);
+void wr_api_spawner_set_next_tid(wr_spawner *sp, uint32_t tid);
 
 /* ---- thread templates ---- */
 /* A new instance made as wr_api_instance_new would make it from the imports `like` was made with

@@ -9,6 +9,7 @@
 #include "wr_exec.h"
 #include "wr_futex.h"
 #include "wr_sched.h"
+#include "wr_spawn.h"
 #include "wr_stackpool.h"
 
 const char *wr_trap_message(int trap)
@@ -96,21 +97,17 @@ int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots)
     return 0;
 }
 
-wr_thread *wr_thread_new(wr_store *s)
+int wr_thread_take_stacks(wr_thread *t)
 {
-    wr_thread *t = calloc(1, sizeof *t);
-    if (!t)
-        return NULL;
-    t->store = s;
+    wr_store *s = t->store;
     size_t boundary, bytes = chunk_bytes(s, &boundary);
+    t->stack_own_map = false;
     uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes, &t->dirty_lo, &t->dirty_hi);
     if (!chunk) {
-        /* The store's limits changed since the pool was made: a mapping of its own. */
+        /* The store's limits changed since the pool was made, or no room for a new block: a mapping of its own. */
         void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (mem == MAP_FAILED) {
-            free(t);
-            return NULL;
-        }
+        if (mem == MAP_FAILED)
+            return -1;
         chunk = mem;
         t->stack_own_map = true;
     }
@@ -128,6 +125,36 @@ wr_thread *wr_thread_new(wr_store *s)
     }
     set_limits(t, (boundary - lo) / sizeof(wr_frame), (hi - boundary) / sizeof(uint64_t));
     t->sp = t->stack;
+    return 0;
+}
+
+void wr_thread_give_stacks(wr_thread *t)
+{
+    if (!t->stack_map)
+        return;
+    if (t->stack_own_map) {
+        munmap(t->stack_map, t->stack_map_bytes);
+    } else {
+        size_t lo, hi;
+        touched(t, &lo, &hi);
+        wr_stackpool_give(t->store->stackpool, t->stack_map, lo, hi);
+    }
+    t->stack_map = NULL;
+    t->frames = NULL;
+    t->stack = t->stack_end = t->stack_limit = t->sp = NULL;
+    t->max_frames = t->hard_frames = 0;
+}
+
+wr_thread *wr_thread_new(wr_store *s)
+{
+    wr_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->store = s;
+    if (wr_thread_take_stacks(t) != 0) {
+        free(t);
+        return NULL;
+    }
     t->budget = INT64_MAX / 4;
     return t;
 }
@@ -140,13 +167,7 @@ void wr_thread_free(wr_thread *t)
     wr_exec_unlist_changed(t);
     if (t->task)
         t->task->thread = NULL;
-    if (t->stack_own_map) {
-        munmap(t->stack_map, t->stack_map_bytes);
-    } else {
-        size_t lo, hi;
-        touched(t, &lo, &hi);
-        wr_stackpool_give(t->store->stackpool, t->stack_map, lo, hi);
-    }
+    wr_thread_give_stacks(t);
     free(t->entries);
     free(t->backtrace);
     free(t);
@@ -191,9 +212,11 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
 
 /* ---- switching in C (wr_exec.h, Switching) ---- */
 
+/* The host's list of threads it must look at again. A thread the core owns is not on it: the host reads
+ * such a thread's state when it takes it over (wr_spawn.h). */
 static void list_changed(wr_store *s, wr_thread *t)
 {
-    if (t->changed)
+    if (t->changed || t->core_owned)
         return;
     t->changed = true;
     t->changed_prev = NULL;
@@ -229,7 +252,7 @@ void wr_exec_unlist_changed(wr_thread *t)
 /* Threads whose wait ended become runnable, oldest first, as the host would
  * push them after the run that woke them (a contention cut shortens the
  * running task's slice: wr_policy_push). */
-static void push_woken(wr_store *s, wr_policy *p)
+void wr_exec_push_woken(wr_store *s, wr_policy *p)
 {
     wr_thread *w;
     while ((w = wr_futex_take_woken(s)) != NULL) {
@@ -265,8 +288,10 @@ static bool host_due(wr_store *s)
 static int hand_over(wr_store *s, wr_thread *home, wr_task *next)
 {
     s->handover = next;
-    bool queued = home->task->qpos != WR_TASK_IDLE;
-    home->resumable = next != home->task && (queued || (home->wait_mem != NULL && home->wait_timeout < 0));
+    if (home) {
+        bool queued = home->task->qpos != WR_TASK_IDLE;
+        home->resumable = next != home->task && (queued || (home->wait_mem != NULL && home->wait_timeout < 0));
+    }
     return WR_SWITCH;
 }
 
@@ -288,18 +313,21 @@ static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
     return hand_over(s, home, cur->task);
 }
 
-static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
+/* Run `cur` and the threads the policy picks after it. `home` is the thread whose host called (NULL: the host
+ * runs no thread here, wr_exec_pop), the only one whose stops return to the host as they are. */
+static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *cur)
 {
-    wr_thread *cur = home;
     for (;;) {
         int status = wr_interp_run(cur);
         if (s->woken_head)
-            push_woken(s, p);
+            wr_exec_push_woken(s, p);
         /* A wait with a timeout needs the host's timer: only home's host (our caller) may see it later. Past
          * host_stops_after the host sees every stop (a hang budget it checks there). */
         bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || cur->wait_timeout < 0));
         if (s->host_stops_after && s->ran > s->host_stops_after)
             decide = false;
+        else if (status == WR_DONE && cur->core_owned && cur != home)
+            decide = true; /* a thread only the core knows ended: the core ends it (wr_spawn.c) */
         if (!decide || cur->task == NULL) {
             if (cur == home)
                 return status;
@@ -307,8 +335,14 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
         }
         /* The host's decision at a slice end or a wait (scheduler.py: _yield, _block, _switch_out, _enter). */
         wr_task *me = cur->task, *next;
-        wr_policy_stopped(p, me, false);
-        if (status == WR_YIELD && wr_policy_len(p) == 0) {
+        if (status == WR_DONE) {
+            /* As the host ends a thread (scheduler.py, _finish): it stopped for good; then a fresh pick. */
+            wr_policy_stopped(p, me, true);
+            wr_spawn_exit(cur);
+            cur = home;
+            me = NULL;
+            next = wr_policy_pop(p);
+        } else if (wr_policy_stopped(p, me, false), status == WR_YIELD && wr_policy_len(p) == 0) {
             next = me; /* nobody else is runnable: a fresh slice */
         } else {
             if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
@@ -322,10 +356,10 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
         }
         if (!host_due(s) && next != NULL) {
             wr_thread *n = next->thread;
-            if (n == cur)
+            if (n != NULL && n == cur)
                 continue;
             if (n != NULL && (n == home || n->resumable)) {
-                if (cur != home)
+                if (cur != NULL && cur != home)
                     set_aside(s, cur);
                 if (n != home) {
                     n->resumable = false;
@@ -335,10 +369,27 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
                 continue;
             }
         }
-        if (cur != home && next != me)
+        if (cur != NULL && cur != home && next != me)
             set_aside(s, cur);
         return hand_over(s, home, next);
     }
+}
+
+wr_task *wr_exec_pop(wr_store *s, bool *started)
+{
+    wr_policy *p = s->sched;
+    *started = false;
+    wr_task *task = wr_policy_pop(p);
+    wr_thread *t = task ? task->thread : NULL;
+    if (t == NULL || !t->core_owned || !t->resumable)
+        return task;
+    /* As the host would start it (scheduler.py: _start_inline), then on in C. */
+    t->budget = wr_policy_slice(p);
+    wr_policy_started(p, task);
+    t->resumable = false;
+    run_switching(s, p, NULL, t);
+    *started = true;
+    return s->handover;
 }
 
 int wr_exec(wr_thread *home)
@@ -352,7 +403,7 @@ int wr_exec(wr_thread *home)
     wr_store *s = home->store;
     if (s->sched == NULL || home->task == NULL)
         return wr_interp_run(home);
-    return run_switching(s, s->sched, home);
+    return run_switching(s, s->sched, home, home);
 }
 
 const uint64_t *wr_thread_results(const wr_thread *t) { return t->results; }

@@ -53,6 +53,7 @@
 
 #include "wr_code.h"
 #include "wr_runtime.h"
+#include "wr_sched.h"
 #include "wr_trap.h"
 
 enum wr_status {
@@ -164,6 +165,19 @@ typedef struct wr_thread {
     bool parked;
     int parked_status;
     uint64_t host_id; /* the host's handle for this thread */
+    /* Made by the store's pool (wr_spawn.c): on its list of threads in use
+     * (or idle, kept for reuse), freed with the store. */
+    bool pooled, idle;
+    struct wr_thread *pool_prev, *pool_next;
+    /* Spawned by the core (wr_spawn.c): its task is its own, and the spawn's
+     * facts are kept for the host. While `core_owned`, the host has no handle
+     * for it: the core runs it and recycles it at its end; the host takes it
+     * over (wr_spawn_disown) when it must see it. */
+    bool core_owned;
+    wr_task own_task;
+    struct wr_spawner *spawner;
+    wr_func *entry;
+    uint32_t spawn_tid, spawn_arg;
     /* WR_TRAP */
     int trap;
     uint8_t exhausted; /* WR_TRAP_STACK_EXHAUSTED: which limit (wr_api_thread_exhausted) */
@@ -174,6 +188,14 @@ typedef struct wr_thread {
 
 wr_thread *wr_thread_new(wr_store *s);
 void wr_thread_free(wr_thread *t);
+
+/* A thread's stacks: a chunk from the store's pool, sized for the store's
+ * limits now (0, or -1 out of address space); and given back, with the
+ * pages the thread touched (its frames none in use). wr_thread_new and
+ * wr_thread_free call them; a thread kept for reuse (wr_spawn.c) holds
+ * none meanwhile, so the pool's bound on kept pages covers it too. */
+int wr_thread_take_stacks(wr_thread *t);
+void wr_thread_give_stacks(wr_thread *t);
 
 /* A call needs `nframes` frames and value slots [0, nslots): move the
  * thread's soft limits over them (0), or set t->exhausted and return
@@ -195,6 +217,14 @@ int wr_exec(wr_thread *t);
  * forgets: a thread freed or reused. */
 wr_thread *wr_exec_take_changed(wr_store *s);
 void wr_exec_unlist_changed(wr_thread *t);
+/* Switching in C: the policy's next task for the host, as wr_policy_pop gives it; but a thread the core owns
+ * (wr_spawn.h) is not the host's to run: the core starts its slice and runs it, and the threads the policy
+ * picks after it, as wr_exec does, until a pick needs the host: that task is returned with *started set (its
+ * slice started, as after WR_SWITCH), or NULL when none is runnable. */
+wr_task *wr_exec_pop(wr_store *s, bool *started);
+/* Switching in C: queue the store's woken threads on policy `p`, oldest first, as the host would (and list
+ * them changed for it). */
+void wr_exec_push_woken(wr_store *s, struct wr_policy *p);
 
 /* The dispatch loop (wr_interp.c): run `t` alone until a wr_status. */
 int wr_interp_run(wr_thread *t);

@@ -120,6 +120,17 @@ struct wr_store {
     uint64_t ran;
     /* Memory for threads' stacks (wr_stackpool.c); threads die before the store. */
     struct wr_stackpool *stackpool;
+    /* Green threads' wr_threads (wr_spawn.c): those in use and the idle ones
+     * kept for reuse; the host ids they get (0 is the host's own thread); the
+     * spawned threads alive, the host's and the core's own, and the store's
+     * limit on them (UINT64_MAX: none); whether new ones explore shared accesses; the
+     * wasi-threads spawners. */
+    struct wr_thread *threads_used, *threads_idle;
+    uint32_t nthreads_idle;
+    uint64_t next_host_id;
+    uint64_t threads_alive, max_threads;
+    bool explore_shared;
+    struct wr_spawner *spawners;
 };
 
 wr_store *wr_store_new(void);

@@ -4,8 +4,9 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
-#include "wr_stackpool.h"
 #include "wr_runtime.h"
+#include "wr_spawn.h"
+#include "wr_stackpool.h"
 
 wr_store *wr_store_new(void)
 {
@@ -18,6 +19,8 @@ wr_store *wr_store_new(void)
     s->config.stack_slots = 1u << 20;
     s->check_every = s->check_left = 1;
     s->check_units = 1;
+    s->next_host_id = 1;
+    s->max_threads = UINT64_MAX;
     return s;
 }
 
@@ -47,6 +50,9 @@ void wr_store_free(wr_store *s)
 {
     if (!s)
         return;
+    /* Threads first: freeing one takes it out of the futex queues of the store's memories. */
+    wr_pool_free_all(s);
+    wr_spawner_free_all(s);
     wr_obj *o = s->objects;
     while (o) {
         wr_obj *next = o->next;

@@ -37,11 +37,12 @@ What the proposal asks, and how it is met here:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from greenlet import GreenletExit
 
 from ..core import execution
-from ..core._ffi import NULL, ffi, lib, raise_error
+from ..core._ffi import NULL, ffi, lib
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
 from ..core.function import Function
@@ -71,6 +72,9 @@ MAX_TID = 0x1FFF_FFFF
 #: What a failed thread-spawn returns: -EAGAIN (preview1's errno numbering), a negative value as the proposal asks.
 SPAWN_FAILED = -6
 
+_SPAWN_REFUSED: int = lib.WR_SPAWN_REFUSED
+_SPAWN_PENDING: int = lib.WR_SPAWN_PENDING
+
 _SPAWN_TYPE = FuncType((ValType.I32,), (ValType.I32,))
 _START_PARAMS = (ValType.I32, ValType.I32)
 _M32 = 0xFFFF_FFFF
@@ -90,26 +94,27 @@ def uses_wasi_threads(module: Module) -> bool:
 
 
 class _Template:
-    """Makes a thread's instance from the program's first one: what Instance(store, module, imports) does with
-    the same imports, in one C call (wr_api_instance_new_like: fresh globals and tables, segments applied, as
-    instantiation does), then the start function, as Instance runs it. Its product is the thread's
-    `wasi_thread_start`, a Function kept out of the store's registry: no Instance, no exports wrapped.
+    """Makes a thread's instance from the program's first one and starts the thread, in one C call (wr_spawn.h):
+    what Instance(store, module, imports) does with the same imports (fresh globals and tables, segments
+    applied, the start function run on the spawning thread), a wasm thread from the store's pool, the thread id,
+    and (while the scheduler lets the C core spawn: Scheduler._core_spawns) its task queued on the store's
+    policy, with no Python object for it until Python must see it (Scheduler._adopt_thread).
     """
 
-    __slots__ = ("_store", "_size", "_like", "_entry", "_entry_type", "_host_start", "_out", "_err")
+    __slots__ = ("size", "spawner", "entry_type", "host_start", "out")
 
     def __init__(self, instance: Instance, entry: int, entry_type: FuncType) -> None:
-        self._store = instance.store
-        self._size = instance.module.size
-        self._like = instance._ptr
-        self._entry = entry  # the export index of wasi_thread_start
-        self._entry_type = entry_type
+        store = instance.store
+        self.size = instance.module.size
+        self.entry_type = entry_type  # wasi_thread_start's (entry: its export index)
+        self.spawner = lib.wr_api_spawner_new(instance._ptr, entry)  # the store's: freed with it
+        if self.spawner == NULL:
+            raise MemoryError("cannot make a thread spawner")
         # An imported start function is the same in every instance; a host one is called as Instance calls it.
         start = lib.wr_api_instance_start(instance._ptr)
-        host = Function._from_ptr(self._store, start) if start != NULL else None
-        self._host_start = host if host is not None and host._host() is not None else None
-        self._out = ffi.new("wr_instance **")
-        self._err = ffi.new("wr_error *")
+        host = Function._from_ptr(store, start) if start != NULL else None
+        self.host_start = host if host is not None and host._host() is not None else None
+        self.out = ffi.new("wr_thread **")
 
     @staticmethod
     def of(instance: Instance) -> _Template | None:
@@ -122,25 +127,6 @@ class _Template:
                     return _Template(instance, i, t)
                 return None
         return None
-
-    def entry(self) -> Function:
-        """A new instance's `wasi_thread_start`; raises what Instance would (a trap in a segment or the start
-        function, a store limit)."""
-        store = self._store
-        if store.max_module_size is not None and self._size > store.max_module_size:
-            raise ResourceLimitError("module over the store's max_module_size", "max_module_size")
-        rc = lib.wr_api_instance_new_like(self._like, self._out, self._err)
-        if rc != 0:
-            raise_error(rc, self._err)
-        inst = self._out[0]
-        start = lib.wr_api_instance_start(inst)
-        if start != NULL:
-            if self._host_start is not None:
-                self._host_start.call_bits([])
-            else:
-                execution.call(store, start, (), 0)
-        func = lib.wr_api_instance_export_func(inst, self._entry)
-        return Function._unlisted(store, func, self._entry_type)
 
 
 class WasiThreads:
@@ -162,8 +148,7 @@ class WasiThreads:
         self.module = module
         self.wasi = wasi
         self.scheduler = store.scheduler
-        #: Live spawned threads by wasi-threads id.
-        self.threads: dict[int, GreenThread] = {}
+        self._threads: dict[int, GreenThread] = {}  # by wasi-threads id: the ones Python has seen (threads)
         self._tids: dict[int, int] = {}  # green thread id -> wasi-threads id
         self.spawned = 0
         #: Spawns refused because the store's max_threads threads were alive; each is also passed to
@@ -172,11 +157,13 @@ class WasiThreads:
         self.on_refused: Callable[[ResourceLimitError], None] | None = None
         #: The first exit (WasiExit) or trap of a spawned thread: it ends the program.
         self.ended_by: BaseException | None = None
-        self._next_tid = 1
+        self._tid_count = 1  # the next id without a template (the C spawner counts its own: _next_tid)
         self._imports = self._make_imports(imports or {})
         self._template: _Template | None = None  # made by the first instantiate()
         self._templated = False
         self._chained = self.scheduler.on_thread_exit
+        # Alone, the hook needs no call for a thread that returns unseen: the C core may end those itself.
+        self.scheduler._exit_hook_quiet = self._on_thread_exit if self._chained is None else None
         self.scheduler.on_thread_exit = self._on_thread_exit
 
     def _make_imports(self, extra: Mapping[str, Mapping[str, Extern]]) -> dict[str, dict[str, Extern]]:
@@ -191,6 +178,26 @@ class WasiThreads:
                 out.setdefault(imp.module, {})[imp.name] = Memory(self.store, imp.type)
         out.setdefault(THREAD_SPAWN_MODULE, {})[THREAD_SPAWN] = Function(self.store, self.thread_spawn, _SPAWN_TYPE)
         return out
+
+    @property
+    def _next_tid(self) -> int:
+        """The thread id the next spawn gets."""
+        t = self._template
+        return int(lib.wr_api_spawner_next_tid(t.spawner)) if t is not None else self._tid_count
+
+    @_next_tid.setter
+    def _next_tid(self, tid: int) -> None:
+        t = self._template
+        if t is not None:
+            lib.wr_api_spawner_set_next_tid(t.spawner, tid)
+        else:
+            self._tid_count = tid
+
+    @property
+    def threads(self) -> dict[int, GreenThread]:
+        """Live spawned threads by wasi-threads id (taking over any the C core runs on its own)."""
+        self.scheduler._adopt_owned()
+        return self._threads
 
     @property
     def imports(self) -> dict[str, dict[str, Extern]]:
@@ -211,42 +218,108 @@ class WasiThreads:
         instance = Instance(self.store, self.module, self._imports)
         if not self._templated:
             self._templated = True
-            self._template = _Template.of(instance)
+            self._template = template = _Template.of(instance)
+            if template is not None:
+                self.scheduler._core_makers[int(ffi.cast("uintptr_t", template.spawner))] = self._adopt
         return instance
 
     # ---- thread-spawn ----
 
     def thread_spawn(self, arg: int) -> int:
         """The `wasi.thread-spawn` import: the new thread's id, or a negative value when it cannot start."""
+        template = self._template
+        if template is None:
+            return self._spawn_instance(arg)
+        store = self.store
+        if store.max_module_size is not None and template.size > store.max_module_size:
+            return SPAWN_FAILED  # what Instance would raise (ResourceLimitError)
+        sched = self.scheduler
+        own = sched._core_spawns
+        caller = sched.current._wr_thread
+        if caller is None:  # called from Python, not from wasm: the start functions run on the caller's thread
+            caller = sched._thread_of(sched.current, store)
+        tid = int(lib.wr_api_spawn(template.spawner, caller, arg & _M32, own, template.out))
+        if tid == _SPAWN_PENDING:
+            tid = self._spawn_pending(template, caller, own)
+        # What the start function's call leaves to Python, as after any wr_exec (execution.resume).
+        if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(store._native.ptr)):
+            sched._drain()
+        if tid > 0:
+            if not own:
+                t = template.out[0]
+                info = sched._spawn_info
+                lib.wr_api_thread_spawn_info(t, info)
+                sched._add(self._adopt(t, info), counted=True)
+            self.spawned += 1
+            return tid
+        if tid == _SPAWN_REFUSED:
+            self._refuse()
+        return SPAWN_FAILED
+
+    def _spawn_pending(self, template: _Template, caller: Any, own: bool) -> int:
+        """The new instance's start function stopped for Python (WR_SPAWN_PENDING): serve it to its end as
+        Instance does (a failure fails the spawn), then start the thread."""
+        store = self.store
+        status = int(lib.wr_api_spawn_pending_status(template.spawner))
+        try:
+            if status < 0:
+                assert template.host_start is not None
+                template.host_start.call_bits([])
+            else:
+                store.scheduler._calls += 1  # drive() counts the call out
+                execution.drive(store, caller, status, 0)
+        except (WasmroutinesError, KeyError, MemoryError):
+            lib.wr_api_spawn_abandon(template.spawner)
+            return SPAWN_FAILED
+        except BaseException:
+            lib.wr_api_spawn_abandon(template.spawner)
+            raise
+        return int(lib.wr_api_spawn_finish(template.spawner, store.scheduler._core_spawns and own, template.out))
+
+    def _refuse(self) -> None:
+        """A spawn over the store's max_threads: counted and reported; the guest gets -EAGAIN."""
+        self.refused += 1
+        if self.on_refused is not None:
+            self.on_refused(self.scheduler._room_error())
+
+    def _adopt(self, t: Any, info: Any) -> GreenThread:
+        """The GreenThread of a thread the C spawner made (wr_api_spawn): its wasm thread, task and call set up."""
+        tid = int(info.tid)
+        template = self._template
+        assert template is not None
+        start = Function._unlisted(self.store, info.entry, template.entry_type)
+        gt = GreenThread(
+            self.scheduler, int(info.host_id), f"wasi thread {tid}", start, (tid, int(info.arg)), True, info.task
+        )
+        gt._wr_thread = t
+        gt._begun = True
+        self._threads[tid] = gt
+        self._tids[gt.id] = tid
+        return gt
+
+    def _spawn_instance(self, arg: int) -> int:
+        """thread-spawn without a template: a whole Instance, as before templates (a program without a
+        `wasi_thread_start(i32, i32)` fails here as it always did)."""
         tid = self._next_tid
         if tid > MAX_TID:
             return SPAWN_FAILED
         try:
             self.scheduler.check_room()
-        except ResourceLimitError as e:
-            self.refused += 1
-            if self.on_refused is not None:
-                self.on_refused(e)
+        except ResourceLimitError:
+            self._refuse()
             return SPAWN_FAILED
-        template = self._template
         try:
-            if template is not None:
-                start = template.entry()
-            else:
-                start = self.instantiate().exports[THREAD_START]
+            start = self.instantiate().exports[THREAD_START]
         except (WasmroutinesError, KeyError, MemoryError):
             return SPAWN_FAILED
         if not isinstance(start, Function):
             return SPAWN_FAILED
         try:
-            if template is not None:  # (i32, i32) known: the slots directly
-                gt = self.scheduler.spawn_bits(start, (tid, arg & _M32), name=f"wasi thread {tid}")
-            else:
-                gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
+            gt = self.scheduler.spawn(start, tid, arg, name=f"wasi thread {tid}")
         except MemoryError:  # no memory for the thread's stacks: the guest's pthread_create fails, EAGAIN
             return SPAWN_FAILED
         self._next_tid = tid + 1
-        self.threads[tid] = gt
+        self._threads[tid] = gt
         self._tids[gt.id] = tid
         self.spawned += 1
         return tid
@@ -257,7 +330,7 @@ class WasiThreads:
         tid = self._tids.pop(gt.id, None)
         if tid is None:
             return
-        del self.threads[tid]
+        del self._threads[tid]
         exc = gt.exception
         if exc is None or isinstance(exc, GreenletExit) or self.ended_by is not None:
             return
@@ -291,8 +364,10 @@ class WasiThreads:
 
     def close(self) -> None:
         """Kill the threads still alive (the program has ended) and stop listening to thread exits."""
-        if self.scheduler.on_thread_exit == self._on_thread_exit:
-            self.scheduler.on_thread_exit = self._chained
-        self.threads.clear()
+        sched = self.scheduler
+        if sched.on_thread_exit == self._on_thread_exit:
+            sched._exit_hook_quiet = None
+            sched.on_thread_exit = self._chained
+        self._threads.clear()
         self._tids.clear()
-        self.scheduler.close()
+        sched.close()

@@ -89,7 +89,14 @@ class GreenThread:
     )
 
     def __init__(
-        self, scheduler: Scheduler, id: int, name: str | None, target: Any, args: Sequence[Any], wasm: bool
+        self,
+        scheduler: Scheduler,
+        id: int,
+        name: str | None,
+        target: Any,
+        args: Sequence[Any],
+        wasm: bool,
+        task: Any = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -105,7 +112,9 @@ class GreenThread:
         self._result: Any = None
         self._glet: greenlet | None = None
         self._wr_thread: Any = None
-        self._task = ffi.gc(lib.wr_task_new(id), lib.wr_task_free)  # its entry in a built-in policy's queue
+        # Its entry in a built-in policy's queue: its own, or (`task`) that of a wr_thread the C core spawned,
+        # which lives as long as the thread does (wr_spawn.h).
+        self._task = task if task is not None else ffi.gc(lib.wr_task_new(id), lib.wr_task_free)
         self._joiners: list[tuple[GreenThread, int]] = []
         self._block_seq = 0
         self._wake_value: Any = None

@@ -27,6 +27,7 @@ given instead: a user's own policy, run in Python, one call per decision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._ffi import NULL, ffi, lib
@@ -99,6 +100,10 @@ class Policy(Protocol):
 _CORE_DECIDES: dict[type, bool] = {}
 
 
+def _no_adopt(task: Any) -> GreenThread:
+    raise KeyError(int(lib.wr_api_task_host_id(task)))
+
+
 class BuiltinPolicy:
     """A policy whose run queue and decisions live in the C core (a `wr_policy`); see the module docstring.
 
@@ -122,6 +127,7 @@ class BuiltinPolicy:
         self._threads: dict[int, GreenThread] = {}
         self._own_threads = True
         self._native: Any = None  # the store served (its _Native), whose units run PCT counts
+        self._adopt: Callable[[Any], GreenThread] = _no_adopt  # the served scheduler's maker of unknown tasks
         if log:
             lib.wr_policy_set_logging(self._ptr, True)
 
@@ -139,7 +145,10 @@ class BuiltinPolicy:
         if task == NULL:
             return None
         tid = int(lib.wr_api_task_host_id(task))
-        return self._threads.pop(tid) if self._own_threads else self._threads[tid]
+        if self._own_threads:
+            return self._threads.pop(tid)
+        gt = self._threads.get(tid)
+        return gt if gt is not None else self._adopt(task)  # a thread the C core spawned (wr_spawn.h)
 
     def remove(self, thread: GreenThread) -> None:
         if lib.wr_policy_remove(self._ptr, thread._task) and self._own_threads:
@@ -153,13 +162,15 @@ class BuiltinPolicy:
 
     # ---- events from the scheduler ----
 
-    def attach(self, native: Any, threads: dict[int, GreenThread]) -> None:
-        """Serve this store (its `_Native`) and scheduler (its live threads by id) from now on, queue empty,
-        counting progress (PCT's steps) from its units run."""
+    def attach(self, native: Any, threads: dict[int, GreenThread], adopt: Callable[[Any], GreenThread]) -> None:
+        """Serve this store (its `_Native`) and scheduler (its live threads by id; `adopt` gives the thread of a
+        task it does not list: one the C core spawned) from now on, queue empty, counting progress (PCT's
+        steps) from its units run."""
         lib.wr_policy_attach(self._ptr, native.ptr)
         self._native = native
         self._threads = threads
         self._own_threads = False
+        self._adopt = adopt
 
     def _store_alive(self) -> None:
         """Before the C policy reads its store's count: a store freed since (the policy outlived it) is

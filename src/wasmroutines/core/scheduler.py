@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import heapq
-import itertools
 import threading
 import time
 import weakref
@@ -50,7 +49,13 @@ from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .backtrace import backtrace_frames
 from .clock import Clock, MonotonicClock, VirtualClock
 from .determinism import DeterministicClock
-from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
+from .errors import (
+    Deadlock,
+    ForeignThreadError,
+    ResourceLimitError,
+    ThreadReport,
+    WallTimeExceeded,
+)
 from .greenthread import _BLOCKED, _DONE, _RUNNABLE, _RUNNING, _WAITING, GreenThread, ThreadState, _tls
 from .observe import SchedulerObserver
 from .policy import (
@@ -72,9 +77,8 @@ if TYPE_CHECKING:
 __all__ = ["Scheduler"]
 
 
-#: wr_threads kept for reuse per scheduler, and the host id they carry meanwhile (no thread has it).
-_POOL_MAX = 64
-_NO_THREAD = 2**64 - 1
+#: The C core's "no limit" on spawned threads alive (wr_api_store_set_max_threads).
+_NO_LIMIT = 2**64 - 1
 
 
 def _hub_main(ref: weakref.ref[Scheduler], *_: Any) -> None:
@@ -112,6 +116,10 @@ _UNPICKED: Any = object()
 _get_ident = threading.get_ident
 
 
+def _by_id(gt: GreenThread) -> int:
+    return gt.id
+
+
 class Scheduler(Reactor):
     """Runs the green threads of one store on one OS thread. See the module docstring for the shape."""
 
@@ -129,7 +137,6 @@ class Scheduler(Reactor):
         self.clock: Clock = clock
         self._owner = threading.get_ident()
         self._hub: greenlet | None = None
-        self._ids = itertools.count(1)
         self.main = GreenThread(self, 0, "main", None, (), False)
         self.main.state = _RUNNING
         self.current: GreenThread = self.main
@@ -138,7 +145,6 @@ class Scheduler(Reactor):
         self._nwaiting = 0  # threads in WAITING: when 0 the woken list is empty and not worth a C call
         self._init_reactor()
         self._abort: BaseException | None = None
-        self._pool: list[Any] = []  # wr_threads of finished threads, for reuse (still in native.green)
         self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
         self._handoff_entered = False  # ... and given its slice already (by the C core, or an inline start)
         #: Whether the C core switches threads itself (wr_exec.h, Switching), and with which checks.
@@ -150,14 +156,20 @@ class Scheduler(Reactor):
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
         self._host_id_out = ffi.new("uint64_t *")  # a host call's host id on its way out of C (execution.py)
-        #: Spawned threads alive at once (not counting main); None: no limit (memory is the bound).
-        #: spawn() over it raises ResourceLimitError(limit="max_threads").
-        self.max_threads: int | None = None
+        #: Threads the C core spawns and ends itself (wr_spawn.h) while `_core_spawns`: no GreenThread until
+        #: Python must see one (_adopt_thread), made then by their spawner's maker, by the spawner's address.
+        self._core_spawns = False
+        self._core_makers: dict[int, Callable[[Any, Any], GreenThread]] = {}
+        self._spawn_info = ffi.new("wr_api_spawn_info *")
+        self._started_out = ffi.new("int *")
+        self._closed_ids = 0
+        self._max_threads: int | None = None
         self._wall_limit: float | None = None  # seconds (see set_wall_time)
         self._wall_deadline: int | None = None  # time.monotonic_ns() when it passes
-        #: Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
-        #: interrupt() to end the whole run, as wasi-threads does when any thread traps or exits.
-        self.on_thread_exit: Callable[[GreenThread], None] | None = None
+        self._on_thread_exit: Callable[[GreenThread], None] | None = None
+        #: A hook that needs no call for the return of a thread Python never saw (wasi-threads' own): the C
+        #: core may still spawn and end threads itself while it is the one set.
+        self._exit_hook_quiet: Callable[[GreenThread], None] | None = None
         self._observer: SchedulerObserver | None = None
         self._every_switch = False  # the observer must see every switch (observe.py): Python makes them all
         self._host_stops_after: int | None = None
@@ -170,7 +182,32 @@ class Scheduler(Reactor):
     @property
     def threads(self) -> list[GreenThread]:
         """Every live thread: the main thread (id 0) and spawned threads not yet done, by id."""
-        return list(self._live.values())  # ids grow, so insertion order is id order
+        self._adopt_owned()
+        # Sorted: a thread the C core spawned joins the live ones when Python takes it over, out of id order.
+        return sorted(self._live.values(), key=_by_id)
+
+    @property
+    def max_threads(self) -> int | None:
+        """Spawned threads alive at once (not counting main); None: no limit (memory is the bound).
+        spawn() over it raises ResourceLimitError(limit="max_threads")."""
+        return self._max_threads
+
+    @max_threads.setter
+    def max_threads(self, n: int | None) -> None:
+        self._max_threads = n
+        if self._native.ptr is not None:
+            lib.wr_api_store_set_max_threads(self._native.ptr, _NO_LIMIT if n is None else min(n, _NO_LIMIT))
+
+    @property
+    def on_thread_exit(self) -> Callable[[GreenThread], None] | None:
+        """Called as hook(thread) when a spawned thread finishes (see thread.exception). It may call
+        interrupt() to end the whole run, as wasi-threads does when any thread traps or exits."""
+        return self._on_thread_exit
+
+    @on_thread_exit.setter
+    def on_thread_exit(self, hook: Callable[[GreenThread], None] | None) -> None:
+        self._on_thread_exit = hook
+        self._sync_core()  # a hook of someone else's hears every end: the C core ends none itself
 
     @property
     def alive(self) -> list[GreenThread]:
@@ -191,7 +228,7 @@ class Scheduler(Reactor):
         if not hasattr(func, "_begin_on"):  # not a wasm Function (function.py): a Python callable
             if not callable(func):
                 raise TypeError("spawn needs a Function or a callable")
-            return self._add(GreenThread(self, next(self._ids), name, func, args, False))
+            return self._add(GreenThread(self, self._new_id(), name, func, args, False))
         if func.store._native is not self._native:
             raise ValueError("the function belongs to another store")
         return self._spawn_bits(func, func._args_to_slots(args), name)
@@ -204,7 +241,7 @@ class Scheduler(Reactor):
         return self._spawn_bits(func, list(arg_slots), name)
 
     def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
-        gt = GreenThread(self, next(self._ids), name, func, arg_slots, True)
+        gt = GreenThread(self, self._new_id(), name, func, arg_slots, True)
         if func._host() is None:
             gt._wr_thread = t = self._new_wr_thread(gt)
             # Its call is set up now, so the C core may start it itself when it comes up (wr_exec.h).
@@ -213,15 +250,35 @@ class Scheduler(Reactor):
 
     def check_room(self) -> None:
         """Raise ResourceLimitError(limit="max_threads") when spawn() would be refused now (max_threads alive)."""
-        limit = self.max_threads
-        if limit is not None and len(self._live) - 1 >= limit:
-            raise ResourceLimitError(
-                f"cannot spawn a thread: {limit} spawned threads alive, the store's limit (max_threads)",
-                "max_threads",
-            )
+        limit = self._max_threads
+        if limit is not None and self._alive_count() >= limit:
+            raise self._room_error()
 
-    def _add(self, gt: GreenThread) -> GreenThread:
+    def _room_error(self) -> ResourceLimitError:
+        return ResourceLimitError(
+            f"cannot spawn a thread: {self._max_threads} spawned threads alive, the store's limit (max_threads)",
+            "max_threads",
+        )
+
+    def _new_id(self) -> int:
+        """A new thread's id: also its wr_thread's host id, from the count the C core's own spawns share (once
+        the store is closed, Python's own: only Python threads are spawned then, and they cannot call wasm)."""
+        ptr = self._native.ptr
+        if ptr is None:
+            self._closed_ids += 1
+            return self._closed_ids
+        return int(lib.wr_api_store_new_host_id(ptr))
+
+    def _alive_count(self) -> int:
+        """Spawned threads alive: Python's and those the C core runs on its own."""
+        ptr = self._native.ptr
+        return int(lib.wr_api_store_threads_alive(ptr)) if ptr is not None else len(self._live) - 1
+
+    def _add(self, gt: GreenThread, *, counted: bool = False) -> GreenThread:
+        """`gt` is new: live, seen by the observer, queued (`counted`: alive in the C core's count already)."""
         self._live[gt.id] = gt
+        if not counted and self._native.ptr is not None:
+            lib.wr_api_store_count_threads(self._native.ptr, 1)
         obs = self._observer
         if obs is not None:
             obs.spawned(gt, self.current)
@@ -240,7 +297,7 @@ class Scheduler(Reactor):
 
     def run(self) -> None:
         """Block the caller until every spawned thread is done (their exceptions stay in the threads)."""
-        while len(self._live) > 1:
+        while self._adopt_owned() or len(self._live) > 1:
             for gt in list(self._live.values()):
                 if gt is not self.main:
                     self._wait_done(gt)
@@ -272,6 +329,8 @@ class Scheduler(Reactor):
             raise RuntimeError("close() must be called from the root, not from a green thread")
         for gt in self.alive:
             self._kill(gt)
+        if self._native.ptr is not None:
+            self._closed_ids = int(lib.wr_api_store_new_host_id(self._native.ptr))  # ids go on past the C count
         hub, self._hub = self._hub, None
         if hub is not None and not hub.dead:
             hub.parent = getcurrent()
@@ -347,16 +406,17 @@ class Scheduler(Reactor):
     def preempt_shared(self, on: bool) -> None:
         self._preempt_shared = on
         if self._native.ptr is not None:
-            for gt in self._live.values():
-                if gt._wr_thread is not None:
-                    lib.wr_api_thread_set_explore(gt._wr_thread, on)
+            lib.wr_api_store_set_explore(self._native.ptr, on)  # every green thread's, and new ones'
+            t = self.main._wr_thread
+            if t is not None:
+                lib.wr_api_thread_set_explore(t, on)
 
     def _adopt(self, policy: Policy) -> None:
         """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
         self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
         self._slice_events = self._builtin if self._builtin is not None and self._builtin._slice_events else None
         if self._builtin is not None and self._native.ptr is not None:
-            self._builtin.attach(self._native, self._live)
+            self._builtin.attach(self._native, self._live, self._adopt_task)
 
     def _push(self, gt: GreenThread, reason: int) -> None:
         """`gt` became runnable: a built-in policy hears why (a new or woken thread may cut the running slice)."""
@@ -390,6 +450,14 @@ class Scheduler(Reactor):
         if ptr is None:
             return
         builtin = self._builtin
+        hook = self._on_thread_exit
+        spawns = (
+            DIRECT_HANDOFF
+            and self._core_switching
+            and builtin is not None
+            and self._observer is None
+            and (hook is None or hook == self._exit_hook_quiet)
+        )
         host = bool(
             self._pollers or self._io or self._external or (self._timers and not isinstance(self.clock, VirtualClock))
         )
@@ -403,6 +471,10 @@ class Scheduler(Reactor):
             and not self._yield_hook
             and (not host or type(builtin) is FairPolicy)
         )
+        spawns = spawns and on
+        if self._core_spawns and not spawns:
+            self._adopt_owned()  # from now on Python sees every thread
+        self._core_spawns = spawns
         mode = (builtin if on else None, host)
         if mode[0] is self._core_mode[0] and mode[1] == self._core_mode[1]:
             return
@@ -509,38 +581,81 @@ class Scheduler(Reactor):
         return t
 
     def _new_wr_thread(self, gt: GreenThread) -> Any:
-        """A wasm thread for `gt` (from the pool when one is there), tied to its policy task."""
-        pool = self._pool
-        if pool:
-            t = pool.pop()
-        else:
-            t = lib.wr_thread_new(self._native.ptr)
-            if t == NULL:
-                raise MemoryError("cannot create a wasm thread")
-            self._native.green.add(t)
+        """A wasm thread for `gt` (from the store's pool, wr_spawn.h), tied to its policy task."""
+        t = lib.wr_api_pool_take(self._native.ptr)
+        if t == NULL:
+            raise MemoryError("cannot create a wasm thread")
         lib.wr_api_thread_adopt(t, gt.id, gt._task, self._preempt_shared)
         return t
 
     def _release_wr_thread(self, t: Any) -> None:
-        """A finished thread's wr_thread: kept for the next spawn (a few), or freed.
+        """A finished thread's wr_thread goes back to the store's pool (its call has returned or been unwound)."""
+        if self._native.ptr is not None:
+            lib.wr_api_pool_give(t)
 
-        Its call has returned or been unwound, so it is as new but for the stack
-        pages it touched; reusing it saves two mmap/munmap pairs per spawn.
-        """
-        if (
-            len(self._pool) < _POOL_MAX
-            and self._native.ptr is not None
-            and lib.wr_api_thread_recycle(t, _NO_THREAD) == 0
-        ):
-            self._pool.append(t)
-        else:
-            self._native.free_thread(t)
+    # ---- threads the C core spawned (wr_spawn.h) ----
+
+    def _pop(self) -> tuple[GreenThread | None, bool]:
+        """The next thread to run (None: nobody is runnable), and whether its slice started already: the C core
+        runs the threads it owns itself when the policy picks them, and gives Python the first pick it must
+        run (wr_exec_pop)."""
+        ptr = self._native.ptr
+        if not self._core_spawns or ptr is None:
+            return self.policy.pop(), False
+        started = self._started_out
+        task = lib.wr_api_store_pop(ptr, started)
+        if started[0] and (self._nwaiting or lib.wr_api_store_has_news(ptr)):
+            self._drain()  # what those threads changed, as after any wr_exec (execution.resume)
+        if task == NULL:
+            return None, False
+        gt = self._live.get(int(lib.wr_api_task_host_id(task)))
+        if gt is None:
+            gt = self._adopt_task(task)
+        return gt, bool(started[0])
+
+    def _adopt_owned(self) -> bool:
+        """Take over every thread the C core spawned and still runs on its own (a report, the run's end, Python
+        deciding from now on); whether there was any."""
+        ptr = self._native.ptr
+        if ptr is None:
+            return False
+        any_ = False
+        while (t := lib.wr_api_store_next_owned(ptr, NULL)) != NULL:
+            self._adopt_thread(t)
+            any_ = True
+        return any_
+
+    def _adopt_task(self, task: Any) -> GreenThread:
+        """The thread of a task the policy gave Python that Python has no GreenThread for: the C core's own."""
+        t = lib.wr_api_task_thread(task)
+        if t == NULL:
+            raise KeyError(int(lib.wr_api_task_host_id(task)))
+        return self._adopt_thread(t)
+
+    def _adopt_thread(self, t: Any) -> GreenThread:
+        """The GreenThread of wr_thread `t`, made now when the C core spawned it (wr_api_spawn): its spawner's
+        maker builds it; it is Python's from now on, in the state the core left it in (as _drain reads it)."""
+        info = self._spawn_info
+        lib.wr_api_thread_spawn_info(t, info)
+        hid = int(info.host_id)
+        gt = self._live.get(hid)
+        if gt is not None:
+            return gt
+        gt = self._core_makers[int(ffi.cast("uintptr_t", info.spawner))](t, info)
+        lib.wr_api_thread_disown(t)
+        self._live[hid] = gt
+        if lib.wr_api_thread_sched_state(t) == 1:  # waiting, with no timeout (its wait set up in C)
+            gt.state = _WAITING
+            gt._what = "futex"
+            gt._wait_address = 0  # read from the core (wait_address)
+            self._nwaiting += 1
+        return gt
 
     def _check_owner(self) -> None:
         ident = threading.get_ident()
         if ident == self._owner:
             return
-        if self._calls or len(self._live) > 1:
+        if self._calls or self._alive_count():
             raise ForeignThreadError(
                 "this store is running green threads on another OS thread; a store's wasm runs on one OS thread"
             )
@@ -593,6 +708,8 @@ class Scheduler(Reactor):
         thread; return once `gt` is chosen again."""
         hid = int(lib.wr_api_store_handover(self._native.ptr))
         nxt = self._live.get(hid) if hid >= 0 else None
+        if nxt is None and hid >= 0:  # a thread the C core spawned: Python's from now on
+            nxt = self._adopt_thread(lib.wr_api_store_handover_thread(self._native.ptr))
         waits = lib.wr_api_thread_wait_info(gt._wr_thread, self._out_addr, self._out_timeout)
         if nxt is gt:
             # Chosen again at one of the core's periodic checks: look at the world, then go on.
@@ -678,8 +795,7 @@ class Scheduler(Reactor):
             if picked is _UNPICKED:
                 if self._timers or self._pollers or self._posted or self._io:
                     self._maintain()
-                nxt = self.policy.pop()
-                entered = False
+                nxt, entered = self._pop()
             else:
                 nxt, picked, entered = picked, _UNPICKED, True
             if nxt is None:
@@ -803,12 +919,12 @@ class Scheduler(Reactor):
             return self._abort_root()
         else:
             self._maintain()
-            gt = self.policy.pop()
+            gt, entered = self._pop()
             if gt is None:
                 self._idle()
                 return None
             if gt._glet is None:
-                if self._start_inline(gt):
+                if self._start_inline(gt, entered):
                     return None  # it ran to its end: look again
                 entered = gt._glet is not None  # it stopped: its greenlet goes on from there
         return self._enter(gt, entered)
@@ -852,6 +968,11 @@ class Scheduler(Reactor):
             if t == NULL:
                 break
             gt = live.get(int(host_id(t)))
+            if gt is None and self._core_spawns:
+                # The core's own, woken by a thread the core did not switch: Python's from now on, and runnable.
+                gt = self._adopt_thread(t)
+                self._push(gt, PUSH_WOKEN)
+                continue
             if gt is not None and gt.state is _WAITING:
                 self._unwait(gt)
                 self._push(gt, PUSH_WOKEN)
@@ -895,6 +1016,8 @@ class Scheduler(Reactor):
         """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
         gt.state = _DONE
         self._live.pop(gt.id, None)
+        if self._native.ptr is not None:
+            lib.wr_api_store_count_threads(self._native.ptr, -1)
         obs = self._observer
         if obs is not None:
             obs.stopped(gt, "exit")

@@ -52,24 +52,18 @@ class _Native:
     def __init__(self, ptr: Any) -> None:
         self.ptr = ptr
         self.thread: Any = None
-        self.green: set[Any] = set()  # the wr_threads of green threads (scheduler.py)
         self.modules: list[Module] = []
         #: Memory.buffer views alive (memory.py): they point into the store's memories, so a closed store with
         #: one alive keeps its C store (in `_held`, `ptr` being None) until the last one goes.
         self.buffers = 0
         self._held: Any = None
 
-    def free_thread(self, t: Any) -> None:
-        """Free a green thread's wr_thread (once; never after the store itself is freed)."""
-        if t in self.green:
-            self.green.discard(t)
-            lib.wr_thread_free(t)
-
     def _free_threads(self) -> None:
-        # Threads first: freeing one takes it out of futex queues that live in the store's memories.
-        for t in self.green:
-            lib.wr_thread_free(t)
-        self.green.clear()
+        # Threads first: freeing one takes it out of futex queues that live in the store's memories. The green
+        # threads' wr_threads are the store's pool's (wr_spawn.h).
+        ptr = self.ptr if self.ptr is not None else self._held
+        if ptr is not None:
+            lib.wr_api_store_free_threads(ptr)
         if self.thread is not None:
             lib.wr_thread_free(self.thread)
             self.thread = None

@@ -1,0 +1,242 @@
+/* wr_spawn.c: green threads the core makes, runs and recycles itself (wr_spawn.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_futex.h"
+#include "wr_spawn.h"
+
+/* Idle threads kept for reuse: enough for a spawn-and-exit loop; their stacks are the stack pool's. */
+#define POOL_IDLE_MAX 64
+
+/* ---- the pool ---- */
+
+static void link_used(wr_store *s, wr_thread *t)
+{
+    t->pool_prev = NULL;
+    t->pool_next = s->threads_used;
+    if (s->threads_used)
+        s->threads_used->pool_prev = t;
+    s->threads_used = t;
+}
+
+static void unlink_used(wr_store *s, wr_thread *t)
+{
+    if (t->pool_prev)
+        t->pool_prev->pool_next = t->pool_next;
+    else
+        s->threads_used = t->pool_next;
+    if (t->pool_next)
+        t->pool_next->pool_prev = t->pool_prev;
+    t->pool_prev = t->pool_next = NULL;
+}
+
+wr_thread *wr_pool_take(wr_store *s)
+{
+    wr_thread *t = s->threads_idle;
+    if (t) {
+        if (wr_thread_take_stacks(t) != 0)
+            return NULL;
+        s->threads_idle = t->pool_next;
+        s->nthreads_idle--;
+        t->idle = false;
+        t->budget = INT64_MAX / 4;
+    } else {
+        t = wr_thread_new(s);
+        if (!t)
+            return NULL;
+        t->pooled = true;
+    }
+    t->host_id = UINT64_MAX;
+    link_used(s, t);
+    return t;
+}
+
+/* Untie t from its task: a host's task stays the host's; its own is reset with it. */
+static void untie(wr_thread *t)
+{
+    if (t->task && t->task != &t->own_task)
+        t->task->thread = NULL;
+    t->task = NULL;
+}
+
+void wr_pool_give(wr_thread *t)
+{
+    wr_store *s = t->store;
+    unlink_used(s, t);
+    if (t->nframes || t->nentries || s->nthreads_idle >= POOL_IDLE_MAX) {
+        untie(t);
+        wr_thread_free(t);
+        return;
+    }
+    wr_futex_forget(t);
+    wr_exec_unlist_changed(t);
+    untie(t);
+    wr_thread_give_stacks(t);
+    /* As new, but for the buffers it grew (host entries, a backtrace). */
+    wr_entry *entries = t->entries;
+    uint32_t entries_cap = t->entries_cap;
+    wr_backtrace_entry *backtrace = t->backtrace;
+    memset(t, 0, sizeof *t);
+    t->store = s;
+    t->entries = entries;
+    t->entries_cap = entries_cap;
+    t->backtrace = backtrace;
+    t->pooled = t->idle = true;
+    t->pool_next = s->threads_idle;
+    s->threads_idle = t;
+    s->nthreads_idle++;
+}
+
+void wr_pool_free_all(wr_store *s)
+{
+    for (wr_thread *t = s->threads_used, *next; t; t = next) {
+        next = t->pool_next;
+        untie(t);
+        wr_thread_free(t);
+    }
+    for (wr_thread *t = s->threads_idle, *next; t; t = next) {
+        next = t->pool_next;
+        wr_thread_free(t);
+    }
+    s->threads_used = s->threads_idle = NULL;
+    s->nthreads_idle = 0;
+}
+
+/* ---- threads the core owns ---- */
+
+void wr_spawn_exit(wr_thread *t)
+{
+    t->core_owned = false;
+    t->store->threads_alive--;
+    wr_pool_give(t);
+}
+
+void wr_spawn_disown(wr_thread *t)
+{
+    t->core_owned = false;
+}
+
+wr_thread *wr_spawn_next_owned(wr_store *s, wr_thread *t)
+{
+    for (t = t ? t->pool_next : s->threads_used; t; t = t->pool_next)
+        if (t->core_owned)
+            return t;
+    return NULL;
+}
+
+/* ---- wasi-threads ---- */
+
+wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry)
+{
+    wr_spawner *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return NULL;
+    wr_store *s = like->store;
+    sp->like = like;
+    sp->entry = entry;
+    sp->next_tid = 1;
+    sp->next = s->spawners;
+    s->spawners = sp;
+    return sp;
+}
+
+void wr_spawner_free_all(wr_store *s)
+{
+    for (wr_spawner *sp = s->spawners, *next; sp; sp = next) {
+        next = sp->next;
+        free(sp);
+    }
+    s->spawners = NULL;
+}
+
+int32_t wr_spawn_finish(wr_spawner *sp, bool own, wr_thread **out)
+{
+    wr_instance *inst = sp->pending;
+    uint32_t arg = sp->pending_arg;
+    sp->pending = NULL;
+    *out = NULL;
+    wr_store *s = inst->store;
+    const wr_module *m = inst->module;
+    if (sp->entry >= m->nexports || m->exports[sp->entry].kind != WR_EXTERN_FUNC)
+        return WR_SPAWN_FAILED;
+    wr_func *entry = wr_instance_export(inst, sp->entry).ptr;
+    wr_thread *t = wr_pool_take(s);
+    if (!t)
+        return WR_SPAWN_FAILED;
+    uint32_t tid = sp->next_tid;
+    uint64_t args[2] = {tid, arg};
+    if (wr_thread_call(t, entry, args) != 0) {
+        wr_pool_give(t);
+        return WR_SPAWN_FAILED;
+    }
+    t->resumable = true; /* its host side's first act is wr_exec (wr_api_thread_begin) */
+    t->host_id = s->next_host_id;
+    t->own_task = (wr_task){t->host_id, 0, WR_TASK_IDLE, NULL};
+    wr_task_bind(&t->own_task, t);
+    t->explore_shared = s->explore_shared;
+    t->spawner = sp;
+    t->entry = entry;
+    t->spawn_tid = tid;
+    t->spawn_arg = arg;
+    if (own) {
+        /* As the host queues a new thread (its task may cut the running slice short), after the threads the
+         * start function woke, as the host's drain would queue them first. */
+        if (s->sched && s->woken_head)
+            wr_exec_push_woken(s, s->sched);
+        if (!s->sched || wr_policy_push(s->sched, &t->own_task, WR_PUSH_NEW) < WR_NO_CUT) {
+            wr_thread_unwind(t);
+            wr_pool_give(t);
+            return WR_SPAWN_FAILED;
+        }
+        t->core_owned = true;
+    }
+    s->next_host_id++;
+    s->threads_alive++;
+    sp->next_tid++;
+    *out = t;
+    return (int32_t)tid;
+}
+
+int32_t wr_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, bool own, wr_thread **out)
+{
+    *out = NULL;
+    wr_store *s = sp->like->store;
+    if (sp->next_tid > WR_MAX_TID || sp->pending)
+        return WR_SPAWN_FAILED;
+    if (s->threads_alive >= s->max_threads)
+        return WR_SPAWN_REFUSED;
+    wr_instance *inst;
+    wr_error err;
+    err.kind = 0;
+    if (wr_instance_new_like(sp->like, &inst, &err) != 0)
+        return WR_SPAWN_FAILED;
+    sp->pending = inst;
+    sp->pending_arg = arg;
+    wr_func *start = wr_instance_start(inst);
+    if (start) {
+        if (!start->code) {
+            sp->pending_status = -1; /* a host function: the host calls it */
+            return WR_SPAWN_PENDING;
+        }
+        /* As instantiation runs it: on the spawning thread, as a call of its own (wr_exec.h). */
+        if (wr_thread_call(caller, start, NULL) != 0) {
+            sp->pending = NULL;
+            return WR_SPAWN_FAILED;
+        }
+        int status = wr_exec(caller);
+        if (status == WR_TRAP) {
+            sp->pending = NULL;
+            return WR_SPAWN_FAILED;
+        }
+        if (status != WR_DONE) {
+            sp->pending_status = status;
+            return WR_SPAWN_PENDING;
+        }
+    }
+    return wr_spawn_finish(sp, own, out);
+}
+
+void wr_spawn_abandon(wr_spawner *sp)
+{
+    sp->pending = NULL;
+}

@@ -1,0 +1,167 @@
+/* test_spawn.c: green threads the core makes (wr_spawn.h): the pool, wasi-threads spawns from a template,
+ * refusals and failures, and a thread the core owns, run and recycled with no host. */
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+#include "check.h"
+#include "wr_api.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WR_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define WR_TEST_ASAN 1
+#endif
+
+/* (import "env" "g" (global $g (mut i32)))
+ * (func $start (global.set $g (i32.add (global.get $g) (i32.const 1))))  (start $start)
+ * (func (export "wasi_thread_start") (param i32 i32)
+ *   (global.set $g (i32.add (global.get $g) (i32.add (i32.mul (local.get 0) (i32.const 1000)) (local.get 1))))) */
+static const uint8_t module_bytes[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x09, 0x02, 0x60, 0x00, 0x00, 0x60, 0x02, 0x7f,
+    0x7f, 0x00, 0x02, 0x0a, 0x01, 0x03, 0x65, 0x6e, 0x76, 0x01, 0x67, 0x03, 0x7f, 0x01, 0x03, 0x03, 0x02,
+    0x00, 0x01, 0x07, 0x15, 0x01, 0x11, 0x77, 0x61, 0x73, 0x69, 0x5f, 0x74, 0x68, 0x72, 0x65, 0x61, 0x64,
+    0x5f, 0x73, 0x74, 0x61, 0x72, 0x74, 0x00, 0x01, 0x08, 0x01, 0x00, 0x0a, 0x1c, 0x02, 0x09, 0x00, 0x23,
+    0x00, 0x41, 0x01, 0x6a, 0x24, 0x00, 0x0b, 0x10, 0x00, 0x23, 0x00, 0x20, 0x00, 0x41, 0xe8, 0x07, 0x6c,
+    0x20, 0x01, 0x6a, 0x6a, 0x24, 0x00, 0x0b, 0x00, 0x15, 0x04, 0x6e, 0x61, 0x6d, 0x65, 0x01, 0x08, 0x01,
+    0x00, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x07, 0x04, 0x01, 0x00, 0x01, 0x67,
+};
+
+typedef struct program {
+    wr_store *s;
+    wr_module *m;
+    wr_global *g;
+    wr_instance *like;
+    wr_thread *caller; /* the thread that calls thread-spawn */
+    wr_spawner *sp;
+} program;
+
+static bool program_new(program *p)
+{
+    wr_error err = {0};
+    p->s = wr_store_new();
+    p->m = wr_api_module_load(module_bytes, sizeof module_bytes, &err);
+    CHECK(p->m != NULL);
+    if (!p->m)
+        return false;
+    wr_globaltype gt = {WR_I32, true};
+    p->g = wr_global_new(p->s, gt, 0, 0);
+    wr_extern ext[1] = {{WR_EXTERN_GLOBAL, p->g}};
+    CHECK(wr_instance_new(p->s, p->m, ext, 1, &p->like, &err) == 0);
+    p->caller = wr_thread_new(p->s);
+    p->sp = wr_spawner_new(p->like, 0);
+    CHECK(p->caller != NULL && p->sp != NULL);
+    return p->like && p->caller && p->sp;
+}
+
+static void program_free(program *p)
+{
+    wr_thread_free(p->caller);
+    wr_store_free(p->s);
+    wr_module_free(p->m);
+}
+
+static void test_spawns_for_the_host(void)
+{
+    program p;
+    if (!program_new(&p))
+        return;
+    wr_thread *t;
+    /* The start function ran on the caller; the thread is set up for wasi_thread_start(1, 7), alive, its host id
+     * the first. */
+    CHECK(wr_spawn(p.sp, p.caller, 7, false, &t) == 1 && t != NULL);
+    wr_thread *first = t;
+    CHECK(p.g->val[0] == 1 && p.s->threads_alive == 1 && !t->core_owned && t->resumable);
+    CHECK(t->host_id == 1 && t->task == &t->own_task && t->own_task.host_id == 1 && t->spawn_tid == 1);
+    CHECK(wr_exec(t) == WR_DONE && p.g->val[0] == 1 + 1007);
+    p.s->threads_alive--; /* the host ends it */
+    wr_pool_give(t);
+    CHECK(p.s->nthreads_idle == 1 && first->idle && first->stack_map == NULL);
+    /* Refused over max_threads, or no id left: nothing made, no id used. */
+    p.s->max_threads = 0;
+    CHECK(wr_spawn(p.sp, p.caller, 0, false, &t) == WR_SPAWN_REFUSED && t == NULL);
+    p.s->max_threads = UINT64_MAX;
+    p.sp->next_tid = WR_MAX_TID + 1;
+    CHECK(wr_spawn(p.sp, p.caller, 0, false, &t) == WR_SPAWN_FAILED && t == NULL);
+    p.sp->next_tid = 2;
+    CHECK(p.g->val[0] == 1008 && p.s->threads_alive == 0);
+    /* The idle thread again, with the next id. */
+    wr_thread *again;
+    CHECK(wr_spawn(p.sp, p.caller, 9, false, &again) == 2 && again == first && again->host_id == 2);
+    CHECK(wr_exec(again) == WR_DONE && p.g->val[0] == 1008 + 1 + 2009);
+    p.s->threads_alive--;
+    wr_pool_give(again);
+    program_free(&p);
+}
+
+static void test_a_thread_the_core_owns(void)
+{
+    program p;
+    if (!program_new(&p))
+        return;
+    wr_policy *pol = wr_policy_new_fair(1000);
+    wr_policy_attach(pol, p.s);
+    wr_api_store_set_sched(p.s, pol, 100, 1u << 30);
+    wr_thread *t;
+    CHECK(wr_spawn(p.sp, p.caller, 5, true, &t) == 1 && t->core_owned && wr_policy_len(pol) == 1);
+    CHECK(wr_spawn_next_owned(p.s, NULL) == t && wr_spawn_next_owned(p.s, t) == NULL);
+    /* The host's pick is the core's own thread: the core runs it, ends it and recycles it; nobody is left. */
+    bool started;
+    CHECK(wr_exec_pop(p.s, &started) == NULL && started);
+    CHECK(p.g->val[0] == 1 + 1005 && p.s->threads_alive == 0 && p.s->nthreads_idle == 1);
+    CHECK(wr_spawn_next_owned(p.s, NULL) == NULL && wr_policy_len(pol) == 0);
+    /* One taken over by the host is the host's: the core runs it when picked, but leaves its end to the host. */
+    CHECK(wr_spawn(p.sp, p.caller, 6, true, &t) == 2);
+    wr_spawn_disown(t);
+    CHECK(wr_exec_pop(p.s, &started) == &t->own_task && !started);
+    CHECK(wr_exec(t) == WR_DONE && p.g->val[0] == 1006 + 1 + 2006);
+    p.s->threads_alive--;
+    wr_pool_give(t);
+    wr_api_store_set_sched(p.s, NULL, 1, 1);
+    wr_policy_free(pol);
+    program_free(&p);
+}
+
+static void test_no_memory_for_the_stacks(void)
+{
+#ifndef WR_TEST_ASAN /* ASan's shadow memory needs the address space this takes away */
+    program p;
+    if (!program_new(&p))
+        return;
+    /* Take the rest of the stack pool's first block, then allow no new mapping: the spawn fails, uses no id. */
+    wr_thread *held[64];
+    int n = 0;
+    while (n < 63 && (held[n] = wr_pool_take(p.s)) != NULL)
+        n++;
+    struct rlimit old, low;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    if (pages && getrlimit(RLIMIT_AS, &old) == 0) {
+        low = old;
+        low.rlim_cur = pages * 4096ul + (2ul << 20); /* room for malloc, not for a chunk of stacks */
+        CHECK(setrlimit(RLIMIT_AS, &low) == 0);
+        wr_thread *t;
+        CHECK(wr_spawn(p.sp, p.caller, 1, false, &t) == WR_SPAWN_FAILED && t == NULL);
+        CHECK(p.sp->next_tid == 1 && p.s->threads_alive == 0);
+        CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+        CHECK(wr_spawn(p.sp, p.caller, 1, false, &t) == 1 && t != NULL);
+    }
+    program_free(&p); /* the store frees every pool thread, in use or not */
+#endif
+}
+
+int main(void)
+{
+    test_spawns_for_the_host();
+    test_a_thread_the_core_owns();
+    test_no_memory_for_the_stacks();
+    return check_result("test_spawn");
+}
