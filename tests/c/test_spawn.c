@@ -1,20 +1,11 @@
 /* test_spawn.c: green threads the core makes (wr_spawn.h): the pool, wasi-threads spawns from a template,
- * refusals and failures, and a thread the core owns, run and recycled with no host. */
+ * refusals and failures, and a thread the core owns, run and recycled with no host. (A thread's stacks, and
+ * no room for them: test_stackpool.c.) */
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/resource.h>
 
 #include "check.h"
 #include "wr_api.h"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WR_TEST_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define WR_TEST_ASAN 1
-#endif
 
 /* (import "env" "g" (global $g (mut i32)))
  * (func $start (global.set $g (i32.add (global.get $g) (i32.const 1))))  (start $start)
@@ -125,43 +116,9 @@ static void test_a_thread_the_core_owns(void)
     program_free(&p);
 }
 
-static void test_no_memory_for_the_stacks(void)
-{
-#ifndef WR_TEST_ASAN /* ASan's shadow memory needs the address space this takes away */
-    program p;
-    if (!program_new(&p))
-        return;
-    /* Take the rest of the stack pool's first block, then allow no new mapping: the spawn fails, uses no id. */
-    wr_thread *held[64];
-    int n = 0;
-    while (n < 63 && (held[n] = wr_pool_take(p.s)) != NULL)
-        n++;
-    struct rlimit old, low;
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (f) {
-        if (fscanf(f, "%lu", &pages) != 1)
-            pages = 0;
-        fclose(f);
-    }
-    if (pages && getrlimit(RLIMIT_AS, &old) == 0) {
-        low = old;
-        low.rlim_cur = pages * 4096ul + (2ul << 20); /* room for malloc, not for a chunk of stacks */
-        CHECK(setrlimit(RLIMIT_AS, &low) == 0);
-        wr_thread *t;
-        CHECK(wr_spawn(p.sp, p.caller, 1, false, &t) == WR_SPAWN_FAILED && t == NULL);
-        CHECK(p.sp->next_tid == 1 && p.s->threads_alive == 0);
-        CHECK(setrlimit(RLIMIT_AS, &old) == 0);
-        CHECK(wr_spawn(p.sp, p.caller, 1, false, &t) == 1 && t != NULL);
-    }
-    program_free(&p); /* the store frees every pool thread, in use or not */
-#endif
-}
-
 int main(void)
 {
     test_spawns_for_the_host();
     test_a_thread_the_core_owns();
-    test_no_memory_for_the_stacks();
     return check_result("test_spawn");
 }

@@ -1,6 +1,9 @@
-/* test_stackpool.c: the stack pool (reuse, kept pages and their bound) and a thread's soft stack limits. */
+/* test_stackpool.c: the stack pool (reuse, kept pages and their bound) and a thread's stacks (inline first, then
+ * a chunk, with soft limits). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "check.h"
 #include "wr_exec.h"
@@ -63,7 +66,7 @@ static void test_kept_pages_are_bounded(void)
     wr_stackpool_free(p);
 }
 
-static void test_thread_limits(void)
+static void test_thread_stacks(void)
 {
     wr_store *s = wr_store_new();
     wr_thread *t = wr_thread_new(s);
@@ -72,46 +75,89 @@ static void test_thread_limits(void)
         wr_store_free(s);
         return;
     }
-    /* A new thread's limits cover the one page the boundary is in, frames below it and slots above. */
+    /* A new thread's stacks are inside it. */
+    CHECK(t->stack_map == NULL && t->stack == t->inline_slots &&
+          t->frames == t->inline_frames + WR_INLINE_FRAMES);
+    CHECK(t->max_frames == WR_INLINE_FRAMES && t->stack_end - t->stack == WR_INLINE_SLOTS);
+    CHECK(t->hard_frames == 20000 && t->hard_slots == 1u << 20);
+    /* Past them, frames, slots and the pointers into the slots move to a chunk, whose first page takes both. */
+    WR_FRAME(t->frames, 0) = (wr_frame){NULL, NULL, NULL}; /* a host entry */
+    WR_FRAME(t->frames, 1).ret_fp = t->stack + 10;
+    WR_FRAME(t->frames, 2).ret_fp = t->stack + 20;
+    for (uint64_t i = 0; i < WR_INLINE_SLOTS; i++)
+        t->stack[i] = i;
+    t->sp = t->stack + 30;
+    CHECK(wr_thread_grow(t, 4, 300, 3) == 0);
+    CHECK(t->stack_map != NULL && t->sp == t->stack + 30 && t->stack[40] == 40);
+    CHECK(WR_FRAME(t->frames, 0).ret_fp == NULL && WR_FRAME(t->frames, 1).ret_fp == t->stack + 10);
+    CHECK(WR_FRAME(t->frames, 2).ret_fp == t->stack + 20 &&
+          t->stack[WR_INLINE_SLOTS - 1] == WR_INLINE_SLOTS - 1);
     uintptr_t low = (uintptr_t)(t->frames - t->max_frames), high = (uintptr_t)t->stack_end;
-    CHECK(t->max_frames > 0 && t->stack_end > t->stack);
+    CHECK(t->max_frames >= 4 && t->stack_end - t->stack >= 300);
     CHECK(low / PAGE == (uintptr_t)t->frames / PAGE && (high - 1) / PAGE == (uintptr_t)t->stack / PAGE);
-    CHECK(t->hard_frames == 20000 && t->stack_limit - t->stack == (ptrdiff_t)(1u << 20));
     /* Growing: whole pages, within the hard limits; past them the right limit is exhausted. */
-    CHECK(wr_thread_grow(t, 1000, 5000) == 0);
+    CHECK(wr_thread_grow(t, 1000, 5000, 3) == 0);
     CHECK(t->max_frames >= 1000 && t->stack_end - t->stack >= 5000);
     CHECK((uintptr_t)(t->frames - t->max_frames) % PAGE == 0 && (uintptr_t)t->stack_end % PAGE == 0);
-    CHECK(wr_thread_grow(t, 20001, 0) == WR_TRAP_STACK_EXHAUSTED && t->exhausted == WR_EXHAUSTED_FRAMES);
-    CHECK(wr_thread_grow(t, 0, (1u << 20) + 1) == WR_TRAP_STACK_EXHAUSTED &&
+    CHECK(wr_thread_grow(t, 20001, 0, 3) == WR_TRAP_STACK_EXHAUSTED && t->exhausted == WR_EXHAUSTED_FRAMES);
+    CHECK(wr_thread_grow(t, 0, (1u << 20) + 1, 3) == WR_TRAP_STACK_EXHAUSTED &&
           t->exhausted == WR_EXHAUSTED_SLOTS);
     WR_FRAME(t->frames, 999).ret_pc = NULL; /* all of it is usable */
     t->stack[4999] = 1;
-    wr_thread_free(t);
-    /* The next thread gets the chunk back with what the last one touched, and its limits cover it. */
-    t = wr_thread_new(s);
-    CHECK(t != NULL);
-    if (!t) {
-        wr_store_free(s);
-        return;
-    }
+    wr_thread_reset_stacks(t);
+    CHECK(t->stack_map == NULL && t->stack == t->inline_slots);
+    /* The next thread to move gets the chunk back with what the last one touched, and its limits cover it. */
+    CHECK(wr_thread_grow(t, 1, WR_INLINE_SLOTS + 1, 0) == 0);
     CHECK(t->dirty_hi > t->dirty_lo && t->max_frames >= 1000 && t->stack_end - t->stack >= 5000);
     CHECK(t->stack[4999] == 1);
     /* One that went as deep as the store allows gives its pages back to the kernel: over the pool's bound. */
-    CHECK(wr_thread_grow(t, 20000, 1u << 20) == 0);
-    CHECK(t->max_frames == 20000 && t->stack_end == t->stack_limit);
+    CHECK(wr_thread_grow(t, 20000, 1u << 20, 0) == 0);
+    CHECK(t->max_frames == 20000 && t->stack_end - t->stack == (ptrdiff_t)(1u << 20));
     t->stack_end[-1] = 1;
-    wr_thread_free(t);
+    wr_thread_reset_stacks(t);
     CHECK(wr_stackpool_hot_bytes(s->stackpool) <= WR_STACKPOOL_HOT_BYTES);
-    t = wr_thread_new(s);
-    CHECK(t != NULL && t->dirty_hi == t->dirty_lo && t->stack_limit[-1] == 0);
+    CHECK(wr_thread_grow(t, 1, WR_INLINE_SLOTS + 1, 0) == 0);
+    CHECK(t->dirty_hi == t->dirty_lo && t->stack[(1u << 20) - 1] == 0);
     wr_thread_free(t);
     wr_store_free(s);
+}
+
+static void test_no_room_for_a_chunk(void)
+{
+#ifndef WR_TEST_ASAN /* ASan's shadow memory needs the address space this takes away */
+    /* A new thread needs no mapping (its stacks are inline); one that outgrows them with no address space left
+     * for a chunk gets a trap, out of memory, and its stacks as they were; later it moves. */
+    wr_store *s = wr_store_new();
+    wr_thread *t = wr_thread_new(s);
+    struct rlimit old, low;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    if (t && pages && getrlimit(RLIMIT_AS, &old) == 0) {
+        low = old;
+        low.rlim_cur = pages * 4096ul + (2ul << 20); /* room for malloc, not for a chunk */
+        CHECK(setrlimit(RLIMIT_AS, &low) == 0);
+        wr_thread *other = wr_thread_new(s);
+        CHECK(other != NULL && wr_thread_grow(t, 1, WR_INLINE_SLOTS + 1, 0) == WR_TRAP_OUT_OF_MEMORY);
+        CHECK(t->stack == t->inline_slots);
+        CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+        CHECK(wr_thread_grow(t, 1, WR_INLINE_SLOTS + 1, 0) == 0 && t->stack_map != NULL);
+        wr_thread_free(other);
+    }
+    wr_thread_free(t);
+    wr_store_free(s);
+#endif
 }
 
 int main(void)
 {
     test_reuse_keeps_touched_pages();
     test_kept_pages_are_bounded();
-    test_thread_limits();
+    test_thread_stacks();
+    test_no_room_for_a_chunk();
     return check_result("test_stackpool");
 }

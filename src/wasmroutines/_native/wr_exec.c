@@ -61,32 +61,110 @@ static void touched(const wr_thread *t, size_t *lo, size_t *hi)
     *hi = h;
 }
 
-/* Soft limits that cover at least `nframes` frames and `nslots` slots, in whole pages, within the hard ones. */
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Soft limits that cover at least `nframes` frames and `nslots` slots of the chunk, in whole pages, within the
+ * hard ones. */
 static void set_limits(wr_thread *t, size_t nframes, size_t nslots)
 {
     uintptr_t chunk = (uintptr_t)t->stack_map, boundary = (uintptr_t)t->frames;
     size_t hard = t->hard_frames;
-    nframes = nframes < hard ? nframes : hard;
+    nframes = min_size(nframes, hard);
     size_t low = page_down(boundary - nframes * sizeof(wr_frame) - chunk); /* >= 0: all frames fit */
-    size_t fit = (boundary - chunk - low) / sizeof(wr_frame);
-    t->max_frames = (uint32_t)(fit < hard ? fit : hard);
-    size_t limit = (size_t)(t->stack_limit - t->stack);
-    nslots = nslots < limit ? nslots : limit;
+    t->max_frames = (uint32_t)min_size((boundary - chunk - low) / sizeof(wr_frame), hard);
+    size_t limit = t->hard_slots;
+    nslots = min_size(nslots, limit);
     size_t high = page_up(boundary - chunk + nslots * sizeof(uint64_t));
-    fit = (high - (boundary - chunk)) / sizeof(uint64_t);
-    t->stack_end = t->stack + (fit < limit ? fit : limit);
+    t->stack_end = t->stack + min_size((high - (boundary - chunk)) / sizeof(uint64_t), limit);
 }
 
-int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots)
+/* The inline stacks, sized for the store's limits now (with no frames in use). */
+static void use_inline(wr_thread *t)
+{
+    const wr_store *s = t->store;
+    t->stack_map = NULL;
+    t->stack_own_map = false;
+    t->dirty_lo = t->dirty_hi = 0;
+    t->hard_frames = s->config.max_call_depth;
+    t->hard_slots = s->config.stack_slots;
+    t->frames = t->inline_frames + WR_INLINE_FRAMES;
+    t->max_frames = (uint32_t)min_size(WR_INLINE_FRAMES, t->hard_frames);
+    t->stack = t->inline_slots;
+    t->stack_end = t->stack + min_size(WR_INLINE_SLOTS, t->hard_slots);
+    t->sp = t->stack;
+}
+
+/* Move the stacks to a chunk: frames and slots copied, and every pointer into the old slots the thread holds
+ * (the frames' return fps, the registers, the entries) moved as far. -1 when no chunk can be had (nothing
+ * moved). */
+static int move_to_chunk(wr_thread *t, uint32_t used_frames)
+{
+    wr_store *s = t->store;
+    size_t boundary, bytes = chunk_bytes(s, &boundary), dirty_lo, dirty_hi;
+    bool own = false;
+    uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes, &dirty_lo, &dirty_hi);
+    if (!chunk) {
+        /* The store's limits changed since the pool was made, or no room for a new block: a mapping of its own. */
+        void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED)
+            return -1;
+        chunk = mem;
+        own = true;
+        dirty_lo = dirty_hi = 0;
+    }
+    const wr_frame *old_frames = t->frames;
+    uint64_t *old = t->stack;
+    size_t nslots = (size_t)(t->stack_end - old);
+    t->stack_map = chunk;
+    t->stack_map_bytes = bytes;
+    t->stack_own_map = own;
+    t->dirty_lo = dirty_lo;
+    t->dirty_hi = dirty_hi;
+    t->frames = (wr_frame *)(chunk + boundary);
+    t->stack = (uint64_t *)(chunk + boundary);
+    /* The boundary's page, what the chunk's last user touched, and room for what moves. */
+    size_t lo = page_down(boundary), hi = lo + PAGE;
+    if (dirty_hi > dirty_lo) {
+        lo = min_size(dirty_lo, lo);
+        hi = dirty_hi > hi ? dirty_hi : hi;
+    }
+    size_t f = (boundary - lo) / sizeof(wr_frame), n = (hi - boundary) / sizeof(uint64_t);
+    set_limits(t, f > used_frames ? f : used_frames, n > nslots ? n : nslots);
+    memcpy(t->frames - used_frames, old_frames - used_frames, used_frames * sizeof(wr_frame));
+    memcpy(t->stack, old, nslots * sizeof(uint64_t));
+    /* Pointers into [old, old + nslots], the end included (sp may sit there). */
+    uintptr_t from = (uintptr_t)old, to = (uintptr_t)(old + nslots);
+    ptrdiff_t by = t->stack - old;
+#define MOVED(p) ((p) != NULL && (uintptr_t)(p) >= from && (uintptr_t)(p) <= to ? (p) + by : (p))
+    for (uint32_t i = 0; i < used_frames; i++)
+        WR_FRAME(t->frames, i).ret_fp = MOVED(WR_FRAME(t->frames, i).ret_fp);
+    for (uint32_t i = 0; i < t->nentries; i++) {
+        wr_entry *e = &t->entries[i];
+        e->fp = MOVED(e->fp);
+        e->sp = MOVED(e->sp);
+        e->host_args = MOVED(e->host_args);
+    }
+    t->fp = MOVED(t->fp);
+    t->sp = MOVED(t->sp);
+    t->host_args = MOVED(t->host_args);
+    t->results = MOVED(t->results);
+    t->wait_result = MOVED(t->wait_result);
+#undef MOVED
+    return 0;
+}
+
+int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots, uint32_t used_frames)
 {
     if (nframes > t->hard_frames) {
         t->exhausted = WR_EXHAUSTED_FRAMES;
         return WR_TRAP_STACK_EXHAUSTED;
     }
-    if (nslots > (size_t)(t->stack_limit - t->stack)) {
+    if (nslots > t->hard_slots) {
         t->exhausted = WR_EXHAUSTED_SLOTS;
         return WR_TRAP_STACK_EXHAUSTED;
     }
+    if (!t->stack_map && move_to_chunk(t, used_frames) != 0)
+        return WR_TRAP_OUT_OF_MEMORY;
     /* At least twice as far as before: a deep recursion comes here a few times, not once a page. */
     size_t f = t->max_frames, n = (size_t)(t->stack_end - t->stack);
     if (nframes > f)
@@ -97,52 +175,16 @@ int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots)
     return 0;
 }
 
-int wr_thread_take_stacks(wr_thread *t)
+void wr_thread_reset_stacks(wr_thread *t)
 {
-    wr_store *s = t->store;
-    size_t boundary, bytes = chunk_bytes(s, &boundary);
-    t->stack_own_map = false;
-    uint8_t *chunk = wr_stackpool_take(&s->stackpool, bytes, &t->dirty_lo, &t->dirty_hi);
-    if (!chunk) {
-        /* The store's limits changed since the pool was made, or no room for a new block: a mapping of its own. */
-        void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (mem == MAP_FAILED)
-            return -1;
-        chunk = mem;
-        t->stack_own_map = true;
-    }
-    t->stack_map = chunk;
-    t->stack_map_bytes = bytes;
-    t->frames = (wr_frame *)(chunk + boundary);
-    t->hard_frames = s->config.max_call_depth;
-    t->stack = (uint64_t *)(chunk + boundary);
-    t->stack_limit = t->stack + s->config.stack_slots;
-    /* The boundary's page, and what the chunk's last user touched. */
-    size_t lo = page_down(boundary), hi = lo + PAGE;
-    if (t->dirty_hi > t->dirty_lo) {
-        lo = t->dirty_lo < lo ? t->dirty_lo : lo;
-        hi = t->dirty_hi > hi ? t->dirty_hi : hi;
-    }
-    set_limits(t, (boundary - lo) / sizeof(wr_frame), (hi - boundary) / sizeof(uint64_t));
-    t->sp = t->stack;
-    return 0;
-}
-
-void wr_thread_give_stacks(wr_thread *t)
-{
-    if (!t->stack_map)
-        return;
     if (t->stack_own_map) {
         munmap(t->stack_map, t->stack_map_bytes);
-    } else {
+    } else if (t->stack_map) {
         size_t lo, hi;
         touched(t, &lo, &hi);
         wr_stackpool_give(t->store->stackpool, t->stack_map, lo, hi);
     }
-    t->stack_map = NULL;
-    t->frames = NULL;
-    t->stack = t->stack_end = t->stack_limit = t->sp = NULL;
-    t->max_frames = t->hard_frames = 0;
+    use_inline(t);
 }
 
 wr_thread *wr_thread_new(wr_store *s)
@@ -151,10 +193,7 @@ wr_thread *wr_thread_new(wr_store *s)
     if (!t)
         return NULL;
     t->store = s;
-    if (wr_thread_take_stacks(t) != 0) {
-        free(t);
-        return NULL;
-    }
+    use_inline(t);
     t->budget = INT64_MAX / 4;
     return t;
 }
@@ -167,7 +206,7 @@ void wr_thread_free(wr_thread *t)
     wr_exec_unlist_changed(t);
     if (t->task)
         t->task->thread = NULL;
-    wr_thread_give_stacks(t);
+    wr_thread_reset_stacks(t);
     free(t->entries);
     free(t->backtrace);
     free(t);
@@ -184,9 +223,10 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         return WR_TRAP_STACK_EXHAUSTED;
     }
     if (t->nframes >= t->max_frames || code->frame_slots > (size_t)(t->stack_end - base)) {
-        int trap = wr_thread_grow(t, t->nframes + 1, (size_t)(base - t->stack) + code->frame_slots);
+        int trap = wr_thread_grow(t, t->nframes + 1, (size_t)(base - t->stack) + code->frame_slots, t->nframes);
         if (trap)
             return trap;
+        base = t->sp; /* moved with the stacks */
     }
     if (t->nentries == t->entries_cap) {
         uint32_t cap = t->entries_cap ? t->entries_cap * 2 : 4;
@@ -196,7 +236,7 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         t->entries = e;
         t->entries_cap = cap;
     }
-    t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->nframes};
+    t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->host_args, t->nframes};
     WR_FRAME(t->frames, t->nframes) = (wr_frame){NULL, NULL, NULL};
     t->nframes++;
     if (code->param_slots)
@@ -415,6 +455,7 @@ void wr_thread_leave_entry(wr_thread *t)
     t->fp = e->fp;
     t->func = e->func;
     t->sp = e->sp;
+    t->host_args = e->host_args;
     t->nframes = e->nframes;
 }
 

@@ -13,7 +13,9 @@
  *                are at wr_thread_results().
  *   WR_HOSTCALL  wasm called a host function: t->host_func, its arguments in
  *                t->host_args[]. The host writes the results to the same
- *                slots and calls wr_exec() again.
+ *                slots and calls wr_exec() again. (A call into wasm on the
+ *                thread meanwhile may move its stacks: read t->host_args
+ *                again after one.)
  *   WR_YIELD     the time slice ran out (t->budget <= 0) at a loop back-edge
  *                or call; pc is left at the check. Refill and resume.
  *   WR_OUT_OF_FUEL  the store's fuel ran out (every thread of the store draws
@@ -81,7 +83,8 @@ typedef struct wr_entry {
     uint64_t *fp;
     wr_func *func;
     uint64_t *sp;
-    uint32_t nframes; /* frames below the entry frame */
+    uint64_t *host_args; /* the host call the entry interrupts: its slots again once the entry is left */
+    uint32_t nframes;    /* frames below the entry frame */
 } wr_entry;
 
 #define WR_MAX_NESTING 256 /* host -> wasm re-entries per thread */
@@ -100,12 +103,22 @@ typedef struct wr_backtrace_entry {
 /* Frame i (0: the bottom) of a frame stack: frames grow down (see wr_thread). */
 #define WR_FRAME(frames, i) ((frames)[-1 - (ptrdiff_t)(i)])
 
+/* The stacks a thread starts with, inside its wr_thread: enough for a shallow thread (most wasi-threads
+ * threads), which then touches no page of its own. */
+#define WR_INLINE_FRAMES 16
+#define WR_INLINE_SLOTS 208
+
 typedef struct wr_thread {
     wr_store *store;
-    /* Both stacks live in one chunk from the store's pool (wr_stackpool.c),
-     * or in a mapping of its own, and grow away from one boundary inside it:
-     * the value stack up from `stack`, the frame stack down from `frames`
-     * (both the boundary), so a shallow thread touches one page of it. */
+    /* Both stacks start inside the thread (inline_frames, inline_slots). A
+     * call that needs more moves them (wr_thread_grow) to one chunk from
+     * the store's pool (wr_stackpool.c), or a mapping of its own (stack_map
+     * then), where they grow away from one boundary: the value stack up from
+     * `stack`, the frame stack down from `frames` (both the boundary), so a
+     * thread that needs little more touches one page of it. A thread's
+     * stacks may move, so nothing keeps a pointer into them across a call
+     * into wasm but through the thread (its frames, registers and entries,
+     * host_args, results, wait_result: the move updates those). */
     void *stack_map;
     size_t stack_map_bytes;
     bool stack_own_map;
@@ -116,12 +129,16 @@ typedef struct wr_thread {
     wr_frame *frames;
     uint32_t nframes, max_frames;
     /* max_frames and stack_end, the limits a call checks, cover only the
-     * pages touched so far; a call past them goes through wr_thread_grow,
-     * which moves them toward the store's limits (hard_frames, stack_limit)
-     * or reports the stack exhausted. So what a thread touched is known when
-     * its chunk goes back to the pool, at no cost to a call. */
-    uint32_t hard_frames;
-    uint64_t *stack_limit;
+     * inline stacks or the pages of the chunk touched so far; a call past them
+     * goes through wr_thread_grow, which moves the stacks to a chunk or the
+     * limits toward the store's (hard_frames, hard_slots), or reports the
+     * stack exhausted. So what a thread touched is known when its chunk goes
+     * back to the pool, at no cost to a call. */
+    uint32_t hard_frames, hard_slots;
+    /* wr_interp.c: the frames and slots a call waits for, or the trap growing to them gave. */
+    uint32_t grow_frames;
+    size_t grow_slots;
+    int grow_trap;
     /* Host entries: entries[0 .. nentries), grown on demand up to
      * WR_MAX_NESTING (an idle thread should cost little memory). */
     wr_entry *entries;
@@ -184,23 +201,27 @@ typedef struct wr_thread {
     uint32_t nbacktrace;
     bool backtrace_truncated;
     wr_backtrace_entry *backtrace; /* WR_BACKTRACE_MAX entries, made on first use */
+    /* The first stacks (frames grow down from the end of inline_frames); last (wr_spawn.c resets the rest). */
+    wr_frame inline_frames[WR_INLINE_FRAMES];
+    uint64_t inline_slots[WR_INLINE_SLOTS];
 } wr_thread;
 
 wr_thread *wr_thread_new(wr_store *s);
 void wr_thread_free(wr_thread *t);
 
-/* A thread's stacks: a chunk from the store's pool, sized for the store's
- * limits now (0, or -1 out of address space); and given back, with the
- * pages the thread touched (its frames none in use). wr_thread_new and
- * wr_thread_free call them; a thread kept for reuse (wr_spawn.c) holds
- * none meanwhile, so the pool's bound on kept pages covers it too. */
-int wr_thread_take_stacks(wr_thread *t);
-void wr_thread_give_stacks(wr_thread *t);
+/* A thread with no frames in use gives its chunk back to the store's pool
+ * (with the pages it touched) and has its inline stacks again, sized for the
+ * store's limits now: wr_thread_free, and a thread kept for reuse
+ * (wr_spawn.c), which so holds no chunk meanwhile. */
+void wr_thread_reset_stacks(wr_thread *t);
 
-/* A call needs `nframes` frames and value slots [0, nslots): move the
- * thread's soft limits over them (0), or set t->exhausted and return
- * WR_TRAP_STACK_EXHAUSTED when the store's limits do not allow it. */
-int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots);
+/* A call needs `nframes` frames and value slots [0, nslots), with
+ * `used_frames` frames in use: move the thread's soft limits over them, its
+ * stacks first to a chunk when they are the inline ones (the pointers the
+ * thread holds follow; the caller rebases its own), and return 0; or set
+ * t->exhausted and return WR_TRAP_STACK_EXHAUSTED when the store's limits
+ * do not allow it (WR_TRAP_OUT_OF_MEMORY when no chunk can be had). */
+int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots, uint32_t used_frames);
 
 /* Begin a call of `f` on thread `t` with `args` (f->type->param_slots slots).
  * For a wasm function the call is set up and wr_exec() runs it. A host

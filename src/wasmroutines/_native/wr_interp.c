@@ -246,14 +246,32 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 #define NEXT() goto dispatch
 #endif
 
+/* What the loop leaves on when a call needs more stack than its limits allow (grow_for_call): wr_interp_run
+ * grows the stacks, which may move them, and runs on from the call, which finds room then. The loop itself
+ * calls nothing for it, so no register its calls need is given up to the slow path. */
+#define GROW (-1)
+
+static int run(wr_thread *thread);
+
 wr_word wr_interp_op_word(unsigned op)
 {
     if (!op_words_ready)
-        wr_interp_run(NULL);
+        run(NULL);
     return op < WR_OP_COUNT ? op_words[op] : op_words[0];
 }
 
 int wr_interp_run(wr_thread *thread)
+{
+    for (;;) {
+        int status = run(thread);
+        if (status != GROW)
+            return status;
+        /* Suspended at the call: grow, then run it again (a trap, from the call when it runs again). */
+        thread->grow_trap = wr_thread_grow(thread, thread->grow_frames, thread->grow_slots, thread->nframes);
+    }
+}
+
+static int run(wr_thread *thread)
 {
 #ifdef WR_COMPUTED_GOTO
 #define LABEL_OFFSET(name) &&op_##name - &&op_invalid,
@@ -337,12 +355,8 @@ do_call : {
     }
     const wr_code *code = callee->code;
     uint64_t *nfp = fp + call_base;
-    if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp)) {
-        /* Past the pages touched so far (wr_exec.h): further, or exhausted. */
-        int grown = wr_thread_grow(thread, nframes + 1, (size_t)(nfp - thread->stack) + code->frame_slots);
-        if (grown)
-            TRAP(grown);
-    }
+    if (nframes >= thread->max_frames || code->frame_slots > (size_t)(thread->stack_end - nfp))
+        goto grow_for_call;
     {
         wr_frame *nf = &WR_FRAME(frames, nframes);
         nf->ret_pc = pc + call_size;
@@ -382,11 +396,8 @@ do_tail_call : {
     if (callee->code == NULL)
         goto do_call;
     const wr_code *code = callee->code;
-    if (code->frame_slots > (size_t)(thread->stack_end - fp)) {
-        int grown = wr_thread_grow(thread, 0, (size_t)(fp - thread->stack) + code->frame_slots);
-        if (grown)
-            TRAP(grown);
-    }
+    if (code->frame_slots > (size_t)(thread->stack_end - fp))
+        goto grow_for_tail_call;
     /* The arguments move down from fp[call_base ..] to fp[0 ..]: a forward
      * copy, since the destination starts at or below the source. */
     {
@@ -427,6 +438,28 @@ do_return : {
     }
     NEXT();
 }
+
+/* A call past the stacks' limits (the pages touched so far, or the inline stacks: wr_exec.h): leave the loop
+ * for wr_interp_run to grow them (GROW), or trap with what growing found. */
+grow_for_call:
+    if (thread->grow_trap) {
+        trap = thread->grow_trap;
+        thread->grow_trap = 0;
+        goto trap_exit;
+    }
+    thread->grow_frames = nframes + 1;
+    thread->grow_slots = (size_t)(fp - thread->stack) + call_base + callee->code->frame_slots;
+    SUSPEND(GROW); /* pc is still at the call's own op word: it runs again */
+
+grow_for_tail_call:
+    if (thread->grow_trap) {
+        trap = thread->grow_trap;
+        thread->grow_trap = 0;
+        goto trap_exit;
+    }
+    thread->grow_frames = nframes;
+    thread->grow_slots = (size_t)(fp - thread->stack) + callee->code->frame_slots;
+    SUSPEND(GROW);
 
 trap_exit:
     thread->trap = trap;

@@ -1,11 +1,13 @@
 /* wr_spawn.c: green threads the core makes, runs and recycles itself (wr_spawn.h). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wr_futex.h"
 #include "wr_spawn.h"
 
-/* Idle threads kept for reuse: enough for a spawn-and-exit loop; their stacks are the stack pool's. */
+/* Idle threads kept for reuse: enough for a spawn-and-exit loop; they keep only their inline stacks (a chunk
+ * goes back to the stack pool, whose bound covers it). */
 #define POOL_IDLE_MAX 64
 
 /* ---- the pool ---- */
@@ -34,8 +36,6 @@ wr_thread *wr_pool_take(wr_store *s)
 {
     wr_thread *t = s->threads_idle;
     if (t) {
-        if (wr_thread_take_stacks(t) != 0)
-            return NULL;
         s->threads_idle = t->pool_next;
         s->nthreads_idle--;
         t->idle = false;
@@ -71,16 +71,17 @@ void wr_pool_give(wr_thread *t)
     wr_futex_forget(t);
     wr_exec_unlist_changed(t);
     untie(t);
-    wr_thread_give_stacks(t);
-    /* As new, but for the buffers it grew (host entries, a backtrace). */
+    wr_thread_reset_stacks(t); /* a chunk goes back to the stack pool, within its bound */
+    /* As new, but for the buffers it grew (host entries, a backtrace), and its inline stacks, not cleared. */
     wr_entry *entries = t->entries;
     uint32_t entries_cap = t->entries_cap;
     wr_backtrace_entry *backtrace = t->backtrace;
-    memset(t, 0, sizeof *t);
+    memset(t, 0, offsetof(wr_thread, inline_frames));
     t->store = s;
     t->entries = entries;
     t->entries_cap = entries_cap;
     t->backtrace = backtrace;
+    wr_thread_reset_stacks(t);
     t->pooled = t->idle = true;
     t->pool_next = s->threads_idle;
     s->threads_idle = t;

@@ -158,7 +158,6 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
 
 def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     func = lib.wr_api_thread_host_func(t)
-    # Read the slots' address now: a nested call moves the thread's registers, not these slots.
     slots = lib.wr_api_thread_host_args(t)
     host_id = sched._host_id_out
     if not lib.wr_api_func_host_id(func, host_id):
@@ -189,6 +188,9 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         _tls.scheduler = prev
         # The observer may switch threads here (the explorer's preemption point after a host call).
         obs.hostcall_done(gt, host.func, None)
+    # Where the results go, read again: a call into wasm from the host function may have moved the thread's
+    # stacks (wr_exec.h); leaving it gave the thread this call's slots back.
+    slots = lib.wr_api_thread_host_args(t)
     if host.i32 and (value is None if not host.type.results else type(value) is int and _I32_MIN <= value <= _M32):
         if value is not None:
             slots[0] = value & _M32

@@ -93,7 +93,7 @@ class _Native:
 
 
 #: Spawned threads alive at once a store allows unless told otherwise: room for a 10,000-connection server
-#: and the 100,000-idle-thread benchmark, and a bound (about 16 KiB each) on a program that spawns forever.
+#: and the 100,000-idle-thread benchmark, and a bound (a few KiB each) on a program that spawns forever.
 DEFAULT_MAX_THREADS = 100_000
 
 #: The core's defaults (wr_store.c) for the frame stack (max_call_depth frames) and value stack (stack_slots).
@@ -207,8 +207,9 @@ class Store:
       (8 bytes each) need more, the smaller stack keeps its size up to half
       of it and the larger gets the rest; a call that then does not fit
       traps with StackExhausted, limit "max_stack_bytes". `stack_bytes`
-      tells what each thread's stacks take (their memory: reserved at the
-      thread's start, touched as calls go deep).
+      tells what each thread's stacks take once they outgrow the few
+      frames and slots a thread starts with (reserved then, touched as calls
+      go deep; wr_exec.h).
     - `max_module_size` (bytes; default none) refuses bigger modules at
       instantiation (ResourceLimitError).
     - `max_threads`: spawned green threads alive at once (default
