@@ -8,6 +8,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_io.h"
 #include "wr_sched.h"
 #include "wr_stackpool.h"
 
@@ -62,14 +63,31 @@ wr_thread *wr_thread_new(wr_store *s)
     t->stack_end = t->stack + s->config.stack_slots;
     t->sp = t->stack;
     t->budget = INT64_MAX / 4;
+    t->io_fd = -1;
     return t;
+}
+
+int wr_thread_cancel_wait(wr_thread *t)
+{
+    if (wr_io_cancel(t)) {
+        t->resumable = false; /* the host ends this wait: it runs the thread itself */
+        wr_futex_list_woken(t);
+        return 1;
+    }
+    return wr_futex_cancel(t);
+}
+
+void wr_thread_forget_waits(wr_thread *t)
+{
+    wr_io_cancel(t);
+    wr_futex_forget(t);
 }
 
 void wr_thread_free(wr_thread *t)
 {
     if (!t)
         return;
-    wr_futex_forget(t);
+    wr_thread_forget_waits(t);
     wr_exec_unlist_changed(t);
     if (t->task)
         t->task->thread = NULL;
@@ -190,7 +208,7 @@ static int hand_over(wr_store *s, wr_thread *home, wr_task *next)
 {
     s->handover = next;
     bool queued = home->task->qpos != WR_TASK_IDLE;
-    home->resumable = next != home->task && (queued || (home->wait_mem != NULL && home->wait_timeout < 0));
+    home->resumable = next != home->task && (queued || wr_thread_waits_forever(home));
     return WR_SWITCH;
 }
 
@@ -212,6 +230,41 @@ static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
     return hand_over(s, home, cur->task);
 }
 
+/* Threads parked on descriptors (wr_io.h) whose descriptors became ready join the run queue: polled without
+ * blocking once per pass over the queue, so spinning threads cannot starve IO. */
+static void poll_io(wr_store *s, wr_policy *p)
+{
+    if (s->io == NULL || ++s->io_since_poll <= wr_policy_len(p) || wr_io_waiters(s) == 0)
+        return;
+    s->io_since_poll = 0;
+    if (wr_io_poll(s, 0) > 0)
+        push_woken(s, p);
+}
+
+/* Nobody can run: wait in the reactor when the host allows it (no wake-ups of its own), up to its wall-time
+ * deadline. True when a thread became runnable; false hands the wait to the host (a signal, the deadline,
+ * nothing parked here, or not allowed). */
+static bool idle_io(wr_store *s, wr_policy *p)
+{
+    if (wr_io_waiters(s) == 0)
+        return false;
+    int timeout = 0;
+    if (s->io_may_block) {
+        timeout = -1;
+        if (s->wall_deadline_ns != 0) {
+            int64_t left = s->wall_deadline_ns - now_ns();
+            if (left <= 0)
+                return false;
+            timeout = left / 1000000 > 1000000 ? 1000000 : (int)(left / 1000000) + 1;
+        }
+    }
+    s->io_since_poll = 0;
+    if (wr_io_poll(s, timeout) <= 0)
+        return false;
+    push_woken(s, p);
+    return true;
+}
+
 static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
 {
     wr_thread *cur = home;
@@ -219,9 +272,10 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
         int status = wr_interp_run(cur);
         if (s->woken_head)
             push_woken(s, p);
+        poll_io(s, p);
         /* A wait with a timeout needs the host's timer: only home's host (our caller) may see it later. Past
          * host_stops_after the host sees every stop (a hang budget it checks there). */
-        bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || cur->wait_timeout < 0));
+        bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || wr_thread_waits_forever(cur)));
         if (s->host_stops_after && s->ran > s->host_stops_after)
             decide = false;
         if (!decide || cur->task == NULL) {
@@ -238,6 +292,8 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
             if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
                 return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
             next = wr_policy_pop(p);
+            while (next == NULL && idle_io(s, p))
+                next = wr_policy_pop(p);
         }
         if (next != NULL) {
             if (next->thread)

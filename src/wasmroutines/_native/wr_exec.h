@@ -22,7 +22,10 @@
  *                The frames of the current call are already unwound.
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
- *                after the wait once notified or timed out (wr_futex.h).
+ *                after the wait once notified or timed out (wr_futex.h);
+ *                or a native host function parked it on a descriptor
+ *                (t->io_fd, wr_io.h): it repeats the call once woken.
+ *                Either way it is on the store's woken list when it ends.
  *
  *   WR_SWITCH    (switching in C only) the thread stopped and the policy
  *                chose another to run: the host runs the task the store's
@@ -135,6 +138,10 @@ typedef struct wr_thread {
     uint64_t *wait_result;
     int64_t wait_timeout; /* nanoseconds; negative waits forever */
     struct wr_thread *wait_prev, *wait_next;
+    /* Or WR_WAIT in the store's IO reactor (wr_io.h): the descriptor, -1 when
+     * not parked there, and WR_IO_READ or WR_IO_WRITE. */
+    int32_t io_fd;
+    uint8_t io_dir;
     bool woken; /* on the store's woken list */
     struct wr_thread *woken_next;
     /* Switching in C: its entry in the store's policy (bound by the host;
@@ -159,6 +166,20 @@ typedef struct wr_thread {
 
 wr_thread *wr_thread_new(wr_store *s);
 void wr_thread_free(wr_thread *t);
+
+/* Whether `t` waits (WR_WAIT: a futex or a descriptor), and forever (no
+ * timeout for the host to keep). */
+static inline bool wr_thread_waits(const wr_thread *t) { return t->wait_mem != NULL || t->io_fd >= 0; }
+static inline bool wr_thread_waits_forever(const wr_thread *t)
+{
+    return t->io_fd >= 0 || (t->wait_mem != NULL && t->wait_timeout < 0);
+}
+
+/* End t's wait as the host's timeout does (a futex wait gets "timed out", a
+ * descriptor wait retries its call); 1 if it waited. And take it out of
+ * every queue without waking it (thread freed or reused). */
+int wr_thread_cancel_wait(wr_thread *t);
+void wr_thread_forget_waits(wr_thread *t);
 
 /* Begin a call of `f` on thread `t` with `args` (f->type->param_slots slots).
  * For a wasm function the call is set up and wr_exec() runs it. A host

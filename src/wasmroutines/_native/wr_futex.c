@@ -35,7 +35,7 @@ static void unlink_waiter(wr_thread *t)
 
 /* Append `t`, whose wait just ended, to its store's woken list (once: it cannot wait, so be woken,
  * again before someone takes it off). */
-static void push_woken(wr_thread *t)
+void wr_futex_list_woken(wr_thread *t)
 {
     wr_store *s = t->store;
     if (t->woken)
@@ -53,7 +53,7 @@ static void mark_woken(wr_thread *t, uint64_t result)
 {
     *t->wait_result = result;
     t->wait_result = NULL;
-    push_woken(t);
+    wr_futex_list_woken(t);
 }
 
 int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, int64_t timeout_ns)

@@ -30,6 +30,9 @@ uint32_t wr_futex_notify(wr_memory *m, uint64_t addr, uint32_t count);
 /* End t's wait with result 2 (timed out). Returns 1 if it was waiting. */
 int wr_futex_cancel(wr_thread *t);
 
+/* Append `t`, whose wait (of any kind) just ended, to its store's woken list. */
+void wr_futex_list_woken(wr_thread *t);
+
 /* The oldest woken thread of the store, removed from the list, or NULL. */
 wr_thread *wr_futex_take_woken(wr_store *s);
 

@@ -4,7 +4,9 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
+#include "wr_io.h"
 #include "wr_stackpool.h"
+#include "wr_wasi_fast.h"
 #include "wr_runtime.h"
 
 wr_store *wr_store_new(void)
@@ -58,6 +60,8 @@ void wr_store_free(wr_store *s)
     free(s->types);
     free(s->type_hash);
     wr_stackpool_free(s->stackpool);
+    wr_io_free(s);
+    wr_wasi_fast_free_all(s);
     free(s);
 }
 

@@ -6,7 +6,10 @@ the timer heap, the pollers, the selector and the wake-up pipe, parks the
 calling green thread on them (sleep, block_until, wait_io) and turns what is
 due into runnable threads (`_maintain`), through the scheduler's `_block`,
 `_wake`, `_drain` and `_sync_core`. When nothing is runnable `_idle` sleeps
-until the next deadline or host event, or reports a Deadlock. Every wake-up
+until the next deadline or host event, or reports a Deadlock. Threads parked
+on descriptors by the C core's own reactor (wr_io.h: native WASI socket calls)
+are the core's: the selector watches its one epoll descriptor while idle, and
+`_maintain` polls it without blocking. Every wake-up
 carries the block sequence number it was made for and is dropped when stale,
 so nothing needs unregistering eagerly.
 """
@@ -92,6 +95,7 @@ class Reactor:
         self._posted: deque[Callable[[], None]] = deque()
         self._wakeup_fds: tuple[int, int] | None = None
         self._owned_fds: list[int] = []  # closed with the selector when the scheduler goes
+        self._core_io_fd = -1  # the C reactor's epoll descriptor, once watched (the store closes it)
 
     def now_ns(self) -> int:
         """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
@@ -255,6 +259,13 @@ class Reactor:
             self._run_posted()
         if self._io:
             self._poll(0)
+        if self._core_io_waiting() and lib.wr_api_io_poll(self._native.ptr, 0) > 0:
+            self._drain()
+
+    def _core_io_waiting(self) -> bool:
+        """Threads are parked in the C core's reactor (wr_io.h)."""
+        ptr = self._native.ptr
+        return ptr is not None and lib.wr_api_io_waiters(ptr) > 0
 
     def _fire_timers(self) -> None:
         now = self.clock.now_ns()
@@ -317,10 +328,13 @@ class Reactor:
             self._cancelled_timers -= 1
         if self._timers:
             deadline = self._timers[0][0]
-        if deadline is None and not self._io and not self._external and not self._posted:
+        core_io = self._core_io_waiting()
+        if deadline is None and not self._io and not self._external and not self._posted and not core_io:
             self._abort = self._deadlock()
             self._sync_core()
             return
+        if core_io:
+            self._watch_core_io()
         self.clock.idle(deadline, poll)
 
     def _poll(self, timeout: float | None) -> int:
@@ -333,6 +347,11 @@ class Reactor:
         n = 0
         for key, events in sel.select(timeout):
             n += 1
+            if key.fd == self._core_io_fd:
+                ptr = self._native.ptr
+                if ptr is not None and lib.wr_api_io_poll(ptr, 0) > 0:
+                    self._drain()
+                continue
             if self._wakeup_fds is not None and key.fd == self._wakeup_fds[0]:
                 try:
                     while os.read(key.fd, 4096):
@@ -363,6 +382,13 @@ class Reactor:
             sel.unregister(fd)
         else:
             sel.modify(fd, mask)
+
+    def _watch_core_io(self) -> None:
+        """Idle with threads parked in the C core's reactor (wr_io.h): the selector watches its one descriptor."""
+        if self._core_io_fd < 0:
+            assert self._native.ptr is not None
+            self._core_io_fd = int(lib.wr_api_io_fd(self._native.ptr))
+            self._selector_of().register(self._core_io_fd, selectors.EVENT_READ)
 
     def _ensure_wakeup_pipe(self) -> None:
         if self._wakeup_fds is not None:

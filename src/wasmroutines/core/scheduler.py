@@ -144,6 +144,7 @@ class Scheduler(Reactor):
         #: Whether the C core switches threads itself (wr_exec.h, Switching), and with which checks.
         self._cswitch = False
         self._core_mode: tuple[BuiltinPolicy | None, bool] = (None, False)
+        self._core_may_block = False
         self._yield_hook = False  # the store has an on_yield hook (store.py)
         self._core_switching = True
         self._out_addr = ffi.new("uint64_t *")
@@ -402,6 +403,11 @@ class Scheduler(Reactor):
             and not self._yield_hook
             and (not host or type(builtin) is FairPolicy)
         )
+        # The C run loop may block in its reactor when nothing runs only while Python has no wake-ups of its own.
+        may_block = not (host or self._timers or self._posted)
+        if may_block != self._core_may_block:
+            self._core_may_block = may_block
+            lib.wr_api_io_set_may_block(ptr, may_block)
         mode = (builtin if on else None, host)
         if mode[0] is self._core_mode[0] and mode[1] == self._core_mode[1]:
             return
@@ -573,18 +579,29 @@ class Scheduler(Reactor):
     def _wait_futex(self, gt: GreenThread, picked: Any = _UNPICKED) -> None:
         """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out (`picked`: the
         C core stopped it and chose the next thread already: _handover)."""
-        t = gt._wr_thread
-        if not lib.wr_api_thread_wait_info(t, self._out_addr, self._out_timeout):
+        what = self._note_wait(gt)
+        if what is None:
             return  # already ended (cannot happen before anyone else ran, but harmless)
-        addr = int(self._out_addr[0])
         timeout = int(self._out_timeout[0])
-        gt._wait_address = addr
         self._nwaiting += 1
         deadline = self.clock.now_ns() + timeout if timeout >= 0 else None
         try:
-            self._block(gt, "futex", deadline, _WAITING, picked)
+            self._block(gt, what, deadline, _WAITING, picked)
         finally:
             gt._wait_address = None
+
+    def _note_wait(self, gt: GreenThread) -> str | None:
+        """What `gt`'s wait in the C core is, in words (a futex, or a descriptor of the C reactor: wr_io.h), with
+        its address noted for reports; None when it does not wait. Its timeout is left in `_out_timeout`."""
+        kind = lib.wr_api_thread_wait_info(gt._wr_thread, self._out_addr, self._out_timeout)
+        if not kind:
+            return None
+        addr = int(self._out_addr[0])
+        if kind == 1:
+            gt._wait_address = addr
+            return "futex"
+        gt._wait_address = None
+        return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
 
     def _handover(self, gt: GreenThread) -> None:
         """WR_SWITCH: the C core stopped `gt` (the running thread) at a slice end or a wait, made the decision
@@ -636,7 +653,7 @@ class Scheduler(Reactor):
             entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
             gt._timer = entry
             heapq.heappush(self._timers, entry)
-            if not isinstance(self.clock, VirtualClock):
+            if self._core_may_block or not isinstance(self.clock, VirtualClock):
                 self._sync_core()
         if picked is _UNPICKED:
             obs = self._observer
@@ -675,7 +692,7 @@ class Scheduler(Reactor):
                 self._sync_core()
                 break
             if picked is _UNPICKED:
-                if self._timers or self._pollers or self._posted or self._io:
+                if self._timers or self._pollers or self._posted or self._io or self._core_io_waiting():
                     self._maintain()
                 nxt = self.policy.pop()
                 entered = False
@@ -871,9 +888,8 @@ class Scheduler(Reactor):
             if where(t) == 1:  # waiting (again), with no timeout: its greenlet still sits in a switch
                 if gt.state is not _WAITING:
                     gt.state = _WAITING
-                    gt._what = "futex"
-                    gt._wait_address = 0  # read from the core (wait_address)
                     self._nwaiting += 1
+                gt._what = self._note_wait(gt)
             else:  # queued, or chosen to run next
                 if gt.state is _WAITING:
                     self._unwait(gt)

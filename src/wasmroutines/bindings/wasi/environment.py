@@ -32,6 +32,7 @@ from ...core.store import Store
 from . import clock, fd, path, poll, proc, readdir, snapshot0, sock  # noqa: F401  (register the calls)
 from .abi import DIR_INHERITING, DIR_RIGHTS, FileType
 from .errors import WasiExit, WasiUsageError
+from .fast import FastPath
 from .fdtable import FdEntry
 from .hostview import VirtualHost
 from .registry import PREVIEW1, SNAPSHOT0_OVERRIDES, Syscall, bind
@@ -163,6 +164,7 @@ class WasiEnvironment:
             fds.close_all()
             raise
         self._functions: dict[tuple[int, str, str], Function] = {}
+        self.state.fast = FastPath(self.state)
 
     @staticmethod
     def _open_preopen(p: Preopen) -> FdEntry:
@@ -196,6 +198,8 @@ class WasiEnvironment:
             if call is None:
                 raise LinkError(f"unknown import: {module_name}.{name} (not a WASI call)")
             f = Function(store, bind(self.state, call), call.type)
+            if self.state.fast is not None and call is PREVIEW1.get(name):
+                self.state.fast.attach(store, name, f)
             self._functions[key] = f
         return f
 
@@ -221,13 +225,12 @@ class WasiEnvironment:
 
     def bind(self, target: Instance | Memory) -> None:
         """Read and write guest memory through `target`: a Memory, or an Instance's `memory` export."""
-        if isinstance(target, Memory):
-            self.state.mem.bind(target)
-            return
-        mem = _export(target, "memory")
+        mem = target if isinstance(target, Memory) else _export(target, "memory")
         if not isinstance(mem, Memory):
             raise WasiUsageError("the instance exports no memory named 'memory' for WASI to use")
         self.state.mem.bind(mem)
+        if self.state.fast is not None:
+            self.state.fast.bind_memory(mem)
 
     @property
     def memory(self) -> Memory | None:

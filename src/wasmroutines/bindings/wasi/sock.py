@@ -53,6 +53,8 @@ def _sock(st: WasiState, fd: int, rights: int) -> tuple[FdEntry, socket.socket]:
     if entry.sock is None:
         raise WasiError(Errno.NOTSOCK)
     entry.require(rights)
+    if st.fast is not None:
+        st.fast.mirror(fd, entry)  # its next recv or send may run in C (fast.py)
     return entry, entry.sock
 
 
