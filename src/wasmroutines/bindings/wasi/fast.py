@@ -5,10 +5,10 @@ core (`_native/wr_wasi_fast.c`): they read and write straight between the
 socket and linear memory, and park the calling green thread in the core's
 reactor on EAGAIN (`_native/wr_io.h`), so a round trip of a
 thread-per-connection server does not enter Python. The Python calls stay
-the definition: a descriptor reaches the fast path only after its Python
-call has seen it (looked it up, checked its rights) and `mirror` found it
-eligible, and any change to it (close, renumber, flags, rights) drops it
-again (`forget`, from the fd table). Not eligible: anything but our own
+the definition: a descriptor reaches the fast path only when a Python call
+has seen it (looked it up and checked its rights, or made it: sock_accept)
+and `mirror` found it eligible, and any change to it (close, renumber,
+flags, rights) drops it again (`forget`, from the fd table). Not eligible: anything but our own
 non-blocking sockets; an environment whose waits do not go to the scheduler
 (a custom Waiter, a recorder's), whose host view is virtual (deterministic
 runs fill reads in full), or whose calls a recorder watches.
