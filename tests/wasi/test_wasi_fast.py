@@ -267,3 +267,19 @@ def test_a_store_with_threads_parked_in_c_closes(module: Module) -> None:
     s.close()
     assert readers[0].state is ThreadState.DONE
     client.close()
+
+
+def test_sock_accept_waits_in_c_and_python_accepts(server: Server) -> None:
+    first, _ = server.connect()  # the listener's first call: Python, which mirrors it
+    acceptor = spawn(server.x.accept, 3, server.base(2))
+    sleeper = spawn(lambda: server.store.scheduler.sleep(0.02))
+    join(sleeper)
+    assert acceptor.state is ThreadState.WAITING
+    assert acceptor.blocked_on is not None and acceptor.blocked_on.startswith("host fd ")
+    second = socket.create_connection(("127.0.0.1", server.port))
+    fd = join(acceptor)
+    assert fd > 3
+    second.sendall(b"hi")
+    assert server.x.recv(fd, server.base(1)) == 2
+    first.close()
+    second.close()

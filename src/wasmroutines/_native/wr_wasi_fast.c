@@ -3,6 +3,7 @@
  * same order, with the same errno; what this file does not handle goes to
  * the Python call untouched. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -243,6 +244,21 @@ static int native_sock_send(wr_thread *t, void *ctx, uint64_t *args)
     return done(args, put_u32(w->mem, (uint32_t)args[4], (uint32_t)moved) ? 0 : WASI_FAULT);
 }
 
+/* sock_accept(fd, flags, fd_ptr): while no connection is waiting, the thread waits here; once one is (or the
+ * listener has an error), sock.py's call accepts it and makes its entry. A NONBLOCK listener, or flags the
+ * call refuses, go to Python at once. */
+static int native_sock_accept(wr_thread *t, void *ctx, uint64_t *args)
+{
+    wr_wasi_fast *w = ctx;
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_ACCEPT);
+    if (f == NULL || (uint32_t)args[1] != 0 || (f->flags & WR_FAST_NONBLOCK))
+        return WR_NATIVE_HOST;
+    struct pollfd p = {.fd = f->host_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 0)
+        return WR_NATIVE_HOST; /* ready, an error, or a signal */
+    return wr_io_park(t, f->host_fd, WR_IO_READ) == 0 ? WR_NATIVE_PARKED : WR_NATIVE_HOST;
+}
+
 int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
 {
     static const struct {
@@ -251,6 +267,7 @@ int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
     } calls[] = {
         {"fd_read", native_fd_read},
         {"fd_write", native_fd_write},
+        {"sock_accept", native_sock_accept},
         {"sock_recv", native_sock_recv},
         {"sock_send", native_sock_send},
     };

@@ -3,7 +3,9 @@
  * sock_recv, sock_send, fd_read and fd_write on a socket are native host
  * functions (wr_runtime.h): they try the operation straight into linear
  * memory and park the thread in the store's reactor (wr_io.h) on EAGAIN, so
- * a thread-per-connection server's round trip never enters Python. The
+ * a thread-per-connection server's round trip never enters Python.
+ * sock_accept waits in C until a connection is there, then leaves the
+ * accept itself to Python, which makes the new descriptor's entry. The
  * Python WASI layer (bindings/wasi) stays the definition: it decides which
  * guest descriptors are fast (a socket, in an environment whose waits go to
  * the scheduler and whose host view is the real one) and mirrors them here
@@ -23,7 +25,7 @@
 typedef struct wr_wasi_fast wr_wasi_fast;
 
 /* What a mirrored guest descriptor allows: its rights, and its fdflags' NONBLOCK. */
-enum { WR_FAST_READ = 1, WR_FAST_WRITE = 2, WR_FAST_NONBLOCK = 4 };
+enum { WR_FAST_READ = 1, WR_FAST_WRITE = 2, WR_FAST_NONBLOCK = 4, WR_FAST_ACCEPT = 8 };
 
 /* One WASI environment's fast path in store `s` (freed with it). `errno_map`:
  * the WASI errno of each host errno below `n` (anything else: EIO). NULL when

@@ -4,7 +4,9 @@
 core (`_native/wr_wasi_fast.c`): they read and write straight between the
 socket and linear memory, and park the calling green thread in the core's
 reactor on EAGAIN (`_native/wr_io.h`), so a round trip of a
-thread-per-connection server does not enter Python. The Python calls stay
+thread-per-connection server does not enter Python. `sock_accept` waits
+there too, until a connection is pending; the accept itself is Python's (it
+makes the fd table entry, once per connection). The Python calls stay
 the definition: a descriptor reaches the fast path only when a Python call
 has seen it (looked it up and checked its rights, or made it: sock_accept)
 and `mirror` found it eligible, and any change to it (close, renumber,
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CALLS", "FastPath"]
 
 #: The WASI calls with a fast path (preview1's, by import name).
-CALLS = frozenset({"fd_read", "fd_write", "sock_recv", "sock_send"})
+CALLS = frozenset({"fd_read", "fd_write", "sock_accept", "sock_recv", "sock_send"})
 
 #: Host errno -> WASI errno, as errno.py maps them, for the C side (anything else: EIO there too).
 _ERRNO_MAP = bytes(int(_FROM_HOST.get(code, Errno.IO)) for code in range(256))
@@ -99,6 +101,8 @@ class FastPath:
             flags |= lib.WR_FAST_READ
         if entry.rights_base & Rights.FD_WRITE:
             flags |= lib.WR_FAST_WRITE
+        if entry.rights_base & Rights.SOCK_ACCEPT:
+            flags |= lib.WR_FAST_ACCEPT
         if entry.flags & FdFlags.NONBLOCK:
             flags |= lib.WR_FAST_NONBLOCK
         for _, ctx in self._live():
