@@ -4,7 +4,7 @@
     python tools/bench_report.py            # full suite (10-15 minutes, about 8 more for test_seeded.py and 9 more
                                             # for test_net.py today)
     python tools/bench_report.py --quick    # about 3 minutes, about 3 more for test_seeded.py and 1 for test_net.py
-    python tools/bench_report.py --quick -k net   # only issue 16's network servers (test_net.py)
+    python tools/bench_report.py --quick -k test_net   # only issue 16's network servers (test_net.py)
     python tools/bench_report.py --json results.json   # report a saved pytest-benchmark JSON, run nothing
 
 The report goes to stdout, pytest's own output to stderr. First the peers table: each row a workload, each cell the
