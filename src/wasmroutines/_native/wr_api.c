@@ -414,7 +414,7 @@ int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout
     if (!t->wait_mem)
         return 0;
     *addr = t->wait_addr;
-    *timeout_ns = t->wait_timeout;
+    *timeout_ns = t->timer_pos ? -1 : t->wait_timeout; /* the store's clock keeps it: nothing for the host */
     return 1;
 }
 
@@ -536,3 +536,23 @@ int wr_api_wasi_fast_set_fd(wr_wasi_fast *w, uint32_t fd, int host_fd, uint32_t 
 void wr_api_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd) { wr_wasi_fast_clear_fd(w, fd); }
 
 int wr_api_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name) { return wr_wasi_fast_attach(w, f, name); }
+
+/* ---- the store's clock (wr_timer.h) ---- */
+
+void wr_api_store_set_clock(wr_store *s, int kind, int64_t virtual_now)
+{
+    s->clock_kind = (uint8_t)kind;
+    s->virtual_now = virtual_now;
+}
+
+int64_t wr_api_store_virtual_now(const wr_store *s) { return s->virtual_now; }
+
+void wr_api_store_set_virtual_now(wr_store *s, int64_t now) { s->virtual_now = now; }
+
+int64_t wr_api_store_next_timeout(const wr_store *s) { return wr_timer_next(s); }
+
+uint32_t wr_api_store_fire_timeouts(wr_store *s) { return wr_timer_fire(s); }
+
+int wr_api_store_idle(wr_store *s) { return wr_exec_idle(s); }
+
+uint32_t wr_api_store_core_wakeups(const wr_store *s) { return wr_io_waiters(s) + s->ntimers; }

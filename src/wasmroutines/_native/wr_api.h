@@ -22,6 +22,7 @@
 #include "wr_module.h"
 #include "wr_runtime.h"
 #include "wr_sched.h"
+#include "wr_timer.h"
 #include "wr_trap.h"
 #include "wr_types.h"
 #include "wr_wasi_fast.h"
@@ -216,5 +217,21 @@ int wr_api_wasi_fast_set_fd(wr_wasi_fast *w, uint32_t fd, int host_fd, uint32_t 
 void wr_api_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd);
 /* Make host function `f` WASI call `name`'s native fast path; 0, or -1 when it has none. */
 int wr_api_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name);
+
+/* ---- the store's clock and the wait timeouts it keeps (wr_timer.h) ---- */
+/* Time out waits on `kind`'s clock (WR_CLOCK_*: the host's own timers, CLOCK_MONOTONIC, or virtual time,
+ * starting at virtual_now). Set before any wait. */
+void wr_api_store_set_clock(wr_store *s, int kind, int64_t virtual_now);
+int64_t wr_api_store_virtual_now(const wr_store *s);
+void wr_api_store_set_virtual_now(wr_store *s, int64_t now);
+/* The earliest timeout kept, or INT64_MAX. */
+int64_t wr_api_store_next_timeout(const wr_store *s);
+/* Time out the waits due now (onto the woken list); how many. */
+uint32_t wr_api_store_fire_timeouts(wr_store *s);
+/* Nothing can run: idle in the core as its run loop does (wr_exec_idle in wr_exec.h): 1 woke (drain the
+ * woken list), 0 nothing to do here, -1 a signal. */
+int wr_api_store_idle(wr_store *s);
+/* Threads waiting on what only the core can end: descriptors of its reactor, timeouts it keeps. */
+uint32_t wr_api_store_core_wakeups(const wr_store *s);
 
 #endif /* WR_API_H */

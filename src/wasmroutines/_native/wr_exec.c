@@ -11,6 +11,7 @@
 #include "wr_io.h"
 #include "wr_sched.h"
 #include "wr_stackpool.h"
+#include "wr_timer.h"
 
 const char *wr_trap_message(int trap)
 {
@@ -230,10 +231,13 @@ static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
     return hand_over(s, home, cur->task);
 }
 
-/* Threads parked on descriptors (wr_io.h) whose descriptors became ready join the run queue: polled without
- * blocking once per pass over the queue, so spinning threads cannot starve IO. */
-static void poll_io(wr_store *s, wr_policy *p)
+/* Threads whose wait ended outside wasm join the run queue: descriptors ready (wr_io.h), polled without
+ * blocking once per pass over the queue so that spinning threads cannot starve IO; timeouts due on the
+ * monotonic clock (wr_timer.h; virtual time does not move while threads run). */
+static void poll_wakeups(wr_store *s, wr_policy *p)
 {
+    if (s->ntimers && s->clock_kind == WR_CLOCK_MONOTONIC && wr_timer_fire(s))
+        push_woken(s, p);
     if (s->io == NULL || ++s->io_since_poll <= wr_policy_len(p) || wr_io_waiters(s) == 0)
         return;
     s->io_since_poll = 0;
@@ -241,27 +245,59 @@ static void poll_io(wr_store *s, wr_policy *p)
         push_woken(s, p);
 }
 
-/* Nobody can run: wait in the reactor when the host allows it (no wake-ups of its own), up to its wall-time
- * deadline. True when a thread became runnable; false hands the wait to the host (a signal, the deadline,
- * nothing parked here, or not allowed). */
-static bool idle_io(wr_store *s, wr_policy *p)
+/* Sleep until `until` (CLOCK_MONOTONIC ns); false when a signal came first. */
+static bool sleep_until(int64_t until)
 {
-    if (wr_io_waiters(s) == 0)
-        return false;
-    int timeout = 0;
-    if (s->io_may_block) {
-        timeout = -1;
-        if (s->wall_deadline_ns != 0) {
-            int64_t left = s->wall_deadline_ns - now_ns();
-            if (left <= 0)
-                return false;
-            timeout = left / 1000000 > 1000000 ? 1000000 : (int)(left / 1000000) + 1;
-        }
-    }
+    struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+    return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == 0;
+}
+
+int wr_exec_idle(wr_store *s)
+{
+    bool io = wr_io_waiters(s) > 0;
+    if (!io && s->ntimers == 0)
+        return 0;
     s->io_since_poll = 0;
-    if (wr_io_poll(s, timeout) <= 0)
+    bool woke = io && wr_io_poll(s, 0) > 0;
+    if (wr_timer_fire(s) > 0)
+        woke = true;
+    if (woke)
+        return 1;
+    if (!s->io_may_block)
+        return 0;
+    int64_t next = wr_timer_next(s);
+    if (s->clock_kind == WR_CLOCK_VIRTUAL && next != INT64_MAX) {
+        if (next > s->virtual_now)
+            s->virtual_now = next;
+        wr_timer_fire(s);
+        return 1;
+    }
+    int64_t until = s->clock_kind == WR_CLOCK_MONOTONIC ? next : INT64_MAX;
+    if (s->wall_deadline_ns != 0 && s->wall_deadline_ns < until)
+        until = s->wall_deadline_ns;
+    if (until == INT64_MAX && !io)
+        return 0;
+    int64_t now = now_ns();
+    if (until <= now)
+        return until == next ? (wr_timer_fire(s), 1) : 0; /* a timeout: fire it; the wall deadline: the host's */
+    if (io) {
+        int64_t ms = until == INT64_MAX ? -1 : (until - now + 999999) / 1000000;
+        if (wr_io_poll(s, ms > 1000000 ? 1000000 : (int)ms) < 0)
+            return -1;
+    } else if (!sleep_until(until)) {
+        return -1;
+    }
+    wr_timer_fire(s);
+    return 1;
+}
+
+/* Nobody can run: idle in the core (wr_exec_idle); true to look at the run queue again. */
+static bool idle(wr_store *s, wr_policy *p)
+{
+    if (wr_exec_idle(s) <= 0)
         return false;
-    push_woken(s, p);
+    if (s->woken_head)
+        push_woken(s, p);
     return true;
 }
 
@@ -272,7 +308,7 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
         int status = wr_interp_run(cur);
         if (s->woken_head)
             push_woken(s, p);
-        poll_io(s, p);
+        poll_wakeups(s, p);
         /* A wait with a timeout needs the host's timer: only home's host (our caller) may see it later. Past
          * host_stops_after the host sees every stop (a hang budget it checks there). */
         bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || wr_thread_waits_forever(cur)));
@@ -292,7 +328,7 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home)
             if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
                 return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
             next = wr_policy_pop(p);
-            while (next == NULL && idle_io(s, p))
+            while (next == NULL && idle(s, p))
                 next = wr_policy_pop(p);
         }
         if (next != NULL) {

@@ -138,6 +138,11 @@ typedef struct wr_thread {
     uint64_t *wait_result;
     int64_t wait_timeout; /* nanoseconds; negative waits forever */
     struct wr_thread *wait_prev, *wait_next;
+    /* Its timeout, when the store's clock keeps it (wr_timer.h): place in the
+     * store's heap + 1 (0: none), deadline, arrival. */
+    uint32_t timer_pos;
+    int64_t timer_deadline;
+    uint64_t timer_seq;
     /* Or WR_WAIT in the store's IO reactor (wr_io.h): the descriptor, -1 when
      * not parked there, and WR_IO_READ or WR_IO_WRITE. */
     int32_t io_fd;
@@ -167,12 +172,12 @@ typedef struct wr_thread {
 wr_thread *wr_thread_new(wr_store *s);
 void wr_thread_free(wr_thread *t);
 
-/* Whether `t` waits (WR_WAIT: a futex or a descriptor), and forever (no
- * timeout for the host to keep). */
+/* Whether `t` waits (WR_WAIT: a futex or a descriptor), and with nothing
+ * for the host to keep (no timeout, or one the store's clock keeps). */
 static inline bool wr_thread_waits(const wr_thread *t) { return t->wait_mem != NULL || t->io_fd >= 0; }
 static inline bool wr_thread_waits_forever(const wr_thread *t)
 {
-    return t->io_fd >= 0 || (t->wait_mem != NULL && t->wait_timeout < 0);
+    return t->io_fd >= 0 || (t->wait_mem != NULL && (t->wait_timeout < 0 || t->timer_pos != 0));
 }
 
 /* End t's wait as the host's timeout does (a futex wait gets "timed out", a
@@ -196,6 +201,17 @@ int wr_exec(wr_thread *t);
  * forgets: a thread freed or reused. */
 wr_thread *wr_exec_take_changed(wr_store *s);
 void wr_exec_unlist_changed(wr_thread *t);
+
+/* Nobody can run: end the waits only the core can end (wr_io.h, wr_timer.h).
+ * Descriptors already ready and timeouts already due first, with no time
+ * passing; then, only when the host has no wake-ups of its own
+ * (store->io_may_block), wait: virtual time jumps to the next timeout, real
+ * time waits for it or for a descriptor, up to the wall-time deadline.
+ * 1: threads may be on the woken list now (look again); 0: nothing here to
+ * wait for or not allowed (the host's to decide: maybe a deadlock, the wall
+ * deadline); -1: a signal came. The run loop calls it, and so does the
+ * host's own idle loop. */
+int wr_exec_idle(wr_store *s);
 
 /* The dispatch loop (wr_interp.c): run `t` alone until a wr_status. */
 int wr_interp_run(wr_thread *t);

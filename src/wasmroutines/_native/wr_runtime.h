@@ -139,6 +139,13 @@ struct wr_store {
     struct wr_io *io;
     bool io_may_block;
     uint32_t io_since_poll;
+    /* The clock that times out waits (wr_timer.h: WR_CLOCK_*), virtual time, and the timeouts it keeps: a
+     * heap of waiting threads by (deadline, arrival). */
+    uint8_t clock_kind;
+    int64_t virtual_now;
+    struct wr_thread **timers;
+    uint32_t ntimers, timers_cap;
+    uint64_t timer_seq;
     /* The contexts of native WASI calls (wr_wasi_fast.c), freed with the store. */
     struct wr_wasi_fast *wasi_fast;
 };

@@ -6,6 +6,7 @@
 #include "wr_futex.h"
 #include "wr_io.h"
 #include "wr_stackpool.h"
+#include "wr_timer.h"
 #include "wr_wasi_fast.h"
 #include "wr_runtime.h"
 
@@ -61,6 +62,7 @@ void wr_store_free(wr_store *s)
     free(s->type_hash);
     wr_stackpool_free(s->stackpool);
     wr_io_free(s);
+    wr_timer_free(s);
     wr_wasi_fast_free_all(s);
     free(s);
 }

@@ -42,6 +42,9 @@ _IO_WORDS = {
     selectors.EVENT_READ | selectors.EVENT_WRITE: "readable or writable",
 }
 
+#: wr_api_store_next_timeout's "no timeout".
+_NEVER = 2**63 - 1
+
 #: The wake value of a block that ran into its deadline.
 TIMED_OUT: Any = object()
 
@@ -259,13 +262,18 @@ class Reactor:
             self._run_posted()
         if self._io:
             self._poll(0)
-        if self._core_io_waiting() and lib.wr_api_io_poll(self._native.ptr, 0) > 0:
-            self._drain()
+        if self._core_wakeups():
+            # What only the core can end, as its run loop does when idle: descriptors ready, timeouts due.
+            ptr = self._native.ptr
+            woke = lib.wr_api_io_waiters(ptr) and lib.wr_api_io_poll(ptr, 0) > 0
+            if lib.wr_api_store_fire_timeouts(ptr) or woke:
+                self._drain()
 
-    def _core_io_waiting(self) -> bool:
-        """Threads are parked in the C core's reactor (wr_io.h)."""
+    def _core_wakeups(self) -> bool:
+        """Threads wait on what only the C core can end: descriptors of its reactor (wr_io.h), timeouts on the
+        clock it keeps (wr_timer.h)."""
         ptr = self._native.ptr
-        return ptr is not None and lib.wr_api_io_waiters(ptr) > 0
+        return ptr is not None and lib.wr_api_store_core_wakeups(ptr) > 0
 
     def _fire_timers(self) -> None:
         now = self.clock.now_ns()
@@ -322,13 +330,26 @@ class Reactor:
             def poll(timeout: float | None, _left: float = left / 1e9) -> int:
                 return self._poll(_left if timeout is None else min(timeout, _left))
 
+        if self._core_may_block and self._core_wakeups():
+            # Only the core's descriptors and timeouts can wake a thread: idle as its run loop does.
+            woke = lib.wr_api_store_idle(self._native.ptr)
+            if woke > 0:
+                self._drain()
+            if woke:
+                return  # woken, or a signal (raised on the way back to Python code)
         deadline = None
         while self._timers and self._timers[0][2] is None:
             heapq.heappop(self._timers)
             self._cancelled_timers -= 1
         if self._timers:
             deadline = self._timers[0][0]
-        core_io = self._core_io_waiting()
+        ptr = self._native.ptr
+        core_io = False
+        if ptr is not None:
+            core_next = int(lib.wr_api_store_next_timeout(ptr))
+            if core_next != _NEVER and (deadline is None or core_next < deadline):
+                deadline = core_next
+            core_io = lib.wr_api_io_waiters(ptr) > 0
         if deadline is None and not self._io and not self._external and not self._posted and not core_io:
             self._abort = self._deadlock()
             self._sync_core()

@@ -48,7 +48,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .backtrace import backtrace_frames
-from .clock import Clock, MonotonicClock, VirtualClock
+from .clock import Clock, MonotonicClock, VirtualClock, core_clock_kind
 from .determinism import DeterministicClock
 from .errors import Deadlock, ForeignThreadError, ResourceLimitError, ThreadReport, WallTimeExceeded
 from .greenthread import _BLOCKED, _DONE, _RUNNABLE, _RUNNING, _WAITING, GreenThread, ThreadState, _tls
@@ -126,7 +126,8 @@ class Scheduler(Reactor):
             # A seeded schedule keeps time virtual too (as run --seed does), or wall-clock timing leaks into it.
             seeded = isinstance(policy, (RandomWalkPolicy, PCTPolicy))
             clock = DeterministicClock() if seeded else MonotonicClock()
-        self.clock: Clock = clock
+        self._clock: Clock | None = None
+        self.clock = clock
         self._owner = threading.get_ident()
         self._hub: greenlet | None = None
         self._ids = itertools.count(1)
@@ -164,6 +165,29 @@ class Scheduler(Reactor):
         self._preempt_shared = False
         self._adopt(self.policy)
         self._sync_core()
+
+    @property
+    def clock(self) -> Clock:
+        """What "now" is for this scheduler's threads, and how time passes while none can run (clock.py)."""
+        assert self._clock is not None
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        old = self._clock
+        if isinstance(old, VirtualClock) and old._native is self._native:
+            old._bind(None)
+        self._clock = clock
+        ptr = self._native.ptr
+        if ptr is None:
+            return
+        kind = core_clock_kind(clock)
+        if kind == lib.WR_CLOCK_VIRTUAL:
+            assert isinstance(clock, VirtualClock)
+            if clock._bind(self._native):
+                return  # its time lives in the core now
+            kind = lib.WR_CLOCK_HOST  # another store's core keeps it: the timeouts stay ours
+        lib.wr_api_store_set_clock(ptr, kind, 0)
 
     # ---- public: threads ----
 
@@ -692,7 +716,7 @@ class Scheduler(Reactor):
                 self._sync_core()
                 break
             if picked is _UNPICKED:
-                if self._timers or self._pollers or self._posted or self._io or self._core_io_waiting():
+                if self._timers or self._pollers or self._posted or self._io or self._core_wakeups():
                     self._maintain()
                 nxt = self.policy.pop()
                 entered = False
