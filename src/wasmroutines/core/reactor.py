@@ -358,7 +358,8 @@ class Reactor:
     def _idle(self) -> None:
         """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.
 
-        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded.
+        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded,
+        and so it is with a KeyboardInterrupt that comes meanwhile.
         """
         wall = self._wall_deadline
         poll = self._poll
@@ -388,7 +389,13 @@ class Reactor:
             return
         if core_io:
             self._watch_core_io()
-        self.clock.idle(deadline, poll)
+        try:
+            self.clock.idle(deadline, poll)
+        except KeyboardInterrupt as e:
+            # Ctrl-C while idle lands here, in the hub: the root raises it as any abort (it would otherwise go to
+            # the hub's parent greenlet, which may be any thread's, and leave the root unable to close the run).
+            self._abort = e
+            self._sync_core()
 
     def _poll(self, timeout: float | None) -> int:
         """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
