@@ -58,11 +58,14 @@ before.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import signal
+import threading
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -253,6 +256,8 @@ class Recorder(NullObserver):
         self._io_waits: dict[int, list[Any]] = {}  # thread id -> its descriptor wait's entry, while it waits
         self._wakes = 0  # descriptor wake-ups so far
         self._end_at: int | None = None  # where an interrupt stopped the run (the schedule's length then)
+        self._busy = False  # a recorded WASI call is doing its work (not waiting): a Ctrl-C waits for it
+        self._interrupt_pending = False
 
     # ---- observer ----
 
@@ -303,30 +308,79 @@ class Recorder(NullObserver):
             mine: list[tuple[int, bytes]] = []
             mem.touched = mine
             self._active[gt.id] = (rec, mine)
+            self._busy = True
             try:
-                result = host(*args)
-            except WasiExit as e:
-                rec["x"] = e.code
-                raise
-            except (GreenletExit, *_INTERRUPTS):
-                raise  # killed mid-call (the program ended) or interrupted: left unfinished, as a replay finds it
-            except BaseException as e:
-                rec["e"] = f"{type(e).__name__}: {e}"
-                raise
+                try:
+                    result = host(*args)
+                except WasiExit as e:
+                    rec["x"] = e.code
+                    raise
+                except (GreenletExit, *_INTERRUPTS):
+                    raise  # killed mid-call (the program ended) or interrupted: left unfinished, as a replay finds it
+                except BaseException as e:
+                    rec["e"] = f"{type(e).__name__}: {e}"
+                    raise
+                finally:
+                    mem.touched = prev
+                    self._active.pop(gt.id, None)
+                view = mem.view()
+                rec["r"] = result
+                writes = _diff(view, mine)
+                if writes:
+                    rec["m"] = writes
+                if name == "fd_write" and args and args[0] in (1, 2):
+                    rec["o"] = zlib.crc32(_gather(view, args[1], args[2]))
             finally:
-                mem.touched = prev
-                self._active.pop(gt.id, None)
-            view = mem.view()
-            rec["r"] = result
-            writes = _diff(view, mine)
-            if writes:
-                rec["m"] = writes
-            if name == "fd_write" and args and args[0] in (1, 2):
-                rec["o"] = zlib.crc32(_gather(view, args[1], args[2]))
+                self._busy = False
+            self._deliver_interrupt()  # the call is whole in the recording (its output is out): now
             return result
 
         recorded.__name__ = name
         return recorded
+
+    @contextlib.contextmanager
+    def interrupts_between_calls(self) -> Iterator[None]:
+        """While recording (on the main thread, SIGINT's handler Python's own): a Ctrl-C that comes while a WASI
+        call does its work takes effect when the call returns or starts to wait, so that a call whose effects are
+        out (the output it wrote) is whole in the recording, which its replay then repeats; a second Ctrl-C
+        meanwhile takes effect at once. A wait (a thread blocked, the run idle) is interrupted at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield
+            return
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self._busy and not self._interrupt_pending:
+                self._interrupt_pending = True
+                return
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._interrupt_pending = False
+
+    def _deliver_interrupt(self) -> None:
+        if self._interrupt_pending:
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def _pause(self) -> Iterator[None]:
+        """The current call waits: a Ctrl-C that came while it worked takes effect now, one that comes meanwhile
+        at once."""
+        busy = self._busy
+        self._busy = False
+        self._deliver_interrupt()
+        try:
+            yield
+        finally:
+            self._busy = busy
 
     def _waited(self, kind: str, value: int | None) -> tuple[Any, Any]:
         """A wait starts in the current thread's call: log it; hide the call's touched list meanwhile."""
@@ -353,7 +407,8 @@ class Recorder(NullObserver):
         mem.touched = None
         self._io_waits[gt.id] = entry
         try:
-            woke = self._sched.wait_io(readable, writable, deadline)
+            with self._pause():
+                woke = self._sched.wait_io(readable, writable, deadline)
         except OSError:
             entry.append("e")
             raise
@@ -390,21 +445,24 @@ class _RecordingWaiter:
     def yield_(self) -> None:
         mem, saved = self._rec._waited("y", None)
         try:
-            self._inner.yield_()
+            with self._rec._pause():
+                self._inner.yield_()
         finally:
             mem.touched = saved
 
     def sleep_until(self, deadline: int) -> None:
         mem, saved = self._rec._waited("s", deadline)
         try:
-            self._inner.sleep_until(deadline)
+            with self._rec._pause():
+                self._inner.sleep_until(deadline)
         finally:
             mem.touched = saved
 
     def wait(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
         if readable or writable:
             if not self._rec.network:
-                self._inner.wait(readable, writable, deadline)  # instant in deterministic runs: nothing to replay
+                with self._rec._pause():  # the whole run waits for the input (it takes no virtual time)
+                    self._inner.wait(readable, writable, deadline)  # nothing to replay
                 return
             try:
                 self._rec._wait_io(readable, writable, deadline)

@@ -23,6 +23,7 @@ raises RunInterrupted, a KeyboardInterrupt that carries the Outcome.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import io
 import os
@@ -565,7 +566,8 @@ def run_program(
     failure: Failure | None = None
     interrupted: str | None = None
     threads: Any = None
-    with WasiEnvironment(config) as wasi:
+    interrupts = recorder.interrupts_between_calls() if recorder is not None else contextlib.nullcontext()
+    with WasiEnvironment(config) as wasi, interrupts:
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
             wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)
