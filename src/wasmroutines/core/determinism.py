@@ -126,12 +126,13 @@ class NetworkClock(DeterministicClock):
             return
         left = None if deadline_ns is None else max(0, deadline_ns - super().now_ns()) / 1e9
         self._waiting = (time.monotonic_ns(), deadline_ns)
-        got = 0
         try:
             got = poll(left)
-        finally:
-            if self._waiting is not None:  # nobody read the clock meanwhile
-                self._settle(got > 0)
+        except BaseException:
+            self._waiting = None  # interrupted (Ctrl-C): the run ends as it was, as its replay does
+            raise
+        if self._waiting is not None:  # nobody read the clock meanwhile
+            self._settle(got > 0)
 
     def __repr__(self) -> str:
         return f"NetworkClock(now_ns={super().now_ns()})"
