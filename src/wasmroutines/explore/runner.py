@@ -618,6 +618,7 @@ def run_program(
             else:
                 sched.close()
             sched.observer = None
+            sched.injector = None
     decisions = policy.decisions if policy is not None else []
     outcome = Outcome(
         exit_code,
