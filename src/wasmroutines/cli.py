@@ -116,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable",
+        help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable;\n"
+        "in deterministic mode only with --record (the replay needs no network)",
     )
     add_limit_options(run)
     add_run_options(run)
