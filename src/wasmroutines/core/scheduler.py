@@ -415,7 +415,11 @@ class Scheduler(Reactor):
             return
         builtin = self._builtin
         host = bool(
-            self._pollers or self._io or self._external or (self._timers and not isinstance(self.clock, VirtualClock))
+            self._pollers
+            or self._io
+            or self._injected
+            or self._external
+            or (self._timers and not isinstance(self.clock, VirtualClock))
         )
         on = (
             DIRECT_HANDOFF
@@ -638,7 +642,7 @@ class Scheduler(Reactor):
             # Chosen again at one of the core's periodic checks: look at the world, then go on.
             if self._wall_deadline is not None:
                 self._check_wall_time(gt)
-            if self._timers or self._pollers or self._posted or self._io:
+            if self._timers or self._pollers or self._posted or self._io or self._injected:
                 self._maintain()
             return
         deadline = self._wall_deadline
@@ -716,7 +720,7 @@ class Scheduler(Reactor):
                 self._sync_core()
                 break
             if picked is _UNPICKED:
-                if self._timers or self._pollers or self._posted or self._io or self._core_wakeups():
+                if self._timers or self._pollers or self._posted or self._io or self._injected or self._core_wakeups():
                     self._maintain()
                 nxt = self.policy.pop()
                 entered = False

@@ -68,7 +68,9 @@ class WasiConfig:
     `random` fills random_get. `deterministic` hides what else of the host
     would differ between runs and machines (file times, inode numbers, clock
     resolutions, when input arrived: hostview.py's VirtualHost); deterministic
-    runs set it together with `clock` and `random`. `virtual_root` gives the
+    runs set it together with `clock` and `random`; with `live_sockets` too,
+    reads and polls of sockets still answer what has arrived (a recorded
+    network run: its recording keeps what they answered). `virtual_root` gives the
     guest wasmer's read-only directory "/" (the first preopen, fd 3) holding
     each preopen named by one component under that name (vroot.py).
     """
@@ -84,6 +86,7 @@ class WasiConfig:
     random: Callable[[int], bytes] | None = None
     clock: Callable[[int], int] | None = None
     deterministic: bool = False
+    live_sockets: bool = False
     virtual_root: bool = False
 
     def preopen_dir(self, host: str | os.PathLike[str], guest: str | None = None) -> WasiConfig:
@@ -128,7 +131,7 @@ class WasiEnvironment:
         if config.random is not None:
             kwargs["random"] = config.random
         if config.deterministic:
-            kwargs["host"] = VirtualHost()
+            kwargs["host"] = VirtualHost(live_sockets=config.live_sockets)
         self.state = WasiState(
             [_encode(a) for a in config.args], env, waiter=config.waiter, clock=config.clock, **kwargs
         )
