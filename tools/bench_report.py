@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Run the benchmarks against the peers, print a Markdown report, and check every goal it states.
 
-    python tools/bench_report.py            # full suite (10-15 minutes, and about 8 more for test_seeded.py today)
-    python tools/bench_report.py --quick    # about 3 minutes, and about 3 more for test_seeded.py today
+    python tools/bench_report.py            # full suite (10-15 minutes, about 8 more for test_seeded.py and 9 more
+                                            # for test_net.py today)
+    python tools/bench_report.py --quick    # about 3 minutes, about 3 more for test_seeded.py and 1 for test_net.py
+    python tools/bench_report.py --quick -k test_net   # only issue 16's network servers (test_net.py)
     python tools/bench_report.py --json results.json   # report a saved pytest-benchmark JSON, run nothing
 
 The report goes to stdout, pytest's own output to stderr. First the peers table: each row a workload, each cell the
@@ -10,7 +12,8 @@ median time of its timed rounds (CoreMark rows: the score, higher is better); th
 time over wasm3's and over wasmtime's (below 1: Wasmroutines is faster). Then the threading table (green threads
 against wasmtime on OS threads, benchmarks/test_threads.py), the SIMD kernels, deterministic mode and the explorer,
 deterministic runs against fair runs through the command line (issue 15, benchmarks/test_seeded.py), the explorer
-on 1 and 2 Dask workers and its own pool (issue 20, benchmarks/test_cluster.py), then the goals, each computed from
+on 1 and 2 Dask workers and its own pool (issue 20, benchmarks/test_cluster.py), thread-per-connection wasm servers
+against asyncio, uvloop and Python threads (issue 16, benchmarks/test_net.py), then the goals, each computed from
 the figures: met, missed, or not measured (and why), the machine, and why any cell is missing. benchmarks/README.md
 says what each figure includes.
 
@@ -38,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import net  # noqa: E402
 from benchmarks.peers import PEER_NAMES, SUBJECT  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
     BAR,
@@ -552,6 +556,193 @@ def render_cluster(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---- thread-per-connection servers against asyncio (issue 16, test_net.py) ----
+
+
+def _net_row(data: dict[str, Any], protocol: str, connections: int) -> dict[str, Any] | None:
+    for info in _infos(data, "net"):
+        if info.get("protocol") == protocol and int(info.get("connections", 0)) == connections:
+            return info
+    return None
+
+
+def _net_figure(info: dict[str, Any] | None, peer: str, name: str) -> float | None:
+    value = ((info or {}).get("figures", {}).get(peer) or {}).get(name)
+    return float(value) if value is not None else None
+
+
+def _failures_text(figures: dict[str, Any]) -> str:
+    failures = int(figures.get("failures", 0))
+    status = figures.get("status", "?")
+    if status == "ok":
+        return "0"
+    return f"{failures:,} ({status})" if failures else str(status)
+
+
+def render_net(data: dict[str, Any]) -> str:
+    """test_net.py: each configuration's peers side by side, then the idle memory, then what was skipped."""
+    rows = sorted(_infos(data, "net"), key=lambda i: (i["protocol"] != "echo", int(i["connections"])))
+    idle = _one(data, "net_idle")
+    if not rows and not idle:
+        return ""
+    lines = []
+    if rows:
+        lines += [
+            "| net workload | server | round trips/s | /asyncio | p50 | p99 | server CPU per round trip | failures "
+            "| peak RSS | client CPU | others' load |",
+            "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        ]
+        for info in rows:
+            base = _net_figure(info, "asyncio", "round_trips_per_s")
+            name = f"{info['protocol']}, {int(info['connections']):,} conns x {int(info['round_trips_each']):,}"
+            for peer, figures in info.get("figures", {}).items():
+                rate = figures.get("round_trips_per_s")
+                p50, p99 = figures.get("p50_s"), figures.get("p99_s")
+                cpu = figures.get("cpu_us_per_round_trip")
+                rss = figures.get("peak_rss_kib")
+                busy, others = figures.get("client_busy"), figures.get("others_share")
+                cells = [
+                    f"{rate:,.0f}" if rate is not None else "–",
+                    _ratio_text(rate / base) if rate is not None and base else "–",
+                    _time(p50) if p50 is not None else "–",
+                    _time(p99) if p99 is not None else "–",
+                    f"{cpu:,.1f} µs" if cpu is not None else "–",
+                    _failures_text(figures),
+                    f"{rss / 1024:,.0f} MiB" if rss is not None else "–",
+                    f"{100 * busy:.0f}%" if busy is not None else "–",
+                    f"{100 * others:.0f}%" if others is not None else "–",
+                ]
+                lines.append(f"| {name} | {peer} | {' | '.join(cells)} |")
+        first = rows[0]
+        client = first.get("client", {})
+        nofile = first.get("nofile") or ["?", "?"]
+        lines += [
+            "",
+            f"Net cells: medians over {first['figures'][next(iter(first['figures']))].get('runs', '?')} run(s), each "
+            "on a fresh server process on 127.0.0.1. Every connection is opened and answered once before the timed "
+            "span, which runs from one instant at which all of them start their round trips (one at a time each) to "
+            "the last one's end: round trips/s = round trips completed / span; p50, p99: send to the whole answer; "
+            "server CPU: user + system of the server process over the span (/proc) per round trip; failures: "
+            "connect errors + connection errors + connections still going at the cap "
+            f"({net.TIME_CAP:.0f} s per span, {net.CONNECT_CAP:.0f} s to connect); peak RSS: the server's VmHWM; "
+            f"client CPU: the client's CPU over the span (100%: its {client.get('procs', '?')} process(es) saturated); "
+            "others' load: the share of the machine's CPU time (all CPUs) other processes took during the span. "
+            f"Client: {client.get('loop', '?')} event loop. RLIMIT_NOFILE raised to {nofile[0]} (hard {nofile[1]}) "
+            "for the harness, the servers and the client.",
+        ]
+    if idle:
+        per = []
+        for peer, figures in idle.get("figures", {}).items():
+            growth = figures.get("rss_kib_per_connection")
+            if growth is None:
+                per.append(f"{peer} {figures.get('status', '?')}")
+                continue
+            text = f"{peer} {growth:.1f} KiB"
+            runtime = figures.get("runtime_kib_per_connection")
+            if runtime is not None:
+                stack = int(idle.get("guest_stack_bytes", net.GUEST_STACK)) // 1024
+                text += f" (runtime memory, less its guest's {stack} KiB stack: {runtime:.1f} KiB)"
+            if figures.get("status") != "ok":
+                text += f" [{_failures_text(figures)}]"
+            per.append(text)
+        lines += [
+            "",
+            f"**Memory per idle connection** ({int(idle['connections']):,} echo connections each answered once, then "
+            "idle; the server's RSS growth over its RSS before any, per connection): " + "; ".join(per) + ".",
+        ]
+    skipped = {
+        f"{peer}: {why}"
+        for info in [*rows, *([idle] if idle else [])]
+        for peer, why in info.get("skipped_peers", {}).items()
+    }
+    if skipped:
+        lines += ["", "Net peers skipped: " + "; ".join(sorted(skipped)) + "."]
+    return "\n".join(lines).strip()
+
+
+def _net_skip_reason(data: dict[str, Any], test: str) -> str | None:
+    for o in outcomes(data):
+        if o.get("workload") == test and o["outcome"] != "passed":
+            return f"{'failed' if o['outcome'] == 'failed' else 'skipped'}: {o['reason']}"
+    return None
+
+
+def _net_goals(data: dict[str, Any]) -> list[Goal]:
+    """Issue 16's bar on the wasm echo server (test_net.py)."""
+    subject = net.SUBJECT
+    out: list[Goal] = []
+
+    def absent(connections: int) -> str:
+        test = f"test_net_round_trips[echo-{connections}conns]"
+        return _net_skip_reason(data, test) or f"benchmarks/test_net.py did not run echo at {connections:,} connections"
+
+    def ratio_goal(connections: int, figure: str, name: str, target: str, ok: Any, show: Any) -> Goal:
+        info = _net_row(data, "echo", connections)
+        if info is None:
+            return Goal(name, target, "not measured", note=absent(connections))
+        ours, theirs = _net_figure(info, subject, figure), _net_figure(info, "asyncio", figure)
+        if ours is None or not theirs:
+            side = subject if ours is None else "asyncio"
+            status = ((info.get("figures", {}).get(side)) or {}).get("status", "not run")
+            return Goal(name, target, "not measured", note=f"no figure for {side} ({status})")
+        return Goal(name, target, _check(ok(ours / theirs)), show(ours, theirs))
+
+    def failures_goal(connections: int) -> Goal:
+        name, target = f"wasm echo server, {connections:,} connections: failures", "0"
+        info = _net_row(data, "echo", connections)
+        figures = (info or {}).get("figures", {}).get(subject)
+        if not figures:
+            return Goal(name, target, "not measured", note=absent(connections) if info is None else "it did not run")
+        if figures.get("status") in ("server did not start", "client failed"):
+            return Goal(name, target, "not measured", note=f"{figures['status']}: {figures.get('why', '')}")
+        failures = int(figures.get("failures", 0))
+        ok = failures == 0 and figures.get("status") == "ok"
+        return Goal(name, target, _check(ok), _failures_text(figures))
+
+    rate = "round trips/s against asyncio's"
+    for connections in (1_000, 10_000):
+        out.append(
+            ratio_goal(
+                connections,
+                "round_trips_per_s",
+                f"wasm echo server, {connections:,} connections: {rate}",
+                f"at least {net.NET_THROUGHPUT_MIN:g}x",
+                lambda r: r >= net.NET_THROUGHPUT_MIN,
+                lambda a, b: f"{a / b:.2f}x ({a:,.0f} against {b:,.0f})",
+            )
+        )
+        if connections == 1_000:
+            out.append(
+                ratio_goal(
+                    connections,
+                    "p99_s",
+                    "wasm echo server, 1,000 connections: p99 latency against asyncio's",
+                    f"at most {net.NET_P99_MAX:g}x",
+                    lambda r: r <= net.NET_P99_MAX,
+                    lambda a, b: f"{a / b:.2f}x ({_time(a)} against {_time(b)})",
+                )
+            )
+        out.append(failures_goal(connections))
+
+    name, target = "wasm echo server, 10 connections: server CPU per round trip", f"at most {net.NET_CPU_MAX_US:g} µs"
+    info = _net_row(data, "echo", 10)
+    cpu = _net_figure(info, subject, "cpu_us_per_round_trip")
+    if cpu is not None:
+        out.append(Goal(name, target, _check(cpu <= net.NET_CPU_MAX_US), f"{cpu:.1f} µs"))
+    else:
+        out.append(Goal(name, target, "not measured", note=absent(10) if info is None else "no figure for it"))
+
+    name, target = "wasm server: runtime memory per idle connection", f"at most {net.NET_IDLE_MAX_KIB:g} KiB"
+    idle = _one(data, "net_idle")
+    value = _net_figure(idle, subject, "runtime_kib_per_connection")
+    if value is not None:
+        out.append(Goal(name, target, _check(value <= net.NET_IDLE_MAX_KIB), f"{value:.1f} KiB"))
+    else:
+        why = _net_skip_reason(data, "test_net_idle_memory") or "benchmarks/test_net.py's idle test did not run"
+        out.append(Goal(name, target, "not measured", note=why if idle is None else "no figure for it"))
+    return out
+
+
 # ---- deterministic runs against fair runs (issue 15, test_seeded.py) ----
 
 
@@ -808,7 +999,7 @@ def goals(data: dict[str, Any], rows: list[Row], threads: dict[str, dict[str, Th
         out.append(Goal(name, target, _check(speedup >= CLUSTER_SPEEDUP_MIN), f"{speedup:.2f}x"))
     else:
         out.append(Goal(name, target, "not measured", note="benchmarks/test_cluster.py did not run"))
-    return out + _seeded_goals(data, threads)
+    return out + _seeded_goals(data, threads) + _net_goals(data)
 
 
 # ---- the whole report ----
@@ -845,7 +1036,7 @@ def evaluate(data: dict[str, Any]) -> tuple[str, int]:
     if threads:
         out += [render_threads(threads), ""]
     sections = (render_simd(data), render_determinism(data), render_preemption(data), render_seeded(data))
-    for section in (*sections, render_cluster(data)):
+    for section in (*sections, render_cluster(data), render_net(data)):
         if section:
             out += [section, ""]
 

@@ -3,6 +3,7 @@
 
     python tools/build_test_programs.py            # everything
     python tools/build_test_programs.py zig_mutex  # some, by output name
+    python tools/build_test_programs.py net_echo_server net_http_server  # the servers (tests/programs/net/)
 
 The built .wasm files are committed, so the tests need no toolchain; rerun
 this after changing a source and commit what it writes. The programs and
@@ -21,6 +22,11 @@ Toolchains (DESIGN.md, "Toolchains for the project's own test programs"):
   libclang-rt-19-dev-wasm32`) when present, else Zig's bundled clang
   (`zig cc`) and `zig wasm-ld`. Compiled and linked in two steps, because
   `zig cc` mangles `-Wl,--max-memory=N`.
+- The servers (tests/programs/net/, issue 16's benchmarks): freestanding C on
+  the same runtime plus net.c, built into tests/programs/net/ beside their
+  sources, not into wasm/ nor the manifest: they never exit, so nothing that
+  runs every program may pick them up. A larger memory: one 16 KiB stack per
+  connection.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ ZIG_VERSION = "0.13.0"
 ZIG_PROGRAMS = ["mutex", "condition", "rwlock", "semaphore", "reset_event", "atomics", "many_threads"]
 C_PROGRAMS = ["futex_mutex", "barrier", "spawn_many", "prime_pool", "spin", "pingpong"]
 C_RUNTIME = ["wt.c", "thread_start.s"]
+NET_PROGRAMS = ["echo_server", "http_server"]
+NET_OUT = PROGRAMS / "net"
 
 ZIG_FLAGS = [
     "-target", "wasm32-wasi",
@@ -63,6 +71,8 @@ LD_FLAGS = [
     "--no-entry",
     "--export=wasi_thread_start",
 ]  # fmt: skip
+#: the servers: 1 GiB, about 60,000 connections of a 16 KiB stack and a 36-byte record each
+NET_MAX_MEMORY = "--max-memory=1073741824"
 
 
 def run(cmd: Sequence[str], cwd: Path | None = None) -> None:
@@ -116,8 +126,24 @@ def build_c(name: str, tmp: Path) -> Path:
     return raw
 
 
+def build_net(name: str, tmp: Path) -> Path:
+    """A server of tests/programs/net/: its source and net.c there, with wt.c and thread_start.s from c/."""
+    cc, ld = c_toolchain()
+    objects = []
+    for src in [NET_OUT / f"{name}.c", NET_OUT / "net.c", *(PROGRAMS / "c" / s for s in C_RUNTIME)]:
+        obj = tmp / f"net_{name}-{src.name}.o"
+        run([*cc, *C_FLAGS, "-I", str(PROGRAMS / "c"), "-c", str(src), "-o", str(obj)], cwd=NET_OUT)
+        objects.append(str(obj))
+    raw = tmp / f"net_{name}.wasm"
+    ld_flags = [NET_MAX_MEMORY if f.startswith("--max-memory=") else f for f in LD_FLAGS]
+    run([*ld, *ld_flags, "-o", str(raw), *objects])
+    return raw
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    targets = {f"zig_{n}": (build_zig, n) for n in ZIG_PROGRAMS} | {f"c_{n}": (build_c, n) for n in C_PROGRAMS}
+    targets = {f"zig_{n}": (build_zig, n, OUT / f"zig_{n}.wasm") for n in ZIG_PROGRAMS}
+    targets |= {f"c_{n}": (build_c, n, OUT / f"c_{n}.wasm") for n in C_PROGRAMS}
+    targets |= {f"net_{n}": (build_net, n, NET_OUT / f"{n}.wasm") for n in NET_PROGRAMS}
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"what to build (default all): {', '.join(targets)}")
     args = parser.parse_args(argv)
@@ -129,9 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wr-programs-") as tmpdir:
         tmp = Path(tmpdir)
         for out_name in args.names or list(targets):
-            build, source = targets[out_name]
+            build, source, out = targets[out_name]
             raw = build(source, tmp)
-            out = OUT / f"{out_name}.wasm"
             run([strip, "strip", str(raw), "-o", str(out)])  # DWARF only: the name section stays
             print(f"built {out.relative_to(ROOT)} ({out.stat().st_size} bytes)", flush=True)
     return 0

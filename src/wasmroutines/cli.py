@@ -40,6 +40,7 @@ from .explore.cli import (
     add_run_options,
     explore_command,
     fail_limit,
+    listen_tcp,
     note_own_options,
     print_trap,
     run_deterministic,
@@ -115,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="HOST:PORT",
-        help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable",
+        help="preopen a TCP socket listening on HOST:PORT (after the --dir fds); repeatable;\n"
+        "in deterministic mode only with --record (the replay needs no network)",
     )
     add_limit_options(run)
     add_run_options(run)
@@ -201,15 +203,7 @@ def _config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> WasiCo
         if not os.path.isdir(host):
             parser.error(f"--dir {spec!r}: {host} is not a directory")
         config.preopen_dir(host, guest if sep else host)
-    for spec in args.tcplisten:
-        host, _, port = spec.rpartition(":")
-        host = host.strip("[]")
-        if not host or not port.isdigit() or int(port) > 65535:
-            parser.error(f"--tcplisten {spec!r}: expected HOST:PORT")
-        try:
-            config.listen_tcp(host, int(port))
-        except OSError as e:
-            parser.error(f"--tcplisten {spec}: {e.strerror or e}")
+    config.listeners.extend(listen_tcp(args.tcplisten, parser))
     return config
 
 

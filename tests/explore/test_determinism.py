@@ -12,14 +12,17 @@ import struct
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
 from idle_clock import IdleRecorder
 
+from wasmroutines.core import determinism
 from wasmroutines.core.determinism import (
     EPOCH_NS,
     DeterministicClock,
+    NetworkClock,
     PCTPolicy,
     RandomWalkPolicy,
     Schedule,
@@ -52,6 +55,52 @@ def test_seeded_bytes_are_a_function_of_the_seed() -> None:
 def test_seeded_bytes_stream_is_pinned() -> None:
     # The stream is part of the format of deterministic runs: it must not change between releases.
     assert SeededBytes(42)(16).hex() == "a081eaf0cff9ec59f98553533a3bccc2"
+
+
+MS = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("network", "deadline", "answer_after", "event", "polls", "now"),
+    [
+        (False, 20 * MS, None, False, [0], 20 * MS),  # nobody waits for the network: a plain virtual jump
+        (True, 20 * MS, 5 * MS, True, [0, 0.02], 5 * MS),  # a wake-up 5 ms in: the time waited
+        (True, 20 * MS, 20 * MS, False, [0, 0.02], 20 * MS),  # timed out: the deadline
+        (True, 20 * MS, 25 * MS, True, [0, 0.02], 20 * MS - 1),  # a wake-up late: short of the deadline
+        (True, None, 7 * MS, True, [0, None], 7 * MS),  # no deadline: as long as it takes
+    ],
+)
+def test_network_clock_waits_for_the_network_in_real_time(
+    monkeypatch: pytest.MonkeyPatch,
+    network: bool,
+    deadline: int | None,
+    answer_after: int | None,
+    event: bool,
+    polls: list[float | None],
+    now: int,
+) -> None:
+    real = [1000 * MS]  # the host's monotonic clock, moved by the fake poll alone
+    monkeypatch.setattr(determinism, "time", types.SimpleNamespace(monotonic_ns=lambda: real[0]))
+    clock = NetworkClock(lambda: network)
+    asked: list[float | None] = []
+    readings: list[int] = []
+
+    def poll(timeout: float | None) -> int:
+        asked.append(timeout)
+        if timeout == 0:
+            return 0
+        assert answer_after is not None
+        real[0] += answer_after
+        if event:  # the wake-ups read the clock: one time for all of them, however long they take
+            readings.append(clock.now_ns())
+            real[0] += MS
+            readings.append(clock.now_ns())
+        return int(event)
+
+    clock.idle(deadline, poll)
+    assert asked == polls
+    assert clock.now_ns() == now
+    assert readings == ([now, now] if event else [])
 
 
 def test_deterministic_clock_reads_the_epoch_plus_virtual_time() -> None:

@@ -394,14 +394,19 @@ uint64_t wr_api_thread_host_id(const wr_thread *t) { return t->host_id; }
 
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns)
 {
+    if (t->io_fd >= 0) {
+        *addr = (uint64_t)t->io_fd;
+        *timeout_ns = -1;
+        return t->io_dir == WR_IO_WRITE ? 3 : 2;
+    }
     if (!t->wait_mem)
         return 0;
     *addr = t->wait_addr;
-    *timeout_ns = t->wait_timeout;
+    *timeout_ns = t->timer_pos ? -1 : t->wait_timeout; /* the store's clock keeps it: nothing for the host */
     return 1;
 }
 
-int wr_api_thread_cancel_wait(wr_thread *t) { return wr_futex_cancel(t); }
+int wr_api_thread_cancel_wait(wr_thread *t) { return wr_thread_cancel_wait(t); }
 
 wr_thread *wr_api_store_take_woken(wr_store *s) { return wr_futex_take_woken(s); }
 
@@ -454,7 +459,7 @@ int wr_api_thread_sched_state(const wr_thread *t)
     if (t->task && t->task->qpos != WR_TASK_IDLE)
         return 0;
     /* A parked thread runs next whatever it stopped with (a timed wait is its host's to set up). */
-    return t->wait_mem && !t->parked ? 1 : 2;
+    return wr_thread_waits(t) && !t->parked ? 1 : 2;
 }
 
 uint64_t wr_api_task_host_id(const wr_task *t) { return t->host_id; }
@@ -566,3 +571,51 @@ uint64_t wr_api_store_pool_threads(const wr_store *s)
 uint32_t wr_api_spawner_next_tid(const wr_spawner *sp) { return sp->next_tid; }
 
 void wr_api_spawner_set_next_tid(wr_spawner *sp, uint32_t tid) { sp->next_tid = tid; }
+
+/* ---- the IO reactor and native WASI calls ---- */
+
+int wr_api_io_poll(wr_store *s, int timeout_ms) { return wr_io_poll(s, timeout_ms); }
+
+uint32_t wr_api_io_waiters(const wr_store *s) { return wr_io_waiters(s); }
+
+int wr_api_io_fd(const wr_store *s) { return wr_io_fd(s); }
+
+void wr_api_io_forget_fd(wr_store *s, int fd) { wr_io_forget_fd(s, fd); }
+
+void wr_api_io_set_may_block(wr_store *s, int may_block) { wr_io_set_may_block(s, may_block != 0); }
+
+wr_wasi_fast *wr_api_wasi_fast_new(wr_store *s, const uint8_t *errno_map, uint32_t n)
+{
+    return wr_wasi_fast_new(s, errno_map, n);
+}
+
+void wr_api_wasi_fast_set_memory(wr_wasi_fast *w, wr_memory *m) { wr_wasi_fast_set_memory(w, m); }
+
+int wr_api_wasi_fast_set_fd(wr_wasi_fast *w, uint32_t fd, int host_fd, uint32_t flags)
+{
+    return wr_wasi_fast_set_fd(w, fd, host_fd, flags);
+}
+
+void wr_api_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd) { wr_wasi_fast_clear_fd(w, fd); }
+
+int wr_api_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name) { return wr_wasi_fast_attach(w, f, name); }
+
+/* ---- the store's clock (wr_timer.h) ---- */
+
+void wr_api_store_set_clock(wr_store *s, int kind, int64_t virtual_now)
+{
+    s->clock_kind = (uint8_t)kind;
+    s->virtual_now = virtual_now;
+}
+
+int64_t wr_api_store_virtual_now(const wr_store *s) { return s->virtual_now; }
+
+void wr_api_store_set_virtual_now(wr_store *s, int64_t now) { s->virtual_now = now; }
+
+int64_t wr_api_store_next_timeout(const wr_store *s) { return wr_timer_next(s); }
+
+uint32_t wr_api_store_fire_timeouts(wr_store *s) { return wr_timer_fire(s); }
+
+int wr_api_store_idle(wr_store *s) { return wr_exec_idle(s); }
+
+uint32_t wr_api_store_core_wakeups(const wr_store *s) { return wr_io_waiters(s) + s->ntimers; }

@@ -18,12 +18,15 @@
 #include <stdint.h>
 
 #include "wr_exec.h"
+#include "wr_io.h"
 #include "wr_module.h"
 #include "wr_runtime.h"
 #include "wr_sched.h"
 #include "wr_spawn.h"
+#include "wr_timer.h"
 #include "wr_trap.h"
 #include "wr_types.h"
+#include "wr_wasi_fast.h"
 
 /* The type of an import, an export or an extern object. For a function,
  * `params`/`results` point into storage owned by the module or store. */
@@ -132,10 +135,12 @@ int wr_api_thread_exhausted(const wr_thread *t);
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
 uint64_t wr_api_thread_host_id(const wr_thread *t);
 /* While a thread waits (after WR_WAIT): 1 and the address and timeout
- * (nanoseconds, negative: forever) through the out-parameters; 0 if not
- * waiting. */
+ * (nanoseconds, negative: forever) through the out-parameters for a futex;
+ * 2 (readable) or 3 (writable) and the host descriptor, timeout -1, for a
+ * descriptor (wr_io.h); 0 if not waiting. */
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns);
-/* End a wait as timed out (result 2). Returns 1 if the thread was waiting. */
+/* End a wait as the host's timeout: a futex wait as timed out (result 2), a
+ * descriptor wait to retry its call. Returns 1 if the thread was waiting. */
 int wr_api_thread_cancel_wait(wr_thread *t);
 /* Exploration mode for thread t: every access to a shared memory becomes a
  * preemption point (charges the slice budget one unit and may yield), so a
@@ -175,7 +180,7 @@ void wr_api_thread_adopt(wr_thread *t, uint64_t host_id, wr_task *task, int expl
 /* wr_thread_call, and the thread is resumable (wr_exec.h, Switching): its host side's first act will be
  * wr_exec, so the core may start it itself (a spawned thread). */
 int wr_api_thread_begin(wr_thread *t, wr_func *f, const uint64_t *args);
-/* Where a thread is as the store's policy sees it: 0 queued, 1 waiting on a futex, 2 neither (or parked:
+/* Where a thread is as the store's policy sees it: 0 queued, 1 waiting (futex or descriptor), 2 neither (or parked:
  * chosen to run next, whatever it stopped with). */
 int wr_api_thread_sched_state(const wr_thread *t);
 
@@ -240,5 +245,39 @@ void wr_api_spawner_set_next_tid(wr_spawner *sp, uint32_t tid);
 int wr_api_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err);
 /* The function export `i` names, or NULL when `i` is out of range or not a function. */
 wr_func *wr_api_instance_export_func(const wr_instance *inst, uint32_t i);
+
+/* ---- the IO reactor (wr_io.h) and native WASI calls (wr_wasi_fast.h) ---- */
+/* Wake the threads whose descriptors are ready, waiting up to timeout_ms (-1: until one); how many, or -1
+ * on a signal. */
+int wr_api_io_poll(wr_store *s, int timeout_ms);
+uint32_t wr_api_io_waiters(const wr_store *s);
+/* The descriptor the host's idle loop watches while threads are parked in the reactor, or -1. */
+int wr_api_io_fd(const wr_store *s);
+/* Host descriptor `fd` is closed, or handed out anew: forget it, waking its waiters. */
+void wr_api_io_forget_fd(wr_store *s, int fd);
+/* Whether the C run loop may block in the reactor when nothing runs (the host has no wake-ups of its own). */
+void wr_api_io_set_may_block(wr_store *s, int may_block);
+wr_wasi_fast *wr_api_wasi_fast_new(wr_store *s, const uint8_t *errno_map, uint32_t n);
+void wr_api_wasi_fast_set_memory(wr_wasi_fast *w, wr_memory *m);
+int wr_api_wasi_fast_set_fd(wr_wasi_fast *w, uint32_t fd, int host_fd, uint32_t flags);
+void wr_api_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd);
+/* Make host function `f` WASI call `name`'s native fast path; 0, or -1 when it has none. */
+int wr_api_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name);
+
+/* ---- the store's clock and the wait timeouts it keeps (wr_timer.h) ---- */
+/* Time out waits on `kind`'s clock (WR_CLOCK_*: the host's own timers, CLOCK_MONOTONIC, or virtual time,
+ * starting at virtual_now). Set before any wait. */
+void wr_api_store_set_clock(wr_store *s, int kind, int64_t virtual_now);
+int64_t wr_api_store_virtual_now(const wr_store *s);
+void wr_api_store_set_virtual_now(wr_store *s, int64_t now);
+/* The earliest timeout kept, or INT64_MAX. */
+int64_t wr_api_store_next_timeout(const wr_store *s);
+/* Time out the waits due now (onto the woken list); how many. */
+uint32_t wr_api_store_fire_timeouts(wr_store *s);
+/* Nothing can run: idle in the core as its run loop does (wr_exec_idle in wr_exec.h): 1 woke (drain the
+ * woken list), 0 nothing to do here, -1 a signal. */
+int wr_api_store_idle(wr_store *s);
+/* Threads waiting on what only the core can end: descriptors of its reactor, timeouts it keeps. */
+uint32_t wr_api_store_core_wakeups(const wr_store *s);
 
 #endif /* WR_API_H */

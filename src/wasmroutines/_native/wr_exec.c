@@ -8,9 +8,11 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_io.h"
 #include "wr_sched.h"
 #include "wr_spawn.h"
 #include "wr_stackpool.h"
+#include "wr_timer.h"
 
 const char *wr_trap_message(int trap)
 {
@@ -195,14 +197,31 @@ wr_thread *wr_thread_new(wr_store *s)
     t->store = s;
     use_inline(t);
     t->budget = INT64_MAX / 4;
+    t->io_fd = -1;
     return t;
+}
+
+int wr_thread_cancel_wait(wr_thread *t)
+{
+    if (wr_io_cancel(t)) {
+        t->resumable = false; /* the host ends this wait: it runs the thread itself */
+        wr_futex_list_woken(t);
+        return 1;
+    }
+    return wr_futex_cancel(t);
+}
+
+void wr_thread_forget_waits(wr_thread *t)
+{
+    wr_io_cancel(t);
+    wr_futex_forget(t);
 }
 
 void wr_thread_free(wr_thread *t)
 {
     if (!t)
         return;
-    wr_futex_forget(t);
+    wr_thread_forget_waits(t);
     wr_exec_unlist_changed(t);
     if (t->task)
         t->task->thread = NULL;
@@ -330,7 +349,7 @@ static int hand_over(wr_store *s, wr_thread *home, wr_task *next)
     s->handover = next;
     if (home) {
         bool queued = home->task->qpos != WR_TASK_IDLE;
-        home->resumable = next != home->task && (queued || (home->wait_mem != NULL && home->wait_timeout < 0));
+        home->resumable = next != home->task && (queued || wr_thread_waits_forever(home));
     }
     return WR_SWITCH;
 }
@@ -353,6 +372,76 @@ static int park(wr_store *s, wr_thread *home, wr_thread *cur, int status)
     return hand_over(s, home, cur->task);
 }
 
+/* Threads whose wait ended outside wasm join the run queue: descriptors ready (wr_io.h), polled without
+ * blocking once per pass over the queue so that spinning threads cannot starve IO; timeouts due on the
+ * monotonic clock (wr_timer.h; virtual time does not move while threads run). */
+static void poll_wakeups(wr_store *s, wr_policy *p)
+{
+    if (s->ntimers && s->clock_kind == WR_CLOCK_MONOTONIC && wr_timer_fire(s))
+        wr_exec_push_woken(s, p);
+    if (s->io == NULL || ++s->io_since_poll <= wr_policy_len(p) || wr_io_waiters(s) == 0)
+        return;
+    s->io_since_poll = 0;
+    if (wr_io_poll(s, 0) > 0)
+        wr_exec_push_woken(s, p);
+}
+
+/* Sleep until `until` (CLOCK_MONOTONIC ns); false when a signal came first. */
+static bool sleep_until(int64_t until)
+{
+    struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+    return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == 0;
+}
+
+int wr_exec_idle(wr_store *s)
+{
+    bool io = wr_io_waiters(s) > 0;
+    if (!io && s->ntimers == 0)
+        return 0;
+    s->io_since_poll = 0;
+    bool woke = io && wr_io_poll(s, 0) > 0;
+    if (wr_timer_fire(s) > 0)
+        woke = true;
+    if (woke)
+        return 1;
+    if (!s->io_may_block)
+        return 0;
+    int64_t next = wr_timer_next(s);
+    if (s->clock_kind == WR_CLOCK_VIRTUAL && next != INT64_MAX) {
+        if (next > s->virtual_now)
+            s->virtual_now = next;
+        wr_timer_fire(s);
+        return 1;
+    }
+    int64_t until = s->clock_kind == WR_CLOCK_MONOTONIC ? next : INT64_MAX;
+    if (s->wall_deadline_ns != 0 && s->wall_deadline_ns < until)
+        until = s->wall_deadline_ns;
+    if (until == INT64_MAX && !io)
+        return 0;
+    int64_t now = now_ns();
+    if (until <= now)
+        return until == next ? (wr_timer_fire(s), 1) : 0; /* a timeout: fire it; the wall deadline: the host's */
+    if (io) {
+        int64_t ms = until == INT64_MAX ? -1 : (until - now + 999999) / 1000000;
+        if (wr_io_poll(s, ms > 1000000 ? 1000000 : (int)ms) < 0)
+            return -1;
+    } else if (!sleep_until(until)) {
+        return -1;
+    }
+    wr_timer_fire(s);
+    return 1;
+}
+
+/* Nobody can run: idle in the core (wr_exec_idle); true to look at the run queue again. */
+static bool idle(wr_store *s, wr_policy *p)
+{
+    if (wr_exec_idle(s) <= 0)
+        return false;
+    if (s->woken_head)
+        wr_exec_push_woken(s, p);
+    return true;
+}
+
 /* Run `cur` and the threads the policy picks after it. `home` is the thread whose host called (NULL: the host
  * runs no thread here, wr_exec_pop), the only one whose stops return to the host as they are. */
 static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *cur)
@@ -361,9 +450,10 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *
         int status = wr_interp_run(cur);
         if (s->woken_head)
             wr_exec_push_woken(s, p);
+        poll_wakeups(s, p);
         /* A wait with a timeout needs the host's timer: only home's host (our caller) may see it later. Past
          * host_stops_after the host sees every stop (a hang budget it checks there). */
-        bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || cur->wait_timeout < 0));
+        bool decide = status == WR_YIELD || (status == WR_WAIT && (cur == home || wr_thread_waits_forever(cur)));
         if (s->host_stops_after && s->ran > s->host_stops_after)
             decide = false;
         else if (status == WR_DONE && cur->core_owned && cur != home)
@@ -382,12 +472,16 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *
             cur = home;
             me = NULL;
             next = wr_policy_pop(p);
+            while (next == NULL && idle(s, p))
+                next = wr_policy_pop(p);
         } else if (wr_policy_stopped(p, me, false), status == WR_YIELD && wr_policy_len(p) == 0) {
             next = me; /* nobody else is runnable: a fresh slice */
         } else {
             if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
                 return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
             next = wr_policy_pop(p);
+            while (next == NULL && idle(s, p))
+                next = wr_policy_pop(p);
         }
         if (next != NULL) {
             if (next->thread)

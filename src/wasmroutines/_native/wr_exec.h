@@ -24,7 +24,10 @@
  *                The frames of the current call are already unwound.
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
- *                after the wait once notified or timed out (wr_futex.h).
+ *                after the wait once notified or timed out (wr_futex.h);
+ *                or a native host function parked it on a descriptor
+ *                (t->io_fd, wr_io.h): it repeats the call once woken.
+ *                Either way it is on the store's woken list when it ends.
  *
  *   WR_SWITCH    (switching in C only) the thread stopped and the policy
  *                chose another to run: the host runs the task the store's
@@ -168,6 +171,15 @@ typedef struct wr_thread {
     uint64_t *wait_result;
     int64_t wait_timeout; /* nanoseconds; negative waits forever */
     struct wr_thread *wait_prev, *wait_next;
+    /* Its timeout, when the store's clock keeps it (wr_timer.h): place in the
+     * store's heap + 1 (0: none), deadline, arrival. */
+    uint32_t timer_pos;
+    int64_t timer_deadline;
+    uint64_t timer_seq;
+    /* Or WR_WAIT in the store's IO reactor (wr_io.h): the descriptor, -1 when
+     * not parked there, and WR_IO_READ or WR_IO_WRITE. */
+    int32_t io_fd;
+    uint8_t io_dir;
     bool woken; /* on the store's woken list */
     struct wr_thread *woken_next;
     /* Switching in C: its entry in the store's policy (bound by the host;
@@ -223,6 +235,20 @@ void wr_thread_reset_stacks(wr_thread *t);
  * do not allow it (WR_TRAP_OUT_OF_MEMORY when no chunk can be had). */
 int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots, uint32_t used_frames);
 
+/* Whether `t` waits (WR_WAIT: a futex or a descriptor), and with nothing
+ * for the host to keep (no timeout, or one the store's clock keeps). */
+static inline bool wr_thread_waits(const wr_thread *t) { return t->wait_mem != NULL || t->io_fd >= 0; }
+static inline bool wr_thread_waits_forever(const wr_thread *t)
+{
+    return t->io_fd >= 0 || (t->wait_mem != NULL && (t->wait_timeout < 0 || t->timer_pos != 0));
+}
+
+/* End t's wait as the host's timeout does (a futex wait gets "timed out", a
+ * descriptor wait retries its call); 1 if it waited. And take it out of
+ * every queue without waking it (thread freed or reused). */
+int wr_thread_cancel_wait(wr_thread *t);
+void wr_thread_forget_waits(wr_thread *t);
+
 /* Begin a call of `f` on thread `t` with `args` (f->type->param_slots slots).
  * For a wasm function the call is set up and wr_exec() runs it. A host
  * function cannot be entered this way (the host calls it directly).
@@ -246,6 +272,17 @@ wr_task *wr_exec_pop(wr_store *s, bool *started);
 /* Switching in C: queue the store's woken threads on policy `p`, oldest first, as the host would (and list
  * them changed for it). */
 void wr_exec_push_woken(wr_store *s, struct wr_policy *p);
+
+/* Nobody can run: end the waits only the core can end (wr_io.h, wr_timer.h).
+ * Descriptors already ready and timeouts already due first, with no time
+ * passing; then, only when the host has no wake-ups of its own
+ * (store->io_may_block), wait: virtual time jumps to the next timeout, real
+ * time waits for it or for a descriptor, up to the wall-time deadline.
+ * 1: threads may be on the woken list now (look again); 0: nothing here to
+ * wait for or not allowed (the host's to decide: maybe a deadlock, the wall
+ * deadline); -1: a signal came. The run loop calls it, and so does the
+ * host's own idle loop. */
+int wr_exec_idle(wr_store *s);
 
 /* The dispatch loop (wr_interp.c): run `t` alone until a wr_status. */
 int wr_interp_run(wr_thread *t);

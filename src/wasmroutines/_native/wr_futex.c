@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "wr_futex.h"
+#include "wr_timer.h"
 
 #define WR_FUTEX_BUCKETS 256u
 
@@ -31,11 +32,12 @@ static void unlink_waiter(wr_thread *t)
         f->tail[b] = t->wait_prev;
     t->wait_prev = t->wait_next = NULL;
     t->wait_mem = NULL;
+    wr_timer_remove(t);
 }
 
 /* Append `t`, whose wait just ended, to its store's woken list (once: it cannot wait, so be woken,
  * again before someone takes it off). */
-static void push_woken(wr_thread *t)
+void wr_futex_list_woken(wr_thread *t)
 {
     wr_store *s = t->store;
     if (t->woken)
@@ -53,7 +55,7 @@ static void mark_woken(wr_thread *t, uint64_t result)
 {
     *t->wait_result = result;
     t->wait_result = NULL;
-    push_woken(t);
+    wr_futex_list_woken(t);
 }
 
 int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, int64_t timeout_ns)
@@ -69,6 +71,14 @@ int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, i
     t->wait_addr = addr;
     t->wait_result = result;
     t->wait_timeout = timeout_ns;
+    /* With a clock of the store's own, the timeout is kept here (wr_timer.h), not by the host. */
+    wr_store *s = t->store;
+    if (timeout_ns >= 0 && s->clock_kind != WR_CLOCK_HOST) {
+        int64_t now = wr_clock_now(s);
+        int64_t deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+        if (wr_timer_add(t, deadline))
+            return -1;
+    }
     t->wait_next = NULL;
     t->wait_prev = f->tail[b];
     if (f->tail[b])
@@ -97,13 +107,18 @@ uint32_t wr_futex_notify(wr_memory *m, uint64_t addr, uint32_t count)
     return n;
 }
 
+void wr_futex_time_out(wr_thread *t)
+{
+    unlink_waiter(t);
+    mark_woken(t, 2);
+}
+
 int wr_futex_cancel(wr_thread *t)
 {
     if (!t->wait_mem)
         return 0;
     t->resumable = false; /* the host ends this wait: it runs the thread itself */
-    unlink_waiter(t);
-    mark_woken(t, 2);
+    wr_futex_time_out(t);
     return 1;
 }
 

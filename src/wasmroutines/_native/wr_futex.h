@@ -27,8 +27,15 @@ int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, i
 /* Wake up to `count` waiters of (m, addr), oldest first; returns how many. */
 uint32_t wr_futex_notify(wr_memory *m, uint64_t addr, uint32_t count);
 
-/* End t's wait with result 2 (timed out). Returns 1 if it was waiting. */
+/* Its timeout (wr_timer.h) ends t's wait with result 2: it stays resumable. */
+void wr_futex_time_out(wr_thread *t);
+
+/* The host ends t's wait with result 2 (timed out, or given up on): it runs
+ * the thread itself. Returns 1 if it was waiting. */
 int wr_futex_cancel(wr_thread *t);
+
+/* Append `t`, whose wait (of any kind) just ended, to its store's woken list. */
+void wr_futex_list_woken(wr_thread *t);
 
 /* The oldest woken thread of the store, removed from the list, or NULL. */
 wr_thread *wr_futex_take_woken(wr_store *s);

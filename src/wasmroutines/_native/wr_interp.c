@@ -344,6 +344,18 @@ dispatch:
 
 do_call : {
     if (callee->code == NULL) {
+        if (callee->native != NULL) {
+            /* A native host function (wr_runtime.h): done here, or parked with pc left at the call, which
+             * runs again when the thread resumes; else the host's own path below. */
+            int r = callee->native(thread, callee->native_ctx, fp + call_base);
+            if (r == WR_NATIVE_DONE) {
+                pc += call_size;
+                CHARGE(1);
+                NEXT();
+            }
+            if (r == WR_NATIVE_PARKED)
+                SUSPEND(WR_WAIT);
+        }
         /* A host function: hand the call to the host, args in place. */
         const wr_functype *ft = callee->type;
         uint32_t n = ft->param_slots > ft->result_slots ? ft->param_slots : ft->result_slots;

@@ -26,6 +26,18 @@ typedef struct wr_obj {
 } wr_obj;
 #define WR_OBJ_INSTANCE 4
 
+/* A native host function: a host function the host also implemented in C,
+ * called by the dispatch loop at the call itself with the arguments in place
+ * (args[0 ..]). It returns WR_NATIVE_DONE with the results written over the
+ * arguments; WR_NATIVE_PARKED when it parked the thread (wr_io.h): the
+ * thread waits, and the call runs again when it resumes, so it must have
+ * changed nothing the retry would see; or WR_NATIVE_HOST to leave the call
+ * to the host function proper (anything rare or unusual). The host's
+ * function stays the definition; the native is its fast path. */
+struct wr_thread;
+typedef int (*wr_native_fn)(struct wr_thread *t, void *ctx, uint64_t *args);
+enum { WR_NATIVE_DONE = 0, WR_NATIVE_HOST = 1, WR_NATIVE_PARKED = 2 };
+
 typedef struct wr_func {
     wr_obj hdr;
     const wr_functype *type; /* interned: stable for the store's life */
@@ -34,6 +46,8 @@ typedef struct wr_func {
     const wr_code *code;     /* NULL for a host function */
     uint32_t index;          /* function index in inst's module */
     uint64_t host_id;        /* host functions: the host's handle */
+    wr_native_fn native;     /* host functions: the fast path in C, or NULL */
+    void *native_ctx;
 } wr_func;
 
 typedef struct wr_memory {
@@ -131,6 +145,20 @@ struct wr_store {
     uint64_t threads_alive, max_threads;
     bool explore_shared;
     struct wr_spawner *spawners;
+    /* The IO reactor (wr_io.c), made on the first park; whether the run loop may block in it when nothing
+     * runs (the host has no wake-ups of its own); decisions since it last polled. */
+    struct wr_io *io;
+    bool io_may_block;
+    uint32_t io_since_poll;
+    /* The clock that times out waits (wr_timer.h: WR_CLOCK_*), virtual time, and the timeouts it keeps: a
+     * heap of waiting threads by (deadline, arrival). */
+    uint8_t clock_kind;
+    int64_t virtual_now;
+    struct wr_thread **timers;
+    uint32_t ntimers, timers_cap;
+    uint64_t timer_seq;
+    /* The contexts of native WASI calls (wr_wasi_fast.c), freed with the store. */
+    struct wr_wasi_fast *wasi_fast;
 };
 
 wr_store *wr_store_new(void);

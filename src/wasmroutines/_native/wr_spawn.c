@@ -68,7 +68,7 @@ void wr_pool_give(wr_thread *t)
         wr_thread_free(t);
         return;
     }
-    wr_futex_forget(t);
+    wr_thread_forget_waits(t);
     wr_exec_unlist_changed(t);
     untie(t);
     wr_thread_reset_stacks(t); /* a chunk goes back to the stack pool, within its bound */
@@ -81,6 +81,7 @@ void wr_pool_give(wr_thread *t)
     t->entries = entries;
     t->entries_cap = entries_cap;
     t->backtrace = backtrace;
+    t->io_fd = -1;
     wr_thread_reset_stacks(t);
     t->pooled = t->idle = true;
     t->pool_next = s->threads_idle;

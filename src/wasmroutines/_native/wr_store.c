@@ -4,6 +4,9 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
+#include "wr_io.h"
+#include "wr_timer.h"
+#include "wr_wasi_fast.h"
 #include "wr_runtime.h"
 #include "wr_spawn.h"
 #include "wr_stackpool.h"
@@ -64,6 +67,9 @@ void wr_store_free(wr_store *s)
     free(s->types);
     free(s->type_hash);
     wr_stackpool_free(s->stackpool);
+    wr_io_free(s);
+    wr_timer_free(s);
+    wr_wasi_fast_free_all(s);
     free(s);
 }
 

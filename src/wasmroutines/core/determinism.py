@@ -40,15 +40,18 @@ woken thread) and of host calls returning.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .clock import VirtualClock
+from .clock import Poll, VirtualClock
 from .policy import RUN_SLICES, PCTPolicy, RandomWalkPolicy, SplitMix64, Xoshiro256
 
 __all__ = [
     "EPOCH_NS",
     "DeterministicClock",
+    "NetworkClock",
     "PCTPolicy",
     "RandomWalkPolicy",
     "Schedule",
@@ -80,6 +83,59 @@ class DeterministicClock(VirtualClock):
 
     def __repr__(self) -> str:
         return f"DeterministicClock(now_ns={self.now_ns()})"
+
+
+class NetworkClock(DeterministicClock):
+    """The clock of a recorded network run: virtual, except that while every thread waits and some wait for the
+    network (`network_waits()`), it waits for the network in real time, up to the next virtual deadline, and moves
+    on by the real time waited.
+
+    A plain virtual clock would jump to the next deadline at once: a server that polls its sockets with a
+    timeout would time out again and again while its clients are still on their way, at full speed, filling the
+    recording. Nothing of this needs replaying: a replay moves its clock to each recorded wake-up's time.
+
+    The time waited is read once, at the first reading after the host answered, so that every reading made
+    while the wake-ups are handed out sees the same time. When an event comes, the clock stays short of the
+    deadline (at most one ns before it): so in a recording, a descriptor that woke a thread exactly at a
+    deadline did so after the timers due then (the scheduler fires them before it polls).
+    """
+
+    def __init__(self, network_waits: Callable[[], bool], start_ns: int = 0) -> None:
+        super().__init__(start_ns)
+        self._network_waits = network_waits
+        self._waiting: tuple[int, int | None] | None = None  # (time.monotonic_ns() when it began, its deadline)
+
+    def now_ns(self) -> int:
+        if self._waiting is not None:
+            self._settle(True)
+        return super().now_ns()
+
+    def _settle(self, event: bool) -> None:
+        began, deadline = self._waiting  # type: ignore[misc]
+        self._waiting = None
+        now = super().now_ns() + max(0, time.monotonic_ns() - began)
+        if deadline is not None:
+            now = min(now, deadline - 1 if event else deadline)
+        self.advance(max(0, now - super().now_ns()))
+
+    def idle(self, deadline_ns: int | None, poll: Poll) -> None:
+        if not self._network_waits():
+            super().idle(deadline_ns, poll)
+            return
+        if poll(0):
+            return
+        left = None if deadline_ns is None else max(0, deadline_ns - super().now_ns()) / 1e9
+        self._waiting = (time.monotonic_ns(), deadline_ns)
+        try:
+            got = poll(left)
+        except BaseException:
+            self._waiting = None  # interrupted (Ctrl-C): the run ends as it was, as its replay does
+            raise
+        if self._waiting is not None:  # nobody read the clock meanwhile
+            self._settle(got > 0)
+
+    def __repr__(self) -> str:
+        return f"NetworkClock(now_ns={super().now_ns()})"
 
 
 class SeededBytes:

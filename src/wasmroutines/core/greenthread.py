@@ -133,7 +133,7 @@ class GreenThread:
         if (
             t is not None
             and sched._native.ptr is not None
-            and lib.wr_api_thread_wait_info(t, sched._out_addr, sched._out_timeout)
+            and lib.wr_api_thread_wait_info(t, sched._out_addr, sched._out_timeout) == 1
         ):
             return int(sched._out_addr[0])
         return self._wait_address

@@ -6,9 +6,17 @@ the timer heap, the pollers, the selector and the wake-up pipe, parks the
 calling green thread on them (sleep, block_until, wait_io) and turns what is
 due into runnable threads (`_maintain`), through the scheduler's `_block`,
 `_wake`, `_drain` and `_sync_core`. When nothing is runnable `_idle` sleeps
-until the next deadline or host event, or reports a Deadlock. Every wake-up
+until the next deadline or host event, or reports a Deadlock. Threads parked
+on descriptors by the C core's own reactor (wr_io.h: native WASI socket calls)
+are the core's: the selector watches its one epoll descriptor while idle, and
+`_maintain` polls it without blocking. Every wake-up
 carries the block sequence number it was made for and is dropped when stale,
 so nothing needs unregistering eagerly.
+
+A replay of a recorded network run has no descriptors: its `Injector`
+(record.py's Replayer) wakes the threads that waited for one at the points
+the recording says, from where descriptors are polled (`_maintain`) and from
+`_idle`; threads parked for it (`wait_injected`) count as waiting for the host.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._ffi import lib
 from .errors import WallTimeExceeded
@@ -30,7 +38,7 @@ from .greenthread import _BLOCKED, _WAITING, GreenThread, current_scheduler
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
-__all__ = ["TIMED_OUT", "Event", "Reactor"]
+__all__ = ["TIMED_OUT", "Event", "Injector", "Reactor", "io_what"]
 
 
 _IO_WORDS = {
@@ -39,8 +47,44 @@ _IO_WORDS = {
     selectors.EVENT_READ | selectors.EVENT_WRITE: "readable or writable",
 }
 
+#: wr_api_store_next_timeout's "no timeout".
+_NEVER = 2**63 - 1
+
 #: The wake value of a block that ran into its deadline.
 TIMED_OUT: Any = object()
+
+
+def io_what(readable: Iterable[int], writable: Iterable[int]) -> str:
+    """What a thread waiting for these descriptors waits on, in words (its `blocked_on`)."""
+    wants: dict[int, int] = {}
+    for fd in readable:
+        wants[fd] = wants.get(fd, 0) | selectors.EVENT_READ
+    for fd in writable:
+        wants[fd] = wants.get(fd, 0) | selectors.EVENT_WRITE
+    return _wants_text(wants)
+
+
+def _wants_text(wants: dict[int, int]) -> str:
+    return ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
+
+
+class Injector(Protocol):
+    """Wake-ups that come from elsewhere than the clock and the descriptors: a replay's recorded network wakes.
+
+    Called only while some thread is parked with `Reactor.wait_injected`.
+    """
+
+    def maintain(self) -> None:
+        """Wake the threads whose wake-up is due now (called where descriptors are polled without blocking)."""
+
+    def idle(self, deadline_ns: int | None) -> bool:
+        """Nothing is runnable and the next timer is at `deadline_ns` (None: none): True when it took care of it
+        (moved the clock to its next wake-up, or ended the run); False to idle as if it were not there."""
+
+
+def _signals_here() -> None:
+    """Nothing: calling it lets Python run a pending signal handler at this point (a Ctrl-C that ended a wait
+    in C raises its KeyboardInterrupt in the caller)."""
 
 
 def _close_fds(selector: selectors.BaseSelector, fds: list[int]) -> None:
@@ -92,6 +136,9 @@ class Reactor:
         self._posted: deque[Callable[[], None]] = deque()
         self._wakeup_fds: tuple[int, int] | None = None
         self._owned_fds: list[int] = []  # closed with the selector when the scheduler goes
+        self._core_io_fd = -1  # the C reactor's epoll descriptor, once watched (the store closes it)
+        self.injector: Injector | None = None
+        self._injected = 0  # threads parked for the injector (wait_injected)
 
     def now_ns(self) -> int:
         """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
@@ -189,11 +236,24 @@ class Reactor:
             for fd, events in wants.items():
                 self._io.setdefault(fd, []).append((gt, seq, events))
                 self._update_fd(fd)
-            what = ", ".join(f"fd {fd} {_IO_WORDS[ev]}" for fd, ev in wants.items())
+            what = _wants_text(wants)
             self._sync_core()
             return self._block(gt, what, deadline_ns) is not TIMED_OUT
         finally:
             self._drop_io(gt)
+
+    def wait_injected(self, what: str, deadline_ns: int | None = None) -> Any:
+        """Park the calling green thread until `injector` wakes it (its block sequence number is the current
+        thread's `_block_seq + 1`, to be read before the call) or `deadline_ns` passes (TIMED_OUT); `what` is
+        what it waits on, in words. It counts as waiting for the host, as a thread in `wait_io` does."""
+        self._check_owner()
+        self._injected += 1
+        self._sync_core()
+        try:
+            return self._block(self.current, what, deadline_ns)
+        finally:
+            self._injected -= 1
+            self._sync_core()
 
     def _drop_io(self, gt: GreenThread) -> None:
         """`gt`'s descriptor wait is over (woken, timed out or abandoned): unregister its descriptors at once,
@@ -255,6 +315,21 @@ class Reactor:
             self._run_posted()
         if self._io:
             self._poll(0)
+        if self._injected:
+            assert self.injector is not None
+            self.injector.maintain()
+        if self._core_wakeups():
+            # What only the core can end, as its run loop does when idle: descriptors ready, timeouts due.
+            ptr = self._native.ptr
+            woke = lib.wr_api_io_waiters(ptr) and lib.wr_api_io_poll(ptr, 0) > 0
+            if lib.wr_api_store_fire_timeouts(ptr) or woke:
+                self._drain()
+
+    def _core_wakeups(self) -> bool:
+        """Threads wait on what only the C core can end: descriptors of its reactor (wr_io.h), timeouts on the
+        clock it keeps (wr_timer.h)."""
+        ptr = self._native.ptr
+        return ptr is not None and lib.wr_api_store_core_wakeups(ptr) > 0
 
     def _fire_timers(self) -> None:
         now = self.clock.now_ns()
@@ -296,7 +371,8 @@ class Reactor:
     def _idle(self) -> None:
         """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.
 
-        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded.
+        With a wall-time limit, never past it: once it passes the root is interrupted with WallTimeExceeded,
+        and so it is with a KeyboardInterrupt that comes meanwhile.
         """
         wall = self._wall_deadline
         poll = self._poll
@@ -311,17 +387,48 @@ class Reactor:
             def poll(timeout: float | None, _left: float = left / 1e9) -> int:
                 return self._poll(_left if timeout is None else min(timeout, _left))
 
+        if self._core_may_block and self._core_wakeups():
+            # Only the core's descriptors and timeouts can wake a thread: idle as its run loop does.
+            try:
+                woke = lib.wr_api_store_idle(self._native.ptr)
+                if woke < 0:
+                    _signals_here()  # a signal came: its KeyboardInterrupt is raised here, for the root
+            except KeyboardInterrupt as e:
+                self._abort = e
+                self._sync_core()
+                return
+            if woke > 0:
+                self._drain()
+            if woke:
+                return
         deadline = None
         while self._timers and self._timers[0][2] is None:
             heapq.heappop(self._timers)
             self._cancelled_timers -= 1
         if self._timers:
             deadline = self._timers[0][0]
-        if deadline is None and not self._io and not self._external and not self._posted:
+        ptr = self._native.ptr
+        core_io = False
+        if ptr is not None:
+            core_next = int(lib.wr_api_store_next_timeout(ptr))
+            if core_next != _NEVER and (deadline is None or core_next < deadline):
+                deadline = core_next
+            core_io = lib.wr_api_io_waiters(ptr) > 0
+        if self._injected and self.injector is not None and self.injector.idle(deadline):
+            return
+        if deadline is None and not self._io and not self._external and not self._posted and not core_io:
             self._abort = self._deadlock()
             self._sync_core()
             return
-        self.clock.idle(deadline, poll)
+        if core_io:
+            self._watch_core_io()
+        try:
+            self.clock.idle(deadline, poll)
+        except KeyboardInterrupt as e:
+            # Ctrl-C while idle lands here, in the hub: the root raises it as any abort (it would otherwise go to
+            # the hub's parent greenlet, which may be any thread's, and leave the root unable to close the run).
+            self._abort = e
+            self._sync_core()
 
     def _poll(self, timeout: float | None) -> int:
         """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
@@ -333,6 +440,11 @@ class Reactor:
         n = 0
         for key, events in sel.select(timeout):
             n += 1
+            if key.fd == self._core_io_fd:
+                ptr = self._native.ptr
+                if ptr is not None and lib.wr_api_io_poll(ptr, 0) > 0:
+                    self._drain()
+                continue
             if self._wakeup_fds is not None and key.fd == self._wakeup_fds[0]:
                 try:
                     while os.read(key.fd, 4096):
@@ -363,6 +475,13 @@ class Reactor:
             sel.unregister(fd)
         else:
             sel.modify(fd, mask)
+
+    def _watch_core_io(self) -> None:
+        """Idle with threads parked in the C core's reactor (wr_io.h): the selector watches its one descriptor."""
+        if self._core_io_fd < 0:
+            assert self._native.ptr is not None
+            self._core_io_fd = int(lib.wr_api_io_fd(self._native.ptr))
+            self._selector_of().register(self._core_io_fd, selectors.EVENT_READ)
 
     def _ensure_wakeup_pipe(self) -> None:
         if self._wakeup_fds is not None:

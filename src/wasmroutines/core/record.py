@@ -2,56 +2,91 @@
 
 A recording holds what a replay needs and what it checks against:
 
-  header     format version, the program's SHA-256, argv, env, the Schedule;
+  header     format version, the program's SHA-256, argv, env, the Schedule,
+             and for a network run (`run --record --tcplisten`) its listening
+             sockets (`network`: "HOST:PORT" each);
   schedule   every slice: the thread started (its id: the budget is the
              schedule's to draw), then how it stopped: why, the units it ran
              (less its budget when preempted: a few units over at most), and
              where (function index, byte offset; none at an exit), and the
              thread's id last when it is not the one started last (a thread
-             killed at the end). Version 2
-             keeps it to a few bytes a decision once compressed;
+             killed at the end). It keeps to a few bytes a decision once
+             compressed;
   calls      every WASI call in order: thread, name, where it was called
-             from, the waits it made (sleeps, yields), its result, the bytes
-             it wrote into guest memory, its exit (proc_exit) or error, and a
-             CRC of what it wrote to stdout or stderr;
-  end        exit code, output digest, units run.
+             from, the waits it made (sleeps, yields, and in a network run
+             its waits for descriptors and how each ended), its result, the
+             bytes it wrote into guest memory, its exit (proc_exit) or error,
+             and a CRC of what it wrote to stdout or stderr;
+  end        exit code, output digest, units run; for a run that was
+             interrupted (Ctrl-C, the wall-time limit) what interrupted it
+             and the scheduling decision it stopped at (`at`).
 
 Everything that came from outside (clock readings, random bytes, stdin and
-file reads, directory listings, file metadata, any WASI result) is in
-`calls`. A replay runs the program again under the recorded Schedule but
-answers every WASI call from the recording instead of the host (re-issuing
-its sleeps and yields so the schedule is the same, and writing recorded
-output to stdout/stderr again); host functions that are not WASI calls
-(wasi-threads' thread-spawn) run for real. It checks every slice and every
-call against the recording and stops at the first difference with a
-Divergence that says where: thread, function, byte offset, what was expected.
+file reads, directory listings, file metadata, accepted connections and the
+bytes read from them, any WASI result) is in `calls`. A replay runs the
+program again under the recorded Schedule but answers every WASI call from
+the recording instead of the host (re-issuing its sleeps and yields so the
+schedule is the same, and writing recorded output to stdout/stderr again);
+host functions that are not WASI calls (wasi-threads' thread-spawn) run for
+real. It checks every slice and every call against the recording and stops
+at the first difference with a Divergence that says where: thread, function,
+byte offset, what was expected.
 
-File: the line `WRREC <version>\\n`, then zlib-compressed JSON.
+The network. A seeded run is a function of its seed and its inputs, except
+for when a wait for a descriptor ends: that depends on the network. Without
+the network a deterministic run's descriptor waits take no time (the whole
+run waits: runner.py's InstantIoWaiter), but a server's would then serve one
+connection at a time, so a network run parks only the waiting thread, as a
+normal run does, and records how each such wait ended: by its deadline (a
+timer on the virtual clock, which the replay sets again), or woken by the
+descriptor, with where in the run that happened: the scheduling decision
+(the schedule's length then), the virtual time, and the wake-up's number
+among all of them (several at one point are queued in that order). Time
+passes only while every thread waits (determinism.py's NetworkClock). The
+replay parks the thread the same way and wakes it at the same point (the
+Replayer is its scheduler's Injector, reactor.py): the network is not needed.
+
+An interrupted run is recorded up to where it stopped; its replay ends there
+too, with RecordingEnd in the root (runner.py makes that an Outcome whose
+`interrupted` says why), instead of diverging for want of a recording.
+
+File: the line `WRREC <version>\\n`, then zlib-compressed JSON. Version 3
+added the network waits and the interrupted end; version 2 files read as
+before.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import signal
+import threading
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._ffi import lib
 from .backtrace import backtrace_frames
-from .errors import WasmroutinesError
+from .clock import VirtualClock
+from .errors import WallTimeExceeded, WasmroutinesError
 from .observe import InstructionCounter, NullObserver, StopReason
+from .reactor import TIMED_OUT, io_what
 
 if TYPE_CHECKING:
     from .greenthread import GreenThread
     from .scheduler import Scheduler
 
-__all__ = ["RECORD_VERSION", "Divergence", "Recorder", "Recording", "Replayer", "module_digest"]
+__all__ = ["RECORD_VERSION", "Divergence", "Recorder", "Recording", "RecordingEnd", "Replayer", "module_digest"]
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
+#: What interrupts a run from outside it: its recording ends where it stopped, and so does its replay.
+_INTERRUPTS = (KeyboardInterrupt, WallTimeExceeded)
+#: The versions this one reads: version 3 only added to version 2.
+_READS = ("2", "3")
 _MAGIC = b"WRREC"
 _WHY = {"preempted": 0, "yield": 1, "blocked": 2, "exit": 3}
 _WHY_NAME = {v: k for k, v in _WHY.items()}
@@ -69,6 +104,11 @@ class Divergence(WasmroutinesError):
         self.thread = thread
         self.where = where
         super().__init__(message)
+
+
+class RecordingEnd(WasmroutinesError):
+    """A replay reached the end of a recording whose run was interrupted (Ctrl-C, the wall-time limit): the replay
+    ends there too, having reproduced all of it. Raised in the root (the main call); not a failure."""
 
 
 def module_digest(data: bytes) -> str:
@@ -99,10 +139,11 @@ class Recording:
         parts = line.split()
         if len(parts) != 2 or parts[0] != _MAGIC:
             raise ValueError("not a wasmroutines recording")
-        if parts[1] != str(RECORD_VERSION).encode():
+        version = parts[1].decode(errors="replace")
+        if version not in _READS:
             raise ValueError(
-                f"recording format version {parts[1].decode(errors='replace')}: this wasmroutines reads version "
-                f"{RECORD_VERSION} only (record the run again with this version)"
+                f"recording format version {version}: this wasmroutines reads versions {_READS[0]} to {_READS[-1]} "
+                "only (record the run again with this version)"
             )
         doc = json.loads(zlib.decompress(body))
         return cls(doc["header"], doc["schedule"], doc["calls"], doc["end"])
@@ -193,8 +234,12 @@ class Recorder(NullObserver):
     """Records a run: a scheduler observer (the slices) and a WASI interposer (the calls).
 
     Install it after the InstructionCounter; give `interpose` to the run's
-    WASI imports and wrap its Waiter with `wrap_waiter` once the WASI state
-    exists (`bind_state`).
+    WASI imports, and `bind_state` the WASI state once its Waiter is in
+    place (it wraps it). A header with `network` (listening sockets) makes it
+    a network run's recorder: descriptor waits park the waiting thread and
+    are recorded (see the module docstring); the Waiter it wraps must then
+    send sleeps and yields to the scheduler. Tell it `run_ended()` when the
+    run ends, before its threads are torn down, and `finish` it after.
     """
 
     def __init__(self, scheduler: Scheduler, counter: InstructionCounter, header: dict[str, Any]) -> None:
@@ -202,11 +247,17 @@ class Recorder(NullObserver):
         self._counter = counter
         self.recording = Recording(dict(header, version=RECORD_VERSION, names={}))
         self._names: dict[str, str] = self.recording.header["names"]
+        self.network = bool(header.get("network"))
         self._slice_start = 0
         self._budget = 0
         self._running: int | None = None
         self._state: Any = None
         self._active: dict[int, tuple[dict[str, Any], list[tuple[int, bytes]]]] = {}
+        self._io_waits: dict[int, list[Any]] = {}  # thread id -> its descriptor wait's entry, while it waits
+        self._wakes = 0  # descriptor wake-ups so far
+        self._end_at: int | None = None  # where an interrupt stopped the run (the schedule's length then)
+        self._busy = False  # a recorded WASI call is doing its work (not waiting): a Ctrl-C waits for it
+        self._interrupt_pending = False
 
     # ---- observer ----
 
@@ -217,9 +268,24 @@ class Recorder(NullObserver):
         self.recording.schedule.append(thread.id)
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
+        if why == "exit" and self._end_at is None and isinstance(thread.exception, _INTERRUPTS):
+            # The interrupt ended this thread (a replay's thread goes on instead): the run stops before it.
+            self._end_at = len(self.recording.schedule)
         units = self._counter.total - self._slice_start
         where = _where(thread, self._names) if why != "exit" else []
         self.recording.schedule.append(_stop_entry(thread, why, units, self._budget, where, self._running))
+
+    def woken(self, thread: GreenThread) -> None:
+        entry = self._io_waits.get(thread.id)
+        if entry is not None and len(entry) == 4 and thread._wake_value is not TIMED_OUT:
+            # A descriptor woke it (Reactor._poll): where in the run, and when, for the replay to wake it there.
+            entry.append([len(self.recording.schedule), self._wakes, self._sched.clock.now_ns()])
+            self._wakes += 1
+
+    def run_ended(self) -> None:
+        """The run is over (its root returned or raised); what follows is tearing down its threads."""
+        if self._end_at is None:
+            self._end_at = len(self.recording.schedule)
 
     # ---- WASI ----
 
@@ -242,30 +308,79 @@ class Recorder(NullObserver):
             mine: list[tuple[int, bytes]] = []
             mem.touched = mine
             self._active[gt.id] = (rec, mine)
+            self._busy = True
             try:
-                result = host(*args)
-            except WasiExit as e:
-                rec["x"] = e.code
-                raise
-            except GreenletExit:
-                raise  # killed mid-call (the program ended): left unfinished, as a replay will find it
-            except BaseException as e:
-                rec["e"] = f"{type(e).__name__}: {e}"
-                raise
+                try:
+                    result = host(*args)
+                except WasiExit as e:
+                    rec["x"] = e.code
+                    raise
+                except (GreenletExit, *_INTERRUPTS):
+                    raise  # killed mid-call (the program ended) or interrupted: left unfinished, as a replay finds it
+                except BaseException as e:
+                    rec["e"] = f"{type(e).__name__}: {e}"
+                    raise
+                finally:
+                    mem.touched = prev
+                    self._active.pop(gt.id, None)
+                view = mem.view()
+                rec["r"] = result
+                writes = _diff(view, mine)
+                if writes:
+                    rec["m"] = writes
+                if name == "fd_write" and args and args[0] in (1, 2):
+                    rec["o"] = zlib.crc32(_gather(view, args[1], args[2]))
             finally:
-                mem.touched = prev
-                self._active.pop(gt.id, None)
-            view = mem.view()
-            rec["r"] = result
-            writes = _diff(view, mine)
-            if writes:
-                rec["m"] = writes
-            if name == "fd_write" and args and args[0] in (1, 2):
-                rec["o"] = zlib.crc32(_gather(view, args[1], args[2]))
+                self._busy = False
+            self._deliver_interrupt()  # the call is whole in the recording (its output is out): now
             return result
 
         recorded.__name__ = name
         return recorded
+
+    @contextlib.contextmanager
+    def interrupts_between_calls(self) -> Iterator[None]:
+        """While recording (on the main thread, SIGINT's handler Python's own): a Ctrl-C that comes while a WASI
+        call does its work takes effect when the call returns or starts to wait, so that a call whose effects are
+        out (the output it wrote) is whole in the recording, which its replay then repeats; a second Ctrl-C
+        meanwhile takes effect at once. A wait (a thread blocked, the run idle) is interrupted at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield
+            return
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self._busy and not self._interrupt_pending:
+                self._interrupt_pending = True
+                return
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._interrupt_pending = False
+
+    def _deliver_interrupt(self) -> None:
+        if self._interrupt_pending:
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def _pause(self) -> Iterator[None]:
+        """The current call waits: a Ctrl-C that came while it worked takes effect now, one that comes meanwhile
+        at once."""
+        busy = self._busy
+        self._busy = False
+        self._deliver_interrupt()
+        try:
+            yield
+        finally:
+            self._busy = busy
 
     def _waited(self, kind: str, value: int | None) -> tuple[Any, Any]:
         """A wait starts in the current thread's call: log it; hide the call's touched list meanwhile."""
@@ -277,13 +392,45 @@ class Recorder(NullObserver):
         mem.touched = None
         return mem, saved
 
-    def finish(self, exit_code: int | None, digest: str, units: int) -> Recording:
-        self.recording.end = {"exit": exit_code, "output": digest, "units": units}
+    def _wait_io(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
+        """A network run's descriptor wait, in the current thread's call: park the thread (Scheduler.wait_io), and
+        log the wait and how it ended: "t" by its deadline, [decision, wake-up number, virtual time] woken by a
+        descriptor (noted by `woken`), "e" not a descriptor the scheduler can watch (OSError, raised again);
+        nothing when the run ended meanwhile."""
+        gt = self._sched.current
+        entry: list[Any] = ["i", list(readable), list(writable), deadline]
+        active = self._active.get(gt.id)
+        if active is not None:
+            active[0]["w"].append(entry)
+        mem = self._state.mem
+        saved = mem.touched
+        mem.touched = None
+        self._io_waits[gt.id] = entry
+        try:
+            with self._pause():
+                woke = self._sched.wait_io(readable, writable, deadline)
+        except OSError:
+            entry.append("e")
+            raise
+        finally:
+            self._io_waits.pop(gt.id, None)
+            mem.touched = saved
+        if not woke:
+            entry.append("t")
+
+    def finish(self, exit_code: int | None, digest: str, units: int, interrupted: str | None = None) -> Recording:
+        """The end of the recording; `interrupted` says what interrupted the run (a command-line option, Ctrl-C)."""
+        end: dict[str, Any] = {"exit": exit_code, "output": digest, "units": units}
+        if interrupted is not None:
+            end["interrupted"] = interrupted
+            end["at"] = self._end_at if self._end_at is not None else len(self.recording.schedule)
+        self.recording.end = end
         return self.recording
 
 
 class _RecordingWaiter:
-    """Wraps a WASI Waiter: logs sleeps and yields into the running call's record."""
+    """Wraps a WASI Waiter: logs sleeps and yields into the running call's record, and in a network run parks
+    the thread for descriptor waits and logs them (Recorder._wait_io)."""
 
     def __init__(self, inner: Any, recorder: Recorder) -> None:
         self._inner = inner
@@ -298,20 +445,34 @@ class _RecordingWaiter:
     def yield_(self) -> None:
         mem, saved = self._rec._waited("y", None)
         try:
-            self._inner.yield_()
+            with self._rec._pause():
+                self._inner.yield_()
         finally:
             mem.touched = saved
 
     def sleep_until(self, deadline: int) -> None:
         mem, saved = self._rec._waited("s", deadline)
         try:
-            self._inner.sleep_until(deadline)
+            with self._rec._pause():
+                self._inner.sleep_until(deadline)
         finally:
             mem.touched = saved
 
     def wait(self, readable: list[int], writable: list[int], deadline: int | None) -> None:
         if readable or writable:
-            self._inner.wait(readable, writable, deadline)  # instant in deterministic runs: nothing to replay
+            if not self._rec.network:
+                with self._rec._pause():  # the whole run waits for the input (it takes no virtual time)
+                    self._inner.wait(readable, writable, deadline)  # nothing to replay
+                return
+            try:
+                self._rec._wait_io(readable, writable, deadline)
+            except OSError:
+                from ..bindings.wasi.green import POLL_INTERVAL_NS
+
+                # Not a descriptor the selector takes (a regular file), or closed meanwhile: as SchedulerWaiter
+                # does, sleep a little and let the caller recheck (a logged sleep, which the replay repeats).
+                step = self.now() + POLL_INTERVAL_NS
+                self.sleep_until(step if deadline is None else min(step, deadline))
             return
         if deadline is not None:
             self.sleep_until(deadline)
@@ -326,6 +487,9 @@ class Replayer(NullObserver):
     Install it after the InstructionCounter and give `interpose` to the WASI
     imports; `bind_state` gives it the guest memory. Output the program writes
     to stdout/stderr goes to `stdout`/`stderr` (binary streams or bytearrays).
+    It is its scheduler's Injector (reactor.py): it wakes the threads whose
+    recorded descriptor waits were woken, at the same points. At the end of
+    an interrupted recording it stops the run with RecordingEnd (`ended`).
     """
 
     def __init__(
@@ -348,10 +512,26 @@ class Replayer(NullObserver):
         for i, rec in enumerate(recording.calls):
             rec["#"] = i
             self._calls.setdefault(rec["t"], deque()).append(rec)
+        # Every descriptor wake-up of the recording, by number: (decision, virtual time, thread, call number).
+        wakes: dict[int, tuple[int, int, int, int]] = {}
+        for rec in recording.calls:
+            for w in rec["w"]:
+                if w[0] == "i" and len(w) > 4 and isinstance(w[4], list):
+                    at, number, t = w[4]
+                    wakes[number] = (at, t, rec["t"], rec["#"])
+        if sorted(wakes) != list(range(len(wakes))):
+            raise ValueError("a broken recording: its network wake-ups are not numbered 0, 1, 2...")
+        self._wakes = [wakes[i] for i in range(len(wakes))]
+        self._next_wake = 0
+        self._waiting: dict[int, tuple[int, GreenThread, int]] = {}  # thread id -> (wake-up, thread, block seq)
+        end = recording.end
+        self._end_at: int | None = end.get("at") if end.get("interrupted") else None
+        self.ended = False  # the replay reached the end of an interrupted recording
         self._state: Any = None
         self._names: dict[str, str] = recording.header.get("names", {})
         self._out = {1: stdout, 2: stderr}
         self.diverged: Divergence | None = None
+        scheduler.injector = self
 
     def _diverge(self, div: Divergence) -> None:
         """Stop the replay. Never raised here (this runs in the middle of a switch): the root raises it
@@ -364,11 +544,27 @@ class Replayer(NullObserver):
 
     # ---- observer: the slices ----
 
+    def _at_end(self) -> bool:
+        """The replay has reached the point where the recorded run was interrupted."""
+        return self._end_at is not None and self._pos >= self._end_at
+
+    def _end(self) -> None:
+        """The end of an interrupted recording: stop the run there (the root raises RecordingEnd)."""
+        if not self.ended:
+            self.ended = True
+            if self._sched._abort is None:
+                why = self.recording.end.get("interrupted")
+                self._sched._abort = RecordingEnd(f"the replay reached the end of the recording (interrupted: {why})")
+                self._sched._sync_core()
+
     def started(self, thread: GreenThread, budget: int) -> None:
         self._slice_start = self._counter.total
         self._budget = budget
         self._running = thread.id
-        if self.diverged is not None:
+        if self.diverged is not None or self.ended:
+            return
+        if self._at_end():
+            self._end()  # this slice was never recorded: the thread runs it, but any WASI call parks it
             return
         exp = self._next_schedule()
         if exp != thread.id:
@@ -382,7 +578,10 @@ class Replayer(NullObserver):
             )
 
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
-        if self.diverged is not None:
+        if self.diverged is not None or self.ended:
+            return
+        if self._at_end():
+            self._end()
             return
         units = self._counter.total - self._slice_start
         where = _where(thread) if why != "exit" else []
@@ -409,13 +608,15 @@ class Replayer(NullObserver):
         return list(item) if isinstance(item, list) else item
 
     def check_end(self, exit_code: int | None, digest: str) -> None:
-        """After the run: it must have ended where and how the recording did."""
+        """After the run: it must have ended where and how the recording did (or reached the end of an
+        interrupted recording)."""
         if self.diverged is not None:
             raise self.diverged
         end = self.recording.end
         left = len(self._schedule) - self._pos
-        # The last slice of the main thread is never stopped: one start may be left over.
-        if left > 1 or (left == 1 and isinstance(self._schedule[-1], list)):
+        # The last slice of the main thread is never stopped: one start may be left over. At the end of an
+        # interrupted recording what is left is its teardown (the threads killed), which the replay does its own way.
+        if not self.ended and (left > 1 or (left == 1 and isinstance(self._schedule[-1], list))):
             raise Divergence(f"replay ended early: {left} scheduling decisions of the recording were not reached")
         unused = [r for q in self._calls.values() for r in q]
         if unused:
@@ -424,6 +625,8 @@ class Replayer(NullObserver):
                 f"replay ended before thread {first['t']} made its recorded call {first['n']} "
                 f"({_recorded_where(first['at'], self._names)}), call {first['#']} of {len(self.recording.calls)}"
             )
+        if self.ended:
+            return  # stopped where the recorded run was interrupted: it neither exited nor ended
         if end.get("exit") != exit_code:
             raise Divergence(f"replay exited with {exit_code}; the recording exited with {end.get('exit')}")
         if end.get("output") != digest:
@@ -444,6 +647,11 @@ class Replayer(NullObserver):
                 raise self.diverged
             queue = self._calls.get(gt.id)
             rec = queue[0] if queue else None
+            if self.ended or (rec is None and self._at_end()):
+                # Past the end of an interrupted recording: the run stops here (the root raises RecordingEnd).
+                self._end()
+                sched._block(gt, "the end of the recording")
+                raise RecordingEnd("past the end of the recording")  # never: the run is over first
             if rec is None or rec["n"] != name:
                 where = _where_text(gt)
                 if rec is None:
@@ -464,6 +672,8 @@ class Replayer(NullObserver):
                     sched.sleep_until(w[1])
                 elif w[0] == "y":
                     sched.yield_now()
+                elif w[0] == "i":
+                    self._wait_io(gt, rec, w)
             if "r" not in rec and "x" not in rec and "e" not in rec:
                 # The recorded run ended while this call was still waiting: wait the same way, forever.
                 sched._block(gt, f"replay of unfinished {name}")
@@ -493,6 +703,98 @@ class Replayer(NullObserver):
 
         replayed.__name__ = name
         return replayed
+
+    # ---- the network: descriptor waits and their wake-ups ----
+
+    def _wait_io(self, gt: GreenThread, rec: dict[str, Any], w: list[Any]) -> None:
+        """Replay a network run's descriptor wait (Recorder._wait_io): park the thread as the recorded run did,
+        until the recorded wake-up (injected by `maintain`) or its deadline."""
+        end = w[4] if len(w) > 4 else None
+        if end == "e":
+            return  # the recorded run could not watch the descriptor: its next wait is a logged sleep
+        what = io_what(w[1], w[2])
+        if isinstance(end, list):
+            self._waiting[gt.id] = (end[1], gt, gt._block_seq + 1)
+        try:
+            value = self._sched.wait_injected(what, w[3])
+        finally:
+            self._waiting.pop(gt.id, None)
+        if isinstance(end, list) and value is TIMED_OUT:
+            where = _where_text(gt)
+            div = Divergence(
+                f"replay diverged: {_thread_name(gt)} waited for {what} in {rec['n']} (call {rec['#']}, {where}) "
+                f"until its deadline; in the recording the network woke it at scheduling decision {end[0]}",
+                thread=gt.id,
+                where=where,
+            )
+            self._diverge(div)
+            raise div
+
+    def maintain(self) -> None:
+        """Injector: wake the threads the recording's descriptors woke at this point (scheduling decision and
+        virtual time), in the recorded order; a wake-up the replay went past, or whose thread does not wait for
+        it, is a divergence."""
+        if self.diverged is not None or self.ended:
+            return
+        wakes = self._wakes
+        clock = self._sched.clock
+        while self._next_wake < len(wakes):
+            at, t, tid, call = wakes[self._next_wake]
+            pos, now = self._pos, clock.now_ns()
+            if at > pos or (at == pos and t > now):
+                return
+            waiting = self._waiting.get(tid)
+            if at < pos or t < now or waiting is None or waiting[0] != self._next_wake:
+                rec = self.recording.calls[call]
+                how = "does not wait for it in the replay" if at == pos and t == now else "the replay went past it"
+                self._diverge(
+                    Divergence(
+                        f"replay diverged at scheduling decision {pos}: the recording has the network wake thread "
+                        f"{tid} at decision {at} (in {rec['n']}, call {call}, from "
+                        f"{_recorded_where(rec['at'], self._names)}), and {how}",
+                        thread=tid,
+                    )
+                )
+                return
+            self._next_wake += 1
+            self._sched._wake(waiting[1], waiting[2], True)
+
+    def idle(self, deadline_ns: int | None) -> bool:
+        """Injector: nothing can run. Move the clock to the next recorded wake-up when it comes first (a network
+        run's clock moved on while it waited for the network), end the replay at the end of an interrupted
+        recording, let the clock jump to `deadline_ns` as in any run, or diverge: the recording ran on from here."""
+        if self.diverged is not None or self.ended:
+            return True
+        if self._at_end():
+            self._end()  # the recorded run was interrupted while it waited here
+            return True
+        pos = self._pos
+        if self._next_wake < len(self._wakes):
+            at, t, _, _ = self._wakes[self._next_wake]
+            # At a deadline's time the timers come first: the recording's clock stopped short of it for a wake-up.
+            if at == pos and (deadline_ns is None or t < deadline_ns):
+                clock = self._sched.clock
+                if isinstance(clock, VirtualClock):
+                    clock.advance(max(0, t - clock.now_ns()))
+                return True
+        if deadline_ns is not None:
+            return False
+        message = f"replay diverged at scheduling decision {pos}: no thread can run"
+        tid = None
+        if self._next_wake < len(self._wakes):
+            at, _, tid, call = self._wakes[self._next_wake]
+            rec = self.recording.calls[call]
+            message += (
+                f", and the recording's next network wake-up is thread {tid}'s at decision {at} "
+                f"(in {rec['n']}, call {call}, from {_recorded_where(rec['at'], self._names)})"
+            )
+        else:
+            message += f"; the recording has {_expect_slice(self._peek_schedule())} next"
+        self._diverge(Divergence(message, thread=tid))
+        return True
+
+    def _peek_schedule(self) -> int | list[int] | None:
+        return self._schedule[self._pos] if self._pos < len(self._schedule) else None
 
     def _emit(self, fd: int, data: bytes) -> None:
         out = self._out.get(fd)

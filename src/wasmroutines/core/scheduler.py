@@ -47,7 +47,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
 from .backtrace import backtrace_frames
-from .clock import Clock, MonotonicClock, VirtualClock
+from .clock import Clock, MonotonicClock, VirtualClock, core_clock_kind
 from .determinism import DeterministicClock
 from .errors import (
     Deadlock,
@@ -134,7 +134,8 @@ class Scheduler(Reactor):
             # A seeded schedule keeps time virtual too (as run --seed does), or wall-clock timing leaks into it.
             seeded = isinstance(policy, (RandomWalkPolicy, PCTPolicy))
             clock = DeterministicClock() if seeded else MonotonicClock()
-        self.clock: Clock = clock
+        self._clock: Clock | None = None
+        self.clock = clock
         self._owner = threading.get_ident()
         self._hub: greenlet | None = None
         self.main = GreenThread(self, 0, "main", None, (), False)
@@ -150,6 +151,7 @@ class Scheduler(Reactor):
         #: Whether the C core switches threads itself (wr_exec.h, Switching), and with which checks.
         self._cswitch = False
         self._core_mode: tuple[BuiltinPolicy | None, bool] = (None, False)
+        self._core_may_block = False
         self._yield_hook = False  # the store has an on_yield hook (store.py)
         self._core_switching = True
         self._out_addr = ffi.new("uint64_t *")
@@ -176,6 +178,29 @@ class Scheduler(Reactor):
         self._preempt_shared = False
         self._adopt(self.policy)
         self._sync_core()
+
+    @property
+    def clock(self) -> Clock:
+        """What "now" is for this scheduler's threads, and how time passes while none can run (clock.py)."""
+        assert self._clock is not None
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        old = self._clock
+        if isinstance(old, VirtualClock) and old._native is self._native:
+            old._bind(None)
+        self._clock = clock
+        ptr = self._native.ptr
+        if ptr is None:
+            return
+        kind = core_clock_kind(clock)
+        if kind == lib.WR_CLOCK_VIRTUAL:
+            assert isinstance(clock, VirtualClock)
+            if clock._bind(self._native):
+                return  # its time lives in the core now
+            kind = lib.WR_CLOCK_HOST  # another store's core keeps it: the timeouts stay ours
+        lib.wr_api_store_set_clock(ptr, kind, 0)
 
     # ---- public: threads ----
 
@@ -459,7 +484,11 @@ class Scheduler(Reactor):
             and (hook is None or hook == self._exit_hook_quiet)
         )
         host = bool(
-            self._pollers or self._io or self._external or (self._timers and not isinstance(self.clock, VirtualClock))
+            self._pollers
+            or self._io
+            or self._injected
+            or self._external
+            or (self._timers and not isinstance(self.clock, VirtualClock))
         )
         on = (
             DIRECT_HANDOFF
@@ -475,6 +504,11 @@ class Scheduler(Reactor):
         if self._core_spawns and not spawns:
             self._adopt_owned()  # from now on Python sees every thread
         self._core_spawns = spawns
+        # The C run loop may block in its reactor when nothing runs only while Python has no wake-ups of its own.
+        may_block = not (host or self._timers or self._posted)
+        if may_block != self._core_may_block:
+            self._core_may_block = may_block
+            lib.wr_api_io_set_may_block(ptr, may_block)
         mode = (builtin if on else None, host)
         if mode[0] is self._core_mode[0] and mode[1] == self._core_mode[1]:
             return
@@ -644,10 +678,9 @@ class Scheduler(Reactor):
         gt = self._core_makers[int(ffi.cast("uintptr_t", info.spawner))](t, info)
         lib.wr_api_thread_disown(t)
         self._live[hid] = gt
-        if lib.wr_api_thread_sched_state(t) == 1:  # waiting, with no timeout (its wait set up in C)
+        if lib.wr_api_thread_sched_state(t) == 1:  # waiting, with nothing for Python to keep (as _drain reads it)
             gt.state = _WAITING
-            gt._what = "futex"
-            gt._wait_address = 0  # read from the core (wait_address)
+            gt._what = self._note_wait(gt)
             self._nwaiting += 1
         return gt
 
@@ -689,18 +722,29 @@ class Scheduler(Reactor):
     def _wait_futex(self, gt: GreenThread, picked: Any = _UNPICKED) -> None:
         """WR_WAIT: the C core queued the thread on a futex. Park it until notified or timed out (`picked`: the
         C core stopped it and chose the next thread already: _handover)."""
-        t = gt._wr_thread
-        if not lib.wr_api_thread_wait_info(t, self._out_addr, self._out_timeout):
+        what = self._note_wait(gt)
+        if what is None:
             return  # already ended (cannot happen before anyone else ran, but harmless)
-        addr = int(self._out_addr[0])
         timeout = int(self._out_timeout[0])
-        gt._wait_address = addr
         self._nwaiting += 1
         deadline = self.clock.now_ns() + timeout if timeout >= 0 else None
         try:
-            self._block(gt, "futex", deadline, _WAITING, picked)
+            self._block(gt, what, deadline, _WAITING, picked)
         finally:
             gt._wait_address = None
+
+    def _note_wait(self, gt: GreenThread) -> str | None:
+        """What `gt`'s wait in the C core is, in words (a futex, or a descriptor of the C reactor: wr_io.h), with
+        its address noted for reports; None when it does not wait. Its timeout is left in `_out_timeout`."""
+        kind = lib.wr_api_thread_wait_info(gt._wr_thread, self._out_addr, self._out_timeout)
+        if not kind:
+            return None
+        addr = int(self._out_addr[0])
+        if kind == 1:
+            gt._wait_address = addr
+            return "futex"
+        gt._wait_address = None
+        return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
 
     def _handover(self, gt: GreenThread) -> None:
         """WR_SWITCH: the C core stopped `gt` (the running thread) at a slice end or a wait, made the decision
@@ -715,7 +759,7 @@ class Scheduler(Reactor):
             # Chosen again at one of the core's periodic checks: look at the world, then go on.
             if self._wall_deadline is not None:
                 self._check_wall_time(gt)
-            if self._timers or self._pollers or self._posted or self._io:
+            if self._timers or self._pollers or self._posted or self._io or self._injected:
                 self._maintain()
             return
         deadline = self._wall_deadline
@@ -754,7 +798,7 @@ class Scheduler(Reactor):
             entry = [deadline_ns, next(self._timer_seq), gt, gt._block_seq]
             gt._timer = entry
             heapq.heappush(self._timers, entry)
-            if not isinstance(self.clock, VirtualClock):
+            if self._core_may_block or not isinstance(self.clock, VirtualClock):
                 self._sync_core()
         if picked is _UNPICKED:
             obs = self._observer
@@ -793,7 +837,7 @@ class Scheduler(Reactor):
                 self._sync_core()
                 break
             if picked is _UNPICKED:
-                if self._timers or self._pollers or self._posted or self._io:
+                if self._timers or self._pollers or self._posted or self._io or self._injected or self._core_wakeups():
                     self._maintain()
                 nxt, entered = self._pop()
             else:
@@ -993,9 +1037,8 @@ class Scheduler(Reactor):
             if where(t) == 1:  # waiting (again), with no timeout: its greenlet still sits in a switch
                 if gt.state is not _WAITING:
                     gt.state = _WAITING
-                    gt._what = "futex"
-                    gt._wait_address = 0  # read from the core (wait_address)
                     self._nwaiting += 1
+                gt._what = self._note_wait(gt)
             else:  # queued, or chosen to run next
                 if gt.state is _WAITING:
                     self._unwait(gt)

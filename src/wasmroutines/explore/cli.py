@@ -6,6 +6,8 @@ the commands, so the plain `run` path stays as it was.
     wasmroutines run --seed 7 prog.wasm                 # the same bytes, every time
     wasmroutines run --seed 7 --record run.wrr prog.wasm
     wasmroutines run --replay run.wrr prog.wasm         # exactly again, or where it diverges
+    wasmroutines run --seed 7 --record run.wrr --tcplisten 127.0.0.1:8080 server.wasm   # a server: Ctrl-C ends it
+    wasmroutines run --replay run.wrr server.wasm       # without the network
     wasmroutines run --seed 7 --trace run.json prog.wasm   # open in ui.perfetto.dev
     wasmroutines explore --runs 1000 --strategy pct prog.wasm
     wasmroutines explore --dask local:2 --runs 100000 prog.wasm   # on Dask (cluster.py)
@@ -19,6 +21,7 @@ import logging
 import math
 import os
 import re
+import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -31,7 +34,7 @@ from ..core.policy import EXPLORE_SLICES, RUN_SLICES
 from ..core.record import Divergence, Recording
 from ..core.store import DEFAULT_MAX_THREADS, MIN_STACK_BYTES
 from .cluster import ClusterUnavailable, dask_executor, parse_address
-from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, run_program
+from .runner import DEFAULT_FUEL, LIMIT_FLAGS, Failure, Outcome, Program, RunHooks, RunInterrupted, run_program
 
 __all__ = [
     "EXIT_FAILURES",
@@ -43,6 +46,7 @@ __all__ = [
     "explore_command",
     "fail_limit",
     "limit_message",
+    "listen_tcp",
     "run_deterministic",
     "spawn_warning",
     "store_limits",
@@ -54,6 +58,8 @@ EXIT_FAILURES = 1
 EXIT_CANNOT_RUN = 3
 EXIT_TRAP = 134
 EXIT_ERROR = 1
+#: `run` exits with this when Ctrl-C interrupted it (128 + SIGINT).
+EXIT_INTERRUPTED = 130
 #: `run` exits with this when the program went over a limit (128 + SIGKILL, as a process killed over one).
 EXIT_LIMIT = 137
 
@@ -437,16 +443,40 @@ def _dirs_env(
     return dirs, env
 
 
+def listen_tcp(specs: Sequence[str], parser: argparse.ArgumentParser) -> list[socket.socket]:
+    """The listening sockets of `--tcplisten HOST:PORT` options (a bad one is a usage error)."""
+    from ..bindings.wasi import WasiConfig
+
+    config = WasiConfig()
+    for spec in specs:
+        host, _, port = spec.rpartition(":")
+        host = host.strip("[]")
+        if not host or not port.isdigit() or int(port) > 65535:
+            parser.error(f"--tcplisten {spec!r}: expected HOST:PORT")
+        try:
+            config.listen_tcp(host, int(port))
+        except OSError as e:
+            parser.error(f"--tcplisten {spec}: {e.strerror or e}")
+    return config.listeners
+
+
 def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int | None:
     """`wasmroutines run` with deterministic options: its exit status; None when none was given."""
     if not wants_deterministic(args):
         return None
     if getattr(args, "invoke", None) is not None:
         parser.error("--invoke cannot be combined with --seed, --record, --replay or --trace")
-    if getattr(args, "tcplisten", None):
-        parser.error("--tcplisten cannot be combined with deterministic mode")
     if args.record and args.replay:
         parser.error("--record and --replay exclude each other")
+    tcplisten = getattr(args, "tcplisten", None) or []
+    if tcplisten and args.replay:
+        parser.error("--tcplisten cannot be combined with --replay: a replay answers every call from its recording")
+    if tcplisten and not args.record:
+        parser.error(
+            "--tcplisten needs --record in deterministic mode: when a server's waits for the network end depends "
+            "on the network, which a seed cannot repeat; record the run (--record FILE) and replay that "
+            "(--replay FILE, no network needed)"
+        )
     # Output files are opened before the run, so a bad path fails now, not after all the work.
     for option, path in (("--record", args.record), ("--trace", args.trace)):
         if path and (problem := _unwritable_file(path)):
@@ -461,6 +491,8 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
             return _fail(f"cannot read recording {args.replay}: {e}")
         if not limits:  # the recorded run's limits, unless the command line gives its own
             limits = dict(recording.header.get("limits") or {})
+            # ... but its wall time: it depends on the machine, and a recording it stopped ends by itself.
+            limits.pop("max_wall_time", None)
     try:
         program = _program(args, dirs, env, limits)
     except OSError as e:
@@ -474,6 +506,7 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
     if recording is not None:
         _warn_replay_differences(recording, program)
     schedule = _schedule_of(args)
+    listeners = listen_tcp(tcplisten, parser)  # the ports are taken before the run, as a plain run does
     sys.stdout.flush()
     try:
         outcome = run_program(
@@ -486,14 +519,29 @@ def run_deterministic(args: argparse.Namespace, parser: argparse.ArgumentParser)
             trace=bool(args.trace),
             hooks=RunHooks(spawn_refused=spawn_warning(limits)),
             log_decisions=False,  # `run` reports no schedule: keep nothing per decision
+            listeners=listeners,
         )
     except Divergence as e:
         return _fail(str(e))
+    except RunInterrupted as e:  # Ctrl-C: a server's usual end, whose recording is what it was run for
+        _save(args, e.outcome)
+        return EXIT_INTERRUPTED
+    _save(args, outcome)
+    if recording is not None and outcome.interrupted is not None:
+        sys.stdout.flush()
+        why = outcome.interrupted
+        sys.stderr.write(f"replay: reached the end of the recording, where the recorded run was interrupted ({why})\n")
+        sys.stderr.flush()
+        return 0
+    return _status(args.program, outcome, limits)
+
+
+def _save(args: argparse.Namespace, outcome: Outcome) -> None:
+    """Write the run's trace and recording where --trace and --record say."""
     if args.trace and outcome.trace is not None:
         outcome.trace.write(args.trace)
     if args.record and outcome.recording is not None:
         outcome.recording.save(args.record)
-    return _status(args.program, outcome, limits)
 
 
 def _warn_replay_differences(recording: Recording, program: Program) -> None:

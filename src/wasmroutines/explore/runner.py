@@ -12,15 +12,23 @@ fast mode (fair policy, real time).
 Extra observers (a trace, a recorder) and a WASI interposer (record/replay)
 plug in through `RunHooks`. Every failure carries the stacks of all threads
 as they were when it happened.
+
+With listening sockets (`listeners=`, `run --tcplisten`) a seeded run must
+be recorded: when its waits for the network end depends on the network, so
+only the recording can say (record.py, "The network"). Its replay needs no
+sockets. A recorded run that is interrupted keeps its recording: a Ctrl-C
+raises RunInterrupted, a KeyboardInterrupt that carries the Outcome.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import io
 import os
 import shutil
+import socket
 import tarfile
 import tempfile
 from collections.abc import Callable, Sequence
@@ -32,7 +40,7 @@ from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
 from ..bindings.wasi.registry import bind
 from ..bindings.wasi.runtime import _poll
-from ..core.determinism import DeterministicClock, Schedule, SeededBytes
+from ..core.determinism import DeterministicClock, NetworkClock, Schedule, SeededBytes
 from ..core.errors import (
     Deadlock,
     Frame,
@@ -41,6 +49,7 @@ from ..core.errors import (
     StackExhausted,
     ThreadReport,
     Trap,
+    WallTimeExceeded,
     WasmroutinesError,
     blocked_text,
     reports_lines,
@@ -50,7 +59,7 @@ from ..core.greenthread import GreenThread
 from ..core.memory import PAGE_SIZE
 from ..core.module import Module, read_wasm
 from ..core.observe import InstructionCounter, NullObserver, Observers, SchedulerObserver, StopReason
-from ..core.record import Recorder, Recording, Replayer, module_digest
+from ..core.record import Recorder, Recording, RecordingEnd, Replayer, module_digest
 from ..core.scheduler import Scheduler
 from ..core.store import Store
 from ..core.trace import ChromeTrace
@@ -63,6 +72,7 @@ __all__ = [
     "Outcome",
     "Program",
     "RunHooks",
+    "RunInterrupted",
     "limit_args",
     "run_function",
     "run_program",
@@ -306,7 +316,12 @@ def _indent(text: str, prefix: str) -> str:
 
 @dataclass
 class Outcome:
-    """What one run did. `decisions`: the thread picked at each scheduling decision, in order."""
+    """What one run did. `decisions`: the thread picked at each scheduling decision, in order.
+
+    `interrupted`: what interrupted a recorded run ("Ctrl-C", or the option whose limit it reached:
+    "--max-wall-time 2.0"), and for a replay that reached the end of such a recording, what interrupted the
+    recorded run (the replay then has no failure and no exit code: it stopped where the recording did).
+    """
 
     exit_code: int | None
     stdout: bytes
@@ -317,6 +332,7 @@ class Outcome:
     schedule: Schedule | None
     recording: Recording | None = None
     trace: ChromeTrace | None = None
+    interrupted: str | None = None
 
     @property
     def output_digest(self) -> str:
@@ -341,6 +357,14 @@ class RunHooks:
     bind_state: Callable[[Any], None] | None = None
     #: Told of each thread-spawn refused over the store's max_threads (the program gets -EAGAIN).
     spawn_refused: Callable[[ResourceLimitError], None] | None = None
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C interrupted a recorded run: `outcome` holds what it did, with its recording up to there."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__()
+        self.outcome = outcome
 
 
 # ---- the deterministic WASI pieces ----
@@ -450,6 +474,7 @@ def run_program(
     replay: Recording | None = None,
     trace: bool = False,
     log_decisions: bool = True,
+    listeners: Sequence[socket.socket] = (),
 ) -> Outcome:
     """Run `program` once under `schedule` (None: the default fair, real-time mode).
 
@@ -462,14 +487,25 @@ def run_program(
     schedule); `replay` replays one (its schedule wins); `trace` keeps a
     ChromeTrace; `log_decisions` keeps the thread picked at each decision in
     `Outcome.decisions` (4 bytes a decision; without it a run keeps nothing
-    per decision). Failures are reported in the Outcome, never raised,
-    except a replay's Divergence and KeyboardInterrupt.
+    per decision). `listeners` are listening sockets the program gets after
+    its preopened folders (as `--tcplisten`); a seeded run with them must be
+    recorded. Failures are reported in the Outcome, never raised, except a
+    replay's Divergence and KeyboardInterrupt (RunInterrupted for a recorded
+    run: it carries the Outcome and its recording).
     """
     hooks = hooks or RunHooks()
     if replay is not None:
         schedule = Schedule(**replay.header["schedule"])
+        if listeners:
+            raise ValueError("a replay answers every call from its recording: it needs no sockets")
     if (record or replay is not None) and schedule is None:
         raise ValueError("recording and replaying need a deterministic schedule (a seed)")
+    network = bool(listeners) and schedule is not None
+    if network and not record:
+        raise ValueError(
+            "a seeded run with listening sockets must be recorded (record=True): when its waits for the network "
+            "end depends on the network, and only a recording keeps it"
+        )
     store = Store(**program.limits)
     sched = store.scheduler
     counter = InstructionCounter(store)
@@ -478,7 +514,8 @@ def run_program(
     tracer: ChromeTrace | None = None
     policy = None
     if schedule is not None:
-        clock = DeterministicClock()
+        # A network run waits for the network in real time while nothing else can happen (NetworkClock).
+        clock = NetworkClock(lambda: bool(sched._io)) if network else DeterministicClock()
         sched.clock = clock
         policy = schedule.policy(log=log_decisions)
         store.set_policy(policy)
@@ -491,6 +528,8 @@ def run_program(
         assert schedule is not None
         header = {"program": program.path, "sha256": program.digest, "args": [program.path, *program.args]}
         header.update(env=program.env, dirs=program.dirs, schedule=schedule.as_dict(), fuel=fuel, limits=program.limits)
+        if network:
+            header["network"] = [_address(sock) for sock in listeners]
         recorder = Recorder(sched, counter, header)
         observers.append(recorder)
         interpose, bind_state = recorder.interpose, recorder.bind_state
@@ -516,21 +555,26 @@ def run_program(
     )
     for host, guest in program.dirs:
         config.preopen_dir(host, guest)
+    config.listeners.extend(listeners)
     if schedule is not None:
         config.random = SeededBytes(schedule.seed)
         config.clock = _virtual_clocks(clock)
         config.deterministic = True  # virtual file metadata, clock resolutions, fd readiness (hostview.py)
+        config.live_sockets = network  # ... but sockets answer what arrived: the recording keeps it
 
     exit_code: int | None = None
     failure: Failure | None = None
+    interrupted: str | None = None
     threads: Any = None
-    with WasiEnvironment(config) as wasi:
+    interrupts = recorder.interrupts_between_calls() if recorder is not None else contextlib.nullcontext()
+    with WasiEnvironment(config) as wasi, interrupts:
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
             wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)
             instance, threads = wasi_program.instance, wasi_program.threads
-            # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs.
-            wasi.state.waiter = InstantIoWaiter() if schedule is not None else SchedulerWaiter()
+            # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs (a network run's
+            # recorder parks threads on descriptors itself: record.py).
+            wasi.state.waiter = InstantIoWaiter() if schedule is not None and not network else SchedulerWaiter()
             if bind_state is not None:
                 bind_state(wasi.state)
             start = dict(instance.exports).get("_start")
@@ -549,15 +593,23 @@ def run_program(
                 failure = Failure("hang", str(e), tuple(e.threads))
             except (Trap, OutOfFuel) as e:
                 failure = _trap_failure(e, watch, sched)
+            except RecordingEnd:
+                pass  # the end of an interrupted recording: the replay stopped where the recorded run did
         except KeyboardInterrupt:
-            raise
+            if recorder is None:
+                raise
+            interrupted = "Ctrl-C"  # the recording is kept (RunInterrupted below)
         except ResourceLimitError as e:
             failure = _limit_failure(e, watch, sched)
+            if isinstance(e, WallTimeExceeded):
+                interrupted = f"{LIMIT_FLAGS['max_wall_time']} {e.seconds}"
         except Exception as e:  # a host function's bug, a link error: still an outcome to report
             if type(e).__name__ == "Divergence":
                 raise
             failure = Failure("error", f"{type(e).__name__}: {e}", tuple(thread_reports(sched)))
         finally:
+            if recorder is not None:
+                recorder.run_ended()  # before the threads left are killed (their exits are recorded after)
             counter.finish()
             if tracer is not None and failure is not None:
                 tracer.mark(failure.kind, {"message": failure.message})
@@ -566,6 +618,7 @@ def run_program(
             else:
                 sched.close()
             sched.observer = None
+            sched.injector = None
     decisions = policy.decisions if policy is not None else []
     outcome = Outcome(
         exit_code,
@@ -579,9 +632,21 @@ def run_program(
     )
     if replayer is not None:
         replayer.check_end(exit_code, _ending(outcome))
+        if replayer.ended:
+            assert replay is not None
+            outcome.interrupted = str(replay.end.get("interrupted"))
     if recorder is not None:
-        outcome.recording = recorder.finish(exit_code, _ending(outcome), counter.total)
+        outcome.recording = recorder.finish(exit_code, _ending(outcome), counter.total, interrupted)
+        outcome.interrupted = interrupted
+        if interrupted == "Ctrl-C":
+            raise RunInterrupted(outcome)
     return outcome
+
+
+def _address(sock: socket.socket) -> str:
+    """A listening socket's address as --tcplisten takes it: HOST:PORT, [HOST]:PORT for IPv6."""
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _ending(outcome: Outcome) -> str:

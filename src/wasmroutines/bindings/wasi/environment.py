@@ -32,6 +32,7 @@ from ...core.store import Store
 from . import clock, fd, path, poll, proc, readdir, snapshot0, sock  # noqa: F401  (register the calls)
 from .abi import DIR_INHERITING, DIR_RIGHTS, FileType
 from .errors import WasiExit, WasiUsageError
+from .fast import FastPath
 from .fdtable import FdEntry
 from .hostview import VirtualHost
 from .registry import PREVIEW1, SNAPSHOT0_OVERRIDES, Syscall, bind
@@ -67,7 +68,9 @@ class WasiConfig:
     `random` fills random_get. `deterministic` hides what else of the host
     would differ between runs and machines (file times, inode numbers, clock
     resolutions, when input arrived: hostview.py's VirtualHost); deterministic
-    runs set it together with `clock` and `random`. `virtual_root` gives the
+    runs set it together with `clock` and `random`; with `live_sockets` too,
+    reads and polls of sockets still answer what has arrived (a recorded
+    network run: its recording keeps what they answered). `virtual_root` gives the
     guest wasmer's read-only directory "/" (the first preopen, fd 3) holding
     each preopen named by one component under that name (vroot.py).
     """
@@ -83,6 +86,7 @@ class WasiConfig:
     random: Callable[[int], bytes] | None = None
     clock: Callable[[int], int] | None = None
     deterministic: bool = False
+    live_sockets: bool = False
     virtual_root: bool = False
 
     def preopen_dir(self, host: str | os.PathLike[str], guest: str | None = None) -> WasiConfig:
@@ -127,7 +131,7 @@ class WasiEnvironment:
         if config.random is not None:
             kwargs["random"] = config.random
         if config.deterministic:
-            kwargs["host"] = VirtualHost()
+            kwargs["host"] = VirtualHost(live_sockets=config.live_sockets)
         self.state = WasiState(
             [_encode(a) for a in config.args], env, waiter=config.waiter, clock=config.clock, **kwargs
         )
@@ -163,6 +167,7 @@ class WasiEnvironment:
             fds.close_all()
             raise
         self._functions: dict[tuple[int, str, str], Function] = {}
+        self.state.fast = FastPath(self.state)
 
     @staticmethod
     def _open_preopen(p: Preopen) -> FdEntry:
@@ -196,6 +201,8 @@ class WasiEnvironment:
             if call is None:
                 raise LinkError(f"unknown import: {module_name}.{name} (not a WASI call)")
             f = Function(store, bind(self.state, call), call.type)
+            if self.state.fast is not None and call is PREVIEW1.get(name):
+                self.state.fast.attach(store, name, f)
             self._functions[key] = f
         return f
 
@@ -221,13 +228,12 @@ class WasiEnvironment:
 
     def bind(self, target: Instance | Memory) -> None:
         """Read and write guest memory through `target`: a Memory, or an Instance's `memory` export."""
-        if isinstance(target, Memory):
-            self.state.mem.bind(target)
-            return
-        mem = _export(target, "memory")
+        mem = target if isinstance(target, Memory) else _export(target, "memory")
         if not isinstance(mem, Memory):
             raise WasiUsageError("the instance exports no memory named 'memory' for WASI to use")
         self.state.mem.bind(mem)
+        if self.state.fast is not None:
+            self.state.fast.bind_memory(mem)
 
     @property
     def memory(self) -> Memory | None:

@@ -104,6 +104,7 @@ def fd_fdstat_set_flags(st: WasiState, fd: int, flags: int) -> int:
     # NONBLOCK stays in the entry: the host fd of an inherited stream is shared with the parent
     # process, and waits go through the Waiter anyway (streams.py).
     entry.flags = flags
+    st.fds.changed(fd)
     return 0
 
 
@@ -114,6 +115,7 @@ def fd_fdstat_set_rights(st: WasiState, fd: int, base: int, inheriting: int) -> 
         raise WasiError(Errno.NOTCAPABLE)
     entry.rights_base = base
     entry.rights_inheriting = inheriting
+    st.fds.changed(fd)
     return 0
 
 
@@ -177,6 +179,8 @@ def fd_pwrite(st: WasiState, fd: int, iovs: int, iovs_len: int, offset: int, nwr
 @syscall("iiii")
 def fd_read(st: WasiState, fd: int, iovs: int, iovs_len: int, nread_ptr: int) -> int:
     entry = _file(st, fd, Rights.FD_READ)
+    if entry.sock is not None and st.fast is not None:
+        st.fast.mirror(fd, entry)
     n = read_into(st, entry, st.mem.iovecs(iovs, iovs_len))
     st.mem.set_u32(nread_ptr, n)
     return 0
@@ -185,6 +189,8 @@ def fd_read(st: WasiState, fd: int, iovs: int, iovs_len: int, nread_ptr: int) ->
 @syscall("iiii")
 def fd_write(st: WasiState, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
     entry = _file(st, fd, Rights.FD_WRITE)
+    if entry.sock is not None and st.fast is not None:
+        st.fast.mirror(fd, entry)
     n = write_from(st, entry, st.mem.iovecs(iovs, iovs_len))
     st.mem.set_u32(nwritten_ptr, n)
     return 0

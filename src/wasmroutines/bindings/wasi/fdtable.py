@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .abi import DIR_INHERITING, DIR_RIGHTS, FILE_RIGHTS, SOCKET_RIGHTS, STREAM_RIGHTS, FileType
@@ -138,6 +139,8 @@ class FdTable:
 
     def __init__(self) -> None:
         self._entries: dict[int, FdEntry] = {}
+        #: Told of every fd whose entry goes, is replaced or changes (`changed`): the C fast path (fast.py).
+        self.on_change: Callable[[int], None] | None = None
         #: The virtual root, when the guest has one (closed with the table: it holds host fds).
         self.vroot: VirtualRoot | None = None
 
@@ -163,16 +166,25 @@ class FdTable:
         return fd
 
     def put(self, fd: int, entry: FdEntry) -> None:
+        self.changed(fd)
         self._entries[fd] = entry
 
     def pop(self, fd: int) -> FdEntry:
         entry = self._entries.pop(fd, None)
         if entry is None:
             raise WasiError(Errno.BADF)
+        self.changed(fd)
         return entry
 
+    def changed(self, fd: int) -> None:
+        """`fd`'s entry went, was replaced, or changed its flags or rights."""
+        hook = self.on_change
+        if hook is not None:
+            hook(fd)
+
     def close_all(self) -> None:
-        for _, entry in self.items():
+        for fd, entry in self.items():
+            self.changed(fd)
             try:
                 entry.close()
             except OSError:

@@ -32,6 +32,11 @@ input, so the same program, input and seed give the same bytes anywhere:
   deterministic run takes its piped input as a whole, as from a file: a
   program that talks in turns with another process over pipes (request,
   reply, request...) waits for input that never comes.
+- in a recorded network run (`live_sockets`: `run --record --tcplisten`)
+  sockets are exempt from the two rules above: reads and polls of sockets
+  answer what has arrived, as outside deterministic mode (a request/reply
+  server would wait for bytes its client sends only after the reply), and
+  the recording keeps what they answered, which its replay answers again.
 
 Stdio is shown as a stream whatever the host fd is (a terminal, a pipe, a
 file: filetype unknown, stream rights, a filestat of zeros), as the
@@ -96,6 +101,8 @@ class HostView:
 
     #: Whether this view hides the host (deterministic runs): polls wait for every fd, pipe reads fill buffers.
     virtual = False
+    #: Whether socket reads and polls answer what has arrived (always, unless a virtual view says otherwise).
+    live_sockets = True
 
     def stat(self, st: os.stat_result) -> StatLike:
         return st
@@ -119,7 +126,8 @@ class VirtualHost(HostView):
 
     virtual = True
 
-    def __init__(self) -> None:
+    def __init__(self, *, live_sockets: bool = False) -> None:
+        self.live_sockets = live_sockets
         self._inodes: dict[tuple[int, int], int] = {}
         self._next = 1
         self._times: dict[int, tuple[int, int]] = {}  # virtual inode -> (atime, mtime) the guest set

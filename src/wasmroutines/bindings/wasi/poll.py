@@ -10,7 +10,8 @@ Waiter. Snapshot 0 uses the same logic with its own subscription layout.
 In deterministic runs (a virtual HostView, hostview.py) the call first waits
 until every pipe and terminal it names is ready, and a read event's nbytes is
 1 (data) or 0 (end of file): what it reports depends on the input, never on
-when the input arrived.
+when the input arrived. Sockets are exempt in a recorded network run
+(`live_sockets`): they are reported as they are, and the recording keeps it.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
     clocks: list[tuple[int, int]] = []  # (deadline, userdata)
     reads: dict[int, list[int]] = {}  # host fd -> userdatas
     writes: dict[int, list[int]] = {}
+    live: set[int] = set()  # host fds of sockets whose readiness is reported as it is (hostview.py)
     for i in range(nsubs):
         base = in_ptr + i * layout.size
         userdata, tag = mem.unpack(SUBSCRIPTION_HEAD, base)
@@ -125,6 +127,8 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
                 immediate.append(_Event(userdata, tag, 0, n))
             elif entry.pollable and entry.host_fd is not None:
                 (reads if tag == EventType.FD_READ else writes).setdefault(entry.host_fd, []).append(userdata)
+                if entry.sock is not None and st.host.live_sockets:
+                    live.add(entry.host_fd)
             else:
                 n = 0
                 # A regular file (stdio shown as a stream included): the bytes left, as a stream says.
@@ -137,11 +141,11 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
     events = immediate
     virtual = st.host.virtual
     if virtual:
-        _wait_all(st, list(reads), list(writes))
+        _wait_all(st, [fd for fd in reads if fd not in live], [fd for fd in writes if fd not in live])
     while True:
         r, w = ready(list(reads), list(writes))
         for fd in r:
-            n = min(_read_ready_bytes(fd), 1) if virtual else _read_ready_bytes(fd)
+            n = min(_read_ready_bytes(fd), 1) if virtual and fd not in live else _read_ready_bytes(fd)
             events.extend(_Event(ud, EventType.FD_READ, 0, n) for ud in reads[fd])
         for fd in w:
             events.extend(_Event(ud, EventType.FD_WRITE) for ud in writes[fd])

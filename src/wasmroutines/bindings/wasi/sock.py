@@ -53,6 +53,8 @@ def _sock(st: WasiState, fd: int, rights: int) -> tuple[FdEntry, socket.socket]:
     if entry.sock is None:
         raise WasiError(Errno.NOTSOCK)
     entry.require(rights)
+    if st.fast is not None:
+        st.fast.mirror(fd, entry)  # its next recv or send may run in C (fast.py)
     return entry, entry.sock
 
 
@@ -73,7 +75,10 @@ def sock_accept(st: WasiState, fd: int, flags: int, fd_ptr: int) -> int:
         pollable=True,
         nonblocking_host=True,
     )
-    st.mem.set_u32(fd_ptr, st.fds.add(new))
+    new_fd = st.fds.add(new)
+    if st.fast is not None:
+        st.fast.mirror(new_fd, new)  # from its first recv on, in C: a connection's thread need never enter Python
+    st.mem.set_u32(fd_ptr, new_fd)
     return 0
 
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .fdtable import FdTable
 from .green import SchedulerWaiter
 from .guest import GuestMemory
 from .hostview import HostView
 from .runtime import Waiter
+
+if TYPE_CHECKING:
+    from .fast import FastPath
 
 __all__ = ["WasiState"]
 
@@ -55,3 +59,5 @@ class WasiState:
         self.random = random
         self.clock = clock
         self.host: HostView = host if host is not None else HostView()
+        #: The C fast path of the socket calls (fast.py), when the environment set one up.
+        self.fast: FastPath | None = None

@@ -18,7 +18,8 @@ In deterministic runs (a virtual HostView, hostview.py) a read from a pipe or
 socket fills the guest's buffers or reaches end of file, NONBLOCK or not,
 instead of returning what had arrived so far: the sizes of reads then depend
 on the bytes, never on the writer's timing. Terminals still return a line at
-a time.
+a time, and so do sockets what has arrived in a recorded network run
+(`live_sockets`: the recording keeps the sizes).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def read_into(state: WasiState, entry: FdEntry, bufs: list[memoryview]) -> int:
         return 0
     if not entry.pollable:
         return os.readv(fd, bufs)
-    if state.host.virtual and not os.isatty(fd):  # stdio may be shown as a stream: ask the host fd
+    host = state.host
+    # Stdio may be shown as a stream: ask the host fd whether it is a terminal.
+    if host.virtual and not (entry.sock is not None and host.live_sockets) and not os.isatty(fd):
         return _read_full(state, fd, bufs)
     return blocking_call(state, entry, write=False, op=lambda: os.readv(fd, bufs))
 

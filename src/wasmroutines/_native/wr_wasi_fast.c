@@ -1,0 +1,282 @@
+/* wr_wasi_fast.c: WASI socket calls in C (wr_wasi_fast.h). Every argument
+ * is checked as the Python layer checks it (bindings/wasi/guest.py), in the
+ * same order, with the same errno; what this file does not handle goes to
+ * the Python call untouched. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "wr_exec.h"
+#include "wr_io.h"
+#include "wr_wasi_fast.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* Python ignores SIGPIPE anyway */
+#endif
+
+/* Preview1 errno values (bindings/wasi/errno.py). */
+enum { WASI_AGAIN = 6, WASI_FAULT = 21, WASI_IO = 29 };
+
+/* Iovecs a fast call takes (more go to Python). */
+#define FAST_IOVS 64
+
+typedef struct fast_fd {
+    int host_fd; /* -1: not mirrored */
+    uint32_t flags;
+} fast_fd;
+
+struct wr_wasi_fast {
+    struct wr_wasi_fast *next; /* the store's list */
+    wr_store *store;
+    wr_memory *mem;
+    fast_fd *fds; /* by guest descriptor */
+    uint32_t nfds;
+    uint8_t errno_map[256];
+};
+
+wr_wasi_fast *wr_wasi_fast_new(wr_store *s, const uint8_t *errno_map, uint32_t n)
+{
+    wr_wasi_fast *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    for (uint32_t i = 0; i < 256; i++)
+        w->errno_map[i] = i < n ? errno_map[i] : WASI_IO;
+    w->store = s;
+    w->next = s->wasi_fast;
+    s->wasi_fast = w;
+    return w;
+}
+
+void wr_wasi_fast_set_memory(wr_wasi_fast *w, wr_memory *m) { w->mem = m; }
+
+int wr_wasi_fast_set_fd(wr_wasi_fast *w, uint32_t fd, int host_fd, uint32_t flags)
+{
+    if (fd >= (1u << 20))
+        return -1;
+    if (fd >= w->nfds) {
+        uint32_t n = w->nfds ? w->nfds : 64;
+        while (n <= fd)
+            n *= 2;
+        fast_fd *f = realloc(w->fds, n * sizeof *f);
+        if (!f)
+            return -1;
+        for (uint32_t i = w->nfds; i < n; i++)
+            f[i] = (fast_fd){-1, 0};
+        w->fds = f;
+        w->nfds = n;
+    }
+    w->fds[fd] = (fast_fd){host_fd, flags};
+    return 0;
+}
+
+void wr_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd)
+{
+    if (fd >= w->nfds || w->fds[fd].host_fd < 0)
+        return;
+    /* The host descriptor may close next: the reactor must not keep it (its number comes back). */
+    wr_io_forget_fd(w->store, w->fds[fd].host_fd);
+    w->fds[fd].host_fd = -1;
+}
+
+void wr_wasi_fast_free_all(wr_store *s)
+{
+    wr_wasi_fast *w = s->wasi_fast;
+    while (w) {
+        wr_wasi_fast *next = w->next;
+        free(w->fds);
+        free(w);
+        w = next;
+    }
+    s->wasi_fast = NULL;
+}
+
+/* The mirrored descriptor with all of `need`, or NULL (the Python call decides). */
+static const fast_fd *fd_of(const wr_wasi_fast *w, uint64_t slot, uint32_t need)
+{
+    uint32_t fd = (uint32_t)slot;
+    if (w->mem == NULL || fd >= w->nfds || w->fds[fd].host_fd < 0 || (w->fds[fd].flags & need) != need)
+        return NULL;
+    return &w->fds[fd];
+}
+
+/* The guest's iovec array at `ptr` as host iovecs into linear memory; how many (<= FAST_IOVS), -1 when one
+ * is out of bounds (EFAULT), -2 when there are too many for here. Total bytes in *total. */
+static int gather(const wr_memory *m, uint32_t ptr, uint32_t count, struct iovec *out, uint64_t *total)
+{
+    if ((uint64_t)ptr + (uint64_t)count * 8 > m->size)
+        return -1;
+    if (count > FAST_IOVS)
+        return -2;
+    *total = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t buf, len;
+        memcpy(&buf, m->base + ptr + 8 * (uint64_t)i, 4);
+        memcpy(&len, m->base + ptr + 8 * (uint64_t)i + 4, 4);
+        if ((uint64_t)buf + len > m->size)
+            return -1;
+        out[i].iov_base = m->base + buf;
+        out[i].iov_len = len;
+        *total += len;
+    }
+    return (int)count;
+}
+
+static bool put_u32(const wr_memory *m, uint32_t ptr, uint32_t v)
+{
+    if ((uint64_t)ptr + 4 > m->size)
+        return false;
+    memcpy(m->base + ptr, &v, 4);
+    return true;
+}
+
+static bool put_u16(const wr_memory *m, uint32_t ptr, uint16_t v)
+{
+    if ((uint64_t)ptr + 2 > m->size)
+        return false;
+    memcpy(m->base + ptr, &v, 2);
+    return true;
+}
+
+static int done(uint64_t *args, uint32_t wasi_errno)
+{
+    args[0] = wasi_errno;
+    return WR_NATIVE_DONE;
+}
+
+/* One read or write of the mirrored descriptor into or from `iov`: bytes moved (>= 0), or a result for the
+ * native to return (parked, the Python path, or done with an errno in args[0]). */
+enum { MOVED_NOT = -1 };
+static int64_t move(wr_thread *t, const wr_wasi_fast *w, const fast_fd *f, bool write, struct iovec *iov, int n,
+                    uint64_t *args, int *result)
+{
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+    for (;;) {
+        ssize_t r = write ? sendmsg(f->host_fd, &msg, MSG_NOSIGNAL) : recvmsg(f->host_fd, &msg, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            if (f->flags & WR_FAST_NONBLOCK)
+                *result = done(args, WASI_AGAIN);
+            else
+                *result = wr_io_park(t, f->host_fd, write ? WR_IO_WRITE : WR_IO_READ) == 0 ? WR_NATIVE_PARKED
+                                                                                          : WR_NATIVE_HOST;
+            return MOVED_NOT;
+        }
+        *result = done(args, errno >= 0 && errno < 256 ? w->errno_map[errno] : WASI_IO);
+        return MOVED_NOT;
+    }
+}
+
+/* fd_read(fd, iovs, iovs_len, nread) and fd_write(fd, iovs, iovs_len, nwritten) on a socket: fd.py's, through
+ * streams.py read_into / write_from (no bytes asked: 0 with no call). */
+static int fd_rw(wr_thread *t, wr_wasi_fast *w, uint64_t *args, bool write)
+{
+    const fast_fd *f = fd_of(w, args[0], write ? WR_FAST_WRITE : WR_FAST_READ);
+    if (f == NULL)
+        return WR_NATIVE_HOST;
+    struct iovec iov[FAST_IOVS];
+    uint64_t total;
+    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
+    if (n == -2)
+        return WR_NATIVE_HOST;
+    if (n < 0)
+        return done(args, WASI_FAULT);
+    int64_t moved = 0;
+    if (total) {
+        int result;
+        moved = move(t, w, f, write, iov, n, args, &result);
+        if (moved == MOVED_NOT)
+            return result;
+    }
+    return done(args, put_u32(w->mem, (uint32_t)args[3], (uint32_t)moved) ? 0 : WASI_FAULT);
+}
+
+static int native_fd_read(wr_thread *t, void *ctx, uint64_t *args) { return fd_rw(t, ctx, args, false); }
+
+static int native_fd_write(wr_thread *t, void *ctx, uint64_t *args) { return fd_rw(t, ctx, args, true); }
+
+/* sock_recv(fd, ri_data, ri_data_len, ri_flags, ro_datalen, ro_flags): sock.py's, without PEEK or WAITALL. */
+static int native_sock_recv(wr_thread *t, void *ctx, uint64_t *args)
+{
+    wr_wasi_fast *w = ctx;
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_READ);
+    if (f == NULL || (uint32_t)args[3] != 0)
+        return WR_NATIVE_HOST;
+    struct iovec iov[FAST_IOVS];
+    uint64_t total;
+    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
+    if (n == -2)
+        return WR_NATIVE_HOST;
+    if (n < 0)
+        return done(args, WASI_FAULT);
+    int result;
+    int64_t moved = move(t, w, f, false, iov, n, args, &result);
+    if (moved == MOVED_NOT)
+        return result;
+    /* A stream socket never truncates (MSG_TRUNC): ro_flags 0. */
+    bool ok = put_u32(w->mem, (uint32_t)args[4], (uint32_t)moved) && put_u16(w->mem, (uint32_t)args[5], 0);
+    return done(args, ok ? 0 : WASI_FAULT);
+}
+
+/* sock_send(fd, si_data, si_data_len, si_flags, so_datalen): sock.py's (si_flags is ignored there too). */
+static int native_sock_send(wr_thread *t, void *ctx, uint64_t *args)
+{
+    wr_wasi_fast *w = ctx;
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_WRITE);
+    if (f == NULL)
+        return WR_NATIVE_HOST;
+    struct iovec iov[FAST_IOVS];
+    uint64_t total;
+    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
+    if (n == -2)
+        return WR_NATIVE_HOST;
+    if (n < 0)
+        return done(args, WASI_FAULT);
+    int result;
+    int64_t moved = move(t, w, f, true, iov, n, args, &result);
+    if (moved == MOVED_NOT)
+        return result;
+    return done(args, put_u32(w->mem, (uint32_t)args[4], (uint32_t)moved) ? 0 : WASI_FAULT);
+}
+
+/* sock_accept(fd, flags, fd_ptr): while no connection is waiting, the thread waits here; once one is (or the
+ * listener has an error), sock.py's call accepts it and makes its entry. A NONBLOCK listener, or flags the
+ * call refuses, go to Python at once. */
+static int native_sock_accept(wr_thread *t, void *ctx, uint64_t *args)
+{
+    wr_wasi_fast *w = ctx;
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_ACCEPT);
+    if (f == NULL || (uint32_t)args[1] != 0 || (f->flags & WR_FAST_NONBLOCK))
+        return WR_NATIVE_HOST;
+    struct pollfd p = {.fd = f->host_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 0)
+        return WR_NATIVE_HOST; /* ready, an error, or a signal */
+    return wr_io_park(t, f->host_fd, WR_IO_READ) == 0 ? WR_NATIVE_PARKED : WR_NATIVE_HOST;
+}
+
+int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
+{
+    static const struct {
+        const char *name;
+        wr_native_fn fn;
+    } calls[] = {
+        {"fd_read", native_fd_read},
+        {"fd_write", native_fd_write},
+        {"sock_accept", native_sock_accept},
+        {"sock_recv", native_sock_recv},
+        {"sock_send", native_sock_send},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        if (strcmp(calls[i].name, name) == 0) {
+            f->native = calls[i].fn;
+            f->native_ctx = w;
+            return 0;
+        }
+    }
+    return -1;
+}

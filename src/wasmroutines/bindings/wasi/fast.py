@@ -1,0 +1,123 @@
+"""The C fast path of WASI's socket calls: which descriptors it may take, and keeping it true.
+
+`sock_recv`, `sock_send`, `fd_read` and `fd_write` on a socket run in the C
+core (`_native/wr_wasi_fast.c`): they read and write straight between the
+socket and linear memory, and park the calling green thread in the core's
+reactor on EAGAIN (`_native/wr_io.h`), so a round trip of a
+thread-per-connection server does not enter Python. `sock_accept` waits
+there too, until a connection is pending; the accept itself is Python's (it
+makes the fd table entry, once per connection). The Python calls stay
+the definition: a descriptor reaches the fast path only when a Python call
+has seen it (looked it up and checked its rights, or made it: sock_accept)
+and `mirror` found it eligible, and any change to it (close, renumber,
+flags, rights) drops it again (`forget`, from the fd table). Not eligible: anything but our own
+non-blocking sockets; an environment whose waits do not go to the scheduler
+(a custom Waiter, a recorder's), whose host view is virtual (deterministic
+runs fill reads in full), or whose calls a recorder watches.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...core._ffi import NULL, lib
+from .abi import FdFlags, Rights
+from .errno import _FROM_HOST, Errno
+from .green import SchedulerWaiter
+
+if TYPE_CHECKING:
+    from ...core.function import Function
+    from ...core.memory import Memory
+    from ...core.store import Store, _Native
+    from .fdtable import FdEntry
+    from .state import WasiState
+
+__all__ = ["CALLS", "FastPath"]
+
+#: The WASI calls with a fast path (preview1's, by import name).
+CALLS = frozenset({"fd_read", "fd_write", "sock_accept", "sock_recv", "sock_send"})
+
+#: Host errno -> WASI errno, as errno.py maps them, for the C side (anything else: EIO there too).
+_ERRNO_MAP = bytes(int(_FROM_HOST.get(code, Errno.IO)) for code in range(256))
+
+
+class FastPath:
+    """The fast path of one WASI environment: a C context (wr_wasi_fast) in each store it serves."""
+
+    def __init__(self, state: WasiState) -> None:
+        self._state = state
+        self._stores: list[tuple[_Native, Any]] = []  # (the store's native handle, its wr_wasi_fast)
+        self._memory: Memory | None = None
+        state.fds.on_change = self.forget
+
+    def _context(self, store: Store) -> Any:
+        native = store._native
+        for n, ctx in self._stores:
+            if n is native:
+                return ctx
+        ctx = lib.wr_api_wasi_fast_new(native.ptr, _ERRNO_MAP, len(_ERRNO_MAP))
+        if ctx == NULL:
+            return None
+        self._stores.append((native, ctx))
+        self._bind(native, ctx)
+        return ctx
+
+    def attach(self, store: Store, name: str, function: Function) -> None:
+        """Make `function`, the host function of WASI call `name` in `store`, native when the call has a fast
+        path and this environment may use it."""
+        if name not in CALLS or self._state.host.virtual:
+            return
+        ctx = self._context(store)
+        if ctx is not None:
+            lib.wr_api_wasi_fast_attach(ctx, function._ptr, name.encode())
+
+    def bind_memory(self, memory: Memory | None) -> None:
+        """The environment reads and writes `memory` now: so does the fast path, in the memory's store."""
+        self._memory = memory
+        for native, ctx in self._live():
+            self._bind(native, ctx)
+
+    def _bind(self, native: _Native, ctx: Any) -> None:
+        mem = self._memory
+        ours = mem is not None and mem._store._native is native
+        lib.wr_api_wasi_fast_set_memory(ctx, mem._ptr if ours and mem is not None else NULL)
+
+    def mirror(self, fd: int, entry: FdEntry) -> None:
+        """Guest descriptor `fd`, just used by its Python call: hand it to the fast path if it may take it."""
+        state = self._state
+        host_fd = entry.host_fd
+        if (
+            not self._stores
+            or entry.sock is None
+            or host_fd is None
+            or not entry.nonblocking_host
+            or type(state.waiter) is not SchedulerWaiter
+            or state.host.virtual
+            or state.mem.touched is not None
+        ):
+            return
+        flags = 0
+        if entry.rights_base & Rights.FD_READ:
+            flags |= lib.WR_FAST_READ
+        if entry.rights_base & Rights.FD_WRITE:
+            flags |= lib.WR_FAST_WRITE
+        if entry.rights_base & Rights.SOCK_ACCEPT:
+            flags |= lib.WR_FAST_ACCEPT
+        if entry.flags & FdFlags.NONBLOCK:
+            flags |= lib.WR_FAST_NONBLOCK
+        for _, ctx in self._live():
+            lib.wr_api_wasi_fast_set_fd(ctx, fd, host_fd, flags)
+
+    def forget(self, fd: int) -> None:
+        """Guest descriptor `fd` changed (closed, renumbered, new flags or rights): back to the Python path. The
+        C side also drops the host descriptor it mirrored from the core's reactor, waking any thread parked on
+        it (its call then runs again, in Python, and finds out)."""
+        for _, ctx in self._live():
+            lib.wr_api_wasi_fast_clear_fd(ctx, fd)
+
+    def _live(self) -> list[tuple[_Native, Any]]:
+        """The contexts whose stores are not freed (a context dies with its store)."""
+        live = [(n, ctx) for n, ctx in self._stores if n.ptr is not None]
+        if len(live) != len(self._stores):
+            self._stores = live
+        return live
