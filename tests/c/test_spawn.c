@@ -43,7 +43,7 @@ static bool program_new(program *p)
     wr_extern ext[1] = {{WR_EXTERN_GLOBAL, p->g}};
     CHECK(wr_instance_new(p->s, p->m, ext, 1, &p->like, &err) == 0);
     p->caller = wr_thread_new(p->s);
-    p->sp = wr_spawner_new(p->like, 0);
+    p->sp = wr_spawner_new(p->like, 0, sizeof module_bytes);
     CHECK(p->caller != NULL && p->sp != NULL);
     return p->like && p->caller && p->sp;
 }
@@ -116,9 +116,92 @@ static void test_a_thread_the_core_owns(void)
     program_free(&p);
 }
 
+/* (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+ * (import "env" "g" (global $g (mut i32)))
+ * (func $start (if (i32.eq (global.get $g) (i32.const 100)) (then unreachable))
+ *   (global.set $g (i32.add (global.get $g) (i32.const 1))))  (start $start)
+ * (func (export "wasi_thread_start") (param i32 i32) ... as above)
+ * (func (export "spawn") (param i32) (result i32) (call $spawn (local.get 0))) */
+static const uint8_t native_bytes[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x0e, 0x03, 0x60, 0x01, 0x7f, 0x01, 0x7f,
+    0x60, 0x00, 0x00, 0x60, 0x02, 0x7f, 0x7f, 0x00, 0x02, 0x1e, 0x02, 0x04, 0x77, 0x61, 0x73, 0x69,
+    0x0c, 0x74, 0x68, 0x72, 0x65, 0x61, 0x64, 0x2d, 0x73, 0x70, 0x61, 0x77, 0x6e, 0x00, 0x00, 0x03,
+    0x65, 0x6e, 0x76, 0x01, 0x67, 0x03, 0x7f, 0x01, 0x03, 0x04, 0x03, 0x01, 0x02, 0x00, 0x07, 0x1d,
+    0x02, 0x11, 0x77, 0x61, 0x73, 0x69, 0x5f, 0x74, 0x68, 0x72, 0x65, 0x61, 0x64, 0x5f, 0x73, 0x74,
+    0x61, 0x72, 0x74, 0x00, 0x02, 0x05, 0x73, 0x70, 0x61, 0x77, 0x6e, 0x00, 0x03, 0x08, 0x01, 0x01,
+    0x0a, 0x2d, 0x03, 0x13, 0x00, 0x23, 0x00, 0x41, 0xe4, 0x00, 0x46, 0x04, 0x40, 0x00, 0x0b, 0x23,
+    0x00, 0x41, 0x01, 0x6a, 0x24, 0x00, 0x0b, 0x10, 0x00, 0x23, 0x00, 0x20, 0x00, 0x41, 0xe8, 0x07,
+    0x6c, 0x20, 0x01, 0x6a, 0x6a, 0x24, 0x00, 0x0b, 0x06, 0x00, 0x20, 0x00, 0x10, 0x00, 0x0b, 0x00,
+    0x1c, 0x04, 0x6e, 0x61, 0x6d, 0x65, 0x01, 0x0f, 0x02, 0x00, 0x05, 0x73, 0x70, 0x61, 0x77, 0x6e,
+    0x01, 0x05, 0x73, 0x74, 0x61, 0x72, 0x74, 0x07, 0x04, 0x01, 0x00, 0x01, 0x67,
+};
+
+static void test_the_native_thread_spawn(void)
+{
+    wr_error err = {0};
+    wr_store *s = wr_store_new();
+    wr_module *m = wr_api_module_load(native_bytes, sizeof native_bytes, &err);
+    CHECK(m != NULL);
+    if (!m) {
+        wr_store_free(s);
+        return;
+    }
+    uint8_t types[] = {WR_I32, WR_I32};
+    wr_functype ft = {1, 1, types, 1, 1};
+    wr_func *host = wr_func_new_host(s, &ft, 1);
+    wr_globaltype gt = {WR_I32, true};
+    wr_global *g = wr_global_new(s, gt, 0, 0);
+    wr_extern ext[2] = {{WR_EXTERN_FUNC, host}, {WR_EXTERN_GLOBAL, g}};
+    wr_instance *like = NULL;
+    CHECK(wr_instance_new(s, m, ext, 2, &like, &err) == 0);
+    wr_spawner *sp = like ? wr_spawner_new(like, 0, sizeof native_bytes) : NULL;
+    if (!sp) {
+        wr_store_free(s);
+        wr_module_free(m);
+        return;
+    }
+    wr_api_spawner_attach(sp, host);
+    wr_func *spawn = like->funcs[3];
+    wr_policy *pol = wr_policy_new_fair(1000);
+    wr_policy_attach(pol, s);
+    wr_api_store_set_sched(s, pol, 100, 1u << 30);
+    wr_thread *caller = wr_thread_new(s);
+    wr_task *task = wr_task_new(0);
+    wr_task_bind(task, caller);
+    uint64_t arg = 7;
+    /* Not allowed yet: the host function proper. */
+    CHECK(wr_thread_call(caller, spawn, &arg) == 0 && wr_exec(caller) == WR_HOSTCALL &&
+          caller->host_func == host);
+    wr_thread_unwind(caller);
+    /* Allowed: the start function runs on the caller as a call of its own, then the spawn ends in C. */
+    wr_api_store_set_native_spawns(s, 1);
+    CHECK(wr_thread_call(caller, spawn, &arg) == 0 && wr_exec(caller) == WR_DONE);
+    CHECK(wr_thread_results(caller)[0] == 1 && g->val[0] == 1 && caller->nentries == 0);
+    CHECK(sp->spawned == 1 && s->threads_alive == 1 && wr_policy_len(pol) == 1);
+    bool started;
+    CHECK(wr_exec_pop(s, &started) == NULL && started && g->val[0] == 1 + 1007 && s->threads_alive == 0);
+    /* A start function that traps fails the spawn (-EAGAIN), not the caller. */
+    g->val[0] = 100;
+    CHECK(wr_thread_call(caller, spawn, &arg) == 0 && wr_exec(caller) == WR_DONE);
+    CHECK((int32_t)wr_thread_results(caller)[0] == WR_SPAWN_FAILED && caller->nentries == 0);
+    CHECK(sp->spawned == 1 && s->threads_alive == 0 && sp->next_tid == 2 && caller->trap == WR_TRAP_NONE);
+    /* Over max_threads: the host function proper, which reports it. */
+    g->val[0] = 0;
+    s->max_threads = 0;
+    CHECK(wr_thread_call(caller, spawn, &arg) == 0 && wr_exec(caller) == WR_HOSTCALL);
+    wr_thread_unwind(caller);
+    wr_api_store_set_sched(s, NULL, 1, 1);
+    wr_thread_free(caller);
+    wr_task_free(task);
+    wr_policy_free(pol);
+    wr_store_free(s);
+    wr_module_free(m);
+}
+
 int main(void)
 {
     test_spawns_for_the_host();
     test_a_thread_the_core_owns();
+    test_the_native_thread_spawn();
     return check_result("test_spawn");
 }

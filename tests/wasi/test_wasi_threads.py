@@ -289,7 +289,7 @@ def _observe(wasm: bytes, seed: int | None, monkeypatch: pytest.MonkeyPatch, tem
     threads = WasiThreads(store, Module(wasm), imports={"env": {"base": base}})
     main = threads.instantiate()
     if not template:
-        threads._template = None  # every thread instance through Instance, as before templates
+        threads._drop_template()  # every thread instance through Instance, as before templates
     assert threads.start(main) == 0
     assert threads.spawned == 3 and store.scheduler.alive == []
     assert len(made) == (1 if template else 4)
@@ -352,7 +352,7 @@ def test_a_spawn_without_memory_for_its_stacks_returns_eagain(
     store = Store()
     threads = WasiThreads(store, Module(wasm))
     instance = threads.instantiate()
-    threads._template = None  # the spawn of a program without a template, in Python (tests/c/test_spawn.c: in C)
+    threads._drop_template()  # the spawn of a program without a template, in Python (tests/c/test_spawn.c: in C)
 
     def no_memory(host_id: int) -> None:
         raise MemoryError("cannot create a wasm thread")

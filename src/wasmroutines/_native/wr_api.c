@@ -547,18 +547,38 @@ wr_task *wr_api_store_pop(wr_store *s, int *started)
 
 wr_thread *wr_api_task_thread(const wr_task *t) { return t->thread; }
 
-wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry) { return wr_spawner_new(like, entry); }
+wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry, uint64_t module_size)
+{
+    return wr_spawner_new(like, entry, module_size);
+}
 
 int32_t wr_api_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, int own, wr_thread **out)
 {
     return wr_spawn(sp, caller, arg, own != 0, out);
 }
 
-int32_t wr_api_spawn_finish(wr_spawner *sp, int own, wr_thread **out) { return wr_spawn_finish(sp, own != 0, out); }
+int32_t wr_api_spawn_finish(wr_spawner *sp, wr_thread *caller, int own, wr_thread **out)
+{
+    return wr_spawn_finish(sp, caller, own != 0, out);
+}
 
-void wr_api_spawn_abandon(wr_spawner *sp) { wr_spawn_abandon(sp); }
+void wr_api_spawn_abandon(wr_thread *caller) { wr_spawn_abandon(caller); }
 
-int wr_api_spawn_pending_status(const wr_spawner *sp) { return sp->pending_status; }
+int wr_api_spawn_pending_status(const wr_thread *caller) { return caller->spawn_pending_status; }
+
+void wr_api_spawner_attach(wr_spawner *sp, wr_func *f)
+{
+    if (f->code == NULL) {
+        f->native = sp ? wr_spawn_native : NULL;
+        f->native_ctx = sp;
+    }
+}
+
+uint64_t wr_api_spawner_spawned(const wr_spawner *sp) { return sp->spawned; }
+
+void wr_api_store_set_native_spawns(wr_store *s, int on) { s->native_spawns = on != 0; }
+
+void wr_api_store_set_max_module_size(wr_store *s, uint64_t bytes) { s->max_module_size = bytes; }
 
 uint64_t wr_api_store_pool_threads(const wr_store *s)
 {

@@ -230,11 +230,19 @@ wr_thread *wr_api_task_thread(const wr_task *t);
 /* The wr_threads the store's pool holds (in use, and idle for reuse). */
 uint64_t wr_api_store_pool_threads(const wr_store *s);
 /* wasi-threads: see wr_spawn.h; the id the spawner gives next, and setting it. */
-wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry);
+wr_spawner *wr_api_spawner_new(const wr_instance *like, uint32_t entry, uint64_t module_size);
 int32_t wr_api_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, int own, wr_thread **out);
-int32_t wr_api_spawn_finish(wr_spawner *sp, int own, wr_thread **out);
-void wr_api_spawn_abandon(wr_spawner *sp);
-int wr_api_spawn_pending_status(const wr_spawner *sp);
+int32_t wr_api_spawn_finish(wr_spawner *sp, wr_thread *caller, int own, wr_thread **out);
+void wr_api_spawn_abandon(wr_thread *caller);
+int wr_api_spawn_pending_status(const wr_thread *caller);
+/* Make host function `f` (thread-spawn) the spawner's native one (wr_spawn_native; sp NULL: no native one any
+ * more); the threads a spawner spawned. */
+void wr_api_spawner_attach(wr_spawner *sp, wr_func *f);
+uint64_t wr_api_spawner_spawned(const wr_spawner *sp);
+/* Whether the native thread-spawn may spawn with no host (the scheduler spawns in the core and hears nothing
+ * after host calls); the store's max_module_size (0: none), which spawns keep to. */
+void wr_api_store_set_native_spawns(wr_store *s, int on);
+void wr_api_store_set_max_module_size(wr_store *s, uint64_t bytes);
 uint32_t wr_api_spawner_next_tid(const wr_spawner *sp);
 void wr_api_spawner_set_next_tid(wr_spawner *sp, uint32_t tid);
 

@@ -255,7 +255,7 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         t->entries = e;
         t->entries_cap = cap;
     }
-    t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->host_args, t->nframes};
+    t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->host_args, t->nframes, false};
     WR_FRAME(t->frames, t->nframes) = (wr_frame){NULL, NULL, NULL};
     t->nframes++;
     if (code->param_slots)
@@ -551,6 +551,7 @@ void wr_thread_leave_entry(wr_thread *t)
     t->sp = e->sp;
     t->host_args = e->host_args;
     t->nframes = e->nframes;
+    t->left_trampoline = e->trampoline;
 }
 
 void wr_thread_unwind(wr_thread *t)
@@ -558,8 +559,15 @@ void wr_thread_unwind(wr_thread *t)
     /* A parked WR_DONE or WR_TRAP has left its entry already. */
     bool left = t->parked && (t->parked_status == WR_DONE || t->parked_status == WR_TRAP);
     t->parked = false;
-    if (!left && t->nentries)
+    if (left)
+        return;
+    /* The host's entry, and a native host function's calls above it: nobody else goes on after those. */
+    while (t->nentries && t->entries[t->nentries - 1].trampoline)
         wr_thread_leave_entry(t);
+    if (t->nentries)
+        wr_thread_leave_entry(t);
+    t->left_trampoline = false;
+    t->spawn_pending = NULL;
 }
 
 void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word *pc)

@@ -88,6 +88,7 @@ typedef struct wr_entry {
     uint64_t *sp;
     uint64_t *host_args; /* the host call the entry interrupts: its slots again once the entry is left */
     uint32_t nframes;    /* frames below the entry frame */
+    bool trampoline;     /* a native host function's call (WR_NATIVE_CALL): wr_interp_run goes on after it */
 } wr_entry;
 
 #define WR_MAX_NESTING 256 /* host -> wasm re-entries per thread */
@@ -207,6 +208,15 @@ typedef struct wr_thread {
     struct wr_spawner *spawner;
     wr_func *entry;
     uint32_t spawn_tid, spawn_arg;
+    /* A native host function's call (WR_NATIVE_CALL, wr_runtime.h): the function, whether that call trapped,
+     * and whether the entry last left was one. A spawn of this thread waiting for its start function
+     * (wr_spawn.c): the instance, the entries this thread had when it began (UINT32_MAX: the host's spawn),
+     * the argument, the host's status. */
+    wr_func *native_call;
+    bool native_call_trapped, left_trampoline;
+    wr_instance *spawn_pending;
+    uint32_t spawn_pending_entries, spawn_pending_arg;
+    int spawn_pending_status;
     /* WR_TRAP */
     int trap;
     uint8_t exhausted; /* WR_TRAP_STACK_EXHAUSTED: which limit (wr_api_thread_exhausted) */

@@ -250,6 +250,9 @@ static inline wr_v128 slot_v128(const uint64_t *p)
  * grows the stacks, which may move them, and runs on from the call, which finds room then. The loop itself
  * calls nothing for it, so no register its calls need is given up to the slow path. */
 #define GROW (-1)
+/* ... and when a native host function needs wasm run first (WR_NATIVE_CALL): wr_interp_run sets the call up
+ * as a call of its own, the loop runs it, and when it has returned (or trapped) the native's call runs again. */
+#define NATIVE_CALL (-2)
 
 static int run(wr_thread *thread);
 
@@ -264,10 +267,23 @@ int wr_interp_run(wr_thread *thread)
 {
     for (;;) {
         int status = run(thread);
-        if (status != GROW)
+        if (status == GROW) {
+            /* Suspended at the call: grow, then run it again (a trap, from the call when it runs again). */
+            thread->grow_trap = wr_thread_grow(thread, thread->grow_frames, thread->grow_slots, thread->nframes);
+        } else if (status == NATIVE_CALL) {
+            /* Suspended at the native's call: its function first, a call of its own, then that call again. */
+            if (wr_thread_call(thread, thread->native_call, NULL) == 0)
+                thread->entries[thread->nentries - 1].trampoline = true;
+            else
+                thread->native_call_trapped = true;
+        } else if ((status == WR_DONE || status == WR_TRAP) && thread->left_trampoline) {
+            /* The native's function returned or trapped (its entry left: the native's call is next). */
+            thread->left_trampoline = false;
+            thread->native_call_trapped = status == WR_TRAP;
+            thread->trap = WR_TRAP_NONE;
+        } else {
             return status;
-        /* Suspended at the call: grow, then run it again (a trap, from the call when it runs again). */
-        thread->grow_trap = wr_thread_grow(thread, thread->grow_frames, thread->grow_slots, thread->nframes);
+        }
     }
 }
 
@@ -355,6 +371,11 @@ do_call : {
             }
             if (r == WR_NATIVE_PARKED)
                 SUSPEND(WR_WAIT);
+            if (r == WR_NATIVE_CALL) {
+                const wr_functype *nt = callee->type;
+                thread->sp = fp + call_base + (nt->param_slots > nt->result_slots ? nt->param_slots : nt->result_slots);
+                SUSPEND(NATIVE_CALL); /* pc is still at the call: it runs again */
+            }
         }
         /* A host function: hand the call to the host, args in place. */
         const wr_functype *ft = callee->type;

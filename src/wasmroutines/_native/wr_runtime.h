@@ -31,12 +31,16 @@ typedef struct wr_obj {
  * (args[0 ..]). It returns WR_NATIVE_DONE with the results written over the
  * arguments; WR_NATIVE_PARKED when it parked the thread (wr_io.h): the
  * thread waits, and the call runs again when it resumes, so it must have
- * changed nothing the retry would see; or WR_NATIVE_HOST to leave the call
- * to the host function proper (anything rare or unusual). The host's
- * function stays the definition; the native is its fast path. */
+ * changed nothing the retry would see; WR_NATIVE_CALL when wasm must run
+ * first: t->native_call (no params, no results) runs on the thread as a call
+ * of its own (a trap ends only it: t->native_call_trapped), then the call
+ * runs again (the native keeps what it did meanwhile: wr_spawn.c); or
+ * WR_NATIVE_HOST to leave the call to the host function proper (anything
+ * rare or unusual). The host's function stays the definition; the native is
+ * its fast path. */
 struct wr_thread;
 typedef int (*wr_native_fn)(struct wr_thread *t, void *ctx, uint64_t *args);
-enum { WR_NATIVE_DONE = 0, WR_NATIVE_HOST = 1, WR_NATIVE_PARKED = 2 };
+enum { WR_NATIVE_DONE = 0, WR_NATIVE_HOST = 1, WR_NATIVE_PARKED = 2, WR_NATIVE_CALL = 3 };
 
 typedef struct wr_func {
     wr_obj hdr;
@@ -145,6 +149,10 @@ struct wr_store {
     uint64_t threads_alive, max_threads;
     bool explore_shared;
     struct wr_spawner *spawners;
+    /* wasi-threads spawns: the store's max_module_size (0: none), and whether the native thread-spawn may
+     * spawn with no host at all (wr_spawn_native). */
+    uint64_t max_module_size;
+    bool native_spawns;
     /* The IO reactor (wr_io.c), made on the first park; whether the run loop may block in it when nothing
      * runs (the host has no wake-ups of its own); decisions since it last polled. */
     struct wr_io *io;

@@ -128,7 +128,7 @@ wr_thread *wr_spawn_next_owned(wr_store *s, wr_thread *t)
 
 /* ---- wasi-threads ---- */
 
-wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry)
+wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry, uint64_t module_size)
 {
     wr_spawner *sp = calloc(1, sizeof *sp);
     if (!sp)
@@ -136,6 +136,10 @@ wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry)
     wr_store *s = like->store;
     sp->like = like;
     sp->entry = entry;
+    sp->module_size = module_size;
+    /* An imported start function is the same in every instance: a host one is the host's to call. */
+    const wr_func *start = wr_instance_start(like);
+    sp->host_start = start != NULL && start->code == NULL;
     sp->next_tid = 1;
     sp->next = s->spawners;
     s->spawners = sp;
@@ -151,12 +155,24 @@ void wr_spawner_free_all(wr_store *s)
     s->spawners = NULL;
 }
 
-int32_t wr_spawn_finish(wr_spawner *sp, bool own, wr_thread **out)
+/* The checks of a spawn, then its instance: 0, WR_SPAWN_FAILED or WR_SPAWN_REFUSED. */
+static int32_t begin(wr_spawner *sp, wr_instance **inst)
 {
-    wr_instance *inst = sp->pending;
-    uint32_t arg = sp->pending_arg;
-    sp->pending = NULL;
-    *out = NULL;
+    wr_store *s = sp->like->store;
+    if (sp->next_tid > WR_MAX_TID)
+        return WR_SPAWN_FAILED;
+    if (s->threads_alive >= s->max_threads)
+        return WR_SPAWN_REFUSED;
+    if (s->max_module_size && sp->module_size > s->max_module_size)
+        return WR_SPAWN_FAILED; /* what instantiation would refuse */
+    wr_error err;
+    err.kind = 0;
+    return wr_instance_new_like(sp->like, inst, &err) == 0 ? 0 : WR_SPAWN_FAILED;
+}
+
+/* The thread of a spawn whose instance `inst` is made and started (wr_spawn.h, wr_spawn_finish). */
+static int32_t finish(wr_spawner *sp, wr_instance *inst, uint32_t arg, bool own, wr_thread **out)
+{
     wr_store *s = inst->store;
     const wr_module *m = inst->module;
     if (sp->entry >= m->nexports || m->exports[sp->entry].kind != WR_EXTERN_FUNC)
@@ -195,50 +211,97 @@ int32_t wr_spawn_finish(wr_spawner *sp, bool own, wr_thread **out)
     s->next_host_id++;
     s->threads_alive++;
     sp->next_tid++;
+    sp->spawned++;
     *out = t;
     return (int32_t)tid;
+}
+
+int32_t wr_spawn_finish(wr_spawner *sp, wr_thread *caller, bool own, wr_thread **out)
+{
+    wr_instance *inst = caller->spawn_pending;
+    caller->spawn_pending = NULL;
+    *out = NULL;
+    return inst ? finish(sp, inst, caller->spawn_pending_arg, own, out) : WR_SPAWN_FAILED;
+}
+
+void wr_spawn_abandon(wr_thread *caller)
+{
+    caller->spawn_pending = NULL;
 }
 
 int32_t wr_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, bool own, wr_thread **out)
 {
     *out = NULL;
-    wr_store *s = sp->like->store;
-    if (sp->next_tid > WR_MAX_TID || sp->pending)
-        return WR_SPAWN_FAILED;
-    if (s->threads_alive >= s->max_threads)
-        return WR_SPAWN_REFUSED;
+    if (caller->spawn_pending)
+        return WR_SPAWN_FAILED; /* a start function spawning while its own spawn waits for it */
     wr_instance *inst;
-    wr_error err;
-    err.kind = 0;
-    if (wr_instance_new_like(sp->like, &inst, &err) != 0)
-        return WR_SPAWN_FAILED;
-    sp->pending = inst;
-    sp->pending_arg = arg;
+    int32_t r = begin(sp, &inst);
+    if (r)
+        return r;
     wr_func *start = wr_instance_start(inst);
     if (start) {
+        caller->spawn_pending = inst;
+        caller->spawn_pending_arg = arg;
+        caller->spawn_pending_entries =
+            UINT32_MAX; /* the host's: no native call of this thread finishes it */
         if (!start->code) {
-            sp->pending_status = -1; /* a host function: the host calls it */
+            caller->spawn_pending_status = -1; /* a host function: the host calls it */
             return WR_SPAWN_PENDING;
         }
         /* As instantiation runs it: on the spawning thread, as a call of its own (wr_exec.h). */
         if (wr_thread_call(caller, start, NULL) != 0) {
-            sp->pending = NULL;
+            caller->spawn_pending = NULL;
             return WR_SPAWN_FAILED;
         }
         int status = wr_exec(caller);
         if (status == WR_TRAP) {
-            sp->pending = NULL;
+            caller->spawn_pending = NULL;
             return WR_SPAWN_FAILED;
         }
         if (status != WR_DONE) {
-            sp->pending_status = status;
+            caller->spawn_pending_status = status;
             return WR_SPAWN_PENDING;
         }
+        caller->spawn_pending = NULL;
     }
-    return wr_spawn_finish(sp, own, out);
+    return finish(sp, inst, arg, own, out);
 }
 
-void wr_spawn_abandon(wr_spawner *sp)
+int wr_spawn_native(wr_thread *t, void *ctx, uint64_t *args)
 {
-    sp->pending = NULL;
+    wr_spawner *sp = ctx;
+    wr_store *s = t->store;
+    uint32_t arg = (uint32_t)args[0];
+    wr_thread *out;
+    if (t->spawn_pending && t->spawn_pending_entries == t->nentries) {
+        /* The call again, its instance's start function run (WR_NATIVE_CALL). */
+        wr_instance *inst = t->spawn_pending;
+        t->spawn_pending = NULL;
+        bool trapped = t->native_call_trapped;
+        t->native_call_trapped = false;
+        args[0] = (uint32_t)(trapped ? WR_SPAWN_FAILED : finish(sp, inst, arg, true, &out));
+        return WR_NATIVE_DONE;
+    }
+    /* The host's own path for what it must see or do: a policy it must hear after host calls, a spawn it
+     * reports (a refusal), a start function it calls; and for a spawn of a thread whose own waits. */
+    if (!s->native_spawns || !s->sched || !t->task || t->spawn_pending || sp->host_start ||
+        (sp->next_tid <= WR_MAX_TID && s->threads_alive >= s->max_threads))
+        return WR_NATIVE_HOST;
+    wr_instance *inst;
+    int32_t r = begin(sp, &inst);
+    if (r) {
+        args[0] = (uint32_t)r; /* WR_SPAWN_FAILED, as the host would answer */
+        return WR_NATIVE_DONE;
+    }
+    wr_func *start = wr_instance_start(inst);
+    if (start) {
+        /* Its start function first, on this thread, as a call of its own; then this call again, to finish. */
+        t->spawn_pending = inst;
+        t->spawn_pending_entries = t->nentries;
+        t->native_call = start;
+        t->native_call_trapped = false;
+        return WR_NATIVE_CALL;
+    }
+    args[0] = (uint32_t)finish(sp, inst, arg, true, &out);
+    return WR_NATIVE_DONE;
 }

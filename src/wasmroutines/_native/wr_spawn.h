@@ -2,10 +2,12 @@
  *
  * The store's pool. Every green thread's wr_thread comes from it and goes
  * back to it at the thread's end: a few idle ones are kept for the next
- * spawn (with no stacks: wr_stackpool.c keeps their pages, within its
- * bound), the rest freed, and whatever is left goes with the store.
+ * spawn (with their inline stacks only: a chunk goes back to wr_stackpool.c,
+ * which keeps its pages within its bound), the rest freed, and whatever is
+ * left goes with the store.
  *
- * Threads the core owns. wasi-threads' thread-spawn (wr_spawn) can make a
+ * Threads the core owns. wasi-threads' thread-spawn (wr_spawn, or the native
+ * wr_spawn_native) can make a
  * thread and queue its task on the store's policy with no host object for
  * it at all (`own`): the core runs it when the policy picks it (it is
  * resumable from the start, wr_exec.h), and when it returns while running in
@@ -52,35 +54,40 @@ wr_thread *wr_spawn_next_owned(wr_store *s, wr_thread *t);
 /* wr_spawn's results besides a thread id: */
 #define WR_SPAWN_FAILED  (-6) /* -EAGAIN, for the guest: no id left, no memory, the instance failed */
 #define WR_SPAWN_REFUSED (-1001) /* max_threads spawned threads alive: the host reports it, then -EAGAIN */
-#define WR_SPAWN_PENDING (-1002) /* the start function stopped for the host: wr_spawn_pending */
+#define WR_SPAWN_PENDING (-1002) /* the start function stopped for the host: wr_spawn_finish */
 
 typedef struct wr_spawner {
     struct wr_spawner *next; /* the store's list */
     const wr_instance *like;
     uint32_t entry; /* wasi_thread_start: its export index */
+    uint64_t module_size; /* checked against the store's max_module_size */
+    bool host_start; /* the start function is a host function: the host calls it */
     uint32_t next_tid;
-    /* WR_SPAWN_PENDING: the instance made, its start function stopped with `pending_status` (or, -1, a
-     * host start function not called yet), for the spawn's argument. */
-    wr_instance *pending;
-    int pending_status;
-    uint32_t pending_arg;
+    uint64_t spawned;
 } wr_spawner;
 
-/* A spawner for the threads of `like`'s program (its export `entry` is wasi_thread_start(i32, i32)),
- * freed with the store; NULL when out of memory. */
-wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry);
+/* A spawner for the threads of `like`'s program (its export `entry` is wasi_thread_start(i32, i32); its
+ * module `module_size` bytes), freed with the store; NULL when out of memory. */
+wr_spawner *wr_spawner_new(const wr_instance *like, uint32_t entry, uint64_t module_size);
 
 /* thread-spawn(arg), called from a host call of thread `caller`: the new thread's id (> 0) with the
  * thread in *out, set up to call wasi_thread_start(tid, arg) and counted alive; or WR_SPAWN_FAILED,
  * WR_SPAWN_REFUSED or WR_SPAWN_PENDING. With `own` the core owns it and has queued its task on the
  * store's policy (switching in C must be on); without, the host makes it its own thread and queues it.
  * PENDING: the new instance's start function, run on `caller`, stopped for the host (a host call, a
- * slice end, a wait, a switch: the status in wr_spawner.pending_status; -1 for a host start function,
+ * slice end, a wait, a switch: the status in caller->spawn_pending_status; -1 for a host start function,
  * which the host calls); the host serves it to its end, then calls wr_spawn_finish (or, when it failed,
  * wr_spawn_abandon). */
 int32_t wr_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, bool own, wr_thread **out);
-int32_t wr_spawn_finish(wr_spawner *sp, bool own, wr_thread **out);
-void wr_spawn_abandon(wr_spawner *sp);
+int32_t wr_spawn_finish(wr_spawner *sp, wr_thread *caller, bool own, wr_thread **out);
+void wr_spawn_abandon(wr_thread *caller);
+
+/* thread-spawn as a native host function (wr_runtime.h; ctx: the spawner), while the store allows it
+ * (native_spawns: the scheduler would spawn in the core and hears nothing after host calls): the same
+ * spawn with no host at all, the thread the core's. Its start function runs first on the calling
+ * thread (WR_NATIVE_CALL), then the call again finishes the spawn. What the host must see (a refusal, a
+ * host start function) goes to the host function. */
+int wr_spawn_native(wr_thread *t, void *ctx, uint64_t *args);
 
 /* Free the store's spawners (the store's end). */
 void wr_spawner_free_all(wr_store *s);

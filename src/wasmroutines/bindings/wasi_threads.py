@@ -13,16 +13,19 @@ What the proposal asks, and how it is met here:
 - `thread-spawn(arg)` instantiates the same module again with the very same
   imports (so the same Memory object, the same WASI functions), gives the
   thread a fresh id in [1, 0x1FFFFFFF] and runs `wasi_thread_start(tid, arg)`
-  on a new green thread (Scheduler.spawn): it starts once the spawner blocks
-  or its slice ends, as a `go f()` would. The program's first instance is the
-  template of the others: the C core makes each from the imports that one was
-  made with (checked once), as instantiation makes it (fresh globals and
-  tables, segments applied, the start function run), with no Python objects
-  but the thread's entry point (_Template). Failure (no ids left, the store's
-  `max_threads` spawned threads alive, the instance cannot be made) returns a
-  negative value (-EAGAIN), as wasmtime does: wasi-libc's pthread_create then
-  fails with EAGAIN, for the program to handle. A refusal over `max_threads`
-  is counted in `refused` and reported to `on_refused`.
+  on a new green thread: it starts once the spawner blocks or its slice ends,
+  as a `go f()` would. The program's first instance is the template of the
+  others: the C core makes each from the imports that one was made with
+  (checked once), as instantiation makes it (fresh globals and tables,
+  segments applied, the start function run on the spawning thread), and the
+  thread with it (_Template, wr_spawn.h): natively, with no host call, when
+  nothing must hear of one; else from this host function, in one C call. The
+  thread gets a Python object only when Python must see it. Failure (no ids
+  left, the store's `max_threads` spawned threads alive, the instance cannot
+  be made, its start function traps) returns a negative value (-EAGAIN), as
+  wasmtime does: wasi-libc's pthread_create then fails with EAGAIN, for the
+  program to handle. A refusal over `max_threads` is counted in `refused` and
+  reported to `on_refused`.
 - `proc_exit` in any thread, or a trap in any thread, ends the whole program
   with that status: the scheduler's on_thread_exit hook interrupts the main
   thread with the thread's exception (WasiExit or Trap), which surfaces from
@@ -107,7 +110,7 @@ class _Template:
         store = instance.store
         self.size = instance.module.size
         self.entry_type = entry_type  # wasi_thread_start's (entry: its export index)
-        self.spawner = lib.wr_api_spawner_new(instance._ptr, entry)  # the store's: freed with it
+        self.spawner = lib.wr_api_spawner_new(instance._ptr, entry, self.size)  # the store's: freed with it
         if self.spawner == NULL:
             raise MemoryError("cannot make a thread spawner")
         # An imported start function is the same in every instance; a host one is called as Instance calls it.
@@ -150,7 +153,7 @@ class WasiThreads:
         self.scheduler = store.scheduler
         self._threads: dict[int, GreenThread] = {}  # by wasi-threads id: the ones Python has seen (threads)
         self._tids: dict[int, int] = {}  # green thread id -> wasi-threads id
-        self.spawned = 0
+        self._spawned = 0  # without a template (the C spawner counts its own)
         #: Spawns refused because the store's max_threads threads were alive; each is also passed to
         #: `on_refused` (the CLI prints a warning), while the program goes on with its -EAGAIN.
         self.refused = 0
@@ -176,7 +179,8 @@ class WasiThreads:
         for imp in self.module.imports:
             if isinstance(imp.type, MemoryType) and imp.name not in out.get(imp.module, {}):
                 out.setdefault(imp.module, {})[imp.name] = Memory(self.store, imp.type)
-        out.setdefault(THREAD_SPAWN_MODULE, {})[THREAD_SPAWN] = Function(self.store, self.thread_spawn, _SPAWN_TYPE)
+        self._spawn_func = Function(self.store, self.thread_spawn, _SPAWN_TYPE)
+        out.setdefault(THREAD_SPAWN_MODULE, {})[THREAD_SPAWN] = self._spawn_func
         return out
 
     @property
@@ -192,6 +196,12 @@ class WasiThreads:
             lib.wr_api_spawner_set_next_tid(t.spawner, tid)
         else:
             self._tid_count = tid
+
+    @property
+    def spawned(self) -> int:
+        """Threads spawned so far."""
+        t = self._template
+        return self._spawned + (int(lib.wr_api_spawner_spawned(t.spawner)) if t is not None else 0)
 
     @property
     def threads(self) -> dict[int, GreenThread]:
@@ -221,6 +231,10 @@ class WasiThreads:
             self._template = template = _Template.of(instance)
             if template is not None:
                 self.scheduler._core_makers[int(ffi.cast("uintptr_t", template.spawner))] = self._adopt
+                # thread-spawn in C too, with no host call, while the scheduler allows it (wr_spawn_native).
+                spawn = self._imports.get(THREAD_SPAWN_MODULE, {}).get(THREAD_SPAWN)
+                if spawn is self._spawn_func:
+                    lib.wr_api_spawner_attach(template.spawner, spawn._ptr)
         return instance
 
     # ---- thread-spawn ----
@@ -231,8 +245,6 @@ class WasiThreads:
         if template is None:
             return self._spawn_instance(arg)
         store = self.store
-        if store.max_module_size is not None and template.size > store.max_module_size:
-            return SPAWN_FAILED  # what Instance would raise (ResourceLimitError)
         sched = self.scheduler
         own = sched._core_spawns
         caller = sched.current._wr_thread
@@ -250,17 +262,24 @@ class WasiThreads:
                 info = sched._spawn_info
                 lib.wr_api_thread_spawn_info(t, info)
                 sched._add(self._adopt(t, info), counted=True)
-            self.spawned += 1
             return tid
         if tid == _SPAWN_REFUSED:
             self._refuse()
         return SPAWN_FAILED
 
+    def _drop_template(self) -> None:
+        """Spawn every thread from now on through a whole Instance, as before templates (tests compare them)."""
+        t = self._template
+        if t is not None:
+            self._spawned += int(lib.wr_api_spawner_spawned(t.spawner))
+            lib.wr_api_spawner_attach(NULL, self._spawn_func._ptr)
+            self._template = None
+
     def _spawn_pending(self, template: _Template, caller: Any, own: bool) -> int:
         """The new instance's start function stopped for Python (WR_SPAWN_PENDING): serve it to its end as
         Instance does (a failure fails the spawn), then start the thread."""
         store = self.store
-        status = int(lib.wr_api_spawn_pending_status(template.spawner))
+        status = int(lib.wr_api_spawn_pending_status(caller))
         try:
             if status < 0:
                 assert template.host_start is not None
@@ -269,12 +288,14 @@ class WasiThreads:
                 store.scheduler._calls += 1  # drive() counts the call out
                 execution.drive(store, caller, status, 0)
         except (WasmroutinesError, KeyError, MemoryError):
-            lib.wr_api_spawn_abandon(template.spawner)
+            lib.wr_api_spawn_abandon(caller)
             return SPAWN_FAILED
         except BaseException:
-            lib.wr_api_spawn_abandon(template.spawner)
+            lib.wr_api_spawn_abandon(caller)
             raise
-        return int(lib.wr_api_spawn_finish(template.spawner, store.scheduler._core_spawns and own, template.out))
+        return int(
+            lib.wr_api_spawn_finish(template.spawner, caller, store.scheduler._core_spawns and own, template.out)
+        )
 
     def _refuse(self) -> None:
         """A spawn over the store's max_threads: counted and reported; the guest gets -EAGAIN."""
@@ -321,7 +342,7 @@ class WasiThreads:
         self._next_tid = tid + 1
         self._threads[tid] = gt
         self._tids[gt.id] = tid
-        self.spawned += 1
+        self._spawned += 1
         return tid
 
     def _on_thread_exit(self, gt: GreenThread) -> None:

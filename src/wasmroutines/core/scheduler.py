@@ -164,6 +164,7 @@ class Scheduler(Reactor):
         self._core_makers: dict[int, Callable[[Any, Any], GreenThread]] = {}
         self._spawn_info = ffi.new("wr_api_spawn_info *")
         self._started_out = ffi.new("int *")
+        self._native_spawns = False
         self._closed_ids = 0
         self._max_threads: int | None = None
         self._wall_limit: float | None = None  # seconds (see set_wall_time)
@@ -504,6 +505,12 @@ class Scheduler(Reactor):
         if self._core_spawns and not spawns:
             self._adopt_owned()  # from now on Python sees every thread
         self._core_spawns = spawns
+        # wasi-threads' thread-spawn runs in C with no host call (wr_spawn_native) when nothing would hear of the
+        # host call: no policy that may switch after one (a seeded walk, PCT; observers already stop `spawns`).
+        native = spawns and builtin is not None and not builtin._hostcall_switch
+        if native != self._native_spawns:
+            self._native_spawns = native
+            lib.wr_api_store_set_native_spawns(ptr, native)
         # The C run loop may block in its reactor when nothing runs only while Python has no wake-ups of its own.
         may_block = not (host or self._timers or self._posted)
         if may_block != self._core_may_block:
@@ -654,7 +661,8 @@ class Scheduler(Reactor):
         if ptr is None:
             return False
         any_ = False
-        while (t := lib.wr_api_store_next_owned(ptr, NULL)) != NULL:
+        t = NULL
+        while (t := lib.wr_api_store_next_owned(ptr, t)) != NULL:  # adopted, it stays on the core's list
             self._adopt_thread(t)
             any_ = True
         return any_

@@ -290,7 +290,7 @@ class Store:
         self._extern_objects: dict[int, object] = {}
         self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
         self._fuel_enabled = False
-        #: Instance refuses modules bigger than this (bytes); Module(max_size=) refuses them at load.
+        self._max_module_size: int | None = None
         self.max_module_size = max_module_size
         self._on_yield: Callable[[], None] | None = None
         #: Runs this store's green threads (one OS thread, one greenlet per wasm thread).
@@ -314,6 +314,19 @@ class Store:
         self.scheduler._sync_core()
 
     # ---- limits kept in Python ----
+
+    @property
+    def max_module_size(self) -> int | None:
+        """Instance refuses modules bigger than this (bytes; None: no limit); Module(max_size=) refuses them at
+        load. The C core's wasi-threads spawns keep to it too (wr_spawn.c)."""
+        return self._max_module_size
+
+    @max_module_size.setter
+    def max_module_size(self, size: int | None) -> None:
+        self._max_module_size = size
+        if self._native.ptr is not None:
+            # The core's 0 is no limit; no module is 1 byte or less (a negative or 0 limit refuses them all).
+            lib.wr_api_store_set_max_module_size(self._native.ptr, 0 if size is None else max(1, min(size, 2**64 - 1)))
 
     @property
     def max_threads(self) -> int | None:
