@@ -928,7 +928,7 @@ class Scheduler(Reactor):
         if not entered:
             t = gt._wr_thread
             budget = 0
-            if t is not None:
+            if t is not None and self._native.ptr is not None:  # a freed store's wr_threads are gone
                 budget = self.policy.slice(gt)
                 lib.wr_api_thread_set_budget(t, budget)
             if self._slice_events is not None:
