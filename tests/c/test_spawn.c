@@ -85,6 +85,15 @@ static void test_spawns_for_the_host(void)
     CHECK(wr_exec(again) == WR_DONE && p.g->val[0] == 1008 + 1 + 2009);
     p.s->threads_alive--;
     wr_pool_give(again);
+    /* A native spawn whose start function ran, left to the host (the core stopped spawning on its own
+     * meanwhile): the host's spawn finishes it, with no second start. */
+    wr_error err = {0};
+    CHECK(wr_instance_new_like(p.like, &p.caller->spawn_pending, &err) == 0);
+    p.caller->spawn_pending_entries = p.caller->nentries;
+    CHECK(wr_spawn(p.sp, p.caller, 4, false, &t) == 3 && t && p.caller->spawn_pending == NULL);
+    CHECK(wr_exec(t) == WR_DONE && p.g->val[0] == 3018 + 3004);
+    p.s->threads_alive--;
+    wr_pool_give(t);
     program_free(&p);
 }
 

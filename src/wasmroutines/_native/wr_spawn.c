@@ -232,6 +232,12 @@ void wr_spawn_abandon(wr_thread *caller)
 int32_t wr_spawn(wr_spawner *sp, wr_thread *caller, uint32_t arg, bool own, wr_thread **out)
 {
     *out = NULL;
+    if (caller->spawn_pending && caller->spawn_pending_entries == caller->nentries) {
+        /* A native spawn whose start function ran, left to the host (wr_spawn_native): finish it. */
+        wr_instance *inst = caller->spawn_pending;
+        caller->spawn_pending = NULL;
+        return finish(sp, inst, arg, own, out);
+    }
     if (caller->spawn_pending)
         return WR_SPAWN_FAILED; /* a start function spawning while its own spawn waits for it */
     wr_instance *inst;
@@ -275,11 +281,17 @@ int wr_spawn_native(wr_thread *t, void *ctx, uint64_t *args)
     wr_thread *out;
     if (t->spawn_pending && t->spawn_pending_entries == t->nentries) {
         /* The call again, its instance's start function run (WR_NATIVE_CALL). */
+        if (t->native_call_trapped) {
+            t->native_call_trapped = false;
+            t->spawn_pending = NULL;
+            args[0] = (uint32_t)WR_SPAWN_FAILED;
+            return WR_NATIVE_DONE;
+        }
+        if (!s->native_spawns || !s->sched)
+            return WR_NATIVE_HOST; /* the host must see the thread now (it finishes the spawn: wr_spawn) */
         wr_instance *inst = t->spawn_pending;
         t->spawn_pending = NULL;
-        bool trapped = t->native_call_trapped;
-        t->native_call_trapped = false;
-        args[0] = (uint32_t)(trapped ? WR_SPAWN_FAILED : finish(sp, inst, arg, true, &out));
+        args[0] = (uint32_t)finish(sp, inst, arg, true, &out);
         return WR_NATIVE_DONE;
     }
     /* The host's own path for what it must see or do: a policy it must hear after host calls, a spawn it
