@@ -511,6 +511,12 @@ void wr_api_store_count_threads(wr_store *s, int delta) { s->threads_alive += (u
 
 uint64_t wr_api_store_threads_alive(const wr_store *s) { return s->threads_alive; }
 
+void wr_api_store_set_counts(wr_store *s, uint64_t next_host_id, uint64_t threads_alive)
+{
+    s->next_host_id = next_host_id;
+    s->threads_alive = threads_alive;
+}
+
 void wr_api_store_set_max_threads(wr_store *s, uint64_t max_threads) { s->max_threads = max_threads; }
 
 void wr_api_store_set_explore(wr_store *s, int on)

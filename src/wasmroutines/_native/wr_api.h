@@ -202,6 +202,9 @@ uint64_t wr_api_store_new_host_id(wr_store *s);
  * own; the limit the core's spawns keep to (UINT64_MAX: none); exploration mode (wr_api_thread_set_explore) of every
  * green thread, and of those made from now on. */
 void wr_api_store_count_threads(wr_store *s, int delta);
+/* The host's counts until now (the host keeps them itself until the core spawns): the next host id, and its
+ * spawned threads alive. */
+void wr_api_store_set_counts(wr_store *s, uint64_t next_host_id, uint64_t threads_alive);
 uint64_t wr_api_store_threads_alive(const wr_store *s);
 void wr_api_store_set_max_threads(wr_store *s, uint64_t max_threads);
 void wr_api_store_set_explore(wr_store *s, int on);

@@ -230,7 +230,7 @@ class WasiThreads:
             self._templated = True
             self._template = template = _Template.of(instance)
             if template is not None:
-                self.scheduler._core_makers[int(ffi.cast("uintptr_t", template.spawner))] = self._adopt
+                self.scheduler._add_spawner(template.spawner, self._adopt)
                 # thread-spawn in C too, with no host call, while the scheduler allows it (wr_spawn_native).
                 spawn = self._imports.get(THREAD_SPAWN_MODULE, {}).get(THREAD_SPAWN)
                 if spawn is self._spawn_func:

@@ -165,7 +165,8 @@ class Scheduler(Reactor):
         self._spawn_info = ffi.new("wr_api_spawn_info *")
         self._started_out = ffi.new("int *")
         self._native_spawns = False
-        self._closed_ids = 0
+        self._last_id = 0  # the last thread id, while Python counts them (_new_id)
+        self._counts_in_c = False
         self._max_threads: int | None = None
         self._wall_limit: float | None = None  # seconds (see set_wall_time)
         self._wall_deadline: int | None = None  # time.monotonic_ns() when it passes
@@ -287,23 +288,33 @@ class Scheduler(Reactor):
         )
 
     def _new_id(self) -> int:
-        """A new thread's id: also its wr_thread's host id, from the count the C core's own spawns share (once
-        the store is closed, Python's own: only Python threads are spawned then, and they cannot call wasm)."""
+        """A new thread's id: also its wr_thread's host id; from the count the C core's own spawns share once it
+        has a spawner (_add_spawner), until the store closes (then only Python threads are spawned)."""
         ptr = self._native.ptr
-        if ptr is None:
-            self._closed_ids += 1
-            return self._closed_ids
+        if ptr is None or not self._counts_in_c:
+            self._last_id += 1
+            return self._last_id
         return int(lib.wr_api_store_new_host_id(ptr))
 
     def _alive_count(self) -> int:
         """Spawned threads alive: Python's and those the C core runs on its own."""
         ptr = self._native.ptr
-        return int(lib.wr_api_store_threads_alive(ptr)) if ptr is not None else len(self._live) - 1
+        if ptr is None or not self._counts_in_c:
+            return len(self._live) - 1
+        return int(lib.wr_api_store_threads_alive(ptr))
+
+    def _add_spawner(self, spawner: Any, maker: Callable[[Any, Any], GreenThread]) -> None:
+        """A C spawner of this store's (wr_spawn.h) and the maker of the GreenThread of a thread it spawned: ids
+        and the count of threads alive are the C core's from now on, which its spawns share."""
+        if not self._counts_in_c and self._native.ptr is not None:
+            lib.wr_api_store_set_counts(self._native.ptr, self._last_id + 1, len(self._live) - 1)
+            self._counts_in_c = True
+        self._core_makers[int(ffi.cast("uintptr_t", spawner))] = maker
 
     def _add(self, gt: GreenThread, *, counted: bool = False) -> GreenThread:
         """`gt` is new: live, seen by the observer, queued (`counted`: alive in the C core's count already)."""
         self._live[gt.id] = gt
-        if not counted and self._native.ptr is not None:
+        if self._counts_in_c and not counted and self._native.ptr is not None:
             lib.wr_api_store_count_threads(self._native.ptr, 1)
         obs = self._observer
         if obs is not None:
@@ -355,8 +366,8 @@ class Scheduler(Reactor):
             raise RuntimeError("close() must be called from the root, not from a green thread")
         for gt in self.alive:
             self._kill(gt)
-        if self._native.ptr is not None:
-            self._closed_ids = int(lib.wr_api_store_new_host_id(self._native.ptr))  # ids go on past the C count
+        if self._counts_in_c and self._native.ptr is not None:
+            self._last_id = int(lib.wr_api_store_new_host_id(self._native.ptr))  # ids go on past the C count
         hub, self._hub = self._hub, None
         if hub is not None and not hub.dead:
             hub.parent = getcurrent()
@@ -641,7 +652,7 @@ class Scheduler(Reactor):
         runs the threads it owns itself when the policy picks them, and gives Python the first pick it must
         run (wr_exec_pop)."""
         ptr = self._native.ptr
-        if not self._core_spawns or ptr is None:
+        if not self._core_spawns or not self._core_makers or ptr is None:  # no C spawner: no thread is the core's
             return self.policy.pop(), False
         started = self._started_out
         task = lib.wr_api_store_pop(ptr, started)
@@ -1067,7 +1078,7 @@ class Scheduler(Reactor):
         """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
         gt.state = _DONE
         self._live.pop(gt.id, None)
-        if self._native.ptr is not None:
+        if self._counts_in_c and self._native.ptr is not None:
             lib.wr_api_store_count_threads(self._native.ptr, -1)
         obs = self._observer
         if obs is not None:
