@@ -86,7 +86,7 @@ def test_a_notify_before_the_timeout_ends_the_wait_and_drops_its_timeout(module:
     clock = VirtualClock()
     store, x, _ = _setup(module, clock)
     waiter = spawn(x.wait_for, 1, 1000 * MS)
-    notifier = spawn(lambda: (store.scheduler.yield_now(), x.notify_all())[1])
+    notifier = spawn(lambda: (store.scheduler.yield_now(), x.notify_all())[1], store=store)
     assert join(notifier) == 1
     assert join(waiter) == 0
     assert clock.now_ns() == 0  # the timeout went with the wait: time never had to move
