@@ -391,6 +391,10 @@ def test_a_store_whose_threads_are_done_is_freed(wat: Callable[[str], bytes]) ->
     del store, inst, threads
     gc.collect()
     assert ref() is None and native.ptr is None  # no greenlet (not even the hub) kept it
+    # The OS thread's last scheduler belonged to that store: a callable spawned without a store is refused, not
+    # run on threads whose C state is gone.
+    with pytest.raises(RuntimeError, match="use store.scheduler"):
+        spawn(lambda: None)
 
 
 def test_close_kills_the_threads_left_alive(wat: Callable[[str], bytes]) -> None:

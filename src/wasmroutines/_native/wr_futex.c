@@ -76,8 +76,10 @@ int wr_futex_wait(wr_memory *m, uint64_t addr, wr_thread *t, uint64_t *result, i
     if (timeout_ns >= 0 && s->clock_kind != WR_CLOCK_HOST) {
         int64_t now = wr_clock_now(s);
         int64_t deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
-        if (wr_timer_add(t, deadline))
+        if (wr_timer_add(t, deadline)) {
+            t->wait_mem = NULL; /* not queued: the thread does not wait */
             return -1;
+        }
     }
     t->wait_next = NULL;
     t->wait_prev = f->tail[b];

@@ -50,7 +50,8 @@ def current_scheduler() -> Scheduler:
     `current_scheduler().sleep(0.5)`.
     """
     sched: Scheduler | None = getattr(_tls, "scheduler", None)
-    if sched is None:
+    if sched is None or sched._native.ptr is None:
+        # None ran here, or the last one belongs to a closed store (its threads' C state is gone).
         raise RuntimeError("no wasm is running on this OS thread: use store.scheduler")
     return sched
 
