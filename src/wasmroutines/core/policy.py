@@ -145,10 +145,10 @@ class BuiltinPolicy:
         if task == NULL:
             return None
         tid = int(lib.wr_api_task_host_id(task))
-        if self._own_threads:
-            return self._threads.pop(tid)
-        gt = self._threads.get(tid)
-        return gt if gt is not None else self._adopt(task)  # a thread the C core spawned (wr_spawn.h)
+        try:
+            return self._threads.pop(tid) if self._own_threads else self._threads[tid]
+        except KeyError:
+            return self._adopt(task)  # a thread the C core spawned (wr_spawn.h)
 
     def remove(self, thread: GreenThread) -> None:
         if lib.wr_policy_remove(self._ptr, thread._task) and self._own_threads:

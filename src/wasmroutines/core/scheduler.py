@@ -165,6 +165,7 @@ class Scheduler(Reactor):
         self._spawn_info = ffi.new("wr_api_spawn_info *")
         self._started_out = ffi.new("int *")
         self._native_spawns = False
+        self._core_pops = False
         self._last_id = 0  # the last thread id, while Python counts them (_new_id)
         self._counts_in_c = False
         self._max_threads: int | None = None
@@ -278,7 +279,7 @@ class Scheduler(Reactor):
     def check_room(self) -> None:
         """Raise ResourceLimitError(limit="max_threads") when spawn() would be refused now (max_threads alive)."""
         limit = self._max_threads
-        if limit is not None and self._alive_count() >= limit:
+        if limit is not None and (len(self._live) - 1 if not self._counts_in_c else self._alive_count()) >= limit:
             raise self._room_error()
 
     def _room_error(self) -> ResourceLimitError:
@@ -310,6 +311,7 @@ class Scheduler(Reactor):
             lib.wr_api_store_set_counts(self._native.ptr, self._last_id + 1, len(self._live) - 1)
             self._counts_in_c = True
         self._core_makers[int(ffi.cast("uintptr_t", spawner))] = maker
+        self._core_pops = self._core_spawns
 
     def _add(self, gt: GreenThread, *, counted: bool = False) -> GreenThread:
         """`gt` is new: live, seen by the observer, queued (`counted`: alive in the C core's count already)."""
@@ -516,6 +518,7 @@ class Scheduler(Reactor):
         if self._core_spawns and not spawns:
             self._adopt_owned()  # from now on Python sees every thread
         self._core_spawns = spawns
+        self._core_pops = spawns and bool(self._core_makers)  # a pick may be the core's own thread (_pop)
         # wasi-threads' thread-spawn runs in C with no host call (wr_spawn_native) when nothing would hear of the
         # host call: no policy that may switch after one (a seeded walk, PCT; observers already stop `spawns`).
         native = spawns and builtin is not None and not builtin._hostcall_switch
@@ -652,7 +655,7 @@ class Scheduler(Reactor):
         runs the threads it owns itself when the policy picks them, and gives Python the first pick it must
         run (wr_exec_pop)."""
         ptr = self._native.ptr
-        if not self._core_spawns or not self._core_makers or ptr is None:  # no C spawner: no thread is the core's
+        if ptr is None:
             return self.policy.pop(), False
         started = self._started_out
         task = lib.wr_api_store_pop(ptr, started)
@@ -858,7 +861,10 @@ class Scheduler(Reactor):
             if picked is _UNPICKED:
                 if self._timers or self._pollers or self._posted or self._io or self._injected or self._core_wakeups():
                     self._maintain()
-                nxt, entered = self._pop()
+                if self._core_pops:
+                    nxt, entered = self._pop()
+                else:
+                    nxt, entered = self.policy.pop(), False
             else:
                 nxt, picked, entered = picked, _UNPICKED, True
             if nxt is None:
@@ -982,7 +988,10 @@ class Scheduler(Reactor):
             return self._abort_root()
         else:
             self._maintain()
-            gt, entered = self._pop()
+            if self._core_pops:
+                gt, entered = self._pop()
+            else:
+                gt = self.policy.pop()
             if gt is None:
                 self._idle()
                 return None
