@@ -172,27 +172,34 @@ static int64_t move(wr_thread *t, const wr_wasi_fast *w, const fast_fd *f, bool 
     }
 }
 
-/* fd_read(fd, iovs, iovs_len, nread) and fd_write(fd, iovs, iovs_len, nwritten) on a socket: fd.py's, through
- * streams.py read_into / write_from (no bytes asked: 0 with no call). */
+/* The guest's iovecs at (ptr, count) gathered and their bytes moved: the bytes moved (>= 0), or MOVED_NOT with
+ * the native's result in *result (the Python path, parked, or done with an errno). `empty_is_done`: no bytes
+ * asked means 0 with no call (fd_read, fd_write: streams.py's read_into / write_from). */
+static int64_t transfer(wr_thread *t, const wr_wasi_fast *w, const fast_fd *f, bool write, uint64_t ptr,
+                        uint64_t count, bool empty_is_done, uint64_t *args, int *result)
+{
+    struct iovec iov[FAST_IOVS];
+    uint64_t total;
+    int n = gather(w->mem, (uint32_t)ptr, (uint32_t)count, iov, &total);
+    if (n < 0) {
+        *result = n == -2 ? WR_NATIVE_HOST : done(args, WASI_FAULT);
+        return MOVED_NOT;
+    }
+    if (empty_is_done && total == 0)
+        return 0;
+    return move(t, w, f, write, iov, n, args, result);
+}
+
+/* fd_read(fd, iovs, iovs_len, nread) and fd_write(fd, iovs, iovs_len, nwritten) on a socket: fd.py's. */
 static int fd_rw(wr_thread *t, wr_wasi_fast *w, uint64_t *args, bool write)
 {
     const fast_fd *f = fd_of(w, args[0], write ? WR_FAST_WRITE : WR_FAST_READ);
     if (f == NULL)
         return WR_NATIVE_HOST;
-    struct iovec iov[FAST_IOVS];
-    uint64_t total;
-    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
-    if (n == -2)
-        return WR_NATIVE_HOST;
-    if (n < 0)
-        return done(args, WASI_FAULT);
-    int64_t moved = 0;
-    if (total) {
-        int result;
-        moved = move(t, w, f, write, iov, n, args, &result);
-        if (moved == MOVED_NOT)
-            return result;
-    }
+    int result;
+    int64_t moved = transfer(t, w, f, write, args[1], args[2], true, args, &result);
+    if (moved == MOVED_NOT)
+        return result;
     return done(args, put_u32(w->mem, (uint32_t)args[3], (uint32_t)moved) ? 0 : WASI_FAULT);
 }
 
@@ -207,15 +214,8 @@ static int native_sock_recv(wr_thread *t, void *ctx, uint64_t *args)
     const fast_fd *f = fd_of(w, args[0], WR_FAST_READ);
     if (f == NULL || (uint32_t)args[3] != 0)
         return WR_NATIVE_HOST;
-    struct iovec iov[FAST_IOVS];
-    uint64_t total;
-    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
-    if (n == -2)
-        return WR_NATIVE_HOST;
-    if (n < 0)
-        return done(args, WASI_FAULT);
     int result;
-    int64_t moved = move(t, w, f, false, iov, n, args, &result);
+    int64_t moved = transfer(t, w, f, false, args[1], args[2], false, args, &result);
     if (moved == MOVED_NOT)
         return result;
     /* A stream socket never truncates (MSG_TRUNC): ro_flags 0. */
@@ -230,15 +230,8 @@ static int native_sock_send(wr_thread *t, void *ctx, uint64_t *args)
     const fast_fd *f = fd_of(w, args[0], WR_FAST_WRITE);
     if (f == NULL)
         return WR_NATIVE_HOST;
-    struct iovec iov[FAST_IOVS];
-    uint64_t total;
-    int n = gather(w->mem, (uint32_t)args[1], (uint32_t)args[2], iov, &total);
-    if (n == -2)
-        return WR_NATIVE_HOST;
-    if (n < 0)
-        return done(args, WASI_FAULT);
     int result;
-    int64_t moved = move(t, w, f, true, iov, n, args, &result);
+    int64_t moved = transfer(t, w, f, true, args[1], args[2], false, args, &result);
     if (moved == MOVED_NOT)
         return result;
     return done(args, put_u32(w->mem, (uint32_t)args[4], (uint32_t)moved) ? 0 : WASI_FAULT);
