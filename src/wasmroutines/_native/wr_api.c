@@ -394,16 +394,26 @@ uint64_t wr_api_thread_host_id(const wr_thread *t) { return t->host_id; }
 
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns)
 {
-    if (t->io_fd >= 0) {
-        *addr = (uint64_t)t->io_fd;
+    if (t->io_parked) {
+        /* In the reactor (its timeout, if any, the store's clock keeps): one descriptor, a sleep, or a poll. */
         *timeout_ns = -1;
-        return t->io_dir == WR_IO_WRITE ? 3 : 2;
+        if (t->io_n == 1) {
+            *addr = t->io_one >> 1;
+            return t->io_one & 1 ? 3 : 2;
+        }
+        *addr = t->io_n;
+        return t->io_n ? 5 : 4;
     }
     if (!t->wait_mem)
         return 0;
     *addr = t->wait_addr;
     *timeout_ns = t->timer_pos ? -1 : t->wait_timeout; /* the store's clock keeps it: nothing for the host */
     return 1;
+}
+
+uint32_t wr_api_thread_io_reg(const wr_thread *t, uint32_t i)
+{
+    return i == 0 ? t->io_one : i < t->io_n ? t->io_more[i - 1] : UINT32_MAX;
 }
 
 int wr_api_thread_cancel_wait(wr_thread *t) { return wr_thread_cancel_wait(t); }

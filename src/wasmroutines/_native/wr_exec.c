@@ -197,7 +197,6 @@ wr_thread *wr_thread_new(wr_store *s)
     t->store = s;
     use_inline(t);
     t->budget = INT64_MAX / 4;
-    t->io_fd = -1;
     return t;
 }
 
@@ -226,6 +225,7 @@ void wr_thread_free(wr_thread *t)
     if (t->task)
         t->task->thread = NULL;
     wr_thread_reset_stacks(t);
+    free(t->io_more);
     free(t->entries);
     free(t->backtrace);
     free(t);
@@ -559,6 +559,7 @@ void wr_thread_unwind(wr_thread *t)
     /* A parked WR_DONE or WR_TRAP has left its entry already. */
     bool left = t->parked && (t->parked_status == WR_DONE || t->parked_status == WR_TRAP);
     t->parked = false;
+    t->native_retry = false; /* a parked native call left for good */
     if (left)
         return;
     /* The host's entry, and a native host function's calls above it: nobody else goes on after those. */

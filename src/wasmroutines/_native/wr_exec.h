@@ -25,8 +25,9 @@
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
  *                after the wait once notified or timed out (wr_futex.h);
- *                or a native host function parked it on a descriptor
- *                (t->io_fd, wr_io.h): it repeats the call once woken.
+ *                or a native host function parked it in the store's
+ *                reactor (t->io_parked, wr_io.h: descriptors, a timeout):
+ *                it repeats the call once woken.
  *                Either way it is on the store's woken list when it ends.
  *
  *   WR_SWITCH    (switching in C only) the thread stopped and the policy
@@ -177,10 +178,19 @@ typedef struct wr_thread {
     uint32_t timer_pos;
     int64_t timer_deadline;
     uint64_t timer_seq;
-    /* Or WR_WAIT in the store's IO reactor (wr_io.h): the descriptor, -1 when
-     * not parked there, and WR_IO_READ or WR_IO_WRITE. */
-    int32_t io_fd;
-    uint8_t io_dir;
+    /* Or WR_WAIT in the store's IO reactor (wr_io.h): until one of its io_n
+     * descriptors is ready (each fd << 1 | 1 when for writing: the first in
+     * io_one, the others in io_more, kept for reuse) or its timeout passes
+     * (timer_pos), whichever comes first. */
+    bool io_parked;
+    uint32_t io_n, io_more_cap;
+    uint32_t io_one;
+    uint32_t *io_more;
+    /* A native host function's call that parked runs again when woken
+     * (wr_runtime.h): when it first ran, on the store's clock, so that a
+     * timeout counts from then (poll_oneoff). */
+    bool native_retry;
+    int64_t native_since;
     bool woken; /* on the store's woken list */
     struct wr_thread *woken_next;
     /* Switching in C: its entry in the store's policy (bound by the host;
@@ -247,10 +257,10 @@ int wr_thread_grow(wr_thread *t, uint32_t nframes, size_t nslots, uint32_t used_
 
 /* Whether `t` waits (WR_WAIT: a futex or a descriptor), and with nothing
  * for the host to keep (no timeout, or one the store's clock keeps). */
-static inline bool wr_thread_waits(const wr_thread *t) { return t->wait_mem != NULL || t->io_fd >= 0; }
+static inline bool wr_thread_waits(const wr_thread *t) { return t->wait_mem != NULL || t->io_parked; }
 static inline bool wr_thread_waits_forever(const wr_thread *t)
 {
-    return t->io_fd >= 0 || (t->wait_mem != NULL && (t->wait_timeout < 0 || t->timer_pos != 0));
+    return t->io_parked || (t->wait_mem != NULL && (t->wait_timeout < 0 || t->timer_pos != 0));
 }
 
 /* End t's wait as the host's timeout does (a futex wait gets "timed out", a

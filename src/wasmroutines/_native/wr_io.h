@@ -12,8 +12,11 @@
  * triggering is safe because a thread parks only after the operation itself
  * said EAGAIN: any readiness after that is a new edge. At most one reader and
  * one writer per descriptor park here; another gets "busy" and its call goes
- * to the host's slower path. Elsewhere there is no reactor: wr_io_park says
- * "unsupported" and every call takes the host's path.
+ * to the host's slower path. A thread may wait on several descriptors at
+ * once and with a timeout on the store's clock (poll_oneoff); the first to
+ * come wakes it and ends the rest. Elsewhere there is no reactor: a park on
+ * descriptors says "unsupported" and every such call takes the host's path
+ * (a sleep still parks: it needs only the timer heap).
  *
  * The run loop (wr_exec.c) polls without blocking at least once per pass
  * over the run queue, and blocks in the poll only when nothing can run and
@@ -38,12 +41,24 @@ enum { WR_IO_READ = 1, WR_IO_WRITE = 2 };
  * for the same direction): the caller takes the host's path. */
 int wr_io_park(struct wr_thread *t, int fd, int direction);
 
+/* Park `t` until any of the `n` descriptors is ready for its direction
+ * (regs[i] = fd << 1 | 1 for writing, 0 for reading; repeats allowed) or
+ * until `deadline` on the store's clock (wr_timer.h; INT64_MAX: none, and
+ * a store whose clock is the host's takes none), whichever comes first. n
+ * may be 0 (a sleep, which needs no reactor). 0 or -1 as wr_io_park; on -1
+ * nothing is parked. */
+int wr_io_park_any(struct wr_thread *t, const uint32_t *regs, uint32_t n, int64_t deadline);
+
+/* End t's wait in the reactor as ready (its timeout too): it goes on the
+ * woken list and its call runs again. wr_timer.c's timeouts come here. */
+void wr_io_wake(struct wr_thread *t);
+
 /* Move the threads whose descriptors are ready to the woken list; wait up to
  * timeout_ms for one (-1: until one; 0: not at all). Returns how many were
  * woken, or -1 when the wait was interrupted (a signal: the host must look). */
 int wr_io_poll(wr_store *s, int timeout_ms);
 
-/* Threads parked in the store's reactor. */
+/* Threads parked in the store's reactor on descriptors (a sleep is not counted: the timer heap has it). */
 uint32_t wr_io_waiters(const wr_store *s);
 
 /* The epoll descriptor the host watches while idle, or -1 (none yet). */

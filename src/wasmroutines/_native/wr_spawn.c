@@ -72,16 +72,20 @@ void wr_pool_give(wr_thread *t)
     wr_exec_unlist_changed(t);
     untie(t);
     wr_thread_reset_stacks(t); /* a chunk goes back to the stack pool, within its bound */
-    /* As new, but for the buffers it grew (host entries, a backtrace), and its inline stacks, not cleared. */
+    /* As new, but for the buffers it grew (host entries, a backtrace, reactor registrations), and its inline
+     * stacks, not cleared. */
     wr_entry *entries = t->entries;
     uint32_t entries_cap = t->entries_cap;
     wr_backtrace_entry *backtrace = t->backtrace;
+    uint32_t *io_more = t->io_more;
+    uint32_t io_more_cap = t->io_more_cap;
     memset(t, 0, offsetof(wr_thread, inline_frames));
     t->store = s;
     t->entries = entries;
     t->entries_cap = entries_cap;
     t->backtrace = backtrace;
-    t->io_fd = -1;
+    t->io_more = io_more;
+    t->io_more_cap = io_more_cap;
     wr_thread_reset_stacks(t);
     t->pooled = t->idle = true;
     t->pool_next = s->threads_idle;

@@ -6,6 +6,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_io.h"
 #include "wr_timer.h"
 
 int64_t wr_clock_now(const wr_store *s)
@@ -104,7 +105,11 @@ uint32_t wr_timer_fire(wr_store *s)
     int64_t now = wr_clock_now(s);
     uint32_t n = 0;
     while (s->ntimers && s->timers[0]->timer_deadline <= now) {
-        wr_futex_time_out(s->timers[0]); /* takes it off the heap too */
+        wr_thread *t = s->timers[0];
+        if (t->wait_mem)
+            wr_futex_time_out(t); /* takes it off the heap too */
+        else
+            wr_io_wake(t); /* a descriptor wait or a sleep: its call runs again and sees the time */
         n++;
     }
     return n;

@@ -5,7 +5,8 @@
  * CLOCK_MONOTONIC, as Python's time.monotonic_ns) or virtual time
  * (WR_CLOCK_VIRTUAL: a number here that moves only when nothing can run,
  * jumping to the next deadline). With either of the last two, a wait with a
- * timeout (memory.atomic.wait) is timed here: the thread waits in C like any
+ * timeout (memory.atomic.wait, and a native call's wait in the reactor,
+ * wr_io.h: poll_oneoff's clocks) is timed here: the thread waits in C like any
  * other waiter, the run loop (wr_exec.c) fires due timeouts at its decisions
  * and, when nothing can run, idles until the next one (virtual time jumps to
  * it), so timed waits switch in C too.
@@ -34,8 +35,9 @@ int wr_timer_add(struct wr_thread *t, int64_t deadline);
 void wr_timer_remove(struct wr_thread *t);
 /* The earliest deadline, or INT64_MAX when there is none. */
 int64_t wr_timer_next(const wr_store *s);
-/* End every wait whose deadline is at or before the store's time now (as
- * timed out: result 2, onto the woken list), earliest first; how many. */
+/* End every wait whose deadline is at or before the store's time now (a
+ * futex wait as timed out: result 2; a wait in the reactor as over: its
+ * call runs again), onto the woken list, earliest first; how many. */
 uint32_t wr_timer_fire(wr_store *s);
 
 void wr_timer_free(wr_store *s);

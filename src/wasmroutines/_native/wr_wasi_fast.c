@@ -1,16 +1,19 @@
-/* wr_wasi_fast.c: WASI socket calls in C (wr_wasi_fast.h). Every argument
+/* wr_wasi_fast.c: WASI socket and pipe calls in C (wr_wasi_fast.h). Every argument
  * is checked as the Python layer checks it (bindings/wasi/guest.py), in the
  * same order, with the same errno; what this file does not handle goes to
  * the Python call untouched. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "wr_exec.h"
 #include "wr_io.h"
+#include "wr_timer.h"
 #include "wr_wasi_fast.h"
 
 #ifndef MSG_NOSIGNAL
@@ -146,28 +149,44 @@ static int done(uint64_t *args, uint32_t wasi_errno)
     return WR_NATIVE_DONE;
 }
 
+/* The operation would block: EAGAIN for a NONBLOCK descriptor, else the thread parks until it may not (or the
+ * Python call waits, when it cannot park here). */
+static int would_block(wr_thread *t, const fast_fd *f, bool write, uint64_t *args)
+{
+    if (f->flags & WR_FAST_NONBLOCK)
+        return done(args, WASI_AGAIN);
+    return wr_io_park(t, f->host_fd, write ? WR_IO_WRITE : WR_IO_READ) == 0 ? WR_NATIVE_PARKED : WR_NATIVE_HOST;
+}
+
 /* One read or write of the mirrored descriptor into or from `iov`: bytes moved (>= 0), or a result for the
- * native to return (parked, the Python path, or done with an errno in args[0]). */
+ * native to return (parked, the Python path, or done with an errno in args[0]). A socket is ours and
+ * non-blocking: try, and wait on EAGAIN. A pipe or terminal blocks: poll first, as streams.py does. */
 enum { MOVED_NOT = -1 };
 static int64_t move(wr_thread *t, const wr_wasi_fast *w, const fast_fd *f, bool write, struct iovec *iov, int n,
                     uint64_t *args, int *result)
 {
+    bool sock = f->flags & WR_FAST_SOCKET;
+    if (!sock) {
+        struct pollfd p = {.fd = f->host_fd, .events = write ? POLLOUT : POLLIN | POLLPRI};
+        int ready = poll(&p, 1, 0);
+        if (ready <= 0) {
+            /* An error or hang-up counts as ready (poll sets those): the operation reports it. */
+            *result = ready == 0 ? would_block(t, f, write, args) : WR_NATIVE_HOST;
+            return MOVED_NOT;
+        }
+    }
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
     for (;;) {
-        ssize_t r = write ? sendmsg(f->host_fd, &msg, MSG_NOSIGNAL) : recvmsg(f->host_fd, &msg, 0);
+        ssize_t r = sock ? (write ? sendmsg(f->host_fd, &msg, MSG_NOSIGNAL) : recvmsg(f->host_fd, &msg, 0))
+                         : (write ? writev(f->host_fd, iov, n) : readv(f->host_fd, iov, n));
         if (r >= 0)
             return r;
         if (errno == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (f->flags & WR_FAST_NONBLOCK)
-                *result = done(args, WASI_AGAIN);
-            else
-                *result = wr_io_park(t, f->host_fd, write ? WR_IO_WRITE : WR_IO_READ) == 0 ? WR_NATIVE_PARKED
-                                                                                          : WR_NATIVE_HOST;
-            return MOVED_NOT;
-        }
-        *result = done(args, errno >= 0 && errno < 256 ? w->errno_map[errno] : WASI_IO);
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            *result = would_block(t, f, write, args);
+        else
+            *result = done(args, errno >= 0 && errno < 256 ? w->errno_map[errno] : WASI_IO);
         return MOVED_NOT;
     }
 }
@@ -187,10 +206,14 @@ static int64_t transfer(wr_thread *t, const wr_wasi_fast *w, const fast_fd *f, b
     }
     if (empty_is_done && total == 0)
         return 0;
+    if (write && total > PIPE_BUF && !(f->flags & WR_FAST_SOCKET)) {
+        *result = WR_NATIVE_HOST; /* streams.py writes it to the blocking descriptor in chunks */
+        return MOVED_NOT;
+    }
     return move(t, w, f, write, iov, n, args, result);
 }
 
-/* fd_read(fd, iovs, iovs_len, nread) and fd_write(fd, iovs, iovs_len, nwritten) on a socket: fd.py's. */
+/* fd_read(fd, iovs, iovs_len, nread) and fd_write(fd, iovs, iovs_len, nwritten) on a socket or pipe: fd.py's. */
 static int fd_rw(wr_thread *t, wr_wasi_fast *w, uint64_t *args, bool write)
 {
     const fast_fd *f = fd_of(w, args[0], write ? WR_FAST_WRITE : WR_FAST_READ);
@@ -211,7 +234,7 @@ static int native_fd_write(wr_thread *t, void *ctx, uint64_t *args) { return fd_
 static int native_sock_recv(wr_thread *t, void *ctx, uint64_t *args)
 {
     wr_wasi_fast *w = ctx;
-    const fast_fd *f = fd_of(w, args[0], WR_FAST_READ);
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_READ | WR_FAST_SOCKET);
     if (f == NULL || (uint32_t)args[3] != 0)
         return WR_NATIVE_HOST;
     int result;
@@ -227,7 +250,7 @@ static int native_sock_recv(wr_thread *t, void *ctx, uint64_t *args)
 static int native_sock_send(wr_thread *t, void *ctx, uint64_t *args)
 {
     wr_wasi_fast *w = ctx;
-    const fast_fd *f = fd_of(w, args[0], WR_FAST_WRITE);
+    const fast_fd *f = fd_of(w, args[0], WR_FAST_WRITE | WR_FAST_SOCKET);
     if (f == NULL)
         return WR_NATIVE_HOST;
     int result;
@@ -252,6 +275,118 @@ static int native_sock_accept(wr_thread *t, void *ctx, uint64_t *args)
     return wr_io_park(t, f->host_fd, WR_IO_READ) == 0 ? WR_NATIVE_PARKED : WR_NATIVE_HOST;
 }
 
+/* poll_oneoff's layouts (abi.py): a subscription is 48 bytes (userdata u64, tag u8; at 16 a clock's id u32,
+ * timeout u64 at 24, flags u16 at 40, or a descriptor u32), an event 32 (userdata u64, error u16 at 8, type u8 at
+ * 10, nbytes u64 at 16, flags u16 at 24). */
+enum { SUB_SIZE = 48, EVENT_SIZE = 32, POLL_SUBS = 64 };
+enum { EV_CLOCK = 0, EV_FD_READ = 1, EV_FD_WRITE = 2, CLOCK_MONOTONIC_ID = 1, CLOCK_IDS = 4, ABSTIME = 1 };
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Bytes a read would get now (poll.py's FIONREAD; 0 when the descriptor cannot say). */
+static uint64_t ready_bytes(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (uint64_t)n : 0;
+}
+
+static int poll_host(wr_thread *t)
+{
+    t->native_retry = false;
+    return WR_NATIVE_HOST;
+}
+
+/* poll_oneoff(in, out, nsubs, nevents): poll.py's, for clocks the store keeps (wr_timer.h) and mirrored
+ * descriptors with the poll right. Events come in the order of their subscriptions. When none is ready the
+ * thread parks on every descriptor, until the earliest clock; woken, the call runs again, its clocks counted
+ * from when it first ran (t->native_since). Anything else (an unknown clock or tag, an absolute realtime
+ * clock, a bad pointer, a descriptor not here) is the Python call's. */
+static int native_poll_oneoff(wr_thread *t, void *ctx, uint64_t *args)
+{
+    wr_wasi_fast *w = ctx;
+    const wr_memory *m = w->mem;
+    wr_store *s = t->store;
+    uint64_t in = (uint32_t)args[0], out = (uint32_t)args[1], nsubs = (uint32_t)args[2];
+    uint64_t nevents = (uint32_t)args[3];
+    if (m == NULL || nsubs == 0 || nsubs > POLL_SUBS || in + nsubs * SUB_SIZE > m->size ||
+        out + nsubs * EVENT_SIZE > m->size || nevents + 4 > m->size)
+        return poll_host(t);
+    int64_t now = s->clock_kind == WR_CLOCK_HOST ? 0 : wr_clock_now(s);
+    int64_t since = t->native_retry ? t->native_since : now;
+    int64_t deadline[POLL_SUBS], earliest = INT64_MAX;
+    struct pollfd pfd[POLL_SUBS];
+    int8_t fd_of_sub[POLL_SUBS]; /* its entry in pfd, or -1 for a clock */
+    nfds_t npfd = 0;
+    for (uint32_t i = 0; i < nsubs; i++) {
+        const uint8_t *sub = m->base + in + (uint64_t)i * SUB_SIZE;
+        uint8_t tag = sub[8];
+        fd_of_sub[i] = -1;
+        if (tag == EV_CLOCK) {
+            uint32_t id = get_u32(sub + 16);
+            uint64_t timeout = get_u64(sub + 24);
+            uint16_t flags;
+            memcpy(&flags, sub + 40, 2);
+            if (s->clock_kind == WR_CLOCK_HOST || id >= CLOCK_IDS || ((flags & ABSTIME) && id != CLOCK_MONOTONIC_ID))
+                return poll_host(t);
+            uint64_t base = flags & ABSTIME ? 0 : (uint64_t)since;
+            deadline[i] = timeout > (uint64_t)INT64_MAX - base ? INT64_MAX - 1 : (int64_t)(base + timeout);
+            if (deadline[i] < earliest)
+                earliest = deadline[i];
+        } else if (tag == EV_FD_READ || tag == EV_FD_WRITE) {
+            const fast_fd *f = fd_of(w, get_u32(sub + 16), WR_FAST_POLL);
+            if (f == NULL)
+                return poll_host(t);
+            fd_of_sub[i] = (int8_t)npfd;
+            pfd[npfd++] = (struct pollfd){.fd = f->host_fd, .events = tag == EV_FD_READ ? POLLIN | POLLPRI : POLLOUT};
+        } else {
+            return poll_host(t);
+        }
+    }
+    if (npfd && poll(pfd, npfd, 0) < 0)
+        return poll_host(t);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nsubs; i++) {
+        const uint8_t *sub = m->base + in + (uint64_t)i * SUB_SIZE;
+        int k = fd_of_sub[i];
+        /* A descriptor with an error or hang-up is ready too (poll sets those): the next call reports it. */
+        if (k >= 0 ? pfd[k].revents == 0 : deadline[i] > now)
+            continue;
+        uint8_t *ev = m->base + out + (uint64_t)n++ * EVENT_SIZE;
+        memset(ev, 0, EVENT_SIZE);
+        memcpy(ev, sub, 8);
+        ev[10] = sub[8];
+        if (sub[8] == EV_FD_READ) {
+            uint64_t nbytes = ready_bytes(pfd[k].fd);
+            memcpy(ev + 16, &nbytes, 8);
+        }
+    }
+    if (n) {
+        t->native_retry = false;
+        put_u32(m, (uint32_t)nevents, n);
+        return done(args, 0);
+    }
+    uint32_t regs[POLL_SUBS];
+    for (nfds_t k = 0; k < npfd; k++)
+        regs[k] = (uint32_t)pfd[k].fd << 1 | (pfd[k].events == POLLOUT);
+    if (wr_io_park_any(t, regs, (uint32_t)npfd, earliest) != 0)
+        return poll_host(t);
+    t->native_retry = true;
+    t->native_since = since;
+    return WR_NATIVE_PARKED;
+}
+
 int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
 {
     static const struct {
@@ -260,6 +395,7 @@ int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
     } calls[] = {
         {"fd_read", native_fd_read},
         {"fd_write", native_fd_write},
+        {"poll_oneoff", native_poll_oneoff},
         {"sock_accept", native_sock_accept},
         {"sock_recv", native_sock_recv},
         {"sock_send", native_sock_send},

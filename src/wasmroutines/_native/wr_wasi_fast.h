@@ -1,19 +1,23 @@
-/* wr_wasi_fast.h: the fast path of WASI's socket calls, in C.
+/* wr_wasi_fast.h: the fast path of WASI's socket and pipe calls, in C.
  *
- * sock_recv, sock_send, fd_read and fd_write on a socket are native host
- * functions (wr_runtime.h): they try the operation straight into linear
- * memory and park the thread in the store's reactor (wr_io.h) on EAGAIN, so
- * a thread-per-connection server's round trip never enters Python.
+ * sock_recv, sock_send, fd_read and fd_write on a socket or a pipe are
+ * native host functions (wr_runtime.h): they try the operation straight
+ * into linear memory and park the thread in the store's reactor (wr_io.h)
+ * when it would block, so a thread-per-connection server's round trip never
+ * enters Python. poll_oneoff on those descriptors and on clocks reports what
+ * is ready or parks the thread on all of them at once, with its earliest
+ * clock as the timeout (a sleep is a poll_oneoff on a clock alone).
  * sock_accept waits in C until a connection is there, then leaves the
  * accept itself to Python, which makes the new descriptor's entry. The
  * Python WASI layer (bindings/wasi) stays the definition: it decides which
- * guest descriptors are fast (a socket, in an environment whose waits go to
- * the scheduler and whose host view is the real one) and mirrors them here
- * when its own call first sees them, and it drops the mirror on anything
- * that changes a descriptor (close, renumber, flags, rights). A descriptor
- * not mirrored, an unusual argument (recv flags, many iovecs) or a wait that
- * cannot park here goes to the Python call, which does what it always did.
- * Error numbers come from the Python layer's own table (errno.py).
+ * guest descriptors are fast (a socket or a pipe, in an environment whose
+ * waits go to the scheduler and whose host view is the real one) and
+ * mirrors them here when its own call first sees them, and it drops the
+ * mirror on anything that changes a descriptor (close, renumber, flags,
+ * rights). A descriptor not mirrored, an unusual argument (recv flags, many
+ * iovecs, an absolute realtime clock) or a wait that cannot park here goes
+ * to the Python call, which does what it always did. Error numbers come
+ * from the Python layer's own table (errno.py).
  */
 #ifndef WR_WASI_FAST_H
 #define WR_WASI_FAST_H
@@ -24,8 +28,18 @@
 
 typedef struct wr_wasi_fast wr_wasi_fast;
 
-/* What a mirrored guest descriptor allows: its rights, and its fdflags' NONBLOCK. */
-enum { WR_FAST_READ = 1, WR_FAST_WRITE = 2, WR_FAST_NONBLOCK = 4, WR_FAST_ACCEPT = 8 };
+/* What a mirrored guest descriptor is and allows: its rights (read, write, accept, poll), its fdflags'
+ * NONBLOCK, and whether it is one of our non-blocking sockets (else a blocking pipe or terminal shared with
+ * the host: polled before each read or write, and a write of more than PIPE_BUF bytes, which could block the
+ * process, goes to the Python call, which writes it in chunks). */
+enum {
+    WR_FAST_READ = 1,
+    WR_FAST_WRITE = 2,
+    WR_FAST_NONBLOCK = 4,
+    WR_FAST_ACCEPT = 8,
+    WR_FAST_SOCKET = 16,
+    WR_FAST_POLL = 32,
+};
 
 /* One WASI environment's fast path in store `s` (freed with it). `errno_map`:
  * the WASI errno of each host errno below `n` (anything else: EIO). NULL when

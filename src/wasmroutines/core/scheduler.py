@@ -756,8 +756,9 @@ class Scheduler(Reactor):
             gt._wait_address = None
 
     def _note_wait(self, gt: GreenThread) -> str | None:
-        """What `gt`'s wait in the C core is, in words (a futex, or a descriptor of the C reactor: wr_io.h), with
-        its address noted for reports; None when it does not wait. Its timeout is left in `_out_timeout`."""
+        """What `gt`'s wait in the C core is, in words (a futex, or its wait in the C reactor: descriptors, a sleep:
+        wr_io.h), with its address noted for reports; None when it does not wait. Its timeout is left in
+        `_out_timeout`."""
         kind = lib.wr_api_thread_wait_info(gt._wr_thread, self._out_addr, self._out_timeout)
         if not kind:
             return None
@@ -766,7 +767,11 @@ class Scheduler(Reactor):
             gt._wait_address = addr
             return "futex"
         gt._wait_address = None
-        return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
+        if kind == 4:
+            return "sleep"
+        t = gt._wr_thread
+        regs = [lib.wr_api_thread_io_reg(t, i) for i in range(addr)] if kind == 5 else [addr << 1 | kind - 2]
+        return ", ".join(f"host fd {r >> 1} {'writable' if r & 1 else 'readable'}" for r in regs)
 
     def _handover(self, gt: GreenThread) -> None:
         """WR_SWITCH: the C core stopped `gt` (the running thread) at a slice end or a wait, made the decision

@@ -1,19 +1,23 @@
-"""The C fast path of WASI's socket calls: which descriptors it may take, and keeping it true.
+"""The C fast path of WASI's socket and pipe calls: which descriptors it may take, and keeping it true.
 
-`sock_recv`, `sock_send`, `fd_read` and `fd_write` on a socket run in the C
-core (`_native/wr_wasi_fast.c`): they read and write straight between the
-socket and linear memory, and park the calling green thread in the core's
-reactor on EAGAIN (`_native/wr_io.h`), so a round trip of a
-thread-per-connection server does not enter Python. `sock_accept` waits
-there too, until a connection is pending; the accept itself is Python's (it
-makes the fd table entry, once per connection). The Python calls stay
-the definition: a descriptor reaches the fast path only when a Python call
-has seen it (looked it up and checked its rights, or made it: sock_accept)
-and `mirror` found it eligible, and any change to it (close, renumber,
-flags, rights) drops it again (`forget`, from the fd table). Not eligible: anything but our own
-non-blocking sockets; an environment whose waits do not go to the scheduler
-(a custom Waiter, a recorder's), whose host view is virtual (deterministic
-runs fill reads in full), or whose calls a recorder watches.
+`sock_recv`, `sock_send`, `fd_read`, `fd_write` and `poll_oneoff` on sockets
+and pipes run in the C core (`_native/wr_wasi_fast.c`): they read and write
+straight between the descriptor and linear memory, and park the calling green
+thread in the core's reactor when it would block (`_native/wr_io.h`), so a
+round trip of a thread-per-connection server does not enter Python, nor does
+a sleep (`poll_oneoff` on a clock alone, timed by the core:
+`_native/wr_timer.h`). `sock_accept` waits there too, until a connection is
+pending; the accept itself is Python's (it makes the fd table entry, once per
+connection). The Python calls stay the definition: a descriptor reaches the
+fast path only when a Python call has seen it (looked it up and checked its
+rights, or made it: sock_accept) and `mirror` found it eligible, and any
+change to it (close, renumber, flags, rights) drops it again (`forget`, from
+the fd table). Eligible: our own non-blocking sockets, and the pipes and
+terminals of stdio (blocking host descriptors: polled before each read or
+write, as streams.py does). Not eligible: files, Python streams; an
+environment whose waits do not go to the scheduler (a custom Waiter, a
+recorder's), whose host view is virtual (deterministic runs fill reads in
+full), or whose calls a recorder watches.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["CALLS", "FastPath"]
 
 #: The WASI calls with a fast path (preview1's, by import name).
-CALLS = frozenset({"fd_read", "fd_write", "sock_accept", "sock_recv", "sock_send"})
+CALLS = frozenset({"fd_read", "fd_write", "poll_oneoff", "sock_accept", "sock_recv", "sock_send"})
 
 #: Host errno -> WASI errno, as errno.py maps them, for the C side (anything else: EIO there too).
 _ERRNO_MAP = bytes(int(_FROM_HOST.get(code, Errno.IO)) for code in range(256))
@@ -88,15 +92,22 @@ class FastPath:
         host_fd = entry.host_fd
         if (
             not self._stores
-            or entry.sock is None
             or host_fd is None
-            or not entry.nonblocking_host
+            or not entry.pollable
+            or entry.stream is not None
             or type(state.waiter) is not SchedulerWaiter
             or state.host.virtual
             or state.mem.touched is not None
         ):
             return
-        flags = 0
+        if entry.sock is not None:
+            if not entry.nonblocking_host:
+                return
+            flags = lib.WR_FAST_SOCKET
+        else:
+            flags = 0  # a pipe or terminal of stdio: a blocking host descriptor
+        if entry.rights_base & Rights.POLL_FD_READWRITE:
+            flags |= lib.WR_FAST_POLL
         if entry.rights_base & Rights.FD_READ:
             flags |= lib.WR_FAST_READ
         if entry.rights_base & Rights.FD_WRITE:

@@ -179,8 +179,8 @@ def fd_pwrite(st: WasiState, fd: int, iovs: int, iovs_len: int, offset: int, nwr
 @syscall("iiii")
 def fd_read(st: WasiState, fd: int, iovs: int, iovs_len: int, nread_ptr: int) -> int:
     entry = _file(st, fd, Rights.FD_READ)
-    if entry.sock is not None and st.fast is not None:
-        st.fast.mirror(fd, entry)
+    if entry.pollable and st.fast is not None:
+        st.fast.mirror(fd, entry)  # a socket or pipe: its next call may run in C (fast.py)
     n = read_into(st, entry, st.mem.iovecs(iovs, iovs_len))
     st.mem.set_u32(nread_ptr, n)
     return 0
@@ -189,8 +189,8 @@ def fd_read(st: WasiState, fd: int, iovs: int, iovs_len: int, nread_ptr: int) ->
 @syscall("iiii")
 def fd_write(st: WasiState, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
     entry = _file(st, fd, Rights.FD_WRITE)
-    if entry.sock is not None and st.fast is not None:
-        st.fast.mirror(fd, entry)
+    if entry.pollable and st.fast is not None:
+        st.fast.mirror(fd, entry)  # a socket or pipe: its next call may run in C (fast.py)
     n = write_from(st, entry, st.mem.iovecs(iovs, iovs_len))
     st.mem.set_u32(nwritten_ptr, n)
     return 0

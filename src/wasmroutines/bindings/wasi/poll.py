@@ -1,7 +1,9 @@
 """poll_oneoff: wait for clocks and fd readiness, through the environment's Waiter.
 
 Subscriptions that are ready at once (regular files, Python streams, bad
-fds, expired clocks) are reported without waiting. Otherwise the call waits
+fds, expired clocks) are reported without waiting. Events come in the order
+of their subscriptions (so does the C fast path's, fast.py, for sockets,
+pipes and clocks). Otherwise the call waits
 through `state.waiter` until one of the pollable host fds is ready or the
 earliest clock deadline passes, and rechecks: so a sleep, or a read wait on
 stdin, parks only the calling green thread once the scheduler installs its
@@ -60,6 +62,7 @@ PREVIEW1_LAYOUT = SubscriptionLayout(SUBSCRIPTION, UNION_OFFSET, UNION_OFFSET)
 
 @dataclass
 class _Event:
+    index: int  # of its subscription: events are reported in that order
     userdata: int
     type: int
     error: int = 0
@@ -101,9 +104,9 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
     mem.slice(in_ptr, nsubs * layout.size)
     mem.slice(out_ptr, nsubs * EVENT.size)
     immediate: list[_Event] = []
-    clocks: list[tuple[int, int]] = []  # (deadline, userdata)
-    reads: dict[int, list[int]] = {}  # host fd -> userdatas
-    writes: dict[int, list[int]] = {}
+    clocks: list[tuple[int, int, int]] = []  # (deadline, index, userdata)
+    reads: dict[int, list[tuple[int, int]]] = {}  # host fd -> (index, userdata)
+    writes: dict[int, list[tuple[int, int]]] = {}
     live: set[int] = set()  # host fds of sockets whose readiness is reported as it is (hostview.py)
     for i in range(nsubs):
         base = in_ptr + i * layout.size
@@ -111,31 +114,33 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
         if tag == EventType.CLOCK:
             clock_id, timeout, _precision, flags = mem.unpack(SUBSCRIPTION_CLOCK, base + layout.clock_offset)
             if clock_id not in ClockId._value2member_map_:
-                immediate.append(_Event(userdata, tag, Errno.INVAL))
+                immediate.append(_Event(i, userdata, tag, Errno.INVAL))
                 continue
-            clocks.append((_deadline(st, clock_id, timeout, flags), userdata))
+            clocks.append((_deadline(st, clock_id, timeout, flags), i, userdata))
         elif tag in (EventType.FD_READ, EventType.FD_WRITE):
             fd = mem.u32(base + layout.fd_offset)
             if fd not in st.fds:
-                immediate.append(_Event(userdata, tag, Errno.BADF))
+                immediate.append(_Event(i, userdata, tag, Errno.BADF))
                 continue
             entry = st.fds.get(fd)
             if not entry.rights_base & Rights.POLL_FD_READWRITE:
-                immediate.append(_Event(userdata, tag, Errno.NOTCAPABLE))
+                immediate.append(_Event(i, userdata, tag, Errno.NOTCAPABLE))
             elif entry.stream is not None:
                 n = entry.stream.available() if tag == EventType.FD_READ else 0
-                immediate.append(_Event(userdata, tag, 0, n))
+                immediate.append(_Event(i, userdata, tag, 0, n))
             elif entry.pollable and entry.host_fd is not None:
-                (reads if tag == EventType.FD_READ else writes).setdefault(entry.host_fd, []).append(userdata)
+                (reads if tag == EventType.FD_READ else writes).setdefault(entry.host_fd, []).append((i, userdata))
                 if entry.sock is not None and st.host.live_sockets:
                     live.add(entry.host_fd)
+                if st.fast is not None:
+                    st.fast.mirror(fd, entry)  # a socket or pipe: the next poll on it may run in C (fast.py)
             else:
                 n = 0
                 # A regular file (stdio shown as a stream included): the bytes left, as a stream says.
                 file = entry.filetype is FileType.REGULAR_FILE or entry.as_stream
                 if tag == EventType.FD_READ and file and entry.host_fd is not None:
                     n = max(0, os.fstat(entry.host_fd).st_size - os.lseek(entry.host_fd, 0, os.SEEK_CUR))
-                immediate.append(_Event(userdata, tag, 0, n))
+                immediate.append(_Event(i, userdata, tag, 0, n))
         else:
             raise WasiError(Errno.INVAL)
     events = immediate
@@ -146,17 +151,18 @@ def poll(st: WasiState, in_ptr: int, out_ptr: int, nsubs: int, nevents_ptr: int,
         r, w = ready(list(reads), list(writes))
         for fd in r:
             n = min(_read_ready_bytes(fd), 1) if virtual and fd not in live else _read_ready_bytes(fd)
-            events.extend(_Event(ud, EventType.FD_READ, 0, n) for ud in reads[fd])
+            events.extend(_Event(i, ud, EventType.FD_READ, 0, n) for i, ud in reads[fd])
         for fd in w:
-            events.extend(_Event(ud, EventType.FD_WRITE) for ud in writes[fd])
+            events.extend(_Event(i, ud, EventType.FD_WRITE) for i, ud in writes[fd])
         t = st.waiter.now()
-        events.extend(_Event(ud, EventType.CLOCK) for deadline, ud in clocks if deadline <= t)
+        events.extend(_Event(i, ud, EventType.CLOCK) for deadline, i, ud in clocks if deadline <= t)
         if events:
             break
-        deadline = min((d for d, _ in clocks), default=None)
+        deadline = min((d for d, _, _ in clocks), default=None)
         if deadline is None and not reads and not writes:
             break  # only unsupported subscriptions: nothing will ever happen
         st.waiter.wait(list(reads), list(writes), deadline)
+    events.sort(key=lambda ev: ev.index)
     for i, ev in enumerate(events[:nsubs]):
         mem.pack(EVENT, out_ptr + i * EVENT.size, ev.userdata, ev.error, ev.type, ev.nbytes, 0)
     mem.set_u32(nevents_ptr, min(len(events), nsubs))
