@@ -616,6 +616,8 @@ uint32_t wr_api_io_waiters(const wr_store *s) { return wr_io_waiters(s); }
 
 int wr_api_io_fd(const wr_store *s) { return wr_io_fd(s); }
 
+const char *wr_api_io_backend(void) { return wr_io_backend(); }
+
 void wr_api_io_forget_fd(wr_store *s, int fd) { wr_io_forget_fd(s, fd); }
 
 void wr_api_io_set_may_block(wr_store *s, int may_block) { wr_io_set_may_block(s, may_block != 0); }

@@ -268,6 +268,8 @@ int wr_api_io_poll(wr_store *s, int timeout_ms);
 uint32_t wr_api_io_waiters(const wr_store *s);
 /* The descriptor the host's idle loop watches while threads are parked in the reactor, or -1. */
 int wr_api_io_fd(const wr_store *s);
+/* The reactor's backend: "epoll" or "poll" (wr_io.h). */
+const char *wr_api_io_backend(void);
 /* Host descriptor `fd` is closed, or handed out anew: forget it, waking its waiters. */
 void wr_api_io_forget_fd(wr_store *s, int fd);
 /* Whether the C run loop may block in the reactor when nothing runs (the host has no wake-ups of its own). */

@@ -10,18 +10,17 @@
  * edge-triggered for reading and writing, the first time a thread parks on
  * it, and stays until the host says it is closed (wr_io_forget_fd). Edge
  * triggering is safe because a thread parks only after the operation itself
- * said EAGAIN: any readiness after that is a new edge. At most one reader and
- * one writer per descriptor park here; another gets "busy" and its call goes
- * to the host's slower path. A thread may wait on several descriptors at
- * once and with a timeout on the store's clock (poll_oneoff); the first to
- * come wakes it and ends the rest. Elsewhere there is no reactor: a park on
- * descriptors says "unsupported" and every such call takes the host's path
- * (a sleep still parks: it needs only the timer heap).
+ * said EAGAIN: any readiness after that is a new edge. Elsewhere (and with
+ * WR_IO_POLL) poll(2) watches the descriptors that have a waiter. At most one
+ * reader and one writer per descriptor park here; another gets "busy" and
+ * its call goes to the host's slower path. A thread may wait on several
+ * descriptors at once and with a timeout on the store's clock (poll_oneoff);
+ * the first to come wakes it and ends the rest; a sleep is a timeout alone.
  *
  * The run loop (wr_exec.c) polls without blocking at least once per pass
  * over the run queue, and blocks in the poll only when nothing can run and
  * the host allows it (wr_io_set_may_block); the host's own idle loop watches
- * the epoll descriptor (wr_io_fd) otherwise.
+ * the epoll descriptor (wr_io_fd) otherwise, or polls the core (poll(2)).
  */
 #ifndef WR_IO_H
 #define WR_IO_H
@@ -61,7 +60,8 @@ int wr_io_poll(wr_store *s, int timeout_ms);
 /* Threads parked in the store's reactor on descriptors (a sleep is not counted: the timer heap has it). */
 uint32_t wr_io_waiters(const wr_store *s);
 
-/* The epoll descriptor the host watches while idle, or -1 (none yet). */
+/* The descriptor the host watches while idle (epoll's), or -1: none yet, or
+ * none at all (poll(2): the host's idle loop polls the core, wr_io_poll). */
 int wr_io_fd(const wr_store *s);
 
 /* The host closes (or hands out anew) descriptor `fd`: its registration is
@@ -74,6 +74,9 @@ bool wr_io_cancel(struct wr_thread *t);
 /* May the run loop block in the poll when nothing can run? Only when the host
  * has no wake-ups of its own (the store's wall-time deadline bounds it). */
 void wr_io_set_may_block(wr_store *s, bool may_block);
+
+/* Which backend watches the descriptors: "epoll" or "poll". */
+const char *wr_io_backend(void);
 
 void wr_io_free(wr_store *s);
 

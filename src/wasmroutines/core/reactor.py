@@ -50,6 +50,11 @@ _IO_WORDS = {
 #: wr_api_store_next_timeout's "no timeout".
 _NEVER = 2**63 - 1
 
+#: The core's reactor has no descriptor to watch (poll(2), not epoll: wr_io.h), so the idle loop looks at it
+#: itself, at least this often (seconds) while Python has wake-ups of its own to wait for too.
+_CORE_IO_POLLED = -2
+_CORE_IO_SLICE = 0.005
+
 #: The wake value of a block that ran into its deadline.
 TIMED_OUT: Any = object()
 
@@ -432,6 +437,15 @@ class Reactor:
 
     def _poll(self, timeout: float | None) -> int:
         """Wait up to `timeout` seconds for file descriptors and posted wake-ups; wake their threads."""
+        if self._core_io_fd == _CORE_IO_POLLED:
+            # The core's reactor has no descriptor to watch (poll(2), wr_io.h): look at it now, then wait a
+            # short while at most, and look again on the next idle.
+            ptr = self._native.ptr
+            if ptr is not None and lib.wr_api_io_waiters(ptr):
+                if lib.wr_api_io_poll(ptr, 0) > 0:
+                    self._drain()
+                    return 1
+                timeout = _CORE_IO_SLICE if timeout is None else min(timeout, _CORE_IO_SLICE)
         sel = self._selector
         if sel is None or not sel.get_map():
             if timeout:
@@ -478,10 +492,14 @@ class Reactor:
 
     def _watch_core_io(self) -> None:
         """Idle with threads parked in the C core's reactor (wr_io.h): the selector watches its one descriptor."""
-        if self._core_io_fd < 0:
+        if self._core_io_fd == -1:
             assert self._native.ptr is not None
-            self._core_io_fd = int(lib.wr_api_io_fd(self._native.ptr))
-            self._selector_of().register(self._core_io_fd, selectors.EVENT_READ)
+            fd = int(lib.wr_api_io_fd(self._native.ptr))
+            if fd < 0:
+                self._core_io_fd = _CORE_IO_POLLED  # none to watch: _poll looks at the core itself
+                return
+            self._core_io_fd = fd
+            self._selector_of().register(fd, selectors.EVENT_READ)
 
     def _ensure_wakeup_pipe(self) -> None:
         if self._wakeup_fds is not None:
