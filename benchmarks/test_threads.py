@@ -29,9 +29,12 @@ from .workloads import (
     MANY,
     MANY_THREADS,
     PINGPONG,
+    SLEEPERS,
+    SLEEPERS_PROGRAM,
     SPAWN_JOIN,
     SPAWN_MANY_PROGRAM,
     THREAD_ROUNDS,
+    WASI_SLEEP,
     WASI_SPAWN,
     WASI_SPAWN_LARGE,
     ThreadWorkload,
@@ -218,6 +221,39 @@ def test_wasi_spawn(benchmark: Any, settings: Settings, workload: str, peer_name
 @pytest.mark.parametrize(("workload", "peer_name"), _params(WASI_SPAWN_LARGE))
 def test_wasi_spawn_large(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
     _wasi_spawn(benchmark, settings, WASI_SPAWN_LARGE, peer_name)
+
+
+@pytest.mark.parametrize(("workload", "peer_name"), _params(WASI_SLEEP))
+def test_wasi_sleep(benchmark: Any, settings: Settings, workload: str, peer_name: str) -> None:
+    """tests/programs/c/sleepers.c: SLEEPERS wasi-threads threads each sleeping N times for 1 µs (poll_oneoff on a
+    relative monotonic clock, as wasi-libc's nanosleep), and the same threads sleeping none, each in a fresh process,
+    in turns: the CPU time per sleep is (CPU(N) - CPU(0)) / (SLEEPERS x N). Every answer is checked by the program
+    (one clock event, its userdata)."""
+    n = _size(WASI_SLEEP, settings)
+    _wasmtime_installed(peer_name)
+    program = str(ROOT / SLEEPERS_PROGRAM)
+
+    def command(k: int) -> list[str]:
+        if peer_name == "wasmroutines":
+            return [sys.executable, "-m", "wasmroutines", "run", program, str(SLEEPERS), str(k)]
+        return [sys.executable, "-m", "benchmarks.wasi_threads_wasmtime", program, str(SLEEPERS), str(k)]
+
+    def expected(k: int) -> bytes:
+        total = SLEEPERS * k
+        return f"sleepers: {SLEEPERS} threads x {k} sleeps of 1 us: {total} answered right, 0 wrong\n".encode()
+
+    turns: list[int] = []
+
+    def run() -> float:
+        sizes = (n, 0) if len(turns) % 2 else (0, n)  # neither run always goes first
+        turns.append(1)
+        cpu = {}
+        for k in sizes:
+            cpu[k], _, stdout = _run_child(command(k))
+            assert stdout == expected(k), stdout[-500:]
+        return (cpu[n] - cpu[0]) / (SLEEPERS * n) * 1e6
+
+    _measure(benchmark, WASI_SLEEP, peer_name, _rounds(settings), run, threads=SLEEPERS, sleeps=n)
 
 
 # ---- idle green threads: in a fresh process each ----

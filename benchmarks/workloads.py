@@ -229,6 +229,9 @@ SPAWN_JOIN = ThreadWorkload(
 #: a real wasi-threads program (tests/programs/c/spawn_many.c): N threads alive at once, each spawned by
 #: `wasi.thread-spawn` on a new instance, parked on a futex, woken, finished and joined
 SPAWN_MANY_PROGRAM = "tests/programs/wasm/c_spawn_many.wasm"
+SLEEPERS_PROGRAM = "tests/programs/wasm/c_sleepers.wasm"
+#: threads of the sleep workload
+SLEEPERS = 8
 WASI_SPAWN = ThreadWorkload(
     "wasi-threads spawn+exit, CPU per thread (1,000 threads)",
     "wasi_spawn",
@@ -290,11 +293,32 @@ MANY_THREADS = ThreadWorkload(
     quick=20_000,
     full=50_000,
 )
+#: a sleep as wasi-libc's nanosleep makes it: poll_oneoff on one monotonic clock (tests/programs/c/sleepers.c); the
+#: size is each thread's sleeps
+WASI_SLEEP = ThreadWorkload(
+    f"wasi-threads thread's 1 µs sleep (poll_oneoff), CPU per sleep ({SLEEPERS} threads)",
+    "wasi_sleep",
+    "µs",
+    "process CPU",
+    "–",
+    quick=50_000,
+    full=200_000,
+)
 #: the idle-fit bar's size
 FIT_BAR = 100_000
 #: timed rounds of the threading rows (OS threads are noisy): at least this many
 THREAD_ROUNDS = 5
-THREADS = (PINGPONG, SPAWN_JOIN, WASI_SPAWN, WASI_SPAWN_LARGE, WASI_MEMORY, IDLE_MEMORY, IDLE_FIT, MANY_THREADS)
+THREADS = (
+    PINGPONG,
+    SPAWN_JOIN,
+    WASI_SPAWN,
+    WASI_SPAWN_LARGE,
+    WASI_MEMORY,
+    WASI_SLEEP,
+    IDLE_MEMORY,
+    IDLE_FIT,
+    MANY_THREADS,
+)
 #: threads of the many-thread workload
 MANY = 64
 

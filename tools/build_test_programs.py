@@ -45,7 +45,7 @@ OUT = PROGRAMS / "wasm"
 ZIG_VERSION = "0.13.0"
 
 ZIG_PROGRAMS = ["mutex", "condition", "rwlock", "semaphore", "reset_event", "atomics", "many_threads"]
-C_PROGRAMS = ["futex_mutex", "barrier", "spawn_many", "prime_pool", "spin", "pingpong"]
+C_PROGRAMS = ["futex_mutex", "barrier", "spawn_many", "prime_pool", "spin", "pingpong", "sleepers"]
 C_RUNTIME = ["wt.c", "thread_start.s"]
 NET_PROGRAMS = ["echo_server", "http_server"]
 NET_OUT = PROGRAMS / "net"

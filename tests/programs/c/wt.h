@@ -17,6 +17,7 @@ WT_IMPORT("wasi_snapshot_preview1", "args_sizes_get") int32_t wt_args_sizes_get(
 WT_IMPORT("wasi_snapshot_preview1", "args_get") int32_t wt_args_get(char **argv, char *buf);
 WT_IMPORT("wasi_snapshot_preview1", "proc_exit") _Noreturn void wt_proc_exit(int32_t code);
 WT_IMPORT("wasi_snapshot_preview1", "sched_yield") int32_t wt_sched_yield(void);
+WT_IMPORT("wasi_snapshot_preview1", "poll_oneoff") int32_t wt_poll_oneoff(const void *in, void *out, int32_t n, int32_t *nevents);
 WT_IMPORT("wasi", "thread-spawn") int32_t wt_thread_spawn(void *start);
 
 /* ---- memory ---- */
