@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from wasi_guest import WAT_ACCEPT, WasiGuest
 
-from wasmroutines import Instance, Module, Store, ThreadState, join, spawn, wat2wasm
-from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
+from wasmroutines import Module, ThreadState, join, spawn, wat2wasm
 
 EAGAIN, EBADF, ECONNRESET, EFAULT = 6, 8, 15, 21
 NONBLOCK = 4
 
-GUEST = """
+GUEST = (
+    """
 (module
   (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
@@ -36,14 +37,9 @@ GUEST = """
   (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $set_flags (param i32 i32) (result i32)))
   (memory (export "memory") 4)
 
-  ;; sock_accept: the new fd, or -errno.
-  (func (export "accept") (param $fd i32) (param $base i32) (result i32)
-    (local $err i32)
-    (local.set $err (call $accept (local.get $fd) (i32.const 0) (local.get $base)))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load (local.get $base)))))
-
+"""
+    + WAT_ACCEPT
+    + """
   ;; One recv (sock_recv, or fd_read when $plain) of up to 64 bytes into base+32, its iovec at $iov:
   ;; the count, or -errno.
   (func $recv1 (param $fd i32) (param $base i32) (param $iov i32) (param $plain i32) (result i32)
@@ -99,6 +95,7 @@ GUEST = """
     (call $set_flags (local.get $fd) (local.get $flags)))
 )
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,39 +103,13 @@ def module() -> Module:
     return Module(wat2wasm(GUEST))
 
 
-class Server:
+def Server(module: Module, **store_kwargs: Any) -> WasiGuest:
     """GUEST with a listening socket at fd 3; `base(i)` is thread i's scratch area."""
-
-    def __init__(self, module: Module, **store_kwargs: Any) -> None:
-        config = WasiConfig().listen_tcp("127.0.0.1", 0)
-        self.port = config.listeners[0].getsockname()[1]
-        self.store = Store(**store_kwargs)
-        self.wasi = WasiEnvironment(config)
-        self.instance = Instance(self.store, module, self.wasi.imports(self.store, module))
-        self.wasi.bind(self.instance)
-        self.x: Any = self.instance.exports
-
-    @staticmethod
-    def base(i: int) -> int:
-        return 1024 + 128 * i
-
-    def connect(self) -> tuple[socket.socket, int]:
-        """A client connection and the guest's fd for it (accepted by the root)."""
-        client = socket.create_connection(("127.0.0.1", self.port))
-        fd = self.x.accept(3, self.base(0))
-        assert fd > 3
-        return client, fd
-
-    def bytes(self, addr: int, n: int) -> bytes:
-        return bytes(self.x.memory.read(addr, n))
-
-    def close(self) -> None:
-        self.store.scheduler.close()
-        self.wasi.close()
+    return WasiGuest(module, listen=True, area=128, **store_kwargs)
 
 
 @pytest.fixture
-def server(module: Module) -> Iterator[Server]:
+def server(module: Module) -> Iterator[WasiGuest]:
     s = Server(module)
     yield s
     s.close()
@@ -151,7 +122,7 @@ def _in_background(fn: Callable[[], None]) -> threading.Thread:
 
 
 @pytest.mark.parametrize("plain", [False, True], ids=["sock_recv/send", "fd_read/write"])
-def test_many_connections_echo_through_the_c_reactor(server: Server, plain: bool) -> None:
+def test_many_connections_echo_through_the_c_reactor(server: WasiGuest, plain: bool) -> None:
     n, rounds = 20, 30
     conns = [server.connect() for _ in range(n)]
     threads = [spawn(server.x.echo, fd, server.base(1 + i), int(plain)) for i, (_, fd) in enumerate(conns)]
@@ -180,7 +151,7 @@ def test_many_connections_echo_through_the_c_reactor(server: Server, plain: bool
     assert totals == [sum(len(b"%d:%d;" % (i, r)) for r in range(rounds)) for i in range(n)]
 
 
-def test_a_thread_waits_in_the_c_reactor_after_its_first_call(server: Server) -> None:
+def test_a_thread_waits_in_the_c_reactor_after_its_first_call(server: WasiGuest) -> None:
     client, fd = server.connect()
     client.sendall(b"a")
     assert server.x.recv(fd, server.base(1)) == 1  # the Python call: the socket is now mirrored in C
@@ -196,7 +167,7 @@ def test_a_thread_waits_in_the_c_reactor_after_its_first_call(server: Server) ->
     client.close()
 
 
-def test_closing_the_descriptor_wakes_its_waiter_with_ebadf(server: Server) -> None:
+def test_closing_the_descriptor_wakes_its_waiter_with_ebadf(server: WasiGuest) -> None:
     client, fd = server.connect()
     client.sendall(b"a")
     assert server.x.recv(fd, server.base(1)) == 1
@@ -207,7 +178,7 @@ def test_closing_the_descriptor_wakes_its_waiter_with_ebadf(server: Server) -> N
     client.close()
 
 
-def test_nonblock_gets_eagain_from_c_and_python_alike(server: Server) -> None:
+def test_nonblock_gets_eagain_from_c_and_python_alike(server: WasiGuest) -> None:
     client, fd = server.connect()
     assert server.x.set_flags(fd, NONBLOCK) == 0
     assert server.x.recv(fd, server.base(1)) == -EAGAIN  # Python (mirrors it)
@@ -221,7 +192,7 @@ def test_nonblock_gets_eagain_from_c_and_python_alike(server: Server) -> None:
     client.close()
 
 
-def test_an_iovec_out_of_bounds_is_efault_in_c_and_python_alike(server: Server) -> None:
+def test_an_iovec_out_of_bounds_is_efault_in_c_and_python_alike(server: WasiGuest) -> None:
     client, fd = server.connect()
     client.sendall(b"abcd")
     end = 4 * 65536
@@ -231,7 +202,7 @@ def test_an_iovec_out_of_bounds_is_efault_in_c_and_python_alike(server: Server) 
     client.close()
 
 
-def test_a_reset_by_the_peer_is_econnreset(server: Server) -> None:
+def test_a_reset_by_the_peer_is_econnreset(server: WasiGuest) -> None:
     client, fd = server.connect()
     client.sendall(b"a")
     assert server.x.recv(fd, server.base(1)) == 1
@@ -244,7 +215,7 @@ def test_a_reset_by_the_peer_is_econnreset(server: Server) -> None:
     assert join(reader) == -ECONNRESET
 
 
-def test_the_root_itself_waits_in_the_c_reactor(server: Server) -> None:
+def test_the_root_itself_waits_in_the_c_reactor(server: WasiGuest) -> None:
     client, fd = server.connect()
     client.sendall(b"a")
     assert server.x.recv(fd, server.base(1)) == 1
@@ -269,7 +240,7 @@ def test_a_store_with_threads_parked_in_c_closes(module: Module) -> None:
     client.close()
 
 
-def test_sock_accept_waits_in_c_and_python_accepts(server: Server) -> None:
+def test_sock_accept_waits_in_c_and_python_accepts(server: WasiGuest) -> None:
     first, _ = server.connect()  # the listener's first call: Python, which mirrors it
     acceptor = spawn(server.x.accept, 3, server.base(2))
     sleeper = spawn(lambda: server.store.scheduler.sleep(0.02))

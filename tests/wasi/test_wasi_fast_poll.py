@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from wasi_guest import WAT_ACCEPT, WasiGuest, wat_read_write
 
-from wasmroutines import Instance, Module, Store, ThreadState, VirtualClock, join, spawn, wat2wasm
-from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
+from wasmroutines import Module, ThreadState, VirtualClock, join, spawn, wat2wasm
+from wasmroutines.bindings.wasi import WasiConfig
 
 MS = 1_000_000
 CLOCK, FD_READ, FD_WRITE = 0, 1, 2
@@ -35,7 +36,8 @@ MONOTONIC, ABSTIME = 1, 1
 SUB = 48
 EVENT = struct.Struct("<QHB5xQH6x")
 
-GUEST = """
+GUEST = (
+    """
 (module
   (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
@@ -43,14 +45,9 @@ GUEST = """
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 4)
 
-  ;; sock_accept: the new fd, or -errno.
-  (func (export "accept") (param $fd i32) (param $base i32) (result i32)
-    (local $err i32)
-    (local.set $err (call $accept (local.get $fd) (i32.const 0) (local.get $base)))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load (local.get $base)))))
-
+"""
+    + WAT_ACCEPT
+    + """
   ;; poll_oneoff of $n subscriptions at $in, events to $out: how many events, or -errno.
   (func $poll_at (param $in i32) (param $out i32) (param $n i32) (result i32)
     (local $err i32)
@@ -68,29 +65,12 @@ GUEST = """
     (i64.store offset=24 (local.get $base) (local.get $ns))
     (call $poll_at (local.get $base) (i32.add (local.get $base) (i32.const 48)) (i32.const 1)))
 
-  ;; fd_read of up to $len bytes into base+32: the count, or -errno.
-  (func (export "read") (param $fd i32) (param $base i32) (param $len i32) (result i32)
-    (local $err i32)
-    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 32)))
-    (i32.store offset=4 (local.get $base) (local.get $len))
-    (local.set $err (call $fd_read (local.get $fd) (local.get $base) (i32.const 1)
-                                   (i32.add (local.get $base) (i32.const 8))))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load offset=8 (local.get $base)))))
-
-  ;; fd_write of $len bytes from base+32: the count, or -errno.
-  (func (export "write") (param $fd i32) (param $base i32) (param $len i32) (result i32)
-    (local $err i32)
-    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 32)))
-    (i32.store offset=4 (local.get $base) (local.get $len))
-    (local.set $err (call $fd_write (local.get $fd) (local.get $base) (i32.const 1)
-                                    (i32.add (local.get $base) (i32.const 8))))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load offset=8 (local.get $base)))))
+"""
+    + wat_read_write(32)
+    + """
 )
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,28 +86,12 @@ def fd_sub(userdata: int, tag: int, fd: int) -> bytes:
     return struct.pack("<QB7xI28x", userdata, tag, fd)
 
 
-class Guest:
-    """GUEST in a store of its own, with a listening socket at fd 3 and the given stdio; thread i's scratch area
-    is `base(i)` (2 KiB: subscriptions, events, buffers)."""
+class Guest(WasiGuest):
+    """GUEST with a listening socket at fd 3 and the given stdio; thread i's scratch area is `base(i)` (2 KiB:
+    subscriptions, events, buffers)."""
 
     def __init__(self, module: Module, config: WasiConfig | None = None, **store_kwargs: Any) -> None:
-        config = (config or WasiConfig()).listen_tcp("127.0.0.1", 0)
-        self.port = config.listeners[0].getsockname()[1]
-        self.store = Store(**store_kwargs)
-        self.wasi = WasiEnvironment(config)
-        self.instance = Instance(self.store, module, self.wasi.imports(self.store, module))
-        self.wasi.bind(self.instance)
-        self.x: Any = self.instance.exports
-
-    @staticmethod
-    def base(i: int) -> int:
-        return 4096 + 2048 * i
-
-    def connect(self) -> tuple[socket.socket, int]:
-        client = socket.create_connection(("127.0.0.1", self.port))
-        fd = self.x.accept(3, self.base(0))
-        assert fd > 3
-        return client, fd
+        super().__init__(module, config, listen=True, area=2048, **store_kwargs)
 
     def poll(self, i: int, subs: list[bytes]) -> list[tuple[int, int, int, int]]:
         """poll_oneoff on thread i's area: the events as (userdata, error, type, nbytes)."""
@@ -136,12 +100,8 @@ class Guest:
         out = base + SUB * len(subs)
         n = self.x.poll(base, out, len(subs))
         assert n >= 0, f"errno {-n}"
-        raw = bytes(self.x.memory.read(out, EVENT.size * n))
+        raw = self.bytes(out, EVENT.size * n)
         return [EVENT.unpack_from(raw, k * EVENT.size)[:4] for k in range(n)]
-
-    def close(self) -> None:
-        self.store.scheduler.close()
-        self.wasi.close()
 
 
 @pytest.fixture

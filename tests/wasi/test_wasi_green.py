@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 from idle_clock import RecordingVirtualClock
+from wasi_guest import WasiGuest as Guest
+from wasi_guest import wat_read_write
 
 from wasmroutines import (
-    Instance,
     Module,
     MonotonicClock,
     Store,
@@ -34,7 +35,7 @@ from wasmroutines import (
     spawn,
     wat2wasm,
 )
-from wasmroutines.bindings.wasi import OsWaiter, SchedulerWaiter, WasiConfig, WasiEnvironment
+from wasmroutines.bindings.wasi import OsWaiter, SchedulerWaiter, WasiConfig
 from wasmroutines.bindings.wasi.green import POLL_INTERVAL_NS, running_scheduler
 from wasmroutines.core.clock import Poll
 
@@ -42,7 +43,8 @@ MS = 1_000_000
 REALTIME, MONOTONIC = 0, 1
 FD_READ = 1
 
-GUEST = """
+GUEST = (
+    """
 (module
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
@@ -82,28 +84,9 @@ GUEST = """
       (then (i32.sub (i32.const 0) (local.get $err)))
       (else (i32.wrap_i64 (i64.load offset=192 (local.get $base))))))
 
-  ;; fd_read of up to $len bytes into base+16: the count, or -errno. (The iovec at base, nread at base+8.)
-  (func (export "read") (param $fd i32) (param $base i32) (param $len i32) (result i32)
-    (local $err i32)
-    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 16)))
-    (i32.store offset=4 (local.get $base) (local.get $len))
-    (local.set $err (call $fd_read (local.get $fd) (local.get $base) (i32.const 1)
-                             (i32.add (local.get $base) (i32.const 8))))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load offset=8 (local.get $base)))))
-
-  ;; fd_write of $len bytes from base+16 (whatever is there): the count, or -errno.
-  (func (export "write") (param $fd i32) (param $base i32) (param $len i32) (result i32)
-    (local $err i32)
-    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 16)))
-    (i32.store offset=4 (local.get $base) (local.get $len))
-    (local.set $err (call $fd_write (local.get $fd) (local.get $base) (i32.const 1)
-                              (i32.add (local.get $base) (i32.const 8))))
-    (if (result i32) (local.get $err)
-      (then (i32.sub (i32.const 0) (local.get $err)))
-      (else (i32.load offset=8 (local.get $base)))))
-
+"""
+    + wat_read_write(16)
+    + """
   ;; sock_accept on $fd, then sock_recv of up to 64 bytes into base+32: the count, or -errno.
   (func (export "serve") (param $fd i32) (param $base i32) (result i32)
     (local $err i32) (local $conn i32)
@@ -151,6 +134,7 @@ GUEST = """
         (br $again))))
 )
 """
+)
 
 FLAG, COUNTER = 1024, 1028
 IDX, LOG = 1032, 1100
@@ -161,37 +145,12 @@ def guest_module() -> Module:
     return Module(wat2wasm(GUEST))
 
 
-class Guest:
-    """An instance of GUEST with its WASI environment; `base(i)` is thread i's scratch area."""
-
-    def __init__(self, module: Module, store: Store, config: WasiConfig) -> None:
-        self.store = store
-        self.wasi = WasiEnvironment(config)
-        self.instance = Instance(store, module, self.wasi.imports(store, module))
-        self.wasi.bind(self.instance)
-        self.x: Any = self.instance.exports
-
-    @staticmethod
-    def base(i: int) -> int:
-        return 4096 + 256 * i
-
-    def u32(self, addr: int) -> int:
-        return int(struct.unpack("<I", self.x.memory.read(addr, 4))[0])
-
-    def bytes(self, addr: int, n: int) -> bytes:
-        return bytes(self.x.memory.read(addr, n))
-
-    def close(self) -> None:
-        self.store.scheduler.close()
-        self.wasi.close()
-
-
 @pytest.fixture
 def make(guest_module: Module) -> Iterator[Callable[..., Guest]]:
     made: list[Guest] = []
 
     def make(config: WasiConfig | None = None, **store_kwargs: Any) -> Guest:
-        g = Guest(guest_module, Store(**store_kwargs), config if config is not None else WasiConfig())
+        g = Guest(guest_module, config, **store_kwargs)
         made.append(g)
         return g
 
