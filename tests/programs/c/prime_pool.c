@@ -43,15 +43,7 @@ WT_EXPORT("_start") void _start(void)
     size = wt_arg(3, 4000);
     if (n > MAX_WORKERS)
         n = MAX_WORKERS;
-    char *stacks = wt_pages((n * STACK + 65535) / 65536);
-    if (!stacks)
-        wt_proc_exit(3);
-    for (uint32_t i = 0; i < n; i++) {
-        threads[i].fn = worker;
-        threads[i].arg = (void *)(uintptr_t)i;
-        if (wt_spawn(&threads[i], stacks + i * STACK, STACK) <= 0)
-            wt_proc_exit(4);
-    }
+    wt_start_all(threads, n, worker, STACK);
     uint32_t by_workers = 0;
     for (uint32_t i = 0; i < n; i++) {
         wt_join(&threads[i]);

@@ -55,15 +55,9 @@ WT_EXPORT("_start") void _start(void)
     uint32_t n = wt_arg(1, 8);
     sleeps = wt_arg(2, 100);
     wt_thread *threads = wt_pages((n * (uint32_t)sizeof(wt_thread) + 65535) / 65536);
-    char *stacks = wt_pages((n * STACK + 65535) / 65536);
-    if (!threads || !stacks)
+    if (!threads)
         wt_proc_exit(3);
-    for (uint32_t i = 0; i < n; i++) {
-        threads[i].fn = worker;
-        threads[i].arg = (void *)(uintptr_t)i;
-        if (wt_spawn(&threads[i], stacks + i * STACK, STACK) <= 0)
-            wt_proc_exit(4);
-    }
+    wt_start_all(threads, n, worker, STACK);
     for (uint32_t i = 0; i < n; i++)
         wt_join(&threads[i]);
     wt_puts("sleepers: ");

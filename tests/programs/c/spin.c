@@ -26,15 +26,7 @@ WT_EXPORT("_start") void _start(void)
     if (n == 0 || n > MAX_THREADS)
         n = MAX_THREADS;
     steps_each = steps / n;
-    char *stacks = wt_pages((n * STACK + 65535) / 65536);
-    if (!stacks)
-        wt_proc_exit(3);
-    for (uint32_t i = 0; i < n; i++) {
-        threads[i].fn = worker;
-        threads[i].arg = (void *)(uintptr_t)i;
-        if (wt_spawn(&threads[i], stacks + i * STACK, STACK) <= 0)
-            wt_proc_exit(4);
-    }
+    wt_start_all(threads, n, worker, STACK);
     uint64_t sum = 0;
     for (uint32_t i = 0; i < n; i++) {
         wt_join(&threads[i]);

@@ -38,6 +38,19 @@ int32_t wt_spawn(wt_thread *t, void *stack_base, uint32_t stack)
 
 void wt_join(wt_thread *t) { wt_wait_for(&t->done, 1); }
 
+void wt_start_all(wt_thread *threads, uint32_t n, void (*fn)(wt_thread *), uint32_t stack)
+{
+    char *stacks = wt_pages((n * stack + 65535) / 65536);
+    if (!stacks)
+        wt_proc_exit(3);
+    for (uint32_t i = 0; i < n; i++) {
+        threads[i].fn = fn;
+        threads[i].arg = (void *)(uintptr_t)i;
+        if (wt_spawn(&threads[i], stacks + i * stack, stack) <= 0)
+            wt_proc_exit(4);
+    }
+}
+
 static wt_mutex out_lock;
 
 void wt_write(const char *s, size_t n)

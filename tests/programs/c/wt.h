@@ -98,6 +98,9 @@ typedef struct wt_thread {
 /* Start t->fn(t) on a new thread with a stack of `stack` bytes at `stack_base`; the tid or a negative value. */
 int32_t wt_spawn(wt_thread *t, void *stack_base, uint32_t stack);
 void wt_join(wt_thread *t);
+/* Start fn on n threads (threads[i].arg = i), each on a stack of `stack` bytes from fresh pages; the program exits
+ * with status 3 when memory is full, 4 when a spawn fails. */
+void wt_start_all(wt_thread *threads, uint32_t n, void (*fn)(wt_thread *), uint32_t stack);
 
 /* ---- output and arguments ---- */
 
