@@ -36,10 +36,6 @@ CASES = [
     ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
     ("(module (memory i64 1))", "memory64 is not supported"),
     ("(module (table i64 1 funcref))", "table64 is not supported"),
-    (
-        "(module (func (drop (i8x16.relaxed_swizzle (v128.const i64x2 0 0) (v128.const i64x2 0 0)))))",
-        "relaxed SIMD is not supported",
-    ),
 ]
 
 

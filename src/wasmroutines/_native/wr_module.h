@@ -190,6 +190,8 @@ typedef struct wr_module {
      * wr_module_check_features: its opcode and byte offset (0: none). */
     uint8_t tail_call_op;
     uint32_t tail_call_offset;
+    /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
+    uint32_t relaxed_simd_offset;
 
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
@@ -227,6 +229,9 @@ enum {
     /* WebAssembly 3.0's tail calls: return_call, return_call_indirect
      * (without it their opcodes are illegal, as in 2.0). */
     WR_FEATURE_TAIL_CALL = 8,
+    /* WebAssembly 3.0's relaxed SIMD (0xFD 0x100 .. 0x113; without it those
+     * opcodes are illegal, as in 2.0). 16 is the host's own (core/types.py). */
+    WR_FEATURE_RELAXED_SIMD = 32,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 

@@ -754,6 +754,15 @@ static inline wr_v128 wr_i32x4_dot_i16x8_s(wr_v128 a, wr_v128 b)
     return WR_V_FROM(even + odd);
 }
 
+/* Relaxed dot product (WebAssembly 3.0), as the deterministic profile has it: both operands' bytes signed,
+ * adjacent products summed into a 16-bit lane, wrapping (-128 * -128 twice is 32768: -32768). */
+static inline wr_v128 wr_i16x8_relaxed_dot_i8x16_i7x16_s(wr_v128 a, wr_v128 b)
+{
+    wr_u16x8 even = (wr_u16x8)wr_simd_even_s8(a) * (wr_u16x8)wr_simd_even_s8(b);
+    wr_u16x8 odd = (wr_u16x8)(wr_v_s16(a) >> 8) * (wr_u16x8)(wr_v_s16(b) >> 8);
+    return WR_V_FROM(even + odd);
+}
+
 /* (a * b + 2^14) >> 15 (an arithmetic shift: floor), saturated: only
  * -32768 * -32768 overflows, to 32768; nothing goes below -32767. Even and
  * odd lanes are worked on separately, widened in place to 32 bits (as in

@@ -1532,9 +1532,12 @@ static int op_prefix_fe(tr *t)
 
 /* ---- the 0xFD prefix: SIMD ---- */
 
+/* Relaxed SIMD's first opcode (WebAssembly 3.0, insns/simd_relaxed.def). */
+#define WR_RELAXED_SIMD_FIRST 0x100
+
 static int op_prefix_fd(tr *t)
 {
-    uint32_t sub;
+    uint32_t at = (uint32_t)wr_reader_offset(&t->r) - 1, sub; /* the prefix byte's offset */
     READ(wr_read_u32(&t->r, &sub));
     if (sub == 12) { /* v128.const: a constant slot pair, like the other constants */
         uint64_t lo, hi;
@@ -1542,10 +1545,11 @@ static int op_prefix_fd(tr *t)
         READ(wr_read_fixed64(&t->r, &hi));
         return op_const(t, WR_V128, lo, hi);
     }
-    if (sub < WR_OPINFO_CODES && wr_wasm_ops[2][sub].op)
+    if (sub < WR_OPINFO_CODES && wr_wasm_ops[2][sub].op) {
+        if (sub >= WR_RELAXED_SIMD_FIRST && t->m->relaxed_simd_offset == 0)
+            t->m->relaxed_simd_offset = at; /* for the feature check */
         return op_generic(t, &wr_wasm_ops[2][sub], false);
-    if (wr_unsupported_simd(sub))
-        return unsupported(t, wr_unsupported_simd(sub));
+    }
     return malformed(t, "illegal opcode");
 }
 

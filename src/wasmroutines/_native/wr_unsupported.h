@@ -20,7 +20,6 @@
 #define WR_NO_MEMORY64     "memory64 is not supported"
 #define WR_NO_TABLE64      "table64 is not supported"
 #define WR_NO_MULTI_MEMORY "multiple memories are not supported"
-#define WR_NO_RELAXED_SIMD "relaxed SIMD is not supported"
 
 /* A value type or reference type byte (and a block type's first byte). */
 static inline const char *wr_unsupported_valtype(uint8_t b)
@@ -76,12 +75,6 @@ static inline const char *wr_unsupported_opcode(uint8_t op)
     default:
         return NULL;
     }
-}
-
-/* A 0xFD-prefixed opcode: relaxed SIMD takes 0x100 .. 0x113. */
-static inline const char *wr_unsupported_simd(uint32_t sub)
-{
-    return sub >= 0x100 && sub <= 0x113 ? WR_NO_RELAXED_SIMD : NULL;
 }
 
 /* A type section entry's form byte (0x60 is a function type). */

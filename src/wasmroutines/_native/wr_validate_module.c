@@ -337,6 +337,8 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
         return invalid(err, 0, "multiple tables");
     if (!(features & WR_FEATURE_TAIL_CALL) && m->tail_call_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->tail_call_offset, "illegal opcode %02x", m->tail_call_op);
+    if (!(features & WR_FEATURE_RELAXED_SIMD) && m->relaxed_simd_offset)
+        return wr_error_set(err, WR_ERR_MALFORMED, m->relaxed_simd_offset, "illegal opcode");
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         if (check_constexpr_features(m, &m->globals[i].init, features, err))
             return err->kind;

@@ -123,10 +123,12 @@ class Features(IntFlag):
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
     #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, typed function
-    #: references, memory64, relaxed SIMD): with it a module using one raises UnsupportedFeature naming the
+    #: references, memory64): with it a module using one raises UnsupportedFeature naming the
     #: feature; without it (2.0) such bytes mean nothing, and the module is malformed. (Module applies it;
     #: the C core ignores the bit.)
     WASM3_ENCODINGS = 16
+    #: WebAssembly 3.0: relaxed SIMD (each instruction gives the deterministic profile's result).
+    RELAXED_SIMD = 32
     ALL = 0xFFFFFFFF
     #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
-    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS)
+    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD)
