@@ -51,7 +51,8 @@ class SchedulerObserver(Protocol):
     `every_switch` (True when absent) says it must see every slice start and
     stop and every wake-up: the C core then leaves every switch to Python
     (same schedule, slower), unless it sets `switch_batches` too and hears
-    the core's switches from `switched(batch)` (see the module docstring). An observer that sets it False is told of spawns,
+    the core's switches from `switched(batch)` (see the module docstring).
+    An observer that sets it False is told of spawns,
     exits, host calls and the switches Python makes anyway (blocks in host
     functions, and every stop past Scheduler.host_stops_after).
     """

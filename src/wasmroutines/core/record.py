@@ -301,6 +301,7 @@ class Recorder(NullObserver):
         self._wakes = 0  # descriptor wake-ups so far
         self._end_at: int | None = None  # where an interrupt stopped the run (the schedule's length then)
         self._busy = False  # a recorded WASI call is doing its work (not waiting): a Ctrl-C waits for it
+        self._named_funcs: set[int] = set()  # wr_func addresses whose names are in the header (switched)
         self._interrupt_pending = False
 
     # ---- observer ----
@@ -321,25 +322,37 @@ class Recorder(NullObserver):
 
     def switched(self, batch: SwitchBatch) -> None:
         """The switches the C core made (observe.py): the entries started and stopped would have made."""
-        schedule = self.recording.schedule
+        append = self.recording.schedule.append
         origin = self._counter.origin
         names = self._names
+        named = self._named_funcs
+        start, budget, running = self._slice_start, self._budget, self._running
+        # One loop, its state in locals: a decision-dense run hears tens of thousands of events a second.
         for ev in batch.events:
-            kind = ev[KIND]
+            ran, value, _, func, tid, index, offset, kind, why, _ = ev
             if kind == STARTED:
-                self._slice_start = ev[RAN] - origin
-                self._budget = ev[VALUE]
-                self._running = ev[THREAD]
-                schedule.append(ev[THREAD])
+                start, budget, running = ran - origin, value, tid
+                append(tid)
             elif kind == STOPPED:
-                units = ev[RAN] - origin - self._slice_start
-                why = ev[WHY]
-                entry = [why, units - self._budget if why == 0 else units, *_event_where(batch, ev, names)]
-                if ev[THREAD] != self._running:
-                    entry.append(ev[THREAD])
-                schedule.append(entry)
+                units = ran - origin - start
+                if why == 0:
+                    units -= budget  # preempted: the units past the budget
+                if func:
+                    if func not in named:
+                        named.add(func)
+                        name = batch.func_name(ev)
+                        if name is not None:
+                            names.setdefault(str(index), name)
+                    entry = [why, units, index, offset]
+                else:
+                    entry = [why, units]
+                if tid != running:
+                    entry.append(tid)
+                append(entry)
             elif self._io_waits:
-                self.woken(batch.threads[ev[THREAD]])
+                self._slice_start, self._budget, self._running = start, budget, running
+                self.woken(batch.threads[tid])
+        self._slice_start, self._budget, self._running = start, budget, running
 
     def woken(self, thread: GreenThread) -> None:
         entry = self._io_waits.get(thread.id)
