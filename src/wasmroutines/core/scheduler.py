@@ -575,7 +575,7 @@ class Scheduler(Reactor):
         if lib.wr_policy_events_clear(ptr):  # emptied before the observer runs: it may end the switching in C
             raise MemoryError("the scheduler's event log lost events (out of memory)")
         obs = self._observer
-        if obs is not None:
+        if obs is not None and self._native.ptr is not None:  # a freed store's functions are gone
             obs.switched(batch)  # type: ignore[attr-defined]
 
     def interrupt(self, exc: BaseException) -> None:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ChromeTrace"]
 
-_PID = 1
+_PID = 1  # also written as a literal in the frequent events' JSON (ChromeTrace._end_run and others)
 
 
 class ChromeTrace(NullObserver):
@@ -67,8 +67,10 @@ class ChromeTrace(NullObserver):
         self._logical = logical
         self._clock0 = scheduler.clock.now_ns()
         self._wall0 = time.monotonic_ns()
-        self.events: list[dict[str, Any]] = [
-            {"ph": "M", "name": "process_name", "pid": _PID, "tid": 0, "args": {"name": name}},
+        #: The events so far, each as its JSON text (what json.dumps makes of it, compact): rendered as they come,
+        #: since a decision-dense run makes several per decision and encoding dicts at the end cost more than the run.
+        self.events: list[str] = [
+            _dumps({"ph": "M", "name": "process_name", "pid": _PID, "tid": 0, "args": {"name": name}})
         ]
         self._named: set[int] = set()
         self._run_start: dict[int, tuple[int, int]] = {}  # thread id -> (ns, units at start)
@@ -92,24 +94,29 @@ class ChromeTrace(NullObserver):
             name = thread.name or f"thread {thread.id}"
             if thread.id and thread.name:
                 name = f"{thread.name} (#{thread.id})"
-            self.events.append({"ph": "M", "name": "thread_name", "pid": _PID, "tid": tid, "args": {"name": name}})
             self.events.append(
-                {"ph": "M", "name": "thread_sort_index", "pid": _PID, "tid": tid, "args": {"sort_index": thread.id}}
+                _dumps({"ph": "M", "name": "thread_name", "pid": _PID, "tid": tid, "args": {"name": name}})
+            )
+            self.events.append(
+                _dumps(
+                    {"ph": "M", "name": "thread_sort_index", "pid": _PID, "tid": tid, "args": {"sort_index": thread.id}}
+                )
             )
         return tid
 
     def _instant(self, thread: GreenThread, name: str, cat: str, ts: int, args: dict[str, Any] | None = None) -> None:
-        ev: dict[str, Any] = {"ph": "i", "s": "t", "name": name, "cat": cat, "pid": _PID, "tid": self._lane(thread)}
-        ev["ts"] = _us(ts)
-        if args:
-            ev["args"] = args
-        self.events.append(ev)
+        tid = self._lane(thread)
+        end = f',"args":{_dumps(args)}}}' if args else "}"
+        self.events.append(
+            f'{{"ph":"i","s":"t","name":{_str(name)},"cat":{_str(cat)},"pid":1,"tid":{tid},"ts":{_us(ts)}{end}'
+        )
 
     def _flow_from(self, thread: GreenThread, to: GreenThread, name: str, ts: int) -> None:
         fid = self._next_flow
         self._next_flow += 1
+        tid = self._lane(thread)
         self.events.append(
-            {"ph": "s", "id": fid, "name": name, "cat": "flow", "pid": _PID, "tid": self._lane(thread), "ts": _us(ts)}
+            f'{{"ph":"s","id":{fid},"name":{_str(name)},"cat":"flow","pid":1,"tid":{tid},"ts":{_us(ts)}}}'
         )
         self._flows_in.setdefault(to.id, []).append(fid)
 
@@ -117,16 +124,10 @@ class ChromeTrace(NullObserver):
         span = self._blocked.pop(thread.id, None)
         if span is not None:
             start, what = span
+            tid = self._lane(thread)
             self.events.append(
-                {
-                    "ph": "X",
-                    "name": what,
-                    "cat": "blocked",
-                    "pid": _PID,
-                    "tid": self._lane(thread),
-                    "ts": _us(start),
-                    "dur": _us(ts - start),
-                }
+                f'{{"ph":"X","name":{_str(what)},"cat":"blocked","pid":1,"tid":{tid},'
+                f'"ts":{_us(start)},"dur":{_us(ts - start)}}}'
             )
 
     # ---- observer ----
@@ -145,7 +146,7 @@ class ChromeTrace(NullObserver):
         tid = self._lane(thread)
         for fid in self._flows_in.pop(thread.id, ()):
             self.events.append(
-                {"ph": "f", "bp": "e", "id": fid, "name": "wake", "cat": "flow", "pid": _PID, "tid": tid, "ts": _us(ts)}
+                f'{{"ph":"f","bp":"e","id":{fid},"name":"wake","cat":"flow","pid":1,"tid":{tid},"ts":{_us(ts)}}}'
             )
         self._run_start[thread.id] = (ts, units)
 
@@ -171,26 +172,17 @@ class ChromeTrace(NullObserver):
         ev["ts"] = _us(self._ts())
         if args:
             ev["args"] = args
-        self.events.append(ev)
+        self.events.append(_dumps(ev))
 
     def _end_run(self, thread: GreenThread, ts: int, why: str, units: int, blocked_on: str | None = None) -> None:
         start = self._run_start.pop(thread.id, None)
         if start is None:
             return
-        args: dict[str, Any] = {"stop": why, "units": units - start[1]}
-        if why == "blocked" and blocked_on:
-            args["on"] = blocked_on
+        on = f',"on":{_str(blocked_on)}' if why == "blocked" and blocked_on else ""
+        tid = self._lane(thread)
         self.events.append(
-            {
-                "ph": "X",
-                "name": "run",
-                "cat": "run",
-                "pid": _PID,
-                "tid": self._lane(thread),
-                "ts": _us(start[0]),
-                "dur": _us(ts - start[0]),
-                "args": args,
-            }
+            f'{{"ph":"X","name":"run","cat":"run","pid":1,"tid":{tid},"ts":{_us(start[0])},"dur":{_us(ts - start[0])},'
+            f'"args":{{"stop":{_str(why)},"units":{units - start[1]}{on}}}}}'
         )
 
     def woken(self, thread: GreenThread) -> None:
@@ -250,13 +242,32 @@ class ChromeTrace(NullObserver):
             if self._logical
             else "real time"
         )
-        doc = {"traceEvents": self.events, "displayTimeUnit": "ns", "otherData": {"time": clock}}
-        return json.dumps(doc, separators=(",", ":"))
+        # As json.dumps of {"traceEvents": [...], "displayTimeUnit": "ns", "otherData": {"time": clock}}.
+        tail = _dumps({"displayTimeUnit": "ns", "otherData": {"time": clock}})
+        return '{"traceEvents":[' + ",".join(self.events) + "]," + tail[1:]
 
     def write(self, path: str | os.PathLike[str]) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.to_json())
             f.write("\n")
+
+
+def _dumps(value: Any) -> str:
+    """JSON text as the trace writes it: compact, ASCII."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+_strings: dict[str, str] = {}
+
+
+def _str(text: str) -> str:
+    """A string as JSON text; the few a trace repeats (names, what threads wait on) are encoded once."""
+    out = _strings.get(text)
+    if out is None:
+        out = json.dumps(text)
+        if len(_strings) < 4096:
+            _strings[text] = out
+    return out
 
 
 def _us(ns: int) -> float | int:
