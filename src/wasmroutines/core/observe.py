@@ -80,7 +80,7 @@ class SchedulerObserver(Protocol):
 
 #: SwitchBatch.events: what an event is (wr_event in wr_sched.h), field by field.
 STARTED, STOPPED, WOKEN = int(lib.WR_EVENT_STARTED), int(lib.WR_EVENT_STOPPED), int(lib.WR_EVENT_WOKEN)
-RAN, VALUE, MONO_NS, FUNC, THREAD, FUNC_INDEX, OFFSET, KIND, WHY, WAIT = range(10)
+RAN, VALUE, MONO_NS, FUNC, THREAD, FUNC_INDEX, OFFSET, KIND, WHY, WAIT = range(10)  # hot loops unpack in this order
 #: wr_event.why as observers name it (the event log has no exits or yields: Python makes those)
 WHY_NAME = {0: "preempted", int(lib.WR_EVENT_BLOCKED): "blocked"}
 
