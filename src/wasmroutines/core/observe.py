@@ -110,7 +110,7 @@ class SwitchBatch:
         self.events = events
         self.threads = threads
         self.current = current
-        self._names = names  # the scheduler's: function names by wr_func address
+        self._names = names  # the scheduler's: function names by wr_func address (instances die with their store)
 
     def func_name(self, event: tuple[int, ...]) -> str | None:
         """The name of the function where an event's thread is (None: it has none, or the thread is outside wasm)."""
