@@ -327,7 +327,7 @@ static wr_event *log_event(wr_store *s, wr_policy *p, int kind, const wr_task *t
         e->host_id = task->host_id;
         e->ran = s->ran;
         if (s->clock_kind != WR_CLOCK_VIRTUAL)
-            e->mono_ns = now_ns(); /* a real-time trace's time stamp: virtual time does not move while threads run */
+            e->mono_ns = now_ns(); /* a real-time trace's stamp (virtual time stands still while threads run) */
     }
     return e;
 }
@@ -388,7 +388,8 @@ void wr_exec_push_woken(wr_store *s, wr_policy *p)
 /* Whether the host gets control back at this decision. */
 static bool host_due(wr_store *s)
 {
-    if (--s->check_left == 0 || s->ran >= s->check_at || (s->sched->events && s->sched->nevents >= WR_EVENTS_BATCH)) {
+    const wr_policy *p = s->sched;
+    if (--s->check_left == 0 || s->ran >= s->check_at || (p->events && p->nevents >= WR_EVENTS_BATCH)) {
         s->check_left = s->check_every;
         s->check_at = s->ran + s->check_units;
         return true;
@@ -538,8 +539,9 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *
             if (status == WR_YIELD && wr_policy_len(p) == 0) {
                 next = me; /* nobody else is runnable: a fresh slice */
             } else {
+                /* Out of memory: the host reports it. */
                 if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
-                    return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
+                    return cur == home ? status : park(s, home, cur, status);
                 next = wr_policy_pop(p);
                 while (next == NULL && idle(s, p))
                     next = wr_policy_pop(p);
