@@ -5,8 +5,8 @@ of two runs so that process start, imports and the rest of the fixed cost cancel
 turns in every round (which goes first rotates), and every run's stdout and exit status are checked. The goals are
 the report's (tools/bench_report.py); benchmarks/README.md says what each figure includes.
 
-- test_program_modes: each CPU-bound program fair, `--seed 1`, and explored (`explore --no-preempt-shared` and
-  the explorer's default, preemption at every shared access).
+- test_program_modes: each CPU-bound program fair, `--seed 1` (plain, with `--trace`, with `--record`), and
+  explored (`explore --no-preempt-shared` and the explorer's default, preemption at every shared access).
 - test_decision_cost: two threads spinning under `--seed 1 --slices 1:1` (a slice end at every loop back-edge)
   against the same run fair; the decisions are counted from `--trace` timelines of small runs.
 - test_pingpong_seeded: a futex ping-pong (wasi-threads) seeded against fair.
@@ -51,6 +51,13 @@ EXPLORE = ("--jobs", "1", "--no-progress", "--seed", "0")
 #: program's 2x10^8 are (a hang fails the test); 10^11 instructions take minutes, and children.TIMEOUT bounds them
 HANG_FUEL = ("--hang-fuel", str(10**11))
 NO_SHARED = ("--no-preempt-shared",)
+#: the program rows' `run` modes, by name: their options (given a folder for the files they write)
+RUN_MODES = {
+    "fair": lambda folder: FAIR,
+    "seeded": lambda folder: SEEDED,
+    "seeded_trace": lambda folder: (*SEEDED, "--trace", str(folder / "trace.json")),
+    "seeded_record": lambda folder: (*SEEDED, "--record", str(folder / "run.wrrec")),
+}
 
 #: a module whose `_start` returns at once: what a `run` costs besides the program (start, imports, WASI setup)
 EMPTY_MODULE = bytes.fromhex(
@@ -109,14 +116,15 @@ def _explore(options: tuple[str, ...], runs: int, program: str, args: tuple[str,
 
 @pytest.mark.parametrize("case", [pytest.param(p, id=p.key) for p in SEEDED_PROGRAMS])
 def test_program_modes(benchmark: Any, settings: Settings, case: SeededProgram) -> None:
-    """A fair run's CPU against `run --seed 1` and against the explorer's CPU per schedule. Fair and seeded: CPU of
-    `run [--seed 1] PROGRAM ARGS` less CPU of the same command on an empty module. Explorer: (CPU of `explore --runs
+    """A fair run's CPU against `run --seed 1` (plain, traced, recorded) and against the explorer's CPU per schedule.
+    Fair and seeded: CPU of `run [--seed 1 [--trace F | --record F]] PROGRAM ARGS` less CPU of the same command on
+    an empty module. Explorer: (CPU of `explore --runs
     N` less CPU of `explore --runs 1`) / (N - 1), so its start and first run (which sets the hang budget) cancel
     out; once with `--no-preempt-shared`, once with the default (preempting at every shared access)."""
     args, runs = case.args(settings.name), case.explore_runs(settings.name)
     assert runs >= 2
     program, expected = _path(case.program), case.stdout(args)
-    modes = ["fair", "seeded", "explore", "explore_shared"]
+    modes = ["fair", "seeded", "seeded_trace", "seeded_record", "explore", "explore_shared"]
     values: dict[str, list[float]] = {mode: [] for mode in modes}
     ratios: dict[str, list[float]] = {mode: [] for mode in modes[1:]}
     order = list(modes)
@@ -127,8 +135,8 @@ def test_program_modes(benchmark: Any, settings: Settings, case: SeededProgram) 
         expect_file.write_text(expected)
 
         def measure(mode: str) -> float:
-            if mode in ("fair", "seeded"):
-                options = FAIR if mode == "fair" else SEEDED
+            if mode in RUN_MODES:
+                options = RUN_MODES[mode](Path(folder))
                 whole = _run(options, program, args, expected).cpu_s
                 return whole - _run(options, str(empty), (), "").cpu_s
             options = NO_SHARED if mode == "explore" else ()

@@ -55,6 +55,7 @@ from benchmarks.workloads import (  # noqa: E402
     FIT_BAR,
     IDLE_FIT,
     IDLE_MEMORY,
+    OBSERVED_MAX,
     PINGPONG,
     PINGPONG_SEEDED_MAX,
     RSS_GROWTH_MAX,
@@ -758,6 +759,8 @@ def _one(data: dict[str, Any], kind: str) -> dict[str, Any] | None:
 #: the modes of a program row: (extra_info key, column title, the bar on its ratio to the fair run)
 SEEDED_MODES = (
     ("seeded", "`run --seed 1`", SEEDED_MAX),
+    ("seeded_trace", "`run --seed 1 --trace`", OBSERVED_MAX),
+    ("seeded_record", "`run --seed 1 --record`", OBSERVED_MAX),
     ("explore", "explore, per schedule", EXPLORE_MAX),
     ("explore_shared", "explore + shared-access preemption, per schedule", EXPLORE_SHARED_MAX),
 )
@@ -769,12 +772,15 @@ def render_seeded(data: dict[str, Any]) -> str:
     programs = _infos(data, "seeded_program")
     if programs:
         head = " | ".join(f"{title} | /fair (bar {limit:g}x)" for _, title, limit in SEEDED_MODES)
-        lines += [f"| CPU-bound program | arguments | fair `run` | {head} |", "|---|---|---:|" + "---:|" * 6]
+        lines += [
+            f"| CPU-bound program | arguments | fair `run` | {head} |",
+            "|---|---|---:|" + "---:|" * (2 * len(SEEDED_MODES)),
+        ]
         for info in programs:
             medians, ratios = info["medians_s"], info["ratios"]
             cells = [_time(medians["fair"])]
             for mode, _, _ in SEEDED_MODES:
-                cells += [_time(medians[mode]), _ratio_text(ratios.get(mode))]
+                cells += [_time(medians[mode]) if mode in medians else "", _ratio_text(ratios.get(mode))]
             args = " ".join(info["args"])
             lines.append(f"| {info['workload']} | `{args}` | {' | '.join(cells)} |")
         runs = ", ".join(f"{info['workload']} {info['explore_runs']}" for info in programs)
@@ -825,6 +831,8 @@ def _seeded_goals(data: dict[str, Any], threads: dict[str, dict[str, ThreadCell]
     expected = [p.id for p in SEEDED_PROGRAMS]
     names = {
         "seeded": "`run --seed 1` against fair `run`, CPU-bound programs",
+        "seeded_trace": "`run --seed 1 --trace` against fair `run`, CPU-bound programs",
+        "seeded_record": "`run --seed 1 --record` against fair `run`, CPU-bound programs",
         "explore": "explorer's CPU per schedule against a fair run, without shared-access preemption",
         "explore_shared": "explorer's CPU per schedule against a fair run, with shared-access preemption",
     }

@@ -209,6 +209,33 @@ static void test_pct(void)
     free(s);
 }
 
+/* The event log: off until asked, events kept in order past its first capacity, emptied by the host. */
+static void test_events(void)
+{
+    wr_policy *p = wr_policy_new_fair(100);
+    CHECK(wr_policy_events(p) == NULL && wr_policy_events_len(p) == 0);
+    CHECK(wr_policy_set_events(p, true) == 1);
+    CHECK(wr_policy_set_events(p, true) == 1); /* on already: kept */
+    uint32_t n = 3 * WR_EVENTS_BATCH;
+    for (uint32_t i = 0; i < n; i++) {
+        wr_event *e = wr_policy_add_event(p);
+        CHECK(e != NULL && e->kind == 0 && e->func == 0); /* zeroed */
+        e->kind = WR_EVENT_STARTED;
+        e->host_id = i;
+    }
+    CHECK(wr_policy_events_len(p) == n);
+    int in_order = 1;
+    for (uint32_t i = 0; i < n; i++)
+        in_order &= wr_policy_events(p)[i].host_id == i;
+    CHECK(in_order);
+    CHECK(wr_policy_events_clear(p) == 0); /* nothing lost */
+    CHECK(wr_policy_events_len(p) == 0);
+    CHECK(wr_policy_add_event(p) != NULL && wr_policy_events_len(p) == 1);
+    CHECK(wr_policy_set_events(p, false) == 1);
+    CHECK(wr_policy_events(p) == NULL && wr_policy_events_len(p) == 0);
+    wr_policy_free(p);
+}
+
 int main(void)
 {
     make_tasks();
@@ -216,6 +243,7 @@ int main(void)
     test_fair();
     test_random();
     test_pct();
+    test_events();
     free_tasks();
     return check_result("test_sched");
 }

@@ -446,7 +446,10 @@ int64_t wr_api_store_handover(const wr_store *s) { return s->handover ? (int64_t
 
 wr_thread *wr_api_store_take_changed(wr_store *s) { return wr_exec_take_changed(s); }
 
-int wr_api_store_has_news(const wr_store *s) { return s->woken_head != NULL || s->changed_head != NULL; }
+int wr_api_store_has_news(const wr_store *s)
+{
+    return s->woken_head != NULL || s->changed_head != NULL || (s->sched != NULL && s->sched->nevents != 0);
+}
 
 void wr_api_thread_adopt(wr_thread *t, uint64_t host_id, wr_task *task, int explore)
 {

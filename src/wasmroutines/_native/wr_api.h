@@ -177,7 +177,8 @@ void wr_api_store_set_host_stops_after(wr_store *s, uint64_t units);
 int64_t wr_api_store_handover(const wr_store *s);
 /* A thread switched in C since the host last looked (once each), or NULL. */
 wr_thread *wr_api_store_take_changed(wr_store *s);
-/* Whether a thread is on the woken or the changed list (the host's drain has something to do). */
+/* Whether a thread is on the woken or the changed list, or the core's policy logged events (wr_sched.h): the
+ * host's drain has something to do. */
 int wr_api_store_has_news(const wr_store *s);
 /* A scheduler's thread: its host id, tied to its policy task, exploration mode (wr_api_thread_set_explore). */
 void wr_api_thread_adopt(wr_thread *t, uint64_t host_id, wr_task *task, int explore);

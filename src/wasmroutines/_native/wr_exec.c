@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "wr_api.h"
 #include "wr_exec.h"
 #include "wr_futex.h"
 #include "wr_io.h"
@@ -308,6 +309,65 @@ void wr_exec_unlist_changed(wr_thread *t)
     t->changed = false;
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the event log (wr_sched.h): what the host's observers would hear of the switches made here, at the
+ * moment the host would tell them, so that a trace or a recording is the same whichever side switched ---- */
+
+static wr_event *log_event(wr_store *s, wr_policy *p, int kind, const wr_task *task)
+{
+    wr_event *e = wr_policy_add_event(p);
+    if (e) {
+        e->kind = (uint8_t)kind;
+        e->host_id = task->host_id;
+        e->ran = s->ran;
+        if (s->clock_kind != WR_CLOCK_VIRTUAL)
+            e->mono_ns = now_ns(); /* a real-time trace's stamp (virtual time stands still while threads run) */
+    }
+    return e;
+}
+
+/* Where t is, as the host reads a suspended thread's innermost frame (wr_api_thread_capture_backtrace). */
+static void log_where(wr_event *e, const wr_thread *t)
+{
+    if (t == NULL || t->nframes == 0 || t->func == NULL || t->func->code == NULL)
+        return;
+    const wr_code *c = t->func->code;
+    const wr_word *pc = t->pc > c->words ? t->pc - 1 : t->pc;
+    e->func = (uint64_t)(uintptr_t)t->func;
+    e->func_index = t->func->index;
+    e->offset = wr_code_offset_at(c, (uint32_t)(pc - c->words));
+}
+
+static void log_stopped(wr_store *s, wr_policy *p, wr_thread *t, int status)
+{
+    wr_event *e = log_event(s, p, WR_EVENT_STOPPED, t->task);
+    if (e == NULL)
+        return;
+    log_where(e, t);
+    if (status == WR_WAIT) {
+        uint64_t addr = 0;
+        int64_t timeout;
+        e->why = WR_EVENT_BLOCKED;
+        e->wait = (uint8_t)wr_api_thread_wait_info(t, &addr, &timeout);
+        e->value = (int64_t)addr;
+    }
+}
+
+static void log_started(wr_store *s, wr_policy *p, wr_task *task)
+{
+    wr_event *e = log_event(s, p, WR_EVENT_STARTED, task);
+    if (e) {
+        e->value = task->thread ? task->thread->budget : 0; /* a Python thread has no wasm slice */
+        log_where(e, task->thread);
+    }
+}
+
 /* Threads whose wait ended become runnable, oldest first, as the host would
  * push them after the run that woke them (a contention cut shortens the
  * running task's slice: wr_policy_push). */
@@ -316,23 +376,20 @@ void wr_exec_push_woken(wr_store *s, wr_policy *p)
     wr_thread *w;
     while ((w = wr_futex_take_woken(s)) != NULL) {
         /* A thread with no task, or no room in the queue, is left to the host, which pushes what is not queued. */
-        if (w->task)
+        if (w->task) {
             wr_policy_push(p, w->task, WR_PUSH_WOKEN);
+            if (p->events)
+                log_event(s, p, WR_EVENT_WOKEN, w->task);
+        }
         list_changed(s, w);
     }
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Whether the host gets control back at this decision. */
 static bool host_due(wr_store *s)
 {
-    if (--s->check_left == 0 || s->ran >= s->check_at) {
+    const wr_policy *p = s->sched;
+    if (--s->check_left == 0 || s->ran >= s->check_at || (p->events && p->nevents >= WR_EVENTS_BATCH)) {
         s->check_left = s->check_every;
         s->check_at = s->ran + s->check_units;
         return true;
@@ -435,7 +492,8 @@ int wr_exec_idle(wr_store *s)
 /* Nobody can run: idle in the core (wr_exec_idle); true to look at the run queue again. */
 static bool idle(wr_store *s, wr_policy *p)
 {
-    if (wr_exec_idle(s) <= 0)
+    /* Observed, the host idles: what it may wake meanwhile, and the time that passes, are its observers' to see. */
+    if (p->events || wr_exec_idle(s) <= 0)
         return false;
     if (s->woken_head)
         wr_exec_push_woken(s, p);
@@ -474,19 +532,27 @@ static int run_switching(wr_store *s, wr_policy *p, wr_thread *home, wr_thread *
             next = wr_policy_pop(p);
             while (next == NULL && idle(s, p))
                 next = wr_policy_pop(p);
-        } else if (wr_policy_stopped(p, me, false), status == WR_YIELD && wr_policy_len(p) == 0) {
-            next = me; /* nobody else is runnable: a fresh slice */
         } else {
-            if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
-                return cur == home ? status : park(s, home, cur, status); /* out of memory: the host reports it */
-            next = wr_policy_pop(p);
-            while (next == NULL && idle(s, p))
+            if (p->events)
+                log_stopped(s, p, cur, status);
+            wr_policy_stopped(p, me, false);
+            if (status == WR_YIELD && wr_policy_len(p) == 0) {
+                next = me; /* nobody else is runnable: a fresh slice */
+            } else {
+                /* Out of memory: the host reports it. */
+                if (status == WR_YIELD && wr_policy_push(p, me, WR_PUSH_PREEMPTED) < WR_NO_CUT)
+                    return cur == home ? status : park(s, home, cur, status);
                 next = wr_policy_pop(p);
+                while (next == NULL && idle(s, p))
+                    next = wr_policy_pop(p);
+            }
         }
         if (next != NULL) {
             if (next->thread)
                 next->thread->budget = wr_policy_slice(p);
             wr_policy_started(p, next);
+            if (p->events)
+                log_started(s, p, next);
         }
         if (!host_due(s) && next != NULL) {
             wr_thread *n = next->thread;
@@ -520,6 +586,8 @@ wr_task *wr_exec_pop(wr_store *s, bool *started)
     /* As the host would start it (scheduler.py: _start_inline), then on in C. */
     t->budget = wr_policy_slice(p);
     wr_policy_started(p, task);
+    if (p->events)
+        log_started(s, p, task);
     t->resumable = false;
     run_switching(s, p, NULL, t);
     *started = true;

@@ -166,6 +166,7 @@ void wr_policy_free(wr_policy *p)
     free(p->q);
     free(p->change_points);
     free(p->log);
+    free(p->events);
     free(p);
 }
 
@@ -388,3 +389,52 @@ void wr_policy_set_logging(wr_policy *p, bool on)
 size_t wr_policy_log_len(const wr_policy *p) { return p->nlog; }
 
 const uint32_t *wr_policy_log(const wr_policy *p) { return p->log; }
+
+int wr_policy_set_events(wr_policy *p, bool on)
+{
+    if (!on) {
+        free(p->events);
+        p->events = NULL;
+        p->nevents = p->events_cap = 0;
+        p->events_lost = false;
+        return 1;
+    }
+    if (p->events)
+        return 1;
+    /* Room for a batch and the few events of the decision that fills it (the wakes one run made may add more). */
+    uint32_t cap = WR_EVENTS_BATCH + 64;
+    p->events = malloc(cap * sizeof *p->events);
+    if (!p->events)
+        return 0;
+    p->events_cap = cap;
+    return 1;
+}
+
+wr_event *wr_policy_add_event(wr_policy *p)
+{
+    if (p->nevents == p->events_cap) {
+        uint32_t cap = p->events_cap * 2;
+        wr_event *e = realloc(p->events, cap * sizeof *e);
+        if (!e) {
+            p->events_lost = true; /* the host sees it when it drains, and fails the run */
+            return NULL;
+        }
+        p->events = e;
+        p->events_cap = cap;
+    }
+    wr_event *e = &p->events[p->nevents++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+uint32_t wr_policy_events_len(const wr_policy *p) { return p->nevents; }
+
+const wr_event *wr_policy_events(const wr_policy *p) { return p->events; }
+
+int wr_policy_events_clear(wr_policy *p)
+{
+    int lost = p->events_lost;
+    p->nevents = 0;
+    p->events_lost = false;
+    return lost;
+}

@@ -25,6 +25,14 @@
  * Python release. The decision log (the host id picked at each pop, 4 bytes
  * a decision) is kept only when the host turns it on: a run that neither
  * records nor explores keeps no per-decision state.
+ *
+ * The event log, when the host turns it on, holds what an observer of the
+ * scheduler (traces, recordings, replays) would have heard of the switches
+ * the C core made itself (wr_exec.c, run_switching): a slice started, a
+ * thread stopped (preempted or blocked, and where), a waiting thread woken,
+ * in order, with the store's units run at each. The host drains it in
+ * batches whenever the core returns to it; the core returns once it holds
+ * WR_EVENTS_BATCH events, so it stays small however long the run.
  */
 #ifndef WR_SCHED_H
 #define WR_SCHED_H
@@ -64,6 +72,27 @@ enum wr_push_reason { WR_PUSH_NEW = 0, WR_PUSH_WOKEN = 1, WR_PUSH_PREEMPTED = 2 
 
 #define WR_NO_CUT (-1) /* wr_policy_push: leave the running task's slice alone */
 
+enum wr_event_kind { WR_EVENT_STARTED = 1, WR_EVENT_STOPPED = 2, WR_EVENT_WOKEN = 3 };
+/* Why a thread stopped (wr_event.why): numbered as a recording numbers them (core/record.py, _WHY). */
+enum wr_event_why { WR_EVENT_PREEMPTED = 0, WR_EVENT_BLOCKED = 2 };
+
+#define WR_EVENTS_BATCH 4096 /* the core gives the host control back once its event log holds this many */
+
+/* One event of the log. `where` is the thread's innermost wasm frame as a backtrace names it (func NULL:
+ * outside wasm): the stopping thread's at a stop, the chosen thread's at a start. */
+typedef struct wr_event {
+    uint64_t ran;     /* the store's units run (wr_store.ran) */
+    int64_t value;    /* started: the slice's budget; stopped blocked: what wr_api_thread_wait_info says (addr) */
+    int64_t mono_ns;  /* CLOCK_MONOTONIC, when the store's clock is not virtual; else 0 */
+    uint64_t func;    /* (uintptr_t) the wr_func of `where`, 0: outside wasm */
+    uint64_t host_id; /* the thread */
+    uint32_t func_index, offset;
+    uint8_t kind;     /* wr_event_kind */
+    uint8_t why;      /* stopped: wr_event_why */
+    uint8_t wait;     /* stopped blocked: wr_api_thread_wait_info's kind (1 futex, 2/3 fd readable/writable) */
+    uint8_t pad[5];
+} wr_event;
+
 typedef struct wr_policy {
     int kind;
     /* The run queue: fair keeps FIFO order in a ring (q[(head + i) % cap]);
@@ -88,6 +117,10 @@ typedef struct wr_policy {
     bool logging;
     uint32_t *log;
     size_t nlog, log_cap;
+    /* The event log, when on (events != NULL); `lost` when an event found no memory. */
+    wr_event *events;
+    uint32_t nevents, events_cap;
+    bool events_lost;
 } wr_policy;
 
 wr_task *wr_task_new(uint64_t host_id);
@@ -132,5 +165,13 @@ int wr_policy_hostcall_done(wr_policy *p, wr_task *t);
 void wr_policy_set_logging(wr_policy *p, bool on);
 size_t wr_policy_log_len(const wr_policy *p);
 const uint32_t *wr_policy_log(const wr_policy *p);
+
+/* The event log: turned on (0 when out of memory) or off (off frees it); a new event to fill (NULL when out of
+ * memory: events_lost is set); read and emptied by the host; 1 when an event was lost since it was last emptied. */
+int wr_policy_set_events(wr_policy *p, bool on);
+wr_event *wr_policy_add_event(wr_policy *p);
+uint32_t wr_policy_events_len(const wr_policy *p);
+const wr_event *wr_policy_events(const wr_policy *p);
+int wr_policy_events_clear(wr_policy *p);
 
 #endif /* WR_SCHED_H */

@@ -13,20 +13,30 @@ what that thread ran.
 A run's count is a pure function of the program and its schedule: it is
 the time axis of deterministic traces, PCT's step counter and the explorer's
 hang budget.
+
+Switches in batches. An observer that must see every switch but sets
+`switch_batches` lets the C core go on switching threads itself: the core
+logs what the observer would have heard (slices started, threads stopped,
+threads woken; wr_sched.h, the event log) and the scheduler hands it over
+as a SwitchBatch to `switched` whenever the core returns to Python, before
+anything else the observer hears. The batch's events are those Python would
+have made, in the same order, with the same instruction counts, so that a
+trace or a recording is the same byte for byte whichever side switched.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ._ffi import lib
+from ._ffi import ffi, lib, optional_text
 
 if TYPE_CHECKING:
     from .greenthread import GreenThread
     from .store import Store
 
-__all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason"]
+__all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason", "SwitchBatch"]
 
 #: Why a thread stopped running: its slice ran out, it yielded (sched_yield), it blocked, it finished.
 StopReason = str  # "preempted" | "yield" | "blocked" | "exit"
@@ -40,7 +50,9 @@ class SchedulerObserver(Protocol):
 
     `every_switch` (True when absent) says it must see every slice start and
     stop and every wake-up: the C core then leaves every switch to Python
-    (same schedule, slower). An observer that sets it False is told of spawns,
+    (same schedule, slower), unless it sets `switch_batches` too and hears
+    the core's switches from `switched(batch)` (see the module docstring).
+    An observer that sets it False is told of spawns,
     exits, host calls and the switches Python makes anyway (blocks in host
     functions, and every stop past Scheduler.host_stops_after).
     """
@@ -66,6 +78,75 @@ class SchedulerObserver(Protocol):
         """The host call returned (`error` None) or raised `error`. With no error, may switch threads."""
 
 
+#: SwitchBatch.events: what an event is (wr_event in wr_sched.h), field by field.
+STARTED, STOPPED, WOKEN = int(lib.WR_EVENT_STARTED), int(lib.WR_EVENT_STOPPED), int(lib.WR_EVENT_WOKEN)
+RAN, VALUE, MONO_NS, FUNC, THREAD, FUNC_INDEX, OFFSET, KIND, WHY, WAIT = range(10)  # hot loops unpack in this order
+#: wr_event.why as observers name it (the event log has no exits or yields: Python makes those)
+WHY_NAME = {0: "preempted", int(lib.WR_EVENT_BLOCKED): "blocked"}
+
+
+class SwitchBatch:
+    """Switches the C core made, as an observer that takes batches hears them (`switched`).
+
+    `events` are tuples (ran, value, mono_ns, func, thread, func_index, offset, kind, why, wait), indexed by the
+    constants above: the store's units run at the event (InstructionCounter.origin subtracted gives `total`);
+    a start's budget, or a blocked stop's wait address (wait: 1 futex, 2/3 a descriptor readable/writable);
+    CLOCK_MONOTONIC ns when the store's clock is not virtual; where the thread is (its innermost wasm frame:
+    func 0 outside wasm), the stopping one's at a stop, the chosen one's at a start; the thread's id. `threads`
+    gives the GreenThread by id; `current` is the thread that was running when the batch began (the one that
+    wakes others until a slice starts). The functions named stay alive while the batch is heard (its store's).
+    """
+
+    FORMAT: ClassVar[str] = "<QqqQQIIBBB5x"
+    EVENT_SIZE: ClassVar[int] = struct.calcsize(FORMAT)
+
+    def __init__(
+        self,
+        events: list[tuple[int, ...]],
+        threads: dict[int, GreenThread],
+        current: GreenThread,
+        names: dict[int, str | None],
+    ) -> None:
+        self.events = events
+        self.threads = threads
+        self.current = current
+        self._names = names  # the scheduler's: function names by wr_func address (instances die with their store)
+
+    def func_name(self, event: tuple[int, ...]) -> str | None:
+        """The name of the function where an event's thread is (None: it has none, or the thread is outside wasm)."""
+        ptr = event[FUNC]
+        if not ptr:
+            return None
+        names = self._names
+        if ptr not in names:
+            names[ptr] = optional_text(lib.wr_api_func_name(ffi.cast("wr_func *", ptr)))
+        return names[ptr]
+
+    @classmethod
+    def unpack(cls, raw: Any) -> list[tuple[int, ...]]:
+        return list(struct.iter_unpack(cls.FORMAT, raw))
+
+    @staticmethod
+    def blocked_on(event: tuple[int, ...]) -> str | None:
+        """What a blocked stop's thread waits on, in words, as GreenThread.blocked_on says it."""
+        kind, addr = event[WAIT], event[VALUE]
+        if kind == 1:
+            return f"futex {addr:#x}"
+        if kind in (2, 3):
+            return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
+        return None
+
+
+assert ffi.sizeof("wr_event") == SwitchBatch.EVENT_SIZE, "wr_event and SwitchBatch.FORMAT disagree"
+
+
+def takes_switch_batches(observer: SchedulerObserver) -> bool:
+    """Whether `observer` hears every switch it must from batches (observe.py, Switches in batches)."""
+    if not getattr(observer, "every_switch", True):
+        return True
+    return bool(getattr(observer, "switch_batches", False))
+
+
 class Observers:
     """Several observers as one, called in order (set the list before giving it to a scheduler)."""
 
@@ -75,6 +156,15 @@ class Observers:
     @property
     def every_switch(self) -> bool:
         return any(getattr(o, "every_switch", True) for o in self.observers)
+
+    @property
+    def switch_batches(self) -> bool:
+        return all(takes_switch_batches(o) for o in self.observers)
+
+    def switched(self, batch: SwitchBatch) -> None:
+        for o in self.observers:
+            if getattr(o, "every_switch", True):
+                o.switched(batch)  # type: ignore[attr-defined]
 
     def spawned(self, thread: GreenThread, parent: GreenThread) -> None:
         for o in self.observers:

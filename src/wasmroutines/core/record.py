@@ -69,11 +69,27 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ._ffi import lib
+from ._ffi import ffi, lib, optional_text
 from .backtrace import backtrace_frames
 from .clock import VirtualClock
 from .errors import WallTimeExceeded, WasmroutinesError
-from .observe import InstructionCounter, NullObserver, StopReason
+from .observe import (
+    FUNC,
+    FUNC_INDEX,
+    KIND,
+    OFFSET,
+    RAN,
+    STARTED,
+    STOPPED,
+    THREAD,
+    VALUE,
+    WHY,
+    WHY_NAME,
+    InstructionCounter,
+    NullObserver,
+    StopReason,
+    SwitchBatch,
+)
 from .reactor import TIMED_OUT, io_what
 
 if TYPE_CHECKING:
@@ -156,6 +172,9 @@ class Recording:
 
 # ---- where a thread is ----
 
+_FUNC_OUT = ffi.new("wr_func **")
+_OFFSET_OUT = ffi.new("uint32_t *")
+
 
 def _where(thread: GreenThread, names: dict[str, str] | None = None) -> list[int]:
     """[function index, byte offset] of a suspended thread's innermost wasm frame; [] outside wasm.
@@ -166,13 +185,35 @@ def _where(thread: GreenThread, names: dict[str, str] | None = None) -> list[int
     if t is None or not lib.wr_api_thread_depth(t):
         return []
     lib.wr_api_thread_capture_backtrace(t)
-    frames = backtrace_frames(t)
-    if not frames:
+    if not lib.wr_api_thread_backtrace_len(t):
         return []
-    f = frames[0]
-    if names is not None and f.func_name is not None:
-        names.setdefault(str(f.func_index), f.func_name)
-    return [f.func_index, f.offset]
+    # Only the innermost frame (backtrace_frames would read every frame's names): this runs at every WASI call.
+    lib.wr_api_thread_backtrace(t, 0, _FUNC_OUT, _OFFSET_OUT)
+    func = _FUNC_OUT[0]
+    index = int(lib.wr_api_func_index(func))
+    if names is not None and str(index) not in names:
+        name = optional_text(lib.wr_api_func_name(func))
+        if name is not None:
+            names[str(index)] = name
+    return [index, int(_OFFSET_OUT[0])]
+
+
+def _event_where(batch: SwitchBatch, ev: tuple[int, ...], names: dict[str, str] | None = None) -> list[int]:
+    """_where of the thread of a switch the C core made, when it was made (observe.py): the same list."""
+    if not ev[FUNC]:
+        return []
+    if names is not None:
+        name = batch.func_name(ev)
+        if name is not None:
+            names.setdefault(str(ev[FUNC_INDEX]), name)
+    return [ev[FUNC_INDEX], ev[OFFSET]]
+
+
+def _event_where_text(batch: SwitchBatch, ev: tuple[int, ...]) -> str:
+    """_where_text of the thread of a switch the C core made, when it was made."""
+    if not ev[FUNC]:
+        return "outside wasm"
+    return f"in {batch.func_name(ev) or f'function {ev[FUNC_INDEX]}'} at offset {ev[OFFSET]:#x}"
 
 
 def _where_text(thread: GreenThread, where: list[int] | None = None) -> str:
@@ -235,12 +276,15 @@ class Recorder(NullObserver):
 
     Install it after the InstructionCounter; give `interpose` to the run's
     WASI imports, and `bind_state` the WASI state once its Waiter is in
-    place (it wraps it). A header with `network` (listening sockets) makes it
+    place (it wraps it). It takes the switches the C core makes in batches
+    (observe.py), recorded as the same entries. A header with `network` (listening sockets) makes it
     a network run's recorder: descriptor waits park the waiting thread and
     are recorded (see the module docstring); the Waiter it wraps must then
     send sleeps and yields to the scheduler. Tell it `run_ended()` when the
     run ends, before its threads are torn down, and `finish` it after.
     """
+
+    switch_batches = True
 
     def __init__(self, scheduler: Scheduler, counter: InstructionCounter, header: dict[str, Any]) -> None:
         self._sched = scheduler
@@ -257,6 +301,7 @@ class Recorder(NullObserver):
         self._wakes = 0  # descriptor wake-ups so far
         self._end_at: int | None = None  # where an interrupt stopped the run (the schedule's length then)
         self._busy = False  # a recorded WASI call is doing its work (not waiting): a Ctrl-C waits for it
+        self._named_funcs: set[int] = set()  # wr_func addresses whose names are in the header (switched)
         self._interrupt_pending = False
 
     # ---- observer ----
@@ -274,6 +319,40 @@ class Recorder(NullObserver):
         units = self._counter.total - self._slice_start
         where = _where(thread, self._names) if why != "exit" else []
         self.recording.schedule.append(_stop_entry(thread, why, units, self._budget, where, self._running))
+
+    def switched(self, batch: SwitchBatch) -> None:
+        """The switches the C core made (observe.py): the entries started and stopped would have made."""
+        append = self.recording.schedule.append
+        origin = self._counter.origin
+        names = self._names
+        named = self._named_funcs
+        start, budget, running = self._slice_start, self._budget, self._running
+        # One loop, its state in locals: a decision-dense run hears tens of thousands of events a second.
+        for ev in batch.events:
+            ran, value, _, func, tid, index, offset, kind, why, _ = ev
+            if kind == STARTED:
+                start, budget, running = ran - origin, value, tid
+                append(tid)
+            elif kind == STOPPED:
+                units = ran - origin - start
+                if why == 0:
+                    units -= budget  # preempted: the units past the budget
+                if func:
+                    if func not in named:
+                        named.add(func)
+                        name = batch.func_name(ev)
+                        if name is not None:
+                            names.setdefault(str(index), name)
+                    entry = [why, units, index, offset]
+                else:
+                    entry = [why, units]
+                if tid != running:
+                    entry.append(tid)
+                append(entry)
+            elif self._io_waits:
+                self._slice_start, self._budget, self._running = start, budget, running
+                self.woken(batch.threads[tid])
+        self._slice_start, self._budget, self._running = start, budget, running
 
     def woken(self, thread: GreenThread) -> None:
         entry = self._io_waits.get(thread.id)
@@ -558,7 +637,10 @@ class Replayer(NullObserver):
                 self._sched._sync_core()
 
     def started(self, thread: GreenThread, budget: int) -> None:
-        self._slice_start = self._counter.total
+        self._started(thread, budget, self._counter.total, lambda: _where_text(thread))
+
+    def _started(self, thread: GreenThread, budget: int, total: int, where_text: Callable[[], str]) -> None:
+        self._slice_start = total
         self._budget = budget
         self._running = thread.id
         if self.diverged is not None or self.ended:
@@ -572,7 +654,7 @@ class Replayer(NullObserver):
                 Divergence(
                     f"replay diverged at scheduling decision {self._pos}: the recording runs "
                     f"{_expect_slice(exp)}, the replay picked thread {thread.id} for {budget} units "
-                    f"({_where_text(thread)})",
+                    f"({where_text()})",
                     thread=thread.id,
                 )
             )
@@ -580,24 +662,55 @@ class Replayer(NullObserver):
     def stopped(self, thread: GreenThread, why: StopReason) -> None:
         if self.diverged is not None or self.ended:
             return
+        where = _where(thread) if why != "exit" else []
+        self._stopped(thread, why, self._counter.total, where, lambda: _where_text(thread, where))
+
+    def _stopped(
+        self, thread: GreenThread, why: StopReason, total: int, where: list[int], where_text: Callable[[], str]
+    ) -> None:
+        if self.diverged is not None or self.ended:
+            return
         if self._at_end():
             self._end()
             return
-        units = self._counter.total - self._slice_start
-        where = _where(thread) if why != "exit" else []
+        units = total - self._slice_start
         got = _stop_entry(thread, why, units, self._budget, where, self._running)
         exp = self._next_schedule()
         if exp != got:
             exp_units = exp[1] + self._budget if isinstance(exp, list) and exp[0] == _WHY["preempted"] else None
+            text = where_text()
             self._diverge(
                 Divergence(
                     f"replay diverged at scheduling decision {self._pos}: {_thread_name(thread)} stopped "
-                    f"({why}) after {units} units {_where_text(thread, where)}; the recording has "
+                    f"({why}) after {units} units {text}; the recording has "
                     f"{_expect_stop(exp, self._running, exp_units, self._names)}",
                     thread=thread.id,
-                    where=_where_text(thread, where),
+                    where=text,
                 )
             )
+
+    switch_batches = True
+
+    def switched(self, batch: SwitchBatch) -> None:
+        """The switches the C core made (observe.py), checked as started and stopped check them, with where the
+        threads were then."""
+        origin = self._counter.origin
+        threads = batch.threads
+        for ev in batch.events:
+            if self.diverged is not None:
+                return  # the run stops at its next switch in Python, as after a divergence found one by one
+            kind = ev[KIND]
+            thread = threads[ev[THREAD]]
+            if kind == STARTED:
+                self._started(thread, ev[VALUE], ev[RAN] - origin, lambda ev=ev: _event_where_text(batch, ev))
+            elif kind == STOPPED:
+                self._stopped(
+                    thread,
+                    WHY_NAME[ev[WHY]],
+                    ev[RAN] - origin,
+                    _event_where(batch, ev),
+                    lambda ev=ev: _event_where_text(batch, ev),
+                )
 
     def _next_schedule(self) -> int | list[int] | None:
         if self._pos >= len(self._schedule):

@@ -57,7 +57,7 @@ from .errors import (
     WallTimeExceeded,
 )
 from .greenthread import _BLOCKED, _DONE, _RUNNABLE, _RUNNING, _WAITING, GreenThread, ThreadState, _tls
-from .observe import SchedulerObserver
+from .observe import SchedulerObserver, SwitchBatch, takes_switch_batches
 from .policy import (
     PUSH_NEW,
     PUSH_PREEMPTED,
@@ -176,7 +176,10 @@ class Scheduler(Reactor):
         #: core may still spawn and end threads itself while it is the one set.
         self._exit_hook_quiet: Callable[[GreenThread], None] | None = None
         self._observer: SchedulerObserver | None = None
-        self._every_switch = False  # the observer must see every switch (observe.py): Python makes them all
+        self._every_switch = False  # the observer must see every switch (observe.py) ...
+        self._switch_batches = False  # ... and takes them in batches from the C core's event log (wr_sched.h)
+        self._events_on: BuiltinPolicy | None = None  # the policy whose event log is on
+        self._func_names: dict[int, str | None] = {}  # by wr_func address, for the batches (observe.py)
         self._host_stops_after: int | None = None
         self._preempt_shared = False
         self._adopt(self.policy)
@@ -418,8 +421,10 @@ class Scheduler(Reactor):
 
     @observer.setter
     def observer(self, observer: SchedulerObserver | None) -> None:
+        self._feed_switches()  # what the old observer has still to hear
         self._observer = observer
         self._every_switch = observer is not None and getattr(observer, "every_switch", True)
+        self._switch_batches = observer is not None and takes_switch_batches(observer)
         self._sync_core()
 
     @property
@@ -477,8 +482,9 @@ class Scheduler(Reactor):
 
     def _sync_core(self) -> None:
         """Let the C core switch threads itself (wr_exec.h, Switching) exactly when it decides as this scheduler
-        would: a built-in policy (the same calls on the same C policy, in the same order), nothing observing
-        (observers see every switch here), no abort pending, no on_yield hook (it runs at every slice end).
+        would: a built-in policy (the same calls on the same C policy, in the same order), no observer that must
+        see every switch unless it takes them in batches (the core logs them: _feed_switches), no abort pending,
+        no on_yield hook (it runs at every slice end).
 
         Python looks at its own wake-ups (timers, predicates, descriptors) at every slice end, the C core only
         at its periodic checks. So a seeded policy decides in Python while any of those could wake a thread
@@ -509,7 +515,7 @@ class Scheduler(Reactor):
             and self._core_switching
             and builtin is not None
             and builtin._decides_in_core()
-            and not self._every_switch
+            and (not self._every_switch or self._switch_batches)
             and self._abort is None
             and not self._yield_hook
             and (not host or type(builtin) is FairPolicy)
@@ -530,6 +536,7 @@ class Scheduler(Reactor):
         if may_block != self._core_may_block:
             self._core_may_block = may_block
             lib.wr_api_io_set_may_block(ptr, may_block)
+        self._log_events(builtin if on and self._every_switch else None)
         mode = (builtin if on else None, host)
         if mode[0] is self._core_mode[0] and mode[1] == self._core_mode[1]:
             return
@@ -537,6 +544,39 @@ class Scheduler(Reactor):
         self._cswitch = on
         every, units = (CHECK_EVERY_HOST, CHECK_UNITS_HOST) if host else (CHECK_EVERY, CHECK_UNITS)
         lib.wr_api_store_set_sched(ptr, builtin._ptr if on and builtin is not None else NULL, every, units)
+
+    def _log_events(self, policy: BuiltinPolicy | None) -> None:
+        """Keep the switches the C core makes in `policy`'s event log (None: nowhere), what it held fed first."""
+        old = self._events_on
+        if policy is old:
+            return
+        if old is not None:
+            self._feed_switches()
+            lib.wr_policy_set_events(old._ptr, False)
+        self._events_on = None
+        if policy is not None:
+            if not lib.wr_policy_set_events(policy._ptr, True):
+                raise MemoryError("cannot make the scheduler's event log")
+            self._events_on = policy
+
+    def _feed_switches(self) -> None:
+        """Tell the observer, in one batch, of the switches the C core made since it last heard (wr_sched.h, the
+        event log): the same events, in the same order and with the same values as when Python switches. Called
+        whenever the core has returned (_drain), before anything else the observer hears."""
+        policy = self._events_on
+        if policy is None:
+            return
+        ptr = policy._ptr
+        n = int(lib.wr_policy_events_len(ptr))
+        if not n:
+            return
+        raw = ffi.buffer(lib.wr_policy_events(ptr), n * SwitchBatch.EVENT_SIZE)
+        batch = SwitchBatch(SwitchBatch.unpack(raw), self._live, self.current, self._func_names)
+        if lib.wr_policy_events_clear(ptr):  # emptied before the observer runs: it may end the switching in C
+            raise MemoryError("the scheduler's event log lost events (out of memory)")
+        obs = self._observer
+        if obs is not None and self._native.ptr is not None:  # a freed store's functions are gone
+            obs.switched(batch)  # type: ignore[attr-defined]
 
     def interrupt(self, exc: BaseException) -> None:
         """End the run: raise `exc` in the root (the main call or join) as soon as the current thread stops.
@@ -1037,6 +1077,8 @@ class Scheduler(Reactor):
         ptr = self._native.ptr
         if not lib.wr_api_store_has_news(ptr):
             return
+        if self._events_on is not None:
+            self._feed_switches()
         take = lib.wr_api_store_take_woken
         host_id = lib.wr_api_thread_host_id
         live = self._live
