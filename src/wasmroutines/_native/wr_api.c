@@ -411,11 +411,6 @@ int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout
     return 1;
 }
 
-uint32_t wr_api_thread_io_reg(const wr_thread *t, uint32_t i)
-{
-    return i == 0 ? t->io_one : i < t->io_n ? t->io_more[i - 1] : UINT32_MAX;
-}
-
 int wr_api_thread_cancel_wait(wr_thread *t) { return wr_thread_cancel_wait(t); }
 
 wr_thread *wr_api_store_take_woken(wr_store *s) { return wr_futex_take_woken(s); }

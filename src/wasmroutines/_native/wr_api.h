@@ -141,8 +141,6 @@ uint64_t wr_api_thread_host_id(const wr_thread *t);
  * descriptors for a wait on several (either with a timeout the store's
  * clock keeps: timeout -1); 0 if not waiting. */
 int wr_api_thread_wait_info(const wr_thread *t, uint64_t *addr, int64_t *timeout_ns);
-/* The i-th descriptor of a wait in the reactor (kind 5 above): fd << 1 | 1 when for writing. */
-uint32_t wr_api_thread_io_reg(const wr_thread *t, uint32_t i);
 /* End a wait as the host's timeout: a futex wait as timed out (result 2), a
  * descriptor wait to retry its call. Returns 1 if the thread was waiting. */
 int wr_api_thread_cancel_wait(wr_thread *t);

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .greenthread import GreenThread
     from .store import Store
 
-__all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason", "SwitchBatch"]
+__all__ = ["InstructionCounter", "Observers", "SchedulerObserver", "StopReason", "core_wait_words", "SwitchBatch"]
 
 #: Why a thread stopped running: its slice ran out, it yielded (sched_yield), it blocked, it finished.
 StopReason = str  # "preempted" | "yield" | "blocked" | "exit"
@@ -129,12 +129,21 @@ class SwitchBatch:
     @staticmethod
     def blocked_on(event: tuple[int, ...]) -> str | None:
         """What a blocked stop's thread waits on, in words, as GreenThread.blocked_on says it."""
-        kind, addr = event[WAIT], event[VALUE]
-        if kind == 1:
-            return f"futex {addr:#x}"
-        if kind in (2, 3):
-            return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
-        return None
+        return core_wait_words(event[WAIT], event[VALUE])
+
+
+def core_wait_words(kind: int, addr: int) -> str | None:
+    """A wait in the C core in words, from wr_api_thread_wait_info's kind and address: the one wording of a
+    thread's `blocked_on` whether Python or a batch of switches (above) reports it."""
+    if kind == 1:
+        return f"futex {addr:#x}"
+    if kind in (2, 3):
+        return f"host fd {addr} {'readable' if kind == 2 else 'writable'}"
+    if kind == 4:
+        return "sleep"
+    if kind == 5:
+        return f"poll of {addr} host fds"
+    return None
 
 
 assert ffi.sizeof("wr_event") == SwitchBatch.EVENT_SIZE, "wr_event and SwitchBatch.FORMAT disagree"

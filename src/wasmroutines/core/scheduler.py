@@ -57,7 +57,7 @@ from .errors import (
     WallTimeExceeded,
 )
 from .greenthread import _BLOCKED, _DONE, _RUNNABLE, _RUNNING, _WAITING, GreenThread, ThreadState, _tls
-from .observe import SchedulerObserver, SwitchBatch, takes_switch_batches
+from .observe import SchedulerObserver, SwitchBatch, core_wait_words, takes_switch_batches
 from .policy import (
     PUSH_NEW,
     PUSH_PREEMPTED,
@@ -807,11 +807,7 @@ class Scheduler(Reactor):
             gt._wait_address = addr
             return "futex"
         gt._wait_address = None
-        if kind == 4:
-            return "sleep"
-        t = gt._wr_thread
-        regs = [lib.wr_api_thread_io_reg(t, i) for i in range(addr)] if kind == 5 else [addr << 1 | kind - 2]
-        return ", ".join(f"host fd {r >> 1} {'writable' if r & 1 else 'readable'}" for r in regs)
+        return core_wait_words(kind, addr)
 
     def _handover(self, gt: GreenThread) -> None:
         """WR_SWITCH: the C core stopped `gt` (the running thread) at a slice end or a wait, made the decision
