@@ -1,0 +1,330 @@
+"""Green threads on an asyncio loop and async host functions (core/aio.py), on the standard loop and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+from loops import LOOPS, runner
+
+from wasmroutines import (
+    AsyncHostCallError,
+    Deadlock,
+    FairPolicy,
+    Function,
+    FuncType,
+    Instance,
+    Module,
+    Store,
+    Trap,
+    ValType,
+    current_scheduler,
+    wat2wasm,
+)
+from wasmroutines.core import aio
+from wasmroutines.core._ffi import lib
+
+I32 = ValType.I32
+I32_TO_I32 = FuncType([I32], [I32])
+
+HOST_WAT = """(module
+  (import "env" "look" (func $look (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32) (i32.add (call $look (local.get 0)) (i32.const 1)))
+  (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+  (func (export "spin") (param $n i32) (result i32)
+    (loop $l (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n)))
+    (local.get $n)))"""
+
+FUTEX_WAT = """(module
+  (memory (export "memory") 1 1 shared)
+  (func (export "wait") (param $timeout i64) (result i32)
+    (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get $timeout))))"""
+
+
+@pytest.fixture(params=LOOPS)
+def run(request: pytest.FixtureRequest) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    return runner(request.param)
+
+
+def _instance(store: Store, look: Callable[..., Any], wat: str = HOST_WAT) -> Instance:
+    return Instance(store, Module(wat2wasm(wat)), {"env": {"look": Function(store, look, I32_TO_I32)}})
+
+
+def test_call_async_runs_calls_at_once_while_loop_tasks_go_on(run: Any) -> None:
+    # Every call parks in its host coroutine until an ordinary task opens the gate: the calls overlap, and the
+    # loop's own task runs while wasm waits.
+    async def main() -> list[int]:
+        store = Store()
+        gate = asyncio.Event()
+        inside = 0
+        most = 0
+
+        async def look(x: int) -> int:
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            await gate.wait()
+            inside -= 1
+            return x * 10
+
+        f = _instance(store, look).exports.f
+        calls = asyncio.gather(*(f.call_async(i) for i in range(50)))
+
+        async def opener() -> None:
+            while inside < 50:
+                await asyncio.sleep(0)
+            gate.set()
+
+        results, _ = await asyncio.gather(calls, opener())
+        assert most == 50
+        assert store.scheduler.alive == []
+        return list(results)
+
+    assert run(main()) == [i * 10 + 1 for i in range(50)]
+
+
+def test_a_trap_raises_with_its_backtrace(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        inst = _instance(store, lambda x: x)
+        with pytest.raises(Trap, match="integer divide by zero") as e:
+            await inst.exports.div.call_async(0)
+        assert e.value.frames
+
+    run(main())
+
+
+def test_an_async_host_exception_goes_back_through_wasm(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            raise KeyError(x)
+
+        with pytest.raises(KeyError):
+            await _instance(store, look).exports.f.call_async(7)
+        assert store.scheduler.alive == []
+
+    run(main())
+
+
+def test_a_wasm_result_through_several_awaits(run: Any) -> None:
+    async def main() -> tuple[Any, ...]:
+        store = Store()
+
+        async def look(x: int) -> int:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return x + 100
+
+        f = _instance(store, look).exports.f
+        return (await f.call_async(1), await aio.call_async(f, 2), await aio.call_bits_async(f, [3]))
+
+    assert run(main()) == (102, 103, [104])
+
+
+def test_an_async_host_function_called_synchronously_raises() -> None:
+    store = Store()
+    called = []
+
+    async def look(x: int) -> int:
+        called.append(x)
+        return x
+
+    with pytest.raises(AsyncHostCallError, match="call_async"):
+        _instance(store, look).exports.f(1)
+    assert called == []  # the coroutine was closed, never run
+
+
+def test_cancelling_kills_the_thread_and_its_host_task(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        started = asyncio.Event()
+        cancelled = []
+
+        async def look(x: int) -> int:
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancelled.append(x)
+                raise
+            return x
+
+        call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(5))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0)  # the host task runs its cancellation
+        assert cancelled == [5]
+        assert store.scheduler.alive == []
+        client = store.scheduler._aio
+        assert not client.active and not client._readers and client._timer is None
+        assert not store.scheduler._loop_client
+        # The store goes on working afterwards.
+        assert await _instance(store, lambda x: x).exports.f.call_async(1) == 2
+
+    run(main())
+
+
+def test_a_long_call_gives_the_loop_a_turn_every_few_slices(run: Any) -> None:
+    # A CPU-bound call of many slices: between its turns the loop's other task runs.
+    async def main() -> int:
+        store = Store(policy=FairPolicy(slice=10_000))
+        aio.loop_client(store).slices = 1
+        ticks = 0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        t = asyncio.ensure_future(ticker())
+        assert await _instance(store, lambda x: x).exports.spin.call_async(1_000_000) == 0
+        done = True
+        await t
+        return ticks
+
+    assert run(main()) >= 20
+
+
+def test_many_runnable_threads_share_turns_with_the_loop(run: Any) -> None:
+    # 40 calls each of many slices: a turn runs at most `slices` of them before the loop gets a turn (with no
+    # budget the loop would get one per round of all 40, about 40 in all).
+    async def main() -> int:
+        store = Store(policy=FairPolicy(slice=10_000))
+        aio.loop_client(store).slices = 1
+        spin = _instance(store, lambda x: x).exports.spin
+        ticks = 0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        t = asyncio.ensure_future(ticker())
+        assert await asyncio.gather(*(spin.call_async(50_000) for _ in range(40))) == [0] * 40
+        done = True
+        await t
+        return ticks
+
+    assert run(main()) >= 200
+
+
+def test_sleep_and_descriptor_waits_of_sync_host_functions(run: Any) -> None:
+    # A sync host function parks its green thread on the scheduler's timers and selector: under a loop, they
+    # are the loop's call_later and add_reader.
+    async def main() -> list[int]:
+        store = Store()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+
+        def look(x: int) -> int:
+            sched = current_scheduler()
+            if x == 0:
+                sched.sleep(0.001)
+                return 0
+            assert sched.wait_readable(a.fileno())
+            return a.recv(1)[0]
+
+        f = _instance(store, look).exports.f
+        waiting = asyncio.ensure_future(f.call_async(1))
+        slept = await f.call_async(0)
+        await asyncio.sleep(0.001)
+        assert not waiting.done()
+        b.send(b"\x29")
+        got = await waiting
+        a.close()
+        b.close()
+        return [slept, got]
+
+    assert run(main()) == [1, 0x2A]
+
+
+def test_core_wait_timeouts_and_deadlock(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        wait = Instance(store, Module(wat2wasm(FUTEX_WAT))).exports.wait
+        assert await wait.call_async(1_000_000) == 2  # timed out, on the core's timer
+        with pytest.raises(Deadlock):
+            await wait.call_async(-1)  # nobody can notify
+        assert store.scheduler.alive == []
+
+    run(main())
+
+
+def test_many_stores_on_one_loop(run: Any) -> None:
+    async def main() -> list[int]:
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return x
+
+        fs = [_instance(Store(), look).exports.f for _ in range(5)]
+        return list(await asyncio.gather(*(f.call_async(i) for f in fs for i in range(20))))
+
+    assert run(main()) == [i + 1 for _ in range(5) for i in range(20)]
+
+
+def test_host_coroutines_see_the_callers_context(run: Any) -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> list[str]:
+        store = Store()
+        seen = []
+
+        async def look(x: int) -> int:
+            seen.append(var.get())
+            assert asyncio.current_task() is not None  # a real task: timeouts and cancellation work
+            async with asyncio.timeout(10):
+                await asyncio.sleep(0)
+            return x
+
+        f = _instance(store, look).exports.f
+        var.set("caller")
+        await f.call_async(1)
+        return seen
+
+    assert run(main()) == ["caller"]
+
+
+def test_a_store_closed_during_a_call(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return x
+
+        call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(1))
+        await asyncio.sleep(0)
+        store.close()
+        with pytest.raises(Exception, match="closed"):
+            await call
+
+    run(main())
+
+
+def test_the_c_run_loop_never_blocks_under_a_loop(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        sched = store.scheduler
+
+        async def look(x: int) -> int:
+            assert sched._loop_client and not sched._core_may_block
+            return x
+
+        await _instance(store, look).exports.f.call_async(1)
+        assert not sched._loop_client
+        assert lib.wr_api_store_pool_threads(store._ptr) >= 1
+
+    run(main())
