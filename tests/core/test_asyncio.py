@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import re
 import socket
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,3 +330,11 @@ def test_the_c_run_loop_never_blocks_under_a_loop(run: Any) -> None:
         assert lib.wr_api_store_pool_threads(store._ptr) >= 1
 
     run(main())
+
+
+def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "asyncio.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    assert block is not None
+    exec(compile(block.group(1), "docs/asyncio.md", "exec"), {"__name__": "docs_example"})  # noqa: S102
+    assert capsys.readouterr().out == "['1000', '1200', '990']\n"

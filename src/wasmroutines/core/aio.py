@@ -34,6 +34,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -84,12 +85,12 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
 async def call_async(func: Function, *args: Any) -> Any:
     """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
     a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).call(functools.partial(func, *args), getattr(func, "name", None))
+    return await loop_client(func.store).call(functools.partial(func, *args), func)
 
 
 async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).call(functools.partial(func.call_bits, list(args)), func.name)  # type: ignore[no-any-return]
+    return await loop_client(func.store).call(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:
@@ -121,13 +122,15 @@ def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
 class _Call:
     """The body of a call_async's green thread: run the call in the caller's context, settle its future."""
 
-    __slots__ = ("client", "context", "fn", "future")
+    __slots__ = ("client", "context", "fn", "func", "future", "thread")
 
-    def __init__(self, client: LoopClient, fn: Callable[[], Any], future: asyncio.Future[Any]) -> None:
+    def __init__(self, client: LoopClient, fn: Callable[[], Any], future: asyncio.Future[Any], func: Any) -> None:
         self.client = client
         self.fn = fn
         self.future = future
+        self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
         self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
+        self.thread: GreenThread | None = None  # once started
 
     def __call__(self) -> None:
         fut = self.future
@@ -159,6 +162,9 @@ class LoopClient:
         #: Scheduling decisions in Python a turn may make (DEFAULT_SLICES); at least 1.
         self.slices = DEFAULT_SLICES
         self._calls: dict[GreenThread, asyncio.Future[Any]] = {}  # call_async threads not finished yet
+        #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
+        #: the loop little until their turns come.
+        self._new: deque[_Call] = deque()
         self._awaiting = 0  # host calls waiting for a task of the loop
         self._turning = False  # a turn runs (await_only may park a thread)
         self._turn_handle: asyncio.Handle | None = None
@@ -171,20 +177,22 @@ class LoopClient:
     @property
     def active(self) -> bool:
         """Whether calls are in progress (or host calls wait for the loop)."""
-        return bool(self._calls) or self._awaiting > 0
+        return bool(self._calls) or self._awaiting > 0 or bool(self._new)
 
-    async def call(self, fn: Callable[[], Any], name: str | None = None) -> Any:
-        """Run `fn()` as a new green thread; its result. Cancelled: the thread is killed."""
+    async def call(self, fn: Callable[[], Any], func: Function | None = None) -> Any:
+        """Run `fn()` (a call of `func`, which names the thread) as a new green thread; its result. Cancelled: the
+        thread is killed."""
         sched = self.scheduler
         fut: asyncio.Future[Any] = self.loop.create_future()
-        gt = sched.spawn(_Call(self, fn, fut), name=f"call_async {name}" if name else "call_async")
-        self._calls[gt] = fut
+        call = _Call(self, fn, fut, func)
+        self._new.append(call)
         self._start()
         self.kick()
         try:
             return await fut
         except asyncio.CancelledError:
-            if gt.alive and sched._native.ptr is not None:
+            gt = call.thread  # None: not started, and never will be (its future is done)
+            if gt is not None and gt.alive and sched._native.ptr is not None:
                 self._calls.pop(gt, None)
                 sched._kill(gt)
             raise
@@ -213,6 +221,8 @@ class LoopClient:
             return
         if sched.current is not sched.main:
             raise RuntimeError("a loop turn inside a green thread: wasm was called synchronously from the loop")
+        if self._new:
+            self._start_new()
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
@@ -236,6 +246,23 @@ class LoopClient:
             sched._turn_left = None
         self._arrange()
 
+    def _start_new(self) -> None:
+        """Start the next `slices` calls as green threads (a call cancelled meanwhile is dropped)."""
+        sched = self.scheduler
+        new = self._new
+        for _ in range(min(len(new), max(1, self.slices))):
+            call = new.popleft()
+            if call.future.done():
+                continue
+            try:
+                name = call.func.name if call.func is not None else None
+                gt = sched.spawn(call, name=f"call_async {name}" if name else "call_async")
+            except Exception as exc:  # over max_threads, out of memory: that call fails
+                call.future.set_exception(exc)
+                continue
+            call.thread = gt
+            self._calls[gt] = call.future
+
     def _arrange(self) -> None:
         """After a turn: another turn if threads are runnable; otherwise the loop watches what could wake one,
         or, when nothing can and calls wait, they end with a Deadlock."""
@@ -247,7 +274,7 @@ class LoopClient:
         if not self.active:
             self._stop()
             return
-        if len(sched.policy) or sched._posted:
+        if len(sched.policy) or sched._posted or self._new:
             self.kick()
             return
         waits = self._awaiting > 0 or sched._external > 0
@@ -282,7 +309,8 @@ class LoopClient:
     def _abort(self, exc: BaseException) -> None:
         """The run ended with `exc` (or the store closed): every call in progress raises it, its thread killed."""
         calls, self._calls = self._calls, {}
-        for fut in calls.values():
+        new, self._new = self._new, deque()
+        for fut in [*calls.values(), *(call.future for call in new)]:
             if not fut.done():
                 fut.set_exception(exc)
         sched = self.scheduler
