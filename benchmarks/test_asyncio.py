@@ -245,3 +245,82 @@ def test_cancel(benchmark: Any, settings: Settings, loop: str) -> None:
     benchmark.group = "asyncio: cancel 1,000 parked threads"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
     _record(benchmark, "ms", times)
+
+
+SPIN_WAT = """(module
+  (func (export "spin") (param $n i32) (result i32)
+    (loop $l (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n)))
+    (local.get $n)))"""
+
+_HTTP_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+_HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+async def _http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while await reader.readuntil(b"\r\n\r\n"):
+            writer.write(_HTTP_RESPONSE)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+
+
+async def _paced_clients(port: int, seconds: float, connections: int = 8, every: float = 0.005) -> list[float]:
+    """`connections` keep-alive clients, each sending a request every `every` s for `seconds`: their latencies."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def one() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            writer.write(_HTTP_REQUEST)
+            await reader.readexactly(len(_HTTP_RESPONSE))
+            latencies.append(time.perf_counter() - start)
+            await asyncio.sleep(every)
+        writer.close()
+
+    await asyncio.gather(*(one() for _ in range(connections)))
+    return latencies
+
+
+async def _spins(seconds: float, slice_units: int | None) -> int:
+    """Calls of a CPU-bound export (about a million loop iterations each) completed in `seconds`."""
+    from wasmroutines import FairPolicy, Instance, Module, Store, wat2wasm
+
+    store = Store(policy=FairPolicy(slice=slice_units) if slice_units else None)
+    spin = Instance(store, Module(wat2wasm(SPIN_WAT))).exports.spin
+    deadline = time.perf_counter() + seconds
+    done = 0
+    while time.perf_counter() < deadline:
+        await spin.call_async(1_000_000)
+        done += 1
+    return done
+
+
+@pytest.mark.parametrize("slice_units", [None, 100_000], ids=["default-slice", "slice-100k"])
+@pytest.mark.parametrize("loop", LOOPS)
+def test_server_beside_cpu_bound_wasm(benchmark: Any, settings: Settings, loop: str, slice_units: int | None) -> None:
+    """An HTTP-style asyncio server (stdlib streams, 8 paced keep-alive clients on the same loop) beside a CPU-bound
+    wasm program: the server's p99 latency with the wasm running over without (bar: at most 2x), and the wasm's
+    throughput beside the server over alone (bar: at least 0.5)."""
+    run = _runner(loop)
+    seconds = 1.0
+    ratios: list[float] = []
+    shares: list[float] = []
+    p99s: list[tuple[float, float]] = []
+
+    async def one() -> None:
+        server = await asyncio.start_server(_http, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            alone = _p99(await _paced_clients(port, seconds))
+            spins_alone = await _spins(seconds, slice_units)
+            both, spins_both = await asyncio.gather(_paced_clients(port, seconds), _spins(seconds, slice_units))
+        p99s.append((alone * 1e3, _p99(both) * 1e3))
+        ratios.append(_p99(both) / alone)
+        shares.append(spins_both / spins_alone)
+
+    benchmark.group = "asyncio: server beside CPU-bound wasm"
+    benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
+    _record(benchmark, "p99 ratio", ratios, throughput_share=shares, p99_ms_alone_both=p99s)

@@ -21,6 +21,7 @@ from wasmroutines import (
     FuncType,
     Instance,
     Module,
+    SeededPolicy,
     Store,
     Trap,
     ValType,
@@ -338,3 +339,55 @@ def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert block is not None
     exec(compile(block.group(1), "docs/asyncio.md", "exec"), {"__name__": "docs_example"})  # noqa: S102
     assert capsys.readouterr().out == "['1000', '1200', '990']\n"
+
+
+NOTE_WAT = """(module
+  (import "env" "look" (func $look (param i32) (result i32)))
+  (import "env" "note" (func $note (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32) (call $note (call $look (local.get 0)))))"""
+
+
+@pytest.mark.parametrize("seed", [None, 7, 8])
+def test_a_seeded_run_gets_async_results_in_call_order(run: Any, seed: int | None) -> None:
+    # The host calls finish in the reverse of the order they were made. Fair: the wasm threads go on as results
+    # come. Seeded: results are delivered in the order the calls were made, whenever they come, and the seed alone
+    # decides the rest, so the same seed gives the same order of calls and of the threads going on.
+    async def main() -> tuple[list[int], list[int]]:
+        store = Store(policy=SeededPolicy(seed) if seed is not None else None)
+        made: list[int] = []
+        finished: list[int] = []
+        went_on: list[int] = []
+        gates = {i: asyncio.Event() for i in range(5)}
+
+        async def look(x: int) -> int:
+            made.append(x)
+            await gates[x].wait()
+            finished.append(x)
+            return x
+
+        async def finish_in_reverse() -> None:
+            while len(made) < 5:
+                await asyncio.sleep(0)
+            for x in reversed(made):
+                gates[x].set()
+                while x not in finished:
+                    await asyncio.sleep(0)
+                for _ in range(3):  # a fair run's thread goes on within these loop iterations
+                    await asyncio.sleep(0)
+
+        def note(x: int) -> int:
+            went_on.append(x)
+            return x
+
+        imports = {"env": {"look": Function(store, look, I32_TO_I32), "note": Function(store, note, I32_TO_I32)}}
+        f = Instance(store, Module(wat2wasm(NOTE_WAT)), imports).exports.f
+        results, _ = await asyncio.gather(asyncio.gather(*(f.call_async(i) for i in range(5))), finish_in_reverse())
+        assert results == list(range(5))
+        return made, went_on
+
+    made, went_on = run(main())
+    if seed is None:
+        assert went_on == made[::-1]  # as the results came
+    else:
+        assert went_on == made  # as the calls were made
+        assert run(main()) == (made, went_on)  # the same seed: the same run

@@ -26,6 +26,10 @@ the task's result or exception comes back in the host call (the pattern of
 SQLAlchemy's `greenlet_spawn`/`await_only`). Outside a turn (wasm run with a
 plain call, no loop driving the store) there is no loop to give the coroutine
 to without stalling every green thread of the store: `AsyncHostCallError`.
+
+Under a seeded policy the order in which awaited tasks finish must not change the schedule: results are
+delivered in the order the calls were made, each once no thread can run (`_arrange`), and the seed decides
+when the woken thread runs.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError
 from .greenthread import GreenThread, ThreadState, _tls
+from .policy import PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
 from .store import closed_error
 
@@ -85,12 +90,12 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
 async def call_async(func: Function, *args: Any) -> Any:
     """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
     a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).call(functools.partial(func, *args), func)
+    return await loop_client(func.store).start(functools.partial(func, *args), func)
 
 
 async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).call(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
+    return await loop_client(func.store).start(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:
@@ -152,6 +157,18 @@ class _Call:
     def _settle(self) -> None:
         self.client._calls.pop(self.client.scheduler.current, None)
 
+    def done(self, fut: asyncio.Future[Any]) -> None:
+        """The future is done (a loop callback): cancelled, the thread is killed (not started yet: it never
+        starts); the loop stops watching the store once nothing is in progress."""
+        client = self.client
+        sched = client.scheduler
+        gt = self.thread
+        if fut.cancelled() and gt is not None and gt.alive and sched._native.ptr is not None:
+            client._calls.pop(gt, None)
+            sched._kill(gt)
+        if not client.active and not client._turning:
+            client._stop()
+
 
 class LoopClient:
     """Runs one store's green threads from callbacks of one asyncio loop (see the module docstring)."""
@@ -166,6 +183,9 @@ class LoopClient:
         #: the loop little until their turns come.
         self._new: deque[_Call] = deque()
         self._awaiting = 0  # host calls waiting for a task of the loop
+        #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
+        #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
+        self._in_order: deque[tuple[GreenThread, int, asyncio.Future[Any]]] | None = None
         self._turning = False  # a turn runs (await_only may park a thread)
         self._turn_handle: asyncio.Handle | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -179,26 +199,16 @@ class LoopClient:
         """Whether calls are in progress (or host calls wait for the loop)."""
         return bool(self._calls) or self._awaiting > 0 or bool(self._new)
 
-    async def call(self, fn: Callable[[], Any], func: Function | None = None) -> Any:
-        """Run `fn()` (a call of `func`, which names the thread) as a new green thread; its result. Cancelled: the
-        thread is killed."""
-        sched = self.scheduler
+    def start(self, fn: Callable[[], Any], func: Function | None = None) -> asyncio.Future[Any]:
+        """Run `fn()` (a call of `func`, which names the thread) as a new green thread (started by a turn soon):
+        the future of its result. Cancelling the future kills the thread."""
         fut: asyncio.Future[Any] = self.loop.create_future()
         call = _Call(self, fn, fut, func)
+        fut.add_done_callback(call.done)
         self._new.append(call)
         self._start()
         self.kick()
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            gt = call.thread  # None: not started, and never will be (its future is done)
-            if gt is not None and gt.alive and sched._native.ptr is not None:
-                self._calls.pop(gt, None)
-                sched._kill(gt)
-            raise
-        finally:
-            if not self.active and not self._turning:
-                self._stop()
+        return fut
 
     # ---- turns ----
 
@@ -277,6 +287,14 @@ class LoopClient:
         if len(sched.policy) or sched._posted or self._new:
             self.kick()
             return
+        in_order = self._in_order
+        if in_order:
+            gt, seq, task = in_order[0]
+            if task.done():
+                in_order.popleft()
+                sched._wake(gt, seq, None)  # queued as any woken thread: the seed decides when it runs
+                self.kick()
+                return
         waits = self._awaiting > 0 or sched._external > 0
         if lib.wr_api_io_waiters(ptr):
             fd = int(lib.wr_api_io_fd(ptr))
@@ -326,6 +344,8 @@ class LoopClient:
     def _start(self) -> None:
         if not self._started:
             self._started = True
+            seeded = isinstance(self.scheduler.policy, (RandomWalkPolicy, PCTPolicy))
+            self._in_order = deque() if seeded else None
             sched = self.scheduler
             sched._loop_client = True
             sched._sync_core()
@@ -399,16 +419,25 @@ class LoopClient:
         seq = gt._block_seq + 1
         task.add_done_callback(functools.partial(self._host_done, gt, seq))
         self._awaiting += 1
+        in_order = self._in_order
+        entry = (gt, seq, task)
+        if in_order is not None:
+            in_order.append(entry)
         try:
             self.scheduler._block(gt, f"await {_name_of(awaitable)}")
         finally:
             self._awaiting -= 1
             if not task.done():
                 task.cancel()  # the thread was killed: its task goes too
+            if in_order and entry in in_order:
+                in_order.remove(entry)  # killed before its result was delivered
         return task.result()
 
     def _host_done(self, gt: GreenThread, seq: int, _task: asyncio.Future[Any]) -> None:
         if self.scheduler._native.ptr is None:
+            return
+        if self._in_order is not None:
+            self.kick()  # delivered in order, when nothing can run (_arrange)
             return
         self.scheduler._wake(gt, seq, None)
         if self._turn_handle is None and self._direct < self.slices and not self._turning:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from ...core import aio
@@ -184,7 +184,7 @@ class Function:
         slots = self._slots(args)
         core = self._core
         try:
-            raw = await aio.call_bits_async(core, slots)
+            raw = await aio.loop_client(core.store).start(partial(core.call_bits, slots), core)
         except WasmroutinesError as e:
             replacement = translate(e)
             if replacement is None:
