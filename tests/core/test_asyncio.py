@@ -391,3 +391,20 @@ def test_a_seeded_run_gets_async_results_in_call_order(run: Any, seed: int | Non
     else:
         assert went_on == made  # as the calls were made
         assert run(main()) == (made, went_on)  # the same seed: the same run
+
+
+def test_a_failing_turn_ends_the_calls_instead_of_leaving_them_waiting(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        store = Store()
+        f = _instance(store, lambda x: x).exports.f
+
+        def broken() -> None:
+            raise RuntimeError("broken turn")
+
+        monkeypatch.setattr(store.scheduler, "yield_now", broken)
+        with pytest.raises(RuntimeError, match="broken turn"):
+            await asyncio.gather(f.call_async(1), f.call_async(2))
+
+    run(main())

@@ -182,6 +182,9 @@ class LoopClient:
         #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
         #: the loop little until their turns come.
         self._new: deque[_Call] = deque()
+        #: Host calls whose task is done, to wake: a turn wakes at most `slices` of them, so that a burst of
+        #: completions costs the loop little until their turns come.
+        self._done: deque[tuple[GreenThread, int]] = deque()
         self._awaiting = 0  # host calls waiting for a task of the loop
         #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
         #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
@@ -224,7 +227,16 @@ class LoopClient:
 
     def _turn(self) -> None:
         """A loop callback: let the runnable green threads run for at most `slices` decisions, then arrange for
-        the next turn (runnable threads left, or what can wake one)."""
+        the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
+        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever."""
+        try:
+            self._run_turn()
+        except BaseException as exc:
+            self._abort(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _run_turn(self) -> None:
         sched = self.scheduler
         if sched._native.ptr is None:
             self._abort(_closed())
@@ -233,24 +245,25 @@ class LoopClient:
             raise RuntimeError("a loop turn inside a green thread: wasm was called synchronously from the loop")
         if self._new:
             self._start_new()
+        done = self._done
+        if done:
+            wake = sched._wake
+            for _ in range(min(len(done), max(1, self.slices))):
+                gt, seq = done.popleft()
+                wake(gt, seq, None)
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
             sched.yield_now()
         except TurnOver:
             pass
-        except BaseException as exc:  # the run ended (an interrupt, a store limit): every call ends with it
-            self._turning = False
-            sched._turn_left = None
+        except BaseException:
             main = sched.main
             if main.state is ThreadState.RUNNABLE:  # raised at the root while it was queued (interrupt)
                 sched.policy.remove(main)
             main.state = ThreadState.RUNNING
             sched.current = main
-            self._abort(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
+            raise
         finally:
             self._turning = False
             sched._turn_left = None
@@ -284,7 +297,7 @@ class LoopClient:
         if not self.active:
             self._stop()
             return
-        if len(sched.policy) or sched._posted or self._new:
+        if len(sched.policy) or sched._posted or self._new or self._done:
             self.kick()
             return
         in_order = self._in_order
@@ -328,6 +341,7 @@ class LoopClient:
         """The run ended with `exc` (or the store closed): every call in progress raises it, its thread killed."""
         calls, self._calls = self._calls, {}
         new, self._new = self._new, deque()
+        self._done.clear()
         for fut in [*calls.values(), *(call.future for call in new)]:
             if not fut.done():
                 fut.set_exception(exc)
@@ -439,13 +453,14 @@ class LoopClient:
         if self._in_order is not None:
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
-        self.scheduler._wake(gt, seq, None)
         if self._turn_handle is None and self._direct < self.slices and not self._turning:
             # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
-            # so that a burst of completions in one iteration is not run all at once.
+            # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
             self._direct += 1
+            self.scheduler._wake(gt, seq, None)
             self._turn()
         else:
+            self._done.append((gt, seq))
             self.kick()
 
 
