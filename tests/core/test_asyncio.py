@@ -408,3 +408,28 @@ def test_a_failing_turn_ends_the_calls_instead_of_leaving_them_waiting(
             await asyncio.gather(f.call_async(1), f.call_async(2))
 
     run(main())
+
+
+def test_a_store_moves_to_another_loop_between_runs(run: Any) -> None:
+    store = Store()
+
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    f = _instance(store, look).exports.f
+    assert run(f.call_async(1)) == 2
+    assert run(f.call_async(2)) == 3  # a new loop: the store's client moves to it
+
+    async def two_loops() -> None:
+        other = asyncio.new_event_loop()
+        try:
+            call = asyncio.ensure_future(f.call_async(3))
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="another event loop"):
+                aio.loop_client(store, other)
+            assert await call == 4
+        finally:
+            other.close()
+
+    run(two_loops())

@@ -369,8 +369,8 @@ class LoopClient:
         for fd in self._readers:
             try:
                 self.loop.remove_reader(fd)
-            except (OSError, ValueError):
-                pass  # closed with its store already
+            except (OSError, ValueError, RuntimeError):
+                pass  # closed with its store already, or the loop is closed
         self._readers.clear()
         self._cancel_timer()
         if self._turn_handle is not None:
