@@ -259,7 +259,7 @@ def test_core_wait_timeouts_and_deadlock(run: Any) -> None:
         store = Store()
         wait = Instance(store, Module(wat2wasm(FUTEX_WAT))).exports.wait
         assert await wait.call_async(1_000_000) == 2  # timed out, on the core's timer
-        with pytest.raises(Deadlock):
+        with pytest.raises(Deadlock, match=r"the only thread is blocked\nthread \d+ \(call_async\): waiting on futex"):
             await wait.call_async(-1)  # nobody can notify
         assert store.scheduler.alive == []
 

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._ffi import lib
 from .clock import VirtualClock
-from .errors import AsyncHostCallError
+from .errors import AsyncHostCallError, Deadlock
 from .greenthread import GreenThread, ThreadState, _tls
 from .policy import PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
@@ -325,7 +325,8 @@ class LoopClient:
         if deadline is None:
             self._cancel_timer()
             if not waits:
-                self._abort(sched._deadlock())
+                # Every green thread is blocked for good (the root, the loop's greenlet, is not one of them).
+                self._abort(Deadlock([sched._report(gt) for gt in sched.alive]))
             return
         if isinstance(sched.clock, VirtualClock):
             # Virtual time moves only while nothing else can happen (clock.py): not while the loop may still
