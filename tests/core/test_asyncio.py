@@ -23,6 +23,7 @@ from wasmroutines import (
     Module,
     SeededPolicy,
     Store,
+    StoreClosedError,
     Trap,
     ValType,
     current_scheduler,
@@ -311,8 +312,26 @@ def test_a_store_closed_during_a_call(run: Any) -> None:
         call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(1))
         await asyncio.sleep(0)
         store.close()
-        with pytest.raises(Exception, match="closed"):
+        with pytest.raises(StoreClosedError):
             await call
+
+        # A call parked in an async host function, and one not started yet.
+        store = Store()
+        parked = asyncio.Event()
+
+        async def wait_forever(x: int) -> int:
+            parked.set()
+            await asyncio.Event().wait()
+            return x
+
+        f = _instance(store, wait_forever).exports.f
+        calls = [asyncio.ensure_future(f.call_async(i)) for i in range(2)]
+        aio.loop_client(store).slices = 1
+        await parked.wait()
+        store.close()
+        for call in calls:
+            with pytest.raises(StoreClosedError):
+                await call
 
     run(main())
 

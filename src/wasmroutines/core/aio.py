@@ -42,6 +42,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from greenlet import GreenletExit
+
 from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
@@ -145,6 +147,13 @@ class _Call:
             self._settle()
             fut.cancel()
             return
+        except GreenletExit:
+            # Killed: by its own cancellation or the run's end (its future is done then), or by the scheduler's
+            # close (the store closing, a wasi-threads program ending): the call ends, told why once it is over.
+            self._settle()
+            if not fut.done():
+                self.client.loop.call_soon(self._killed)
+            raise
         except Exception as exc:
             self._settle()
             if not fut.done():
@@ -155,7 +164,18 @@ class _Call:
             fut.set_result(result)
 
     def _settle(self) -> None:
-        self.client._calls.pop(self.client.scheduler.current, None)
+        if self.thread is not None:
+            self.client._calls.pop(self.thread, None)
+
+    def _killed(self) -> None:
+        """The thread was killed from outside: StoreClosedError when the store closed, else the call is cancelled
+        (as a program's threads are when it ends)."""
+        fut = self.future
+        if not fut.done():
+            if self.client.scheduler._native.ptr is None:
+                fut.set_exception(closed_error("Store"))
+            else:
+                fut.cancel()
 
     def done(self, fut: asyncio.Future[Any]) -> None:
         """The future is done (a loop callback): cancelled, the thread is killed (not started yet: it never
@@ -450,6 +470,7 @@ class LoopClient:
 
     def _host_done(self, gt: GreenThread, seq: int, _task: asyncio.Future[Any]) -> None:
         if self.scheduler._native.ptr is None:
+            self._abort(_closed())  # the store closed meanwhile: every call ends (none is left waiting)
             return
         if self._in_order is not None:
             self.kick()  # delivered in order, when nothing can run (_arrange)
