@@ -166,6 +166,7 @@ class _Call:
     def _settle(self) -> None:
         if self.thread is not None:
             self.client._calls.pop(self.thread, None)
+            self.thread = None  # the thread holds this call (its target): no cycle left for the collector
 
     def _killed(self) -> None:
         """The thread was killed from outside: StoreClosedError when the store closed, else the call is cancelled
@@ -275,8 +276,10 @@ class LoopClient:
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
             sched.yield_now()
-        except TurnOver:
-            pass
+        except TurnOver as over:
+            # Raised through the frames of the turn, where a variable holds it: a cycle, unless its traceback
+            # goes (garbage for the collector at every turn otherwise).
+            over.__traceback__ = None
         except BaseException:
             main = sched.main
             if main.state is ThreadState.RUNNABLE:  # raised at the root while it was queued (interrupt)

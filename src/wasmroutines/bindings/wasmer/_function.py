@@ -181,16 +181,20 @@ class Function:
         >>> asyncio.run(main())
         [1, 101, 201]
         """
-        slots = self._slots(args)
         core = self._core
         try:
-            raw = await aio.loop_client(core.store).start(partial(core.call_bits, slots), core)
+            # The arguments are converted in the call's thread, so that many calls made at once cost the loop
+            # little until their turns come (a wrong argument raises here all the same).
+            raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
         except WasmroutinesError as e:
             replacement = translate(e)
             if replacement is None:
                 raise
             raise replacement from None
         return results_from_slots(core._store, core.type.results, raw)
+
+    def _call_bits(self, args: Sequence[Any]) -> list[int]:
+        return self._core.call_bits(self._slots(args))
 
     def _slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""
