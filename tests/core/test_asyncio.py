@@ -452,3 +452,69 @@ def test_a_store_moves_to_another_loop_between_runs(run: Any) -> None:
             other.close()
 
     run(two_loops())
+
+
+ECHO_WAT = """(module
+  (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (memory (export "memory") 4)
+  (func (export "accept") (param $base i32) (result i32)
+    (drop (call $accept (i32.const 3) (i32.const 0) (local.get $base)))
+    (i32.load (local.get $base)))
+  ;; Echo until the peer closes: the bytes echoed. Scratch at $base: iovec, counts, then 64 bytes of data.
+  (func (export "echo") (param $fd i32) (param $base i32) (result i32) (local $n i32) (local $total i32)
+    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 32)))
+    (block $done (loop $again
+      (i32.store offset=4 (local.get $base) (i32.const 64))
+      (br_if $done (call $recv (local.get $fd) (local.get $base) (i32.const 1) (i32.const 0)
+                               (i32.add (local.get $base) (i32.const 8)) (i32.add (local.get $base) (i32.const 12))))
+      (local.set $n (i32.load offset=8 (local.get $base)))
+      (br_if $done (i32.eqz (local.get $n)))
+      (i32.store offset=4 (local.get $base) (local.get $n))
+      (br_if $done (call $send (local.get $fd) (local.get $base) (i32.const 1) (i32.const 0)
+                               (i32.add (local.get $base) (i32.const 8))))
+      (local.set $total (i32.add (local.get $total) (local.get $n)))
+      (br $again)))
+    (drop (call $fd_close (local.get $fd)))
+    (local.get $total)))"""
+
+
+def test_wasi_sockets_wait_in_the_c_reactor_watched_by_the_loop(run: Any) -> None:
+    # Echo threads whose socket calls park in the C core's reactor (after each socket's first call): the loop
+    # watches the reactor's one descriptor and wakes them; asyncio clients on the same loop talk to them.
+    from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
+
+    async def main() -> tuple[list[int], set[str]]:
+        config = WasiConfig().listen_tcp("127.0.0.1", 0)
+        port = config.listeners[0].getsockname()[1]
+        store = Store()
+        wasi = WasiEnvironment(config)
+        module = Module(wat2wasm(ECHO_WAT))
+        instance = Instance(store, module, wasi.imports(store, module))
+        wasi.bind(instance)
+        x = instance.exports
+        seen: set[str] = set()
+        n, rounds = 5, 20
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+        fds = [x.accept(1024) for _ in range(n)]
+        echoes = [asyncio.ensure_future(x.echo.call_async(fd, 2048 + 128 * i)) for i, fd in enumerate(fds)]
+
+        async def client(sock: socket.socket, i: int) -> None:
+            reader, writer = await asyncio.open_connection(sock=sock)
+            for r in range(rounds):
+                msg = b"%d:%d;" % (i, r)
+                writer.write(msg)
+                assert await reader.readexactly(len(msg)) == msg
+                seen.update(gt.blocked_on or "" for gt in store.scheduler.alive)
+            writer.close()
+
+        await asyncio.gather(*(client(s, i) for i, s in enumerate(socks)))
+        totals = list(await asyncio.gather(*echoes))
+        wasi.close()
+        return totals, seen
+
+    totals, seen = run(main())
+    assert totals == [sum(len(b"%d:%d;" % (i, r)) for r in range(20)) for i in range(5)]
+    assert any(what.startswith("host fd ") for what in seen)  # parked in the C reactor, not in Python
