@@ -10,7 +10,9 @@ Example:
 
 from __future__ import annotations
 
+from .core.aio import await_only, call_async
 from .core.errors import (
+    AsyncHostCallError,
     CompileError,
     Frame,
     ImmutableGlobalError,
@@ -107,6 +109,10 @@ __all__ = [
     "Deadlock",
     "ThreadReport",
     "ForeignThreadError",
+    "AsyncHostCallError",
+    # asyncio
+    "call_async",
+    "await_only",
     # green threads
     "spawn",
     "join",

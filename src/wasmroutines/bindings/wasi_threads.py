@@ -44,7 +44,7 @@ from typing import Any
 
 from greenlet import GreenletExit
 
-from ..core import execution
+from ..core import aio, execution
 from ..core._ffi import NULL, ffi, lib
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
@@ -377,6 +377,24 @@ class WasiThreads:
             raise WasmroutinesError(f"the export {entry!r} is not a function")
         try:
             func()
+            return 0
+        except WasiExit as e:
+            return e.code
+        finally:
+            self.close()
+
+    async def start_async(self, instance: Instance, entry: str = "_start") -> int:
+        """`start` on the running asyncio loop (core/aio.py): `entry` runs as a green thread of its own and every
+        thread runs between the loop's other callbacks. Cancelled, every thread of the program is killed."""
+        if self.wasi is not None and self.wasi.memory is None:
+            mem = dict(instance.exports).get(_MEMORY, self.memory)
+            if isinstance(mem, Memory):
+                self.wasi.bind(mem)
+        func = instance.exports[entry]
+        if not isinstance(func, Function):
+            raise WasmroutinesError(f"the export {entry!r} is not a function")
+        try:
+            await aio.call_async(func)
             return 0
         except WasiExit as e:
             return e.code

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AsyncHostCallError",
     "CompileError",
     "Deadlock",
     "ForeignThreadError",
@@ -269,6 +270,11 @@ class Deadlock(WasmroutinesError):
 
     def __str__(self) -> str:
         return "\n".join([str(self.args[0]), *reports_lines(self.threads)])
+
+
+class AsyncHostCallError(WasmroutinesError):
+    """An `async def` host function was called while no asyncio loop drives the store's green threads (wasm
+    called synchronously): its coroutine has nowhere to run without stalling every thread (docs/asyncio.md)."""
 
 
 class ForeignThreadError(WasmroutinesError):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _externtype, execution
+from . import _externtype, aio, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
 from .errors import StackExhausted
@@ -24,6 +25,11 @@ class Function(StoreObject):
     `callable` gets Python values for the params and returns None (no results),
     a value (one result) or a tuple (several). Calling a Function from Python
     converts the same way and returns None, a value or a tuple.
+
+    `callable` may be an `async def` function: under an asyncio loop (`call_async`)
+    the calling green thread waits for its coroutine, run as a task of the loop,
+    while other threads and tasks go on (aio.py); called while wasm runs
+    synchronously it raises AsyncHostCallError.
     """
 
     _type: FuncType | None
@@ -35,6 +41,8 @@ class Function(StoreObject):
             raise TypeError("Function needs a callable")
         if not isinstance(type, FuncType):
             raise TypeError("Function needs a FuncType")
+        if inspect.iscoroutinefunction(func):
+            func = aio.awaiting(func)
         host_id = store._register_host(func, type)
         params = bytes(type.params)
         results = bytes(type.results)
@@ -107,6 +115,11 @@ class Function(StoreObject):
         if len(results) == 1:
             return results[0]
         return tuple(results)
+
+    async def call_async(self, *args: Any) -> Any:
+        """`self(*args)` as a green thread of its own on the running asyncio loop (aio.py): many calls, of many
+        stores, run at once. Its result, or what it raised; cancelled, the thread is killed."""
+        return await aio.call_async(self, *args)
 
     def call_bits(self, args: Sequence[int]) -> list[int]:
         """Call with raw 64-bit slots as the C core sees them, returning raw result slots.

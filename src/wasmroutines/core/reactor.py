@@ -38,7 +38,7 @@ from .greenthread import _BLOCKED, _WAITING, GreenThread, current_scheduler
 if TYPE_CHECKING:
     from .scheduler import Scheduler
 
-__all__ = ["TIMED_OUT", "Event", "Injector", "Reactor", "io_what"]
+__all__ = ["TIMED_OUT", "Event", "Injector", "Reactor", "TurnOver", "io_what"]
 
 
 _IO_WORDS = {
@@ -85,6 +85,11 @@ class Injector(Protocol):
     def idle(self, deadline_ns: int | None) -> bool:
         """Nothing is runnable and the next timer is at `deadline_ns` (None: none): True when it took care of it
         (moved the clock to its next wake-up, or ended the run); False to idle as if it were not there."""
+
+
+class TurnOver(BaseException):
+    """Left for the root (the asyncio loop's callback, aio.py) when its turn's slices are spent: it goes back to
+    the loop. A BaseException, so that nothing on the way mistakes it for an error of the program's."""
 
 
 def _signals_here() -> None:
@@ -144,6 +149,11 @@ class Reactor:
         self._core_io_fd = -1  # the C reactor's epoll descriptor, once watched (the store closes it)
         self.injector: Injector | None = None
         self._injected = 0  # threads parked for the injector (wait_injected)
+        #: Driven by an asyncio loop (aio.py): the C run loop never blocks, the root runs turns. While a turn
+        #: runs, the Python decisions it may still make (None: no turn).
+        self._loop_client = False
+        self._turn_left: int | None = None
+        self._aio: Any = None  # its LoopClient (aio.py), once an asyncio loop has run it
 
     def now_ns(self) -> int:
         """The scheduler's clock, in nanoseconds (deadlines below are on this clock)."""
@@ -372,6 +382,18 @@ class Reactor:
     def _run_posted(self) -> None:
         while self._posted:
             self._posted.popleft()()
+
+    def _turn_spent(self) -> bool:
+        """A decision in Python during a loop turn (aio.py): True once the turn's budget is spent, with a
+        TurnOver left for the root, which then goes back to the loop (the thread stopping now stays as it is)."""
+        assert self._turn_left is not None
+        self._turn_left -= 1
+        if self._turn_left > 0 or self._abort is not None:
+            return False
+        self._turn_left = None
+        # Handed over at once (the caller goes to the hub, the hub to the root): no switching mode to change.
+        self._abort = TurnOver()
+        return True
 
     def _idle(self) -> None:
         """Nothing is runnable: sleep until the next deadline or host wake-up, or report a Deadlock.

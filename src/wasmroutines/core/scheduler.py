@@ -532,7 +532,7 @@ class Scheduler(Reactor):
             self._native_spawns = native
             lib.wr_api_store_set_native_spawns(ptr, native)
         # The C run loop may block in its reactor when nothing runs only while Python has no wake-ups of its own.
-        may_block = not (host or self._timers or self._posted)
+        may_block = not (host or self._timers or self._posted or self._loop_client)
         if may_block != self._core_may_block:
             self._core_may_block = may_block
             lib.wr_api_io_set_may_block(ptr, may_block)
@@ -893,6 +893,8 @@ class Scheduler(Reactor):
         if gt is self.main:
             gt._glet = getcurrent()
         while DIRECT_HANDOFF and self._abort is None:
+            if self._turn_left is not None and self._turn_spent():
+                break  # a loop turn's budget is spent: the root goes back to the loop (aio.py)
             if self._wall_deadline is not None and time.monotonic_ns() >= self._wall_deadline:
                 # Checked at every switch too: threads that only spawn and block never reach a slice end.
                 assert self._wall_limit is not None
@@ -1025,7 +1027,7 @@ class Scheduler(Reactor):
         if gt is not None:
             self._handoff = None
             entered = self._handoff_entered
-        elif self._abort is not None:
+        elif self._abort is not None or (self._turn_left is not None and self._turn_spent()):
             return self._abort_root()
         else:
             self._maintain()

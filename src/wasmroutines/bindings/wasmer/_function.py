@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
+from ...core import aio
 from ...core.errors import WasmroutinesError
 from ...core.function import Function as CoreFunction
 from ...core.types import FuncType, ValType
@@ -52,7 +54,8 @@ class _HostAdapter:
     __slots__ = ("fn", "ft", "has_funcref_params")
 
     def __init__(self, fn: Callable[..., Any], ft: FuncType) -> None:
-        self.fn = fn
+        # An `async def` function: the calling green thread waits for its coroutine on the loop (core/aio.py).
+        self.fn = aio.awaiting(fn) if inspect.iscoroutinefunction(fn) else fn
         self.ft = ft
         self.has_funcref_params = ValType.FUNCREF in ft.params
 
@@ -87,6 +90,9 @@ class Function:
     that wasm can import. Its type is `function_type` (a FunctionType), else
     read from the callable's annotations: `int`/`'i32'` I32, `'i64'` I64,
     `float`/`'f32'` F32, `'f64'` F64; return None, one type or a tuple.
+    `py_function` may be an `async def` function (an addition to wasmer's
+    API): wasm called with `call_async` waits for it on the asyncio loop
+    (docs/asyncio.md); called synchronously it raises AsyncHostCallError.
 
     Calling a Function converts the arguments by wasmer's rules (i32 takes
     ints in [-2**31, 2**32); floats only for f32/f64, strictly) and returns
@@ -154,6 +160,41 @@ class Function:
         if kwargs:
             raise TypeError("Function.__call__() takes no keyword arguments")
         return self._call_slots(self._slots(args))
+
+    async def call_async(self, *args: Any) -> Any:
+        """Call on the running asyncio loop (an addition to wasmer's API, docs/asyncio.md): the call runs as a green
+        thread of its own between the loop's other callbacks, and its async host functions await on the loop.
+        Returns as a call does and raises as a call does; cancelled, its thread is killed.
+
+        >>> import asyncio
+        >>> from wasmroutines.wasmer import Store, Module, Instance, Function
+        >>> store = Store()
+        >>> async def lookup(key: int) -> int:
+        ...     await asyncio.sleep(0.01)
+        ...     return key * 100
+        >>> module = Module(store, '''(module
+        ...   (import "env" "lookup" (func $lookup (param i32) (result i32)))
+        ...   (func (export "price") (param i32) (result i32) (i32.add (call $lookup (local.get 0)) (i32.const 1))))''')
+        >>> price = Instance(module, {"env": {"lookup": Function(store, lookup)}}).exports.price
+        >>> async def main():
+        ...     return await asyncio.gather(*(price.call_async(k) for k in range(3)))
+        >>> asyncio.run(main())
+        [1, 101, 201]
+        """
+        core = self._core
+        try:
+            # The arguments are converted in the call's thread, so that many calls made at once cost the loop
+            # little until their turns come (a wrong argument raises here all the same).
+            raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
+        except WasmroutinesError as e:
+            replacement = translate(e)
+            if replacement is None:
+                raise
+            raise replacement from None
+        return results_from_slots(core._store, core.type.results, raw)
+
+    def _call_bits(self, args: Sequence[Any]) -> list[int]:
+        return self._core.call_bits(self._slots(args))
 
     def _slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""

@@ -92,6 +92,12 @@ class WasiHost(Protocol):
         code from any thread); a trap in any thread raises. Threads still alive are then killed."""
         ...
 
+    async def run_threads_async(
+        self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]], entry: str
+    ) -> int:
+        """`run_threads` on the running asyncio loop (core/aio.py); cancelled, every thread is killed."""
+        ...
+
 
 class _BindingHost:
     """A WasiHost over the binding's WasiEnvironment."""
@@ -116,6 +122,19 @@ class _BindingHost:
     def run_threads(
         self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]], entry: str
     ) -> int:
+        program, instance = self._program(store, module, imports)
+        return int(program.start(instance, entry))
+
+    async def run_threads_async(
+        self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]], entry: str
+    ) -> int:
+        program, instance = self._program(store, module, imports)
+        return int(await program.start_async(instance, entry))
+
+    def _program(
+        self, store: CoreStore, module: CoreModule, imports: Mapping[str, Mapping[str, CoreExtern]]
+    ) -> tuple[Any, Any]:
+        """The wasi-threads program of `module` and its first instance, this environment bound to its memory."""
         try:
             wasi_threads = importlib.import_module(THREADS_BINDING).WasiThreads
         except (ImportError, AttributeError) as e:
@@ -127,7 +146,7 @@ class _BindingHost:
         memory = exported if isinstance(exported, CoreMemory) else program.memory
         if memory is not None:
             self._environment.bind(memory)
-        return int(program.start(instance, entry))
+        return program, instance
 
     def close(self) -> None:
         """Close the fds the guest holds (preopened directories, files it opened)."""

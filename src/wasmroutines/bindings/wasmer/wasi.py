@@ -37,6 +37,7 @@ from typing import Any
 from ...core.errors import LinkError, WasmroutinesError
 from ...core.instance import Instance as CoreInstance
 from ...core.memory import Memory as CoreMemory
+from ...core.store import Store as CoreStore
 from ...core.types import FuncType
 from ...core.types import MemoryType as CoreMemoryType
 from ._function import Function
@@ -47,7 +48,7 @@ from ._wasi_seam import PREVIEW1_NAMES, StateConfig, WasiHost, open_host
 from ._wrap import core_of
 from .errors import WasiStateError, translate
 
-__all__ = ["Environment", "StateBuilder", "Version", "get_version", "run_threads", "uses_threads"]
+__all__ = ["Environment", "StateBuilder", "Version", "get_version", "run_threads", "run_threads_async", "uses_threads"]
 
 
 class Version(IntEnum):
@@ -419,6 +420,60 @@ def run_threads(module: Module, environment: Environment, imports: Any = None, *
     >>> bytes(out)
     b'hi from a thread\n'
     """
+    store, extra = _threads_imports(module, environment, imports, entry)
+    try:
+        return environment._wasi_host().run_threads(store, module._core, extra, entry)
+    except WasmroutinesError as e:
+        replacement = translate(e)
+        if replacement is None:
+            raise
+        raise replacement from None
+
+
+async def run_threads_async(
+    module: Module, environment: Environment, imports: Any = None, *, entry: str = "_start"
+) -> int:
+    """`run_threads` on the running asyncio loop (an addition to wasmer's API, docs/asyncio.md): the program's
+    threads run as green threads between the loop's other callbacks, its async host functions await on the loop,
+    and many programs share one loop. Returns and raises as `run_threads` does; cancelled, every thread of the
+    program is killed.
+
+    >>> import asyncio
+    >>> from wasmroutines.wasmer import Store, Module, Function, wasi
+    >>> store = Store()
+    >>> async def fetch(key: int) -> int:
+    ...     await asyncio.sleep(0.01)  # the thread waits here; the loop and the other threads go on
+    ...     return key + 40
+    >>> program = Module(store, '''(module
+    ...   (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+    ...   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    ...   (import "env" "fetch" (func $fetch (param i32) (result i32)))
+    ...   (import "env" "memory" (memory 1 1 shared))
+    ...   (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    ...     (i32.atomic.store (i32.const 0) (call $fetch (local.get $arg)))
+    ...     (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+    ...   (func (export "_start")
+    ...     (drop (call $spawn (i32.const 2)))
+    ...     (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+    ...     (call $exit (i32.atomic.load (i32.const 0)))))''')
+    >>> env = wasi.StateBuilder("prog").finalize()
+    >>> asyncio.run(wasi.run_threads_async(program, env, {"env": {"fetch": Function(store, fetch)}}))
+    42
+    """
+    store, extra = _threads_imports(module, environment, imports, entry)
+    try:
+        return await environment._wasi_host().run_threads_async(store, module._core, extra, entry)
+    except WasmroutinesError as e:
+        replacement = translate(e)
+        if replacement is None:
+            raise
+        raise replacement from None
+
+
+def _threads_imports(
+    module: Module, environment: Environment, imports: Any, entry: str
+) -> tuple[CoreStore, dict[str, dict[str, Any]]]:
+    """run_threads' arguments checked: the module's core store and the extra imports as core externs."""
     if not isinstance(module, Module):
         raise TypeError(f"argument 'module': '{type(module).__name__}' object cannot be converted to 'Module'")
     if not isinstance(environment, Environment):
@@ -435,10 +490,4 @@ def run_threads(module: Module, environment: Environment, imports: Any = None, *
             if core.store is not store:
                 raise LinkError(f'Error while importing "{namespace}"."{name}": the import belongs to another store')
             extra.setdefault(namespace, {})[name] = core
-    try:
-        return environment._wasi_host().run_threads(store, module._core, extra, entry)
-    except WasmroutinesError as e:
-        replacement = translate(e)
-        if replacement is None:
-            raise
-        raise replacement from None
+    return store, extra

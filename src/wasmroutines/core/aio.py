@@ -1,0 +1,513 @@
+"""Green threads on the application's asyncio loop, and host functions that await.
+
+Run on its own, a store's scheduler (scheduler.py) is a loop of its own: the
+root blocks in a call or a join, and when nothing can run the hub idles in the
+reactor's selector (reactor.py, `_idle`). Under asyncio the loop is the
+application's, and the scheduler becomes its client (`LoopClient`, one per
+store). Its root is the loop's own greenlet, and it runs *turns*: a loop
+callback in which the root lets the runnable green threads run (`yield_now`:
+it queues itself behind them) until they all stopped or it has made `slices`
+scheduling decisions in Python (`Reactor._turn_spent` then hands it a TurnOver,
+as an interrupt is handed to a root), and returns to the loop. Between turns
+no wasm runs, and whatever could wake a thread is the loop's to watch: the C
+reactor's one epoll descriptor and the scheduler's own selector (Python's
+descriptor waits, the wake-up pipe) with `add_reader`, the next deadline (the
+scheduler's timers, the core's wait timeouts) with `call_later`, an awaited
+task with a done callback. Each schedules a turn, so the idling is the loop's
+and the run loop stays the scheduler's one: this is `_idle` with "watch these
+descriptors, wake me at T" said to the loop instead of done here.
+
+`call_async` runs a call as a green thread of its own (so any number of calls
+of a store, and of many stores, run at once on one loop) and completes a
+future with its result or its exception. An async host function is a sync one
+that calls `await_only`: the coroutine becomes a task of the loop, the calling
+green thread blocks until the task is done (other threads and tasks go on), and
+the task's result or exception comes back in the host call (the pattern of
+SQLAlchemy's `greenlet_spawn`/`await_only`). Outside a turn (wasm run with a
+plain call, no loop driving the store) there is no loop to give the coroutine
+to without stalling every green thread of the store: `AsyncHostCallError`.
+
+Under a seeded policy the order in which awaited tasks finish must not change the schedule: results are
+delivered in the order the calls were made, each once no thread can run (`_arrange`), and the seed decides
+when the woken thread runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from greenlet import GreenletExit
+
+from ._ffi import lib
+from .clock import VirtualClock
+from .errors import AsyncHostCallError, Deadlock
+from .greenthread import GreenThread, ThreadState, _tls
+from .policy import PCTPolicy, RandomWalkPolicy
+from .reactor import TurnOver
+from .store import closed_error
+
+if TYPE_CHECKING:
+    from .function import Function
+    from .scheduler import Scheduler
+    from .store import Store
+
+__all__ = ["DEFAULT_SLICES", "LoopClient", "await_only", "awaiting", "call_async", "call_bits_async", "loop_client"]
+
+_T = TypeVar("_T")
+
+#: Scheduling decisions in Python a turn may make before it goes back to the loop. A decision hands the
+#: processor to a thread until it stops: a host call, a wait, the end of its slice (policy.py: at most about
+#: 0.4 ms of wasm on a fair policy). Switches the C core makes itself are not counted; it gives control back to
+#: Python every few thousand of them or few milliseconds (scheduler.py, CHECK_EVERY).
+DEFAULT_SLICES = 8
+
+_NEVER = 2**63 - 1  # wr_api_store_next_timeout's "no timeout"
+#: How often a turn looks at the predicates of block_until while nothing else can wake a thread (ns).
+_POLL_NS = 1_000_000
+
+
+def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> LoopClient:
+    """The client of `loop` (the running one by default) that runs `store`'s green threads: made on first use. A
+    store runs on one loop at a time: RuntimeError while it has calls in progress on another."""
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    sched = store.scheduler
+    client: LoopClient | None = sched._aio
+    if client is not None:
+        if client.loop is loop:
+            return client
+        if client.active:
+            raise RuntimeError("this store's green threads are running on another event loop")
+        client._stop()
+    client = sched._aio = LoopClient(sched, loop)
+    return client
+
+
+async def call_async(func: Function, *args: Any) -> Any:
+    """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
+    a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
+    return await loop_client(func.store).start(functools.partial(func, *args), func)
+
+
+async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
+    """`call_async` with raw slots in and out (Function.call_bits)."""
+    return await loop_client(func.store).start(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
+
+
+def await_only(awaitable: Awaitable[_T]) -> _T:
+    """From a host function running in a green thread under a loop turn: wait for `awaitable` on the loop, parking
+    only the calling green thread; its result, or raise its exception. AsyncHostCallError when wasm is not run by a
+    loop (a plain call: see the module docstring)."""
+    sched: Scheduler | None = getattr(_tls, "scheduler", None)
+    client = sched._aio if sched is not None else None
+    if client is None or not client._turning or sched is None or sched.current is sched.main:
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()  # never awaited, and nothing to warn about
+        raise AsyncHostCallError(
+            "an async host function was called while wasm runs synchronously: run it from asyncio with call_async "
+            "(or run_threads_async)"
+        )
+    return client._await(sched.current, awaitable)
+
+
+def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
+    """The sync host function for an `async def` one: calls it, then `await_only` on the coroutine it returns."""
+
+    @functools.wraps(func)
+    def host(*args: Any) -> _T:
+        return await_only(func(*args))
+
+    return host
+
+
+class _Call:
+    """The body of a call_async's green thread: run the call in the caller's context, settle its future."""
+
+    __slots__ = ("client", "context", "fn", "func", "future", "thread")
+
+    def __init__(self, client: LoopClient, fn: Callable[[], Any], future: asyncio.Future[Any], func: Any) -> None:
+        self.client = client
+        self.fn = fn
+        self.future = future
+        self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
+        self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
+        self.thread: GreenThread | None = None  # once started
+
+    def __call__(self) -> None:
+        fut = self.future
+        try:
+            result = self.context.run(self.fn)
+        except asyncio.CancelledError:
+            self._settle()
+            fut.cancel()
+            return
+        except GreenletExit:
+            # Killed: by its own cancellation or the run's end (its future is done then), or by the scheduler's
+            # close (the store closing, a wasi-threads program ending): the call ends, told why once it is over.
+            self._settle()
+            if not fut.done():
+                self.client.loop.call_soon(self._killed)
+            raise
+        except Exception as exc:
+            self._settle()
+            if not fut.done():
+                fut.set_exception(exc)
+            return
+        self._settle()
+        if not fut.done():
+            fut.set_result(result)
+
+    def _settle(self) -> None:
+        if self.thread is not None:
+            self.client._calls.pop(self.thread, None)
+            self.thread = None  # the thread holds this call (its target): no cycle left for the collector
+
+    def _killed(self) -> None:
+        """The thread was killed from outside: StoreClosedError when the store closed, else the call is cancelled
+        (as a program's threads are when it ends)."""
+        fut = self.future
+        if not fut.done():
+            if self.client.scheduler._native.ptr is None:
+                fut.set_exception(closed_error("Store"))
+            else:
+                fut.cancel()
+
+    def done(self, fut: asyncio.Future[Any]) -> None:
+        """The future is done (a loop callback): cancelled, the thread is killed (not started yet: it never
+        starts); the loop stops watching the store once nothing is in progress."""
+        client = self.client
+        sched = client.scheduler
+        gt = self.thread
+        if fut.cancelled() and gt is not None and gt.alive and sched._native.ptr is not None:
+            client._calls.pop(gt, None)
+            sched._kill(gt)
+        if not client.active and not client._turning:
+            client._stop()
+
+
+class LoopClient:
+    """Runs one store's green threads from callbacks of one asyncio loop (see the module docstring)."""
+
+    def __init__(self, scheduler: Scheduler, loop: asyncio.AbstractEventLoop) -> None:
+        self.scheduler = scheduler
+        self.loop = loop
+        #: Scheduling decisions in Python a turn may make (DEFAULT_SLICES); at least 1.
+        self.slices = DEFAULT_SLICES
+        self._calls: dict[GreenThread, asyncio.Future[Any]] = {}  # call_async threads not finished yet
+        #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
+        #: the loop little until their turns come.
+        self._new: deque[_Call] = deque()
+        #: Host calls whose task is done, to wake: a turn wakes at most `slices` of them, so that a burst of
+        #: completions costs the loop little until their turns come.
+        self._done: deque[tuple[GreenThread, int]] = deque()
+        self._awaiting = 0  # host calls waiting for a task of the loop
+        #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
+        #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
+        self._in_order: deque[tuple[GreenThread, int, asyncio.Future[Any]]] | None = None
+        self._turning = False  # a turn runs (await_only may park a thread)
+        self._turn_handle: asyncio.Handle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_ns: int | None = None
+        self._readers: set[int] = set()
+        self._started = False
+        self._direct = 0  # turns run straight from a done callback since the last scheduled one (_host_done)
+
+    @property
+    def active(self) -> bool:
+        """Whether calls are in progress (or host calls wait for the loop)."""
+        return bool(self._calls) or self._awaiting > 0 or bool(self._new)
+
+    def start(self, fn: Callable[[], Any], func: Function | None = None) -> asyncio.Future[Any]:
+        """Run `fn()` (a call of `func`, which names the thread) as a new green thread (started by a turn soon):
+        the future of its result. Cancelling the future kills the thread."""
+        fut: asyncio.Future[Any] = self.loop.create_future()
+        call = _Call(self, fn, fut, func)
+        fut.add_done_callback(call.done)
+        self._new.append(call)
+        self._start()
+        self.kick()
+        return fut
+
+    # ---- turns ----
+
+    def kick(self) -> None:
+        """Run a turn soon (once, however many ask)."""
+        if self._turn_handle is None:
+            self._turn_handle = self.loop.call_soon(self._scheduled_turn)
+
+    def _scheduled_turn(self) -> None:
+        self._turn_handle = None
+        self._direct = 0
+        self._turn()
+
+    def _turn(self) -> None:
+        """A loop callback: let the runnable green threads run for at most `slices` decisions, then arrange for
+        the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
+        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever."""
+        try:
+            self._run_turn()
+        except BaseException as exc:
+            self._abort(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def _run_turn(self) -> None:
+        sched = self.scheduler
+        if sched._native.ptr is None:
+            self._abort(_closed())
+            return
+        if sched.current is not sched.main:
+            raise RuntimeError("a loop turn inside a green thread: wasm was called synchronously from the loop")
+        if self._new:
+            self._start_new()
+        done = self._done
+        if done:
+            wake = sched._wake
+            for _ in range(min(len(done), max(1, self.slices))):
+                gt, seq = done.popleft()
+                wake(gt, seq, None)
+        self._turning = True
+        sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
+        try:
+            sched.yield_now()
+        except TurnOver as over:
+            # Raised through the frames of the turn, where a variable holds it: a cycle, unless its traceback
+            # goes (garbage for the collector at every turn otherwise).
+            over.__traceback__ = None
+        except BaseException:
+            main = sched.main
+            if main.state is ThreadState.RUNNABLE:  # raised at the root while it was queued (interrupt)
+                sched.policy.remove(main)
+            main.state = ThreadState.RUNNING
+            sched.current = main
+            raise
+        finally:
+            self._turning = False
+            sched._turn_left = None
+        self._arrange()
+
+    def _start_new(self) -> None:
+        """Start the next `slices` calls as green threads (a call cancelled meanwhile is dropped)."""
+        sched = self.scheduler
+        new = self._new
+        for _ in range(min(len(new), max(1, self.slices))):
+            call = new.popleft()
+            if call.future.done():
+                continue
+            try:
+                name = call.func.name if call.func is not None else None
+                gt = sched.spawn(call, name=f"call_async {name}" if name else "call_async")
+            except Exception as exc:  # over max_threads, out of memory: that call fails
+                call.future.set_exception(exc)
+                continue
+            call.thread = gt
+            self._calls[gt] = call.future
+
+    def _arrange(self) -> None:
+        """After a turn: another turn if threads are runnable; otherwise the loop watches what could wake one,
+        or, when nothing can and calls wait, they end with a Deadlock."""
+        sched = self.scheduler
+        ptr = sched._native.ptr
+        if ptr is None:
+            self._abort(_closed())
+            return
+        if not self.active:
+            self._stop()
+            return
+        if len(sched.policy) or sched._posted or self._new or self._done:
+            self.kick()
+            return
+        in_order = self._in_order
+        if in_order:
+            gt, seq, task = in_order[0]
+            if task.done():
+                in_order.popleft()
+                sched._wake(gt, seq, None)  # queued as any woken thread: the seed decides when it runs
+                self.kick()
+                return
+        waits = self._awaiting > 0 or sched._external > 0
+        if lib.wr_api_io_waiters(ptr):
+            fd = int(lib.wr_api_io_fd(ptr))
+            if fd >= 0:
+                self._watch(fd, self._core_ready)
+                waits = True
+        sel = sched._selector
+        if sel is not None and sel.get_map():
+            self._watch(sel.fileno(), self._selector_ready)
+            waits = True
+        deadline = _next_deadline(sched, ptr)
+        if sched._pollers:
+            soon = sched.clock.now_ns() + _POLL_NS
+            deadline = soon if deadline is None else min(deadline, soon)
+        if deadline is None:
+            self._cancel_timer()
+            if not waits:
+                # Every green thread is blocked for good (the root, the loop's greenlet, is not one of them).
+                self._abort(Deadlock([sched._report(gt) for gt in sched.alive]))
+            return
+        if isinstance(sched.clock, VirtualClock):
+            # Virtual time moves only while nothing else can happen (clock.py): not while the loop may still
+            # bring a wake-up.
+            self._cancel_timer()
+            if not waits:
+                sched.clock.idle(deadline, lambda _timeout: 0)
+                self.kick()
+            return
+        self._set_timer(deadline)
+
+    def _abort(self, exc: BaseException) -> None:
+        """The run ended with `exc` (or the store closed): every call in progress raises it, its thread killed."""
+        calls, self._calls = self._calls, {}
+        new, self._new = self._new, deque()
+        self._done.clear()
+        for fut in [*calls.values(), *(call.future for call in new)]:
+            if not fut.done():
+                fut.set_exception(exc)
+        sched = self.scheduler
+        if sched._native.ptr is not None:
+            for gt in calls:
+                if gt.alive:
+                    sched._kill(gt)
+        if not self.active:
+            self._stop()
+
+    # ---- what the loop watches between turns ----
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            seeded = isinstance(self.scheduler.policy, (RandomWalkPolicy, PCTPolicy))
+            self._in_order = deque() if seeded else None
+            sched = self.scheduler
+            sched._loop_client = True
+            sched._sync_core()
+
+    def _stop(self) -> None:
+        """Nothing in progress: the loop stops watching the store (whose descriptors it may close next)."""
+        for fd in self._readers:
+            try:
+                self.loop.remove_reader(fd)
+            except (OSError, ValueError, RuntimeError):
+                pass  # closed with its store already, or the loop is closed
+        self._readers.clear()
+        self._cancel_timer()
+        if self._turn_handle is not None:
+            self._turn_handle.cancel()
+            self._turn_handle = None
+        if self._started:
+            self._started = False
+            sched = self.scheduler
+            sched._loop_client = False
+            sched._sync_core()
+
+    def _watch(self, fd: int, callback: Callable[[], None]) -> None:
+        if fd not in self._readers:
+            self.loop.add_reader(fd, callback)
+            self._readers.add(fd)
+
+    def _core_ready(self) -> None:
+        """The C reactor's descriptor is readable: wake its threads (always polled, so that it stops being
+        readable), then a turn."""
+        sched = self.scheduler
+        ptr = sched._native.ptr
+        if ptr is not None and lib.wr_api_io_poll(ptr, 0) > 0:
+            sched._drain()
+        self.kick()
+
+    def _selector_ready(self) -> None:
+        """The scheduler's selector has a ready descriptor (a Python wait_io, the wake-up pipe)."""
+        if self.scheduler._native.ptr is not None:
+            self.scheduler._poll(0)
+        self.kick()
+
+    def _set_timer(self, deadline_ns: int) -> None:
+        if self._timer is not None:
+            if self._timer_ns == deadline_ns:
+                return
+            self._timer.cancel()
+        delay = max(0, deadline_ns - self.scheduler.clock.now_ns()) / 1e9
+        self._timer_ns = deadline_ns
+        self._timer = self.loop.call_later(delay, self._on_timer)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = self._timer_ns = None
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_ns = None
+        self.kick()
+
+    # ---- async host calls ----
+
+    def _await(self, gt: GreenThread, awaitable: Awaitable[_T]) -> _T:
+        """Park `gt` (running, in a turn) until `awaitable`, run as a task of the loop, is done."""
+        loop = self.loop
+        task = (
+            loop.create_task(awaitable)
+            if asyncio.iscoroutine(awaitable)
+            else asyncio.ensure_future(awaitable, loop=loop)
+        )
+        seq = gt._block_seq + 1
+        task.add_done_callback(functools.partial(self._host_done, gt, seq))
+        self._awaiting += 1
+        in_order = self._in_order
+        entry = (gt, seq, task)
+        if in_order is not None:
+            in_order.append(entry)
+        try:
+            self.scheduler._block(gt, f"await {_name_of(awaitable)}")
+        finally:
+            self._awaiting -= 1
+            if not task.done():
+                task.cancel()  # the thread was killed: its task goes too
+            if in_order and entry in in_order:
+                in_order.remove(entry)  # killed before its result was delivered
+        return task.result()
+
+    def _host_done(self, gt: GreenThread, seq: int, _task: asyncio.Future[Any]) -> None:
+        if self.scheduler._native.ptr is None:
+            self._abort(_closed())  # the store closed meanwhile: every call ends (none is left waiting)
+            return
+        if self._in_order is not None:
+            self.kick()  # delivered in order, when nothing can run (_arrange)
+            return
+        if self._turn_handle is None and self._direct < self.slices and not self._turning:
+            # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
+            # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
+            self._direct += 1
+            self.scheduler._wake(gt, seq, None)
+            self._turn()
+        else:
+            self._done.append((gt, seq))
+            self.kick()
+
+
+def _next_deadline(sched: Scheduler, ptr: Any) -> int | None:
+    """The earliest deadline of the scheduler's timers and the core's wait timeouts (None: none)."""
+    timers = sched._timers
+    deadline = None
+    for entry in timers[:1]:
+        if entry[2] is not None:
+            deadline = entry[0]
+    if deadline is None and timers:
+        live = [e[0] for e in timers if e[2] is not None]  # the head was a cancelled one
+        deadline = min(live) if live else None
+    core = int(lib.wr_api_store_next_timeout(ptr))
+    if core != _NEVER and (deadline is None or core < deadline):
+        deadline = core
+    return deadline
+
+
+def _name_of(awaitable: Any) -> str:
+    return getattr(awaitable, "__qualname__", None) or type(awaitable).__name__
+
+
+def _closed() -> BaseException:
+    return closed_error("Store")

@@ -1,0 +1,520 @@
+"""Green threads on an asyncio loop and async host functions (core/aio.py), on the standard loop and uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+import socket
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loops import LOOPS, runner
+
+from wasmroutines import (
+    AsyncHostCallError,
+    Deadlock,
+    FairPolicy,
+    Function,
+    FuncType,
+    Instance,
+    Module,
+    SeededPolicy,
+    Store,
+    StoreClosedError,
+    Trap,
+    ValType,
+    current_scheduler,
+    wat2wasm,
+)
+from wasmroutines.core import aio
+from wasmroutines.core._ffi import lib
+
+I32 = ValType.I32
+I32_TO_I32 = FuncType([I32], [I32])
+
+HOST_WAT = """(module
+  (import "env" "look" (func $look (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32) (i32.add (call $look (local.get 0)) (i32.const 1)))
+  (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+  (func (export "spin") (param $n i32) (result i32)
+    (loop $l (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $l (local.get $n)))
+    (local.get $n)))"""
+
+FUTEX_WAT = """(module
+  (memory (export "memory") 1 1 shared)
+  (func (export "wait") (param $timeout i64) (result i32)
+    (memory.atomic.wait32 (i32.const 0) (i32.const 0) (local.get $timeout))))"""
+
+
+@pytest.fixture(params=LOOPS)
+def run(request: pytest.FixtureRequest) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    return runner(request.param)
+
+
+def _instance(store: Store, look: Callable[..., Any], wat: str = HOST_WAT) -> Instance:
+    return Instance(store, Module(wat2wasm(wat)), {"env": {"look": Function(store, look, I32_TO_I32)}})
+
+
+def test_call_async_runs_calls_at_once_while_loop_tasks_go_on(run: Any) -> None:
+    # Every call parks in its host coroutine until an ordinary task opens the gate: the calls overlap, and the
+    # loop's own task runs while wasm waits.
+    async def main() -> list[int]:
+        store = Store()
+        gate = asyncio.Event()
+        inside = 0
+        most = 0
+
+        async def look(x: int) -> int:
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            await gate.wait()
+            inside -= 1
+            return x * 10
+
+        f = _instance(store, look).exports.f
+        calls = asyncio.gather(*(f.call_async(i) for i in range(50)))
+
+        async def opener() -> None:
+            while inside < 50:
+                await asyncio.sleep(0)
+            gate.set()
+
+        results, _ = await asyncio.gather(calls, opener())
+        assert most == 50
+        assert store.scheduler.alive == []
+        return list(results)
+
+    assert run(main()) == [i * 10 + 1 for i in range(50)]
+
+
+def test_a_trap_raises_with_its_backtrace(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        inst = _instance(store, lambda x: x)
+        with pytest.raises(Trap, match="integer divide by zero") as e:
+            await inst.exports.div.call_async(0)
+        assert e.value.frames
+
+    run(main())
+
+
+def test_an_async_host_exception_goes_back_through_wasm(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            raise KeyError(x)
+
+        with pytest.raises(KeyError):
+            await _instance(store, look).exports.f.call_async(7)
+        assert store.scheduler.alive == []
+
+    run(main())
+
+
+def test_a_wasm_result_through_several_awaits(run: Any) -> None:
+    async def main() -> tuple[Any, ...]:
+        store = Store()
+
+        async def look(x: int) -> int:
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return x + 100
+
+        f = _instance(store, look).exports.f
+        return (await f.call_async(1), await aio.call_async(f, 2), await aio.call_bits_async(f, [3]))
+
+    assert run(main()) == (102, 103, [104])
+
+
+def test_an_async_host_function_called_synchronously_raises() -> None:
+    store = Store()
+    called = []
+
+    async def look(x: int) -> int:
+        called.append(x)
+        return x
+
+    with pytest.raises(AsyncHostCallError, match="call_async"):
+        _instance(store, look).exports.f(1)
+    assert called == []  # the coroutine was closed, never run
+
+
+def test_cancelling_kills_the_thread_and_its_host_task(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        started = asyncio.Event()
+        cancelled = []
+
+        async def look(x: int) -> int:
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                cancelled.append(x)
+                raise
+            return x
+
+        call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(5))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0)  # the host task runs its cancellation
+        assert cancelled == [5]
+        assert store.scheduler.alive == []
+        client = store.scheduler._aio
+        assert not client.active and not client._readers and client._timer is None
+        assert not store.scheduler._loop_client
+        # The store goes on working afterwards.
+        assert await _instance(store, lambda x: x).exports.f.call_async(1) == 2
+
+    run(main())
+
+
+def test_a_long_call_gives_the_loop_a_turn_every_few_slices(run: Any) -> None:
+    # A CPU-bound call of many slices: between its turns the loop's other task runs.
+    async def main() -> int:
+        store = Store(policy=FairPolicy(slice=10_000))
+        aio.loop_client(store).slices = 1
+        ticks = 0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        t = asyncio.ensure_future(ticker())
+        assert await _instance(store, lambda x: x).exports.spin.call_async(1_000_000) == 0
+        done = True
+        await t
+        return ticks
+
+    assert run(main()) >= 20
+
+
+def test_many_runnable_threads_share_turns_with_the_loop(run: Any) -> None:
+    # 40 calls each of many slices: a turn runs at most `slices` of them before the loop gets a turn (with no
+    # budget the loop would get one per round of all 40, about 40 in all).
+    async def main() -> int:
+        store = Store(policy=FairPolicy(slice=10_000))
+        aio.loop_client(store).slices = 1
+        spin = _instance(store, lambda x: x).exports.spin
+        ticks = 0
+        done = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        t = asyncio.ensure_future(ticker())
+        assert await asyncio.gather(*(spin.call_async(50_000) for _ in range(40))) == [0] * 40
+        done = True
+        await t
+        return ticks
+
+    assert run(main()) >= 200
+
+
+def test_sleep_and_descriptor_waits_of_sync_host_functions(run: Any) -> None:
+    # A sync host function parks its green thread on the scheduler's timers and selector: under a loop, they
+    # are the loop's call_later and add_reader.
+    async def main() -> list[int]:
+        store = Store()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+
+        def look(x: int) -> int:
+            sched = current_scheduler()
+            if x == 0:
+                sched.sleep(0.001)
+                return 0
+            assert sched.wait_readable(a.fileno())
+            return a.recv(1)[0]
+
+        f = _instance(store, look).exports.f
+        waiting = asyncio.ensure_future(f.call_async(1))
+        slept = await f.call_async(0)
+        await asyncio.sleep(0.001)
+        assert not waiting.done()
+        b.send(b"\x29")
+        got = await waiting
+        a.close()
+        b.close()
+        return [slept, got]
+
+    assert run(main()) == [1, 0x2A]
+
+
+def test_core_wait_timeouts_and_deadlock(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        wait = Instance(store, Module(wat2wasm(FUTEX_WAT))).exports.wait
+        assert await wait.call_async(1_000_000) == 2  # timed out, on the core's timer
+        with pytest.raises(Deadlock, match=r"the only thread is blocked\nthread \d+ \(call_async\): waiting on futex"):
+            await wait.call_async(-1)  # nobody can notify
+        assert store.scheduler.alive == []
+
+    run(main())
+
+
+def test_many_stores_on_one_loop(run: Any) -> None:
+    async def main() -> list[int]:
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return x
+
+        fs = [_instance(Store(), look).exports.f for _ in range(5)]
+        return list(await asyncio.gather(*(f.call_async(i) for f in fs for i in range(20))))
+
+    assert run(main()) == [i + 1 for _ in range(5) for i in range(20)]
+
+
+def test_host_coroutines_see_the_callers_context(run: Any) -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> list[str]:
+        store = Store()
+        seen = []
+
+        async def look(x: int) -> int:
+            seen.append(var.get())
+            assert asyncio.current_task() is not None  # a real task: timeouts and cancellation work
+            async with asyncio.timeout(10):
+                await asyncio.sleep(0)
+            return x
+
+        f = _instance(store, look).exports.f
+        var.set("caller")
+        await f.call_async(1)
+        return seen
+
+    assert run(main()) == ["caller"]
+
+
+def test_a_store_closed_during_a_call(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return x
+
+        call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(1))
+        await asyncio.sleep(0)
+        store.close()
+        with pytest.raises(StoreClosedError):
+            await call
+
+        # A call parked in an async host function, and one not started yet.
+        store = Store()
+        parked = asyncio.Event()
+
+        async def wait_forever(x: int) -> int:
+            parked.set()
+            await asyncio.Event().wait()
+            return x
+
+        f = _instance(store, wait_forever).exports.f
+        calls = [asyncio.ensure_future(f.call_async(i)) for i in range(2)]
+        aio.loop_client(store).slices = 1
+        await parked.wait()
+        store.close()
+        for call in calls:
+            with pytest.raises(StoreClosedError):
+                await call
+
+    run(main())
+
+
+def test_the_c_run_loop_never_blocks_under_a_loop(run: Any) -> None:
+    async def main() -> None:
+        store = Store()
+        sched = store.scheduler
+
+        async def look(x: int) -> int:
+            assert sched._loop_client and not sched._core_may_block
+            return x
+
+        await _instance(store, look).exports.f.call_async(1)
+        assert not sched._loop_client
+        assert lib.wr_api_store_pool_threads(store._ptr) >= 1
+
+    run(main())
+
+
+def test_the_docs_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "asyncio.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    assert block is not None
+    exec(compile(block.group(1), "docs/asyncio.md", "exec"), {"__name__": "docs_example"})  # noqa: S102
+    assert capsys.readouterr().out == "['1000', '1200', '990']\n"
+
+
+NOTE_WAT = """(module
+  (import "env" "look" (func $look (param i32) (result i32)))
+  (import "env" "note" (func $note (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32) (call $note (call $look (local.get 0)))))"""
+
+
+@pytest.mark.parametrize("seed", [None, 7, 8])
+def test_a_seeded_run_gets_async_results_in_call_order(run: Any, seed: int | None) -> None:
+    # The host calls finish in the reverse of the order they were made. Fair: the wasm threads go on as results
+    # come. Seeded: results are delivered in the order the calls were made, whenever they come, and the seed alone
+    # decides the rest, so the same seed gives the same order of calls and of the threads going on.
+    async def main() -> tuple[list[int], list[int]]:
+        store = Store(policy=SeededPolicy(seed) if seed is not None else None)
+        made: list[int] = []
+        finished: list[int] = []
+        went_on: list[int] = []
+        gates = {i: asyncio.Event() for i in range(5)}
+
+        async def look(x: int) -> int:
+            made.append(x)
+            await gates[x].wait()
+            finished.append(x)
+            return x
+
+        async def finish_in_reverse() -> None:
+            while len(made) < 5:
+                await asyncio.sleep(0)
+            for x in reversed(made):
+                gates[x].set()
+                while x not in finished:
+                    await asyncio.sleep(0)
+                for _ in range(3):  # a fair run's thread goes on within these loop iterations
+                    await asyncio.sleep(0)
+
+        def note(x: int) -> int:
+            went_on.append(x)
+            return x
+
+        imports = {"env": {"look": Function(store, look, I32_TO_I32), "note": Function(store, note, I32_TO_I32)}}
+        f = Instance(store, Module(wat2wasm(NOTE_WAT)), imports).exports.f
+        results, _ = await asyncio.gather(asyncio.gather(*(f.call_async(i) for i in range(5))), finish_in_reverse())
+        assert results == list(range(5))
+        return made, went_on
+
+    made, went_on = run(main())
+    if seed is None:
+        assert went_on == made[::-1]  # as the results came
+    else:
+        assert went_on == made  # as the calls were made
+        assert run(main()) == (made, went_on)  # the same seed: the same run
+
+
+def test_a_failing_turn_ends_the_calls_instead_of_leaving_them_waiting(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def main() -> None:
+        store = Store()
+        f = _instance(store, lambda x: x).exports.f
+
+        def broken() -> None:
+            raise RuntimeError("broken turn")
+
+        monkeypatch.setattr(store.scheduler, "yield_now", broken)
+        with pytest.raises(RuntimeError, match="broken turn"):
+            await asyncio.gather(f.call_async(1), f.call_async(2))
+
+    run(main())
+
+
+def test_a_store_moves_to_another_loop_between_runs(run: Any) -> None:
+    store = Store()
+
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    f = _instance(store, look).exports.f
+    assert run(f.call_async(1)) == 2
+    assert run(f.call_async(2)) == 3  # a new loop: the store's client moves to it
+
+    async def two_loops() -> None:
+        other = asyncio.new_event_loop()
+        try:
+            call = asyncio.ensure_future(f.call_async(3))
+            await asyncio.sleep(0)
+            with pytest.raises(RuntimeError, match="another event loop"):
+                aio.loop_client(store, other)
+            assert await call == 4
+        finally:
+            other.close()
+
+    run(two_loops())
+
+
+ECHO_WAT = """(module
+  (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+  (memory (export "memory") 4)
+  (func (export "accept") (param $base i32) (result i32)
+    (drop (call $accept (i32.const 3) (i32.const 0) (local.get $base)))
+    (i32.load (local.get $base)))
+  ;; Echo until the peer closes: the bytes echoed. Scratch at $base: iovec, counts, then 64 bytes of data.
+  (func (export "echo") (param $fd i32) (param $base i32) (result i32) (local $n i32) (local $total i32)
+    (i32.store (local.get $base) (i32.add (local.get $base) (i32.const 32)))
+    (block $done (loop $again
+      (i32.store offset=4 (local.get $base) (i32.const 64))
+      (br_if $done (call $recv (local.get $fd) (local.get $base) (i32.const 1) (i32.const 0)
+                               (i32.add (local.get $base) (i32.const 8)) (i32.add (local.get $base) (i32.const 12))))
+      (local.set $n (i32.load offset=8 (local.get $base)))
+      (br_if $done (i32.eqz (local.get $n)))
+      (i32.store offset=4 (local.get $base) (local.get $n))
+      (br_if $done (call $send (local.get $fd) (local.get $base) (i32.const 1) (i32.const 0)
+                               (i32.add (local.get $base) (i32.const 8))))
+      (local.set $total (i32.add (local.get $total) (local.get $n)))
+      (br $again)))
+    (drop (call $fd_close (local.get $fd)))
+    (local.get $total)))"""
+
+
+def test_wasi_sockets_wait_in_the_c_reactor_watched_by_the_loop(run: Any) -> None:
+    # Echo threads whose socket calls park in the C core's reactor (after each socket's first call): the loop
+    # watches the reactor's one descriptor and wakes them; asyncio clients on the same loop talk to them.
+    from wasmroutines.bindings.wasi import WasiConfig, WasiEnvironment
+
+    async def main() -> tuple[list[int], set[str]]:
+        config = WasiConfig().listen_tcp("127.0.0.1", 0)
+        port = config.listeners[0].getsockname()[1]
+        store = Store()
+        wasi = WasiEnvironment(config)
+        module = Module(wat2wasm(ECHO_WAT))
+        instance = Instance(store, module, wasi.imports(store, module))
+        wasi.bind(instance)
+        x = instance.exports
+        seen: set[str] = set()
+        n, rounds = 5, 20
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+        fds = [x.accept(1024) for _ in range(n)]
+        echoes = [asyncio.ensure_future(x.echo.call_async(fd, 2048 + 128 * i)) for i, fd in enumerate(fds)]
+
+        async def client(sock: socket.socket, i: int) -> None:
+            reader, writer = await asyncio.open_connection(sock=sock)
+            for r in range(rounds):
+                msg = b"%d:%d;" % (i, r)
+                writer.write(msg)
+                assert await reader.readexactly(len(msg)) == msg
+                seen.update(gt.blocked_on or "" for gt in store.scheduler.alive)
+            writer.close()
+
+        await asyncio.gather(*(client(s, i) for i, s in enumerate(socks)))
+        totals = list(await asyncio.gather(*echoes))
+        wasi.close()
+        return totals, seen
+
+    totals, seen = run(main())
+    assert totals == [sum(len(b"%d:%d;" % (i, r)) for r in range(20)) for i in range(5)]
+    assert any(what.startswith("host fd ") for what in seen)  # parked in the C reactor, not in Python
