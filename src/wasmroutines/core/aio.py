@@ -68,7 +68,8 @@ _T = TypeVar("_T")
 DEFAULT_SLICES = 8
 
 _NEVER = 2**63 - 1  # wr_api_store_next_timeout's "no timeout"
-#: How often a turn looks at the predicates of block_until while nothing else can wake a thread (ns).
+#: How often a turn looks at the predicates of block_until, and at a poll(2) reactor, while nothing else can wake
+#: a thread (ns).
 _POLL_NS = 1_000_000
 
 
@@ -332,17 +333,20 @@ class LoopClient:
                 self.kick()
                 return
         waits = self._awaiting > 0 or sched._external > 0
+        core_polled = False
         if lib.wr_api_io_waiters(ptr):
             fd = int(lib.wr_api_io_fd(ptr))
+            waits = True
             if fd >= 0:
                 self._watch(fd, self._core_ready)
-                waits = True
+            else:
+                core_polled = True  # a poll(2) reactor (wr_io.h) has no descriptor: a turn looks at it, soon
         sel = sched._selector
         if sel is not None and sel.get_map():
             self._watch(sel.fileno(), self._selector_ready)
             waits = True
         deadline = _next_deadline(sched, ptr)
-        if sched._pollers:
+        if sched._pollers or core_polled:
             soon = sched.clock.now_ns() + _POLL_NS
             deadline = soon if deadline is None else min(deadline, soon)
         if deadline is None:
