@@ -1,4 +1,5 @@
-"""pytest options and fixtures of the benchmarks (`pytest benchmarks`; a bare `pytest` collects tests/ only)."""
+"""pytest options and fixtures of the benchmarks (`pytest benchmarks`; a bare `pytest` collects tests/ and the
+report's own tests, benchmarks/test_report.py, only)."""
 
 from __future__ import annotations
 

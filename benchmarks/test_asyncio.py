@@ -103,7 +103,8 @@ async def _ticked(work: Coroutine[Any, Any, Any]) -> tuple[float, float]:
 
 
 def _record(benchmark: Any, unit: str, values: list[float], **extra: Any) -> None:
-    benchmark.extra_info.update(value=statistics.median(values), values=values, unit=unit, **extra)
+    """The figures of a round set, for tools/bench_report.py (kind "asyncio": its issue-18 goals)."""
+    benchmark.extra_info.update(kind="asyncio", value=statistics.median(values), values=values, unit=unit, **extra)
 
 
 def _look_store(look: Callable[..., Any]) -> Any:
@@ -142,7 +143,15 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
 
     benchmark.group = "asyncio: 10,000 concurrent calls"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
-    _record(benchmark, "s", walls, p99_gap_ms=[g * 1e3 for g in gaps], p99_gap_median_ms=statistics.median(gaps) * 1e3)
+    _record(
+        benchmark,
+        "s",
+        walls,
+        case="concurrent_calls",
+        loop=loop,
+        p99_gap_ms=[g * 1e3 for g in gaps],
+        p99_gap_median_ms=statistics.median(gaps) * 1e3,
+    )
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -170,7 +179,15 @@ def test_wasi_threads_calls(benchmark: Any, settings: Settings, loop: str) -> No
 
     benchmark.group = "asyncio: 1,000 wasi-threads calls"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
-    _record(benchmark, "s", walls, p99_gap_ms=[g * 1e3 for g in gaps], p99_gap_median_ms=statistics.median(gaps) * 1e3)
+    _record(
+        benchmark,
+        "s",
+        walls,
+        case="wasi_threads_calls",
+        loop=loop,
+        p99_gap_ms=[g * 1e3 for g in gaps],
+        p99_gap_median_ms=statistics.median(gaps) * 1e3,
+    )
 
 
 async def _async_look(x: int) -> int:
@@ -198,7 +215,7 @@ def test_host_round_trip(benchmark: Any, settings: Settings, loop: str, host: st
 
     benchmark.group = "asyncio: host call round trip"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
-    _record(benchmark, "us CPU per host call", per_call)
+    _record(benchmark, "us CPU per host call", per_call, case=f"{host}_round_trip", loop=loop)
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -244,7 +261,7 @@ def test_cancel(benchmark: Any, settings: Settings, loop: str) -> None:
 
     benchmark.group = "asyncio: cancel 1,000 parked threads"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
-    _record(benchmark, "ms", times)
+    _record(benchmark, "ms", times, case="cancel", loop=loop)
 
 
 SPIN_WAT = """(module
@@ -323,4 +340,14 @@ def test_server_beside_cpu_bound_wasm(benchmark: Any, settings: Settings, loop: 
 
     benchmark.group = "asyncio: server beside CPU-bound wasm"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
-    _record(benchmark, "p99 ratio", ratios, throughput_share=shares, p99_ms_alone_both=p99s)
+    _record(
+        benchmark,
+        "p99 ratio",
+        ratios,
+        case="server_beside_wasm",
+        loop=loop,
+        slice_units=slice_units,
+        throughput_share=shares,
+        throughput_share_median=statistics.median(shares),
+        p99_ms_alone_both=p99s,
+    )

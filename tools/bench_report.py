@@ -44,6 +44,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import net  # noqa: E402
 from benchmarks.peers import PEER_NAMES, SUBJECT  # noqa: E402
 from benchmarks.workloads import (  # noqa: E402
+    ASYNC_GAP_MAX_MS,
+    ASYNC_ROUND_TRIP_MAX_US,
+    ASYNC_SERVER_P99_MAX,
+    ASYNC_WALL_MAX_S,
+    ASYNC_WASM_SHARE_MIN,
     BAR,
     CALLS,
     CLUSTER_SPEEDUP_MIN,
@@ -904,6 +909,72 @@ def _seeded_goals(data: dict[str, Any], threads: dict[str, dict[str, ThreadCell]
 # ---- the goals ----
 
 
+def _asyncio_goals(data: dict[str, Any]) -> list[Goal]:
+    """Issue 18's bars, per loop (benchmarks/test_asyncio.py)."""
+    infos = _infos(data, "asyncio")
+    by_case: dict[tuple[str, str], dict[str, Any]] = {}
+    for info in infos:
+        case = str(info.get("case", ""))
+        if case == "server_beside_wasm" and info.get("slice_units") is not None:
+            case = "server_beside_wasm_short_slice"
+        by_case[(case, str(info.get("loop", "")))] = info
+    loops = sorted({loop for _, loop in by_case}) or ["asyncio"]
+    out: list[Goal] = []
+
+    def goal(case: str, name: str, target: str, figure: Any) -> None:
+        for loop in loops:
+            info = by_case.get((case, loop))
+            label = f"{name}, on {loop}"
+            if info is None:
+                out.append(Goal(label, target, "not measured", note="benchmarks/test_asyncio.py did not run it"))
+            else:
+                ok, text = figure(info)
+                out.append(Goal(label, target, _check(ok), text))
+
+    for case, what in (
+        ("concurrent_calls", "10,000 concurrent call_async"),
+        ("wasi_threads_calls", "1,000 wasi-threads"),
+    ):
+        goal(
+            case,
+            f"{what} each awaiting asyncio.sleep(0.1): wall time",
+            f"under {ASYNC_WALL_MAX_S:g} s",
+            lambda i: (float(i["value"]) < ASYNC_WALL_MAX_S, f"{float(i['value']):.2f} s"),
+        )
+        goal(
+            case,
+            f"{what}: an unrelated 10 ms ticker's p99 gap",
+            f"under {ASYNC_GAP_MAX_MS:g} ms",
+            lambda i: (float(i["p99_gap_median_ms"]) < ASYNC_GAP_MAX_MS, f"{float(i['p99_gap_median_ms']):.0f} ms"),
+        )
+    goal(
+        "async_round_trip",
+        "an async host call round trip (await asyncio.sleep(0)), CPU",
+        f"at most {ASYNC_ROUND_TRIP_MAX_US:g} µs",
+        lambda i: (float(i["value"]) <= ASYNC_ROUND_TRIP_MAX_US, f"{float(i['value']):.1f} µs"),
+    )
+    for case, slice_text in (
+        ("server_beside_wasm", "default slice"),
+        ("server_beside_wasm_short_slice", "short slice"),
+    ):
+        goal(
+            case,
+            f"an asyncio server's p99 beside CPU-bound wasm over alone ({slice_text})",
+            f"at most {ASYNC_SERVER_P99_MAX:g}x",
+            lambda i: (float(i["value"]) <= ASYNC_SERVER_P99_MAX, f"{float(i['value']):.2f}x"),
+        )
+        goal(
+            case,
+            f"the CPU-bound wasm's throughput beside the server ({slice_text})",
+            f"at least {ASYNC_WASM_SHARE_MIN:.0%}",
+            lambda i: (
+                float(i["throughput_share_median"]) >= ASYNC_WASM_SHARE_MIN,
+                f"{float(i['throughput_share_median']):.0%}",
+            ),
+        )
+    return out
+
+
 @dataclass
 class Goal:
     name: str
@@ -1007,7 +1078,7 @@ def goals(data: dict[str, Any], rows: list[Row], threads: dict[str, dict[str, Th
         out.append(Goal(name, target, _check(speedup >= CLUSTER_SPEEDUP_MIN), f"{speedup:.2f}x"))
     else:
         out.append(Goal(name, target, "not measured", note="benchmarks/test_cluster.py did not run"))
-    return out + _seeded_goals(data, threads) + _net_goals(data)
+    return out + _seeded_goals(data, threads) + _net_goals(data) + _asyncio_goals(data)
 
 
 # ---- the whole report ----
