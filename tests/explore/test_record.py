@@ -107,11 +107,13 @@ def test_recording_refuses_other_formats(tmp_path: Path) -> None:
         Recording.loads(b"hello\n")
     with pytest.raises(ValueError, match="version 99"):
         Recording.loads(b"WRREC 99\n")
-    with pytest.raises(ValueError, match="version 1: .* reads versions 2 to 3 only .*record the run again"):
+    with pytest.raises(ValueError, match="version 1: .* reads version 4 only .*record the run again"):
         Recording.loads(b"WRREC 1\n" + zlib.compress(b"{}"))
-    # Version 3 only added to version 2 (network waits, an interrupted end): a version 2 file still reads.
+    # Version 4 changed what a run of sched_yield does: earlier files are refused rather than replayed wrong.
     body = b'{"header":{},"schedule":[0],"calls":[],"end":{}}'
-    assert Recording.loads(b"WRREC 2\n" + zlib.compress(body)).schedule == [0]
+    with pytest.raises(ValueError, match="version 3: .* reads version 4 only"):
+        Recording.loads(b"WRREC 3\n" + zlib.compress(body))
+    assert Recording.loads(b"WRREC 4\n" + zlib.compress(body)).schedule == [0]
     with pytest.raises(ValueError, match="need a deterministic schedule"):
         run_program(_reader("clock_time_get"), None, record=True)
 

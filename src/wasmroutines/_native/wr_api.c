@@ -614,6 +614,8 @@ uint32_t wr_api_io_waiters(const wr_store *s) { return wr_io_waiters(s); }
 
 int wr_api_io_fd(const wr_store *s) { return wr_io_fd(s); }
 
+void wr_api_wasi_native_sched_yield(wr_func *f) { wr_wasi_native_sched_yield(f); }
+
 const char *wr_api_io_backend(void) { return wr_io_backend(); }
 
 void wr_api_io_forget_fd(wr_store *s, int fd) { wr_io_forget_fd(s, fd); }

@@ -269,6 +269,8 @@ uint32_t wr_api_io_waiters(const wr_store *s);
 int wr_api_io_fd(const wr_store *s);
 /* The reactor's backend: "epoll" or "poll" (wr_io.h). */
 const char *wr_api_io_backend(void);
+/* WASI sched_yield as a native (wr_wasi_fast.h). */
+void wr_api_wasi_native_sched_yield(wr_func *f);
 /* Host descriptor `fd` is closed, or handed out anew: forget it, waking its waiters. */
 void wr_api_io_forget_fd(wr_store *s, int fd);
 /* Whether the C run loop may block in the reactor when nothing runs (the host has no wake-ups of its own). */

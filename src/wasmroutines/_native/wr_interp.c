@@ -371,6 +371,10 @@ do_call : {
             }
             if (r == WR_NATIVE_PARKED)
                 SUSPEND(WR_WAIT);
+            if (r == WR_NATIVE_YIELD) {
+                pc += call_size; /* as a host call: nothing charged, and the slice ends after it */
+                SUSPEND(WR_YIELD);
+            }
             if (r == WR_NATIVE_CALL) {
                 const wr_functype *nt = callee->type;
                 thread->sp = fp + call_base + (nt->param_slots > nt->result_slots ? nt->param_slots : nt->result_slots);

@@ -34,13 +34,15 @@ typedef struct wr_obj {
  * changed nothing the retry would see; WR_NATIVE_CALL when wasm must run
  * first: t->native_call (no params, no results) runs on the thread as a call
  * of its own (a trap ends only it: t->native_call_trapped), then the call
- * runs again (the native keeps what it did meanwhile: wr_spawn.c); or
+ * runs again (the native keeps what it did meanwhile: wr_spawn.c);
+ * WR_NATIVE_YIELD when done as DONE is and the thread's slice ends right
+ * after the call (WR_YIELD: sched_yield, decided as any slice end); or
  * WR_NATIVE_HOST to leave the call to the host function proper (anything
  * rare or unusual). The host's function stays the definition; the native is
  * its fast path. */
 struct wr_thread;
 typedef int (*wr_native_fn)(struct wr_thread *t, void *ctx, uint64_t *args);
-enum { WR_NATIVE_DONE = 0, WR_NATIVE_HOST = 1, WR_NATIVE_PARKED = 2, WR_NATIVE_CALL = 3 };
+enum { WR_NATIVE_DONE = 0, WR_NATIVE_HOST = 1, WR_NATIVE_PARKED = 2, WR_NATIVE_CALL = 3, WR_NATIVE_YIELD = 4 };
 
 typedef struct wr_func {
     wr_obj hdr;

@@ -387,6 +387,21 @@ static int native_poll_oneoff(wr_thread *t, void *ctx, uint64_t *args)
     return WR_NATIVE_PARKED;
 }
 
+/* sched_yield(): the thread's slice ends after the call, and the store's policy decides there as at any slice
+ * end (in C while the core switches threads), instead of a host call into Python and the scheduler's yield. */
+static int native_sched_yield(wr_thread *t, void *ctx, uint64_t *args)
+{
+    (void)t, (void)ctx;
+    args[0] = 0;
+    return WR_NATIVE_YIELD;
+}
+
+void wr_wasi_native_sched_yield(wr_func *f)
+{
+    f->native = native_sched_yield;
+    f->native_ctx = NULL;
+}
+
 int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name)
 {
     static const struct {

@@ -55,6 +55,10 @@ void wr_wasi_fast_clear_fd(wr_wasi_fast *w, uint32_t fd);
  * the call has no fast path. */
 int wr_wasi_fast_attach(wr_wasi_fast *w, wr_func *f, const char *name);
 
+/* Make `f` (WASI's sched_yield, in an environment whose yields go to the store's scheduler) native: the
+ * calling thread's slice ends after the call, with no host call (wr_runtime.h, WR_NATIVE_YIELD). */
+void wr_wasi_native_sched_yield(wr_func *f);
+
 void wr_wasi_fast_free_all(wr_store *s);
 
 #endif /* WR_WASI_FAST_H */

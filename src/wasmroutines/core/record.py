@@ -51,8 +51,8 @@ too, with RecordingEnd in the root (runner.py makes that an Outcome whose
 `interrupted` says why), instead of diverging for want of a recording.
 
 File: the line `WRREC <version>\\n`, then zlib-compressed JSON. Version 3
-added the network waits and the interrupted end; version 2 files read as
-before.
+added the network waits and the interrupted end; version 4 (the one read)
+made sched_yield a slice end rather than a recorded call.
 """
 
 from __future__ import annotations
@@ -98,11 +98,12 @@ if TYPE_CHECKING:
 
 __all__ = ["RECORD_VERSION", "Divergence", "Recorder", "Recording", "RecordingEnd", "Replayer", "module_digest"]
 
-RECORD_VERSION = 3
+RECORD_VERSION = 4
 #: What interrupts a run from outside it: its recording ends where it stopped, and so does its replay.
 _INTERRUPTS = (KeyboardInterrupt, WallTimeExceeded)
-#: The versions this one reads: version 3 only added to version 2.
-_READS = ("2", "3")
+#: The versions this one reads: version 4 changed the schedule of sched_yield (a slice end in C, no recorded call),
+#: so earlier recordings would not replay the same run.
+_READS = ("4",)
 _MAGIC = b"WRREC"
 _WHY = {"preempted": 0, "yield": 1, "blocked": 2, "exit": 3}
 _WHY_NAME = {v: k for k, v in _WHY.items()}
@@ -157,9 +158,10 @@ class Recording:
             raise ValueError("not a wasmroutines recording")
         version = parts[1].decode(errors="replace")
         if version not in _READS:
+            reads = f"version {_READS[0]}" if len(_READS) == 1 else f"versions {_READS[0]} to {_READS[-1]}"
             raise ValueError(
-                f"recording format version {version}: this wasmroutines reads versions {_READS[0]} to {_READS[-1]} "
-                "only (record the run again with this version)"
+                f"recording format version {version}: this wasmroutines reads {reads} only "
+                "(record the run again with this version)"
             )
         doc = json.loads(zlib.decompress(body))
         return cls(doc["header"], doc["schedule"], doc["calls"], doc["end"])

@@ -8,7 +8,8 @@ round trip of a thread-per-connection server does not enter Python, nor does
 a sleep (`poll_oneoff` on a clock alone, timed by the core:
 `_native/wr_timer.h`). `sock_accept` waits there too, until a connection is
 pending; the accept itself is Python's (it makes the fd table entry, once per
-connection). The Python calls stay the definition: a descriptor reaches the
+connection). `sched_yield` ends the calling thread's slice after the call, in every mode (its yields go to the
+scheduler, which decides there as at any slice end). The Python calls stay the definition: a descriptor reaches the
 fast path only when a Python call has seen it (looked it up and checked its
 rights, or made it: sock_accept) and `mirror` found it eligible, and any
 change to it (close, renumber, flags, rights) drops it again (`forget`, from
@@ -69,6 +70,12 @@ class FastPath:
     def attach(self, store: Store, name: str, function: Function) -> None:
         """Make `function`, the host function of WASI call `name` in `store`, native when the call has a fast
         path and this environment may use it."""
+        if name == "sched_yield":
+            if isinstance(self._state.waiter, SchedulerWaiter):
+                # Its yields go to the scheduler: the thread's slice ends after the call, as any slice end does,
+                # and the policy decides there (in C while the core switches threads): no host call, in any mode.
+                lib.wr_api_wasi_native_sched_yield(function._ptr)
+            return
         if name not in CALLS or self._state.host.virtual:
             return
         ctx = self._context(store)
