@@ -459,7 +459,7 @@ SEEDED_PROGRAMS = (
     PRIME_POOL,
     SPIN,
     _zig_program("zig_atomics", ("60000",), _atomics_stdout),
-    _zig_program("zig_mutex", ("6", "3000"), _mutex_stdout),
+    _zig_program("zig_mutex", ("6", "15000"), _mutex_stdout),  # 90,000 sched_yields
     _zig_program("zig_condition", ("15000",), _condition_stdout),
 )
 #: timed rounds of each program row (each round runs every mode: about 10 seeded runs' worth of CPU)
