@@ -136,10 +136,13 @@ def test_cli_record_and_replay(tmp_path: Path) -> None:
 
 
 def test_replay_with_many_threads_blocked_in_wasi_calls() -> None:
-    # 200 threads sleep in poll_oneoff at once: the calls interleave; each replays its own sleep.
+    # 200 threads sleep in poll_oneoff at once. Their sleeps are the core's (virtual timers: bindings/wasi/fast.py),
+    # decided by the schedule alone, so the recording keeps only the calls with inputs (the clock read, the output);
+    # the replay sleeps the same way and comes out the same.
     program = Program.load(str(PROGRAMS / "sleepers.wat"))
     recorded = run_program(program, Schedule(3), record=True)
-    assert recorded.recording is not None and len(recorded.recording.calls) == 202
+    assert recorded.recording is not None
+    assert [c["n"] for c in recorded.recording.calls] == ["clock_time_get", "fd_write"]
     replayed = run_program(program, None, replay=recorded.recording)
     assert replayed.stdout == recorded.stdout and replayed.failure is None
 

@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from wasi_guest import WAT_ACCEPT, WasiGuest, wat_read_write
 
-from wasmroutines import Module, ThreadState, VirtualClock, join, spawn, wat2wasm
+from wasmroutines import Module, SeededPolicy, ThreadState, VirtualClock, join, spawn, wat2wasm
 from wasmroutines.bindings.wasi import WasiConfig
+from wasmroutines.core.determinism import DeterministicClock
 
 MS = 1_000_000
 CLOCK, FD_READ, FD_WRITE = 0, 1, 2
@@ -143,6 +144,22 @@ def test_a_sleep_on_virtual_time_jumps_to_its_deadline(module: Module) -> None:
         assert [join(t) for t in threads] == [1, 1, 1]
         assert clock.now_ns() == 3000 * MS
         assert time.monotonic() - start < 2.5  # it did not sleep three seconds
+    finally:
+        g.close()
+
+
+def test_a_deterministic_runs_sleep_waits_in_c_on_its_virtual_time(module: Module) -> None:
+    """A seeded run (virtual host view): no descriptor is fast, but a sleep is the core's, on virtual time."""
+    clock = DeterministicClock()
+    g = Guest(module, WasiConfig(deterministic=True), policy=SeededPolicy(1))
+    g.store.scheduler.clock = clock
+    try:
+        threads = [spawn(g.x.sleep, s * 1000 * MS, g.base(s)) for s in (3, 1, 2)]
+        g.store.scheduler.yield_now()
+        assert [t.state for t in threads] == [ThreadState.WAITING] * 3
+        assert [t.blocked_on for t in threads] == ["sleep"] * 3
+        assert [join(t) for t in threads] == [1, 1, 1]
+        assert clock.now_ns() == 3000 * MS
     finally:
         g.close()
 

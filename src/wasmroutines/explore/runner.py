@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from ..bindings.program import instantiate as instantiate_program
 from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
-from ..bindings.wasi.registry import bind
+from ..bindings.wasi.registry import PREVIEW1, bind
 from ..bindings.wasi.runtime import _poll
 from ..core.determinism import DeterministicClock, NetworkClock, Schedule, SeededBytes
 from ..core.errors import (
@@ -462,7 +462,11 @@ def _wasi_imports(
             out.setdefault(imp.module, {})[imp.name] = wasi.function(store, imp.module, imp.name)
             continue
         host = interpose(imp.module, imp.name, bind(wasi.state, call))
-        out.setdefault(imp.module, {})[imp.name] = Function(store, host, call.type)
+        f = out.setdefault(imp.module, {})[imp.name] = Function(store, host, call.type)
+        if wasi.state.fast is not None and call is PREVIEW1.get(imp.name):
+            # What runs in C without an interposer runs in C with one (a sleep, fast.py), its other calls
+            # interposed: the schedule is the plain run's.
+            wasi.state.fast.attach(store, imp.name, f)
     return out
 
 
@@ -573,6 +577,10 @@ def run_program(
     threads: Any = None
     interrupts = recorder.interrupts_between_calls() if recorder is not None else contextlib.nullcontext()
     with WasiEnvironment(config) as wasi, interrupts:
+        if wasi.state.fast is not None:
+            # A network run's sleeps are the recording's to see (its clock is not the core's): in Python, and so
+            # in its replay.
+            wasi.state.fast.core_sleeps = not (network or (replay is not None and "network" in replay.header))
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
             wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)

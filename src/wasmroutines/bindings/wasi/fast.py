@@ -54,6 +54,10 @@ class FastPath:
         self._stores: list[tuple[_Native, Any]] = []  # (the store's native handle, its wr_wasi_fast)
         self._memory: Memory | None = None
         state.fds.on_change = self.forget
+        #: In a virtual host view (deterministic runs) no descriptor is fast, but a poll_oneoff on clocks alone (a
+        #: sleep) still runs in C, on the core's virtual timers, unless the run's recording must see its sleeps
+        #: (a network run, whose clock is not the core's: explore/runner.py turns it off then).
+        self.core_sleeps = True
 
     def _context(self, store: Store) -> Any:
         native = store._native
@@ -76,7 +80,7 @@ class FastPath:
                 # and the policy decides there (in C while the core switches threads): no host call, in any mode.
                 lib.wr_api_wasi_native_sched_yield(function._ptr)
             return
-        if name not in CALLS or self._state.host.virtual:
+        if name not in CALLS or (self._state.host.virtual and not (name == "poll_oneoff" and self.core_sleeps)):
             return
         ctx = self._context(store)
         if ctx is not None:
