@@ -368,13 +368,7 @@ class WasiThreads:
         thread is raised (as Trap). Threads still running are killed before
         this returns.
         """
-        if self.wasi is not None and self.wasi.memory is None:
-            mem = dict(instance.exports).get(_MEMORY, self.memory)
-            if isinstance(mem, Memory):
-                self.wasi.bind(mem)
-        func = instance.exports[entry]
-        if not isinstance(func, Function):
-            raise WasmroutinesError(f"the export {entry!r} is not a function")
+        func = self._entry(instance, entry)
         try:
             func()
             return 0
@@ -383,9 +377,8 @@ class WasiThreads:
         finally:
             self.close()
 
-    async def start_async(self, instance: Instance, entry: str = "_start") -> int:
-        """`start` on the running asyncio loop (core/aio.py): `entry` runs as a green thread of its own and every
-        thread runs between the loop's other callbacks. Cancelled, every thread of the program is killed."""
+    def _entry(self, instance: Instance, entry: str) -> Function:
+        """The program's export `entry`, its WASI environment bound to the program's memory first."""
         if self.wasi is not None and self.wasi.memory is None:
             mem = dict(instance.exports).get(_MEMORY, self.memory)
             if isinstance(mem, Memory):
@@ -393,6 +386,12 @@ class WasiThreads:
         func = instance.exports[entry]
         if not isinstance(func, Function):
             raise WasmroutinesError(f"the export {entry!r} is not a function")
+        return func
+
+    async def start_async(self, instance: Instance, entry: str = "_start") -> int:
+        """`start` on the running asyncio loop (core/aio.py): `entry` runs as a green thread of its own and every
+        thread runs between the loop's other callbacks. Cancelled, every thread of the program is killed."""
+        func = self._entry(instance, entry)
         try:
             await aio.call_async(func)
             return 0

@@ -8,14 +8,13 @@ from functools import lru_cache, partial
 from typing import Any
 
 from ...core import aio
-from ...core.errors import WasmroutinesError
 from ...core.function import Function as CoreFunction
 from ...core.types import FuncType, ValType
 from ._convert import check, from_core_value, register_function, results_from_slots, to_slots, valtype_debug
 from ._signature import function_type_of
 from ._store import Store, check_store
 from ._types import FunctionType
-from .errors import SignatureMismatch, translate
+from .errors import SignatureMismatch, wasmer_errors
 
 __all__ = ["Function"]
 
@@ -182,15 +181,10 @@ class Function:
         [1, 101, 201]
         """
         core = self._core
-        try:
+        with wasmer_errors():
             # The arguments are converted in the call's thread, so that many calls made at once cost the loop
             # little until their turns come (a wrong argument raises here all the same).
             raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
-        except WasmroutinesError as e:
-            replacement = translate(e)
-            if replacement is None:
-                raise
-            raise replacement from None
         return results_from_slots(core._store, core.type.results, raw)
 
     def _call_bits(self, args: Sequence[Any]) -> list[int]:
@@ -207,13 +201,8 @@ class Function:
     def _call_slots(self, slots: Sequence[int]) -> Any:
         """Call with arguments from `_slots`: None, one value or a tuple; a trap as wasmer's RuntimeError."""
         core = self._core
-        try:
+        with wasmer_errors():
             raw = core.call_bits(slots)
-        except WasmroutinesError as e:
-            replacement = translate(e)
-            if replacement is None:
-                raise
-            raise replacement from None
         return results_from_slots(core._store, core.type.results, raw)
 
     def __repr__(self) -> str:

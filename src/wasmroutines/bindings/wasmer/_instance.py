@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ...core.errors import WasmroutinesError
 from ...core.instance import Exports as CoreExports
 from ...core.instance import Instance as CoreInstance
 from ._imports import ImportObject, namespaces_of, resolve
 from ._module import Module
 from ._wrap import Extern, wrap
-from .errors import ExportNotFound, translate
+from .errors import ExportNotFound, wasmer_errors
 
 __all__ = ["Exports", "ExportsIterator", "Instance"]
 
@@ -128,13 +127,8 @@ but received Memory(MemoryType { minimum: 1 pages, maximum: None, shared: false 
             for hook in hooks:
                 hook(instance)
 
-        try:
+        with wasmer_errors():
             self._core = CoreInstance(store, module._core, imports, before_start=before_start if hooks else None)
-        except WasmroutinesError as e:
-            replacement = translate(e)
-            if replacement is None:
-                raise
-            raise replacement from None
         self._module = module
         self._exports = Exports(self._core.exports)
 

@@ -18,6 +18,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from ...core.errors import (
@@ -50,6 +52,7 @@ __all__ = [
     "WasiUnavailable",
     "WasmerTrap",
     "translate",
+    "wasmer_errors",
 ]
 
 #: Frames a core backtrace holds at most (WR_BACKTRACE_MAX in wr_exec.h).
@@ -197,6 +200,28 @@ class WasiUnavailable(WasmroutinesError):
     >>> issubclass(errors.WasiUnavailable, RuntimeError)
     True
     """
+
+
+@contextmanager
+def wasmer_errors() -> Iterator[None]:
+    """Inside, a core error escaping a call into wasm is raised as wasmer words it (`translate`).
+
+    >>> from wasmroutines.core.errors import Trap
+    >>> from wasmroutines.wasmer import errors
+    >>> try:
+    ...     with errors.wasmer_errors():
+    ...         raise Trap("integer divide by zero")
+    ... except RuntimeError as e:
+    ...     print(e)
+    RuntimeError: integer divide by zero
+    """
+    try:
+        yield
+    except WasmroutinesError as e:
+        replacement = translate(e)
+        if replacement is None:
+            raise
+        raise replacement from None
 
 
 def translate(error: BaseException) -> BaseException | None:

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
 from typing import Any
 
-from ...core.errors import LinkError, WasmroutinesError
+from ...core.errors import LinkError
 from ...core.instance import Instance as CoreInstance
 from ...core.memory import Memory as CoreMemory
 from ...core.store import Store as CoreStore
@@ -46,7 +46,7 @@ from ._module import Module
 from ._store import Store, check_store
 from ._wasi_seam import PREVIEW1_NAMES, StateConfig, WasiHost, open_host
 from ._wrap import core_of
-from .errors import WasiStateError, translate
+from .errors import WasiStateError, wasmer_errors
 
 __all__ = ["Environment", "StateBuilder", "Version", "get_version", "run_threads", "run_threads_async", "uses_threads"]
 
@@ -421,13 +421,8 @@ def run_threads(module: Module, environment: Environment, imports: Any = None, *
     b'hi from a thread\n'
     """
     store, extra = _threads_imports(module, environment, imports, entry)
-    try:
+    with wasmer_errors():
         return environment._wasi_host().run_threads(store, module._core, extra, entry)
-    except WasmroutinesError as e:
-        replacement = translate(e)
-        if replacement is None:
-            raise
-        raise replacement from None
 
 
 async def run_threads_async(
@@ -461,13 +456,8 @@ async def run_threads_async(
     42
     """
     store, extra = _threads_imports(module, environment, imports, entry)
-    try:
+    with wasmer_errors():
         return await environment._wasi_host().run_threads_async(store, module._core, extra, entry)
-    except WasmroutinesError as e:
-        replacement = translate(e)
-        if replacement is None:
-            raise
-        raise replacement from None
 
 
 def _threads_imports(
