@@ -518,3 +518,23 @@ def test_wasi_sockets_wait_in_the_c_reactor_watched_by_the_loop(run: Any) -> Non
     totals, seen = run(main())
     assert totals == [sum(len(b"%d:%d;" % (i, r)) for r in range(20)) for i in range(5)]
     assert any(what.startswith("host fd ") for what in seen)  # parked in the C reactor, not in Python
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["default policy", "policy given"])
+def test_a_default_stores_slice_is_shorter_while_a_loop_drives_it(run: Any, given: bool) -> None:
+    """The store's own fair policy runs aio.LOOP_SLICE-unit slices while a loop drives the store, and its own
+    again after; a policy given to the store is left as it is."""
+    store = Store(policy=FairPolicy(slice=5_000_000)) if given else Store()
+    policy = store.scheduler.policy
+    assert isinstance(policy, FairPolicy)
+    before = policy.slice(store.scheduler.current)
+    seen: list[int] = []
+
+    async def look(x: int) -> int:
+        seen.append(policy.slice(store.scheduler.current))
+        await asyncio.sleep(0)
+        return x
+
+    run(_instance(store, look).exports.f.call_async(1))
+    assert seen == [before if given else aio.LOOP_SLICE]
+    assert policy.slice(store.scheduler.current) == before

@@ -113,6 +113,12 @@ wr_policy *wr_policy_new_fair(int64_t slice)
     return p;
 }
 
+void wr_policy_set_fair_slice(wr_policy *p, int64_t slice)
+{
+    if (p->kind == WR_POLICY_FAIR && slice >= 1)
+        p->slice = slice;
+}
+
 wr_policy *wr_policy_new_random(uint64_t seed, int64_t min_slice, int64_t max_slice, int64_t solo_slice)
 {
     if (min_slice < 1 || min_slice > max_slice || (max_slice >> 62) != 0)

@@ -131,6 +131,8 @@ void wr_task_bind(wr_task *task, struct wr_thread *thread);
 /* NULL when out of memory or the arguments are out of range (slices >= 1,
  * min <= max; pct: depth >= 1, steps >= 1). */
 wr_policy *wr_policy_new_fair(int64_t slice);
+/* A fair policy's slice from its next slice on (another kind, or a slice below 1: unchanged). */
+void wr_policy_set_fair_slice(wr_policy *p, int64_t slice);
 wr_policy *wr_policy_new_random(uint64_t seed, int64_t min_slice, int64_t max_slice, int64_t solo_slice);
 wr_policy *wr_policy_new_pct(uint64_t seed, uint32_t depth, uint64_t steps, int64_t solo_slice);
 void wr_policy_free(wr_policy *p);

@@ -48,7 +48,7 @@ from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
 from .greenthread import GreenThread, ThreadState, _tls
-from .policy import PCTPolicy, RandomWalkPolicy
+from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
 from .store import closed_error
 
@@ -66,6 +66,10 @@ _T = TypeVar("_T")
 #: 0.4 ms of wasm on a fair policy). Switches the C core makes itself are not counted; it gives control back to
 #: Python every few thousand of them or few milliseconds (scheduler.py, CHECK_EVERY).
 DEFAULT_SLICES = 8
+#: The slice of a store whose policy is its own default (fair) while a loop drives it, in units: a tenth of the
+#: default's, so a compute-bound thread holds the loop for about 0.1 ms at a time rather than 1 ms (the loop's other
+#: tasks see that much latency), at a few percent of the wasm's throughput. A policy given to the store is left as is.
+LOOP_SLICE = 100_000
 
 _NEVER = 2**63 - 1  # wr_api_store_next_timeout's "no timeout"
 #: How often a turn looks at the predicates of block_until, and at a poll(2) reactor, while nothing else can wake
@@ -200,6 +204,7 @@ class LoopClient:
         self.loop = loop
         #: Scheduling decisions in Python a turn may make (DEFAULT_SLICES); at least 1.
         self.slices = DEFAULT_SLICES
+        self._slice_before: int | None = None  # a default policy's slice while the loop drives the store
         self._calls: dict[GreenThread, asyncio.Future[Any]] = {}  # call_async threads not finished yet
         #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
         #: the loop little until their turns come.
@@ -390,6 +395,10 @@ class LoopClient:
             self._in_order = deque() if seeded else None
             sched = self.scheduler
             sched._loop_client = True
+            policy = sched.policy
+            if sched._default_policy and isinstance(policy, FairPolicy):
+                self._slice_before = policy.slice(sched.current)
+                policy._set_slice(LOOP_SLICE)
             sched._sync_core()
 
     def _stop(self) -> None:
@@ -408,6 +417,10 @@ class LoopClient:
             self._started = False
             sched = self.scheduler
             sched._loop_client = False
+            policy = sched.policy
+            if self._slice_before is not None and isinstance(policy, FairPolicy):
+                policy._set_slice(self._slice_before)
+            self._slice_before = None
             sched._sync_core()
 
     def _watch(self, fd: int, callback: Callable[[], None]) -> None:

@@ -225,6 +225,11 @@ class FairPolicy(BuiltinPolicy):
     def slice(self, thread: GreenThread) -> int:
         return self._slice  # the C policy's fixed slice, without a call on every switch
 
+    def _set_slice(self, slice: int) -> None:
+        """The slice from the next one on (core/aio.py: a default store's, while a loop drives it)."""
+        lib.wr_policy_set_fair_slice(self._ptr, slice)
+        self._slice = slice
+
     def __repr__(self) -> str:
         return f"FairPolicy(slice={self._slice})"
 

@@ -126,6 +126,7 @@ class Scheduler(Reactor):
     def __init__(self, native: _Native, policy: Policy | None = None, clock: Clock | None = None) -> None:
         self._native = native
         self.policy: Policy = policy if policy is not None else FairPolicy()
+        self._default_policy = policy is None  # the store chose it (core/aio.py may shorten its slice)
         #: The policy when it is a built-in one (its queue in C): told of contention, stops and host calls.
         self._builtin: BuiltinPolicy | None = None
         #: The built-in policy again when it hears of slices starting and stopping (not fair round robin).
@@ -408,6 +409,7 @@ class Scheduler(Reactor):
                 break
             queued.append(gt)
         self.policy = policy
+        self._default_policy = False
         self._adopt(policy)
         for gt in queued:
             policy.push(gt)
