@@ -27,7 +27,7 @@ import pytest
 from wasi_guest import WAT_ACCEPT, WasiGuest, wat_read_write
 
 from wasmroutines import Module, SeededPolicy, ThreadState, VirtualClock, join, spawn, wat2wasm
-from wasmroutines.bindings.wasi import WasiConfig
+from wasmroutines.bindings.wasi import OsWaiter, WasiConfig
 from wasmroutines.core.determinism import DeterministicClock
 
 MS = 1_000_000
@@ -144,6 +144,24 @@ def test_a_sleep_on_virtual_time_jumps_to_its_deadline(module: Module) -> None:
         assert [join(t) for t in threads] == [1, 1, 1]
         assert clock.now_ns() == 3000 * MS
         assert time.monotonic() - start < 2.5  # it did not sleep three seconds
+    finally:
+        g.close()
+
+
+def test_a_waiter_of_the_environments_own_times_its_sleeps(module: Module) -> None:
+    """A Waiter that is not the scheduler's keeps every sleep: the call stays Python's."""
+    slept: list[int] = []
+
+    class Sleeper(OsWaiter):
+        def sleep_until(self, deadline: int) -> None:
+            slept.append(deadline)
+            super().sleep_until(deadline)
+
+    g = Guest(module, WasiConfig(waiter=Sleeper()))
+    try:
+        assert g.x.sleep(5 * MS, g.base(1)) == 1
+        assert g.x.sleep(5 * MS, g.base(1)) == 1
+        assert len(slept) == 2
     finally:
         g.close()
 

@@ -82,6 +82,8 @@ class FastPath:
             return
         if name not in CALLS or (self._state.host.virtual and not (name == "poll_oneoff" and self.core_sleeps)):
             return
+        if name == "poll_oneoff" and not isinstance(self._state.waiter, SchedulerWaiter):
+            return  # a Waiter of the environment's own times its sleeps (and its descriptors are never fast)
         ctx = self._context(store)
         if ctx is not None:
             lib.wr_api_wasi_fast_attach(ctx, function._ptr, name.encode())
