@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import re
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -177,24 +177,33 @@ def test_cancelling_kills_the_thread_and_its_host_task(run: Any) -> None:
     run(main())
 
 
+async def _ticks_during(work: Awaitable[Any]) -> tuple[Any, int]:
+    """`work`'s result, and how many times an ordinary task beside it got the loop meanwhile."""
+    ticks = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    t = asyncio.ensure_future(ticker())
+    try:
+        result = await work
+    finally:
+        done = True
+        await t
+    return result, ticks
+
+
 def test_a_long_call_gives_the_loop_a_turn_every_few_slices(run: Any) -> None:
     # A CPU-bound call of many slices: between its turns the loop's other task runs.
     async def main() -> int:
         store = Store(policy=FairPolicy(slice=10_000))
         aio.loop_client(store).slices = 1
-        ticks = 0
-        done = False
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done:
-                ticks += 1
-                await asyncio.sleep(0)
-
-        t = asyncio.ensure_future(ticker())
-        assert await _instance(store, lambda x: x).exports.spin.call_async(1_000_000) == 0
-        done = True
-        await t
+        result, ticks = await _ticks_during(_instance(store, lambda x: x).exports.spin.call_async(1_000_000))
+        assert result == 0
         return ticks
 
     assert run(main()) >= 20
@@ -207,19 +216,8 @@ def test_many_runnable_threads_share_turns_with_the_loop(run: Any) -> None:
         store = Store(policy=FairPolicy(slice=10_000))
         aio.loop_client(store).slices = 1
         spin = _instance(store, lambda x: x).exports.spin
-        ticks = 0
-        done = False
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done:
-                ticks += 1
-                await asyncio.sleep(0)
-
-        t = asyncio.ensure_future(ticker())
-        assert await asyncio.gather(*(spin.call_async(50_000) for _ in range(40))) == [0] * 40
-        done = True
-        await t
+        results, ticks = await _ticks_during(asyncio.gather(*(spin.call_async(50_000) for _ in range(40))))
+        assert results == [0] * 40
         return ticks
 
     assert run(main()) >= 200
