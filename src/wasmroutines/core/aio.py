@@ -211,11 +211,12 @@ class LoopClient:
         self._new: deque[_Call] = deque()
         #: Host calls whose task is done, to wake: a turn wakes at most `slices` of them, so that a burst of
         #: completions costs the loop little until their turns come.
-        self._done: deque[tuple[GreenThread, int]] = deque()
+        self._done: deque[tuple[GreenThread, int, tuple[bool, Any]]] = deque()
         self._awaiting = 0  # host calls waiting for a task of the loop
         #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
         #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
         self._in_order: deque[tuple[GreenThread, int, asyncio.Future[Any]]] | None = None
+        self._outcomes: dict[tuple[GreenThread, int], tuple[bool, Any]] = {}  # their outcomes, until delivered
         self._turning = False  # a turn runs (await_only may park a thread)
         self._turn_handle: asyncio.Handle | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -276,8 +277,8 @@ class LoopClient:
         if done:
             wake = sched._wake
             for _ in range(min(len(done), max(1, self.slices))):
-                gt, seq = done.popleft()
-                wake(gt, seq, None)
+                gt, seq, outcome = done.popleft()
+                wake(gt, seq, outcome)
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
@@ -332,9 +333,10 @@ class LoopClient:
         in_order = self._in_order
         if in_order:
             gt, seq, task = in_order[0]
-            if task.done():
+            outcome = self._outcomes.pop((gt, seq), None)
+            if outcome is not None:
                 in_order.popleft()
-                sched._wake(gt, seq, None)  # queued as any woken thread: the seed decides when it runs
+                sched._wake(gt, seq, outcome)  # queued as any woken thread: the seed decides when it runs
                 self.kick()
                 return
         waits = self._awaiting > 0 or sched._external > 0
@@ -375,6 +377,7 @@ class LoopClient:
         calls, self._calls = self._calls, {}
         new, self._new = self._new, deque()
         self._done.clear()
+        self._outcomes.clear()
         for fut in [*calls.values(), *(call.future for call in new)]:
             if not fut.done():
                 fut.set_exception(exc)
@@ -465,44 +468,58 @@ class LoopClient:
 
     def _await(self, gt: GreenThread, awaitable: Awaitable[_T]) -> _T:
         """Park `gt` (running, in a turn) until `awaitable`, run as a task of the loop, is done."""
-        loop = self.loop
-        task = (
-            loop.create_task(awaitable)
-            if asyncio.iscoroutine(awaitable)
-            else asyncio.ensure_future(awaitable, loop=loop)
-        )
         seq = gt._block_seq + 1
-        task.add_done_callback(functools.partial(self._host_done, gt, seq))
+        # The task itself delivers the outcome at its last step (_host_task), a loop iteration before its done
+        # callbacks would run.
+        task = self.loop.create_task(self._host_task(gt, seq, awaitable))
         self._awaiting += 1
         in_order = self._in_order
         entry = (gt, seq, task)
         if in_order is not None:
             in_order.append(entry)
         try:
-            self.scheduler._block(gt, f"await {_name_of(awaitable)}")
+            ok, value = self.scheduler._block(gt, f"await {_name_of(awaitable)}")
         finally:
             self._awaiting -= 1
             if not task.done():
                 task.cancel()  # the thread was killed: its task goes too
             if in_order and entry in in_order:
                 in_order.remove(entry)  # killed before its result was delivered
-        return task.result()
+                self._outcomes.pop((gt, seq), None)
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
 
-    def _host_done(self, gt: GreenThread, seq: int, _task: asyncio.Future[Any]) -> None:
+    async def _host_task(self, gt: GreenThread, seq: int, awaitable: Awaitable[Any]) -> tuple[bool, Any]:
+        """The task of an async host call: await it, then hand its outcome to the parked thread (woken with it)."""
+        try:
+            outcome: tuple[bool, Any] = (True, await awaitable)
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # cancelled by _await: its thread was killed, nobody to deliver to
+            outcome = (False, exc)  # cancelled inside the host function: the caller gets that
+        except BaseException as exc:  # noqa: BLE001 -- the host function's error goes to the wasm caller
+            outcome = (False, exc)
+        self._host_done(gt, seq, outcome)
+        return outcome
+
+    def _host_done(self, gt: GreenThread, seq: int, outcome: tuple[bool, Any]) -> None:
         if self.scheduler._native.ptr is None:
             self._abort(_closed())  # the store closed meanwhile: every call ends (none is left waiting)
             return
         if self._in_order is not None:
+            self._outcomes[gt, seq] = outcome
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
         if self._turn_handle is None and self._direct < self.slices and not self._turning:
             # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
             # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
             self._direct += 1
-            self.scheduler._wake(gt, seq, None)
+            self.scheduler._wake(gt, seq, outcome)
             self._turn()
         else:
-            self._done.append((gt, seq))
+            self._done.append((gt, seq, outcome))
             self.kick()
 
 

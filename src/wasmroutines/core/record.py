@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._ffi import ffi, lib, optional_text
+from .aio import await_only
 from .backtrace import backtrace_frames
 from .clock import VirtualClock
 from .errors import WallTimeExceeded, WasmroutinesError
@@ -420,6 +421,33 @@ class Recorder(NullObserver):
         recorded.__name__ = name
         return recorded
 
+    def interpose_host(
+        self, module_name: str, name: str, host: Callable[..., Any], is_async: bool = False
+    ) -> Callable[..., Any]:
+        """A host function of the program's own (not WASI): its results are inputs, recorded in the calls as
+        "module.name" (its thread, where it was called from, its result or error). What it writes into guest
+        memory by itself is not recorded."""
+        from greenlet import GreenletExit
+
+        full = f"{module_name}.{name}"
+
+        def recorded(*args: Any) -> Any:
+            gt = self._sched.current
+            rec: dict[str, Any] = {"t": gt.id, "n": full, "at": _where(gt, self._names), "w": []}
+            self.recording.calls.append(rec)
+            try:
+                result = host(*args)
+            except (GreenletExit, *_INTERRUPTS):
+                raise  # killed or interrupted mid-call: left unfinished, as a replay finds it
+            except BaseException as e:
+                rec["e"] = f"{type(e).__name__}: {e}"
+                raise
+            rec["r"] = _recordable(full, result)
+            return result
+
+        recorded.__name__ = name
+        return recorded
+
     @contextlib.contextmanager
     def interrupts_between_calls(self) -> Iterator[None]:
         """While recording (on the main thread, SIGINT's handler Python's own): a Ctrl-C that comes while a WASI
@@ -748,6 +776,58 @@ class Replayer(NullObserver):
         if end.get("output") != digest:
             raise Divergence("replay's output differs from the recording's")
 
+    def _take(self, gt: GreenThread, name: str) -> dict[str, Any]:
+        """The recorded call that `gt` makes now, named `name`, taken off its queue; a Divergence when the
+        recording has another (or none)."""
+        if self.diverged is not None:
+            raise self.diverged
+        queue = self._calls.get(gt.id)
+        rec = queue[0] if queue else None
+        if self.ended or (rec is None and self._at_end()):
+            # Past the end of an interrupted recording: the run stops here (the root raises RecordingEnd).
+            self._end()
+            self._sched._block(gt, "the end of the recording")
+            raise RecordingEnd("past the end of the recording")  # never: the run is over first
+        if rec is None or rec["n"] != name:
+            where = _where_text(gt)
+            if rec is None:
+                exp = "no more calls for this thread"
+            else:
+                exp = f"{rec['n']} (call {rec['#']}, from {_recorded_where(rec['at'], self._names)})"
+            div = Divergence(
+                f"replay diverged: {_thread_name(gt)} called {name} {where}; the recording has {exp}",
+                thread=gt.id,
+                where=where,
+            )
+            self.diverged = div
+            raise div
+        assert queue is not None
+        queue.popleft()
+        return rec
+
+    def interpose_host(
+        self, module_name: str, name: str, host: Callable[..., Any], is_async: bool = False
+    ) -> Callable[..., Any]:
+        """A host function of the program's own, answered from the recording (`host` is not called). An async
+        one parks its thread as the recorded call did, its result then delivered as the recorded one was (in
+        call order, at a point the seed decides: aio.py), so the schedule is the recorded one."""
+        full = f"{module_name}.{name}"
+
+        def replayed(*args: Any) -> Any:
+            gt = self._sched.current
+            rec = self._take(gt, full)
+            if "r" not in rec and "e" not in rec:
+                self._sched._block(gt, f"replay of unfinished {full}")  # as the recorded run left it
+                raise Divergence(f"replay: {full} was never meant to return")
+            if is_async:
+                outcome = await_only(_recorded_outcome(rec))
+            else:
+                outcome = _recorded_outcome_now(rec)
+            return outcome
+
+        replayed.__name__ = name
+        return replayed
+
     # ---- WASI: answer every call from the recording ----
 
     def bind_state(self, state: Any) -> None:
@@ -759,30 +839,7 @@ class Replayer(NullObserver):
         def replayed(*args: Any) -> Any:
             sched = self._sched
             gt = sched.current
-            if self.diverged is not None:
-                raise self.diverged
-            queue = self._calls.get(gt.id)
-            rec = queue[0] if queue else None
-            if self.ended or (rec is None and self._at_end()):
-                # Past the end of an interrupted recording: the run stops here (the root raises RecordingEnd).
-                self._end()
-                sched._block(gt, "the end of the recording")
-                raise RecordingEnd("past the end of the recording")  # never: the run is over first
-            if rec is None or rec["n"] != name:
-                where = _where_text(gt)
-                if rec is None:
-                    exp = "no more calls for this thread"
-                else:
-                    exp = f"{rec['n']} (call {rec['#']}, from {_recorded_where(rec['at'], self._names)})"
-                div = Divergence(
-                    f"replay diverged: {_thread_name(gt)} called {name} {where}; the recording has {exp}",
-                    thread=gt.id,
-                    where=where,
-                )
-                self.diverged = div
-                raise div
-            assert queue is not None
-            queue.popleft()
+            rec = self._take(gt, name)
             for w in rec["w"]:
                 if w[0] == "s":
                     sched.sleep_until(w[1])
@@ -958,3 +1015,26 @@ def _expect_stop(exp: int | list[int] | None, thread: int | None, units: int | N
         thread = exp[-1]
     where = f"in {_recorded_where(exp[2:4], names)}" if len(exp) >= 4 else "outside wasm"
     return f"thread {thread} stopping ({why}) after {units if units is not None else exp[1]} units {where}"
+
+
+def _recordable(name: str, value: Any) -> Any:
+    """A host function's result as the recording keeps it (JSON: numbers, None, lists of them)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [_recordable(name, v) for v in value]
+    raise WasmroutinesError(
+        f"cannot record the result of host function {name}: {type(value).__name__} is not a number (references "
+        "are not inputs a recording can hold)"
+    )
+
+
+def _recorded_outcome_now(rec: dict[str, Any]) -> Any:
+    if "e" in rec:
+        raise WasmroutinesError(f"(replayed) {rec['e']}")
+    return rec["r"]
+
+
+async def _recorded_outcome(rec: dict[str, Any]) -> Any:
+    """An async host call's recorded outcome, as its coroutine (the replayed call parks as the recorded one did)."""
+    return _recorded_outcome_now(rec)

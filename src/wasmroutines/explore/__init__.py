@@ -37,7 +37,7 @@ from .explorer import (
     schedule_from_text,
     schedule_to_text,
 )
-from .runner import DEFAULT_FUEL, Failure, Hang, Outcome, Program, run_function, run_program
+from .runner import DEFAULT_FUEL, Failure, Hang, Outcome, Program, run_function, run_program, run_program_async
 
 __all__ = [
     "DEFAULT_FUEL",
@@ -56,6 +56,7 @@ __all__ = [
     "replay_function",
     "run_function",
     "run_program",
+    "run_program_async",
     "schedule_from_text",
     "schedule_to_text",
 ]

@@ -25,13 +25,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import inspect
 import io
 import os
 import shutil
 import socket
 import tarfile
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -40,6 +41,7 @@ from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
 from ..bindings.wasi.registry import PREVIEW1, bind
 from ..bindings.wasi.runtime import _poll
+from ..core.aio import awaiting, call_async
 from ..core.determinism import DeterministicClock, NetworkClock, Schedule, SeededBytes
 from ..core.errors import (
     Deadlock,
@@ -63,6 +65,7 @@ from ..core.record import Recorder, Recording, RecordingEnd, Replayer, module_di
 from ..core.scheduler import Scheduler
 from ..core.store import Store
 from ..core.trace import ChromeTrace
+from ..core.types import FuncType
 
 __all__ = [
     "DEFAULT_FUEL",
@@ -76,6 +79,7 @@ __all__ = [
     "limit_args",
     "run_function",
     "run_program",
+    "run_program_async",
     "thread_reports",
 ]
 
@@ -470,6 +474,24 @@ def _wasi_imports(
     return out
 
 
+def _host_imports(
+    store: Store, module: Module, host: HostImports, interpose: Callable[..., Any] | None
+) -> dict[str, dict[str, Any]]:
+    """The module's function imports found in `host`, typed as the module imports them (an `async def` one
+    awaits on the loop: aio.awaiting), each wrapped by `interpose` (a recorder's or replayer's) when given."""
+    out: dict[str, dict[str, Any]] = {}
+    for imp in module.imports:
+        fn = host.get(imp.module, {}).get(imp.name)
+        if fn is None or not isinstance(imp.type, FuncType):
+            continue
+        is_async = inspect.iscoroutinefunction(fn)
+        call = awaiting(fn) if is_async else fn
+        if interpose is not None:
+            call = interpose(imp.module, imp.name, call, is_async)
+        out.setdefault(imp.module, {})[imp.name] = Function(store, call, imp.type)
+    return out
+
+
 def run_program(
     program: Program,
     schedule: Schedule | None = None,
@@ -484,6 +506,7 @@ def run_program(
     trace: bool = False,
     log_decisions: bool = True,
     listeners: Sequence[socket.socket] = (),
+    host: HostImports | None = None,
 ) -> Outcome:
     """Run `program` once under `schedule` (None: the default fair, real-time mode).
 
@@ -500,8 +523,113 @@ def run_program(
     its preopened folders (as `--tcplisten`); a seeded run with them must be
     recorded. Failures are reported in the Outcome, never raised, except a
     replay's Divergence and KeyboardInterrupt (RunInterrupted for a recorded
-    run: it carries the Outcome and its recording).
+    run: it carries the Outcome and its recording). `host`: the program's
+    other imports, `{module: {name: callable}}`, each typed as the module
+    imports it; their results are inputs, recorded and replayed as WASI's
+    are (an `async def` one needs `run_program_async`).
     """
+    return _drive(
+        _program_steps(
+            program,
+            schedule,
+            fuel,
+            capture,
+            stdout,
+            stderr,
+            hooks,
+            record,
+            replay,
+            trace,
+            log_decisions,
+            listeners,
+            host,
+        )
+    )
+
+
+async def run_program_async(
+    program: Program,
+    schedule: Schedule | None = None,
+    *,
+    fuel: int | None = DEFAULT_FUEL,
+    capture: bool = True,
+    stdout: BinaryIO | bytearray | None = None,
+    stderr: BinaryIO | bytearray | None = None,
+    hooks: RunHooks | None = None,
+    record: bool = False,
+    replay: Recording | None = None,
+    trace: bool = False,
+    log_decisions: bool = True,
+    host: HostImports | None = None,
+) -> Outcome:
+    """`run_program` on the running asyncio loop (core/aio.py): its threads run in the loop's turns, and
+    `host` may hold `async def` functions, which wasm calls as it calls any other. In a seeded run their
+    results are delivered in call order at points the seed decides, and `record`/`replay` keep and answer
+    them as inputs, so the run is reproduced whatever order the awaits finish in."""
+    steps = _program_steps(
+        program, schedule, fuel, capture, stdout, stderr, hooks, record, replay, trace, log_decisions, (), host
+    )
+    start = next(steps)
+    while True:
+        try:
+            await call_async(start)
+        except BaseException as exc:  # the generator's own handlers decide (as around a plain call)
+            start = _throw(steps, exc)
+        else:
+            start = _send(steps)
+        if isinstance(start, Outcome):
+            return start
+
+
+#: The program's imports other than WASI's: `{module: {name: callable}}` (run_program's `host`).
+HostImports = Mapping[str, Mapping[str, Callable[..., Any]]]
+
+
+def _drive(steps: Generator[Function, None, Outcome]) -> Outcome:
+    """Run the one call `_program_steps` yields (its `_start`) as a plain call: the Outcome."""
+    start = next(steps)
+    while True:
+        try:
+            start()
+        except BaseException as exc:
+            start = _throw(steps, exc)
+        else:
+            start = _send(steps)
+        if isinstance(start, Outcome):
+            return start
+
+
+def _send(steps: Generator[Function, None, Outcome]) -> Function | Outcome:
+    try:
+        return steps.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _throw(steps: Generator[Function, None, Outcome], exc: BaseException) -> Function | Outcome:
+    try:
+        return steps.throw(exc)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+
+
+def _program_steps(
+    program: Program,
+    schedule: Schedule | None,
+    fuel: int | None,
+    capture: bool,
+    stdout: BinaryIO | bytearray | None,
+    stderr: BinaryIO | bytearray | None,
+    hooks: RunHooks | None,
+    record: bool,
+    replay: Recording | None,
+    trace: bool,
+    log_decisions: bool,
+    listeners: Sequence[socket.socket],
+    host: HostImports | None,
+) -> Generator[Function, None, Outcome]:
+    """The body of run_program and run_program_async: yields the `_start` to call (the driver calls it, plainly
+    or on the loop, and sends back how it ended), returns the Outcome."""
     hooks = hooks or RunHooks()
     if replay is not None:
         schedule = Schedule(**replay.header["schedule"])
@@ -583,6 +711,9 @@ def run_program(
             wasi.state.fast.core_sleeps = not (network or (replay is not None and "network" in replay.header))
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
+            if host:
+                interpose_host = recorder.interpose_host if recorder else replayer.interpose_host if replayer else None
+                extra.update(_host_imports(store, program.module, host, interpose_host))
             wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)
             instance, threads = wasi_program.instance, wasi_program.threads
             # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs (a network run's
@@ -594,7 +725,7 @@ def run_program(
             if not isinstance(start, Function):
                 raise WasmroutinesError(f"{program.path} exports no _start function")
             try:
-                start()
+                yield start
                 exit_code = 0
             except WasiExit as e:
                 exit_code = e.code
