@@ -4,11 +4,12 @@ Each test keeps its figure in `extra_info` (value: the median over the rounds, v
 standard loop and on uvloop:
 - `test_concurrent_calls`: 10,000 concurrent `call_async` of an export calling an async host function that awaits
   `asyncio.sleep(0.1)`: the wall time until all complete (bar: under 1 s) and the p99 gap seen by an unrelated task
-  ticking every 10 ms (bar: under 50 ms);
+  ticking every 10 ms (bar: under 50 ms); beside them, the same awaits from 10,000 plain coroutines (`pure_*`);
 - `test_wasi_threads_calls`: the same with 1,000 wasi-threads threads of one program each making that call
   (`run_threads_async`);
 - `test_host_round_trip`: CPU per async host call round trip (wasm -> coroutine doing `await asyncio.sleep(0)` ->
-  wasm; goal at most 5 us) beside a plain host call's;
+  wasm; goal at most 5 us) beside a plain host call's, and the peer: a Task of that coroutine awaited from Python
+  (`pure_task`, no wasm), the loop's own cost for such a round trip;
 - `test_cancel`: the wall time of cancelling a program with 1,000 threads parked in async host calls, until the
   awaitable has ended (nothing left behind: tests/wasmer/test_wasmer_asyncio.py checks that).
 """
@@ -128,6 +129,8 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
     n = 10_000
     walls: list[float] = []
     gaps: list[float] = []
+    pure_walls: list[float] = []
+    pure_gaps: list[float] = []
 
     async def one() -> None:
         f = _look_store(_sleep_look).exports.f
@@ -141,6 +144,16 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
         walls.append(wall)
         gaps.append(gap)
 
+        async def pure(i: int) -> int:  # the peer: the same awaits from plain coroutines, no wasm
+            return await _sleep_look(i) + 1
+
+        async def pure_calls() -> None:
+            assert await asyncio.gather(*(pure(i) for i in range(n))) == [i + 1 for i in range(n)]
+
+        wall, gap = await _ticked(pure_calls())
+        pure_walls.append(wall)
+        pure_gaps.append(gap)
+
     benchmark.group = "asyncio: 10,000 concurrent calls"
     benchmark.pedantic(lambda: run(one()), rounds=settings.rounds, iterations=1)
     _record(
@@ -151,6 +164,8 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
         loop=loop,
         p99_gap_ms=[g * 1e3 for g in gaps],
         p99_gap_median_ms=statistics.median(gaps) * 1e3,
+        pure_wall_s=statistics.median(pure_walls),
+        pure_p99_gap_median_ms=statistics.median(pure_gaps) * 1e3,
     )
 
 
@@ -199,14 +214,23 @@ def _sync_look(x: int) -> int:
     return 1
 
 
-@pytest.mark.parametrize("host", ["async", "sync"])
+@pytest.mark.parametrize("host", ["async", "sync", "pure_task"])
 @pytest.mark.parametrize("loop", LOOPS)
 def test_host_round_trip(benchmark: Any, settings: Settings, loop: str, host: str) -> None:
+    """`pure_task` is the peer: no wasm, a Task of the same coroutine awaited from a coroutine, what the loop itself
+    costs for a round trip through one of its tasks."""
     run = _runner(loop)
     n = 20_000
     per_call: list[float] = []
 
     async def one() -> None:
+        if host == "pure_task":
+            loop_ = asyncio.get_running_loop()
+            start = time.process_time()
+            for i in range(n):
+                await loop_.create_task(_async_look(i))
+            per_call.append((time.process_time() - start) / n * 1e6)
+            return
         f = _look_store(_async_look if host == "async" else _sync_look).exports.loop
         await f.call_async(100)  # warm up
         start = time.process_time()

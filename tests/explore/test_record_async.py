@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 
 import pytest
 
@@ -53,7 +54,9 @@ LOOKERS = """
 
 
 def _program() -> Program:
-    return Program(Module(wat2wasm(LOOKERS)), "lookers.wasm", digest="lookers")
+    # A preopened folder too: the program's host imports and its folders are given side by side.
+    here = str(Path(__file__).resolve().parent)
+    return Program(Module(wat2wasm(LOOKERS)), "lookers.wasm", digest="lookers", dirs=[(here, "/")])
 
 
 def _host(letters: dict[int, int], delays: random.Random | None = None) -> dict[str, dict[str, object]]:

@@ -569,16 +569,15 @@ async def run_program_async(
     steps = _program_steps(
         program, schedule, fuel, capture, stdout, stderr, hooks, record, replay, trace, log_decisions, (), host
     )
-    start = next(steps)
-    while True:
+    start = _send(steps)  # an Outcome already when the program could not start
+    while not isinstance(start, Outcome):
         try:
             await call_async(start)
         except BaseException as exc:  # the generator's own handlers decide (as around a plain call)
             start = _throw(steps, exc)
         else:
             start = _send(steps)
-        if isinstance(start, Outcome):
-            return start
+    return start
 
 
 #: The program's imports other than WASI's: `{module: {name: callable}}` (run_program's `host`).
@@ -587,16 +586,15 @@ HostImports = Mapping[str, Mapping[str, Callable[..., Any]]]
 
 def _drive(steps: Generator[Function, None, Outcome]) -> Outcome:
     """Run the one call `_program_steps` yields (its `_start`) as a plain call: the Outcome."""
-    start = next(steps)
-    while True:
+    start = _send(steps)  # an Outcome already when the program could not start
+    while not isinstance(start, Outcome):
         try:
             start()
         except BaseException as exc:
             start = _throw(steps, exc)
         else:
             start = _send(steps)
-        if isinstance(start, Outcome):
-            return start
+    return start
 
 
 def _send(steps: Generator[Function, None, Outcome]) -> Function | Outcome:
@@ -626,7 +624,7 @@ def _program_steps(
     trace: bool,
     log_decisions: bool,
     listeners: Sequence[socket.socket],
-    host: HostImports | None,
+    host_imports: HostImports | None,
 ) -> Generator[Function, None, Outcome]:
     """The body of run_program and run_program_async: yields the `_start` to call (the driver calls it, plainly
     or on the loop, and sends back how it ended), returns the Outcome."""
@@ -711,9 +709,9 @@ def _program_steps(
             wasi.state.fast.core_sleeps = not (network or (replay is not None and "network" in replay.header))
         try:
             extra = _wasi_imports(store, program.module, wasi, interpose) if interpose else {}
-            if host:
+            if host_imports:
                 interpose_host = recorder.interpose_host if recorder else replayer.interpose_host if replayer else None
-                extra.update(_host_imports(store, program.module, host, interpose_host))
+                extra.update(_host_imports(store, program.module, host_imports, interpose_host))
             wasi_program = instantiate_program(store, program.module, wasi, extra=extra, on_refused=hooks.spawn_refused)
             instance, threads = wasi_program.instance, wasi_program.threads
             # wasi-threads installs a plain scheduler waiter; deterministic runs need theirs (a network run's
