@@ -7,7 +7,7 @@ For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
      supports, every function and object exported, loops and calls bounded by a fuel global;
      --threads adds the threads proposal: atomics, shared memories; --wasm3 the WebAssembly 3.0 features
-     the core has: tail calls, extended constant expressions);
+     the core has: tail calls, extended constant expressions, relaxed SIMD in its deterministic profile);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables and globals of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
@@ -87,13 +87,18 @@ SMITH_FLAGS = [
 # --threads: the threads proposal too (atomics, shared memories). Not in CI: a module may wait on a
 # shared memory with no timeout, which blocks wasmtime forever (ours reports a deadlock).
 THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
-# --wasm3: the WebAssembly 3.0 features the core has: tail calls and extended constant expressions.
-WASM3_SMITH = {"--tail-call-enabled=false": "--tail-call-enabled=true", "--extended-const-enabled=false": None}
+# --wasm3: the WebAssembly 3.0 features the core has: tail calls, extended constant expressions and relaxed SIMD
+# (wasmtime in its deterministic mode, whose results are the spec's deterministic profile, as ours always are).
+WASM3_SMITH = {
+    "--tail-call-enabled=false": "--tail-call-enabled=true",
+    "--extended-const-enabled=false": None,
+    "--relaxed-simd-enabled=false": "--relaxed-simd-enabled=true",
+}
 _flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 _wasm3 = False  # --wasm3 (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
-WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const"
+WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd"
 
 
 def wasm3_flags(flags: Sequence[str]) -> list[str]:
@@ -111,7 +116,7 @@ def our_features() -> Any:
     """The same set for our Module: 2.0 (its rules, some of which 3.0 relaxed), plus what --wasm3 adds."""
     from wasmroutines import Features
 
-    extra = Features.TAIL_CALL | Features.EXTENDED_CONST if _wasm3 else Features(0)
+    extra = Features.TAIL_CALL | Features.EXTENDED_CONST | Features.RELAXED_SIMD if _wasm3 else Features(0)
     return Features.WASM2 | extra
 
 
@@ -634,7 +639,8 @@ def wasmtime_engine() -> Any:
         c = wasmtime.Config()
         c.consume_fuel = True
         c.wasm_simd = True
-        c.wasm_relaxed_simd = False
+        c.wasm_relaxed_simd = _wasm3
+        c.wasm_relaxed_simd_deterministic = True
         c.wasm_tail_call = _wasm3
         c.wasm_gc = False
         c.wasm_function_references = False
@@ -951,8 +957,8 @@ def validates_wasmtime(wasm: bytes) -> tuple[bool, str]:
 
 
 def validates_wasm_tools(wasm: bytes) -> tuple[bool, str]:
-    """wasm-tools with exactly the features compared (Wasm 2.0 + threads; --wasm3 adds tail calls and extended
-    constant expressions): tells feature differences apart."""
+    """wasm-tools with exactly the features compared (Wasm 2.0 + threads; --wasm3 adds tail calls, extended
+    constant expressions and relaxed SIMD): tells feature differences apart."""
     r = subprocess.run(
         [wasm_tools(), "validate", f"--features={exact_features()}", "-"], input=wasm, capture_output=True
     )
@@ -1154,7 +1160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--threads", action="store_true", help="generate with the threads proposal too (atomics)")
     ap.add_argument(
-        "--wasm3", action="store_true", help="generate with 3.0's tail calls and extended constant expressions too"
+        "--wasm3",
+        action="store_true",
+        help="generate with 3.0's tail calls, extended constant expressions and relaxed SIMD too",
     )
     ap.add_argument(
         "--min-full",
