@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from wasmroutines.spectest.cli import main
+from wasmroutines.spectest.cli import folder_table, main
 from wasmroutines.spectest.isolate import run_isolated
-from wasmroutines.spectest.outcome import FAILED, PASSED, SKIPPED
+from wasmroutines.spectest.outcome import FAILED, PASSED, SKIPPED, FileResult, Outcome
 from wasmroutines.spectest.script import ScriptRunner, run_script
 from wasmroutines.spectest.values import Refs, matches
 
@@ -491,3 +491,22 @@ def test_unsupported_features_are_neither_malformed_nor_invalid(tmp_path: Path, 
         result.outcomes[0].reason
     )
     assert result.outcomes[2].reason.endswith("exception handling is not supported")
+
+
+def test_the_folder_table_sums_each_group_folder_and_the_top_level(tmp_path: Path) -> None:
+    def result(rel: str, *statuses: str) -> FileResult:
+        outcomes = [Outcome(i, "assert_return", s) for i, s in enumerate(statuses)]
+        return FileResult(rel, str(tmp_path / "suite" / rel), outcomes)
+
+    table = folder_table(
+        [str(tmp_path / "suite")],
+        [
+            result("address/address.json", PASSED, PASSED, FAILED),
+            result("memory64/load64/load64.json", PASSED, SKIPPED),
+            result("memory64/store64/store64.json", FAILED),
+        ],
+    )
+    assert table.splitlines()[2:] == [
+        "| suite (top level) | 3 | 2 | 1 | 0 |",
+        "| suite/memory64 | 3 | 1 | 1 | 1 |",
+    ]

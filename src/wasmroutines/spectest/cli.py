@@ -17,7 +17,7 @@ from .isolate import run_many_isolated
 from .outcome import FAILED, SKIPPED, FileResult, Outcome
 from .script import run_script
 
-__all__ = ["discover", "main"]
+__all__ = ["discover", "folder_table", "main"]
 
 
 def discover(paths: Sequence[str]) -> list[Path]:
@@ -30,6 +30,30 @@ def discover(paths: Sequence[str]) -> list[Path]:
         else:
             raise FileNotFoundError(f"no such test path: {p}")
     return found
+
+
+def folder_table(paths: Sequence[str], results: Sequence[FileResult]) -> str:
+    """A Markdown table of the totals per group folder (a folder of test folders, such as wasm-3.0/memory64/) of
+    each PATH; a PATH's own test folders count as its "top level"."""
+    totals: dict[str, list[int]] = {}
+    roots = [Path(p).resolve() for p in paths]
+    for r in results:
+        path = Path(r.path).resolve()
+        row = str(path)
+        for root in roots:
+            if path.is_relative_to(root):
+                parts = path.relative_to(root).parts
+                # root/test/test.json is the root's own; root/group/test/test.json is the group's.
+                row = f"{root.name}/{parts[0]}" if len(parts) >= 3 else f"{root.name} (top level)"
+                break
+        t = totals.setdefault(row, [0, 0, 0, 0])
+        t[0] += r.passed + r.failed + r.skipped
+        t[1] += r.passed
+        t[2] += r.failed
+        t[3] += r.skipped
+    lines = ["| folder | commands | passed | failed | skipped |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {name} | {t[0]:,} | {t[1]:,} | {t[2]:,} | {t[3]:,} |" for name, t in sorted(totals.items())]
+    return "\n".join(lines)
 
 
 def _emit(o: Outcome) -> None:
@@ -48,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--isolate", action="store_true", help="run each script in a child process (survives crashes)")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="N scripts at once (implies --isolate)")
+    parser.add_argument(
+        "--by-folder",
+        action="store_true",
+        help="end with a table of the totals per group folder of each PATH (its own tests: 'top level')",
+    )
     parser.add_argument("--emit-outcomes", action="store_true", help=argparse.SUPPRESS)  # the child side of --isolate
     args = parser.parse_args(argv)
 
@@ -96,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             Path(args.json).write_text(doc)
     print(f"{passed} passed, {failed} failed, {skipped} skipped", file=out)
+    if args.by_folder:
+        print(folder_table(args.paths, results), file=out)
     if passed + failed + skipped == 0:
         # A run that found no command is a broken setup (a wrong folder, no JSON), not a pass.
         print("spectest: no command ran", file=sys.stderr)
