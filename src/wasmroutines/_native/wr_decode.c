@@ -67,6 +67,7 @@ typedef struct wr_decoder {
     uint32_t nbodies;    /* entries in the code section */
     const uint8_t *names; /* payload of the "name" custom section, or NULL */
     uint32_t names_size;
+    uint32_t ntypes_visible; /* the types a value type may name: in the type section, those up to the one being read */
 } wr_decoder;
 
 /* ---- errors ---- */
@@ -224,31 +225,49 @@ static int read_name(wr_decoder *d, char **out, uint32_t *len)
     return 0;
 }
 
-static bool is_valtype(uint8_t b)
+/* The result of wr_read_valtype / wr_read_heaptype: a malformed or
+ * unsupported byte, or a type index past the types visible here (invalid:
+ * "unknown type", reported if the module turns out well formed). */
+static int valtype_result(wr_decoder *d, int rc, uint8_t bad, wr_valtype t, uint32_t at, const char *malformed)
 {
-    return wr_valtype_is_num(b) || wr_valtype_is_ref(b);
-}
-
-static int read_valtype(wr_decoder *d, uint8_t *out)
-{
-    if (read_u8(d, out))
-        return -1;
-    if (!is_valtype(*out)) {
-        const char *what = wr_unsupported_valtype(*out);
-        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed value type");
-    }
+    if (rc == WR_VT_UNSUPPORTED)
+        return fail_unsupported(d, pos(d) - 1, wr_unsupported_valtype(bad));
+    if (rc == WR_VT_MALFORMED)
+        return fail(d, pos(d) - 1, "%s", malformed);
+    if (rc)
+        return fail_read(d, rc);
+    if (!wr_valtype_is_2_0(t))
+        wr_module_note_typed_refs(d->m, at);
+    if (wr_valtype_is_concrete(t) && wr_valtype_index(t) >= d->ntypes_visible)
+        defer_invalid(d, at, "unknown type");
     return 0;
 }
 
-static int read_reftype(wr_decoder *d, uint8_t *out)
+static int read_valtype(wr_decoder *d, wr_valtype *out)
 {
-    if (read_u8(d, out))
+    uint32_t at = pos(d);
+    uint8_t bad = 0;
+    *out = 0;
+    int rc = wr_read_valtype(&d->r, out, &bad);
+    return valtype_result(d, rc, bad, *out, at, "malformed value type");
+}
+
+static int read_reftype(wr_decoder *d, wr_valtype *out)
+{
+    if (read_valtype(d, out))
         return -1;
-    if (!wr_valtype_is_ref(*out)) {
-        const char *what = wr_unsupported_valtype(*out);
-        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
-    }
+    if (!wr_valtype_is_ref(*out))
+        return fail(d, pos(d) - 1, "malformed reference type");
     return 0;
+}
+
+static int read_heaptype(wr_decoder *d, wr_valtype *out)
+{
+    uint32_t at = pos(d);
+    uint8_t bad = 0;
+    *out = 0;
+    int rc = wr_read_heaptype(&d->r, out, &bad);
+    return valtype_result(d, rc, bad, *out, at, "malformed reference type");
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
@@ -360,17 +379,13 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
     case WR_CONST_GLOBAL_GET:
         rc = wr_read_u32(&d->r, &c->index);
         break;
-    case WR_CONST_REF_NULL: /* a heap type: func or extern (2.0) */
-        if (read_u8(d, &c->type))
+    case WR_CONST_REF_NULL: /* its heap type: the value is (ref null ht) */
+        if (read_heaptype(d, &c->type))
             return -1;
-        if (!wr_valtype_is_ref(c->type)) {
-            const char *what = wr_unsupported_heaptype(c->type);
-            return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
-        }
         break;
-    case WR_CONST_REF_FUNC:
+    case WR_CONST_REF_FUNC: /* (ref $t) of the function's type $t: filled by validation */
         rc = wr_read_u32(&d->r, &c->index);
-        c->type = WR_FUNCREF;
+        c->type = WR_FUNCREF | WR_REF_NONNULL;
         break;
     case WR_CONST_I32_ADD:
     case WR_CONST_I32_SUB:
@@ -479,14 +494,14 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
     }
     if (read_len(d, &np))
         return -1;
-    if (!(ft->types = malloc((size_t)np + 1)))
+    if (!(ft->types = malloc(((size_t)np + 1) * sizeof *ft->types)))
         return fail_oom(d);
     for (uint32_t k = 0; k < np; k++)
         if (read_valtype(d, &ft->types[k]))
             return -1;
     if (read_len(d, &nr))
         return -1;
-    uint8_t *types = realloc(ft->types, (size_t)np + nr + 1);
+    wr_valtype *types = realloc(ft->types, ((size_t)np + nr + 1) * sizeof *types);
     if (!types)
         return fail_oom(d);
     ft->types = types;
@@ -502,19 +517,84 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
     return 0;
 }
 
+/* A type's structure with the concrete types it names replaced by their
+ * representatives, and itself by WR_HT_REC 0: equal keys, equivalent types
+ * (each type is a recursion group of its own until GC's `rec`). */
+static wr_valtype canon_key(const wr_module *m, uint32_t self, wr_valtype t)
+{
+    if (!wr_valtype_is_concrete(t))
+        return t;
+    uint32_t i = wr_valtype_index(t);
+    if (i == self)
+        return WR_HT_REC | (t & WR_REF_NONNULL);
+    return wr_ref_concrete(i < self ? m->type_canon[i] : i, wr_valtype_nullable(t));
+}
+
+static bool same_structure(const wr_module *m, uint32_t a, uint32_t b)
+{
+    const wr_functype *x = &m->types[a], *y = &m->types[b];
+    if (x->nparams != y->nparams || x->nresults != y->nresults)
+        return false;
+    for (uint32_t k = 0; k < x->nparams + x->nresults; k++)
+        if (canon_key(m, a, x->types[k]) != canon_key(m, b, y->types[k]))
+            return false;
+    return true;
+}
+
+static uint32_t structure_hash(const wr_module *m, uint32_t i)
+{
+    const wr_functype *ft = &m->types[i];
+    uint32_t h = 2166136261u ^ ft->nparams; /* FNV-1a */
+    h = (h ^ ft->nresults) * 16777619u;
+    for (uint32_t k = 0; k < ft->nparams + ft->nresults; k++)
+        h = (h ^ canon_key(m, i, ft->types[k])) * 16777619u;
+    return h;
+}
+
+/* m->type_canon: each type's first equivalent, in one pass (a type names
+ * only itself and earlier types, whose representatives are known). */
+static int canonicalize_types(wr_decoder *d)
+{
+    wr_module *m = d->m;
+    uint32_t cap = 16;
+    while (cap < 2 * (uint64_t)m->ntypes)
+        cap *= 2;
+    uint32_t *slots = calloc(cap, sizeof *slots); /* representative + 1; 0: empty */
+    if (!slots)
+        return fail_oom(d);
+    for (uint32_t i = 0; i < m->ntypes; i++) {
+        uint32_t k = structure_hash(m, i) & (cap - 1);
+        m->type_canon[i] = i;
+        while (slots[k] && !same_structure(m, slots[k] - 1, i))
+            k = (k + 1) & (cap - 1);
+        if (slots[k])
+            m->type_canon[i] = slots[k] - 1;
+        else
+            slots[k] = i + 1;
+    }
+    free(slots);
+    return 0;
+}
+
 static int decode_type_section(wr_decoder *d)
 {
     wr_module *m = d->m;
     uint32_t n;
     if (read_len(d, &n))
         return -1;
-    if (!(m->types = calloc(n ? n : 1, sizeof *m->types)))
+    if (n > WR_HT_MAX_INDEX)
+        return fail(d, pos(d) - 1, "too many types");
+    if (!(m->types = calloc(n ? n : 1, sizeof *m->types)) ||
+        !(m->type_canon = calloc(n ? n : 1, sizeof *m->type_canon)))
         return fail_oom(d);
     m->ntypes = n;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
+        d->ntypes_visible = i + 1; /* a type may name itself and those before it */
         if (read_functype(d, &m->types[i]))
             return -1;
-    return 0;
+    }
+    d->ntypes_visible = n;
+    return canonicalize_types(d);
 }
 
 static int read_import_desc(wr_decoder *d, wr_import *im)
@@ -553,6 +633,8 @@ static int add_imports_to_index_spaces(wr_decoder *d)
     if (grow(d, (void **)&m->funcs, 0, nf, sizeof *m->funcs) ||
         grow(d, (void **)&m->tables, 0, nt, sizeof *m->tables) ||
         grow(d, (void **)&m->table_offsets, 0, nt, sizeof *m->table_offsets) ||
+        grow(d, (void **)&m->table_inits, 0, nt, sizeof *m->table_inits) ||
+        grow(d, (void **)&m->table_has_init, 0, nt, sizeof *m->table_has_init) ||
         grow(d, (void **)&m->mems, 0, nm, sizeof *m->mems) ||
         grow(d, (void **)&m->mem_offsets, 0, nm, sizeof *m->mem_offsets) ||
         grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals))
@@ -626,14 +708,27 @@ static int decode_table_section(wr_decoder *d)
     wr_module *m = d->m;
     uint32_t n;
     if (read_len(d, &n) || grow(d, (void **)&m->tables, m->ntables, n, sizeof *m->tables) ||
-        grow(d, (void **)&m->table_offsets, m->ntables, n, sizeof *m->table_offsets))
+        grow(d, (void **)&m->table_offsets, m->ntables, n, sizeof *m->table_offsets) ||
+        grow(d, (void **)&m->table_inits, m->ntables, n, sizeof *m->table_inits) ||
+        grow(d, (void **)&m->table_has_init, m->ntables, n, sizeof *m->table_has_init))
         return -1;
     for (uint32_t i = 0; i < n; i++) {
-        m->table_offsets[m->ntables] = pos(d);
-        /* 0x40 0x00: a table with an initializer expression (typed function references). */
-        if (d->r.p < d->r.end && *d->r.p == WR_TABLE_WITH_INIT)
-            return fail_unsupported(d, pos(d), WR_NO_TYPED_REFS);
+        uint32_t at = pos(d);
+        m->table_offsets[m->ntables] = at;
+        /* 0x40 0x00: a table type with an initializer expression. */
+        bool init = d->r.p < d->r.end && *d->r.p == 0x40;
+        if (init) {
+            uint8_t b;
+            wr_module_note_typed_refs(m, at);
+            if (read_u8(d, &b) || read_u8(d, &b))
+                return -1;
+            if (b != 0x00)
+                return fail(d, pos(d) - 1, "malformed table");
+        }
         if (read_tabletype(d, &m->tables[m->ntables]))
+            return -1;
+        m->table_has_init[m->ntables] = init;
+        if (init && read_constexpr(d, &m->table_inits[m->ntables]))
             return -1;
         m->ntables++;
     }
@@ -717,7 +812,8 @@ static int decode_elem_segment(wr_decoder *d, wr_elem_segment *seg)
         return fail(d, seg->offset_in_module, "malformed elements segment kind");
     bool exprs = flags & 4;
     seg->mode = !(flags & 1) ? WR_SEG_ACTIVE : (flags & 2) ? WR_SEG_DECLARATIVE : WR_SEG_PASSIVE;
-    seg->elemtype = WR_FUNCREF;
+    /* Function indices: (ref func); expressions: funcref unless the type is given. */
+    seg->elemtype = exprs ? WR_FUNCREF : WR_FUNCREF | WR_REF_NONNULL;
     if (seg->mode == WR_SEG_ACTIVE) {
         if ((flags & 2) && read_u32(d, &seg->table))
             return -1;
@@ -750,7 +846,7 @@ static int decode_elem_segment(wr_decoder *d, wr_elem_segment *seg)
             continue;
         }
         item->op = WR_CONST_REF_FUNC;
-        item->type = WR_FUNCREF;
+        item->type = WR_FUNCREF | WR_REF_NONNULL;
         item->offset = pos(d);
         if (read_u32(d, &item->index))
             return -1;
@@ -1095,6 +1191,11 @@ void wr_module_free(wr_module *m)
     for (uint32_t i = 0; i < m->ntypes; i++)
         free(m->types[i].types);
     free(m->types);
+    free(m->type_canon);
+    for (uint32_t i = 0; m->table_inits && i < m->ntables; i++)
+        free(m->table_inits[i].more);
+    free(m->table_inits);
+    free(m->table_has_init);
     for (uint32_t i = 0; i < m->nimports; i++) {
         free(m->imports[i].module);
         free(m->imports[i].name);

@@ -70,7 +70,7 @@ typedef struct wr_memory {
 
 typedef struct wr_table {
     wr_obj hdr;
-    uint8_t elemtype;
+    wr_valtype elemtype; /* in the store's form (concrete types are store ids) */
     uint64_t *elems; /* may move on grow: always reach it through the table */
     uint32_t size;
     uint32_t max; /* effective maximum */
@@ -79,7 +79,7 @@ typedef struct wr_table {
 
 typedef struct wr_global {
     wr_obj hdr;
-    wr_globaltype type;
+    wr_globaltype type; /* in the store's form */
     uint64_t val[2]; /* v128 uses both words, everything else val[0] */
 } wr_global;
 
@@ -173,13 +173,21 @@ struct wr_store {
 
 wr_store *wr_store_new(void);
 void wr_store_free(wr_store *s);
-/* Intern a function type; returns its id, or UINT32_MAX when out of memory. */
+/* Intern a function type whose concrete types are the store's ids already;
+ * returns its id, or UINT32_MAX when out of memory. Equal ids, equivalent
+ * types: wr_functype_equal compares interned types exactly. */
 uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft);
+/* Intern a module's type `self`, whose concrete types are module indices:
+ * those before it map through `ids` (their store ids), itself becomes
+ * WR_HT_REC 0 (a type that names itself). */
+uint32_t wr_store_intern_module_type(wr_store *s, const wr_functype *ft, uint32_t self, const uint32_t *ids);
+/* An interned type's types with WR_HT_REC resolved to its own id (what the host sees). */
+const wr_valtype *wr_store_type_resolved(const wr_functype *interned);
 
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
 wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
-wr_table *wr_table_new(wr_store *s, uint8_t elemtype, const wr_limits *limits, uint64_t init);
+wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init);
 wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
 
 /* memory.grow: returns the old size in pages, or -1 when it cannot grow. */

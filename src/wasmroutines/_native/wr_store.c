@@ -104,19 +104,22 @@ static bool type_hash_rebuild(wr_store *s, uint32_t cap)
     return true;
 }
 
-/* A private copy of `ft`: one allocation holding the struct and its bytes,
- * so the pointer stays valid however the type table grows. */
+/* A private copy of `ft` as its key (wr_store_intern_module_type): one
+ * allocation holding the struct, the key's types and after them the same
+ * types with WR_HT_REC resolved to the type's own id (filled once the id is
+ * known: wr_store_type_resolved), so the pointer stays valid however the
+ * type table grows. */
 static wr_functype *functype_copy(const wr_functype *ft)
 {
     size_t n = (size_t)ft->nparams + ft->nresults;
-    wr_functype *c = malloc(sizeof *c + n);
+    wr_functype *c = malloc(sizeof *c + 2 * n * sizeof(wr_valtype));
     if (!c)
         return NULL;
     c->nparams = ft->nparams;
     c->nresults = ft->nresults;
-    c->types = (uint8_t *)(c + 1);
+    c->types = (wr_valtype *)(c + 1);
     if (n)
-        memcpy(c->types, ft->types, n);
+        memcpy(c->types, ft->types, n * sizeof(wr_valtype));
     /* Recompute rather than trust the caller's slot counts. */
     c->param_slots = 0;
     c->result_slots = 0;
@@ -127,7 +130,13 @@ static wr_functype *functype_copy(const wr_functype *ft)
     return c;
 }
 
-uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft)
+const wr_valtype *wr_store_type_resolved(const wr_functype *interned)
+{
+    return interned->types + interned->nparams + interned->nresults;
+}
+
+/* Intern a key (its types in the store's form). */
+static uint32_t intern_key(wr_store *s, const wr_functype *ft)
 {
     uint32_t h = functype_hash(ft);
     if (s->type_hash_cap) {
@@ -139,7 +148,7 @@ uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft)
             i = (i + 1) & (s->type_hash_cap - 1);
         }
     }
-    if (s->ntypes >= UINT32_MAX / 4)
+    if (s->ntypes >= UINT32_MAX / 4 || s->ntypes >= WR_HT_MAX_INDEX)
         return UINT32_MAX;
     /* Keep the load factor at most 1/2. */
     if ((uint64_t)(s->ntypes + 1) * 2 > s->type_hash_cap) {
@@ -160,10 +169,42 @@ uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft)
         return UINT32_MAX;
     uint32_t id = s->ntypes++;
     s->types[id] = c;
+    uint32_t n = c->nparams + c->nresults;
+    wr_valtype *resolved = c->types + n;
+    for (uint32_t k = 0; k < n; k++) {
+        wr_valtype t = c->types[k];
+        resolved[k] = wr_valtype_code(t) == WR_HT_REC ? wr_ref_concrete(id, wr_valtype_nullable(t)) : t;
+    }
     uint32_t i = h & (s->type_hash_cap - 1);
     while (s->type_hash[i])
         i = (i + 1) & (s->type_hash_cap - 1);
     s->type_hash[i] = id + 1;
+    return id;
+}
+
+uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft)
+{
+    return intern_key(s, ft);
+}
+
+uint32_t wr_store_intern_module_type(wr_store *s, const wr_functype *ft, uint32_t self, const uint32_t *ids)
+{
+    uint32_t n = ft->nparams + ft->nresults;
+    wr_valtype small[16];
+    wr_valtype *key = n <= 16 ? small : malloc((size_t)n * sizeof *key);
+    if (!key)
+        return UINT32_MAX;
+    for (uint32_t k = 0; k < n; k++) {
+        wr_valtype t = ft->types[k];
+        if (wr_valtype_is_concrete(t) && wr_valtype_index(t) == self)
+            key[k] = WR_HT_REC | (t & WR_REF_NONNULL);
+        else
+            key[k] = wr_valtype_map(t, ids);
+    }
+    wr_functype kt = {ft->nparams, ft->nresults, key, ft->param_slots, ft->result_slots};
+    uint32_t id = intern_key(s, &kt);
+    if (key != small)
+        free(key);
     return id;
 }
 
