@@ -229,3 +229,52 @@ def test_typed_references_load_and_are_not_webassembly_2_0(wat: Callable[[str], 
     with pytest.raises(MalformedModule, match="not WebAssembly 2.0: typed function references") as info:
         Module(data, features=Features.WASM2)
     assert 8 <= info.value.offset < len(data)
+
+
+# ---- recursion groups and declared subtypes (the type system GC builds on) ----
+
+REC = """(module
+  (rec (type $a (func (param (ref null $b)))) (type $b (func (param (ref null $a)))))
+  (type $base (sub (func (result i32))))
+  (type $derived (sub final $base (func (result i32))))
+  (func $fa (type $a))
+  (func $seven (type $derived) (i32.const 7))
+  (table (export "t") 2 funcref)
+  (elem (i32.const 0) func $fa $seven)
+  (func (export "base") (param i32) (result i32) (call_indirect (type $base) (local.get 0))))"""
+
+
+def test_recursion_groups_are_equivalent_across_modules(store: Store, wat: Callable[[str], bytes]) -> None:
+    owner = Instance(store, Module(wat(REC)))
+    same_group = """(module
+      (rec (type $x (func (param (ref null $y)))) (type $y (func (param (ref null $x)))))
+      (import "m" "t" (table 2 funcref))
+      (func (export "call") (param i32) (call_indirect (type $x) (ref.null $y) (local.get 0))))"""
+    other_group = same_group.replace("(rec (type $x", "(rec (type $z (func)) (type $x")
+    e = Instance(store, Module(wat(same_group)), {"m": {"t": owner.exports.t}}).exports
+    e.call(0)  # $a of the owner's group is $x of this one
+    e2 = Instance(store, Module(wat(other_group)), {"m": {"t": owner.exports.t}}).exports
+    with pytest.raises(Trap, match="indirect call type mismatch"):
+        e2.call(0)  # the same structure in another group is another type
+
+
+def test_call_indirect_accepts_a_declared_subtype(store: Store, wat: Callable[[str], bytes]) -> None:
+    e = Instance(store, Module(wat(REC))).exports
+    assert e.base(1) == 7  # $seven is a $derived, a subtype of $base
+    with pytest.raises(Trap, match="indirect call type mismatch"):
+        e.base(0)
+
+
+def test_recursion_groups_are_not_webassembly_2_0(wat: Callable[[str], bytes]) -> None:
+    for text in ("(module (rec (type (func))))", "(module (type (sub (func))))"):
+        data = wat(text)
+        Module(data)
+        with pytest.raises(MalformedModule, match="not WebAssembly 2.0: recursive types"):
+            Module(data, features=Features.WASM2)
+
+
+def test_a_subtype_must_match_its_supertype(wat: Callable[[str], bytes]) -> None:
+    with pytest.raises(InvalidModule, match="sub type"):
+        Module(wat("(module (type $f (func)) (type (sub $f (func))))"))  # $f is final
+    with pytest.raises(InvalidModule, match="sub type"):
+        Module(wat("(module (type $f (sub (func (result i32)))) (type (sub $f (func (result i64)))))"))

@@ -21,7 +21,7 @@ CASES = [
     ("(module (func (try_table)))", EH),
     ("(module (func (throw_ref (ref.null exn))))", EH),
     ("(module (type (struct)))", GC),
-    ("(module (rec (type (func))))", GC),
+    ("(module (rec (type (func)) (type (array i32))))", GC),
     ("(module (global anyref (ref.null any)))", GC),
     ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
     ("(module (memory i64 1))", "memory64 is not supported"),

@@ -212,8 +212,6 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t npar
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out)
 {
     functype_out(f->type, out);
-    out->params = wr_store_type_resolved(f->type);
-    out->results = out->params + f->type->nparams;
 }
 
 uint32_t wr_api_func_type_id(const wr_func *f)

@@ -517,83 +517,152 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
     return 0;
 }
 
-/* A type's structure with the concrete types it names replaced by their
- * representatives, and itself by WR_HT_REC 0: equal keys, equivalent types
- * (each type is a recursion group of its own until GC's `rec`). */
-static wr_valtype canon_key(const wr_module *m, uint32_t self, wr_valtype t)
-{
-    if (!wr_valtype_is_concrete(t))
-        return t;
-    uint32_t i = wr_valtype_index(t);
-    if (i == self)
-        return WR_HT_REC | (t & WR_REF_NONNULL);
-    return wr_ref_concrete(i < self ? m->type_canon[i] : i, wr_valtype_nullable(t));
-}
-
-static bool same_structure(const wr_module *m, uint32_t a, uint32_t b)
-{
-    const wr_functype *x = &m->types[a], *y = &m->types[b];
-    if (x->nparams != y->nparams || x->nresults != y->nresults)
-        return false;
-    for (uint32_t k = 0; k < x->nparams + x->nresults; k++)
-        if (canon_key(m, a, x->types[k]) != canon_key(m, b, y->types[k]))
-            return false;
-    return true;
-}
-
-static uint32_t structure_hash(const wr_module *m, uint32_t i)
-{
-    const wr_functype *ft = &m->types[i];
-    uint32_t h = 2166136261u ^ ft->nparams; /* FNV-1a */
-    h = (h ^ ft->nresults) * 16777619u;
-    for (uint32_t k = 0; k < ft->nparams + ft->nresults; k++)
-        h = (h ^ canon_key(m, i, ft->types[k])) * 16777619u;
-    return h;
-}
-
-/* m->type_canon: each type's first equivalent, in one pass (a type names
- * only itself and earlier types, whose representatives are known). */
+/* m->type_canon: each type's representative, a group at a time (a group
+ * names only itself and the groups before it, whose representatives are
+ * known): the first group with the same key. */
 static int canonicalize_types(wr_decoder *d)
 {
     wr_module *m = d->m;
     uint32_t cap = 16;
     while (cap < 2 * (uint64_t)m->ntypes)
         cap *= 2;
-    uint32_t *slots = calloc(cap, sizeof *slots); /* representative + 1; 0: empty */
-    if (!slots)
+    uint32_t *slots = calloc(cap, sizeof *slots); /* a representative group's start + 1; 0: empty */
+    uint32_t maxwords = 1;
+    for (uint32_t i = 0; i < m->ntypes; i += m->type_group_size[i]) {
+        uint32_t w = wr_group_key_words(m->types + i, m->type_group_size[i]);
+        maxwords = w > maxwords ? w : maxwords;
+    }
+    uint32_t *key = malloc((size_t)maxwords * sizeof *key), *other = malloc((size_t)maxwords * sizeof *other);
+    if (!slots || !key || !other) {
+        free(slots);
+        free(key);
+        free(other);
         return fail_oom(d);
-    for (uint32_t i = 0; i < m->ntypes; i++) {
-        uint32_t k = structure_hash(m, i) & (cap - 1);
-        m->type_canon[i] = i;
-        while (slots[k] && !same_structure(m, slots[k] - 1, i))
-            k = (k + 1) & (cap - 1);
-        if (slots[k])
-            m->type_canon[i] = slots[k] - 1;
-        else
+    }
+    for (uint32_t i = 0; i < m->ntypes;) {
+        uint32_t size = m->type_group_size[i];
+        uint32_t nw = wr_group_key_words(m->types + i, size);
+        wr_group_key(m->types + i, m->type_super + i, m->type_final + i, i, size, m->type_canon, key);
+        uint32_t k = wr_key_hash(key, nw) & (cap - 1), rep = i;
+        for (; slots[k]; k = (k + 1) & (cap - 1)) {
+            uint32_t j = slots[k] - 1;
+            if (m->type_group_size[j] != size || wr_group_key_words(m->types + j, size) != nw)
+                continue;
+            wr_group_key(m->types + j, m->type_super + j, m->type_final + j, j, size, m->type_canon, other);
+            if (memcmp(key, other, (size_t)nw * sizeof *key) == 0) {
+                rep = j;
+                break;
+            }
+        }
+        if (rep == i)
             slots[k] = i + 1;
+        for (uint32_t t = 0; t < size; t++)
+            m->type_canon[i + t] = rep + t;
+        i += size;
     }
     free(slots);
+    free(key);
+    free(other);
     return 0;
 }
 
+/* Room for `add` more types (capacity doubles: a section of many groups stays linear). */
+static int reserve_types(wr_decoder *d, uint32_t *cap, uint32_t add)
+{
+    wr_module *m = d->m;
+    uint64_t need = (uint64_t)m->ntypes + add;
+    if (need > WR_HT_MAX_INDEX)
+        return fail(d, pos(d), "too many types");
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p[6] = {realloc(m->types, (size_t)ncap * sizeof *m->types), NULL, NULL, NULL, NULL, NULL};
+    if (p[0])
+        m->types = p[0];
+    p[1] = realloc(m->type_super, (size_t)ncap * sizeof *m->type_super);
+    if (p[1])
+        m->type_super = p[1];
+    p[2] = realloc(m->type_final, (size_t)ncap * sizeof *m->type_final);
+    if (p[2])
+        m->type_final = p[2];
+    p[3] = realloc(m->type_group, (size_t)ncap * sizeof *m->type_group);
+    if (p[3])
+        m->type_group = p[3];
+    p[4] = realloc(m->type_group_size, (size_t)ncap * sizeof *m->type_group_size);
+    if (p[4])
+        m->type_group_size = p[4];
+    p[5] = realloc(m->type_canon, (size_t)ncap * sizeof *m->type_canon);
+    if (p[5])
+        m->type_canon = p[5];
+    for (int i = 0; i < 6; i++)
+        if (!p[i])
+            return fail_oom(d);
+    *cap = ncap;
+    return 0;
+}
+
+/* One subtype: `sub` (0x50) or `sub final` (0x4F) with its supertypes, then
+ * the composite type; or the composite type alone (final, no supertype). */
+static int read_subtype(wr_decoder *d, uint32_t index)
+{
+    wr_module *m = d->m;
+    m->type_super[index] = WR_NO_SUPER;
+    m->type_final[index] = true;
+    if (d->r.p < d->r.end && (*d->r.p == 0x50 || *d->r.p == 0x4F)) {
+        uint8_t form;
+        uint32_t n, at = pos(d);
+        if (!m->gc_types_offset)
+            m->gc_types_offset = at;
+        if (read_u8(d, &form) || read_len(d, &n))
+            return -1;
+        m->type_final[index] = form == 0x4F;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t x;
+            if (read_u32(d, &x))
+                return -1;
+            if (k == 0)
+                m->type_super[index] = x;
+        }
+        if (n > 1)
+            defer_invalid(d, at, "sub type");
+        else if (n == 1 && m->type_super[index] >= index) /* a supertype comes first */
+            defer_invalid(d, at, "unknown type");
+    }
+    return read_functype(d, &m->types[index]);
+}
+
+/* The type section: recursion groups (0x4E and its types) or single types. */
 static int decode_type_section(wr_decoder *d)
 {
     wr_module *m = d->m;
-    uint32_t n;
-    if (read_len(d, &n))
+    uint32_t n, cap = 0;
+    if (read_len(d, &n) || reserve_types(d, &cap, 1))
         return -1;
-    if (n > WR_HT_MAX_INDEX)
-        return fail(d, pos(d) - 1, "too many types");
-    if (!(m->types = calloc(n ? n : 1, sizeof *m->types)) ||
-        !(m->type_canon = calloc(n ? n : 1, sizeof *m->type_canon)))
-        return fail_oom(d);
-    m->ntypes = n;
-    for (uint32_t i = 0; i < n; i++) {
-        d->ntypes_visible = i + 1; /* a type may name itself and those before it */
-        if (read_functype(d, &m->types[i]))
+    for (uint32_t g = 0; g < n; g++) {
+        uint32_t size = 1;
+        if (d->r.p < d->r.end && *d->r.p == 0x4E) {
+            uint8_t rec;
+            if (!m->gc_types_offset)
+                m->gc_types_offset = pos(d);
+            if (read_u8(d, &rec) || read_len(d, &size))
+                return -1;
+        }
+        if (reserve_types(d, &cap, size))
             return -1;
+        uint32_t start = m->ntypes;
+        d->ntypes_visible = start + size; /* a group's types may name each other */
+        for (uint32_t k = 0; k < size; k++) {
+            uint32_t i = m->ntypes++;
+            memset(&m->types[i], 0, sizeof m->types[i]);
+            m->type_group[i] = start;
+            m->type_group_size[i] = size;
+            if (read_subtype(d, i))
+                return -1;
+        }
     }
-    d->ntypes_visible = n;
+    d->ntypes_visible = m->ntypes;
     return canonicalize_types(d);
 }
 
@@ -1192,6 +1261,10 @@ void wr_module_free(wr_module *m)
         free(m->types[i].types);
     free(m->types);
     free(m->type_canon);
+    free(m->type_super);
+    free(m->type_final);
+    free(m->type_group);
+    free(m->type_group_size);
     for (uint32_t i = 0; m->table_inits && i < m->ntables; i++)
         free(m->table_inits[i].more);
     free(m->table_inits);

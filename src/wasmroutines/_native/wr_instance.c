@@ -186,8 +186,8 @@ static int link_error(wr_error *err, const wr_import *imp, const char *expected,
  * declares supertypes), a table's element type the declared one, an immutable
  * global's type a subtype of the declared one, a mutable global's the same.
  * `ids`: the module's types' store ids. */
-static int check_import(const wr_module *m, const uint32_t *ids, const wr_import *imp, const wr_extern *ext,
-                        wr_error *err)
+static int check_import(const wr_store *s, const wr_module *m, const uint32_t *ids, const wr_import *imp,
+                        const wr_extern *ext, wr_error *err)
 {
     char want[96], got[96], n1[32], n2[32];
     if (!ext->ptr)
@@ -198,7 +198,7 @@ static int check_import(const wr_module *m, const uint32_t *ids, const wr_import
     case WR_EXTERN_FUNC: {
         const wr_functype *decl = &m->types[imp->desc.func_type];
         const wr_func *f = ext->ptr;
-        if (f->type_id == ids[imp->desc.func_type])
+        if (wr_store_type_sub(s, f->type_id, ids[imp->desc.func_type]))
             return 0;
         describe_functype(want, sizeof want, decl);
         describe_functype(got, sizeof got, f->type);
@@ -231,8 +231,9 @@ static int check_import(const wr_module *m, const uint32_t *ids, const wr_import
         const wr_globaltype *decl = &imp->desc.global;
         const wr_global *g = ext->ptr;
         wr_valtype dt = wr_valtype_map(decl->type, ids);
+        wr_typectx scx = {NULL, s->type_super, s->ntypes};
         if (g->type.mutable_ == decl->mutable_ &&
-            (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, NULL)))
+            (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, &scx)))
             return 0;
         snprintf(want, sizeof want, "global %s%s", decl->mutable_ ? "mut " : "", wr_valtype_name(decl->type, n1, sizeof n1));
         snprintf(got, sizeof got, "global %s%s", g->type.mutable_ ? "mut " : "", wr_valtype_name(g->type.type, n2, sizeof n2));
@@ -474,13 +475,10 @@ int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, u
     if (!ids)
         return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
     int rc = 0;
-    for (uint32_t i = 0; i < m->ntypes && rc == 0; i++) {
-        ids[i] = wr_store_intern_module_type(s, &m->types[i], i, ids);
-        if (ids[i] == UINT32_MAX)
-            rc = wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
-    }
+    if (wr_store_intern_module_types(s, m, ids))
+        rc = wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
     for (uint32_t i = 0; i < nimports && rc == 0; i++)
-        if (check_import(m, ids, &m->imports[i], &imports[i], err))
+        if (check_import(s, m, ids, &m->imports[i], &imports[i], err))
             rc = WR_ERR_LINK;
     if (rc == 0)
         rc = build(s, m, imports, ids, NULL, out, err);

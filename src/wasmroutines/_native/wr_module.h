@@ -147,10 +147,18 @@ typedef struct wr_module {
 
     uint32_t ntypes;
     wr_functype *types;
-    /* Each type's representative: the first type equivalent to it (the
-     * same structure, a concrete type named by its representative, a type
-     * naming itself as itself; wr_decode.c). Equivalent types are one type
-     * for validation (wr_module_typectx). */
+    /* Recursion groups and subtyping (WebAssembly 3.0 `rec`, `sub`): each
+     * type's declared supertype (WR_NO_SUPER: none), whether it is final,
+     * and its group (first index, size; a type outside `rec` is a group of
+     * its own). */
+    uint32_t *type_super;
+    bool *type_final;
+    uint32_t *type_group, *type_group_size;
+    /* Each type's representative: the type at the same place in the first
+     * recursion group equivalent to its own (the same structure, types
+     * before the group named by their representatives, types of the group by
+     * their place in it; wr_decode.c). Equivalent types are one type for
+     * validation (wr_module_typectx). */
     uint32_t *type_canon;
 
     uint32_t nimports;
@@ -203,6 +211,9 @@ typedef struct wr_module {
      * funcref and externref, a table initializer, call_ref, ...; wr_decode.c
      * and wr_translate.c), for the feature check: a byte offset (0: none). */
     uint32_t typed_refs_offset;
+    /* Its first recursion group or declared subtype (`rec`, `sub`: GC's type
+     * system, wr_decode.c), for the feature check (WR_FEATURE_GC): 0 none. */
+    uint32_t gc_types_offset;
     /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
     uint32_t relaxed_simd_offset;
 
@@ -234,10 +245,10 @@ enum {
     /* WebAssembly 3.0's extended constant expressions: i32/i64 add, sub and
      * mul in a constant expression. */
     WR_FEATURE_EXTENDED_CONST = 2,
-    /* What 3.0 took from the GC proposal; today only this: a constant
-     * expression may read (global.get) an immutable global the module itself
-     * defines, not only an imported one (one defined before it, in a global's
-     * initializer). */
+    /* What 3.0 took from the GC proposal; today this: a constant expression
+     * may read (global.get) an immutable global the module itself defines,
+     * not only an imported one (one defined before it, in a global's
+     * initializer); recursion groups and declared subtypes (`rec`, `sub`). */
     WR_FEATURE_GC = 4,
     /* WebAssembly 3.0's tail calls: return_call, return_call_indirect
      * (without it their opcodes are illegal, as in 2.0). */
@@ -280,7 +291,7 @@ static inline bool wr_module_table_has_init(const wr_module *m, uint32_t i)
 /* How the module's defined types compare (wr_types.h). */
 static inline wr_typectx wr_module_typectx(const wr_module *m)
 {
-    wr_typectx cx = {m->type_canon, m->ntypes};
+    wr_typectx cx = {m->type_canon, m->type_super, m->ntypes};
     return cx;
 }
 

@@ -112,9 +112,11 @@ struct wr_store {
     wr_obj *objects; /* every object, newest first */
     wr_store_config config;
     uint32_t ntypes, types_cap;
-    wr_functype **types; /* interned function types; index = type id */
-    /* Open-addressing hash over `types` so interning is O(1), private to
-     * wr_store.c: an entry is type id + 1, 0 marks an empty slot. */
+    wr_functype **types; /* interned function types; index = type id (wr_store.c, "type interning") */
+    uint32_t *type_super; /* each id's declared supertype's id, or WR_NO_SUPER */
+    uint32_t **type_keys; /* at a group's first id its key (length first), else NULL */
+    /* Open-addressing hash over the groups so interning is O(1), private to
+     * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
     /* Threads whose wait ended (a notify, or the host's timeout), oldest
@@ -173,16 +175,15 @@ struct wr_store {
 
 wr_store *wr_store_new(void);
 void wr_store_free(wr_store *s);
-/* Intern a function type whose concrete types are the store's ids already;
- * returns its id, or UINT32_MAX when out of memory. Equal ids, equivalent
- * types: wr_functype_equal compares interned types exactly. */
+/* Intern a function type whose concrete types are the store's ids already
+ * (a final type of its own group); returns its id, or UINT32_MAX when out of
+ * memory. Equal ids, equivalent types. */
 uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft);
-/* Intern a module's type `self`, whose concrete types are module indices:
- * those before it map through `ids` (their store ids), itself becomes
- * WR_HT_REC 0 (a type that names itself). */
-uint32_t wr_store_intern_module_type(wr_store *s, const wr_functype *ft, uint32_t self, const uint32_t *ids);
-/* An interned type's types with WR_HT_REC resolved to its own id (what the host sees). */
-const wr_valtype *wr_store_type_resolved(const wr_functype *interned);
+/* Intern a module's types, a recursion group at a time: ids[i] gets type i's
+ * id. 0, or -1 when out of memory. */
+int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids);
+/* Type id a is b or a declared subtype of it. */
+bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);

@@ -97,18 +97,36 @@ static inline uint32_t wr_heaptype_top(wr_valtype heap)
     return c == WR_HT_EXTERN || c == WR_HT_NOEXTERN ? WR_HT_EXTERN : WR_HT_FUNC;
 }
 
+/* A defined type without a declared supertype (WebAssembly 3.0 `sub`). */
+#define WR_NO_SUPER UINT32_MAX
+
 /* How defined types compare: `canon` maps a concrete index to one
  * representative of its equivalence class (a module's types: computed when
  * decoding, wr_module.h), or is NULL when indices are canonical already (a
- * store's type ids). REVISIT (GC): declared supertypes go here. */
+ * store's type ids); `super` gives each index's declared supertype (an
+ * index of the same space, or WR_NO_SUPER), or is NULL when none has one. */
 typedef struct wr_typectx {
     const uint32_t *canon;
-    uint32_t ntypes; /* entries in canon */
+    const uint32_t *super;
+    uint32_t ntypes; /* entries in canon and super */
 } wr_typectx;
 
 /* Subtyping (WebAssembly 3.0 "matching"): a <: b. */
 bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx);
 bool wr_valtype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx);
+/* Defined type a is b or declares it as a (transitive) supertype. */
+bool wr_deftype_sub(uint32_t a, uint32_t b, const wr_typectx *cx);
+/* A recursion group's key: equal keys, equivalent groups. `types`, `super`
+ * and `final` are the group's `size` entries (super and final may be NULL:
+ * no supertypes, all final); `start` is its first type's index: types of the
+ * group are named relative to it (WR_HT_REC), types before it through
+ * `outside` (their representatives or store ids; NULL: as they are).
+ * wr_group_key_words is the key's length. */
+struct wr_functype;
+uint32_t wr_group_key_words(const struct wr_functype *types, uint32_t size);
+void wr_group_key(const struct wr_functype *types, const uint32_t *super, const bool *final, uint32_t start,
+                  uint32_t size, const uint32_t *outside, uint32_t *out);
+uint32_t wr_key_hash(const uint32_t *key, uint32_t nwords);
 /* A module's type with concrete indices mapped through `ids` (to a store's ids). */
 wr_valtype wr_valtype_map(wr_valtype t, const uint32_t *ids);
 /* "i32", "funcref", "(ref null 3)", ...: into buf, which it returns. */

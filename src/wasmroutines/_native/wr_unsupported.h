@@ -56,13 +56,10 @@ static inline const char *wr_unsupported_opcode(uint8_t op)
     }
 }
 
-/* A type section entry's form byte (0x60 is a function type). */
+/* A composite type's form byte (0x60 is a function type). */
 static inline const char *wr_unsupported_typeform(uint8_t form)
 {
     switch (form) {
-    case 0x4E: /* rec */
-    case 0x4F: /* sub final */
-    case 0x50: /* sub */
     case 0x5E: /* array */
     case 0x5F: /* struct */
         return WR_NO_GC;

@@ -28,6 +28,29 @@ static int invalid(wr_error *err, uint32_t offset, const char *msg)
 
 /* ---- types and limits ---- */
 
+/* A declared supertype (`sub`): not final, and the function type matches it
+ * (parameters contravariant, results covariant). */
+static int check_types(const wr_module *m, wr_error *err)
+{
+    wr_typectx cx = wr_module_typectx(m);
+    for (uint32_t i = 0; m->type_super && i < m->ntypes; i++) {
+        uint32_t sup = m->type_super[i];
+        if (sup == WR_NO_SUPER)
+            continue;
+        if (sup >= m->ntypes)
+            return invalid_kind(err, 0, "type", sup);
+        const wr_functype *a = &m->types[i], *b = &m->types[sup];
+        bool ok = !m->type_final[sup] && a->nparams == b->nparams && a->nresults == b->nresults;
+        for (uint32_t k = 0; ok && k < a->nparams; k++)
+            ok = wr_valtype_sub(b->types[k], a->types[k], &cx);
+        for (uint32_t k = 0; ok && k < a->nresults; k++)
+            ok = wr_valtype_sub(a->types[a->nparams + k], b->types[b->nparams + k], &cx);
+        if (!ok)
+            return wr_error_set(err, WR_ERR_INVALID, 0, "sub type %u does not match super type %u", i, sup);
+    }
+    return 0;
+}
+
 static int check_type_index(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
 {
     return type < m->ntypes ? 0 : invalid_kind(err, offset, "type", type);
@@ -326,7 +349,7 @@ int wr_module_validate(wr_module *m, wr_error *err)
     wr_error scratch = {0};
     if (!err)
         err = &scratch;
-    if (check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
+    if (check_types(m, err) || check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
         check_elems(m, err) || check_datas(m, err) || check_start(m, err) || check_exports(m, err) ||
         check_memory_count(m, err))
         return err->kind ? err->kind : WR_ERR_INVALID;
@@ -355,6 +378,9 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
         return invalid(err, 0, "multiple tables");
     if (!(features & WR_FEATURE_TAIL_CALL) && m->tail_call_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->tail_call_offset, "illegal opcode %02x", m->tail_call_op);
+    if (!(features & WR_FEATURE_GC) && m->gc_types_offset)
+        return wr_error_set(err, WR_ERR_UNSUPPORTED, m->gc_types_offset,
+                            "recursive types are not in the module's feature set");
     if (!(features & WR_FEATURE_FUNCTION_REFERENCES) && m->typed_refs_offset)
         return wr_error_set(err, WR_ERR_UNSUPPORTED, m->typed_refs_offset,
                             "typed function references are not in the module's feature set");

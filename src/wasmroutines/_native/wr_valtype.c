@@ -27,8 +27,74 @@ bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
     if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN) /* the bottom of b's */
         return true;
     if (ca == WR_HT_CONCRETE && cb == WR_HT_CONCRETE)
-        return canonical(wr_valtype_index(a), cx) == canonical(wr_valtype_index(b), cx);
+        return wr_deftype_sub(wr_valtype_index(a), wr_valtype_index(b), cx);
     return false;
+}
+
+/* Declared supertype chains are at most as long as the types before (a
+ * supertype precedes its subtype), so the walk ends. */
+bool wr_deftype_sub(uint32_t a, uint32_t b, const wr_typectx *cx)
+{
+    uint32_t cb = canonical(b, cx);
+    for (uint32_t steps = 0; a != WR_NO_SUPER; steps++) {
+        if (canonical(a, cx) == cb)
+            return true;
+        if (!cx || !cx->super || a >= cx->ntypes || steps > cx->ntypes)
+            return false;
+        a = cx->super[a];
+    }
+    return false;
+}
+
+/* ---- recursion group keys ---- */
+
+#define KEY_IN_GROUP 0x80000000u /* a supertype word naming a type of the group itself */
+
+uint32_t wr_group_key_words(const wr_functype *types, uint32_t size)
+{
+    uint32_t n = 1;
+    for (uint32_t k = 0; k < size; k++)
+        n += 4 + types[k].nparams + types[k].nresults;
+    return n;
+}
+
+static wr_valtype key_valtype(wr_valtype t, uint32_t start, uint32_t size, const uint32_t *outside)
+{
+    if (!wr_valtype_is_concrete(t))
+        return t;
+    uint32_t i = wr_valtype_index(t);
+    if (i >= start && i - start < size)
+        return WR_HT_REC | ((i - start) << WR_HT_INDEX_SHIFT) | (t & WR_REF_NONNULL);
+    return outside ? wr_ref_concrete(outside[i], wr_valtype_nullable(t)) : t;
+}
+
+void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *final, uint32_t start,
+                  uint32_t size, const uint32_t *outside, uint32_t *out)
+{
+    *out++ = size;
+    for (uint32_t k = 0; k < size; k++) {
+        const wr_functype *ft = &types[k];
+        uint32_t sup = super ? super[k] : WR_NO_SUPER;
+        *out++ = final ? final[k] : 1;
+        if (sup == WR_NO_SUPER)
+            *out++ = WR_NO_SUPER;
+        else if (sup >= start && sup - start < size)
+            *out++ = KEY_IN_GROUP | (sup - start);
+        else
+            *out++ = outside ? outside[sup] : sup;
+        *out++ = ft->nparams;
+        *out++ = ft->nresults;
+        for (uint32_t j = 0; j < ft->nparams + ft->nresults; j++)
+            *out++ = key_valtype(ft->types[j], start, size, outside);
+    }
+}
+
+uint32_t wr_key_hash(const uint32_t *key, uint32_t nwords)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (uint32_t i = 0; i < nwords; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h;
 }
 
 bool wr_valtype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)

@@ -210,8 +210,9 @@ class Features(IntFlag):
     REFERENCE_TYPES = 1
     #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
     EXTENDED_CONST = 2
-    #: What WebAssembly 3.0 took from the GC proposal; today only that a constant expression may read an
-    #: immutable global the module defines (2.0: imported globals only).
+    #: What WebAssembly 3.0 took from the GC proposal; today that a constant expression may read an
+    #: immutable global the module defines (2.0: imported globals only), and recursion groups and declared
+    #: subtypes of function types (`rec`, `sub`).
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
