@@ -151,13 +151,13 @@ static void test_table(void)
 static void test_interning(void)
 {
     wr_store *s = wr_store_new();
-    uint8_t a[] = {WR_I32, WR_I64, WR_F64};
-    uint8_t b[] = {WR_I32, WR_I64, WR_F64};
+    wr_valtype a[] = {WR_I32, WR_I64, WR_F64};
+    wr_valtype b[] = {WR_I32, WR_I64, WR_F64};
     wr_functype fa = {2, 1, a, 0, 0};
     wr_functype fb = {2, 1, b, 0, 0};
     wr_functype fc = {1, 2, a, 0, 0};
     wr_functype empty = {0, 0, NULL, 0, 0};
-    uint8_t v[] = {WR_V128, WR_I32, WR_V128};
+    wr_valtype v[] = {WR_V128, WR_I32, WR_V128};
     wr_functype fv = {2, 1, v, 0, 0};
 
     uint32_t ia = wr_store_intern_type(s, &fa);
@@ -178,13 +178,13 @@ static void test_interning(void)
     CHECK(wr_store_intern_type(s, &fb) != ia);
 
     /* Many distinct types: ids stay stable, pointers stay valid. */
-    uint8_t many[4];
+    wr_valtype many[4];
     uint32_t ids[3000];
     for (uint32_t i = 0; i < 3000; i++) {
-        many[0] = (uint8_t)(0x7C + i % 4);
-        many[1] = (uint8_t)(0x7C + (i / 4) % 4);
-        many[2] = (uint8_t)(0x7C + (i / 16) % 4);
-        many[3] = (uint8_t)(0x7C + (i / 64) % 4);
+        many[0] = (wr_valtype)(0x7C + i % 4);
+        many[1] = (wr_valtype)(0x7C + (i / 4) % 4);
+        many[2] = (wr_valtype)(0x7C + (i / 16) % 4);
+        many[3] = (wr_valtype)(0x7C + (i / 64) % 4);
         wr_functype ft = {i % 5, i / 5 % 3, many, 0, 0};
         if (ft.nparams + ft.nresults > 4)
             ft.nresults = 4 - ft.nparams;
@@ -192,10 +192,10 @@ static void test_interning(void)
         CHECK(ids[i] != UINT32_MAX);
     }
     for (uint32_t i = 0; i < 3000; i++) {
-        many[0] = (uint8_t)(0x7C + i % 4);
-        many[1] = (uint8_t)(0x7C + (i / 4) % 4);
-        many[2] = (uint8_t)(0x7C + (i / 16) % 4);
-        many[3] = (uint8_t)(0x7C + (i / 64) % 4);
+        many[0] = (wr_valtype)(0x7C + i % 4);
+        many[1] = (wr_valtype)(0x7C + (i / 4) % 4);
+        many[2] = (wr_valtype)(0x7C + (i / 16) % 4);
+        many[3] = (wr_valtype)(0x7C + (i / 64) % 4);
         wr_functype ft = {i % 5, i / 5 % 3, many, 0, 0};
         if (ft.nparams + ft.nresults > 4)
             ft.nresults = 4 - ft.nparams;
@@ -209,7 +209,7 @@ static void test_interning(void)
     /* Host functions share interned types. */
     wr_func *f = wr_func_new_host(s, &fa, 42);
     CHECK(f && f->type == pa && f->type_id == ia && f->inst == NULL && f->code == NULL && f->host_id == 42);
-    uint8_t params[] = {WR_I32, WR_I64}, results[] = {WR_F64};
+    uint32_t params[] = {WR_I32, WR_I64}, results[] = {WR_F64};
     wr_func *g = wr_api_func_new_host(s, params, 2, results, 1, 43);
     CHECK(g && g->type_id == ia);
     uint64_t hid = 0;
@@ -241,7 +241,7 @@ static void test_global(void)
 
 /* ---- instances, on a module built by hand ---- */
 
-static uint8_t type_bytes[] = {WR_I32, WR_I32, /* 0: [i32] -> [i32] */ WR_I64 /* 1: [] -> [i64] */};
+static wr_valtype type_bytes[] = {WR_I32, WR_I32, /* 0: [i32] -> [i32] */ WR_I64 /* 1: [] -> [i64] */};
 static wr_functype mod_types[] = {{1, 1, type_bytes, 1, 1}, {0, 1, type_bytes + 2, 0, 1}};
 static const uint8_t data_bytes[] = {1, 2, 3, 4, 5};
 
@@ -260,7 +260,7 @@ static wr_constexpr cnull(void)
     wr_constexpr c = {.op = WR_CONST_REF_NULL, .type = WR_FUNCREF};
     return c;
 }
-static wr_constexpr cglobal(uint32_t g, uint8_t type)
+static wr_constexpr cglobal(uint32_t g, wr_valtype type)
 {
     wr_constexpr c = {.op = WR_CONST_GLOBAL_GET, .type = type, .index = g};
     return c;

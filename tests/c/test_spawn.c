@@ -155,7 +155,7 @@ static void test_the_native_thread_spawn(void)
         wr_store_free(s);
         return;
     }
-    uint8_t types[] = {WR_I32, WR_I32};
+    wr_valtype types[] = {WR_I32, WR_I32};
     wr_functype ft = {1, 1, types, 1, 1};
     wr_func *host = wr_func_new_host(s, &ft, 1);
     wr_globaltype gt = {WR_I32, true};

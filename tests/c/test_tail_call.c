@@ -33,7 +33,7 @@ static const uint8_t module_bytes[] = {
     0x09, 0x00, 0x20, 0x00, 0x41, 0x00, 0x13, 0x01, 0x00, 0x0B,                   /* $indirect */
 };
 
-static uint8_t host_types[] = {WR_I32, WR_I32};
+static wr_valtype host_types[] = {WR_I32, WR_I32};
 static wr_functype host_type = {1, 1, host_types, 1, 1};
 
 /* Run `f` to its end: the host function answers 2x+1; a slice end refills a short slice. */

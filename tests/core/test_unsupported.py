@@ -12,7 +12,6 @@ from wasmroutines.wasmer import Module as WasmerModule
 from wasmroutines.wasmer import Store as WasmerStore
 
 EH = "exception handling is not supported"
-TYPED = "typed function references are not supported"
 GC = "GC is not supported"
 
 CASES = [
@@ -21,17 +20,8 @@ CASES = [
     ("(module (func (param exnref)))", EH),
     ("(module (func (try_table)))", EH),
     ("(module (func (throw_ref (ref.null exn))))", EH),
-    ("(module (type $t (func)) (func (param (ref null $t))))", TYPED),
-    ("(module (type $t (func)) (func (local (ref null $t))))", TYPED),
-    ("(module (type $t (func)) (func (result (ref null $t)) (ref.null $t)))", TYPED),
-    ("(module (type $t (func)) (table 1 (ref null $t)))", TYPED),
-    ("(module (table 1 funcref (ref.null func)))", TYPED),  # a table with an initializer
-    ("(module (type $t (func)) (func (call_ref $t (ref.null $t))))", TYPED),
-    ("(module (func (block (result (ref func)) unreachable)))", TYPED),
-    ("(module (type $t (func)) (global (ref null $t) (ref.null $t)))", TYPED),
-    ("(module (func (param funcref) (drop (ref.as_non_null (local.get 0)))))", TYPED),
     ("(module (type (struct)))", GC),
-    ("(module (rec (type (func))))", GC),
+    ("(module (rec (type (func)) (type (array i32))))", GC),
     ("(module (global anyref (ref.null any)))", GC),
     ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
     ("(module (memory i64 1))", "memory64 is not supported"),

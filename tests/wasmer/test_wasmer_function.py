@@ -366,3 +366,27 @@ def test_trap_inside_nested_call_keeps_its_wording(store: Store) -> None:
     with pytest.raises(RuntimeError) as info:
         instance.exports.outer()
     assert str(info.value).startswith("RuntimeError: unreachable")
+
+
+# ---- typed function references (WebAssembly 3.0) ----
+
+TYPED = """(module
+  (type $ii (func (param i32) (result i32)))
+  (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+  (elem declare func $inc)
+  (func (export "get") (result (ref $ii)) (ref.func $inc))
+  (func (export "call") (param $f (ref $ii)) (param $x i32) (result i32)
+    (call_ref $ii (local.get $x) (local.get $f))))"""
+
+
+def test_typed_references_pass_as_functions_and_none_is_refused(store: Store) -> None:
+    from wasmroutines import RefTypeError
+
+    e = Instance(Module(store, TYPED)).exports
+    inc = e.get()
+    assert isinstance(inc, Function) and inc(1) == 2
+    assert e.call(inc, 41) == 42
+    assert e.call.type.params == [Type.FUNC_REF, Type.I32]  # wasmer knows funcref only
+    with pytest.raises(TypeError, match="non-nullable") as info:
+        e.call(None, 1)
+    assert isinstance(info.value, RefTypeError)

@@ -22,6 +22,19 @@ void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t ma
 
 /* ---- types ---- */
 
+/* A value type the host may give: a number type, or a reference to an
+ * abstract heap type or to a type of the store. */
+static bool api_valtype_ok(const wr_store *s, wr_valtype t)
+{
+    if (wr_valtype_is_num(t))
+        return true;
+    if (t & ~((WR_HT_MAX_INDEX << WR_HT_INDEX_SHIFT) | WR_REF_NONNULL | 0xFFu))
+        return false;
+    if (wr_valtype_is_concrete(t))
+        return wr_valtype_index(t) < s->ntypes;
+    return wr_heaptype_is_abstract(wr_valtype_code(t));
+}
+
 static void functype_out(const wr_functype *ft, wr_api_externtype *out)
 {
     memset(out, 0, sizeof *out);
@@ -171,18 +184,24 @@ const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx)
 
 /* ---- functions ---- */
 
-wr_func *wr_api_func_new_host(wr_store *s, const uint8_t *params, uint32_t nparams, const uint8_t *results,
+wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t nparams, const uint32_t *results,
                               uint32_t nresults, uint64_t host_id)
 {
     size_t n = (size_t)nparams + nresults;
-    uint8_t small[32];
-    uint8_t *types = n <= sizeof small ? small : malloc(n);
+    for (uint32_t i = 0; i < nparams; i++)
+        if (!api_valtype_ok(s, params[i]))
+            return NULL;
+    for (uint32_t i = 0; i < nresults; i++)
+        if (!api_valtype_ok(s, results[i]))
+            return NULL;
+    wr_valtype small[32];
+    wr_valtype *types = n <= 32 ? small : malloc(n * sizeof *types);
     if (!types)
         return NULL;
     if (nparams)
-        memcpy(types, params, nparams);
+        memcpy(types, params, nparams * sizeof *types);
     if (nresults)
-        memcpy(types + nparams, results, nresults);
+        memcpy(types + nparams, results, nresults * sizeof *types);
     wr_functype ft = {nparams, nresults, types, 0, 0}; /* slots: the store recomputes them */
     wr_func *f = wr_func_new_host(s, &ft, host_id);
     if (types != small)
@@ -193,6 +212,11 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint8_t *params, uint32_t npara
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out)
 {
     functype_out(f->type, out);
+}
+
+uint32_t wr_api_func_type_id(const wr_func *f)
+{
+    return f->type_id;
 }
 
 int wr_api_func_host_id(const wr_func *f, uint64_t *host_id)
@@ -261,9 +285,11 @@ void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out)
 
 /* ---- tables ---- */
 
-wr_table *wr_api_table_new(wr_store *s, uint8_t elemtype, uint64_t min, uint64_t max, int has_max,
+wr_table *wr_api_table_new(wr_store *s, uint32_t elemtype, uint64_t min, uint64_t max, int has_max,
                            uint64_t init)
 {
+    if (!api_valtype_ok(s, elemtype) || (init == 0 && !wr_valtype_nullable(elemtype)))
+        return NULL;
     if (min > UINT32_MAX || (has_max && (max > UINT32_MAX || max < min)))
         return NULL;
     wr_limits l = {min, has_max ? max : 0, has_max != 0, false};
@@ -304,8 +330,10 @@ void wr_api_table_type(const wr_table *t, wr_api_externtype *out)
 
 /* ---- globals ---- */
 
-wr_global *wr_api_global_new(wr_store *s, uint8_t valtype, int mutable_, uint64_t lo, uint64_t hi)
+wr_global *wr_api_global_new(wr_store *s, uint32_t valtype, int mutable_, uint64_t lo, uint64_t hi)
 {
+    if (!api_valtype_ok(s, valtype) || (wr_valtype_is_ref(valtype) && lo == 0 && !wr_valtype_nullable(valtype)))
+        return NULL;
     wr_globaltype gt = {valtype, mutable_ != 0};
     return wr_global_new(s, gt, lo, hi);
 }

@@ -29,14 +29,17 @@
 #include "wr_wasi_fast.h"
 
 /* The type of an import, an export or an extern object. For a function,
- * `params`/`results` point into storage owned by the module or store. */
+ * `params`/`results` point into storage owned by the module or store. Value
+ * types are wr_types.h's 32-bit ones: a concrete heap type's index is a type
+ * index of the module for a module's import and export types, a type id of
+ * the store for an object's type (wr_api_func_type, _table_type, _global_type). */
 typedef struct wr_api_externtype {
     uint8_t kind; /* wr_externkind */
-    const uint8_t *params;
+    const uint32_t *params; /* value types (wr_types.h) */
     uint32_t nparams;
-    const uint8_t *results;
+    const uint32_t *results;
     uint32_t nresults;
-    uint8_t valtype; /* global: value type; table: element type */
+    uint32_t valtype; /* global: value type; table: element type (wr_types.h) */
     uint8_t mutable_; /* global */
     uint64_t min, max; /* table (elements) / memory (pages) */
     uint8_t has_max, shared;
@@ -72,9 +75,11 @@ const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx);
 
 /* ---- functions ---- */
 /* A host function; when wasm calls it, wr_exec returns WR_HOSTCALL. */
-wr_func *wr_api_func_new_host(wr_store *s, const uint8_t *params, uint32_t nparams,
-                              const uint8_t *results, uint32_t nresults, uint64_t host_id);
+wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t nparams,
+                              const uint32_t *results, uint32_t nresults, uint64_t host_id);
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
+/* The function's type id in its store (the index of a concrete heap type in an object's type). */
+uint32_t wr_api_func_type_id(const wr_func *f);
 /* 1 for a host function (then *host_id is set), 0 for a wasm function. */
 int wr_api_func_host_id(const wr_func *f, uint64_t *host_id);
 /* For backtraces: the function's index in its module, and names (NULL when
@@ -95,7 +100,7 @@ int64_t wr_api_memory_grow(wr_memory *m, uint64_t delta_pages); /* old pages or 
 void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out);
 
 /* ---- tables ---- */
-wr_table *wr_api_table_new(wr_store *s, uint8_t elemtype, uint64_t min, uint64_t max, int has_max,
+wr_table *wr_api_table_new(wr_store *s, uint32_t elemtype, uint64_t min, uint64_t max, int has_max,
                            uint64_t init);
 uint32_t wr_api_table_size(const wr_table *t);
 int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out); /* 0, or -1 out of bounds */
@@ -104,7 +109,7 @@ int64_t wr_api_table_grow(wr_table *t, uint32_t delta, uint64_t init); /* old si
 void wr_api_table_type(const wr_table *t, wr_api_externtype *out);
 
 /* ---- globals ---- */
-wr_global *wr_api_global_new(wr_store *s, uint8_t valtype, int mutable_, uint64_t lo, uint64_t hi);
+wr_global *wr_api_global_new(wr_store *s, uint32_t valtype, int mutable_, uint64_t lo, uint64_t hi);
 void wr_api_global_get(const wr_global *g, uint64_t out[2]);
 void wr_api_global_set(wr_global *g, uint64_t lo, uint64_t hi);
 void wr_api_global_type(const wr_global *g, wr_api_externtype *out);

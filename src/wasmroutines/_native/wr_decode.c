@@ -67,6 +67,7 @@ typedef struct wr_decoder {
     uint32_t nbodies;    /* entries in the code section */
     const uint8_t *names; /* payload of the "name" custom section, or NULL */
     uint32_t names_size;
+    uint32_t ntypes_visible; /* the types a value type may name: in the type section, those up to the one being read */
 } wr_decoder;
 
 /* ---- errors ---- */
@@ -224,31 +225,49 @@ static int read_name(wr_decoder *d, char **out, uint32_t *len)
     return 0;
 }
 
-static bool is_valtype(uint8_t b)
+/* The result of wr_read_valtype / wr_read_heaptype: a malformed or
+ * unsupported byte, or a type index past the types visible here (invalid:
+ * "unknown type", reported if the module turns out well formed). */
+static int valtype_result(wr_decoder *d, int rc, uint8_t bad, wr_valtype t, uint32_t at, const char *malformed)
 {
-    return wr_valtype_is_num(b) || wr_valtype_is_ref(b);
-}
-
-static int read_valtype(wr_decoder *d, uint8_t *out)
-{
-    if (read_u8(d, out))
-        return -1;
-    if (!is_valtype(*out)) {
-        const char *what = wr_unsupported_valtype(*out);
-        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed value type");
-    }
+    if (rc == WR_VT_UNSUPPORTED)
+        return fail_unsupported(d, pos(d) - 1, wr_unsupported_valtype(bad));
+    if (rc == WR_VT_MALFORMED)
+        return fail(d, pos(d) - 1, "%s", malformed);
+    if (rc)
+        return fail_read(d, rc);
+    if (!wr_valtype_is_2_0(t))
+        wr_module_note_typed_refs(d->m, at);
+    if (wr_valtype_is_concrete(t) && wr_valtype_index(t) >= d->ntypes_visible)
+        defer_invalid(d, at, "unknown type");
     return 0;
 }
 
-static int read_reftype(wr_decoder *d, uint8_t *out)
+static int read_valtype(wr_decoder *d, wr_valtype *out)
 {
-    if (read_u8(d, out))
+    uint32_t at = pos(d);
+    uint8_t bad = 0;
+    *out = 0;
+    int rc = wr_read_valtype(&d->r, out, &bad);
+    return valtype_result(d, rc, bad, *out, at, "malformed value type");
+}
+
+static int read_reftype(wr_decoder *d, wr_valtype *out)
+{
+    if (read_valtype(d, out))
         return -1;
-    if (!wr_valtype_is_ref(*out)) {
-        const char *what = wr_unsupported_valtype(*out);
-        return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
-    }
+    if (!wr_valtype_is_ref(*out))
+        return fail(d, pos(d) - 1, "malformed reference type");
     return 0;
+}
+
+static int read_heaptype(wr_decoder *d, wr_valtype *out)
+{
+    uint32_t at = pos(d);
+    uint8_t bad = 0;
+    *out = 0;
+    int rc = wr_read_heaptype(&d->r, out, &bad);
+    return valtype_result(d, rc, bad, *out, at, "malformed reference type");
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
@@ -360,17 +379,13 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
     case WR_CONST_GLOBAL_GET:
         rc = wr_read_u32(&d->r, &c->index);
         break;
-    case WR_CONST_REF_NULL: /* a heap type: func or extern (2.0) */
-        if (read_u8(d, &c->type))
+    case WR_CONST_REF_NULL: /* its heap type: the value is (ref null ht) */
+        if (read_heaptype(d, &c->type))
             return -1;
-        if (!wr_valtype_is_ref(c->type)) {
-            const char *what = wr_unsupported_heaptype(c->type);
-            return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
-        }
         break;
-    case WR_CONST_REF_FUNC:
+    case WR_CONST_REF_FUNC: /* (ref $t) of the function's type $t: filled by validation */
         rc = wr_read_u32(&d->r, &c->index);
-        c->type = WR_FUNCREF;
+        c->type = WR_FUNCREF | WR_REF_NONNULL;
         break;
     case WR_CONST_I32_ADD:
     case WR_CONST_I32_SUB:
@@ -479,14 +494,14 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
     }
     if (read_len(d, &np))
         return -1;
-    if (!(ft->types = malloc((size_t)np + 1)))
+    if (!(ft->types = malloc(((size_t)np + 1) * sizeof *ft->types)))
         return fail_oom(d);
     for (uint32_t k = 0; k < np; k++)
         if (read_valtype(d, &ft->types[k]))
             return -1;
     if (read_len(d, &nr))
         return -1;
-    uint8_t *types = realloc(ft->types, (size_t)np + nr + 1);
+    wr_valtype *types = realloc(ft->types, ((size_t)np + nr + 1) * sizeof *types);
     if (!types)
         return fail_oom(d);
     ft->types = types;
@@ -502,19 +517,153 @@ static int read_functype(wr_decoder *d, wr_functype *ft)
     return 0;
 }
 
+/* m->type_canon: each type's representative, a group at a time (a group
+ * names only itself and the groups before it, whose representatives are
+ * known): the first group with the same key. */
+static int canonicalize_types(wr_decoder *d)
+{
+    wr_module *m = d->m;
+    uint32_t cap = 16;
+    while (cap < 2 * (uint64_t)m->ntypes)
+        cap *= 2;
+    uint32_t *slots = calloc(cap, sizeof *slots); /* a representative group's start + 1; 0: empty */
+    uint32_t maxwords = 1;
+    for (uint32_t i = 0; i < m->ntypes; i += m->type_group_size[i]) {
+        uint32_t w = wr_group_key_words(m->types + i, m->type_group_size[i]);
+        maxwords = w > maxwords ? w : maxwords;
+    }
+    uint32_t *key = malloc((size_t)maxwords * sizeof *key), *other = malloc((size_t)maxwords * sizeof *other);
+    if (!slots || !key || !other) {
+        free(slots);
+        free(key);
+        free(other);
+        return fail_oom(d);
+    }
+    for (uint32_t i = 0; i < m->ntypes;) {
+        uint32_t size = m->type_group_size[i];
+        uint32_t nw = wr_group_key_words(m->types + i, size);
+        wr_group_key(m->types + i, m->type_super + i, m->type_final + i, i, size, m->type_canon, key);
+        uint32_t k = wr_key_hash(key, nw) & (cap - 1), rep = i;
+        for (; slots[k]; k = (k + 1) & (cap - 1)) {
+            uint32_t j = slots[k] - 1;
+            if (m->type_group_size[j] != size || wr_group_key_words(m->types + j, size) != nw)
+                continue;
+            wr_group_key(m->types + j, m->type_super + j, m->type_final + j, j, size, m->type_canon, other);
+            if (memcmp(key, other, (size_t)nw * sizeof *key) == 0) {
+                rep = j;
+                break;
+            }
+        }
+        if (rep == i)
+            slots[k] = i + 1;
+        for (uint32_t t = 0; t < size; t++)
+            m->type_canon[i + t] = rep + t;
+        i += size;
+    }
+    free(slots);
+    free(key);
+    free(other);
+    return 0;
+}
+
+/* Room for `add` more types (capacity doubles: a section of many groups stays linear). */
+static int reserve_types(wr_decoder *d, uint32_t *cap, uint32_t add)
+{
+    wr_module *m = d->m;
+    uint64_t need = (uint64_t)m->ntypes + add;
+    if (need > WR_HT_MAX_INDEX)
+        return fail(d, pos(d), "too many types");
+    if (need <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p[6] = {realloc(m->types, (size_t)ncap * sizeof *m->types), NULL, NULL, NULL, NULL, NULL};
+    if (p[0])
+        m->types = p[0];
+    p[1] = realloc(m->type_super, (size_t)ncap * sizeof *m->type_super);
+    if (p[1])
+        m->type_super = p[1];
+    p[2] = realloc(m->type_final, (size_t)ncap * sizeof *m->type_final);
+    if (p[2])
+        m->type_final = p[2];
+    p[3] = realloc(m->type_group, (size_t)ncap * sizeof *m->type_group);
+    if (p[3])
+        m->type_group = p[3];
+    p[4] = realloc(m->type_group_size, (size_t)ncap * sizeof *m->type_group_size);
+    if (p[4])
+        m->type_group_size = p[4];
+    p[5] = realloc(m->type_canon, (size_t)ncap * sizeof *m->type_canon);
+    if (p[5])
+        m->type_canon = p[5];
+    for (int i = 0; i < 6; i++)
+        if (!p[i])
+            return fail_oom(d);
+    *cap = ncap;
+    return 0;
+}
+
+/* One subtype: `sub` (0x50) or `sub final` (0x4F) with its supertypes, then
+ * the composite type; or the composite type alone (final, no supertype). */
+static int read_subtype(wr_decoder *d, uint32_t index)
+{
+    wr_module *m = d->m;
+    m->type_super[index] = WR_NO_SUPER;
+    m->type_final[index] = true;
+    if (d->r.p < d->r.end && (*d->r.p == 0x50 || *d->r.p == 0x4F)) {
+        uint8_t form;
+        uint32_t n, at = pos(d);
+        if (!m->gc_types_offset)
+            m->gc_types_offset = at;
+        if (read_u8(d, &form) || read_len(d, &n))
+            return -1;
+        m->type_final[index] = form == 0x4F;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t x;
+            if (read_u32(d, &x))
+                return -1;
+            if (k == 0)
+                m->type_super[index] = x;
+        }
+        if (n > 1)
+            defer_invalid(d, at, "sub type");
+        else if (n == 1 && m->type_super[index] >= index) /* a supertype comes first */
+            defer_invalid(d, at, "unknown type");
+    }
+    return read_functype(d, &m->types[index]);
+}
+
+/* The type section: recursion groups (0x4E and its types) or single types. */
 static int decode_type_section(wr_decoder *d)
 {
     wr_module *m = d->m;
-    uint32_t n;
-    if (read_len(d, &n))
+    uint32_t n, cap = 0;
+    if (read_len(d, &n) || reserve_types(d, &cap, 1))
         return -1;
-    if (!(m->types = calloc(n ? n : 1, sizeof *m->types)))
-        return fail_oom(d);
-    m->ntypes = n;
-    for (uint32_t i = 0; i < n; i++)
-        if (read_functype(d, &m->types[i]))
+    for (uint32_t g = 0; g < n; g++) {
+        uint32_t size = 1;
+        if (d->r.p < d->r.end && *d->r.p == 0x4E) {
+            uint8_t rec;
+            if (!m->gc_types_offset)
+                m->gc_types_offset = pos(d);
+            if (read_u8(d, &rec) || read_len(d, &size))
+                return -1;
+        }
+        if (reserve_types(d, &cap, size))
             return -1;
-    return 0;
+        uint32_t start = m->ntypes;
+        d->ntypes_visible = start + size; /* a group's types may name each other */
+        for (uint32_t k = 0; k < size; k++) {
+            uint32_t i = m->ntypes++;
+            memset(&m->types[i], 0, sizeof m->types[i]);
+            m->type_group[i] = start;
+            m->type_group_size[i] = size;
+            if (read_subtype(d, i))
+                return -1;
+        }
+    }
+    d->ntypes_visible = m->ntypes;
+    return canonicalize_types(d);
 }
 
 static int read_import_desc(wr_decoder *d, wr_import *im)
@@ -553,6 +702,8 @@ static int add_imports_to_index_spaces(wr_decoder *d)
     if (grow(d, (void **)&m->funcs, 0, nf, sizeof *m->funcs) ||
         grow(d, (void **)&m->tables, 0, nt, sizeof *m->tables) ||
         grow(d, (void **)&m->table_offsets, 0, nt, sizeof *m->table_offsets) ||
+        grow(d, (void **)&m->table_inits, 0, nt, sizeof *m->table_inits) ||
+        grow(d, (void **)&m->table_has_init, 0, nt, sizeof *m->table_has_init) ||
         grow(d, (void **)&m->mems, 0, nm, sizeof *m->mems) ||
         grow(d, (void **)&m->mem_offsets, 0, nm, sizeof *m->mem_offsets) ||
         grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals))
@@ -626,14 +777,27 @@ static int decode_table_section(wr_decoder *d)
     wr_module *m = d->m;
     uint32_t n;
     if (read_len(d, &n) || grow(d, (void **)&m->tables, m->ntables, n, sizeof *m->tables) ||
-        grow(d, (void **)&m->table_offsets, m->ntables, n, sizeof *m->table_offsets))
+        grow(d, (void **)&m->table_offsets, m->ntables, n, sizeof *m->table_offsets) ||
+        grow(d, (void **)&m->table_inits, m->ntables, n, sizeof *m->table_inits) ||
+        grow(d, (void **)&m->table_has_init, m->ntables, n, sizeof *m->table_has_init))
         return -1;
     for (uint32_t i = 0; i < n; i++) {
-        m->table_offsets[m->ntables] = pos(d);
-        /* 0x40 0x00: a table with an initializer expression (typed function references). */
-        if (d->r.p < d->r.end && *d->r.p == WR_TABLE_WITH_INIT)
-            return fail_unsupported(d, pos(d), WR_NO_TYPED_REFS);
+        uint32_t at = pos(d);
+        m->table_offsets[m->ntables] = at;
+        /* 0x40 0x00: a table type with an initializer expression. */
+        bool init = d->r.p < d->r.end && *d->r.p == 0x40;
+        if (init) {
+            uint8_t b;
+            wr_module_note_typed_refs(m, at);
+            if (read_u8(d, &b) || read_u8(d, &b))
+                return -1;
+            if (b != 0x00)
+                return fail(d, pos(d) - 1, "malformed table");
+        }
         if (read_tabletype(d, &m->tables[m->ntables]))
+            return -1;
+        m->table_has_init[m->ntables] = init;
+        if (init && read_constexpr(d, &m->table_inits[m->ntables]))
             return -1;
         m->ntables++;
     }
@@ -717,7 +881,8 @@ static int decode_elem_segment(wr_decoder *d, wr_elem_segment *seg)
         return fail(d, seg->offset_in_module, "malformed elements segment kind");
     bool exprs = flags & 4;
     seg->mode = !(flags & 1) ? WR_SEG_ACTIVE : (flags & 2) ? WR_SEG_DECLARATIVE : WR_SEG_PASSIVE;
-    seg->elemtype = WR_FUNCREF;
+    /* Function indices: (ref func); expressions: funcref unless the type is given. */
+    seg->elemtype = exprs ? WR_FUNCREF : WR_FUNCREF | WR_REF_NONNULL;
     if (seg->mode == WR_SEG_ACTIVE) {
         if ((flags & 2) && read_u32(d, &seg->table))
             return -1;
@@ -750,7 +915,7 @@ static int decode_elem_segment(wr_decoder *d, wr_elem_segment *seg)
             continue;
         }
         item->op = WR_CONST_REF_FUNC;
-        item->type = WR_FUNCREF;
+        item->type = WR_FUNCREF | WR_REF_NONNULL;
         item->offset = pos(d);
         if (read_u32(d, &item->index))
             return -1;
@@ -1095,6 +1260,15 @@ void wr_module_free(wr_module *m)
     for (uint32_t i = 0; i < m->ntypes; i++)
         free(m->types[i].types);
     free(m->types);
+    free(m->type_canon);
+    free(m->type_super);
+    free(m->type_final);
+    free(m->type_group);
+    free(m->type_group_size);
+    for (uint32_t i = 0; m->table_inits && i < m->ntables; i++)
+        free(m->table_inits[i].more);
+    free(m->table_inits);
+    free(m->table_has_init);
     for (uint32_t i = 0; i < m->nimports; i++) {
         free(m->imports[i].module);
         free(m->imports[i].name);

@@ -117,28 +117,6 @@ void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t
 
 /* ---- import checks ---- */
 
-static const char *valtype_name(uint8_t t)
-{
-    switch (t) {
-    case WR_I32:
-        return "i32";
-    case WR_I64:
-        return "i64";
-    case WR_F32:
-        return "f32";
-    case WR_F64:
-        return "f64";
-    case WR_V128:
-        return "v128";
-    case WR_FUNCREF:
-        return "funcref";
-    case WR_EXTERNREF:
-        return "externref";
-    default:
-        return "?";
-    }
-}
-
 /* Append printf output to buf[*len..cap), truncating quietly. */
 static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -158,12 +136,13 @@ static void describe_functype(char *buf, size_t cap, const wr_functype *ft)
 {
     size_t len = 0;
     buf[0] = 0;
+    char name[32];
     put(buf, cap, &len, "func [");
     for (uint32_t i = 0; i < ft->nparams; i++)
-        put(buf, cap, &len, "%s%s", i ? " " : "", valtype_name(ft->types[i]));
+        put(buf, cap, &len, "%s%s", i ? " " : "", wr_valtype_name(ft->types[i], name, sizeof name));
     put(buf, cap, &len, "] -> [");
     for (uint32_t i = 0; i < ft->nresults; i++)
-        put(buf, cap, &len, "%s%s", i ? " " : "", valtype_name(ft->types[ft->nparams + i]));
+        put(buf, cap, &len, "%s%s", i ? " " : "", wr_valtype_name(ft->types[ft->nparams + i], name, sizeof name));
     put(buf, cap, &len, "]");
 }
 
@@ -202,9 +181,15 @@ static int link_error(wr_error *err, const wr_import *imp, const char *expected,
                         (int)imp->module_len, imp->module, (int)imp->name_len, imp->name, expected, got);
 }
 
-static int check_import(const wr_module *m, const wr_import *imp, const wr_extern *ext, wr_error *err)
+/* Import matching (the spec's "match_externtype"): a function's type must be
+ * the declared one (equal store ids: equivalent types; a subtype once GC
+ * declares supertypes), a table's element type the declared one, an immutable
+ * global's type a subtype of the declared one, a mutable global's the same.
+ * `ids`: the module's types' store ids. */
+static int check_import(const wr_store *s, const wr_module *m, const uint32_t *ids, const wr_import *imp,
+                        const wr_extern *ext, wr_error *err)
 {
-    char want[96], got[96];
+    char want[96], got[96], n1[32], n2[32];
     if (!ext->ptr)
         return link_error(err, imp, kind_name(imp->kind), "nothing");
     if (ext->kind != imp->kind)
@@ -213,7 +198,7 @@ static int check_import(const wr_module *m, const wr_import *imp, const wr_exter
     case WR_EXTERN_FUNC: {
         const wr_functype *decl = &m->types[imp->desc.func_type];
         const wr_func *f = ext->ptr;
-        if (wr_functype_equal(decl, f->type))
+        if (wr_store_type_sub(s, f->type_id, ids[imp->desc.func_type]))
             return 0;
         describe_functype(want, sizeof want, decl);
         describe_functype(got, sizeof got, f->type);
@@ -222,11 +207,11 @@ static int check_import(const wr_module *m, const wr_import *imp, const wr_exter
     case WR_EXTERN_TABLE: {
         const wr_tabletype *decl = &imp->desc.table;
         const wr_table *t = ext->ptr;
-        if (t->elemtype == decl->elemtype && limits_match(t->size, &t->limits, &decl->limits))
+        if (t->elemtype == wr_valtype_map(decl->elemtype, ids) && limits_match(t->size, &t->limits, &decl->limits))
             return 0;
-        char a[16], b[16];
-        snprintf(a, sizeof a, "table %s", valtype_name(decl->elemtype));
-        snprintf(b, sizeof b, "table %s", valtype_name(t->elemtype));
+        char a[48], b[48];
+        snprintf(a, sizeof a, "table %s", wr_valtype_name(decl->elemtype, n1, sizeof n1));
+        snprintf(b, sizeof b, "table %s", wr_valtype_name(t->elemtype, n2, sizeof n2));
         describe_limits(want, sizeof want, a, decl->limits.min, &decl->limits);
         describe_limits(got, sizeof got, b, t->size, &t->limits);
         return link_error(err, imp, want, got);
@@ -245,10 +230,13 @@ static int check_import(const wr_module *m, const wr_import *imp, const wr_exter
     case WR_EXTERN_GLOBAL: {
         const wr_globaltype *decl = &imp->desc.global;
         const wr_global *g = ext->ptr;
-        if (g->type.type == decl->type && g->type.mutable_ == decl->mutable_)
+        wr_valtype dt = wr_valtype_map(decl->type, ids);
+        wr_typectx scx = {NULL, s->type_super, s->ntypes};
+        if (g->type.mutable_ == decl->mutable_ &&
+            (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, &scx)))
             return 0;
-        snprintf(want, sizeof want, "global %s%s", decl->mutable_ ? "mut " : "", valtype_name(decl->type));
-        snprintf(got, sizeof got, "global %s%s", g->type.mutable_ ? "mut " : "", valtype_name(g->type.type));
+        snprintf(want, sizeof want, "global %s%s", decl->mutable_ ? "mut " : "", wr_valtype_name(decl->type, n1, sizeof n1));
+        snprintf(got, sizeof got, "global %s%s", g->type.mutable_ ? "mut " : "", wr_valtype_name(g->type.type, n2, sizeof n2));
         return link_error(err, imp, want, got);
     }
     default:
@@ -282,8 +270,8 @@ static size_t take(layout *l, uint64_t count, size_t elem, size_t align, bool *o
 /* Build an instance whose imports are either `imports` (checked by the caller) or, when `like` is not NULL,
  * the ones `like` was made with (checked then; an extern's type never changes and a memory or table only
  * grows, so they still match): wr_instance_new and wr_instance_new_like. */
-static int build(wr_store *s, const wr_module *m, const wr_extern *imports, const wr_instance *like,
-                 wr_instance **out, wr_error *err)
+static int build(wr_store *s, const wr_module *m, const wr_extern *imports, const uint32_t *ids,
+                 const wr_instance *like, wr_instance **out, wr_error *err)
 {
     *out = NULL;
     /* Store limits, checked before anything is created. */
@@ -345,13 +333,8 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         memcpy(inst->mems, like->mems, (size_t)m->nmem_imports * sizeof *inst->mems);
         memcpy(inst->globals, like->globals, (size_t)m->nglobal_imports * sizeof *inst->globals);
     } else {
-        for (uint32_t i = 0; i < m->ntypes; i++) {
-            inst->type_ids[i] = wr_store_intern_type(s, &m->types[i]);
-            if (inst->type_ids[i] == UINT32_MAX) {
-                free(block);
-                return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
-            }
-        }
+        if (m->ntypes)
+            memcpy(inst->type_ids, ids, (size_t)m->ntypes * sizeof *inst->type_ids);
         /* Imports fill the first entries of each index space, in import order. */
         uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
         for (uint32_t i = 0; i < m->nimports; i++) {
@@ -388,8 +371,13 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
 
     /* Tables and memories are store objects of their own: on failure here
      * the ones already made stay on the store's list until it is freed. */
+    /* A table's initializer reads imported globals only (validation), set by now. */
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
-        inst->tables[i] = wr_table_new(s, m->tables[i].elemtype, &m->tables[i].limits, 0);
+        uint64_t init[2] = {0, 0};
+        if (wr_module_table_has_init(m, i))
+            wr_constexpr_eval(inst, &m->table_inits[i], init);
+        inst->tables[i] = wr_table_new(s, wr_valtype_map(m->tables[i].elemtype, inst->type_ids),
+                                       &m->tables[i].limits, init[0]);
         if (!inst->tables[i]) {
             free(block);
             return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory: table of %llu elements",
@@ -410,6 +398,7 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         wr_global *g = &globaldefs[i - m->nglobal_imports];
         g->hdr.kind = WR_EXTERN_GLOBAL;
         g->type = m->globals[i].type;
+        g->type.type = wr_valtype_map(g->type.type, inst->type_ids);
         wr_constexpr_eval(inst, &m->globals[i].init, g->val);
         inst->globals[i] = g;
     }
@@ -480,15 +469,27 @@ int wr_instance_new(wr_store *s, const wr_module *m, const wr_extern *imports, u
     if (nimports != m->nimports)
         return wr_error_set(err, WR_ERR_LINK, 0, "incompatible import type: expected %u imports, got %u",
                             m->nimports, nimports);
-    for (uint32_t i = 0; i < nimports; i++)
-        if (check_import(m, &m->imports[i], &imports[i], err))
-            return WR_ERR_LINK;
-    return build(s, m, imports, NULL, out, err);
+    /* The module's types in the store, first: imports are checked against them. */
+    uint32_t small[32];
+    uint32_t *ids = m->ntypes <= 32 ? small : malloc((size_t)m->ntypes * sizeof *ids);
+    if (!ids)
+        return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    int rc = 0;
+    if (wr_store_intern_module_types(s, m, ids))
+        rc = wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    for (uint32_t i = 0; i < nimports && rc == 0; i++)
+        if (check_import(s, m, ids, &m->imports[i], &imports[i], err))
+            rc = WR_ERR_LINK;
+    if (rc == 0)
+        rc = build(s, m, imports, ids, NULL, out, err);
+    if (ids != small)
+        free(ids);
+    return rc;
 }
 
 int wr_instance_new_like(const wr_instance *like, wr_instance **out, wr_error *err)
 {
-    return build(like->store, like->module, NULL, like, out, err);
+    return build(like->store, like->module, NULL, NULL, like, out, err);
 }
 
 wr_func *wr_instance_start(const wr_instance *inst)

@@ -40,7 +40,7 @@ typedef enum wr_constop {
 /* An instruction of an extended constant expression after its first. */
 typedef struct wr_constinsn {
     uint8_t op;     /* wr_constop */
-    uint8_t type;   /* wr_valtype of its result (0 for global.get until validated) */
+    wr_valtype type; /* its result (0 for global.get until validated) */
     uint32_t index; /* global.get: the global; ref.func: the function */
     uint64_t bits;  /* i32.const / i64.const: the constant (only these matter once valid) */
 } wr_constinsn;
@@ -53,7 +53,7 @@ typedef struct wr_constinsn {
 
 typedef struct wr_constexpr {
     uint8_t op;       /* wr_constop of the first (usually only) instruction */
-    uint8_t type;     /* wr_valtype of the result (filled by validation for global.get and extended ones) */
+    wr_valtype type;  /* the result (filled by validation for global.get, ref.func and extended ones) */
     uint32_t index;   /* global index (global.get) or function index (ref.func) */
     uint64_t bits[2]; /* the constant's bits (f32/f64 as raw bits; v128 uses both) */
     uint32_t offset;  /* byte offset of the expression in the module, for errors */
@@ -94,7 +94,7 @@ typedef enum wr_segmode { WR_SEG_ACTIVE = 0, WR_SEG_PASSIVE = 1, WR_SEG_DECLARAT
 
 typedef struct wr_elem_segment {
     uint8_t mode;     /* wr_segmode */
-    uint8_t elemtype; /* WR_FUNCREF or WR_EXTERNREF */
+    wr_valtype elemtype; /* a reference type */
     uint32_t table;   /* active only */
     wr_constexpr offset; /* active only */
     uint32_t count;
@@ -114,7 +114,7 @@ typedef struct wr_data_segment {
 /* A run of locals of one type, as the code section declares them. */
 typedef struct wr_local_run {
     uint32_t count;
-    uint8_t type;
+    wr_valtype type;
 } wr_local_run;
 
 struct wr_code; /* wr_code.h */
@@ -147,6 +147,19 @@ typedef struct wr_module {
 
     uint32_t ntypes;
     wr_functype *types;
+    /* Recursion groups and subtyping (WebAssembly 3.0 `rec`, `sub`): each
+     * type's declared supertype (WR_NO_SUPER: none), whether it is final,
+     * and its group (first index, size; a type outside `rec` is a group of
+     * its own). */
+    uint32_t *type_super;
+    bool *type_final;
+    uint32_t *type_group, *type_group_size;
+    /* Each type's representative: the type at the same place in the first
+     * recursion group equivalent to its own (the same structure, types
+     * before the group named by their representatives, types of the group by
+     * their place in it; wr_decode.c). Equivalent types are one type for
+     * validation (wr_module_typectx). */
+    uint32_t *type_canon;
 
     uint32_t nimports;
     wr_import *imports;
@@ -156,6 +169,10 @@ typedef struct wr_module {
     wr_func_def *funcs; /* nfuncs entries; imported ones only have `type` */
     uint32_t ntables, ntable_imports;
     wr_tabletype *tables;
+    /* Defined tables' initializers (a table type prefixed 0x40 0x00, typed
+     * function references): has_init false means null. Imports' entries unused. */
+    wr_constexpr *table_inits;
+    bool *table_has_init;
     uint32_t nmems, nmem_imports;
     wr_limits *mems;
     /* Byte offsets of each table's / memory's type (imports included), for
@@ -190,6 +207,13 @@ typedef struct wr_module {
      * wr_module_check_features: its opcode and byte offset (0: none). */
     uint8_t tail_call_op;
     uint32_t tail_call_offset;
+    /* Its first use of typed function references (a reference type beyond
+     * funcref and externref, a table initializer, call_ref, ...; wr_decode.c
+     * and wr_translate.c), for the feature check: a byte offset (0: none). */
+    uint32_t typed_refs_offset;
+    /* Its first recursion group or declared subtype (`rec`, `sub`: GC's type
+     * system, wr_decode.c), for the feature check (WR_FEATURE_GC): 0 none. */
+    uint32_t gc_types_offset;
     /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
     uint32_t relaxed_simd_offset;
 
@@ -221,10 +245,10 @@ enum {
     /* WebAssembly 3.0's extended constant expressions: i32/i64 add, sub and
      * mul in a constant expression. */
     WR_FEATURE_EXTENDED_CONST = 2,
-    /* What 3.0 took from the GC proposal; today only this: a constant
-     * expression may read (global.get) an immutable global the module itself
-     * defines, not only an imported one (one defined before it, in a global's
-     * initializer). */
+    /* What 3.0 took from the GC proposal; today this: a constant expression
+     * may read (global.get) an immutable global the module itself defines,
+     * not only an imported one (one defined before it, in a global's
+     * initializer); recursion groups and declared subtypes (`rec`, `sub`). */
     WR_FEATURE_GC = 4,
     /* WebAssembly 3.0's tail calls: return_call, return_call_indirect
      * (without it their opcodes are illegal, as in 2.0). */
@@ -232,6 +256,10 @@ enum {
     /* WebAssembly 3.0's relaxed SIMD (0xFD 0x100 .. 0x113; without it those
      * opcodes are illegal, as in 2.0). 16 is the host's own (core/types.py). */
     WR_FEATURE_RELAXED_SIMD = 32,
+    /* WebAssembly 3.0's typed function references: (ref null? ht) value
+     * types, call_ref, return_call_ref, ref.as_non_null, br_on_null,
+     * br_on_non_null, tables with an initializer. */
+    WR_FEATURE_FUNCTION_REFERENCES = 64,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 
@@ -241,6 +269,32 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
 void wr_module_free(wr_module *m);
 
 /* Type of a global / table / memory / function by index (imports included). */
+/* Whether a value type is one of 2.0 (numbers, funcref, externref); others need typed function references. */
+static inline bool wr_valtype_is_2_0(wr_valtype t)
+{
+    return wr_valtype_is_num(t) || t == WR_FUNCREF || t == WR_EXTERNREF;
+}
+
+/* Note the module's first use of typed function references, at `offset`. */
+static inline void wr_module_note_typed_refs(wr_module *m, uint32_t offset)
+{
+    if (m->typed_refs_offset == 0)
+        m->typed_refs_offset = offset ? offset : 1;
+}
+
+/* Whether table `i` has an initializer (a module built by hand may have no array). */
+static inline bool wr_module_table_has_init(const wr_module *m, uint32_t i)
+{
+    return m->table_has_init && m->table_has_init[i];
+}
+
+/* How the module's defined types compare (wr_types.h). */
+static inline wr_typectx wr_module_typectx(const wr_module *m)
+{
+    wr_typectx cx = {m->type_canon, m->type_super, m->ntypes};
+    return cx;
+}
+
 static inline const wr_functype *wr_module_func_type(const wr_module *m, uint32_t funcidx)
 {
     return &m->types[m->funcs[funcidx].type];

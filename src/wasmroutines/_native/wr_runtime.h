@@ -70,7 +70,7 @@ typedef struct wr_memory {
 
 typedef struct wr_table {
     wr_obj hdr;
-    uint8_t elemtype;
+    wr_valtype elemtype; /* in the store's form (concrete types are store ids) */
     uint64_t *elems; /* may move on grow: always reach it through the table */
     uint32_t size;
     uint32_t max; /* effective maximum */
@@ -79,7 +79,7 @@ typedef struct wr_table {
 
 typedef struct wr_global {
     wr_obj hdr;
-    wr_globaltype type;
+    wr_globaltype type; /* in the store's form */
     uint64_t val[2]; /* v128 uses both words, everything else val[0] */
 } wr_global;
 
@@ -112,9 +112,11 @@ struct wr_store {
     wr_obj *objects; /* every object, newest first */
     wr_store_config config;
     uint32_t ntypes, types_cap;
-    wr_functype **types; /* interned function types; index = type id */
-    /* Open-addressing hash over `types` so interning is O(1), private to
-     * wr_store.c: an entry is type id + 1, 0 marks an empty slot. */
+    wr_functype **types; /* interned function types; index = type id (wr_store.c, "type interning") */
+    uint32_t *type_super; /* each id's declared supertype's id, or WR_NO_SUPER */
+    uint32_t **type_keys; /* at a group's first id its key (length first), else NULL */
+    /* Open-addressing hash over the groups so interning is O(1), private to
+     * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
     /* Threads whose wait ended (a notify, or the host's timeout), oldest
@@ -173,13 +175,20 @@ struct wr_store {
 
 wr_store *wr_store_new(void);
 void wr_store_free(wr_store *s);
-/* Intern a function type; returns its id, or UINT32_MAX when out of memory. */
+/* Intern a function type whose concrete types are the store's ids already
+ * (a final type of its own group); returns its id, or UINT32_MAX when out of
+ * memory. Equal ids, equivalent types. */
 uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft);
+/* Intern a module's types, a recursion group at a time: ids[i] gets type i's
+ * id. 0, or -1 when out of memory. */
+int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids);
+/* Type id a is b or a declared subtype of it. */
+bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
 wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
-wr_table *wr_table_new(wr_store *s, uint8_t elemtype, const wr_limits *limits, uint64_t init);
+wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init);
 wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
 
 /* memory.grow: returns the old size in pages, or -1 when it cannot grow. */

@@ -62,9 +62,13 @@ void wr_store_free(wr_store *s)
         obj_free(o);
         o = next;
     }
-    for (uint32_t i = 0; i < s->ntypes; i++)
+    for (uint32_t i = 0; i < s->ntypes; i++) {
         free(s->types[i]);
+        free(s->type_keys[i]);
+    }
     free(s->types);
+    free(s->type_super);
+    free(s->type_keys);
     free(s->type_hash);
     wr_stackpool_free(s->stackpool);
     wr_io_free(s);
@@ -73,27 +77,26 @@ void wr_store_free(wr_store *s)
     free(s);
 }
 
-/* ---- function-type interning ---- */
+/* ---- type interning ----
+ *
+ * Types are interned a recursion group at a time (a type outside `rec` is a
+ * group of its own): a group's key (wr_group_key, with the types before it
+ * named by their store ids) finds an equal group already interned, whose ids
+ * it takes, or the group gets the next ids, consecutive. So equal ids mean
+ * equivalent types, across modules. Per id: its type with the types it names
+ * as store ids, its declared supertype, and at a group's first id the key. */
 
-static uint32_t functype_hash(const wr_functype *ft)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    h = (h ^ ft->nparams) * 16777619u;
-    h = (h ^ ft->nresults) * 16777619u;
-    uint64_t n = (uint64_t)ft->nparams + ft->nresults;
-    for (uint64_t i = 0; i < n; i++)
-        h = (h ^ ft->types[i]) * 16777619u;
-    return h;
-}
-
-/* Rebuild the hash with `cap` slots (a power of two > ntypes). */
+/* Rebuild the hash with `cap` slots (a power of two > groups). */
 static bool type_hash_rebuild(wr_store *s, uint32_t cap)
 {
     uint32_t *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return false;
     for (uint32_t id = 0; id < s->ntypes; id++) {
-        uint32_t i = functype_hash(s->types[id]) & (cap - 1);
+        const uint32_t *key = s->type_keys[id];
+        if (!key)
+            continue;
+        uint32_t i = wr_key_hash(key + 1, key[0]) & (cap - 1);
         while (slots[i])
             i = (i + 1) & (cap - 1);
         slots[i] = id + 1;
@@ -104,67 +107,145 @@ static bool type_hash_rebuild(wr_store *s, uint32_t cap)
     return true;
 }
 
-/* A private copy of `ft`: one allocation holding the struct and its bytes,
- * so the pointer stays valid however the type table grows. */
-static wr_functype *functype_copy(const wr_functype *ft)
+static bool reserve_ids(wr_store *s, uint32_t add)
+{
+    uint64_t need = (uint64_t)s->ntypes + add;
+    if (need > WR_HT_MAX_INDEX)
+        return false;
+    if (need <= s->types_cap)
+        return true;
+    uint32_t cap = s->types_cap ? s->types_cap : 32;
+    while (cap < need)
+        cap *= 2;
+    wr_functype **types = realloc(s->types, (size_t)cap * sizeof *types);
+    if (types)
+        s->types = types;
+    uint32_t *super = realloc(s->type_super, (size_t)cap * sizeof *super);
+    if (super)
+        s->type_super = super;
+    uint32_t **keys = realloc(s->type_keys, (size_t)cap * sizeof *keys);
+    if (keys)
+        s->type_keys = keys;
+    if (!types || !super || !keys)
+        return false;
+    s->types_cap = cap;
+    return true;
+}
+
+/* A copy of `ft` (one allocation: the pointer stays valid however the table
+ * grows) with the types it names mapped: types of its group (start, size) to
+ * `base` + their place, others through `outside` (NULL: as they are). */
+static wr_functype *functype_copy(const wr_functype *ft, uint32_t start, uint32_t size, uint32_t base,
+                                  const uint32_t *outside)
 {
     size_t n = (size_t)ft->nparams + ft->nresults;
-    wr_functype *c = malloc(sizeof *c + n);
+    wr_functype *c = malloc(sizeof *c + n * sizeof(wr_valtype));
     if (!c)
         return NULL;
     c->nparams = ft->nparams;
     c->nresults = ft->nresults;
-    c->types = (uint8_t *)(c + 1);
-    if (n)
-        memcpy(c->types, ft->types, n);
-    /* Recompute rather than trust the caller's slot counts. */
+    c->types = (wr_valtype *)(c + 1);
     c->param_slots = 0;
     c->result_slots = 0;
-    for (uint32_t i = 0; i < c->nparams; i++)
-        c->param_slots += wr_valtype_slots(c->types[i]);
-    for (uint32_t i = 0; i < c->nresults; i++)
-        c->result_slots += wr_valtype_slots(c->types[c->nparams + i]);
+    for (size_t k = 0; k < n; k++) {
+        wr_valtype t = ft->types[k];
+        if (wr_valtype_is_concrete(t)) {
+            uint32_t i = wr_valtype_index(t);
+            uint32_t id = i >= start && i - start < size ? base + (i - start) : outside ? outside[i] : i;
+            t = wr_ref_concrete(id, wr_valtype_nullable(t));
+        }
+        c->types[k] = t;
+        if (k < ft->nparams)
+            c->param_slots += wr_valtype_slots(t);
+        else
+            c->result_slots += wr_valtype_slots(t);
+    }
     return c;
+}
+
+/* Intern a recursion group: its `size` types, supertypes and finality (see
+ * wr_group_key), first of them at index `start`; writes the ids to ids_out.
+ * false when out of memory or ids. */
+static bool intern_group(wr_store *s, const wr_functype *types, const uint32_t *super, const bool *final,
+                         uint32_t start, uint32_t size, const uint32_t *outside, uint32_t *ids_out)
+{
+    uint32_t nw = wr_group_key_words(types, size);
+    uint32_t *key = malloc(((size_t)nw + 1) * sizeof *key);
+    if (!key)
+        return false;
+    key[0] = nw;
+    wr_group_key(types, super, final, start, size, outside, key + 1);
+    uint32_t h = wr_key_hash(key + 1, nw);
+    if (s->type_hash_cap) {
+        for (uint32_t i = h & (s->type_hash_cap - 1); s->type_hash[i]; i = (i + 1) & (s->type_hash_cap - 1)) {
+            uint32_t id = s->type_hash[i] - 1;
+            const uint32_t *other = s->type_keys[id];
+            if (other[0] == nw && memcmp(other + 1, key + 1, (size_t)nw * sizeof *key) == 0) {
+                for (uint32_t k = 0; k < size; k++)
+                    ids_out[k] = id + k;
+                free(key);
+                return true;
+            }
+        }
+    }
+    /* Keep the load factor at most 1/2 (at most one entry per id). */
+    if (!reserve_ids(s, size > 0 ? size : 1) ||
+        ((uint64_t)(s->ntypes + 1) * 2 > s->type_hash_cap &&
+         !type_hash_rebuild(s, s->type_hash_cap ? s->type_hash_cap * 2 : 64))) {
+        free(key);
+        return false;
+    }
+    uint32_t base = s->ntypes;
+    for (uint32_t k = 0; k < size; k++) {
+        wr_functype *c = functype_copy(&types[k], start, size, base, outside);
+        if (!c) {
+            while (k-- > 0)
+                free(s->types[base + k]);
+            free(key);
+            return false;
+        }
+        uint32_t sup = super ? super[k] : WR_NO_SUPER;
+        if (sup != WR_NO_SUPER)
+            sup = sup >= start && sup - start < size ? base + (sup - start) : outside ? outside[sup] : sup;
+        s->types[base + k] = c;
+        s->type_super[base + k] = sup;
+        s->type_keys[base + k] = k == 0 ? key : NULL;
+        ids_out[k] = base + k;
+    }
+    s->ntypes += size;
+    if (size == 0) {
+        free(key);
+        return true;
+    }
+    uint32_t i = h & (s->type_hash_cap - 1);
+    while (s->type_hash[i])
+        i = (i + 1) & (s->type_hash_cap - 1);
+    s->type_hash[i] = base + 1;
+    return true;
 }
 
 uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft)
 {
-    uint32_t h = functype_hash(ft);
-    if (s->type_hash_cap) {
-        uint32_t i = h & (s->type_hash_cap - 1);
-        while (s->type_hash[i]) {
-            uint32_t id = s->type_hash[i] - 1;
-            if (wr_functype_equal(s->types[id], ft))
-                return id;
-            i = (i + 1) & (s->type_hash_cap - 1);
-        }
+    uint32_t id;
+    return intern_group(s, ft, NULL, NULL, UINT32_MAX, 1, NULL, &id) ? id : UINT32_MAX;
+}
+
+int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids)
+{
+    for (uint32_t i = 0; i < m->ntypes;) {
+        uint32_t size = m->type_group_size ? m->type_group_size[i] : 1;
+        if (!intern_group(s, m->types + i, m->type_super ? m->type_super + i : NULL,
+                          m->type_final ? m->type_final + i : NULL, i, size, ids, ids + i))
+            return -1;
+        i += size;
     }
-    if (s->ntypes >= UINT32_MAX / 4)
-        return UINT32_MAX;
-    /* Keep the load factor at most 1/2. */
-    if ((uint64_t)(s->ntypes + 1) * 2 > s->type_hash_cap) {
-        uint32_t cap = s->type_hash_cap ? s->type_hash_cap * 2 : 64;
-        if (!type_hash_rebuild(s, cap))
-            return UINT32_MAX;
-    }
-    if (s->ntypes == s->types_cap) {
-        uint32_t cap = s->types_cap ? s->types_cap * 2 : 32;
-        wr_functype **types = realloc(s->types, (size_t)cap * sizeof *types);
-        if (!types)
-            return UINT32_MAX;
-        s->types = types;
-        s->types_cap = cap;
-    }
-    wr_functype *c = functype_copy(ft);
-    if (!c)
-        return UINT32_MAX;
-    uint32_t id = s->ntypes++;
-    s->types[id] = c;
-    uint32_t i = h & (s->type_hash_cap - 1);
-    while (s->type_hash[i])
-        i = (i + 1) & (s->type_hash_cap - 1);
-    s->type_hash[i] = id + 1;
-    return id;
+    return 0;
+}
+
+bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b)
+{
+    wr_typectx cx = {NULL, s->type_super, s->ntypes};
+    return wr_deftype_sub(a, b, &cx);
 }
 
 /* ---- simple objects ---- */

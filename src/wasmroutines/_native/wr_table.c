@@ -3,7 +3,7 @@
 
 #include "wr_runtime.h"
 
-wr_table *wr_table_new(wr_store *s, uint8_t elemtype, const wr_limits *limits, uint64_t init)
+wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init)
 {
     if (!wr_valtype_is_ref(elemtype))
         return NULL;

@@ -33,6 +33,9 @@
 #include "wr_unsupported.h"
 
 #define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
+/* (ref bot): a reference of unknown heap type in unreachable code (ref.as_non_null of UNKNOWN_TYPE), which
+ * matches every reference type and no number type. */
+#define BOT_REF (WR_HT_BOT | WR_REF_NONNULL)
 
 #define TAG_MASK 0xC0000000u
 #define TAG_LOCAL 0x00000000u
@@ -44,7 +47,7 @@
 #define MAX_STACK_SLOTS (1u << 24)
 
 typedef struct entry {
-    uint8_t type;
+    wr_valtype type;
     uint32_t src; /* tagged slot holding the value now */
     uint32_t pos; /* tagged positional slot (TAG_STACK | height) */
 } entry;
@@ -70,8 +73,8 @@ typedef struct ctrl {
     bool unreachable; /* the rest of this block is dead (after br, return, ...) */
     bool dead;        /* the block began in dead code: emit nothing */
     uint32_t nparams, nresults;
-    const uint8_t *params, *results;
-    uint8_t inline_type; /* storage for a single-result block type */
+    const wr_valtype *params, *results;
+    wr_valtype inline_type; /* storage for a single-result block type */
     uint32_t height;     /* operand stack entries below the block */
     uint32_t hslots;     /* and their slots */
     uint32_t label;      /* loop: word index of the loop header */
@@ -79,6 +82,7 @@ typedef struct ctrl {
     uint32_t else_field;
     bool has_else_patch;
     uint32_t insn_start; /* loop: instruction count at the header */
+    uint32_t init_height; /* tr.inits entries below the block: locals set inside it are unset at its end */
     /* loop: its head, the straight-line code from the header through the
      * first branch, when that branch leaves the loop (rotate_loop). */
     uint8_t head;         /* HEAD_OPEN, HEAD_FOUND or HEAD_NONE */
@@ -100,9 +104,17 @@ typedef struct tr {
     const wr_functype *ft;
     /* locals: params then declared */
     uint32_t nlocals;
-    uint8_t *local_types;
+    wr_valtype *local_types;
     uint32_t *local_slot;
     uint32_t local_slots;
+    /* Non-defaultable locals (non-nullable references) must be set before
+     * they are read, and a set inside a block counts until the block's end
+     * (the spec's local initialization): a flag per local, and the locals
+     * set since, as a stack the control stack cuts back. */
+    bool *local_set;
+    uint32_t *inits;
+    uint32_t ninits, cap_inits;
+    wr_typectx cx; /* how the module's types compare */
     /* operand stack */
     entry *stk;
     uint32_t nstk, cap_stk;
@@ -159,11 +171,23 @@ static int unsupported(tr *t, const char *what)
     return -1;
 }
 
-/* A byte that is no value type: a 3.0 one not supported yet, or malformed. */
-static int bad_valtype(tr *t, uint8_t b, const char *malformed_msg)
+static int read_fail(tr *t, int rc);
+
+/* A value or heap type just read (wr_read_valtype's result): a byte that is
+ * none (malformed), a 3.0 one not supported yet, or an unknown type index. */
+static int check_valtype(tr *t, int rc, uint8_t bad, wr_valtype vt, const char *malformed_msg)
 {
-    const char *what = wr_unsupported_valtype(b);
-    return what ? unsupported(t, what) : malformed(t, malformed_msg);
+    if (rc == WR_VT_UNSUPPORTED)
+        return unsupported(t, wr_unsupported_valtype(bad));
+    if (rc == WR_VT_MALFORMED)
+        return malformed(t, malformed_msg);
+    if (rc)
+        return read_fail(t, rc);
+    if (!wr_valtype_is_2_0(vt))
+        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+    if (wr_valtype_is_concrete(vt) && wr_valtype_index(vt) >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    return 0;
 }
 
 static int read_fail(tr *t, int rc)
@@ -291,7 +315,7 @@ static uint32_t const_slot(tr *t, uint64_t lo, uint64_t hi, bool wide)
 
 /* ---- operand stack ---- */
 
-static int push(tr *t, uint8_t type, uint32_t src)
+static int push(tr *t, wr_valtype type, uint32_t src)
 {
     CHECK(grow(t, (void **)&t->stk, &t->cap_stk, t->nstk + 1, sizeof(entry)));
     uint32_t pos = TAG_STACK | t->hslots;
@@ -310,15 +334,16 @@ static int push(tr *t, uint8_t type, uint32_t src)
 }
 
 /* Push a value computed into its positional slot. */
-static int push_pos(tr *t, uint8_t type) { return push(t, type, UINT32_MAX); }
+static int push_pos(tr *t, wr_valtype type) { return push(t, type, UINT32_MAX); }
 
-static bool type_matches(uint8_t actual, uint8_t expected)
+static bool type_matches(const tr *t, wr_valtype actual, wr_valtype expected)
 {
-    return actual == expected || actual == UNKNOWN_TYPE || expected == UNKNOWN_TYPE;
+    return actual == expected || actual == UNKNOWN_TYPE || expected == UNKNOWN_TYPE ||
+           wr_valtype_sub(actual, expected, &t->cx);
 }
 
 /* Pop one entry, checking its type (UNKNOWN_TYPE accepts any). */
-static int pop(tr *t, uint8_t expected, entry *out)
+static int pop(tr *t, wr_valtype expected, entry *out)
 {
     ctrl *c = top_ctrl(t);
     if (t->nstk == c->height) {
@@ -333,7 +358,7 @@ static int pop(tr *t, uint8_t expected, entry *out)
     t->hslots -= e.type == WR_V128 ? 2 : 1;
     if ((e.src & TAG_MASK) == TAG_LOCAL)
         t->npending--;
-    if (!type_matches(e.type, expected))
+    if (!type_matches(t, e.type, expected))
         return invalid(t, "type mismatch");
     *out = e;
     if (out->type == UNKNOWN_TYPE)
@@ -341,7 +366,7 @@ static int pop(tr *t, uint8_t expected, entry *out)
     return 0;
 }
 
-static int emit_copy(tr *t, uint8_t type, uint32_t src, uint32_t dst)
+static int emit_copy(tr *t, wr_valtype type, uint32_t src, uint32_t dst)
 {
     if (src == dst)
         return 0;
@@ -376,8 +401,8 @@ static int spill_locals(tr *t, uint32_t only_slot)
 
 /* ---- control ---- */
 
-static int push_ctrl(tr *t, uint8_t kind, uint32_t nparams, const uint8_t *params, uint32_t nresults,
-                     const uint8_t *results)
+static int push_ctrl(tr *t, uint8_t kind, uint32_t nparams, const wr_valtype *params, uint32_t nresults,
+                     const wr_valtype *results)
 {
     CHECK(grow(t, (void **)&t->ctl, &t->cap_ctl, t->nctl + 1, sizeof(ctrl)));
     bool dead = t->nctl ? !emitting(t) : false;
@@ -392,7 +417,15 @@ static int push_ctrl(tr *t, uint8_t kind, uint32_t nparams, const uint8_t *param
     c->height = t->nstk;
     c->hslots = t->hslots;
     c->insn_start = t->insn_count;
+    c->init_height = t->ninits;
     return 0;
+}
+
+/* The end of a block (or an else): locals set inside it are unset again. */
+static void reset_inits(tr *t, const ctrl *c)
+{
+    while (t->ninits > c->init_height)
+        t->local_set[t->inits[--t->ninits]] = false;
 }
 
 static int add_patch(tr *t, ctrl *c, uint32_t field, uint32_t op)
@@ -411,15 +444,15 @@ static void set_target(tr *t, uint32_t field, uint32_t op, uint32_t target)
 
 /* A single-result block type is stored inline (results == NULL); the
  * control stack may move, so never keep a pointer to inline_type. */
-static const uint8_t *ctrl_results(const ctrl *c) { return c->results ? c->results : &c->inline_type; }
+static const wr_valtype *ctrl_results(const ctrl *c) { return c->results ? c->results : &c->inline_type; }
 static uint32_t label_arity(const ctrl *c) { return c->kind == CTL_LOOP ? c->nparams : c->nresults; }
-static const uint8_t *label_types(const ctrl *c) { return c->kind == CTL_LOOP ? c->params : ctrl_results(c); }
+static const wr_valtype *label_types(const ctrl *c) { return c->kind == CTL_LOOP ? c->params : ctrl_results(c); }
 
 /* Check the top `n` entries against the label types without popping. */
 static int check_label_values(tr *t, const ctrl *target)
 {
     uint32_t n = label_arity(target);
-    const uint8_t *types = label_types(target);
+    const wr_valtype *types = label_types(target);
     ctrl *c = top_ctrl(t);
     for (uint32_t i = 0; i < n; i++) {
         uint32_t depth = n - 1 - i; /* from the top */
@@ -428,7 +461,7 @@ static int check_label_values(tr *t, const ctrl *target)
                 return invalid(t, "type mismatch");
             continue;
         }
-        if (!type_matches(t->stk[t->nstk - 1 - depth].type, types[i]))
+        if (!type_matches(t, t->stk[t->nstk - 1 - depth].type, types[i]))
             return invalid(t, "type mismatch");
     }
     return 0;
@@ -439,7 +472,7 @@ static int check_label_values(tr *t, const ctrl *target)
 static int retype_label_values(tr *t, const ctrl *target)
 {
     uint32_t n = label_arity(target);
-    const uint8_t *types = label_types(target);
+    const wr_valtype *types = label_types(target);
     if (n == 0)
         return 0;
     entry *tmp = malloc((size_t)n * sizeof(entry));
@@ -459,7 +492,7 @@ static int retype_label_values(tr *t, const ctrl *target)
 static int emit_label_copies(tr *t, const ctrl *target)
 {
     uint32_t n = label_arity(target);
-    const uint8_t *types = label_types(target);
+    const wr_valtype *types = label_types(target);
     uint32_t dst = target->hslots;
     for (uint32_t i = 0; i < n; i++) {
         entry *e = &t->stk[t->nstk - n + i];
@@ -472,7 +505,7 @@ static int emit_label_copies(tr *t, const ctrl *target)
 static bool label_needs_copies(tr *t, const ctrl *target)
 {
     uint32_t n = label_arity(target);
-    const uint8_t *types = label_types(target);
+    const wr_valtype *types = label_types(target);
     uint32_t dst = target->hslots;
     for (uint32_t i = 0; i < n; i++) {
         if (t->stk[t->nstk - n + i].src != (TAG_STACK | dst))
@@ -499,7 +532,7 @@ static bool return_clobbers(const tr *t, const entry *e, uint32_t rslots)
 static int emit_return(tr *t)
 {
     uint32_t n = t->ft->nresults;
-    const uint8_t *types = wr_functype_results(t->ft);
+    const wr_valtype *types = wr_functype_results(t->ft);
     uint32_t rslots = t->ft->result_slots;
     for (uint32_t i = 0; i < n; i++) {
         entry *e = &t->stk[t->nstk - n + i];
@@ -553,9 +586,10 @@ static int read_blocktype(tr *t, ctrl *tmp)
     if (bt == -64)
         return 0;
     if (bt < 0) {
-        uint8_t vt = (uint8_t)(bt & 0x7F);
-        if (!wr_valtype_is_num(vt) && !wr_valtype_is_ref(vt))
-            return bad_valtype(t, vt, "malformed value type");
+        uint8_t bad = 0;
+        wr_valtype vt = 0;
+        int rc = wr_read_valtype_from(&t->r, (uint8_t)(bt & 0x7F), &vt, &bad);
+        CHECK(check_valtype(t, rc, bad, vt, "malformed value type"));
         tmp->inline_type = vt;
         tmp->nresults = 1;
         return 0;
@@ -602,13 +636,15 @@ static int setup_locals(tr *t, const wr_func_def *fd)
     if (n > MAX_INDEX)
         return invalid(t, "too many locals");
     t->nlocals = (uint32_t)n;
-    t->local_types = malloc(n ? n : 1);
+    t->local_types = malloc((n ? n : 1) * sizeof *t->local_types);
     t->local_slot = malloc((n ? n : 1) * sizeof(uint32_t));
-    if (!t->local_types || !t->local_slot)
+    t->local_set = calloc(n ? n : 1, sizeof *t->local_set);
+    if (!t->local_types || !t->local_slot || !t->local_set)
         return oom(t);
     uint32_t k = 0, slot = 0;
     for (uint32_t i = 0; i < np; i++, k++) {
         t->local_types[k] = wr_functype_params(t->ft)[i];
+        t->local_set[k] = true; /* parameters are set by the caller */
         t->local_slot[k] = slot;
         slot += wr_valtype_slots(t->local_types[k]);
     }
@@ -630,7 +666,7 @@ static int setup_locals(tr *t, const wr_func_def *fd)
 /* Pop and check the block's results; leave them materialized. */
 static int check_block_end(tr *t, ctrl *c)
 {
-    const uint8_t *res = ctrl_results(c);
+    const wr_valtype *res = ctrl_results(c);
     if (emitting(t)) {
         uint32_t avail = t->nstk - c->height;
         for (uint32_t i = 0; i < c->nresults && i < avail; i++)
@@ -671,6 +707,7 @@ static int op_else(tr *t)
         c->has_else_patch = false;
     }
     mark_label(t);
+    reset_inits(t, c);
     c->kind = CTL_ELSE;
     c->unreachable = false;
     for (uint32_t i = 0; i < c->nparams; i++)
@@ -697,7 +734,7 @@ static int op_end(tr *t, bool *done)
     if (c->kind == CTL_IF && c->nparams == c->nresults) {
         /* An if without else is an identity else: params must equal results. */
         for (uint32_t i = 0; i < c->nparams; i++)
-            if (c->params[i] != ctrl_results(c)[i])
+            if (!wr_valtype_sub(c->params[i], ctrl_results(c)[i], &t->cx))
                 return invalid(t, "type mismatch");
     } else if (c->kind == CTL_IF) {
         return invalid(t, "type mismatch");
@@ -715,10 +752,11 @@ static int op_end(tr *t, bool *done)
             set_target(t, c->else_field, c->else_patch, t->ncode);
     }
     mark_label(t);
-    const uint8_t *res = ctrl_results(c);
+    reset_inits(t, c);
+    const wr_valtype *res = ctrl_results(c);
     uint32_t nres = c->nresults;
-    uint8_t inl = c->inline_type;
-    const uint8_t *types = c->results ? res : &inl;
+    wr_valtype inl = c->inline_type;
+    const wr_valtype *types = c->results ? res : &inl;
     free(c->patches);
     t->nctl--;
     for (uint32_t i = 0; i < nres; i++)
@@ -1032,7 +1070,7 @@ static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
 {
     /* Pop args (checked), materializing them into consecutive slots. */
     uint32_t np = ft->nparams;
-    const uint8_t *params = wr_functype_params(ft);
+    const wr_valtype *params = wr_functype_params(ft);
     ctrl *c = top_ctrl(t);
     if (emitting(t)) {
         uint32_t avail = t->nstk - c->height;
@@ -1049,7 +1087,7 @@ static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
 
 static int push_results(tr *t, const wr_functype *ft)
 {
-    const uint8_t *res = wr_functype_results(ft);
+    const wr_valtype *res = wr_functype_results(ft);
     /* The callee's frame also needs room for results beyond the args. */
     for (uint32_t i = 0; i < ft->nresults; i++)
         CHECK(push_pos(t, res[i]));
@@ -1082,7 +1120,7 @@ static int op_call_indirect(tr *t)
         return invalid(t, "unknown table");
     if (typeidx >= t->m->ntypes)
         return invalid(t, "unknown type");
-    if (t->m->tables[table].elemtype != WR_FUNCREF)
+    if (!wr_valtype_sub(t->m->tables[table].elemtype, WR_FUNCREF, &t->cx))
         return invalid(t, "type mismatch");
     const wr_functype *ft = &t->m->types[typeidx];
     entry idx;
@@ -1111,9 +1149,9 @@ static int check_tail_results(tr *t, const wr_functype *ft)
 {
     if (ft->nresults != t->ft->nresults)
         return invalid(t, "type mismatch");
-    const uint8_t *want = wr_functype_results(t->ft), *have = wr_functype_results(ft);
+    const wr_valtype *want = wr_functype_results(t->ft), *have = wr_functype_results(ft);
     for (uint32_t i = 0; i < ft->nresults; i++)
-        if (have[i] != want[i])
+        if (!wr_valtype_sub(have[i], want[i], &t->cx))
             return invalid(t, "type mismatch");
     return 0;
 }
@@ -1165,7 +1203,7 @@ static int op_return_call_indirect(tr *t)
         return invalid(t, "unknown table");
     if (typeidx >= t->m->ntypes)
         return invalid(t, "unknown type");
-    if (t->m->tables[table].elemtype != WR_FUNCREF)
+    if (!wr_valtype_sub(t->m->tables[table].elemtype, WR_FUNCREF, &t->cx))
         return invalid(t, "type mismatch");
     const wr_functype *ft = &t->m->types[typeidx];
     entry idx;
@@ -1183,6 +1221,107 @@ static int op_return_call_indirect(tr *t)
     return finish_tail_call(t, ft);
 }
 
+/* call_ref $t / return_call_ref $t: the arguments, then a (ref null $t). */
+static int op_call_ref(tr *t, bool tail)
+{
+    uint32_t typeidx;
+    wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+    if (tail)
+        note_tail_call(t, 0x15);
+    READ(wr_read_u32(&t->r, &typeidx));
+    if (typeidx >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    const wr_functype *ft = &t->m->types[typeidx];
+    entry f;
+    CHECK(pop(t, wr_ref_concrete(typeidx, true), &f));
+    if (tail)
+        CHECK(check_tail_results(t, ft));
+    /* The reference is read before the call, as call_indirect's index is. */
+    uint32_t base;
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, tail ? WR_OP_return_call_ref : WR_OP_call_ref, NULL));
+        CHECK(emit_slot(t, f.src));
+        CHECK(emit_slot(t, base));
+    }
+    return tail ? finish_tail_call(t, ft) : push_results(t, ft);
+}
+
+/* ---- typed references: br_on_null, br_on_non_null ---- */
+
+/* Pop a reference of any type; *nonnull gets its non-null form ((ref bot)
+ * for one of unknown type in unreachable code). */
+static int pop_ref(tr *t, entry *r, wr_valtype *nonnull)
+{
+    CHECK(pop(t, UNKNOWN_TYPE, r));
+    if (r->type == UNKNOWN_TYPE) {
+        *nonnull = BOT_REF;
+        return 0;
+    }
+    if (!wr_valtype_is_ref(r->type))
+        return invalid(t, "type mismatch");
+    *nonnull = r->type | WR_REF_NONNULL;
+    return 0;
+}
+
+/* Branch to `target` when the reference in `cond` is null (`op` br_on_null)
+ * or not (br_on_non_null), the label's values on top of the stack: straight
+ * to a block's label when no value moves, else the inverse test skips the
+ * copies and the jump. */
+static int emit_ref_branch(tr *t, const entry *cond, ctrl *target, unsigned op)
+{
+    uint32_t at;
+    if (target->kind != CTL_FUNC && target->kind != CTL_LOOP && !label_needs_copies(t, target)) {
+        CHECK(emit_op(t, op, &at));
+        CHECK(emit_slot(t, cond->src));
+        CHECK(emit_word(t, 0));
+        return add_patch(t, target, at + 2, at);
+    }
+    CHECK(emit_op(t, op == WR_OP_br_on_null ? WR_OP_br_on_non_null : WR_OP_br_on_null, &at));
+    CHECK(emit_slot(t, cond->src));
+    uint32_t field = t->ncode;
+    CHECK(emit_word(t, 0));
+    CHECK(emit_branch(t, target));
+    set_target(t, field, at, t->ncode);
+    mark_label(t);
+    return 0;
+}
+
+/* br_on_null l: [t* (ref null ht)] -> [t* (ref ht)], branching with t* when null. */
+static int op_br_on_null(tr *t)
+{
+    uint32_t depth;
+    ctrl *target;
+    entry r;
+    wr_valtype nonnull;
+    CHECK(get_label(t, &depth, &target));
+    CHECK(pop_ref(t, &r, &nonnull));
+    CHECK(check_label_values(t, target));
+    CHECK(retype_label_values(t, target));
+    if (emitting(t))
+        CHECK(emit_ref_branch(t, &r, target, WR_OP_br_on_null));
+    return push(t, nonnull, r.src == r.pos ? UINT32_MAX : r.src);
+}
+
+/* br_on_non_null l: [t* (ref null ht)] -> [t*], branching with t* (ref ht) when not null. */
+static int op_br_on_non_null(tr *t)
+{
+    uint32_t depth;
+    ctrl *target;
+    entry r;
+    wr_valtype nonnull;
+    CHECK(get_label(t, &depth, &target));
+    if (label_arity(target) == 0)
+        return invalid(t, "type mismatch");
+    CHECK(pop_ref(t, &r, &nonnull));
+    CHECK(push(t, nonnull, r.src == r.pos ? UINT32_MAX : r.src));
+    CHECK(check_label_values(t, target));
+    CHECK(retype_label_values(t, target));
+    if (emitting(t))
+        CHECK(emit_ref_branch(t, &t->stk[t->nstk - 1], target, WR_OP_br_on_non_null));
+    return pop(t, UNKNOWN_TYPE, &r);
+}
+
 /* ---- variables ---- */
 
 static int get_local(tr *t, uint32_t *idx)
@@ -1197,10 +1336,15 @@ static int op_local_set(tr *t, bool tee)
 {
     uint32_t idx;
     CHECK(get_local(t, &idx));
-    uint8_t type = t->local_types[idx];
+    wr_valtype type = t->local_types[idx];
     uint32_t slot = TAG_LOCAL | t->local_slot[idx];
     entry v;
     CHECK(pop(t, type, &v));
+    if (!t->local_set[idx]) {
+        CHECK(grow(t, (void **)&t->inits, &t->cap_inits, t->ninits + 1, sizeof *t->inits));
+        t->inits[t->ninits++] = idx;
+        t->local_set[idx] = true;
+    }
     if (emitting(t)) {
         CHECK(spill_locals(t, slot));
         if (t->ncode == t->last_end && v.src == v.pos && v.pos == t->code[t->last_out_word]) {
@@ -1217,7 +1361,7 @@ static int op_local_set(tr *t, bool tee)
     return 0;
 }
 
-static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, uint8_t out_type, const uint32_t *imm,
+static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, wr_valtype out_type, const uint32_t *imm,
                        uint32_t nimm);
 
 static int op_global(tr *t, bool set)
@@ -1315,7 +1459,7 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
 
 /* Emit a hand-handled instruction with already-popped inputs, an optional
  * output (pushed here) and immediates. */
-static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, uint8_t out_type, const uint32_t *imm,
+static int emit_manual(tr *t, unsigned op, const entry *in, uint32_t nin, wr_valtype out_type, const uint32_t *imm,
                        uint32_t nimm)
 {
     if (out_type)
@@ -1380,24 +1524,24 @@ static int read_data(tr *t, uint32_t *idx)
 
 static int op_select(tr *t, bool typed)
 {
-    uint8_t type = UNKNOWN_TYPE;
+    wr_valtype type = UNKNOWN_TYPE;
     if (typed) {
         uint32_t n;
         READ(wr_read_u32(&t->r, &n));
         if (n != 1)
             return invalid(t, "invalid result arity");
-        READ(wr_read_u8(&t->r, &type));
-        if (!wr_valtype_is_num(type) && !wr_valtype_is_ref(type))
-            return bad_valtype(t, type, "malformed value type");
+        uint8_t bad = 0;
+        int rc = wr_read_valtype(&t->r, &type, &bad);
+        CHECK(check_valtype(t, rc, bad, type, "malformed value type"));
     }
     entry in[3];
     CHECK(pop(t, WR_I32, &in[2]));
     CHECK(pop(t, type, &in[1]));
     CHECK(pop(t, typed ? type : in[1].type, &in[0]));
     if (!typed) {
-        uint8_t a = in[0].type, b = in[1].type;
+        wr_valtype a = in[0].type, b = in[1].type;
         /* in[0] was checked against in[1]'s type; untyped select takes numbers only. */
-        uint8_t ty = a != UNKNOWN_TYPE ? a : b;
+        wr_valtype ty = a != UNKNOWN_TYPE ? a : b;
         if (ty != UNKNOWN_TYPE && !wr_valtype_is_num(ty))
             return invalid(t, "type mismatch");
         type = ty;
@@ -1409,7 +1553,7 @@ static int op_select(tr *t, bool typed)
     return emit_manual(t, type == WR_V128 ? WR_OP_select_v128 : WR_OP_select, in, 3, type, NULL, 0);
 }
 
-static int op_const(tr *t, uint8_t type, uint64_t lo, uint64_t hi)
+static int op_const(tr *t, wr_valtype type, uint64_t lo, uint64_t hi)
 {
     uint32_t src = UINT32_MAX;
     if (emitting(t)) {
@@ -1420,15 +1564,13 @@ static int op_const(tr *t, uint8_t type, uint64_t lo, uint64_t hi)
     return push(t, type, src);
 }
 
-/* ref.null's heap type: func or extern (the 2.0 reference types). */
-static int read_reftype(tr *t, uint8_t *type)
+/* ref.null's heap type: the value is (ref null ht). */
+static int read_heaptype(tr *t, wr_valtype *type)
 {
-    READ(wr_read_u8(&t->r, type));
-    if (!wr_valtype_is_ref(*type)) {
-        const char *what = wr_unsupported_heaptype(*type);
-        return what ? unsupported(t, what) : malformed(t, "malformed reference type");
-    }
-    return 0;
+    uint8_t bad = 0;
+    *type = 0;
+    int rc = wr_read_heaptype(&t->r, type, &bad);
+    return check_valtype(t, rc, bad, *type, "malformed reference type");
 }
 
 /* ---- the 0xFC prefix: saturating truncation (generic), bulk memory and
@@ -1472,7 +1614,7 @@ static int op_prefix_fc(tr *t)
     case 12: { /* table.init seg table */
         CHECK(read_elem(t, &imm[0]));
         CHECK(read_table(t, &imm[1]));
-        if (t->m->elems[imm[0]].elemtype != t->m->tables[imm[1]].elemtype)
+        if (!wr_valtype_sub(t->m->elems[imm[0]].elemtype, t->m->tables[imm[1]].elemtype, &t->cx))
             return invalid(t, "type mismatch");
         CHECK(pop(t, WR_I32, &in[2]));
         CHECK(pop(t, WR_I32, &in[1]));
@@ -1485,7 +1627,7 @@ static int op_prefix_fc(tr *t)
     case 14: /* table.copy dst src */
         CHECK(read_table(t, &imm[0]));
         CHECK(read_table(t, &imm[1]));
-        if (t->m->tables[imm[0]].elemtype != t->m->tables[imm[1]].elemtype)
+        if (!wr_valtype_sub(t->m->tables[imm[1]].elemtype, t->m->tables[imm[0]].elemtype, &t->cx))
             return invalid(t, "type mismatch");
         CHECK(pop(t, WR_I32, &in[2]));
         CHECK(pop(t, WR_I32, &in[1]));
@@ -1493,7 +1635,7 @@ static int op_prefix_fc(tr *t)
         return emit_manual(t, WR_OP_table_copy, in, 3, 0, imm, 2);
     case 15: { /* table.grow */
         CHECK(read_table(t, &imm[0]));
-        uint8_t et = t->m->tables[imm[0]].elemtype;
+        wr_valtype et = t->m->tables[imm[0]].elemtype;
         CHECK(pop(t, WR_I32, &in[1]));
         CHECK(pop(t, et, &in[0]));
         return emit_manual(t, WR_OP_table_grow, in, 2, WR_I32, imm, 1);
@@ -1503,7 +1645,7 @@ static int op_prefix_fc(tr *t)
         return emit_manual(t, WR_OP_table_size, in, 0, WR_I32, imm, 1);
     case 17: { /* table.fill */
         CHECK(read_table(t, &imm[0]));
-        uint8_t et = t->m->tables[imm[0]].elemtype;
+        wr_valtype et = t->m->tables[imm[0]].elemtype;
         CHECK(pop(t, WR_I32, &in[2]));
         CHECK(pop(t, et, &in[1]));
         CHECK(pop(t, WR_I32, &in[0]));
@@ -1631,6 +1773,10 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_return_call(t);
     case 0x13:
         return op_return_call_indirect(t);
+    case 0x14:
+        return op_call_ref(t, false);
+    case 0x15:
+        return op_call_ref(t, true);
     case 0x1A: /* drop */
         return pop(t, UNKNOWN_TYPE, &in[0]);
     case 0x1B:
@@ -1640,6 +1786,8 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     case 0x20: { /* local.get */
         uint32_t idx;
         CHECK(get_local(t, &idx));
+        if (!t->local_set[idx] && !wr_valtype_defaultable(t->local_types[idx]))
+            return invalid(t, "uninitialized local");
         return push(t, t->local_types[idx], emitting(t) ? (TAG_LOCAL | t->local_slot[idx]) : UINT32_MAX);
     }
     case 0x21:
@@ -1691,8 +1839,8 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_const(t, WR_F64, v, 0);
     }
     case 0xD0: { /* ref.null */
-        uint8_t rt = 0; /* set by read_reftype (gcc -O1 cannot tell) */
-        CHECK(read_reftype(t, &rt));
+        wr_valtype rt = 0; /* set by read_heaptype (gcc -O1 cannot tell) */
+        CHECK(read_heaptype(t, &rt));
         return op_const(t, rt, 0, 0);
     }
     case 0xD1: { /* ref.is_null */
@@ -1707,8 +1855,20 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
             return invalid(t, "unknown function");
         if (!t->m->func_declared || !t->m->func_declared[imm[0]])
             return invalid(t, "undeclared function reference");
-        return emit_manual(t, WR_OP_ref_func, in, 0, WR_FUNCREF, imm, 1);
+        return emit_manual(t, WR_OP_ref_func, in, 0, wr_ref_concrete(t->m->funcs[imm[0]].type, false), imm, 1);
     }
+    case 0xD4: { /* ref.as_non_null */
+        wr_valtype nonnull;
+        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+        CHECK(pop_ref(t, &in[0], &nonnull));
+        return emit_manual(t, WR_OP_ref_as_non_null, in, 1, nonnull, NULL, 0);
+    }
+    case 0xD5:
+        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+        return op_br_on_null(t);
+    case 0xD6:
+        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+        return op_br_on_non_null(t);
     case 0xFC:
         return op_prefix_fc(t);
     case 0xFD:
@@ -1827,6 +1987,8 @@ static void tr_free(tr *t)
     free(t->insns);
     free(t->local_types);
     free(t->local_slot);
+    free(t->local_set);
+    free(t->inits);
 }
 
 static int translate_function(wr_module *m, uint32_t index, wr_error *err)
@@ -1838,6 +2000,7 @@ static int translate_function(wr_module *m, uint32_t index, wr_error *err)
     t.err = err;
     t.func_index = index;
     t.ft = &m->types[fd->type];
+    t.cx = wr_module_typectx(m);
     t.r.base = m->bytes;
     t.r.p = fd->body;
     t.r.end = fd->body_end;

@@ -19,7 +19,8 @@
     X(WR_TRAP_STACK_EXHAUSTED, "call stack exhausted")                  \
     X(WR_TRAP_UNALIGNED_ATOMIC, "unaligned atomic")                     \
     X(WR_TRAP_EXPECTED_SHARED, "expected shared memory")                \
-    X(WR_TRAP_OUT_OF_MEMORY, "out of memory")
+    X(WR_TRAP_OUT_OF_MEMORY, "out of memory")                          \
+    X(WR_TRAP_NULL_FUNC_REF, "null function reference")
 
 typedef enum wr_trap {
 #define WR_TRAP_ENUM(name, msg) name,

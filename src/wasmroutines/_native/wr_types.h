@@ -10,16 +10,127 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Value types, numbered as their binary encoding. */
-typedef enum wr_valtype {
+/* Value types: 32 bits, so that reference types can carry their heap type.
+ *
+ *   bits 0..7   a code: a number type's binary byte (0x7F i32 .. 0x7B v128),
+ *               or, for a reference, its heap type: an abstract heap type's
+ *               binary byte (WR_HT_*: 0x70 func, 0x6F extern, ...) or
+ *               WR_HT_CONCRETE, a defined type whose index is in bits 9..31
+ *   bit 8       WR_REF_NONNULL: a non-nullable reference (ref ht)
+ *   bits 9..31  WR_HT_CONCRETE: the type index
+ *
+ * So (ref null func) is 0x70 and (ref null extern) 0x6F, the 2.0 bytes of
+ * funcref and externref, and a heap type is the nullable reference type
+ * that has it (the value with bit 8 clear). Which index space a concrete
+ * index counts in depends on where the type sits: a module's types (its
+ * type section's indices) or a store's (wr_store_intern_type's ids, equal
+ * for equivalent types across modules); wr_valtype_map turns the one into
+ * the other. Adding an abstract heap type is one line in
+ * wr_heaptype_is_abstract (and its top in wr_heaptype_top). */
+typedef uint32_t wr_valtype;
+enum {
     WR_I32 = 0x7F,
     WR_I64 = 0x7E,
     WR_F32 = 0x7D,
     WR_F64 = 0x7C,
     WR_V128 = 0x7B,
-    WR_FUNCREF = 0x70,
-    WR_EXTERNREF = 0x6F,
-} wr_valtype;
+    /* Abstract heap types, numbered as their binary byte. */
+    WR_HT_FUNC = 0x70,
+    WR_HT_EXTERN = 0x6F,
+    WR_HT_NOFUNC = 0x73,   /* the bottom of func: only null */
+    WR_HT_NOEXTERN = 0x72, /* the bottom of extern */
+    /* Internal codes (no binary byte): a defined type; the bottom heap type
+     * of unreachable code (a subtype of every heap type, wr_translate.c). */
+    WR_HT_CONCRETE = 0x01,
+    WR_HT_BOT = 0x02,
+    /* A type index relative to its own recursion group (a function type
+     * that names itself), only inside a store's interned types. */
+    WR_HT_REC = 0x03,
+    WR_REF_NONNULL = 0x100,
+    WR_FUNCREF = WR_HT_FUNC,     /* (ref null func) */
+    WR_EXTERNREF = WR_HT_EXTERN, /* (ref null extern) */
+};
+#define WR_HT_INDEX_SHIFT 9
+#define WR_HT_MAX_INDEX ((1u << (32 - WR_HT_INDEX_SHIFT)) - 1u)
+
+/* The abstract heap types the core knows (their binary bytes). */
+static inline bool wr_heaptype_is_abstract(uint32_t code)
+{
+    switch (code) {
+    case WR_HT_FUNC:
+    case WR_HT_EXTERN:
+    case WR_HT_NOFUNC:
+    case WR_HT_NOEXTERN:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static inline uint32_t wr_valtype_code(wr_valtype t) { return t & 0xFFu; }
+static inline bool wr_valtype_is_num(wr_valtype t)
+{
+    return t == WR_I32 || t == WR_I64 || t == WR_F32 || t == WR_F64 || t == WR_V128;
+}
+static inline bool wr_valtype_is_ref(wr_valtype t)
+{
+    uint32_t c = wr_valtype_code(t);
+    return c == WR_HT_CONCRETE || c == WR_HT_BOT || c == WR_HT_REC || wr_heaptype_is_abstract(c);
+}
+static inline bool wr_valtype_nullable(wr_valtype t) { return !(t & WR_REF_NONNULL); }
+/* A reference type's heap type (as the nullable reference type). */
+static inline wr_valtype wr_valtype_heap(wr_valtype t) { return t & ~(wr_valtype)WR_REF_NONNULL; }
+static inline bool wr_valtype_is_concrete(wr_valtype t) { return wr_valtype_code(t) == WR_HT_CONCRETE; }
+static inline uint32_t wr_valtype_index(wr_valtype t) { return t >> WR_HT_INDEX_SHIFT; }
+static inline wr_valtype wr_ref_concrete(uint32_t index, bool nullable)
+{
+    return WR_HT_CONCRETE | (index << WR_HT_INDEX_SHIFT) | (nullable ? 0u : WR_REF_NONNULL);
+}
+/* A local of this type starts with a default value (0 or null); others must be set before they are read. */
+static inline bool wr_valtype_defaultable(wr_valtype t) { return wr_valtype_is_num(t) || wr_valtype_nullable(t); }
+
+/* The top of an abstract or concrete heap type's hierarchy: WR_HT_FUNC or
+ * WR_HT_EXTERN (every defined type is a function type until GC). */
+static inline uint32_t wr_heaptype_top(wr_valtype heap)
+{
+    uint32_t c = wr_valtype_code(heap);
+    return c == WR_HT_EXTERN || c == WR_HT_NOEXTERN ? WR_HT_EXTERN : WR_HT_FUNC;
+}
+
+/* A defined type without a declared supertype (WebAssembly 3.0 `sub`). */
+#define WR_NO_SUPER UINT32_MAX
+
+/* How defined types compare: `canon` maps a concrete index to one
+ * representative of its equivalence class (a module's types: computed when
+ * decoding, wr_module.h), or is NULL when indices are canonical already (a
+ * store's type ids); `super` gives each index's declared supertype (an
+ * index of the same space, or WR_NO_SUPER), or is NULL when none has one. */
+typedef struct wr_typectx {
+    const uint32_t *canon;
+    const uint32_t *super;
+    uint32_t ntypes; /* entries in canon and super */
+} wr_typectx;
+
+/* Subtyping (WebAssembly 3.0 "matching"): a <: b. */
+bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx);
+bool wr_valtype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx);
+/* Defined type a is b or declares it as a (transitive) supertype. */
+bool wr_deftype_sub(uint32_t a, uint32_t b, const wr_typectx *cx);
+/* A recursion group's key: equal keys, equivalent groups. `types`, `super`
+ * and `final` are the group's `size` entries (super and final may be NULL:
+ * no supertypes, all final); `start` is its first type's index: types of the
+ * group are named relative to it (WR_HT_REC), types before it through
+ * `outside` (their representatives or store ids; NULL: as they are).
+ * wr_group_key_words is the key's length. */
+struct wr_functype;
+uint32_t wr_group_key_words(const struct wr_functype *types, uint32_t size);
+void wr_group_key(const struct wr_functype *types, const uint32_t *super, const bool *final, uint32_t start,
+                  uint32_t size, const uint32_t *outside, uint32_t *out);
+uint32_t wr_key_hash(const uint32_t *key, uint32_t nwords);
+/* A module's type with concrete indices mapped through `ids` (to a store's ids). */
+wr_valtype wr_valtype_map(wr_valtype t, const uint32_t *ids);
+/* "i32", "funcref", "(ref null 3)", ...: into buf, which it returns. */
+const char *wr_valtype_name(wr_valtype t, char *buf, size_t cap);
 
 /* Extern kinds, numbered as import/export descriptors are. */
 typedef enum wr_externkind {
@@ -32,12 +143,7 @@ typedef enum wr_externkind {
 /* Operand slots are 64 bits; a v128 takes two consecutive slots.
  * Every other value (i32, i64, f32, f64, references) takes one.
  * i32 and f32 live in the low 32 bits of their slot. */
-static inline uint32_t wr_valtype_slots(uint8_t t) { return t == WR_V128 ? 2u : 1u; }
-static inline bool wr_valtype_is_ref(uint8_t t) { return t == WR_FUNCREF || t == WR_EXTERNREF; }
-static inline bool wr_valtype_is_num(uint8_t t)
-{
-    return t == WR_I32 || t == WR_I64 || t == WR_F32 || t == WR_F64 || t == WR_V128;
-}
+static inline uint32_t wr_valtype_slots(wr_valtype t) { return t == WR_V128 ? 2u : 1u; }
 
 /* A v128 value: two 64-bit halves, low half first (little endian lanes). */
 typedef struct wr_v128 {
@@ -48,13 +154,13 @@ typedef struct wr_v128 {
 typedef struct wr_functype {
     uint32_t nparams;
     uint32_t nresults;
-    uint8_t *types;        /* nparams + nresults wr_valtype bytes */
+    wr_valtype *types;     /* nparams + nresults value types */
     uint32_t param_slots;  /* sum of wr_valtype_slots over params */
     uint32_t result_slots; /* same over results */
 } wr_functype;
 
-static inline const uint8_t *wr_functype_params(const wr_functype *ft) { return ft->types; }
-static inline const uint8_t *wr_functype_results(const wr_functype *ft) { return ft->types + ft->nparams; }
+static inline const wr_valtype *wr_functype_params(const wr_functype *ft) { return ft->types; }
+static inline const wr_valtype *wr_functype_results(const wr_functype *ft) { return ft->types + ft->nparams; }
 bool wr_functype_equal(const wr_functype *a, const wr_functype *b);
 
 /* Limits of a memory (in 64 KiB pages) or a table (in elements). */
@@ -66,12 +172,12 @@ typedef struct wr_limits {
 } wr_limits;
 
 typedef struct wr_tabletype {
-    uint8_t elemtype; /* WR_FUNCREF or WR_EXTERNREF */
+    wr_valtype elemtype; /* a reference type */
     wr_limits limits;
 } wr_tabletype;
 
 typedef struct wr_globaltype {
-    uint8_t type; /* wr_valtype */
+    wr_valtype type;
     bool mutable_;
 } wr_globaltype;
 

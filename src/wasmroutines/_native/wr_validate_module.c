@@ -28,6 +28,29 @@ static int invalid(wr_error *err, uint32_t offset, const char *msg)
 
 /* ---- types and limits ---- */
 
+/* A declared supertype (`sub`): not final, and the function type matches it
+ * (parameters contravariant, results covariant). */
+static int check_types(const wr_module *m, wr_error *err)
+{
+    wr_typectx cx = wr_module_typectx(m);
+    for (uint32_t i = 0; m->type_super && i < m->ntypes; i++) {
+        uint32_t sup = m->type_super[i];
+        if (sup == WR_NO_SUPER)
+            continue;
+        if (sup >= m->ntypes)
+            return invalid_kind(err, 0, "type", sup);
+        const wr_functype *a = &m->types[i], *b = &m->types[sup];
+        bool ok = !m->type_final[sup] && a->nparams == b->nparams && a->nresults == b->nresults;
+        for (uint32_t k = 0; ok && k < a->nparams; k++)
+            ok = wr_valtype_sub(b->types[k], a->types[k], &cx);
+        for (uint32_t k = 0; ok && k < a->nresults; k++)
+            ok = wr_valtype_sub(a->types[a->nparams + k], b->types[b->nparams + k], &cx);
+        if (!ok)
+            return wr_error_set(err, WR_ERR_INVALID, 0, "sub type %u does not match super type %u", i, sup);
+    }
+    return 0;
+}
+
 static int check_type_index(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
 {
     return type < m->ntypes ? 0 : invalid_kind(err, offset, "type", type);
@@ -84,11 +107,23 @@ static int check_funcs(const wr_module *m, wr_error *err)
     return 0;
 }
 
+static int check_constexpr(const wr_module *m, wr_constexpr *ce, wr_valtype want, uint32_t nglobals, wr_error *err);
+
+/* A table's elements start as its initializer's value, or null: a table of
+ * non-nullable references needs an initializer. It reads imported globals only. */
 static int check_tables_mems(const wr_module *m, wr_error *err)
 {
-    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         if (check_table_limits(&m->tables[i].limits, m->table_offsets[i], err))
             return err->kind;
+        wr_valtype et = m->tables[i].elemtype;
+        if (wr_module_table_has_init(m, i)) {
+            if (check_constexpr(m, &m->table_inits[i], et, m->nglobal_imports, err))
+                return err->kind;
+        } else if (!wr_valtype_nullable(et)) {
+            return invalid(err, m->table_offsets[i], "type mismatch");
+        }
+    }
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
         if (check_memory_limits(&m->mems[i], m->mem_offsets[i], err))
             return err->kind;
@@ -106,8 +141,8 @@ static int check_memory_count(const wr_module *m, wr_error *err)
 /* ---- constant expressions ---- */
 
 /* One instruction of a constant expression on the typing stack. */
-static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint8_t *type, uint32_t nglobals,
-                           uint8_t *stk, uint32_t *n, uint32_t offset, wr_error *err)
+static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, wr_valtype *type, uint32_t nglobals,
+                           wr_valtype *stk, uint32_t *n, uint32_t offset, wr_error *err)
 {
     switch (op) {
     case WR_CONST_GLOBAL_GET:
@@ -120,6 +155,7 @@ static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint8
     case WR_CONST_REF_FUNC:
         if (index >= m->nfuncs)
             return invalid_kind(err, offset, "function", index);
+        *type = wr_ref_concrete(m->funcs[index].type, false);
         break;
     case WR_CONST_I32_ADD:
     case WR_CONST_I32_SUB:
@@ -143,9 +179,10 @@ static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint8
 /* Type a constant expression (it must leave exactly one value, of the type
  * its context needs) and fill in its type. `nglobals`: the globals it may
  * read (a global's initializer: those before it). */
-static int check_constexpr(const wr_module *m, wr_constexpr *ce, uint8_t want, uint32_t nglobals, wr_error *err)
+static int check_constexpr(const wr_module *m, wr_constexpr *ce, wr_valtype want, uint32_t nglobals, wr_error *err)
 {
-    uint8_t stk[WR_CONSTEXPR_MAX_DEPTH];
+    wr_valtype stk[WR_CONSTEXPR_MAX_DEPTH];
+    wr_typectx cx = wr_module_typectx(m);
     uint32_t n = 0;
     if (ce->op == 0) /* empty: the decoder reported it already */
         return invalid(err, ce->offset, "type mismatch");
@@ -156,7 +193,7 @@ static int check_constexpr(const wr_module *m, wr_constexpr *ce, uint8_t want, u
         if (check_constinsn(m, c->op, c->index, &c->type, nglobals, stk, &n, ce->offset, err))
             return err->kind;
     }
-    if (n != 1 || stk[0] != want)
+    if (n != 1 || !wr_valtype_sub(stk[0], want, &cx))
         return invalid(err, ce->offset, "type mismatch");
     if (ce->nmore)
         ce->type = stk[0];
@@ -186,7 +223,8 @@ static int check_elems(const wr_module *m, wr_error *err)
             return invalid_kind(err, seg->offset_in_module, "table", seg->table);
         if (check_constexpr(m, &seg->offset, WR_I32, m->nglobals, err))
             return err->kind;
-        if (m->tables[seg->table].elemtype != seg->elemtype)
+        wr_typectx cx = wr_module_typectx(m);
+        if (!wr_valtype_sub(seg->elemtype, m->tables[seg->table].elemtype, &cx))
             return invalid(err, seg->offset_in_module, "type mismatch");
     }
     return 0;
@@ -288,6 +326,9 @@ static int compute_func_declared(wr_module *m, wr_error *err)
         return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         declare(m, &m->globals[i].init);
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        if (wr_module_table_has_init(m, i))
+            declare(m, &m->table_inits[i]);
     for (uint32_t i = 0; i < m->nelems; i++) {
         declare(m, &m->elems[i].offset);
         for (uint32_t k = 0; k < m->elems[i].count; k++)
@@ -308,7 +349,7 @@ int wr_module_validate(wr_module *m, wr_error *err)
     wr_error scratch = {0};
     if (!err)
         err = &scratch;
-    if (check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
+    if (check_types(m, err) || check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
         check_elems(m, err) || check_datas(m, err) || check_start(m, err) || check_exports(m, err) ||
         check_memory_count(m, err))
         return err->kind ? err->kind : WR_ERR_INVALID;
@@ -337,6 +378,12 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
         return invalid(err, 0, "multiple tables");
     if (!(features & WR_FEATURE_TAIL_CALL) && m->tail_call_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->tail_call_offset, "illegal opcode %02x", m->tail_call_op);
+    if (!(features & WR_FEATURE_GC) && m->gc_types_offset)
+        return wr_error_set(err, WR_ERR_UNSUPPORTED, m->gc_types_offset,
+                            "recursive types are not in the module's feature set");
+    if (!(features & WR_FEATURE_FUNCTION_REFERENCES) && m->typed_refs_offset)
+        return wr_error_set(err, WR_ERR_UNSUPPORTED, m->typed_refs_offset,
+                            "typed function references are not in the module's feature set");
     if (!(features & WR_FEATURE_RELAXED_SIMD) && m->relaxed_simd_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->relaxed_simd_offset, "illegal opcode");
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)

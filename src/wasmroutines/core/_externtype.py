@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, ffi
-from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, ValType
+from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, valtype
 
 
 def read(et: Any) -> ExternType:
     kind = et.kind
     if kind == EXTERN_FUNC:
-        params = ffi.buffer(et.params, et.nparams)[:] if et.nparams else b""
-        results = ffi.buffer(et.results, et.nresults)[:] if et.nresults else b""
-        return FuncType(tuple(ValType(b) for b in params), tuple(ValType(b) for b in results))
+        params = tuple(valtype(et.params[i]) for i in range(et.nparams))
+        results = tuple(valtype(et.results[i]) for i in range(et.nresults))
+        return FuncType(params, results)
     maximum = int(et.max) if et.has_max else None
     if kind == EXTERN_MEMORY:
         return MemoryType(int(et.min), maximum, bool(et.shared))
     if kind == EXTERN_TABLE:
-        return TableType(ValType(et.valtype), int(et.min), maximum)
+        return TableType(valtype(et.valtype), int(et.min), maximum)
     if kind == EXTERN_GLOBAL:
-        return GlobalType(ValType(et.valtype), bool(et.mutable_))
+        return GlobalType(valtype(et.valtype), bool(et.mutable_))
     raise ValueError(f"unknown extern kind {kind}")
 
 

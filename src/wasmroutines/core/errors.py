@@ -20,6 +20,7 @@ __all__ = [
     "LinkError",
     "MalformedModule",
     "OutOfFuel",
+    "RefTypeError",
     "ResourceLimitError",
     "StackExhausted",
     "StoreClosedError",
@@ -103,6 +104,11 @@ class OutOfFuel(WasmroutinesError):
     """A call ran out of the fuel (total instruction count) the store allows; the call was abandoned."""
 
     limit = "fuel"
+
+
+class RefTypeError(WasmroutinesError, TypeError):
+    """A value that a reference type does not take: None for a non-nullable reference `(ref ...)`, a
+    function of another type than a `(ref $t)` names, or anything but null for `nofunc`/`noextern`."""
 
 
 class ImmutableGlobalError(WasmroutinesError):

@@ -44,9 +44,9 @@ class Function(StoreObject):
         if inspect.iscoroutinefunction(func):
             func = aio.awaiting(func)
         host_id = store._register_host(func, type)
-        params = bytes(type.params)
-        results = bytes(type.results)
-        ptr = lib.wr_api_func_new_host(store._ptr, params, len(params), results, len(results), host_id)
+        params = ffi.new("uint32_t[]", [t.code for t in type.params])
+        results = ffi.new("uint32_t[]", [t.code for t in type.results])
+        ptr = lib.wr_api_func_new_host(store._ptr, params, len(type.params), results, len(type.results), host_id)
         if ptr == NULL:
             raise MemoryError("cannot create a host function")
         self._ptr = ptr

@@ -23,7 +23,7 @@ class Global(StoreObject):
         if value is None and not type.type.is_ref:
             value = 0
         lo, hi = self._slots(store, type.type, value)
-        ptr = lib.wr_api_global_new(store._ptr, int(type.type), type.mutable, lo, hi)
+        ptr = lib.wr_api_global_new(store._ptr, type.type.code, type.mutable, lo, hi)
         if ptr == NULL:
             raise MemoryError("cannot create a global")
         self._ptr = ptr

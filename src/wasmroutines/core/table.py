@@ -24,7 +24,7 @@ class Table(StoreObject):
             raise ValueError("table maximum is less than its minimum")
         ref = self._slot(store, type, init)
         has_max = type.maximum is not None
-        ptr = lib.wr_api_table_new(store._ptr, int(type.type), type.minimum, type.maximum or 0, has_max, ref)
+        ptr = lib.wr_api_table_new(store._ptr, type.type.code, type.minimum, type.maximum or 0, has_max, ref)
         if ptr == NULL:
             cap = store._max_table_elements
             if cap is not None and type.minimum > cap:

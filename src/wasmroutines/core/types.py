@@ -5,18 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 __all__ = [
+    "AnyValType",
     "ExportType",
     "ExternType",
     "Features",
     "FuncType",
     "GlobalType",
+    "HeapType",
     "ImportType",
     "MemoryType",
+    "RefType",
     "TableType",
     "ValType",
+    "valtype",
 ]
 
 
@@ -40,21 +44,110 @@ class ValType(IntEnum):
     def is_ref(self) -> bool:
         return self is ValType.FUNCREF or self is ValType.EXTERNREF
 
+    @property
+    def code(self) -> int:
+        """The C core's 32-bit encoding (wr_types.h): the binary byte."""
+        return int(self)
+
+    @property
+    def nullable(self) -> bool:
+        return True
+
     def __str__(self) -> str:
         return self.name.lower()
 
 
+class HeapType(IntEnum):
+    """An abstract heap type, numbered as its binary encoding (WebAssembly 3.0)."""
+
+    FUNC = 0x70
+    EXTERN = 0x6F
+    NOFUNC = 0x73  # the bottom of func: only null
+    NOEXTERN = 0x72  # the bottom of extern
+
+    @property
+    def top(self) -> HeapType:
+        return HeapType.EXTERN if self in (HeapType.EXTERN, HeapType.NOEXTERN) else HeapType.FUNC
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+# The C core's encoding of a reference type (wr_types.h): the heap type's code in bits 0..7 (an abstract heap
+# type's byte, or _CONCRETE with the type index in bits 9..31), bit 8 set when it is not nullable.
+_CONCRETE = 0x01
+_NONNULL = 0x100
+_INDEX_SHIFT = 9
+
+
+@dataclass(frozen=True)
+class RefType:
+    """A reference type `(ref null? heap)` other than the short forms funcref and externref (which are
+    ValType.FUNCREF and ValType.EXTERNREF). `heap` is an abstract HeapType or a type index: of the module
+    for a module's import and export types, of the store for an object's type (a function's, a table's)."""
+
+    heap: HeapType | int
+    nullable: bool = True
+
+    def __post_init__(self) -> None:
+        index_ok = isinstance(self.heap, int) and 0 <= self.heap < (1 << (32 - _INDEX_SHIFT))
+        if not isinstance(self.heap, HeapType) and not index_ok:
+            raise ValueError(f"not a heap type: {self.heap!r}")
+
+    slots = 1
+    is_ref = True
+
+    @property
+    def top(self) -> HeapType:
+        """FUNC or EXTERN: the hierarchy the references belong to (every defined type is a function type)."""
+        return self.heap.top if isinstance(self.heap, HeapType) else HeapType.FUNC
+
+    @property
+    def code(self) -> int:
+        """The C core's 32-bit encoding."""
+        heap = int(self.heap) if isinstance(self.heap, HeapType) else _CONCRETE | self.heap << _INDEX_SHIFT
+        return heap | (0 if self.nullable else _NONNULL)
+
+    def __str__(self) -> str:
+        return f"(ref {'null ' if self.nullable else ''}{self.heap})"
+
+
+#: A value type: a number or vector type, funcref or externref (ValType), or another reference type.
+AnyValType: TypeAlias = ValType | RefType
+
+
+def valtype(t: Any) -> AnyValType:
+    """A value type from a ValType, a RefType or the C core's 32-bit code; `(ref null func)` and
+    `(ref null extern)` become ValType.FUNCREF and ValType.EXTERNREF, so one test (`t is ValType.FUNCREF`)
+    finds funcref however it was written."""
+    if isinstance(t, RefType):
+        if t.nullable and t.heap in (HeapType.FUNC, HeapType.EXTERN):
+            return ValType(int(t.heap))
+        return t
+    code = int(t)
+    if code <= 0xFF and code in ValType._value2member_map_:
+        return ValType(code)
+    low = code & 0xFF
+    if low == _CONCRETE:
+        heap: HeapType | int = code >> _INDEX_SHIFT
+    elif low in HeapType._value2member_map_ and code >> _INDEX_SHIFT == 0:
+        heap = HeapType(low)
+    else:
+        raise ValueError(f"not a value type: {code:#x}")
+    return valtype(RefType(heap, not code & _NONNULL))
+
+
 @dataclass(frozen=True)
 class FuncType:
-    params: tuple[ValType, ...] = ()
-    results: tuple[ValType, ...] = ()
+    params: tuple[AnyValType, ...] = ()
+    results: tuple[AnyValType, ...] = ()
     #: 64-bit slots the results take at the C boundary (derived).
     result_slots: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Accept any iterable of ValType or binary codes; store tuples so the type stays hashable.
-        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
-        object.__setattr__(self, "results", tuple(ValType(t) for t in self.results))
+        object.__setattr__(self, "params", tuple(valtype(t) for t in self.params))
+        object.__setattr__(self, "results", tuple(valtype(t) for t in self.results))
         object.__setattr__(self, "result_slots", sum(t.slots for t in self.results))
 
     def __str__(self) -> str:
@@ -74,23 +167,23 @@ class MemoryType:
 
 @dataclass(frozen=True)
 class TableType:
-    """`type` is the element type (FUNCREF or EXTERNREF); limits in elements."""
+    """`type` is the element type (FUNCREF, EXTERNREF or a RefType); limits in elements."""
 
-    type: ValType
+    type: AnyValType
     minimum: int
     maximum: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "type", ValType(self.type))
+        object.__setattr__(self, "type", valtype(self.type))
 
 
 @dataclass(frozen=True)
 class GlobalType:
-    type: ValType
+    type: AnyValType
     mutable: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "type", ValType(self.type))
+        object.__setattr__(self, "type", valtype(self.type))
 
 
 ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType
@@ -117,18 +210,21 @@ class Features(IntFlag):
     REFERENCE_TYPES = 1
     #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
     EXTENDED_CONST = 2
-    #: What WebAssembly 3.0 took from the GC proposal; today only that a constant expression may read an
-    #: immutable global the module defines (2.0: imported globals only).
+    #: What WebAssembly 3.0 took from the GC proposal; today that a constant expression may read an
+    #: immutable global the module defines (2.0: imported globals only), and recursion groups and declared
+    #: subtypes of function types (`rec`, `sub`).
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, typed function
-    #: references, memory64): with it a module using one raises UnsupportedFeature naming the
-    #: feature; without it (2.0) such bytes mean nothing, and the module is malformed. (Module applies it;
-    #: the C core ignores the bit.)
+    #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, memory64): with it
+    #: a module using one raises UnsupportedFeature naming the feature; without it (2.0) such bytes mean
+    #: nothing, and the module is malformed. (Module applies it; the C core ignores the bit.)
     WASM3_ENCODINGS = 16
     #: WebAssembly 3.0: relaxed SIMD (each instruction gives the deterministic profile's result).
     RELAXED_SIMD = 32
+    #: WebAssembly 3.0: typed function references (`(ref null? ht)` types, `call_ref`, `return_call_ref`,
+    #: `ref.as_non_null`, `br_on_null`, `br_on_non_null`, tables with an initializer).
+    FUNCTION_REFERENCES = 64
     ALL = 0xFFFFFFFF
     #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
-    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD)
+    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD | FUNCTION_REFERENCES)

@@ -12,8 +12,9 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._ffi import address, ffi
-from .types import ValType
+from ._ffi import address, ffi, lib
+from .errors import RefTypeError
+from .types import AnyValType, HeapType, RefType, ValType
 
 if TYPE_CHECKING:
     from .store import Store
@@ -77,7 +78,7 @@ def _float(value: Any, what: str) -> float:
     raise TypeError(f"expected a float for {what}, got {type(value).__name__}")
 
 
-def to_slots(store: Store, t: ValType, value: Any, out: list[int]) -> None:
+def to_slots(store: Store, t: AnyValType, value: Any, out: list[int]) -> None:
     """Append the slots of `value` as type `t` to `out`."""
     if t is ValType.I32:
         out.append(_ranged(value, "i32", 32))
@@ -95,7 +96,9 @@ def to_slots(store: Store, t: ValType, value: Any, out: list[int]) -> None:
         out.append(funcref_slot(store, value))
     elif t is ValType.EXTERNREF:
         out.append(0 if value is None else store._extern_handle(value))
-    else:  # pragma: no cover - ValType is closed
+    elif isinstance(t, RefType):
+        out.append(ref_slot(store, t, value))
+    else:  # pragma: no cover - value types are closed
         raise TypeError(f"unknown value type {t!r}")
 
 
@@ -120,7 +123,23 @@ def funcref_slot(store: Store, value: Any) -> int:
     raise TypeError(f"expected a Function or None for funcref, got {type(value).__name__}")
 
 
-def from_slots(store: Store, t: ValType, slots: Sequence[int], i: int) -> Any:
+def ref_slot(store: Store, t: RefType, value: Any) -> int:
+    """The slot of `value` as the reference type `t`, checked: the core trusts a reference's type."""
+    if value is None:
+        if not t.nullable:
+            raise RefTypeError(f"None for the non-nullable reference type {t}")
+        return 0
+    if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN):
+        raise RefTypeError(f"{t} takes only None, got {type(value).__name__}")
+    if t.top is HeapType.EXTERN:
+        return store._extern_handle(value)
+    slot = funcref_slot(store, value)
+    if isinstance(t.heap, int) and lib.wr_api_func_type_id(ffi.cast("wr_func *", slot)) != t.heap:
+        raise RefTypeError(f"a function of type {value.type} for {t}")
+    return slot
+
+
+def from_slots(store: Store, t: AnyValType, slots: Sequence[int], i: int) -> Any:
     """The value of type `t` at slots[i] (and slots[i+1] for v128)."""
     s = slots[i]
     if t is ValType.I32:
@@ -136,8 +155,10 @@ def from_slots(store: Store, t: ValType, slots: Sequence[int], i: int) -> Any:
         return s | (slots[i + 1] << 64)
     if t is ValType.FUNCREF:
         return funcref_value(store, s)
-    if t is ValType.EXTERNREF:
+    if t is ValType.EXTERNREF or (isinstance(t, RefType) and t.top is HeapType.EXTERN):
         return None if s == 0 else store._extern_object(s)
+    if isinstance(t, RefType):
+        return funcref_value(store, s)
     raise TypeError(f"unknown value type {t!r}")  # pragma: no cover
 
 
@@ -148,7 +169,7 @@ def funcref_value(store: Store, slot: int) -> Any:
     return Function._from_ptr(store, ffi.cast("wr_func *", slot))
 
 
-def args_to_slots(store: Store, types: Sequence[ValType], args: Sequence[Any]) -> list[int]:
+def args_to_slots(store: Store, types: Sequence[AnyValType], args: Sequence[Any]) -> list[int]:
     if len(args) != len(types):
         raise TypeError(f"expected {len(types)} arguments, got {len(args)}")
     out: list[int] = []
@@ -157,7 +178,7 @@ def args_to_slots(store: Store, types: Sequence[ValType], args: Sequence[Any]) -
     return out
 
 
-def slots_to_values(store: Store, types: Sequence[ValType], slots: Sequence[int]) -> list[Any]:
+def slots_to_values(store: Store, types: Sequence[AnyValType], slots: Sequence[int]) -> list[Any]:
     values = []
     i = 0
     for t in types:
@@ -166,5 +187,5 @@ def slots_to_values(store: Store, types: Sequence[ValType], slots: Sequence[int]
     return values
 
 
-def slot_count(types: Sequence[ValType]) -> int:
+def slot_count(types: Sequence[AnyValType]) -> int:
     return sum(t.slots for t in types)

@@ -5,7 +5,9 @@ Stricter than the core's conversions (wasmroutines.core.values), as wasmer is:
         a float is a TypeError, out of range an OverflowError;
   f32, f64  a float (an int is a TypeError: `'int' object cannot be converted to 'PyFloat'`);
   v128  an int in [0, 2**128);
-  funcref   a wasmer Function or None;  externref  any Python object or None.
+  funcref   a wasmer Function or None;  externref  any Python object or None;
+  other reference types (WebAssembly 3.0, core RefType) as funcref or externref, checked by the core:
+        None for a non-nullable one, or a function of another type than `(ref $t)`, is a RefTypeError.
 Results come back as the core gives them: integers signed, f32 widened to a
 double, funcref as a wasmer Function.
 """
@@ -17,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...core.store import Store as CoreStore
-from ...core.types import ValType
-from ...core.values import f32_bits, f64_bits, from_slots, funcref_slot
+from ...core.types import AnyValType, HeapType, RefType, ValType
+from ...core.values import f32_bits, f64_bits, from_slots, funcref_slot, ref_slot
 
 __all__ = ["check", "from_core_value", "results_from_slots", "to_slots", "valtype_debug"]
 
@@ -40,9 +42,14 @@ _DEBUG = {
 }
 
 
-def valtype_debug(t: ValType) -> str:
-    """A core ValType as wasmer prints a type (`I32`, `FuncRef`)."""
-    return _DEBUG[t]
+def valtype_debug(t: AnyValType) -> str:
+    """A core value type as wasmer prints a type (`I32`, `FuncRef`); another reference type as the core does."""
+    return str(t) if isinstance(t, RefType) else _DEBUG[t]
+
+
+def _is_funcs(t: AnyValType) -> bool:
+    """funcref, or another reference type of the func hierarchy: its values are wasmer Functions."""
+    return t is ValType.FUNCREF or (isinstance(t, RefType) and t.top is HeapType.FUNC)
 
 
 def _as_int(value: Any) -> int:
@@ -89,18 +96,19 @@ def _funcref(value: Any) -> Any:
     raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'Function'")
 
 
-def check(t: ValType, value: Any) -> Any:
-    """`value` checked by wasmer's rules for type `t`, as the value the core expects."""
+def check(t: AnyValType, value: Any) -> Any:
+    """`value` checked by wasmer's rules for type `t`, as the value the core expects (a typed reference is
+    checked again by the core when it becomes a slot)."""
     if t is ValType.I32 or t is ValType.I64 or t is ValType.V128:
         return _int_in_range(t, value)
     if t is ValType.F32 or t is ValType.F64:
         return _as_float(value)
-    if t is ValType.FUNCREF:
+    if _is_funcs(t):
         return _funcref(value)
     return value  # externref: any object
 
 
-def to_slots(store: CoreStore, types: Sequence[ValType], values: Sequence[Any]) -> list[int]:
+def to_slots(store: CoreStore, types: Sequence[AnyValType], values: Sequence[Any]) -> list[int]:
     """The core's 64-bit slots for `values` (as many as `types`) by wasmer's rules."""
     out: list[int] = []
     for t, value in zip(types, values, strict=True):
@@ -118,19 +126,21 @@ def to_slots(store: CoreStore, types: Sequence[ValType], values: Sequence[Any]) 
             out.append(v >> 64)
         elif t is ValType.FUNCREF:
             out.append(funcref_slot(store, _funcref(value)))
+        elif isinstance(t, RefType):
+            out.append(ref_slot(store, t, _funcref(value) if _is_funcs(t) else value))
         else:
             out.append(0 if value is None else store._extern_handle(value))
     return out
 
 
-def from_core_value(t: ValType, value: Any) -> Any:
+def from_core_value(t: AnyValType, value: Any) -> Any:
     """A value the core produced, for Python: a core Function becomes a wasmer Function."""
-    if t is ValType.FUNCREF and value is not None:
+    if _is_funcs(t) and value is not None:
         return _Function._wrap(value)
     return value
 
 
-def results_from_slots(store: CoreStore, types: Sequence[ValType], slots: Sequence[int]) -> Any:
+def results_from_slots(store: CoreStore, types: Sequence[AnyValType], slots: Sequence[int]) -> Any:
     """None, one value or a tuple, as wasmer returns a call's results."""
     n = len(types)
     if n == 0:

@@ -56,7 +56,7 @@ class _HostAdapter:
         # An `async def` function: the calling green thread waits for its coroutine on the loop (core/aio.py).
         self.fn = aio.awaiting(fn) if inspect.iscoroutinefunction(fn) else fn
         self.ft = ft
-        self.has_funcref_params = ValType.FUNCREF in ft.params
+        self.has_funcref_params = any(t.is_ref and t is not ValType.EXTERNREF for t in ft.params)
 
     def __call__(self, *args: Any) -> Any:
         ft = self.ft

@@ -84,7 +84,10 @@ def to_type(value: Any) -> Type:
         raise ValueError("Failed to extract `Type` from `PyAny`") from None
 
 
-def from_core_valtype(t: core.ValType) -> Type:
+def from_core_valtype(t: core.AnyValType) -> Type:
+    """wasmer knows funcref and externref only: another reference type shows as the one of its hierarchy."""
+    if isinstance(t, core.RefType):
+        return Type.EXTERN_REF if t.top is core.HeapType.EXTERN else Type.FUNC_REF
     return _FROM_CORE[t]
 
 

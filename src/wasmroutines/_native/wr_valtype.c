@@ -1,0 +1,231 @@
+/* wr_valtype.c: value types beyond their encoding (wr_types.h): subtyping, mapping a module's type indices
+ * to a store's, names for messages. */
+#include <stdio.h>
+
+#include "wr_reader.h"
+#include "wr_types.h"
+#include "wr_unsupported.h"
+
+static uint32_t canonical(uint32_t index, const wr_typectx *cx)
+{
+    return cx && cx->canon && index < cx->ntypes ? cx->canon[index] : index;
+}
+
+bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
+{
+    a = wr_valtype_heap(a);
+    b = wr_valtype_heap(b);
+    if (a == b)
+        return true;
+    uint32_t ca = wr_valtype_code(a), cb = wr_valtype_code(b);
+    if (ca == WR_HT_BOT)
+        return true;
+    if (cb == WR_HT_BOT || wr_heaptype_top(a) != wr_heaptype_top(b))
+        return false;
+    if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN) /* the top of a's hierarchy */
+        return true;
+    if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN) /* the bottom of b's */
+        return true;
+    if (ca == WR_HT_CONCRETE && cb == WR_HT_CONCRETE)
+        return wr_deftype_sub(wr_valtype_index(a), wr_valtype_index(b), cx);
+    return false;
+}
+
+/* Declared supertype chains are at most as long as the types before (a
+ * supertype precedes its subtype), so the walk ends. */
+bool wr_deftype_sub(uint32_t a, uint32_t b, const wr_typectx *cx)
+{
+    uint32_t cb = canonical(b, cx);
+    for (uint32_t steps = 0; a != WR_NO_SUPER; steps++) {
+        if (canonical(a, cx) == cb)
+            return true;
+        if (!cx || !cx->super || a >= cx->ntypes || steps > cx->ntypes)
+            return false;
+        a = cx->super[a];
+    }
+    return false;
+}
+
+/* ---- recursion group keys ---- */
+
+#define KEY_IN_GROUP 0x80000000u /* a supertype word naming a type of the group itself */
+
+uint32_t wr_group_key_words(const wr_functype *types, uint32_t size)
+{
+    uint32_t n = 1;
+    for (uint32_t k = 0; k < size; k++)
+        n += 4 + types[k].nparams + types[k].nresults;
+    return n;
+}
+
+static wr_valtype key_valtype(wr_valtype t, uint32_t start, uint32_t size, const uint32_t *outside)
+{
+    if (!wr_valtype_is_concrete(t))
+        return t;
+    uint32_t i = wr_valtype_index(t);
+    if (i >= start && i - start < size)
+        return WR_HT_REC | ((i - start) << WR_HT_INDEX_SHIFT) | (t & WR_REF_NONNULL);
+    return outside ? wr_ref_concrete(outside[i], wr_valtype_nullable(t)) : t;
+}
+
+void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *final, uint32_t start,
+                  uint32_t size, const uint32_t *outside, uint32_t *out)
+{
+    *out++ = size;
+    for (uint32_t k = 0; k < size; k++) {
+        const wr_functype *ft = &types[k];
+        uint32_t sup = super ? super[k] : WR_NO_SUPER;
+        *out++ = final ? final[k] : 1;
+        if (sup == WR_NO_SUPER)
+            *out++ = WR_NO_SUPER;
+        else if (sup >= start && sup - start < size)
+            *out++ = KEY_IN_GROUP | (sup - start);
+        else
+            *out++ = outside ? outside[sup] : sup;
+        *out++ = ft->nparams;
+        *out++ = ft->nresults;
+        for (uint32_t j = 0; j < ft->nparams + ft->nresults; j++)
+            *out++ = key_valtype(ft->types[j], start, size, outside);
+    }
+}
+
+uint32_t wr_key_hash(const uint32_t *key, uint32_t nwords)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (uint32_t i = 0; i < nwords; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h;
+}
+
+bool wr_valtype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
+{
+    if (a == b)
+        return true;
+    if (!wr_valtype_is_ref(a) || !wr_valtype_is_ref(b))
+        return false;
+    if (wr_valtype_nullable(a) && !wr_valtype_nullable(b))
+        return false;
+    return wr_heaptype_sub(a, b, cx);
+}
+
+wr_valtype wr_valtype_map(wr_valtype t, const uint32_t *ids)
+{
+    if (!wr_valtype_is_concrete(t) || !ids)
+        return t;
+    return wr_ref_concrete(ids[wr_valtype_index(t)], wr_valtype_nullable(t));
+}
+
+static const char *abstract_name(uint32_t code)
+{
+    switch (code) {
+    case WR_HT_FUNC:
+        return "func";
+    case WR_HT_EXTERN:
+        return "extern";
+    case WR_HT_NOFUNC:
+        return "nofunc";
+    case WR_HT_NOEXTERN:
+        return "noextern";
+    case WR_HT_BOT:
+        return "bot";
+    default:
+        return NULL;
+    }
+}
+
+const char *wr_valtype_name(wr_valtype t, char *buf, size_t cap)
+{
+    const char *name = NULL;
+    switch (t) {
+    case WR_I32:
+        name = "i32";
+        break;
+    case WR_I64:
+        name = "i64";
+        break;
+    case WR_F32:
+        name = "f32";
+        break;
+    case WR_F64:
+        name = "f64";
+        break;
+    case WR_V128:
+        name = "v128";
+        break;
+    case WR_FUNCREF:
+        name = "funcref";
+        break;
+    case WR_EXTERNREF:
+        name = "externref";
+        break;
+    case WR_HT_NOFUNC:
+        name = "nullfuncref";
+        break;
+    case WR_HT_NOEXTERN:
+        name = "nullexternref";
+        break;
+    default:
+        break;
+    }
+    if (name) {
+        snprintf(buf, cap, "%s", name);
+        return buf;
+    }
+    if (!wr_valtype_is_ref(t)) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
+    const char *null = wr_valtype_nullable(t) ? "null " : "";
+    const char *heap = abstract_name(wr_valtype_code(t));
+    if (heap)
+        snprintf(buf, cap, "(ref %s%s)", null, heap);
+    else
+        snprintf(buf, cap, "(ref %s%u)", null, wr_valtype_index(t));
+    return buf;
+}
+
+/* ---- reading ---- */
+
+int wr_read_heaptype(wr_reader *r, wr_valtype *out, uint8_t *bad)
+{
+    int64_t v;
+    int rc = wr_read_sleb(r, 33, &v);
+    if (rc)
+        return rc;
+    if (v >= 0) {
+        /* An index past the encoding's range is past any module's types too: "unknown type". */
+        *out = wr_ref_concrete(v > WR_HT_MAX_INDEX ? WR_HT_MAX_INDEX : (uint32_t)v, true);
+        return WR_READ_OK;
+    }
+    *bad = (uint8_t)(v & 0x7F);
+    if (v < -64) /* no abstract heap type takes more than one byte */
+        return WR_VT_MALFORMED;
+    if (wr_heaptype_is_abstract(*bad)) {
+        *out = *bad;
+        return WR_READ_OK;
+    }
+    return wr_unsupported_valtype(*bad) ? WR_VT_UNSUPPORTED : WR_VT_MALFORMED;
+}
+
+int wr_read_valtype_from(wr_reader *r, uint8_t b, wr_valtype *out, uint8_t *bad)
+{
+    *bad = b;
+    if (wr_valtype_is_num(b) || wr_heaptype_is_abstract(b)) {
+        *out = b; /* a number type, or the short form of (ref null ht) */
+        return WR_READ_OK;
+    }
+    if (b == WR_BYTE_REF_NULL || b == WR_BYTE_REF) {
+        int rc = wr_read_heaptype(r, out, bad);
+        if (rc == WR_READ_OK && b == WR_BYTE_REF)
+            *out |= WR_REF_NONNULL;
+        return rc;
+    }
+    return wr_unsupported_valtype(b) ? WR_VT_UNSUPPORTED : WR_VT_MALFORMED;
+}
+
+int wr_read_valtype(wr_reader *r, wr_valtype *out, uint8_t *bad)
+{
+    uint8_t b;
+    int rc = wr_read_u8(r, &b);
+    return rc ? rc : wr_read_valtype_from(r, b, out, bad);
+}
