@@ -26,6 +26,7 @@ from .core.errors import (
     Trap,
     UnsupportedFeature,
     WallTimeExceeded,
+    WasmException,
     WasmroutinesError,
 )
 from .core.extern import Extern
@@ -36,6 +37,7 @@ from .core.memory import PAGE_SIZE, Memory
 from .core.module import Module
 from .core.store import Store
 from .core.table import Table
+from .core.tag import Tag
 from .core.threads import (
     Deadlock,
     Event,
@@ -62,6 +64,7 @@ from .core.types import (
     ImportType,
     MemoryType,
     TableType,
+    TagType,
     ValType,
 )
 from .core.wat import WatError, wat2wasm
@@ -79,6 +82,7 @@ __all__ = [
     "Memory",
     "Table",
     "Global",
+    "Tag",
     "Extern",
     "PAGE_SIZE",
     # types
@@ -87,6 +91,7 @@ __all__ = [
     "MemoryType",
     "TableType",
     "GlobalType",
+    "TagType",
     "ImportType",
     "ExportType",
     "ExternType",
@@ -100,6 +105,7 @@ __all__ = [
     "UnsupportedFeature",
     "LinkError",
     "Trap",
+    "WasmException",
     "Frame",
     "OutOfFuel",
     "ResourceLimitError",

@@ -42,14 +42,15 @@ enum {
     SEC_CODE = 10,
     SEC_DATA = 11,
     SEC_DATACOUNT = 12,
+    SEC_TAG = 13, /* exception handling */
 };
 
 /* Position of each non-custom section in the required order (datacount sits
- * between element and code). */
-static const uint8_t section_rank[13] = {
-    [SEC_TYPE] = 1,    [SEC_IMPORT] = 2, [SEC_FUNCTION] = 3,   [SEC_TABLE] = 4,
-    [SEC_MEMORY] = 5,  [SEC_GLOBAL] = 6, [SEC_EXPORT] = 7,     [SEC_START] = 8,
-    [SEC_ELEMENT] = 9, [SEC_DATACOUNT] = 10, [SEC_CODE] = 11, [SEC_DATA] = 12,
+ * between element and code, tag between memory and global). */
+static const uint8_t section_rank[14] = {
+    [SEC_TYPE] = 1,      [SEC_IMPORT] = 2,     [SEC_FUNCTION] = 3, [SEC_TABLE] = 4,  [SEC_MEMORY] = 5,
+    [SEC_TAG] = 6,       [SEC_GLOBAL] = 7,     [SEC_EXPORT] = 8,   [SEC_START] = 9,  [SEC_ELEMENT] = 10,
+    [SEC_DATACOUNT] = 11, [SEC_CODE] = 12,     [SEC_DATA] = 13,
 };
 
 static const char EOF_TOP[] = "unexpected end";
@@ -229,6 +230,13 @@ static bool is_valtype(uint8_t b)
     return wr_valtype_is_num(b) || wr_valtype_is_ref(b);
 }
 
+/* exnref and nullexnref are exception handling's: note them for the feature check. */
+static void note_exn_type(wr_decoder *d, uint8_t t, const char *malformed)
+{
+    if (t == WR_EXNREF || t == WR_NULLEXNREF)
+        wr_module_note_exn(d->m, pos(d) - 1, malformed);
+}
+
 static int read_valtype(wr_decoder *d, uint8_t *out)
 {
     if (read_u8(d, out))
@@ -237,6 +245,7 @@ static int read_valtype(wr_decoder *d, uint8_t *out)
         const char *what = wr_unsupported_valtype(*out);
         return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed value type");
     }
+    note_exn_type(d, *out, "malformed value type");
     return 0;
 }
 
@@ -248,7 +257,20 @@ static int read_reftype(wr_decoder *d, uint8_t *out)
         const char *what = wr_unsupported_valtype(*out);
         return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
     }
+    note_exn_type(d, *out, "malformed reference type");
     return 0;
+}
+
+/* A tag type: an attribute byte (0: an exception) and a function type index. */
+static int read_tagtype(wr_decoder *d, uint32_t *type)
+{
+    uint8_t attr;
+    wr_module_note_exn(d->m, pos(d) - 1, "malformed import kind");
+    if (read_u8(d, &attr))
+        return -1;
+    if (attr != 0)
+        return fail(d, pos(d) - 1, "malformed tag attribute");
+    return read_u32(d, type);
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
@@ -367,6 +389,7 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
             const char *what = wr_unsupported_heaptype(c->type);
             return what ? fail_unsupported(d, pos(d) - 1, what) : fail(d, pos(d) - 1, "malformed reference type");
         }
+        note_exn_type(d, c->type, "malformed reference type");
         break;
     case WR_CONST_REF_FUNC:
         rc = wr_read_u32(&d->r, &c->index);
@@ -531,7 +554,7 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
     case WR_EXTERN_GLOBAL:
         return read_globaltype(d, &im->desc.global);
     case WR_EXTERN_TAG:
-        return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
+        return read_tagtype(d, &im->desc.tag_type);
     default:
         return fail(d, pos(d) - 1, "malformed import kind");
     }
@@ -542,26 +565,30 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
 static int add_imports_to_index_spaces(wr_decoder *d)
 {
     wr_module *m = d->m;
-    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0, ntag = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const wr_import *im = &m->imports[i];
         nf += im->kind == WR_EXTERN_FUNC;
         nt += im->kind == WR_EXTERN_TABLE;
         nm += im->kind == WR_EXTERN_MEMORY;
         ng += im->kind == WR_EXTERN_GLOBAL;
+        ntag += im->kind == WR_EXTERN_TAG;
     }
     if (grow(d, (void **)&m->funcs, 0, nf, sizeof *m->funcs) ||
         grow(d, (void **)&m->tables, 0, nt, sizeof *m->tables) ||
         grow(d, (void **)&m->table_offsets, 0, nt, sizeof *m->table_offsets) ||
         grow(d, (void **)&m->mems, 0, nm, sizeof *m->mems) ||
         grow(d, (void **)&m->mem_offsets, 0, nm, sizeof *m->mem_offsets) ||
-        grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals))
+        grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals) ||
+        grow(d, (void **)&m->tags, 0, ntag, sizeof *m->tags) ||
+        grow(d, (void **)&m->tag_offsets, 0, ntag, sizeof *m->tag_offsets))
         return -1;
     m->nfuncs = m->nfunc_imports = nf;
     m->ntables = m->ntable_imports = nt;
     m->nmems = m->nmem_imports = nm;
     m->nglobals = m->nglobal_imports = ng;
-    nf = nt = nm = ng = 0;
+    m->ntags = m->ntag_imports = ntag;
+    nf = nt = nm = ng = ntag = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const wr_import *im = &m->imports[i];
         switch (im->kind) {
@@ -576,6 +603,10 @@ static int add_imports_to_index_spaces(wr_decoder *d)
         case WR_EXTERN_MEMORY:
             m->mem_offsets[nm] = im->offset;
             m->mems[nm++] = im->desc.memory;
+            break;
+        case WR_EXTERN_TAG:
+            m->tag_offsets[ntag] = im->offset;
+            m->tags[ntag++] = im->desc.tag_type;
             break;
         default:
             m->globals[ng++].type = im->desc.global;
@@ -656,6 +687,22 @@ static int decode_memory_section(wr_decoder *d)
     return 0;
 }
 
+static int decode_tag_section(wr_decoder *d)
+{
+    wr_module *m = d->m;
+    uint32_t n;
+    if (read_len(d, &n) || grow(d, (void **)&m->tags, m->ntags, n, sizeof *m->tags) ||
+        grow(d, (void **)&m->tag_offsets, m->ntags, n, sizeof *m->tag_offsets))
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        m->tag_offsets[m->ntags] = pos(d);
+        if (read_tagtype(d, &m->tags[m->ntags]))
+            return -1;
+        m->ntags++;
+    }
+    return 0;
+}
+
 static int decode_global_section(wr_decoder *d)
 {
     wr_module *m = d->m;
@@ -686,8 +733,8 @@ static int decode_export_section(wr_decoder *d)
         if (read_name(d, &e->name, &e->name_len) || read_u8(d, &e->kind))
             return -1;
         if (e->kind == WR_EXTERN_TAG)
-            return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
-        if (e->kind > WR_EXTERN_GLOBAL)
+            wr_module_note_exn(m, pos(d) - 1, "malformed export kind");
+        if (e->kind > WR_EXTERN_TAG)
             return fail(d, pos(d) - 1, "malformed export kind");
         if (read_u32(d, &e->index))
             return -1;
@@ -924,6 +971,8 @@ static int decode_section(wr_decoder *d, uint8_t id, size_t end_off)
         return decode_code_section(d);
     case SEC_DATA:
         return decode_data_section(d);
+    case SEC_TAG:
+        return decode_tag_section(d);
     default:
         return decode_datacount_section(d);
     }
@@ -1008,10 +1057,10 @@ static int decode_sections(wr_decoder *d)
         d->eof_msg = EOF_TOP;
         if (read_u8(d, &id))
             return -1;
-        if (id == WR_SECTION_TAG)
-            return fail_unsupported(d, at, WR_NO_EXCEPTIONS);
-        if (id > SEC_DATACOUNT)
+        if (id > SEC_TAG)
             return fail(d, at, "malformed section id");
+        if (id == SEC_TAG)
+            wr_module_note_exn(d->m, at, "malformed section id");
         if (id != SEC_CUSTOM) {
             /* Out of order or repeated: the reference decoder stops at such
              * a section and finds content left over. */
@@ -1113,6 +1162,8 @@ void wr_module_free(wr_module *m)
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         free(m->globals[i].init.more);
     free(m->globals);
+    free(m->tags);
+    free(m->tag_offsets);
     for (uint32_t i = 0; i < m->nexports; i++)
         free(m->exports[i].name);
     free(m->exports);

@@ -73,6 +73,7 @@ typedef struct wr_import {
         wr_tabletype table;
         wr_limits memory;
         wr_globaltype global;
+        uint32_t tag_type; /* a tag: its type index (a function type with no results) */
     } desc;
     uint32_t offset; /* byte offset of the import entry, for errors */
 } wr_import;
@@ -163,6 +164,10 @@ typedef struct wr_module {
     uint32_t *table_offsets, *mem_offsets;
     uint32_t nglobals, nglobal_imports;
     wr_global_def *globals; /* imported ones only have `type` */
+    /* Exception handling's tags: each one's type index (its params are the
+     * payload, it has no results) and byte offset, imports first. */
+    uint32_t ntags, ntag_imports;
+    uint32_t *tags, *tag_offsets;
 
     uint32_t nexports;
     wr_export *exports;
@@ -192,6 +197,10 @@ typedef struct wr_module {
     uint32_t tail_call_offset;
     /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
     uint32_t relaxed_simd_offset;
+    /* Its first use of exception handling (a tag, exnref, throw, throw_ref, try_table; 0: none), for the
+     * feature check: the byte's offset and what the 2.0 decoder says of it. */
+    uint32_t exn_offset;
+    const char *exn_malformed;
 
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
@@ -232,6 +241,9 @@ enum {
     /* WebAssembly 3.0's relaxed SIMD (0xFD 0x100 .. 0x113; without it those
      * opcodes are illegal, as in 2.0). 16 is the host's own (core/types.py). */
     WR_FEATURE_RELAXED_SIMD = 32,
+    /* WebAssembly 3.0's exception handling: tags, exnref, throw, throw_ref, try_table (without it their
+     * encodings are malformed, as in 2.0). */
+    WR_FEATURE_EXCEPTIONS = 64,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 
@@ -244,6 +256,16 @@ void wr_module_free(wr_module *m);
 static inline const wr_functype *wr_module_func_type(const wr_module *m, uint32_t funcidx)
 {
     return &m->types[m->funcs[funcidx].type];
+}
+
+/* Note the module's first use of exception handling at `offset` (for wr_module_check_features), with the
+ * malformed error a 2.0 decoder gives there. */
+static inline void wr_module_note_exn(wr_module *m, uint32_t offset, const char *malformed)
+{
+    if (m->exn_offset == 0) {
+        m->exn_offset = offset;
+        m->exn_malformed = malformed;
+    }
 }
 
 #endif /* WR_MODULE_H */

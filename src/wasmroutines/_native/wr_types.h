@@ -19,6 +19,8 @@ typedef enum wr_valtype {
     WR_V128 = 0x7B,
     WR_FUNCREF = 0x70,
     WR_EXTERNREF = 0x6F,
+    WR_EXNREF = 0x69,     /* exception handling: a caught exception (wr_runtime.h, wr_exn) */
+    WR_NULLEXNREF = 0x74, /* the type of `ref.null noexn`: only null, a subtype of exnref */
 } wr_valtype;
 
 /* Extern kinds, numbered as import/export descriptors are. */
@@ -27,13 +29,23 @@ typedef enum wr_externkind {
     WR_EXTERN_TABLE = 1,
     WR_EXTERN_MEMORY = 2,
     WR_EXTERN_GLOBAL = 3,
+    WR_EXTERN_TAG = 4, /* exception handling */
 } wr_externkind;
 
 /* Operand slots are 64 bits; a v128 takes two consecutive slots.
  * Every other value (i32, i64, f32, f64, references) takes one.
  * i32 and f32 live in the low 32 bits of their slot. */
 static inline uint32_t wr_valtype_slots(uint8_t t) { return t == WR_V128 ? 2u : 1u; }
-static inline bool wr_valtype_is_ref(uint8_t t) { return t == WR_FUNCREF || t == WR_EXTERNREF; }
+static inline bool wr_valtype_is_ref(uint8_t t)
+{
+    return t == WR_FUNCREF || t == WR_EXTERNREF || t == WR_EXNREF || t == WR_NULLEXNREF;
+}
+/* Subtyping, as far as the core's reference types go: nullexnref is a subtype of exnref; every other type
+ * matches only itself. */
+static inline bool wr_valtype_sub(uint8_t actual, uint8_t expected)
+{
+    return actual == expected || (actual == WR_NULLEXNREF && expected == WR_EXNREF);
+}
 static inline bool wr_valtype_is_num(uint8_t t)
 {
     return t == WR_I32 || t == WR_I64 || t == WR_F32 || t == WR_F64 || t == WR_V128;

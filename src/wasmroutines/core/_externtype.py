@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, ffi
-from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, ValType
+from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, ffi
+from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, TagType, ValType
 
 
 def read(et: Any) -> ExternType:
@@ -14,6 +14,9 @@ def read(et: Any) -> ExternType:
         params = ffi.buffer(et.params, et.nparams)[:] if et.nparams else b""
         results = ffi.buffer(et.results, et.nresults)[:] if et.nresults else b""
         return FuncType(tuple(ValType(b) for b in params), tuple(ValType(b) for b in results))
+    if kind == EXTERN_TAG:
+        params = ffi.buffer(et.params, et.nparams)[:] if et.nparams else b""
+        return TagType(tuple(ValType(b) for b in params))
     maximum = int(et.max) if et.has_max else None
     if kind == EXTERN_MEMORY:
         return MemoryType(int(et.min), maximum, bool(et.shared))

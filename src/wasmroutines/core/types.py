@@ -16,6 +16,7 @@ __all__ = [
     "ImportType",
     "MemoryType",
     "TableType",
+    "TagType",
     "ValType",
 ]
 
@@ -30,6 +31,10 @@ class ValType(IntEnum):
     V128 = 0x7B
     FUNCREF = 0x70
     EXTERNREF = 0x6F
+    #: Exception handling (3.0): a caught exception; Python sees it as the WasmException it is.
+    EXNREF = 0x69
+    #: The type of `ref.null noexn`: only null, a subtype of exnref.
+    NULLEXNREF = 0x74
 
     @property
     def slots(self) -> int:
@@ -38,10 +43,13 @@ class ValType(IntEnum):
 
     @property
     def is_ref(self) -> bool:
-        return self is ValType.FUNCREF or self is ValType.EXTERNREF
+        return self in _REFS
 
     def __str__(self) -> str:
         return self.name.lower()
+
+
+_REFS = frozenset((ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF, ValType.NULLEXNREF))
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,26 @@ class GlobalType:
         object.__setattr__(self, "type", ValType(self.type))
 
 
-ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType
+@dataclass(frozen=True)
+class TagType:
+    """An exception tag's type (exception handling, 3.0): the types of its payload. (In a binary module it is
+    a function type with these params and no results.)"""
+
+    params: tuple[ValType, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
+
+    @property
+    def functype(self) -> FuncType:
+        """The function type a module declares it with."""
+        return FuncType(self.params, ())
+
+    def __str__(self) -> str:
+        return f"(tag (param {' '.join(map(str, self.params))}))"
+
+
+ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType | TagType
 
 
 @dataclass(frozen=True)
@@ -122,13 +149,15 @@ class Features(IntFlag):
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, typed function
-    #: references, memory64): with it a module using one raises UnsupportedFeature naming the
+    #: The encodings of the 3.0 features not implemented yet (GC types, typed function references,
+    #: memory64): with it a module using one raises UnsupportedFeature naming the
     #: feature; without it (2.0) such bytes mean nothing, and the module is malformed. (Module applies it;
     #: the C core ignores the bit.)
     WASM3_ENCODINGS = 16
     #: WebAssembly 3.0: relaxed SIMD (each instruction gives the deterministic profile's result).
     RELAXED_SIMD = 32
+    #: WebAssembly 3.0: exception handling (tags, `exnref`, `throw`, `throw_ref`, `try_table`).
+    EXCEPTIONS = 64
     ALL = 0xFFFFFFFF
     #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
-    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD)
+    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD | EXCEPTIONS)
