@@ -37,6 +37,8 @@ class CallWorkload:
 
 #: WebAssembly 3.0 tail calls: wasm3 and pywasm have none
 TAIL_CALL_PEERS = ("wasmroutines", "wasmtime")
+#: WebAssembly 3.0 exception handling: wasm3 and pywasm have none (wasmtime with its wasm_exceptions config on)
+EXCEPTION_PEERS = ("wasmroutines", "wasmtime")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,14 @@ CALLS: tuple[CallWorkload, ...] = (
         50000005000000,
         result_type="i64",
         peers=TAIL_CALL_PEERS,
+    ),
+    CallWorkload(
+        "throw+catch across 10 frames (1M)",
+        "exceptions.wat",
+        "throw_catch",
+        (1_000_000,),
+        1784293664,
+        peers=EXCEPTION_PEERS,
     ),
     # reduced: every peer, pywasm included
     CallWorkload("micro fib(20)", "micro", "fib", (20,), 6765, reduced=True),

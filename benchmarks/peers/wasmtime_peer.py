@@ -63,7 +63,11 @@ class WasmtimePeer(Peer):
 
     def _engine_(self) -> Any:
         if self._engine is None:
-            self._engine = _wasmtime().Engine()
+            wt = _wasmtime()
+            config = wt.Config()
+            if hasattr(config, "wasm_exceptions"):  # exception handling is off by default (wasmtime-py 51)
+                config.wasm_exceptions = True
+            self._engine = wt.Engine(config)
         return self._engine
 
     def load(self, wasm: bytes, imports: HostImports) -> Loaded:

@@ -27,6 +27,7 @@ from .core.errors import (
     Trap,
     UnsupportedFeature,
     WallTimeExceeded,
+    WasmException,
     WasmroutinesError,
 )
 from .core.extern import Extern
@@ -37,6 +38,7 @@ from .core.memory import PAGE_SIZE, Memory
 from .core.module import Module
 from .core.store import Store
 from .core.table import Table
+from .core.tag import Tag
 from .core.threads import (
     Deadlock,
     Event,
@@ -65,6 +67,7 @@ from .core.types import (
     MemoryType,
     RefType,
     TableType,
+    TagType,
     ValType,
 )
 from .core.wat import WatError, wat2wasm
@@ -82,6 +85,7 @@ __all__ = [
     "Memory",
     "Table",
     "Global",
+    "Tag",
     "Extern",
     "PAGE_SIZE",
     # types
@@ -92,6 +96,7 @@ __all__ = [
     "MemoryType",
     "TableType",
     "GlobalType",
+    "TagType",
     "ImportType",
     "ExportType",
     "ExternType",
@@ -105,6 +110,7 @@ __all__ = [
     "UnsupportedFeature",
     "LinkError",
     "Trap",
+    "WasmException",
     "Frame",
     "OutOfFuel",
     "RefTypeError",

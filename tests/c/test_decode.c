@@ -82,15 +82,15 @@ static void decode_err(const wbuf *w, int kind, const char *msg, uint32_t offset
     }
 }
 
-/* Decodes (3.0's rules), but the feature set `features` rejects it. */
-static void feature_err(const wbuf *w, uint32_t features, const char *msg, uint32_t offset, int line)
+/* Decodes (3.0's rules), but the feature set `features` rejects it (an error of `kind`). */
+static void feature_err(const wbuf *w, uint32_t features, int kind, const char *msg, uint32_t offset, int line)
 {
     wr_error err = {0}; /* the first error set wins: start clean */
     wr_module *m = decode_ok(w, line);
     if (!m)
         return;
     int rc = wr_module_check_features(m, features, &err);
-    if (rc != WR_ERR_INVALID || strcmp(err.message, msg) != 0 || err.offset != offset) {
+    if (rc != kind || strcmp(err.message, msg) != 0 || err.offset != offset) {
         fprintf(stderr, "line %d: features %#x: got %d \"%s\" at %u, expected \"%s\" at %u\n", line, features, rc,
                 rc ? err.message : "", rc ? err.offset : 0, msg, offset);
         failures++;
@@ -107,7 +107,10 @@ static void feature_err(const wbuf *w, uint32_t features, const char *msg, uint3
 #define WASM2_FEATURES (WR_FEATURE_ALL & ~(uint32_t)(WR_FEATURE_EXTENDED_CONST | WR_FEATURE_GC))
 
 #define OK(w) decode_ok(w, __LINE__)
-#define WASM2_INVALID(w, msg, off) feature_err(w, WASM2_FEATURES, msg, off, __LINE__)
+#define WASM2_INVALID(w, msg, off) feature_err(w, WASM2_FEATURES, WR_ERR_INVALID, msg, off, __LINE__)
+/* Exception handling's encodings mean nothing without it (2.0): malformed, as a 2.0 decoder says. */
+#define NO_EXCEPTIONS(w, msg, off)                                                                           \
+    feature_err(w, WR_FEATURE_ALL & ~(uint32_t)WR_FEATURE_EXCEPTIONS, WR_ERR_MALFORMED, msg, off, __LINE__)
 #define MALFORMED(w, msg, off) decode_err(w, WR_ERR_MALFORMED, msg, off, __LINE__)
 #define INVALID(w, msg, off) decode_err(w, WR_ERR_INVALID, msg, off, __LINE__)
 #define UNSUPPORTED(w, msg, off) decode_err(w, WR_ERR_UNSUPPORTED, msg, off, __LINE__)
@@ -410,8 +413,11 @@ static void test_sections(void)
     RAW(&w, 0x0E, 0x00);
     MALFORMED(&w, "malformed section id", 8);
     start(&w);
-    RAW(&w, 0x0D, 0x00); /* the tag section (3.0) */
-    UNSUPPORTED(&w, "exception handling is not supported", 8);
+    RAW(&w, 0x0D, 0x01, 0x00); /* an empty tag section (3.0) */
+    NO_EXCEPTIONS(&w, "malformed section id", 8);
+    start(&w);
+    RAW(&w, 0x0D, 0x01, 0x00, 0x05, 0x01, 0x00); /* tag after memory */
+    MALFORMED(&w, "unexpected content after last section", 11);
     start(&w);
     RAW(&w, 0x01);
     MALFORMED(&w, "unexpected end", 9);
@@ -505,8 +511,17 @@ static void test_types_and_imports(void)
     SEC(&w, 2, 0x01, 0x00, 0x00, 0x05, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
     start(&w);
-    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00); /* a tag (3.0) */
-    UNSUPPORTED(&w, "exception handling is not supported", 13);
+    SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x00, 0x00); /* a tag (3.0) */
+    NO_EXCEPTIONS(&w, "malformed import kind", 19);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
+    SEC(&w, 2, 0x01, 0x00, 0x00, 0x04, 0x01, 0x00); /* a tag attribute other than 0 (an exception) */
+    MALFORMED(&w, "malformed tag attribute", 20);
+    start(&w);
+    SEC(&w, 1, 0x01, 0x60, 0x00, 0x01, 0x7F);
+    SEC(&w, 13, 0x01, 0x00, 0x00); /* a tag whose type has results */
+    INVALID(&w, "non-empty tag result type", ANY_OFFSET);
     start(&w);
     SEC(&w, 2, 0x01, 0x00, 0x00, 0x80, 0x00);
     MALFORMED(&w, "malformed import kind", 13);
@@ -542,7 +557,7 @@ static void test_types_and_imports(void)
     UNSUPPORTED(&w, "table64 is not supported", 12);
     start(&w);
     SEC(&w, 1, 0x01, 0x60, 0x01, 0x69, 0x00); /* exnref */
-    UNSUPPORTED(&w, "exception handling is not supported", 13);
+    NO_EXCEPTIONS(&w, "malformed value type", 13);
     start(&w);
     SEC(&w, 1, 0x01, 0x5F, 0x00); /* a struct type */
     UNSUPPORTED(&w, "GC is not supported", 11);
@@ -553,8 +568,8 @@ static void test_types_and_imports(void)
     SEC(&w, 7, 0x01, 0x01, 'a', 0x05, 0x00);
     MALFORMED(&w, "malformed export kind", 13);
     start(&w);
-    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00);
-    UNSUPPORTED(&w, "exception handling is not supported", 13);
+    SEC(&w, 7, 0x01, 0x01, 'a', 0x04, 0x00); /* a tag the module does not have */
+    INVALID(&w, "unknown tag 0", ANY_OFFSET);
     start(&w);
     SEC(&w, 3, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00);
     MALFORMED(&w, "integer representation too long", 15);

@@ -61,6 +61,13 @@ static void tabletype_out(const wr_tabletype *tt, uint64_t min, wr_api_externtyp
     out->valtype = tt->elemtype;
 }
 
+/* A tag's type: its params (the payload), kind WR_EXTERN_TAG. */
+static void tagtype_out(const wr_functype *ft, wr_api_externtype *out)
+{
+    functype_out(ft, out);
+    out->kind = WR_EXTERN_TAG;
+}
+
 static void globaltype_out(const wr_globaltype *gt, wr_api_externtype *out)
 {
     memset(out, 0, sizeof *out);
@@ -122,6 +129,9 @@ int wr_api_module_import(const wr_module *m, uint32_t i, const char **module, ui
     case WR_EXTERN_GLOBAL:
         globaltype_out(&imp->desc.global, type);
         break;
+    case WR_EXTERN_TAG:
+        tagtype_out(&m->types[imp->desc.tag_type], type);
+        break;
     default:
         memset(type, 0, sizeof *type);
         type->kind = imp->kind;
@@ -150,6 +160,9 @@ int wr_api_module_export(const wr_module *m, uint32_t i, const char **name, uint
         break;
     case WR_EXTERN_GLOBAL:
         globaltype_out(&m->globals[e->index].type, type);
+        break;
+    case WR_EXTERN_TAG:
+        tagtype_out(&m->types[m->tags[e->index]], type);
         break;
     default:
         memset(type, 0, sizeof *type);
@@ -685,3 +698,25 @@ uint32_t wr_api_store_fire_timeouts(wr_store *s) { return wr_timer_fire(s); }
 int wr_api_store_idle(wr_store *s) { return wr_exec_idle(s); }
 
 uint32_t wr_api_store_core_wakeups(const wr_store *s) { return wr_io_waiters(s) + s->ntimers; }
+
+/* ---- exception handling ---- */
+
+wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams)
+{
+    wr_functype ft = {.nparams = nparams, .types = (wr_valtype *)params};
+    for (uint32_t i = 0; i < nparams; i++)
+        ft.param_slots += wr_valtype_slots(params[i]);
+    return wr_tag_new(s, &ft);
+}
+
+void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out) { tagtype_out(t->type, out); }
+
+wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload) { return wr_exn_new(s, tag, payload); }
+
+wr_tag *wr_api_exn_tag(const wr_exn *e) { return e->tag; }
+
+const uint64_t *wr_api_exn_payload(const wr_exn *e) { return e->payload; }
+
+wr_exn *wr_api_thread_exn(const wr_thread *t) { return t->exn; }
+
+void wr_api_thread_throw(wr_thread *t, wr_exn *e) { t->pending_exn = e; }

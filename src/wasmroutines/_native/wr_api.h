@@ -9,7 +9,7 @@
  * Values cross as 64-bit slots (uint64_t arrays): i32/f32 in the low 32
  * bits, i64/f64 whole, v128 as two slots (low half first), a funcref as the
  * wr_func pointer (0 = null), an externref as the host's nonzero handle
- * (0 = null).
+ * (0 = null), an exnref as the wr_exn pointer (0 = null).
  */
 #ifndef WR_API_H
 #define WR_API_H
@@ -35,7 +35,7 @@
  * the store for an object's type (wr_api_func_type, _table_type, _global_type). */
 typedef struct wr_api_externtype {
     uint8_t kind; /* wr_externkind */
-    const uint32_t *params; /* value types (wr_types.h) */
+    const uint32_t *params; /* value types (wr_types.h): a function's; a tag's (its payload: a tag has no results) */
     uint32_t nparams;
     const uint32_t *results;
     uint32_t nresults;
@@ -136,6 +136,21 @@ void wr_api_thread_set_budget(wr_thread *t, int64_t budget);
 uint32_t wr_api_thread_depth(const wr_thread *t); /* frames in use */
 /* After "call stack exhausted": which limit, WR_EXHAUSTED_FRAMES, _SLOTS or _NESTING (wr_exec.h). */
 int wr_api_thread_exhausted(const wr_thread *t);
+
+/* ---- exception handling ---- */
+/* A tag with payload types `params` (NULL when out of memory). */
+wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams);
+void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out);
+/* An exception of `tag` (payload: tag's param slots), owned by the store like every exception (NULL when out
+ * of memory); its tag and payload. */
+wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
+wr_tag *wr_api_exn_tag(const wr_exn *e);
+const uint64_t *wr_api_exn_payload(const wr_exn *e);
+/* After WR_TRAP with WR_TRAP_UNCAUGHT_EXCEPTION: the exception. */
+wr_exn *wr_api_thread_exn(const wr_thread *t);
+/* The host throws `e` where the thread stopped for a host call (after WR_HOSTCALL): instead of taking
+ * results, the call throws it when wr_exec runs the thread again. */
+void wr_api_thread_throw(wr_thread *t, wr_exn *e);
 
 /* ---- futex waits (memory.atomic.wait / notify), for the scheduler ---- */
 uint64_t wr_api_thread_host_id(const wr_thread *t);

@@ -12,6 +12,8 @@ void wr_code_free(wr_code *code)
     free(code->consts);
     free(code->init);
     free(code->locs);
+    free(code->handlers);
+    free(code->catches);
     free(code);
 }
 

@@ -44,6 +44,30 @@ typedef struct wr_code_loc {
     uint32_t offset; /* byte offset of the wasm instruction in the module */
 } wr_code_loc;
 
+/* Exception handling: one catch clause of a try_table. The unwinder
+ * (wr_interp.c, do_throw) writes the label's values (the payload for `catch`
+ * and `catch_ref`, then the exnref for the _ref kinds) to fp[dst ..] of the
+ * frame the handler belongs to and goes on at word `target`, or returns from
+ * that frame when the label is the function's (`ret`). */
+enum { WR_CATCH = 0, WR_CATCH_REF = 1, WR_CATCH_ALL = 2, WR_CATCH_ALL_REF = 3 }; /* as encoded */
+
+typedef struct wr_catch {
+    uint8_t kind;    /* WR_CATCH .. WR_CATCH_ALL_REF */
+    uint8_t ret;     /* the label is the function's: the values are its results */
+    uint32_t tag;    /* WR_CATCH, WR_CATCH_REF: the tag's index in the module */
+    uint32_t dst;    /* the label's first slot */
+    uint32_t target; /* where the handler goes on (a word index), unless ret */
+} wr_catch;
+
+/* A try_table: the words of its body, [start, end), and its clauses,
+ * catches[first .. first + count), tried in order. A function's handlers
+ * are listed innermost first (in the order their try_tables end), so the
+ * first one whose body holds a code position is the innermost there. */
+typedef struct wr_handler {
+    uint32_t start, end;
+    uint32_t first, count;
+} wr_handler;
+
 typedef struct wr_code {
     wr_word *words;
     uint32_t nwords;
@@ -59,6 +83,10 @@ typedef struct wr_code {
     uint32_t init_slots;
     uint32_t nlocs;
     wr_code_loc *locs;
+    /* Exception handlers (try_tables), read only when an exception is thrown. */
+    uint32_t nhandlers;
+    wr_handler *handlers;
+    wr_catch *catches;
 } wr_code;
 
 void wr_code_free(wr_code *code);

@@ -42,14 +42,15 @@ enum {
     SEC_CODE = 10,
     SEC_DATA = 11,
     SEC_DATACOUNT = 12,
+    SEC_TAG = 13, /* exception handling */
 };
 
 /* Position of each non-custom section in the required order (datacount sits
- * between element and code). */
-static const uint8_t section_rank[13] = {
-    [SEC_TYPE] = 1,    [SEC_IMPORT] = 2, [SEC_FUNCTION] = 3,   [SEC_TABLE] = 4,
-    [SEC_MEMORY] = 5,  [SEC_GLOBAL] = 6, [SEC_EXPORT] = 7,     [SEC_START] = 8,
-    [SEC_ELEMENT] = 9, [SEC_DATACOUNT] = 10, [SEC_CODE] = 11, [SEC_DATA] = 12,
+ * between element and code, tag between memory and global). */
+static const uint8_t section_rank[14] = {
+    [SEC_TYPE] = 1,      [SEC_IMPORT] = 2,     [SEC_FUNCTION] = 3, [SEC_TABLE] = 4,  [SEC_MEMORY] = 5,
+    [SEC_TAG] = 6,       [SEC_GLOBAL] = 7,     [SEC_EXPORT] = 8,   [SEC_START] = 9,  [SEC_ELEMENT] = 10,
+    [SEC_DATACOUNT] = 11, [SEC_CODE] = 12,     [SEC_DATA] = 13,
 };
 
 static const char EOF_TOP[] = "unexpected end";
@@ -236,8 +237,7 @@ static int valtype_result(wr_decoder *d, int rc, uint8_t bad, wr_valtype t, uint
         return fail(d, pos(d) - 1, "%s", malformed);
     if (rc)
         return fail_read(d, rc);
-    if (!wr_valtype_is_2_0(t))
-        wr_module_note_typed_refs(d->m, at);
+    wr_module_note_valtype(d->m, t, at, malformed);
     if (wr_valtype_is_concrete(t) && wr_valtype_index(t) >= d->ntypes_visible)
         defer_invalid(d, at, "unknown type");
     return 0;
@@ -268,6 +268,18 @@ static int read_heaptype(wr_decoder *d, wr_valtype *out)
     *out = 0;
     int rc = wr_read_heaptype(&d->r, out, &bad);
     return valtype_result(d, rc, bad, *out, at, "malformed reference type");
+}
+
+/* A tag type: an attribute byte (0: an exception) and a function type index. */
+static int read_tagtype(wr_decoder *d, uint32_t *type)
+{
+    uint8_t attr;
+    wr_module_note_exn(d->m, pos(d) - 1, "malformed import kind");
+    if (read_u8(d, &attr))
+        return -1;
+    if (attr != 0)
+        return fail(d, pos(d) - 1, "malformed tag attribute");
+    return read_u32(d, type);
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
@@ -680,7 +692,7 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
     case WR_EXTERN_GLOBAL:
         return read_globaltype(d, &im->desc.global);
     case WR_EXTERN_TAG:
-        return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
+        return read_tagtype(d, &im->desc.tag_type);
     default:
         return fail(d, pos(d) - 1, "malformed import kind");
     }
@@ -691,13 +703,14 @@ static int read_import_desc(wr_decoder *d, wr_import *im)
 static int add_imports_to_index_spaces(wr_decoder *d)
 {
     wr_module *m = d->m;
-    uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+    uint32_t nf = 0, nt = 0, nm = 0, ng = 0, ntag = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const wr_import *im = &m->imports[i];
         nf += im->kind == WR_EXTERN_FUNC;
         nt += im->kind == WR_EXTERN_TABLE;
         nm += im->kind == WR_EXTERN_MEMORY;
         ng += im->kind == WR_EXTERN_GLOBAL;
+        ntag += im->kind == WR_EXTERN_TAG;
     }
     if (grow(d, (void **)&m->funcs, 0, nf, sizeof *m->funcs) ||
         grow(d, (void **)&m->tables, 0, nt, sizeof *m->tables) ||
@@ -706,13 +719,16 @@ static int add_imports_to_index_spaces(wr_decoder *d)
         grow(d, (void **)&m->table_has_init, 0, nt, sizeof *m->table_has_init) ||
         grow(d, (void **)&m->mems, 0, nm, sizeof *m->mems) ||
         grow(d, (void **)&m->mem_offsets, 0, nm, sizeof *m->mem_offsets) ||
-        grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals))
+        grow(d, (void **)&m->globals, 0, ng, sizeof *m->globals) ||
+        grow(d, (void **)&m->tags, 0, ntag, sizeof *m->tags) ||
+        grow(d, (void **)&m->tag_offsets, 0, ntag, sizeof *m->tag_offsets))
         return -1;
     m->nfuncs = m->nfunc_imports = nf;
     m->ntables = m->ntable_imports = nt;
     m->nmems = m->nmem_imports = nm;
     m->nglobals = m->nglobal_imports = ng;
-    nf = nt = nm = ng = 0;
+    m->ntags = m->ntag_imports = ntag;
+    nf = nt = nm = ng = ntag = 0;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const wr_import *im = &m->imports[i];
         switch (im->kind) {
@@ -727,6 +743,10 @@ static int add_imports_to_index_spaces(wr_decoder *d)
         case WR_EXTERN_MEMORY:
             m->mem_offsets[nm] = im->offset;
             m->mems[nm++] = im->desc.memory;
+            break;
+        case WR_EXTERN_TAG:
+            m->tag_offsets[ntag] = im->offset;
+            m->tags[ntag++] = im->desc.tag_type;
             break;
         default:
             m->globals[ng++].type = im->desc.global;
@@ -820,6 +840,22 @@ static int decode_memory_section(wr_decoder *d)
     return 0;
 }
 
+static int decode_tag_section(wr_decoder *d)
+{
+    wr_module *m = d->m;
+    uint32_t n;
+    if (read_len(d, &n) || grow(d, (void **)&m->tags, m->ntags, n, sizeof *m->tags) ||
+        grow(d, (void **)&m->tag_offsets, m->ntags, n, sizeof *m->tag_offsets))
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        m->tag_offsets[m->ntags] = pos(d);
+        if (read_tagtype(d, &m->tags[m->ntags]))
+            return -1;
+        m->ntags++;
+    }
+    return 0;
+}
+
 static int decode_global_section(wr_decoder *d)
 {
     wr_module *m = d->m;
@@ -850,8 +886,8 @@ static int decode_export_section(wr_decoder *d)
         if (read_name(d, &e->name, &e->name_len) || read_u8(d, &e->kind))
             return -1;
         if (e->kind == WR_EXTERN_TAG)
-            return fail_unsupported(d, pos(d) - 1, WR_NO_EXCEPTIONS);
-        if (e->kind > WR_EXTERN_GLOBAL)
+            wr_module_note_exn(m, pos(d) - 1, "malformed export kind");
+        if (e->kind > WR_EXTERN_TAG)
             return fail(d, pos(d) - 1, "malformed export kind");
         if (read_u32(d, &e->index))
             return -1;
@@ -1089,6 +1125,8 @@ static int decode_section(wr_decoder *d, uint8_t id, size_t end_off)
         return decode_code_section(d);
     case SEC_DATA:
         return decode_data_section(d);
+    case SEC_TAG:
+        return decode_tag_section(d);
     default:
         return decode_datacount_section(d);
     }
@@ -1173,10 +1211,10 @@ static int decode_sections(wr_decoder *d)
         d->eof_msg = EOF_TOP;
         if (read_u8(d, &id))
             return -1;
-        if (id == WR_SECTION_TAG)
-            return fail_unsupported(d, at, WR_NO_EXCEPTIONS);
-        if (id > SEC_DATACOUNT)
+        if (id > SEC_TAG)
             return fail(d, at, "malformed section id");
+        if (id == SEC_TAG)
+            wr_module_note_exn(d->m, at, "malformed section id");
         if (id != SEC_CUSTOM) {
             /* Out of order or repeated: the reference decoder stops at such
              * a section and finds content left over. */
@@ -1287,6 +1325,8 @@ void wr_module_free(wr_module *m)
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         free(m->globals[i].init.more);
     free(m->globals);
+    free(m->tags);
+    free(m->tag_offsets);
     for (uint32_t i = 0; i < m->nexports; i++)
         free(m->exports[i].name);
     free(m->exports);

@@ -628,6 +628,7 @@ void wr_thread_unwind(wr_thread *t)
     bool left = t->parked && (t->parked_status == WR_DONE || t->parked_status == WR_TRAP);
     t->parked = false;
     t->native_retry = false; /* a parked native call left for good */
+    t->pending_exn = NULL;   /* and an exception the host threw there */
     if (left)
         return;
     /* The host's entry, and a native host function's calls above it: nobody else goes on after those. */

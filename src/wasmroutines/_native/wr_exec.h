@@ -22,6 +22,9 @@
  *                on it); add fuel to resume, or unwind.
  *   WR_TRAP      a trap: t->trap says which, t->backtrace the frames.
  *                The frames of the current call are already unwound.
+ *                An exception no handler caught comes out the same way
+ *                (WR_TRAP_UNCAUGHT_EXCEPTION), the exception in t->exn:
+ *                everything that ends a call on a trap ends it on that too.
  *   WR_WAIT      memory.atomic.wait blocked: the thread is queued
  *                (t->wait_mem, t->wait_addr, t->wait_timeout) and resumes
  *                after the wait once notified or timed out (wr_futex.h);
@@ -227,6 +230,11 @@ typedef struct wr_thread {
     wr_instance *spawn_pending;
     uint32_t spawn_pending_entries, spawn_pending_arg;
     int spawn_pending_status;
+    /* Exception handling: the exception a WR_TRAP_UNCAUGHT_EXCEPTION carries out; and one the host threw
+     * where the thread stopped for it (a host call), which the thread throws there when it runs again
+     * (wr_interp.c, do_throw), as if the call had thrown it. */
+    struct wr_exn *exn;
+    struct wr_exn *pending_exn;
     /* WR_TRAP */
     int trap;
     uint8_t exhausted; /* WR_TRAP_STACK_EXHAUSTED: which limit (wr_api_thread_exhausted) */

@@ -159,8 +159,8 @@ static void describe_limits(char *buf, size_t cap, const char *what, uint64_t mi
 
 static const char *kind_name(uint8_t k)
 {
-    static const char *const names[] = {"func", "table", "memory", "global"};
-    return k < 4 ? names[k] : "?";
+    static const char *const names[] = {"func", "table", "memory", "global", "tag"};
+    return k < 5 ? names[k] : "?";
 }
 
 /* Limits subtyping (spec "match_limits"): the actual current size covers the
@@ -239,6 +239,19 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         snprintf(got, sizeof got, "global %s%s", g->type.mutable_ ? "mut " : "", wr_valtype_name(g->type.type, n2, sizeof n2));
         return link_error(err, imp, want, got);
     }
+    case WR_EXTERN_TAG: {
+        /* Tag types match exactly (a tag's type is a function type, interned per store). */
+        const wr_functype *decl = &m->types[imp->desc.tag_type];
+        const wr_tag *tag = ext->ptr;
+        if (wr_functype_equal(decl, tag->type))
+            return 0;
+        char a[96], b[96];
+        describe_functype(a, sizeof a, decl);
+        describe_functype(b, sizeof b, tag->type);
+        snprintf(want, sizeof want, "tag %s", a + 5);
+        snprintf(got, sizeof got, "tag %s", b + 5);
+        return link_error(err, imp, want, got);
+    }
     default:
         return link_error(err, imp, "?", kind_name(ext->kind));
     }
@@ -300,6 +313,8 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
     size_t o_tables = take(&l, m->ntables, sizeof(wr_table *), _Alignof(wr_table *), &overflow);
     size_t o_mems = take(&l, m->nmems, sizeof(wr_memory *), _Alignof(wr_memory *), &overflow);
     size_t o_globals = take(&l, m->nglobals, sizeof(wr_global *), _Alignof(wr_global *), &overflow);
+    size_t o_tagdefs = take(&l, m->ntags - m->ntag_imports, sizeof(wr_tag), _Alignof(wr_tag), &overflow);
+    size_t o_tags = take(&l, m->ntags, sizeof(wr_tag *), _Alignof(wr_tag *), &overflow);
     size_t o_elem_refs = take(&l, m->nelems, sizeof(uint64_t *), _Alignof(uint64_t *), &overflow);
     size_t o_passive = take(&l, npassive, sizeof(uint64_t), _Alignof(uint64_t), &overflow);
     size_t o_type_ids = take(&l, m->ntypes, sizeof(uint32_t), _Alignof(uint32_t), &overflow);
@@ -318,6 +333,7 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
     inst->tables = (wr_table **)(block + o_tables);
     inst->mems = (wr_memory **)(block + o_mems);
     inst->globals = (wr_global **)(block + o_globals);
+    inst->tags = (wr_tag **)(block + o_tags);
     inst->elem_refs = (uint64_t **)(block + o_elem_refs);
     inst->elem_sizes = (uint32_t *)(block + o_elem_sizes);
     inst->data_sizes = (uint32_t *)(block + o_data_sizes);
@@ -332,11 +348,12 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         memcpy(inst->tables, like->tables, (size_t)m->ntable_imports * sizeof *inst->tables);
         memcpy(inst->mems, like->mems, (size_t)m->nmem_imports * sizeof *inst->mems);
         memcpy(inst->globals, like->globals, (size_t)m->nglobal_imports * sizeof *inst->globals);
+        memcpy(inst->tags, like->tags, (size_t)m->ntag_imports * sizeof *inst->tags);
     } else {
         if (m->ntypes)
             memcpy(inst->type_ids, ids, (size_t)m->ntypes * sizeof *inst->type_ids);
         /* Imports fill the first entries of each index space, in import order. */
-        uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+        uint32_t nf = 0, nt = 0, nm = 0, ng = 0, ntag = 0;
         for (uint32_t i = 0; i < m->nimports; i++) {
             switch (imports[i].kind) {
             case WR_EXTERN_FUNC:
@@ -350,6 +367,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
                 break;
             case WR_EXTERN_GLOBAL:
                 inst->globals[ng++] = imports[i].ptr;
+                break;
+            case WR_EXTERN_TAG:
+                inst->tags[ntag++] = imports[i].ptr;
                 break;
             default:
                 break;
@@ -367,6 +387,18 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         f->code = m->funcs[i].code;
         f->index = i;
         inst->funcs[i] = f;
+    }
+
+    /* The module's own tags: new ones at each instantiation (a thread's instance under wasi-threads too, as
+     * the spec's instantiation makes them). */
+    wr_tag *tagdefs = (wr_tag *)(block + o_tagdefs);
+    for (uint32_t i = m->ntag_imports; i < m->ntags; i++) {
+        wr_tag *tag = &tagdefs[i - m->ntag_imports];
+        uint32_t id = inst->type_ids[m->tags[i]];
+        tag->hdr.kind = WR_EXTERN_TAG;
+        tag->type = s->types[id];
+        tag->type_id = id;
+        inst->tags[i] = tag;
     }
 
     /* Tables and memories are store objects of their own: on failure here
@@ -514,6 +546,9 @@ wr_extern wr_instance_export(const wr_instance *inst, uint32_t export_index)
         break;
     case WR_EXTERN_GLOBAL:
         x.ptr = inst->globals[e->index];
+        break;
+    case WR_EXTERN_TAG:
+        x.ptr = inst->tags[e->index];
         break;
     default:
         break;

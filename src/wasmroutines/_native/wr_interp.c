@@ -12,6 +12,11 @@
  *   SUSPEND(status)               leave wr_exec restartably
  *   NEXT()                        dispatch the instruction at pc
  *
+ * Exceptions (insns/exception.def) unwind the explicit frame stack here
+ * (do_throw), never the C stack: a throw looks up the handler tables of the
+ * current function and then of each caller, at the call, down to the host
+ * entry of the current call, and lands in the first clause that takes it.
+ *
  * Architecture invariant: a wasm call pushes a wr_frame and stays in this
  * loop; the C stack does not grow with wasm call depth.
  */
@@ -256,6 +261,23 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 
 static int run(wr_thread *thread);
 
+/* The clause of `f`'s innermost handler at code word `off` that takes an exception of `tag`, or NULL. */
+static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *tag)
+{
+    const wr_code *code = f->code;
+    for (uint32_t i = 0; i < code->nhandlers; i++) {
+        const wr_handler *h = &code->handlers[i];
+        if (off < h->start || off >= h->end)
+            continue;
+        for (uint32_t k = 0; k < h->count; k++) {
+            const wr_catch *c = &code->catches[h->first + k];
+            if (c->kind == WR_CATCH_ALL || c->kind == WR_CATCH_ALL_REF || f->inst->tags[c->tag] == tag)
+                return c;
+        }
+    }
+    return NULL;
+}
+
 wr_word wr_interp_op_word(unsigned op)
 {
     if (!op_words_ready)
@@ -277,6 +299,7 @@ int wr_interp_run(wr_thread *thread)
             else
                 thread->native_call_trapped = true;
         } else if ((status == WR_DONE || status == WR_TRAP) && thread->left_trampoline) {
+            /* (An exception the native's function did not catch ends it as a trap does.) */
             /* The native's function returned or trapped (its entry left: the native's call is next). */
             thread->left_trampoline = false;
             thread->native_call_trapped = status == WR_TRAP;
@@ -322,6 +345,9 @@ static int run(wr_thread *thread)
     uint64_t iacc = thread->acc_i;
     float facc = thread->acc_f;
     double dacc = thread->acc_d;
+    wr_tag *exn_tag = NULL; /* what is being thrown (do_throw) */
+    uint64_t *exn_payload = NULL;
+    wr_exn *exn_obj = NULL;
 
     /* The loop runs on one budget: the slice, cut short by the store's fuel left. */
     wr_store *const store = thread->store;
@@ -333,6 +359,16 @@ static int run(wr_thread *thread)
     (void)membase;
     (void)memsize;
     (void)explore_mem;
+
+    if (thread->pending_exn != NULL) {
+        /* The host threw at the host call the thread stopped at (pc is past it): throw it from the call. */
+        exn_obj = thread->pending_exn;
+        thread->pending_exn = NULL;
+        exn_tag = exn_obj->tag;
+        exn_payload = exn_obj->payload;
+        pc -= 1;
+        goto do_throw;
+    }
 
 #ifdef WR_COMPUTED_GOTO
     NEXT();
@@ -474,6 +510,65 @@ do_return : {
         LOAD_MEM();
     }
     NEXT();
+}
+
+/* Throw exn_tag with the payload at exn_payload (exn_obj: the exception, when it has one yet). The innermost
+ * handler that takes it, in the current function at pc, then in each caller at its call, down to the host entry
+ * of the current call: its frame becomes the current one (the frames above it are dropped), the label's values
+ * go to its slots and it goes on at the label. An exception object is made only when something keeps it: a
+ * _ref clause, or the host when nothing catches it (then it leaves as WR_TRAP_UNCAUGHT_EXCEPTION). */
+do_throw : {
+    const wr_word *at = pc;
+    wr_func *hf = func;
+    uint64_t *hfp = fp;
+    uint32_t hn = nframes;
+    for (;;) {
+        const wr_catch *c = find_catch(hf, (uint32_t)(at - hf->code->words), exn_tag);
+        if (c != NULL) {
+            uint32_t n = exn_tag->type->param_slots;
+            bool ref = c->kind == WR_CATCH_REF || c->kind == WR_CATCH_ALL_REF;
+            bool payload = c->kind == WR_CATCH || c->kind == WR_CATCH_REF;
+            if (ref && exn_obj == NULL) {
+                exn_obj = wr_exn_new(store, exn_tag, exn_payload);
+                if (exn_obj == NULL)
+                    TRAP(WR_TRAP_OUT_OF_MEMORY);
+                exn_payload = exn_obj->payload;
+            }
+            /* The payload lies above the label's slots (in the thrower's frame, which is above the
+             * handler's, or in the exception): memmove copies it down. */
+            uint64_t *dst = hfp + c->dst;
+            if (payload && n)
+                memmove(dst, exn_payload, (size_t)n * sizeof *dst);
+            if (ref)
+                dst[payload ? n : 0] = (uint64_t)(uintptr_t)exn_obj;
+            nframes = hn;
+            fp = hfp;
+            func = hf;
+            if (func->inst != inst) {
+                inst = func->inst;
+                LOAD_MEM();
+            }
+            if (c->ret)
+                goto do_return;
+            pc = func->code->words + c->target;
+            /* A throw is a preemption point, as a call is: a loop of throws to a loop label yields too. */
+            CHARGE(1);
+            NEXT();
+        }
+        if (hn == 0 || WR_FRAME(frames, hn - 1).ret_func == NULL)
+            break;
+        const wr_frame *fr = &WR_FRAME(frames, --hn);
+        at = fr->ret_pc - 1; /* inside the call */
+        hfp = fr->ret_fp;
+        hf = fr->ret_func;
+    }
+    if (exn_obj == NULL) {
+        exn_obj = wr_exn_new(store, exn_tag, exn_payload);
+        if (exn_obj == NULL)
+            TRAP(WR_TRAP_OUT_OF_MEMORY);
+    }
+    thread->exn = exn_obj;
+    TRAP(WR_TRAP_UNCAUGHT_EXCEPTION);
 }
 
 /* A call past the stacks' limits (the pages touched so far, or the inline stacks: wr_exec.h): leave the loop

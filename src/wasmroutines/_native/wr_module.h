@@ -73,6 +73,7 @@ typedef struct wr_import {
         wr_tabletype table;
         wr_limits memory;
         wr_globaltype global;
+        uint32_t tag_type; /* a tag: its type index (a function type with no results) */
     } desc;
     uint32_t offset; /* byte offset of the import entry, for errors */
 } wr_import;
@@ -180,6 +181,10 @@ typedef struct wr_module {
     uint32_t *table_offsets, *mem_offsets;
     uint32_t nglobals, nglobal_imports;
     wr_global_def *globals; /* imported ones only have `type` */
+    /* Exception handling's tags: each one's type index (its params are the
+     * payload, it has no results) and byte offset, imports first. */
+    uint32_t ntags, ntag_imports;
+    uint32_t *tags, *tag_offsets;
 
     uint32_t nexports;
     wr_export *exports;
@@ -216,6 +221,10 @@ typedef struct wr_module {
     uint32_t gc_types_offset;
     /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
     uint32_t relaxed_simd_offset;
+    /* Its first use of exception handling (a tag, exnref, throw, throw_ref, try_table; 0: none), for the
+     * feature check: the byte's offset and what the 2.0 decoder says of it. */
+    uint32_t exn_offset;
+    const char *exn_malformed;
 
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
@@ -260,6 +269,9 @@ enum {
      * types, call_ref, return_call_ref, ref.as_non_null, br_on_null,
      * br_on_non_null, tables with an initializer. */
     WR_FEATURE_FUNCTION_REFERENCES = 64,
+    /* WebAssembly 3.0's exception handling: tags, exnref, throw, throw_ref, try_table (without it their
+     * encodings are malformed, as in 2.0). */
+    WR_FEATURE_EXCEPTIONS = 128,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 
@@ -273,6 +285,21 @@ void wr_module_free(wr_module *m);
 static inline bool wr_valtype_is_2_0(wr_valtype t)
 {
     return wr_valtype_is_num(t) || t == WR_FUNCREF || t == WR_EXTERNREF;
+}
+
+/* Note what a value type read at `offset` needs beyond 2.0: exception handling (exnref, nullexnref: a 2.0
+ * decoder says `malformed` there) and typed function references (any other reference type but funcref and
+ * externref, and exnref's long forms). */
+static inline void wr_module_note_exn(wr_module *m, uint32_t offset, const char *malformed);
+static inline void wr_module_note_typed_refs(wr_module *m, uint32_t offset);
+static inline void wr_module_note_valtype(wr_module *m, wr_valtype t, uint32_t offset, const char *malformed)
+{
+    uint32_t code = wr_valtype_code(t);
+    bool exn = wr_valtype_is_ref(t) && (code == WR_HT_EXN || code == WR_HT_NOEXN);
+    if (exn)
+        wr_module_note_exn(m, offset, malformed);
+    if (!wr_valtype_is_2_0(t) && !(exn && wr_valtype_nullable(t)))
+        wr_module_note_typed_refs(m, offset);
 }
 
 /* Note the module's first use of typed function references, at `offset`. */
@@ -298,6 +325,16 @@ static inline wr_typectx wr_module_typectx(const wr_module *m)
 static inline const wr_functype *wr_module_func_type(const wr_module *m, uint32_t funcidx)
 {
     return &m->types[m->funcs[funcidx].type];
+}
+
+/* Note the module's first use of exception handling at `offset` (for wr_module_check_features), with the
+ * malformed error a 2.0 decoder gives there. */
+static inline void wr_module_note_exn(wr_module *m, uint32_t offset, const char *malformed)
+{
+    if (m->exn_offset == 0) {
+        m->exn_offset = offset;
+        m->exn_malformed = malformed;
+    }
 }
 
 #endif /* WR_MODULE_H */

@@ -7,7 +7,14 @@
  *
  * References in slots and tables: a funcref is the wr_func* itself (NULL is
  * ref.null); an externref is a nonzero 64-bit handle the host chose (0 is
- * ref.null).
+ * ref.null); an exnref is the wr_exn* (NULL is ref.null).
+ *
+ * Exceptions (wr_exn) are store objects too: made when a thrown exception
+ * needs an identity (caught by catch_ref / catch_all_ref, or leaving wasm for
+ * the host), they live until the store is freed, so an exnref anywhere (a
+ * local, a global, a table, the host) stays valid with no tracing. A throw
+ * caught by `catch` / `catch_all` makes none: its payload goes straight from
+ * the thrower's slots to the handler's.
  */
 #ifndef WR_RUNTIME_H
 #define WR_RUNTIME_H
@@ -22,9 +29,10 @@ typedef struct wr_instance wr_instance;
 /* Header of every store-owned object. */
 typedef struct wr_obj {
     struct wr_obj *next;
-    uint8_t kind; /* wr_externkind, or WR_OBJ_INSTANCE */
+    uint8_t kind; /* wr_externkind, or WR_OBJ_INSTANCE, WR_OBJ_EXN */
 } wr_obj;
-#define WR_OBJ_INSTANCE 4
+#define WR_OBJ_INSTANCE 5
+#define WR_OBJ_EXN 6
 
 /* A native host function: a host function the host also implemented in C,
  * called by the dispatch loop at the call itself with the arguments in place
@@ -83,6 +91,23 @@ typedef struct wr_global {
     uint64_t val[2]; /* v128 uses both words, everything else val[0] */
 } wr_global;
 
+/* An exception tag: its identity is the object (a module's own tags are new
+ * at each instantiation); its type's params are the payload. */
+typedef struct wr_tag {
+    wr_obj hdr;
+    const wr_functype *type; /* interned: stable for the store's life */
+    uint32_t type_id;
+    uint64_t host_id; /* the host's handle for its wrapper, or 0 */
+} wr_tag;
+
+/* An exception: its tag and payload (tag->type->param_slots slots). */
+typedef struct wr_exn {
+    wr_obj hdr;
+    wr_tag *tag;
+    uint32_t nslots;
+    uint64_t payload[];
+} wr_exn;
+
 struct wr_instance {
     wr_obj hdr;
     wr_store *store;
@@ -92,6 +117,7 @@ struct wr_instance {
     wr_table **tables;   /* module->ntables */
     wr_memory **mems;    /* module->nmems */
     wr_global **globals; /* module->nglobals */
+    wr_tag **tags;       /* module->ntags */
     /* Passive element segments, evaluated at instantiation; size 0 once
      * dropped (elem.drop, or after active/declarative initialization). */
     uint64_t **elem_refs;
@@ -190,6 +216,9 @@ wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
 wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
 wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init);
 wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
+wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft);
+/* An exception of `tag` with the payload at `payload` (tag->type->param_slots slots). */
+wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
 
 /* memory.grow: returns the old size in pages, or -1 when it cannot grow. */
 int64_t wr_memory_grow(wr_memory *m, uint64_t delta_pages);
@@ -199,7 +228,7 @@ int64_t wr_table_grow(wr_table *t, uint32_t delta, uint64_t init);
 /* Import binding, as the host passes it to instantiation. */
 typedef struct wr_extern {
     uint8_t kind; /* wr_externkind */
-    void *ptr;    /* wr_func* / wr_table* / wr_memory* / wr_global* */
+    void *ptr;    /* wr_func* / wr_table* / wr_memory* / wr_global* / wr_tag* */
 } wr_extern;
 
 /* Instantiate: check imports (link errors), allocate, initialize globals,

@@ -280,3 +280,35 @@ wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t 
     s->objects = &g->hdr;
     return g;
 }
+
+wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft)
+{
+    uint32_t id = wr_store_intern_type(s, ft);
+    if (id == UINT32_MAX)
+        return NULL;
+    wr_tag *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->type = s->types[id];
+    t->type_id = id;
+    t->hdr.kind = WR_EXTERN_TAG;
+    t->hdr.next = s->objects;
+    s->objects = &t->hdr;
+    return t;
+}
+
+wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload)
+{
+    uint32_t n = tag->type->param_slots;
+    wr_exn *e = malloc(sizeof *e + (size_t)n * sizeof(uint64_t));
+    if (!e)
+        return NULL;
+    e->tag = tag;
+    e->nslots = n;
+    for (uint32_t i = 0; i < n; i++)
+        e->payload[i] = payload[i];
+    e->hdr.kind = WR_OBJ_EXN;
+    e->hdr.next = s->objects;
+    s->objects = &e->hdr;
+    return e;
+}

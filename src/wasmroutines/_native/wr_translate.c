@@ -61,9 +61,12 @@ typedef struct insn_at {
 } insn_at;
 
 typedef struct patch {
-    uint32_t field; /* word holding the relative target */
+    uint32_t field; /* word holding the relative target (a catch clause's index when op is CATCH_PATCH) */
     uint32_t op;    /* op word it is relative to */
 } patch;
+
+/* A patch whose field is a catch clause (tr.catches), which gets the label's word index itself. */
+#define CATCH_PATCH UINT32_MAX
 
 enum { CTL_FUNC, CTL_BLOCK, CTL_LOOP, CTL_IF, CTL_ELSE };
 enum { HEAD_OPEN, HEAD_FOUND, HEAD_NONE };
@@ -92,6 +95,9 @@ typedef struct ctrl {
     uint32_t head_body;   /* word index after the exit branch: the body */
     uint32_t head_exit;   /* index in tr.ctl of the exit branch's target */
     uint16_t head_back;   /* the exit test inverted, branching back (br_unless_back*) */
+    /* try_table (a block otherwise): where its body's code starts, and its catch clauses in tr.catches. */
+    bool is_try;
+    uint32_t try_start, try_first, try_count;
     patch *patches;      /* forward branches (block/if) or back-edges' cost words (loop) */
     uint32_t npatches, cap_patches;
 } ctrl;
@@ -132,6 +138,10 @@ typedef struct tr {
     uint32_t nconsts, cap_consts;
     wr_code_loc *locs;
     uint32_t nlocs, cap_locs;
+    wr_catch *catches; /* try_tables' catch clauses, and their handlers (wr_code.h) */
+    uint32_t ncatches, cap_catches;
+    wr_handler *handlers;
+    uint32_t nhandlers, cap_handlers;
     insn_at *insns; /* every instruction emitted, in order */
     uint32_t ninsns, cap_insns;
     uint32_t label_at; /* the word index of the last label */
@@ -183,11 +193,17 @@ static int check_valtype(tr *t, int rc, uint8_t bad, wr_valtype vt, const char *
         return malformed(t, malformed_msg);
     if (rc)
         return read_fail(t, rc);
-    if (!wr_valtype_is_2_0(vt))
-        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+    wr_module_note_valtype(t->m, vt, wr_reader_offset(&t->r) - 1, malformed_msg);
     if (wr_valtype_is_concrete(vt) && wr_valtype_index(vt) >= t->m->ntypes)
         return invalid(t, "unknown type");
     return 0;
+}
+
+/* Exception handling (one of its instructions at the byte just read): noted for the feature check, with what a
+ * 2.0 decoder says there (its value types: wr_module_note_valtype). */
+static void note_exn(tr *t, const char *malformed_msg)
+{
+    wr_module_note_exn(t->m, wr_reader_offset(&t->r) - 1, malformed_msg);
 }
 
 static int read_fail(tr *t, int rc)
@@ -683,8 +699,12 @@ static int check_block_end(tr *t, ctrl *c)
 
 static int patch_forward(tr *t, ctrl *c, uint32_t target)
 {
-    for (uint32_t i = 0; i < c->npatches; i++)
-        set_target(t, c->patches[i].field, c->patches[i].op, target);
+    for (uint32_t i = 0; i < c->npatches; i++) {
+        if (c->patches[i].op == CATCH_PATCH)
+            t->catches[c->patches[i].field].target = target;
+        else
+            set_target(t, c->patches[i].field, c->patches[i].op, target);
+    }
     c->npatches = 0;
     return 0;
 }
@@ -740,6 +760,12 @@ static int op_end(tr *t, bool *done)
         return invalid(t, "type mismatch");
     }
     CHECK(check_block_end(t, c));
+    if (c->is_try) {
+        /* The try_table's handler: its body's words, innermost first since inner ones end first. */
+        CHECK(grow(t, (void **)&t->handlers, &t->cap_handlers, t->nhandlers + 1, sizeof(wr_handler)));
+        c = top_ctrl(t);
+        t->handlers[t->nhandlers++] = (wr_handler){c->try_start, t->ncode, c->try_first, c->try_count};
+    }
     if (c->kind == CTL_LOOP) {
         uint32_t cost = t->insn_count - c->insn_start;
         if (cost == 0)
@@ -1322,6 +1348,122 @@ static int op_br_on_non_null(tr *t)
     return pop(t, UNKNOWN_TYPE, &r);
 }
 
+/* ---- exception handling ---- */
+
+static int read_tag(tr *t, uint32_t *tag)
+{
+    READ(wr_read_u32(&t->r, tag));
+    if (*tag >= t->m->ntags) {
+        wr_error_set(t->err, WR_ERR_INVALID, wr_reader_offset(&t->r), "unknown tag %u", *tag);
+        return -1;
+    }
+    return 0;
+}
+
+/* throw x: the payload goes to consecutive slots, as a call's arguments do. */
+static int op_throw(tr *t)
+{
+    uint32_t tag, base;
+    note_exn(t, "illegal opcode");
+    CHECK(read_tag(t, &tag));
+    const wr_functype *ft = &t->m->types[t->m->tags[tag]];
+    CHECK(emit_call_common(t, ft, &base));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_throw, NULL));
+        CHECK(emit_word(t, tag));
+        CHECK(emit_slot(t, base));
+    }
+    set_unreachable(t);
+    return 0;
+}
+
+static int op_throw_ref(tr *t)
+{
+    entry e;
+    note_exn(t, "illegal opcode");
+    CHECK(pop(t, WR_EXNREF, &e));
+    if (emitting(t)) {
+        CHECK(emit_op(t, WR_OP_throw_ref, NULL));
+        CHECK(emit_slot(t, e.src));
+    }
+    set_unreachable(t);
+    return 0;
+}
+
+/* A catch clause's label must take what the clause delivers: the tag's payload (catch, catch_ref), then an
+ * exnref (catch_ref, catch_all_ref). */
+static int check_catch(tr *t, uint8_t kind, uint32_t tag, const ctrl *target)
+{
+    uint32_t n = label_arity(target), np = 0;
+    const wr_valtype *types = label_types(target), *params = NULL;
+    if (kind == WR_CATCH || kind == WR_CATCH_REF) {
+        const wr_functype *ft = &t->m->types[t->m->tags[tag]];
+        np = ft->nparams;
+        params = wr_functype_params(ft);
+    }
+    bool ref = kind == WR_CATCH_REF || kind == WR_CATCH_ALL_REF;
+    if (n != np + ref)
+        return invalid(t, "type mismatch");
+    for (uint32_t i = 0; i < np; i++)
+        if (!wr_valtype_sub(params[i], types[i], &t->cx))
+            return invalid(t, "type mismatch");
+    if (ref && !wr_valtype_sub(WR_EXNREF | WR_REF_NONNULL, types[np], &t->cx))
+        return invalid(t, "type mismatch");
+    return 0;
+}
+
+/* try_table bt catch* ... end: a block whose catch clauses (their labels resolved outside it) become a handler
+ * of the function (wr_code.h) at its end. Nothing is emitted: the normal path pays nothing. */
+static int op_try_table(tr *t)
+{
+    ctrl bt;
+    uint32_t n;
+    note_exn(t, "illegal opcode");
+    CHECK(read_blocktype(t, &bt));
+    READ(wr_read_u32(&t->r, &n));
+    if (n > (uint32_t)(t->r.end - t->r.p))
+        return malformed(t, "unexpected end");
+    bool emit = emitting(t);
+    uint32_t first = t->ncatches;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t kind;
+        uint32_t tag = 0, depth;
+        ctrl *target;
+        READ(wr_read_u8(&t->r, &kind));
+        if (kind > WR_CATCH_ALL_REF)
+            return malformed(t, "malformed catch clause");
+        if (kind == WR_CATCH || kind == WR_CATCH_REF)
+            CHECK(read_tag(t, &tag));
+        CHECK(get_label(t, &depth, &target));
+        CHECK(check_catch(t, kind, tag, target));
+        if (!emit)
+            continue;
+        CHECK(grow(t, (void **)&t->catches, &t->cap_catches, t->ncatches + 1, sizeof(wr_catch)));
+        wr_catch *c = &t->catches[t->ncatches++];
+        memset(c, 0, sizeof *c);
+        c->kind = kind;
+        c->tag = tag;
+        if (target->kind == CTL_FUNC) {
+            c->ret = 1; /* the values are the results, in fp[0 ..] */
+            c->dst = TAG_LOCAL;
+        } else {
+            c->dst = TAG_STACK | target->hslots;
+            if (target->kind == CTL_LOOP)
+                c->target = target->label;
+            else
+                CHECK(add_patch(t, target, t->ncatches - 1, CATCH_PATCH));
+        }
+    }
+    CHECK(enter_block(t, CTL_BLOCK, &bt));
+    ctrl *c = top_ctrl(t);
+    c->is_try = emit;
+    c->try_first = first;
+    c->try_count = t->ncatches - first;
+    mark_label(t); /* no instruction before the body fuses with one inside it */
+    c->try_start = t->ncode;
+    return 0;
+}
+
 /* ---- variables ---- */
 
 static int get_local(tr *t, uint32_t *idx)
@@ -1749,6 +1891,12 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     }
     case 0x05:
         return op_else(t);
+    case 0x08:
+        return op_throw(t);
+    case 0x0A:
+        return op_throw_ref(t);
+    case 0x1F:
+        return op_try_table(t);
     case 0x0B:
         return op_end(t, done);
     case 0x0C:
@@ -1967,9 +2115,19 @@ static int finish(tr *t, wr_func_def *fd)
     code->consts = t->consts;
     code->nlocs = t->nlocs;
     code->locs = t->locs;
+    /* Catch clauses' slots as the operands' (a label at the function's level returns: fp[0 ..]). */
+    for (uint32_t i = 0; i < t->ncatches; i++) {
+        uint32_t w = t->catches[i].dst;
+        t->catches[i].dst = (w & TAG_MASK) == TAG_STACK ? stack_base + (w & ~TAG_MASK) : 0;
+    }
+    code->nhandlers = t->nhandlers;
+    code->handlers = t->handlers;
+    code->catches = t->catches;
     t->code = NULL;
     t->consts = NULL;
     t->locs = NULL;
+    t->handlers = NULL;
+    t->catches = NULL;
     fd->code = code;
     return 0;
 }
@@ -1984,6 +2142,8 @@ static void tr_free(tr *t)
     free(t->fix);
     free(t->consts);
     free(t->locs);
+    free(t->catches);
+    free(t->handlers);
     free(t->insns);
     free(t->local_types);
     free(t->local_slot);

@@ -3,7 +3,11 @@
 #ifndef WR_TRAP_H
 #define WR_TRAP_H
 
-/* X(enum name, message) */
+/* X(enum name, message)
+ *
+ * WR_TRAP_UNCAUGHT_EXCEPTION is no trap to wasm (try_table catches exceptions,
+ * never traps): it is how an exception no handler caught leaves wasm for the
+ * host, which finds the exception in the thread (wr_exec.h, `exn`). */
 #define WR_TRAP_LIST(X)                                                 \
     X(WR_TRAP_NONE, "no trap")                                          \
     X(WR_TRAP_UNREACHABLE, "unreachable")                               \
@@ -20,7 +24,9 @@
     X(WR_TRAP_UNALIGNED_ATOMIC, "unaligned atomic")                     \
     X(WR_TRAP_EXPECTED_SHARED, "expected shared memory")                \
     X(WR_TRAP_OUT_OF_MEMORY, "out of memory")                          \
-    X(WR_TRAP_NULL_FUNC_REF, "null function reference")
+    X(WR_TRAP_NULL_FUNC_REF, "null function reference")               \
+    X(WR_TRAP_NULL_EXNREF, "null exception reference")                  \
+    X(WR_TRAP_UNCAUGHT_EXCEPTION, "uncaught exception")
 
 typedef enum wr_trap {
 #define WR_TRAP_ENUM(name, msg) name,

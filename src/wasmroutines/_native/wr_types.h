@@ -39,6 +39,8 @@ enum {
     WR_HT_EXTERN = 0x6F,
     WR_HT_NOFUNC = 0x73,   /* the bottom of func: only null */
     WR_HT_NOEXTERN = 0x72, /* the bottom of extern */
+    WR_HT_EXN = 0x69,      /* exception handling: a caught exception (wr_runtime.h, wr_exn) */
+    WR_HT_NOEXN = 0x74,    /* the bottom of exn: only null */
     /* Internal codes (no binary byte): a defined type; the bottom heap type
      * of unreachable code (a subtype of every heap type, wr_translate.c). */
     WR_HT_CONCRETE = 0x01,
@@ -49,6 +51,8 @@ enum {
     WR_REF_NONNULL = 0x100,
     WR_FUNCREF = WR_HT_FUNC,     /* (ref null func) */
     WR_EXTERNREF = WR_HT_EXTERN, /* (ref null extern) */
+    WR_EXNREF = WR_HT_EXN,       /* (ref null exn) */
+    WR_NULLEXNREF = WR_HT_NOEXN, /* (ref null noexn), the type of `ref.null noexn` */
 };
 #define WR_HT_INDEX_SHIFT 9
 #define WR_HT_MAX_INDEX ((1u << (32 - WR_HT_INDEX_SHIFT)) - 1u)
@@ -61,6 +65,8 @@ static inline bool wr_heaptype_is_abstract(uint32_t code)
     case WR_HT_EXTERN:
     case WR_HT_NOFUNC:
     case WR_HT_NOEXTERN:
+    case WR_HT_EXN:
+    case WR_HT_NOEXN:
         return true;
     default:
         return false;
@@ -89,12 +95,16 @@ static inline wr_valtype wr_ref_concrete(uint32_t index, bool nullable)
 /* A local of this type starts with a default value (0 or null); others must be set before they are read. */
 static inline bool wr_valtype_defaultable(wr_valtype t) { return wr_valtype_is_num(t) || wr_valtype_nullable(t); }
 
-/* The top of an abstract or concrete heap type's hierarchy: WR_HT_FUNC or
- * WR_HT_EXTERN (every defined type is a function type until GC). */
+/* The top of an abstract or concrete heap type's hierarchy: WR_HT_FUNC,
+ * WR_HT_EXTERN or WR_HT_EXN (every defined type is a function type until GC). */
 static inline uint32_t wr_heaptype_top(wr_valtype heap)
 {
     uint32_t c = wr_valtype_code(heap);
-    return c == WR_HT_EXTERN || c == WR_HT_NOEXTERN ? WR_HT_EXTERN : WR_HT_FUNC;
+    if (c == WR_HT_EXTERN || c == WR_HT_NOEXTERN)
+        return WR_HT_EXTERN;
+    if (c == WR_HT_EXN || c == WR_HT_NOEXN)
+        return WR_HT_EXN;
+    return WR_HT_FUNC;
 }
 
 /* A defined type without a declared supertype (WebAssembly 3.0 `sub`). */
@@ -138,6 +148,7 @@ typedef enum wr_externkind {
     WR_EXTERN_TABLE = 1,
     WR_EXTERN_MEMORY = 2,
     WR_EXTERN_GLOBAL = 3,
+    WR_EXTERN_TAG = 4, /* exception handling */
 } wr_externkind;
 
 /* Operand slots are 64 bits; a v128 takes two consecutive slots.

@@ -1,7 +1,7 @@
 /* wr_unsupported.h: the WebAssembly 3.0 features the core does not implement
  * yet, recognized by the bytes that introduce them, so that a module using
  * one is rejected with an error naming the feature (WR_ERR_UNSUPPORTED:
- * "exception handling is not supported") rather than one that calls a
+ * "GC is not supported") rather than one that calls a
  * well-formed 3.0 module malformed ("malformed value type").
  *
  * Each function returns the message, or NULL when the byte means nothing in
@@ -14,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WR_NO_EXCEPTIONS   "exception handling is not supported"
 #define WR_NO_GC           "GC is not supported"
 #define WR_NO_MEMORY64     "memory64 is not supported"
 #define WR_NO_TABLE64      "table64 is not supported"
@@ -25,9 +24,6 @@
 static inline const char *wr_unsupported_valtype(uint8_t b)
 {
     switch (b) {
-    case 0x69: /* exnref */
-    case 0x74: /* nullexnref */
-        return WR_NO_EXCEPTIONS;
     case 0x6A: /* arrayref */
     case 0x6B: /* structref */
     case 0x6C: /* i31ref */
@@ -44,10 +40,6 @@ static inline const char *wr_unsupported_valtype(uint8_t b)
 static inline const char *wr_unsupported_opcode(uint8_t op)
 {
     switch (op) {
-    case 0x08: /* throw */
-    case 0x0A: /* throw_ref */
-    case 0x1F: /* try_table */
-        return WR_NO_EXCEPTIONS;
     case 0xD3: /* ref.eq */
     case 0xFB: /* struct, array, i31, casts, extern conversions */
         return WR_NO_GC;
@@ -68,8 +60,6 @@ static inline const char *wr_unsupported_typeform(uint8_t form)
     }
 }
 
-#define WR_SECTION_TAG     13 /* exception handling's tag section */
-#define WR_EXTERN_TAG      4 /* an imported or exported tag */
 #define WR_LIMITS_64       4 /* limits flag: a 64-bit memory or table (memory64) */
 #define WR_MEMARG_MEMIDX   0x40 /* memarg flag: a memory index follows (multiple memories) */
 

@@ -75,6 +75,16 @@ static int check_memory_limits(const wr_limits *lim, uint32_t offset, wr_error *
     return 0;
 }
 
+/* A tag's type: a function type with no results (its params are the payload). */
+static int check_tag_type(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
+{
+    if (check_type_index(m, type, offset, err))
+        return err->kind;
+    if (m->types[type].nresults != 0)
+        return invalid(err, offset, "non-empty tag result type");
+    return 0;
+}
+
 static int check_imports(const wr_module *m, wr_error *err)
 {
     for (uint32_t i = 0; i < m->nimports; i++) {
@@ -90,6 +100,9 @@ static int check_imports(const wr_module *m, wr_error *err)
         case WR_EXTERN_MEMORY:
             rc = check_memory_limits(&im->desc.memory, im->offset, err);
             break;
+        case WR_EXTERN_TAG:
+            rc = check_tag_type(m, im->desc.tag_type, im->offset, err);
+            break;
         default:
             break;
         }
@@ -103,6 +116,9 @@ static int check_funcs(const wr_module *m, wr_error *err)
 {
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
         if (check_type_index(m, m->funcs[i].type, m->funcs[i].type_offset, err))
+            return err->kind;
+    for (uint32_t i = m->ntag_imports; i < m->ntags; i++)
+        if (check_tag_type(m, m->tags[i], m->tag_offsets[i], err))
             return err->kind;
     return 0;
 }
@@ -292,15 +308,16 @@ static int check_export_names(const wr_module *m, wr_error *err)
 
 static int check_exports(const wr_module *m, wr_error *err)
 {
-    static const char *const kinds[] = {"function", "table", "memory", "global"};
+    static const char *const kinds[] = {"function", "table", "memory", "global", "tag"};
     for (uint32_t i = 0; i < m->nexports; i++) {
         const wr_export *e = &m->exports[i];
         uint32_t n = e->kind == WR_EXTERN_FUNC    ? m->nfuncs
                      : e->kind == WR_EXTERN_TABLE  ? m->ntables
                      : e->kind == WR_EXTERN_MEMORY ? m->nmems
+                     : e->kind == WR_EXTERN_TAG    ? m->ntags
                                                    : m->nglobals;
         if (e->index >= n)
-            return invalid_kind(err, e->offset, kinds[e->kind & 3], e->index);
+            return invalid_kind(err, e->offset, kinds[e->kind <= WR_EXTERN_TAG ? e->kind : 0], e->index);
     }
     return check_export_names(m, err);
 }
@@ -386,6 +403,8 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
                             "typed function references are not in the module's feature set");
     if (!(features & WR_FEATURE_RELAXED_SIMD) && m->relaxed_simd_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->relaxed_simd_offset, "illegal opcode");
+    if (!(features & WR_FEATURE_EXCEPTIONS) && m->exn_offset)
+        return wr_error_set(err, WR_ERR_MALFORMED, m->exn_offset, "%s", m->exn_malformed);
     for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
         if (check_constexpr_features(m, &m->globals[i].init, features, err))
             return err->kind;

@@ -22,9 +22,9 @@ bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
         return true;
     if (cb == WR_HT_BOT || wr_heaptype_top(a) != wr_heaptype_top(b))
         return false;
-    if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN) /* the top of a's hierarchy */
+    if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN || cb == WR_HT_EXN) /* the top of a's hierarchy */
         return true;
-    if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN) /* the bottom of b's */
+    if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN || ca == WR_HT_NOEXN) /* the bottom of b's */
         return true;
     if (ca == WR_HT_CONCRETE && cb == WR_HT_CONCRETE)
         return wr_deftype_sub(wr_valtype_index(a), wr_valtype_index(b), cx);
@@ -126,6 +126,10 @@ static const char *abstract_name(uint32_t code)
         return "nofunc";
     case WR_HT_NOEXTERN:
         return "noextern";
+    case WR_HT_EXN:
+        return "exn";
+    case WR_HT_NOEXN:
+        return "noexn";
     case WR_HT_BOT:
         return "bot";
     default:
@@ -163,6 +167,12 @@ const char *wr_valtype_name(wr_valtype t, char *buf, size_t cap)
         break;
     case WR_HT_NOEXTERN:
         name = "nullexternref";
+        break;
+    case WR_EXNREF:
+        name = "exnref";
+        break;
+    case WR_NULLEXNREF:
+        name = "nullexnref";
         break;
     default:
         break;

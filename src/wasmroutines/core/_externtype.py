@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, ffi
-from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, valtype
+from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, ffi
+from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, TagType, valtype
 
 
 def read(et: Any) -> ExternType:
@@ -14,6 +14,8 @@ def read(et: Any) -> ExternType:
         params = tuple(valtype(et.params[i]) for i in range(et.nparams))
         results = tuple(valtype(et.results[i]) for i in range(et.nresults))
         return FuncType(params, results)
+    if kind == EXTERN_TAG:
+        return TagType(tuple(valtype(et.params[i]) for i in range(et.nparams)))
     maximum = int(et.max) if et.has_max else None
     if kind == EXTERN_MEMORY:
         return MemoryType(int(et.min), maximum, bool(et.shared))

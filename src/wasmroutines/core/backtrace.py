@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ffi import ffi, lib, optional_text, trap_message
+from ._ffi import address, ffi, lib, optional_text, trap_message
 from .errors import Frame, Trap, trap
+from .values import exnref_value
 
 __all__ = ["backtrace_frames", "exhausted_limit", "trap_of"]
 
@@ -26,10 +27,17 @@ def exhausted_limit(t: Any) -> str:
     return _EXHAUSTED[int(lib.wr_api_thread_exhausted(t))]
 
 
-def trap_of(t: Any) -> Trap:
-    """After WR_TRAP: the Trap, with the backtrace the core recorded."""
+def trap_of(t: Any, store: Any) -> Trap:
+    """After WR_TRAP: the Trap, with the backtrace the core recorded; the WasmException (a Trap) of an
+    exception no handler caught, where it was thrown."""
     code = int(lib.wr_api_thread_trap(t))
+    if code == _UNCAUGHT:
+        exc: Trap = exnref_value(store, address(lib.wr_api_thread_exn(t)), backtrace_frames(t), code)
+        return exc
     return trap(trap_message(code), code, backtrace_frames(t), exhausted_limit(t))
+
+
+_UNCAUGHT: int = lib.WR_TRAP_UNCAUGHT_EXCEPTION
 
 
 def backtrace_frames(t: Any) -> list[Frame]:

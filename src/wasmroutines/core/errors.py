@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "AsyncHostCallError",
@@ -28,6 +29,7 @@ __all__ = [
     "Trap",
     "UnsupportedFeature",
     "WallTimeExceeded",
+    "WasmException",
     "WasmroutinesError",
 ]
 
@@ -194,6 +196,30 @@ class StackExhausted(Trap):
     def __str__(self) -> str:
         head = f"{self.kind} ({self._WHAT.get(self.limit, self.limit)})"
         return "\n".join([head, *frames_lines(self.frames)])
+
+
+class WasmException(Trap):
+    """A WebAssembly exception (exception handling, 3.0): what `throw` throws and `try_table` catches.
+
+    Raised by a call into wasm when no handler caught it (`frames`: where it was thrown, innermost first).
+    Raise one in a host function that wasm called to throw it at that call, where a `try_table` may catch it:
+    `raise WasmException(tag, [1, 2.0])`. `tag` is the Tag, `payload` the values its type says. Where wasm
+    holds an `exnref` the host sees this object: a host function given one gets the WasmException itself, and
+    raising it rethrows that same exception (`throw_ref`). It subclasses Trap, since to code that only knows
+    traps it is a call that ended abnormally, with a wasm backtrace; but wasm's `try_table` never catches a
+    trap, and an exception is not a trap there.
+    """
+
+    def __init__(self, tag: Any, payload: Sequence[Any] = (), frames: Sequence[Frame] = (), code: int = 0) -> None:
+        super().__init__("uncaught exception", code, frames)
+        self.tag = tag
+        self.payload: tuple[Any, ...] = tuple(payload)
+        self._exn: Any = None  # the C exception (wr_exn *) once it has one, and its store
+        self._store: Any = None
+
+    def __str__(self) -> str:
+        values = ", ".join(map(repr, self.payload))
+        return "\n".join([f"uncaught exception: {self.tag!r}({values})", *frames_lines(self.frames)])
 
 
 def trap(kind: str, code: int = 0, frames: Sequence[Frame] = (), limit: str = "max_call_depth") -> Trap:

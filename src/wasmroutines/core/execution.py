@@ -14,10 +14,12 @@ wr_exec() returns to this loop whenever the thread needs the host:
                   the core chose the next: the scheduler runs it (_handover);
   WR_OUT_OF_FUEL  the store's fuel is spent: abandon the call, raise OutOfFuel (in the
                   root too, when this is another thread: Scheduler._store_limit);
-  WR_TRAP         raise Trap with the thread's trap code and backtrace.
+  WR_TRAP         raise Trap with the thread's trap code and backtrace (WasmException
+                  for a wasm exception no handler caught).
 A Python exception from a host function (or the hook, or a Deadlock thrown in
 by the scheduler) abandons the wasm call (wr_thread_unwind) and propagates
-unchanged.
+unchanged; but a WasmException raised by a host function is thrown into wasm
+at the call (wr_api_thread_throw), where a try_table may catch it.
 
 The call runs on the wr_thread of the scheduler's current green thread: the
 store's own thread for calls from Python, the green thread's own when a host
@@ -44,10 +46,10 @@ from ._ffi import (
     trap_message,
 )
 from .backtrace import exhausted_limit, trap_of
-from .errors import OutOfFuel, trap
+from .errors import OutOfFuel, WasmException, trap
 from .greenthread import _tls
 from .scheduler import Scheduler
-from .values import args_to_slots, slots_to_values
+from .values import args_to_slots, exn_handle, slots_to_values, tag_of
 
 if TYPE_CHECKING:
     from .store import Store
@@ -118,7 +120,7 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
     if status == WR_DONE:
         return results(t, nresult_slots)
     if status == WR_TRAP:
-        raise trap_of(t)
+        raise trap_of(t, store)
     sched = store.scheduler
     native = store._native
     try:
@@ -139,21 +141,43 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                     sched._store_limit(sched.current, lambda: OutOfFuel("all fuel consumed"))
                 else:
                     raise SystemError(f"wr_exec returned unknown status {status}")
-            except BaseException:
-                # Anything else abandons the call. Never after the store is freed (a greenlet killed while
-                # its store is being collected).
-                if native.ptr is not None:
-                    lib.wr_thread_unwind(t)
-                raise
+            except BaseException as exc:
+                # A wasm exception from the host function: the call throws it (a try_table may catch it).
+                # Anything else abandons the call; never after the store is freed (a greenlet killed while its
+                # store is being collected).
+                try:
+                    thrown = _thrown(store, status, exc)
+                except BaseException:
+                    thrown = None  # its payload does not convert: that error, abandoning the call
+                    if native.ptr is not None:
+                        lib.wr_thread_unwind(t)
+                    raise
+                if thrown is None:
+                    if native.ptr is not None:
+                        lib.wr_thread_unwind(t)
+                    raise
+                lib.wr_api_thread_throw(t, thrown)
             status = lib.wr_exec(t)
             if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(native.ptr)):
                 sched._drain()
             if status == WR_DONE:
                 return results(t, nresult_slots)
             if status == WR_TRAP:
-                raise trap_of(t)  # a trap has unwound its call already
+                raise trap_of(t, store)  # a trap has unwound its call already
     finally:
         sched._calls -= 1
+
+
+def _thrown(store: Store, status: int, exc: BaseException) -> Any:
+    """The C exception to throw at the host call the thread stopped at, for `exc` raised there: a WasmException
+    whose tag (and exception, if it has one) are the store's; None for anything else, which abandons the call
+    (one of another store propagates to the host as any Python exception does)."""
+    if status != WR_HOSTCALL or not isinstance(exc, WasmException) or store._native.ptr is None:
+        return None
+    tag = tag_of(exc)
+    if (exc._store if exc._exn is not None else tag._store if tag is not None else None) is not store:
+        return None
+    return exn_handle(store, exc)
 
 
 def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:

@@ -1,21 +1,28 @@
-"""Extern: what an import binds and an export names (a function, memory, table or global)."""
+"""Extern: what an import binds and an export names (a function, memory, table, global or tag)."""
 
 from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE
+from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG
 from .function import Function
 from .global_ import Global
 from .memory import Memory
 from .store import Store
 from .table import Table
+from .tag import Tag
 
 __all__ = ["Extern", "extern_kind", "wrap_extern"]
 
-Extern: TypeAlias = Function | Memory | Table | Global
+Extern: TypeAlias = Function | Memory | Table | Global | Tag
 
-_KINDS: dict[type, int] = {Function: EXTERN_FUNC, Table: EXTERN_TABLE, Memory: EXTERN_MEMORY, Global: EXTERN_GLOBAL}
+_KINDS: dict[type, int] = {
+    Function: EXTERN_FUNC,
+    Table: EXTERN_TABLE,
+    Memory: EXTERN_MEMORY,
+    Global: EXTERN_GLOBAL,
+    Tag: EXTERN_TAG,
+}
 _CLASSES: dict[int, Any] = {kind: cls for cls, kind in _KINDS.items()}
 
 

@@ -179,7 +179,7 @@ class Function(StoreObject):
         if status == WR_DONE:
             return status, execution.results(t, self.type.result_slots)
         if status == WR_TRAP:
-            trap = trap_of(t)
+            trap = trap_of(t, self._store)
             if isinstance(trap, StackExhausted):
                 self._store._name_stack_limit(trap)
             return status, trap

@@ -104,7 +104,7 @@ class Instance(StoreObject):
                 obj = Function(store, obj, imp.type)
             kind = extern_kind(obj)
             if kind is None:
-                raise LinkError(f"import {imp.module}.{imp.name} is not a Function, Memory, Table or Global")
+                raise LinkError(f"import {imp.module}.{imp.name} is not a Function, Memory, Table, Global or Tag")
             if obj._store is not store:
                 raise LinkError(f"import {imp.module}.{imp.name} belongs to another store")
             externs[i].kind = kind

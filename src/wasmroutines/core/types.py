@@ -19,6 +19,7 @@ __all__ = [
     "MemoryType",
     "RefType",
     "TableType",
+    "TagType",
     "ValType",
     "valtype",
 ]
@@ -34,6 +35,10 @@ class ValType(IntEnum):
     V128 = 0x7B
     FUNCREF = 0x70
     EXTERNREF = 0x6F
+    #: Exception handling (3.0): a caught exception; Python sees it as the WasmException it is.
+    EXNREF = 0x69
+    #: The type of `ref.null noexn`: only null, a subtype of exnref.
+    NULLEXNREF = 0x74
 
     @property
     def slots(self) -> int:
@@ -42,7 +47,7 @@ class ValType(IntEnum):
 
     @property
     def is_ref(self) -> bool:
-        return self is ValType.FUNCREF or self is ValType.EXTERNREF
+        return self in _REFS
 
     @property
     def code(self) -> int:
@@ -57,6 +62,9 @@ class ValType(IntEnum):
         return self.name.lower()
 
 
+_REFS = frozenset((ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF, ValType.NULLEXNREF))
+
+
 class HeapType(IntEnum):
     """An abstract heap type, numbered as its binary encoding (WebAssembly 3.0)."""
 
@@ -64,10 +72,14 @@ class HeapType(IntEnum):
     EXTERN = 0x6F
     NOFUNC = 0x73  # the bottom of func: only null
     NOEXTERN = 0x72  # the bottom of extern
+    EXN = 0x69  # exception handling: a caught exception
+    NOEXN = 0x74  # the bottom of exn
 
     @property
     def top(self) -> HeapType:
-        return HeapType.EXTERN if self in (HeapType.EXTERN, HeapType.NOEXTERN) else HeapType.FUNC
+        if self in (HeapType.EXTERN, HeapType.NOEXTERN):
+            return HeapType.EXTERN
+        return HeapType.EXN if self in (HeapType.EXN, HeapType.NOEXN) else HeapType.FUNC
 
     def __str__(self) -> str:
         return self.name.lower()
@@ -82,8 +94,8 @@ _INDEX_SHIFT = 9
 
 @dataclass(frozen=True)
 class RefType:
-    """A reference type `(ref null? heap)` other than the short forms funcref and externref (which are
-    ValType.FUNCREF and ValType.EXTERNREF). `heap` is an abstract HeapType or a type index: of the module
+    """A reference type `(ref null? heap)` other than the short forms funcref, externref, exnref and nullexnref
+    (which are ValType members). `heap` is an abstract HeapType or a type index: of the module
     for a module's import and export types, of the store for an object's type (a function's, a table's)."""
 
     heap: HeapType | int
@@ -99,7 +111,7 @@ class RefType:
 
     @property
     def top(self) -> HeapType:
-        """FUNC or EXTERN: the hierarchy the references belong to (every defined type is a function type)."""
+        """FUNC, EXTERN or EXN: the hierarchy the references belong to (every defined type is a function type)."""
         return self.heap.top if isinstance(self.heap, HeapType) else HeapType.FUNC
 
     @property
@@ -112,16 +124,20 @@ class RefType:
         return f"(ref {'null ' if self.nullable else ''}{self.heap})"
 
 
-#: A value type: a number or vector type, funcref or externref (ValType), or another reference type.
+#: The heap types whose nullable reference types have short forms (ValType members).
+_SHORT = (HeapType.FUNC, HeapType.EXTERN, HeapType.EXN, HeapType.NOEXN)
+
+#: A value type: a number or vector type, funcref, externref, exnref or nullexnref (ValType), or another reference
+#: type.
 AnyValType: TypeAlias = ValType | RefType
 
 
 def valtype(t: Any) -> AnyValType:
-    """A value type from a ValType, a RefType or the C core's 32-bit code; `(ref null func)` and
-    `(ref null extern)` become ValType.FUNCREF and ValType.EXTERNREF, so one test (`t is ValType.FUNCREF`)
-    finds funcref however it was written."""
+    """A value type from a ValType, a RefType or the C core's 32-bit code; `(ref null func)`, `(ref null extern)`,
+    `(ref null exn)` and `(ref null noexn)` become ValType's FUNCREF, EXTERNREF, EXNREF and NULLEXNREF, so one
+    test (`t is ValType.FUNCREF`) finds funcref however it was written."""
     if isinstance(t, RefType):
-        if t.nullable and t.heap in (HeapType.FUNC, HeapType.EXTERN):
+        if t.nullable and t.heap in _SHORT:
             return ValType(int(t.heap))
         return t
     code = int(t)
@@ -186,7 +202,26 @@ class GlobalType:
         object.__setattr__(self, "type", valtype(self.type))
 
 
-ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType
+@dataclass(frozen=True)
+class TagType:
+    """An exception tag's type (exception handling, 3.0): the types of its payload. (In a binary module it is
+    a function type with these params and no results.)"""
+
+    params: tuple[ValType, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
+
+    @property
+    def functype(self) -> FuncType:
+        """The function type a module declares it with."""
+        return FuncType(self.params, ())
+
+    def __str__(self) -> str:
+        return f"(tag (param {' '.join(map(str, self.params))}))"
+
+
+ExternType: TypeAlias = FuncType | MemoryType | TableType | GlobalType | TagType
 
 
 @dataclass(frozen=True)
@@ -216,7 +251,7 @@ class Features(IntFlag):
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (exception handling, GC types, memory64): with it
+    #: The encodings of the 3.0 features not implemented yet (GC types, memory64): with it
     #: a module using one raises UnsupportedFeature naming the feature; without it (2.0) such bytes mean
     #: nothing, and the module is malformed. (Module applies it; the C core ignores the bit.)
     WASM3_ENCODINGS = 16
@@ -225,6 +260,8 @@ class Features(IntFlag):
     #: WebAssembly 3.0: typed function references (`(ref null? ht)` types, `call_ref`, `return_call_ref`,
     #: `ref.as_non_null`, `br_on_null`, `br_on_non_null`, tables with an initializer).
     FUNCTION_REFERENCES = 64
+    #: WebAssembly 3.0: exception handling (tags, `exnref`, `throw`, `throw_ref`, `try_table`).
+    EXCEPTIONS = 128
     ALL = 0xFFFFFFFF
     #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
-    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD | FUNCTION_REFERENCES)
+    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD | FUNCTION_REFERENCES | EXCEPTIONS)

@@ -3,7 +3,9 @@
 i32/i64 take ints (wrapped two's complement) and come back signed; f32/f64
 take floats (or ints) and come back as floats (f32 widened); v128 is an int of
 128 bits (two slots, low half first); funcref is a Function or None; externref
-is any Python object or None (the store hands out a handle per object).
+is any Python object or None (the store hands out a handle per object); exnref
+is a WasmException or None (the exception itself, as wasm holds it: the C
+exception stays the store's while the store lives, docs/interpreter.md).
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._ffi import address, ffi, lib
-from .errors import RefTypeError
+from ._ffi import NULL, address, ffi, lib
+from .errors import RefTypeError, WasmException
 from .types import AnyValType, HeapType, RefType, ValType
 
 if TYPE_CHECKING:
@@ -96,6 +98,10 @@ def to_slots(store: Store, t: AnyValType, value: Any, out: list[int]) -> None:
         out.append(funcref_slot(store, value))
     elif t is ValType.EXTERNREF:
         out.append(0 if value is None else store._extern_handle(value))
+    elif t is ValType.EXNREF or t is ValType.NULLEXNREF:
+        if t is ValType.NULLEXNREF and value is not None:
+            raise TypeError("a nullexnref is always None")
+        out.append(exnref_slot(store, value))
     elif isinstance(t, RefType):
         out.append(ref_slot(store, t, value))
     else:  # pragma: no cover - value types are closed
@@ -129,10 +135,12 @@ def ref_slot(store: Store, t: RefType, value: Any) -> int:
         if not t.nullable:
             raise RefTypeError(f"None for the non-nullable reference type {t}")
         return 0
-    if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN):
+    if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN):
         raise RefTypeError(f"{t} takes only None, got {type(value).__name__}")
     if t.top is HeapType.EXTERN:
         return store._extern_handle(value)
+    if t.top is HeapType.EXN:
+        return exnref_slot(store, value)
     slot = funcref_slot(store, value)
     if isinstance(t.heap, int) and lib.wr_api_func_type_id(ffi.cast("wr_func *", slot)) != t.heap:
         raise RefTypeError(f"a function of type {value.type} for {t}")
@@ -157,9 +165,80 @@ def from_slots(store: Store, t: AnyValType, slots: Sequence[int], i: int) -> Any
         return funcref_value(store, s)
     if t is ValType.EXTERNREF or (isinstance(t, RefType) and t.top is HeapType.EXTERN):
         return None if s == 0 else store._extern_object(s)
+    if t is ValType.EXNREF or t is ValType.NULLEXNREF or (isinstance(t, RefType) and t.top is HeapType.EXN):
+        return exnref_value(store, s)
     if isinstance(t, RefType):
         return funcref_value(store, s)
     raise TypeError(f"unknown value type {t!r}")  # pragma: no cover
+
+
+#: The Tag class, registered by tag.py as Function is by function.py: exnref values convert through it.
+_Tag: Any = None
+
+
+def register_tag(cls: type) -> None:
+    global _Tag
+    _Tag = cls
+
+
+def tag_of(exc: WasmException) -> Any:
+    """The core Tag of `exc`: its tag, or the one a wrapper of it (the wasmer face's Tag) stands for; None if
+    it has none."""
+    tag = exc.tag
+    if not isinstance(tag, _Tag):
+        tag = getattr(tag, "_core", None)
+    return tag if isinstance(tag, _Tag) else None
+
+
+def exn_handle(store: Store, exc: WasmException) -> Any:
+    """The C exception (wr_exn *) of `exc` in `store`, made now for one raised in Python: ValueError when its
+    tag (or the exception) belongs to another store."""
+    if exc._exn is not None:
+        if exc._store is not store:
+            raise ValueError("the exception belongs to another store")
+        return exc._exn
+    tag = tag_of(exc)
+    if tag is None:
+        raise TypeError(f"a WasmException's tag must be a Tag, not {type(exc.tag).__name__}")
+    if tag._store is not store:
+        raise ValueError("the exception's tag belongs to another store")
+    slots = args_to_slots(store, tag.type.params, exc.payload)
+    ptr = lib.wr_api_exn_new(store._ptr, tag._ptr, ffi.new("uint64_t[]", slots or [0]))
+    if ptr == NULL:
+        raise MemoryError("cannot create an exception")
+    exc._exn = ptr
+    exc._store = store
+    store._remember(address(ptr), exc)
+    return ptr
+
+
+def exnref_slot(store: Store, value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, WasmException):
+        return address(exn_handle(store, value))
+    raise TypeError(f"expected a WasmException or None for exnref, got {type(value).__name__}")
+
+
+def exnref_value(store: Store, slot: int, frames: Sequence[Any] = (), code: int = 0) -> Any:
+    """The WasmException of the C exception `slot` (one Python object per exception while it is referenced)."""
+    if slot == 0:
+        return None
+    exc = store._wrapper(slot, WasmException)
+    if exc is not None:
+        if frames:
+            exc.frames = list(frames)
+        return exc
+    ptr = ffi.cast("wr_exn *", slot)
+    tag = _Tag._from_ptr(store, lib.wr_api_exn_tag(ptr))
+    params = tag.type.params
+    n = slot_count(params)
+    payload = slots_to_values(store, params, ffi.unpack(lib.wr_api_exn_payload(ptr), n)) if n else []
+    exc = WasmException(tag, payload, frames, code)
+    exc._exn = ptr
+    exc._store = store
+    store._remember(slot, exc)
+    return exc
 
 
 def funcref_value(store: Store, slot: int) -> Any:

@@ -51,8 +51,8 @@ class Refs:
         return self.store._extern_handle(self.extern(n))
 
 
-#: 3.0's reference types that only GC or exception handling make (not supported yet): any value of them is null here.
-_GC_REFS = ("anyref", "eqref", "i31ref", "structref", "arrayref", "exnref")
+#: 3.0's reference types that only GC makes (not supported yet): any value of them is null here.
+_GC_REFS = ("anyref", "eqref", "i31ref", "structref", "arrayref")
 #: The null references of 3.0's bottom heap types, and `refnull` (a null reference of any type).
 _NULLS = ("refnull", "nullref", "nullfuncref", "nullexternref", "nullexnref")
 
@@ -78,6 +78,8 @@ def arg_slots(arg: dict[str, Any], refs: Refs) -> list[int]:
         if value == "null":
             return [0]
         raise ValueError(f"cannot pass a non-null funcref literal ({value!r})")
+    if t == "exnref" and value == "null":
+        return [0]
     if t in _GC_REFS or t in _NULLS:
         if value == "null" or t in _NULLS:
             return [0]
@@ -136,7 +138,7 @@ def matches(expected: dict[str, Any], slots: Sequence[int], refs: Refs) -> bool:
             if not ok:
                 return False
         return count == len(value)
-    if t == "funcref":
+    if t == "funcref" or t == "exnref":
         return s == 0 if value == "null" else s != 0
     if t == "externref":
         if value == "null":

@@ -48,8 +48,9 @@ from ._memory import Buffer, Memory
 from ._module import Module
 from ._store import Store
 from ._table import Table
+from ._tag import Tag
 from ._text import wasm2wat, wat2wasm
-from ._types import ExportType, FunctionType, GlobalType, ImportType, MemoryType, TableType, Type
+from ._types import ExportType, FunctionType, GlobalType, ImportType, MemoryType, TableType, TagType, Type
 from ._value import Value
 from ._views import (
     Float32Array,
@@ -63,6 +64,7 @@ from ._views import (
     Uint32Array,
     Uint64Array,
 )
+from .errors import WasmException
 
 #: The wasmer-python release whose API this is.
 __version__ = "1.1.0"
@@ -85,6 +87,10 @@ __all__ = [
     "Global",
     "Memory",
     "Table",
+    # additions: exception handling (WebAssembly 3.0), which wasmer-python 1.1 predates
+    "Tag",
+    "TagType",
+    "WasmException",
     # memory access
     "Buffer",
     "Uint8Array",

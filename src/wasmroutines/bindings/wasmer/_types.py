@@ -1,4 +1,5 @@
-"""wasmer's type descriptors: the `Type` enum, FunctionType, MemoryType, GlobalType, TableType, ExportType, ImportType.
+"""wasmer's type descriptors: the `Type` enum, FunctionType, MemoryType, GlobalType, TableType, ExportType, ImportType
+(and TagType, for WebAssembly 3.0's exception handling, which wasmer-python 1.1 predates).
 
 Each is a small immutable object that converts to and from the core's type of
 the same name (wasmroutines.core.types); `str()` gives wasmer's rendering,
@@ -21,6 +22,7 @@ __all__ = [
     "ImportType",
     "MemoryType",
     "TableType",
+    "TagType",
     "Type",
     "extern_from_core",
     "to_type",
@@ -340,9 +342,52 @@ class TableType:
         return hash((self._type, self._minimum, self._maximum))
 
 
-ExternType: TypeAlias = FunctionType | MemoryType | GlobalType | TableType
+class TagType:
+    """The type of an exception tag (an addition: WebAssembly 3.0's exception handling): its payload's types
+    (wasmer's `Type` has no exnref, so a payload of one cannot be described here).
 
-_KINDS = {FunctionType: "Function", MemoryType: "Memory", GlobalType: "Global", TableType: "Table"}
+    >>> from wasmroutines.wasmer import TagType, Type
+    >>> print(TagType([Type.I32, Type.F64]))
+    TagType(params: [I32, F64])
+    """
+
+    __slots__ = ("_params",)
+
+    def __init__(self, params: Iterable[Type | int]) -> None:
+        self._params = _types(params, "params")
+
+    @property
+    def params(self) -> list[Type]:
+        """The payload's types."""
+        return list(self._params)
+
+    def _core(self) -> core.TagType:
+        return core.TagType(tuple(t.core for t in self._params))
+
+    @classmethod
+    def _from_core(cls, t: core.TagType) -> TagType:
+        return cls([from_core_valtype(v) for v in t.params])
+
+    def _debug(self) -> str:
+        return f"TagType {{ params: [{', '.join(map(type_debug, self._params))}] }}"
+
+    def __str__(self) -> str:
+        return f"TagType(params: [{', '.join(map(type_debug, self._params))}])"
+
+    __repr__ = __str__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TagType):
+            return NotImplemented
+        return self._params == other._params
+
+    def __hash__(self) -> int:
+        return hash(self._params)
+
+
+ExternType: TypeAlias = FunctionType | MemoryType | GlobalType | TableType | TagType
+
+_KINDS = {FunctionType: "Function", MemoryType: "Memory", GlobalType: "Global", TableType: "Table", TagType: "Tag"}
 
 
 def extern_from_core(t: core.ExternType) -> ExternType:
@@ -353,6 +398,8 @@ def extern_from_core(t: core.ExternType) -> ExternType:
         return MemoryType._from_core(t)
     if isinstance(t, core.GlobalType):
         return GlobalType._from_core(t)
+    if isinstance(t, core.TagType):
+        return TagType._from_core(t)
     return TableType._from_core(t)
 
 

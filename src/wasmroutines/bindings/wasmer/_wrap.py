@@ -1,4 +1,4 @@
-"""Between wasmer externs (Function, Memory, Global, Table) and the core objects they stand for."""
+"""Between wasmer externs (Function, Memory, Global, Table, Tag) and the core objects they stand for."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from ...core.function import Function as CoreFunction
 from ...core.global_ import Global as CoreGlobal
 from ...core.memory import Memory as CoreMemory
 from ...core.table import Table as CoreTable
+from ...core.tag import Tag as CoreTag
 from ._function import Function
 from ._global import Global
 from ._memory import Memory
 from ._table import Table
+from ._tag import Tag
 
 __all__ = ["EXTERN_CLASSES", "Extern", "is_extern", "wrap"]
 
-Extern: TypeAlias = Function | Memory | Global | Table
-EXTERN_CLASSES = (Function, Memory, Global, Table)
+Extern: TypeAlias = Function | Memory | Global | Table | Tag
+EXTERN_CLASSES = (Function, Memory, Global, Table, Tag)
 
 
 def is_extern(obj: object) -> bool:
@@ -34,7 +36,9 @@ def wrap(core: CoreExtern) -> Extern:
         return Global._wrap(core)
     if isinstance(core, CoreTable):
         return Table._wrap(core)
-    raise TypeError(f"not an extern: {core!r}")  # pragma: no cover - the core has four kinds
+    if isinstance(core, CoreTag):
+        return Tag._wrap(core)
+    raise TypeError(f"not an extern: {core!r}")  # pragma: no cover - the core has five kinds
 
 
 def core_of(obj: Any) -> CoreExtern:

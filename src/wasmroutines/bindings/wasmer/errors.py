@@ -30,6 +30,7 @@ from ...core.errors import (
     MalformedModule,
     ResourceLimitError,
     Trap,
+    WasmException,
     WasmroutinesError,
 )
 from ...core.wat import WatError
@@ -51,6 +52,7 @@ __all__ = [
     "WasiExitWording",
     "WasiUnavailable",
     "WasmerTrap",
+    "WasmException",
     "translate",
     "wasmer_errors",
 ]
@@ -232,6 +234,8 @@ def translate(error: BaseException) -> BaseException | None:
     >>> str(errors.translate(Trap("integer divide by zero")))
     'RuntimeError: integer divide by zero'
     """
+    if isinstance(error, WasmException):
+        return None  # a wasm exception carries its tag and payload: the core's class is the face's (an addition)
     if isinstance(error, Trap):
         if isinstance(error, WasmerTrap):
             return None
