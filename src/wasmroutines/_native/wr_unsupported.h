@@ -17,9 +17,6 @@
 #define WR_NO_EXCEPTIONS   "exception handling is not supported"
 #define WR_NO_TYPED_REFS   "typed function references are not supported"
 #define WR_NO_GC           "GC is not supported"
-#define WR_NO_MEMORY64     "memory64 is not supported"
-#define WR_NO_TABLE64      "table64 is not supported"
-#define WR_NO_MULTI_MEMORY "multiple memories are not supported"
 
 /* A value type or reference type byte (and a block type's first byte). */
 static inline const char *wr_unsupported_valtype(uint8_t b)
@@ -95,7 +92,5 @@ static inline const char *wr_unsupported_typeform(uint8_t form)
 #define WR_SECTION_TAG     13 /* exception handling's tag section */
 #define WR_EXTERN_TAG      4 /* an imported or exported tag */
 #define WR_TABLE_WITH_INIT 0x40 /* a table section entry with an initializer (typed function references) */
-#define WR_LIMITS_64       4 /* limits flag: a 64-bit memory or table (memory64) */
-#define WR_MEMARG_MEMIDX   0x40 /* memarg flag: a memory index follows (multiple memories) */
 
 #endif /* WR_UNSUPPORTED_H */

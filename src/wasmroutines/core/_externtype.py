@@ -15,10 +15,11 @@ def read(et: Any) -> ExternType:
         results = ffi.buffer(et.results, et.nresults)[:] if et.nresults else b""
         return FuncType(tuple(ValType(b) for b in params), tuple(ValType(b) for b in results))
     maximum = int(et.max) if et.has_max else None
+    address_type = ValType.I64 if et.is64 else ValType.I32
     if kind == EXTERN_MEMORY:
-        return MemoryType(int(et.min), maximum, bool(et.shared))
+        return MemoryType(int(et.min), maximum, bool(et.shared), address_type)
     if kind == EXTERN_TABLE:
-        return TableType(ValType(et.valtype), int(et.min), maximum)
+        return TableType(ValType(et.valtype), int(et.min), maximum, address_type)
     if kind == EXTERN_GLOBAL:
         return GlobalType(ValType(et.valtype), bool(et.mutable_))
     raise ValueError(f"unknown extern kind {kind}")
