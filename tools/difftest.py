@@ -7,7 +7,8 @@ For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
      supports, every function and object exported, loops and calls bounded by a fuel global;
      --threads adds the threads proposal: atomics, shared memories; --wasm3 the WebAssembly 3.0 features
-     the core has: tail calls, extended constant expressions, relaxed SIMD in its deterministic profile);
+     the core has: tail calls, extended constant expressions, relaxed SIMD in its deterministic profile, memory64
+     and table64, multiple memories);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables and globals of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
@@ -81,24 +82,28 @@ SMITH_FLAGS = [
     # Declared maxima keep memory.grow and table.grow within what both compare quickly.
     "--memory-max-size-required=true",
     "--max-memory32-bytes=4194304",
+    "--max-memory64-bytes=4194304",  # --wasm3: 64-bit memories as small
     "--table-max-size-required=true",
     "--max-table-elements=10000",
 ]
 # --threads: the threads proposal too (atomics, shared memories). Not in CI: a module may wait on a
 # shared memory with no timeout, which blocks wasmtime forever (ours reports a deadlock).
 THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
-# --wasm3: the WebAssembly 3.0 features the core has: tail calls, extended constant expressions and relaxed SIMD
-# (wasmtime in its deterministic mode, whose results are the spec's deterministic profile, as ours always are).
+# --wasm3: the WebAssembly 3.0 features the core has: tail calls, extended constant expressions, relaxed SIMD
+# (wasmtime in its deterministic mode, whose results are the spec's deterministic profile, as ours always are),
+# memory64 (and table64) and multiple memories.
 WASM3_SMITH = {
     "--tail-call-enabled=false": "--tail-call-enabled=true",
     "--extended-const-enabled=false": None,
     "--relaxed-simd-enabled=false": "--relaxed-simd-enabled=true",
+    "--memory64-enabled=false": "--memory64-enabled=true",
+    "--max-memories=1": "--max-memories=3",
 }
 _flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 _wasm3 = False  # --wasm3 (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
-WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd"
+WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd,memory64,multi-memory"
 
 
 def wasm3_flags(flags: Sequence[str]) -> list[str]:
@@ -116,7 +121,11 @@ def our_features() -> Any:
     """The same set for our Module: 2.0 (its rules, some of which 3.0 relaxed), plus what --wasm3 adds."""
     from wasmroutines import Features
 
-    extra = Features.TAIL_CALL | Features.EXTENDED_CONST | Features.RELAXED_SIMD if _wasm3 else Features(0)
+    extra = (
+        Features.TAIL_CALL | Features.EXTENDED_CONST | Features.RELAXED_SIMD | Features.MEMORY64 | Features.MULTI_MEMORY
+        if _wasm3
+        else Features(0)
+    )
     return Features.WASM2 | extra
 
 
@@ -319,6 +328,7 @@ class ImportSpec:
     min: int = 0
     max: int | None = None
     shared: bool = False
+    is64: bool = False  # a 64-bit memory or a table64 (--wasm3)
 
 
 @dataclass
@@ -344,10 +354,16 @@ def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
                 ImportSpec(imp.module, imp.name, "func", tuple(map(str, t.params)), tuple(map(str, t.results)))
             )
         elif isinstance(t, TableType):
-            imports.append(ImportSpec(imp.module, imp.name, "table", valtype=str(t.type), min=t.minimum, max=t.maximum))
+            imports.append(
+                ImportSpec(
+                    imp.module, imp.name, "table", valtype=str(t.type), min=t.minimum, max=t.maximum, is64=t.is64
+                )
+            )
         elif isinstance(t, MemoryType):
             imports.append(
-                ImportSpec(imp.module, imp.name, "memory", min=t.minimum, max=t.maximum, shared=bool(t.shared))
+                ImportSpec(
+                    imp.module, imp.name, "memory", min=t.minimum, max=t.maximum, shared=bool(t.shared), is64=t.is64
+                )
             )
         elif isinstance(t, GlobalType):
             imports.append(ImportSpec(imp.module, imp.name, "global", valtype=str(t.type), mutable=bool(t.mutable)))
@@ -532,9 +548,11 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         elif spec.kind == "func":
             obj = wr.Function(store, stub(i, spec, spec.results), functype(spec.params, spec.results))
         elif spec.kind == "memory":
-            obj = wr.Memory(store, wr.MemoryType(spec.min, spec.max, shared=spec.shared))
+            at = wr.ValType.I64 if spec.is64 else wr.ValType.I32
+            obj = wr.Memory(store, wr.MemoryType(spec.min, spec.max, shared=spec.shared, address_type=at))
         elif spec.kind == "table":
-            obj = wr.Table(store, wr.TableType(vt[spec.valtype], spec.min, spec.max))
+            at = wr.ValType.I64 if spec.is64 else wr.ValType.I32
+            obj = wr.Table(store, wr.TableType(vt[spec.valtype], spec.min, spec.max, address_type=at))
         else:
             obj = wr.Global(store, wr.GlobalType(vt[spec.valtype], spec.mutable), _zero(spec.valtype))
         ns.setdefault(spec.module, {}).setdefault(spec.name, []).append(obj)
@@ -645,8 +663,8 @@ def wasmtime_engine() -> Any:
         c.wasm_gc = False
         c.wasm_function_references = False
         c.wasm_exceptions = False
-        c.wasm_memory64 = False
-        c.wasm_multi_memory = False
+        c.wasm_memory64 = _wasm3
+        c.wasm_multi_memory = _wasm3
         c.wasm_wide_arithmetic = False
         c.wasm_custom_page_sizes = False
         c.wasm_threads = True
@@ -738,8 +756,15 @@ def run_wasmtime(
         elif spec.kind == "func":
             externs.append(wasmtime.Func(store, functype(spec.params, spec.results), stub(i, spec, spec.results)))
         elif spec.kind == "memory":
-            mt = wasmtime.MemoryType(wasmtime.Limits(spec.min, spec.max), shared=spec.shared)
+            mt = wasmtime.MemoryType(wasmtime.Limits(spec.min, spec.max), is_64=spec.is64, shared=spec.shared)
             externs.append(_wt_shared_memory(engine, mt) if spec.shared else wasmtime.Memory(store, mt))
+        elif spec.kind == "table" and spec.is64:
+            # wasmtime-py's TableType has no address type: a module of one exported table64 makes one.
+            limits = f"{spec.min}" if spec.max is None else f"{spec.min} {spec.max}"
+            table_module = wasmtime.Module(
+                engine, adapter_bytes(f'(module (table (export "t") i64 {limits} {spec.valtype}))')
+            )
+            externs.append(wasmtime.Instance(store, table_module, []).exports(store)["t"])
         elif spec.kind == "table":
             tt = wasmtime.TableType(_wt_valtype(spec.valtype), wasmtime.Limits(spec.min, spec.max))
             externs.append(wasmtime.Table(store, tt, None))
@@ -1162,7 +1187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--wasm3",
         action="store_true",
-        help="generate with 3.0's tail calls, extended constant expressions and relaxed SIMD too",
+        help="generate with 3.0's tail calls, extended constant expressions, relaxed SIMD, memory64 and multiple "
+        "memories too",
     )
     ap.add_argument(
         "--min-full",

@@ -16,7 +16,9 @@ definition and every use). OPCODE is `0x6A`, `0xFC:12` (prefix:subopcode) or
 `-` for internal-only instructions. INPUTS and OUTPUTS are typed slot
 operands: i32 i64 f32 f64 ref v128 (C types u32 u64 float double u64
 wr_v128). IMMEDIATES are `[u32 name, i32 name, u64 name]` words after the
-slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes). FLAGS:
+slots, or `memarg(N)` (a u32 `offset`, natural alignment N bytes; every
+memarg instruction also gets an any-memory variant NAME__mx, see
+mx_variant). FLAGS:
 
     control   the body sets pc itself (branches, calls); otherwise the
               generated code advances pc past the instruction
@@ -116,6 +118,7 @@ class Insn:
     fused: tuple[str, str] | None = None
     acc_of: str | None = None  # this is the accumulator variant of that instruction
     seq: list[Insn] | None = None  # runs these whole instructions in a row
+    mx_of: str | None = None  # this is the any-memory variant of that memarg instruction
     number: int = 0
     size: int = field(init=False, default=0)
 
@@ -310,6 +313,40 @@ def acc_variant(insn: Insn) -> Insn:
     )
 
 
+#: What a memarg instruction's body names, and what its any-memory variant names instead (wr_interp.c).
+MX_MACROS = {"MEM": "MEMX", "ATOMIC_MEM": "ATOMIC_MEMX", "MEM_OBJ": "MEM_OBJX"}
+
+
+def mx_variant(insn: Insn) -> Insn:
+    """The same memarg instruction on any memory: a memory index other than 0 or a 64-bit memory.
+
+    The plain form keeps memory 0 of 32-bit addresses, its base and size cached in registers (one compare per
+    access). This one takes a `memx` immediate (the memory index, WR_MEMX_64 when its addresses are i64),
+    a 64-bit offset, an address read as 64 bits (or its low 32 for a 32-bit memory), and checks the access
+    against the memory object with overflow-safe arithmetic. Its body is the plain one with MEM, ATOMIC_MEM
+    and MEM_OBJ renamed to their any-memory forms, so the instruction is still written once.
+    """
+    body = [re.sub(r"\b(MEM|ATOMIC_MEM|MEM_OBJ)\b", lambda m: MX_MACROS[m[1]], line) for line in insn.body]
+    imms = [Operand("u64", "offset")] + [o for o in insn.imms if o.name != "offset"] + [Operand("u32", "memx")]
+    return Insn(
+        name=f"{insn.name}__mx",
+        prefix=None,
+        code=0,
+        wasm=insn.wasm,
+        inputs=insn.inputs,
+        outputs=insn.outputs,
+        imms=imms,
+        memarg_align=insn.memarg_align,
+        lanes=insn.lanes,
+        v128imm=insn.v128imm,
+        flags=set(insn.flags) - {"manual"},
+        body=body,
+        source=insn.source,
+        line=insn.line,
+        mx_of=insn.name,
+    )
+
+
 def sequence(parts: list[Insn], source: str, line: int) -> Insn:
     """The superinstruction running `parts` in a row, each whole (see the module docstring)."""
     for part in parts[:-1]:
@@ -346,6 +383,7 @@ def load(insn_dir: Path) -> list[Insn]:
             raise SystemExit(f"{source}:{line}: unknown instruction in fuse {name}")
         insns.append(fuse(name, by_name[a], by_name[b], source, line))
     insns += [acc_variant(insn) for insn in insns if takes_acc(insn)]
+    insns += [mx_variant(insn) for insn in insns if insn.memarg_align and insn.prefix is not None]
     by_name = {insn.name: insn for insn in insns}
     for names, source, line in seqs:
         unknown = [name for name in names if name not in by_name or by_name[name].seq]
@@ -421,6 +459,12 @@ def gen_header(insns: list[Insn]) -> str:
     out.append("extern const uint8_t wr_op_acc_out[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_in0[WR_OP_COUNT];")
     out.append("extern const uint8_t wr_op_commutative[WR_OP_COUNT];")
+    out.append("/* The any-memory variant of a memarg op (tools/gen_insns.py, mx_variant), or 0. Its immediates: the")
+    out.append(" * offset as two words (low first), the plain op's others, then memx: the memory index, | WR_MEMX_64")
+    out.append(" * for a 64-bit memory. */")
+    out.append("extern const uint16_t wr_op_mx[WR_OP_COUNT];")
+    out.append("#define WR_MEMX_64 0x80000000u")
+    out.append("#define WR_MEMX_INDEX 0x7FFFFFFFu")
     out.append("/* 1 for ops that always continue with the next instruction (not `control`). */")
     out.append("extern const uint8_t wr_op_falls_through[WR_OP_COUNT];")
     out.append("")
@@ -521,6 +565,12 @@ def gen_tables(insns: list[Insn]) -> str:
             out.append(f"    [WR_OP_{insn.name}] = 1,")
     out.append("};")
     out.append("")
+    out.append("const uint16_t wr_op_mx[WR_OP_COUNT] = {")
+    for insn in insns:
+        if insn.mx_of:
+            out.append(f"    [WR_OP_{insn.mx_of}] = WR_OP_{insn.name},")
+    out.append("};")
+    out.append("")
     out.append("const uint8_t wr_op_falls_through[WR_OP_COUNT] = {")
     for insn in insns:
         if "control" not in insn.flags:
@@ -561,6 +611,8 @@ def handler_lines(insn: Insn, dispatch: bool = True) -> list[str]:
         ctype, _, get, _, _ = SLOT_TYPES[o.type]
         if k == 0 and insn.acc_of:
             out.append(f"    {ctype} {o.name} = {ACC_TYPES[o.type]};")
+        elif k == 0 and insn.mx_of:
+            out.append(f"    uint64_t {o.name} = SLOT_I64(pc[{w}]);")
         else:
             out.append(f"    {ctype} {o.name} = {get}(pc[{w}]);")
         w += 1
@@ -578,6 +630,8 @@ def handler_lines(insn: Insn, dispatch: bool = True) -> list[str]:
         else:
             out.append(f"    {ctype} {o.name} = ({ctype})pc[{w}];")
             w += 1
+    if insn.mx_of:  # a 32-bit memory's address is the low half of its slot
+        out.append(f"    if (!(memx & WR_MEMX_64)) {insn.inputs[0].name} = (uint32_t){insn.inputs[0].name};")
     out.append(f"    enum {{ insn_size = {insn.size} }};")
     for o in insn.inputs + insn.imms:
         out.append(f"    (void){o.name};")

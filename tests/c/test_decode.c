@@ -103,14 +103,35 @@ static void feature_err(const wbuf *w, uint32_t features, int kind, const char *
     wr_module_free(m);
 }
 
-/* WebAssembly 2.0: 3.0's extended constant expressions and GC off. */
-#define WASM2_FEATURES (WR_FEATURE_ALL & ~(uint32_t)(WR_FEATURE_EXTENDED_CONST | WR_FEATURE_GC))
+/* WebAssembly 2.0: 3.0's extended constant expressions, GC, multiple memories and memory64 off. */
+#define WASM2_FEATURES                                                                                           \
+    (WR_FEATURE_ALL & ~(uint32_t)(WR_FEATURE_EXTENDED_CONST | WR_FEATURE_GC | WR_FEATURE_MULTI_MEMORY |         \
+                                  WR_FEATURE_MEMORY64))
+
+/* Loading with 2.0's features fails as malformed (the decoder reads limits by the features). */
+static void wasm2_malformed(const wbuf *w, const char *msg, uint32_t offset, int line)
+{
+    wr_error err;
+    wr_module *m = wr_module_load_features(w->b, w->n, WASM2_FEATURES, &err);
+    if (m) {
+        fprintf(stderr, "line %d: 2.0 load succeeded, expected \"%s\"\n", line, msg);
+        failures++;
+        wr_module_free(m);
+        return;
+    }
+    if (err.kind != WR_ERR_MALFORMED || strcmp(err.message, msg) != 0 || err.offset != offset) {
+        fprintf(stderr, "line %d: 2.0: got kind %d \"%s\" at %u, expected \"%s\" at %u\n", line, err.kind,
+                err.message, err.offset, msg, offset);
+        failures++;
+    }
+}
 
 #define OK(w) decode_ok(w, __LINE__)
 #define WASM2_INVALID(w, msg, off) feature_err(w, WASM2_FEATURES, WR_ERR_INVALID, msg, off, __LINE__)
 /* Exception handling's encodings mean nothing without it (2.0): malformed, as a 2.0 decoder says. */
 #define NO_EXCEPTIONS(w, msg, off)                                                                           \
     feature_err(w, WR_FEATURE_ALL & ~(uint32_t)WR_FEATURE_EXCEPTIONS, WR_ERR_MALFORMED, msg, off, __LINE__)
+#define WASM2_MALFORMED(w, msg, off) wasm2_malformed(w, msg, off, __LINE__)
 #define MALFORMED(w, msg, off) decode_err(w, WR_ERR_MALFORMED, msg, off, __LINE__)
 #define INVALID(w, msg, off) decode_err(w, WR_ERR_INVALID, msg, off, __LINE__)
 #define UNSUPPORTED(w, msg, off) decode_err(w, WR_ERR_UNSUPPORTED, msg, off, __LINE__)
@@ -533,28 +554,35 @@ static void test_types_and_imports(void)
     MALFORMED(&w, "malformed mutability", 12);
     start(&w);
     SEC(&w, 4, 0x01, 0x70, 0x02, 0x00);
-    MALFORMED(&w, "integer too large", 12);
+    MALFORMED(&w, "malformed limits flags", 12);
+    WASM2_MALFORMED(&w, "integer too large", 12);
     start(&w);
     SEC(&w, 4, 0x01, 0x70, 0x81, 0x00, 0x00, 0x00);
-    MALFORMED(&w, "integer representation too long", 12);
+    MALFORMED(&w, "malformed limits flags", 12);
+    WASM2_MALFORMED(&w, "integer representation too long", 12);
     start(&w);
     SEC(&w, 4, 0x01, 0x7F, 0x00, 0x00);
     MALFORMED(&w, "malformed reference type", 11);
     start(&w);
     SEC(&w, 5, 0x01, 0x08, 0x00);
-    MALFORMED(&w, "integer too large", 11);
+    MALFORMED(&w, "malformed limits flags", 11);
+    WASM2_MALFORMED(&w, "integer too large", 11);
     start(&w);
     SEC(&w, 4, 0x01, 0x70, 0x02, 0x00); /* a table cannot be shared */
-    MALFORMED(&w, "integer too large", 12);
+    MALFORMED(&w, "malformed limits flags", 12);
+    WASM2_MALFORMED(&w, "integer too large", 12);
     start(&w);
-    SEC(&w, 5, 0x01, 0x04, 0x00); /* memory64 */
-    UNSUPPORTED(&w, "memory64 is not supported", 11);
+    SEC(&w, 5, 0x01, 0x04, 0x00); /* memory64: 2.0 has no such flag */
+    WASM2_MALFORMED(&w, "integer too large", 11);
     start(&w);
     SEC(&w, 5, 0x01, 0x05, 0x00, 0x80); /* memory64 with a maximum cut short */
     MALFORMED(&w, "unexpected end of section or function", 14);
     start(&w);
+    SEC(&w, 4, 0x01, 0x70, 0x06, 0x00); /* no shared table64 either */
+    MALFORMED(&w, "malformed limits flags", 12);
+    start(&w);
     SEC(&w, 4, 0x01, 0x70, 0x04, 0x00); /* table64 */
-    UNSUPPORTED(&w, "table64 is not supported", 12);
+    WASM2_MALFORMED(&w, "integer too large", 12);
     start(&w);
     SEC(&w, 1, 0x01, 0x60, 0x01, 0x69, 0x00); /* exnref */
     NO_EXCEPTIONS(&w, "malformed value type", 13);
@@ -563,7 +591,8 @@ static void test_types_and_imports(void)
     UNSUPPORTED(&w, "GC is not supported", 11);
     start(&w);
     SEC(&w, 5, 0x01, 0x81, 0x00, 0x00);
-    MALFORMED(&w, "integer representation too long", 11);
+    MALFORMED(&w, "malformed limits flags", 11); /* 3.0: the flags are a byte */
+    WASM2_MALFORMED(&w, "integer representation too long", 11);
     start(&w);
     SEC(&w, 7, 0x01, 0x01, 'a', 0x05, 0x00);
     MALFORMED(&w, "malformed export kind", 13);
@@ -730,38 +759,48 @@ static void test_constexpr_errors(void)
     INVALID(&w, "unknown function 7", 13);
 }
 
-/* Memory access flags, checked when the body is translated: an alignment exponent over 31 does not
- * decode (malformed, as the spec's align.wast expects); 31 decodes but is over any access (invalid). */
+/* Memory access flags, checked when the body is translated. 2.0: an alignment exponent over 31 does not
+ * decode (malformed, as the spec's align.wast expects); 31 decodes but is over any access (invalid). 3.0
+ * (multiple memories): flags below 0x80 decode, bit 6 announcing a memory index, the rest the exponent. */
 static void test_memop_flags(void)
 {
     static const struct {
         uint8_t flags;
-        int kind;
-        const char *msg;
+        int kind2;
+        const char *msg2;
+        int kind3;
+        const char *msg3;
     } cases[] = {
-        {0x1F, WR_ERR_INVALID, "alignment must not be larger than natural"},
-        {0x20, WR_ERR_MALFORMED, "malformed memop flags"},
-        {0x41, WR_ERR_MALFORMED, "malformed memop flags"},
+        {0x1F, WR_ERR_INVALID, "alignment must not be larger than natural", WR_ERR_INVALID,
+         "alignment must not be larger than natural"},
+        {0x20, WR_ERR_MALFORMED, "malformed memop flags", WR_ERR_INVALID, "alignment must not be larger than natural"},
+        /* 3.0: memory 0, then the offset is the `drop` byte and the body ends with a value left over */
+        {0x41, WR_ERR_MALFORMED, "malformed memop flags", WR_ERR_INVALID, "type mismatch"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        wbuf w;
-        start(&w);
-        SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
-        SEC(&w, 3, 0x01, 0x00);
-        SEC(&w, 5, 0x01, 0x00, 0x01);
-        /* i32.const 0, i32.load flags offset=0, drop, end */
-        section(&w, 10, (const uint8_t[]){0x01, 0x08, 0x00, 0x41, 0x00, 0x28, cases[i].flags, 0x00, 0x1A, 0x0B}, 10);
-        wr_error err;
-        wr_module *m = wr_module_load(w.b, w.n, &err);
-        CHECK(m == NULL);
-        if (m) {
-            wr_module_free(m);
-            continue;
-        }
-        if (err.kind != cases[i].kind || strcmp(err.message, cases[i].msg) != 0) {
-            fprintf(stderr, "flags %#x: got kind %d \"%s\", expected kind %d \"%s\"\n", cases[i].flags, err.kind,
-                    err.message, cases[i].kind, cases[i].msg);
-            failures++;
+        for (int v3 = 0; v3 < 2; v3++) {
+            wbuf w;
+            start(&w);
+            SEC(&w, 1, 0x01, 0x60, 0x00, 0x00);
+            SEC(&w, 3, 0x01, 0x00);
+            SEC(&w, 5, 0x01, 0x00, 0x01);
+            /* i32.const 0, i32.load flags offset=0, drop, end */
+            section(&w, 10, (const uint8_t[]){0x01, 0x08, 0x00, 0x41, 0x00, 0x28, cases[i].flags, 0x00, 0x1A, 0x0B},
+                    10);
+            wr_error err;
+            wr_module *m = wr_module_load_features(w.b, w.n, v3 ? WR_FEATURE_ALL : WASM2_FEATURES, &err);
+            CHECK(m == NULL);
+            if (m) {
+                wr_module_free(m);
+                continue;
+            }
+            int kind = v3 ? cases[i].kind3 : cases[i].kind2;
+            const char *msg = v3 ? cases[i].msg3 : cases[i].msg2;
+            if (err.kind != kind || strcmp(err.message, msg) != 0) {
+                fprintf(stderr, "flags %#x (%s): got kind %d \"%s\", expected kind %d \"%s\"\n", cases[i].flags,
+                        v3 ? "3.0" : "2.0", err.kind, err.message, kind, msg);
+                failures++;
+            }
         }
     }
 }
@@ -812,11 +851,11 @@ static void test_module_rules(void)
     INVALID(&w, "shared memory must have maximum", 11);
     start(&w);
     SEC(&w, 5, 0x02, 0x00, 0x00, 0x00, 0x00);
-    INVALID(&w, "multiple memories", 13);
+    WASM2_INVALID(&w, "multiple memories", 13);
     start(&w);
     SEC(&w, 2, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00);
     SEC(&w, 5, 0x01, 0x00, 0x00);
-    INVALID(&w, "multiple memories", 19);
+    WASM2_INVALID(&w, "multiple memories", 19);
     /* Two tables are fine in Wasm 2.0. */
     start(&w);
     SEC(&w, 4, 0x02, 0x70, 0x00, 0x00, 0x6F, 0x00, 0x00);

@@ -7,7 +7,7 @@
 
 static wr_limits lim(uint64_t min, bool has_max, uint64_t max)
 {
-    wr_limits l = {min, max, has_max, false};
+    wr_limits l = {min, max, has_max, false, false};
     return l;
 }
 
@@ -94,7 +94,7 @@ static void test_memory(void)
     l.shared = true;
     m = wr_memory_new(s, &l);
     CHECK(m != NULL && m->shared);
-    CHECK(wr_api_memory_new(s, 1, 0, 0, 1) == NULL); /* shared needs a max */
+    CHECK(wr_api_memory_new(s, 1, 0, 0, 1, 0) == NULL); /* shared needs a max */
 
     /* Many 4 GiB reservations at once. */
     for (int i = 0; i < 200; i++) {
@@ -144,7 +144,7 @@ static void test_table(void)
     uint64_t v = 1;
     CHECK(wr_api_table_get(t, 10, &v) == -1 && v == 1);
     CHECK(wr_api_table_set(t, 9, 77) == 0 && wr_api_table_get(t, 9, &v) == 0 && v == 77);
-    CHECK(wr_api_table_new(s, WR_FUNCREF, (uint64_t)UINT32_MAX + 1, 0, 0, 0) == NULL);
+    CHECK(wr_api_table_new(s, WR_FUNCREF, (uint64_t)UINT32_MAX + 1, 0, 0, 0, 0) == NULL);
     wr_store_free(s);
 }
 
@@ -303,13 +303,13 @@ static void build_module(test_module *tm, uint32_t elem_off, uint32_t data_off)
                                  .module_len = 3,
                                  .name_len = 1,
                                  .kind = WR_EXTERN_TABLE,
-                                 .desc = {.table = {WR_FUNCREF, {2, 10, true, false}}}};
+                                 .desc = {.table = {WR_FUNCREF, {2, 10, true, false, false}}}};
     tm->imports[2] = (wr_import){.module = env,
                                  .name = nm,
                                  .module_len = 3,
                                  .name_len = 1,
                                  .kind = WR_EXTERN_MEMORY,
-                                 .desc = {.memory = {1, 0, false, false}}};
+                                 .desc = {.memory = {1, 0, false, false, false}}};
     tm->imports[3] = (wr_import){.module = env,
                                  .name = ng,
                                  .module_len = 3,
@@ -329,7 +329,7 @@ static void build_module(test_module *tm, uint32_t elem_off, uint32_t data_off)
     m->ntables = 2;
     m->ntable_imports = 1;
     tm->tables[0] = tm->imports[1].desc.table;
-    tm->tables[1] = (wr_tabletype){WR_FUNCREF, {4, 0, false, false}};
+    tm->tables[1] = (wr_tabletype){WR_FUNCREF, {4, 0, false, false, false}};
     m->tables = tm->tables;
 
     m->nmems = 1;
@@ -408,9 +408,9 @@ typedef struct test_imports {
 static void make_imports(wr_store *s, test_imports *ti)
 {
     ti->f = wr_func_new_host(s, &mod_types[0], 1);
-    wr_limits tl = {3, 5, true, false};
+    wr_limits tl = {3, 5, true, false, false};
     ti->t = wr_table_new(s, WR_FUNCREF, &tl, 0);
-    wr_limits ml = {1, 0, false, false};
+    wr_limits ml = {1, 0, false, false, false};
     ti->m = wr_memory_new(s, &ml);
     ti->g = wr_global_new(s, (wr_globaltype){WR_I32, false}, 99, 0);
     ti->ext[0] = (wr_extern){WR_EXTERN_FUNC, ti->f};
@@ -449,32 +449,32 @@ static void test_instance_link(void)
     ext[0].ptr = wr_func_new_host(s, &mod_types[1], 2);
     CHECK(link_fails(s, &tm.m, ext));
     /* Table: too small, no max, max too large, wrong elemtype. */
-    wr_limits l = {1, 5, true, false};
+    wr_limits l = {1, 5, true, false, false};
     memcpy(ext, ti.ext, sizeof ext);
     ext[1].ptr = wr_table_new(s, WR_FUNCREF, &l, 0);
     CHECK(link_fails(s, &tm.m, ext));
-    l = (wr_limits){3, 0, false, false};
+    l = (wr_limits){3, 0, false, false, false};
     ext[1].ptr = wr_table_new(s, WR_FUNCREF, &l, 0);
     CHECK(link_fails(s, &tm.m, ext));
-    l = (wr_limits){3, 11, true, false};
+    l = (wr_limits){3, 11, true, false, false};
     ext[1].ptr = wr_table_new(s, WR_FUNCREF, &l, 0);
     CHECK(link_fails(s, &tm.m, ext));
-    l = (wr_limits){3, 5, true, false};
+    l = (wr_limits){3, 5, true, false, false};
     ext[1].ptr = wr_table_new(s, WR_EXTERNREF, &l, 0);
     CHECK(link_fails(s, &tm.m, ext));
     /* A table grown past the declared min matches. */
-    l = (wr_limits){1, 10, true, false};
+    l = (wr_limits){1, 10, true, false, false};
     wr_table *grown = wr_table_new(s, WR_FUNCREF, &l, 0);
     CHECK(wr_table_grow(grown, 1, 0) == 1);
     /* Memory: too small, shared mismatch. */
-    tm.imports[2].desc.memory = (wr_limits){2, 0, false, false};
+    tm.imports[2].desc.memory = (wr_limits){2, 0, false, false, false};
     memcpy(ext, ti.ext, sizeof ext);
     CHECK(link_fails(s, &tm.m, ext));
-    tm.imports[2].desc.memory = (wr_limits){1, 4, true, true};
-    l = (wr_limits){1, 4, true, false};
+    tm.imports[2].desc.memory = (wr_limits){1, 4, true, true, false};
+    l = (wr_limits){1, 4, true, false, false};
     ext[2].ptr = wr_memory_new(s, &l);
     CHECK(link_fails(s, &tm.m, ext));
-    tm.imports[2].desc.memory = (wr_limits){1, 0, false, false};
+    tm.imports[2].desc.memory = (wr_limits){1, 0, false, false, false};
     /* Global: mutability, type. */
     memcpy(ext, ti.ext, sizeof ext);
     ext[3].ptr = wr_global_new(s, (wr_globaltype){WR_I32, true}, 0, 0);
@@ -585,7 +585,7 @@ static void test_instance_traps(void)
     /* A defined memory over the store limit. */
     build_module(&tm, 2, 0);
     tm.m.nmem_imports = 0;
-    tm.mems[0] = (wr_limits){5, 0, false, false};
+    tm.mems[0] = (wr_limits){5, 0, false, false, false};
     tm.imports[2].kind = WR_EXTERN_GLOBAL;
     tm.imports[2].desc.global = (wr_globaltype){WR_I32, false};
     tm.m.nglobal_imports = 2;

@@ -409,7 +409,8 @@ enum wr_op {
     WR_OP_f64_mul__acc = 10,
     WR_OP_v128_load32_splat__acc = 11,
     WR_OP_wait__acc = 12,
-    WR_OP_COUNT = 13,
+    WR_OP_v128_load32_splat__mx = 13,
+    WR_OP_COUNT = 14,
 };
 """
 
@@ -476,6 +477,7 @@ const uint16_t wr_op_acc_base[WR_OP_COUNT] = {
     [WR_OP_f64_mul__acc] = WR_OP_f64_mul,
     [WR_OP_v128_load32_splat__acc] = WR_OP_v128_load32_splat,
     [WR_OP_wait__acc] = WR_OP_wait,
+    [WR_OP_v128_load32_splat__mx] = WR_OP_v128_load32_splat__mx,
 };
 """
 
@@ -506,6 +508,7 @@ const uint8_t wr_op_in0[WR_OP_COUNT] = {
     [WR_OP_f64_mul__acc] = WR_F64,
     [WR_OP_v128_load32_splat__acc] = WR_I32,
     [WR_OP_wait__acc] = WR_I32,
+    [WR_OP_v128_load32_splat__mx] = WR_I32,
 };
 """
 
@@ -522,6 +525,67 @@ def test_acc_variants(tmp_path: Path) -> None:
     assert definition(c, "const uint8_t wr_op_in0[") == IN0_TABLE
     # A variant is only ever picked by the translator, never decoded from a wasm opcode.
     assert "__acc" not in definition(c, "const wr_opinfo wr_wasm_ops")
+
+
+MX = """insn i32_load 0x28 "i32.load" (i32 addr -> i32 r) memarg(4) {
+    r = wr_load_u32(MEM(addr, offset, 4));
+}
+
+insn v128_load8_lane 0xFD:84 "v128.load8_lane" (i32 addr, v128 v -> v128 r) memarg(1) lane(16) {
+    r = wr_i8x16_replace_lane(v, lane, wr_load_u8(MEM(addr, offset, 1)));
+}
+
+insn notify 0xFE:0x00 "notify" (i32 addr -> i32 r) memarg(4) {
+    uint8_t *p;
+    ATOMIC_MEM(p, addr, offset, 4);
+    r = wr_futex_notify(MEM_OBJ, p);
+}
+"""
+
+# The any-memory variant of a memarg instruction: the address read from the whole slot (its low half for a
+# 32-bit memory), a 64-bit offset, the memory immediate last, and the body's memory macros renamed.
+LANE_MX_CASE = """\
+/* v128.load8_lane  (mx.def:5) */
+TARGET(v128_load8_lane__mx) {
+    uint64_t addr = SLOT_I64(pc[1]);
+    wr_v128 v = SLOT_V128(pc[2]);
+    wr_v128 r;
+    uint64_t offset = (uint64_t)pc[4] | ((uint64_t)pc[5] << 32);
+    uint32_t lane = (uint32_t)pc[6];
+    uint32_t memx = (uint32_t)pc[7];
+    if (!(memx & WR_MEMX_64)) addr = (uint32_t)addr;
+    enum { insn_size = 8 };
+    (void)addr;
+    (void)v;
+    (void)offset;
+    (void)lane;
+    (void)memx;
+    {
+    r = wr_i8x16_replace_lane(v, lane, wr_load_u8(MEMX(addr, offset, 1)));
+    }
+    SET_V128(pc[3], r);
+    pc += insn_size;
+    NEXT();
+}
+"""
+
+
+def test_mx_variants(tmp_path: Path) -> None:
+    out = generate(tmp_path, mx=MX)
+    h, c, inc = out["wr_insn_gen.h"], out["wr_insn_gen.c"], out["wr_interp_gen.inc"]
+    assert handler(inc, "v128_load8_lane__mx") == LANE_MX_CASE
+    assert "ATOMIC_MEMX(p, addr, offset, 4);" in handler(inc, "notify__mx")
+    assert "wr_futex_notify(MEM_OBJX, p);" in handler(inc, "notify__mx")
+    assert definition(c, "const uint16_t wr_op_mx[") == (
+        "const uint16_t wr_op_mx[WR_OP_COUNT] = {\n"
+        "    [WR_OP_i32_load] = WR_OP_i32_load__mx,\n"
+        "    [WR_OP_v128_load8_lane] = WR_OP_v128_load8_lane__mx,\n"
+        "    [WR_OP_notify] = WR_OP_notify__mx,\n"
+        "};\n"
+    )
+    # Picked by the translator only; no accumulator variant of its own (the plain form keeps that).
+    assert "__mx" not in definition(c, "const wr_opinfo wr_wasm_ops")
+    assert "i32_load__mx__acc" not in h and "WR_OP_i32_load__acc" in h
 
 
 def test_acc_variant_differs_only_in_first_input(tmp_path: Path) -> None:

@@ -101,10 +101,10 @@ static int stub_import(wr_store *s, const wr_module *m, uint32_t i, wr_extern *o
         out->ptr = wr_api_func_new_host(s, ty.params, ty.nparams, ty.results, ty.nresults, i + 1);
         break;
     case WR_EXTERN_TABLE:
-        out->ptr = wr_api_table_new(s, ty.valtype, ty.min, ty.max, ty.has_max, 0);
+        out->ptr = wr_api_table_new(s, ty.valtype, ty.min, ty.max, ty.has_max, 0, ty.is64);
         break;
     case WR_EXTERN_MEMORY:
-        out->ptr = wr_api_memory_new(s, ty.min, ty.max, ty.has_max, ty.shared);
+        out->ptr = wr_api_memory_new(s, ty.min, ty.max, ty.has_max, ty.shared, ty.is64);
         break;
     case WR_EXTERN_GLOBAL:
         out->ptr = wr_api_global_new(s, ty.valtype, ty.mutable_, 0, 0);

@@ -323,3 +323,32 @@ def test_memory_of_zero_pages(store: Store) -> None:
     assert len(view) == 0 and view[:] == []
     with pytest.raises(IndexError):
         view[0]
+
+
+# ---- memory64 and multiple memories (WebAssembly 3.0: additions to wasmer) ----
+
+MEM64_WAT = """(module
+  (memory (export "small") 1)
+  (memory (export "big") i64 1 8)
+  (func (export "put") (param i64 i64) (i64.store 1 (local.get 0) (local.get 1)))
+  (func (export "grow") (param i64) (result i64) (memory.grow 1 (local.get 0))))"""
+
+
+def test_a_64_bit_memory_and_several_per_instance(store: Store) -> None:
+    inst = Instance(Module(store, MEM64_WAT))
+    small, big = inst.exports.small, inst.exports.big
+    assert isinstance(small, Memory) and isinstance(big, Memory)
+    assert big.type == MemoryType(1, 8, is64=True) and big.type.is64 and not small.type.is64
+    assert str(big.type) == "MemoryType(minimum: 1, maximum: Some(8), shared: false, is64: true)"
+    inst.exports.put(PAGE - 8, 0x0102030405060708)
+    assert bytes(big.uint8_view()[PAGE - 8 : PAGE]) == bytes(range(8, 0, -1))
+    assert bytes(small.uint8_view()[PAGE - 8 : PAGE]) == bytes(8)  # the other memory is untouched
+    assert inst.exports.grow(2) == 1 and big.size == 3 and big.grow(1) == 3
+    assert inst.exports.grow(-1) == -1  # an i64 -1: cannot grow by 2^64 - 1 pages
+    with pytest.raises(RuntimeError):
+        big.grow(2**40)
+    with pytest.raises(OverflowError):
+        MemoryType(2**32)  # 32-bit limits are u32
+    assert MemoryType(2**40, is64=True).minimum == 2**40
+    own = Memory(store, MemoryType(2, is64=True))
+    assert own.type.is64 and own.size == 2

@@ -11,7 +11,7 @@ void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t ma
                              uint32_t max_call_depth, uint32_t stack_slots)
 {
     if (max_memory_pages)
-        s->config.max_memory_pages = max_memory_pages < WR_MAX_PAGES ? max_memory_pages : WR_MAX_PAGES;
+        s->config.max_memory_pages = max_memory_pages < WR_MAX_PAGES64 ? max_memory_pages : WR_MAX_PAGES64;
     if (max_table_elems)
         s->config.max_table_elems = max_table_elems;
     if (max_call_depth)
@@ -53,6 +53,7 @@ static void limits_out(uint8_t kind, uint64_t min, const wr_limits *l, wr_api_ex
     out->max = l->has_max ? l->max : 0;
     out->has_max = l->has_max;
     out->shared = l->shared;
+    out->is64 = l->is64;
 }
 
 static void tabletype_out(const wr_tabletype *tt, uint64_t min, wr_api_externtype *out)
@@ -85,12 +86,7 @@ wr_module *wr_api_module_load(const uint8_t *bytes, size_t size, wr_error *err)
 
 wr_module *wr_api_module_load_features(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err)
 {
-    wr_module *m = wr_module_load(bytes, size, err);
-    if (m && wr_module_check_features(m, features, err) != 0) {
-        wr_module_free(m);
-        return NULL;
-    }
-    return m;
+    return wr_module_load_features(bytes, size, features, err);
 }
 
 uint32_t wr_api_module_nimports(const wr_module *m)
@@ -268,12 +264,13 @@ const char *wr_api_func_module_name(const wr_func *f)
 
 /* ---- memories ---- */
 
-wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared)
+wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared, int is64)
 {
     /* The validation rules for a memory type; shared memories need a max. */
-    if (min > WR_MAX_PAGES || (has_max && (max > WR_MAX_PAGES || max < min)) || (shared && !has_max))
+    uint64_t limit = is64 ? WR_MAX_PAGES_DECL64 : WR_MAX_PAGES;
+    if (min > limit || (has_max && (max > limit || max < min)) || (shared && !has_max))
         return NULL;
-    wr_limits l = {min, has_max ? max : 0, has_max != 0, shared != 0};
+    wr_limits l = {min, has_max ? max : 0, has_max != 0, shared != 0, is64 != 0};
     return wr_memory_new(s, &l);
 }
 
@@ -299,13 +296,13 @@ void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out)
 /* ---- tables ---- */
 
 wr_table *wr_api_table_new(wr_store *s, uint32_t elemtype, uint64_t min, uint64_t max, int has_max,
-                           uint64_t init)
+                           uint64_t init, int is64)
 {
     if (!api_valtype_ok(s, elemtype) || (init == 0 && !wr_valtype_nullable(elemtype)))
         return NULL;
-    if (min > UINT32_MAX || (has_max && (max > UINT32_MAX || max < min)))
+    if ((!is64 && (min > UINT32_MAX || (has_max && max > UINT32_MAX))) || (has_max && max < min))
         return NULL;
-    wr_limits l = {min, has_max ? max : 0, has_max != 0, false};
+    wr_limits l = {min, has_max ? max : 0, has_max != 0, false, is64 != 0};
     return wr_table_new(s, elemtype, &l, init);
 }
 
@@ -314,7 +311,7 @@ uint32_t wr_api_table_size(const wr_table *t)
     return t->size;
 }
 
-int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out)
+int wr_api_table_get(const wr_table *t, uint64_t i, uint64_t *out)
 {
     if (i >= t->size)
         return -1;
@@ -322,7 +319,7 @@ int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out)
     return 0;
 }
 
-int wr_api_table_set(wr_table *t, uint32_t i, uint64_t ref)
+int wr_api_table_set(wr_table *t, uint64_t i, uint64_t ref)
 {
     if (i >= t->size)
         return -1;
@@ -330,9 +327,9 @@ int wr_api_table_set(wr_table *t, uint32_t i, uint64_t ref)
     return 0;
 }
 
-int64_t wr_api_table_grow(wr_table *t, uint32_t delta, uint64_t init)
+int64_t wr_api_table_grow(wr_table *t, uint64_t delta, uint64_t init)
 {
-    return wr_table_grow(t, delta, init);
+    return delta > UINT32_MAX ? -1 : wr_table_grow(t, (uint32_t)delta, init);
 }
 
 void wr_api_table_type(const wr_table *t, wr_api_externtype *out)

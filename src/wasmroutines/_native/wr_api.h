@@ -43,6 +43,7 @@ typedef struct wr_api_externtype {
     uint8_t mutable_; /* global */
     uint64_t min, max; /* table (elements) / memory (pages) */
     uint8_t has_max, shared;
+    uint8_t is64; /* table / memory: i64 addresses (memory64, table64) */
 } wr_api_externtype;
 
 /* ---- store ---- */
@@ -93,7 +94,7 @@ const char *wr_api_func_export_name(const wr_func *f);
 /* ---- memories ---- */
 /* NULL when the limits are invalid or over the store's limit, or out of
  * memory. */
-wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared);
+wr_memory *wr_api_memory_new(wr_store *s, uint64_t min, uint64_t max, int has_max, int shared, int is64);
 uint8_t *wr_api_memory_data(const wr_memory *m); /* fixed for the memory's life */
 uint64_t wr_api_memory_size(const wr_memory *m); /* bytes */
 int64_t wr_api_memory_grow(wr_memory *m, uint64_t delta_pages); /* old pages or -1 */
@@ -101,11 +102,11 @@ void wr_api_memory_type(const wr_memory *m, wr_api_externtype *out);
 
 /* ---- tables ---- */
 wr_table *wr_api_table_new(wr_store *s, uint32_t elemtype, uint64_t min, uint64_t max, int has_max,
-                           uint64_t init);
+                           uint64_t init, int is64);
 uint32_t wr_api_table_size(const wr_table *t);
-int wr_api_table_get(const wr_table *t, uint32_t i, uint64_t *out); /* 0, or -1 out of bounds */
-int wr_api_table_set(wr_table *t, uint32_t i, uint64_t ref);         /* 0, or -1 out of bounds */
-int64_t wr_api_table_grow(wr_table *t, uint32_t delta, uint64_t init); /* old size or -1 */
+int wr_api_table_get(const wr_table *t, uint64_t i, uint64_t *out); /* 0, or -1 out of bounds */
+int wr_api_table_set(wr_table *t, uint64_t i, uint64_t ref);         /* 0, or -1 out of bounds */
+int64_t wr_api_table_grow(wr_table *t, uint64_t delta, uint64_t init); /* old size or -1 */
 void wr_api_table_type(const wr_table *t, wr_api_externtype *out);
 
 /* ---- globals ---- */

@@ -283,33 +283,47 @@ static int read_tagtype(wr_decoder *d, uint32_t *type)
 }
 
 /* Limits: a flags byte (bit 0: has max; bit 1, memories only: shared, from
- * the threads proposal; bit 2: 64-bit, memory64, not supported), then min and
- * max as u32. The flags are a 1- or 2-bit LEB128 (3 bits with memory64),
- * which gives the suite's "integer too large" / "integer representation too
- * long" for bad flags. Rules about the values (min <= max, page limits,
- * shared needs max) are validation's. */
+ * the threads proposal; bit 2: 64-bit addresses, memory64 and table64), then
+ * min and max. With memory64 (3.0) the flags are a byte and min and max are
+ * u64 whatever the address type ("malformed limits flags" for bad flags);
+ * without it (2.0) the flags are a LEB128 of up to 2 bits, which gives the
+ * suite's "integer too large" / "integer representation too long" for bad
+ * ones, and min and max are u32. Rules about the values (min <= max, the
+ * address type's range, shared needs max) are validation's. */
 static int read_limits(wr_decoder *d, wr_limits *lim, bool memory)
 {
     uint64_t flags;
-    int rc = wr_read_uleb(&d->r, 3, &flags);
-    if (rc)
-        return fail_read(d, rc);
-    if (flags & WR_LIMITS_64 && (flags & ~(uint64_t)WR_LIMITS_64) < (memory ? 4u : 2u)) {
-        /* 64-bit limits are u64: read them, so a malformed one is reported as such. */
-        uint32_t at = pos(d) - 1;
-        uint64_t min64, max64;
-        rc = wr_read_uleb(&d->r, 64, &min64);
-        if (rc == WR_READ_OK && (flags & 1))
-            rc = wr_read_uleb(&d->r, 64, &max64);
+    int rc;
+    bool mem64 = (d->m->features & WR_FEATURE_MEMORY64) != 0;
+    if (mem64) {
+        uint8_t b;
+        if (read_u8(d, &b))
+            return -1;
+        flags = b;
+        if ((flags & ~(uint64_t)WR_LIMITS_64) >= (memory ? 4u : 2u) || flags > 7)
+            return fail(d, pos(d) - 1, "malformed limits flags");
+    } else {
+        rc = wr_read_uleb(&d->r, 3, &flags);
         if (rc)
             return fail_read(d, rc);
-        return fail_unsupported(d, at, memory ? WR_NO_MEMORY64 : WR_NO_TABLE64);
+        if (flags >= (memory ? 4u : 2u))
+            return fail(d, pos(d) - 1, "integer too large");
     }
-    if (flags >= (memory ? 4u : 2u))
-        return fail(d, pos(d) - 1, "integer too large");
-    uint32_t min, max = 0;
     lim->has_max = flags & 1;
     lim->shared = (flags & 2) != 0;
+    lim->is64 = (flags & WR_LIMITS_64) != 0;
+    if (mem64) {
+        uint64_t min, max = 0;
+        rc = wr_read_uleb(&d->r, 64, &min);
+        if (rc == WR_READ_OK && lim->has_max)
+            rc = wr_read_uleb(&d->r, 64, &max);
+        if (rc)
+            return fail_read(d, rc);
+        lim->min = min;
+        lim->max = max;
+        return 0;
+    }
+    uint32_t min, max = 0;
     if (read_u32(d, &min) || (lim->has_max && read_u32(d, &max)))
         return -1;
     lim->min = min;
@@ -1242,7 +1256,15 @@ static int decode_sections(wr_decoder *d)
     return 0;
 }
 
+static wr_module *decode(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err);
+
 wr_module *wr_module_decode(const uint8_t *bytes, size_t size, wr_error *err)
+{
+    return decode(bytes, size, WR_FEATURE_ALL, err);
+}
+
+/* The decoder reads limits as the features say (read_limits); the translator memargs and memory indices. */
+static wr_module *decode(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err)
 {
     wr_error scratch;
     if (!err)
@@ -1261,6 +1283,7 @@ wr_module *wr_module_decode(const uint8_t *bytes, size_t size, wr_error *err)
     if (size)
         memcpy(m->bytes, bytes, size);
     m->size = size;
+    m->features = features;
 
     wr_decoder d = {.m = m, .err = err, .eof_msg = EOF_TOP};
     d.r.base = d.r.p = m->bytes;
@@ -1283,10 +1306,17 @@ fail:
 
 wr_module *wr_module_load(const uint8_t *bytes, size_t size, wr_error *err)
 {
-    wr_module *m = wr_module_decode(bytes, size, err);
-    if (m && wr_module_translate(m, err) != 0) {
-        wr_module_free(m);
-        return NULL;
+    return wr_module_load_features(bytes, size, WR_FEATURE_ALL, err);
+}
+
+wr_module *wr_module_load_features(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err)
+{
+    wr_module *m = decode(bytes, size, features, err);
+    if (m) {
+        if (wr_module_translate(m, err) != 0 || wr_module_check_features(m, features, err) != 0) {
+            wr_module_free(m);
+            return NULL;
+        }
     }
     return m;
 }

@@ -207,11 +207,12 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
     case WR_EXTERN_TABLE: {
         const wr_tabletype *decl = &imp->desc.table;
         const wr_table *t = ext->ptr;
-        if (t->elemtype == wr_valtype_map(decl->elemtype, ids) && limits_match(t->size, &t->limits, &decl->limits))
+        if (t->elemtype == wr_valtype_map(decl->elemtype, ids) && t->limits.is64 == decl->limits.is64 &&
+            limits_match(t->size, &t->limits, &decl->limits))
             return 0;
-        char a[48], b[48];
-        snprintf(a, sizeof a, "table %s", wr_valtype_name(decl->elemtype, n1, sizeof n1));
-        snprintf(b, sizeof b, "table %s", wr_valtype_name(t->elemtype, n2, sizeof n2));
+        char a[64], b[64];
+        snprintf(a, sizeof a, "table%s %s", decl->limits.is64 ? " i64" : "", wr_valtype_name(decl->elemtype, n1, sizeof n1));
+        snprintf(b, sizeof b, "table%s %s", t->limits.is64 ? " i64" : "", wr_valtype_name(t->elemtype, n2, sizeof n2));
         describe_limits(want, sizeof want, a, decl->limits.min, &decl->limits);
         describe_limits(got, sizeof got, b, t->size, &t->limits);
         return link_error(err, imp, want, got);
@@ -219,12 +220,12 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
     case WR_EXTERN_MEMORY: {
         const wr_limits *decl = &imp->desc.memory;
         const wr_memory *mem = ext->ptr;
-        if (mem->shared == decl->shared && limits_match(mem->pages, &mem->limits, decl))
+        if (mem->shared == decl->shared && mem->limits.is64 == decl->is64 && limits_match(mem->pages, &mem->limits, decl))
             return 0;
         wr_limits actual = mem->limits;
         actual.shared = mem->shared;
-        describe_limits(want, sizeof want, "memory", decl->min, decl);
-        describe_limits(got, sizeof got, "memory", mem->pages, &actual);
+        describe_limits(want, sizeof want, decl->is64 ? "memory i64" : "memory", decl->min, decl);
+        describe_limits(got, sizeof got, actual.is64 ? "memory i64" : "memory", mem->pages, &actual);
         return link_error(err, imp, want, got);
     }
     case WR_EXTERN_GLOBAL: {
@@ -468,9 +469,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
             continue;
         uint64_t v[2];
         wr_constexpr_eval(inst, &seg->offset, v);
-        uint32_t off = (uint32_t)v[0];
         wr_table *t = seg->table < m->ntables ? inst->tables[seg->table] : NULL;
-        if (!t || (uint64_t)off + seg->count > t->size)
+        uint64_t off = t && t->limits.is64 ? v[0] : (uint32_t)v[0]; /* a table64's offset is an i64 */
+        if (!t || off > t->size || seg->count > t->size - off)
             return -WR_TRAP_TABLE_OOB;
         for (uint32_t j = 0; j < seg->count; j++) {
             wr_constexpr_eval(inst, &seg->items[j], v);
@@ -483,9 +484,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
             continue;
         uint64_t v[2];
         wr_constexpr_eval(inst, &seg->offset, v);
-        uint32_t off = (uint32_t)v[0];
         wr_memory *mem = seg->memory < m->nmems ? inst->mems[seg->memory] : NULL;
-        if (!mem || (uint64_t)off + seg->size > mem->size)
+        uint64_t off = mem && mem->limits.is64 ? v[0] : (uint32_t)v[0]; /* a 64-bit memory's offset is an i64 */
+        if (!mem || off > mem->size || seg->size > mem->size - off)
             return -WR_TRAP_MEMORY_OOB;
         if (seg->size)
             memcpy(mem->base + off, seg->bytes, seg->size);

@@ -8,7 +8,8 @@
  *
  *   SLOT_<T>(i) / SET_<T>(i, v)   read / write slot i of the frame
  *   TRAP(code)                    trap at the current instruction
- *   MEM(addr, offset, n)          bounds-checked pointer into memory 0
+ *   MEM(addr, offset, n)          bounds-checked pointer into memory 0 (32-bit)
+ *   MEMX(addr, offset, n)         the same into any memory (`memx`: index, 64-bit)
  *   SUSPEND(status)               leave wr_exec restartably
  *   NEXT()                        dispatch the instruction at pc
  *
@@ -205,6 +206,68 @@ static inline wr_v128 slot_v128(const uint64_t *p)
             MEM_SLOW(ea_ + (n));                                                                                 \
         (p) = membase + ea_;                                                                                     \
     } while (0)
+
+/* The memory object of a memarg instruction's plain form. */
+#define MEM_OBJ (inst->mems[0])
+
+/* Any memory: the *__mx variants (tools/gen_insns.py, mx_variant) of memarg instructions, for a memory index
+ * other than 0 or a 64-bit memory, and the memory instructions' *_x forms. The memory comes from the
+ * instance's array, its size from the object (so a grow by anyone is seen at once), and the bounds check is
+ * overflow-safe for any 64-bit address and offset: [ea, ea + n) must lie inside the memory. The same
+ * exploration-mode charge as MEM_SLOW for a shared memory. `memx` is the instruction's memory immediate. */
+#define MEM_OBJX (inst->mems[memx & WR_MEMX_INDEX])
+
+#define MEMX_EXPLORE(m)                                                                                          \
+    do {                                                                                                         \
+        if (thread->explore_shared && (m)->shared) {                                                             \
+            if (!thread->access_granted) {                                                                       \
+                budget -= 1;                                                                                     \
+                if (budget < 0) {                                                                                \
+                    thread->access_granted = true;                                                               \
+                    SUSPEND(WR_YIELD);                                                                           \
+                }                                                                                                \
+            }                                                                                                    \
+            thread->access_granted = false;                                                                      \
+        }                                                                                                        \
+    } while (0)
+
+/* True when [a, a + n) is not inside memory m (64-bit a and n, no overflow). */
+#define MEMX_OUT(m, a, n) ((uint64_t)(n) > (m)->size || (uint64_t)(a) > (m)->size - (uint64_t)(n))
+
+#define MEMX(addr, offset, n)                                                                                    \
+    ({                                                                                                           \
+        wr_memory *mx_ = MEM_OBJX;                                                                               \
+        uint64_t ea_;                                                                                            \
+        if (__builtin_add_overflow((uint64_t)(addr), (uint64_t)(offset), &ea_) || MEMX_OUT(mx_, ea_, n))         \
+            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        MEMX_EXPLORE(mx_);                                                                                       \
+        mx_->base + ea_;                                                                                         \
+    })
+
+/* Alignment first (of the low 64 bits: n divides 2^64, so a wrapped sum has the same), then bounds. */
+#define ATOMIC_MEMX(p, addr, offset, n)                                                                          \
+    do {                                                                                                         \
+        wr_memory *mx_ = MEM_OBJX;                                                                               \
+        uint64_t ea_;                                                                                            \
+        bool over_ = __builtin_add_overflow((uint64_t)(addr), (uint64_t)(offset), &ea_);                         \
+        if (ea_ & ((n)-1))                                                                                       \
+            TRAP(WR_TRAP_UNALIGNED_ATOMIC);                                                                      \
+        if (over_ || MEMX_OUT(mx_, ea_, n))                                                                      \
+            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        MEMX_EXPLORE(mx_);                                                                                       \
+        (p) = mx_->base + ea_;                                                                                   \
+    } while (0)
+
+/* A range of a bulk instruction's memory m: trap unless [a, a + n) lies inside it. */
+#define MEMX_RANGE(m, a, n)                                                                                      \
+    do {                                                                                                         \
+        if (MEMX_OUT(m, a, n))                                                                                   \
+            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        MEMX_EXPLORE(m);                                                                                         \
+    } while (0)
+
+/* An address or size operand of an *_x instruction: the whole slot for a 64-bit memory, else its low half. */
+#define MEMX_ARG(v, is64) ((is64) ? (uint64_t)(v) : (uint64_t)(uint32_t)(v))
 
 /* Memory 0 of the current instance, reloaded after anything that may
  * change it (a call into another instance, memory.grow, re-entry). */

@@ -33,7 +33,10 @@ wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits)
 {
     if (limits->has_max && limits->max < limits->min)
         return NULL;
-    uint64_t cap = WR_MAX_PAGES;
+    /* A 64-bit memory may declare up to 2^48 pages; it gets what the host can reserve, at most
+     * WR_MAX_PAGES64 and the store's limit: a minimum beyond that fails here (a resource error), a maximum
+     * beyond it makes memory.grow return -1 there, as the spec allows. */
+    uint64_t cap = limits->is64 ? WR_MAX_PAGES64 : WR_MAX_PAGES;
     if (limits->has_max && limits->max < cap)
         cap = limits->max;
     if (s->config.max_memory_pages < cap)

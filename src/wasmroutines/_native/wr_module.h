@@ -63,6 +63,9 @@ typedef struct wr_constexpr {
     wr_constinsn *more;
 } wr_constexpr;
 
+#define WR_LIMITS_64 4        /* limits flag: a 64-bit memory or table (memory64, table64) */
+#define WR_MEMARG_MEMIDX 0x40 /* memarg flag: a memory index follows (multiple memories) */
+
 typedef struct wr_import {
     char *module; /* NUL-terminated copies; names may contain NUL only if */
     char *name;   /* module_len/name_len say so (UTF-8 is validated) */
@@ -225,6 +228,9 @@ typedef struct wr_module {
      * feature check: the byte's offset and what the 2.0 decoder says of it. */
     uint32_t exn_offset;
     const char *exn_malformed;
+    /* The proposals it is loaded with (WR_FEATURE_*): the decoder reads limits, the translator memargs and
+     * memory indices as 2.0 does without memory64 and multiple memories. */
+    uint32_t features;
 
     /* From the "name" custom section, when present and well formed. */
     char *name;       /* module name or NULL */
@@ -245,6 +251,9 @@ int wr_module_translate(wr_module *m, wr_error *err);
 
 /* Decode + validate + translate. */
 wr_module *wr_module_load(const uint8_t *bytes, size_t size, wr_error *err);
+
+/* The same with only the proposals in `features` (WR_FEATURE_*), then wr_module_check_features. */
+wr_module *wr_module_load_features(const uint8_t *bytes, size_t size, uint32_t features, wr_error *err);
 
 /* Proposals a module may use. Everything is on by default; turning one off
  * validates as a runtime without it would (wasmtime's --wasm flags), e.g.
@@ -272,6 +281,12 @@ enum {
     /* WebAssembly 3.0's exception handling: tags, exnref, throw, throw_ref, try_table (without it their
      * encodings are malformed, as in 2.0). */
     WR_FEATURE_EXCEPTIONS = 128,
+    /* WebAssembly 3.0's multiple memories (memory indices in memargs and memory instructions; without it
+     * one memory, memory indices are zero bytes and memarg flags of 32 or more are malformed, as in 2.0). */
+    WR_FEATURE_MULTI_MEMORY = 0x100,
+    /* WebAssembly 3.0's memory64 and table64 (limits flag 4: i64 addresses; without it that flag is
+     * malformed, "integer too large", as in 2.0). */
+    WR_FEATURE_MEMORY64 = 0x200,
     WR_FEATURE_ALL = 0xFFFFFFFFu,
 };
 

@@ -9,7 +9,9 @@ wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits
         return NULL;
     if (limits->has_max && limits->max < limits->min)
         return NULL;
-    uint64_t cap = UINT32_MAX;
+    /* At most 2^32 - 2 elements: then a table64 index or size clamped to 2^32 - 1 (table_index64) is out of
+     * bounds, as the one it stands for is. */
+    uint64_t cap = UINT32_MAX - 1;
     if (limits->has_max && limits->max < cap)
         cap = limits->max;
     if (s->config.max_table_elems < cap)

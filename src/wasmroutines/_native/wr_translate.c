@@ -22,6 +22,7 @@
  *
  * No recursion: nesting lives in the explicit control stack.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1137,6 +1138,9 @@ static int op_call(tr *t)
     return push_results(t, ft);
 }
 
+static bool table64(const tr *t, uint32_t idx);
+static int pop_index(tr *t, bool is64, entry *e);
+
 static int op_call_indirect(tr *t)
 {
     uint32_t typeidx, table;
@@ -1150,7 +1154,7 @@ static int op_call_indirect(tr *t)
         return invalid(t, "type mismatch");
     const wr_functype *ft = &t->m->types[typeidx];
     entry idx;
-    CHECK(pop(t, WR_I32, &idx));
+    CHECK(pop_index(t, table64(t, table), &idx));
     /* The index is read before the call: keep it out of the args' way by
      * reading it from wherever it is (args only move into their own slots). */
     uint32_t base;
@@ -1233,7 +1237,7 @@ static int op_return_call_indirect(tr *t)
         return invalid(t, "type mismatch");
     const wr_functype *ft = &t->m->types[typeidx];
     entry idx;
-    CHECK(pop(t, WR_I32, &idx));
+    CHECK(pop_index(t, table64(t, table), &idx));
     CHECK(check_tail_results(t, ft));
     uint32_t base;
     CHECK(emit_call_common(t, ft, &base));
@@ -1531,25 +1535,91 @@ static int op_global(tr *t, bool set)
 
 /* ---- generic instructions (from the wr_wasm_ops table) ---- */
 
+/* A memory index immediate (memory.size, memory.grow and the bulk instructions). Without multiple
+ * memories (2.0) it is a zero byte. */
+static int read_memidx(tr *t, uint32_t *idx)
+{
+    if (!(t->m->features & WR_FEATURE_MULTI_MEMORY)) {
+        uint8_t b;
+        READ(wr_read_u8(&t->r, &b));
+        if (b != 0)
+            return malformed(t, "zero byte expected");
+        *idx = 0;
+    } else {
+        READ(wr_read_u32(&t->r, idx));
+    }
+    if (*idx >= t->m->nmems) {
+        char msg[40];
+        snprintf(msg, sizeof msg, "unknown memory %u", *idx);
+        return invalid(t, msg);
+    }
+    return 0;
+}
+
+/* The memx immediate of an any-memory instruction (wr_op_mx, insns/memory.def): index and address type. */
+static uint32_t memx_of(const tr *t, uint32_t idx)
+{
+    return idx | (t->m->mems[idx].is64 ? WR_MEMX_64 : 0);
+}
+
+/* Whether memory idx is reached by the plain forms: memory 0 of 32-bit addresses, its base and size
+ * cached in registers (wr_interp.c). Any other goes through the instance's array (the *__mx, *_x forms). */
+static bool mem_fast(const tr *t, uint32_t idx)
+{
+    return idx == 0 && !t->m->mems[0].is64;
+}
+
+static uint8_t mem_addr_type(const tr *t, uint32_t idx)
+{
+    return t->m->mems[idx].is64 ? WR_I64 : WR_I32;
+}
+
+/* A memarg: flags (the alignment exponent; 3.0: bit 6 announces a memory index), then the offset (a u64 in
+ * 3.0, below 2^32 for a 32-bit memory). `natural` is the access size, `exact` for atomics, which require
+ * exactly the natural alignment. Without multiple memories and memory64 (2.0), as its reference decoder:
+ * flags of 32 or more are malformed, the offset a u32. */
+static int read_memarg(tr *t, uint32_t natural, bool exact, uint32_t *idx, uint64_t *offset)
+{
+    uint32_t flags;
+    READ(wr_read_u32(&t->r, &flags));
+    bool multi = (t->m->features & WR_FEATURE_MULTI_MEMORY) != 0;
+    if (flags >= (multi ? 0x80u : 0x20u))
+        return malformed(t, "malformed memop flags");
+    *idx = 0;
+    if (flags & WR_MEMARG_MEMIDX) {
+        READ(wr_read_u32(&t->r, idx));
+    }
+    uint32_t align = flags & 0x3F;
+    if (t->m->features & WR_FEATURE_MEMORY64) {
+        READ(wr_read_uleb(&t->r, 64, offset));
+    } else {
+        uint32_t off32;
+        READ(wr_read_u32(&t->r, &off32));
+        *offset = off32;
+    }
+    if (*idx >= t->m->nmems) {
+        char msg[40];
+        snprintf(msg, sizeof msg, "unknown memory %u", *idx);
+        return invalid(t, msg);
+    }
+    if (align >= 32 || (1u << align) > natural)
+        return invalid(t, "alignment must not be larger than natural");
+    if (exact && (1u << align) != natural)
+        return invalid(t, "atomic alignment must be natural");
+    if (!t->m->mems[*idx].is64 && *offset > UINT32_MAX)
+        return invalid(t, "offset out of range");
+    return 0;
+}
+
 /* `exact`: atomics (0xFE) require exactly the natural alignment. */
 static int op_generic(tr *t, const wr_opinfo *info, bool exact)
 {
-    uint32_t offset = 0;
+    uint64_t offset = 0;
+    uint32_t memidx = 0;
+    bool mx = false;
     if (info->memarg_align) {
-        uint32_t align;
-        READ(wr_read_u32(&t->r, &align));
-        /* As the reference decoder: an exponent of 32 or more is malformed flags (in Wasm 3.0 bit 6
-         * announces a memory index, which this single-memory core does not decode); a smaller one
-         * over the access size is only invalid. */
-        if (align >= 32)
-            return malformed(t, "malformed memop flags");
-        READ(wr_read_u32(&t->r, &offset));
-        if (t->m->nmems == 0)
-            return invalid(t, "unknown memory 0");
-        if ((1u << align) > info->memarg_align)
-            return invalid(t, "alignment must not be larger than natural");
-        if (exact && (1u << align) != info->memarg_align)
-            return invalid(t, "atomic alignment must be natural");
+        CHECK(read_memarg(t, info->memarg_align, exact, &memidx, &offset));
+        mx = !mem_fast(t, memidx);
     } else if ((info->flags & WR_OPF_MEMORY) && t->m->nmems == 0) {
         return invalid(t, "unknown memory 0");
     }
@@ -1567,12 +1637,29 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
                 return invalid(t, "invalid lane index");
     }
     entry in[3];
-    for (uint32_t i = info->nin; i-- > 0;)
-        CHECK(pop(t, info->in[i], &in[i]));
+    for (uint32_t i = info->nin; i-- > 0;) /* a memarg's address is its memory's address type */
+        CHECK(pop(t, i == 0 && info->memarg_align ? mem_addr_type(t, memidx) : info->in[i], &in[i]));
     if (info->nout)
         CHECK(push_pos(t, info->out[0]));
     if (!emitting(t))
         return 0;
+    if (mx) {
+        CHECK(emit_op(t, wr_op_mx[info->op], NULL));
+        for (uint32_t i = 0; i < info->nin; i++)
+            CHECK(emit_slot(t, in[i].src));
+        if (info->nout) {
+            t->last_out_word = t->ncode;
+            CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
+        }
+        CHECK(emit_word(t, (uint32_t)offset));
+        CHECK(emit_word(t, (uint32_t)(offset >> 32)));
+        if (info->lanes)
+            CHECK(emit_word(t, lane));
+        CHECK(emit_word(t, memx_of(t, memidx)));
+        if (info->nout)
+            t->last_end = t->ncode;
+        return 0;
+    }
     if (info->nin == 2 && wr_op_commutative[info->op] && with_acc(t, info->op, &in[1]) != info->op) {
         entry tmp = in[0]; /* the value just computed goes first, to come from the accumulator */
         in[0] = in[1];
@@ -1586,7 +1673,7 @@ static int op_generic(tr *t, const wr_opinfo *info, bool exact)
         CHECK(emit_slot(t, t->stk[t->nstk - 1].pos));
     }
     if (info->memarg_align)
-        CHECK(emit_word(t, offset));
+        CHECK(emit_word(t, (uint32_t)offset));
     if (info->lanes)
         CHECK(emit_word(t, lane));
     for (uint32_t i = 0; v128imm && i < 4; i++) {
@@ -1631,19 +1718,28 @@ static int zero_byte(tr *t)
     return 0;
 }
 
-static int need_memory(tr *t)
-{
-    if (t->m->nmems == 0)
-        return invalid(t, "unknown memory 0");
-    return 0;
-}
-
 static int read_table(tr *t, uint32_t *idx)
 {
     READ(wr_read_u32(&t->r, idx));
     if (*idx >= t->m->ntables)
         return invalid(t, "unknown table");
     return 0;
+}
+
+static bool table64(const tr *t, uint32_t idx)
+{
+    return t->m->tables[idx].limits.is64;
+}
+
+/* Pop a table's index or size: an i32, or for a table64 an i64, narrowed by table_index64 (insns/table.def)
+ * so that the table instructions serve both. */
+static int pop_index(tr *t, bool is64, entry *e)
+{
+    if (!is64)
+        return pop(t, WR_I32, e);
+    CHECK(pop(t, WR_I64, e));
+    CHECK(emit_manual(t, WR_OP_table_index64, e, 1, WR_I32, NULL, 0));
+    return pop(t, WR_I32, e);
 }
 
 static int read_elem(tr *t, uint32_t *idx)
@@ -1727,32 +1823,46 @@ static int op_prefix_fc(tr *t)
     entry in[3];
     uint32_t imm[2];
     switch (sub) {
-    case 8: /* memory.init */
+    case 8: { /* memory.init seg mem */
+        uint32_t mem;
         CHECK(read_data(t, &imm[0]));
-        CHECK(zero_byte(t));
-        CHECK(need_memory(t));
+        CHECK(read_memidx(t, &mem));
         CHECK(pop(t, WR_I32, &in[2]));
         CHECK(pop(t, WR_I32, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
-        return emit_manual(t, WR_OP_memory_init, in, 3, 0, imm, 1);
+        CHECK(pop(t, mem_addr_type(t, mem), &in[0]));
+        if (mem_fast(t, mem))
+            return emit_manual(t, WR_OP_memory_init, in, 3, 0, imm, 1);
+        imm[1] = memx_of(t, mem);
+        return emit_manual(t, WR_OP_memory_init_x, in, 3, 0, imm, 2);
+    }
     case 9: /* data.drop */
         CHECK(read_data(t, &imm[0]));
         return emit_manual(t, WR_OP_data_drop, in, 0, 0, imm, 1);
-    case 10: /* memory.copy */
-        CHECK(zero_byte(t));
-        CHECK(zero_byte(t));
-        CHECK(need_memory(t));
-        CHECK(pop(t, WR_I32, &in[2]));
+    case 10: { /* memory.copy dst src: the size is an i64 when both are 64-bit */
+        uint32_t dst, src;
+        CHECK(read_memidx(t, &dst));
+        CHECK(read_memidx(t, &src));
+        uint8_t at_d = mem_addr_type(t, dst), at_s = mem_addr_type(t, src);
+        CHECK(pop(t, at_d == WR_I64 && at_s == WR_I64 ? WR_I64 : WR_I32, &in[2]));
+        CHECK(pop(t, at_s, &in[1]));
+        CHECK(pop(t, at_d, &in[0]));
+        if (mem_fast(t, dst) && mem_fast(t, src))
+            return emit_manual(t, WR_OP_memory_copy, in, 3, 0, NULL, 0);
+        imm[0] = memx_of(t, dst);
+        imm[1] = memx_of(t, src);
+        return emit_manual(t, WR_OP_memory_copy_x, in, 3, 0, imm, 2);
+    }
+    case 11: { /* memory.fill mem */
+        uint32_t mem;
+        CHECK(read_memidx(t, &mem));
+        CHECK(pop(t, mem_addr_type(t, mem), &in[2]));
         CHECK(pop(t, WR_I32, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
-        return emit_manual(t, WR_OP_memory_copy, in, 3, 0, NULL, 0);
-    case 11: /* memory.fill */
-        CHECK(zero_byte(t));
-        CHECK(need_memory(t));
-        CHECK(pop(t, WR_I32, &in[2]));
-        CHECK(pop(t, WR_I32, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
-        return emit_manual(t, WR_OP_memory_fill, in, 3, 0, NULL, 0);
+        CHECK(pop(t, mem_addr_type(t, mem), &in[0]));
+        if (mem_fast(t, mem))
+            return emit_manual(t, WR_OP_memory_fill, in, 3, 0, NULL, 0);
+        imm[0] = memx_of(t, mem);
+        return emit_manual(t, WR_OP_memory_fill_x, in, 3, 0, imm, 1);
+    }
     case 12: { /* table.init seg table */
         CHECK(read_elem(t, &imm[0]));
         CHECK(read_table(t, &imm[1]));
@@ -1760,37 +1870,39 @@ static int op_prefix_fc(tr *t)
             return invalid(t, "type mismatch");
         CHECK(pop(t, WR_I32, &in[2]));
         CHECK(pop(t, WR_I32, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
+        CHECK(pop_index(t, table64(t, imm[1]), &in[0]));
         return emit_manual(t, WR_OP_table_init, in, 3, 0, imm, 2);
     }
     case 13: /* elem.drop */
         CHECK(read_elem(t, &imm[0]));
         return emit_manual(t, WR_OP_elem_drop, in, 0, 0, imm, 1);
-    case 14: /* table.copy dst src */
+    case 14: /* table.copy dst src: the size is an i64 when both are table64 */
         CHECK(read_table(t, &imm[0]));
         CHECK(read_table(t, &imm[1]));
         if (!wr_valtype_sub(t->m->tables[imm[1]].elemtype, t->m->tables[imm[0]].elemtype, &t->cx))
             return invalid(t, "type mismatch");
-        CHECK(pop(t, WR_I32, &in[2]));
-        CHECK(pop(t, WR_I32, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
+        CHECK(pop_index(t, table64(t, imm[0]) && table64(t, imm[1]), &in[2]));
+        CHECK(pop_index(t, table64(t, imm[1]), &in[1]));
+        CHECK(pop_index(t, table64(t, imm[0]), &in[0]));
         return emit_manual(t, WR_OP_table_copy, in, 3, 0, imm, 2);
     case 15: { /* table.grow */
         CHECK(read_table(t, &imm[0]));
         wr_valtype et = t->m->tables[imm[0]].elemtype;
-        CHECK(pop(t, WR_I32, &in[1]));
+        bool wide = table64(t, imm[0]);
+        CHECK(pop_index(t, wide, &in[1]));
         CHECK(pop(t, et, &in[0]));
-        return emit_manual(t, WR_OP_table_grow, in, 2, WR_I32, imm, 1);
+        imm[1] = wide;
+        return emit_manual(t, WR_OP_table_grow, in, 2, wide ? WR_I64 : WR_I32, imm, 2);
     }
-    case 16: /* table.size */
+    case 16: /* table.size (below 2^32: the same slot as an i32 or an i64) */
         CHECK(read_table(t, &imm[0]));
-        return emit_manual(t, WR_OP_table_size, in, 0, WR_I32, imm, 1);
+        return emit_manual(t, WR_OP_table_size, in, 0, table64(t, imm[0]) ? WR_I64 : WR_I32, imm, 1);
     case 17: { /* table.fill */
         CHECK(read_table(t, &imm[0]));
         wr_valtype et = t->m->tables[imm[0]].elemtype;
-        CHECK(pop(t, WR_I32, &in[2]));
+        CHECK(pop_index(t, table64(t, imm[0]), &in[2]));
         CHECK(pop(t, et, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
+        CHECK(pop_index(t, table64(t, imm[0]), &in[0]));
         return emit_manual(t, WR_OP_table_fill, in, 3, 0, imm, 1);
     }
     default:
@@ -1948,24 +2060,32 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         return op_global(t, true);
     case 0x25: { /* table.get */
         CHECK(read_table(t, &imm[0]));
-        CHECK(pop(t, WR_I32, &in[0]));
+        CHECK(pop_index(t, table64(t, imm[0]), &in[0]));
         return emit_manual(t, WR_OP_table_get, in, 1, t->m->tables[imm[0]].elemtype, imm, 1);
     }
     case 0x26: { /* table.set */
         CHECK(read_table(t, &imm[0]));
         CHECK(pop(t, t->m->tables[imm[0]].elemtype, &in[1]));
-        CHECK(pop(t, WR_I32, &in[0]));
+        CHECK(pop_index(t, table64(t, imm[0]), &in[0]));
         return emit_manual(t, WR_OP_table_set, in, 2, 0, imm, 1);
     }
-    case 0x3F: /* memory.size */
-        CHECK(zero_byte(t));
-        CHECK(need_memory(t));
-        return emit_manual(t, WR_OP_memory_size, in, 0, WR_I32, NULL, 0);
-    case 0x40: /* memory.grow */
-        CHECK(zero_byte(t));
-        CHECK(need_memory(t));
-        CHECK(pop(t, WR_I32, &in[0]));
-        return emit_manual(t, WR_OP_memory_grow, in, 1, WR_I32, NULL, 0);
+    case 0x3F: { /* memory.size */
+        uint32_t mem;
+        CHECK(read_memidx(t, &mem));
+        if (mem_fast(t, mem))
+            return emit_manual(t, WR_OP_memory_size, in, 0, WR_I32, NULL, 0);
+        imm[0] = memx_of(t, mem);
+        return emit_manual(t, WR_OP_memory_size_x, in, 0, mem_addr_type(t, mem), imm, 1);
+    }
+    case 0x40: { /* memory.grow */
+        uint32_t mem;
+        CHECK(read_memidx(t, &mem));
+        CHECK(pop(t, mem_addr_type(t, mem), &in[0]));
+        if (mem_fast(t, mem))
+            return emit_manual(t, WR_OP_memory_grow, in, 1, WR_I32, NULL, 0);
+        imm[0] = memx_of(t, mem);
+        return emit_manual(t, WR_OP_memory_grow_x, in, 1, mem_addr_type(t, mem), imm, 1);
+    }
     case 0x41: { /* i32.const */
         int64_t v;
         READ(wr_read_sleb(&t->r, 32, &v));

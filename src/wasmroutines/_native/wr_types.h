@@ -180,6 +180,7 @@ typedef struct wr_limits {
     uint64_t max; /* meaningful only when has_max */
     bool has_max;
     bool shared; /* memories only: the threads proposal's shared flag */
+    bool is64;   /* memory64 / table64: i64 addresses (limits in u64) */
 } wr_limits;
 
 typedef struct wr_tabletype {
@@ -194,6 +195,10 @@ typedef struct wr_globaltype {
 
 #define WR_PAGE_SIZE 65536u
 #define WR_MAX_PAGES 65536u /* 4 GiB: the 32-bit address space */
+/* What memory64 allows a 64-bit memory to declare: 2^48 pages, the 64-bit address space. The host gives at
+ * most WR_MAX_PAGES64 (what one reservation of address space can take; wr_memory.c). */
+#define WR_MAX_PAGES_DECL64 ((uint64_t)1 << 48)
+#define WR_MAX_PAGES64 ((uint64_t)1 << 30) /* 64 TiB */
 
 /* Load errors: the first error wins; `offset` is the byte offset in the
  * module binary where it was found, `message` is worded like the spec

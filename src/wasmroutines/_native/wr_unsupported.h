@@ -15,9 +15,6 @@
 #include <stdint.h>
 
 #define WR_NO_GC           "GC is not supported"
-#define WR_NO_MEMORY64     "memory64 is not supported"
-#define WR_NO_TABLE64      "table64 is not supported"
-#define WR_NO_MULTI_MEMORY "multiple memories are not supported"
 
 /* A value type or reference type byte (and a block type's first byte), or
  * an abstract heap type's (which is the same byte). */
@@ -60,7 +57,5 @@ static inline const char *wr_unsupported_typeform(uint8_t form)
     }
 }
 
-#define WR_LIMITS_64       4 /* limits flag: a 64-bit memory or table (memory64) */
-#define WR_MEMARG_MEMIDX   0x40 /* memarg flag: a memory index follows (multiple memories) */
 
 #endif /* WR_UNSUPPORTED_H */

@@ -58,7 +58,9 @@ static int check_type_index(const wr_module *m, uint32_t type, uint32_t offset, 
 
 static int check_table_limits(const wr_limits *lim, uint32_t offset, wr_error *err)
 {
-    /* Table limits are u32 by decoding, so only their order can be wrong. */
+    /* A table64 may declare any u64 limits; a 32-bit table's are u32 (by decoding in 2.0). */
+    if (!lim->is64 && (lim->min > UINT32_MAX || (lim->has_max && lim->max > UINT32_MAX)))
+        return invalid(err, offset, "table size must be at most 2^32-1");
     if (lim->has_max && lim->min > lim->max)
         return invalid(err, offset, "size minimum must not be greater than maximum");
     return 0;
@@ -66,8 +68,12 @@ static int check_table_limits(const wr_limits *lim, uint32_t offset, wr_error *e
 
 static int check_memory_limits(const wr_limits *lim, uint32_t offset, wr_error *err)
 {
-    if (lim->min > WR_MAX_PAGES || (lim->has_max && lim->max > WR_MAX_PAGES))
+    if (lim->is64) {
+        if (lim->min > WR_MAX_PAGES_DECL64 || (lim->has_max && lim->max > WR_MAX_PAGES_DECL64))
+            return invalid(err, offset, "memory size must be at most 2^48 pages (2^64 bytes)");
+    } else if (lim->min > WR_MAX_PAGES || (lim->has_max && lim->max > WR_MAX_PAGES)) {
         return invalid(err, offset, "memory size must be at most 65536 pages (4GiB)");
+    }
     if (lim->has_max && lim->min > lim->max)
         return invalid(err, offset, "size minimum must not be greater than maximum");
     if (lim->shared && !lim->has_max)
@@ -143,14 +149,6 @@ static int check_tables_mems(const wr_module *m, wr_error *err)
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
         if (check_memory_limits(&m->mems[i], m->mem_offsets[i], err))
             return err->kind;
-    return 0;
-}
-
-static int check_memory_count(const wr_module *m, wr_error *err)
-{
-    /* Wasm 2.0 (and the threads proposal) allow one memory, imported or not. */
-    if (m->nmems > 1)
-        return invalid(err, m->mem_offsets[1], "multiple memories");
     return 0;
 }
 
@@ -237,7 +235,8 @@ static int check_elems(const wr_module *m, wr_error *err)
             continue;
         if (seg->table >= m->ntables)
             return invalid_kind(err, seg->offset_in_module, "table", seg->table);
-        if (check_constexpr(m, &seg->offset, WR_I32, m->nglobals, err))
+        /* The offset is of the table's address type. */
+        if (check_constexpr(m, &seg->offset, m->tables[seg->table].limits.is64 ? WR_I64 : WR_I32, m->nglobals, err))
             return err->kind;
         wr_typectx cx = wr_module_typectx(m);
         if (!wr_valtype_sub(seg->elemtype, m->tables[seg->table].elemtype, &cx))
@@ -254,7 +253,7 @@ static int check_datas(const wr_module *m, wr_error *err)
             continue;
         if (seg->memory >= m->nmems)
             return invalid_kind(err, seg->offset_in_module, "memory", seg->memory);
-        if (check_constexpr(m, &seg->offset, WR_I32, m->nglobals, err))
+        if (check_constexpr(m, &seg->offset, m->mems[seg->memory].is64 ? WR_I64 : WR_I32, m->nglobals, err))
             return err->kind;
     }
     return 0;
@@ -366,9 +365,9 @@ int wr_module_validate(wr_module *m, wr_error *err)
     wr_error scratch = {0};
     if (!err)
         err = &scratch;
-    if (check_types(m, err) || check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) || check_tables_mems(m, err) ||
-        check_elems(m, err) || check_datas(m, err) || check_start(m, err) || check_exports(m, err) ||
-        check_memory_count(m, err))
+    if (check_types(m, err) || check_imports(m, err) || check_funcs(m, err) || check_globals(m, err) ||
+        check_tables_mems(m, err) || check_elems(m, err) || check_datas(m, err) || check_start(m, err) ||
+        check_exports(m, err))
         return err->kind ? err->kind : WR_ERR_INVALID;
     return compute_func_declared(m, err);
 }
@@ -393,6 +392,9 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
 {
     if (!(features & WR_FEATURE_REFERENCE_TYPES) && m->ntables > 1)
         return invalid(err, 0, "multiple tables");
+    /* Without multiple memories a module has one memory, imported or not (2.0 and the threads proposal). */
+    if (!(features & WR_FEATURE_MULTI_MEMORY) && m->nmems > 1)
+        return invalid(err, m->mem_offsets[1], "multiple memories");
     if (!(features & WR_FEATURE_TAIL_CALL) && m->tail_call_offset)
         return wr_error_set(err, WR_ERR_MALFORMED, m->tail_call_offset, "illegal opcode %02x", m->tail_call_op);
     if (!(features & WR_FEATURE_GC) && m->gc_types_offset)

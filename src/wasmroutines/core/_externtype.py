@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, ffi
-from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, TagType, valtype
+from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, TagType, ValType, valtype
 
 
 def read(et: Any) -> ExternType:
@@ -17,10 +17,11 @@ def read(et: Any) -> ExternType:
     if kind == EXTERN_TAG:
         return TagType(tuple(valtype(et.params[i]) for i in range(et.nparams)))
     maximum = int(et.max) if et.has_max else None
+    address_type = ValType.I64 if et.is64 else ValType.I32
     if kind == EXTERN_MEMORY:
-        return MemoryType(int(et.min), maximum, bool(et.shared))
+        return MemoryType(int(et.min), maximum, bool(et.shared), address_type)
     if kind == EXTERN_TABLE:
-        return TableType(valtype(et.valtype), int(et.min), maximum)
+        return TableType(valtype(et.valtype), int(et.min), maximum, address_type)
     if kind == EXTERN_GLOBAL:
         return GlobalType(valtype(et.valtype), bool(et.mutable_))
     raise ValueError(f"unknown extern kind {kind}")

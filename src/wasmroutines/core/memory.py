@@ -20,6 +20,9 @@ __all__ = ["PAGE_SIZE", "Memory"]
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
+#: What a 64-bit memory may declare (memory64): 2^48 pages. What it gets is up to the host and the store's
+#: max_memory_pages; a minimum beyond that raises ResourceLimitError, a maximum beyond it makes grow fail there.
+MAX_PAGES64 = 1 << 48
 
 
 def _released(owner: Memory, _ptr: Any) -> None:
@@ -34,10 +37,15 @@ class Memory(StoreObject):
     def __init__(self, store: Store, type: MemoryType) -> None:
         if type.maximum is not None and type.maximum < type.minimum:
             raise ValueError(f"memory maximum ({type.maximum} pages) is less than the minimum ({type.minimum} pages)")
-        if max(type.minimum, type.maximum or 0) > MAX_PAGES:
+        if type.minimum < 0:
+            raise ValueError("memory minimum must not be negative")
+        if type.is64:
+            if max(type.minimum, type.maximum or 0) > MAX_PAGES64:
+                raise ValueError(f"a 64-bit memory's size must be at most {MAX_PAGES64} pages (2^64 bytes)")
+        elif max(type.minimum, type.maximum or 0) > MAX_PAGES:
             raise ValueError(f"memory size must be at most {MAX_PAGES} pages (4 GiB)")
         has_max = type.maximum is not None
-        ptr = lib.wr_api_memory_new(store._ptr, type.minimum, type.maximum or 0, has_max, type.shared)
+        ptr = lib.wr_api_memory_new(store._ptr, type.minimum, type.maximum or 0, has_max, type.shared, type.is64)
         if ptr == NULL:
             cap = store._max_memory_pages
             if cap is not None and type.minimum > cap:
@@ -83,7 +91,7 @@ class Memory(StoreObject):
         """Grow by `delta` pages; returns the previous size in pages."""
         if delta < 0:
             raise ValueError("memory cannot shrink")
-        old = int(lib.wr_api_memory_grow(self._ptr, delta))
+        old = int(lib.wr_api_memory_grow(self._ptr, min(delta, 2**64 - 1)))
         if old < 0:
             message = f"the memory could not grow: current size {self.size} pages, requested increase: {delta} pages"
             cap, maximum = self._store._max_memory_pages, self.type.maximum

@@ -193,8 +193,9 @@ class Store:
     """Owns runtime objects; create one per independent set of instances.
 
     Limits; every error raised for one names it in `.limit` (the keyword):
-    - `max_memory_pages` caps every memory (default 65536: 4 GiB),
-      `max_table_elements` every table (default 10,000,000): over one at
+    - `max_memory_pages` caps every memory (default 65536: 4 GiB, all a
+      32-bit memory can address; a 64-bit memory (memory64) may have up to
+      2^30 pages, 64 TiB, when this allows), `max_table_elements` every table (default 10,000,000): over one at
       creation, ResourceLimitError; memory.grow and table.grow past it fail
       as wasm says (-1).
     - `max_call_depth` caps the wasm frames of a thread (default 20,000) and

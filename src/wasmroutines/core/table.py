@@ -24,7 +24,12 @@ class Table(StoreObject):
             raise ValueError("table maximum is less than its minimum")
         ref = self._slot(store, type, init)
         has_max = type.maximum is not None
-        ptr = lib.wr_api_table_new(store._ptr, type.type.code, type.minimum, type.maximum or 0, has_max, ref)
+        if type.minimum < 0:
+            raise ValueError("table minimum must not be negative")
+        limit = 2**64 - 1 if type.is64 else 2**32 - 1
+        if max(type.minimum, type.maximum or 0) > limit:
+            raise ValueError(f"table size must be at most {limit} elements")
+        ptr = lib.wr_api_table_new(store._ptr, type.type.code, type.minimum, type.maximum or 0, has_max, ref, type.is64)
         if ptr == NULL:
             cap = store._max_table_elements
             if cap is not None and type.minimum > cap:
@@ -72,13 +77,13 @@ class Table(StoreObject):
     def get(self, index: int) -> Any:
         """The element at `index`: a Function or None (funcref), the host object or None (externref)."""
         out = ffi.new("uint64_t *")
-        if index < 0 or lib.wr_api_table_get(self._ptr, index, out) != 0:
+        if not 0 <= index < 2**64 or lib.wr_api_table_get(self._ptr, index, out) != 0:
             raise IndexError(f"table index {index} out of bounds (size {self.size})")
         return from_slots(self._store, self.type.type, [int(out[0])], 0)
 
     def set(self, index: int, value: Any) -> None:
         ref = self._slot(self._store, self.type, value)
-        if index < 0 or lib.wr_api_table_set(self._ptr, index, ref) != 0:
+        if not 0 <= index < 2**64 or lib.wr_api_table_set(self._ptr, index, ref) != 0:
             raise IndexError(f"table index {index} out of bounds (size {self.size})")
 
     def grow(self, delta: int, init: Any = None) -> int:
@@ -86,7 +91,7 @@ class Table(StoreObject):
         if delta < 0:
             raise ValueError("a table cannot shrink")
         ref = self._slot(self._store, self.type, init)
-        old = int(lib.wr_api_table_grow(self._ptr, delta, ref))
+        old = int(lib.wr_api_table_grow(self._ptr, min(delta, 2**64 - 1), ref))
         if old < 0:
             message = f"the table could not grow: size {self.size}, requested increase {delta}"
             cap, maximum = self._store._max_table_elements, self.type.maximum

@@ -172,25 +172,48 @@ class FuncType:
         return f"(func (param {params}) (result {results}))"
 
 
+def _address_type(t: ValType | int) -> ValType:
+    at = ValType(t)
+    if at not in (ValType.I32, ValType.I64):
+        raise ValueError(f"an address type is i32 or i64, not {at}")
+    return at
+
+
 @dataclass(frozen=True)
 class MemoryType:
-    """Limits in 64 KiB pages; `shared` is the threads proposal's flag."""
+    """Limits in 64 KiB pages; `shared` is the threads proposal's flag; `address_type` is I32, or I64 for a
+    64-bit memory (memory64: i64 addresses, sizes and offsets)."""
 
     minimum: int
     maximum: int | None = None
     shared: bool = False
+    address_type: ValType = ValType.I32
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address_type", _address_type(self.address_type))
+
+    @property
+    def is64(self) -> bool:
+        return self.address_type is ValType.I64
 
 
 @dataclass(frozen=True)
 class TableType:
-    """`type` is the element type (FUNCREF, EXTERNREF or a RefType); limits in elements."""
+    """`type` is the element type (FUNCREF, EXTERNREF or a RefType); limits in elements; `address_type` is I32,
+    or I64 for a table64 (i64 indices and sizes)."""
 
     type: AnyValType
     minimum: int
     maximum: int | None = None
+    address_type: ValType = ValType.I32
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", valtype(self.type))
+        object.__setattr__(self, "address_type", _address_type(self.address_type))
+
+    @property
+    def is64(self) -> bool:
+        return self.address_type is ValType.I64
 
 
 @dataclass(frozen=True)
@@ -251,9 +274,9 @@ class Features(IntFlag):
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (GC types, memory64): with it
-    #: a module using one raises UnsupportedFeature naming the feature; without it (2.0) such bytes mean
-    #: nothing, and the module is malformed. (Module applies it; the C core ignores the bit.)
+    #: The encodings of the 3.0 features not implemented yet (GC types): with it a module using one raises
+    #: UnsupportedFeature naming the feature; without it (2.0) such bytes mean nothing, and the module is
+    #: malformed. (Module applies it; the C core ignores the bit.)
     WASM3_ENCODINGS = 16
     #: WebAssembly 3.0: relaxed SIMD (each instruction gives the deterministic profile's result).
     RELAXED_SIMD = 32
@@ -262,6 +285,20 @@ class Features(IntFlag):
     FUNCTION_REFERENCES = 64
     #: WebAssembly 3.0: exception handling (tags, `exnref`, `throw`, `throw_ref`, `try_table`).
     EXCEPTIONS = 128
+    #: WebAssembly 3.0: multiple memories (memory indices in memory instructions and data segments).
+    MULTI_MEMORY = 0x100
+    #: WebAssembly 3.0: memory64 and table64 (i64 addresses).
+    MEMORY64 = 0x200
     ALL = 0xFFFFFFFF
     #: WebAssembly 2.0 (with threads and SIMD): all but the 3.0 features above.
-    WASM2 = ALL & ~(EXTENDED_CONST | GC | TAIL_CALL | WASM3_ENCODINGS | RELAXED_SIMD | FUNCTION_REFERENCES | EXCEPTIONS)
+    WASM2 = ALL & ~(
+        EXTENDED_CONST
+        | GC
+        | TAIL_CALL
+        | WASM3_ENCODINGS
+        | RELAXED_SIMD
+        | FUNCTION_REFERENCES
+        | EXCEPTIONS
+        | MULTI_MEMORY
+        | MEMORY64
+    )

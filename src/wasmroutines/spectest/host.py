@@ -42,6 +42,7 @@ def spectest_module(store: Store) -> dict[str, Extern]:
     exports["global_f32"] = Global(store, GlobalType(F32), 666.6)
     exports["global_f64"] = Global(store, GlobalType(F64), 666.6)
     exports["table"] = Table(store, TableType(ValType.FUNCREF, 10, 20))
+    exports["table64"] = Table(store, TableType(ValType.FUNCREF, 10, 20, address_type=I64))
     exports["memory"] = Memory(store, MemoryType(1, 2))
     exports["shared_memory"] = Memory(store, MemoryType(1, 2, shared=True))
     return exports

@@ -97,13 +97,16 @@ def namespaces_of(import_object: Any) -> Namespaces:
 
 
 def _limits_fit(got: Any, want: Any) -> bool:
+    if got.address_type != want.address_type:  # memory64 / table64: address types match exactly
+        return False
     if got.minimum < want.minimum:
         return False
     return want.maximum is None or (got.maximum is not None and got.maximum <= want.maximum)
 
 
 def _compatible(got: core_types.ExternType, want: core_types.ExternType) -> bool:
-    """The spec's import matching: equal function and global types, limits that fit for memories and tables."""
+    """The spec's import matching: equal function and global types, the same address type and limits that fit
+    for memories and tables."""
     if isinstance(want, core_types.MemoryType):
         return isinstance(got, core_types.MemoryType) and got.shared == want.shared and _limits_fit(got, want)
     if isinstance(want, core_types.TableType):

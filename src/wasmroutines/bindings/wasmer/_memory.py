@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ...core.errors import ResourceLimitError
-from ...core.memory import MAX_PAGES
+from ...core.memory import MAX_PAGES, MAX_PAGES64
 from ...core.memory import Memory as CoreMemory
 from ._store import Store, check_store
 from ._types import MemoryType
@@ -64,15 +64,16 @@ def _check_type(t: MemoryType) -> None:
             f"The memory is invalid because the maximum ({t.maximum} pages) is less than the minimum "
             f"({t.minimum} pages)"
         )
-    if t.minimum > MAX_PAGES:
+    limit = MAX_PAGES64 if t.is64 else MAX_PAGES
+    if t.minimum > limit:
         raise InvalidMemoryType(
             f"The minimum requested ({t.minimum} pages) memory is greater than the maximum allowed memory "
-            f"({MAX_PAGES} pages)"
+            f"({limit} pages)"
         )
-    if t.maximum is not None and t.maximum > MAX_PAGES:
+    if t.maximum is not None and t.maximum > limit:
         raise InvalidMemoryType(
             f"The maximum requested memory ({t.maximum} pages) is greater than the maximum allowed memory "
-            f"({MAX_PAGES} pages)"
+            f"({limit} pages)"
         )
     if t.shared and t.maximum is None:
         # wasmer 1.1 accepted this (and then rejected every shared memory); threads need a maximum.
@@ -150,7 +151,7 @@ class Memory:
         """
         if not isinstance(number_of_pages, int):
             raise TypeError(f"'{type(number_of_pages).__name__}' object cannot be interpreted as an integer")
-        if not 0 <= number_of_pages < 1 << 32:
+        if not 0 <= number_of_pages < 1 << (64 if self._core.type.is64 else 32):
             raise OverflowError("out of range integral type conversion attempted")
         try:
             return self._core.grow(int(number_of_pages))

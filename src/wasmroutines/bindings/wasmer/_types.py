@@ -112,6 +112,14 @@ def _u32(value: Any, what: str) -> int:
     return value
 
 
+def _u64(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"'{type(value).__name__}' object cannot be interpreted as an integer ({what})")
+    if not 0 <= value < 1 << 64:
+        raise OverflowError("out of range integral type conversion attempted")
+    return value
+
+
 def _some(value: int | None, unit: str = "") -> str:
     return "None" if value is None else f"Some({value}{unit})"
 
@@ -186,14 +194,22 @@ class MemoryType:
     MemoryType(minimum: 17, maximum: None, shared: false)
     >>> print(MemoryType(1, 2, shared=True))
     MemoryType(minimum: 1, maximum: Some(2), shared: true)
+
+    `is64=True` makes a 64-bit memory (WebAssembly 3.0's memory64, an addition to wasmer): i64 addresses,
+    and limits up to 2^48 pages.
+
+    >>> print(MemoryType(1, is64=True))
+    MemoryType(minimum: 1, maximum: None, shared: false, is64: true)
     """
 
-    __slots__ = ("_maximum", "_minimum", "_shared")
+    __slots__ = ("_is64", "_maximum", "_minimum", "_shared")
 
-    def __init__(self, minimum: int, maximum: int | None = None, shared: bool = False) -> None:
-        self._minimum = _u32(minimum, "minimum")
-        self._maximum = None if maximum is None else _u32(maximum, "maximum")
+    def __init__(self, minimum: int, maximum: int | None = None, shared: bool = False, *, is64: bool = False) -> None:
+        limit = _u64 if is64 else _u32
+        self._minimum = limit(minimum, "minimum")
+        self._maximum = None if maximum is None else limit(maximum, "maximum")
         self._shared = bool(shared)
+        self._is64 = bool(is64)
 
     @property
     def minimum(self) -> int:
@@ -210,31 +226,43 @@ class MemoryType:
         """True for a shared memory (the threads proposal)."""
         return self._shared
 
+    @property
+    def is64(self) -> bool:
+        """True for a 64-bit memory (memory64: i64 addresses)."""
+        return self._is64
+
     def _core(self) -> core.MemoryType:
-        return core.MemoryType(self._minimum, self._maximum, self._shared)
+        at = core.ValType.I64 if self._is64 else core.ValType.I32
+        return core.MemoryType(self._minimum, self._maximum, self._shared, at)
 
     @classmethod
     def _from_core(cls, t: core.MemoryType) -> MemoryType:
-        return cls(t.minimum, t.maximum, t.shared)
+        return cls(t.minimum, t.maximum, t.shared, is64=t.is64)
 
     def _debug(self) -> str:
         return (
             f"MemoryType {{ minimum: {self._minimum} pages, maximum: {_some(self._maximum, ' pages')}, "
-            f"shared: {_bool(self._shared)} }}"
+            f"shared: {_bool(self._shared)}{', is64: true' if self._is64 else ''} }}"
         )
 
     def __str__(self) -> str:
-        return f"MemoryType(minimum: {self._minimum}, maximum: {_some(self._maximum)}, shared: {_bool(self._shared)})"
+        return (
+            f"MemoryType(minimum: {self._minimum}, maximum: {_some(self._maximum)}, shared: {_bool(self._shared)}"
+            f"{', is64: true' if self._is64 else ''})"
+        )
 
     __repr__ = __str__
+
+    def _key(self) -> tuple[int, int | None, bool, bool]:
+        return (self._minimum, self._maximum, self._shared, self._is64)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MemoryType):
             return NotImplemented
-        return (self._minimum, self._maximum, self._shared) == (other._minimum, other._maximum, other._shared)
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self._minimum, self._maximum, self._shared))
+        return hash(self._key())
 
 
 class GlobalType:
@@ -293,14 +321,18 @@ class TableType:
     TableType(type: FuncRef, minimum: 0, maximum: None)
     >>> print(TableType(Type.EXTERN_REF, 1, 5))
     TableType(type: ExternRef, minimum: 1, maximum: Some(5))
+
+    `is64=True` makes a table64 (WebAssembly 3.0, an addition to wasmer): i64 indices, u64 limits.
     """
 
-    __slots__ = ("_maximum", "_minimum", "_type")
+    __slots__ = ("_is64", "_maximum", "_minimum", "_type")
 
-    def __init__(self, type: Type | int, minimum: int, maximum: int | None = None) -> None:
+    def __init__(self, type: Type | int, minimum: int, maximum: int | None = None, *, is64: bool = False) -> None:
         self._type = to_type(type)
-        self._minimum = _u32(minimum, "minimum")
-        self._maximum = None if maximum is None else _u32(maximum, "maximum")
+        limit = _u64 if is64 else _u32
+        self._minimum = limit(minimum, "minimum")
+        self._maximum = None if maximum is None else limit(maximum, "maximum")
+        self._is64 = bool(is64)
 
     @property
     def type(self) -> Type:
@@ -317,29 +349,45 @@ class TableType:
         """The maximum number of elements, or None."""
         return self._maximum
 
+    @property
+    def is64(self) -> bool:
+        """True for a table64 (i64 indices)."""
+        return self._is64
+
     def _core(self) -> core.TableType:
-        return core.TableType(self._type.core, self._minimum, self._maximum)
+        at = core.ValType.I64 if self._is64 else core.ValType.I32
+        return core.TableType(self._type.core, self._minimum, self._maximum, at)
 
     @classmethod
     def _from_core(cls, t: core.TableType) -> TableType:
-        return cls(from_core_valtype(t.type), t.minimum, t.maximum)
+        return cls(from_core_valtype(t.type), t.minimum, t.maximum, is64=t.is64)
 
     def _debug(self) -> str:
         maximum = _some(self._maximum)
-        return f"TableType {{ ty: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {maximum} }}"
+        is64 = ", is64: true" if self._is64 else ""
+        return f"TableType {{ ty: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {maximum}{is64} }}"
 
     def __str__(self) -> str:
-        return f"TableType(type: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {_some(self._maximum)})"
+        is64 = ", is64: true" if self._is64 else ""
+        return (
+            f"TableType(type: {type_debug(self._type)}, minimum: {self._minimum}, maximum: {_some(self._maximum)}"
+            f"{is64})"
+        )
 
     __repr__ = __str__
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TableType):
             return NotImplemented
-        return (self._type, self._minimum, self._maximum) == (other._type, other._minimum, other._maximum)
+        return (self._type, self._minimum, self._maximum, self._is64) == (
+            other._type,
+            other._minimum,
+            other._maximum,
+            other._is64,
+        )
 
     def __hash__(self) -> int:
-        return hash((self._type, self._minimum, self._maximum))
+        return hash((self._type, self._minimum, self._maximum, self._is64))
 
 
 class TagType:
