@@ -395,3 +395,31 @@ def test_table_of_exnrefs_from_python(store: Store) -> None:
     e = WasmException(tag)
     table.set(0, e)
     assert table.get(0) is e
+
+
+def test_a_tail_called_host_function_throws_past_its_callers_handler(store: Store, wat: Callable[[str], bytes]) -> None:
+    """`return_call` replaces the caller's frame, its try_table with it: an exception from a host function it
+    called goes to the caller's caller, as one from a wasm callee does."""
+    tag = Tag(store, TagType((I32,)))
+
+    def host() -> int:
+        raise WasmException(tag, [5])
+
+    text = """(module
+      (import "env" "t" (tag $t (param i32)))
+      (import "env" "host" (func $host (result i32)))
+      (func $tail (result i32)
+        (block $h (result i32) (try_table (catch $t $h) (return_call $host)) unreachable)
+        (i32.add (i32.const 100)))
+      (func $plain (result i32)
+        (block $h (result i32) (try_table (catch $t $h) (return (call $host))) unreachable)
+        (i32.add (i32.const 100)))
+      (func (export "tail") (result i32)
+        (block $h (result i32) (try_table (catch $t $h) (return (call $tail))) unreachable)
+        (i32.add (i32.const 200)))
+      (func (export "plain") (result i32)
+        (block $h (result i32) (try_table (catch $t $h) (return (call $plain))) unreachable)
+        (i32.add (i32.const 200))))"""
+    inst = Instance(store, Module(wat(text)), {"env": {"t": tag, "host": host}})
+    assert inst.exports.plain() == 105
+    assert inst.exports.tail() == 205

@@ -235,6 +235,13 @@ typedef struct wr_thread {
      * (wr_interp.c, do_throw), as if the call had thrown it. */
     struct wr_exn *exn;
     struct wr_exn *pending_exn;
+    const wr_word *host_pc; /* WR_HOSTCALL: the call instruction (a return_call's too) */
+    /* What a throw throws, for the unwinder (wr_interp.c, do_throw): the tag, the payload's slots, the
+     * exception when it has one yet, whether the current frame's handlers do not apply. */
+    struct wr_tag *throw_tag;
+    uint64_t *throw_payload;
+    struct wr_exn *throw_exn;
+    bool throw_skip;
     /* WR_TRAP */
     int trap;
     uint8_t exhausted; /* WR_TRAP_STACK_EXHAUSTED: which limit (wr_api_thread_exhausted) */

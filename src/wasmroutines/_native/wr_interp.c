@@ -13,10 +13,11 @@
  *   SUSPEND(status)               leave wr_exec restartably
  *   NEXT()                        dispatch the instruction at pc
  *
- * Exceptions (insns/exception.def) unwind the explicit frame stack here
- * (do_throw), never the C stack: a throw looks up the handler tables of the
- * current function and then of each caller, at the call, down to the host
- * entry of the current call, and lands in the first clause that takes it.
+ * Exceptions (insns/exception.def) unwind the explicit frame stack, never
+ * the C stack: a throw leaves the loop (THROW), and throw_from looks up the
+ * handler tables of the current function and then of each caller, at the
+ * call, down to the host entry of the current call, and lands in the first
+ * clause that takes it; the loop runs on from there.
  *
  * Architecture invariant: a wasm call pushes a wr_frame and stays in this
  * loop; the C stack does not grow with wasm call depth.
@@ -321,8 +322,92 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 /* ... and when a native host function needs wasm run first (WR_NATIVE_CALL): wr_interp_run sets the call up
  * as a call of its own, the loop runs it, and when it has returned (or trapped) the native's call runs again. */
 #define NATIVE_CALL (-2)
+/* ... and when wasm throws (insns/exception.def): wr_interp_run finds the handler and lands there (throw_from),
+ * then runs the loop again from the handler: the loop itself holds no unwinding code, so its registers and
+ * code stay as they were without exception handling. */
+#define THROW (-3)
+#define RUN (-4) /* wr_interp_run: run the loop (again) */
 
 static int run(wr_thread *thread);
+
+static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *tag);
+
+/* Throw what the thread throws (t->throw_tag with the payload at t->throw_payload; t->throw_exn: the exception,
+ * when it has one yet) from where it stopped (t->pc in t->func): find the innermost handler that takes it, in
+ * t->func at pc (unless t->throw_skip), then in each caller at its call, down to the host entry of the current
+ * call; write the label's values to the handler frame's slots (the payload lies above them, in the thrower's
+ * frame or the exception: memmove copies it down) and make that frame the thread's, at the label, or return
+ * from it when the label is the function's. An exception object is made only when something keeps it: a _ref
+ * clause, or the host when nothing catches it. Returns RUN when landed (run on), WR_DONE when landing
+ * returned from the call's first function, or WR_TRAP (WR_TRAP_UNCAUGHT_EXCEPTION with the exception in t->exn,
+ * or out of memory), from the throw, as the loop's trap_exit does. */
+static int throw_from(wr_thread *t)
+{
+    wr_tag *tag = t->throw_tag;
+    uint64_t *payload = t->throw_payload;
+    wr_exn *exn = t->throw_exn;
+    bool skip = t->throw_skip;
+    const wr_word *at = t->pc;
+    wr_func *func = t->func;
+    uint64_t *fp = t->fp;
+    uint32_t nframes = t->nframes;
+    int trap = WR_TRAP_UNCAUGHT_EXCEPTION;
+    t->throw_skip = false;
+    for (;;) {
+        const wr_catch *c = skip ? NULL : find_catch(func, (uint32_t)(at - func->code->words), tag);
+        skip = false;
+        if (c != NULL) {
+            uint32_t n = tag->type->param_slots;
+            bool ref = c->kind == WR_CATCH_REF || c->kind == WR_CATCH_ALL_REF;
+            bool values = c->kind == WR_CATCH || c->kind == WR_CATCH_REF;
+            if (ref && exn == NULL && (exn = wr_exn_new(t->store, tag, payload)) == NULL) {
+                trap = WR_TRAP_OUT_OF_MEMORY;
+                break;
+            }
+            if (ref)
+                payload = exn->payload;
+            uint64_t *dst = fp + c->dst;
+            if (values && n)
+                memmove(dst, payload, (size_t)n * sizeof *dst);
+            if (ref)
+                dst[values ? n : 0] = (uint64_t)(uintptr_t)exn;
+            if (!c->ret) {
+                t->pc = func->code->words + c->target;
+                t->fp = fp;
+                t->func = func;
+                t->nframes = nframes;
+                return RUN;
+            }
+            /* The function's label: its results are in place, it returns (the loop's do_return). */
+            const wr_frame *f = &WR_FRAME(t->frames, --nframes);
+            t->nframes = nframes;
+            if (f->ret_func == NULL) {
+                t->results = fp;
+                wr_thread_leave_entry(t);
+                return WR_DONE;
+            }
+            t->pc = f->ret_pc;
+            t->fp = f->ret_fp;
+            t->func = f->ret_func;
+            return RUN;
+        }
+        if (nframes == 0 || WR_FRAME(t->frames, nframes - 1).ret_func == NULL)
+            break;
+        const wr_frame *fr = &WR_FRAME(t->frames, --nframes);
+        at = fr->ret_pc - 1; /* inside the call */
+        fp = fr->ret_fp;
+        func = fr->ret_func;
+    }
+    if (trap == WR_TRAP_UNCAUGHT_EXCEPTION) {
+        if (exn == NULL && (exn = wr_exn_new(t->store, tag, payload)) == NULL)
+            trap = WR_TRAP_OUT_OF_MEMORY;
+        t->exn = exn;
+    }
+    t->trap = trap;
+    wr_thread_record_backtrace(t, t->func, t->pc);
+    wr_thread_leave_entry(t);
+    return WR_TRAP;
+}
 
 /* The clause of `f`'s innermost handler at code word `off` that takes an exception of `tag`, or NULL. */
 static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *tag)
@@ -350,9 +435,29 @@ wr_word wr_interp_op_word(unsigned op)
 
 int wr_interp_run(wr_thread *thread)
 {
+    int status = RUN;
+    if (thread->pending_exn != NULL) {
+        /* The host threw at the host call the thread stopped at: throw it from the call instruction. A tail
+         * call's caller is gone, for its handlers too: as if the host function had replaced it (the op word of
+         * a return_call is its own: no sequence starts with an instruction that does not fall through). */
+        wr_exn *e = thread->pending_exn;
+        const wr_word *pc = thread->host_pc;
+        thread->pending_exn = NULL;
+        thread->throw_tag = e->tag;
+        thread->throw_payload = e->payload;
+        thread->throw_exn = e;
+        thread->throw_skip = *pc == op_words[WR_OP_return_call] || *pc == op_words[WR_OP_return_call_indirect];
+        thread->pc = pc;
+        status = throw_from(thread);
+    }
     for (;;) {
-        int status = run(thread);
-        if (status == GROW) {
+        if (status == RUN)
+            status = run(thread);
+        if (status == THROW)
+            status = throw_from(thread); /* RUN when it landed: on from the handler */
+        if (status == RUN) {
+            continue;
+        } else if (status == GROW) {
             /* Suspended at the call: grow, then run it again (a trap, from the call when it runs again). */
             thread->grow_trap = wr_thread_grow(thread, thread->grow_frames, thread->grow_slots, thread->nframes);
         } else if (status == NATIVE_CALL) {
@@ -370,6 +475,7 @@ int wr_interp_run(wr_thread *thread)
         } else {
             return status;
         }
+        status = RUN;
     }
 }
 
@@ -408,9 +514,6 @@ static int run(wr_thread *thread)
     uint64_t iacc = thread->acc_i;
     float facc = thread->acc_f;
     double dacc = thread->acc_d;
-    wr_tag *exn_tag = NULL; /* what is being thrown (do_throw) */
-    uint64_t *exn_payload = NULL;
-    wr_exn *exn_obj = NULL;
 
     /* The loop runs on one budget: the slice, cut short by the store's fuel left. */
     wr_store *const store = thread->store;
@@ -423,15 +526,6 @@ static int run(wr_thread *thread)
     (void)memsize;
     (void)explore_mem;
 
-    if (thread->pending_exn != NULL) {
-        /* The host threw at the host call the thread stopped at (pc is past it): throw it from the call. */
-        exn_obj = thread->pending_exn;
-        thread->pending_exn = NULL;
-        exn_tag = exn_obj->tag;
-        exn_payload = exn_obj->payload;
-        pc -= 1;
-        goto do_throw;
-    }
 
 #ifdef WR_COMPUTED_GOTO
     NEXT();
@@ -486,6 +580,7 @@ do_call : {
         thread->host_func = callee;
         thread->host_args = fp + call_base;
         thread->sp = fp + call_base + n;
+        thread->host_pc = pc;
         pc += call_size;
         SUSPEND(WR_HOSTCALL);
     }
@@ -580,59 +675,12 @@ do_return : {
  * of the current call: its frame becomes the current one (the frames above it are dropped), the label's values
  * go to its slots and it goes on at the label. An exception object is made only when something keeps it: a
  * _ref clause, or the host when nothing catches it (then it leaves as WR_TRAP_UNCAUGHT_EXCEPTION). */
-do_throw : {
-    const wr_word *at = pc;
-    wr_func *hf = func;
-    uint64_t *hfp = fp;
-    uint32_t hn = nframes;
-    for (;;) {
-        const wr_catch *c = find_catch(hf, (uint32_t)(at - hf->code->words), exn_tag);
-        if (c != NULL) {
-            uint32_t n = exn_tag->type->param_slots;
-            bool ref = c->kind == WR_CATCH_REF || c->kind == WR_CATCH_ALL_REF;
-            bool payload = c->kind == WR_CATCH || c->kind == WR_CATCH_REF;
-            if (ref && exn_obj == NULL) {
-                exn_obj = wr_exn_new(store, exn_tag, exn_payload);
-                if (exn_obj == NULL)
-                    TRAP(WR_TRAP_OUT_OF_MEMORY);
-                exn_payload = exn_obj->payload;
-            }
-            /* The payload lies above the label's slots (in the thrower's frame, which is above the
-             * handler's, or in the exception): memmove copies it down. */
-            uint64_t *dst = hfp + c->dst;
-            if (payload && n)
-                memmove(dst, exn_payload, (size_t)n * sizeof *dst);
-            if (ref)
-                dst[payload ? n : 0] = (uint64_t)(uintptr_t)exn_obj;
-            nframes = hn;
-            fp = hfp;
-            func = hf;
-            if (func->inst != inst) {
-                inst = func->inst;
-                LOAD_MEM();
-            }
-            if (c->ret)
-                goto do_return;
-            pc = func->code->words + c->target;
-            /* A throw is a preemption point, as a call is: a loop of throws to a loop label yields too. */
-            CHARGE(1);
-            NEXT();
-        }
-        if (hn == 0 || WR_FRAME(frames, hn - 1).ret_func == NULL)
-            break;
-        const wr_frame *fr = &WR_FRAME(frames, --hn);
-        at = fr->ret_pc - 1; /* inside the call */
-        hfp = fr->ret_fp;
-        hf = fr->ret_func;
-    }
-    if (exn_obj == NULL) {
-        exn_obj = wr_exn_new(store, exn_tag, exn_payload);
-        if (exn_obj == NULL)
-            TRAP(WR_TRAP_OUT_OF_MEMORY);
-    }
-    thread->exn = exn_obj;
-    TRAP(WR_TRAP_UNCAUGHT_EXCEPTION);
-}
+/* A throw (the thrown exception in thread->throw_*): a preemption point, as a call is, before anything happened
+ * (pc still at the throw, which runs again on resuming), so a loop of throws is preempted too; then
+ * wr_interp_run unwinds (throw_from). */
+do_throw:
+    CHARGE(1);
+    SUSPEND(THROW);
 
 /* A call past the stacks' limits (the pages touched so far, or the inline stacks: wr_exec.h): leave the loop
  * for wr_interp_run to grow them (GROW), or trap with what growing found. */

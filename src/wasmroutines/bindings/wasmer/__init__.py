@@ -25,7 +25,9 @@ Additions: shared memories and atomics (the threads proposal) work, and
 wasm threads are green threads: `wasmer.threads` spawns and joins them and
 `Store(policy=..., clock=...)` chooses their schedule; host functions may
 block their own green thread (`threads.sleep`, `threads.Queue`);
-`wasmer.wasi.run_threads` runs a wasi-threads program (`thread-spawn`).
+`wasmer.wasi.run_threads` runs a wasi-threads program (`thread-spawn`). WebAssembly 3.0's
+exception handling: `Tag` and `TagType`, and `WasmException` (an uncaught wasm exception, with its
+tag and payload; raised by a host function, it throws in wasm).
 
 >>> from wasmroutines import wasmer
 >>> store = wasmer.Store()
