@@ -144,6 +144,11 @@ def test_uninitialized_non_nullable_locals_are_invalid(wat: Callable[[str], byte
     Module(wat(set_then_read))
 
 
+def test_typed_reference_instructions_are_not_constant(wat: Callable[[str], bytes]) -> None:
+    with pytest.raises(InvalidModule, match="constant expression required"):
+        Module(wat("(module (func $f) (elem declare func $f) (global (ref func) (ref.as_non_null (ref.func $f))))"))
+
+
 def test_a_table_of_non_nullable_references_needs_an_initializer(wat: Callable[[str], bytes]) -> None:
     with pytest.raises(InvalidModule, match="type mismatch"):
         Module(wat("(module (type $t (func)) (table 1 (ref $t)))"))
@@ -241,7 +246,9 @@ REC = """(module
   (func $seven (type $derived) (i32.const 7))
   (table (export "t") 2 funcref)
   (elem (i32.const 0) func $fa $seven)
-  (func (export "base") (param i32) (result i32) (call_indirect (type $base) (local.get 0))))"""
+  (func (export "base") (param i32) (result i32) (call_indirect (type $base) (local.get 0)))
+  (func (export "take") (param (ref $base)) (result i32) (call_ref $base (local.get 0)))
+  (export "seven" (func $seven)))"""
 
 
 def test_recursion_groups_are_equivalent_across_modules(store: Store, wat: Callable[[str], bytes]) -> None:
@@ -261,6 +268,7 @@ def test_recursion_groups_are_equivalent_across_modules(store: Store, wat: Calla
 def test_call_indirect_accepts_a_declared_subtype(store: Store, wat: Callable[[str], bytes]) -> None:
     e = Instance(store, Module(wat(REC))).exports
     assert e.base(1) == 7  # $seven is a $derived, a subtype of $base
+    assert e.take(e.seven) == 7  # and Python may pass it for a (ref $base)
     with pytest.raises(Trap, match="indirect call type mismatch"):
         e.base(0)
 
@@ -278,3 +286,19 @@ def test_a_subtype_must_match_its_supertype(wat: Callable[[str], bytes]) -> None
         Module(wat("(module (type $f (func)) (type (sub $f (func))))"))  # $f is final
     with pytest.raises(InvalidModule, match="sub type"):
         Module(wat("(module (type $f (sub (func (result i32)))) (type (sub $f (func (result i64)))))"))
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        [2, 0x60, 1, 0x63, 0x01, 0, 0x60, 0, 0],  # type 0 names type 1, of a later group
+        [2, 0x50, 1, 1, 0x60, 0, 0, 0x60, 0, 0],  # a supertype after its subtype
+        [1, 0x50, 1, 0, 0x60, 0, 0],  # a type its own supertype
+        [1, 0x60, 1, 0x63, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0],  # an index past any module
+        [1, 0x50, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x60, 0, 0],
+    ],
+)
+def test_types_naming_later_types_are_invalid(types: list[int]) -> None:
+    """Canonicalization runs before validation reports these: it must read no type it has not reached."""
+    with pytest.raises(InvalidModule, match="unknown type"):
+        Module(b"\0asm\1\0\0\0" + bytes([1, len(types)]) + bytes(types))

@@ -18,6 +18,7 @@ CASES = [
     ("(module (rec (type (func)) (type (array i32))))", GC),
     ("(module (global anyref (ref.null any)))", GC),
     ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
+    ("(module (global i32 (i31.get_s (ref.i31 (i32.const 1)))))", GC),  # 0xFB in a constant expression
 ]
 
 

@@ -228,6 +228,11 @@ uint32_t wr_api_func_type_id(const wr_func *f)
     return f->type_id;
 }
 
+int wr_api_type_sub(const wr_store *s, uint32_t a, uint32_t b)
+{
+    return a < s->ntypes && b < s->ntypes && wr_store_type_sub(s, a, b);
+}
+
 int wr_api_func_host_id(const wr_func *f, uint64_t *host_id)
 {
     if (f->inst)

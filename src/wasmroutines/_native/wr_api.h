@@ -81,6 +81,8 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t npar
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
 /* The function's type id in its store (the index of a concrete heap type in an object's type). */
 uint32_t wr_api_func_type_id(const wr_func *f);
+/* 1 when type id a is b or a declared subtype of it (a function of type a is a (ref b)), else 0. */
+int wr_api_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 /* 1 for a host function (then *host_id is set), 0 for a wasm function. */
 int wr_api_func_host_id(const wr_func *f, uint64_t *host_id);
 /* For backtraces: the function's index in its module, and names (NULL when

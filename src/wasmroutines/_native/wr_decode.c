@@ -354,8 +354,8 @@ static int read_globaltype(wr_decoder *d, wr_globaltype *g)
  * expression required"), an unknown one malformed ("illegal opcode"). */
 static bool is_known_opcode(uint8_t op)
 {
-    return op <= 0x04 || (op >= 0x0C && op <= 0x13) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
-           (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD2);
+    return op <= 0x04 || (op >= 0x0C && op <= 0x15) || (op >= 0x1A && op <= 0x1C) || (op >= 0x20 && op <= 0x26) ||
+           (op >= 0x28 && op <= 0xC4) || (op >= 0xD0 && op <= 0xD6);
 }
 
 static int read_nonconst(wr_decoder *d, uint8_t op, uint32_t at)
@@ -369,6 +369,8 @@ static int read_nonconst(wr_decoder *d, uint8_t op, uint32_t at)
         if (sub > 17)
             return fail(d, at, "illegal opcode fc %02x", sub);
     } else if (op != 0xFD && !is_known_opcode(op)) {
+        if (op == 0xFB) /* GC's prefix: struct.new, ref.i31 and others are constant */
+            return fail_unsupported(d, at, wr_unsupported_opcode(op));
         return fail(d, at, "illegal opcode %02x", op);
     }
     /* REVISIT: the rest of the expression is not decoded, so a malformation

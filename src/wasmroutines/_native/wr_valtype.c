@@ -65,7 +65,8 @@ static wr_valtype key_valtype(wr_valtype t, uint32_t start, uint32_t size, const
     uint32_t i = wr_valtype_index(t);
     if (i >= start && i - start < size)
         return WR_HT_REC | ((i - start) << WR_HT_INDEX_SHIFT) | (t & WR_REF_NONNULL);
-    return outside ? wr_ref_concrete(outside[i], wr_valtype_nullable(t)) : t;
+    /* A type after the group is invalid (and reported so): never read `outside` past the group. */
+    return outside && i < start ? wr_ref_concrete(outside[i], wr_valtype_nullable(t)) : t;
 }
 
 void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *final, uint32_t start,
@@ -81,7 +82,7 @@ void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *f
         else if (sup >= start && sup - start < size)
             *out++ = KEY_IN_GROUP | (sup - start);
         else
-            *out++ = outside ? outside[sup] : sup;
+            *out++ = outside && sup < start ? outside[sup] : sup;
         *out++ = ft->nparams;
         *out++ = ft->nresults;
         for (uint32_t j = 0; j < ft->nparams + ft->nresults; j++)
