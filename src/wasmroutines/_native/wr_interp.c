@@ -168,6 +168,13 @@ static inline wr_v128 slot_v128(const uint64_t *p)
     do {                                                                                                         \
         if (!explore_mem || (end) > inst->mems[0]->size)                                                         \
             TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
+        EXPLORE_CHARGE();                                                                                        \
+    } while (0)
+
+/* Exploration mode's charge for an access to shared memory: a unit, and at the budget's end a preemption
+ * point before the access (restartable: `access_granted` lets it through when the thread resumes). */
+#define EXPLORE_CHARGE()                                                                                         \
+    do {                                                                                                         \
         if (!thread->access_granted) {                                                                           \
             budget -= 1;                                                                                         \
             if (budget < 0) {                                                                                    \
@@ -220,16 +227,8 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 
 #define MEMX_EXPLORE(m)                                                                                          \
     do {                                                                                                         \
-        if (thread->explore_shared && (m)->shared) {                                                             \
-            if (!thread->access_granted) {                                                                       \
-                budget -= 1;                                                                                     \
-                if (budget < 0) {                                                                                \
-                    thread->access_granted = true;                                                               \
-                    SUSPEND(WR_YIELD);                                                                           \
-                }                                                                                                \
-            }                                                                                                    \
-            thread->access_granted = false;                                                                      \
-        }                                                                                                        \
+        if (thread->explore_shared && (m)->shared)                                                               \
+            EXPLORE_CHARGE();                                                                                    \
     } while (0)
 
 /* True when [a, a + n) is not inside memory m (64-bit a and n, no overflow). */
