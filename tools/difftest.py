@@ -7,14 +7,18 @@ For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
      supports, every function and object exported, loops and calls bounded by a fuel global;
      --threads adds the threads proposal: atomics, shared memories; --wasm3 the WebAssembly 3.0 features
-     the core has: tail calls, extended constant expressions, relaxed SIMD in its deterministic profile, memory64
-     and table64, multiple memories);
+     the core has that smith makes without GC: tail calls, extended constant expressions, relaxed SIMD in its
+     deterministic profile, memory64 and table64, multiple memories, exception handling (tags, throw,
+     throw_ref, try_table, exnref). Not typed function references: smith makes call_ref, br_on_null and
+     (ref $t) types only with --gc-enabled, whose modules need GC);
   2. both engines instantiate it against the same stub imports (host functions record their
-     arguments and return zeros; memories, tables and globals of the asked-for types), call every
+     arguments and return zeros; memories, tables, globals and tags of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
-     call's results or trap kind, the host calls made, and the final exported memories (hash),
-     globals and tables (size and which entries are null). v128 values, which wasmtime-py cannot
-     make, pass through small adapter modules as pairs of i64 lanes, in both engines alike;
+     call's results, trap kind or uncaught exception (which tag: an imported or exported one, else
+     "a module's tag"; and its payload), the host calls made, and the final exported memories (hash),
+     globals, tables (size and which entries are null) and tags (payload types). v128 and exnref
+     values, which wasmtime-py cannot make, pass through small adapter modules (a v128 as a pair of
+     i64 lanes, an exnref as whether it is null), in both engines alike;
   3. K mutants of the module (a few random byte edits) are validated by both: verdicts must agree.
 NaNs compare as NaN whatever their bits (v128 lanes as bits). Differences are disagreements; each is
 saved (--save, default tests/regressions/new) as NAME.wasm with NAME.txt saying what differed and how
@@ -91,19 +95,22 @@ SMITH_FLAGS = [
 THREADS_FLAGS = [f for f in SMITH_FLAGS if f != "--threads-enabled=false"] + ["--threads-enabled=true"]
 # --wasm3: the WebAssembly 3.0 features the core has: tail calls, extended constant expressions, relaxed SIMD
 # (wasmtime in its deterministic mode, whose results are the spec's deterministic profile, as ours always are),
-# memory64 (and table64) and multiple memories.
+# memory64 (and table64), multiple memories and exception handling. Typed function references stay off: smith
+# generates them only with --gc-enabled (call_ref, br_on_null and (ref $t) types are GC's there), and most
+# modules it makes so use GC's structs, arrays or i31, which the core lacks.
 WASM3_SMITH = {
     "--tail-call-enabled=false": "--tail-call-enabled=true",
     "--extended-const-enabled=false": None,
     "--relaxed-simd-enabled=false": "--relaxed-simd-enabled=true",
     "--memory64-enabled=false": "--memory64-enabled=true",
     "--max-memories=1": "--max-memories=3",
+    "--exceptions-enabled=false": "--exceptions-enabled=true",
 }
 _flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 _wasm3 = False  # --wasm3 (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
-WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd,memory64,multi-memory"
+WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd,memory64,multi-memory,exceptions"
 
 
 def wasm3_flags(flags: Sequence[str]) -> list[str]:
@@ -122,7 +129,12 @@ def our_features() -> Any:
     from wasmroutines import Features
 
     extra = (
-        Features.TAIL_CALL | Features.EXTENDED_CONST | Features.RELAXED_SIMD | Features.MEMORY64 | Features.MULTI_MEMORY
+        Features.TAIL_CALL
+        | Features.EXTENDED_CONST
+        | Features.RELAXED_SIMD
+        | Features.MEMORY64
+        | Features.MULTI_MEMORY
+        | Features.EXCEPTIONS
         if _wasm3
         else Features(0)
     )
@@ -149,6 +161,7 @@ OUR_TRAPS = {
     "out of bounds table access": "table out of bounds",
     "uninitialized element": "uninitialized element",
     "null reference": "null reference",
+    "null exception reference": "null reference",  # throw_ref of a null (wasmtime: NULL_REFERENCE)
     "call stack exhausted": "stack overflow",
     "unaligned atomic": "unaligned atomic",
     "expected shared memory": "wait on an unshared memory",
@@ -169,6 +182,7 @@ WASMTIME_TRAPS = {
     "OUT_OF_FUEL": "out of fuel",
 }
 OUT_OF_FUEL, STACK_OVERFLOW = "out of fuel", "stack overflow"
+MODULE_TAG = "a module's tag"  # an uncaught exception's tag when neither imported nor exported
 
 I32_ARGS = [0, 1, -1, 2, 7, 0x7FFF_FFFF, -0x8000_0000, 0x10000, 65535, -65536, 42, 1 << 20]
 I64_ARGS = [0, 1, -1, 2, 0x7FFF_FFFF_FFFF_FFFF, -(1 << 63), 1 << 32, (1 << 32) - 1, 42, -42]
@@ -312,6 +326,7 @@ class Observed:
     memories: dict[str, tuple[int, str]] = field(default_factory=dict)  # name -> (bytes, sha1)
     globals: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # see table_summary
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> the payload's types
     # len(hostcalls) as each call began: which host calls each call (or instantiation) made.
     call_hostcalls: list[int] = field(default_factory=list)
 
@@ -320,7 +335,7 @@ class Observed:
 class ImportSpec:
     module: str
     name: str
-    kind: str  # func table memory global
+    kind: str  # func table memory global tag (a tag's payload types are its params)
     params: tuple[str, ...] = ()
     results: tuple[str, ...] = ()
     valtype: str = ""
@@ -339,11 +354,12 @@ class ExportSpec:
     results: tuple[str, ...] = ()
     valtype: str = ""
     mutable: bool = False
+    is64: bool = False  # a table64
 
 
 def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
     """Imports and exports, read through our Module (the module loaded in both engines already)."""
-    from wasmroutines import FuncType, GlobalType, MemoryType, Module, TableType
+    from wasmroutines import FuncType, GlobalType, MemoryType, Module, TableType, TagType
 
     m = Module(wasm)
     imports = []
@@ -367,6 +383,8 @@ def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
             )
         elif isinstance(t, GlobalType):
             imports.append(ImportSpec(imp.module, imp.name, "global", valtype=str(t.type), mutable=bool(t.mutable)))
+        elif isinstance(t, TagType):
+            imports.append(ImportSpec(imp.module, imp.name, "tag", tuple(map(str, t.params))))
     exports = []
     for exp in m.exports:
         t = exp.type
@@ -375,7 +393,9 @@ def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
         elif isinstance(t, GlobalType):
             exports.append(ExportSpec(exp.name, "global", valtype=str(t.type), mutable=bool(t.mutable)))
         elif isinstance(t, TableType):
-            exports.append(ExportSpec(exp.name, "table", valtype=str(t.type)))
+            exports.append(ExportSpec(exp.name, "table", valtype=str(t.type), is64=t.is64))
+        elif isinstance(t, TagType):
+            exports.append(ExportSpec(exp.name, "tag", tuple(map(str, t.params))))
         else:
             exports.append(ExportSpec(exp.name, "memory"))
     return imports, exports
@@ -391,12 +411,14 @@ def table_summary(size: int, refs: Sequence[str]) -> tuple[int, int, str]:
     return size, pattern.count("1"), sha1(pattern.encode())
 
 
-# ---- v128 values, through adapter modules ----
-# wasmtime-py has no v128 values. So both engines pass them through the same two small modules, as
-# pairs of i64 lanes (low, high): a provider, instantiated first, whose functions and globals stand
-# in for the imports that involve v128 (its functions hand their arguments, lowered, to the recording
-# stub, and return zeros), and a caller, instantiated after the module, whose functions call its
-# exports that involve v128 and read its v128 globals. The adapters run in both engines alike.
+# ---- v128 and exnref values, through adapter modules ----
+# wasmtime-py has no v128 values, nor exnref ones. So both engines pass them through the same two small
+# modules: a v128 as a pair of i64 lanes (low, high), an exnref as an i32 saying whether it is null (its
+# payload shows where an exception escapes a call, not here). A provider, instantiated first, has functions,
+# globals and tables that stand in for the imports that involve them (its functions hand their arguments,
+# lowered, to the recording stub, and return zeros and nulls), and a caller, instantiated after the module,
+# has functions that call its exports that involve them, with null exnref arguments, and read its v128 and
+# exnref globals and its exnref tables. The adapters run in both engines alike.
 
 _ZERO_WAT = {
     "i32": "i32.const 0",
@@ -406,21 +428,31 @@ _ZERO_WAT = {
     "v128": "v128.const i64x2 0 0",
     "funcref": "ref.null func",
     "externref": "ref.null extern",
+    "exnref": "ref.null exn",
+    "nullexnref": "ref.null noexn",
 }
 
 
+def is_exn(kind: str) -> bool:
+    """exnref or nullexnref: a reference wasmtime-py cannot hand out."""
+    return kind.endswith("exnref")
+
+
 def lowered(types: Sequence[str]) -> list[str]:
-    """The types with each v128 as two i64 lanes."""
-    return [lane for t in types for lane in (("i64", "i64") if t == "v128" else (t,))]
+    """The types with each v128 as two i64 lanes, each exnref as an i32 (1 for null)."""
+    return [lane for t in types for lane in (("i64", "i64") if t == "v128" else ("i32",) if is_exn(t) else (t,))]
 
 
 def raise_values(types: Sequence[str], values: Sequence[Any]) -> tuple[Any, ...]:
-    """Normalized values of the lowered types back to `types`: a v128 as 'v128:' and its 32 hex digits."""
+    """Normalized values of the lowered types back to `types`: a v128 as 'v128:' and its 32 hex digits, an
+    exnref as 'null' or 'ref'."""
     out, it = [], iter(values)
     for t in types:
         if t == "v128":
             low, high = next(it), next(it)
             out.append(f"v128:{high:016x}{low:016x}")
+        elif is_exn(t):
+            out.append("null" if next(it) == 1 else "ref")
         else:
             out.append(next(it))
     return tuple(out)
@@ -431,9 +463,16 @@ def lower_args(args: Sequence[Arg]) -> list[Arg]:
     for a in args:
         if a.kind == "v128":
             out += [Arg("i64", lane - (1 << 64) if lane >> 63 else lane) for lane in a.value]
+        elif is_exn(a.kind):
+            out.append(Arg("i32", 1))  # the caller passes a null in its place
         else:
             out.append(a)
     return out
+
+
+def adapted(spec: ImportSpec | ExportSpec) -> bool:
+    """Whether `spec` goes through the adapters: it involves v128 or exnref."""
+    return any(t == "v128" or is_exn(t) for t in (*spec.params, *spec.results, spec.valtype))
 
 
 def _functype_wat(params: Sequence[str], results: Sequence[str]) -> str:
@@ -441,59 +480,93 @@ def _functype_wat(params: Sequence[str], results: Sequence[str]) -> str:
 
 
 def _push_lowered(types: Sequence[str], first: int) -> list[str]:
-    """Push locals first.. (of `types`), each v128 as its two lanes."""
+    """Push locals first.. (of `types`), each v128 as its two lanes, each exnref as whether it is null."""
     code = []
     for j, t in enumerate(types, first):
         code.append(f"local.get {j}")
         if t == "v128":
             code += ["i64x2.extract_lane 0", f"local.get {j}", "i64x2.extract_lane 1"]
+        elif is_exn(t):
+            code.append("ref.is_null")
     return code
 
 
+def _limits_wat(is64: bool, minimum: int, maximum: int | None) -> str:
+    return ("i64 " if is64 else "") + (f"{minimum}" if maximum is None else f"{minimum} {maximum}")
+
+
 def provider_wat(imports: Sequence[ImportSpec]) -> str | None:
-    """Stand-ins for the imports that involve v128: function f<i> calls host h<i> with its arguments
-    lowered; global g<i> is a zero of the import's mutability. None when no import involves v128."""
+    """Stand-ins for the imports that involve v128 or exnref: function f<i> calls host h<i> with its arguments
+    lowered; global g<i> is a zero of the import's type and mutability; table t<i> a table of its type, all
+    null. None when no import involves them."""
     heads, defs = [], []
     for i, spec in enumerate(imports):
-        if not has_v128(spec):
+        if not adapted(spec) or spec.kind == "tag":
             continue
         if spec.kind == "func":
             heads.append(f'(import "host" "h{i}" (func $h{i}{_functype_wat(lowered(spec.params), ())}))')
             body = [*_push_lowered(spec.params, 0), f"call $h{i}", *(_ZERO_WAT[r] for r in spec.results)]
             defs.append(f'(func (export "f{i}"){_functype_wat(spec.params, spec.results)} {" ".join(body)})')
+        elif spec.kind == "table":
+            limits = _limits_wat(spec.is64, spec.min, spec.max)
+            defs.append(f'(table (export "t{i}") {limits} {spec.valtype})')
         else:
-            t = "(mut v128)" if spec.mutable else "v128"
-            defs.append(f'(global (export "g{i}") {t} {_ZERO_WAT["v128"]})')
+            t = f"(mut {spec.valtype})" if spec.mutable else spec.valtype
+            defs.append(f'(global (export "g{i}") {t} {_ZERO_WAT[spec.valtype]})')
     return f"(module {' '.join(heads + defs)})" if defs else None
 
 
+def provider_name(i: int, spec: ImportSpec) -> str:
+    return f"{spec.kind[0]}{i}"  # f<i>, g<i> or t<i>
+
+
 def caller_wat(exports: Sequence[ExportSpec]) -> str | None:
-    """Function call<k> calls export k, which involves v128, with lowered arguments and results;
-    read<k> reads v128 global k as two lanes. None when no export involves v128."""
+    """Function call<k> calls export k, which involves v128 or exnref, with lowered arguments (null exnrefs)
+    and results; read<k> reads v128 or exnref global k lowered; tsize<k> and tget<k> give exnref table k's
+    size and whether entry i is null. None when no export involves them."""
     heads, defs = [], []
     for k, e in enumerate(exports):
-        if e.kind == "func" and has_v128(e):
+        if not _calls_through(e):
+            continue
+        if e.kind == "func":
             heads.append(f'(import "main" "e{k}" (func $e{k}{_functype_wat(e.params, e.results)}))')
             body, j = [], 0
             for t in e.params:
                 if t == "v128":
                     body += [f"local.get {j}", "i64x2.splat", f"local.get {j + 1}", "i64x2.replace_lane 1"]
+                elif is_exn(t):
+                    body.append(_ZERO_WAT[t])
                 else:
                     body.append(f"local.get {j}")
                 j += 2 if t == "v128" else 1
             body.append(f"call $e{k}")
             locals_ = ""
-            if "v128" in e.results:  # results to locals (the last is on top), then pushed lowered
+            if any(t == "v128" or is_exn(t) for t in e.results):  # results to locals (the last is on top)
                 locals_ = f" (local {' '.join(e.results)})"
                 body += [f"local.set {j + n}" for n in reversed(range(len(e.results)))]
                 body += _push_lowered(e.results, j)
             sig = _functype_wat(lowered(e.params), lowered(e.results))
             defs.append(f'(func (export "call{k}"){sig}{locals_} {" ".join(body)})')
-        elif e.kind == "global" and e.valtype == "v128":
-            heads.append(f'(import "main" "g{k}" (global $g{k} {"(mut v128)" if e.mutable else "v128"}))')
-            body = [f"global.get $g{k}", "local.tee 0", "i64x2.extract_lane 0", "local.get 0", "i64x2.extract_lane 1"]
-            defs.append(f'(func (export "read{k}") (result i64 i64) (local v128) {" ".join(body)})')
+        elif e.kind == "global":
+            heads.append(f'(import "main" "g{k}" (global $g{k} {f"(mut {e.valtype})" if e.mutable else e.valtype}))')
+            body = [f"global.get $g{k}", "local.tee 0", *_push_lowered([e.valtype], 0)[1:]]
+            sig = _functype_wat((), lowered([e.valtype]))
+            defs.append(f'(func (export "read{k}"){sig} (local {e.valtype}) {" ".join(body)})')
+        elif e.kind == "table":
+            at = "i64" if e.is64 else "i32"
+            heads.append(f'(import "main" "t{k}" (table $t{k} {_limits_wat(e.is64, 0, None)} {e.valtype}))')
+            defs.append(f'(func (export "tsize{k}") (result {at}) table.size $t{k})')
+            defs.append(f'(func (export "tget{k}") (param {at}) (result i32) local.get 0 table.get $t{k} ref.is_null)')
     return f"(module {' '.join(heads + defs)})" if defs else None
+
+
+def _calls_through(e: ExportSpec) -> bool:
+    """Whether the caller imports export `e` (in export order)."""
+    return adapted(e) and e.kind != "tag"
+
+
+def caller_name(k: int, e: ExportSpec) -> str:
+    return f"{'e' if e.kind == 'func' else e.kind[0]}{k}"  # e<k>, g<k> or t<k>
 
 
 @functools.lru_cache(maxsize=4)  # each engine's run of a module compiles the same adapters
@@ -538,13 +611,17 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         hosts = {
             f"h{i}": wr.Function(store, stub(i, spec, ()), functype(lowered(spec.params), ()))
             for i, spec in enumerate(imports)
-            if spec.kind == "func" and has_v128(spec)
+            if spec.kind == "func" and adapted(spec)
         }
         provider = wr.Instance(store, wr.Module(adapter_bytes(wat)), {"host": hosts}).exports
     ns: dict[str, dict[str, list[Any]]] = {}
+    tags: list[tuple[str, Any]] = []  # (how an exception names it, the tag): imported, then exported
     for i, spec in enumerate(imports):
-        if provider is not None and has_v128(spec):
-            obj: Any = provider[f"{'f' if spec.kind == 'func' else 'g'}{i}"]
+        if spec.kind == "tag":
+            obj: Any = wr.Tag(store, wr.TagType([vt[p] for p in spec.params]))
+            tags.append((f"import {i}", obj))
+        elif provider is not None and adapted(spec):
+            obj = provider[provider_name(i, spec)]
         elif spec.kind == "func":
             obj = wr.Function(store, stub(i, spec, spec.results), functype(spec.params, spec.results))
         elif spec.kind == "memory":
@@ -558,6 +635,9 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         ns.setdefault(spec.module, {}).setdefault(spec.name, []).append(obj)
     try:
         inst = wr.Instance(store, module, _InModuleOrder(ns))
+    except wr.WasmException as e:
+        obs.instantiate = _exception_ours(e, tags)
+        return obs
     except wr.Trap as e:
         obs.instantiate = f"trap: {OUR_TRAPS.get(e.kind, e.kind)}"
         return obs
@@ -569,15 +649,14 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         return obs
     caller = None
     if wat := caller_wat(exports):
-        main = {
-            f"{'e' if e.kind == 'func' else 'g'}{k}": inst.exports[e.name] for k, e in enumerate(exports) if has_v128(e)
-        }
+        main = {caller_name(k, e): inst.exports[e.name] for k, e in enumerate(exports) if _calls_through(e)}
         caller = wr.Instance(store, wr.Module(adapter_bytes(wat)), {"main": main}).exports
+    tags += [(f"export {e.name}", inst.exports[e.name]) for e in exports if e.kind == "tag"]
 
     for k, exp in enumerate(exports):
         if exp.name not in plan:
             continue
-        func = caller[f"call{k}"] if caller is not None and has_v128(exp) else inst.exports[exp.name]
+        func = caller[f"call{k}"] if caller is not None and adapted(exp) else inst.exports[exp.name]
         bits: list[int] = []
         for a in lower_args(plan[exp.name]):
             if a.kind == "f32":
@@ -593,6 +672,8 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
             out = func.call_bits(bits)
             values = [norm_bits(r, b) for r, b in zip(lowered(exp.results), out, strict=True)]
             obs.calls.append((exp.name, raise_values(exp.results, values)))
+        except wr.WasmException as e:
+            obs.calls.append((exp.name, _exception_ours(e, tags)))
         except wr.Trap as e:
             obs.calls.append((exp.name, f"trap: {OUR_TRAPS.get(e.kind, e.kind)}"))
         except wr.OutOfFuel:
@@ -604,16 +685,38 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         if exp.kind == "memory":
             data = ext.read(0, ext.data_size) if ext.data_size else b""
             obs.memories[exp.name] = (len(data), sha1(data))
-        elif exp.kind == "global" and exp.valtype == "v128" and caller is not None:
-            lanes = [norm_bits("i64", b) for b in caller[f"read{k}"].call_bits([])]
-            obs.globals[exp.name] = raise_values(["v128"], lanes)[0]
+        elif exp.kind == "global" and adapted(exp) and caller is not None:
+            out = caller[f"read{k}"].call_bits([])
+            lanes = [norm_bits(t, b) for t, b in zip(lowered([exp.valtype]), out, strict=True)]
+            obs.globals[exp.name] = raise_values([exp.valtype], lanes)[0]
         elif exp.kind == "global":
             obs.globals[exp.name] = norm_bits(exp.valtype, ext.bits[0])
+        elif exp.kind == "table" and adapted(exp) and caller is not None:
+            n = caller[f"tsize{k}"].call_bits([])[0]
+            get = caller[f"tget{k}"]
+            refs = [raise_values([exp.valtype], get.call_bits([i]))[0] for i in range(min(n, TABLE_COMPARE_MAX))]
+            obs.tables[exp.name] = table_summary(n, refs)
         elif exp.kind == "table":
             n = ext.size
             refs = [_norm_ours(exp.valtype, ext.get(i)) for i in range(min(n, TABLE_COMPARE_MAX))]
             obs.tables[exp.name] = table_summary(n, refs)
+        elif exp.kind == "tag":
+            obs.tags[exp.name] = tuple(map(str, ext.type.params))
     return obs
+
+
+def _exception_ours(e: Any, tags: Sequence[tuple[str, Any]]) -> str:
+    """An exception that escaped a call, as compared: which tag (an imported or exported one, else one of the
+    module's own) and its payload."""
+    name = next((label for label, tag in tags if tag == e.tag), MODULE_TAG)
+    payload = tuple(_norm_payload(str(t), v) for t, v in zip(e.tag.type.params, e.payload, strict=True))
+    return f"exception: {name} {payload}"
+
+
+def _norm_payload(kind: str, v: Any) -> Any:
+    if kind == "v128":
+        return f"v128:{v & ((1 << 128) - 1):032x}"
+    return _norm_ours(kind, v)
 
 
 class _InModuleOrder(dict):  # type: ignore[type-arg]
@@ -662,7 +765,7 @@ def wasmtime_engine() -> Any:
         c.wasm_tail_call = _wasm3
         c.wasm_gc = False
         c.wasm_function_references = False
-        c.wasm_exceptions = False
+        c.wasm_exceptions = _wasm3
         c.wasm_memory64 = _wasm3
         c.wasm_multi_memory = _wasm3
         c.wasm_wide_arithmetic = False
@@ -745,14 +848,18 @@ def run_wasmtime(
         hosts = [
             wasmtime.Func(store, functype(lowered(spec.params), ()), stub(i, spec, ()))
             for i, spec in enumerate(imports)
-            if spec.kind == "func" and has_v128(spec)
+            if spec.kind == "func" and adapted(spec)
         ]
         provider_module = wasmtime.Module(engine, adapter_bytes(wat))
         provider = wasmtime.Instance(store, provider_module, hosts).exports(store)
     externs: list[Any] = []
+    tags: list[tuple[str, Any]] = []  # (how an exception names it, the tag): imported, then exported
     for i, spec in enumerate(imports):
-        if provider is not None and has_v128(spec):
-            externs.append(provider[f"{'f' if spec.kind == 'func' else 'g'}{i}"])
+        if spec.kind == "tag":
+            externs.append(_wt_tag(store, spec.params))
+            tags.append((f"import {i}", externs[-1]))
+        elif provider is not None and adapted(spec):
+            externs.append(provider[provider_name(i, spec)])
         elif spec.kind == "func":
             externs.append(wasmtime.Func(store, functype(spec.params, spec.results), stub(i, spec, spec.results)))
         elif spec.kind == "memory":
@@ -774,22 +881,24 @@ def run_wasmtime(
     try:
         inst = wasmtime.Instance(store, module, externs)
     except wasmtime.Trap as e:
-        kind = _wt_trap(e)
-        obs.instantiate = f"trap: {kind}"
+        kind = _wt_exception(store, tags) or _wt_trap(e)
+        obs.instantiate = kind if kind.startswith("exception: ") else f"trap: {kind}"
         return obs
     except wasmtime.WasmtimeError as e:
-        obs.instantiate = f"error: {str(e).splitlines()[0]}"
+        # An exception that escapes the start function is an error here, not a Trap as from a call.
+        obs.instantiate = _wt_exception(store, tags) or f"error: {str(e).splitlines()[0]}"
         return obs
 
     ex = inst.exports(store)
     caller = None
     if wat := caller_wat(exports):
-        main = [ex[e.name] for e in exports if has_v128(e)]  # in the caller's import order
+        main = [ex[e.name] for e in exports if _calls_through(e)]  # in the caller's import order
         caller = wasmtime.Instance(store, wasmtime.Module(engine, adapter_bytes(wat)), main).exports(store)
+    tags += [(f"export {e.name}", ex[e.name]) for e in exports if e.kind == "tag"]
     for k, exp in enumerate(exports):
         if exp.name not in plan:
             continue
-        func = caller[f"call{k}"] if caller is not None and has_v128(exp) else ex[exp.name]
+        func = caller[f"call{k}"] if caller is not None and adapted(exp) else ex[exp.name]
         args = [_wt_val(a.kind, a.value) for a in lower_args(plan[exp.name])]
         results = lowered(exp.results)
         obs.call_hostcalls.append(len(obs.hostcalls))
@@ -802,6 +911,9 @@ def run_wasmtime(
             values = [_norm_wt(r, v) for r, v in zip(results, out, strict=True)]
             obs.calls.append((exp.name, raise_values(exp.results, values)))
         except wasmtime.Trap as e:
+            if exception := _wt_exception(store, tags):
+                obs.calls.append((exp.name, exception))
+                continue
             kind = _wt_trap(e)
             obs.calls.append((exp.name, f"trap: {kind}"))
             if kind == OUT_OF_FUEL:
@@ -817,16 +929,97 @@ def run_wasmtime(
             n = ext.data_len(store)
             data = bytes(ext.read(store, 0, n)) if n else b""
             obs.memories[exp.name] = (len(data), sha1(data))
-        elif exp.kind == "global" and exp.valtype == "v128" and caller is not None:
-            lanes = [_norm_wt("i64", v) for v in caller[f"read{k}"](store)]
-            obs.globals[exp.name] = raise_values(["v128"], lanes)[0]
+        elif exp.kind == "global" and adapted(exp) and caller is not None:
+            out = caller[f"read{k}"](store)
+            out = out if isinstance(out, list) else [out]
+            lanes = [_norm_wt(t, v) for t, v in zip(lowered([exp.valtype]), out, strict=True)]
+            obs.globals[exp.name] = raise_values([exp.valtype], lanes)[0]
         elif exp.kind == "global":
             obs.globals[exp.name] = _norm_wt(exp.valtype, ext.value(store))
+        elif exp.kind == "table" and adapted(exp) and caller is not None:
+            n = caller[f"tsize{k}"](store)
+            get = caller[f"tget{k}"]
+            refs = [raise_values([exp.valtype], [get(store, i)])[0] for i in range(min(n, TABLE_COMPARE_MAX))]
+            obs.tables[exp.name] = table_summary(n, refs)
         elif exp.kind == "table":
             n = ext.size(store)
             refs = [_norm_wt(exp.valtype, ext.get(store, i)) for i in range(min(n, TABLE_COMPARE_MAX))]
             obs.tables[exp.name] = table_summary(n, refs)
+        elif exp.kind == "tag":
+            obs.tags[exp.name] = _wt_tag_params(ext.type(store))
     return obs
+
+
+# wasmtime-py's ValType has no v128 nor exnref: a tag of such a payload comes from a module of one tag.
+_WT_TAG_PARAMS = ("i32", "i64", "f32", "f64", "funcref", "externref")
+
+
+def _wt_tag(store: Any, params: Sequence[str]) -> Any:
+    import wasmtime
+
+    if all(p in _WT_TAG_PARAMS for p in params):
+        return wasmtime.Tag(store, wasmtime.TagType(wasmtime.FuncType([_wt_valtype(p) for p in params], [])))
+    wat = f'(module (tag (export "t"){_functype_wat(params, ())}))'
+    module = wasmtime.Module(wasmtime_engine(), adapter_bytes(wat))
+    return wasmtime.Instance(store, module, []).exports(store)["t"]
+
+
+def _wt_tag_params(tt: Any) -> tuple[str, ...]:
+    """A wasmtime TagType's payload types, named as ours names them."""
+    from wasmtime import _ffi as ffi
+
+    kinds = {0: "i32", 1: "i64", 2: "f32", 3: "f64", 4: "v128", 0x80: "externref", 0x81: "funcref"}
+    ptr = ffi.wasm_functype_params(ffi.wasm_tagtype_functype(tt.ptr()))
+    return tuple(kinds.get(ffi.wasm_valtype_kind(ptr.contents.data[i]), "exnref") for i in range(ptr.contents.size))
+
+
+def _wt_exception(store: Any, tags: Sequence[tuple[str, Any]]) -> str:
+    """The exception that escaped the last call, as _exception_ours words it ("" when none did): wasmtime-py
+    raises a Trap with no code for it, and leaves the exception in the store, where the C API takes it."""
+    from wasmtime import _ffi as ffi
+
+    ctx = store._context()
+    exn = ffi.wasmtime_exnref_t()
+    if not ffi.wasmtime_context_take_exception(ctx, ctypes.byref(exn)):
+        return ""
+    try:
+        tag = ffi.wasmtime_tag_t()
+        _wt_check(ffi.wasmtime_exnref_tag(ctx, ctypes.byref(exn), ctypes.byref(tag)))
+        same = (label for label, t in tags if ffi.wasmtime_tag_eq(ctx, ctypes.byref(t._tag), ctypes.byref(tag)))
+        name = next(same, MODULE_TAG)
+        payload = []
+        for i in range(ffi.wasmtime_exnref_field_count(ctx, ctypes.byref(exn))):
+            val = ffi.wasmtime_val_t()
+            _wt_check(ffi.wasmtime_exnref_field(ctx, ctypes.byref(exn), i, ctypes.byref(val)))
+            payload.append(_wt_raw_value(val))
+            ffi.wasmtime_val_unroot(ctypes.byref(val))
+    finally:
+        ffi.wasmtime_exnref_unroot(ctypes.byref(exn))
+    return f"exception: {name} {tuple(payload)}"
+
+
+def _wt_check(error: Any) -> None:
+    import wasmtime
+
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+
+
+def _wt_raw_value(val: Any) -> Any:
+    """A wasmtime_val_t, normalized as norm_bits does (a v128 as _norm_payload words it)."""
+    kind, of = val.kind, val.of
+    if kind == 0:
+        return norm_bits("i32", of.i32)
+    if kind == 1:
+        return norm_bits("i64", of.i64)
+    if kind == 2:
+        return norm_bits("f32", ctypes.c_uint32.from_buffer_copy(ctypes.c_float(of.f32)).value)
+    if kind == 3:
+        return norm_bits("f64", ctypes.c_uint64.from_buffer_copy(ctypes.c_double(of.f64)).value)
+    if kind == 4:
+        return f"v128:{int.from_bytes(bytes(of.v128), 'little'):032x}"
+    ref = {5: of.funcref, 6: of.externref, 7: of.anyref, 8: of.exnref}[kind]
+    return "null" if ref.store_id == 0 else "ref"
 
 
 def _wt_zero(kind: str) -> Any:
@@ -983,7 +1176,8 @@ def validates_wasmtime(wasm: bytes) -> tuple[bool, str]:
 
 def validates_wasm_tools(wasm: bytes) -> tuple[bool, str]:
     """wasm-tools with exactly the features compared (Wasm 2.0 + threads; --wasm3 adds tail calls, extended
-    constant expressions and relaxed SIMD): tells feature differences apart."""
+    constant expressions, relaxed SIMD, memory64, multiple memories and exceptions): tells feature differences
+    apart."""
     r = subprocess.run(
         [wasm_tools(), "validate", f"--features={exact_features()}", "-"], input=wasm, capture_output=True
     )
@@ -1111,8 +1305,9 @@ def save(case: Case, seed: int, directory: Path) -> Path:
     note = [
         f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
         f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}"
-        + (" --threads" if _flags is THREADS_FLAGS else ""),
-        f"     or:   python tools/difftest.py --file {directory / (name + '.wasm')}",
+        + (" --threads" if _flags is THREADS_FLAGS or "--threads-enabled=true" in _flags else "")
+        + (" --wasm3" if _wasm3 else ""),
+        f"     or:   python tools/difftest.py{' --wasm3' if _wasm3 else ''} --file {directory / (name + '.wasm')}",
         "",
         *case.diffs,
     ]
@@ -1187,8 +1382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--wasm3",
         action="store_true",
-        help="generate with 3.0's tail calls, extended constant expressions, relaxed SIMD, memory64 and multiple "
-        "memories too",
+        help="generate with 3.0's tail calls, extended constant expressions, relaxed SIMD, memory64, multiple "
+        "memories and exception handling too",
     )
     ap.add_argument(
         "--min-full",
