@@ -499,8 +499,9 @@ class LoopClient:
             if task is not None and task.cancelling():
                 raise  # cancelled by _await: its thread was killed, nobody to deliver to
             outcome = (False, exc)  # cancelled inside the host function: the caller gets that
-        except BaseException as exc:  # noqa: BLE001 -- the host function's error goes to the wasm caller
+        except Exception as exc:  # the host function's error goes to the wasm caller
             outcome = (False, exc)
+        # KeyboardInterrupt and SystemExit go on out of the loop, as from any task (the loop is ending).
         self._host_done(gt, seq, outcome)
         return outcome
 
