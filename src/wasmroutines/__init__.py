@@ -70,6 +70,7 @@ from .core.types import (
     TagType,
     ValType,
 )
+from .core.values import I31
 from .core.wat import WatError, wat2wasm
 
 __version__ = "0.1.0"
@@ -91,6 +92,7 @@ __all__ = [
     # types
     "ValType",
     "RefType",
+    "I31",
     "HeapType",
     "FuncType",
     "MemoryType",

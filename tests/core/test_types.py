@@ -10,7 +10,23 @@ from wasmroutines import FuncType, GlobalType, MemoryType, TableType, ValType
 
 
 def test_valtype_binary_codes() -> None:
-    assert [int(t) for t in ValType] == [0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F, 0x69, 0x74]
+    assert [int(t) for t in ValType] == [
+        0x7F,
+        0x7E,
+        0x7D,
+        0x7C,
+        0x7B,
+        0x70,
+        0x6F,
+        0x69,
+        0x74,
+        0x6E,
+        0x6D,
+        0x6C,
+        0x6B,
+        0x6A,
+        0x71,
+    ]
     assert ValType(0x7F) is ValType.I32
     assert ValType.V128.slots == 2 and ValType.I64.slots == 1 and ValType.EXNREF.slots == 1
     assert ValType.FUNCREF.is_ref and ValType.EXTERNREF.is_ref and not ValType.F64.is_ref

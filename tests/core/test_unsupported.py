@@ -16,9 +16,10 @@ GC = "GC is not supported"
 CASES = [
     ("(module (type (struct)))", GC),
     ("(module (rec (type (func)) (type (array i32))))", GC),
-    ("(module (global anyref (ref.null any)))", GC),
-    ("(module (func (drop (ref.i31 (i32.const 0)))))", GC),
-    ("(module (global i32 (i31.get_s (ref.i31 (i32.const 1)))))", GC),  # 0xFB in a constant expression
+    ("(module (type $a (array i32)) (global (ref null $a) (ref.null $a)))", GC),
+    ("(module (func (param structref) (drop (struct.get 0 0 (local.get 0)))))", GC),  # struct.* of 0xFB
+    ("(module (func (param arrayref) (result i32) (array.len (local.get 0))))", GC),
+    ("(module (type $a (array i32)) (global (ref $a) (array.new_fixed $a 0)))", GC),  # in a constant expression
 ]
 
 
@@ -35,10 +36,21 @@ def test_the_error_names_the_feature(wat: Callable[[str], bytes], text: str, fea
 
 
 def test_the_offset_is_the_byte_that_uses_it(wat: Callable[[str], bytes]) -> None:
-    data = wat("(module (func (param i32 anyref)))")
+    data = wat("(module (type (func (param i32 anyref))) (type (struct)))")
     with pytest.raises(UnsupportedFeature) as info:
         Module(data)
-    assert data[info.value.offset] == 0x6E  # anyref
+    assert data[info.value.offset] == 0x5F  # struct
+
+
+def test_gc_s_abstract_types_are_not_2_0(wat: Callable[[str], bytes]) -> None:
+    for text in (
+        "(module (global anyref (ref.null any)))",
+        "(module (func (result i32) (ref.eq (ref.null eq) (ref.null eq))))",
+        "(module (func (result i32) (i31.get_u (ref.i31 (i32.const 1)))))",
+    ):
+        Module(wat(text))
+        with pytest.raises(MalformedModule, match="not WebAssembly 2.0: GC is not in the module's feature set"):
+            Module(wat(text), features=Features.WASM2)
 
 
 def test_a_2_0_feature_set_calls_the_same_bytes_malformed(wat: Callable[[str], bytes]) -> None:

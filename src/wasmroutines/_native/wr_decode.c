@@ -369,8 +369,6 @@ static int read_nonconst(wr_decoder *d, uint8_t op, uint32_t at)
         if (sub > 17)
             return fail(d, at, "illegal opcode fc %02x", sub);
     } else if (op != 0xFD && !is_known_opcode(op)) {
-        if (op == 0xFB) /* GC's prefix: struct.new, ref.i31 and others are constant */
-            return fail_unsupported(d, at, wr_unsupported_opcode(op));
         return fail(d, at, "illegal opcode %02x", op);
     }
     /* REVISIT: the rest of the expression is not decoded, so a malformation
@@ -424,6 +422,21 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
     case WR_CONST_I64_SUB:
     case WR_CONST_I64_MUL:
         c->type = WR_I64;
+        break;
+    case 0xFB: /* GC's prefix: ref.i31 and the extern conversions are constant (struct.new and array.new too,
+                * when they land) */
+        if (read_u32(d, &u32))
+            return -1;
+        if (wr_unsupported_gc_op(u32))
+            return fail_unsupported(d, at, wr_unsupported_gc_op(u32));
+        if (u32 != WR_CONST_ANY_CONVERT_EXTERN && u32 != WR_CONST_EXTERN_CONVERT_ANY && u32 != WR_CONST_REF_I31) {
+            if (u32 > 0x1E)
+                return fail(d, at, "illegal opcode fb %02x", u32);
+            return fail_invalid(d, at, "constant expression required");
+        }
+        wr_module_note_gc(d->m, at);
+        c->op = (uint8_t)u32;
+        c->type = u32 == WR_CONST_REF_I31 ? WR_I31REF | WR_REF_NONNULL : 0; /* the conversions: by validation */
         break;
     case WR_CONST_V128: /* the 0xFD prefix: only v128.const is constant */
         if (read_u32(d, &u32))

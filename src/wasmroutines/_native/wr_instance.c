@@ -62,7 +62,7 @@ static uint64_t eval_operand(const wr_instance *inst, const wr_constinsn *c)
 }
 
 /* Validation has typed the expression (wr_validate_module.c): an extended one
- * holds only i32 or i64 values, never more than WR_CONSTEXPR_MAX_DEPTH at a
+ * holds only i32, i64 or reference values, never more than WR_CONSTEXPR_MAX_DEPTH at a
  * time, and its binary operations always find two operands. The bounds
  * checks below keep a validator slip from becoming a crash. */
 void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
@@ -102,6 +102,18 @@ void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t
             }
             if (c->op == WR_CONST_I32_ADD || c->op == WR_CONST_I32_SUB || c->op == WR_CONST_I32_MUL)
                 r &= 0xFFFFFFFFu; /* i32: low 32 bits, upper zero */
+            break;
+        case WR_CONST_REF_I31: /* as the instruction (insns/reference.def) */
+            if (n < 1)
+                return;
+            a = stk[--n];
+            r = ((a & 0x7FFFFFFFu) << 1) | WR_REF_I31_TAG;
+            break;
+        case WR_CONST_ANY_CONVERT_EXTERN: /* the same bits (wr_runtime.h) */
+        case WR_CONST_EXTERN_CONVERT_ANY:
+            if (n < 1)
+                return;
+            r = stk[--n];
             break;
         default:
             r = eval_operand(inst, c);

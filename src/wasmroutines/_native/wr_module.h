@@ -17,9 +17,10 @@
 #include "wr_types.h"
 
 /* A constant expression: Wasm 2.0 allows one instruction then `end`; 3.0's
- * extended constant expressions add i32/i64 add, sub and mul (a stack
- * machine over integers: every value of a valid one with more than one
- * instruction is an i32 or an i64). */
+ * extended constant expressions add i32/i64 add, sub and mul, and GC adds
+ * ref.i31, any.convert_extern and extern.convert_any (a stack machine over
+ * one-slot values: every value of a valid one with more than one
+ * instruction is an i32, an i64 or a reference). */
 typedef enum wr_constop {
     WR_CONST_I32 = 0x41,
     WR_CONST_I64 = 0x42,
@@ -35,6 +36,11 @@ typedef enum wr_constop {
     WR_CONST_I64_ADD = 0x7C,
     WR_CONST_I64_SUB = 0x7D,
     WR_CONST_I64_MUL = 0x7E,
+    /* GC's constant instructions of the 0xFB prefix, numbered as their sub-opcode (only after a first one:
+     * each takes an operand). */
+    WR_CONST_ANY_CONVERT_EXTERN = 0x1A,
+    WR_CONST_EXTERN_CONVERT_ANY = 0x1B,
+    WR_CONST_REF_I31 = 0x1C,
 } wr_constop;
 
 /* An instruction of an extended constant expression after its first. */
@@ -222,6 +228,9 @@ typedef struct wr_module {
     /* Its first recursion group or declared subtype (`rec`, `sub`: GC's type
      * system, wr_decode.c), for the feature check (WR_FEATURE_GC): 0 none. */
     uint32_t gc_types_offset;
+    /* Its first use of GC's abstract heap types or instructions (anyref .. nullref, ref.eq, the 0xFB prefix),
+     * for the same check: 0 none. */
+    uint32_t gc_offset;
     /* Its first relaxed SIMD instruction (0xFD prefix byte; 0: none), for the feature check. */
     uint32_t relaxed_simd_offset;
     /* Its first use of exception handling (a tag, exnref, throw, throw_ref, try_table; 0: none), for the
@@ -307,6 +316,7 @@ static inline bool wr_valtype_is_2_0(wr_valtype t)
  * externref, and exnref's long forms). */
 static inline void wr_module_note_exn(wr_module *m, uint32_t offset, const char *malformed);
 static inline void wr_module_note_typed_refs(wr_module *m, uint32_t offset);
+static inline void wr_module_note_gc(wr_module *m, uint32_t offset);
 static inline void wr_module_note_valtype(wr_module *m, wr_valtype t, uint32_t offset, const char *malformed)
 {
     uint32_t code = wr_valtype_code(t);
@@ -315,6 +325,15 @@ static inline void wr_module_note_valtype(wr_module *m, wr_valtype t, uint32_t o
         wr_module_note_exn(m, offset, malformed);
     if (!wr_valtype_is_2_0(t) && !(exn && wr_valtype_nullable(t)))
         wr_module_note_typed_refs(m, offset);
+    if (wr_valtype_is_ref(t) && wr_heaptype_top(t) == WR_HT_ANY && !wr_valtype_is_concrete(t))
+        wr_module_note_gc(m, offset);
+}
+
+/* Note the module's first use of GC (its abstract heap types or instructions), at `offset`. */
+static inline void wr_module_note_gc(wr_module *m, uint32_t offset)
+{
+    if (m->gc_offset == 0)
+        m->gc_offset = offset ? offset : 1;
 }
 
 /* Note the module's first use of typed function references, at `offset`. */

@@ -211,6 +211,42 @@ int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids)
 /* Type id a is b or a declared subtype of it. */
 bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 
+/* A reference's slot (docs/interpreter.md, "References in the any hierarchy"): 0 is null; a funcref is its
+ * wr_func, an exnref its wr_exn; in the any and extern hierarchies (which convert into each other without
+ * changing a bit) the low bits tell an i31 (bit 0: (value << 1) | 1), a host's externref (0b10: its handle
+ * << 2 | 2) and, once GC allocates, a store-owned struct or array (0b00: its aligned address). */
+#define WR_REF_I31_TAG 1u
+#define WR_REF_HOST_TAG 2u
+static inline bool wr_ref_is_i31(uint64_t v) { return (v & 1u) != 0; }
+static inline bool wr_ref_is_host(uint64_t v) { return (v & 3u) == WR_REF_HOST_TAG; }
+
+/* Whether the reference `v` matches the reference type `rt` (a module's type: concrete indices are the
+ * instance's), v being of a type in rt's hierarchy (validation sees to that): ref.test, ref.cast and
+ * br_on_cast. */
+static inline bool wr_ref_test(const wr_instance *inst, uint64_t v, wr_valtype rt)
+{
+    if (v == 0)
+        return wr_valtype_nullable(rt);
+    switch (wr_valtype_code(rt)) {
+    case WR_HT_ANY:
+    case WR_HT_FUNC:
+    case WR_HT_EXTERN:
+    case WR_HT_EXN:
+        return true;
+    case WR_HT_EQ: /* an i31, or a struct or an array */
+        return !wr_ref_is_host(v);
+    case WR_HT_I31:
+        return wr_ref_is_i31(v);
+    case WR_HT_CONCRETE: { /* a function type (the only defined types until GC's struct and array land) */
+        const wr_func *f = (const wr_func *)(uintptr_t)v;
+        uint32_t id = inst->type_ids[wr_valtype_index(rt)];
+        return f->type_id == id || wr_store_type_sub(inst->store, f->type_id, id);
+    }
+    default: /* struct, array (no such objects yet) and the bottom types: no non-null value */
+        return false;
+    }
+}
+
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
 wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);

@@ -1294,27 +1294,40 @@ static int pop_ref(tr *t, entry *r, wr_valtype *nonnull)
     return 0;
 }
 
-/* Branch to `target` when the reference in `cond` is null (`op` br_on_null)
- * or not (br_on_non_null), the label's values on top of the stack: straight
- * to a block's label when no value moves, else the inverse test skips the
- * copies and the jump. */
-static int emit_ref_branch(tr *t, const entry *cond, ctrl *target, unsigned op)
+/* Branch to `target` when the reference in `cond` passes the test of `op`
+ * (br_on_null, br_on_non_null, br_on_cast, br_on_cast_fail: the casts with
+ * the reference type `rt` as an immediate), the label's values on top of
+ * the stack: straight to a block's label when no value moves, else the
+ * inverse test (`inverse`) skips the copies and the jump. */
+static int emit_ref_test_branch(tr *t, const entry *cond, ctrl *target, unsigned op, unsigned inverse, bool has_rt,
+                                wr_valtype rt)
 {
     uint32_t at;
     if (target->kind != CTL_FUNC && target->kind != CTL_LOOP && !label_needs_copies(t, target)) {
         CHECK(emit_op(t, op, &at));
         CHECK(emit_slot(t, cond->src));
+        if (has_rt)
+            CHECK(emit_word(t, rt));
+        uint32_t field = t->ncode;
         CHECK(emit_word(t, 0));
-        return add_patch(t, target, at + 2, at);
+        return add_patch(t, target, field, at);
     }
-    CHECK(emit_op(t, op == WR_OP_br_on_null ? WR_OP_br_on_non_null : WR_OP_br_on_null, &at));
+    CHECK(emit_op(t, inverse, &at));
     CHECK(emit_slot(t, cond->src));
+    if (has_rt)
+        CHECK(emit_word(t, rt));
     uint32_t field = t->ncode;
     CHECK(emit_word(t, 0));
     CHECK(emit_branch(t, target));
     set_target(t, field, at, t->ncode);
     mark_label(t);
     return 0;
+}
+
+static int emit_ref_branch(tr *t, const entry *cond, ctrl *target, unsigned op)
+{
+    unsigned inverse = op == WR_OP_br_on_null ? WR_OP_br_on_non_null : WR_OP_br_on_null;
+    return emit_ref_test_branch(t, cond, target, op, inverse, false, 0);
 }
 
 /* br_on_null l: [t* (ref null ht)] -> [t* (ref ht)], branching with t* when null. */
@@ -1811,6 +1824,112 @@ static int read_heaptype(tr *t, wr_valtype *type)
     return check_valtype(t, rc, bad, *type, "malformed reference type");
 }
 
+/* ---- GC's 0xFB prefix: i31, the extern conversions and the casts (struct
+ * and array are not supported yet: wr_unsupported_gc_op) ---- */
+
+/* A reference type of a cast: (ref null? ht), ht read here. */
+static int read_cast_type(tr *t, bool nullable, wr_valtype *rt)
+{
+    CHECK(read_heaptype(t, rt));
+    if (!nullable)
+        *rt |= WR_REF_NONNULL;
+    return 0;
+}
+
+/* rt1 \ rt2: what is left of rt1 once the values of rt2 are taken out (only null, if rt2 takes it). */
+static wr_valtype ref_diff(wr_valtype rt1, wr_valtype rt2)
+{
+    return wr_valtype_nullable(rt2) ? rt1 | WR_REF_NONNULL : rt1;
+}
+
+/* ref.test rt and ref.cast rt: [(ref null top)] -> [i32] / [rt]. */
+static int op_ref_test(tr *t, bool cast, bool nullable)
+{
+    wr_valtype rt = 0;
+    entry in;
+    CHECK(read_cast_type(t, nullable, &rt));
+    CHECK(pop(t, wr_heaptype_top(rt), &in));
+    uint32_t imm = rt;
+    return emit_manual(t, cast ? WR_OP_ref_cast : WR_OP_ref_test, &in, 1, cast ? rt : WR_I32, &imm, 1);
+}
+
+/* br_on_cast l rt1 rt2: [t* rt1] -> [t* rt1\rt2], branching with [t* rt2] when the value matches rt2;
+ * br_on_cast_fail l rt1 rt2: [t* rt1] -> [t* rt2], branching with [t* rt1\rt2] when it does not. */
+static int op_br_on_cast(tr *t, bool fail)
+{
+    uint8_t flags;
+    uint32_t depth;
+    ctrl *target;
+    wr_valtype rt1 = 0, rt2 = 0;
+    entry r;
+    READ(wr_read_u8(&t->r, &flags));
+    if (flags > 3)
+        return malformed(t, "malformed cast flags");
+    CHECK(get_label(t, &depth, &target));
+    CHECK(read_cast_type(t, flags & 1, &rt1));
+    CHECK(read_cast_type(t, flags & 2, &rt2));
+    if (!wr_valtype_sub(rt2, rt1, &t->cx))
+        return invalid(t, "type mismatch");
+    if (label_arity(target) == 0)
+        return invalid(t, "type mismatch");
+    wr_valtype diff = ref_diff(rt1, rt2);
+    wr_valtype taken = fail ? diff : rt2, left = fail ? rt2 : diff;
+    CHECK(pop(t, rt1, &r));
+    CHECK(push(t, taken, r.src == r.pos ? UINT32_MAX : r.src));
+    CHECK(check_label_values(t, target));
+    CHECK(retype_label_values(t, target));
+    if (emitting(t))
+        CHECK(emit_ref_test_branch(t, &t->stk[t->nstk - 1], target, fail ? WR_OP_br_on_cast_fail : WR_OP_br_on_cast,
+                                   fail ? WR_OP_br_on_cast : WR_OP_br_on_cast_fail, true, rt2));
+    CHECK(pop(t, UNKNOWN_TYPE, &r));
+    return push(t, left, r.src == r.pos ? UINT32_MAX : r.src);
+}
+
+/* any.convert_extern and extern.convert_any: the same bits (wr_runtime.h), retyped. */
+static int op_convert_ref(tr *t, wr_valtype from, wr_valtype to)
+{
+    entry r;
+    CHECK(pop(t, from, &r));
+    wr_valtype out = r.type == UNKNOWN_TYPE || wr_valtype_nullable(r.type) ? to : to | WR_REF_NONNULL;
+    return push(t, out, r.src == r.pos ? UINT32_MAX : r.src);
+}
+
+static int op_prefix_fb(tr *t)
+{
+    uint32_t sub;
+    entry in;
+    wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+    wr_module_note_gc(t->m, wr_reader_offset(&t->r) - 1);
+    READ(wr_read_u32(&t->r, &sub));
+    if (wr_unsupported_gc_op(sub))
+        return unsupported(t, wr_unsupported_gc_op(sub));
+    switch (sub) {
+    case 0x14: /* ref.test (ref ht) */
+    case 0x15: /* ref.test (ref null ht) */
+        return op_ref_test(t, false, sub == 0x15);
+    case 0x16: /* ref.cast (ref ht) */
+    case 0x17: /* ref.cast (ref null ht) */
+        return op_ref_test(t, true, sub == 0x17);
+    case 0x18:
+        return op_br_on_cast(t, false);
+    case 0x19:
+        return op_br_on_cast(t, true);
+    case 0x1A: /* any.convert_extern */
+        return op_convert_ref(t, WR_EXTERNREF, WR_ANYREF);
+    case 0x1B: /* extern.convert_any */
+        return op_convert_ref(t, WR_ANYREF, WR_EXTERNREF);
+    case 0x1C: /* ref.i31 */
+        CHECK(pop(t, WR_I32, &in));
+        return emit_manual(t, WR_OP_ref_i31, &in, 1, WR_I31REF | WR_REF_NONNULL, NULL, 0);
+    case 0x1D: /* i31.get_s */
+    case 0x1E: /* i31.get_u */
+        CHECK(pop(t, WR_I31REF, &in));
+        return emit_manual(t, sub == 0x1D ? WR_OP_i31_get_s : WR_OP_i31_get_u, &in, 1, WR_I32, NULL, 0);
+    default:
+        return malformed(t, "illegal opcode");
+    }
+}
+
 /* ---- the 0xFC prefix: saturating truncation (generic), bulk memory and
  * table instructions ---- */
 
@@ -2137,6 +2256,15 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     case 0xD6:
         wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
         return op_br_on_non_null(t);
+    case 0xD3: { /* ref.eq */
+        wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
+        wr_module_note_gc(t->m, wr_reader_offset(&t->r) - 1);
+        CHECK(pop(t, WR_HT_EQ, &in[1]));
+        CHECK(pop(t, WR_HT_EQ, &in[0]));
+        return emit_manual(t, WR_OP_ref_eq, in, 2, WR_I32, NULL, 0);
+    }
+    case 0xFB:
+        return op_prefix_fb(t);
     case 0xFC:
         return op_prefix_fc(t);
     case 0xFD:

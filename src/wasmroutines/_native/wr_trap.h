@@ -26,6 +26,8 @@
     X(WR_TRAP_OUT_OF_MEMORY, "out of memory")                          \
     X(WR_TRAP_NULL_FUNC_REF, "null function reference")               \
     X(WR_TRAP_NULL_EXNREF, "null exception reference")                  \
+    X(WR_TRAP_NULL_I31, "null i31 reference")                           \
+    X(WR_TRAP_CAST_FAILURE, "cast failure")                             \
     X(WR_TRAP_UNCAUGHT_EXCEPTION, "uncaught exception")
 
 typedef enum wr_trap {

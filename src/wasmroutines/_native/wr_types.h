@@ -41,6 +41,13 @@ enum {
     WR_HT_NOEXTERN = 0x72, /* the bottom of extern */
     WR_HT_EXN = 0x69,      /* exception handling: a caught exception (wr_runtime.h, wr_exn) */
     WR_HT_NOEXN = 0x74,    /* the bottom of exn: only null */
+    /* GC's any hierarchy: none <: i31, struct, array <: eq <: any (docs/interpreter.md: a reference's slot). */
+    WR_HT_ANY = 0x6E,
+    WR_HT_EQ = 0x6D,
+    WR_HT_I31 = 0x6C,
+    WR_HT_STRUCT = 0x6B,
+    WR_HT_ARRAY = 0x6A,
+    WR_HT_NONE = 0x71, /* the bottom of any: only null */
     /* Internal codes (no binary byte): a defined type; the bottom heap type
      * of unreachable code (a subtype of every heap type, wr_translate.c). */
     WR_HT_CONCRETE = 0x01,
@@ -53,6 +60,8 @@ enum {
     WR_EXTERNREF = WR_HT_EXTERN, /* (ref null extern) */
     WR_EXNREF = WR_HT_EXN,       /* (ref null exn) */
     WR_NULLEXNREF = WR_HT_NOEXN, /* (ref null noexn), the type of `ref.null noexn` */
+    WR_ANYREF = WR_HT_ANY,       /* (ref null any) */
+    WR_I31REF = WR_HT_I31,       /* (ref null i31) */
 };
 #define WR_HT_INDEX_SHIFT 9
 #define WR_HT_MAX_INDEX ((1u << (32 - WR_HT_INDEX_SHIFT)) - 1u)
@@ -67,6 +76,12 @@ static inline bool wr_heaptype_is_abstract(uint32_t code)
     case WR_HT_NOEXTERN:
     case WR_HT_EXN:
     case WR_HT_NOEXN:
+    case WR_HT_ANY:
+    case WR_HT_EQ:
+    case WR_HT_I31:
+    case WR_HT_STRUCT:
+    case WR_HT_ARRAY:
+    case WR_HT_NONE:
         return true;
     default:
         return false;
@@ -96,7 +111,8 @@ static inline wr_valtype wr_ref_concrete(uint32_t index, bool nullable)
 static inline bool wr_valtype_defaultable(wr_valtype t) { return wr_valtype_is_num(t) || wr_valtype_nullable(t); }
 
 /* The top of an abstract or concrete heap type's hierarchy: WR_HT_FUNC,
- * WR_HT_EXTERN or WR_HT_EXN (every defined type is a function type until GC). */
+ * WR_HT_EXTERN, WR_HT_EXN or WR_HT_ANY (every defined type is a function
+ * type until GC's struct and array types). */
 static inline uint32_t wr_heaptype_top(wr_valtype heap)
 {
     uint32_t c = wr_valtype_code(heap);
@@ -104,6 +120,8 @@ static inline uint32_t wr_heaptype_top(wr_valtype heap)
         return WR_HT_EXTERN;
     if (c == WR_HT_EXN || c == WR_HT_NOEXN)
         return WR_HT_EXN;
+    if (c == WR_HT_ANY || c == WR_HT_EQ || c == WR_HT_I31 || c == WR_HT_STRUCT || c == WR_HT_ARRAY || c == WR_HT_NONE)
+        return WR_HT_ANY;
     return WR_HT_FUNC;
 }
 

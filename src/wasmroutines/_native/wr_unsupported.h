@@ -20,29 +20,26 @@
  * an abstract heap type's (which is the same byte). */
 static inline const char *wr_unsupported_valtype(uint8_t b)
 {
-    switch (b) {
-    case 0x6A: /* arrayref */
-    case 0x6B: /* structref */
-    case 0x6C: /* i31ref */
-    case 0x6D: /* eqref */
-    case 0x6E: /* anyref */
-    case 0x71: /* nullref */
-        return WR_NO_GC;
-    default:
-        return NULL;
-    }
+    (void)b; /* GC's abstract heap types (any, eq, i31, struct, array, none) are in */
+    return NULL;
 }
 
 /* A one-byte opcode in a function body (0xFB is GC's prefix). */
 static inline const char *wr_unsupported_opcode(uint8_t op)
 {
     switch (op) {
-    case 0xD3: /* ref.eq */
-    case 0xFB: /* struct, array, i31, casts, extern conversions */
+    case 0xFB: /* struct and array (wr_unsupported_gc_op: which of GC's instructions are) */
         return WR_NO_GC;
     default:
         return NULL;
     }
+}
+
+/* An instruction of GC's 0xFB prefix: struct.* and array.* (0x00 .. 0x13); the casts, extern conversions and
+ * i31 (0x14 .. 0x1E) are in. */
+static inline const char *wr_unsupported_gc_op(uint32_t sub)
+{
+    return sub <= 0x13 ? WR_NO_GC : NULL;
 }
 
 /* A composite type's form byte (0x60 is a function type). */

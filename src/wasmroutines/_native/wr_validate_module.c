@@ -181,6 +181,21 @@ static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, wr_va
             return invalid(err, offset, "type mismatch");
         *n -= 2;
         break;
+    case WR_CONST_REF_I31: /* [i32] -> [(ref i31)] */
+        if (*n < 1 || stk[*n - 1] != WR_I32)
+            return invalid(err, offset, "type mismatch");
+        *n -= 1;
+        break;
+    case WR_CONST_ANY_CONVERT_EXTERN: /* [(ref null? extern)] -> [(ref null? any)] */
+    case WR_CONST_EXTERN_CONVERT_ANY: {
+        wr_valtype from = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_EXTERNREF : WR_ANYREF;
+        wr_valtype to = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_ANYREF : WR_EXTERNREF;
+        if (*n < 1 || !wr_valtype_sub(stk[*n - 1], from, NULL))
+            return invalid(err, offset, "type mismatch");
+        *type = to | (stk[*n - 1] & WR_REF_NONNULL);
+        *n -= 1;
+        break;
+    }
     default:
         break;
     }
@@ -400,6 +415,8 @@ int wr_module_check_features(const wr_module *m, uint32_t features, wr_error *er
     if (!(features & WR_FEATURE_GC) && m->gc_types_offset)
         return wr_error_set(err, WR_ERR_UNSUPPORTED, m->gc_types_offset,
                             "recursive types are not in the module's feature set");
+    if (!(features & WR_FEATURE_GC) && m->gc_offset)
+        return wr_error_set(err, WR_ERR_UNSUPPORTED, m->gc_offset, "GC is not in the module's feature set");
     if (!(features & WR_FEATURE_FUNCTION_REFERENCES) && m->typed_refs_offset)
         return wr_error_set(err, WR_ERR_UNSUPPORTED, m->typed_refs_offset,
                             "typed function references are not in the module's feature set");

@@ -22,10 +22,12 @@ bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
         return true;
     if (cb == WR_HT_BOT || wr_heaptype_top(a) != wr_heaptype_top(b))
         return false;
-    if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN || cb == WR_HT_EXN) /* the top of a's hierarchy */
+    if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN || cb == WR_HT_EXN || cb == WR_HT_ANY) /* the top of a's hierarchy */
         return true;
-    if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN || ca == WR_HT_NOEXN) /* the bottom of b's */
+    if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN || ca == WR_HT_NOEXN || ca == WR_HT_NONE) /* the bottom of b's */
         return true;
+    if (cb == WR_HT_EQ) /* i31, struct and array (defined types are function types until GC's land) */
+        return ca == WR_HT_I31 || ca == WR_HT_STRUCT || ca == WR_HT_ARRAY;
     if (ca == WR_HT_CONCRETE && cb == WR_HT_CONCRETE)
         return wr_deftype_sub(wr_valtype_index(a), wr_valtype_index(b), cx);
     return false;
@@ -131,6 +133,18 @@ static const char *abstract_name(uint32_t code)
         return "exn";
     case WR_HT_NOEXN:
         return "noexn";
+    case WR_HT_ANY:
+        return "any";
+    case WR_HT_EQ:
+        return "eq";
+    case WR_HT_I31:
+        return "i31";
+    case WR_HT_STRUCT:
+        return "struct";
+    case WR_HT_ARRAY:
+        return "array";
+    case WR_HT_NONE:
+        return "none";
     case WR_HT_BOT:
         return "bot";
     default:
@@ -174,6 +188,24 @@ const char *wr_valtype_name(wr_valtype t, char *buf, size_t cap)
         break;
     case WR_NULLEXNREF:
         name = "nullexnref";
+        break;
+    case WR_HT_ANY:
+        name = "anyref";
+        break;
+    case WR_HT_EQ:
+        name = "eqref";
+        break;
+    case WR_HT_I31:
+        name = "i31ref";
+        break;
+    case WR_HT_STRUCT:
+        name = "structref";
+        break;
+    case WR_HT_ARRAY:
+        name = "arrayref";
+        break;
+    case WR_HT_NONE:
+        name = "nullref";
         break;
     default:
         break;

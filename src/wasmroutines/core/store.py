@@ -489,13 +489,15 @@ class Store:
     # ---- externref values ----
 
     def _extern_handle(self, obj: object) -> int:
-        """The nonzero handle standing for `obj` in wasm (kept alive as long as the store)."""
+        """The slot standing for `obj` in wasm (kept alive as long as the store): its handle n (1, 2, ...) as
+        (n << 2) | 2, the tag that tells a host object from an i31 or a GC object in the any hierarchy
+        (docs/interpreter.md)."""
         handle = self._extern_handles.get(id(obj))
         if handle is None:
             handle = len(self._extern_objects) + 1
             self._extern_objects[handle] = obj
             self._extern_handles[id(obj)] = handle
-        return handle
+        return handle << 2 | 2
 
-    def _extern_object(self, handle: int) -> object:
-        return self._extern_objects[handle]
+    def _extern_object(self, slot: int) -> object:
+        return self._extern_objects[slot >> 2]

@@ -39,6 +39,15 @@ class ValType(IntEnum):
     EXNREF = 0x69
     #: The type of `ref.null noexn`: only null, a subtype of exnref.
     NULLEXNREF = 0x74
+    #: GC's abstract reference types (3.0): anyref holds host objects (an externref made internal) and i31s;
+    #: eqref and i31ref hold i31s (Python sees an i31 as an I31, core/values.py); structref and arrayref hold
+    #: no value but null until GC's structs and arrays land; nullref is the type of `ref.null none`.
+    ANYREF = 0x6E
+    EQREF = 0x6D
+    I31REF = 0x6C
+    STRUCTREF = 0x6B
+    ARRAYREF = 0x6A
+    NULLREF = 0x71
 
     @property
     def slots(self) -> int:
@@ -58,11 +67,29 @@ class ValType(IntEnum):
     def nullable(self) -> bool:
         return True
 
+    @property
+    def top(self) -> HeapType | None:
+        """A reference type's hierarchy (FUNC, EXTERN, EXN or ANY); None for a number or vector type."""
+        return HeapType(int(self)).top if self in _REFS else None
+
     def __str__(self) -> str:
         return self.name.lower()
 
 
-_REFS = frozenset((ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF, ValType.NULLEXNREF))
+_REFS = frozenset(
+    (
+        ValType.FUNCREF,
+        ValType.EXTERNREF,
+        ValType.EXNREF,
+        ValType.NULLEXNREF,
+        ValType.ANYREF,
+        ValType.EQREF,
+        ValType.I31REF,
+        ValType.STRUCTREF,
+        ValType.ARRAYREF,
+        ValType.NULLREF,
+    )
+)
 
 
 class HeapType(IntEnum):
@@ -74,16 +101,27 @@ class HeapType(IntEnum):
     NOEXTERN = 0x72  # the bottom of extern
     EXN = 0x69  # exception handling: a caught exception
     NOEXN = 0x74  # the bottom of exn
+    # GC's any hierarchy: none <: i31, struct, array <: eq <: any.
+    ANY = 0x6E
+    EQ = 0x6D
+    I31 = 0x6C
+    STRUCT = 0x6B
+    ARRAY = 0x6A
+    NONE = 0x71  # the bottom of any
 
     @property
     def top(self) -> HeapType:
         if self in (HeapType.EXTERN, HeapType.NOEXTERN):
             return HeapType.EXTERN
+        if self in _ANY_HIERARCHY:
+            return HeapType.ANY
         return HeapType.EXN if self in (HeapType.EXN, HeapType.NOEXN) else HeapType.FUNC
 
     def __str__(self) -> str:
         return self.name.lower()
 
+
+_ANY_HIERARCHY = frozenset((HeapType.ANY, HeapType.EQ, HeapType.I31, HeapType.STRUCT, HeapType.ARRAY, HeapType.NONE))
 
 # The C core's encoding of a reference type (wr_types.h): the heap type's code in bits 0..7 (an abstract heap
 # type's byte, or _CONCRETE with the type index in bits 9..31), bit 8 set when it is not nullable.
@@ -111,7 +149,8 @@ class RefType:
 
     @property
     def top(self) -> HeapType:
-        """FUNC, EXTERN or EXN: the hierarchy the references belong to (every defined type is a function type)."""
+        """FUNC, EXTERN, EXN or ANY: the hierarchy the references belong to (every defined type is a function
+        type until GC's struct and array types land)."""
         return self.heap.top if isinstance(self.heap, HeapType) else HeapType.FUNC
 
     @property
@@ -125,7 +164,18 @@ class RefType:
 
 
 #: The heap types whose nullable reference types have short forms (ValType members).
-_SHORT = (HeapType.FUNC, HeapType.EXTERN, HeapType.EXN, HeapType.NOEXN)
+_SHORT = (
+    HeapType.FUNC,
+    HeapType.EXTERN,
+    HeapType.EXN,
+    HeapType.NOEXN,
+    HeapType.ANY,
+    HeapType.EQ,
+    HeapType.I31,
+    HeapType.STRUCT,
+    HeapType.ARRAY,
+    HeapType.NONE,
+)
 
 #: A value type: a number or vector type, funcref, externref, exnref or nullexnref (ValType), or another reference
 #: type.
@@ -134,8 +184,9 @@ AnyValType: TypeAlias = ValType | RefType
 
 def valtype(t: Any) -> AnyValType:
     """A value type from a ValType, a RefType or the C core's 32-bit code; `(ref null func)`, `(ref null extern)`,
-    `(ref null exn)` and `(ref null noexn)` become ValType's FUNCREF, EXTERNREF, EXNREF and NULLEXNREF, so one
-    test (`t is ValType.FUNCREF`) finds funcref however it was written."""
+    `(ref null exn)` and `(ref null noexn)` become ValType's FUNCREF, EXTERNREF, EXNREF and NULLEXNREF (and GC's
+    `(ref null any)` .. `(ref null none)` ANYREF .. NULLREF), so one test (`t is ValType.FUNCREF`) finds funcref
+    however it was written."""
     if isinstance(t, RefType):
         if t.nullable and t.heap in _SHORT:
             return ValType(int(t.heap))

@@ -6,6 +6,15 @@ take floats (or ints) and come back as floats (f32 widened); v128 is an int of
 is any Python object or None (the store hands out a handle per object); exnref
 is a WasmException or None (the exception itself, as wasm holds it: the C
 exception stays the store's while the store lives, docs/interpreter.md).
+
+GC's any hierarchy (anyref, eqref, i31ref, structref, arrayref, nullref): an
+i31 is an I31 (an int subclass holding the signed 31-bit value); any other
+non-None anyref is the host object it was made from (any.convert_extern of an
+externref). Going in, an I31 is an i31 for anyref and eqref (and for externref:
+extern.convert_any of an i31, which comes back out as an I31), a plain int is
+one too for i31ref and eqref, and for anyref any other object (plain ints
+included) is a host object. structref and arrayref take only None until GC's
+structs and arrays land.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = [
+    "I31",
     "args_to_slots",
     "f32_bits",
     "f32_value",
@@ -38,6 +48,69 @@ _F64 = struct.Struct("<d")
 _U64 = struct.Struct("<Q")
 _M32 = 0xFFFF_FFFF
 _M64 = 0xFFFF_FFFF_FFFF_FFFF
+
+
+class I31(int):
+    """An i31ref's value: an int of 31 bits, kept as its signed value (-2**30 .. 2**30-1; an unsigned one up to
+    2**31-1 is taken modulo 2**31, as `ref.i31` wraps an i32). i31.get_u sees `value % 2**31`."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: int) -> I31:
+        v = _int(value, "i31")
+        if not -(1 << 30) <= v < (1 << 31):
+            raise OverflowError(f"{v} does not fit an i31 (signed or unsigned 31-bit)")
+        return super().__new__(cls, v - (1 << 31) if v >= (1 << 30) else v)
+
+    def __repr__(self) -> str:
+        return f"I31({int(self)})"
+
+
+# How a reference sits in its slot (wr_runtime.h, docs/interpreter.md): 0 null, an i31 as (value << 1) | 1, a
+# host object (externref, or anyref made from one) as (handle << 2) | 2 (Store._extern_handle).
+_I31_TAG = 1
+
+
+def i31_slot(value: Any) -> int:
+    return ((int(value if isinstance(value, I31) else I31(value)) & 0x7FFF_FFFF) << 1) | _I31_TAG
+
+
+def _i31_value(slot: int) -> I31:
+    v = (slot >> 1) & 0x7FFF_FFFF
+    return I31(v - (1 << 31) if v & 0x4000_0000 else v)
+
+
+def extern_slot(store: Store, value: Any) -> int:
+    """An externref's slot: None, an I31 (an i31 made external) or a host object."""
+    if value is None:
+        return 0
+    if isinstance(value, I31):
+        return i31_slot(value)
+    return store._extern_handle(value)
+
+
+def extern_value(store: Store, slot: int) -> Any:
+    """The value of a slot of the any or the extern hierarchy."""
+    if slot == 0:
+        return None
+    if slot & _I31_TAG:
+        return _i31_value(slot)
+    return store._extern_object(slot)
+
+
+_EQ_HEAPS = (HeapType.EQ, HeapType.I31)
+
+
+def any_slot(store: Store, t: RefType, value: Any) -> int:
+    """A non-None value's slot as the any hierarchy's reference type `t` (checked)."""
+    heap = t.heap
+    if isinstance(value, I31) or (heap in _EQ_HEAPS and isinstance(value, int) and not isinstance(value, bool)):
+        if heap not in (HeapType.ANY, *_EQ_HEAPS):
+            raise RefTypeError(f"an i31 for {t}")
+        return i31_slot(value)
+    if heap is HeapType.ANY:
+        return store._extern_handle(value)
+    raise RefTypeError(f"{t} takes {'an I31 or int' if heap in _EQ_HEAPS else 'only'} None, got {type(value).__name__}")
 
 
 def f32_bits(value: float) -> int:
@@ -97,7 +170,9 @@ def to_slots(store: Store, t: AnyValType, value: Any, out: list[int]) -> None:
     elif t is ValType.FUNCREF:
         out.append(funcref_slot(store, value))
     elif t is ValType.EXTERNREF:
-        out.append(0 if value is None else store._extern_handle(value))
+        out.append(extern_slot(store, value))
+    elif t.is_ref and t.top is HeapType.ANY:
+        out.append(ref_slot(store, t if isinstance(t, RefType) else RefType(HeapType(int(t))), value))
     elif t is ValType.EXNREF or t is ValType.NULLEXNREF:
         if t is ValType.NULLEXNREF and value is not None:
             raise TypeError("a nullexnref is always None")
@@ -135,10 +210,12 @@ def ref_slot(store: Store, t: RefType, value: Any) -> int:
         if not t.nullable:
             raise RefTypeError(f"None for the non-nullable reference type {t}")
         return 0
-    if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN):
+    if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN, HeapType.NONE):
         raise RefTypeError(f"{t} takes only None, got {type(value).__name__}")
     if t.top is HeapType.EXTERN:
-        return store._extern_handle(value)
+        return extern_slot(store, value)
+    if t.top is HeapType.ANY:
+        return any_slot(store, t, value)
     if t.top is HeapType.EXN:
         return exnref_slot(store, value)
     slot = funcref_slot(store, value)
@@ -165,8 +242,8 @@ def from_slots(store: Store, t: AnyValType, slots: Sequence[int], i: int) -> Any
         return s | (slots[i + 1] << 64)
     if t is ValType.FUNCREF:
         return funcref_value(store, s)
-    if t is ValType.EXTERNREF or (isinstance(t, RefType) and t.top is HeapType.EXTERN):
-        return None if s == 0 else store._extern_object(s)
+    if t is ValType.EXTERNREF or (t.is_ref and t.top in (HeapType.EXTERN, HeapType.ANY)):
+        return extern_value(store, s)
     if t is ValType.EXNREF or t is ValType.NULLEXNREF or (isinstance(t, RefType) and t.top is HeapType.EXN):
         return exnref_value(store, s)
     if isinstance(t, RefType):

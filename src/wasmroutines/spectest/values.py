@@ -51,7 +51,9 @@ class Refs:
         return self.store._extern_handle(self.extern(n))
 
 
-#: 3.0's reference types that only GC makes (not supported yet): any value of them is null here.
+#: GC's reference types: `anyref N` is the host object of `ref.extern N` (the spec interpreter's `ref.host N`:
+#: any.convert_extern of an externref is the host object itself); a result written without a value (`ref.i31`,
+#: `ref.struct`, ...) is any non-null reference of the type.
 _GC_REFS = ("anyref", "eqref", "i31ref", "structref", "arrayref")
 #: The null references of 3.0's bottom heap types, and `refnull` (a null reference of any type).
 _NULLS = ("refnull", "nullref", "nullfuncref", "nullexternref", "nullexnref")
@@ -83,7 +85,9 @@ def arg_slots(arg: dict[str, Any], refs: Refs) -> list[int]:
     if t in _GC_REFS or t in _NULLS:
         if value == "null" or t in _NULLS:
             return [0]
-        raise ValueError(f"cannot pass {t} {value}: GC references are not supported")
+        if t == "anyref" and value is not None:
+            return [refs.extern_slot(int(value))]
+        raise ValueError(f"cannot pass {t} {value}: GC objects are not supported")
     raise ValueError(f"unknown argument type {t!r}")
 
 
@@ -140,19 +144,26 @@ def matches(expected: dict[str, Any], slots: Sequence[int], refs: Refs) -> bool:
         return count == len(value)
     if t == "funcref" or t == "exnref":
         return s == 0 if value == "null" else s != 0
-    if t == "externref":
+    if t == "externref" or t in _GC_REFS:
         if value == "null":
             return s == 0
-        if value is None:  # (ref.extern) with no number: any non-null
-            return s != 0
-        return s != 0 and refs.store._extern_object(s) is refs.extern(int(value))
+        if value is None:  # (ref.extern), (ref.i31), ... with no number: any non-null of the type
+            return _gc_kind_matches(t, s)
+        return s & 3 == 2 and refs.store._extern_object(s) is refs.extern(int(value))
     if t in _NULLS:
         return s == 0
-    if t in _GC_REFS:
-        if value == "null":
-            return s == 0
-        raise ValueError(f"cannot check a non-null {t}: GC and exception references are not supported")
     raise ValueError(f"unknown expected type {t!r}")
+
+
+def _gc_kind_matches(t: str, s: int) -> bool:
+    """Whether the non-null reference `s` is of the abstract type named `t` (the slot's tags: wr_runtime.h)."""
+    if s == 0:
+        return False
+    if t == "i31ref":
+        return s & 1 == 1
+    if t == "eqref":
+        return s & 3 != 2
+    return t not in ("structref", "arrayref")  # externref, anyref: any; no structs or arrays yet
 
 
 def describe(slots: Sequence[int], t: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from ...core.store import Store as CoreStore
 from ...core.types import AnyValType, HeapType, RefType, ValType
 from ...core.values import f32_bits, f64_bits, from_slots, funcref_slot, ref_slot
+from ...core.values import to_slots as core_to_slots
 
 __all__ = ["check", "from_core_value", "results_from_slots", "to_slots", "valtype_debug"]
 
@@ -44,7 +45,7 @@ _DEBUG = {
 
 def valtype_debug(t: AnyValType) -> str:
     """A core value type as wasmer prints a type (`I32`, `FuncRef`); another reference type as the core does."""
-    return str(t) if isinstance(t, RefType) else _DEBUG[t]
+    return _DEBUG.get(t, str(t)) if isinstance(t, ValType) else str(t)
 
 
 def _is_funcs(t: AnyValType) -> bool:
@@ -128,6 +129,8 @@ def to_slots(store: CoreStore, types: Sequence[AnyValType], values: Sequence[Any
             out.append(funcref_slot(store, _funcref(value)))
         elif isinstance(t, RefType):
             out.append(ref_slot(store, t, _funcref(value) if _is_funcs(t) else value))
+        elif t.top is HeapType.ANY:  # GC's anyref .. nullref: as the core takes them (I31s, host objects)
+            core_to_slots(store, t, value, out)
         else:
             out.append(0 if value is None else store._extern_handle(value))
     return out

@@ -87,7 +87,10 @@ def to_type(value: Any) -> Type:
 
 
 def from_core_valtype(t: core.AnyValType) -> Type:
-    """wasmer knows funcref and externref only: another reference type shows as the one of its hierarchy."""
+    """wasmer knows funcref and externref only: another reference type shows as the one of its hierarchy (GC's
+    any hierarchy as externref: its values are host objects, and I31s)."""
+    if t.is_ref and t.top is core.HeapType.ANY:
+        return Type.EXTERN_REF
     if isinstance(t, core.RefType):
         return Type.EXTERN_REF if t.top is core.HeapType.EXTERN else Type.FUNC_REF
     return _FROM_CORE[t]
