@@ -226,13 +226,11 @@ static int read_name(wr_decoder *d, char **out, uint32_t *len)
     return 0;
 }
 
-/* The result of wr_read_valtype / wr_read_heaptype: a malformed or
- * unsupported byte, or a type index past the types visible here (invalid:
+/* The result of wr_read_valtype / wr_read_heaptype: a malformed byte, or
+ * a type index past the types visible here (invalid:
  * "unknown type", reported if the module turns out well formed). */
-static int valtype_result(wr_decoder *d, int rc, uint8_t bad, wr_valtype t, uint32_t at, const char *malformed)
+static int valtype_result(wr_decoder *d, int rc, wr_valtype t, uint32_t at, const char *malformed)
 {
-    if (rc == WR_VT_UNSUPPORTED)
-        return fail_unsupported(d, pos(d) - 1, wr_unsupported_valtype(bad));
     if (rc == WR_VT_MALFORMED)
         return fail(d, pos(d) - 1, "%s", malformed);
     if (rc)
@@ -249,7 +247,7 @@ static int read_valtype(wr_decoder *d, wr_valtype *out)
     uint8_t bad = 0;
     *out = 0;
     int rc = wr_read_valtype(&d->r, out, &bad);
-    return valtype_result(d, rc, bad, *out, at, "malformed value type");
+    return valtype_result(d, rc, *out, at, "malformed value type");
 }
 
 static int read_reftype(wr_decoder *d, wr_valtype *out)
@@ -267,7 +265,7 @@ static int read_heaptype(wr_decoder *d, wr_valtype *out)
     uint8_t bad = 0;
     *out = 0;
     int rc = wr_read_heaptype(&d->r, out, &bad);
-    return valtype_result(d, rc, bad, *out, at, "malformed reference type");
+    return valtype_result(d, rc, *out, at, "malformed reference type");
 }
 
 /* A tag type: an attribute byte (0: an exception) and a function type index. */

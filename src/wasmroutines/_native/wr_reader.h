@@ -24,10 +24,10 @@ enum {
     WR_READ_TOO_LARGE = 3 /* "integer too large" */
 };
 
-/* Value and heap types (wr_valtype.c): 0, a WR_READ_* code, or WR_VT_MALFORMED (no type in 3.0) or
- * WR_VT_UNSUPPORTED (a 3.0 type the core lacks, wr_unsupported.h), with *bad the byte and the reader just
- * past it. wr_read_valtype_from takes the first byte already read. A type index is not checked here. */
-enum { WR_VT_MALFORMED = 16, WR_VT_UNSUPPORTED = 17 };
+/* Value and heap types (wr_valtype.c): 0, a WR_READ_* code, or WR_VT_MALFORMED (no type in 3.0: every
+ * value and heap type byte of 3.0 is the core's), with *bad the byte and the reader just past it.
+ * wr_read_valtype_from takes the first byte already read. A type index is not checked here. */
+enum { WR_VT_MALFORMED = 16 };
 enum { WR_BYTE_REF_NULL = 0x63, WR_BYTE_REF = 0x64 };
 int wr_read_heaptype(wr_reader *r, wr_valtype *out, uint8_t *bad);
 int wr_read_valtype(wr_reader *r, wr_valtype *out, uint8_t *bad);

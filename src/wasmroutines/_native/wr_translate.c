@@ -185,11 +185,9 @@ static int unsupported(tr *t, const char *what)
 static int read_fail(tr *t, int rc);
 
 /* A value or heap type just read (wr_read_valtype's result): a byte that is
- * none (malformed), a 3.0 one not supported yet, or an unknown type index. */
-static int check_valtype(tr *t, int rc, uint8_t bad, wr_valtype vt, const char *malformed_msg)
+ * none (malformed), or an unknown type index. */
+static int check_valtype(tr *t, int rc, wr_valtype vt, const char *malformed_msg)
 {
-    if (rc == WR_VT_UNSUPPORTED)
-        return unsupported(t, wr_unsupported_valtype(bad));
     if (rc == WR_VT_MALFORMED)
         return malformed(t, malformed_msg);
     if (rc)
@@ -606,7 +604,7 @@ static int read_blocktype(tr *t, ctrl *tmp)
         uint8_t bad = 0;
         wr_valtype vt = 0;
         int rc = wr_read_valtype_from(&t->r, (uint8_t)(bt & 0x7F), &vt, &bad);
-        CHECK(check_valtype(t, rc, bad, vt, "malformed value type"));
+        CHECK(check_valtype(t, rc, vt, "malformed value type"));
         tmp->inline_type = vt;
         tmp->nresults = 1;
         return 0;
@@ -1783,7 +1781,7 @@ static int op_select(tr *t, bool typed)
             return invalid(t, "invalid result arity");
         uint8_t bad = 0;
         int rc = wr_read_valtype(&t->r, &type, &bad);
-        CHECK(check_valtype(t, rc, bad, type, "malformed value type"));
+        CHECK(check_valtype(t, rc, type, "malformed value type"));
     }
     entry in[3];
     CHECK(pop(t, WR_I32, &in[2]));
@@ -1821,7 +1819,7 @@ static int read_heaptype(tr *t, wr_valtype *type)
     uint8_t bad = 0;
     *type = 0;
     int rc = wr_read_heaptype(&t->r, type, &bad);
-    return check_valtype(t, rc, bad, *type, "malformed reference type");
+    return check_valtype(t, rc, *type, "malformed reference type");
 }
 
 /* ---- GC's 0xFB prefix: i31, the extern conversions and the casts (struct
@@ -1956,7 +1954,7 @@ static int op_prefix_fc(tr *t)
     }
     case 9: /* data.drop */
         CHECK(read_data(t, &imm[0]));
-        return emit_manual(t, WR_OP_data_drop, in, 0, 0, imm, 1);
+        return emit_manual(t, WR_OP_data_drop, NULL, 0, 0, imm, 1);
     case 10: { /* memory.copy dst src: the size is an i64 when both are 64-bit */
         uint32_t dst, src;
         CHECK(read_memidx(t, &dst));
@@ -1994,7 +1992,7 @@ static int op_prefix_fc(tr *t)
     }
     case 13: /* elem.drop */
         CHECK(read_elem(t, &imm[0]));
-        return emit_manual(t, WR_OP_elem_drop, in, 0, 0, imm, 1);
+        return emit_manual(t, WR_OP_elem_drop, NULL, 0, 0, imm, 1);
     case 14: /* table.copy dst src: the size is an i64 when both are table64 */
         CHECK(read_table(t, &imm[0]));
         CHECK(read_table(t, &imm[1]));
@@ -2015,7 +2013,7 @@ static int op_prefix_fc(tr *t)
     }
     case 16: /* table.size (below 2^32: the same slot as an i32 or an i64) */
         CHECK(read_table(t, &imm[0]));
-        return emit_manual(t, WR_OP_table_size, in, 0, table64(t, imm[0]) ? WR_I64 : WR_I32, imm, 1);
+        return emit_manual(t, WR_OP_table_size, NULL, 0, table64(t, imm[0]) ? WR_I64 : WR_I32, imm, 1);
     case 17: { /* table.fill */
         CHECK(read_table(t, &imm[0]));
         wr_valtype et = t->m->tables[imm[0]].elemtype;
@@ -2192,9 +2190,9 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
         uint32_t mem;
         CHECK(read_memidx(t, &mem));
         if (mem_fast(t, mem))
-            return emit_manual(t, WR_OP_memory_size, in, 0, WR_I32, NULL, 0);
+            return emit_manual(t, WR_OP_memory_size, NULL, 0, WR_I32, NULL, 0);
         imm[0] = memx_of(t, mem);
-        return emit_manual(t, WR_OP_memory_size_x, in, 0, mem_addr_type(t, mem), imm, 1);
+        return emit_manual(t, WR_OP_memory_size_x, NULL, 0, mem_addr_type(t, mem), imm, 1);
     }
     case 0x40: { /* memory.grow */
         uint32_t mem;
@@ -2242,7 +2240,7 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
             return invalid(t, "unknown function");
         if (!t->m->func_declared || !t->m->func_declared[imm[0]])
             return invalid(t, "undeclared function reference");
-        return emit_manual(t, WR_OP_ref_func, in, 0, wr_ref_concrete(t->m->funcs[imm[0]].type, false), imm, 1);
+        return emit_manual(t, WR_OP_ref_func, NULL, 0, wr_ref_concrete(t->m->funcs[imm[0]].type, false), imm, 1);
     }
     case 0xD4: { /* ref.as_non_null */
         wr_valtype nonnull;

@@ -16,14 +16,6 @@
 
 #define WR_NO_GC           "GC is not supported"
 
-/* A value type or reference type byte (and a block type's first byte), or
- * an abstract heap type's (which is the same byte). */
-static inline const char *wr_unsupported_valtype(uint8_t b)
-{
-    (void)b; /* GC's abstract heap types (any, eq, i31, struct, array, none) are in */
-    return NULL;
-}
-
 /* A one-byte opcode in a function body (0xFB is GC's prefix). */
 static inline const char *wr_unsupported_opcode(uint8_t op)
 {

@@ -247,7 +247,7 @@ int wr_read_heaptype(wr_reader *r, wr_valtype *out, uint8_t *bad)
         *out = *bad;
         return WR_READ_OK;
     }
-    return wr_unsupported_valtype(*bad) ? WR_VT_UNSUPPORTED : WR_VT_MALFORMED;
+    return WR_VT_MALFORMED;
 }
 
 int wr_read_valtype_from(wr_reader *r, uint8_t b, wr_valtype *out, uint8_t *bad)
@@ -263,7 +263,7 @@ int wr_read_valtype_from(wr_reader *r, uint8_t b, wr_valtype *out, uint8_t *bad)
             *out |= WR_REF_NONNULL;
         return rc;
     }
-    return wr_unsupported_valtype(b) ? WR_VT_UNSUPPORTED : WR_VT_MALFORMED;
+    return WR_VT_MALFORMED;
 }
 
 int wr_read_valtype(wr_reader *r, wr_valtype *out, uint8_t *bad)
