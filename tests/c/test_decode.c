@@ -962,6 +962,28 @@ static void test_segment_rules(void)
     WASM2_INVALID(&w, "unknown global 0", 26);
 }
 
+/* Validating a module again gives the same verdict: an extended constant expression whose first instruction's
+ * type is not the result's (`i32.const 5; ref.i31` for an anyref global) once failed the second time (found by
+ * fuzz_decode on gc/i31's module). */
+static void test_validating_twice(void)
+{
+    static const uint8_t mod[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x06, 0x08,
+                                  0x01, 0x6e, 0x00, 0x41, 0x05, 0xfb, 0x1c, 0x0b};
+    wr_error err = {0};
+    wr_module *m = wr_module_decode(mod, sizeof mod, &err);
+    if (!m) {
+        fprintf(stderr, "line %d: decode failed: \"%s\" at %u\n", __LINE__, err.message, err.offset);
+        failures++;
+        return;
+    }
+    wr_error again = {0};
+    if (wr_module_validate(m, &again) != 0) {
+        fprintf(stderr, "line %d: validating again: \"%s\" at %u\n", __LINE__, again.message, again.offset);
+        failures++;
+    }
+    wr_module_free(m);
+}
+
 int main(void)
 {
     test_empty_module();
@@ -983,5 +1005,6 @@ int main(void)
     test_module_rules();
     test_exports_and_start();
     test_segment_rules();
+    test_validating_twice();
     return check_result("test_decode");
 }

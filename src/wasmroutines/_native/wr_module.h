@@ -59,7 +59,8 @@ typedef struct wr_constinsn {
 
 typedef struct wr_constexpr {
     uint8_t op;       /* wr_constop of the first (usually only) instruction */
-    wr_valtype type;  /* the result (filled by validation for global.get, ref.func and extended ones) */
+    wr_valtype type;  /* the first instruction's result (filled by validation for global.get and ref.func); an
+                       * extended expression's is not kept, so validating twice gives the same verdict */
     uint32_t index;   /* global index (global.get) or function index (ref.func) */
     uint64_t bits[2]; /* the constant's bits (f32/f64 as raw bits; v128 uses both) */
     uint32_t offset;  /* byte offset of the expression in the module, for errors */

@@ -224,8 +224,6 @@ static int check_constexpr(const wr_module *m, wr_constexpr *ce, wr_valtype want
     }
     if (n != 1 || !wr_valtype_sub(stk[0], want, &cx))
         return invalid(err, ce->offset, "type mismatch");
-    if (ce->nmore)
-        ce->type = stk[0];
     return 0;
 }
 
