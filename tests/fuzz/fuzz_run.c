@@ -109,6 +109,9 @@ static int stub_import(wr_store *s, const wr_module *m, uint32_t i, wr_extern *o
     case WR_EXTERN_GLOBAL:
         out->ptr = wr_api_global_new(s, ty.valtype, ty.mutable_, 0, 0);
         break;
+    case WR_EXTERN_TAG: /* exception handling: a new tag of the imported payload type */
+        out->ptr = wr_api_tag_new(s, ty.params, ty.nparams);
+        break;
     default:
         fail("unknown import kind");
     }
