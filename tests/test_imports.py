@@ -6,9 +6,13 @@ for annotations only and do not count."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+import wasmroutines
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "wasmroutines"
 
@@ -112,3 +116,18 @@ def test_a_cycle_is_found() -> None:
 @pytest.mark.parametrize("text", ["if TYPE_CHECKING:\n    from .x import y\n"])
 def test_annotation_only_imports_do_not_count(text: str) -> None:
     assert _runtime_imports(ast.parse(text)) == []
+
+
+def test_asyncio_is_imported_on_first_use() -> None:
+    """`wasmroutines run` and `import wasmroutines` leave asyncio (and ssl with it) unimported; the package's asyncio
+    names still resolve, and importing them brings it in."""
+    probe = (
+        "import sys, wasmroutines, wasmroutines.cli\n"
+        "before = 'asyncio' in sys.modules\n"
+        "from wasmroutines import call_async, await_only\n"
+        "print(before, 'asyncio' in sys.modules, call_async.__module__, await_only.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["False", "True", "wasmroutines.core.aio", "wasmroutines.core.aio"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        wasmroutines.nope  # noqa: B018

@@ -10,7 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from .core.aio import await_only, call_async
+from typing import TYPE_CHECKING, Any
+
 from .core.errors import (
     AsyncHostCallError,
     CompileError,
@@ -72,6 +73,19 @@ from .core.types import (
 )
 from .core.values import I31
 from .core.wat import WatError, wat2wasm
+
+if TYPE_CHECKING:
+    from .core.aio import await_only, call_async
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio (and ssl with it) costs a program that never touches it a third of its start-up: imported on first use.
+    if name in ("call_async", "await_only"):
+        from .core import aio
+
+        return getattr(aio, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

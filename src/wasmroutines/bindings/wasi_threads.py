@@ -44,7 +44,7 @@ from typing import Any
 
 from greenlet import GreenletExit
 
-from ..core import aio, execution
+from ..core import execution
 from ..core._ffi import NULL, ffi, lib
 from ..core.errors import ResourceLimitError, WasmroutinesError
 from ..core.extern import Extern
@@ -393,6 +393,8 @@ class WasiThreads:
         thread runs between the loop's other callbacks. Cancelled, every thread of the program is killed."""
         func = self._entry(instance, entry)
         try:
+            from ..core import aio  # asyncio is imported on first use
+
             await aio.call_async(func)
             return 0
         except WasiExit as e:

@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _externtype, aio, execution
+from . import _externtype, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
 from .errors import StackExhausted
@@ -42,6 +42,8 @@ class Function(StoreObject):
         if not isinstance(type, FuncType):
             raise TypeError("Function needs a FuncType")
         if inspect.iscoroutinefunction(func):
+            from . import aio  # asyncio is imported on first use
+
             func = aio.awaiting(func)
         host_id = store._register_host(func, type)
         params = ffi.new("uint32_t[]", [t.code for t in type.params])
@@ -119,6 +121,8 @@ class Function(StoreObject):
     async def call_async(self, *args: Any) -> Any:
         """`self(*args)` as a green thread of its own on the running asyncio loop (aio.py): many calls, of many
         stores, run at once. Its result, or what it raised; cancelled, the thread is killed."""
+        from . import aio
+
         return await aio.call_async(self, *args)
 
     def call_bits(self, args: Sequence[int]) -> list[int]:

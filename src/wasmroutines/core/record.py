@@ -70,7 +70,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._ffi import ffi, lib, optional_text
-from .aio import await_only
 from .backtrace import backtrace_frames
 from .clock import VirtualClock
 from .errors import WallTimeExceeded, WasmroutinesError
@@ -820,6 +819,8 @@ class Replayer(NullObserver):
                 self._sched._block(gt, f"replay of unfinished {full}")  # as the recorded run left it
                 raise Divergence(f"replay: {full} was never meant to return")
             if is_async:
+                from .aio import await_only  # asyncio only where a recording has async calls
+
                 outcome = await_only(_recorded_outcome(rec))
             else:
                 outcome = _recorded_outcome_now(rec)

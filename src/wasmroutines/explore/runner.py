@@ -41,7 +41,6 @@ from ..bindings.wasi import WasiConfig, WasiEnvironment, WasiExit
 from ..bindings.wasi.green import SchedulerWaiter
 from ..bindings.wasi.registry import PREVIEW1, bind
 from ..bindings.wasi.runtime import _poll
-from ..core.aio import awaiting, call_async
 from ..core.determinism import DeterministicClock, NetworkClock, Schedule, SeededBytes
 from ..core.errors import (
     Deadlock,
@@ -485,7 +484,11 @@ def _host_imports(
         if fn is None or not isinstance(imp.type, FuncType):
             continue
         is_async = inspect.iscoroutinefunction(fn)
-        call = awaiting(fn) if is_async else fn
+        call = fn
+        if is_async:
+            from ..core.aio import awaiting  # asyncio is imported on first use
+
+            call = awaiting(fn)
         if interpose is not None:
             call = interpose(imp.module, imp.name, call, is_async)
         out.setdefault(imp.module, {})[imp.name] = Function(store, call, imp.type)
@@ -572,6 +575,8 @@ async def run_program_async(
     start = _send(steps)  # an Outcome already when the program could not start
     while not isinstance(start, Outcome):
         try:
+            from ..core.aio import call_async
+
             await call_async(start)
         except BaseException as exc:  # the generator's own handlers decide (as around a plain call)
             start = _throw(steps, exc)

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 from typing import Any
 
-from ...core import aio
 from ...core.function import Function as CoreFunction
 from ...core.types import FuncType, ValType
 from ._convert import check, from_core_value, register_function, results_from_slots, to_slots, valtype_debug
@@ -54,7 +53,11 @@ class _HostAdapter:
 
     def __init__(self, fn: Callable[..., Any], ft: FuncType) -> None:
         # An `async def` function: the calling green thread waits for its coroutine on the loop (core/aio.py).
-        self.fn = aio.awaiting(fn) if inspect.iscoroutinefunction(fn) else fn
+        if inspect.iscoroutinefunction(fn):
+            from ...core import aio  # asyncio is imported on first use
+
+            fn = aio.awaiting(fn)
+        self.fn = fn
         self.ft = ft
         self.has_funcref_params = any(t.is_ref and t is not ValType.EXTERNREF for t in ft.params)
 
@@ -184,6 +187,8 @@ class Function:
         with wasmer_errors():
             # The arguments are converted in the call's thread, so that many calls made at once cost the loop
             # little until their turns come (a wrong argument raises here all the same).
+            from ...core import aio
+
             raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
         return results_from_slots(core._store, core.type.results, raw)
 
