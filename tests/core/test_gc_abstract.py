@@ -196,7 +196,7 @@ def test_python_values_are_checked(store: Store) -> None:
     assert str(FuncType([ValType.I31REF], [ValType.NULLREF])) == "(func (param i31ref) (result nullref))"
 
 
-def test_the_wasmer_face_shows_the_any_hierarchy_as_externref(wat: Callable[[str], bytes]) -> None:
+def test_the_wasmer_face_shows_the_any_hierarchy_by_kind(wat: Callable[[str], bytes]) -> None:
     from wasmroutines.wasmer import Instance as WInstance
     from wasmroutines.wasmer import Module as WModule
     from wasmroutines.wasmer import Store as WStore
@@ -205,5 +205,5 @@ def test_the_wasmer_face_shows_the_any_hierarchy_as_externref(wat: Callable[[str
     store = WStore()
     module = WModule(store, wat(I31_FUNCS))
     e = WInstance(module).exports
-    assert e.new.type.results == [Type.EXTERN_REF] and e.s.type.params == [Type.EXTERN_REF]
+    assert e.new.type.results == [Type.I31_REF] and e.s.type.params == [Type.I31_REF]
     assert e.new(-3) == I31(-3) and e.s(I31(-3)) == -3 and e.u(5) == 5

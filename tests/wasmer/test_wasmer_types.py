@@ -16,6 +16,13 @@ def test_type_enum() -> None:
         ("V128", 5),
         ("EXTERN_REF", 6),
         ("FUNC_REF", 7),
+        # WebAssembly 3.0's reference types, after wasmer's seven (exnref as wasmer 6 numbers it)
+        ("EXCEPTION_REF", 8),
+        ("ANY_REF", 9),
+        ("EQ_REF", 10),
+        ("I31_REF", 11),
+        ("STRUCT_REF", 12),
+        ("ARRAY_REF", 13),
     ]
 
 
@@ -29,7 +36,7 @@ def test_function_type() -> None:
     assert str(FunctionType([6, 7], [5])) == "FunctionType(params: [ExternRef, FuncRef], results: [V128])"
 
 
-@pytest.mark.parametrize("bad", [0, 8, 255])
+@pytest.mark.parametrize("bad", [0, 14, 255])
 def test_unknown_type_number(bad: int) -> None:
     with pytest.raises(ValueError, match="^Failed to extract `Type` from `PyAny`$"):
         FunctionType([bad], [])
@@ -142,3 +149,64 @@ def test_value_type_errors() -> None:
 def test_value_f32_is_rounded() -> None:
     assert Value.f32(0.1).value == 0.10000000149011612
     assert Value.f32(1.5).type is Type.F32
+
+
+_REFS_WAT = """(module
+  (type $s (func))
+  (tag $t (param i32))
+  (func (export "thr") (param i32) local.get 0 throw $t)
+  (func (export "same") (param exnref) (result exnref) local.get 0)
+  (func (export "payload") (param exnref) (result i32)
+    (block $b (result i32) (try_table (catch $t $b) (local.get 0) throw_ref) (i32.const -1)))
+  (func (export "kinds") (param anyref i31ref (ref null $s) nullexternref structref arrayref) (result eqref)
+    ref.null eq)
+  (func (export "i31") (param i32) (result i31ref) local.get 0 ref.i31)
+  (func (export "any") (param anyref) (result anyref) local.get 0))"""
+
+
+def test_3_0_reference_types_show_by_kind() -> None:
+    """A module using WebAssembly 3.0's reference types can be inspected: each shows as its Type (a typed function
+    reference as FUNC_REF, a bottom type as its hierarchy's), not a crash."""
+    from wasmroutines.wasmer import Module, Store
+
+    types = {e.name: e.type for e in Module(Store(), _REFS_WAT).exports}
+    assert types["same"].params == [Type.EXCEPTION_REF] and types["same"].results == [Type.EXCEPTION_REF]
+    assert types["kinds"].params == [
+        Type.ANY_REF,
+        Type.I31_REF,
+        Type.FUNC_REF,
+        Type.EXTERN_REF,
+        Type.STRUCT_REF,
+        Type.ARRAY_REF,
+    ]
+    assert types["kinds"].results == [Type.EQ_REF]
+    assert str(types["same"]) == "FunctionType(params: [ExceptionRef], results: [ExceptionRef])"
+    # and back: a host function typed with them
+    assert FunctionType([Type.EXCEPTION_REF, Type.ANY_REF], [Type.I31_REF]).params == [8, 9]
+
+
+def test_exnref_values_are_wasm_exceptions() -> None:
+    """An exnref argument is a WasmException (the one Python caught), not an externref host object: wasm gets the
+    exception itself back, can rethrow and catch it; another object is a TypeError."""
+    from wasmroutines import WasmException
+    from wasmroutines.wasmer import Instance, Module, Store
+
+    exports = Instance(Module(Store(), _REFS_WAT)).exports
+    with pytest.raises(WasmException) as caught:
+        exports.thr(41)
+    exc = caught.value
+    assert exports.same(exc) is exc
+    assert exports.same(None) is None
+    assert exports.payload(exc) == 41
+    with pytest.raises(TypeError, match="WasmException"):
+        exports.same(object())
+
+
+def test_any_hierarchy_values() -> None:
+    from wasmroutines import I31
+    from wasmroutines.wasmer import Instance, Module, Store
+
+    exports = Instance(Module(Store(), _REFS_WAT)).exports
+    assert exports.i31(7) == I31(7)
+    host = object()
+    assert exports.any(host) is host and exports.any(exports.i31(-1)) == I31(-1)

@@ -5,7 +5,7 @@ Stricter than the core's conversions (wasmroutines.core.values), as wasmer is:
         a float is a TypeError, out of range an OverflowError;
   f32, f64  a float (an int is a TypeError: `'int' object cannot be converted to 'PyFloat'`);
   v128  an int in [0, 2**128);
-  funcref   a wasmer Function or None;  externref  any Python object or None;
+  funcref   a wasmer Function or None;  externref  any Python object or None;  exnref  a WasmException or None;
   other reference types (WebAssembly 3.0, core RefType) as funcref or externref, checked by the core:
         None for a non-nullable one, or a function of another type than `(ref $t)`, is a RefTypeError.
 Results come back as the core gives them: integers signed, f32 widened to a
@@ -129,10 +129,10 @@ def to_slots(store: CoreStore, types: Sequence[AnyValType], values: Sequence[Any
             out.append(funcref_slot(store, _funcref(value)))
         elif isinstance(t, RefType):
             out.append(ref_slot(store, t, _funcref(value) if _is_funcs(t) else value))
-        elif t.top is HeapType.ANY:  # GC's anyref .. nullref: as the core takes them (I31s, host objects)
-            core_to_slots(store, t, value, out)
-        else:
+        elif t is ValType.EXTERNREF:
             out.append(0 if value is None else store._extern_handle(value))
+        else:  # every other reference type as the core checks and takes it (I31s, host objects, WasmExceptions)
+            core_to_slots(store, t, value, out)
     return out
 
 

@@ -31,11 +31,13 @@ __all__ = [
 
 
 class Type(IntEnum):
-    """A value type, numbered as wasmer numbers them.
+    """A value type, numbered as wasmer numbers them; WebAssembly 3.0's reference types follow (exnref as wasmer
+    6's `ExceptionRef`, then GC's abstract ones, which wasmer has not), so a module using them can be inspected
+    and called.
 
     >>> from wasmroutines.wasmer import Type
-    >>> Type.I32 == 1, Type(7).name
-    (True, 'FUNC_REF')
+    >>> Type.I32 == 1, Type(7).name, Type(8).name
+    (True, 'FUNC_REF', 'EXCEPTION_REF')
     """
 
     I32 = 1
@@ -45,6 +47,12 @@ class Type(IntEnum):
     V128 = 5
     EXTERN_REF = 6
     FUNC_REF = 7
+    EXCEPTION_REF = 8
+    ANY_REF = 9
+    EQ_REF = 10
+    I31_REF = 11
+    STRUCT_REF = 12
+    ARRAY_REF = 13
 
     @property
     def core(self) -> core.ValType:
@@ -60,6 +68,12 @@ _TO_CORE = {
     Type.V128: core.ValType.V128,
     Type.EXTERN_REF: core.ValType.EXTERNREF,
     Type.FUNC_REF: core.ValType.FUNCREF,
+    Type.EXCEPTION_REF: core.ValType.EXNREF,
+    Type.ANY_REF: core.ValType.ANYREF,
+    Type.EQ_REF: core.ValType.EQREF,
+    Type.I31_REF: core.ValType.I31REF,
+    Type.STRUCT_REF: core.ValType.STRUCTREF,
+    Type.ARRAY_REF: core.ValType.ARRAYREF,
 }
 _FROM_CORE = {v: k for k, v in _TO_CORE.items()}
 _DEBUG = {
@@ -70,6 +84,19 @@ _DEBUG = {
     Type.V128: "V128",
     Type.EXTERN_REF: "ExternRef",
     Type.FUNC_REF: "FuncRef",
+    Type.EXCEPTION_REF: "ExceptionRef",
+    Type.ANY_REF: "AnyRef",
+    Type.EQ_REF: "EqRef",
+    Type.I31_REF: "I31Ref",
+    Type.STRUCT_REF: "StructRef",
+    Type.ARRAY_REF: "ArrayRef",
+}
+#: A reference type of the any hierarchy by its heap type; the others (any, none, a type index) show as ANY_REF.
+_ANY_HEAPS = {
+    core.HeapType.EQ: Type.EQ_REF,
+    core.HeapType.I31: Type.I31_REF,
+    core.HeapType.STRUCT: Type.STRUCT_REF,
+    core.HeapType.ARRAY: Type.ARRAY_REF,
 }
 
 
@@ -87,13 +114,19 @@ def to_type(value: Any) -> Type:
 
 
 def from_core_valtype(t: core.AnyValType) -> Type:
-    """wasmer knows funcref and externref only: another reference type shows as the one of its hierarchy (GC's
-    any hierarchy as externref: its values are host objects, and I31s)."""
-    if t.is_ref and t.top is core.HeapType.ANY:
-        return Type.EXTERN_REF
-    if isinstance(t, core.RefType):
-        return Type.EXTERN_REF if t.top is core.HeapType.EXTERN else Type.FUNC_REF
-    return _FROM_CORE[t]
+    """The Type of a core value type: a reference type other than the seven's shows as its hierarchy's
+    (`(ref $f)` as FUNC_REF, `nullexternref` as EXTERN_REF), GC's by its abstract heap type (eqref, i31ref,
+    structref, arrayref; any other as ANY_REF)."""
+    found = _FROM_CORE.get(t) if isinstance(t, core.ValType) else None
+    if found is not None:
+        return found
+    top = t.top
+    if top is core.HeapType.ANY:
+        heap = t.heap if isinstance(t, core.RefType) else core.HeapType(int(t))
+        return _ANY_HEAPS.get(heap, Type.ANY_REF) if isinstance(heap, core.HeapType) else Type.ANY_REF
+    if top is core.HeapType.EXN:
+        return Type.EXCEPTION_REF
+    return Type.EXTERN_REF if top is core.HeapType.EXTERN else Type.FUNC_REF
 
 
 def type_debug(t: Type) -> str:
