@@ -321,4 +321,13 @@ int wr_api_store_idle(wr_store *s);
 /* Threads waiting on what only the core can end: descriptors of its reactor, timeouts it keeps. */
 uint32_t wr_api_store_core_wakeups(const wr_store *s);
 
+/* ---- GC roots: stack maps (wr_stackmap.h), for debugging and tests ---- */
+/* Wasm function `f`'s stack map: the frame slots holding roots when stopped at code word `word` as `kind`
+ * says (0: at the instruction there, 1: in a call returning there), up to `cap` to out; how many, or -1 when
+ * `f` has no map (no slot of a collected kind, ever). */
+int64_t wr_api_func_stackmap(const wr_func *f, uint32_t word, int kind, uint32_t *out, uint32_t cap);
+/* The stack maps of a module's functions: how many functions have one, their bytes, and the points and
+ * call sites they record (through the out-parameters). */
+uint32_t wr_api_module_stackmaps(const wr_module *m, uint64_t *bytes, uint64_t *points, uint64_t *calls);
+
 #endif /* WR_API_H */
