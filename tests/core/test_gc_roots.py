@@ -4,20 +4,29 @@ handle table staying bounded however many host objects pass through wasm."""
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wasmroutines._native._core import ffi, lib
 
 from wasmroutines import (
+    FairPolicy,
     Function,
     FuncType,
+    Global,
+    GlobalType,
     Instance,
     Module,
     Store,
     ValType,
+    WasmException,
+    join,
+    spawn,
 )
+from wasmroutines.core.store import _GC_MIN
 
 EXTERN = ValType.EXTERNREF
 
@@ -116,6 +125,22 @@ def make(store: Store, wat: Callable[[str], bytes]) -> tuple[Any, Host]:
     return e, host
 
 
+def garbage(e: Any, n: int = 16) -> list[weakref.ref[Thing]]:
+    """Pass n objects through wasm, which drops them: weakrefs to them."""
+    refs = []
+    for _ in range(n):
+        obj = Thing()
+        refs.append(weakref.ref(obj))
+        e.take(obj)
+        del obj
+    return refs
+
+
+def collected(refs: list[weakref.ref[Thing]]) -> bool:
+    gc.collect()
+    return all(r() is None for r in refs)
+
+
 # ---- stack maps ----
 
 
@@ -140,3 +165,160 @@ def test_stack_maps_list_reference_locals_and_materialized_operands(store: Store
     counts = ffi.new("uint64_t[3]")
     assert lib.wr_api_module_stackmaps(Module(wat(MOD))._ptr, counts, counts + 1, counts + 2) >= 5
     assert counts[2] >= 2  # mid's and deep's second calls
+
+
+# ---- what keeps a host object alive, and what does not ----
+
+
+def test_a_handle_wasm_dropped_is_collected(store: Store, wat: Callable[[str], bytes]) -> None:
+    e, _ = make(store, wat)
+    refs = garbage(e)
+    assert store.extern_count == 16
+    assert store.gc() == 16
+    assert store.extern_count == 0 and collected(refs)
+
+
+@pytest.mark.parametrize("where", ["global", "table"])
+def test_a_reference_in_a_global_or_table_survives(store: Store, wat: Callable[[str], bytes], where: str) -> None:
+    e, _ = make(store, wat)
+    obj = Thing()
+    w = weakref.ref(obj)
+    if where == "global":
+        e.set_global(obj)
+    else:
+        e.set_table(2, obj)
+    del obj
+    refs = garbage(e)
+    store.gc()
+    assert collected(refs) and w() is not None
+    assert (e.get_global() if where == "global" else e.get_table(2)) is w()
+    # Overwritten, it goes at the next collection.
+    if where == "global":
+        e.set_global(None)
+    else:
+        e.set_table(2, None)
+    store.gc()
+    assert collected([w])
+
+
+def test_a_passive_element_segment_holds_its_references(store: Store, wat: Callable[[str], bytes]) -> None:
+    text = """(module
+      (import "env" "g" (global $g externref))
+      (table $t 1 externref)
+      (elem $s externref (global.get $g))
+      (func (export "init") (table.init $t $s (i32.const 0) (i32.const 0) (i32.const 1)))
+      (func (export "get") (result externref) (table.get $t (i32.const 0))))"""
+    obj = Thing()
+    w = weakref.ref(obj)
+    g = Global(store, GlobalType(EXTERN, False), obj)
+    e = Instance(store, Module(wat(text)), {"env": {"g": g}}).exports
+    del obj, g
+    store.gc()
+    assert w() is not None
+    e.init()
+    assert e.get() is w()
+
+
+def test_an_exception_payload_survives(store: Store, wat: Callable[[str], bytes]) -> None:
+    e, _ = make(store, wat)
+    obj = Thing()
+    w = weakref.ref(obj)
+    e.keep_exn(obj)
+    del obj
+    refs = garbage(e)
+    store.gc()
+    assert collected(refs) and w() is not None
+    with pytest.raises(WasmException) as info:
+        e.rethrow()
+    assert info.value.payload[0] is w()
+
+
+def test_an_operand_mid_expression_survives_a_collection_in_a_host_call(
+    store: Store, wat: Callable[[str], bytes]
+) -> None:
+    e, host = make(store, wat)
+    refs = garbage(e)
+    first, second = e.mid()
+    assert host.dropped >= 16 and collected(refs)
+    assert first is host.fresh[0]() and second is host.fresh[1]()
+
+
+def test_a_local_of_a_suspended_green_thread_survives(store: Store, wat: Callable[[str], bytes]) -> None:
+    e, host = make(store, wat)
+    host.released = False
+    obj = Thing()
+    w = weakref.ref(obj)
+    t = spawn(e.hold, obj, store=store)
+    del obj
+    while not host.paused:
+        store.scheduler.yield_now()
+    refs = garbage(e)
+    store.gc()  # from another thread (the root), t parked in its host call
+    assert collected(refs) and w() is not None
+    host.released = True
+    assert join(t) is w()
+
+
+def test_a_local_survives_a_collection_at_a_back_edge(wat: Callable[[str], bytes]) -> None:
+    store = Store(policy=FairPolicy(slice=64))
+    e, _ = make(store, wat)
+    obj = Thing()
+    w = weakref.ref(obj)
+    refs = garbage(e)
+    seen = []
+
+    def at_slice_end() -> None:  # the spinning thread is stopped at its loop's back-edge
+        if not seen:
+            seen.append(store.gc())
+
+    store.on_yield = at_slice_end
+    assert e.spin(obj, 10_000) is obj
+    del obj
+    assert seen == [16] and collected(refs)
+    store.gc()
+    assert collected([w])
+
+
+def test_threads_at_different_suspension_points(wat: Callable[[str], bytes]) -> None:
+    store = Store(policy=FairPolicy(slice=200))
+    e, host = make(store, wat)
+    host.released = False
+    objs = [Thing() for _ in range(4)]
+    weak = [weakref.ref(o) for o in objs]
+    threads = [
+        spawn(e.hold, objs[0], store=store),  # in a host call
+        spawn(e.spin, objs[1], 50_000_000, store=store),  # preempted at a back-edge
+        spawn(e.wait_hold, objs[2], store=store),  # in a futex wait
+        spawn(e.deep, objs[3], store=store),  # a callee in a host call, an operand in the caller
+    ]
+    del objs
+    while host.paused < 2:
+        store.scheduler.yield_now()
+    store.scheduler.yield_now()
+    refs = garbage(e)
+    assert store.gc() >= 16
+    assert collected(refs) and all(w() is not None for w in weak)
+    host.released = True
+    assert e.wake() == 1
+    results = [join(t) for t in threads]
+    assert results[0] is weak[0]() and results[1] is weak[1]() and results[2] is weak[2]()
+    fresh, x = results[3]
+    assert x is weak[3]() and fresh is host.fresh[0]()
+
+
+# ---- collecting by itself ----
+
+
+def test_a_million_fresh_objects_keep_the_handle_table_bounded(store: Store, wat: Callable[[str], bytes]) -> None:
+    e, _ = make(store, wat)
+    take = e.take
+    peak = 0
+    for i in range(1_000_000):
+        take(Thing())
+        if i & 1023 == 0:
+            peak = max(peak, store.extern_count)
+    assert peak <= 2 * _GC_MIN + 1
+    # The same for objects a host function hands to wasm, which drops them.
+    _, host = make(store, wat)
+    host.exports.churn(50_000)
+    assert store.extern_count <= 2 * _GC_MIN + 1 and len(host.fresh) == 50_000

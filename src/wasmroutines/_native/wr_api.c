@@ -726,6 +726,33 @@ void wr_api_thread_throw(wr_thread *t, wr_exn *e) { t->pending_exn = e; }
 
 /* ---- GC roots ---- */
 
+size_t wr_api_gc_mark_host(wr_store *s, wr_thread *host_thread, uint8_t *bits, size_t nbits)
+{
+    return wr_gc_mark_host(s, &host_thread, 1, bits, nbits);
+}
+
+void wr_api_thread_host_returned(wr_thread *t) { t->host_pending = false; }
+
+typedef struct root_values {
+    uint64_t *out;
+    size_t cap, n;
+} root_values;
+
+static void take_root_value(void *ctx, const uint64_t *slot)
+{
+    root_values *r = ctx;
+    if (r->n < r->cap)
+        r->out[r->n] = *slot;
+    r->n++;
+}
+
+size_t wr_api_thread_roots(const wr_thread *t, uint64_t *out, size_t cap)
+{
+    root_values r = {out, cap, 0};
+    wr_gc_thread_roots(t, take_root_value, &r);
+    return r.n;
+}
+
 int64_t wr_api_func_stackmap(const wr_func *f, uint32_t word, int kind, uint32_t *out, uint32_t cap)
 {
     const wr_stackmap *sm = f->code ? f->code->stackmap : NULL;

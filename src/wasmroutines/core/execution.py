@@ -85,6 +85,8 @@ def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
     code = lib.wr_thread_call(t, func, args_buffer(store, args))
     if code:
         raise trap(trap_message(code), code, (), exhausted_limit(t))
+    if store._gc_due:  # a safe point: the arguments are in the callee's frame now
+        store._gc_safe_point()
     return resume(store, t)
 
 
@@ -187,6 +189,8 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     if not lib.wr_api_func_host_id(func, host_id):
         raise SystemError("WR_HOSTCALL for a function that is not a host function")
     host = store._hosts[host_id[0]]
+    if store._gc_due:  # a safe point: the call's arguments are the host's, its results not written yet
+        store._gc_safe_point()
     if host.i32:
         args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
     else:
@@ -221,6 +225,7 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     else:
         for i, s in enumerate(_results_to_slots(store, host.type, value)):
             slots[i] = s
+        lib.wr_api_thread_host_returned(t)  # the slots hold results now: roots as such until the thread runs
     # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
     builtin = sched._builtin
     if builtin is not None and builtin._hostcall_switch:
