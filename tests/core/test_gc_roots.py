@@ -306,6 +306,36 @@ def test_threads_at_different_suspension_points(wat: Callable[[str], bytes]) -> 
     assert x is weak[3]() and fresh is host.fresh[0]()
 
 
+def test_references_down_a_recursion_survive(store: Store, wat: Callable[[str], bytes]) -> None:
+    text = """(module
+      (import "env" "fresh" (func $fresh (result externref)))
+      (import "env" "collect" (func $collect (result externref)))
+      (import "env" "note" (func $note (param externref externref)))
+      ;; each level: x in a local, a fresh object on the operand stack below the call to the next level
+      (func $rec (export "rec") (param $x externref) (param $n i32) (result externref)
+        (if (i32.eqz (local.get $n)) (then (drop (call $collect)) (return (local.get $x))))
+        (call $note (call $fresh) (call $rec (local.get $x) (i32.sub (local.get $n) (i32.const 1))))
+        (local.get $x)))"""
+    host = Host(store)
+    notes: list[tuple[Any, Any]] = []
+    imports = {
+        "env": {
+            "fresh": Function(store, host.make_fresh, FuncType([], [EXTERN])),
+            "collect": Function(store, host.collect, FuncType([], [EXTERN])),
+            "note": Function(store, lambda a, b: notes.append((a, b)), FuncType([EXTERN, EXTERN], [])),
+        }
+    }
+    host.exports = make(store, wat)[0]
+    e = Instance(store, Module(wat(text)), imports).exports
+    obj = Thing()
+    refs = garbage(host.exports)
+    assert e.rec(obj, 40) is obj
+    assert host.dropped >= 16 and collected(refs)
+    # The innermost level notes first: its fresh object is the last one made before the collection.
+    assert [a for a, _ in notes] == [r() for r in reversed(host.fresh[:40])]
+    assert all(b is obj for _, b in notes)
+
+
 # ---- collecting by itself ----
 
 

@@ -189,12 +189,14 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     if not lib.wr_api_func_host_id(func, host_id):
         raise SystemError("WR_HOSTCALL for a function that is not a host function")
     host = store._hosts[host_id[0]]
-    if store._gc_due:  # a safe point: the call's arguments are the host's, its results not written yet
-        store._gc_safe_point()
     if host.i32:
         args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
     else:
         args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
+        # A safe point (not on the i32 path, which makes no handle): the arguments are the host's values now,
+        # the results not written yet.
+        if store._gc_due:
+            store._gc_safe_point()
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
