@@ -530,10 +530,11 @@ class Store:
         later, it gets a new handle. The store also collects by itself, at safe points of the call driver, once
         as many handles were made since the last collection as it left alive (amortized O(1) per handle).
 
-        Call it from host functions or between calls, from the OS thread that owns the store. Returns how many
-        handles were dropped.
+        Call it from host functions or between calls, from the OS thread that owns the store (ForeignThreadError
+        from another while the store runs green threads). Returns how many handles were dropped.
         """
         ptr = self._ptr
+        self.scheduler._check_owner()  # every thread of the store is stopped only as seen from its OS thread
         self._gc_due = False
         self._extern_made = 0
         objects = self._extern_objects
