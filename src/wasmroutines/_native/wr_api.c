@@ -4,6 +4,7 @@
 
 #include "wr_api.h"
 #include "wr_futex.h"
+#include "wr_stackmap.h"
 
 /* ---- store ---- */
 
@@ -722,3 +723,61 @@ const uint64_t *wr_api_exn_payload(const wr_exn *e) { return e->payload; }
 wr_exn *wr_api_thread_exn(const wr_thread *t) { return t->exn; }
 
 void wr_api_thread_throw(wr_thread *t, wr_exn *e) { t->pending_exn = e; }
+
+/* ---- GC roots ---- */
+
+size_t wr_api_gc_mark_host(wr_store *s, wr_thread *host_thread, uint8_t *bits, size_t nbits)
+{
+    return wr_gc_mark_host(s, &host_thread, 1, bits, nbits);
+}
+
+void wr_api_thread_host_returned(wr_thread *t) { t->host_pending = false; }
+
+typedef struct root_values {
+    uint64_t *out;
+    size_t cap, n;
+} root_values;
+
+static void take_root_value(void *ctx, const uint64_t *slot)
+{
+    root_values *r = ctx;
+    if (r->n < r->cap)
+        r->out[r->n] = *slot;
+    r->n++;
+}
+
+size_t wr_api_thread_roots(const wr_thread *t, uint64_t *out, size_t cap)
+{
+    root_values r = {out, cap, 0};
+    wr_gc_thread_roots(t, take_root_value, &r);
+    return r.n;
+}
+
+int64_t wr_api_func_stackmap(const wr_func *f, uint32_t word, int kind, uint32_t *out, uint32_t cap)
+{
+    const wr_stackmap *sm = f->code ? f->code->stackmap : NULL;
+    if (!sm)
+        return -1;
+    int64_t n = 0;
+    for (uint32_t i = wr_stackmap_find(sm, word, kind); i != WR_SM_NONE; i = sm->nodes[i].next, n++)
+        if ((uint64_t)n < cap)
+            out[n] = sm->nodes[i].slot;
+    return n;
+}
+
+uint32_t wr_api_module_stackmaps(const wr_module *m, uint64_t *bytes, uint64_t *points, uint64_t *calls)
+{
+    uint32_t n = 0;
+    *bytes = *points = *calls = 0;
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+        const wr_code *code = m->funcs[i].code;
+        const wr_stackmap *sm = code ? code->stackmap : NULL;
+        if (!sm)
+            continue;
+        n++;
+        *bytes += wr_stackmap_bytes(sm);
+        *points += sm->npoints;
+        *calls += sm->ncalls;
+    }
+    return n;
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "wr_exec.h"
+#include "wr_gc.h"
 #include "wr_io.h"
 #include "wr_module.h"
 #include "wr_runtime.h"
@@ -320,5 +321,25 @@ uint32_t wr_api_store_fire_timeouts(wr_store *s);
 int wr_api_store_idle(wr_store *s);
 /* Threads waiting on what only the core can end: descriptors of its reactor, timeouts it keeps. */
 uint32_t wr_api_store_core_wakeups(const wr_store *s);
+
+/* ---- GC roots (wr_gc.h, wr_stackmap.h) ---- */
+/* Mark the host's externref handles wasm can still reach: bit n of `bits` (nbits bits, little-endian bytes)
+ * is set for each handle n found in a root of the store, its threads and `host_thread` (the host's own
+ * wr_thread, which the store's pool does not list; may be NULL). Bits already set stay set. Returns how many
+ * root slots were scanned. Call it with every thread of the store stopped (never inside wr_exec). */
+size_t wr_api_gc_mark_host(wr_store *s, wr_thread *host_thread, uint8_t *bits, size_t nbits);
+/* The host has written the results of the host call `t` stopped at (its slots are the results' now, for
+ * the roots: wr_exec.h, host_pending). */
+void wr_api_thread_host_returned(wr_thread *t);
+/* Debugging and tests. The values of the root slots in `t`'s frames (and unread results), innermost frame
+ * first: how many there are (up to `cap` written to out). */
+size_t wr_api_thread_roots(const wr_thread *t, uint64_t *out, size_t cap);
+/* Wasm function `f`'s stack map: the frame slots holding roots when stopped at code word `word` as `kind`
+ * says (0: at the instruction there, 1: in a call returning there), up to `cap` to out; how many, or -1 when
+ * `f` has no map (no slot of a collected kind, ever). */
+int64_t wr_api_func_stackmap(const wr_func *f, uint32_t word, int kind, uint32_t *out, uint32_t cap);
+/* The stack maps of a module's functions: how many functions have one, their bytes, and the points and
+ * call sites they record (through the out-parameters). */
+uint32_t wr_api_module_stackmaps(const wr_module *m, uint64_t *bytes, uint64_t *points, uint64_t *calls);
 
 #endif /* WR_API_H */

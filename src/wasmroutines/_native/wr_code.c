@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "wr_code.h"
+#include "wr_stackmap.h"
 
 void wr_code_free(wr_code *code)
 {
@@ -14,6 +15,7 @@ void wr_code_free(wr_code *code)
     free(code->locs);
     free(code->handlers);
     free(code->catches);
+    wr_stackmap_free(code->stackmap);
     free(code);
 }
 

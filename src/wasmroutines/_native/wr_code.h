@@ -87,6 +87,8 @@ typedef struct wr_code {
     uint32_t nhandlers;
     wr_handler *handlers;
     wr_catch *catches;
+    /* The frame's GC roots by code position (wr_stackmap.h); NULL when it never has any. */
+    struct wr_stackmap *stackmap;
 } wr_code;
 
 void wr_code_free(wr_code *code);

@@ -267,6 +267,8 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
     t->fp = base;
     t->func = f;
     t->trap = WR_TRAP_NONE;
+    t->host_pending = false;
+    t->results_func = NULL;
     return 0;
 }
 
@@ -596,16 +598,21 @@ wr_task *wr_exec_pop(wr_store *s, bool *started)
 
 int wr_exec(wr_thread *home)
 {
+    int status;
     home->resumable = false;
     if (home->parked) {
         /* It ran in another thread's call: report where it stopped. */
         home->parked = false;
-        return home->parked_status;
+        status = home->parked_status;
+    } else if (home->store->sched == NULL || home->task == NULL) {
+        status = wr_interp_run(home);
+    } else {
+        status = run_switching(home->store, home->store->sched, home, home);
     }
-    wr_store *s = home->store;
-    if (s->sched == NULL || home->task == NULL)
-        return wr_interp_run(home);
-    return run_switching(s, s->sched, home, home);
+    /* A finished call's results are its host's to read now, before anything could collect: no roots of the
+     * thread any more (a thread that finished in another's call keeps them until this: wr_gc.h). */
+    home->results_func = NULL;
+    return status;
 }
 
 const uint64_t *wr_thread_results(const wr_thread *t) { return t->results; }
@@ -620,6 +627,8 @@ void wr_thread_leave_entry(wr_thread *t)
     t->host_args = e->host_args;
     t->nframes = e->nframes;
     t->left_trampoline = e->trampoline;
+    /* The frame the entry interrupted is in a host call again (a native's call runs again instead). */
+    t->host_pending = !e->trampoline && e->nframes > 0;
 }
 
 void wr_thread_unwind(wr_thread *t)
@@ -638,6 +647,7 @@ void wr_thread_unwind(wr_thread *t)
         wr_thread_leave_entry(t);
     t->left_trampoline = false;
     t->spawn_pending = NULL;
+    t->results_func = NULL;
 }
 
 void wr_thread_record_backtrace(wr_thread *t, const wr_func *func, const wr_word *pc)

@@ -161,6 +161,12 @@ typedef struct wr_thread {
     float acc_f;
     double acc_d;
     uint64_t *results; /* WR_DONE: where the results are */
+    /* GC roots (wr_gc.h) the frames do not show: the function whose results wait at `results` for the host
+     * to read them (until the thread runs or calls again), and whether the current frame is in a host call
+     * whose results are not written yet (its pc is the call's return position: wr_stackmap.h's
+     * WR_SM_CALL; the host says when it has written them, wr_api_thread_host_returned). */
+    const wr_func *results_func;
+    bool host_pending;
     /* WR_HOSTCALL */
     wr_func *host_func;
     uint64_t *host_args;

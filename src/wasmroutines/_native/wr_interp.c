@@ -435,6 +435,9 @@ wr_word wr_interp_op_word(unsigned op)
 int wr_interp_run(wr_thread *thread)
 {
     int status = RUN;
+    /* Running again: the host has written a host call's results, and read a finished call's. */
+    thread->host_pending = false;
+    thread->results_func = NULL;
     if (thread->pending_exn != NULL) {
         /* The host threw at the host call the thread stopped at: throw it from the call instruction. A tail
          * call's caller is gone, for its handlers too: as if the host function had replaced it (the op word of
@@ -469,6 +472,7 @@ int wr_interp_run(wr_thread *thread)
             /* (An exception the native's function did not catch ends it as a trap does.) */
             /* The native's function returned or trapped (its entry left: the native's call is next). */
             thread->left_trampoline = false;
+            thread->results_func = NULL;
             thread->native_call_trapped = status == WR_TRAP;
             thread->trap = WR_TRAP_NONE;
         } else {
@@ -580,6 +584,7 @@ do_call : {
         thread->host_args = fp + call_base;
         thread->sp = fp + call_base + n;
         thread->host_pc = pc;
+        thread->host_pending = true;
         pc += call_size;
         SUSPEND(WR_HOSTCALL);
     }
@@ -654,6 +659,7 @@ do_return : {
     if (f->ret_func == NULL) {
         /* Returned through a host entry: the call is complete. */
         thread->results = fp;
+        thread->results_func = func;
         thread->nframes = nframes;
         wr_thread_leave_entry(thread);
         status = WR_DONE;

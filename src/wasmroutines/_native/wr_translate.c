@@ -31,6 +31,7 @@
 #include "wr_insn_gen.h"
 #include "wr_module.h"
 #include "wr_reader.h"
+#include "wr_stackmap.h"
 #include "wr_unsupported.h"
 
 #define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
@@ -152,6 +153,10 @@ typedef struct tr {
     uint32_t last_out_word, last_end;
     uint32_t last_op, last_op_start; /* that instruction, for fusing it with a branch */
     bool oom;
+    /* Stack maps (wr_stackmap.h): the roots at each instruction and call; spill_locals updates them once. */
+    wr_sm_builder sm;
+    bool sm_lazy;
+    uint32_t sm_from;
 } tr;
 
 /* ---- errors ---- */
@@ -277,6 +282,7 @@ static int emit_op(tr *t, unsigned op, uint32_t *at)
      * instruction that last_end belongs to. */
     t->last_op = op;
     t->last_op_start = idx;
+    wr_smb_point(&t->sm, idx);
     if (at)
         *at = idx;
     return 0;
@@ -330,6 +336,16 @@ static uint32_t const_slot(tr *t, uint64_t lo, uint64_t hi, bool wide)
 
 /* ---- operand stack ---- */
 
+/* Stack maps: the sets through stack entries `from` and up (an entry is a root when materialized and of a
+ * collected kind; the entries above it sit on its set). */
+static void sm_update(tr *t, uint32_t from)
+{
+    for (uint32_t i = from; i < t->nstk; i++) {
+        const entry *e = &t->stk[i];
+        wr_smb_set(&t->sm, i, e->src == e->pos && wr_stackmap_collected(e->type) ? e->pos : WR_SM_NONE);
+    }
+}
+
 static int push(tr *t, wr_valtype type, uint32_t src)
 {
     CHECK(grow(t, (void **)&t->stk, &t->cap_stk, t->nstk + 1, sizeof(entry)));
@@ -341,6 +357,7 @@ static int push(tr *t, wr_valtype type, uint32_t src)
     if ((e->src & TAG_MASK) == TAG_LOCAL)
         t->npending++;
     t->hslots += type == WR_V128 ? 2 : 1;
+    sm_update(t, t->nstk - 1);
     if (t->hslots > MAX_STACK_SLOTS)
         return invalid(t, "operand stack too deep");
     if (t->hslots > t->max_hslots)
@@ -400,17 +417,33 @@ static int materialize(tr *t, entry *e)
     if ((e->src & TAG_MASK) == TAG_LOCAL)
         t->npending--;
     e->src = e->pos;
+    if (wr_stackmap_collected(e->type)) {
+        uint32_t i = (uint32_t)(e - t->stk);
+        if (!t->sm_lazy)
+            sm_update(t, i);
+        else if (i < t->sm_from)
+            t->sm_from = i;
+    }
     return 0;
 }
 
 /* Materialize every entry that reads a local (all locals, or only `slot`). */
 static int spill_locals(tr *t, uint32_t only_slot)
 {
+    t->sm_lazy = true; /* the stack maps once, from the lowest entry spilled: linear, however many */
+    t->sm_from = UINT32_MAX;
     for (uint32_t i = t->nstk; t->npending && i-- > 0;) {
         entry *e = &t->stk[i];
-        if ((e->src & TAG_MASK) == TAG_LOCAL && (only_slot == UINT32_MAX || e->src == only_slot))
-            CHECK(materialize(t, e));
+        if ((e->src & TAG_MASK) == TAG_LOCAL && (only_slot == UINT32_MAX || e->src == only_slot)) {
+            if (materialize(t, e) != 0) {
+                t->sm_lazy = false;
+                return -1;
+            }
+        }
     }
+    t->sm_lazy = false;
+    if (t->sm_from != UINT32_MAX)
+        sm_update(t, t->sm_from);
     return 0;
 }
 
@@ -661,12 +694,16 @@ static int setup_locals(tr *t, const wr_func_def *fd)
         t->local_types[k] = wr_functype_params(t->ft)[i];
         t->local_set[k] = true; /* parameters are set by the caller */
         t->local_slot[k] = slot;
+        if (wr_stackmap_collected(t->local_types[k]))
+            wr_smb_local(&t->sm, TAG_LOCAL | slot);
         slot += wr_valtype_slots(t->local_types[k]);
     }
     for (uint32_t r = 0; r < fd->nlocal_runs; r++) {
         for (uint32_t j = 0; j < fd->local_runs[r].count; j++, k++) {
             t->local_types[k] = fd->local_runs[r].type;
             t->local_slot[k] = slot;
+            if (wr_stackmap_collected(t->local_types[k]))
+                wr_smb_local(&t->sm, TAG_LOCAL | slot);
             slot += wr_valtype_slots(t->local_types[k]);
         }
     }
@@ -955,6 +992,7 @@ static int rotate_loop(tr *t, ctrl *c)
     for (uint32_t i = c->head_insn; i < c->head_branch; i++) {
         uint32_t start = t->insns[i].start;
         CHECK(add_loc(t, loc_offset(t, start)));
+        t->sm.pre = wr_smb_point_at(&t->sm, start); /* the copy runs with the roots the head has at the top */
         CHECK(emit_op(t, t->insns[i].op, NULL));
         CHECK(copy_head_words(t, start + 1, start + wr_op_size[t->insns[i].op], &fix));
     }
@@ -962,6 +1000,7 @@ static int rotate_loop(tr *t, ctrl *c)
     uint32_t nin = wr_op_size[t->insns[c->head_branch].op] - 2; /* inputs, then the target */
     uint32_t op;
     CHECK(add_loc(t, loc_offset(t, start)));
+    t->sm.pre = wr_smb_point_at(&t->sm, start);
     CHECK(emit_op(t, c->head_back, &op));
     CHECK(copy_head_words(t, start + 1, start + 1 + nin, &fix));
     CHECK(emit_word(t, 0));
@@ -1113,6 +1152,9 @@ static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
 static int push_results(tr *t, const wr_functype *ft)
 {
     const wr_valtype *res = wr_functype_results(ft);
+    /* The roots of this frame while the callee runs (or the host has the call): those below the arguments. */
+    if (emitting(t))
+        wr_smb_call(&t->sm, t->ncode, wr_smb_top(&t->sm, t->nstk));
     /* The callee's frame also needs room for results beyond the args. */
     for (uint32_t i = 0; i < ft->nresults; i++)
         CHECK(push_pos(t, res[i]));
@@ -2317,6 +2359,13 @@ static void fuse_sequences(tr *t)
     }
 }
 
+/* A stack map's slot: the translator's tagged slot in the frame (see finish). */
+static uint32_t sm_slot(uint32_t tagged, const void *ctx)
+{
+    const tr *t = ctx;
+    return (tagged & TAG_MASK) == TAG_STACK ? t->local_slots + t->nconsts + (tagged & ~TAG_MASK) : tagged;
+}
+
 static int finish(tr *t, wr_func_def *fd)
 {
     uint32_t stack_base = t->local_slots + t->nconsts;
@@ -2340,13 +2389,19 @@ static int finish(tr *t, wr_func_def *fd)
             break;
         }
     }
-    wr_code *code = calloc(1, sizeof *code);
-    if (!code)
+    bool sm_oom;
+    wr_stackmap *sm = wr_smb_finish(&t->sm, sm_slot, t, &sm_oom);
+    wr_code *code = sm_oom ? NULL : calloc(1, sizeof *code);
+    if (!code) {
+        wr_stackmap_free(sm);
         return oom(t);
+    }
+    code->stackmap = sm;
     uint32_t nzero = t->local_slots - t->ft->param_slots;
     code->init_slots = nzero + t->nconsts;
     code->init = calloc(code->init_slots ? code->init_slots : 1, sizeof(uint64_t));
     if (!code->init) {
+        wr_stackmap_free(sm);
         free(code);
         return oom(t);
     }
@@ -2395,6 +2450,7 @@ static void tr_free(tr *t)
     free(t->local_slot);
     free(t->local_set);
     free(t->inits);
+    wr_smb_release(&t->sm);
 }
 
 static int translate_function(wr_module *m, uint32_t index, wr_error *err)
@@ -2411,6 +2467,7 @@ static int translate_function(wr_module *m, uint32_t index, wr_error *err)
     t.r.p = fd->body;
     t.r.end = fd->body_end;
     t.last_end = UINT32_MAX;
+    wr_smb_init(&t.sm);
     int rc = setup_locals(&t, fd);
     if (rc == 0)
         rc = push_ctrl(&t, CTL_FUNC, 0, NULL, t.ft->nresults, wr_functype_results(t.ft));
@@ -2425,6 +2482,7 @@ static int translate_function(wr_module *m, uint32_t index, wr_error *err)
         }
         if (emitting(&t)) {
             t.insn_count++;
+            t.sm.pre = wr_smb_top(&t.sm, t.nstk); /* the roots before this instruction takes its inputs */
             rc = add_loc(&t, offset);
             if (rc)
                 break;

@@ -85,6 +85,8 @@ def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
     code = lib.wr_thread_call(t, func, args_buffer(store, args))
     if code:
         raise trap(trap_message(code), code, (), exhausted_limit(t))
+    if store._gc_due:  # a safe point: the arguments are in the callee's frame now
+        store._gc_safe_point()
     return resume(store, t)
 
 
@@ -191,6 +193,10 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
     else:
         args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
+        # A safe point (not on the i32 path, which makes no handle): the arguments are the host's values now,
+        # the results not written yet.
+        if store._gc_due:
+            store._gc_safe_point()
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
@@ -221,6 +227,7 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
     else:
         for i, s in enumerate(_results_to_slots(store, host.type, value)):
             slots[i] = s
+        lib.wr_api_thread_host_returned(t)  # the slots hold results now: roots as such until the thread runs
     # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
     builtin = sched._builtin
     if builtin is not None and builtin._hostcall_switch:

@@ -41,6 +41,8 @@ _W = TypeVar("_W")
 
 # The budget of the store's own wr_thread until the scheduler first sets one (it does before every slice).
 SLICE = 1 << 24
+#: Handles made before the first automatic collection of externref handles, and at least between two (gc()).
+_GC_MIN = 1024
 
 
 class _Native:
@@ -288,8 +290,14 @@ class Store:
         lib.wr_api_store_set_limits(ptr, max_memory_pages or 0, max_table_elements or 0, self._depth, self._slots)
         self._hosts: dict[int, HostFunc] = {}
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        # Host objects wasm was given (externref, anyref): handle -> object, id(obj) -> handle, handles free
+        # for reuse; collected by gc() (automatically at safe points once `_gc_due`: see _extern_handle).
         self._extern_objects: dict[int, object] = {}
-        self._extern_handles: dict[int, int] = {}  # id(obj) -> handle
+        self._extern_handles: dict[int, int] = {}
+        self._extern_free: list[int] = []
+        self._extern_made = 0  # handles made since the last collection
+        self._gc_threshold = _GC_MIN
+        self._gc_due = False
         self._fuel_enabled = False
         self._max_module_size: int | None = None
         self.max_module_size = max_module_size
@@ -409,6 +417,7 @@ class Store:
         self._hosts.clear()
         self._extern_objects.clear()
         self._extern_handles.clear()
+        self._extern_free.clear()
 
     @property
     def closed(self) -> bool:
@@ -489,15 +498,72 @@ class Store:
     # ---- externref values ----
 
     def _extern_handle(self, obj: object) -> int:
-        """The slot standing for `obj` in wasm (kept alive as long as the store): its handle n (1, 2, ...) as
-        (n << 2) | 2, the tag that tells a host object from an i31 or a GC object in the any hierarchy
-        (docs/interpreter.md)."""
+        """The slot standing for `obj` in wasm: its handle n (1, 2, ...) as (n << 2) | 2, the tag that tells a
+        host object from an i31 or a GC object in the any hierarchy (docs/interpreter.md). The handle keeps
+        `obj` alive until a collection finds no root holding it (gc()).
+
+        Never collects by itself: the slot it returns is in no root until the caller writes it, so making
+        handles only marks a collection due (once as many were made since the last one as it left alive, and
+        at least _GC_MIN), which the call driver runs at its safe points (_gc_safe_point)."""
         handle = self._extern_handles.get(id(obj))
         if handle is None:
-            handle = len(self._extern_objects) + 1
+            free = self._extern_free
+            handle = free.pop() if free else len(self._extern_objects) + 1
             self._extern_objects[handle] = obj
             self._extern_handles[id(obj)] = handle
+            self._extern_made += 1
+            if self._extern_made >= self._gc_threshold:
+                self._gc_due = True
         return handle << 2 | 2
 
     def _extern_object(self, slot: int) -> object:
         return self._extern_objects[slot >> 2]
+
+    # ---- collecting externref handles ----
+
+    def gc(self) -> int:
+        """Drop the host objects given to wasm (as externref or anyref) that wasm can no longer reach.
+
+        Roots are exact (docs/interpreter.md, "GC roots"): every green thread's frames (through the
+        stack maps), globals, tables, passive element segments and exception payloads of the store. An object
+        whose handle no root holds is released (if nothing else holds it, Python frees it); given to wasm again
+        later, it gets a new handle. The store also collects by itself, at safe points of the call driver, once
+        as many handles were made since the last collection as it left alive (amortized O(1) per handle).
+
+        Call it from host functions or between calls, from the OS thread that owns the store (ForeignThreadError
+        from another while the store runs green threads). Returns how many handles were dropped.
+        """
+        ptr = self._ptr
+        self.scheduler._check_owner()  # every thread of the store is stopped only as seen from its OS thread
+        self._gc_due = False
+        self._extern_made = 0
+        objects = self._extern_objects
+        if not objects:
+            return 0
+        top = len(objects) + len(self._extern_free)  # every handle number is live or free
+        bits = bytearray((top >> 3) + 1)
+        thread = self._native.thread
+        lib.wr_api_gc_mark_host(ptr, ffi.NULL if thread is None else thread, ffi.from_buffer(bits), top + 1)
+        # Python's own raw slots: the arguments of green threads whose call is not set up in a wr_thread yet
+        # (kept conservatively: any of them tagged as a handle).
+        for gt in self.scheduler._live.values():
+            for slot in gt._args if gt._wasm and not gt._begun else ():
+                if slot & 3 == 2 and slot >> 2 <= top:
+                    bits[slot >> 5] |= 1 << (slot >> 2 & 7)
+        dead = [h for h in objects if not bits[h >> 3] >> (h & 7) & 1]
+        handles = self._extern_handles
+        for h in dead:
+            del handles[id(objects.pop(h))]
+        self._extern_free.extend(dead)
+        self._gc_threshold = max(_GC_MIN, len(objects))
+        return len(dead)
+
+    @property
+    def extern_count(self) -> int:
+        """How many host objects wasm was given are held for it now (the handle table's size)."""
+        return len(self._extern_objects)
+
+    def _gc_safe_point(self) -> None:
+        """Collect if a collection is due: called where no slot is in flight between Python and a root."""
+        if self._gc_due and self._native.ptr is not None:
+            self.gc()
