@@ -70,7 +70,7 @@ from .core.types import (
     TagType,
     ValType,
 )
-from .core.values import I31
+from .core.values import I31, ArrayRef, GcRef, StructRef
 from .core.wat import WatError, wat2wasm
 
 __version__ = "0.1.0"
@@ -93,6 +93,9 @@ __all__ = [
     "ValType",
     "RefType",
     "I31",
+    "GcRef",
+    "StructRef",
+    "ArrayRef",
     "HeapType",
     "FuncType",
     "MemoryType",

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wr_gc.h"
 #include "wr_runtime.h"
 #include "wr_trap.h"
 
@@ -45,36 +46,72 @@ static void eval_first(const wr_instance *inst, const wr_constexpr *ce, uint64_t
     }
 }
 
-/* An integer operand of an extended constant expression. */
+/* An operand of an extended constant expression (one word: validation keeps v128 out of them). */
 static uint64_t eval_operand(const wr_instance *inst, const wr_constinsn *c)
 {
     const wr_module *m = inst->module;
     switch (c->op) {
     case WR_CONST_I32:
+    case WR_CONST_F32:
         return c->bits & 0xFFFFFFFFu;
     case WR_CONST_I64:
+    case WR_CONST_F64:
         return c->bits;
     case WR_CONST_GLOBAL_GET:
         return c->index < m->nglobals && inst->globals[c->index] ? inst->globals[c->index]->val[0] : 0;
+    case WR_CONST_REF_FUNC:
+        return c->index < m->nfuncs ? (uint64_t)(uintptr_t)inst->funcs[c->index] : 0;
     default:
-        return 0; /* validation allows no other operand here */
+        return 0; /* ref.null */
     }
 }
 
+/* GC's allocations (wr_gc.h): the operands are the last values on `stk` (n of them before); the object
+ * replaces them. 0, or WR_TRAP_GC_HEAP. */
+static int eval_alloc(const wr_instance *inst, const wr_constinsn *c, uint64_t *stk, uint32_t *n)
+{
+    uint32_t id = inst->type_ids[c->index];
+    const wr_functype *ft = inst->store->types[id];
+    uint32_t nvals = c->op == WR_CONST_STRUCT_NEW ? ft->nparams
+                     : c->op == WR_CONST_ARRAY_NEW_FIXED ? (uint32_t)c->bits
+                     : c->op == WR_CONST_ARRAY_NEW ? 1 : 0;
+    uint32_t length = c->op == WR_CONST_ARRAY_NEW_FIXED ? (uint32_t)c->bits : 0;
+    if (c->op == WR_CONST_ARRAY_NEW || c->op == WR_CONST_ARRAY_NEW_DEFAULT) {
+        if (*n < 1)
+            return 0;
+        length = (uint32_t)stk[--*n];
+    }
+    if (*n < nvals)
+        return 0;
+    *n -= nvals;
+    wr_gcobj *o = wr_gc_alloc(inst->store, id, length);
+    if (!o)
+        return WR_TRAP_GC_HEAP;
+    for (uint32_t k = 0; c->op != WR_CONST_STRUCT_NEW_DEFAULT && c->op != WR_CONST_ARRAY_NEW_DEFAULT && k < length; k++)
+        wr_gc_put(wr_gc_data(o) + (size_t)k * wr_storage_size(ft->types[0]), ft->types[0],
+                  &stk[*n + (c->op == WR_CONST_ARRAY_NEW ? 0 : k)]);
+    for (uint32_t k = 0; c->op == WR_CONST_STRUCT_NEW && k < ft->nparams; k++)
+        wr_gc_put(wr_gc_data(o) + ft->offsets[k], ft->types[k], &stk[*n + k]);
+    stk[(*n)++] = (uint64_t)(uintptr_t)o;
+    return 0;
+}
+
+static bool is_alloc(uint8_t op) { return op >= WR_CONST_STRUCT_NEW && op <= WR_CONST_ARRAY_NEW_FIXED; }
+
 /* Validation has typed the expression (wr_validate_module.c): an extended one
- * holds only i32, i64 or reference values, never more than WR_CONSTEXPR_MAX_DEPTH at a
- * time, and its binary operations always find two operands. The bounds
+ * holds only one-word values, never more than WR_CONSTEXPR_MAX_DEPTH at a
+ * time, and its operations always find their operands. The bounds
  * checks below keep a validator slip from becoming a crash. */
-void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+int wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
 {
     eval_first(inst, ce, out);
-    if (ce->nmore == 0)
-        return;
+    if (ce->nmore == 0 && !is_alloc(ce->op))
+        return 0;
     uint64_t stk[WR_CONSTEXPR_MAX_DEPTH];
     uint32_t n = 0;
-    stk[n++] = out[0];
-    for (uint32_t i = 0; i < ce->nmore; i++) {
-        const wr_constinsn *c = &ce->more[i];
+    const wr_constinsn first = {.op = ce->op, .type = ce->type, .index = ce->index, .bits = ce->bits[0]};
+    for (uint32_t i = 0; i <= ce->nmore; i++) {
+        const wr_constinsn *c = i == 0 ? &first : &ce->more[i - 1];
         uint64_t a, b, r;
         switch (c->op) {
         case WR_CONST_I32_ADD:
@@ -84,7 +121,7 @@ void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t
         case WR_CONST_I64_SUB:
         case WR_CONST_I64_MUL:
             if (n < 2)
-                return;
+                return 0;
             b = stk[--n];
             a = stk[--n];
             switch (c->op) {
@@ -105,26 +142,37 @@ void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t
             break;
         case WR_CONST_REF_I31: /* as the instruction (insns/reference.def) */
             if (n < 1)
-                return;
+                return 0;
             a = stk[--n];
             r = ((a & 0x7FFFFFFFu) << 1) | WR_REF_I31_TAG;
             break;
         case WR_CONST_ANY_CONVERT_EXTERN: /* the same bits (wr_runtime.h) */
         case WR_CONST_EXTERN_CONVERT_ANY:
             if (n < 1)
-                return;
+                return 0;
             r = stk[--n];
             break;
+        case WR_CONST_STRUCT_NEW:
+        case WR_CONST_STRUCT_NEW_DEFAULT:
+        case WR_CONST_ARRAY_NEW:
+        case WR_CONST_ARRAY_NEW_DEFAULT:
+        case WR_CONST_ARRAY_NEW_FIXED: {
+            int trap = eval_alloc(inst, c, stk, &n);
+            if (trap)
+                return trap;
+            continue;
+        }
         default:
             r = eval_operand(inst, c);
             break;
         }
         if (n >= WR_CONSTEXPR_MAX_DEPTH)
-            return;
+            return 0;
         stk[n++] = r;
     }
     out[0] = n ? stk[n - 1] : 0;
     out[1] = 0;
+    return 0;
 }
 
 /* ---- import checks ---- */
@@ -244,7 +292,7 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         const wr_globaltype *decl = &imp->desc.global;
         const wr_global *g = ext->ptr;
         wr_valtype dt = wr_valtype_map(decl->type, ids);
-        wr_typectx scx = {NULL, s->type_super, s->ntypes};
+        wr_typectx scx = {NULL, s->type_super, s->ntypes, s->type_kind};
         if (g->type.mutable_ == decl->mutable_ &&
             (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, &scx)))
             return 0;
@@ -253,10 +301,10 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         return link_error(err, imp, want, got);
     }
     case WR_EXTERN_TAG: {
-        /* Tag types match exactly (a tag's type is a function type, interned per store). */
+        /* Tag types match exactly: the same store type id (equivalent types, rec groups and all). */
         const wr_functype *decl = &m->types[imp->desc.tag_type];
         const wr_tag *tag = ext->ptr;
-        if (wr_functype_equal(decl, tag->type))
+        if (ids[imp->desc.tag_type] == tag->type_id)
             return 0;
         char a[96], b[96];
         describe_functype(a, sizeof a, decl);
@@ -296,6 +344,13 @@ static size_t take(layout *l, uint64_t count, size_t elem, size_t align, bool *o
 /* Build an instance whose imports are either `imports` (checked by the caller) or, when `like` is not NULL,
  * the ones `like` was made with (checked then; an extern's type never changes and a memory or table only
  * grows, so they still match): wr_instance_new and wr_instance_new_like. */
+/* A global's or a table's initializer allocated past the store's GC heap limit. */
+static int gc_heap_error(const wr_store *s, wr_error *err)
+{
+    return wr_error_set(err, WR_ERR_RESOURCE, 0, "GC heap limit (%llu bytes) exceeded by a constant expression",
+                        (unsigned long long)s->config.max_gc_bytes);
+}
+
 static int build(wr_store *s, const wr_module *m, const wr_extern *imports, const uint32_t *ids,
                  const wr_instance *like, wr_instance **out, wr_error *err)
 {
@@ -420,7 +475,10 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         uint64_t init[2] = {0, 0};
         if (wr_module_table_has_init(m, i))
-            wr_constexpr_eval(inst, &m->table_inits[i], init);
+            if (wr_constexpr_eval(inst, &m->table_inits[i], init)) {
+                free(block);
+                return gc_heap_error(s, err);
+            }
         inst->tables[i] = wr_table_new(s, wr_valtype_map(m->tables[i].elemtype, inst->type_ids),
                                        &m->tables[i].limits, init[0]);
         if (!inst->tables[i]) {
@@ -444,7 +502,10 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         g->hdr.kind = WR_EXTERN_GLOBAL;
         g->type = m->globals[i].type;
         g->type.type = wr_valtype_map(g->type.type, inst->type_ids);
-        wr_constexpr_eval(inst, &m->globals[i].init, g->val);
+        if (wr_constexpr_eval(inst, &m->globals[i].init, g->val)) {
+            free(block);
+            return gc_heap_error(s, err);
+        }
         inst->globals[i] = g;
     }
 
@@ -464,7 +525,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         inst->elem_sizes[i] = seg->count;
         for (uint32_t j = 0; j < seg->count; j++) {
             uint64_t v[2];
-            wr_constexpr_eval(inst, &seg->items[j], v);
+            int trap = wr_constexpr_eval(inst, &seg->items[j], v);
+            if (trap)
+                return -trap;
             passive[j] = v[0];
         }
         passive += seg->count;
@@ -486,7 +549,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         if (!t || off > t->size || seg->count > t->size - off)
             return -WR_TRAP_TABLE_OOB;
         for (uint32_t j = 0; j < seg->count; j++) {
-            wr_constexpr_eval(inst, &seg->items[j], v);
+            int trap = wr_constexpr_eval(inst, &seg->items[j], v);
+            if (trap)
+                return -trap;
             t->elems[off + j] = v[0];
         }
     }

@@ -39,9 +39,9 @@ class ValType(IntEnum):
     EXNREF = 0x69
     #: The type of `ref.null noexn`: only null, a subtype of exnref.
     NULLEXNREF = 0x74
-    #: GC's abstract reference types (3.0): anyref holds host objects (an externref made internal) and i31s;
-    #: eqref and i31ref hold i31s (Python sees an i31 as an I31, core/values.py); structref and arrayref hold
-    #: no value but null until GC's structs and arrays land; nullref is the type of `ref.null none`.
+    #: GC's abstract reference types (3.0): anyref holds host objects (an externref made internal), i31s,
+    #: structs and arrays; eqref i31s, structs and arrays; i31ref i31s (Python sees an I31); structref and
+    #: arrayref structs and arrays (a StructRef, an ArrayRef: core/values.py); nullref is `ref.null none`'s.
     ANYREF = 0x6E
     EQREF = 0x6D
     I31REF = 0x6C
@@ -149,8 +149,8 @@ class RefType:
 
     @property
     def top(self) -> HeapType:
-        """FUNC, EXTERN, EXN or ANY: the hierarchy the references belong to (every defined type is a function
-        type until GC's struct and array types land)."""
+        """FUNC, EXTERN, EXN or ANY: the hierarchy the references belong to. A concrete heap type counts as
+        FUNC here: whether it is a struct or an array type (ANY) only its store knows (values.ref_top)."""
         return self.heap.top if isinstance(self.heap, HeapType) else HeapType.FUNC
 
     @property

@@ -88,7 +88,9 @@ def to_type(value: Any) -> Type:
 
 def from_core_valtype(t: core.AnyValType) -> Type:
     """wasmer knows funcref and externref only: another reference type shows as the one of its hierarchy (GC's
-    any hierarchy as externref: its values are host objects, and I31s)."""
+    any hierarchy as externref: its values are host objects, I31s, StructRefs and ArrayRefs). A concrete
+    struct or array type shows as funcref: telling it from a function type takes the store, which a type
+    here does not carry (REVISIT with a wider `Type` enum)."""
     if t.is_ref and t.top is core.HeapType.ANY:
         return Type.EXTERN_REF
     if isinstance(t, core.RefType):
