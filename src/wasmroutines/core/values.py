@@ -297,7 +297,7 @@ def ref_slot(store: Store, t: RefType, value: Any) -> int:
     if top is HeapType.EXN:
         return exnref_slot(store, value)
     slot = funcref_slot(store, value)
-    if isinstance(t.heap, int) and not lib.wr_api_type_sub(
+    if not isinstance(t.heap, HeapType) and not lib.wr_api_type_sub(
         store._ptr, lib.wr_api_func_type_id(ffi.cast("wr_func *", slot)), t.heap
     ):
         raise RefTypeError(f"a function of type {value.type} for {t}")
