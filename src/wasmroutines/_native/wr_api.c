@@ -4,7 +4,7 @@
 
 #include "wr_api.h"
 #include "wr_futex.h"
-#include "wr_gc.h"
+#include "wr_gcobj.h"
 
 /* ---- store ---- */
 

@@ -81,7 +81,7 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t npar
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
 /* The function's type id in its store (the index of a concrete heap type in an object's type). */
 uint32_t wr_api_func_type_id(const wr_func *f);
-/* GC's structs and arrays (wr_gc.h): the store's cap on its GC heap in bytes (0 keeps the current one), the
+/* GC's structs and arrays (wr_gcobj.h): the store's cap on its GC heap in bytes (0 keeps the current one), the
  * bytes its objects take now (they live as long as the store until a collector lands); a struct's or an
  * array's reference (a slot of the any hierarchy, neither null nor an i31 nor a host's): its kind (1 struct,
  * 2 array) and its store type id. */

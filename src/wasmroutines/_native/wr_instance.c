@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wr_gc.h"
+#include "wr_gcobj.h"
 #include "wr_runtime.h"
 #include "wr_trap.h"
 
@@ -66,7 +66,7 @@ static uint64_t eval_operand(const wr_instance *inst, const wr_constinsn *c)
     }
 }
 
-/* GC's allocations (wr_gc.h): the operands are the last values on `stk` (n of them before); the object
+/* GC's allocations (wr_gcobj.h): the operands are the last values on `stk` (n of them before); the object
  * replaces them. 0, or WR_TRAP_GC_HEAP. */
 static int eval_alloc(const wr_instance *inst, const wr_constinsn *c, uint64_t *stk, uint32_t *n)
 {

@@ -26,7 +26,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
-#include "wr_gc.h"
+#include "wr_gcobj.h"
 #include "wr_insn_gen.h"
 #include "wr_numeric.h"
 

@@ -132,7 +132,7 @@ typedef struct wr_store_config {
     uint32_t max_table_elems;  /* cap on any table's size; default 10,000,000 */
     uint32_t max_call_depth;   /* frames per thread; default 20,000 */
     uint32_t stack_slots;      /* value-stack slots per thread; default 1 Mi */
-    uint64_t max_gc_bytes;     /* cap on the GC heap: its structs' and arrays' bytes; default 1 GiB (wr_gc.h) */
+    uint64_t max_gc_bytes;     /* cap on the GC heap: its structs' and arrays' bytes; default 1 GiB (wr_gcobj.h) */
 } wr_store_config;
 
 struct wr_store {
@@ -147,7 +147,7 @@ struct wr_store {
      * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
-    /* GC's structs and arrays (wr_gc.h): every one, newest first; their bytes and number. */
+    /* GC's structs and arrays (wr_gcobj.h): every one, newest first; their bytes and number. */
     struct wr_gcobj *gc_objects;
     uint64_t gc_bytes, gc_count;
     /* Threads whose wait ended (a notify, or the host's timeout), oldest

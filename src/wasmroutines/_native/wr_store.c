@@ -4,7 +4,7 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
-#include "wr_gc.h"
+#include "wr_gcobj.h"
 #include "wr_io.h"
 #include "wr_timer.h"
 #include "wr_wasi_fast.h"

@@ -1,8 +1,8 @@
-/* wr_gc.c: GC's struct and array objects (wr_gc.h): allocation, field access by storage type, freeing. */
+/* wr_gcobj.c: GC's struct and array objects (wr_gcobj.h): allocation, field access by storage type, freeing. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "wr_gc.h"
+#include "wr_gcobj.h"
 
 _Static_assert(sizeof(wr_gcobj) % 16 == 0, "fields start 16-byte aligned");
 

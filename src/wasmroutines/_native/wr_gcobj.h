@@ -1,4 +1,4 @@
-/* wr_gc.h: GC's struct and array objects: their header, layout and the one allocation function.
+/* wr_gcobj.h: GC's struct and array objects: their header, layout and the one allocation function.
  *
  * An object is one allocation: a header (wr_gcobj) then its fields, each stored by its storage type (i8 and
  * i16 packed, i32/f32 in 4 bytes, i64/f64/references in 8, v128 in 16; a struct's at wr_struct_layout's
@@ -12,8 +12,8 @@
  *
  * Determinism: nothing hashes, orders or compares objects by address but ref.eq's identity.
  */
-#ifndef WR_GC_H
-#define WR_GC_H
+#ifndef WR_GCOBJ_H
+#define WR_GCOBJ_H
 
 #include "wr_runtime.h"
 
@@ -84,4 +84,4 @@ static inline bool wr_ref_test(const wr_instance *inst, uint64_t v, wr_valtype r
 /* Free every GC object of the store (wr_store_free). */
 void wr_gc_free_all(wr_store *s);
 
-#endif /* WR_GC_H */
+#endif /* WR_GCOBJ_H */
