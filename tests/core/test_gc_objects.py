@@ -302,3 +302,16 @@ def test_the_wasmer_face_passes_structs_and_arrays(wat: Callable[[str], bytes]) 
     assert isinstance(head, StructRef) and e.sum(head) == 10
     c = WasmerInstance(WasmerModule(store, wat(CASTS))).exports
     assert c.is_t(c.make_t()) == 1 and isinstance(c.make_a(), ArrayRef)
+
+
+def test_a_tag_of_struct_references(store: Store, wat: Callable[[str], bytes]) -> None:
+    """A tag's payload may be of a concrete reference type (TagType took only ValType members)."""
+    text = """(module (type $s (struct (field i32))) (tag $t (export "t") (param (ref null $s)))
+      (func (export "f") (result i32)
+        (block $h (result (ref null $s))
+          (try_table (catch $t $h) (throw $t (struct.new $s (i32.const 7))))
+          (ref.null $s))
+        (struct.get $s 0)))"""
+    e = Instance(store, Module(wat(text))).exports
+    assert e.f() == 7
+    assert str(e.t.type).startswith("(tag (param (ref null ")

@@ -281,10 +281,10 @@ class TagType:
     """An exception tag's type (exception handling, 3.0): the types of its payload. (In a binary module it is
     a function type with these params and no results.)"""
 
-    params: tuple[ValType, ...] = ()
+    params: tuple[AnyValType, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
+        object.__setattr__(self, "params", tuple(valtype(t) for t in self.params))
 
     @property
     def functype(self) -> FuncType:
