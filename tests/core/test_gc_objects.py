@@ -315,3 +315,17 @@ def test_a_tag_of_struct_references(store: Store, wat: Callable[[str], bytes]) -
     e = Instance(store, Module(wat(text))).exports
     assert e.f() == 7
     assert str(e.t.type).startswith("(tag (param (ref null ")
+
+
+def test_v128_values_in_constant_expressions(instantiate: Callable[[str], Instance]) -> None:
+    text = """(module
+      (type $s (struct (field v128) (field i32)))
+      (type $a (array v128))
+      (global $g (ref $s) (struct.new $s (v128.const i64x2 1 2) (i32.const 3)))
+      (global $h (ref $a) (array.new $a (v128.const i64x2 4 5) (i32.const 2)))
+      (global $f (ref $a) (array.new_fixed $a 2 (v128.const i64x2 6 7) (v128.const i64x2 8 9)))
+      (func (export "get") (result i64 i32 i64 i64)
+        (i64x2.extract_lane 1 (struct.get $s 0 (global.get $g))) (struct.get $s 1 (global.get $g))
+        (i64x2.extract_lane 1 (array.get $a (global.get $h) (i32.const 1)))
+        (i64x2.extract_lane 0 (array.get $a (global.get $f) (i32.const 1)))))"""
+    assert instantiate(text).exports.get() == (2, 3, 5, 8)

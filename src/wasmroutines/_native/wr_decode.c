@@ -484,7 +484,8 @@ static int read_constexpr(wr_decoder *d, wr_constexpr *ce)
             more = p;
             cap = ncap;
         }
-        more[ninsns - 2] = (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0]};
+        more[ninsns - 2] =
+            (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0], .hi = c.bits[1]};
     }
     if (ninsns == 0)
         defer_invalid(d, start, "type mismatch");

@@ -19,9 +19,8 @@
 /* A constant expression: Wasm 2.0 allows one instruction then `end`; 3.0's
  * extended constant expressions add i32/i64 add, sub and mul, and GC adds
  * ref.i31, any.convert_extern, extern.convert_any, struct.new(_default) and
- * array.new(_default, _fixed) (a stack machine over one-slot values: a
- * valid one with more than one instruction holds no v128; REVISIT: a
- * v128 field given by v128.const in one is unsupported). */
+ * array.new(_default, _fixed) (a stack machine over two-word values, so a
+ * v128.const may give a struct's field or an array's elements). */
 typedef enum wr_constop {
     WR_CONST_I32 = 0x41,
     WR_CONST_I64 = 0x42,
@@ -57,13 +56,13 @@ typedef struct wr_constinsn {
     uint8_t op;     /* wr_constop */
     wr_valtype type; /* its result (0 for global.get until validated) */
     uint32_t index; /* global.get: the global; ref.func: the function */
-    uint64_t bits;  /* i32.const / i64.const: the constant (only these matter once valid) */
+    uint64_t bits;  /* a constant's bits (f32/f64 raw; v128's low half); array.new_fixed: its count */
+    uint64_t hi;    /* v128.const: the high half */
 } wr_constinsn;
 
-/* The deepest operand stack an extended constant expression may need: it is
- * evaluated on a fixed array (wr_constexpr_eval), and validation rejects a
- * deeper one ("constant expression too deep"), an implementation limit no
- * toolchain comes near. */
+/* The deepest operand stack an extended constant expression may need:
+ * validation types it on a fixed array and rejects a deeper one ("constant
+ * expression too deep"), an implementation limit no toolchain comes near. */
 #define WR_CONSTEXPR_MAX_DEPTH 1024
 
 typedef struct wr_constexpr {

@@ -277,7 +277,8 @@ static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint6
     case WR_CONST_EXTERN_CONVERT_ANY: {
         wr_valtype from = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_EXTERNREF : WR_ANYREF;
         wr_valtype to = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_ANYREF : WR_EXTERNREF;
-        if (*n < 1 || !wr_valtype_sub(stk[*n - 1], from, NULL))
+        wr_typectx cx = wr_module_typectx(m); /* a struct or an array type is an anyref */
+        if (*n < 1 || !wr_valtype_sub(stk[*n - 1], from, &cx))
             return invalid(err, offset, "type mismatch");
         *type = to | (stk[*n - 1] & WR_REF_NONNULL);
         *n -= 1;
@@ -304,16 +305,11 @@ static int check_constexpr(const wr_module *m, wr_constexpr *ce, wr_valtype want
         return invalid(err, ce->offset, "type mismatch");
     if (check_constinsn(m, ce->op, ce->index, ce->bits[0], &ce->type, nglobals, stk, &n, ce->offset, err))
         return err->kind;
-    bool v128 = ce->type == WR_V128;
     for (uint32_t i = 0; i < ce->nmore; i++) {
         wr_constinsn *c = &ce->more[i];
         if (check_constinsn(m, c->op, c->index, c->bits, &c->type, nglobals, stk, &n, ce->offset, err))
             return err->kind;
-        v128 |= c->type == WR_V128;
     }
-    if (v128 && ce->nmore) /* its slots hold one word per value (wr_constexpr_eval) */
-        return wr_error_set(err, WR_ERR_UNSUPPORTED, ce->offset,
-                            "a v128 value inside a longer constant expression is not supported");
     if (n != 1 || !wr_valtype_sub(stk[0], want, &cx))
         return invalid(err, ce->offset, "type mismatch");
     return 0;

@@ -319,13 +319,13 @@ class Features(IntFlag):
     REFERENCE_TYPES = 1
     #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
     EXTENDED_CONST = 2
-    #: What WebAssembly 3.0 took from the GC proposal; today that a constant expression may read an
-    #: immutable global the module defines (2.0: imported globals only), and recursion groups and declared
-    #: subtypes of function types (`rec`, `sub`).
+    #: WebAssembly 3.0's GC: struct and array types and instructions, the abstract heap types, recursion
+    #: groups and declared subtypes (`rec`, `sub`), and a constant expression reading an immutable global the
+    #: module defines (2.0: imported globals only).
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (GC types): with it a module using one raises
+    #: The encodings of the 3.0 features not implemented yet (none today): with it a module using one raises
     #: UnsupportedFeature naming the feature; without it (2.0) such bytes mean nothing, and the module is
     #: malformed. (Module applies it; the C core ignores the bit.)
     WASM3_ENCODINGS = 16
