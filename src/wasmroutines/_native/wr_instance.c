@@ -10,46 +10,10 @@
 
 /* ---- constant expressions ---- */
 
-static void eval_first(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
-{
-    const wr_module *m = inst->module;
-    out[0] = 0;
-    out[1] = 0;
-    switch (ce->op) {
-    case WR_CONST_I32:
-    case WR_CONST_F32:
-        out[0] = ce->bits[0] & 0xFFFFFFFFu; /* i32/f32: low 32 bits, upper zero */
-        break;
-    case WR_CONST_I64:
-    case WR_CONST_F64:
-        out[0] = ce->bits[0];
-        break;
-    case WR_CONST_V128:
-        out[0] = ce->bits[0];
-        out[1] = ce->bits[1];
-        break;
-    case WR_CONST_GLOBAL_GET:
-        /* Validation allows only globals initialized before this one; the
-         * NULL check keeps a validator slip from becoming a crash. */
-        if (ce->index < m->nglobals && inst->globals[ce->index]) {
-            out[0] = inst->globals[ce->index]->val[0];
-            out[1] = inst->globals[ce->index]->val[1];
-        }
-        break;
-    case WR_CONST_REF_FUNC:
-        if (ce->index < m->nfuncs)
-            out[0] = (uint64_t)(uintptr_t)inst->funcs[ce->index];
-        break;
-    case WR_CONST_REF_NULL:
-    default:
-        break;
-    }
-}
-
 /* A value on a constant expression's stack: two words (a v128 uses both, anything else the first). */
 typedef uint64_t constval[2];
 
-/* An operand of an extended constant expression. */
+/* The value of a constant instruction that takes no operand: a constant, global.get, ref.func, ref.null. */
 static void eval_operand(const wr_instance *inst, const wr_constinsn *c, constval out)
 {
     const wr_module *m = inst->module;
@@ -121,7 +85,9 @@ static bool is_alloc(uint8_t op) { return op >= WR_CONST_STRUCT_NEW && op <= WR_
  * keep a validator slip from becoming a crash. */
 int wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
 {
-    eval_first(inst, ce, out);
+    const wr_constinsn first = {
+        .op = ce->op, .type = ce->type, .index = ce->index, .bits = ce->bits[0], .hi = ce->bits[1]};
+    eval_operand(inst, &first, out); /* the whole of a 2.0 expression */
     if (ce->nmore == 0 && !is_alloc(ce->op))
         return 0;
     uint32_t cap = ce->nmore + 1;
@@ -130,8 +96,6 @@ int wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t 
         return WR_TRAP_OUT_OF_MEMORY;
     uint32_t n = 0;
     int trap = 0;
-    const wr_constinsn first = {
-        .op = ce->op, .type = ce->type, .index = ce->index, .bits = ce->bits[0], .hi = ce->bits[1]};
     for (uint32_t i = 0; i <= ce->nmore && !trap; i++) {
         const wr_constinsn *c = i == 0 ? &first : &ce->more[i - 1];
         constval r = {0, 0};
