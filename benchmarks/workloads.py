@@ -39,6 +39,8 @@ class CallWorkload:
 TAIL_CALL_PEERS = ("wasmroutines", "wasmtime")
 #: WebAssembly 3.0 exception handling: wasm3 and pywasm have none (wasmtime with its wasm_exceptions config on)
 EXCEPTION_PEERS = ("wasmroutines", "wasmtime")
+#: WebAssembly 3.0 GC (structs): wasm3 and pywasm have none (wasmtime with its wasm_gc config on)
+GC_PEERS = ("wasmroutines", "wasmtime")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,15 @@ CALLS: tuple[CallWorkload, ...] = (
         (1_000_000,),
         1784293664,
         peers=EXCEPTION_PEERS,
+    ),
+    CallWorkload(
+        "gc list of 1M structs",
+        "gc.wat",
+        "list_sum",
+        (1_000_000,),
+        500000500000,
+        result_type="i64",
+        peers=GC_PEERS,
     ),
     # reduced: every peer, pywasm included
     CallWorkload("micro fib(20)", "micro", "fib", (20,), 6765, reduced=True),

@@ -67,6 +67,9 @@ class WasmtimePeer(Peer):
             config = wt.Config()
             if hasattr(config, "wasm_exceptions"):  # exception handling is off by default (wasmtime-py 51)
                 config.wasm_exceptions = True
+            if hasattr(config, "wasm_gc"):  # so is GC (structs and arrays), which needs typed function references
+                config.wasm_function_references = True
+                config.wasm_gc = True
             self._engine = wt.Engine(config)
         return self._engine
 

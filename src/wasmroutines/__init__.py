@@ -71,7 +71,7 @@ from .core.types import (
     TagType,
     ValType,
 )
-from .core.values import I31
+from .core.values import I31, ArrayRef, GcRef, StructRef
 from .core.wat import WatError, wat2wasm
 
 if TYPE_CHECKING:
@@ -107,6 +107,9 @@ __all__ = [
     "ValType",
     "RefType",
     "I31",
+    "GcRef",
+    "StructRef",
+    "ArrayRef",
     "HeapType",
     "FuncType",
     "MemoryType",

@@ -587,8 +587,8 @@ static void test_types_and_imports(void)
     SEC(&w, 1, 0x01, 0x60, 0x01, 0x69, 0x00); /* exnref */
     NO_EXCEPTIONS(&w, "malformed value type", 13);
     start(&w);
-    SEC(&w, 1, 0x01, 0x5F, 0x00); /* a struct type */
-    UNSUPPORTED(&w, "GC is not supported", 11);
+    SEC(&w, 1, 0x01, 0x5F, 0x01, 0x7F, 0x02); /* a struct type's field: mutability is 0 or 1 */
+    MALFORMED(&w, "malformed mutability", 14);
     start(&w);
     SEC(&w, 5, 0x01, 0x81, 0x00, 0x00);
     MALFORMED(&w, "malformed limits flags", 11); /* 3.0: the flags are a byte */

@@ -153,12 +153,12 @@ static void test_interning(void)
     wr_store *s = wr_store_new();
     wr_valtype a[] = {WR_I32, WR_I64, WR_F64};
     wr_valtype b[] = {WR_I32, WR_I64, WR_F64};
-    wr_functype fa = {2, 1, a, 0, 0};
-    wr_functype fb = {2, 1, b, 0, 0};
-    wr_functype fc = {1, 2, a, 0, 0};
-    wr_functype empty = {0, 0, NULL, 0, 0};
+    wr_functype fa = {.nparams = 2, .nresults = 1, .types = a, .param_slots = 0, .result_slots = 0};
+    wr_functype fb = {.nparams = 2, .nresults = 1, .types = b, .param_slots = 0, .result_slots = 0};
+    wr_functype fc = {.nparams = 1, .nresults = 2, .types = a, .param_slots = 0, .result_slots = 0};
+    wr_functype empty = {.nparams = 0, .nresults = 0, .types = NULL, .param_slots = 0, .result_slots = 0};
     wr_valtype v[] = {WR_V128, WR_I32, WR_V128};
-    wr_functype fv = {2, 1, v, 0, 0};
+    wr_functype fv = {.nparams = 2, .nresults = 1, .types = v, .param_slots = 0, .result_slots = 0};
 
     uint32_t ia = wr_store_intern_type(s, &fa);
     CHECK(ia == 0);
@@ -185,7 +185,7 @@ static void test_interning(void)
         many[1] = (wr_valtype)(0x7C + (i / 4) % 4);
         many[2] = (wr_valtype)(0x7C + (i / 16) % 4);
         many[3] = (wr_valtype)(0x7C + (i / 64) % 4);
-        wr_functype ft = {i % 5, i / 5 % 3, many, 0, 0};
+        wr_functype ft = {.nparams = i % 5, .nresults = i / 5 % 3, .types = many, .param_slots = 0, .result_slots = 0};
         if (ft.nparams + ft.nresults > 4)
             ft.nresults = 4 - ft.nparams;
         ids[i] = wr_store_intern_type(s, &ft);
@@ -196,7 +196,7 @@ static void test_interning(void)
         many[1] = (wr_valtype)(0x7C + (i / 4) % 4);
         many[2] = (wr_valtype)(0x7C + (i / 16) % 4);
         many[3] = (wr_valtype)(0x7C + (i / 64) % 4);
-        wr_functype ft = {i % 5, i / 5 % 3, many, 0, 0};
+        wr_functype ft = {.nparams = i % 5, .nresults = i / 5 % 3, .types = many, .param_slots = 0, .result_slots = 0};
         if (ft.nparams + ft.nresults > 4)
             ft.nresults = 4 - ft.nparams;
         CHECK(wr_store_intern_type(s, &ft) == ids[i]);
@@ -242,7 +242,9 @@ static void test_global(void)
 /* ---- instances, on a module built by hand ---- */
 
 static wr_valtype type_bytes[] = {WR_I32, WR_I32, /* 0: [i32] -> [i32] */ WR_I64 /* 1: [] -> [i64] */};
-static wr_functype mod_types[] = {{1, 1, type_bytes, 1, 1}, {0, 1, type_bytes + 2, 0, 1}};
+static wr_functype mod_types[] = {
+    {.nparams = 1, .nresults = 1, .types = type_bytes, .param_slots = 1, .result_slots = 1},
+    {.nparams = 0, .nresults = 1, .types = type_bytes + 2, .param_slots = 0, .result_slots = 1}};
 static const uint8_t data_bytes[] = {1, 2, 3, 4, 5};
 
 static wr_constexpr ci32(uint32_t v)

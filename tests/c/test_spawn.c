@@ -156,7 +156,7 @@ static void test_the_native_thread_spawn(void)
         return;
     }
     wr_valtype types[] = {WR_I32, WR_I32};
-    wr_functype ft = {1, 1, types, 1, 1};
+    wr_functype ft = {.nparams = 1, .nresults = 1, .types = types, .param_slots = 1, .result_slots = 1};
     wr_func *host = wr_func_new_host(s, &ft, 1);
     wr_globaltype gt = {WR_I32, true};
     wr_global *g = wr_global_new(s, gt, 0, 0);

@@ -34,7 +34,7 @@ static const uint8_t module_bytes[] = {
 };
 
 static wr_valtype host_types[] = {WR_I32, WR_I32};
-static wr_functype host_type = {1, 1, host_types, 1, 1};
+static wr_functype host_type = {.nparams = 1, .nresults = 1, .types = host_types, .param_slots = 1, .result_slots = 1};
 
 /* Run `f` to its end: the host function answers 2x+1; a slice end refills a short slice. */
 static int run(wr_thread *t, wr_func *f, const uint64_t *args, int *hostcalls, int *slices)

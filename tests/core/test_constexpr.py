@@ -96,7 +96,7 @@ def test_an_expression_as_deep_as_the_limit(instantiate: Callable[..., Instance]
         ("(global i32 (global.get 1)) (global i32 (i32.const 0))", "unknown global 1"),
         ("(global i32 (global.get 0))", "unknown global 0"),
         ('(memory 1) (data (i32.add (global.get 0) (i32.const 1)) "")', "unknown global 0"),
-        ("(global i32 " + "(i32.const 1) " * 65 + "i32.add " * 64 + ")", "constant expression too deep"),
+        ("(global i32 " + "(i32.const 1) " * 1025 + "i32.add " * 1024 + ")", "constant expression too deep"),
     ],
 )
 def test_invalid_constant_expressions(wat: Callable[[str], bytes], text: str, message: str) -> None:

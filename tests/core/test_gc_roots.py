@@ -352,3 +352,31 @@ def test_a_million_fresh_objects_keep_the_handle_table_bounded(store: Store, wat
     _, host = make(store, wat)
     host.exports.churn(50_000)
     assert store.extern_count <= 2 * _GC_MIN + 1 and len(host.fresh) == 50_000
+
+
+def test_a_handle_held_only_by_a_struct_survives(store: Store, wat: Callable[[str], bytes]) -> None:
+    """Marking does not trace through structs and arrays yet: while the store has any, no handle is dropped (a
+    handle reachable only from a struct's field would otherwise be reused under it)."""
+    e = Instance(
+        store,
+        Module(
+            wat(
+                """(module
+  (type $box (struct (field (mut externref))))
+  (global $g (mut (ref null $box)) (ref.null $box))
+  (func (export "keep") (param externref) (global.set $g (struct.new $box (local.get 0))))
+  (func (export "get") (result externref) (struct.get $box 0 (global.get $g))))"""
+            ),
+        ),
+    ).exports
+
+    class Held:
+        pass
+
+    e.keep(Held())
+    held = weakref.ref(e.get())
+    gc.collect()
+    assert held() is not None
+    assert store.gc() == 0
+    gc.collect()
+    assert held() is not None and e.get() is held()

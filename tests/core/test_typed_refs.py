@@ -302,3 +302,9 @@ def test_types_naming_later_types_are_invalid(types: list[int]) -> None:
     """Canonicalization runs before validation reports these: it must read no type it has not reached."""
     with pytest.raises(InvalidModule, match="unknown type"):
         Module(b"\0asm\1\0\0\0" + bytes([1, len(types)]) + bytes(types))
+
+
+def test_a_function_for_ref_func(instantiate: Callable[[str], Instance]) -> None:
+    """(ref func) takes any function: its heap type is abstract (an IntEnum, not a store type id)."""
+    e = instantiate('(module (func $f (export "f")) (func (export "g") (param (ref func)) (result i32) (i32.const 1)))')
+    assert e.exports.g(e.exports.f) == 1

@@ -4,6 +4,7 @@
 
 #include "wr_api.h"
 #include "wr_futex.h"
+#include "wr_gcobj.h"
 #include "wr_stackmap.h"
 
 /* ---- store ---- */
@@ -20,6 +21,20 @@ void wr_api_store_set_limits(wr_store *s, uint64_t max_memory_pages, uint32_t ma
     if (stack_slots)
         s->config.stack_slots = stack_slots;
 }
+
+void wr_api_store_set_gc_limit(wr_store *s, uint64_t max_bytes)
+{
+    if (max_bytes)
+        s->config.max_gc_bytes = max_bytes;
+}
+
+uint64_t wr_api_store_gc_bytes(const wr_store *s) { return s->gc_bytes; }
+
+int wr_api_gc_kind(uint64_t ref) { return wr_gc_obj(ref)->type->kind; }
+
+uint32_t wr_api_gc_type_id(uint64_t ref) { return wr_gc_obj(ref)->type_id; }
+
+int wr_api_type_kind(const wr_store *s, uint32_t id) { return id < s->ntypes ? s->type_kind[id] : 0; }
 
 /* ---- types ---- */
 
@@ -212,7 +227,7 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t npar
         memcpy(types, params, nparams * sizeof *types);
     if (nresults)
         memcpy(types + nparams, results, nresults * sizeof *types);
-    wr_functype ft = {nparams, nresults, types, 0, 0}; /* slots: the store recomputes them */
+    wr_functype ft = {.nparams = nparams, .nresults = nresults, .types = types}; /* slots: the store recomputes them */
     wr_func *f = wr_func_new_host(s, &ft, host_id);
     if (types != small)
         free(types);

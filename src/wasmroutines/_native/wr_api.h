@@ -82,6 +82,16 @@ wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t npar
 void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
 /* The function's type id in its store (the index of a concrete heap type in an object's type). */
 uint32_t wr_api_func_type_id(const wr_func *f);
+/* GC's structs and arrays (wr_gcobj.h): the store's cap on its GC heap in bytes (0 keeps the current one), the
+ * bytes its objects take now (they live as long as the store until a collector lands); a struct's or an
+ * array's reference (a slot of the any hierarchy, neither null nor an i31 nor a host's): its kind (1 struct,
+ * 2 array) and its store type id. */
+void wr_api_store_set_gc_limit(wr_store *s, uint64_t max_bytes);
+uint64_t wr_api_store_gc_bytes(const wr_store *s);
+int wr_api_gc_kind(uint64_t ref);
+uint32_t wr_api_gc_type_id(uint64_t ref);
+/* A store type id's composite kind: 0 a function type, 1 a struct, 2 an array. */
+int wr_api_type_kind(const wr_store *s, uint32_t id);
 /* 1 when type id a is b or a declared subtype of it (a function of type a is a (ref b)), else 0. */
 int wr_api_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 /* 1 for a host function (then *host_id is set), 0 for a wasm function. */

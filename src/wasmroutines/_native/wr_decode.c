@@ -21,7 +21,6 @@
 #include "wr_code.h"
 #include "wr_module.h"
 #include "wr_reader.h"
-#include "wr_unsupported.h"
 
 /* Limit on declared locals per function (wasm-tools and browsers use the
  * same number); more is malformed "too many locals". */
@@ -88,14 +87,6 @@ __attribute__((format(printf, 3, 4))) static int fail(wr_decoder *d, uint32_t of
     va_start(ap, fmt);
     fail_kind(d, WR_ERR_MALFORMED, offset, fmt, ap);
     va_end(ap);
-    return -1;
-}
-
-/* Record that the module uses a 3.0 feature the core does not implement
- * (wr_unsupported.h), `what` naming it. */
-static int fail_unsupported(wr_decoder *d, uint32_t offset, const char *what)
-{
-    wr_error_set(d->err, WR_ERR_UNSUPPORTED, offset, "%s", what);
     return -1;
 }
 
@@ -421,18 +412,25 @@ static int read_constinsn(wr_decoder *d, wr_constexpr *c, uint32_t at)
     case WR_CONST_I64_MUL:
         c->type = WR_I64;
         break;
-    case 0xFB: /* GC's prefix: ref.i31 and the extern conversions are constant (struct.new and array.new too,
-                * when they land) */
+    case 0xFB: /* GC's prefix: ref.i31, the extern conversions and the allocations are constant */
         if (read_u32(d, &u32))
             return -1;
-        if (wr_unsupported_gc_op(u32))
-            return fail_unsupported(d, at, wr_unsupported_gc_op(u32));
+        wr_module_note_gc(d->m, at);
+        if (u32 == 0x00 || u32 == 0x01 || u32 == 0x06 || u32 == 0x07 || u32 == 0x08) {
+            c->op = (uint8_t)(0x80 + u32);
+            rc = wr_read_u32(&d->r, &c->index);
+            if (rc == WR_READ_OK && u32 == 0x08) {
+                rc = wr_read_u32(&d->r, &u32);
+                c->bits[0] = u32;
+            }
+            c->type = wr_ref_concrete(c->index > WR_HT_MAX_INDEX ? WR_HT_MAX_INDEX : c->index, false);
+            break;
+        }
         if (u32 != WR_CONST_ANY_CONVERT_EXTERN && u32 != WR_CONST_EXTERN_CONVERT_ANY && u32 != WR_CONST_REF_I31) {
             if (u32 > 0x1E)
                 return fail(d, at, "illegal opcode fb %02x", u32);
             return fail_invalid(d, at, "constant expression required");
         }
-        wr_module_note_gc(d->m, at);
         c->op = (uint8_t)u32;
         c->type = u32 == WR_CONST_REF_I31 ? WR_I31REF | WR_REF_NONNULL : 0; /* the conversions: by validation */
         break;
@@ -486,7 +484,8 @@ static int read_constexpr(wr_decoder *d, wr_constexpr *ce)
             more = p;
             cap = ncap;
         }
-        more[ninsns - 2] = (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0]};
+        more[ninsns - 2] =
+            (wr_constinsn){.op = c.op, .type = c.type, .index = c.index, .bits = c.bits[0], .hi = c.bits[1]};
     }
     if (ninsns == 0)
         defer_invalid(d, start, "type mismatch");
@@ -516,19 +515,60 @@ static int grow(wr_decoder *d, void **arr, uint32_t have, uint32_t add, size_t s
 
 /* ---- sections ---- */
 
-/* A function type: 0x60, the params, the results; `types` holds both. */
+/* A field of a struct or an array: its storage type (a value type, i8 0x78 or i16 0x77) and mutability. */
+static int read_fieldtype(wr_decoder *d, wr_valtype *st, uint8_t *mut)
+{
+    if (d->r.p < d->r.end && (*d->r.p == WR_I8 || *d->r.p == WR_I16)) {
+        *st = *d->r.p++;
+    } else if (read_valtype(d, st)) {
+        return -1;
+    }
+    if (read_u8(d, mut))
+        return -1;
+    if (*mut > 1)
+        return fail(d, pos(d) - 1, "malformed mutability");
+    return 0;
+}
+
+/* A struct (0x5F: its fields) or an array (0x5E: its element) type. */
+static int read_aggregate(wr_decoder *d, wr_functype *ft, bool array)
+{
+    uint32_t n = 1;
+    wr_module_note_gc(d->m, pos(d) - 1);
+    if (!array && read_len(d, &n))
+        return -1;
+    if (n > WR_MAX_FIELDS)
+        return fail(d, pos(d), "too many struct fields (at most %u)", WR_MAX_FIELDS);
+    ft->kind = array ? WR_COMP_ARRAY : WR_COMP_STRUCT;
+    ft->types = malloc(((size_t)n + 1) * sizeof *ft->types);
+    ft->mut = malloc((size_t)n + 1);
+    ft->offsets = array ? NULL : malloc(((size_t)n + 1) * sizeof *ft->offsets);
+    if (!ft->types || !ft->mut || (!array && !ft->offsets))
+        return fail_oom(d);
+    for (uint32_t k = 0; k < n; k++) {
+        if (read_fieldtype(d, &ft->types[k], &ft->mut[k]))
+            return -1;
+        ft->nparams = k + 1;
+    }
+    if (!array)
+        wr_struct_layout(ft->types, n, ft->offsets);
+    return 0;
+}
+
+/* A composite type: a function type (0x60, the params, the results; `types` holds both), a struct or an
+ * array type. */
 static int read_functype(wr_decoder *d, wr_functype *ft)
 {
     uint8_t form;
     uint32_t np, nr;
     if (read_u8(d, &form))
         return -1;
+    if (form == 0x5F || form == 0x5E)
+        return read_aggregate(d, ft, form == 0x5E);
     if (form != 0x60) {
         /* The form is an s7 LEB128: a continuation bit makes it overlong. */
         if (form & 0x80)
             return fail(d, pos(d), "integer representation too long");
-        if (wr_unsupported_typeform(form))
-            return fail_unsupported(d, pos(d) - 1, wr_unsupported_typeform(form));
         return fail(d, pos(d) - 1, "malformed function type");
     }
     if (read_len(d, &np))
@@ -702,6 +742,10 @@ static int decode_type_section(wr_decoder *d)
         }
     }
     d->ntypes_visible = m->ntypes;
+    if (!(m->type_kind = malloc(m->ntypes + 1u)))
+        return fail_oom(d);
+    for (uint32_t i = 0; i < m->ntypes; i++)
+        m->type_kind[i] = m->types[i].kind;
     return canonicalize_types(d);
 }
 
@@ -1338,12 +1382,16 @@ void wr_module_free(wr_module *m)
 {
     if (!m)
         return;
-    for (uint32_t i = 0; i < m->ntypes; i++)
+    for (uint32_t i = 0; i < m->ntypes; i++) {
         free(m->types[i].types);
+        free(m->types[i].mut);
+        free(m->types[i].offsets);
+    }
     free(m->types);
     free(m->type_canon);
     free(m->type_super);
     free(m->type_final);
+    free(m->type_kind);
     free(m->type_group);
     free(m->type_group_size);
     for (uint32_t i = 0; m->table_inits && i < m->ntables; i++)

@@ -24,7 +24,7 @@ bool wr_functype_equal(const wr_functype *a, const wr_functype *b)
 {
     if (a == b)
         return true;
-    if (a->nparams != b->nparams || a->nresults != b->nresults)
+    if (a->kind != b->kind || a->nparams != b->nparams || a->nresults != b->nresults)
         return false;
     size_t n = (size_t)a->nparams + a->nresults;
     return n == 0 || memcmp(a->types, b->types, n * sizeof *a->types) == 0;

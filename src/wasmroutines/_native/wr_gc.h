@@ -34,7 +34,9 @@ size_t wr_gc_thread_roots(const wr_thread *t, wr_gc_visit_fn visit, void *ctx);
 size_t wr_gc_roots(wr_store *s, wr_thread *const *extra, size_t nextra, wr_gc_visit_fn visit, void *ctx);
 
 /* Mark the host's externref handles reachable from the roots: bit n of `bits` (n < nbits, little-endian
- * bytes) for handle n, the slot (n << 2) | 2 (wr_runtime.h). Returns how many root slots were scanned. */
+ * bytes) for handle n, the slot (n << 2) | 2 (wr_runtime.h). Returns how many root slots were scanned. While
+ * the store has struct or array objects (wr_gcobj.h), which may hold handles and are not traced yet, it marks
+ * every handle. */
 size_t wr_gc_mark_host(wr_store *s, wr_thread *const *extra, size_t nextra, uint8_t *bits, size_t nbits);
 
 #endif /* WR_GC_H */

@@ -2,6 +2,9 @@
  * marking the host's externref handles from them. */
 #include "wr_gc.h"
 
+#include <string.h>
+
+#include "wr_gcobj.h"
 #include "wr_stackmap.h"
 
 /* The roots of `f`'s frame at `fp`, stopped at `pc` as `kind` says (wr_stackmap.h). */
@@ -151,6 +154,12 @@ static void mark_host(void *ctx, const uint64_t *slot)
 
 size_t wr_gc_mark_host(wr_store *s, wr_thread *const *extra, size_t nextra, uint8_t *bits, size_t nbits)
 {
+    if (s->gc_objects) {
+        /* A struct or an array may hold a handle, and marking does not trace through objects yet (that comes
+         * with their collector): while the store has any, every handle stays. */
+        memset(bits, 0xff, (nbits + 7) >> 3);
+        return 0;
+    }
     host_marks m = {bits, nbits};
     return wr_gc_roots(s, extra, nextra, mark_host, &m);
 }

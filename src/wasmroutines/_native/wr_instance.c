@@ -4,127 +4,160 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wr_gcobj.h"
 #include "wr_runtime.h"
 #include "wr_trap.h"
 
 /* ---- constant expressions ---- */
 
-static void eval_first(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+/* A value on a constant expression's stack: two words (a v128 uses both, anything else the first). */
+typedef uint64_t constval[2];
+
+/* The value of a constant instruction that takes no operand: a constant, global.get, ref.func, ref.null. */
+static void eval_operand(const wr_instance *inst, const wr_constinsn *c, constval out)
 {
     const wr_module *m = inst->module;
-    out[0] = 0;
-    out[1] = 0;
-    switch (ce->op) {
+    out[0] = out[1] = 0;
+    switch (c->op) {
     case WR_CONST_I32:
     case WR_CONST_F32:
-        out[0] = ce->bits[0] & 0xFFFFFFFFu; /* i32/f32: low 32 bits, upper zero */
+        out[0] = c->bits & 0xFFFFFFFFu;
         break;
     case WR_CONST_I64:
     case WR_CONST_F64:
-        out[0] = ce->bits[0];
+        out[0] = c->bits;
         break;
     case WR_CONST_V128:
-        out[0] = ce->bits[0];
-        out[1] = ce->bits[1];
+        out[0] = c->bits;
+        out[1] = c->hi;
         break;
     case WR_CONST_GLOBAL_GET:
-        /* Validation allows only globals initialized before this one; the
-         * NULL check keeps a validator slip from becoming a crash. */
-        if (ce->index < m->nglobals && inst->globals[ce->index]) {
-            out[0] = inst->globals[ce->index]->val[0];
-            out[1] = inst->globals[ce->index]->val[1];
+        if (c->index < m->nglobals && inst->globals[c->index]) {
+            out[0] = inst->globals[c->index]->val[0];
+            out[1] = inst->globals[c->index]->val[1];
         }
         break;
     case WR_CONST_REF_FUNC:
-        if (ce->index < m->nfuncs)
-            out[0] = (uint64_t)(uintptr_t)inst->funcs[ce->index];
+        if (c->index < m->nfuncs)
+            out[0] = (uint64_t)(uintptr_t)inst->funcs[c->index];
         break;
-    case WR_CONST_REF_NULL:
-    default:
+    default: /* ref.null */
         break;
     }
 }
 
-/* An integer operand of an extended constant expression. */
-static uint64_t eval_operand(const wr_instance *inst, const wr_constinsn *c)
+/* GC's allocations (wr_gcobj.h): the operands are the last values on `stk` (n of them before); the object
+ * replaces them. 0, or WR_TRAP_GC_HEAP. */
+static int eval_alloc(const wr_instance *inst, const wr_constinsn *c, constval *stk, uint32_t *n)
 {
-    const wr_module *m = inst->module;
-    switch (c->op) {
-    case WR_CONST_I32:
-        return c->bits & 0xFFFFFFFFu;
-    case WR_CONST_I64:
-        return c->bits;
-    case WR_CONST_GLOBAL_GET:
-        return c->index < m->nglobals && inst->globals[c->index] ? inst->globals[c->index]->val[0] : 0;
-    default:
-        return 0; /* validation allows no other operand here */
+    uint32_t id = inst->type_ids[c->index];
+    const wr_functype *ft = inst->store->types[id];
+    uint32_t nvals = c->op == WR_CONST_STRUCT_NEW ? ft->nparams
+                     : c->op == WR_CONST_ARRAY_NEW_FIXED ? (uint32_t)c->bits
+                     : c->op == WR_CONST_ARRAY_NEW ? 1 : 0;
+    uint32_t length = c->op == WR_CONST_ARRAY_NEW_FIXED ? (uint32_t)c->bits : 0;
+    if (c->op == WR_CONST_ARRAY_NEW || c->op == WR_CONST_ARRAY_NEW_DEFAULT) {
+        if (*n < 1)
+            return 0;
+        length = (uint32_t)stk[--*n][0];
     }
+    if (*n < nvals)
+        return 0;
+    *n -= nvals;
+    wr_gcobj *o = wr_gc_alloc(inst->store, id, length);
+    if (!o)
+        return WR_TRAP_GC_HEAP;
+    bool values = c->op == WR_CONST_ARRAY_NEW || c->op == WR_CONST_ARRAY_NEW_FIXED;
+    for (uint32_t k = 0; values && k < length; k++)
+        wr_gc_put(wr_gc_data(o) + (size_t)k * wr_storage_size(ft->types[0]), ft->types[0],
+                  stk[*n + (c->op == WR_CONST_ARRAY_NEW ? 0 : k)]);
+    for (uint32_t k = 0; c->op == WR_CONST_STRUCT_NEW && k < ft->nparams; k++)
+        wr_gc_put(wr_gc_data(o) + ft->offsets[k], ft->types[k], stk[*n + k]);
+    stk[*n][0] = (uint64_t)(uintptr_t)o;
+    stk[(*n)++][1] = 0;
+    return 0;
 }
 
-/* Validation has typed the expression (wr_validate_module.c): an extended one
- * holds only i32, i64 or reference values, never more than WR_CONSTEXPR_MAX_DEPTH at a
- * time, and its binary operations always find two operands. The bounds
- * checks below keep a validator slip from becoming a crash. */
-void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
+static bool is_alloc(uint8_t op) { return op >= WR_CONST_STRUCT_NEW && op <= WR_CONST_ARRAY_NEW_FIXED; }
+
+/* Validation has typed the expression (wr_validate_module.c): its operations always find their operands,
+ * and it never holds more values than it has instructions (the stack's size here). The bounds checks below
+ * keep a validator slip from becoming a crash. */
+int wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2])
 {
-    eval_first(inst, ce, out);
-    if (ce->nmore == 0)
-        return;
-    uint64_t stk[WR_CONSTEXPR_MAX_DEPTH];
+    const wr_constinsn first = {
+        .op = ce->op, .type = ce->type, .index = ce->index, .bits = ce->bits[0], .hi = ce->bits[1]};
+    eval_operand(inst, &first, out); /* the whole of a 2.0 expression */
+    if (ce->nmore == 0 && !is_alloc(ce->op))
+        return 0;
+    uint32_t cap = ce->nmore + 1;
+    constval *stk = malloc((size_t)cap * sizeof *stk);
+    if (!stk)
+        return WR_TRAP_OUT_OF_MEMORY;
     uint32_t n = 0;
-    stk[n++] = out[0];
-    for (uint32_t i = 0; i < ce->nmore; i++) {
-        const wr_constinsn *c = &ce->more[i];
-        uint64_t a, b, r;
+    int trap = 0;
+    for (uint32_t i = 0; i <= ce->nmore && !trap; i++) {
+        const wr_constinsn *c = i == 0 ? &first : &ce->more[i - 1];
+        constval r = {0, 0};
         switch (c->op) {
         case WR_CONST_I32_ADD:
         case WR_CONST_I32_SUB:
         case WR_CONST_I32_MUL:
         case WR_CONST_I64_ADD:
         case WR_CONST_I64_SUB:
-        case WR_CONST_I64_MUL:
+        case WR_CONST_I64_MUL: {
             if (n < 2)
-                return;
-            b = stk[--n];
-            a = stk[--n];
+                goto done;
+            uint64_t b = stk[--n][0], a = stk[--n][0];
             switch (c->op) {
             case WR_CONST_I32_ADD:
             case WR_CONST_I64_ADD:
-                r = a + b;
+                r[0] = a + b;
                 break;
             case WR_CONST_I32_SUB:
             case WR_CONST_I64_SUB:
-                r = a - b;
+                r[0] = a - b;
                 break;
             default:
-                r = a * b;
+                r[0] = a * b;
                 break;
             }
             if (c->op == WR_CONST_I32_ADD || c->op == WR_CONST_I32_SUB || c->op == WR_CONST_I32_MUL)
-                r &= 0xFFFFFFFFu; /* i32: low 32 bits, upper zero */
+                r[0] &= 0xFFFFFFFFu; /* i32: low 32 bits, upper zero */
             break;
+        }
         case WR_CONST_REF_I31: /* as the instruction (insns/reference.def) */
             if (n < 1)
-                return;
-            a = stk[--n];
-            r = ((a & 0x7FFFFFFFu) << 1) | WR_REF_I31_TAG;
+                goto done;
+            r[0] = ((stk[--n][0] & 0x7FFFFFFFu) << 1) | WR_REF_I31_TAG;
             break;
         case WR_CONST_ANY_CONVERT_EXTERN: /* the same bits (wr_runtime.h) */
         case WR_CONST_EXTERN_CONVERT_ANY:
             if (n < 1)
-                return;
-            r = stk[--n];
+                goto done;
+            r[0] = stk[--n][0];
             break;
+        case WR_CONST_STRUCT_NEW:
+        case WR_CONST_STRUCT_NEW_DEFAULT:
+        case WR_CONST_ARRAY_NEW:
+        case WR_CONST_ARRAY_NEW_DEFAULT:
+        case WR_CONST_ARRAY_NEW_FIXED:
+            trap = eval_alloc(inst, c, stk, &n);
+            continue;
         default:
-            r = eval_operand(inst, c);
+            eval_operand(inst, c, r);
             break;
         }
-        if (n >= WR_CONSTEXPR_MAX_DEPTH)
-            return;
-        stk[n++] = r;
+        if (n >= cap)
+            goto done;
+        stk[n][0] = r[0];
+        stk[n++][1] = r[1];
     }
-    out[0] = n ? stk[n - 1] : 0;
-    out[1] = 0;
+done:
+    out[0] = n ? stk[n - 1][0] : 0;
+    out[1] = n ? stk[n - 1][1] : 0;
+    free(stk);
+    return trap;
 }
 
 /* ---- import checks ---- */
@@ -244,7 +277,7 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         const wr_globaltype *decl = &imp->desc.global;
         const wr_global *g = ext->ptr;
         wr_valtype dt = wr_valtype_map(decl->type, ids);
-        wr_typectx scx = {NULL, s->type_super, s->ntypes};
+        wr_typectx scx = {NULL, s->type_super, s->ntypes, s->type_kind};
         if (g->type.mutable_ == decl->mutable_ &&
             (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, &scx)))
             return 0;
@@ -253,10 +286,10 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         return link_error(err, imp, want, got);
     }
     case WR_EXTERN_TAG: {
-        /* Tag types match exactly (a tag's type is a function type, interned per store). */
+        /* Tag types match exactly: the same store type id (equivalent types, rec groups and all). */
         const wr_functype *decl = &m->types[imp->desc.tag_type];
         const wr_tag *tag = ext->ptr;
-        if (wr_functype_equal(decl, tag->type))
+        if (ids[imp->desc.tag_type] == tag->type_id)
             return 0;
         char a[96], b[96];
         describe_functype(a, sizeof a, decl);
@@ -293,9 +326,20 @@ static size_t take(layout *l, uint64_t count, size_t elem, size_t align, bool *o
     return at;
 }
 
+/* A global's or a table's initializer could not allocate (wr_constexpr_eval's trap): past the store's GC
+ * heap limit, or out of memory. */
+static int constexpr_error(const wr_store *s, int trap, wr_error *err)
+{
+    if (trap != WR_TRAP_GC_HEAP)
+        return wr_error_set(err, WR_ERR_RESOURCE, 0, "out of memory");
+    return wr_error_set(err, WR_ERR_RESOURCE, 0, "GC heap limit (%llu bytes) exceeded by a constant expression",
+                        (unsigned long long)s->config.max_gc_bytes);
+}
+
 /* Build an instance whose imports are either `imports` (checked by the caller) or, when `like` is not NULL,
  * the ones `like` was made with (checked then; an extern's type never changes and a memory or table only
  * grows, so they still match): wr_instance_new and wr_instance_new_like. */
+
 static int build(wr_store *s, const wr_module *m, const wr_extern *imports, const uint32_t *ids,
                  const wr_instance *like, wr_instance **out, wr_error *err)
 {
@@ -419,8 +463,11 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
     /* A table's initializer reads imported globals only (validation), set by now. */
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         uint64_t init[2] = {0, 0};
-        if (wr_module_table_has_init(m, i))
-            wr_constexpr_eval(inst, &m->table_inits[i], init);
+        int trap = wr_module_table_has_init(m, i) ? wr_constexpr_eval(inst, &m->table_inits[i], init) : 0;
+        if (trap) {
+            free(block);
+            return constexpr_error(s, trap, err);
+        }
         inst->tables[i] = wr_table_new(s, wr_valtype_map(m->tables[i].elemtype, inst->type_ids),
                                        &m->tables[i].limits, init[0]);
         if (!inst->tables[i]) {
@@ -444,7 +491,11 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         g->hdr.kind = WR_EXTERN_GLOBAL;
         g->type = m->globals[i].type;
         g->type.type = wr_valtype_map(g->type.type, inst->type_ids);
-        wr_constexpr_eval(inst, &m->globals[i].init, g->val);
+        int trap = wr_constexpr_eval(inst, &m->globals[i].init, g->val);
+        if (trap) {
+            free(block);
+            return constexpr_error(s, trap, err);
+        }
         inst->globals[i] = g;
     }
 
@@ -464,7 +515,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         inst->elem_sizes[i] = seg->count;
         for (uint32_t j = 0; j < seg->count; j++) {
             uint64_t v[2];
-            wr_constexpr_eval(inst, &seg->items[j], v);
+            int trap = wr_constexpr_eval(inst, &seg->items[j], v);
+            if (trap)
+                return -trap;
             passive[j] = v[0];
         }
         passive += seg->count;
@@ -486,7 +539,9 @@ static int build(wr_store *s, const wr_module *m, const wr_extern *imports, cons
         if (!t || off > t->size || seg->count > t->size - off)
             return -WR_TRAP_TABLE_OOB;
         for (uint32_t j = 0; j < seg->count; j++) {
-            wr_constexpr_eval(inst, &seg->items[j], v);
+            int trap = wr_constexpr_eval(inst, &seg->items[j], v);
+            if (trap)
+                return -trap;
             t->elems[off + j] = v[0];
         }
     }

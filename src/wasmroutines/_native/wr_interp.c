@@ -26,6 +26,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_gcobj.h"
 #include "wr_insn_gen.h"
 #include "wr_numeric.h"
 
@@ -305,6 +306,45 @@ static inline wr_v128 slot_v128(const uint64_t *p)
             SUSPEND(WR_YIELD);                                                                                   \
     } while (0)
 #endif
+
+/* A bulk operation's charge of `units` (insns/table.def, insns/gc.def): on fuel it yields before any effect. */
+#ifdef WR_NO_PREEMPTION
+#define BULK_CHARGE(units) ((void)(units))
+#else
+#define BULK_CHARGE(units)                                                                                       \
+    do {                                                                                                         \
+        budget -= (int64_t)(units);                                                                              \
+        if (budget < 0 && thread->store->fuel_enabled && limit - budget > thread->store->fuel)                   \
+            SUSPEND(WR_YIELD);                                                                                   \
+    } while (0)
+#endif
+
+/* GC objects (insns/gc.def): a struct's field at byte `offset`, an array's element `i` of `size` bytes, an
+ * array's elements [i, i + n), each trapping on null and out of bounds as the spec does. */
+#define STRUCT_FIELD(a, offset)                                                                                  \
+    ({                                                                                                           \
+        if ((a) == 0)                                                                                            \
+            TRAP(WR_TRAP_NULL_STRUCT);                                                                           \
+        wr_gc_data(wr_gc_obj(a)) + (offset);                                                                     \
+    })
+#define ARRAY_ELEM(a, i, size)                                                                                   \
+    ({                                                                                                           \
+        if ((a) == 0)                                                                                            \
+            TRAP(WR_TRAP_NULL_ARRAY);                                                                            \
+        wr_gcobj *o_ = wr_gc_obj(a);                                                                             \
+        if ((i) >= o_->length)                                                                                   \
+            TRAP(WR_TRAP_ARRAY_OOB);                                                                             \
+        wr_gc_data(o_) + (size_t)(i) * (size);                                                                   \
+    })
+#define ARRAY_RANGE(a, i, n)                                                                                     \
+    ({                                                                                                           \
+        if ((a) == 0)                                                                                            \
+            TRAP(WR_TRAP_NULL_ARRAY);                                                                            \
+        wr_gcobj *o_ = wr_gc_obj(a);                                                                             \
+        if ((uint64_t)(i) + (n) > o_->length)                                                                    \
+            TRAP(WR_TRAP_ARRAY_OOB);                                                                             \
+        o_;                                                                                                      \
+    })
 
 #ifdef WR_COMPUTED_GOTO
 #define TARGET(name) op_##name:

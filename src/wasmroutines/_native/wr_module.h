@@ -18,9 +18,9 @@
 
 /* A constant expression: Wasm 2.0 allows one instruction then `end`; 3.0's
  * extended constant expressions add i32/i64 add, sub and mul, and GC adds
- * ref.i31, any.convert_extern and extern.convert_any (a stack machine over
- * one-slot values: every value of a valid one with more than one
- * instruction is an i32, an i64 or a reference). */
+ * ref.i31, any.convert_extern, extern.convert_any, struct.new(_default) and
+ * array.new(_default, _fixed) (a stack machine over two-word values, so a
+ * v128.const may give a struct's field or an array's elements). */
 typedef enum wr_constop {
     WR_CONST_I32 = 0x41,
     WR_CONST_I64 = 0x42,
@@ -41,6 +41,14 @@ typedef enum wr_constop {
     WR_CONST_ANY_CONVERT_EXTERN = 0x1A,
     WR_CONST_EXTERN_CONVERT_ANY = 0x1B,
     WR_CONST_REF_I31 = 0x1C,
+    /* GC's allocations, 0x80 + their sub-opcode (0 marks an empty expression): `index` is the type; for
+     * array.new_fixed `bits` its count. struct.new_default and array.new_fixed (and struct.new of no
+     * field) may come first, taking no operand. */
+    WR_CONST_STRUCT_NEW = 0x80,
+    WR_CONST_STRUCT_NEW_DEFAULT = 0x81,
+    WR_CONST_ARRAY_NEW = 0x86,
+    WR_CONST_ARRAY_NEW_DEFAULT = 0x87,
+    WR_CONST_ARRAY_NEW_FIXED = 0x88,
 } wr_constop;
 
 /* An instruction of an extended constant expression after its first. */
@@ -48,14 +56,14 @@ typedef struct wr_constinsn {
     uint8_t op;     /* wr_constop */
     wr_valtype type; /* its result (0 for global.get until validated) */
     uint32_t index; /* global.get: the global; ref.func: the function */
-    uint64_t bits;  /* i32.const / i64.const: the constant (only these matter once valid) */
+    uint64_t bits;  /* a constant's bits (f32/f64 raw; v128's low half); array.new_fixed: its count */
+    uint64_t hi;    /* v128.const: the high half */
 } wr_constinsn;
 
-/* The deepest operand stack an extended constant expression may need: it is
- * evaluated on a fixed array (wr_constexpr_eval), and validation rejects a
- * deeper one ("constant expression too deep"), an implementation limit no
- * toolchain comes near. */
-#define WR_CONSTEXPR_MAX_DEPTH 64
+/* The deepest operand stack an extended constant expression may need:
+ * validation types it on a fixed array and rejects a deeper one ("constant
+ * expression too deep"), an implementation limit no toolchain comes near. */
+#define WR_CONSTEXPR_MAX_DEPTH 1024
 
 typedef struct wr_constexpr {
     uint8_t op;       /* wr_constop of the first (usually only) instruction */
@@ -164,6 +172,7 @@ typedef struct wr_module {
      * its own). */
     uint32_t *type_super;
     bool *type_final;
+    uint8_t *type_kind; /* each type's composite kind (WR_COMP_*: types[i].kind), for wr_typectx */
     uint32_t *type_group, *type_group_size;
     /* Each type's representative: the type at the same place in the first
      * recursion group equivalent to its own (the same structure, types
@@ -353,8 +362,15 @@ static inline bool wr_module_table_has_init(const wr_module *m, uint32_t i)
 /* How the module's defined types compare (wr_types.h). */
 static inline wr_typectx wr_module_typectx(const wr_module *m)
 {
-    wr_typectx cx = {m->type_canon, m->type_super, m->ntypes};
+    wr_typectx cx = {m->type_canon, m->type_super, m->ntypes, m->type_kind};
     return cx;
+}
+
+/* Type `i` when it is a function type (a type index that must name one: a function's, a block's, a call's, a
+ * tag's), else NULL. */
+static inline const wr_functype *wr_module_functype(const wr_module *m, uint32_t i)
+{
+    return i < m->ntypes && m->types[i].kind == WR_COMP_FUNC ? &m->types[i] : NULL;
 }
 
 static inline const wr_functype *wr_module_func_type(const wr_module *m, uint32_t funcidx)

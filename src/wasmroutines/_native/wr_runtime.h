@@ -132,6 +132,7 @@ typedef struct wr_store_config {
     uint32_t max_table_elems;  /* cap on any table's size; default 10,000,000 */
     uint32_t max_call_depth;   /* frames per thread; default 20,000 */
     uint32_t stack_slots;      /* value-stack slots per thread; default 1 Mi */
+    uint64_t max_gc_bytes;     /* cap on the GC heap: its structs' and arrays' bytes; default 1 GiB (wr_gcobj.h) */
 } wr_store_config;
 
 struct wr_store {
@@ -140,11 +141,15 @@ struct wr_store {
     uint32_t ntypes, types_cap;
     wr_functype **types; /* interned function types; index = type id (wr_store.c, "type interning") */
     uint32_t *type_super; /* each id's declared supertype's id, or WR_NO_SUPER */
+    uint8_t *type_kind;   /* each id's composite kind (WR_COMP_*), for wr_typectx */
     uint32_t **type_keys; /* at a group's first id its key (length first), else NULL */
     /* Open-addressing hash over the groups so interning is O(1), private to
      * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
+    /* GC's structs and arrays (wr_gcobj.h): every one, newest first; their bytes and number. */
+    struct wr_gcobj *gc_objects;
+    uint64_t gc_bytes, gc_count;
     /* Threads whose wait ended (a notify, or the host's timeout), oldest
      * first: runnable once someone pushes them into the run queue (wr_futex.c). */
     struct wr_thread *woken_head, *woken_tail;
@@ -220,33 +225,6 @@ bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 static inline bool wr_ref_is_i31(uint64_t v) { return (v & 1u) != 0; }
 static inline bool wr_ref_is_host(uint64_t v) { return (v & 3u) == WR_REF_HOST_TAG; }
 
-/* Whether the reference `v` matches the reference type `rt` (a module's type: concrete indices are the
- * instance's), v being of a type in rt's hierarchy (validation sees to that): ref.test, ref.cast and
- * br_on_cast. */
-static inline bool wr_ref_test(const wr_instance *inst, uint64_t v, wr_valtype rt)
-{
-    if (v == 0)
-        return wr_valtype_nullable(rt);
-    switch (wr_valtype_code(rt)) {
-    case WR_HT_ANY:
-    case WR_HT_FUNC:
-    case WR_HT_EXTERN:
-    case WR_HT_EXN:
-        return true;
-    case WR_HT_EQ: /* an i31, or a struct or an array */
-        return !wr_ref_is_host(v);
-    case WR_HT_I31:
-        return wr_ref_is_i31(v);
-    case WR_HT_CONCRETE: { /* a function type (the only defined types until GC's struct and array land) */
-        const wr_func *f = (const wr_func *)(uintptr_t)v;
-        uint32_t id = inst->type_ids[wr_valtype_index(rt)];
-        return f->type_id == id || wr_store_type_sub(inst->store, f->type_id, id);
-    }
-    default: /* struct, array (no such objects yet) and the bottom types: no non-null value */
-        return false;
-    }
-}
-
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
 wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
@@ -291,7 +269,8 @@ wr_func *wr_instance_start(const wr_instance *inst);
 wr_extern wr_instance_export(const wr_instance *inst, uint32_t export_index);
 
 /* Evaluate a constant expression in an instance (globals initialized so far).
- * Writes two words (v128 uses both). */
-void wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2]);
+ * Writes two words (v128 uses both). 0, or the trap of an allocation over the
+ * store's GC heap limit (WR_TRAP_GC_HEAP). */
+int wr_constexpr_eval(const wr_instance *inst, const wr_constexpr *ce, uint64_t out[2]);
 
 #endif /* WR_RUNTIME_H */

@@ -83,8 +83,9 @@ static inline bool wr_stackmap_collected(wr_valtype vt)
     case WR_HT_EXN:
         return true;
     default:
-        /* func, the bottoms (only null), i31 (unboxed), and defined types: all function types until GC's
-         * struct and array types land, which then join here. */
+        /* func, the bottoms (only null), i31 (unboxed), and defined types: a concrete struct or array type
+         * joins here with the objects' collector, which needs the module to tell it from a function type
+         * (until then no handle is dropped while a store has objects: wr_gc_mark_host). */
         return false;
     }
 }

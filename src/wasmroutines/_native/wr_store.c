@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include "wr_futex.h"
+#include "wr_gcobj.h"
 #include "wr_io.h"
 #include "wr_timer.h"
 #include "wr_wasi_fast.h"
@@ -20,6 +21,7 @@ wr_store *wr_store_new(void)
     s->config.max_table_elems = 10000000u;
     s->config.max_call_depth = 20000u;
     s->config.stack_slots = 1u << 20;
+    s->config.max_gc_bytes = WR_GC_DEFAULT_MAX_BYTES;
     s->check_every = s->check_left = 1;
     s->check_units = 1;
     s->next_host_id = 1;
@@ -62,12 +64,14 @@ void wr_store_free(wr_store *s)
         obj_free(o);
         o = next;
     }
+    wr_gc_free_all(s);
     for (uint32_t i = 0; i < s->ntypes; i++) {
         free(s->types[i]);
         free(s->type_keys[i]);
     }
     free(s->types);
     free(s->type_super);
+    free(s->type_kind);
     free(s->type_keys);
     free(s->type_hash);
     wr_stackpool_free(s->stackpool);
@@ -126,7 +130,10 @@ static bool reserve_ids(wr_store *s, uint32_t add)
     uint32_t **keys = realloc(s->type_keys, (size_t)cap * sizeof *keys);
     if (keys)
         s->type_keys = keys;
-    if (!types || !super || !keys)
+    uint8_t *kind = realloc(s->type_kind, cap);
+    if (kind)
+        s->type_kind = kind;
+    if (!types || !super || !keys || !kind)
         return false;
     s->types_cap = cap;
     return true;
@@ -139,7 +146,8 @@ static wr_functype *functype_copy(const wr_functype *ft, uint32_t start, uint32_
                                   const uint32_t *outside)
 {
     size_t n = (size_t)ft->nparams + ft->nresults;
-    wr_functype *c = malloc(sizeof *c + n * sizeof(wr_valtype));
+    size_t noff = ft->offsets ? (size_t)ft->nparams + 1 : 0, nmut = ft->mut ? ft->nparams : 0;
+    wr_functype *c = malloc(sizeof *c + n * sizeof(wr_valtype) + noff * sizeof(uint32_t) + nmut);
     if (!c)
         return NULL;
     c->nparams = ft->nparams;
@@ -147,6 +155,13 @@ static wr_functype *functype_copy(const wr_functype *ft, uint32_t start, uint32_
     c->types = (wr_valtype *)(c + 1);
     c->param_slots = 0;
     c->result_slots = 0;
+    c->kind = ft->kind;
+    c->offsets = ft->offsets ? (uint32_t *)(c->types + n) : NULL;
+    c->mut = ft->mut ? (uint8_t *)(c->types + n) + noff * sizeof(uint32_t) : NULL;
+    if (noff)
+        memcpy(c->offsets, ft->offsets, noff * sizeof(uint32_t));
+    if (nmut)
+        memcpy(c->mut, ft->mut, nmut);
     for (size_t k = 0; k < n; k++) {
         wr_valtype t = ft->types[k];
         if (wr_valtype_is_concrete(t)) {
@@ -209,6 +224,7 @@ static bool intern_group(wr_store *s, const wr_functype *types, const uint32_t *
             sup = sup >= start && sup - start < size ? base + (sup - start) : outside ? outside[sup] : sup;
         s->types[base + k] = c;
         s->type_super[base + k] = sup;
+        s->type_kind[base + k] = c->kind;
         s->type_keys[base + k] = k == 0 ? key : NULL;
         ids_out[k] = base + k;
     }
@@ -244,7 +260,7 @@ int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids)
 
 bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b)
 {
-    wr_typectx cx = {NULL, s->type_super, s->ntypes};
+    wr_typectx cx = {NULL, s->type_super, s->ntypes, s->type_kind};
     return wr_deftype_sub(a, b, &cx);
 }
 

@@ -32,7 +32,6 @@
 #include "wr_module.h"
 #include "wr_reader.h"
 #include "wr_stackmap.h"
-#include "wr_unsupported.h"
 
 #define UNKNOWN_TYPE 0 /* the bottom type of unreachable code */
 /* (ref bot): a reference of unknown heap type in unreachable code (ref.as_non_null of UNKNOWN_TYPE), which
@@ -176,14 +175,6 @@ static int invalid(tr *t, const char *msg)
 static int malformed(tr *t, const char *msg)
 {
     wr_error_set(t->err, WR_ERR_MALFORMED, wr_reader_offset(&t->r), "%s", msg);
-    return -1;
-}
-
-/* A 3.0 feature the core does not implement yet (wr_unsupported.h), at the
- * byte just read. */
-static int unsupported(tr *t, const char *what)
-{
-    wr_error_set(t->err, WR_ERR_UNSUPPORTED, wr_reader_offset(&t->r) - 1, "%s", what);
     return -1;
 }
 
@@ -644,7 +635,9 @@ static int read_blocktype(tr *t, ctrl *tmp)
     }
     if ((uint64_t)bt >= t->m->ntypes)
         return invalid(t, "unknown type");
-    const wr_functype *ft = &t->m->types[bt];
+    const wr_functype *ft = wr_module_functype(t->m, (uint32_t)bt);
+    if (!ft)
+        return invalid(t, "type mismatch: not a function type");
     tmp->nparams = ft->nparams;
     tmp->params = wr_functype_params(ft);
     tmp->nresults = ft->nresults;
@@ -1130,23 +1123,28 @@ static int op_br_table(tr *t)
 
 /* ---- calls ---- */
 
-static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
+/* Pop n values (checked) of the types `types` (a storage type stands for its value type; `repeat`: n of
+ * types[0]), materializing them into consecutive slots from *base_out: a call's args, a throw's payload, a
+ * struct's fields, an array's elements. */
+static int pop_consecutive(tr *t, const wr_valtype *types, uint32_t n, bool repeat, uint32_t *base_out)
 {
-    /* Pop args (checked), materializing them into consecutive slots. */
-    uint32_t np = ft->nparams;
-    const wr_valtype *params = wr_functype_params(ft);
     ctrl *c = top_ctrl(t);
     if (emitting(t)) {
         uint32_t avail = t->nstk - c->height;
-        for (uint32_t i = 0; i < np && i < avail; i++)
+        for (uint32_t i = 0; i < n && i < avail; i++)
             CHECK(materialize(t, &t->stk[t->nstk - 1 - i]));
     }
-    for (uint32_t i = np; i-- > 0;) {
+    for (uint32_t i = n; i-- > 0;) {
         entry e;
-        CHECK(pop(t, params[i], &e));
+        CHECK(pop(t, wr_storage_unpacked(types[repeat ? 0 : i]), &e));
     }
     *base_out = TAG_STACK | t->hslots;
     return 0;
+}
+
+static int emit_call_common(tr *t, const wr_functype *ft, uint32_t *base_out)
+{
+    return pop_consecutive(t, wr_functype_params(ft), ft->nparams, false, base_out);
 }
 
 static int push_results(tr *t, const wr_functype *ft)
@@ -1192,7 +1190,9 @@ static int op_call_indirect(tr *t)
         return invalid(t, "unknown type");
     if (!wr_valtype_sub(t->m->tables[table].elemtype, WR_FUNCREF, &t->cx))
         return invalid(t, "type mismatch");
-    const wr_functype *ft = &t->m->types[typeidx];
+    const wr_functype *ft = wr_module_functype(t->m, typeidx);
+    if (!ft)
+        return invalid(t, "type mismatch: not a function type");
     entry idx;
     CHECK(pop_index(t, table64(t, table), &idx));
     /* The index is read before the call: keep it out of the args' way by
@@ -1275,7 +1275,9 @@ static int op_return_call_indirect(tr *t)
         return invalid(t, "unknown type");
     if (!wr_valtype_sub(t->m->tables[table].elemtype, WR_FUNCREF, &t->cx))
         return invalid(t, "type mismatch");
-    const wr_functype *ft = &t->m->types[typeidx];
+    const wr_functype *ft = wr_module_functype(t->m, typeidx);
+    if (!ft)
+        return invalid(t, "type mismatch: not a function type");
     entry idx;
     CHECK(pop_index(t, table64(t, table), &idx));
     CHECK(check_tail_results(t, ft));
@@ -1301,7 +1303,9 @@ static int op_call_ref(tr *t, bool tail)
     READ(wr_read_u32(&t->r, &typeidx));
     if (typeidx >= t->m->ntypes)
         return invalid(t, "unknown type");
-    const wr_functype *ft = &t->m->types[typeidx];
+    const wr_functype *ft = wr_module_functype(t->m, typeidx);
+    if (!ft)
+        return invalid(t, "type mismatch: not a function type");
     entry f;
     CHECK(pop(t, wr_ref_concrete(typeidx, true), &f));
     if (tail)
@@ -1864,8 +1868,7 @@ static int read_heaptype(tr *t, wr_valtype *type)
     return check_valtype(t, rc, *type, "malformed reference type");
 }
 
-/* ---- GC's 0xFB prefix: i31, the extern conversions and the casts (struct
- * and array are not supported yet: wr_unsupported_gc_op) ---- */
+/* ---- GC's 0xFB prefix: i31, the extern conversions and the casts ---- */
 
 /* A reference type of a cast: (ref null? ht), ht read here. */
 static int read_cast_type(tr *t, bool nullable, wr_valtype *rt)
@@ -1888,7 +1891,7 @@ static int op_ref_test(tr *t, bool cast, bool nullable)
     wr_valtype rt = 0;
     entry in;
     CHECK(read_cast_type(t, nullable, &rt));
-    CHECK(pop(t, wr_heaptype_top(rt), &in));
+    CHECK(pop(t, wr_heaptype_top_cx(rt, &t->cx), &in));
     uint32_t imm = rt;
     return emit_manual(t, cast ? WR_OP_ref_cast : WR_OP_ref_test, &in, 1, cast ? rt : WR_I32, &imm, 1);
 }
@@ -1934,6 +1937,236 @@ static int op_convert_ref(tr *t, wr_valtype from, wr_valtype to)
     return push(t, out, r.src == r.pos ? UINT32_MAX : r.src);
 }
 
+/* ---- GC's structs and arrays (insns/gc.def) ---- */
+
+/* The most values array.new_fixed takes (an implementation limit, as wasmtime's): validation stays linear
+ * in the code's size even in unreachable code. */
+#define MAX_NEW_FIXED 10000u
+
+/* A type index that must name a struct type (kind WR_COMP_STRUCT) or an array type. */
+static int read_aggregate_type(tr *t, uint8_t kind, uint32_t *x, const wr_functype **ft)
+{
+    READ(wr_read_u32(&t->r, x));
+    if (*x >= t->m->ntypes)
+        return invalid(t, "unknown type");
+    *ft = &t->m->types[*x];
+    return (*ft)->kind == kind ? 0 : invalid(t, "type mismatch");
+}
+
+/* emit_manual with one more immediate, last, naming a slot: where values in consecutive slots start. */
+static int emit_manual_slot(tr *t, unsigned op, const entry *in, uint32_t nin, wr_valtype out_type,
+                            const uint32_t *imm, uint32_t nimm, uint32_t slot)
+{
+    CHECK(emit_manual(t, op, in, nin, out_type, imm, nimm));
+    if (!emitting(t))
+        return 0;
+    CHECK(emit_slot(t, slot));
+    if (out_type)
+        t->last_end = t->ncode;
+    return 0;
+}
+
+/* The op reading (`sign`: 0 plain, 1 _s, 2 _u) or writing (`set`) a field of storage type st. */
+static unsigned field_op(wr_valtype st, int sign, bool set, bool array)
+{
+    static const uint16_t ops[2][2][6] = {
+        /* 8 bytes, 4, 16, i8 (_s), i16 (_s), then _u of i8, i16 in the set row's free places */
+        {{WR_OP_struct_get, WR_OP_struct_get_i32, WR_OP_struct_get_v128, WR_OP_struct_get_s_i8,
+          WR_OP_struct_get_s_i16, 0},
+         {WR_OP_struct_set, WR_OP_struct_set_i32, WR_OP_struct_set_v128, WR_OP_struct_set_i8,
+          WR_OP_struct_set_i16, 0}},
+        {{WR_OP_array_get, WR_OP_array_get_i32, WR_OP_array_get_v128, WR_OP_array_get_s_i8, WR_OP_array_get_s_i16,
+          0},
+         {WR_OP_array_set, WR_OP_array_set_i32, WR_OP_array_set_v128, WR_OP_array_set_i8, WR_OP_array_set_i16,
+          0}},
+    };
+    if (!set && sign == 2)
+        return st == WR_I8 ? (array ? WR_OP_array_get_u_i8 : WR_OP_struct_get_u_i8)
+                           : (array ? WR_OP_array_get_u_i16 : WR_OP_struct_get_u_i16);
+    int k = st == WR_I8 ? 3 : st == WR_I16 ? 4 : wr_storage_size(st) == 4 ? 1 : wr_storage_size(st) == 16 ? 2 : 0;
+    return ops[array][set][k];
+}
+
+/* struct.get, get_s (sign 1), get_u (2) and, with `set`, struct.set: x y. A packed field is read by get_s
+ * or get_u only, any other by get only; struct.set needs a mutable field. */
+static int op_struct_field(tr *t, int sign, bool set)
+{
+    uint32_t x, y;
+    const wr_functype *ft;
+    entry in[2];
+    CHECK(read_aggregate_type(t, WR_COMP_STRUCT, &x, &ft));
+    READ(wr_read_u32(&t->r, &y));
+    if (y >= ft->nparams)
+        return invalid(t, "unknown field");
+    wr_valtype st = ft->types[y];
+    if (!set && wr_storage_packed(st) != (sign != 0))
+        return invalid(t, "type mismatch");
+    if (set && !ft->mut[y])
+        return invalid(t, "immutable field");
+    if (set)
+        CHECK(pop(t, wr_storage_unpacked(st), &in[1]));
+    CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
+    uint32_t offset = ft->offsets[y];
+    return emit_manual(t, field_op(st, sign, set, false), in, set ? 2 : 1, set ? 0 : wr_storage_unpacked(st),
+                       &offset, 1);
+}
+
+static int op_struct_new(tr *t, bool deflt)
+{
+    uint32_t x, base = 0;
+    const wr_functype *ft;
+    CHECK(read_aggregate_type(t, WR_COMP_STRUCT, &x, &ft));
+    if (deflt) {
+        for (uint32_t k = 0; k < ft->nparams; k++)
+            if (!wr_storage_packed(ft->types[k]) && !wr_valtype_defaultable(ft->types[k]))
+                return invalid(t, "type mismatch");
+        return emit_manual(t, WR_OP_struct_new_default, NULL, 0, wr_ref_concrete(x, false), &x, 1);
+    }
+    CHECK(pop_consecutive(t, ft->types, ft->nparams, false, &base));
+    return emit_manual_slot(t, WR_OP_struct_new, NULL, 0, wr_ref_concrete(x, false), &x, 1, base);
+}
+
+/* array.get, get_s, get_u and array.set x. */
+static int op_array_elem(tr *t, int sign, bool set)
+{
+    uint32_t x;
+    const wr_functype *ft;
+    entry in[3];
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &x, &ft));
+    wr_valtype st = ft->types[0];
+    if (!set && wr_storage_packed(st) != (sign != 0))
+        return invalid(t, "type mismatch");
+    if (set && !ft->mut[0])
+        return invalid(t, "immutable array");
+    if (set)
+        CHECK(pop(t, wr_storage_unpacked(st), &in[2]));
+    CHECK(pop(t, WR_I32, &in[1]));
+    CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
+    return emit_manual(t, field_op(st, sign, set, true), in, set ? 3 : 2, set ? 0 : wr_storage_unpacked(st), NULL,
+                       0);
+}
+
+/* array.new, array.new_default, array.new_fixed x (n). */
+static int op_array_new(tr *t, uint32_t sub)
+{
+    uint32_t x, n = 0, base = 0;
+    const wr_functype *ft;
+    entry in[2];
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &x, &ft));
+    wr_valtype st = ft->types[0], out = wr_ref_concrete(x, false);
+    if (sub == 0x08) { /* array.new_fixed */
+        READ(wr_read_u32(&t->r, &n));
+        if (n > MAX_NEW_FIXED)
+            return invalid(t, "array.new_fixed: too many values (at most 10000)");
+        CHECK(pop_consecutive(t, &st, n, true, &base));
+        uint32_t imm[2] = {x, n};
+        return emit_manual_slot(t, WR_OP_array_new_fixed, NULL, 0, out, imm, 2, base);
+    }
+    CHECK(pop(t, WR_I32, &in[0]));
+    if (sub == 0x07) { /* array.new_default */
+        if (!wr_storage_packed(st) && !wr_valtype_defaultable(st))
+            return invalid(t, "type mismatch");
+        return emit_manual(t, WR_OP_array_new_default, in, 1, out, &x, 1);
+    }
+    CHECK(pop(t, wr_storage_unpacked(st), &in[1]));
+    return emit_manual_slot(t, WR_OP_array_new, in, 1, out, &x, 1, in[1].src);
+}
+
+/* A data segment's bytes fill only numeric or vector elements. */
+static int check_numeric_array(tr *t, const wr_functype *ft)
+{
+    wr_valtype st = ft->types[0];
+    return wr_storage_packed(st) || wr_valtype_is_num(st) ? 0 : invalid(t, "array type is not numeric or vector");
+}
+
+/* An element segment's references fit the array's elements. */
+static int check_elem_array(tr *t, const wr_functype *ft, uint32_t seg)
+{
+    return wr_valtype_sub(t->m->elems[seg].elemtype, ft->types[0], &t->cx) ? 0 : invalid(t, "type mismatch");
+}
+
+/* array.new_data x d and array.new_elem x e: [i32 i32] -> [(ref x)]. */
+static int op_array_new_segment(tr *t, bool data)
+{
+    uint32_t imm[2];
+    const wr_functype *ft;
+    entry in[2];
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &imm[0], &ft));
+    if (data) {
+        CHECK(check_numeric_array(t, ft));
+        CHECK(read_data(t, &imm[1]));
+    } else {
+        CHECK(read_elem(t, &imm[1]));
+        CHECK(check_elem_array(t, ft, imm[1]));
+    }
+    CHECK(pop(t, WR_I32, &in[1]));
+    CHECK(pop(t, WR_I32, &in[0]));
+    return emit_manual(t, data ? WR_OP_array_new_data : WR_OP_array_new_elem, in, 2, wr_ref_concrete(imm[0], false),
+                       imm, 2);
+}
+
+/* array.fill x: [(ref null x) i32 t i32] -> []. */
+static int op_array_fill(tr *t)
+{
+    uint32_t x;
+    const wr_functype *ft;
+    entry in[3], v;
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &x, &ft));
+    if (!ft->mut[0])
+        return invalid(t, "immutable array");
+    CHECK(pop(t, WR_I32, &in[2]));
+    CHECK(pop(t, wr_storage_unpacked(ft->types[0]), &v));
+    CHECK(pop(t, WR_I32, &in[1]));
+    CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
+    return emit_manual_slot(t, WR_OP_array_fill, in, 3, 0, NULL, 0, v.src);
+}
+
+/* array.copy x y: [(ref null x) i32 (ref null y) i32 i32] -> [], y's elements fitting x's mutable ones. */
+static int op_array_copy(tr *t)
+{
+    uint32_t x, y;
+    const wr_functype *fx, *fy;
+    entry in[5];
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &x, &fx));
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &y, &fy));
+    if (!fx->mut[0])
+        return invalid(t, "immutable array");
+    wr_valtype dst = fx->types[0], src = fy->types[0];
+    bool fits = wr_storage_packed(dst) || wr_storage_packed(src) ? dst == src : wr_valtype_sub(src, dst, &t->cx);
+    if (!fits)
+        return invalid(t, "array types do not match");
+    CHECK(pop(t, WR_I32, &in[4]));
+    CHECK(pop(t, WR_I32, &in[3]));
+    CHECK(pop(t, wr_ref_concrete(y, true), &in[2]));
+    CHECK(pop(t, WR_I32, &in[1]));
+    CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
+    uint32_t size = wr_storage_size(dst);
+    return emit_manual(t, WR_OP_array_copy, in, 5, 0, &size, 1);
+}
+
+/* array.init_data x d and array.init_elem x e: [(ref null x) i32 i32 i32] -> []. */
+static int op_array_init(tr *t, bool data)
+{
+    uint32_t x, imm[2];
+    const wr_functype *ft;
+    entry in[4];
+    CHECK(read_aggregate_type(t, WR_COMP_ARRAY, &x, &ft));
+    if (!ft->mut[0])
+        return invalid(t, "immutable array");
+    if (data) {
+        CHECK(check_numeric_array(t, ft));
+        CHECK(read_data(t, &imm[0]));
+    } else {
+        CHECK(read_elem(t, &imm[0]));
+        CHECK(check_elem_array(t, ft, imm[0]));
+    }
+    imm[1] = wr_storage_size(ft->types[0]);
+    for (uint32_t i = 4; i-- > 1;)
+        CHECK(pop(t, WR_I32, &in[i]));
+    CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
+    return emit_manual(t, data ? WR_OP_array_init_data : WR_OP_array_init_elem, in, 4, 0, imm, data ? 2 : 1);
+}
+
 static int op_prefix_fb(tr *t)
 {
     uint32_t sub;
@@ -1941,9 +2174,39 @@ static int op_prefix_fb(tr *t)
     wr_module_note_typed_refs(t->m, wr_reader_offset(&t->r) - 1);
     wr_module_note_gc(t->m, wr_reader_offset(&t->r) - 1);
     READ(wr_read_u32(&t->r, &sub));
-    if (wr_unsupported_gc_op(sub))
-        return unsupported(t, wr_unsupported_gc_op(sub));
     switch (sub) {
+    case 0x00: /* struct.new */
+    case 0x01: /* struct.new_default */
+        return op_struct_new(t, sub == 0x01);
+    case 0x02: /* struct.get */
+    case 0x03: /* struct.get_s */
+    case 0x04: /* struct.get_u */
+        return op_struct_field(t, (int)sub - 2, false);
+    case 0x05: /* struct.set */
+        return op_struct_field(t, 0, true);
+    case 0x06: /* array.new */
+    case 0x07: /* array.new_default */
+    case 0x08: /* array.new_fixed */
+        return op_array_new(t, sub);
+    case 0x09: /* array.new_data */
+    case 0x0A: /* array.new_elem */
+        return op_array_new_segment(t, sub == 0x09);
+    case 0x0B: /* array.get */
+    case 0x0C: /* array.get_s */
+    case 0x0D: /* array.get_u */
+        return op_array_elem(t, (int)sub - 0x0B, false);
+    case 0x0E: /* array.set */
+        return op_array_elem(t, 0, true);
+    case 0x0F: /* array.len */
+        CHECK(pop(t, WR_HT_ARRAY, &in));
+        return emit_manual(t, WR_OP_array_len, &in, 1, WR_I32, NULL, 0);
+    case 0x10:
+        return op_array_fill(t);
+    case 0x11:
+        return op_array_copy(t);
+    case 0x12: /* array.init_data */
+    case 0x13: /* array.init_elem */
+        return op_array_init(t, sub == 0x12);
     case 0x14: /* ref.test (ref ht) */
     case 0x15: /* ref.test (ref null ht) */
         return op_ref_test(t, false, sub == 0x15);
@@ -2314,8 +2577,6 @@ static int translate_insn(tr *t, uint8_t opcode, bool *done)
     default:
         if (wr_wasm_ops[0][opcode].op)
             return op_generic(t, &wr_wasm_ops[0][opcode], false);
-        if (wr_unsupported_opcode(opcode))
-            return unsupported(t, wr_unsupported_opcode(opcode));
         return malformed(t, "illegal opcode");
     }
 }

@@ -28,6 +28,10 @@
     X(WR_TRAP_NULL_EXNREF, "null exception reference")                  \
     X(WR_TRAP_NULL_I31, "null i31 reference")                           \
     X(WR_TRAP_CAST_FAILURE, "cast failure")                             \
+    X(WR_TRAP_NULL_STRUCT, "null structure reference")                  \
+    X(WR_TRAP_NULL_ARRAY, "null array reference")                       \
+    X(WR_TRAP_ARRAY_OOB, "out of bounds array access")                  \
+    X(WR_TRAP_GC_HEAP, "GC heap limit exceeded (the store's max_gc_bytes) or out of memory") \
     X(WR_TRAP_UNCAUGHT_EXCEPTION, "uncaught exception")
 
 typedef enum wr_trap {

@@ -34,6 +34,9 @@ enum {
     WR_F32 = 0x7D,
     WR_F64 = 0x7C,
     WR_V128 = 0x7B,
+    /* GC's packed storage types (a struct field's or an array element's only; read as an i32). */
+    WR_I8 = 0x78,
+    WR_I16 = 0x77,
     /* Abstract heap types, numbered as their binary byte. */
     WR_HT_FUNC = 0x70,
     WR_HT_EXTERN = 0x6F,
@@ -110,9 +113,9 @@ static inline wr_valtype wr_ref_concrete(uint32_t index, bool nullable)
 /* A local of this type starts with a default value (0 or null); others must be set before they are read. */
 static inline bool wr_valtype_defaultable(wr_valtype t) { return wr_valtype_is_num(t) || wr_valtype_nullable(t); }
 
-/* The top of an abstract or concrete heap type's hierarchy: WR_HT_FUNC,
- * WR_HT_EXTERN, WR_HT_EXN or WR_HT_ANY (every defined type is a function
- * type until GC's struct and array types). */
+/* The top of an abstract heap type's hierarchy: WR_HT_FUNC, WR_HT_EXTERN,
+ * WR_HT_EXN or WR_HT_ANY (a concrete one's depends on its defined type:
+ * wr_heaptype_top_cx). */
 static inline uint32_t wr_heaptype_top(wr_valtype heap)
 {
     uint32_t c = wr_valtype_code(heap);
@@ -128,16 +131,37 @@ static inline uint32_t wr_heaptype_top(wr_valtype heap)
 /* A defined type without a declared supertype (WebAssembly 3.0 `sub`). */
 #define WR_NO_SUPER UINT32_MAX
 
+/* A defined type's composite type: a function, a struct or an array (GC). */
+enum { WR_COMP_FUNC = 0, WR_COMP_STRUCT = 1, WR_COMP_ARRAY = 2 };
+
 /* How defined types compare: `canon` maps a concrete index to one
  * representative of its equivalence class (a module's types: computed when
  * decoding, wr_module.h), or is NULL when indices are canonical already (a
  * store's type ids); `super` gives each index's declared supertype (an
- * index of the same space, or WR_NO_SUPER), or is NULL when none has one. */
+ * index of the same space, or WR_NO_SUPER), or is NULL when none has one;
+ * `kind` each index's composite type (WR_COMP_*), or is NULL when all are
+ * function types. */
 typedef struct wr_typectx {
     const uint32_t *canon;
     const uint32_t *super;
-    uint32_t ntypes; /* entries in canon and super */
+    uint32_t ntypes; /* entries in canon, super and kind */
+    const uint8_t *kind;
 } wr_typectx;
+
+/* A concrete heap type's composite kind (WR_COMP_*) in `cx`. */
+static inline uint8_t wr_typectx_kind(const wr_typectx *cx, uint32_t index)
+{
+    return cx && cx->kind && index < cx->ntypes ? cx->kind[index] : WR_COMP_FUNC;
+}
+
+/* The top of any heap type's hierarchy: a concrete one's is func for a function type, any for a struct or
+ * an array. */
+static inline uint32_t wr_heaptype_top_cx(wr_valtype heap, const wr_typectx *cx)
+{
+    if (wr_valtype_code(heap) == WR_HT_CONCRETE)
+        return wr_typectx_kind(cx, wr_valtype_index(heap)) == WR_COMP_FUNC ? WR_HT_FUNC : WR_HT_ANY;
+    return wr_heaptype_top(heap);
+}
 
 /* Subtyping (WebAssembly 3.0 "matching"): a <: b. */
 bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx);
@@ -179,14 +203,52 @@ typedef struct wr_v128 {
     uint64_t lo, hi;
 } wr_v128;
 
-/* A function type. `types` holds the params followed by the results. */
+/* A defined type's composite type (the name is the 2.0 one, when every
+ * defined type was a function type): `kind` says which (WR_COMP_*).
+ *   function  `types` holds the params followed by the results
+ *   struct    nparams fields: `types` their storage types (a value type,
+ *             WR_I8 or WR_I16), `mut` whether each is mutable, `offsets` each
+ *             one's byte offset in an object's fields and then their size
+ *             (nparams + 1 entries: wr_struct_layout); nresults is 0
+ *   array     one field, the element: nparams is 1, `mut` says if mutable
+ * A function type has no `mut` and no `offsets` (NULL). */
 typedef struct wr_functype {
     uint32_t nparams;
     uint32_t nresults;
     wr_valtype *types;     /* nparams + nresults value types */
     uint32_t param_slots;  /* sum of wr_valtype_slots over params */
     uint32_t result_slots; /* same over results */
+    uint8_t kind;          /* WR_COMP_* */
+    uint8_t *mut;          /* struct, array: nparams flags */
+    uint32_t *offsets;     /* struct: nparams + 1 */
 } wr_functype;
+
+/* A struct's fields at most (wasmtime's limit too): an object's layout fits 32 bits with room to spare. */
+#define WR_MAX_FIELDS 10000u
+
+/* A storage type's size in an object: 1, 2, 4, 8 (i64, f64, references) or 16; its value type on the operand
+ * stack (a packed type's is i32). */
+static inline uint32_t wr_storage_size(wr_valtype st)
+{
+    switch (st) {
+    case WR_I8:
+        return 1;
+    case WR_I16:
+        return 2;
+    case WR_I32:
+    case WR_F32:
+        return 4;
+    case WR_V128:
+        return 16;
+    default:
+        return 8;
+    }
+}
+static inline wr_valtype wr_storage_unpacked(wr_valtype st) { return st == WR_I8 || st == WR_I16 ? WR_I32 : st; }
+static inline bool wr_storage_packed(wr_valtype st) { return st == WR_I8 || st == WR_I16; }
+/* A struct's field offsets: each field at a multiple of its size, in order, the size last (rounded up to 8);
+ * `offsets` has nfields + 1 entries. */
+void wr_struct_layout(const wr_valtype *fields, uint32_t nfields, uint32_t *offsets);
 
 static inline const wr_valtype *wr_functype_params(const wr_functype *ft) { return ft->types; }
 static inline const wr_valtype *wr_functype_results(const wr_functype *ft) { return ft->types + ft->nparams; }
@@ -227,7 +289,7 @@ typedef enum wr_errkind {
     WR_ERR_INVALID = 2,   /* well-formed but fails validation */
     WR_ERR_LINK = 3,      /* imports do not match */
     WR_ERR_RESOURCE = 4,  /* out of memory or over a configured limit */
-    WR_ERR_UNSUPPORTED = 5, /* uses a 3.0 feature not implemented yet; the message names it (wr_unsupported.h) */
+    WR_ERR_UNSUPPORTED = 5, /* uses something the core does not implement; the message names it */
 } wr_errkind;
 
 typedef struct wr_error {

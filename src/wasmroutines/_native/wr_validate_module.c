@@ -28,8 +28,41 @@ static int invalid(wr_error *err, uint32_t offset, const char *msg)
 
 /* ---- types and limits ---- */
 
-/* A declared supertype (`sub`): not final, and the function type matches it
- * (parameters contravariant, results covariant). */
+/* A field of a subtype matches its supertype's: the same mutability; an immutable one's storage type a
+ * subtype, a mutable one's the same (each a subtype of the other). */
+static bool field_sub(wr_valtype a, bool amut, wr_valtype b, bool bmut, const wr_typectx *cx)
+{
+    if (amut != bmut)
+        return false;
+    if (wr_storage_packed(a) || wr_storage_packed(b))
+        return a == b;
+    return wr_valtype_sub(a, b, cx) && (!amut || wr_valtype_sub(b, a, cx));
+}
+
+/* Type a matches type b as a declared subtype: the same kind; a function's params contravariant and
+ * results covariant; a struct's fields a prefix of its own (width) and each field matching (depth); an
+ * array's element matching. */
+static bool comptype_sub(const wr_functype *a, const wr_functype *b, const wr_typectx *cx)
+{
+    if (a->kind != b->kind)
+        return false;
+    if (a->kind == WR_COMP_FUNC) {
+        bool ok = a->nparams == b->nparams && a->nresults == b->nresults;
+        for (uint32_t k = 0; ok && k < a->nparams; k++)
+            ok = wr_valtype_sub(b->types[k], a->types[k], cx);
+        for (uint32_t k = 0; ok && k < a->nresults; k++)
+            ok = wr_valtype_sub(a->types[a->nparams + k], b->types[b->nparams + k], cx);
+        return ok;
+    }
+    if (a->nparams < b->nparams)
+        return false;
+    for (uint32_t k = 0; k < b->nparams; k++)
+        if (!field_sub(a->types[k], a->mut[k], b->types[k], b->mut[k], cx))
+            return false;
+    return true;
+}
+
+/* A declared supertype (`sub`): not final, and the type matches it. */
 static int check_types(const wr_module *m, wr_error *err)
 {
     wr_typectx cx = wr_module_typectx(m);
@@ -39,13 +72,7 @@ static int check_types(const wr_module *m, wr_error *err)
             continue;
         if (sup >= m->ntypes)
             return invalid_kind(err, 0, "type", sup);
-        const wr_functype *a = &m->types[i], *b = &m->types[sup];
-        bool ok = !m->type_final[sup] && a->nparams == b->nparams && a->nresults == b->nresults;
-        for (uint32_t k = 0; ok && k < a->nparams; k++)
-            ok = wr_valtype_sub(b->types[k], a->types[k], &cx);
-        for (uint32_t k = 0; ok && k < a->nresults; k++)
-            ok = wr_valtype_sub(a->types[a->nparams + k], b->types[b->nparams + k], &cx);
-        if (!ok)
+        if (m->type_final[sup] || !comptype_sub(&m->types[i], &m->types[sup], &cx))
             return wr_error_set(err, WR_ERR_INVALID, 0, "sub type %u does not match super type %u", i, sup);
     }
     return 0;
@@ -54,6 +81,14 @@ static int check_types(const wr_module *m, wr_error *err)
 static int check_type_index(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
 {
     return type < m->ntypes ? 0 : invalid_kind(err, offset, "type", type);
+}
+
+/* A function's or a tag's type index: a function type. */
+static int check_func_type_index(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
+{
+    if (check_type_index(m, type, offset, err))
+        return err->kind;
+    return wr_module_functype(m, type) ? 0 : invalid(err, offset, "type mismatch: not a function type");
 }
 
 static int check_table_limits(const wr_limits *lim, uint32_t offset, wr_error *err)
@@ -84,7 +119,7 @@ static int check_memory_limits(const wr_limits *lim, uint32_t offset, wr_error *
 /* A tag's type: a function type with no results (its params are the payload). */
 static int check_tag_type(const wr_module *m, uint32_t type, uint32_t offset, wr_error *err)
 {
-    if (check_type_index(m, type, offset, err))
+    if (check_func_type_index(m, type, offset, err))
         return err->kind;
     if (m->types[type].nresults != 0)
         return invalid(err, offset, "non-empty tag result type");
@@ -98,7 +133,7 @@ static int check_imports(const wr_module *m, wr_error *err)
         int rc = 0;
         switch (im->kind) {
         case WR_EXTERN_FUNC:
-            rc = check_type_index(m, im->desc.func_type, im->offset, err);
+            rc = check_func_type_index(m, im->desc.func_type, im->offset, err);
             break;
         case WR_EXTERN_TABLE:
             rc = check_table_limits(&im->desc.table.limits, im->offset, err);
@@ -121,7 +156,7 @@ static int check_imports(const wr_module *m, wr_error *err)
 static int check_funcs(const wr_module *m, wr_error *err)
 {
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
-        if (check_type_index(m, m->funcs[i].type, m->funcs[i].type_offset, err))
+        if (check_func_type_index(m, m->funcs[i].type, m->funcs[i].type_offset, err))
             return err->kind;
     for (uint32_t i = m->ntag_imports; i < m->ntags; i++)
         if (check_tag_type(m, m->tags[i], m->tag_offsets[i], err))
@@ -155,10 +190,62 @@ static int check_tables_mems(const wr_module *m, wr_error *err)
 /* ---- constant expressions ---- */
 
 /* One instruction of a constant expression on the typing stack. */
-static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, wr_valtype *type, uint32_t nglobals,
-                           wr_valtype *stk, uint32_t *n, uint32_t offset, wr_error *err)
+/* Pop `count` operands of types `types` (`repeat`: all of types[0]; storage types as their value types). */
+static int pop_constargs(const wr_module *m, const wr_valtype *types, uint32_t count, bool repeat, wr_valtype *stk,
+                         uint32_t *n, uint32_t offset, wr_error *err)
+{
+    wr_typectx cx = wr_module_typectx(m);
+    if (*n < count)
+        return invalid(err, offset, "type mismatch");
+    for (uint32_t k = count; k-- > 0;)
+        if (!wr_valtype_sub(stk[--*n], wr_storage_unpacked(types[repeat ? 0 : k]), &cx))
+            return invalid(err, offset, "type mismatch");
+    return 0;
+}
+
+/* GC's allocations in a constant expression: struct.new x, struct.new_default x, array.new x,
+ * array.new_default x, array.new_fixed x n, typed as the instructions are (wr_translate.c). */
+static int check_constalloc(const wr_module *m, uint8_t op, uint32_t index, uint64_t count, wr_valtype *stk,
+                            uint32_t *n, uint32_t offset, wr_error *err)
+{
+    bool array = op >= WR_CONST_ARRAY_NEW;
+    if (index >= m->ntypes)
+        return invalid_kind(err, offset, "type", index);
+    const wr_functype *ft = &m->types[index];
+    if (ft->kind != (array ? WR_COMP_ARRAY : WR_COMP_STRUCT))
+        return invalid(err, offset, "type mismatch");
+    wr_valtype i32 = WR_I32;
+    switch (op) {
+    case WR_CONST_STRUCT_NEW:
+        return pop_constargs(m, ft->types, ft->nparams, false, stk, n, offset, err);
+    case WR_CONST_ARRAY_NEW:
+        if (pop_constargs(m, &i32, 1, false, stk, n, offset, err))
+            return err->kind;
+        return pop_constargs(m, ft->types, 1, false, stk, n, offset, err);
+    case WR_CONST_ARRAY_NEW_FIXED:
+        if (count > WR_CONSTEXPR_MAX_DEPTH)
+            return invalid(err, offset, "constant expression too deep");
+        return pop_constargs(m, ft->types, (uint32_t)count, true, stk, n, offset, err);
+    default: /* the defaults: every field defaultable */
+        for (uint32_t k = 0; k < ft->nparams; k++)
+            if (!wr_storage_packed(ft->types[k]) && !wr_valtype_defaultable(ft->types[k]))
+                return invalid(err, offset, "type mismatch");
+        return op == WR_CONST_ARRAY_NEW_DEFAULT ? pop_constargs(m, &i32, 1, false, stk, n, offset, err) : 0;
+    }
+}
+
+static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, uint64_t bits, wr_valtype *type,
+                           uint32_t nglobals, wr_valtype *stk, uint32_t *n, uint32_t offset, wr_error *err)
 {
     switch (op) {
+    case WR_CONST_STRUCT_NEW:
+    case WR_CONST_STRUCT_NEW_DEFAULT:
+    case WR_CONST_ARRAY_NEW:
+    case WR_CONST_ARRAY_NEW_DEFAULT:
+    case WR_CONST_ARRAY_NEW_FIXED:
+        if (check_constalloc(m, op, index, bits, stk, n, offset, err))
+            return err->kind;
+        break;
     case WR_CONST_GLOBAL_GET:
         if (index >= nglobals)
             return invalid_kind(err, offset, "global", index);
@@ -190,7 +277,8 @@ static int check_constinsn(const wr_module *m, uint8_t op, uint32_t index, wr_va
     case WR_CONST_EXTERN_CONVERT_ANY: {
         wr_valtype from = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_EXTERNREF : WR_ANYREF;
         wr_valtype to = op == WR_CONST_ANY_CONVERT_EXTERN ? WR_ANYREF : WR_EXTERNREF;
-        if (*n < 1 || !wr_valtype_sub(stk[*n - 1], from, NULL))
+        wr_typectx cx = wr_module_typectx(m); /* a struct or an array type is an anyref */
+        if (*n < 1 || !wr_valtype_sub(stk[*n - 1], from, &cx))
             return invalid(err, offset, "type mismatch");
         *type = to | (stk[*n - 1] & WR_REF_NONNULL);
         *n -= 1;
@@ -215,11 +303,11 @@ static int check_constexpr(const wr_module *m, wr_constexpr *ce, wr_valtype want
     uint32_t n = 0;
     if (ce->op == 0) /* empty: the decoder reported it already */
         return invalid(err, ce->offset, "type mismatch");
-    if (check_constinsn(m, ce->op, ce->index, &ce->type, nglobals, stk, &n, ce->offset, err))
+    if (check_constinsn(m, ce->op, ce->index, ce->bits[0], &ce->type, nglobals, stk, &n, ce->offset, err))
         return err->kind;
     for (uint32_t i = 0; i < ce->nmore; i++) {
         wr_constinsn *c = &ce->more[i];
-        if (check_constinsn(m, c->op, c->index, &c->type, nglobals, stk, &n, ce->offset, err))
+        if (check_constinsn(m, c->op, c->index, c->bits, &c->type, nglobals, stk, &n, ce->offset, err))
             return err->kind;
     }
     if (n != 1 || !wr_valtype_sub(stk[0], want, &cx))

@@ -4,13 +4,14 @@
 
 #include "wr_reader.h"
 #include "wr_types.h"
-#include "wr_unsupported.h"
 
 static uint32_t canonical(uint32_t index, const wr_typectx *cx)
 {
     return cx && cx->canon && index < cx->ntypes ? cx->canon[index] : index;
 }
 
+/* Where an abstract heap type sits among the any hierarchy's: eq above i31, struct and array, struct above
+ * every struct type, array above every array type, none below them all. */
 bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
 {
     a = wr_valtype_heap(a);
@@ -20,17 +21,34 @@ bool wr_heaptype_sub(wr_valtype a, wr_valtype b, const wr_typectx *cx)
     uint32_t ca = wr_valtype_code(a), cb = wr_valtype_code(b);
     if (ca == WR_HT_BOT)
         return true;
-    if (cb == WR_HT_BOT || wr_heaptype_top(a) != wr_heaptype_top(b))
+    if (cb == WR_HT_BOT || wr_heaptype_top_cx(a, cx) != wr_heaptype_top_cx(b, cx))
         return false;
     if (cb == WR_HT_FUNC || cb == WR_HT_EXTERN || cb == WR_HT_EXN || cb == WR_HT_ANY) /* the top of a's hierarchy */
         return true;
     if (ca == WR_HT_NOFUNC || ca == WR_HT_NOEXTERN || ca == WR_HT_NOEXN || ca == WR_HT_NONE) /* the bottom of b's */
         return true;
-    if (cb == WR_HT_EQ) /* i31, struct and array (defined types are function types until GC's land) */
-        return ca == WR_HT_I31 || ca == WR_HT_STRUCT || ca == WR_HT_ARRAY;
+    uint8_t ka = ca == WR_HT_CONCRETE ? wr_typectx_kind(cx, wr_valtype_index(a)) : WR_COMP_FUNC;
+    if (cb == WR_HT_EQ)
+        return ca == WR_HT_I31 || ca == WR_HT_STRUCT || ca == WR_HT_ARRAY || ca == WR_HT_CONCRETE;
+    if (cb == WR_HT_STRUCT)
+        return ca == WR_HT_CONCRETE && ka == WR_COMP_STRUCT;
+    if (cb == WR_HT_ARRAY)
+        return ca == WR_HT_CONCRETE && ka == WR_COMP_ARRAY;
     if (ca == WR_HT_CONCRETE && cb == WR_HT_CONCRETE)
         return wr_deftype_sub(wr_valtype_index(a), wr_valtype_index(b), cx);
     return false;
+}
+
+void wr_struct_layout(const wr_valtype *fields, uint32_t nfields, uint32_t *offsets)
+{
+    uint32_t at = 0; /* a struct has at most WR_MAX_FIELDS fields of at most 16 bytes: no overflow */
+    for (uint32_t k = 0; k < nfields; k++) {
+        uint32_t size = wr_storage_size(fields[k]);
+        at = (at + size - 1) & ~(size - 1);
+        offsets[k] = at;
+        at += size;
+    }
+    offsets[nfields] = (at + 7) & ~7u;
 }
 
 /* Declared supertype chains are at most as long as the types before (a
@@ -56,7 +74,7 @@ uint32_t wr_group_key_words(const wr_functype *types, uint32_t size)
 {
     uint32_t n = 1;
     for (uint32_t k = 0; k < size; k++)
-        n += 4 + types[k].nparams + types[k].nresults;
+        n += 4 + types[k].nparams + types[k].nresults + (types[k].mut ? types[k].nparams : 0);
     return n;
 }
 
@@ -78,7 +96,7 @@ void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *f
     for (uint32_t k = 0; k < size; k++) {
         const wr_functype *ft = &types[k];
         uint32_t sup = super ? super[k] : WR_NO_SUPER;
-        *out++ = final ? final[k] : 1;
+        *out++ = (final ? final[k] : 1u) | (uint32_t)ft->kind << 8;
         if (sup == WR_NO_SUPER)
             *out++ = WR_NO_SUPER;
         else if (sup >= start && sup - start < size)
@@ -89,6 +107,8 @@ void wr_group_key(const wr_functype *types, const uint32_t *super, const bool *f
         *out++ = ft->nresults;
         for (uint32_t j = 0; j < ft->nparams + ft->nresults; j++)
             *out++ = key_valtype(ft->types[j], start, size, outside);
+        for (uint32_t j = 0; ft->mut && j < ft->nparams; j++) /* a struct's or an array's mutability */
+            *out++ = ft->mut[j];
     }
 }
 
@@ -170,6 +190,12 @@ const char *wr_valtype_name(wr_valtype t, char *buf, size_t cap)
         break;
     case WR_V128:
         name = "v128";
+        break;
+    case WR_I8:
+        name = "i8";
+        break;
+    case WR_I16:
+        name = "i16";
         break;
     case WR_FUNCREF:
         name = "funcref";

@@ -200,6 +200,10 @@ class Store:
       2^30 pages, 64 TiB, when this allows), `max_table_elements` every table (default 10,000,000): over one at
       creation, ResourceLimitError; memory.grow and table.grow past it fail
       as wasm says (-1).
+    - `max_gc_bytes` caps the GC heap: the bytes of all the store's structs
+      and arrays (default 1 GiB); an allocation past it traps ("GC heap
+      limit exceeded"). Until a collector lands, objects live as long as the
+      store; `gc_heap_bytes` tells what they take.
     - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
       `stack_slots` its value stack (default 1 Mi slots): a call too deep
       traps with StackExhausted.
@@ -247,6 +251,7 @@ class Store:
         *,
         max_memory_pages: int | None = None,
         max_table_elements: int | None = None,
+        max_gc_bytes: int | None = None,
         max_call_depth: int | None = None,
         stack_slots: int | None = None,
         max_stack_bytes: int | None = DEFAULT_MAX_STACK_BYTES,
@@ -272,6 +277,7 @@ class Store:
         # One rule for every integer limit: out of range is a ValueError naming it, never an OverflowError.
         _check_range("max_memory_pages", max_memory_pages, 2**64 - 1)
         _check_range("max_table_elements", max_table_elements, 2**32 - 1)
+        _check_range("max_gc_bytes", max_gc_bytes, 2**64 - 1)
         _check_range("max_call_depth", max_call_depth, 2**32 - 1)
         _check_range("stack_slots", stack_slots, 2**32 - 1)
         _check_range("max_stack_bytes", max_stack_bytes, 2**63 - 1)
@@ -288,6 +294,7 @@ class Store:
             name for name, cut in (("max_call_depth", self._depth < depth), ("stack_slots", self._slots < slots)) if cut
         }
         lib.wr_api_store_set_limits(ptr, max_memory_pages or 0, max_table_elements or 0, self._depth, self._slots)
+        lib.wr_api_store_set_gc_limit(ptr, max_gc_bytes or 0)
         self._hosts: dict[int, HostFunc] = {}
         self._wrappers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         # Host objects wasm was given (externref, anyref): handle -> object, id(obj) -> handle, handles free
@@ -336,6 +343,11 @@ class Store:
         if self._native.ptr is not None:
             # The core's 0 is no limit; no module is 1 byte or less (a negative or 0 limit refuses them all).
             lib.wr_api_store_set_max_module_size(self._native.ptr, 0 if size is None else max(1, min(size, 2**64 - 1)))
+
+    @property
+    def gc_heap_bytes(self) -> int:
+        """The bytes the store's GC structs and arrays take now (headers included; max_gc_bytes caps it)."""
+        return int(lib.wr_api_store_gc_bytes(self._native.ptr))
 
     @property
     def max_threads(self) -> int | None:

@@ -39,9 +39,9 @@ class ValType(IntEnum):
     EXNREF = 0x69
     #: The type of `ref.null noexn`: only null, a subtype of exnref.
     NULLEXNREF = 0x74
-    #: GC's abstract reference types (3.0): anyref holds host objects (an externref made internal) and i31s;
-    #: eqref and i31ref hold i31s (Python sees an i31 as an I31, core/values.py); structref and arrayref hold
-    #: no value but null until GC's structs and arrays land; nullref is the type of `ref.null none`.
+    #: GC's abstract reference types (3.0): anyref holds host objects (an externref made internal), i31s,
+    #: structs and arrays; eqref i31s, structs and arrays; i31ref i31s (Python sees an I31); structref and
+    #: arrayref structs and arrays (a StructRef, an ArrayRef: core/values.py); nullref is `ref.null none`'s.
     ANYREF = 0x6E
     EQREF = 0x6D
     I31REF = 0x6C
@@ -149,8 +149,8 @@ class RefType:
 
     @property
     def top(self) -> HeapType:
-        """FUNC, EXTERN, EXN or ANY: the hierarchy the references belong to (every defined type is a function
-        type until GC's struct and array types land)."""
+        """FUNC, EXTERN, EXN or ANY: the hierarchy the references belong to. A concrete heap type counts as
+        FUNC here: whether it is a struct or an array type (ANY) only its store knows (values.ref_top)."""
         return self.heap.top if isinstance(self.heap, HeapType) else HeapType.FUNC
 
     @property
@@ -281,10 +281,10 @@ class TagType:
     """An exception tag's type (exception handling, 3.0): the types of its payload. (In a binary module it is
     a function type with these params and no results.)"""
 
-    params: tuple[ValType, ...] = ()
+    params: tuple[AnyValType, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", tuple(ValType(t) for t in self.params))
+        object.__setattr__(self, "params", tuple(valtype(t) for t in self.params))
 
     @property
     def functype(self) -> FuncType:
@@ -319,13 +319,13 @@ class Features(IntFlag):
     REFERENCE_TYPES = 1
     #: WebAssembly 3.0: i32/i64 add, sub and mul in constant expressions.
     EXTENDED_CONST = 2
-    #: What WebAssembly 3.0 took from the GC proposal; today that a constant expression may read an
-    #: immutable global the module defines (2.0: imported globals only), and recursion groups and declared
-    #: subtypes of function types (`rec`, `sub`).
+    #: WebAssembly 3.0's GC: struct and array types and instructions, the abstract heap types, recursion
+    #: groups and declared subtypes (`rec`, `sub`), and a constant expression reading an immutable global the
+    #: module defines (2.0: imported globals only).
     GC = 4
     #: WebAssembly 3.0: tail calls (`return_call`, `return_call_indirect`).
     TAIL_CALL = 8
-    #: The encodings of the 3.0 features not implemented yet (GC types): with it a module using one raises
+    #: The encodings of the 3.0 features not implemented yet (none today): with it a module using one raises
     #: UnsupportedFeature naming the feature; without it (2.0) such bytes mean nothing, and the module is
     #: malformed. (Module applies it; the C core ignores the bit.)
     WASM3_ENCODINGS = 16

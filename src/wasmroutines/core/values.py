@@ -13,8 +13,11 @@ non-None anyref is the host object it was made from (any.convert_extern of an
 externref). Going in, an I31 is an i31 for anyref and eqref (and for externref:
 extern.convert_any of an i31, which comes back out as an I31), a plain int is
 one too for i31ref and eqref, and for anyref any other object (plain ints
-included) is a host object. structref and arrayref take only None until GC's
-structs and arrays land.
+included) is a host object. A struct or an array comes out as a StructRef or
+an ArrayRef (GcRef): an opaque handle, one per object (so `is` is ref.eq),
+which goes back in wherever its type fits (anyref, eqref, structref/arrayref,
+its own type or a supertype; externref as extern.convert_any makes it). The
+object lives as long as its store.
 """
 
 from __future__ import annotations
@@ -31,7 +34,10 @@ if TYPE_CHECKING:
     from .store import Store
 
 __all__ = [
+    "ArrayRef",
+    "GcRef",
     "I31",
+    "StructRef",
     "args_to_slots",
     "f32_bits",
     "f32_value",
@@ -80,12 +86,60 @@ def _i31_value(slot: int) -> I31:
     return I31(v - (1 << 31) if v & 0x4000_0000 else v)
 
 
+class GcRef:
+    """A reference to a GC struct or array (StructRef, ArrayRef) of a store, as the host holds it: opaque
+    (wasm reads and writes its fields). One GcRef per object while the host holds it, so identity (`is`) is
+    wasm's ref.eq. `type_id` is its type's id in the store (a RefType's concrete heap type)."""
+
+    __slots__ = ("__weakref__", "_slot", "_store", "type_id")
+
+    def __init__(self, store: Store, slot: int) -> None:
+        self._store = store
+        self._slot = slot
+        self.type_id: int = lib.wr_api_gc_type_id(slot)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of type {self.type_id}>"
+
+
+class StructRef(GcRef):
+    """A struct (GcRef)."""
+
+    __slots__ = ()
+
+
+class ArrayRef(GcRef):
+    """An array (GcRef)."""
+
+    __slots__ = ()
+
+
+_GC_KINDS = {1: StructRef, 2: ArrayRef}  # wr_api_gc_kind
+
+
+def gc_value(store: Store, slot: int) -> GcRef:
+    """The GcRef of a struct's or an array's slot: the one the host holds already, or a new one."""
+    ref = store._wrapper(slot, GcRef)
+    if ref is None:
+        ref = _GC_KINDS[lib.wr_api_gc_kind(slot)](store, slot)
+        store._remember(slot, ref)
+    return ref
+
+
+def gc_slot(store: Store, ref: GcRef) -> int:
+    if ref._store is not store:
+        raise ValueError("the struct or array belongs to another store")
+    return ref._slot
+
+
 def extern_slot(store: Store, value: Any) -> int:
-    """An externref's slot: None, an I31 (an i31 made external) or a host object."""
+    """An externref's slot: None, an I31 (an i31 made external), a GcRef or a host object."""
     if value is None:
         return 0
     if isinstance(value, I31):
         return i31_slot(value)
+    if isinstance(value, GcRef):
+        return gc_slot(store, value)
     return store._extern_handle(value)
 
 
@@ -95,6 +149,8 @@ def extern_value(store: Store, slot: int) -> Any:
         return None
     if slot & _I31_TAG:
         return _i31_value(slot)
+    if slot & 3 == 0:
+        return gc_value(store, slot)
     return store._extern_object(slot)
 
 
@@ -108,9 +164,23 @@ def any_slot(store: Store, t: RefType, value: Any) -> int:
         if heap not in (HeapType.ANY, *_EQ_HEAPS):
             raise RefTypeError(f"an i31 for {t}")
         return i31_slot(value)
+    if isinstance(value, GcRef):
+        slot = gc_slot(store, value)
+        fits = (
+            heap in (HeapType.ANY, HeapType.EQ)
+            or (heap is HeapType.STRUCT and isinstance(value, StructRef))
+            or (heap is HeapType.ARRAY and isinstance(value, ArrayRef))
+            or (not isinstance(heap, HeapType) and lib.wr_api_type_sub(store._ptr, value.type_id, heap))
+        )
+        if not fits:
+            raise RefTypeError(f"{value!r} for {t}")
+        return slot
     if heap is HeapType.ANY:
         return store._extern_handle(value)
-    raise RefTypeError(f"{t} takes {'an I31 or int' if heap in _EQ_HEAPS else 'only'} None, got {type(value).__name__}")
+    what = "an I31 or int" if heap in _EQ_HEAPS else "a StructRef" if heap is HeapType.STRUCT else "an ArrayRef"
+    if heap is not HeapType.STRUCT and heap is not HeapType.ARRAY and isinstance(heap, HeapType):
+        what = "only"
+    raise RefTypeError(f"{t} takes {what} None, got {type(value).__name__}")
 
 
 def f32_bits(value: float) -> int:
@@ -204,6 +274,13 @@ def funcref_slot(store: Store, value: Any) -> int:
     raise TypeError(f"expected a Function or None for funcref, got {type(value).__name__}")
 
 
+def ref_top(store: Store, t: AnyValType) -> HeapType | None:
+    """A reference type's hierarchy, a concrete one's as its store says (ANY for a struct or an array type)."""
+    if isinstance(t, RefType) and not isinstance(t.heap, HeapType):
+        return HeapType.ANY if lib.wr_api_type_kind(store._ptr, t.heap) else HeapType.FUNC
+    return t.top
+
+
 def ref_slot(store: Store, t: RefType, value: Any) -> int:
     """The slot of `value` as the reference type `t`, checked: the core trusts a reference's type."""
     if value is None:
@@ -212,14 +289,15 @@ def ref_slot(store: Store, t: RefType, value: Any) -> int:
         return 0
     if t.heap in (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN, HeapType.NONE):
         raise RefTypeError(f"{t} takes only None, got {type(value).__name__}")
-    if t.top is HeapType.EXTERN:
+    top = ref_top(store, t)
+    if top is HeapType.EXTERN:
         return extern_slot(store, value)
-    if t.top is HeapType.ANY:
+    if top is HeapType.ANY:
         return any_slot(store, t, value)
-    if t.top is HeapType.EXN:
+    if top is HeapType.EXN:
         return exnref_slot(store, value)
     slot = funcref_slot(store, value)
-    if isinstance(t.heap, int) and not lib.wr_api_type_sub(
+    if not isinstance(t.heap, HeapType) and not lib.wr_api_type_sub(
         store._ptr, lib.wr_api_func_type_id(ffi.cast("wr_func *", slot)), t.heap
     ):
         raise RefTypeError(f"a function of type {value.type} for {t}")
@@ -242,7 +320,7 @@ def from_slots(store: Store, t: AnyValType, slots: Sequence[int], i: int) -> Any
         return s | (slots[i + 1] << 64)
     if t is ValType.FUNCREF:
         return funcref_value(store, s)
-    if t is ValType.EXTERNREF or (t.is_ref and t.top in (HeapType.EXTERN, HeapType.ANY)):
+    if t is ValType.EXTERNREF or (t.is_ref and ref_top(store, t) in (HeapType.EXTERN, HeapType.ANY)):
         return extern_value(store, s)
     if t is ValType.EXNREF or t is ValType.NULLEXNREF or (isinstance(t, RefType) and t.top is HeapType.EXN):
         return exnref_value(store, s)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wasmroutines import Store
+from wasmroutines.core._ffi import lib
 
 __all__ = ["HostRef", "Refs", "arg_slots", "describe", "describe_expected", "matches", "slot_width"]
 
@@ -163,7 +164,9 @@ def _gc_kind_matches(t: str, s: int) -> bool:
         return s & 1 == 1
     if t == "eqref":
         return s & 3 != 2
-    return t not in ("structref", "arrayref")  # externref, anyref: any; no structs or arrays yet
+    if t in ("structref", "arrayref"):  # a struct or an array (wr_api_gc_kind: 1 struct, 2 array)
+        return s & 3 == 0 and lib.wr_api_gc_kind(s) == (1 if t == "structref" else 2)
+    return True  # externref, anyref: any
 
 
 def describe(slots: Sequence[int], t: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ...core.store import Store as CoreStore
 from ...core.types import AnyValType, HeapType, RefType, ValType
-from ...core.values import f32_bits, f64_bits, from_slots, funcref_slot, ref_slot
+from ...core.values import GcRef, f32_bits, f64_bits, from_slots, funcref_slot, ref_slot
 from ...core.values import to_slots as core_to_slots
 
 __all__ = ["check", "from_core_value", "results_from_slots", "to_slots", "valtype_debug"]
@@ -88,10 +88,12 @@ def register_function(cls: type) -> None:
 
 
 def _funcref(value: Any) -> Any:
-    """The core Function behind a wasmer Function (or None)."""
+    """The core Function behind a wasmer Function (or None). A struct or an array (GcRef) passes as it is: a
+    concrete reference type may be a struct or an array type, which only the store tells from a function
+    type (core/values.py, ref_top), and the core checks it when it becomes a slot."""
     Function = _Function
-    if value is None:
-        return None
+    if value is None or isinstance(value, GcRef):
+        return value
     if isinstance(value, Function):
         return value._core
     raise TypeError(f"'{type(value).__name__}' object cannot be converted to 'Function'")
@@ -138,7 +140,7 @@ def to_slots(store: CoreStore, types: Sequence[AnyValType], values: Sequence[Any
 
 def from_core_value(t: AnyValType, value: Any) -> Any:
     """A value the core produced, for Python: a core Function becomes a wasmer Function."""
-    if _is_funcs(t) and value is not None:
+    if _is_funcs(t) and value is not None and not isinstance(value, GcRef):
         return _Function._wrap(value)
     return value
 

@@ -116,7 +116,8 @@ def to_type(value: Any) -> Type:
 def from_core_valtype(t: core.AnyValType) -> Type:
     """The Type of a core value type: a reference type other than the seven's shows as its hierarchy's
     (`(ref $f)` as FUNC_REF, `nullexternref` as EXTERN_REF), GC's by its abstract heap type (eqref, i31ref,
-    structref, arrayref; any other as ANY_REF)."""
+    structref, arrayref; any other as ANY_REF). A concrete struct or array type `(ref $t)` shows as FUNC_REF:
+    telling it from a function type takes its store, which a type here does not carry (REVISIT)."""
     found = _FROM_CORE.get(t) if isinstance(t, core.ValType) else None
     if found is not None:
         return found

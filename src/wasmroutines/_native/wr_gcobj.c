@@ -1,0 +1,99 @@
+/* wr_gcobj.c: GC's struct and array objects (wr_gcobj.h): allocation, field access by storage type, freeing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wr_gcobj.h"
+
+_Static_assert(sizeof(wr_gcobj) % 16 == 0, "fields start 16-byte aligned");
+
+wr_gcobj *wr_gc_alloc(wr_store *s, uint32_t type_id, uint32_t length)
+{
+    const wr_functype *ft = s->types[type_id];
+    /* At most 2^32 - 1 elements of 16 bytes: 64-bit arithmetic cannot overflow. */
+    uint64_t data = ft->kind == WR_COMP_ARRAY ? (uint64_t)length * wr_storage_size(ft->types[0])
+                                              : ft->offsets[ft->nparams];
+    uint64_t size = sizeof(wr_gcobj) + ((data + 7) & ~(uint64_t)7);
+    if (size > s->config.max_gc_bytes - s->gc_bytes || s->gc_bytes > s->config.max_gc_bytes || size > SIZE_MAX)
+        return NULL;
+    wr_gcobj *o = calloc(1, (size_t)size);
+    if (!o)
+        return NULL;
+    o->type = ft;
+    o->type_id = type_id;
+    o->length = ft->kind == WR_COMP_ARRAY ? length : 0;
+    o->next = s->gc_objects;
+    s->gc_objects = o;
+    s->gc_bytes += size;
+    s->gc_count++;
+    return o;
+}
+
+void wr_gc_put(uint8_t *p, wr_valtype st, const uint64_t *slot)
+{
+    switch (wr_storage_size(st)) {
+    case 1:
+        *p = (uint8_t)slot[0];
+        break;
+    case 2: {
+        uint16_t v = (uint16_t)slot[0];
+        memcpy(p, &v, 2);
+        break;
+    }
+    case 4: {
+        uint32_t v = (uint32_t)slot[0];
+        memcpy(p, &v, 4);
+        break;
+    }
+    case 8:
+        memcpy(p, slot, 8);
+        break;
+    default:
+        memcpy(p, slot, 16);
+        break;
+    }
+}
+
+void wr_gc_get(const uint8_t *p, wr_valtype st, uint64_t *slot)
+{
+    switch (wr_storage_size(st)) {
+    case 1:
+        slot[0] = *p; /* packed values are read by struct.get_s/u and array.get_s/u, which extend them */
+        break;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        slot[0] = v;
+        break;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        slot[0] = v;
+        break;
+    }
+    case 8:
+        memcpy(slot, p, 8);
+        break;
+    default:
+        memcpy(slot, p, 16);
+        break;
+    }
+}
+
+bool wr_gc_is(const wr_store *s, const wr_gcobj *o, uint32_t id)
+{
+    return o->type_id == id || wr_store_type_sub(s, o->type_id, id);
+}
+
+void wr_gc_free_all(wr_store *s)
+{
+    wr_gcobj *o = s->gc_objects;
+    while (o) {
+        wr_gcobj *next = o->next;
+        free(o);
+        o = next;
+    }
+    s->gc_objects = NULL;
+    s->gc_bytes = 0;
+    s->gc_count = 0;
+}
