@@ -299,6 +299,42 @@ def test_host_coroutines_see_the_callers_context(run: Any) -> None:
     assert run(main()) == ["caller"]
 
 
+def test_timeouts_and_task_groups_in_host_coroutines_act_on_their_await(run: Any) -> None:
+    # A host coroutine is stepped without a Task of its own (aio._HostCall); the task it sees as current is its
+    # thread's, and cancelling that one (as a timeout or a task group does) cancels the coroutine's await.
+    async def main() -> list[Any]:
+        store = Store()
+        seen: list[Any] = []
+
+        async def look(x: int) -> int:
+            task = asyncio.current_task()
+            try:
+                async with asyncio.timeout(0.01):
+                    await asyncio.sleep(3600)
+            except TimeoutError:
+                seen.append("timeout")
+            assert asyncio.current_task() is task and not task.cancelling()
+
+            async def child() -> int:
+                await asyncio.sleep(0)
+                raise KeyError(x)
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(child())
+                    await asyncio.sleep(3600)  # cancelled when the child fails
+            except* KeyError:
+                seen.append("group")
+            await asyncio.sleep(0)
+            return x
+
+        f = _instance(store, look).exports.f
+        seen.append(await f.call_async(1))
+        return seen
+
+    assert run(main()) == ["timeout", "group", 2]
+
+
 def test_a_store_closed_during_a_call(run: Any) -> None:
     async def main() -> None:
         store = Store()

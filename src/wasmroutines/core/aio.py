@@ -20,10 +20,16 @@ descriptors, wake me at T" said to the loop instead of done here.
 `call_async` runs a call as a green thread of its own (so any number of calls
 of a store, and of many stores, run at once on one loop) and completes a
 future with its result or its exception. An async host function is a sync one
-that calls `await_only`: the coroutine becomes a task of the loop, the calling
-green thread blocks until the task is done (other threads and tasks go on), and
-the task's result or exception comes back in the host call (the pattern of
-SQLAlchemy's `greenlet_spawn`/`await_only`). Outside a turn (wasm run with a
+that calls `await_only`: the coroutine runs on the loop, the calling green
+thread blocks until it is done (other threads and tasks go on), and its result
+or exception comes back in the host call (the pattern of SQLAlchemy's
+`greenlet_spawn`/`await_only`). The coroutine is stepped as a Task steps one
+but without a Task per call (`_HostCall`): its first step runs in the host call
+itself (a coroutine that never suspends costs no parking at all), each later
+one from the loop, and the step that finishes it delivers the outcome. The task
+it sees as current is its thread's proxy task (`_Relay`), a real Task made once
+per thread, whose cancellation (a timeout, a task group) cancels the await in
+progress. Outside a turn (wasm run with a
 plain call, no loop driving the store) there is no loop to give the coroutine
 to without stalling every green thread of the store: `AsyncHostCallError`.
 
@@ -39,7 +45,7 @@ import contextvars
 import functools
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import GreenletExit
@@ -60,6 +66,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SLICES", "LoopClient", "await_only", "awaiting", "call_async", "call_bits_async", "loop_client"]
 
 _T = TypeVar("_T")
+_enter_task = asyncio.tasks._enter_task  # type: ignore[attr-defined]  # what a Task's step does around its coroutine
+_leave_task = asyncio.tasks._leave_task  # type: ignore[attr-defined]
 
 #: Scheduling decisions in Python a turn may make before it goes back to the loop. A decision hands the
 #: processor to a thread until it stops: a host call, a wait, the end of its slice (policy.py: at most about
@@ -467,43 +475,35 @@ class LoopClient:
     # ---- async host calls ----
 
     def _await(self, gt: GreenThread, awaitable: Awaitable[_T]) -> _T:
-        """Park `gt` (running, in a turn) until `awaitable`, run as a task of the loop, is done."""
-        seq = gt._block_seq + 1
-        # The task itself delivers the outcome at its last step (_host_task), a loop iteration before its done
-        # callbacks would run.
-        task = self.loop.create_task(self._host_task(gt, seq, awaitable))
-        self._awaiting += 1
+        """Run `awaitable` on the loop for `gt` (running, in a turn): its first step right here, and `gt` parked only
+        if it suspends, until it is done (_HostCall)."""
+        call = _HostCall(self, gt, awaitable)
+        outcome = call.step(None)
         in_order = self._in_order
-        entry = (gt, seq, task)
-        if in_order is not None:
-            in_order.append(entry)
-        try:
-            ok, value = self.scheduler._block(gt, f"await {_name_of(awaitable)}")
-        finally:
-            self._awaiting -= 1
-            if not task.done():
-                task.cancel()  # the thread was killed: its task goes too
-            if in_order and entry in in_order:
-                in_order.remove(entry)  # killed before its result was delivered
-                self._outcomes.pop((gt, seq), None)
+        if outcome is None or in_order is not None:
+            # It suspended: the thread waits for the rest (delivered by _host_done). Under a seeded policy it waits
+            # even when done already, so that whether a coroutine had to wait changes nothing of the schedule.
+            seq = call.seq = gt._block_seq + 1
+            self._awaiting += 1
+            entry = (gt, seq, call)
+            if in_order is not None:
+                in_order.append(entry)
+                if outcome is not None:
+                    self._outcomes[gt, seq] = outcome
+                    self.kick()
+            try:
+                outcome = self.scheduler._block(gt, f"await {_name_of(awaitable)}")
+            finally:
+                self._awaiting -= 1
+                if not call.finished:  # the thread was killed: its coroutine is cancelled
+                    call.abandon()
+                if in_order and entry in in_order:
+                    in_order.remove(entry)  # killed before its result was delivered
+                    self._outcomes.pop((gt, seq), None)
+        ok, value = outcome
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
-
-    async def _host_task(self, gt: GreenThread, seq: int, awaitable: Awaitable[Any]) -> tuple[bool, Any]:
-        """The task of an async host call: await it, then hand its outcome to the parked thread (woken with it)."""
-        try:
-            outcome: tuple[bool, Any] = (True, await awaitable)
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # cancelled by _await: its thread was killed, nobody to deliver to
-            outcome = (False, exc)  # cancelled inside the host function: the caller gets that
-        except Exception as exc:  # the host function's error goes to the wasm caller
-            outcome = (False, exc)
-        # KeyboardInterrupt and SystemExit go on out of the loop, as from any task (the loop is ending).
-        self._host_done(gt, seq, outcome)
-        return outcome
 
     def _host_done(self, gt: GreenThread, seq: int, outcome: tuple[bool, Any]) -> None:
         if self.scheduler._native.ptr is None:
@@ -522,6 +522,188 @@ class LoopClient:
         else:
             self._done.append((gt, seq, outcome))
             self.kick()
+
+
+class _Relay:
+    """What a green thread's proxy task (_proxy) awaits until the thread ends, in the shape of a future the task's
+    step takes (`_asyncio_future_blocking`, `get_loop`, `add_done_callback`, `result`, `cancel`). Task.cancel()
+    cancels the future its coroutine awaits; this one's cancel cancels the thread's async host call in progress
+    instead, so cancelling the task a host coroutine sees as its own (asyncio.timeout, a TaskGroup) cancels that
+    coroutine's await. With no call in progress (the loop's shutdown cancelling every task), the task ends."""
+
+    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._asyncio_future_blocking = False
+        self._loop = loop
+        self._wakeup: Callable[..., Any] | None = None
+        self.call: _HostCall | None = None  # the thread's host call being stepped, if any
+        self.cancelled = False
+        self.closed = False
+        self.task: asyncio.Task[None] | None = None
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def add_done_callback(self, fn: Callable[..., Any], *, context: contextvars.Context | None = None) -> None:
+        self._wakeup = fn
+
+    def result(self) -> None:
+        if self.cancelled:
+            raise asyncio.CancelledError
+
+    def cancel(self, msg: Any = None) -> bool:
+        call = self.call
+        if call is not None:
+            return call.cancel(msg)
+        self.cancelled = True
+        self.close()
+        return True
+
+    def close(self) -> None:
+        """The thread ended (or the task is cancelled between calls): the task ends."""
+        self.call = None
+        self.closed = True
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and not self._loop.is_closed():
+            self._loop.call_soon(wakeup, self)
+
+    def __await__(self) -> Generator[Any, None, None]:
+        self._asyncio_future_blocking = True
+        yield self
+        self.result()
+
+
+async def _proxy_body(relay: _Relay) -> None:
+    try:
+        await relay
+    except asyncio.CancelledError:
+        if relay.call is None:
+            raise
+        # Cancelled before its first step (no waiter to cancel then): the call in progress is.
+        relay.call.cancel()
+        await relay
+
+
+def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
+    """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
+    is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
+    state work); one per thread, as a thread makes one host call at a time. It ends with the thread
+    (Scheduler._finish closes it)."""
+    relay: _Relay | None = gt._host_task
+    if relay is None or relay.closed or relay._loop is not client.loop:
+        relay = _Relay(client.loop)
+        task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
+        task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
+        gt._host_task = relay
+    return relay
+
+
+class _HostCall:
+    """One async host call: its coroutine stepped as a Task steps one (send or throw in its context, the proxy task
+    entered as the current task; a bare yield runs it again next iteration, a yielded future when that is done),
+    without a Task of its own: no scheduled first step (it runs at once, in the host call, and a coroutine that never
+    suspends returns there), and the outcome goes to the parked thread from the step that finishes it."""
+
+    __slots__ = (
+        "client",
+        "gt",
+        "seq",
+        "coro",
+        "context",
+        "proxy",
+        "relay",
+        "waiter",
+        "must_cancel",
+        "cancel_msg",
+        "finished",
+        "abandoned",
+    )
+
+    def __init__(self, client: LoopClient, gt: GreenThread, awaitable: Awaitable[Any]) -> None:
+        self.client = client
+        self.gt = gt
+        self.seq = 0  # the thread's block, once it parked
+        self.coro: Any = awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
+        self.context = contextvars.copy_context()  # as a Task copies it: the host coroutine's own changes stay its
+        self.relay = _proxy(client, gt)
+        self.proxy = self.relay.task
+        self.waiter: Any = None  # the future it awaits
+        self.must_cancel = False
+        self.cancel_msg: Any = None
+        self.finished = False
+        self.abandoned = False  # its thread was killed: nobody to deliver to
+
+    def step(self, exc: BaseException | None) -> tuple[bool, Any] | None:
+        """Run the coroutine to its next suspension (None) or its end: its outcome."""
+        if self.must_cancel:
+            self.must_cancel = False
+            exc = asyncio.CancelledError(self.cancel_msg) if self.cancel_msg is not None else asyncio.CancelledError()
+        loop = self.client.loop
+        proxy = self.proxy
+        relay = self.relay
+        relay.call = self
+        _enter_task(loop, proxy)
+        try:
+            if exc is None:
+                yielded = self.context.run(self.coro.send, None)
+            else:
+                yielded = self.context.run(self.coro.throw, exc)
+        except StopIteration as stop:
+            self.finished = True
+            return True, stop.value
+        except Exception as err:  # CancelledError too: cancelled inside the host function, the caller gets that
+            self.finished = True
+            return False, err
+        except BaseException:
+            # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task.
+            self.finished = True
+            raise
+        finally:
+            _leave_task(loop, proxy)
+            relay.call = None if self.finished else self
+        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+            loop.call_soon(self._resume)
+        elif getattr(yielded, "_asyncio_future_blocking", False):
+            yielded._asyncio_future_blocking = False
+            self.waiter = yielded
+            yielded.add_done_callback(self._wakeup)
+            if self.must_cancel and yielded.cancel(self.cancel_msg):
+                self.must_cancel = False
+        else:
+            loop.call_soon(self._resume, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+        return None
+
+    def _wakeup(self, fut: asyncio.Future[Any]) -> None:
+        self.waiter = None
+        try:
+            fut.result()
+        except BaseException as exc:
+            self._resume(exc)
+        else:
+            self._resume()
+
+    def _resume(self, exc: BaseException | None = None) -> None:
+        """A loop callback: the next step; delivered where the coroutine finishes."""
+        outcome = self.step(exc)
+        if outcome is not None and not self.abandoned:
+            self.client._host_done(self.gt, self.seq, outcome)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """As Task.cancel: the future it awaits is cancelled, or it is thrown CancelledError at its next step."""
+        if self.finished:
+            return False
+        waiter = self.waiter
+        if waiter is not None and waiter.cancel(msg):
+            return True
+        self.must_cancel = True
+        self.cancel_msg = msg
+        return True
+
+    def abandon(self) -> None:
+        """Its thread was killed: the coroutine is cancelled, and whatever it ends with goes nowhere."""
+        self.abandoned = True
+        self.cancel()
 
 
 def _next_deadline(sched: Scheduler, ptr: Any) -> int | None:

@@ -86,6 +86,7 @@ class GreenThread:
         "_timer",
         "_io_fds",
         "_pending",
+        "_host_task",
         "__weakref__",
     )
 
@@ -122,6 +123,7 @@ class GreenThread:
         self._timer: list[Any] | None = None
         self._io_fds: tuple[int, ...] = ()  # the descriptors it waits on (Reactor.wait_io)
         self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
+        self._host_task: Any = None  # the current task its async host coroutines see, and its relay (aio.py)
 
     @property
     def wait_address(self) -> int | None:

@@ -1146,6 +1146,10 @@ class Scheduler(Reactor):
             gt._wr_thread = None
             self._release_wr_thread(t)  # untied from its task as it is recycled or freed
         gt._args = ()
+        relay = gt._host_task
+        if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
+            gt._host_task = None
+            relay.close()
         joiners, gt._joiners = gt._joiners, []
         for waiter, seq in joiners:
             self._wake(waiter, seq, True)
