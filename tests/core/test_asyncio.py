@@ -211,7 +211,8 @@ def test_a_long_call_gives_the_loop_a_turn_every_few_slices(run: Any) -> None:
 
 def test_many_runnable_threads_share_turns_with_the_loop(run: Any) -> None:
     # 40 calls each of many slices: a turn runs at most `slices` of them before the loop gets a turn (with no
-    # budget the loop would get one per round of all 40, about 40 in all).
+    # budget the loop would get one per round of all 40, about 40 in all). Calls are wasm threads the C core may
+    # also switch between by itself, which the budget does not count (docs/asyncio.md): about 200 turns here.
     async def main() -> int:
         store = Store(policy=FairPolicy(slice=10_000))
         aio.loop_client(store).slices = 1
@@ -220,7 +221,7 @@ def test_many_runnable_threads_share_turns_with_the_loop(run: Any) -> None:
         assert results == [0] * 40
         return ticks
 
-    assert run(main()) >= 200
+    assert run(main()) >= 150
 
 
 def test_sleep_and_descriptor_waits_of_sync_host_functions(run: Any) -> None:
@@ -333,6 +334,34 @@ def test_timeouts_and_task_groups_in_host_coroutines_act_on_their_await(run: Any
         return seen
 
     assert run(main()) == ["timeout", "group", 2]
+
+
+def test_a_call_parks_in_async_host_calls_without_a_greenlet(run: Any) -> None:
+    # A call_async thread run by a turn that stops at an async host call parks in it with no greenlet of its own
+    # (the coroutine keeps its frames); a sync host call then gives it one, in the caller's context all along.
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> tuple[list[Any], int]:
+        store = Store()
+        seen: list[Any] = []
+
+        async def look(x: int) -> int:
+            (gt,) = store.scheduler.alive
+            seen.append(("look", var.get(), gt._glet is None))
+            await asyncio.sleep(0)
+            return x + 10
+
+        def note(x: int) -> int:
+            (gt,) = store.scheduler.alive
+            seen.append(("note", var.get(), gt._glet is None))
+            return x
+
+        imports = {"env": {"look": Function(store, look, I32_TO_I32), "note": Function(store, note, I32_TO_I32)}}
+        f = Instance(store, Module(wat2wasm(NOTE_WAT)), imports).exports.f
+        var.set("caller")
+        return seen, await f.call_async(1)
+
+    assert run(main()) == ([("look", "caller", True), ("note", "caller", False)], 11)
 
 
 def test_a_store_closed_during_a_call(run: Any) -> None:

@@ -46,14 +46,16 @@ import functools
 import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import GreenletExit
 
+from . import execution
 from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
-from .greenthread import GreenThread, ThreadState, _tls
+from .greenthread import _BLOCKED, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
 from .store import closed_error
@@ -61,7 +63,7 @@ from .store import closed_error
 if TYPE_CHECKING:
     from .function import Function
     from .scheduler import Scheduler
-    from .store import Store
+    from .store import HostFunc, Store
 
 __all__ = ["DEFAULT_SLICES", "LoopClient", "await_only", "awaiting", "call_async", "call_bits_async", "loop_client"]
 
@@ -105,12 +107,12 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
 async def call_async(func: Function, *args: Any) -> Any:
     """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
     a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).start(functools.partial(func, *args), func)
+    return await loop_client(func.store).start_call(func, functools.partial(func._args_to_slots, args), func._result_of)
 
 
 async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).start(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
+    return await loop_client(func.store).start_call(func, functools.partial(list, args), list)  # type: ignore[no-any-return]
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:
@@ -136,24 +138,60 @@ def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
     def host(*args: Any) -> _T:
         return await_only(func(*args))
 
+    host._coroutine_function = func  # type: ignore[attr-defined]  # store.HostFunc: a turn may call it itself
     return host
 
 
 class _Call:
     """The body of a call_async's green thread: run the call in the caller's context, settle its future."""
 
-    __slots__ = ("client", "context", "fn", "func", "future", "thread")
+    __slots__ = ("client", "context", "fn", "func", "future", "thread", "slots", "result")
 
-    def __init__(self, client: LoopClient, fn: Callable[[], Any], future: asyncio.Future[Any], func: Any) -> None:
+    def __init__(
+        self,
+        client: LoopClient,
+        fn: Callable[[], Any] | None,
+        future: asyncio.Future[Any],
+        func: Any,
+        slots: Callable[[], list[int]] | None = None,
+        result: Callable[[list[int]], Any] | None = None,
+    ) -> None:
         self.client = client
         self.fn = fn
         self.future = future
         self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
         self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
         self.thread: GreenThread | None = None  # once started
+        #: A call of wasm function `func` (start_call): its argument slots (converted when it starts), and what its
+        #: result slots become. It runs as a wasm thread, with no greenlet until it needs one.
+        self.slots = slots
+        self.result = result
+
+    def exited(self, gt: GreenThread) -> None:
+        """The wasm thread of a start_call ended (Scheduler._finish): its future gets what it returned or raised,
+        as the greenlet of a callable's call settles it (__call__)."""
+        self._settle()
+        fut = self.future
+        if fut.done():
+            return
+        exc = gt.exception
+        if exc is None:
+            assert self.result is not None
+            try:
+                fut.set_result(self.result(gt._result))
+            except Exception as err:
+                fut.set_exception(err)
+        elif isinstance(exc, GreenletExit):
+            self.client.loop.call_soon(self._killed)
+        elif isinstance(exc, asyncio.CancelledError):
+            fut.cancel()
+        elif isinstance(exc, Exception):
+            fut.set_exception(exc)
+        # KeyboardInterrupt and the like end the whole run (Scheduler._finish): every call gets it (_abort).
 
     def __call__(self) -> None:
         fut = self.future
+        assert self.fn is not None
         try:
             result = self.context.run(self.fn)
         except asyncio.CancelledError:
@@ -241,8 +279,19 @@ class LoopClient:
     def start(self, fn: Callable[[], Any], func: Function | None = None) -> asyncio.Future[Any]:
         """Run `fn()` (a call of `func`, which names the thread) as a new green thread (started by a turn soon):
         the future of its result. Cancelling the future kills the thread."""
-        fut: asyncio.Future[Any] = self.loop.create_future()
-        call = _Call(self, fn, fut, func)
+        return self._queue(_Call(self, fn, self.loop.create_future(), func))
+
+    def start_call(
+        self, func: Function, slots: Callable[[], list[int]], result: Callable[[list[int]], Any]
+    ) -> asyncio.Future[Any]:
+        """Call wasm function `func` with the argument slots `slots()` gives (an error in it is the call's) as a
+        new green thread: the future of `result(its result slots)`. The thread runs on whichever greenlet runs a
+        turn and gets one of its own only when it must (a sync host call, a wait): in async host calls it parks
+        without one (_host_call_inline)."""
+        return self._queue(_Call(self, None, self.loop.create_future(), func, slots, result))
+
+    def _queue(self, call: _Call) -> asyncio.Future[Any]:
+        fut = call.future
         fut.add_done_callback(call.done)
         self._new.append(call)
         self._start()
@@ -317,8 +366,16 @@ class LoopClient:
                 continue
             try:
                 name = call.func.name if call.func is not None else None
-                gt = sched.spawn(call, name=f"call_async {name}" if name else "call_async")
-            except Exception as exc:  # over max_threads, out of memory: that call fails
+                name = f"call_async {name}" if name else "call_async"
+                if call.slots is not None:
+                    slots = call.slots()
+                    sched.check_room()
+                    gt = sched._spawn_bits(call.func, slots, name)
+                    gt._context = call.context
+                    gt._on_exit = call.exited
+                else:
+                    gt = sched.spawn(call, name=name)
+            except Exception as exc:  # wrong arguments, over max_threads, out of memory: that call fails
                 call.future.set_exception(exc)
                 continue
             call.thread = gt
@@ -332,7 +389,7 @@ class LoopClient:
         if ptr is None:
             self._abort(_closed())
             return
-        if not self.active:
+        if not (self._calls or self._awaiting > 0 or self._new):  # not self.active
             self._stop()
             return
         if len(sched.policy) or sched._posted or self._new or self._done:
@@ -365,7 +422,8 @@ class LoopClient:
             soon = sched.clock.now_ns() + _POLL_NS
             deadline = soon if deadline is None else min(deadline, soon)
         if deadline is None:
-            self._cancel_timer()
+            if self._timer is not None:
+                self._cancel_timer()
             if not waits:
                 # Every green thread is blocked for good (the root, the loop's greenlet, is not one of them).
                 self._abort(Deadlock([sched._report(gt) for gt in sched.alive]))
@@ -505,6 +563,56 @@ class LoopClient:
             return value  # type: ignore[no-any-return]
         raise value
 
+    def _host_call_inline(self, gt: GreenThread, t: Any) -> bool | None:
+        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call: when it is an
+        async one this turn can serve alone, serve it: True when the thread parked in it (still with no greenlet:
+        the coroutine keeps its own frames, and `_deliver_inline` writes the outcome before the thread runs
+        again), False when answered at once; None to leave it to the thread's greenlet as any host call (a sync
+        host function; a seeded or observed run, whose decisions and events a host call takes part in)."""
+        sched = self.scheduler
+        if not self._turning or self._in_order is not None or sched._observer is not None:
+            return None
+        builtin = sched._builtin
+        if sched._slice_events is not None or (builtin is not None and builtin._hostcall_switch):
+            return None
+        store = gt._target._store
+        host = execution.host_of(store, sched, t)
+        fn = host.coroutine_function
+        if fn is None:
+            return None
+        call = None
+        try:
+            coro = fn(*execution.host_args(store, host, t))
+            call = _HostCall(self, gt, coro)
+            outcome = call.step(None)
+        except Exception as exc:
+            outcome = (False, exc)
+        if outcome is None:
+            assert call is not None
+            gt._block_seq += 1
+            call.seq = gt._block_seq
+            call.host = host
+            gt._host_parked = call
+            gt.state = _BLOCKED
+            gt._what = f"await {_name_of(coro)}"
+            gt._wake_value = None
+            self._awaiting += 1
+            return True
+        _settle(store, t, host, outcome)
+        return False
+
+    def _deliver_inline(self, gt: GreenThread) -> None:
+        """`gt` parked in an async host call with no greenlet and was woken with its outcome: the outcome goes
+        where the call reads it (a wasm exception thrown there), or the call is abandoned with the error raised."""
+        call: _HostCall = gt._host_parked
+        gt._host_parked = None
+        host = call.host
+        assert host is not None
+        call.host = None
+        self._awaiting -= 1
+        outcome, gt._wake_value = gt._wake_value, None
+        _settle(gt._target._store, gt._wr_thread, host, outcome)
+
     def _host_done(self, gt: GreenThread, seq: int, outcome: tuple[bool, Any]) -> None:
         if self.scheduler._native.ptr is None:
             self._abort(_closed())  # the store closed meanwhile: every call ends (none is left waiting)
@@ -561,7 +669,11 @@ class _Relay:
         return True
 
     def close(self) -> None:
-        """The thread ended (or the task is cancelled between calls): the task ends."""
+        """The thread ended (or the task is cancelled between calls): the task ends, and a call it was parked in
+        with no greenlet (killed) is abandoned."""
+        call = self.call
+        if call is not None and call.host is not None:
+            call.abandon()
         self.call = None
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
@@ -585,17 +697,19 @@ async def _proxy_body(relay: _Relay) -> None:
         await relay
 
 
+def _steppable(awaitable: Awaitable[Any]) -> Any:
+    """What _HostCall sends into: a coroutine itself, any other awaitable's iterator."""
+    return awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
+
+
 def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
     is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
     state work); one per thread, as a thread makes one host call at a time. It ends with the thread
     (Scheduler._finish closes it)."""
-    relay: _Relay | None = gt._host_task
-    if relay is None or relay.closed or relay._loop is not client.loop:
-        relay = _Relay(client.loop)
-        task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
-        task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
-        gt._host_task = relay
+    relay = gt._host_task = _Relay(client.loop)
+    task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
 
 
@@ -618,21 +732,27 @@ class _HostCall:
         "cancel_msg",
         "finished",
         "abandoned",
+        "host",
     )
 
     def __init__(self, client: LoopClient, gt: GreenThread, awaitable: Awaitable[Any]) -> None:
         self.client = client
         self.gt = gt
         self.seq = 0  # the thread's block, once it parked
-        self.coro: Any = awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
-        self.context = contextvars.copy_context()  # as a Task copies it: the host coroutine's own changes stay its
-        self.relay = _proxy(client, gt)
-        self.proxy = self.relay.task
+        self.coro: Any = awaitable if type(awaitable) is CoroutineType else _steppable(awaitable)
+        # As a Task copies the current context: the host coroutine's own changes stay its own.
+        self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+        relay: _Relay | None = gt._host_task
+        if relay is None or relay.closed or relay._loop is not client.loop:
+            relay = _proxy(client, gt)
+        self.relay = relay
+        self.proxy = relay.task
         self.waiter: Any = None  # the future it awaits
         self.must_cancel = False
         self.cancel_msg: Any = None
         self.finished = False
         self.abandoned = False  # its thread was killed: nobody to deliver to
+        self.host: HostFunc | None = None  # while its thread is parked in it with no greenlet (_host_call_inline)
 
     def step(self, exc: BaseException | None) -> tuple[bool, Any] | None:
         """Run the coroutine to its next suspension (None) or its end: its outcome."""
@@ -703,13 +823,31 @@ class _HostCall:
     def abandon(self) -> None:
         """Its thread was killed: the coroutine is cancelled, and whatever it ends with goes nowhere."""
         self.abandoned = True
+        if self.host is not None:
+            self.host = None
+            self.client._awaiting -= 1
         self.cancel()
+
+
+def _settle(store: Store, t: Any, host: HostFunc, outcome: tuple[bool, Any]) -> None:
+    """An async host call's outcome into the call wr_thread `t` stopped at (execution.py: as a sync one's)."""
+    ok, value = outcome
+    if ok:
+        try:
+            execution.host_results(store, t, host, value)
+            return
+        except Exception as exc:  # a result of the wrong type
+            value = exc
+    execution.host_raised(store, t, value)
 
 
 def _next_deadline(sched: Scheduler, ptr: Any) -> int | None:
     """The earliest deadline of the scheduler's timers and the core's wait timeouts (None: none)."""
     timers = sched._timers
     deadline = None
+    if not timers:
+        core = int(lib.wr_api_store_next_timeout(ptr))
+        return None if core == _NEVER else core
     for entry in timers[:1]:
         if entry[2] is not None:
             deadline = entry[0]

@@ -184,11 +184,8 @@ class Function:
         with wasmer_errors():
             # The arguments are converted in the call's thread, so that many calls made at once cost the loop
             # little until their turns come (a wrong argument raises here all the same).
-            raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
+            raw = await aio.loop_client(core.store).start_call(core, partial(self._slots, args), list)
         return results_from_slots(core._store, core.type.results, raw)
-
-    def _call_bits(self, args: Sequence[Any]) -> list[int]:
-        return self._core.call_bits(self._slots(args))
 
     def _slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""
