@@ -55,7 +55,7 @@ from . import execution
 from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
-from .greenthread import _BLOCKED, GreenThread, ThreadState, _tls
+from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
 from .store import closed_error
@@ -310,18 +310,19 @@ class LoopClient:
         self._direct = 0
         self._turn()
 
-    def _turn(self) -> None:
+    def _turn(self, first: GreenThread | None = None) -> None:
         """A loop callback: let the runnable green threads run for at most `slices` decisions, then arrange for
         the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
-        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever."""
+        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever.
+        `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._yield_to)."""
         try:
-            self._run_turn()
+            self._run_turn(first)
         except BaseException as exc:
             self._abort(exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def _run_turn(self) -> None:
+    def _run_turn(self, first: GreenThread | None = None) -> None:
         sched = self.scheduler
         if sched._native.ptr is None:
             self._abort(_closed())
@@ -339,7 +340,10 @@ class LoopClient:
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
-            sched.yield_now()
+            if first is not None:
+                sched._yield_to(first)
+            else:
+                sched.yield_now()
         except TurnOver as over:
             # Raised through the frames of the turn, where a variable holds it: a cycle, unless its traceback
             # goes (garbage for the collector at every turn otherwise).
@@ -625,8 +629,16 @@ class LoopClient:
             # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
             # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
             self._direct += 1
-            self.scheduler._wake(gt, seq, outcome)
-            self._turn()
+            sched = self.scheduler
+            if gt._host_parked is not None and gt._block_seq == seq and gt.state is _BLOCKED and not len(sched.policy):
+                # Parked with no greenlet, and the one thread that can run: woken straight into the turn.
+                gt._wake_value = outcome
+                gt._what = None
+                gt.state = _RUNNABLE
+                self._turn(gt)
+            else:
+                sched._wake(gt, seq, outcome)
+                self._turn()
         else:
             self._done.append((gt, seq, outcome))
             self.kick()

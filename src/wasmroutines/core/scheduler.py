@@ -653,6 +653,16 @@ class Scheduler(Reactor):
             self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
 
+    def _yield_to(self, gt: GreenThread) -> None:
+        """yield_now when `gt`, just made runnable and not queued, is the one thread that can run: it runs next,
+        with a fresh slice, without a trip through the policy's queue (a loop turn's direct wake, aio.py)."""
+        root = self.current
+        root.state = _RUNNABLE
+        self._push(root, PUSH_PREEMPTED)
+        if gt._wr_thread is not None:
+            lib.wr_api_thread_set_budget(gt._wr_thread, self.policy.slice(gt))
+        self._switch_out(root, gt)
+
     # ---- the call driver's entry points (execution.py) ----
 
     def _thread_of(self, gt: GreenThread, store: Any) -> Any:
