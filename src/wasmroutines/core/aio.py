@@ -26,10 +26,18 @@ or exception comes back in the host call (the pattern of SQLAlchemy's
 `greenlet_spawn`/`await_only`). The coroutine is stepped as a Task steps one
 but without a Task per call (`_HostCall`): its first step runs in the host call
 itself (a coroutine that never suspends costs no parking at all), each later
-one from the loop, and the step that finishes it delivers the outcome. The task
-it sees as current is its thread's proxy task (`_Relay`), a real Task made once
-per thread, whose cancellation (a timeout, a task group) cancels the await in
-progress. Outside a turn (wasm run with a
+one from the loop, and the step that finishes it delivers the outcome and runs
+the thread on in the same callback (`_host_done`). The task it sees as current
+is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
+cancellation (a timeout, a task group) cancels the await in progress. A
+`call_async` of a wasm function is a wasm thread (`start_call`) that a turn
+runs on its own greenlet; at an async host call the turn serves it there and
+the thread parks with no greenlet of its own (`_host_call_inline`; the
+coroutine keeps its frames), its outcome written into the call when it runs
+again (`_deliver_inline`): no greenlet switch per round trip. It gets a greenlet
+only when it must (a sync host call, a wait in Python), and seeded or observed
+runs, whose decisions and events a host call takes part in, keep to that path
+(`_await`, parking through the scheduler). Outside a turn (wasm run with a
 plain call, no loop driving the store) there is no loop to give the coroutine
 to without stalling every green thread of the store: `AsyncHostCallError`.
 
@@ -255,10 +263,10 @@ class LoopClient:
         #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
         #: the loop little until their turns come.
         self._new: deque[_Call] = deque()
-        #: Host calls whose task is done, to wake: a turn wakes at most `slices` of them, so that a burst of
+        #: Host calls whose coroutine is done, to wake: a turn wakes at most `slices` of them, so that a burst of
         #: completions costs the loop little until their turns come.
         self._done: deque[tuple[GreenThread, int, tuple[bool, Any]]] = deque()
-        self._awaiting = 0  # host calls waiting for a task of the loop
+        self._awaiting = 0  # host calls waiting for their coroutine on the loop
         #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
         #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
         self._in_order: deque[tuple[GreenThread, int, asyncio.Future[Any]]] | None = None

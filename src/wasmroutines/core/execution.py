@@ -62,7 +62,6 @@ __all__ = [
     "call_host_bits",
     "drive",
     "host_args",
-    "host_call",
     "host_of",
     "host_raised",
     "host_results",
@@ -194,7 +193,8 @@ def _thrown(store: Store, status: int, exc: BaseException) -> Any:
 
 
 def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
-    host, args = host_call(store, sched, t)
+    host = host_of(store, sched, t)
+    args = host_args(store, host, t)
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
@@ -223,12 +223,6 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         gt = sched.current
         if builtin.hostcall_done(gt):
             sched.yield_now()
-
-
-def host_call(store: Store, sched: Scheduler, t: Any) -> tuple[HostFunc, list[Any]]:
-    """After WR_HOSTCALL: the host function `t` calls, and its arguments as Python values."""
-    host = host_of(store, sched, t)
-    return host, host_args(store, host, t)
 
 
 def host_of(store: Store, sched: Scheduler, t: Any) -> HostFunc:
