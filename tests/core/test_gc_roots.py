@@ -380,3 +380,46 @@ def test_a_handle_held_only_by_a_struct_survives(store: Store, wat: Callable[[st
     assert store.gc() == 0
     gc.collect()
     assert held() is not None and e.get() is held()
+
+
+def test_a_local_of_a_call_async_parked_in_an_async_host_call_survives(wat: Callable[[str], bytes]) -> None:
+    """call_async's threads park in async host calls without a greenlet (core/aio.py): their frames are roots all
+    the same, while other calls collect and reuse the freed handles."""
+    import asyncio
+
+    store = Store()
+
+    async def pause() -> None:
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    def collect() -> None:
+        store.gc()
+        for _ in range(8):
+            e.take(Thing())  # reuses any handle freed by mistake
+
+    mod = """(module
+      (import "env" "pause" (func $pause))
+      (import "env" "collect" (func $collect))
+      (func (export "take") (param externref))
+      (func (export "hold") (param externref) (result externref) (call $pause) (local.get 0))
+      (func (export "churn") (call $collect)))"""
+    imports = {
+        "env": {
+            "pause": Function(store, pause, FuncType([], [])),
+            "collect": Function(store, collect, FuncType([], [])),
+        }
+    }
+    e = Instance(store, Module(wat(mod)), imports).exports
+
+    async def main() -> None:
+        objs = [Thing() for _ in range(6)]
+        weak = [weakref.ref(o) for o in objs]
+        holds = [asyncio.ensure_future(e.hold.call_async(o)) for o in objs]
+        del objs
+        await asyncio.sleep(0)
+        await e.churn.call_async()
+        back = await asyncio.gather(*holds)
+        assert [b is w() for b, w in zip(back, weak, strict=True)] == [True] * 6
+
+    asyncio.run(main())

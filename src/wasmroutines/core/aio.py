@@ -20,10 +20,24 @@ descriptors, wake me at T" said to the loop instead of done here.
 `call_async` runs a call as a green thread of its own (so any number of calls
 of a store, and of many stores, run at once on one loop) and completes a
 future with its result or its exception. An async host function is a sync one
-that calls `await_only`: the coroutine becomes a task of the loop, the calling
-green thread blocks until the task is done (other threads and tasks go on), and
-the task's result or exception comes back in the host call (the pattern of
-SQLAlchemy's `greenlet_spawn`/`await_only`). Outside a turn (wasm run with a
+that calls `await_only`: the coroutine runs on the loop, the calling green
+thread blocks until it is done (other threads and tasks go on), and its result
+or exception comes back in the host call (the pattern of SQLAlchemy's
+`greenlet_spawn`/`await_only`). The coroutine is stepped as a Task steps one
+but without a Task per call (`_HostCall`): its first step runs in the host call
+itself (a coroutine that never suspends costs no parking at all), each later
+one from the loop, and the step that finishes it delivers the outcome and runs
+the thread on in the same callback (`_host_done`). The task it sees as current
+is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
+cancellation (a timeout, a task group) cancels the await in progress. A
+`call_async` of a wasm function is a wasm thread (`start_call`) that a turn
+runs on its own greenlet; at an async host call the turn serves it there and
+the thread parks with no greenlet of its own (`_host_call_inline`; the
+coroutine keeps its frames), its outcome written into the call when it runs
+again (`_deliver_inline`): no greenlet switch per round trip. It gets a greenlet
+only when it must (a sync host call, a wait in Python), and seeded or observed
+runs, whose decisions and events a host call takes part in, keep to that path
+(`_await`, parking through the scheduler). Outside a turn (wasm run with a
 plain call, no loop driving the store) there is no loop to give the coroutine
 to without stalling every green thread of the store: `AsyncHostCallError`.
 
@@ -39,15 +53,17 @@ import contextvars
 import functools
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import GreenletExit
 
+from . import execution
 from ._ffi import lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
-from .greenthread import GreenThread, ThreadState, _tls
+from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
 from .store import closed_error
@@ -55,11 +71,13 @@ from .store import closed_error
 if TYPE_CHECKING:
     from .function import Function
     from .scheduler import Scheduler
-    from .store import Store
+    from .store import HostFunc, Store
 
 __all__ = ["DEFAULT_SLICES", "LoopClient", "await_only", "awaiting", "call_async", "call_bits_async", "loop_client"]
 
 _T = TypeVar("_T")
+_enter_task = asyncio.tasks._enter_task  # type: ignore[attr-defined]  # what a Task's step does around its coroutine
+_leave_task = asyncio.tasks._leave_task  # type: ignore[attr-defined]
 
 #: Scheduling decisions in Python a turn may make before it goes back to the loop. A decision hands the
 #: processor to a thread until it stops: a host call, a wait, the end of its slice (policy.py: at most about
@@ -97,12 +115,12 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
 async def call_async(func: Function, *args: Any) -> Any:
     """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
     a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).start(functools.partial(func, *args), func)
+    return await loop_client(func.store).start_call(func, functools.partial(func._args_to_slots, args), func._result_of)
 
 
 async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).start(functools.partial(func.call_bits, list(args)), func)  # type: ignore[no-any-return]
+    return await loop_client(func.store).start_call(func, functools.partial(list, args), list)  # type: ignore[no-any-return]
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:
@@ -128,24 +146,60 @@ def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
     def host(*args: Any) -> _T:
         return await_only(func(*args))
 
+    host._coroutine_function = func  # type: ignore[attr-defined]  # store.HostFunc: a turn may call it itself
     return host
 
 
 class _Call:
     """The body of a call_async's green thread: run the call in the caller's context, settle its future."""
 
-    __slots__ = ("client", "context", "fn", "func", "future", "thread")
+    __slots__ = ("client", "context", "fn", "func", "future", "thread", "slots", "result")
 
-    def __init__(self, client: LoopClient, fn: Callable[[], Any], future: asyncio.Future[Any], func: Any) -> None:
+    def __init__(
+        self,
+        client: LoopClient,
+        fn: Callable[[], Any] | None,
+        future: asyncio.Future[Any],
+        func: Any,
+        slots: Callable[[], list[int]] | None = None,
+        result: Callable[[list[int]], Any] | None = None,
+    ) -> None:
         self.client = client
         self.fn = fn
         self.future = future
         self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
         self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
         self.thread: GreenThread | None = None  # once started
+        #: A call of wasm function `func` (start_call): its argument slots (converted when it starts), and what its
+        #: result slots become. It runs as a wasm thread, with no greenlet until it needs one.
+        self.slots = slots
+        self.result = result
+
+    def exited(self, gt: GreenThread) -> None:
+        """The wasm thread of a start_call ended (Scheduler._finish): its future gets what it returned or raised,
+        as the greenlet of a callable's call settles it (__call__)."""
+        self._settle()
+        fut = self.future
+        if fut.done():
+            return
+        exc = gt.exception
+        if exc is None:
+            assert self.result is not None
+            try:
+                fut.set_result(self.result(gt._result))
+            except Exception as err:
+                fut.set_exception(err)
+        elif isinstance(exc, GreenletExit):
+            self.client.loop.call_soon(self._killed)
+        elif isinstance(exc, asyncio.CancelledError):
+            fut.cancel()
+        elif isinstance(exc, Exception):
+            fut.set_exception(exc)
+        # KeyboardInterrupt and the like end the whole run (Scheduler._finish): every call gets it (_abort).
 
     def __call__(self) -> None:
         fut = self.future
+        assert self.fn is not None
         try:
             result = self.context.run(self.fn)
         except asyncio.CancelledError:
@@ -209,10 +263,10 @@ class LoopClient:
         #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
         #: the loop little until their turns come.
         self._new: deque[_Call] = deque()
-        #: Host calls whose task is done, to wake: a turn wakes at most `slices` of them, so that a burst of
+        #: Host calls whose coroutine is done, to wake: a turn wakes at most `slices` of them, so that a burst of
         #: completions costs the loop little until their turns come.
         self._done: deque[tuple[GreenThread, int, tuple[bool, Any]]] = deque()
-        self._awaiting = 0  # host calls waiting for a task of the loop
+        self._awaiting = 0  # host calls waiting for their coroutine on the loop
         #: Under a seeded policy: the async host calls in the order they were made, each delivered only when no
         #: thread can run and the ones before it were (_arrange), so when results come back changes nothing.
         self._in_order: deque[tuple[GreenThread, int, asyncio.Future[Any]]] | None = None
@@ -233,8 +287,19 @@ class LoopClient:
     def start(self, fn: Callable[[], Any], func: Function | None = None) -> asyncio.Future[Any]:
         """Run `fn()` (a call of `func`, which names the thread) as a new green thread (started by a turn soon):
         the future of its result. Cancelling the future kills the thread."""
-        fut: asyncio.Future[Any] = self.loop.create_future()
-        call = _Call(self, fn, fut, func)
+        return self._queue(_Call(self, fn, self.loop.create_future(), func))
+
+    def start_call(
+        self, func: Function, slots: Callable[[], list[int]], result: Callable[[list[int]], Any]
+    ) -> asyncio.Future[Any]:
+        """Call wasm function `func` with the argument slots `slots()` gives (an error in it is the call's) as a
+        new green thread: the future of `result(its result slots)`. The thread runs on whichever greenlet runs a
+        turn and gets one of its own only when it must (a sync host call, a wait): in async host calls it parks
+        without one (_host_call_inline)."""
+        return self._queue(_Call(self, None, self.loop.create_future(), func, slots, result))
+
+    def _queue(self, call: _Call) -> asyncio.Future[Any]:
+        fut = call.future
         fut.add_done_callback(call.done)
         self._new.append(call)
         self._start()
@@ -253,18 +318,19 @@ class LoopClient:
         self._direct = 0
         self._turn()
 
-    def _turn(self) -> None:
+    def _turn(self, first: GreenThread | None = None) -> None:
         """A loop callback: let the runnable green threads run for at most `slices` decisions, then arrange for
         the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
-        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever."""
+        interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever.
+        `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._yield_to)."""
         try:
-            self._run_turn()
+            self._run_turn(first)
         except BaseException as exc:
             self._abort(exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def _run_turn(self) -> None:
+    def _run_turn(self, first: GreenThread | None = None) -> None:
         sched = self.scheduler
         if sched._native.ptr is None:
             self._abort(_closed())
@@ -282,7 +348,10 @@ class LoopClient:
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
         try:
-            sched.yield_now()
+            if first is not None:
+                sched._yield_to(first)
+            else:
+                sched.yield_now()
         except TurnOver as over:
             # Raised through the frames of the turn, where a variable holds it: a cycle, unless its traceback
             # goes (garbage for the collector at every turn otherwise).
@@ -309,8 +378,16 @@ class LoopClient:
                 continue
             try:
                 name = call.func.name if call.func is not None else None
-                gt = sched.spawn(call, name=f"call_async {name}" if name else "call_async")
-            except Exception as exc:  # over max_threads, out of memory: that call fails
+                name = f"call_async {name}" if name else "call_async"
+                if call.slots is not None:
+                    slots = call.slots()
+                    sched.check_room()
+                    gt = sched._spawn_bits(call.func, slots, name)
+                    gt._context = call.context
+                    gt._on_exit = call.exited
+                else:
+                    gt = sched.spawn(call, name=name)
+            except Exception as exc:  # wrong arguments, over max_threads, out of memory: that call fails
                 call.future.set_exception(exc)
                 continue
             call.thread = gt
@@ -324,7 +401,7 @@ class LoopClient:
         if ptr is None:
             self._abort(_closed())
             return
-        if not self.active:
+        if not (self._calls or self._awaiting > 0 or self._new):  # not self.active
             self._stop()
             return
         if len(sched.policy) or sched._posted or self._new or self._done:
@@ -357,7 +434,8 @@ class LoopClient:
             soon = sched.clock.now_ns() + _POLL_NS
             deadline = soon if deadline is None else min(deadline, soon)
         if deadline is None:
-            self._cancel_timer()
+            if self._timer is not None:
+                self._cancel_timer()
             if not waits:
                 # Every green thread is blocked for good (the root, the loop's greenlet, is not one of them).
                 self._abort(Deadlock([sched._report(gt) for gt in sched.alive]))
@@ -467,43 +545,85 @@ class LoopClient:
     # ---- async host calls ----
 
     def _await(self, gt: GreenThread, awaitable: Awaitable[_T]) -> _T:
-        """Park `gt` (running, in a turn) until `awaitable`, run as a task of the loop, is done."""
-        seq = gt._block_seq + 1
-        # The task itself delivers the outcome at its last step (_host_task), a loop iteration before its done
-        # callbacks would run.
-        task = self.loop.create_task(self._host_task(gt, seq, awaitable))
-        self._awaiting += 1
+        """Run `awaitable` on the loop for `gt` (running, in a turn): its first step right here, and `gt` parked only
+        if it suspends, until it is done (_HostCall)."""
+        call = _HostCall(self, gt, awaitable)
+        outcome = call.step(None)
         in_order = self._in_order
-        entry = (gt, seq, task)
-        if in_order is not None:
-            in_order.append(entry)
-        try:
-            ok, value = self.scheduler._block(gt, f"await {_name_of(awaitable)}")
-        finally:
-            self._awaiting -= 1
-            if not task.done():
-                task.cancel()  # the thread was killed: its task goes too
-            if in_order and entry in in_order:
-                in_order.remove(entry)  # killed before its result was delivered
-                self._outcomes.pop((gt, seq), None)
+        if outcome is None or in_order is not None:
+            # It suspended: the thread waits for the rest (delivered by _host_done). Under a seeded policy it waits
+            # even when done already, so that whether a coroutine had to wait changes nothing of the schedule.
+            seq = call.seq = gt._block_seq + 1
+            self._awaiting += 1
+            entry = (gt, seq, call)
+            if in_order is not None:
+                in_order.append(entry)
+                if outcome is not None:
+                    self._outcomes[gt, seq] = outcome
+                    self.kick()
+            try:
+                outcome = self.scheduler._block(gt, f"await {_name_of(awaitable)}")
+            finally:
+                self._awaiting -= 1
+                if not call.finished:  # the thread was killed: its coroutine is cancelled
+                    call.abandon()
+                if in_order and entry in in_order:
+                    in_order.remove(entry)  # killed before its result was delivered
+                    self._outcomes.pop((gt, seq), None)
+        ok, value = outcome
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
 
-    async def _host_task(self, gt: GreenThread, seq: int, awaitable: Awaitable[Any]) -> tuple[bool, Any]:
-        """The task of an async host call: await it, then hand its outcome to the parked thread (woken with it)."""
+    def _host_call_inline(self, gt: GreenThread, t: Any) -> bool | None:
+        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call: when it is an
+        async one this turn can serve alone, serve it: True when the thread parked in it (still with no greenlet:
+        the coroutine keeps its own frames, and `_deliver_inline` writes the outcome before the thread runs
+        again), False when answered at once; None to leave it to the thread's greenlet as any host call (a sync
+        host function; a seeded or observed run, whose decisions and events a host call takes part in)."""
+        sched = self.scheduler
+        if not self._turning or self._in_order is not None or sched._observer is not None:
+            return None
+        builtin = sched._builtin
+        if sched._slice_events is not None or (builtin is not None and builtin._hostcall_switch):
+            return None
+        store = gt._target._store
+        host = execution.host_of(store, sched, t)
+        fn = host.coroutine_function
+        if fn is None:
+            return None
+        call = None
         try:
-            outcome: tuple[bool, Any] = (True, await awaitable)
-        except asyncio.CancelledError as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # cancelled by _await: its thread was killed, nobody to deliver to
-            outcome = (False, exc)  # cancelled inside the host function: the caller gets that
-        except Exception as exc:  # the host function's error goes to the wasm caller
+            coro = fn(*execution.host_args(store, host, t))
+            call = _HostCall(self, gt, coro)
+            outcome = call.step(None)
+        except Exception as exc:
             outcome = (False, exc)
-        # KeyboardInterrupt and SystemExit go on out of the loop, as from any task (the loop is ending).
-        self._host_done(gt, seq, outcome)
-        return outcome
+        if outcome is None:
+            assert call is not None
+            gt._block_seq += 1
+            call.seq = gt._block_seq
+            call.host = host
+            gt._host_parked = call
+            gt.state = _BLOCKED
+            gt._what = f"await {_name_of(coro)}"
+            gt._wake_value = None
+            self._awaiting += 1
+            return True
+        _settle(store, t, host, outcome)
+        return False
+
+    def _deliver_inline(self, gt: GreenThread) -> None:
+        """`gt` parked in an async host call with no greenlet and was woken with its outcome: the outcome goes
+        where the call reads it (a wasm exception thrown there), or the call is abandoned with the error raised."""
+        call: _HostCall = gt._host_parked
+        gt._host_parked = None
+        host = call.host
+        assert host is not None
+        call.host = None
+        self._awaiting -= 1
+        outcome, gt._wake_value = gt._wake_value, None
+        _settle(gt._target._store, gt._wr_thread, host, outcome)
 
     def _host_done(self, gt: GreenThread, seq: int, outcome: tuple[bool, Any]) -> None:
         if self.scheduler._native.ptr is None:
@@ -517,17 +637,237 @@ class LoopClient:
             # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
             # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
             self._direct += 1
-            self.scheduler._wake(gt, seq, outcome)
-            self._turn()
+            sched = self.scheduler
+            if gt._host_parked is not None and gt._block_seq == seq and gt.state is _BLOCKED and not len(sched.policy):
+                # Parked with no greenlet, and the one thread that can run: woken straight into the turn.
+                gt._wake_value = outcome
+                gt._what = None
+                gt.state = _RUNNABLE
+                self._turn(gt)
+            else:
+                sched._wake(gt, seq, outcome)
+                self._turn()
         else:
             self._done.append((gt, seq, outcome))
             self.kick()
+
+
+class _Relay:
+    """What a green thread's proxy task (_proxy) awaits until the thread ends, in the shape of a future the task's
+    step takes (`_asyncio_future_blocking`, `get_loop`, `add_done_callback`, `result`, `cancel`). Task.cancel()
+    cancels the future its coroutine awaits; this one's cancel cancels the thread's async host call in progress
+    instead, so cancelling the task a host coroutine sees as its own (asyncio.timeout, a TaskGroup) cancels that
+    coroutine's await. With no call in progress (the loop's shutdown cancelling every task), the task ends."""
+
+    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._asyncio_future_blocking = False
+        self._loop = loop
+        self._wakeup: Callable[..., Any] | None = None
+        self.call: _HostCall | None = None  # the thread's host call being stepped, if any
+        self.cancelled = False
+        self.closed = False
+        self.task: asyncio.Task[None] | None = None
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def add_done_callback(self, fn: Callable[..., Any], *, context: contextvars.Context | None = None) -> None:
+        self._wakeup = fn
+
+    def result(self) -> None:
+        if self.cancelled:
+            raise asyncio.CancelledError
+
+    def cancel(self, msg: Any = None) -> bool:
+        call = self.call
+        if call is not None:
+            return call.cancel(msg)
+        self.cancelled = True
+        self.close()
+        return True
+
+    def close(self) -> None:
+        """The thread ended (or the task is cancelled between calls): the task ends, and a call it was parked in
+        with no greenlet (killed) is abandoned."""
+        call = self.call
+        if call is not None and call.host is not None:
+            call.abandon()
+        self.call = None
+        self.closed = True
+        wakeup, self._wakeup = self._wakeup, None
+        if wakeup is not None and not self._loop.is_closed():
+            self._loop.call_soon(wakeup, self)
+
+    def __await__(self) -> Generator[Any, None, None]:
+        self._asyncio_future_blocking = True
+        yield self
+        self.result()
+
+
+async def _proxy_body(relay: _Relay) -> None:
+    try:
+        await relay
+    except asyncio.CancelledError:
+        if relay.call is None:
+            raise
+        # Cancelled before its first step (no waiter to cancel then): the call in progress is.
+        relay.call.cancel()
+        await relay
+
+
+def _steppable(awaitable: Awaitable[Any]) -> Any:
+    """What _HostCall sends into: a coroutine itself, any other awaitable's iterator."""
+    return awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
+
+
+def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
+    """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
+    is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
+    state work); one per thread, as a thread makes one host call at a time. It ends with the thread
+    (Scheduler._finish closes it)."""
+    relay = gt._host_task = _Relay(client.loop)
+    task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
+    task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
+    return relay
+
+
+class _HostCall:
+    """One async host call: its coroutine stepped as a Task steps one (send or throw in its context, the proxy task
+    entered as the current task; a bare yield runs it again next iteration, a yielded future when that is done),
+    without a Task of its own: no scheduled first step (it runs at once, in the host call, and a coroutine that never
+    suspends returns there), and the outcome goes to the parked thread from the step that finishes it."""
+
+    __slots__ = (
+        "client",
+        "gt",
+        "seq",
+        "coro",
+        "context",
+        "proxy",
+        "relay",
+        "waiter",
+        "must_cancel",
+        "cancel_msg",
+        "finished",
+        "abandoned",
+        "host",
+    )
+
+    def __init__(self, client: LoopClient, gt: GreenThread, awaitable: Awaitable[Any]) -> None:
+        self.client = client
+        self.gt = gt
+        self.seq = 0  # the thread's block, once it parked
+        self.coro: Any = awaitable if type(awaitable) is CoroutineType else _steppable(awaitable)
+        # As a Task copies the current context: the host coroutine's own changes stay its own.
+        self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+        relay: _Relay | None = gt._host_task
+        if relay is None or relay.closed or relay._loop is not client.loop:
+            relay = _proxy(client, gt)
+        self.relay = relay
+        self.proxy = relay.task
+        self.waiter: Any = None  # the future it awaits
+        self.must_cancel = False
+        self.cancel_msg: Any = None
+        self.finished = False
+        self.abandoned = False  # its thread was killed: nobody to deliver to
+        self.host: HostFunc | None = None  # while its thread is parked in it with no greenlet (_host_call_inline)
+
+    def step(self, exc: BaseException | None) -> tuple[bool, Any] | None:
+        """Run the coroutine to its next suspension (None) or its end: its outcome."""
+        if self.must_cancel:
+            self.must_cancel = False
+            exc = asyncio.CancelledError(self.cancel_msg) if self.cancel_msg is not None else asyncio.CancelledError()
+        loop = self.client.loop
+        proxy = self.proxy
+        relay = self.relay
+        relay.call = self
+        _enter_task(loop, proxy)
+        try:
+            if exc is None:
+                yielded = self.context.run(self.coro.send, None)
+            else:
+                yielded = self.context.run(self.coro.throw, exc)
+        except StopIteration as stop:
+            self.finished = True
+            return True, stop.value
+        except Exception as err:  # CancelledError too: cancelled inside the host function, the caller gets that
+            self.finished = True
+            return False, err
+        except BaseException:
+            # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task.
+            self.finished = True
+            raise
+        finally:
+            _leave_task(loop, proxy)
+            relay.call = None if self.finished else self
+        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+            loop.call_soon(self._resume)
+        elif getattr(yielded, "_asyncio_future_blocking", False):
+            yielded._asyncio_future_blocking = False
+            self.waiter = yielded
+            yielded.add_done_callback(self._wakeup)
+            if self.must_cancel and yielded.cancel(self.cancel_msg):
+                self.must_cancel = False
+        else:
+            loop.call_soon(self._resume, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+        return None
+
+    def _wakeup(self, fut: asyncio.Future[Any]) -> None:
+        self.waiter = None
+        try:
+            fut.result()
+        except BaseException as exc:
+            self._resume(exc)
+        else:
+            self._resume()
+
+    def _resume(self, exc: BaseException | None = None) -> None:
+        """A loop callback: the next step; delivered where the coroutine finishes."""
+        outcome = self.step(exc)
+        if outcome is not None and not self.abandoned:
+            self.client._host_done(self.gt, self.seq, outcome)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """As Task.cancel: the future it awaits is cancelled, or it is thrown CancelledError at its next step."""
+        if self.finished:
+            return False
+        waiter = self.waiter
+        if waiter is not None and waiter.cancel(msg):
+            return True
+        self.must_cancel = True
+        self.cancel_msg = msg
+        return True
+
+    def abandon(self) -> None:
+        """Its thread was killed: the coroutine is cancelled, and whatever it ends with goes nowhere."""
+        self.abandoned = True
+        if self.host is not None:
+            self.host = None
+            self.client._awaiting -= 1
+        self.cancel()
+
+
+def _settle(store: Store, t: Any, host: HostFunc, outcome: tuple[bool, Any]) -> None:
+    """An async host call's outcome into the call wr_thread `t` stopped at (execution.py: as a sync one's)."""
+    ok, value = outcome
+    if ok:
+        try:
+            execution.host_results(store, t, host, value)
+            return
+        except Exception as exc:  # a result of the wrong type
+            value = exc
+    execution.host_raised(store, t, value)
 
 
 def _next_deadline(sched: Scheduler, ptr: Any) -> int | None:
     """The earliest deadline of the scheduler's timers and the core's wait timeouts (None: none)."""
     timers = sched._timers
     deadline = None
+    if not timers:
+        core = int(lib.wr_api_store_next_timeout(ptr))
+        return None if core == _NEVER else core
     for entry in timers[:1]:
         if entry[2] is not None:
             deadline = entry[0]

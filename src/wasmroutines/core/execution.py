@@ -52,10 +52,22 @@ from .scheduler import Scheduler
 from .values import args_to_slots, exn_handle, slots_to_values, tag_of
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import HostFunc, Store
     from .types import FuncType
 
-__all__ = ["args_buffer", "begin", "call", "call_host_bits", "drive", "results", "resume"]
+__all__ = [
+    "args_buffer",
+    "begin",
+    "call",
+    "call_host_bits",
+    "drive",
+    "host_args",
+    "host_of",
+    "host_raised",
+    "host_results",
+    "results",
+    "resume",
+]
 
 WR_WAIT: int = lib.WR_WAIT
 WR_SWITCH: int = lib.WR_SWITCH
@@ -183,20 +195,8 @@ def _thrown(store: Store, status: int, exc: BaseException) -> Any:
 
 
 def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
-    func = lib.wr_api_thread_host_func(t)
-    slots = lib.wr_api_thread_host_args(t)
-    host_id = sched._host_id_out
-    if not lib.wr_api_func_host_id(func, host_id):
-        raise SystemError("WR_HOSTCALL for a function that is not a host function")
-    host = store._hosts[host_id[0]]
-    if host.i32:
-        args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
-    else:
-        args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
-        # A safe point (not on the i32 path, which makes no handle): the arguments are the host's values now,
-        # the results not written yet.
-        if store._gc_due:
-            store._gc_safe_point()
+    host = host_of(store, sched, t)
+    args = host_args(store, host, t)
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
@@ -218,6 +218,39 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         _tls.scheduler = prev
         # The observer may switch threads here (the explorer's preemption point after a host call).
         obs.hostcall_done(gt, host.func, None)
+    host_results(store, t, host, value)
+    # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
+    builtin = sched._builtin
+    if builtin is not None and builtin._hostcall_switch:
+        gt = sched.current
+        if builtin.hostcall_done(gt):
+            sched.yield_now()
+
+
+def host_of(store: Store, sched: Scheduler, t: Any) -> HostFunc:
+    """After WR_HOSTCALL: the host function `t` calls."""
+    host_id = sched._host_id_out
+    if not lib.wr_api_func_host_id(lib.wr_api_thread_host_func(t), host_id):
+        raise SystemError("WR_HOSTCALL for a function that is not a host function")
+    return store._hosts[host_id[0]]
+
+
+def host_args(store: Store, host: HostFunc, t: Any) -> list[Any]:
+    """After WR_HOSTCALL: the arguments of `host`'s call as Python values."""
+    slots = lib.wr_api_thread_host_args(t)
+    if host.i32:
+        args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
+    else:
+        args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
+        # A safe point (not on the i32 path, which makes no handle): the arguments are the host's values now,
+        # the results not written yet.
+        if store._gc_due:
+            store._gc_safe_point()
+    return args
+
+
+def host_results(store: Store, t: Any, host: HostFunc, value: Any) -> None:
+    """The host call `t` stopped at returned `value`: its results go where the call reads them."""
     # Where the results go, read again: a call into wasm from the host function may have moved the thread's
     # stacks (wr_exec.h); leaving it gave the thread this call's slots back.
     slots = lib.wr_api_thread_host_args(t)
@@ -228,12 +261,20 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
         for i, s in enumerate(_results_to_slots(store, host.type, value)):
             slots[i] = s
         lib.wr_api_thread_host_returned(t)  # the slots hold results now: roots as such until the thread runs
-    # A seeded walk or PCT may switch threads here (spawns, I/O): the same decision whatever observes.
-    builtin = sched._builtin
-    if builtin is not None and builtin._hostcall_switch:
-        gt = sched.current
-        if builtin.hostcall_done(gt):
-            sched.yield_now()
+
+
+def host_raised(store: Store, t: Any, exc: BaseException) -> None:
+    """The host call `t` stopped at raised `exc`: a wasm exception of this store is thrown at the call (the thread
+    goes on from there); anything else abandons the thread's wasm call and is raised again."""
+    try:
+        thrown = _thrown(store, WR_HOSTCALL, exc)
+    except BaseException:
+        lib.wr_thread_unwind(t)  # its payload does not convert: that error, abandoning the call
+        raise
+    if thrown is None:
+        lib.wr_thread_unwind(t)
+        raise exc
+    lib.wr_api_thread_throw(t, thrown)
 
 
 def call_host_bits(store: Store, func: Callable[..., Any], ft: FuncType, args: Sequence[int]) -> list[int]:

@@ -27,7 +27,7 @@ class Function(StoreObject):
     converts the same way and returns None, a value or a tuple.
 
     `callable` may be an `async def` function: under an asyncio loop (`call_async`)
-    the calling green thread waits for its coroutine, run as a task of the loop,
+    the calling green thread waits for its coroutine, run on the loop,
     while other threads and tasks go on (aio.py); called while wasm runs
     synchronously it raises AsyncHostCallError.
     """

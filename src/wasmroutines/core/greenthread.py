@@ -86,6 +86,10 @@ class GreenThread:
         "_timer",
         "_io_fds",
         "_pending",
+        "_host_task",
+        "_host_parked",
+        "_context",
+        "_on_exit",
         "__weakref__",
     )
 
@@ -122,6 +126,12 @@ class GreenThread:
         self._timer: list[Any] | None = None
         self._io_fds: tuple[int, ...] = ()  # the descriptors it waits on (Reactor.wait_io)
         self._pending: BaseException | None = None  # the root only: an abort to raise when resumed
+        self._host_task: Any = None  # the relay of the task its async host coroutines see as current (aio.py)
+        #: The async host call it parks in with no greenlet (a loop turn's, aio.py): its outcome is delivered before
+        #: the thread runs again (Scheduler._start_inline).
+        self._host_parked: Any = None
+        self._context: Any = None  # the contextvars its host functions run in (None: the current one)
+        self._on_exit: Any = None  # called as on_exit(thread) once it is done (aio.py: a call_async's future)
 
     @property
     def wait_address(self) -> int | None:

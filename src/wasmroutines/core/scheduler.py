@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from ._ffi import NULL, WR_DONE, WR_TRAP, ffi, lib
+from ._ffi import NULL, WR_DONE, WR_HOSTCALL, WR_TRAP, ffi, lib
 from .backtrace import backtrace_frames
 from .clock import Clock, MonotonicClock, VirtualClock, core_clock_kind
 from .determinism import DeterministicClock
@@ -638,9 +638,11 @@ class Scheduler(Reactor):
 
     def yield_now(self) -> None:
         """Let other runnable threads run before the caller continues (sched_yield)."""
-        self._check_owner()
+        if self._owner != _get_ident():
+            self._check_owner()
         gt = self.current
-        self._maintain()
+        if self._timers or self._pollers or self._posted or self._io or self._injected or self._core_wakeups():
+            self._maintain()
         if len(self.policy):
             obs = self._observer
             if obs is not None:
@@ -650,6 +652,16 @@ class Scheduler(Reactor):
             gt.state = _RUNNABLE
             self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
+
+    def _yield_to(self, gt: GreenThread) -> None:
+        """yield_now when `gt`, just made runnable and not queued, is the one thread that can run: it runs next,
+        with a fresh slice, without a trip through the policy's queue (a loop turn's direct wake, aio.py)."""
+        root = self.current
+        root.state = _RUNNABLE
+        self._push(root, PUSH_PREEMPTED)
+        if gt._wr_thread is not None:
+            lib.wr_api_thread_set_budget(gt._wr_thread, self.policy.slice(gt))
+        self._switch_out(root, gt)
 
     # ---- the call driver's entry points (execution.py) ----
 
@@ -948,11 +960,21 @@ class Scheduler(Reactor):
 
     def _start_inline(self, gt: GreenThread, entered: bool = False) -> bool:
         """Start a new wasm thread on the greenlet that picked it, with no greenlet of its own: True when it ran
-        to its end (returned or trapped) there, as a short thread does, with no switch at all. Otherwise it
+        to its end (returned or trapped) there, as a short thread does, with no switch at all, or parked in an
+        async host call of a loop turn (aio.py), which needs no greenlet either (the coroutine keeps its own
+        frames; the outcome is delivered here when the thread runs again). Otherwise it
         gets a greenlet now that takes over from where it stopped (a host call, a wait, the slice's end):
         wr_exec() has returned, so nothing of it is on this stack. Only unobserved, so that observers see
         every thread start in its own greenlet. `entered`: its slice started already (the C core chose it)."""
         t = gt._wr_thread
+        if gt._host_parked is not None:
+            # Woken from an async host call it parked in with no greenlet (aio.py): the outcome goes in first.
+            try:
+                self._aio._deliver_inline(gt)
+            except Exception as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+                gt.exception = exc
+                self._finish(gt)
+                return True
         if not gt._wasm or t is None or self._every_switch:
             return False
         prev = self.current
@@ -966,6 +988,17 @@ class Scheduler(Reactor):
         func = gt._target
         try:
             status, payload = func._resume_on(t) if gt._begun else func._begin_on(t, gt._args)
+            client = self._aio
+            while status == WR_HOSTCALL and client is not None:
+                # An async host call, in a loop turn: served here, the thread parked with no greenlet if it waits.
+                parked = client._host_call_inline(gt, t)
+                if parked is None:
+                    break
+                self._calls -= 1  # counted again by _resume_on
+                if parked:
+                    self.current = prev
+                    return True
+                status, payload = func._resume_on(t)
             if status == WR_DONE:
                 gt._result = payload
             elif status == WR_TRAP:
@@ -973,6 +1006,8 @@ class Scheduler(Reactor):
             else:
                 self._calls -= 1  # counted again by _resume
                 gt._glet = greenlet(functools.partial(gt._resume, status), self._hub)
+                if gt._context is not None:
+                    gt._glet.gr_context = gt._context
                 gt.state = _RUNNABLE
                 self.current = prev
                 return False
@@ -1002,6 +1037,8 @@ class Scheduler(Reactor):
         if glet is None:
             assert self._hub is not None
             glet = gt._glet = greenlet(gt._run, self._hub)
+            if gt._context is not None:
+                glet.gr_context = gt._context
         _tls.scheduler = self
         return glet
 
@@ -1012,7 +1049,8 @@ class Scheduler(Reactor):
         gt._wake_value = value
         gt.state = _RUNNABLE
         gt._what = None
-        self._cancel_timer(gt)
+        if gt._timer is not None:
+            self._cancel_timer(gt)
         if gt._io_fds:
             self._drop_io(gt)
         self._push(gt, PUSH_WOKEN)
@@ -1146,6 +1184,10 @@ class Scheduler(Reactor):
             gt._wr_thread = None
             self._release_wr_thread(t)  # untied from its task as it is recycled or freed
         gt._args = ()
+        relay = gt._host_task
+        if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
+            gt._host_task = None
+            relay.close()
         joiners, gt._joiners = gt._joiners, []
         for waiter, seq in joiners:
             self._wake(waiter, seq, True)
@@ -1157,6 +1199,10 @@ class Scheduler(Reactor):
         hook = self.on_thread_exit
         if hook is not None and not killed:
             hook(gt)
+        on_exit = gt._on_exit
+        if on_exit is not None:
+            gt._on_exit = None
+            on_exit(gt)
 
     # ---- deadlock reports ----
 

@@ -139,11 +139,14 @@ def stack_sizes(depth: int, slots: int, max_bytes: int | None) -> tuple[int, int
 class HostFunc:
     """A Python callable registered as a host function, with its type."""
 
-    __slots__ = ("func", "type", "nargs", "i32")
+    __slots__ = ("func", "type", "nargs", "i32", "coroutine_function")
 
     def __init__(self, func: Callable[..., Any], type: FuncType) -> None:
         self.func = func
         self.type = type
+        #: The `async def` function behind `func` (aio.awaiting), which a loop turn may call without `func`: a
+        #: thread with no greenlet then parks in it without one (aio.LoopClient._host_call_inline).
+        self.coroutine_function: Callable[..., Any] | None = getattr(func, "_coroutine_function", None)
         #: What the call driver reads first (execution.py): the argument slots, and whether every param is an
         #: i32 and the results one i32 or none (most of WASI), which it converts without the general path.
         self.nargs = sum(t.slots for t in type.params)

@@ -189,11 +189,8 @@ class Function:
             # little until their turns come (a wrong argument raises here all the same).
             from ...core import aio
 
-            raw = await aio.loop_client(core.store).start(partial(self._call_bits, args), core)
+            raw = await aio.loop_client(core.store).start_call(core, partial(self._slots, args), list)
         return results_from_slots(core._store, core.type.results, raw)
-
-    def _call_bits(self, args: Sequence[Any]) -> list[int]:
-        return self._core.call_bits(self._slots(args))
 
     def _slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""
