@@ -355,8 +355,8 @@ def test_a_million_fresh_objects_keep_the_handle_table_bounded(store: Store, wat
 
 
 def test_a_handle_held_only_by_a_struct_survives(store: Store, wat: Callable[[str], bytes]) -> None:
-    """Marking does not trace through structs and arrays yet: while the store has any, no handle is dropped (a
-    handle reachable only from a struct's field would otherwise be reused under it)."""
+    """Marking traces through structs and arrays: a handle reachable only from a struct's field is kept (it
+    would otherwise be reused under it)."""
     e = Instance(
         store,
         Module(

@@ -741,9 +741,26 @@ void wr_api_thread_throw(wr_thread *t, wr_exn *e) { t->pending_exn = e; }
 
 /* ---- GC roots ---- */
 
-size_t wr_api_gc_mark_host(wr_store *s, wr_thread *host_thread, uint8_t *bits, size_t nbits)
+size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits) { return wr_gc_collect(s, bits, nbits); }
+
+uint64_t wr_api_gc_collections(const wr_store *s) { return s->gc_collections; }
+
+void wr_api_gc_stress(wr_store *s, bool on)
 {
-    return wr_gc_mark_host(s, &host_thread, 1, bits, nbits);
+    s->gc_stress = on;
+    s->gc_threshold = on ? 0 : WR_GC_MIN_THRESHOLD;
+}
+
+void wr_api_gc_pin(uint64_t ref) { wr_gc_obj(ref)->pins++; }
+
+void wr_api_gc_unpin(uint64_t ref) { wr_gc_obj(ref)->pins--; }
+
+wr_thread *wr_api_host_thread_new(wr_store *s)
+{
+    wr_thread *t = wr_thread_new(s);
+    if (t)
+        s->host_thread = t;
+    return t;
 }
 
 void wr_api_thread_host_returned(wr_thread *t) { t->host_pending = false; }

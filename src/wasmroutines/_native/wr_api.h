@@ -332,12 +332,23 @@ int wr_api_store_idle(wr_store *s);
 /* Threads waiting on what only the core can end: descriptors of its reactor, timeouts it keeps. */
 uint32_t wr_api_store_core_wakeups(const wr_store *s);
 
-/* ---- GC roots (wr_gc.h, wr_stackmap.h) ---- */
-/* Mark the host's externref handles wasm can still reach: bit n of `bits` (nbits bits, little-endian bytes)
- * is set for each handle n found in a root of the store, its threads and `host_thread` (the host's own
- * wr_thread, which the store's pool does not list; may be NULL). Bits already set stay set. Returns how many
- * root slots were scanned. Call it with every thread of the store stopped (never inside wr_exec). */
-size_t wr_api_gc_mark_host(wr_store *s, wr_thread *host_thread, uint8_t *bits, size_t nbits);
+/* ---- GC roots and collection (wr_gc.h, wr_stackmap.h) ---- */
+/* Collect the store's struct and array objects wasm and the host can no longer reach, and mark the host's
+ * externref handles wasm can still reach: bit n of `bits` (nbits bits, little-endian bytes; NULL: none) is
+ * set for each handle n found in a root of the store (its threads, the host's own thread, its objects) or in
+ * an object reachable from one. Bits already set stay set. Returns how many objects were freed. Call it with
+ * every thread of the store stopped (never inside wr_exec). */
+size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits);
+/* How many collections the store ran (Store.gc() and those in wasm's allocations). */
+uint64_t wr_api_gc_collections(const wr_store *s);
+/* Tests: every allocation in wasm collects first (a root a stack map misses shows at once), or not. */
+void wr_api_gc_stress(wr_store *s, bool on);
+/* The host holds a struct or an array (a GcRef alive): a pinned object is a root until unpinned as often. */
+void wr_api_gc_pin(uint64_t ref);
+void wr_api_gc_unpin(uint64_t ref);
+/* The host's own thread (calls from the host run on it): the store knows it as a root (wr_thread_free
+ * forgets it). */
+wr_thread *wr_api_host_thread_new(wr_store *s);
 /* The host has written the results of the host call `t` stopped at (its slots are the results' now, for
  * the roots: wr_exec.h, host_pending). */
 void wr_api_thread_host_returned(wr_thread *t);

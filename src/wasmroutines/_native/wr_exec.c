@@ -221,6 +221,8 @@ void wr_thread_free(wr_thread *t)
 {
     if (!t)
         return;
+    if (t->store->host_thread == t)
+        t->store->host_thread = NULL;
     wr_thread_forget_waits(t);
     wr_exec_unlist_changed(t);
     if (t->task)

@@ -1,20 +1,26 @@
-/* wr_gc.h: what a collector sees of a store: its roots, enumerated exactly,
- * and marking the host's externref handles from them.
+/* wr_gc.h: GC's collector: a store's roots, enumerated exactly, and a stop-the-world mark and sweep of its
+ * struct and array objects (wr_gcobj.h) that marks the host's externref handles on the way.
  *
- * Roots (wr_gc_roots.c): every thread's frames, through the stack maps
- * (wr_stackmap.h): the top frame where it stopped, each caller at its call,
- * the frames a host entry interrupted at their host or native call; a
- * finished call's results the host has not read yet; globals and tables of a
- * collected kind; passive element segments of one; and every exception
- * object's payload (exceptions live as long as the store: the host may hold
- * any of them and throw it again). The host's own references are the host's
- * to add: a value it holds that came from wasm is a host object already, not
- * a slot, and wasm only sees the slots above.
+ * Roots (wr_gc_roots.c): every thread's frames (the pool's and the host's own, s->host_thread), through the
+ * stack maps (wr_stackmap.h): the top frame where it stopped, each caller at its call, the frames a host
+ * entry interrupted at their host or native call; a finished call's results the host has not read yet;
+ * globals and tables of a collected kind; passive element segments of one; every exception object's payload
+ * (exceptions live as long as the store: the host may hold any of them and throw it again); and every object
+ * the host pins (a GcRef alive in Python: wr_gcobj.pins). Each root slot holds a value of the any or the
+ * extern hierarchy (wr_stackmap_collected): null, an i31, a host's handle or an object.
  *
- * A collection runs with every thread of the store stopped outside wr_exec
- * (a host call, a slice end, a wait, idle), so each thread's registers are
- * in its wr_thread; the host calls it at such a point, never while it is
- * converting values into slots it has not written yet (core/store.py). */
+ * Marking (wr_gc.c) grays the objects the roots name and scans the gray ones from an explicit stack (kept in
+ * the store between collections: no recursion, so a list of a million structs is no deeper for the C stack
+ * than one), each struct field or array element of a collected kind; host handles met anywhere set their
+ * bit. Sweeping frees the unmarked objects and sets the next threshold: twice the live bytes, at least
+ * WR_GC_MIN_THRESHOLD. All of it counts bytes and follows lists in allocation order: no decision depends on
+ * an address or the time.
+ *
+ * A collection runs with every thread of the store stopped where its registers are in its wr_thread: outside
+ * wr_exec (a host call, a slice end, a wait, idle: Store.gc()), or in the run loop at an allocation, which
+ * saves the running thread's registers first (wr_interp.c GC_ALLOC: its frame's set is the points set at the
+ * allocating instruction, whose inputs are still in their slots). Never while the host converts values into
+ * slots it has not written yet (core/store.py). */
 #ifndef WR_GC_H
 #define WR_GC_H
 
@@ -29,14 +35,14 @@ typedef void (*wr_gc_visit_fn)(void *ctx, const uint64_t *slot);
 /* The roots in thread `t`'s frames (and its unread results); returns how many slots. */
 size_t wr_gc_thread_roots(const wr_thread *t, wr_gc_visit_fn visit, void *ctx);
 
-/* Every root of store `s`: its pooled threads', `extra` threads' (the host's own, which the pool does not
- * list; NULLs are skipped), its objects'. Returns how many slots. */
-size_t wr_gc_roots(wr_store *s, wr_thread *const *extra, size_t nextra, wr_gc_visit_fn visit, void *ctx);
+/* Every slot root of store `s`: its pooled threads', its host thread's, its objects'. Returns how many. */
+size_t wr_gc_roots(wr_store *s, wr_gc_visit_fn visit, void *ctx);
 
-/* Mark the host's externref handles reachable from the roots: bit n of `bits` (n < nbits, little-endian
- * bytes) for handle n, the slot (n << 2) | 2 (wr_runtime.h). Returns how many root slots were scanned. While
- * the store has struct or array objects (wr_gcobj.h), which may hold handles and are not traced yet, it marks
- * every handle. */
-size_t wr_gc_mark_host(wr_store *s, wr_thread *const *extra, size_t nextra, uint8_t *bits, size_t nbits);
+/* Collect: mark from the roots and the pinned objects, free the struct and array objects found unreachable.
+ * When `bits` is not NULL, bit n (n < nbits, little-endian bytes) is set for each host externref handle n
+ * (the slot (n << 2) | 2, wr_runtime.h) reachable, through objects too: the host frees the others. If the
+ * collector runs out of memory for its gray stack it frees nothing and marks every handle. Returns how many
+ * objects it freed. */
+size_t wr_gc_collect(wr_store *s, uint8_t *bits, size_t nbits);
 
 #endif /* WR_GC_H */

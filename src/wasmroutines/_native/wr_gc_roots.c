@@ -1,10 +1,6 @@
-/* wr_gc_roots.c: enumerating a store's GC roots exactly (wr_gc.h), and
- * marking the host's externref handles from them. */
+/* wr_gc_roots.c: enumerating a store's GC roots exactly (wr_gc.h). */
 #include "wr_gc.h"
 
-#include <string.h>
-
-#include "wr_gcobj.h"
 #include "wr_stackmap.h"
 
 /* The roots of `f`'s frame at `fp`, stopped at `pc` as `kind` says (wr_stackmap.h). */
@@ -21,13 +17,13 @@ static size_t frame_roots(const wr_func *f, const uint64_t *fp, const wr_word *p
     return n;
 }
 
-/* Slots of values of `types` at `slots`, those of a collected kind. */
-static size_t typed_roots(const wr_valtype *types, uint32_t ntypes, const uint64_t *slots, wr_gc_visit_fn visit,
-                          void *ctx)
+/* Slots of values of `types` (store ids: `cx`) at `slots`, those of a collected kind. */
+static size_t typed_roots(const wr_valtype *types, uint32_t ntypes, const uint64_t *slots, const wr_typectx *cx,
+                          wr_gc_visit_fn visit, void *ctx)
 {
     size_t n = 0;
     for (uint32_t i = 0, at = 0; i < ntypes; at += wr_valtype_slots(types[i]), i++) {
-        if (wr_stackmap_collected(types[i])) {
+        if (wr_stackmap_collected(types[i], cx)) {
             visit(ctx, slots + at);
             n++;
         }
@@ -40,7 +36,8 @@ size_t wr_gc_thread_roots(const wr_thread *t, wr_gc_visit_fn visit, void *ctx)
     size_t n = 0;
     if (t->results_func) {
         const wr_functype *ft = t->results_func->type;
-        n += typed_roots(wr_functype_results(ft), ft->nresults, t->results, visit, ctx);
+        wr_typectx cx = wr_store_typectx(t->store);
+        n += typed_roots(wr_functype_results(ft), ft->nresults, t->results, &cx, visit, ctx);
     }
     if (t->nframes == 0)
         return n;
@@ -75,13 +72,15 @@ size_t wr_gc_thread_roots(const wr_thread *t, wr_gc_visit_fn visit, void *ctx)
     return n;
 }
 
-static size_t object_roots(wr_obj *o, wr_gc_visit_fn visit, void *ctx)
+/* The roots an object of the store holds; `cx`: the store's types (globals', tables' and tags' types name
+ * store ids; a module's element segments name the module's types). */
+static size_t object_roots(wr_obj *o, const wr_typectx *cx, wr_gc_visit_fn visit, void *ctx)
 {
     size_t n = 0;
     switch (o->kind) {
     case WR_EXTERN_GLOBAL: {
         wr_global *g = (wr_global *)o;
-        if (wr_stackmap_collected(g->type.type)) {
+        if (wr_stackmap_collected(g->type.type, cx)) {
             visit(ctx, &g->val[0]);
             n++;
         }
@@ -89,7 +88,7 @@ static size_t object_roots(wr_obj *o, wr_gc_visit_fn visit, void *ctx)
     }
     case WR_EXTERN_TABLE: {
         wr_table *tb = (wr_table *)o;
-        if (wr_stackmap_collected(tb->elemtype)) {
+        if (wr_stackmap_collected(tb->elemtype, cx)) {
             for (uint32_t i = 0; i < tb->size; i++)
                 visit(ctx, &tb->elems[i]);
             n += tb->size;
@@ -101,9 +100,10 @@ static size_t object_roots(wr_obj *o, wr_gc_visit_fn visit, void *ctx)
         /* Its own globals live in the instance's block, not on the store's list (imported ones are there, or
          * in their own instance's). */
         for (uint32_t i = inst->module->nglobal_imports; i < inst->module->nglobals; i++)
-            n += object_roots(&inst->globals[i]->hdr, visit, ctx);
+            n += object_roots(&inst->globals[i]->hdr, cx, visit, ctx);
+        wr_typectx mcx = wr_module_typectx(inst->module);
         for (uint32_t i = 0; i < inst->module->nelems; i++) {
-            if (!wr_stackmap_collected(inst->module->elems[i].elemtype))
+            if (!wr_stackmap_collected(inst->module->elems[i].elemtype, &mcx))
                 continue;
             for (uint32_t k = 0; k < inst->elem_sizes[i]; k++)
                 visit(ctx, &inst->elem_refs[i][k]);
@@ -114,7 +114,7 @@ static size_t object_roots(wr_obj *o, wr_gc_visit_fn visit, void *ctx)
     case WR_OBJ_EXN: {
         wr_exn *x = (wr_exn *)o;
         const wr_functype *ft = x->tag->type;
-        n += typed_roots(wr_functype_params(ft), ft->nparams, x->payload, visit, ctx);
+        n += typed_roots(wr_functype_params(ft), ft->nparams, x->payload, cx, visit, ctx);
         break;
     }
     default:
@@ -123,43 +123,15 @@ static size_t object_roots(wr_obj *o, wr_gc_visit_fn visit, void *ctx)
     return n;
 }
 
-size_t wr_gc_roots(wr_store *s, wr_thread *const *extra, size_t nextra, wr_gc_visit_fn visit, void *ctx)
+size_t wr_gc_roots(wr_store *s, wr_gc_visit_fn visit, void *ctx)
 {
     size_t n = 0;
     for (const wr_thread *t = s->threads_used; t; t = t->pool_next)
         n += wr_gc_thread_roots(t, visit, ctx);
-    for (size_t i = 0; i < nextra; i++)
-        if (extra[i])
-            n += wr_gc_thread_roots(extra[i], visit, ctx);
+    if (s->host_thread)
+        n += wr_gc_thread_roots(s->host_thread, visit, ctx);
+    wr_typectx cx = wr_store_typectx(s);
     for (wr_obj *o = s->objects; o; o = o->next)
-        n += object_roots(o, visit, ctx);
+        n += object_roots(o, &cx, visit, ctx);
     return n;
-}
-
-typedef struct host_marks {
-    uint8_t *bits;
-    size_t nbits;
-} host_marks;
-
-static void mark_host(void *ctx, const uint64_t *slot)
-{
-    const host_marks *m = ctx;
-    uint64_t v = *slot;
-    if (!wr_ref_is_host(v))
-        return; /* null, an i31, a store object */
-    uint64_t h = v >> 2;
-    if (h < m->nbits)
-        m->bits[h >> 3] |= (uint8_t)(1u << (h & 7));
-}
-
-size_t wr_gc_mark_host(wr_store *s, wr_thread *const *extra, size_t nextra, uint8_t *bits, size_t nbits)
-{
-    if (s->gc_objects) {
-        /* A struct or an array may hold a handle, and marking does not trace through objects yet (that comes
-         * with their collector): while the store has any, every handle stays. */
-        memset(bits, 0xff, (nbits + 7) >> 3);
-        return 0;
-    }
-    host_marks m = {bits, nbits};
-    return wr_gc_roots(s, extra, nextra, mark_host, &m);
 }

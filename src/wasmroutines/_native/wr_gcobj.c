@@ -9,10 +9,7 @@ _Static_assert(sizeof(wr_gcobj) % 16 == 0, "fields start 16-byte aligned");
 wr_gcobj *wr_gc_alloc(wr_store *s, uint32_t type_id, uint32_t length)
 {
     const wr_functype *ft = s->types[type_id];
-    /* At most 2^32 - 1 elements of 16 bytes: 64-bit arithmetic cannot overflow. */
-    uint64_t data = ft->kind == WR_COMP_ARRAY ? (uint64_t)length * wr_storage_size(ft->types[0])
-                                              : ft->offsets[ft->nparams];
-    uint64_t size = sizeof(wr_gcobj) + ((data + 7) & ~(uint64_t)7);
+    uint64_t size = wr_gc_size(ft, length);
     if (size > s->config.max_gc_bytes - s->gc_bytes || s->gc_bytes > s->config.max_gc_bytes || size > SIZE_MAX)
         return NULL;
     wr_gcobj *o = calloc(1, (size_t)size);
@@ -96,4 +93,7 @@ void wr_gc_free_all(wr_store *s)
     s->gc_objects = NULL;
     s->gc_bytes = 0;
     s->gc_count = 0;
+    free(s->gc_gray);
+    s->gc_gray = NULL;
+    s->gc_gray_cap = 0;
 }

@@ -5,10 +5,10 @@
  * offsets, an array's elements one after another). A reference to it is its address (8-aligned, so its
  * low bits are 0b00: docs/interpreter.md, "References in the any hierarchy").
  *
- * Lifetime, today: every object is on its store's list (`next`) and is freed with the store, as exception
- * objects are. The header is ready for a mark-and-sweep collector: `mark` for marking, the list to sweep,
- * the type to find the fields to trace (those whose storage type is a reference type; docs/interpreter.md,
- * "GC objects", lists the roots). wr_gc_alloc is the one place objects are made: where a collector hooks in.
+ * Lifetime: every object is on its store's list (`next`) until a collection finds it unreachable (wr_gc.h:
+ * mark and sweep; `mark` for marking, the list to sweep, the type to find the fields to trace) or the store
+ * is freed. wr_gc_alloc is the one place objects are made; it never collects itself (its caller decides:
+ * the run loop collects before an allocation once the heap passed its threshold, wr_interp.c GC_ALLOC).
  *
  * Determinism: nothing hashes, orders or compares objects by address but ref.eq's identity.
  */
@@ -21,13 +21,15 @@ typedef struct wr_gcobj {
     struct wr_gcobj *next;    /* the store's objects, newest first: what a sweep walks */
     const wr_functype *type;  /* interned (WR_COMP_STRUCT or WR_COMP_ARRAY): stable for the store's life */
     uint32_t type_id;         /* its store type id: casts compare it */
-    uint32_t mark;            /* for a collector's marking; 0 today */
+    uint32_t mark;            /* 1 while a collection found it reachable (wr_gc.c); 0 between collections */
     uint32_t length;          /* an array's element count (a struct's: 0) */
-    uint32_t reserved;        /* keeps the fields 16-byte aligned after a 16-aligned header */
+    uint32_t pins;            /* the host's holds (a GcRef alive in Python): a pinned object is a root */
 } wr_gcobj;
 
 /* The default cap on a store's GC heap (the sum of its objects' sizes, headers included): 1 GiB. */
 #define WR_GC_DEFAULT_MAX_BYTES ((uint64_t)1 << 30)
+/* The least heap size at which an allocation in wasm collects first (wr_gc.h): 1 MiB. */
+#define WR_GC_MIN_THRESHOLD ((uint64_t)1 << 20)
 
 static inline uint8_t *wr_gc_data(wr_gcobj *o) { return (uint8_t *)(o + 1); }
 static inline wr_gcobj *wr_gc_obj(uint64_t ref) { return (wr_gcobj *)(uintptr_t)ref; }
@@ -79,6 +81,15 @@ static inline bool wr_ref_test(const wr_instance *inst, uint64_t v, wr_valtype r
     default: /* the bottom types: no non-null value */
         return false;
     }
+}
+
+/* An object's bytes (header included), as gc_bytes counts them. */
+static inline uint64_t wr_gc_size(const wr_functype *ft, uint32_t length)
+{
+    /* At most 2^32 - 1 elements of 16 bytes: 64-bit arithmetic cannot overflow. */
+    uint64_t data = ft->kind == WR_COMP_ARRAY ? (uint64_t)length * wr_storage_size(ft->types[0])
+                                              : ft->offsets[ft->nparams];
+    return sizeof(wr_gcobj) + ((data + 7) & ~(uint64_t)7);
 }
 
 /* Free every GC object of the store (wr_store_free). */

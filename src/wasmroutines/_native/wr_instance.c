@@ -277,7 +277,7 @@ static int check_import(const wr_store *s, const wr_module *m, const uint32_t *i
         const wr_globaltype *decl = &imp->desc.global;
         const wr_global *g = ext->ptr;
         wr_valtype dt = wr_valtype_map(decl->type, ids);
-        wr_typectx scx = {NULL, s->type_super, s->ntypes, s->type_kind};
+        wr_typectx scx = wr_store_typectx(s);
         if (g->type.mutable_ == decl->mutable_ &&
             (decl->mutable_ ? g->type.type == dt : wr_valtype_sub(g->type.type, dt, &scx)))
             return 0;

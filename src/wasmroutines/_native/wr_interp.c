@@ -26,6 +26,7 @@
 
 #include "wr_exec.h"
 #include "wr_futex.h"
+#include "wr_gc.h"
 #include "wr_gcobj.h"
 #include "wr_insn_gen.h"
 #include "wr_numeric.h"
@@ -318,6 +319,27 @@ static inline wr_v128 slot_v128(const uint64_t *p)
             SUSPEND(WR_YIELD);                                                                                   \
     } while (0)
 #endif
+
+/* A new GC object of store type `id` (an array's of `n` elements): wr_gc_alloc, after a collection (wr_gc.h)
+ * once the heap passed its threshold, or when the allocation failed (past the store's limit, or out of host
+ * memory); a trap if it fails after one. The thread's registers are saved for the collection's roots: its top
+ * frame is at the allocating instruction's op word (the points set there: the operands before it takes its
+ * inputs, which it reads from their slots, never the accumulator, which holds no reference anyway). */
+#define GC_ALLOC(id, n)                                                                                          \
+    ({                                                                                                           \
+        wr_gcobj *o_ = store->gc_bytes < store->gc_threshold ? wr_gc_alloc(store, (id), (n)) : NULL;            \
+        if (!o_) {                                                                                               \
+            thread->pc = pc;                                                                                     \
+            thread->fp = fp;                                                                                     \
+            thread->func = func;                                                                                 \
+            thread->nframes = nframes;                                                                           \
+            wr_gc_collect(store, NULL, 0);                                                                       \
+            o_ = wr_gc_alloc(store, (id), (n));                                                                  \
+            if (!o_)                                                                                             \
+                TRAP(WR_TRAP_GC_HEAP);                                                                           \
+        }                                                                                                        \
+        o_;                                                                                                      \
+    })
 
 /* GC objects (insns/gc.def): a struct's field at byte `offset`, an array's element `i` of `size` bytes, an
  * array's elements [i, i + n), each trapping on null and out of bounds as the spec does. */

@@ -147,9 +147,19 @@ struct wr_store {
      * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
-    /* GC's structs and arrays (wr_gcobj.h): every one, newest first; their bytes and number. */
+    /* GC's structs and arrays (wr_gcobj.h): every one, newest first; their bytes and number; the bytes past
+     * which the next allocation in wasm collects first (wr_gc.h); the collector's gray stack, kept between
+     * collections; how many collections ran. */
     struct wr_gcobj *gc_objects;
     uint64_t gc_bytes, gc_count;
+    uint64_t gc_threshold;
+    struct wr_gcobj **gc_gray;
+    size_t gc_gray_cap;
+    uint64_t gc_collections;
+    bool gc_stress; /* tests: every allocation in wasm collects first (threshold 0) */
+    /* The host's own thread (calls from the host run on it; not in the pool): a root like the pool's threads
+     * (wr_gc.h). NULL until the host makes it; wr_thread_free clears it. */
+    struct wr_thread *host_thread;
     /* Threads whose wait ended (a notify, or the host's timeout), oldest
      * first: runnable once someone pushes them into the run queue (wr_futex.c). */
     struct wr_thread *woken_head, *woken_tail;
@@ -215,6 +225,11 @@ uint32_t wr_store_intern_type(wr_store *s, const wr_functype *ft);
 int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids);
 /* Type id a is b or a declared subtype of it. */
 bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b);
+/* How the store's types compare (types named by store ids: its interned types, globals, tables, tags). */
+static inline wr_typectx wr_store_typectx(const wr_store *s)
+{
+    return (wr_typectx){NULL, s->type_super, s->ntypes, s->type_kind};
+}
 
 /* A reference's slot (docs/interpreter.md, "References in the any hierarchy"): 0 is null; a funcref is its
  * wr_func, an exnref its wr_exn; in the any and extern hierarchies (which convert into each other without

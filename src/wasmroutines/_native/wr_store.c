@@ -22,6 +22,7 @@ wr_store *wr_store_new(void)
     s->config.max_call_depth = 20000u;
     s->config.stack_slots = 1u << 20;
     s->config.max_gc_bytes = WR_GC_DEFAULT_MAX_BYTES;
+    s->gc_threshold = WR_GC_MIN_THRESHOLD;
     s->check_every = s->check_left = 1;
     s->check_units = 1;
     s->next_host_id = 1;
@@ -260,7 +261,7 @@ int wr_store_intern_module_types(wr_store *s, const wr_module *m, uint32_t *ids)
 
 bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b)
 {
-    wr_typectx cx = {NULL, s->type_super, s->ntypes, s->type_kind};
+    wr_typectx cx = wr_store_typectx(s);
     return wr_deftype_sub(a, b, &cx);
 }
 

@@ -333,7 +333,7 @@ static void sm_update(tr *t, uint32_t from)
 {
     for (uint32_t i = from; i < t->nstk; i++) {
         const entry *e = &t->stk[i];
-        wr_smb_set(&t->sm, i, e->src == e->pos && wr_stackmap_collected(e->type) ? e->pos : WR_SM_NONE);
+        wr_smb_set(&t->sm, i, e->src == e->pos && wr_stackmap_collected(e->type, &t->cx) ? e->pos : WR_SM_NONE);
     }
 }
 
@@ -408,7 +408,7 @@ static int materialize(tr *t, entry *e)
     if ((e->src & TAG_MASK) == TAG_LOCAL)
         t->npending--;
     e->src = e->pos;
-    if (wr_stackmap_collected(e->type)) {
+    if (wr_stackmap_collected(e->type, &t->cx)) {
         uint32_t i = (uint32_t)(e - t->stk);
         if (!t->sm_lazy)
             sm_update(t, i);
@@ -687,7 +687,7 @@ static int setup_locals(tr *t, const wr_func_def *fd)
         t->local_types[k] = wr_functype_params(t->ft)[i];
         t->local_set[k] = true; /* parameters are set by the caller */
         t->local_slot[k] = slot;
-        if (wr_stackmap_collected(t->local_types[k]))
+        if (wr_stackmap_collected(t->local_types[k], &t->cx))
             wr_smb_local(&t->sm, TAG_LOCAL | slot);
         slot += wr_valtype_slots(t->local_types[k]);
     }
@@ -695,7 +695,7 @@ static int setup_locals(tr *t, const wr_func_def *fd)
         for (uint32_t j = 0; j < fd->local_runs[r].count; j++, k++) {
             t->local_types[k] = fd->local_runs[r].type;
             t->local_slot[k] = slot;
-            if (wr_stackmap_collected(t->local_types[k]))
+            if (wr_stackmap_collected(t->local_types[k], &t->cx))
                 wr_smb_local(&t->sm, TAG_LOCAL | slot);
             slot += wr_valtype_slots(t->local_types[k]);
         }

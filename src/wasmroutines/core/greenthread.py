@@ -74,6 +74,7 @@ class GreenThread:
         "exception",
         "_target",
         "_args",
+        "_arg_values",
         "_wasm",
         "_begun",
         "_result",
@@ -112,6 +113,9 @@ class GreenThread:
         self.exception: BaseException | None = None
         self._target = target  # a Function (called with raw slots) or a Python callable
         self._args = args
+        # spawn()'s own arguments while _args holds them as raw slots: a StructRef or an ArrayRef among them keeps
+        # its object alive (pinned: core/values.py) until the call is set up or done.
+        self._arg_values: Sequence[Any] = ()
         self._wasm = wasm  # a wasm Function: on its own wr_thread from the start
         self._begun = False  # its call is set up on its wr_thread: the C core may start it (Function._set_up_on)
         self._result: Any = None

@@ -263,7 +263,10 @@ class Scheduler(Reactor):
             return self._add(GreenThread(self, self._new_id(), name, func, args, False))
         if func.store._native is not self._native:
             raise ValueError("the function belongs to another store")
-        return self._spawn_bits(func, func._args_to_slots(args), name)
+        gt = self._spawn_bits(func, func._args_to_slots(args), name)
+        if not gt._begun:
+            gt._arg_values = args
+        return gt
 
     def spawn_bits(self, func: Function, arg_slots: Sequence[int], *, name: str | None = None) -> GreenThread:
         """spawn() of a Function with the arguments as raw 64-bit slots (see Function.call_bits)."""
@@ -1183,7 +1186,7 @@ class Scheduler(Reactor):
         if t is not None:
             gt._wr_thread = None
             self._release_wr_thread(t)  # untied from its task as it is recycled or freed
-        gt._args = ()
+        gt._args = gt._arg_values = ()
         relay = gt._host_task
         if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
             gt._host_task = None

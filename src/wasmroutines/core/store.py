@@ -353,6 +353,11 @@ class Store:
         return int(lib.wr_api_store_gc_bytes(self._native.ptr))
 
     @property
+    def gc_collections(self) -> int:
+        """How many collections of structs and arrays ran (gc(), and those wasm's allocations started)."""
+        return int(lib.wr_api_gc_collections(self._native.ptr))
+
+    @property
     def max_threads(self) -> int | None:
         """Spawned green threads alive at once (None: no limit); spawn over it raises ResourceLimitError."""
         return self.scheduler.max_threads
@@ -460,7 +465,7 @@ class Store:
         """The wasm thread calls from Python run on (created on first use)."""
         t = self._native.thread
         if t is None:
-            t = lib.wr_thread_new(self._ptr)
+            t = lib.wr_api_host_thread_new(self._ptr)
             if t == ffi.NULL:
                 raise MemoryError("cannot create a wasm thread")
             lib.wr_api_thread_set_budget(t, SLICE)
@@ -537,13 +542,18 @@ class Store:
     # ---- collecting externref handles ----
 
     def gc(self) -> int:
-        """Drop the host objects given to wasm (as externref or anyref) that wasm can no longer reach.
+        """Collect: free the GC structs and arrays, and drop the host objects given to wasm (as externref or
+        anyref), that neither wasm nor the host can reach any more.
 
         Roots are exact (docs/interpreter.md, "GC roots"): every green thread's frames (through the
-        stack maps), globals, tables, passive element segments and exception payloads of the store. An object
-        whose handle no root holds is released (if nothing else holds it, Python frees it); given to wasm again
-        later, it gets a new handle. The store also collects by itself, at safe points of the call driver, once
-        as many handles were made since the last collection as it left alive (amortized O(1) per handle).
+        stack maps), globals, tables, passive element segments and exception payloads of the store, and the
+        structs and arrays the host holds (a StructRef or an ArrayRef alive); marking traces through the
+        structs' and arrays' reference fields. A host object whose handle nothing reachable holds is released
+        (if nothing else holds it, Python frees it); given to wasm again later, it gets a new handle. The store
+        also collects by itself: host handles at safe points of the call driver, once as many handles were made
+        since the last collection as it left alive (amortized O(1) per handle); structs and arrays when wasm
+        allocates one with the GC heap over twice what the last collection left (at least 1 MiB), or past
+        max_gc_bytes (gc_heap_bytes).
 
         Call it from host functions or between calls, from the OS thread that owns the store (ForeignThreadError
         from another while the store runs green threads). Returns how many handles were dropped.
@@ -554,11 +564,11 @@ class Store:
         self._extern_made = 0
         objects = self._extern_objects
         if not objects:
+            lib.wr_api_gc_collect(ptr, ffi.NULL, 0)
             return 0
         top = len(objects) + len(self._extern_free)  # every handle number is live or free
         bits = bytearray((top >> 3) + 1)
-        thread = self._native.thread
-        lib.wr_api_gc_mark_host(ptr, ffi.NULL if thread is None else thread, ffi.from_buffer(bits), top + 1)
+        lib.wr_api_gc_collect(ptr, ffi.from_buffer(bits), top + 1)
         # Python's own raw slots: the arguments of green threads whose call is not set up in a wr_thread yet
         # (kept conservatively: any of them tagged as a handle).
         for gt in self.scheduler._live.values():
