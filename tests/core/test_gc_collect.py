@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from wasmroutines import FairPolicy, Function, FuncType, Instance, Module, Store, join, spawn
+from wasmroutines import FairPolicy, Function, FuncType, Instance, Module, Store, ValType, join, spawn
 
 MOD = """(module
   (type $node (struct (field $v i32) (field $next (mut (ref null $node)))))
@@ -224,3 +224,16 @@ def test_a_collection_in_one_thread_keeps_the_others_roots(wat: Callable[[str], 
     host.released = True
     assert join(held) == tri(30) and [join(t) for t in spinning] == [tri(40)] * 2
     assert store.gc_collections >= 10
+
+
+def test_a_spawned_calls_arguments_survive_until_it_begins(wat: Callable[[str], bytes]) -> None:
+    """spawn() of a host Function keeps its arguments as raw slots until the call begins: a StructRef among them
+    keeps its object alive though the caller dropped it and wasm collected meanwhile."""
+    store = Store(max_gc_bytes=LIMIT)
+    e, _ = make(store, wat)
+    target = Function(store, lambda ref: e.sum(ref), FuncType([ValType.ANYREF], [ValType.I32]))
+    t = store.scheduler.spawn(target, e.list(90))
+    e.churn(GARBAGE)
+    store.gc()
+    e.churn(GARBAGE)
+    assert join(t) == tri(90)
