@@ -202,6 +202,12 @@ const char *wr_api_module_name(const wr_module *m)
     return m->name;
 }
 
+int wr_api_module_type_kind(const wr_module *m, uint32_t index)
+{
+    wr_typectx cx = wr_module_typectx(m);
+    return wr_typectx_kind(&cx, index);
+}
+
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx)
 {
     return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;

@@ -74,6 +74,8 @@ int wr_api_module_custom(const wr_module *m, uint32_t i, const char **name, uint
 /* From the name section; NULL when absent. */
 const char *wr_api_module_name(const wr_module *m);
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx);
+/* The composite kind of the module's type `index` (WR_COMP_*: 0 function, 1 struct, 2 array). */
+int wr_api_module_type_kind(const wr_module *m, uint32_t index);
 
 /* ---- functions ---- */
 /* A host function; when wasm calls it, wr_exec returns WR_HOSTCALL. */

@@ -353,6 +353,11 @@ class Store:
         max_gc_bytes caps it)."""
         return int(lib.wr_api_store_gc_bytes(self._native.ptr))
 
+    def type_kind(self, type_id: int) -> int:
+        """What the store's type `type_id` (a RefType's concrete heap type in an object's type: a function's, a
+        global's, a table's, a tag's) defines: 0 a function, 1 a struct, 2 an array type."""
+        return int(lib.wr_api_type_kind(self._ptr, type_id))
+
     @property
     def gc_collections(self) -> int:
         """How many collections of structs, arrays and exceptions ran (gc(), and those wasm's allocations
