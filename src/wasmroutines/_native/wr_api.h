@@ -168,7 +168,8 @@ const uint64_t *wr_api_exn_payload(const wr_exn *e);
 /* An exception's exnref slot, and the exception of a non-null one. */
 uint64_t wr_api_exn_ref(const wr_exn *e);
 wr_exn *wr_api_ref_exn(uint64_t ref);
-/* After WR_TRAP with WR_TRAP_UNCAUGHT_EXCEPTION: the exception. */
+/* After WR_TRAP with WR_TRAP_UNCAUGHT_EXCEPTION: the exception (a root until the thread's next call: the host
+ * pins it to keep it longer). */
 wr_exn *wr_api_thread_exn(const wr_thread *t);
 /* The host throws `e` where the thread stopped for a host call (after WR_HOSTCALL): instead of taking
  * results, the call throws it when wr_exec runs the thread again. */
