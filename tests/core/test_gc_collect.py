@@ -237,3 +237,23 @@ def test_a_spawned_calls_arguments_survive_until_it_begins(wat: Callable[[str], 
     store.gc()
     e.churn(GARBAGE)
     assert join(t) == tri(90)
+
+
+def test_a_spawned_calls_raw_argument_slots_survive_until_it_begins(wat: Callable[[str], bytes]) -> None:
+    """spawn_bits() of a host Function: the raw slot of a list no GcRef names is all that holds it until the
+    call begins, while wasm and Store.gc() collect."""
+    store = Store(max_gc_bytes=LIMIT)
+    e, _ = make(store, wat)
+    ref = e.list(90)
+    store.gc()
+    held = store.gc_heap_bytes  # the list's bytes
+    del ref
+    store.gc()
+    assert store.gc_heap_bytes == 0
+    target = Function(store, lambda ref: e.sum(ref), FuncType([ValType.ANYREF], [ValType.I32]))
+    t = store.scheduler.spawn_bits(target, e.list.call_bits([90]))
+    e.churn(GARBAGE)
+    store.gc()
+    assert store.gc_heap_bytes == held
+    e.churn(GARBAGE)
+    assert join(t) == tri(90)

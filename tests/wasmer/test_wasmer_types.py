@@ -210,3 +210,47 @@ def test_any_hierarchy_values() -> None:
     assert exports.i31(7) == I31(7)
     host = object()
     assert exports.any(host) is host and exports.any(exports.i31(-1)) == I31(-1)
+
+
+_CONCRETE_TYPES = """
+  (type $f (func (param i32)))
+  (type $s (struct (field i32)))
+  (type $a (array (mut i8)))"""
+_CONCRETE_WAT = f"""(module {_CONCRETE_TYPES}
+  (tag $t (export "t") (param (ref null $s) (ref null $a)))
+  (global (export "gs") (mut (ref null $s)) (ref.null $s))
+  (global (export "ga") (ref null $a) (ref.null $a))
+  (table (export "ts") 2 (ref null $s))
+  (table (export "tf") 1 (ref null $f))
+  (func (export "f") (param (ref null $s) (ref $a) (ref null $f)) (result (ref null $a) (ref null $s))
+    (ref.null $a) (ref.null $s)))"""
+_CONCRETE_IMPORTS_WAT = f"""(module {_CONCRETE_TYPES}
+  (import "env" "g" (global (ref null $s)))
+  (import "env" "h" (func (param (ref null $a)) (result (ref null $f))))
+  (import "env" "t" (table 1 (ref null $a))))"""
+
+
+def test_concrete_struct_and_array_types_show_as_struct_ref_and_array_ref() -> None:
+    """A concrete reference type `(ref null? $t)` shows as what $t is: STRUCT_REF, ARRAY_REF or FUNC_REF, in a
+    module's export and import types and in the types of the objects an instance exports."""
+    from wasmroutines.wasmer import Instance, Module, Store
+
+    store = Store()
+    module = Module(store, _CONCRETE_WAT)
+    want_f = ([Type.STRUCT_REF, Type.ARRAY_REF, Type.FUNC_REF], [Type.ARRAY_REF, Type.STRUCT_REF])
+    exports = {e.name: e.type for e in module.exports}
+    assert (exports["f"].params, exports["f"].results) == want_f
+    assert exports["gs"].type == Type.STRUCT_REF and exports["ga"].type == Type.ARRAY_REF
+    assert exports["ts"].type == Type.STRUCT_REF and exports["tf"].type == Type.FUNC_REF
+    assert exports["t"].params == [Type.STRUCT_REF, Type.ARRAY_REF]
+    assert str(exports["f"]) == "FunctionType(params: [StructRef, ArrayRef, FuncRef], results: [ArrayRef, StructRef])"
+    imports = {i.name: i.type for i in Module(store, _CONCRETE_IMPORTS_WAT).imports}
+    assert imports["g"].type == Type.STRUCT_REF and imports["t"].type == Type.ARRAY_REF
+    assert (imports["h"].params, imports["h"].results) == ([Type.ARRAY_REF], [Type.FUNC_REF])
+
+    # the objects' types name the store's type ids, which the store resolves
+    e = Instance(module).exports
+    assert (e.f.type.params, e.f.type.results) == want_f
+    assert e.gs.type.type == Type.STRUCT_REF and e.ga.type.type == Type.ARRAY_REF
+    assert e.ts.type.type == Type.STRUCT_REF and e.tf.type.type == Type.FUNC_REF
+    assert e.t.type.params == [Type.STRUCT_REF, Type.ARRAY_REF]

@@ -202,6 +202,12 @@ const char *wr_api_module_name(const wr_module *m)
     return m->name;
 }
 
+int wr_api_module_type_kind(const wr_module *m, uint32_t index)
+{
+    wr_typectx cx = wr_module_typectx(m);
+    return wr_typectx_kind(&cx, index);
+}
+
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx)
 {
     return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;
@@ -731,9 +737,17 @@ void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out) { tagtype_out(t->t
 
 wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload) { return wr_exn_new(s, tag, payload); }
 
+void wr_api_exn_pin(wr_exn *e) { e->pins++; }
+
+void wr_api_exn_unpin(wr_exn *e) { e->pins--; }
+
 wr_tag *wr_api_exn_tag(const wr_exn *e) { return e->tag; }
 
 const uint64_t *wr_api_exn_payload(const wr_exn *e) { return e->payload; }
+
+uint64_t wr_api_exn_ref(const wr_exn *e) { return wr_exn_ref(e); }
+
+wr_exn *wr_api_ref_exn(uint64_t ref) { return wr_ref_exn(ref); }
 
 wr_exn *wr_api_thread_exn(const wr_thread *t) { return t->exn; }
 

@@ -9,7 +9,7 @@
  * Values cross as 64-bit slots (uint64_t arrays): i32/f32 in the low 32
  * bits, i64/f64 whole, v128 as two slots (low half first), a funcref as the
  * wr_func pointer (0 = null), an externref as the host's nonzero handle
- * (0 = null), an exnref as the wr_exn pointer (0 = null).
+ * (0 = null), an exnref as the wr_exn pointer tagged 0b100 (0 = null: wr_api_exn_ref).
  */
 #ifndef WR_API_H
 #define WR_API_H
@@ -74,6 +74,8 @@ int wr_api_module_custom(const wr_module *m, uint32_t i, const char **name, uint
 /* From the name section; NULL when absent. */
 const char *wr_api_module_name(const wr_module *m);
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx);
+/* The composite kind of the module's type `index` (WR_COMP_*: 0 function, 1 struct, 2 array). */
+int wr_api_module_type_kind(const wr_module *m, uint32_t index);
 
 /* ---- functions ---- */
 /* A host function; when wasm calls it, wr_exec returns WR_HOSTCALL. */
@@ -155,12 +157,19 @@ int wr_api_thread_exhausted(const wr_thread *t);
 /* A tag with payload types `params` (NULL when out of memory). */
 wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams);
 void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out);
-/* An exception of `tag` (payload: tag's param slots), owned by the store like every exception (NULL when out
- * of memory); its tag and payload. */
+/* An exception of `tag` (payload: tag's param slots), a GC object of the store's (NULL past its GC heap limit
+ * or out of memory): collected once no root, object or pin names it, so the host pins it at once and while
+ * it holds it; its tag and payload. */
 wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
+void wr_api_exn_pin(wr_exn *e);
+void wr_api_exn_unpin(wr_exn *e);
 wr_tag *wr_api_exn_tag(const wr_exn *e);
 const uint64_t *wr_api_exn_payload(const wr_exn *e);
-/* After WR_TRAP with WR_TRAP_UNCAUGHT_EXCEPTION: the exception. */
+/* An exception's exnref slot, and the exception of a non-null one. */
+uint64_t wr_api_exn_ref(const wr_exn *e);
+wr_exn *wr_api_ref_exn(uint64_t ref);
+/* After WR_TRAP with WR_TRAP_UNCAUGHT_EXCEPTION: the exception (a root until the thread's next call: the host
+ * pins it to keep it longer). */
 wr_exn *wr_api_thread_exn(const wr_thread *t);
 /* The host throws `e` where the thread stopped for a host call (after WR_HOSTCALL): instead of taking
  * results, the call throws it when wr_exec runs the thread again. */

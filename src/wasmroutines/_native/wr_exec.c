@@ -258,6 +258,7 @@ int wr_thread_call(wr_thread *t, wr_func *f, const uint64_t *args)
         t->entries = e;
         t->entries_cap = cap;
     }
+    t->exn = NULL; /* the last call's uncaught exception: the host has read it (a root until now: wr_gc.h) */
     t->entries[t->nentries++] = (wr_entry){t->pc, t->fp, t->func, t->sp, t->host_args, t->nframes, false};
     WR_FRAME(t->frames, t->nframes) = (wr_frame){NULL, NULL, NULL};
     t->nframes++;

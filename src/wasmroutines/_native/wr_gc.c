@@ -1,4 +1,5 @@
-/* wr_gc.c: the collector of GC's struct and array objects: stop-the-world mark and sweep (wr_gc.h). */
+/* wr_gc.c: the collector of GC's struct and array objects and of exception objects: stop-the-world mark and
+ * sweep (wr_gc.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ typedef struct marker {
     bool overflow;   /* the gray stack could not grow: an object marked was not scanned, so nothing is freed */
     uint8_t *bits;   /* the host handles reached, or NULL */
     size_t nbits;
+    wr_exn *exns;    /* exceptions marked, not scanned yet (linked through wr_exn.gray) */
 } marker;
 
 static void gray(marker *m, wr_gcobj *o)
@@ -34,7 +36,18 @@ static void gray(marker *m, wr_gcobj *o)
     s->gc_gray[m->ngray++] = o;
 }
 
-/* A value of the any or the extern hierarchy: null, an i31, a host's handle or an object. */
+/* An exception: onto the list to scan (linked through it: nothing to allocate, nothing to overflow). */
+static void gray_exn(marker *m, wr_exn *e)
+{
+    if (e->mark)
+        return;
+    e->mark = 1;
+    e->gray = m->exns;
+    m->exns = e;
+}
+
+/* A value of the any, the extern or the exn hierarchy: null, an i31, a host's handle, an object or an
+ * exception, told apart by its low bits (wr_runtime.h). */
 static void mark_value(marker *m, uint64_t v)
 {
     if (wr_ref_is_host(v)) {
@@ -43,6 +56,8 @@ static void mark_value(marker *m, uint64_t v)
             m->bits[h >> 3] |= (uint8_t)(1u << (h & 7));
     } else if (wr_ref_is_gcobj(v)) {
         gray(m, wr_gc_obj(v));
+    } else if (wr_ref_is_exn(v)) {
+        gray_exn(m, wr_ref_exn(v));
     }
 }
 
@@ -74,15 +89,40 @@ static void scan(marker *m, wr_gcobj *o)
 
 size_t wr_gc_collect(wr_store *s, uint8_t *bits, size_t nbits)
 {
-    marker m = {s, wr_store_typectx(s), 0, false, bits, nbits};
+    marker m = {s, wr_store_typectx(s), 0, false, bits, nbits, NULL};
     wr_gc_roots(s, mark_slot, &m);
     for (wr_gcobj *o = s->gc_objects; o; o = o->next)
         if (o->pins)
             gray(&m, o);
-    while (m.ngray)
-        scan(&m, s->gc_gray[--m.ngray]);
+    for (wr_exn *e = s->exns; e; e = e->next)
+        if (e->pins)
+            gray_exn(&m, e);
+    for (;;) {
+        if (m.ngray) {
+            scan(&m, s->gc_gray[--m.ngray]);
+        } else if (m.exns) {
+            wr_exn *e = m.exns; /* its payload, by its tag's types */
+            m.exns = e->gray;
+            wr_gc_exn_slots(e, &m.cx, mark_slot, &m);
+        } else {
+            break;
+        }
+    }
     size_t freed = 0;
     uint64_t live = 0;
+    for (wr_exn **p = &s->exns; *p;) {
+        wr_exn *e = *p;
+        if (e->mark || m.overflow) {
+            e->mark = 0;
+            live += wr_exn_size(e->nslots);
+            p = &e->next;
+            continue;
+        }
+        *p = e->next;
+        free(e);
+        freed++;
+    }
+    size_t freed_exns = freed;
     for (wr_gcobj **p = &s->gc_objects; *p;) {
         wr_gcobj *o = *p;
         if (o->mark || m.overflow) {
@@ -98,7 +138,7 @@ size_t wr_gc_collect(wr_store *s, uint8_t *bits, size_t nbits)
     if (m.overflow && bits)
         memset(bits, 0xff, (nbits + 7) >> 3);
     s->gc_bytes = live;
-    s->gc_count -= freed;
+    s->gc_count -= freed - freed_exns; /* structs and arrays */
     s->gc_threshold = s->gc_stress ? 0 : live > WR_GC_MIN_THRESHOLD / 2 ? 2 * live : WR_GC_MIN_THRESHOLD;
     s->gc_collections++;
     return freed;

@@ -31,9 +31,28 @@ static size_t typed_roots(const wr_valtype *types, uint32_t ntypes, const uint64
     return n;
 }
 
+size_t wr_gc_exn_slots(const wr_exn *e, const wr_typectx *cx, wr_gc_visit_fn visit, void *ctx)
+{
+    const wr_functype *ft = e->tag->type;
+    return typed_roots(wr_functype_params(ft), ft->nparams, e->payload, cx, visit, ctx);
+}
+
+/* The exception `e` as a slot would name it (the slot is the visitor's for the while of the call). */
+static size_t exn_root(const wr_exn *e, wr_gc_visit_fn visit, void *ctx)
+{
+    if (e == NULL)
+        return 0;
+    uint64_t ref = wr_exn_ref(e);
+    visit(ctx, &ref);
+    return 1;
+}
+
 size_t wr_gc_thread_roots(const wr_thread *t, wr_gc_visit_fn visit, void *ctx)
 {
-    size_t n = 0;
+    /* Its exceptions in flight: the one a throw unwinds (made, or thrown again by throw_ref or the host), the
+     * one the host threw at its host call, the one that left uncaught (until the thread's next call). */
+    size_t n = exn_root(t->throw_exn, visit, ctx) + exn_root(t->pending_exn, visit, ctx) +
+               exn_root(t->exn, visit, ctx);
     if (t->results_func) {
         const wr_functype *ft = t->results_func->type;
         wr_typectx cx = wr_store_typectx(t->store);
@@ -109,12 +128,6 @@ static size_t object_roots(wr_obj *o, const wr_typectx *cx, wr_gc_visit_fn visit
                 visit(ctx, &inst->elem_refs[i][k]);
             n += inst->elem_sizes[i];
         }
-        break;
-    }
-    case WR_OBJ_EXN: {
-        wr_exn *x = (wr_exn *)o;
-        const wr_functype *ft = x->tag->type;
-        n += typed_roots(wr_functype_params(ft), ft->nparams, x->payload, cx, visit, ctx);
         break;
     }
     default:

@@ -1,4 +1,5 @@
-/* wr_gcobj.c: GC's struct and array objects (wr_gcobj.h): allocation, field access by storage type, freeing. */
+/* wr_gcobj.c: GC's struct and array objects (wr_gcobj.h): allocation, field access by storage type, freeing;
+ * exception objects' allocation. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,28 @@ wr_gcobj *wr_gc_alloc(wr_store *s, uint32_t type_id, uint32_t length)
     s->gc_bytes += size;
     s->gc_count++;
     return o;
+}
+
+wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload)
+{
+    uint32_t n = tag->type->param_slots;
+    uint64_t size = wr_exn_size(n);
+    if (size > s->config.max_gc_bytes - s->gc_bytes || s->gc_bytes > s->config.max_gc_bytes)
+        return NULL;
+    wr_exn *e = malloc((size_t)size);
+    if (!e)
+        return NULL;
+    e->tag = tag;
+    e->nslots = n;
+    e->mark = 0;
+    e->pins = 0;
+    e->gray = NULL;
+    for (uint32_t i = 0; i < n; i++)
+        e->payload[i] = payload[i];
+    e->next = s->exns;
+    s->exns = e;
+    s->gc_bytes += size;
+    return e;
 }
 
 void wr_gc_put(uint8_t *p, wr_valtype st, const uint64_t *slot)
@@ -91,6 +114,11 @@ void wr_gc_free_all(wr_store *s)
         o = next;
     }
     s->gc_objects = NULL;
+    for (wr_exn *e = s->exns, *next; e; e = next) {
+        next = e->next;
+        free(e);
+    }
+    s->exns = NULL;
     s->gc_bytes = 0;
     s->gc_count = 0;
     free(s->gc_gray);

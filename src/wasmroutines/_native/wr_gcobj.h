@@ -1,4 +1,5 @@
-/* wr_gcobj.h: GC's struct and array objects: their header, layout and the one allocation function.
+/* wr_gcobj.h: GC's struct and array objects: their header, layout and the one allocation function; and the
+ * allocation of exception objects (wr_exn, wr_runtime.h), which the collector owns too.
  *
  * An object is one allocation: a header (wr_gcobj) then its fields, each stored by its storage type (i8 and
  * i16 packed, i32/f32 in 4 bytes, i64/f64/references in 8, v128 in 16; a struct's at wr_struct_layout's
@@ -33,8 +34,8 @@ typedef struct wr_gcobj {
 
 static inline uint8_t *wr_gc_data(wr_gcobj *o) { return (uint8_t *)(o + 1); }
 static inline wr_gcobj *wr_gc_obj(uint64_t ref) { return (wr_gcobj *)(uintptr_t)ref; }
-/* Whether a non-null reference of the any hierarchy is a struct or an array (not an i31, not a host's). */
-static inline bool wr_ref_is_gcobj(uint64_t v) { return v != 0 && (v & 3u) == 0; }
+/* Whether a non-null reference is a struct or an array (not an i31, a host's or an exnref: wr_runtime.h). */
+static inline bool wr_ref_is_gcobj(uint64_t v) { return v != 0 && (v & 7u) == 0; }
 
 /* A new object of store type `type_id` (a struct type, or an array type with `length` elements), its fields
  * zero (every storage type's default: 0, +0.0, null). NULL when the store's GC heap limit
@@ -92,7 +93,15 @@ static inline uint64_t wr_gc_size(const wr_functype *ft, uint32_t length)
     return sizeof(wr_gcobj) + ((data + 7) & ~(uint64_t)7);
 }
 
-/* Free every GC object of the store (wr_store_free). */
+/* An exception object's bytes, as gc_bytes counts them. */
+static inline uint64_t wr_exn_size(uint32_t nslots) { return sizeof(wr_exn) + (uint64_t)nslots * sizeof(uint64_t); }
+
+/* A new exception of `tag` with the payload at `payload` (tag->type->param_slots slots), on the store's list,
+ * its bytes counted in gc_bytes; NULL past config.max_gc_bytes or out of host memory. Never collects (the
+ * unwinder collects first when the heap passed its threshold: wr_interp.c, new_exn). */
+wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
+
+/* Free every GC object and exception of the store (wr_store_free). */
 void wr_gc_free_all(wr_store *s);
 
 #endif /* WR_GCOBJ_H */

@@ -393,6 +393,21 @@ static int run(wr_thread *thread);
 
 static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *tag);
 
+/* An exception object for the throw `t` unwinds (its payload in the thrower's frame): a GC allocation, so it
+ * collects first once the heap passed its threshold, and again if the allocation fails, as GC_ALLOC does. The
+ * thread's registers are still the thrower's, at the throw, whose points set holds the payload's references
+ * (or the locals they were read from); NULL when it fails after a collection. */
+static wr_exn *new_exn(wr_thread *t, wr_tag *tag, const uint64_t *payload)
+{
+    wr_store *s = t->store;
+    wr_exn *e = s->gc_bytes < s->gc_threshold ? wr_exn_new(s, tag, payload) : NULL;
+    if (e == NULL) {
+        wr_gc_collect(s, NULL, 0);
+        e = wr_exn_new(s, tag, payload);
+    }
+    return e;
+}
+
 /* Throw what the thread throws (t->throw_tag with the payload at t->throw_payload; t->throw_exn: the exception,
  * when it has one yet) from where it stopped (t->pc in t->func): find the innermost handler that takes it, in
  * t->func at pc (unless t->throw_skip), then in each caller at its call, down to the host entry of the current
@@ -402,7 +417,16 @@ static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *
  * clause, or the host when nothing catches it. Returns RUN when landed (run on), WR_DONE when landing
  * returned from the call's first function, or WR_TRAP (WR_TRAP_UNCAUGHT_EXCEPTION with the exception in t->exn,
  * or out of memory), from the throw, as the loop's trap_exit does. */
+static int unwind(wr_thread *t);
+
 static int throw_from(wr_thread *t)
+{
+    int status = unwind(t);
+    t->throw_exn = NULL; /* no longer in flight: a root only while unwinding (wr_gc_roots.c) */
+    return status;
+}
+
+static int unwind(wr_thread *t)
 {
     wr_tag *tag = t->throw_tag;
     uint64_t *payload = t->throw_payload;
@@ -421,8 +445,8 @@ static int throw_from(wr_thread *t)
             uint32_t n = tag->type->param_slots;
             bool ref = c->kind == WR_CATCH_REF || c->kind == WR_CATCH_ALL_REF;
             bool values = c->kind == WR_CATCH || c->kind == WR_CATCH_REF;
-            if (ref && exn == NULL && (exn = wr_exn_new(t->store, tag, payload)) == NULL) {
-                trap = WR_TRAP_OUT_OF_MEMORY;
+            if (ref && exn == NULL && (exn = new_exn(t, tag, payload)) == NULL) {
+                trap = WR_TRAP_GC_HEAP;
                 break;
             }
             if (ref)
@@ -431,7 +455,7 @@ static int throw_from(wr_thread *t)
             if (values && n)
                 memmove(dst, payload, (size_t)n * sizeof *dst);
             if (ref)
-                dst[values ? n : 0] = (uint64_t)(uintptr_t)exn;
+                dst[values ? n : 0] = wr_exn_ref(exn);
             if (!c->ret) {
                 t->pc = func->code->words + c->target;
                 t->fp = fp;
@@ -460,8 +484,8 @@ static int throw_from(wr_thread *t)
         func = fr->ret_func;
     }
     if (trap == WR_TRAP_UNCAUGHT_EXCEPTION) {
-        if (exn == NULL && (exn = wr_exn_new(t->store, tag, payload)) == NULL)
-            trap = WR_TRAP_OUT_OF_MEMORY;
+        if (exn == NULL && (exn = new_exn(t, tag, payload)) == NULL)
+            trap = WR_TRAP_GC_HEAP;
         t->exn = exn;
     }
     t->trap = trap;

@@ -7,14 +7,16 @@
  *
  * References in slots and tables: a funcref is the wr_func* itself (NULL is
  * ref.null); an externref is a nonzero 64-bit handle the host chose (0 is
- * ref.null); an exnref is the wr_exn* (NULL is ref.null).
+ * ref.null); an exnref is the wr_exn's address tagged 0b100 (wr_exn_ref; 0
+ * is ref.null).
  *
- * Exceptions (wr_exn) are store objects too: made when a thrown exception
- * needs an identity (caught by catch_ref / catch_all_ref, or leaving wasm for
- * the host), they live until the store is freed, so an exnref anywhere (a
- * local, a global, a table, the host) stays valid with no tracing. A throw
- * caught by `catch` / `catch_all` makes none: its payload goes straight from
- * the thrower's slots to the handler's.
+ * Exceptions (wr_exn) are collected as GC's structs and arrays are
+ * (wr_gcobj.h, wr_gc.h): made when a thrown exception needs an identity
+ * (caught by catch_ref / catch_all_ref, or leaving wasm for the host), on the
+ * store's list of exceptions, freed by a collection that finds no root, no
+ * object and no host pin naming them. A throw caught by `catch` /
+ * `catch_all` makes none: its payload goes straight from the thrower's slots
+ * to the handler's.
  */
 #ifndef WR_RUNTIME_H
 #define WR_RUNTIME_H
@@ -29,10 +31,9 @@ typedef struct wr_instance wr_instance;
 /* Header of every store-owned object. */
 typedef struct wr_obj {
     struct wr_obj *next;
-    uint8_t kind; /* wr_externkind, or WR_OBJ_INSTANCE, WR_OBJ_EXN */
+    uint8_t kind; /* wr_externkind, or WR_OBJ_INSTANCE */
 } wr_obj;
 #define WR_OBJ_INSTANCE 5
-#define WR_OBJ_EXN 6
 
 /* A native host function: a host function the host also implemented in C,
  * called by the dispatch loop at the call itself with the arguments in place
@@ -100,11 +101,16 @@ typedef struct wr_tag {
     uint64_t host_id; /* the host's handle for its wrapper, or 0 */
 } wr_tag;
 
-/* An exception: its tag and payload (tag->type->param_slots slots). */
+/* An exception: its tag and payload (tag->type->param_slots slots), a GC object of the store's (wr_gc.h):
+ * on its list of exceptions, marked by a collection that reaches it (its payload traced by the tag's types),
+ * pinned while the host holds it. */
 typedef struct wr_exn {
-    wr_obj hdr;
+    struct wr_exn *next; /* the store's exceptions, newest first: what a sweep walks */
+    struct wr_exn *gray; /* a collection's exceptions marked, not scanned yet (wr_gc.c) */
     wr_tag *tag;
     uint32_t nslots;
+    uint32_t mark; /* 1 while a collection found it reachable; 0 between collections */
+    uint32_t pins; /* the host's holds (a WasmException alive in Python): a pinned exception is a root */
     uint64_t payload[];
 } wr_exn;
 
@@ -155,6 +161,8 @@ struct wr_store {
     uint64_t gc_threshold;
     struct wr_gcobj **gc_gray;
     size_t gc_gray_cap;
+    /* Exception objects (wr_exn): every one, newest first; their bytes count in gc_bytes. */
+    struct wr_exn *exns;
     uint64_t gc_collections;
     bool gc_stress; /* tests: every allocation in wasm collects first (threshold 0) */
     /* The host's own thread (calls from the host run on it; not in the pool): a root like the pool's threads
@@ -232,13 +240,20 @@ static inline wr_typectx wr_store_typectx(const wr_store *s)
 }
 
 /* A reference's slot (docs/interpreter.md, "References in the any hierarchy"): 0 is null; a funcref is its
- * wr_func, an exnref its wr_exn; in the any and extern hierarchies (which convert into each other without
+ * wr_func, an exnref its wr_exn tagged 0b100 (so that a collector tells it from a struct or an array by its
+ * bits alone: wr_exn_ref); in the any and extern hierarchies (which convert into each other without
  * changing a bit) the low bits tell an i31 (bit 0: (value << 1) | 1), a host's externref (0b10: its handle
  * << 2 | 2) and, once GC allocates, a store-owned struct or array (0b00: its aligned address). */
 #define WR_REF_I31_TAG 1u
 #define WR_REF_HOST_TAG 2u
 static inline bool wr_ref_is_i31(uint64_t v) { return (v & 1u) != 0; }
 static inline bool wr_ref_is_host(uint64_t v) { return (v & 3u) == WR_REF_HOST_TAG; }
+/* An exnref: the exception's address (16-aligned: malloc's) | 0b100, never an i31 (bit 0), a host's handle
+ * (0b10) or an object (0b000). */
+#define WR_REF_EXN_TAG 4u
+static inline uint64_t wr_exn_ref(const struct wr_exn *e) { return e ? (uint64_t)(uintptr_t)e | WR_REF_EXN_TAG : 0; }
+static inline struct wr_exn *wr_ref_exn(uint64_t v) { return (struct wr_exn *)(uintptr_t)(v & ~(uint64_t)7); }
+static inline bool wr_ref_is_exn(uint64_t v) { return (v & 7u) == WR_REF_EXN_TAG; }
 
 /* Object constructors; NULL when out of memory or over a limit. */
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id);
@@ -246,8 +261,6 @@ wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
 wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init);
 wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
 wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft);
-/* An exception of `tag` with the payload at `payload` (tag->type->param_slots slots). */
-wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
 
 /* memory.grow: returns the old size in pages, or -1 when it cannot grow. */
 int64_t wr_memory_grow(wr_memory *m, uint64_t delta_pages);

@@ -2,9 +2,10 @@
  * a code position, which slots then hold a reference of a collected kind.
  *
  * Collected kinds (wr_stackmap_collected): references whose slot may name a
- * host's externref handle or a struct or array object: the extern and any
- * hierarchies (concrete struct and array types too), but i31 and the bottom
- * types, which never hold one. funcref and exnref slots are never roots.
+ * host's externref handle, a struct or array object or an exception: the
+ * extern, any and exn hierarchies (concrete struct and array types too), but
+ * i31 and the bottom types, which never hold one. funcref slots are never
+ * roots.
  *
  * The translator knows every operand's type and whether it is materialized
  * in its positional slot (docs/interpreter.md, "Operands are slots"); a value
@@ -70,12 +71,12 @@ typedef struct wr_stackmap {
 enum { WR_SM_AT = 0, WR_SM_CALL = 1 };
 
 /* Whether a slot of type `vt` may hold a reference a collector must see: a value of the any or the extern
- * hierarchy (null, an i31, a host's handle or a struct or array object: wr_gcobj.h). `cx` resolves a
- * concrete type's kind (the module's types for a function's slots, the store's for a global's, a table's, a
- * tag's or a field's: their types name store ids): a struct or an array type is collected, a function type
- * is not. funcref slots (a wr_func, alive as long as the store) are never roots; nor are exnref slots (a
- * wr_exn: exception objects live as long as the store and their payloads are roots of their own). So every
- * slot a collector visits holds a value of the any or the extern hierarchy, never a wr_func or a wr_exn. */
+ * hierarchy (null, an i31, a host's handle or a struct or array object: wr_gcobj.h) or an exnref (null or an
+ * exception, tagged 0b100: wr_runtime.h). `cx` resolves a concrete type's kind (the module's types for a
+ * function's slots, the store's for a global's, a table's, a tag's or a field's: their types name store ids):
+ * a struct or an array type is collected, a function type is not. funcref slots (a wr_func, alive as long as
+ * the store) are never roots. So every slot a collector visits holds null, an i31, a host's handle, an
+ * object or an exception, each told by its low bits, never a wr_func. */
 static inline bool wr_stackmap_collected(wr_valtype vt, const wr_typectx *cx)
 {
     if (!wr_valtype_is_ref(vt))
@@ -86,10 +87,11 @@ static inline bool wr_stackmap_collected(wr_valtype vt, const wr_typectx *cx)
     case WR_HT_EQ:
     case WR_HT_STRUCT:
     case WR_HT_ARRAY:
+    case WR_HT_EXN:
         return true;
     case WR_HT_CONCRETE:
         return wr_typectx_kind(cx, wr_valtype_index(vt)) != WR_COMP_FUNC;
-    default: /* func, exn, the bottoms (only null), i31 (unboxed) */
+    default: /* func, the bottoms (only null), i31 (unboxed) */
         return false;
     }
 }

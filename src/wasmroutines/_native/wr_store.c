@@ -313,19 +313,3 @@ wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft)
     s->objects = &t->hdr;
     return t;
 }
-
-wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload)
-{
-    uint32_t n = tag->type->param_slots;
-    wr_exn *e = malloc(sizeof *e + (size_t)n * sizeof(uint64_t));
-    if (!e)
-        return NULL;
-    e->tag = tag;
-    e->nslots = n;
-    for (uint32_t i = 0; i < n; i++)
-        e->payload[i] = payload[i];
-    e->hdr.kind = WR_OBJ_EXN;
-    e->hdr.next = s->objects;
-    s->objects = &e->hdr;
-    return e;
-}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ffi import address, ffi, lib, optional_text, trap_message
+from ._ffi import ffi, lib, optional_text, trap_message
 from .errors import Frame, Trap, trap
 from .values import exnref_value
 
@@ -32,7 +32,7 @@ def trap_of(t: Any, store: Any) -> Trap:
     exception no handler caught, where it was thrown."""
     code = int(lib.wr_api_thread_trap(t))
     if code == _UNCAUGHT:
-        exc: Trap = exnref_value(store, address(lib.wr_api_thread_exn(t)), backtrace_frames(t), code)
+        exc: Trap = exnref_value(store, lib.wr_api_exn_ref(lib.wr_api_thread_exn(t)), backtrace_frames(t), code)
         return exc
     return trap(trap_message(code), code, backtrace_frames(t), exhausted_limit(t))
 

@@ -146,6 +146,11 @@ class Function(StoreObject):
     def _args_to_slots(self, args: Sequence[Any]) -> list[int]:
         return args_to_slots(self._store, self.type.params, args)
 
+    def _slots_to_args(self, slots: Sequence[int]) -> list[Any]:
+        """The values of raw argument slots: a struct's, an array's or an exception's is a GcRef or a
+        WasmException, which pins it while it lives."""
+        return slots_to_values(self._store, self.type.params, slots)
+
     def _result_of(self, slots: Sequence[int]) -> Any:
         """None, a value or a tuple from raw result slots, as a call returns them."""
         results = slots_to_values(self._store, self.type.results, slots)

@@ -71,6 +71,11 @@ class Module:
         """The module's name from the name section, or None."""
         return optional_text(lib.wr_api_module_name(self._ptr))
 
+    def type_kind(self, index: int) -> int:
+        """What the module's type `index` (a RefType's concrete heap type in its import and export types) defines:
+        0 a function, 1 a struct, 2 an array type."""
+        return int(lib.wr_api_module_type_kind(self._ptr, index))
+
     @property
     def imports(self) -> list[ImportType]:
         if self._imports is None:

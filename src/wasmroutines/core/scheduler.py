@@ -273,7 +273,13 @@ class Scheduler(Reactor):
         self._check_owner()
         if self.max_threads is not None:
             self.check_room()
-        return self._spawn_bits(func, list(arg_slots), name)
+        gt = self._spawn_bits(func, list(arg_slots), name)
+        if not gt._begun:
+            # Until its call begins (a host Function's, when the thread first runs), nothing but these raw slots
+            # names the structs, arrays and exceptions among them, and a collection may run meanwhile: their
+            # values (GcRefs, WasmExceptions) pin them, as spawn()'s own arguments do.
+            gt._arg_values = func._slots_to_args(gt._args)
+        return gt
 
     def _spawn_bits(self, func: Function, arg_slots: list[int], name: str | None) -> GreenThread:
         gt = GreenThread(self, self._new_id(), name, func, arg_slots, True)

@@ -203,10 +203,10 @@ class Store:
       2^30 pages, 64 TiB, when this allows), `max_table_elements` every table (default 10,000,000): over one at
       creation, ResourceLimitError; memory.grow and table.grow past it fail
       as wasm says (-1).
-    - `max_gc_bytes` caps the GC heap: the bytes of all the store's structs
-      and arrays (default 1 GiB); an allocation past it traps ("GC heap
-      limit exceeded"). Until a collector lands, objects live as long as the
-      store; `gc_heap_bytes` tells what they take.
+    - `max_gc_bytes` caps the GC heap: the bytes of all the store's structs,
+      arrays and exception objects (default 1 GiB); an allocation past it
+      that a collection cannot make room for traps ("GC heap limit
+      exceeded"); `gc_heap_bytes` tells what they take.
     - `max_call_depth` caps the wasm frames of a thread (default 20,000) and
       `stack_slots` its value stack (default 1 Mi slots): a call too deep
       traps with StackExhausted.
@@ -349,12 +349,19 @@ class Store:
 
     @property
     def gc_heap_bytes(self) -> int:
-        """The bytes the store's GC structs and arrays take now (headers included; max_gc_bytes caps it)."""
+        """The bytes the store's GC structs and arrays and its exception objects take now (headers included;
+        max_gc_bytes caps it)."""
         return int(lib.wr_api_store_gc_bytes(self._native.ptr))
+
+    def type_kind(self, type_id: int) -> int:
+        """What the store's type `type_id` (a RefType's concrete heap type in an object's type: a function's, a
+        global's, a table's, a tag's) defines: 0 a function, 1 a struct, 2 an array type."""
+        return int(lib.wr_api_type_kind(self._ptr, type_id))
 
     @property
     def gc_collections(self) -> int:
-        """How many collections of structs and arrays ran (gc(), and those wasm's allocations started)."""
+        """How many collections of structs, arrays and exceptions ran (gc(), and those wasm's allocations
+        started)."""
         return int(lib.wr_api_gc_collections(self._native.ptr))
 
     @property
@@ -542,18 +549,19 @@ class Store:
     # ---- collecting externref handles ----
 
     def gc(self) -> int:
-        """Collect: free the GC structs and arrays, and drop the host objects given to wasm (as externref or
-        anyref), that neither wasm nor the host can reach any more.
+        """Collect: free the GC structs and arrays and the exception objects, and drop the host objects given
+        to wasm (as externref or anyref), that neither wasm nor the host can reach any more.
 
         Roots are exact (docs/interpreter.md, "GC roots"): every green thread's frames (through the
-        stack maps), globals, tables, passive element segments and exception payloads of the store, and the
-        structs and arrays the host holds (a StructRef or an ArrayRef alive); marking traces through the
-        structs' and arrays' reference fields. A host object whose handle nothing reachable holds is released
-        (if nothing else holds it, Python frees it); given to wasm again later, it gets a new handle. The store
+        stack maps) and exceptions in flight, globals, tables and passive element segments of the store, and the
+        structs, arrays and exceptions the host holds (a StructRef, an ArrayRef or a WasmException alive);
+        marking traces through the structs' and arrays' reference fields and the exceptions' payloads. A host
+        object whose handle nothing reachable holds is released (if nothing else holds it, Python frees it);
+        given to wasm again later, it gets a new handle. The store
         also collects by itself: host handles at safe points of the call driver, once as many handles were made
-        since the last collection as it left alive (amortized O(1) per handle); structs and arrays when wasm
-        allocates one with the GC heap over twice what the last collection left (at least 1 MiB), or past
-        max_gc_bytes (gc_heap_bytes).
+        since the last collection as it left alive (amortized O(1) per handle); structs, arrays and exceptions
+        when wasm allocates one (a struct.new, a catch_ref that keeps the exception) with the GC heap over twice
+        what the last collection left (at least 1 MiB), or past max_gc_bytes (gc_heap_bytes).
 
         Call it from host functions or between calls, from the OS thread that owns the store (ForeignThreadError
         from another while the store runs green threads). Returns how many handles were dropped.

@@ -5,7 +5,8 @@ take floats (or ints) and come back as floats (f32 widened); v128 is an int of
 128 bits (two slots, low half first); funcref is a Function or None; externref
 is any Python object or None (the store hands out a handle per object); exnref
 is a WasmException or None (the exception itself, as wasm holds it: the C
-exception stays the store's while the store lives, docs/interpreter.md).
+exception, a collected object, stays pinned while the WasmException lives,
+docs/interpreter.md).
 
 GC's any hierarchy (anyref, eqref, i31ref, structref, arrayref, nullref): an
 i31 is an I31 (an int subclass holding the signed 31-bit value); any other
@@ -17,7 +18,7 @@ included) is a host object. A struct or an array comes out as a StructRef or
 an ArrayRef (GcRef): an opaque handle, one per object (so `is` is ref.eq),
 which goes back in wherever its type fits (anyref, eqref, structref/arrayref,
 its own type or a supertype; externref as extern.convert_any makes it). The
-object lives as long as its store.
+object stays pinned while its GcRef lives.
 """
 
 from __future__ import annotations
@@ -352,6 +353,21 @@ def tag_of(exc: WasmException) -> Any:
     return tag if isinstance(tag, _Tag) else None
 
 
+def _hold_exn(store: Store, exc: WasmException, ptr: Any) -> None:
+    """`exc` stands for the C exception `ptr` from now on: it pins it (a GC root, wr_gc.h) until `exc` is freed,
+    and is the one WasmException of it (store._wrapper by its exnref slot)."""
+    lib.wr_api_exn_pin(ptr)
+    native = store._native
+
+    def unpin(p: Any) -> None:
+        if native.ptr is not None:  # a closed store freed its exceptions
+            lib.wr_api_exn_unpin(p)
+
+    exc._exn = ffi.gc(ptr, unpin)
+    exc._store = store
+    store._remember(int(lib.wr_api_exn_ref(ptr)), exc)
+
+
 def exn_handle(store: Store, exc: WasmException) -> Any:
     """The C exception (wr_exn *) of `exc` in `store`, made now for one raised in Python: ValueError when its
     tag (or the exception) belongs to another store."""
@@ -367,18 +383,16 @@ def exn_handle(store: Store, exc: WasmException) -> Any:
     slots = args_to_slots(store, tag.type.params, exc.payload)
     ptr = lib.wr_api_exn_new(store._ptr, tag._ptr, ffi.new("uint64_t[]", slots or [0]))
     if ptr == NULL:
-        raise MemoryError("cannot create an exception")
-    exc._exn = ptr
-    exc._store = store
-    store._remember(address(ptr), exc)
-    return ptr
+        raise MemoryError("cannot create an exception (out of memory or past max_gc_bytes)")
+    _hold_exn(store, exc, ptr)
+    return exc._exn
 
 
 def exnref_slot(store: Store, value: Any) -> int:
     if value is None:
         return 0
     if isinstance(value, WasmException):
-        return address(exn_handle(store, value))
+        return int(lib.wr_api_exn_ref(exn_handle(store, value)))
     raise TypeError(f"expected a WasmException or None for exnref, got {type(value).__name__}")
 
 
@@ -391,15 +405,13 @@ def exnref_value(store: Store, slot: int, frames: Sequence[Any] = (), code: int 
         if frames:
             exc.frames = list(frames)
         return exc
-    ptr = ffi.cast("wr_exn *", slot)
+    ptr = lib.wr_api_ref_exn(slot)
     tag = _Tag._from_ptr(store, lib.wr_api_exn_tag(ptr))
     params = tag.type.params
     n = slot_count(params)
     payload = slots_to_values(store, params, ffi.unpack(lib.wr_api_exn_payload(ptr), n)) if n else []
     exc = WasmException(tag, payload, frames, code)
-    exc._exn = ptr
-    exc._store = store
-    store._remember(slot, exc)
+    _hold_exn(store, exc, ptr)
     return exc
 
 

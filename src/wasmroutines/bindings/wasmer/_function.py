@@ -156,7 +156,7 @@ class Function:
         >>> print(Function(Store(), lambda a, b: a + b, FunctionType([Type.I64, Type.I64], [Type.I64])).type)
         FunctionType(params: [I64, I64], results: [I64])
         """
-        return FunctionType._from_core(self._core.type)
+        return FunctionType._from_core(self._core.type, self._core.store.type_kind)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:

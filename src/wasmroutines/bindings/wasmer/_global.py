@@ -60,7 +60,7 @@ class Global:
     @property
     def type(self) -> GlobalType:
         """The global's GlobalType."""
-        return GlobalType._from_core(self._core.type)
+        return GlobalType._from_core(self._core.type, self._core.store.type_kind)
 
     @property
     def value(self) -> Any:

@@ -126,7 +126,7 @@ def resolve(
     for imp in module.imports:
         where = f'Error while importing "{imp.module}"."{imp.name}"'
         extern = namespaces.get(imp.module, {}).get(imp.name)
-        want = extern_debug(extern_from_core(imp.type))
+        want = extern_debug(extern_from_core(imp.type, module.type_kind))
         if extern is None:
             raise LinkError(f"{where}: unknown import. Expected {want}")
         core = core_of(extern)
@@ -135,7 +135,8 @@ def resolve(
         got = core.type
         if not _compatible(got, imp.type):
             raise LinkError(
-                f"{where}: incompatible import type. Expected {want} but received {extern_debug(extern_from_core(got))}"
+                f"{where}: incompatible import type. Expected {want} but received "
+                f"{extern_debug(extern_from_core(got, store.type_kind))}"
             )
         resolved.setdefault(imp.module, {})[imp.name] = core
         hook = getattr(extern, "_on_instance", None)

@@ -113,7 +113,7 @@ class Module:
         mem MemoryType(minimum: 1, maximum: None, shared: false)
         g GlobalType(type: I32, mutable: false)
         """
-        return [ExportType(e.name, extern_from_core(e.type)) for e in self._core.exports]
+        return [ExportType(e.name, extern_from_core(e.type, self._core.type_kind)) for e in self._core.exports]
 
     @property
     def imports(self) -> list[ImportType]:
@@ -124,7 +124,8 @@ class Module:
         >>> [(i.module, i.name, str(i.type)) for i in module.imports]
         [('env', 'f', 'FunctionType(params: [I64], results: [])')]
         """
-        return [ImportType(i.module, i.name, extern_from_core(i.type)) for i in self._core.imports]
+        kinds = self._core.type_kind
+        return [ImportType(i.module, i.name, extern_from_core(i.type, kinds)) for i in self._core.imports]
 
     def custom_sections(self, name: str) -> list[builtins.bytes]:
         """The contents of every custom section called `name`, in binary order (`[]` when none).

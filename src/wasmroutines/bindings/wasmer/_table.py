@@ -61,7 +61,7 @@ class Table:
     @property
     def type(self) -> TableType:
         """The table's TableType; `minimum` is its current size."""
-        return TableType._from_core(self._core.type)
+        return TableType._from_core(self._core.type, self._core.store.type_kind)
 
     def __repr__(self) -> str:
         return f"<Table {self.type}>"

@@ -44,7 +44,7 @@ class Tag:
     @property
     def type(self) -> TagType:
         """The tag's TagType."""
-        return TagType._from_core(self._core.type)
+        return TagType._from_core(self._core.type, self._core.store.type_kind)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Tag):

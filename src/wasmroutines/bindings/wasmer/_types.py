@@ -8,7 +8,7 @@ which follows Rust's Debug output (`Some(2)`, `true`, `FuncRef`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
 from typing import Any, TypeAlias
 
@@ -113,14 +113,23 @@ def to_type(value: Any) -> Type:
         raise ValueError("Failed to extract `Type` from `PyAny`") from None
 
 
-def from_core_valtype(t: core.AnyValType) -> Type:
+#: What a concrete type index defines, from the module or the store the type came from (core Module.type_kind,
+#: Store.type_kind): 0 a function, 1 a struct, 2 an array type.
+TypeKinds: TypeAlias = Callable[[int], int]
+_CONCRETE = {0: Type.FUNC_REF, 1: Type.STRUCT_REF, 2: Type.ARRAY_REF}
+
+
+def from_core_valtype(t: core.AnyValType, kinds: TypeKinds | None = None) -> Type:
     """The Type of a core value type: a reference type other than the seven's shows as its hierarchy's
     (`(ref $f)` as FUNC_REF, `nullexternref` as EXTERN_REF), GC's by its abstract heap type (eqref, i31ref,
-    structref, arrayref; any other as ANY_REF). A concrete struct or array type `(ref $t)` shows as FUNC_REF:
-    telling it from a function type takes its store, which a type here does not carry (REVISIT)."""
+    structref, arrayref; any other as ANY_REF). A concrete type `(ref null? $t)` shows as what `kinds` says $t
+    defines: FUNC_REF for a function type, STRUCT_REF for a struct type, ARRAY_REF for an array type (with no
+    `kinds`, FUNC_REF)."""
     found = _FROM_CORE.get(t) if isinstance(t, core.ValType) else None
     if found is not None:
         return found
+    if isinstance(t, core.RefType) and isinstance(t.heap, int) and not isinstance(t.heap, core.HeapType):
+        return _CONCRETE.get(kinds(t.heap), Type.FUNC_REF) if kinds is not None else Type.FUNC_REF
     top = t.top
     if top is core.HeapType.ANY:
         heap = t.heap if isinstance(t, core.RefType) else core.HeapType(int(t))
@@ -199,8 +208,8 @@ class FunctionType:
         return core.FuncType(tuple(t.core for t in self._params), tuple(t.core for t in self._results))
 
     @classmethod
-    def _from_core(cls, t: core.FuncType) -> FunctionType:
-        return cls([from_core_valtype(v) for v in t.params], [from_core_valtype(v) for v in t.results])
+    def _from_core(cls, t: core.FuncType, kinds: TypeKinds | None = None) -> FunctionType:
+        return cls([from_core_valtype(v, kinds) for v in t.params], [from_core_valtype(v, kinds) for v in t.results])
 
     def _debug(self) -> str:
         params = ", ".join(type_debug(t) for t in self._params)
@@ -330,8 +339,8 @@ class GlobalType:
         return core.GlobalType(self._type.core, self._mutable)
 
     @classmethod
-    def _from_core(cls, t: core.GlobalType) -> GlobalType:
-        return cls(from_core_valtype(t.type), t.mutable)
+    def _from_core(cls, t: core.GlobalType, kinds: TypeKinds | None = None) -> GlobalType:
+        return cls(from_core_valtype(t.type, kinds), t.mutable)
 
     def _debug(self) -> str:
         return f"GlobalType {{ ty: {type_debug(self._type)}, mutability: {'Var' if self._mutable else 'Const'} }}"
@@ -396,8 +405,8 @@ class TableType:
         return core.TableType(self._type.core, self._minimum, self._maximum, at)
 
     @classmethod
-    def _from_core(cls, t: core.TableType) -> TableType:
-        return cls(from_core_valtype(t.type), t.minimum, t.maximum, is64=t.is64)
+    def _from_core(cls, t: core.TableType, kinds: TypeKinds | None = None) -> TableType:
+        return cls(from_core_valtype(t.type, kinds), t.minimum, t.maximum, is64=t.is64)
 
     def _debug(self) -> str:
         maximum = _some(self._maximum)
@@ -450,8 +459,8 @@ class TagType:
         return core.TagType(tuple(t.core for t in self._params))
 
     @classmethod
-    def _from_core(cls, t: core.TagType) -> TagType:
-        return cls([from_core_valtype(v) for v in t.params])
+    def _from_core(cls, t: core.TagType, kinds: TypeKinds | None = None) -> TagType:
+        return cls([from_core_valtype(v, kinds) for v in t.params])
 
     def _debug(self) -> str:
         return f"TagType {{ params: [{', '.join(map(type_debug, self._params))}] }}"
@@ -475,17 +484,18 @@ ExternType: TypeAlias = FunctionType | MemoryType | GlobalType | TableType | Tag
 _KINDS = {FunctionType: "Function", MemoryType: "Memory", GlobalType: "Global", TableType: "Table", TagType: "Tag"}
 
 
-def extern_from_core(t: core.ExternType) -> ExternType:
-    """The wasmer descriptor of a core extern type."""
+def extern_from_core(t: core.ExternType, kinds: TypeKinds | None = None) -> ExternType:
+    """The wasmer descriptor of a core extern type; `kinds`: what its concrete type indices define (the module's
+    for a module's import and export types, the store's for an object's)."""
     if isinstance(t, core.FuncType):
-        return FunctionType._from_core(t)
+        return FunctionType._from_core(t, kinds)
     if isinstance(t, core.MemoryType):
         return MemoryType._from_core(t)
     if isinstance(t, core.GlobalType):
-        return GlobalType._from_core(t)
+        return GlobalType._from_core(t, kinds)
     if isinstance(t, core.TagType):
-        return TagType._from_core(t)
-    return TableType._from_core(t)
+        return TagType._from_core(t, kinds)
+    return TableType._from_core(t, kinds)
 
 
 def extern_debug(t: ExternType) -> str:
