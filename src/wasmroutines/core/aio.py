@@ -27,7 +27,11 @@ or exception comes back in the host call (the pattern of SQLAlchemy's
 but without a Task per call (`_HostCall`): its first step runs in the host call
 itself (a coroutine that never suspends costs no parking at all), each later
 one from the loop, and the step that finishes it delivers the outcome and runs
-the thread on in the same callback (`_host_done`). The task it sees as current
+the thread on in the same callback (`_host_done`, at most `slices` times a loop
+iteration): a thread parked with no greenlet runs at once on the loop's
+greenlet, a turn of one decision with no trip through the policy's queue, and
+when it parks in its next async host call with nothing else changed there is
+nothing to arrange anew (`_rerun`). The task it sees as current
 is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
 cancellation (a timeout, a task group) cancels the await in progress. A
 `call_async` of a wasm function is a wasm thread (`start_call`) that a turn
@@ -614,7 +618,7 @@ class LoopClient:
         fn = host.coroutine_function
         if fn is None:
             return None
-        call = None
+        call: Any = None
         try:
             coro = fn(*execution.host_args(store, host, slots))
             call = _HostCall(self, gt, coro)
@@ -622,7 +626,6 @@ class LoopClient:
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
-            assert call is not None
             gt._block_seq += 1
             call.seq = gt._block_seq
             call.host = host
@@ -705,6 +708,8 @@ class LoopClient:
                 ran = True
             else:
                 ran = sched._run_inline(gt)
+            if ran and sched._abort is not None:
+                sched._raise_abort()  # an interrupt or a store limit came meanwhile: the run ends
         except BaseException as exc:
             self._turning = False
             self._abort(exc)

@@ -673,8 +673,10 @@ class Scheduler(Reactor):
         root's greenlet (_start_inline), with no trip through the policy's queue and no switch. Only when it stops
         where it needs a greenlet of its own (`started`: it did so already, run by aio.py) does the root queue
         itself behind it, the hub starting that greenlet as it starts every new one (_switch_out)."""
-        if not started and self._start_inline(gt):
-            return  # parked in an async host call again, or ended
+        if not started and self._start_inline(gt):  # parked in an async host call again, or ended
+            if self._abort is not None:
+                self._raise_abort()
+            return
         root = self.current
         root.state = _RUNNABLE
         self._push(root, PUSH_PREEMPTED)
@@ -1135,6 +1137,15 @@ class Scheduler(Reactor):
                     return None  # it ran to its end: look again
                 entered = gt._glet is not None  # it stopped: its greenlet goes on from there
         return self._enter(gt, entered)
+
+    def _raise_abort(self) -> NoReturn:
+        """An abort came (an interrupt, a store limit) while the root ran a thread on its own greenlet
+        (_run_inline, from a loop turn): the root raises it now, as it does once the hub hands it over
+        (_abort_root)."""
+        exc, self._abort = self._abort, None
+        self._sync_core()
+        assert exc is not None
+        raise exc
 
     def _abort_root(self) -> greenlet:
         """Undo the root's block and leave the pending abort (Deadlock, an interrupt) for it to raise."""
