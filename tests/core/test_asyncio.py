@@ -21,6 +21,7 @@ from wasmroutines import (
     FuncType,
     Instance,
     Module,
+    OutOfFuel,
     SeededPolicy,
     Store,
     StoreClosedError,
@@ -362,6 +363,143 @@ def test_a_call_parks_in_async_host_calls_without_a_greenlet(run: Any) -> None:
         return seen, await f.call_async(1)
 
     assert run(main()) == ([("look", "caller", True), ("note", "caller", False)], 11)
+
+
+LOOP_WAT = """(module
+  (import "env" "look" (func $look (param i32) (result i32)))
+  (import "env" "note" (func $note (param i32) (result i32)))
+  (func (export "loop") (param $n i32) (result i32) (local $acc i32)
+    (loop $l  ;; n > 0 calls of look(n), ..., look(1), their results summed
+      (local.set $acc (i32.add (local.get $acc) (call $look (local.get $n))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $acc))
+  (func (export "g") (param i32) (result i32) (call $note (call $look (local.get 0)))))"""
+
+
+def _loop_instance(store: Store, look: Callable[..., Any], note: Callable[[int], int]) -> Instance:
+    imports = {"env": {"look": Function(store, look, I32_TO_I32), "note": Function(store, note, I32_TO_I32)}}
+    return Instance(store, Module(wat2wasm(LOOP_WAT)), imports)
+
+
+def test_round_trips_run_from_the_done_callbacks_without_scheduled_turns(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A thread's round trips through an async host function, one a loop iteration: the step that finishes each
+    # coroutine runs the thread on (LoopClient._rerun), and the count that bounds such turns per iteration starts
+    # again every iteration, so no turn is scheduled for them (once every `slices` round trips, before).
+    turns = 0
+    scheduled = aio.LoopClient._scheduled_turn
+
+    def counted(client: aio.LoopClient) -> None:
+        nonlocal turns
+        turns += 1
+        scheduled(client)
+
+    monkeypatch.setattr(aio.LoopClient, "_scheduled_turn", counted)
+
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def main() -> int:
+        f = _loop_instance(Store(), look, lambda x: x).exports.loop
+        return await f.call_async(100)  # type: ignore[no-any-return]
+
+    assert run(main()) == 100
+    assert turns == 1  # the one that started the call
+
+
+def test_a_burst_of_completions_runs_at_most_slices_threads_in_one_iteration(run: Any) -> None:
+    # 20 threads parked in async host calls awaiting one future: its result wakes them all in one loop iteration.
+    # At most `slices` of them go on from their done callbacks; the others wait for a turn of their own, so the
+    # loop's other callbacks (`check`, queued behind the wake-ups) come first.
+    async def main() -> tuple[int, list[int]]:
+        store = Store()
+        client = aio.loop_client(store)
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        noted: list[int] = []
+        seen: list[int] = []
+
+        async def look(x: int) -> int:
+            await gate
+            return x
+
+        def note(x: int) -> int:
+            noted.append(x)
+            return x
+
+        g = _loop_instance(store, look, note).exports.g
+        calls = asyncio.gather(*(g.call_async(i) for i in range(20)))
+        while client._awaiting < 20:
+            await asyncio.sleep(0)
+        gate.set_result(None)
+        asyncio.get_running_loop().call_soon(lambda: seen.append(len(noted)))
+        assert sorted(await calls) == list(range(20))
+        return client.slices, seen
+
+    slices, seen = run(main())
+    assert seen == [slices]
+
+
+def test_the_stores_fuel_running_out_in_a_round_trip_ends_every_call(run: Any) -> None:
+    # The fuel runs out in a thread run on from a done callback (LoopClient._rerun): as any error that ends the
+    # whole run, it ends every call in progress, the one parked for good too, at once.
+    async def main() -> tuple[str, str]:
+        store = Store()
+        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return 1
+
+        async def wait(x: int) -> int:
+            return await never
+
+        spin = _loop_instance(store, look, lambda x: x).exports.loop
+        stuck = asyncio.ensure_future(_instance(store, wait).exports.f.call_async(1))
+        client = aio.loop_client(store)
+        while client._awaiting < 1:
+            await asyncio.sleep(0)
+        store.fuel = 2_000
+        with pytest.raises(OutOfFuel) as spun:
+            await spin.call_async(1_000_000)
+        await asyncio.sleep(0)
+        assert stuck.done()
+        with pytest.raises(OutOfFuel) as waited:
+            await stuck
+        return str(spun.value), str(waited.value)
+
+    assert run(main()) == ("all fuel consumed", "all fuel consumed")
+
+
+def test_an_interrupt_from_a_host_coroutine_in_a_round_trip_ends_every_call(run: Any) -> None:
+    # interrupt() from the first step of a host coroutine (its thread running on from a done callback) ends the
+    # run as soon as the thread stops, as it does from any thread: every call in progress raises it.
+    async def main() -> tuple[list[int], str, str]:
+        store = Store()
+        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        seen: list[int] = []
+
+        async def look(x: int) -> int:
+            seen.append(x)
+            if x == 3:
+                current_scheduler().interrupt(KeyError("stop"))
+            await asyncio.sleep(0)
+            return 1
+
+        async def wait(x: int) -> int:
+            return await never
+
+        spin = _loop_instance(store, look, lambda x: x).exports.loop
+        stuck = asyncio.ensure_future(_instance(store, wait).exports.f.call_async(1))
+        with pytest.raises(KeyError) as spun:
+            await spin.call_async(6)
+        await asyncio.sleep(0)
+        with pytest.raises(KeyError) as waited:
+            await stuck
+        return seen, str(spun.value), str(waited.value)
+
+    assert run(main()) == ([6, 5, 4, 3], "'stop'", "'stop'")
 
 
 def test_a_store_closed_during_a_call(run: Any) -> None:

@@ -423,6 +423,23 @@ uint64_t *wr_api_thread_host_args(const wr_thread *t)
 {
     return t->host_args;
 }
+uint64_t *wr_api_thread_host_call(const wr_thread *t, uint64_t *host_id)
+{
+    const wr_func *f = t->host_func;
+    if (f == NULL || !wr_api_func_host_id(f, host_id))
+        return NULL;
+    return t->host_args;
+}
+int wr_api_exec(wr_thread *t)
+{
+    int status = wr_exec(t);
+    return wr_api_store_has_news(t->store) ? status | WR_API_NEWS : status;
+}
+int wr_api_exec_slice(wr_thread *t, int64_t budget)
+{
+    t->budget = budget;
+    return wr_api_exec(t);
+}
 int wr_api_thread_trap(const wr_thread *t)
 {
     return t->trap;
@@ -716,6 +733,12 @@ int64_t wr_api_store_virtual_now(const wr_store *s) { return s->virtual_now; }
 void wr_api_store_set_virtual_now(wr_store *s, int64_t now) { s->virtual_now = now; }
 
 int64_t wr_api_store_next_timeout(const wr_store *s) { return wr_timer_next(s); }
+
+int64_t wr_api_store_watch(const wr_store *s, int *io_fd)
+{
+    *io_fd = wr_io_waiters(s) ? wr_io_fd(s) : -2;
+    return wr_timer_next(s);
+}
 
 uint32_t wr_api_store_fire_timeouts(wr_store *s) { return wr_timer_fire(s); }
 

@@ -143,6 +143,16 @@ int wr_api_instance_export(const wr_instance *inst, uint32_t i, wr_extern *out);
  * wr_thread_results and wr_thread_unwind are in wr_exec.h. */
 wr_func *wr_api_thread_host_func(const wr_thread *t);
 uint64_t *wr_api_thread_host_args(const wr_thread *t);
+/* After WR_HOSTCALL, in one call (the host's side of every host call: execution.host_call): the call's
+ * argument slots (wr_api_thread_host_args), and the host id of the host function called in *host_id; NULL
+ * when the function is not a host function. */
+uint64_t *wr_api_thread_host_call(const wr_thread *t, uint64_t *host_id);
+/* wr_exec, with WR_API_NEWS added to its status when the host's drain has something to do after it
+ * (wr_api_store_has_news): one call where the host would make two after every run. */
+#define WR_API_NEWS 0x100
+int wr_api_exec(wr_thread *t);
+/* wr_api_exec with a fresh slice of `budget` units first (wr_api_thread_set_budget). */
+int wr_api_exec_slice(wr_thread *t, int64_t budget);
 int wr_api_thread_trap(const wr_thread *t);
 /* Number of backtrace entries (innermost first); entry i through the
  * out-parameters. */
@@ -333,6 +343,10 @@ int64_t wr_api_store_virtual_now(const wr_store *s);
 void wr_api_store_set_virtual_now(wr_store *s, int64_t now);
 /* The earliest timeout kept, or INT64_MAX. */
 int64_t wr_api_store_next_timeout(const wr_store *s);
+/* What an event loop watches for the core while no thread runs (core/aio.py), in one call: the earliest
+ * timeout kept (as wr_api_store_next_timeout), and in *io_fd the reactor's descriptor when threads wait in
+ * it (wr_api_io_fd: -1 when it has none, a poll(2) reactor), or -2 when none waits (wr_api_io_waiters). */
+int64_t wr_api_store_watch(const wr_store *s, int *io_fd);
 /* Time out the waits due now (onto the woken list); how many. */
 uint32_t wr_api_store_fire_timeouts(wr_store *s);
 /* Nothing can run: idle in the core as its run loop does (wr_exec_idle in wr_exec.h): 1 woke (drain the

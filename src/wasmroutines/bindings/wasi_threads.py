@@ -253,7 +253,7 @@ class WasiThreads:
         tid = int(lib.wr_api_spawn(template.spawner, caller, arg & _M32, own, template.out))
         if tid == _SPAWN_PENDING:
             tid = self._spawn_pending(template, caller, own)
-        # What the start function's call leaves to Python, as after any wr_exec (execution.resume).
+        # What the start function's call leaves to Python, as after any wr_exec (Scheduler._exec).
         if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(store._native.ptr)):
             sched._drain()
         if tid > 0:

@@ -27,7 +27,11 @@ or exception comes back in the host call (the pattern of SQLAlchemy's
 but without a Task per call (`_HostCall`): its first step runs in the host call
 itself (a coroutine that never suspends costs no parking at all), each later
 one from the loop, and the step that finishes it delivers the outcome and runs
-the thread on in the same callback (`_host_done`). The task it sees as current
+the thread on in the same callback (`_host_done`, at most `slices` times a loop
+iteration): a thread parked with no greenlet runs at once on the loop's
+greenlet, a turn of one decision with no trip through the policy's queue, and
+when it parks in its next async host call with nothing else changed there is
+nothing to arrange anew (`_rerun`). The task it sees as current
 is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
 cancellation (a timeout, a task group) cancels the await in progress. A
 `call_async` of a wasm function is a wasm thread (`start_call`) that a turn
@@ -60,7 +64,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from greenlet import GreenletExit
 
 from . import execution
-from ._ffi import lib
+from ._ffi import ffi, lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
 from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
@@ -276,8 +280,13 @@ class LoopClient:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_ns: int | None = None
         self._readers: set[int] = set()
+        self._io_fd = ffi.new("int *")  # wr_api_store_watch's out-parameter
         self._started = False
-        self._direct = 0  # turns run straight from a done callback since the last scheduled one (_host_done)
+        #: Turns run straight from a done callback (_host_done) in this loop iteration, as far as it can tell: a
+        #: callback it queues once the count nears `slices` (`_next_iteration`, queued only then: a thread's round
+        #: trips, one an iteration, cost one every few) starts it again, and so does a scheduled turn.
+        self._direct = 0
+        self._counting = False  # `_next_iteration` is queued
 
     @property
     def active(self) -> bool:
@@ -318,19 +327,24 @@ class LoopClient:
         self._direct = 0
         self._turn()
 
-    def _turn(self, first: GreenThread | None = None) -> None:
+    def _next_iteration(self) -> None:
+        self._counting = False
+        self._direct = 0
+
+    def _turn(self, first: GreenThread | None = None, started: bool = False) -> None:
         """A loop callback: let the runnable green threads run for at most `slices` decisions, then arrange for
         the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
         interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever.
-        `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._yield_to)."""
+        `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._run_woken;
+        `started`: it ran already, and needs its greenlet now: _rerun)."""
         try:
-            self._run_turn(first)
+            self._run_turn(first, started)
         except BaseException as exc:
             self._abort(exc)
             if not isinstance(exc, Exception):
                 raise
 
-    def _run_turn(self, first: GreenThread | None = None) -> None:
+    def _run_turn(self, first: GreenThread | None = None, started: bool = False) -> None:
         sched = self.scheduler
         if sched._native.ptr is None:
             self._abort(_closed())
@@ -347,9 +361,10 @@ class LoopClient:
                 wake(gt, seq, outcome)
         self._turning = True
         sched._turn_left = max(1, self.slices) + 1  # the root's own yield is the first decision
+        drains = sched._drains
         try:
             if first is not None:
-                sched._yield_to(first)
+                sched._run_woken(first, started)
             else:
                 sched.yield_now()
         except TurnOver as over:
@@ -366,7 +381,18 @@ class LoopClient:
         finally:
             self._turning = False
             sched._turn_left = None
-        self._arrange()
+        if (
+            first is None
+            or first._host_parked is None
+            or sched._drains != drains
+            or sched._posted
+            or self._turn_handle is not None
+            or len(sched.policy)
+        ):
+            self._arrange()
+        # Otherwise the thread woken ran alone, and parked again in an async host call with no greenlet, and
+        # nothing else changed: the core reported nothing (no thread woken, waiting or switched in C: _drain), no
+        # thread is runnable. What the last turn's _arrange watched (descriptors, the next deadline) still holds.
 
     def _start_new(self) -> None:
         """Start the next `slices` calls as green threads (a call cancelled meanwhile is dropped)."""
@@ -418,18 +444,21 @@ class LoopClient:
                 return
         waits = self._awaiting > 0 or sched._external > 0
         core_polled = False
-        if lib.wr_api_io_waiters(ptr):
-            fd = int(lib.wr_api_io_fd(ptr))
+        io_fd = self._io_fd
+        core = lib.wr_api_store_watch(ptr, io_fd)  # the core's next timeout, and its reactor's descriptor
+        fd = io_fd[0]
+        if fd != -2:  # threads wait in the C reactor
             waits = True
             if fd >= 0:
-                self._watch(fd, self._core_ready)
+                if fd not in self._readers:
+                    self._watch(fd, self._core_ready)
             else:
                 core_polled = True  # a poll(2) reactor (wr_io.h) has no descriptor: a turn looks at it, soon
         sel = sched._selector
         if sel is not None and sel.get_map():
             self._watch(sel.fileno(), self._selector_ready)
             waits = True
-        deadline = _next_deadline(sched, ptr)
+        deadline = (None if core == _NEVER else core) if not sched._timers else _next_deadline(sched, core)
         if sched._pollers or core_polled:
             soon = sched.clock.now_ns() + _POLL_NS
             deadline = soon if deadline is None else min(deadline, soon)
@@ -582,31 +611,27 @@ class LoopClient:
         again), False when answered at once; None to leave it to the thread's greenlet as any host call (a sync
         host function; a seeded or observed run, whose decisions and events a host call takes part in)."""
         sched = self.scheduler
-        if not self._turning or self._in_order is not None or sched._observer is not None:
-            return None
-        builtin = sched._builtin
-        if sched._slice_events is not None or (builtin is not None and builtin._hostcall_switch):
+        if not self._turning or self._in_order is not None or not sched._plain_host_calls:
             return None
         store = gt._target._store
-        host = execution.host_of(store, sched, t)
+        host, slots = execution.host_call(store, sched, t)
         fn = host.coroutine_function
         if fn is None:
             return None
-        call = None
+        call: Any = None
         try:
-            coro = fn(*execution.host_args(store, host, t))
+            coro = fn(*execution.host_args(store, host, slots))
             call = _HostCall(self, gt, coro)
             outcome = call.step(None)
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
-            assert call is not None
             gt._block_seq += 1
             call.seq = gt._block_seq
             call.host = host
             gt._host_parked = call
             gt.state = _BLOCKED
-            gt._what = f"await {_name_of(coro)}"
+            gt._what = host.awaits
             gt._wake_value = None
             self._awaiting += 1
             return True
@@ -625,31 +650,83 @@ class LoopClient:
         outcome, gt._wake_value = gt._wake_value, None
         _settle(gt._target._store, gt._wr_thread, host, outcome)
 
-    def _host_done(self, gt: GreenThread, seq: int, outcome: tuple[bool, Any]) -> None:
-        if self.scheduler._native.ptr is None:
+    def _host_done(self, call: _HostCall, outcome: tuple[bool, Any]) -> None:
+        """Async host call `call` finished with `outcome` (a loop callback: the step that finished it): its thread
+        is woken, and run now when it may be."""
+        gt = call.gt
+        sched = self.scheduler
+        if sched._native.ptr is None:
             self._abort(_closed())  # the store closed meanwhile: every call ends (none is left waiting)
             return
         if self._in_order is not None:
-            self._outcomes[gt, seq] = outcome
+            self._outcomes[gt, call.seq] = outcome
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
-        if self._turn_handle is None and self._direct < self.slices and not self._turning:
-            # Run it now rather than a loop iteration later: at most `slices` such turns before a scheduled one,
-            # so that a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
-            self._direct += 1
-            sched = self.scheduler
-            if gt._host_parked is not None and gt._block_seq == seq and gt.state is _BLOCKED and not len(sched.policy):
-                # Parked with no greenlet, and the one thread that can run: woken straight into the turn.
-                gt._wake_value = outcome
-                gt._what = None
-                gt.state = _RUNNABLE
-                self._turn(gt)
-            else:
-                sched._wake(gt, seq, outcome)
-                self._turn()
-        else:
-            self._done.append((gt, seq, outcome))
+        if self._turn_handle is not None or self._turning or self._direct >= self.slices:
+            self._done.append((gt, call.seq, outcome))
             self.kick()
+            return
+        # Run it now rather than a loop iteration later: at most `slices` such turns in a loop iteration, so that
+        # a burst of completions in one iteration is not run all at once (the rest wait in `_done`).
+        self._direct += 1
+        if not self._counting and self._direct + 1 >= self.slices:
+            self._counting = True
+            self.loop.call_soon(self._next_iteration)
+        if gt._host_parked is call:
+            # Parked in it with no greenlet; nothing else runnable either, since no turn is pending (_arrange).
+            self._rerun(gt, call, outcome)
+        else:
+            sched._wake(gt, call.seq, outcome)
+            self._turn()
+
+    def _rerun(self, gt: GreenThread, call: _HostCall, outcome: tuple[bool, Any]) -> None:
+        """A round trip's turn: `gt`, parked in `call` with no greenlet, the one thread that can run, gets its
+        outcome and runs on at once (Scheduler._run_inline), a turn of one decision on the loop's greenlet. When
+        it parks in its next async host call and nothing else changed (_run_turn says what), nothing is left to
+        arrange. It is _turn(gt) with the woken thread's delivery and the turn's setup done in place: when the
+        thread needs a greenlet (a sync host call, a wait), that turn takes it over (`started`)."""
+        sched = self.scheduler
+        if sched.current is not sched.main or sched._every_switch:
+            gt._wake_value = outcome
+            gt._what = None
+            gt.state = _RUNNABLE
+            self._turn(gt)  # raises there, or runs it with a greenlet (observed)
+            return
+        gt._host_parked = None
+        host = call.host
+        call.host = None
+        self._awaiting -= 1
+        gt._what = None
+        self._turning = True
+        drains = sched._drains
+        try:
+            try:
+                _settle(gt._target._store, gt._wr_thread, host, outcome)
+            except Exception as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+                gt.exception = exc
+                sched._finish(gt)
+                ran = True
+            else:
+                ran = sched._run_inline(gt)
+            if ran and sched._abort is not None:
+                sched._raise_abort()  # an interrupt or a store limit came meanwhile: the run ends
+        except BaseException as exc:
+            self._turning = False
+            self._abort(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._turning = False
+        if not ran:
+            self._turn(gt, True)
+        elif (
+            gt._host_parked is None
+            or sched._drains != drains
+            or sched._posted
+            or self._turn_handle is not None
+            or len(sched.policy)
+        ):
+            self._arrange()
 
 
 class _Relay:
@@ -741,6 +818,7 @@ class _HostCall:
 
     __slots__ = (
         "client",
+        "loop",
         "gt",
         "seq",
         "coro",
@@ -757,13 +835,14 @@ class _HostCall:
 
     def __init__(self, client: LoopClient, gt: GreenThread, awaitable: Awaitable[Any]) -> None:
         self.client = client
+        self.loop = client.loop
         self.gt = gt
         self.seq = 0  # the thread's block, once it parked
         self.coro: Any = awaitable if type(awaitable) is CoroutineType else _steppable(awaitable)
         # As a Task copies the current context: the host coroutine's own changes stay its own.
         self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
         relay: _Relay | None = gt._host_task
-        if relay is None or relay.closed or relay._loop is not client.loop:
+        if relay is None or relay.closed or relay._loop is not self.loop:
             relay = _proxy(client, gt)
         self.relay = relay
         self.proxy = relay.task
@@ -779,7 +858,7 @@ class _HostCall:
         if self.must_cancel:
             self.must_cancel = False
             exc = asyncio.CancelledError(self.cancel_msg) if self.cancel_msg is not None else asyncio.CancelledError()
-        loop = self.client.loop
+        loop = self.loop
         proxy = self.proxy
         relay = self.relay
         relay.call = self
@@ -790,18 +869,18 @@ class _HostCall:
             else:
                 yielded = self.context.run(self.coro.throw, exc)
         except StopIteration as stop:
+            _leave_task(loop, proxy)
+            relay.call = None
             self.finished = True
             return True, stop.value
-        except Exception as err:  # CancelledError too: cancelled inside the host function, the caller gets that
-            self.finished = True
-            return False, err
-        except BaseException:
-            # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task.
-            self.finished = True
-            raise
-        finally:
+        except BaseException as err:
             _leave_task(loop, proxy)
-            relay.call = None if self.finished else self
+            relay.call = None
+            self.finished = True
+            if isinstance(err, Exception):  # CancelledError too: cancelled inside the host function, the caller gets it
+                return False, err
+            raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task
+        _leave_task(loop, proxy)
         if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
             loop.call_soon(self._resume)
         elif getattr(yielded, "_asyncio_future_blocking", False):
@@ -827,7 +906,7 @@ class _HostCall:
         """A loop callback: the next step; delivered where the coroutine finishes."""
         outcome = self.step(exc)
         if outcome is not None and not self.abandoned:
-            self.client._host_done(self.gt, self.seq, outcome)
+            self.client._host_done(self, outcome)
 
     def cancel(self, msg: Any = None) -> bool:
         """As Task.cancel: the future it awaits is cancelled, or it is thrown CancelledError at its next step."""
@@ -861,20 +940,17 @@ def _settle(store: Store, t: Any, host: HostFunc, outcome: tuple[bool, Any]) -> 
     execution.host_raised(store, t, value)
 
 
-def _next_deadline(sched: Scheduler, ptr: Any) -> int | None:
-    """The earliest deadline of the scheduler's timers and the core's wait timeouts (None: none)."""
+def _next_deadline(sched: Scheduler, core: int) -> int | None:
+    """The earliest deadline of the scheduler's timers and the core's wait timeouts (`core`, _NEVER: none) (None:
+    none)."""
     timers = sched._timers
     deadline = None
-    if not timers:
-        core = int(lib.wr_api_store_next_timeout(ptr))
-        return None if core == _NEVER else core
     for entry in timers[:1]:
         if entry[2] is not None:
             deadline = entry[0]
     if deadline is None and timers:
         live = [e[0] for e in timers if e[2] is not None]  # the head was a cancelled one
         deadline = min(live) if live else None
-    core = int(lib.wr_api_store_next_timeout(ptr))
     if core != _NEVER and (deadline is None or core < deadline):
         deadline = core
     return deadline

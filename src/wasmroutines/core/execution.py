@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._ffi import (
+    NULL,
     WR_DONE,
     WR_HOSTCALL,
     WR_OUT_OF_FUEL,
@@ -48,7 +49,7 @@ from ._ffi import (
 from .backtrace import exhausted_limit, trap_of
 from .errors import OutOfFuel, WasmException, trap
 from .greenthread import _tls
-from .scheduler import Scheduler
+from .scheduler import _NEWS, Scheduler
 from .values import args_to_slots, exn_handle, slots_to_values, tag_of
 
 if TYPE_CHECKING:
@@ -62,11 +63,10 @@ __all__ = [
     "call_host_bits",
     "drive",
     "host_args",
-    "host_of",
+    "host_call",
     "host_raised",
     "host_results",
     "results",
-    "resume",
 ]
 
 WR_WAIT: int = lib.WR_WAIT
@@ -77,6 +77,10 @@ _I32_SIGN = 0x8000_0000
 _I32_WRAP = 0x1_0000_0000
 _I32_MIN = -0x8000_0000
 _get_ident = threading.get_ident
+# The C calls of every host call and wasm run, looked up once (an attribute of `lib` is a lookup each time).
+_wr_exec = lib.wr_api_exec
+_host_call = lib.wr_api_thread_host_call
+_host_args = lib.wr_api_thread_host_args
 
 
 def call(store: Store, func: Any, args: Sequence[int], nresult_slots: int) -> list[int]:
@@ -99,7 +103,7 @@ def begin(store: Store, t: Any, func: Any, args: Sequence[int]) -> int:
         raise trap(trap_message(code), code, (), exhausted_limit(t))
     if store._gc_due:  # a safe point: the arguments are in the callee's frame now
         store._gc_safe_point()
-    return resume(store, t)
+    return store.scheduler._exec(t)
 
 
 def args_buffer(store: Store, args: Sequence[int]) -> Any:
@@ -110,18 +114,6 @@ def args_buffer(store: Store, args: Sequence[int]) -> Any:
         buf[0:n] = args
         return buf
     return ffi.new("uint64_t[]", list(args))
-
-
-def resume(store: Store, t: Any) -> int:
-    """Run the call set up (or begun) on `t` until it stops: the status, as `begin` gives it."""
-    sched = store.scheduler
-    sched._calls += 1
-    status = lib.wr_exec(t)
-    if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(store._native.ptr)):
-        sched._drain()
-    if status in (WR_DONE, WR_TRAP):
-        sched._calls -= 1
-    return status
 
 
 def results(t: Any, nresult_slots: int) -> list[int]:
@@ -171,9 +163,11 @@ def drive(store: Store, t: Any, status: int, nresult_slots: int) -> list[int]:
                         lib.wr_thread_unwind(t)
                     raise
                 lib.wr_api_thread_throw(t, thrown)
-            status = lib.wr_exec(t)
-            if sched._nwaiting or (sched._cswitch and lib.wr_api_store_has_news(native.ptr)):
-                sched._drain()
+            status = _wr_exec(t)
+            if status >= _NEWS:
+                status -= _NEWS
+                if sched._nwaiting or sched._cswitch:
+                    sched._drain()
             if status == WR_DONE:
                 return results(t, nresult_slots)
             if status == WR_TRAP:
@@ -195,8 +189,8 @@ def _thrown(store: Store, status: int, exc: BaseException) -> Any:
 
 
 def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
-    host = host_of(store, sched, t)
-    args = host_args(store, host, t)
+    host, slots = host_call(store, sched, t)
+    args = host_args(store, host, slots)
     # current_scheduler() inside the host function is this store's.
     prev = getattr(_tls, "scheduler", None)
     _tls.scheduler = sched
@@ -227,18 +221,21 @@ def _serve_hostcall(store: Store, sched: Scheduler, t: Any) -> None:
             sched.yield_now()
 
 
-def host_of(store: Store, sched: Scheduler, t: Any) -> HostFunc:
-    """After WR_HOSTCALL: the host function `t` calls."""
+def host_call(store: Store, sched: Scheduler, t: Any) -> tuple[HostFunc, Any]:
+    """After WR_HOSTCALL: the host function `t` calls, and the slots of its arguments (for host_args)."""
     host_id = sched._host_id_out
-    if not lib.wr_api_func_host_id(lib.wr_api_thread_host_func(t), host_id):
+    slots = _host_call(t, host_id)
+    if slots == NULL:
         raise SystemError("WR_HOSTCALL for a function that is not a host function")
-    return store._hosts[host_id[0]]
+    return store._hosts[host_id[0]], slots
 
 
-def host_args(store: Store, host: HostFunc, t: Any) -> list[Any]:
-    """After WR_HOSTCALL: the arguments of `host`'s call as Python values."""
-    slots = lib.wr_api_thread_host_args(t)
+def host_args(store: Store, host: HostFunc, slots: Any) -> list[Any]:
+    """The arguments of a call of `host` (host_call's slots) as Python values."""
     if host.i32:
+        if host.nargs == 1:  # the common case, without a comprehension's frame
+            s = slots[0] & _M32
+            return [s - _I32_WRAP if s & _I32_SIGN else s]
         args: list[Any] = [(s & _M32) - _I32_WRAP if s & _I32_SIGN else s & _M32 for s in ffi.unpack(slots, host.nargs)]
     else:
         args = slots_to_values(store, host.type.params, ffi.unpack(slots, host.nargs))
@@ -253,8 +250,8 @@ def host_results(store: Store, t: Any, host: HostFunc, value: Any) -> None:
     """The host call `t` stopped at returned `value`: its results go where the call reads them."""
     # Where the results go, read again: a call into wasm from the host function may have moved the thread's
     # stacks (wr_exec.h); leaving it gave the thread this call's slots back.
-    slots = lib.wr_api_thread_host_args(t)
-    if host.i32 and (value is None if not host.type.results else type(value) is int and _I32_MIN <= value <= _M32):
+    slots = _host_args(t)
+    if host.i32 and (value is None if host.void else type(value) is int and _I32_MIN <= value <= _M32):
         if value is not None:
             slots[0] = value & _M32
     else:

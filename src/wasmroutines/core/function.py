@@ -168,18 +168,15 @@ class Function(StoreObject):
             raise
 
     def _set_up_on(self, t: Any, arg_slots: Sequence[int]) -> bool:
-        """Set up a call on wr_thread `t` without running it, for the C core or `_resume_on` to start (a spawned
-        thread: wr_api_thread_begin). False when it cannot start (stack exhausted): `_begin_on` then raises why."""
+        """Set up a call on wr_thread `t` without running it, for the C core or the scheduler to start (a spawned
+        thread: wr_api_thread_begin; Scheduler._run_inline). False when it cannot start (stack exhausted):
+        `_begin_on` then raises why."""
         return lib.wr_api_thread_begin(t, self._ptr, execution.args_buffer(self._store, arg_slots)) == 0
-
-    def _resume_on(self, t: Any) -> tuple[int, Any]:
-        """Run the call set up on `t` until it first stops: as `_begin_on`."""
-        return self._outcome(t, execution.resume(self._store, t))
 
     def _run_set_up(self, t: Any) -> list[int]:
         """Run the call set up on `t` to its end: its raw results (or raise), as call_bits gives them."""
         try:
-            return execution.drive(self._store, t, execution.resume(self._store, t), self.type.result_slots)
+            return execution.drive(self._store, t, self._store.scheduler._exec(t), self.type.result_slots)
         except StackExhausted as e:
             self._store._name_stack_limit(e)
             raise

@@ -98,6 +98,7 @@ class Policy(Protocol):
 
 
 _CORE_DECIDES: dict[type, bool] = {}
+_policy_len = lib.wr_policy_len  # looked up once: asked at every loop turn (aio.py)
 
 
 def _no_adopt(task: Any) -> GreenThread:
@@ -158,7 +159,7 @@ class BuiltinPolicy:
         return int(lib.wr_policy_slice(self._ptr))
 
     def __len__(self) -> int:
-        return int(lib.wr_policy_len(self._ptr))
+        return int(_policy_len(self._ptr))
 
     # ---- events from the scheduler ----
 

@@ -111,9 +111,15 @@ DIRECT_HANDOFF = True
 #: slice, as the Python scheduler looks at them.
 CHECK_EVERY, CHECK_UNITS = 4096, 1 << 22
 CHECK_EVERY_HOST, CHECK_UNITS_HOST = 64, 1 << 20
+#: Added to wr_api_exec's status when the core has news for the drain (Scheduler._exec).
+_NEWS: int = lib.WR_API_NEWS
 #: No thread chosen yet (Scheduler._switch_out's `picked`).
 _UNPICKED: Any = object()
 _get_ident = threading.get_ident
+# C calls made at every wasm run, looked up once (an attribute of `lib` is a lookup each time).
+_wr_exec = lib.wr_api_exec
+_wr_exec_slice = lib.wr_api_exec_slice
+_set_budget = lib.wr_api_thread_set_budget
 
 
 def _by_id(gt: GreenThread) -> int:
@@ -145,6 +151,7 @@ class Scheduler(Reactor):
         self._live: dict[int, GreenThread] = {0: self.main}  # by id, which is also the wr_thread's host_id
         self._calls = 0  # wasm calls in progress on any thread
         self._nwaiting = 0  # threads in WAITING: when 0 the woken list is empty and not worth a C call
+        self._drains = 0  # drains that found news (_drain): a loop turn tells whether the core changed anything
         self._init_reactor()
         self._abort: BaseException | None = None
         self._handoff: GreenThread | None = None  # picked by a direct handoff, to be started by the hub
@@ -502,10 +509,14 @@ class Scheduler(Reactor):
         between two slices (a virtual clock's timers cannot: it moves only when every thread is blocked), and
         the schedule is the same either way; fair round robin promises no schedule and keeps switching in C,
         checking about once a slice."""
+        builtin = self._builtin
+        #: Host calls take part in no decision or event: no observer, no policy told of slices or host calls.
+        self._plain_host_calls = (
+            self._observer is None and self._slice_events is None and (builtin is None or not builtin._hostcall_switch)
+        )
         ptr = self._native.ptr
         if ptr is None:
             return
-        builtin = self._builtin
         hook = self._on_thread_exit
         spawns = (
             DIRECT_HANDOFF
@@ -662,17 +673,37 @@ class Scheduler(Reactor):
             self._push(gt, PUSH_PREEMPTED)
             self._switch_out(gt)
 
-    def _yield_to(self, gt: GreenThread) -> None:
-        """yield_now when `gt`, just made runnable and not queued, is the one thread that can run: it runs next,
-        with a fresh slice, without a trip through the policy's queue (a loop turn's direct wake, aio.py)."""
+    def _run_woken(self, gt: GreenThread, started: bool = False) -> None:
+        """yield_now when `gt`, woken from an async host call it parked in with no greenlet and not queued, is the
+        one thread that can run (a loop turn's direct wake, aio.py): it runs at once, with a fresh slice, on the
+        root's greenlet (_start_inline), with no trip through the policy's queue and no switch. Only when it stops
+        where it needs a greenlet of its own (`started`: it did so already, run by aio.py) does the root queue
+        itself behind it, the hub starting that greenlet as it starts every new one (_switch_out)."""
+        if not started and self._start_inline(gt):  # parked in an async host call again, or ended
+            if self._abort is not None:
+                self._raise_abort()
+            return
         root = self.current
         root.state = _RUNNABLE
         self._push(root, PUSH_PREEMPTED)
-        if gt._wr_thread is not None:
-            lib.wr_api_thread_set_budget(gt._wr_thread, self.policy.slice(gt))
-        self._switch_out(root, gt)
+        self._handoff = gt
+        self._handoff_entered = gt._glet is not None  # its slice started (it ran), unless it could not run inline
+        self._switch_out(root, None)
 
     # ---- the call driver's entry points (execution.py) ----
+
+    def _exec(self, t: Any, budget: int | None = None) -> int:
+        """Run the call set up (or begun) on wr_thread `t` until it stops (with a fresh slice of `budget` units
+        first, if given): its status, what the core changed collected (_drain)."""
+        self._calls += 1
+        status = _wr_exec(t) if budget is None else _wr_exec_slice(t, budget)
+        if status >= _NEWS:
+            status -= _NEWS
+            if self._nwaiting or self._cswitch:
+                self._drain()
+        if status in (WR_DONE, WR_TRAP):
+            self._calls -= 1
+        return status
 
     def _thread_of(self, gt: GreenThread, store: Any) -> Any:
         """The wr_thread `gt`'s wasm calls run on, made on first use.
@@ -723,7 +754,7 @@ class Scheduler(Reactor):
         started = self._started_out
         task = lib.wr_api_store_pop(ptr, started)
         if started[0] and (self._nwaiting or lib.wr_api_store_has_news(ptr)):
-            self._drain()  # what those threads changed, as after any wr_exec (execution.resume)
+            self._drain()  # what those threads changed, as after any wr_exec (Scheduler._exec)
         if task == NULL:
             return None, False
         gt = self._live.get(int(lib.wr_api_task_host_id(task)))
@@ -910,9 +941,7 @@ class Scheduler(Reactor):
         thread when the C core chose it (its slice started), None when it found
         nobody runnable.
         """
-        hub = self._hub
-        if hub is None or hub.dead:
-            hub = self._hub = greenlet(functools.partial(_hub_main, weakref.ref(self)), getcurrent())
+        hub = self._the_hub()
         if gt is self.main:
             gt._glet = getcurrent()
         while DIRECT_HANDOFF and self._abort is None:
@@ -958,6 +987,13 @@ class Scheduler(Reactor):
         hub.switch()
         self._check_pending(gt)
 
+    def _the_hub(self) -> greenlet:
+        """The hub greenlet, made (as a child of the current greenlet: the root's) when there is none."""
+        hub = self._hub
+        if hub is None or hub.dead:
+            hub = self._hub = greenlet(functools.partial(_hub_main, weakref.ref(self)), getcurrent())
+        return hub
+
     def _check_pending(self, gt: GreenThread) -> None:
         """`gt` runs again: raise the abort left for it (the root), or the wall-time limit once passed."""
         exc = gt._pending
@@ -986,35 +1022,50 @@ class Scheduler(Reactor):
                 return True
         if not gt._wasm or t is None or self._every_switch:
             return False
+        return self._run_inline(gt, entered)
+
+    def _run_inline(self, gt: GreenThread, entered: bool = False) -> bool:
+        """Run wasm thread `gt`, with no greenlet and its call set up (or begun), on this greenlet until it stops: as
+        _start_inline from its checks on (True: it ended, or parked in an async host call; False: it has a greenlet
+        now, runnable, its slice started). aio.py runs a woken thread's round trip through it."""
+        t = gt._wr_thread
         prev = self.current
         self.current = gt
         gt.state = _RUNNING
+        budget = None
         if not entered:
-            lib.wr_api_thread_set_budget(t, self.policy.slice(gt))
+            budget = self.policy.slice(gt)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
         _tls.scheduler = self
         func = gt._target
         try:
-            status, payload = func._resume_on(t) if gt._begun else func._begin_on(t, gt._args)
+            if gt._begun:
+                status, payload = self._exec(t, budget), None
+            else:
+                if budget is not None:
+                    _set_budget(t, budget)
+                status, payload = func._begin_on(t, gt._args)
             client = self._aio
             while status == WR_HOSTCALL and client is not None:
                 # An async host call, in a loop turn: served here, the thread parked with no greenlet if it waits.
                 parked = client._host_call_inline(gt, t)
                 if parked is None:
                     break
-                self._calls -= 1  # counted again by _resume_on
+                self._calls -= 1  # counted again by _exec
                 if parked:
                     self.current = prev
                     return True
-                status, payload = func._resume_on(t)
+                status = self._exec(t)
+            if payload is None and status in (WR_DONE, WR_TRAP):
+                status, payload = func._outcome(t, status)
             if status == WR_DONE:
                 gt._result = payload
             elif status == WR_TRAP:
                 gt.exception = payload
             else:
                 self._calls -= 1  # counted again by _resume
-                gt._glet = greenlet(functools.partial(gt._resume, status), self._hub)
+                gt._glet = greenlet(functools.partial(gt._resume, status), self._the_hub())
                 if gt._context is not None:
                     gt._glet.gr_context = gt._context
                 gt.state = _RUNNABLE
@@ -1093,6 +1144,15 @@ class Scheduler(Reactor):
                 entered = gt._glet is not None  # it stopped: its greenlet goes on from there
         return self._enter(gt, entered)
 
+    def _raise_abort(self) -> NoReturn:
+        """An abort came (an interrupt, a store limit) while the root ran a thread on its own greenlet
+        (_run_inline, from a loop turn): the root raises it now, as it does once the hub hands it over
+        (_abort_root)."""
+        exc, self._abort = self._abort, None
+        self._sync_core()
+        assert exc is not None
+        raise exc
+
     def _abort_root(self) -> greenlet:
         """Undo the root's block and leave the pending abort (Deadlock, an interrupt) for it to raise."""
         exc, self._abort = self._abort, None
@@ -1124,6 +1184,7 @@ class Scheduler(Reactor):
         ptr = self._native.ptr
         if not lib.wr_api_store_has_news(ptr):
             return
+        self._drains += 1
         if self._events_on is not None:
             self._feed_switches()
         take = lib.wr_api_store_take_woken

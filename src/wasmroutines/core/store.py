@@ -139,7 +139,7 @@ def stack_sizes(depth: int, slots: int, max_bytes: int | None) -> tuple[int, int
 class HostFunc:
     """A Python callable registered as a host function, with its type."""
 
-    __slots__ = ("func", "type", "nargs", "i32", "coroutine_function")
+    __slots__ = ("func", "type", "nargs", "i32", "void", "coroutine_function", "awaits")
 
     def __init__(self, func: Callable[..., Any], type: FuncType) -> None:
         self.func = func
@@ -147,10 +147,13 @@ class HostFunc:
         #: The `async def` function behind `func` (aio.awaiting), which a loop turn may call without `func`: a
         #: thread with no greenlet then parks in it without one (aio.LoopClient._host_call_inline).
         self.coroutine_function: Callable[..., Any] | None = getattr(func, "_coroutine_function", None)
+        #: What a thread parked in a call of it is blocked on, in words (GreenThread.blocked_on).
+        self.awaits = f"await {getattr(self.coroutine_function, '__qualname__', None) or 'coroutine'}"
         #: What the call driver reads first (execution.py): the argument slots, and whether every param is an
         #: i32 and the results one i32 or none (most of WASI), which it converts without the general path.
         self.nargs = sum(t.slots for t in type.params)
         self.i32 = all(t is ValType.I32 for t in type.params) and type.results in ((), (ValType.I32,))
+        self.void = not type.results
 
 
 def closed_error(what: str) -> StoreClosedError:
