@@ -146,6 +146,66 @@ def test_an_async_host_function_called_synchronously_raises() -> None:
     assert called == []  # the coroutine was closed, never run
 
 
+@pytest.mark.parametrize("seed", [None, 3])
+def test_a_cancelled_await_in_a_host_coroutine_ends_only_its_call(run: Any, seed: int | None) -> None:
+    """What a host coroutine awaits is cancelled by someone else: its call raises CancelledError, as the task would
+    in asyncio; the store's other calls go on (seeded: the thread parks with a greenlet)."""
+
+    async def main() -> tuple[list[Any], list[Any]]:
+        store = Store(policy=SeededPolicy(seed) if seed is not None else None)
+        loop = asyncio.get_running_loop()
+        errors: list[Any] = []
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        futures: dict[int, asyncio.Future[int]] = {}
+
+        async def look(x: int) -> int:
+            futures[x] = loop.create_future()
+            return await futures[x]
+
+        f = _instance(store, look).exports.f
+        calls = [asyncio.ensure_future(f.call_async(x)) for x in (1, 2)]
+        while len(futures) < 2:
+            await asyncio.sleep(0)
+        futures[1].cancel()
+        futures[2].set_result(20)
+        # (a bound only so that a thread left parked fails the test rather than hangs it)
+        outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 30)
+        assert store.scheduler.alive == []
+        return [type(o).__name__ if isinstance(o, BaseException) else o for o in outcomes], errors
+
+    assert run(main()) == (["CancelledError", 21], [])
+
+
+def test_a_call_cancelled_while_parked_inline_leaves_nothing_to_the_loop(run: Any) -> None:
+    """Its host coroutine is cancelled and ends with CancelledError, delivered nowhere: not to a freed thread, not to
+    the loop's exception handler."""
+
+    async def main() -> list[Any]:
+        store = Store()
+        loop = asyncio.get_running_loop()
+        errors: list[Any] = []
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        started = asyncio.Event()
+
+        async def look(x: int) -> int:
+            started.set()
+            await asyncio.sleep(3600)
+            return x
+
+        call = asyncio.ensure_future(_instance(store, look).exports.f.call_async(5))
+        await started.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert store.scheduler._aio._awaiting == 0
+        assert await _instance(store, lambda x: x).exports.f.call_async(1) == 2
+        return errors
+
+    assert run(main()) == []
+
+
 def test_cancelling_kills_the_thread_and_its_host_task(run: Any) -> None:
     async def main() -> None:
         store = Store()

@@ -47,7 +47,8 @@ ffibuilder.set_source(
     # -fno-tree-slp-vectorize: GCC 12's -O2 pairs the run loop's pc and fp into vector registers (from the
     # stores that save them before a call or a collection), then factors every handler's computed goto into one
     # shared jump with the pair's shuffles before it, too long to be duplicated back: ~11 more instructions per
-    # dispatched instruction (callgrind: micro loop 183M -> 339M instructions). docs/interpreter.md "Instructions defined once".
+    # dispatched instruction (callgrind: micro loop 183M -> 339M instructions). docs/interpreter.md, "Instructions
+    # defined once".
     extra_compile_args=["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-tree-slp-vectorize"],
 )
 

@@ -702,7 +702,7 @@ class LoopClient:
         try:
             try:
                 _settle(gt._target._store, gt._wr_thread, host, outcome)
-            except Exception as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+            except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
                 gt.exception = exc
                 sched._finish(gt)
                 ran = True
@@ -810,6 +810,12 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     return relay
 
 
+#: What a host coroutine may end with as its caller's error rather than the loop's: CancelledError too (a
+#: BaseException since 3.8): what the coroutine awaited was cancelled by someone else, or its thread was killed (the
+#: outcome then goes nowhere). KeyboardInterrupt and SystemExit go on out, as from any task.
+FAILS: tuple[type[BaseException], ...] = (Exception, asyncio.CancelledError)
+
+
 class _HostCall:
     """One async host call: its coroutine stepped as a Task steps one (send or throw in its context, the proxy task
     entered as the current task; a bare yield runs it again next iteration, a yielded future when that is done),
@@ -877,7 +883,7 @@ class _HostCall:
             _leave_task(loop, proxy)
             relay.call = None
             self.finished = True
-            if isinstance(err, Exception):  # CancelledError too: cancelled inside the host function, the caller gets it
+            if isinstance(err, FAILS):
                 return False, err
             raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task
         _leave_task(loop, proxy)

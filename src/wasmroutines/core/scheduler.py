@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import sys
 import threading
 import time
 import weakref
@@ -124,6 +125,12 @@ _set_budget = lib.wr_api_thread_set_budget
 
 def _by_id(gt: GreenThread) -> int:
     return gt.id
+
+
+def _cancelled(exc: BaseException) -> bool:
+    """`exc` is asyncio's CancelledError (asyncio is imported only where used: none can exist until it is)."""
+    aio = sys.modules.get("asyncio")
+    return aio is not None and isinstance(exc, aio.CancelledError)
 
 
 class Scheduler(Reactor):
@@ -1014,9 +1021,11 @@ class Scheduler(Reactor):
         t = gt._wr_thread
         if gt._host_parked is not None:
             # Woken from an async host call it parked in with no greenlet (aio.py): the outcome goes in first.
+            from .aio import FAILS
+
             try:
                 self._aio._deliver_inline(gt)
-            except Exception as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+            except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
                 gt.exception = exc
                 self._finish(gt)
                 return True
@@ -1254,6 +1263,10 @@ class Scheduler(Reactor):
             gt._wr_thread = None
             self._release_wr_thread(t)  # untied from its task as it is recycled or freed
         gt._args = gt._arg_values = ()
+        parked = gt._host_parked
+        if parked is not None:  # killed while parked with no greenlet in an async host call: nobody to deliver to
+            gt._host_parked = None
+            parked.abandon()
         relay = gt._host_task
         if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
             gt._host_task = None
@@ -1262,8 +1275,14 @@ class Scheduler(Reactor):
         for waiter, seq in joiners:
             self._wake(waiter, seq, True)
         exc = gt.exception
-        if exc is not None and not isinstance(exc, (Exception, GreenletExit)) and self._abort is None:
-            # KeyboardInterrupt, SystemExit and the like end the run, as in a plain call.
+        if (
+            exc is not None
+            and not isinstance(exc, (Exception, GreenletExit))
+            and self._abort is None
+            and not _cancelled(exc)
+        ):
+            # KeyboardInterrupt, SystemExit and the like end the run, as in a plain call. A CancelledError (what an
+            # async host function awaited was cancelled) ends its thread only, as it ends only its task in asyncio.
             self._abort = exc
             self._sync_core()
         hook = self.on_thread_exit
