@@ -1,0 +1,98 @@
+"""tools/difftest.py's --gc: both engines must report the same, meaningful projection of GC references.
+
+wasmtime-py hands out no GC reference, so the adapter modules (which copy the module's types) lower each to a class
+and a value: null, an i31 and its value, a struct or an array and its most specific type among the module's, a
+function and its type, an extern and what it holds. Imported functions and tags come from the provider, declared
+with the module's own type (a subtype in a recursion group, here), and non-nullable imports get default objects.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+GC = """(module
+  (rec (type $base (sub (struct (field i32))))
+       (type $point (sub $base (struct (field i32) (field (mut i64))))))
+  (type $bytes (array (mut i8)))
+  (rec (type $cb (sub (func (param (ref null $point)) (result (ref $bytes))))) (type $pad (struct)))
+  (type $unary (func (param i32) (result i32)))
+  (import "a" "cb" (func $cb (type $cb)))
+  (import "a" "g" (global $g (ref $point)))
+  (import "a" "t" (table 2 (ref $base)))
+  (import "a" "tag" (tag $tag (param (ref null $base))))
+  (global $gp (export "gp") (mut (ref null $base)) (ref.null $base))
+  (table $tp (export "tp") 4 anyref)
+  (func $id (export "id") (type $unary) local.get 0)
+  (elem declare func $id)
+  (func (export "point") (result (ref $base)) (struct.new $point (i32.const 1) (i64.const 2)))
+  (func (export "base") (result anyref) (struct.new $base (i32.const 1)))
+  (func (export "i31") (result i31ref) (ref.i31 (i32.const -5)))
+  (func (export "array") (result eqref) (array.new_default $bytes (i32.const 3)))
+  (func (export "func") (result (ref null $unary)) (ref.func $id))
+  (func (export "extern") (result externref) (extern.convert_any (ref.i31 (i32.const 9))))
+  (func (export "null") (result nullref) (ref.null none))
+  (func (export "import") (result i32)
+    (drop (call $cb (ref.null $point)))
+    (global.set $gp (global.get $g))
+    (table.set $tp (i32.const 2) (ref.i31 (i32.const 1)))
+    (struct.get $point 1 (global.get $g)) (i32.wrap_i64))
+  (func (export "cast") (param anyref) (result i32) (ref.cast (ref $point) (local.get 0)) (drop) (i32.const 1))
+  (func (export "throw") (throw $tag (struct.new $base (i32.const 4))))
+)"""
+
+
+@pytest.fixture(scope="module")
+def difftest() -> Iterator[ModuleType]:
+    pytest.importorskip("wasmtime")
+    spec = importlib.util.spec_from_file_location("difftest_gc", ROOT / "tools" / "difftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["difftest_gc"] = module  # its own copy: --gc's globals stay out of the other tests' difftest
+    spec.loader.exec_module(module)
+    module._gc = module._wasm3 = True  # as main() sets them for --gc --wasm3 (tags: exceptions)
+    module._ENGINE = None
+    yield module
+    del sys.modules["difftest_gc"]
+
+
+def _both(difftest: ModuleType, wasm: bytes) -> tuple[Any, Any]:
+    imports, exports, plan = difftest.plan_for(wasm, random.Random(difftest.FILE_PLAN_SEED))
+    return difftest.run_ours(wasm, imports, exports, plan), difftest.run_wasmtime(wasm, imports, exports, plan)
+
+
+def test_gc_references_compare(difftest: ModuleType, wat: Any) -> None:
+    ours, ref = _both(difftest, wat(GC))
+    assert difftest.differences(ours, ref) == []
+    assert ours.instantiate == "ok"
+    calls = dict(ours.calls)
+    assert calls["point"] == ("struct:1",)  # the most specific of the module's types: $point, not $base
+    assert calls["base"] == ("struct:0",)
+    assert calls["i31"] == ("i31:-5",)
+    assert calls["array"] == ("array:2",)
+    assert calls["func"] == ("func:5",)
+    assert calls["extern"] == ("extern i31:9",)
+    assert calls["null"] == ("null",)
+    assert calls["import"] == (0,)  # the provider's default $point: (struct.new $point 0 0)
+    assert calls["cast"] == "trap: cast failure"  # a null argument
+    assert calls["throw"] == "exception: import 3 ('ref',)"
+    assert ours.hostcalls == [(0, ("null",))]
+    assert ours.globals["gp"] == "struct:1"
+    assert ours.tables["tp"] == difftest.table_summary(4, ["null", "null", "ref", "null"])
+
+
+def test_a_different_struct_type_is_a_difference(difftest: ModuleType, wat: Any) -> None:
+    ours, _ = _both(difftest, wat(GC))
+    _, ref = _both(
+        difftest, wat(GC.replace("(struct.new $point (i32.const 1) (i64.const 2))", "(struct.new $base (i32.const 1))"))
+    )
+    assert difftest.differences(ours, ref) == ["call 'point': ours ('struct:1',), wasmtime ('struct:0',)"]
