@@ -96,3 +96,18 @@ def test_a_different_struct_type_is_a_difference(difftest: ModuleType, wat: Any)
         difftest, wat(GC.replace("(struct.new $point (i32.const 1) (i64.const 2))", "(struct.new $base (i32.const 1))"))
     )
     assert difftest.differences(ours, ref) == ["call 'point': ours ('struct:1',), wasmtime ('struct:0',)"]
+
+
+def test_an_uninhabited_import_is_not_run(difftest: ModuleType, wat: Any) -> None:
+    wasm = wat('(module (global (import "a" "g") (ref none)))')
+    status, diffs, why, _ = difftest.check_run(wasm, random.Random(difftest.FILE_PLAN_SEED))
+    assert (status, why) == ("inconclusive", "an uninhabited import")
+    assert diffs == ["not run: import 0: a global of (ref none) has no value the provider can make"]
+
+
+def test_an_allocation_over_both_heaps(difftest: ModuleType, wat: Any) -> None:
+    """Both GC heaps are capped (GC_HEAP_LIMIT): a 4 GiB array fails at once, in both the same way."""
+    ours, ref = _both(
+        difftest, wat("(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const -1))))")
+    )
+    assert ours.instantiate == ref.instantiate == "trap: allocation too large"
