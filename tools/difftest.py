@@ -557,17 +557,18 @@ def is_gc(kind: str) -> bool:
 
 def lowered(types: Sequence[str]) -> list[str]:
     """The types with each v128 as two i64 lanes, each exnref as an i32 (1 for null), each GC reference as two
-    i32s (class and value)."""
+    i32s and an i64 (class, value and digest)."""
     out = []
     for t in types:
-        out += ["i64", "i64"] if t == "v128" else ["i32"] if is_exn(t) else ["i32", "i32"] if is_gc(t) else [t]
+        out += ["i64", "i64"] if t == "v128" else ["i32"] if is_exn(t) else ["i32", "i32", "i64"] if is_gc(t) else [t]
     return out
 
 
 def raise_values(types: Sequence[str], values: Sequence[Any]) -> tuple[Any, ...]:
     """Normalized values of the lowered types back to `types`: a v128 as 'v128:' and its 32 hex digits, an
-    exnref as 'null' or 'ref', a GC reference as 'null' or its class and value ('i31:-5', 'struct:3' for a
-    struct whose type is the module's type 3, 'func:-1' for a function of none of the module's types)."""
+    exnref as 'null' or 'ref', a GC reference as 'null' or its class and value ('i31:-5', 'func:-1' for a function
+    of none of the module's types; 'struct:3#' and a digest of its fields for a struct whose type is the module's
+    type 3, likewise an array's)."""
     out, it = [], iter(values)
     for t in types:
         if t == "v128":
@@ -576,9 +577,10 @@ def raise_values(types: Sequence[str], values: Sequence[Any]) -> tuple[Any, ...]
         elif is_exn(t):
             out.append("null" if next(it) == 1 else "ref")
         elif is_gc(t):
-            kind, value = next(it), next(it)
+            kind, value, digest = next(it), next(it), next(it)
             value = value - (1 << 32) if value >> 31 else value
-            out.append("null" if kind == 0 else f"{GC_CLASSES.get(kind, kind)}:{value}")
+            shown = "null" if kind == 0 else f"{GC_CLASSES.get(kind, kind)}:{value}"
+            out.append(shown + (f"#{digest:016x}" if GC_CLASSES.get(kind, "").endswith(("struct", "array")) else ""))
         else:
             out.append(next(it))
     return tuple(out)
@@ -590,7 +592,7 @@ def lower_args(args: Sequence[Arg]) -> list[Arg]:
         if a.kind == "v128":
             out += [Arg("i64", lane - (1 << 64) if lane >> 63 else lane) for lane in a.value]
         elif is_exn(a.kind) or is_gc(a.kind):  # the caller passes a null (or a default object) in its place
-            out += [Arg("i32", 1) for _ in lowered([a.kind])]
+            out += [Arg(lane, 1) for lane in lowered([a.kind])]
         else:
             out.append(a)
     return out
@@ -643,8 +645,9 @@ class Uninhabited(Exception):
 
 def default_code(t: str, need: set[int], depth: int = 0) -> list[str] | None:
     """Instructions (a constant expression) that push a value of type `t`: a zero, a null, or for a non-nullable
-    reference a default object (i31 0, a struct of defaults, an empty array, a function of the type that traps
-    when called, recorded in `need`); None when there is none (a bottom type, exn, a struct that holds itself)."""
+    reference a default object (i31 0, a struct of defaults, an array of two defaults, a function of the type that
+    traps when called, recorded in `need`); None when there is none (a bottom type, exn, a struct that holds
+    itself)."""
     if t in _ZERO_WAT:
         return [_ZERO_WAT[t]]
     parts = ref_parts(t)
@@ -672,8 +675,9 @@ def default_code(t: str, need: set[int], depth: int = 0) -> list[str] | None:
     if kind == "func":
         need.add(k)
         return [f"ref.func $d{k}"]
-    if kind == "array":
-        return [f"array.new_fixed {k} 0"]
+    if kind == "array":  # two default elements, or none
+        element = default_code(types.fields[k][0], need, depth + 1)
+        return [f"array.new_fixed {k} 0"] if element is None else [*element, "i32.const 2", f"array.new {k}"]
     code = []
     for f in types.fields[k]:
         part = default_code(f, need, depth + 1)
@@ -683,9 +687,21 @@ def default_code(t: str, need: set[int], depth: int = 0) -> list[str] | None:
     return [*code, f"struct.new {k}"]
 
 
+def argument_code(t: str, need: set[int], n: int) -> list[str]:
+    """The caller's argument of reference type `t` (the n-th of a run): a default object (default_code) where it
+    has one, so that objects flow through the module's code; null for every fourth nullable one (and for exnref),
+    so that null paths (traps) run too."""
+    parts = ref_parts(t)
+    if parts is not None and parts[0] and n % 4 and not is_exn(t):
+        code = default_code(f"(ref {parts[1]})", need)
+        if code is not None:
+            return code
+    return default_code(t, need) or ["unreachable"]
+
+
 def _gc_helpers(need: set[int]) -> list[str]:
-    """What an adapter adds to the module's types: the functions that lower a GC reference to (class, value),
-    and the functions `default_code` asked for (each traps when called), declared for ref.func."""
+    """What an adapter adds to the module's types: the functions that lower a GC reference to (class, value,
+    digest), and the functions `default_code` asked for (each traps when called), declared for ref.func."""
     types = _TYPES
     if types is None:
         return []
@@ -693,25 +709,82 @@ def _gc_helpers(need: set[int]) -> list[str]:
     def tests(kinds: dict[str, int]) -> str:
         # From the last type down: the first match is the most specific (a supertype comes before its subtypes).
         return " ".join(
-            f"(if (ref.test (ref {k}) (local.get 0)) (then (return (i32.const {kinds[kind]}) (i32.const {k}))))"
+            f"(if (ref.test (ref {k}) (local.get 0)) (then (return (i32.const {kinds[kind]}) (i32.const {k}) "
+            + (f"(call $digest{k} (ref.cast (ref {k}) (local.get 0))))))" if kind != "func" else "(i64.const 0))))")
             for k, kind in sorted(types.kinds.items(), reverse=True)
             if kind in kinds
         )
 
-    null = "(if (ref.is_null (local.get 0)) (then (return (i32.const 0) (i32.const 0))))"
+    null = "(if (ref.is_null (local.get 0)) (then (return (i32.const 0) (i32.const 0) (i64.const 0))))"
     i31 = "(if (ref.test (ref i31) (local.get 0)) (then (return (i32.const 1) (i31.get_s (ref.cast (ref i31) "
-    i31 += "(local.get 0))))))"
+    i31 += "(local.get 0))) (i64.const 0))))"
     defs = [
-        f"(func $any_class (param anyref) (result i32 i32) {null} {i31} {tests({'struct': 2, 'array': 3})} "
-        "(i32.const 4) (i32.const 0))",
-        f"(func $func_class (param funcref) (result i32 i32) {null} {tests({'func': 5})} (i32.const 5) (i32.const -1))",
-        f"(func $extern_class (param externref) (result i32 i32) (local i32) {null} "
-        "local.get 0 any.convert_extern call $any_class local.set 1 i32.const 10 i32.add local.get 1)",
+        f"(func $any_class (param anyref) (result i32 i32 i64) {null} {i31} {tests({'struct': 2, 'array': 3})} "
+        "(i32.const 4) (i32.const 0) (i64.const 0))",
+        f"(func $func_class (param funcref) (result i32 i32 i64) {null} {tests({'func': 5})} "
+        "(i32.const 5) (i32.const -1) (i64.const 0))",
+        f"(func $extern_class (param externref) (result i32 i32 i64) (local i32 i32 i64) {null} "
+        "local.get 0 any.convert_extern call $any_class local.set 3 local.set 2 i32.const 10 i32.add "
+        "local.get 2 local.get 3)",
+        *_DIGEST_HELPERS,
     ]
+    for k, kind in types.kinds.items():
+        if kind in ("struct", "array"):
+            defs.append(_digest_wat(k, kind, types.fields[k]))
     defs += [f"(func $d{k} (type {k}) unreachable)" for k in sorted(need)]
     if need:
         defs.append(f"(elem declare func {' '.join(f'$d{k}' for k in sorted(need))})")
     return defs
+
+
+# A digest of a struct's fields or an array's length and first DIGEST_ELEMENTS elements, each as an i64 (a NaN as
+# the canonical one's bits, a v128 as its lanes folded, a reference as whether it is null), folded FNV-style.
+DIGEST_ELEMENTS = 64
+_DIGEST_HELPERS = [
+    "(func $f32bits (param f32) (result i64) (if (result i64) (f32.ne (local.get 0) (local.get 0)) "
+    "(then (i64.const 0x7fc00000)) (else (i64.extend_i32_u (i32.reinterpret_f32 (local.get 0))))))",
+    "(func $f64bits (param f64) (result i64) (if (result i64) (f64.ne (local.get 0) (local.get 0)) "
+    "(then (i64.const 0x7ff8000000000000)) (else (i64.reinterpret_f64 (local.get 0)))))",
+    "(func $v128bits (param v128) (result i64) (i64.xor (i64x2.extract_lane 0 (local.get 0)) "
+    "(i64.rotl (i64x2.extract_lane 1 (local.get 0)) (i64.const 1))))",
+    "(func $fold (param i64 i64) (result i64) (i64.xor (i64.mul (local.get 0) (i64.const 0x100000001b3)) "
+    "(local.get 1)))",
+]
+
+
+def _digest_value(storage: str, op: str, operands: str) -> str:
+    """An i64 of a field or element of storage type `storage`, read by `op` (struct.get or array.get, whose _u
+    form reads a packed one) with `operands`, as _DIGEST_HELPERS says."""
+    get = f"{op} {operands}"
+    if storage in ("i8", "i16"):
+        return f"(i64.extend_i32_u ({op}_u {operands}))"
+    if storage == "i32":
+        return f"(i64.extend_i32_u ({get}))"
+    if storage == "i64":
+        return f"({get})"
+    if storage in ("f32", "f64", "v128"):
+        return f"(call ${storage}bits ({get}))"
+    return f"(i64.extend_i32_u (ref.is_null ({get})))"
+
+
+def _digest_wat(k: int, kind: str, fields: list[str]) -> str:
+    """$digest<k>: the digest of a struct or array of type k."""
+    if kind == "struct":
+        body = " ".join(
+            f"(local.set $h (call $fold (local.get $h) {_digest_value(f, 'struct.get', f'{k} {n} (local.get 0)')}))"
+            for n, f in enumerate(fields)
+        )
+        return f"(func $digest{k} (param (ref {k})) (result i64) (local $h i64) {body} (local.get $h))"
+    element = _digest_value(fields[0], "array.get", f"{k} (local.get 0) (local.get $i)")
+    return (
+        f"(func $digest{k} (param (ref {k})) (result i64) (local $h i64) (local $i i32) (local $n i32) "
+        f"(local.set $n (array.len (local.get 0))) (local.set $h (i64.extend_i32_u (local.get $n))) "
+        f"(if (i32.gt_u (local.get $n) (i32.const {DIGEST_ELEMENTS})) "
+        f"(then (local.set $n (i32.const {DIGEST_ELEMENTS}))))"
+        "(block $done (loop $l (br_if $done (i32.ge_u (local.get $i) (local.get $n))) "
+        f"(local.set $h (call $fold (local.get $h) {element})) "
+        "(local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))) (local.get $h))"
+    )
 
 
 def _adapter(heads: list[str], defs: list[str], need: set[int]) -> str | None:
@@ -778,7 +851,7 @@ def caller_wat(exports: Sequence[ExportSpec]) -> str | None:
                 if t == "v128":
                     body += [f"local.get {j}", "i64x2.splat", f"local.get {j + 1}", "i64x2.replace_lane 1"]
                 elif is_exn(t) or is_gc(t):
-                    body += default_code(t, need) or ["unreachable"]
+                    body += argument_code(t, need, k + j)
                 else:
                     body.append(f"local.get {j}")
                 j += len(lowered([t]))
