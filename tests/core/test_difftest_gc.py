@@ -8,17 +8,14 @@ with the module's own type (a subtype in a recursion group, here), and non-nulla
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from difftest_module import load_difftest, run_both
 
 GC = """(module
   (rec (type $base (sub (struct (field i32))))
@@ -54,24 +51,13 @@ GC = """(module
 @pytest.fixture(scope="module")
 def difftest() -> Iterator[ModuleType]:
     pytest.importorskip("wasmtime")
-    spec = importlib.util.spec_from_file_location("difftest_gc", ROOT / "tools" / "difftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["difftest_gc"] = module  # its own copy: --gc's globals stay out of the other tests' difftest
-    spec.loader.exec_module(module)
-    module._gc = module._wasm3 = True  # as main() sets them for --gc --wasm3 (tags: exceptions)
-    module._ENGINE = None
-    yield module
+    # Its own copy: --gc's flags stay out of the other tests' difftest. --wasm3 too, for the tags (exceptions).
+    yield load_difftest("difftest_gc", _gc=True, _wasm3=True)
     del sys.modules["difftest_gc"]
 
 
-def _both(difftest: ModuleType, wasm: bytes) -> tuple[Any, Any]:
-    imports, exports, plan = difftest.plan_for(wasm, random.Random(difftest.FILE_PLAN_SEED))
-    return difftest.run_ours(wasm, imports, exports, plan), difftest.run_wasmtime(wasm, imports, exports, plan)
-
-
 def test_gc_references_compare(difftest: ModuleType, wat: Any) -> None:
-    ours, ref = _both(difftest, wat(GC))
+    ours, ref = run_both(difftest, wat(GC))
     assert difftest.differences(ours, ref) == []
     assert ours.instantiate == "ok"
     calls = dict(ours.calls)
@@ -99,15 +85,15 @@ def test_gc_references_compare(difftest: ModuleType, wat: Any) -> None:
     ],
 )
 def test_a_different_struct_is_a_difference(difftest: ModuleType, wat: Any, change: str, to: str) -> None:
-    ours, _ = _both(difftest, wat(GC))
-    _, ref = _both(difftest, wat(GC.replace(change, to)))
+    ours, _ = run_both(difftest, wat(GC))
+    _, ref = run_both(difftest, wat(GC.replace(change, to)))
     (diff,) = difftest.differences(ours, ref)
     assert diff.startswith("call 'point': ours ('struct:1#")
 
 
 def test_array_digests_read_the_elements(difftest: ModuleType, wat: Any) -> None:
-    ours, ref = _both(difftest, wat(GC))
-    _, other = _both(
+    ours, ref = run_both(difftest, wat(GC))
+    _, other = run_both(
         difftest,
         wat(GC.replace("(array.new_default $bytes (i32.const 3))", "(array.new $bytes (i32.const 1) (i32.const 3))")),
     )
@@ -125,7 +111,7 @@ def test_an_uninhabited_import_is_not_run(difftest: ModuleType, wat: Any) -> Non
 
 def test_an_allocation_over_both_heaps(difftest: ModuleType, wat: Any) -> None:
     """Both GC heaps are capped (GC_HEAP_LIMIT): a 4 GiB array fails at once, in both the same way."""
-    ours, ref = _both(
+    ours, ref = run_both(
         difftest, wat("(module (type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const -1))))")
     )
     assert ours.instantiate == ref.instantiate == "trap: allocation too large"
