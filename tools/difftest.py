@@ -699,9 +699,11 @@ def argument_code(t: str, need: set[int], n: int) -> list[str]:
     return default_code(t, need) or ["unreachable"]
 
 
-def _gc_helpers(need: set[int]) -> list[str]:
+def _gc_helpers(need: set[int], uses: str) -> list[str]:
     """What an adapter adds to the module's types: the functions that lower a GC reference to (class, value,
-    digest), and the functions `default_code` asked for (each traps when called), declared for ref.func."""
+    digest) that `uses` (the adapter's code) calls, and the functions `default_code` asked for (each traps when
+    called), declared for ref.func. (Only those: wasmtime compiles every adapter, and a digest per struct and
+    array type costs more than the module itself.)"""
     types = _TYPES
     if types is None:
         return []
@@ -726,11 +728,12 @@ def _gc_helpers(need: set[int]) -> list[str]:
         f"(func $extern_class (param externref) (result i32 i32 i64) (local i32 i32 i64) {null} "
         "local.get 0 any.convert_extern call $any_class local.set 3 local.set 2 i32.const 10 i32.add "
         "local.get 2 local.get 3)",
-        *_DIGEST_HELPERS,
     ]
-    for k, kind in types.kinds.items():
-        if kind in ("struct", "array"):
-            defs.append(_digest_wat(k, kind, types.fields[k]))
+    extern, func = "call $extern_class" in uses, "call $func_class" in uses
+    defs = [d for d, used in zip(defs, ("call $any_class" in uses or extern, func, extern), strict=True) if used]
+    if "call $any_class" in uses or extern:
+        defs += _DIGEST_HELPERS
+        defs += [_digest_wat(k, kind, types.fields[k]) for k, kind in types.kinds.items() if kind != "func"]
     defs += [f"(func $d{k} (type {k}) unreachable)" for k in sorted(need)]
     if need:
         defs.append(f"(elem declare func {' '.join(f'$d{k}' for k in sorted(need))})")
@@ -791,7 +794,7 @@ def _adapter(heads: list[str], defs: list[str], need: set[int]) -> str | None:
     if not defs:
         return None
     types = [] if _TYPES is None else [_TYPES.wat]
-    return f"(module {' '.join(types + heads + defs + _gc_helpers(need))})"
+    return f"(module {' '.join(types + heads + defs + _gc_helpers(need, ' '.join(defs)))})"
 
 
 def provider_wat(imports: Sequence[ImportSpec]) -> str | None:
