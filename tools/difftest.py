@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential testing of Wasmroutines against wasmtime (the reference), on modules from `wasm-tools smith`.
 
-    python tools/difftest.py --count N --seed S [--threads] [--wasm3] [--mutants K] [--jobs J] [--save DIR]
+    python tools/difftest.py --count N --seed S [--threads] [--wasm3] [--gc] [--mutants K] [--jobs J] [--save DIR]
 
 For each module i of N, deterministic in (S, i):
   1. `wasm-tools smith` turns seed bytes into a valid module (SMITH_FLAGS: Wasm 2.0 plus what the core
@@ -9,23 +9,26 @@ For each module i of N, deterministic in (S, i):
      --threads adds the threads proposal: atomics, shared memories; --wasm3 the WebAssembly 3.0 features
      the core has that smith makes without GC: tail calls, extended constant expressions, relaxed SIMD in its
      deterministic profile, memory64 and table64, multiple memories, exception handling (tags, throw,
-     throw_ref, try_table, exnref). Not typed function references: smith makes call_ref, br_on_null and
-     (ref $t) types only with --gc-enabled, whose modules need GC);
+     throw_ref, try_table, exnref); --gc adds GC (structs, arrays, i31, recursion groups, subtyping, casts,
+     the extern conversions) and typed function references (call_ref, br_on_null, (ref $t) types), which
+     smith makes only together, and tail calls (smith's return_call_ref ignores its tail-call flag);
   2. both engines instantiate it against the same stub imports (host functions record their
      arguments and return zeros; memories, tables, globals and tags of the asked-for types), call every
      exported function once with the same arguments, and report: instantiation outcome, each
      call's results, trap kind or uncaught exception (which tag: an imported or exported one, else
      "a module's tag"; and its payload), the host calls made, and the final exported memories (hash),
-     globals, tables (size and which entries are null) and tags (payload types). v128 and exnref
+     globals, tables (size and which entries are null) and tags (payload types). v128, exnref and GC
      values, which wasmtime-py cannot make, pass through small adapter modules (a v128 as a pair of
-     i64 lanes, an exnref as whether it is null), in both engines alike;
+     i64 lanes, an exnref as whether it is null, a GC reference as its class and a value: null, an i31
+     and its value, a struct or array and its most specific type among the module's, a function and its
+     type, an extern and what it holds), in both engines alike (docs/difftest.md);
   3. K mutants of the module (a few random byte edits) are validated by both: verdicts must agree.
 NaNs compare as NaN whatever their bits (v128 lanes as bits). Differences are disagreements; each is
 saved (--save, default tests/regressions/new) as NAME.wasm with NAME.txt saying what differed and how
 to reproduce.
 
-Where either engine ran out of its fuel backstop, or of call stack (their stack limits differ by
-design), the two executions part there: the module is compared in part, up to that event (the
+Where either engine ran out of its fuel backstop, of call stack or (--gc) of GC heap (their limits differ
+by design), the two executions part there: the module is compared in part, up to that event (the
 instantiation outcome, the calls before it and their host calls, and its host calls up to where
 the first engine stopped), or is inconclusive when that event is the instantiation. The rest
 (later calls, memories, globals, tables) is not compared. Each such module is counted with its reason.
@@ -47,6 +50,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import struct
 import subprocess
 import sys
@@ -106,8 +110,14 @@ WASM3_SMITH = {
     "--max-memories=1": "--max-memories=3",
     "--exceptions-enabled=false": "--exceptions-enabled=true",
 }
+# --gc: GC (structs, arrays, i31, recursion groups, subtyping, casts) and with it typed function references
+# (call_ref, br_on_null, (ref $t) types), which smith generates only together; and tail calls, since smith makes
+# return_call_ref with typed function references whatever its --tail-call-enabled says (wasmparser accepts it
+# without tail calls; our core, as the spec's proposals did, asks for both).
+GC_SMITH = {"--gc-enabled=false": "--gc-enabled=true", "--tail-call-enabled=false": "--tail-call-enabled=true"}
 _flags = SMITH_FLAGS  # what check_index generates with (main sets it before the workers fork)
 _wasm3 = False  # --wasm3 (main sets it before the workers fork)
+_gc = False  # --gc (main sets it before the workers fork)
 # wasm-tools validate's features for the same set, to tell feature differences from real ones.
 WASM2_FEATURES = "wasm2,threads"
 WASM3_FEATURES = WASM2_FEATURES + ",tail-call,extended-const,relaxed-simd,memory64,multi-memory,exceptions"
@@ -119,9 +129,17 @@ def wasm3_flags(flags: Sequence[str]) -> list[str]:
     return [f for f in out if f is not None] + ["--extended-const-enabled=true"]
 
 
+GC_FEATURES = ",gc,function-references,tail-call"
+
+
+def gc_flags(flags: Sequence[str]) -> list[str]:
+    """smith's flags with GC and typed function references turned on."""
+    return [GC_SMITH.get(f, f) for f in flags]
+
+
 def exact_features() -> str:
     """The feature set both engines are held to, as wasm-tools names it."""
-    return WASM3_FEATURES if _wasm3 else WASM2_FEATURES
+    return (WASM3_FEATURES if _wasm3 else WASM2_FEATURES) + (GC_FEATURES if _gc else "")
 
 
 def our_features() -> Any:
@@ -138,10 +156,14 @@ def our_features() -> Any:
         if _wasm3
         else Features(0)
     )
-    return Features.WASM2 | extra
+    gc = Features.GC | Features.FUNCTION_REFERENCES | Features.TAIL_CALL if _gc else Features(0)
+    return Features.WASM2 | extra | gc
 
 
 FUEL_BACKSTOP = 50_000_000  # both engines: only a broken --ensure-termination reaches it
+# Both engines' GC heaps (ours: the store's max_gc_bytes; wasmtime: its store's memory limit, which also bounds
+# the memories, 4 MiB at most here): an array of billions of elements fails at once instead of filling the host.
+GC_HEAP_LIMIT = 64 << 20
 SEED_BYTES = (256, 16384)
 FILE_PLAN_SEED = "difftest-file"  # arguments of a saved module's calls, reproducible from the file alone
 TABLE_COMPARE_MAX = 1000  # entries compared per table
@@ -165,6 +187,14 @@ OUR_TRAPS = {
     "call stack exhausted": "stack overflow",
     "unaligned atomic": "unaligned atomic",
     "expected shared memory": "wait on an unshared memory",
+    # GC (--gc)
+    "null function reference": "null reference",
+    "null i31 reference": "null reference",
+    "null structure reference": "null reference",
+    "null array reference": "null reference",
+    "cast failure": "cast failure",
+    "out of bounds array access": "array out of bounds",
+    "GC heap limit exceeded (the store's max_gc_bytes) or out of memory": "allocation too large",
 }
 WASMTIME_TRAPS = {
     "UNREACHABLE": "unreachable",
@@ -180,8 +210,14 @@ WASMTIME_TRAPS = {
     "HEAP_MISALIGNED": "unaligned atomic",
     "ATOMIC_WAIT_NON_SHARED_MEMORY": "wait on an unshared memory",
     "OUT_OF_FUEL": "out of fuel",
+    "CAST_FAILURE": "cast failure",
+    "ARRAY_OUT_OF_BOUNDS": "array out of bounds",
+    "ALLOCATION_TOO_LARGE": "allocation too large",
 }
 OUT_OF_FUEL, STACK_OVERFLOW = "out of fuel", "stack overflow"
+# A GC allocation over an engine's limit (ours: the store's max_gc_bytes, 1 GiB; wasmtime: its GC heap's): like
+# the call stack's, the limits differ by design, so the executions part there.
+TOO_LARGE = "allocation too large"
 MODULE_TAG = "a module's tag"  # an uncaught exception's tag when neither imported nor exported
 
 I32_ARGS = [0, 1, -1, 2, 7, 0x7FFF_FFFF, -0x8000_0000, 0x10000, 65535, -65536, 42, 1 << 20]
@@ -344,6 +380,7 @@ class ImportSpec:
     max: int | None = None
     shared: bool = False
     is64: bool = False  # a 64-bit memory or a table64 (--wasm3)
+    typeidx: int | None = None  # a function's or tag's type index (--gc)
 
 
 @dataclass
@@ -355,6 +392,7 @@ class ExportSpec:
     valtype: str = ""
     mutable: bool = False
     is64: bool = False  # a table64
+    typeidx: int | None = None  # a function's or tag's type index (--gc)
 
 
 def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
@@ -398,11 +436,21 @@ def describe(wasm: bytes) -> tuple[list[ImportSpec], list[ExportSpec]]:
             exports.append(ExportSpec(exp.name, "tag", tuple(map(str, t.params))))
         else:
             exports.append(ExportSpec(exp.name, "memory"))
+    global _TYPES
+    _TYPES = module_types(wasm) if _gc else None
+    if _TYPES is not None:
+        for spec, typeidx in (*zip(imports, _TYPES.imports, strict=True), *zip(exports, _TYPES.exports, strict=True)):
+            spec.typeidx = typeidx
     return imports, exports
 
 
 def sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()[:16]
+
+
+def table_refs(bits: Sequence[int], n: int) -> list[str]:
+    """Entries 0..n-1 of a table as 'null' or 'ref', from 32-entry bit masks (bit j of mask m: entry 32m + j)."""
+    return ["ref" if bits[i >> 5] >> (i & 31) & 1 else "null" for i in range(n)]
 
 
 def table_summary(size: int, refs: Sequence[str]) -> tuple[int, int, str]:
@@ -411,14 +459,23 @@ def table_summary(size: int, refs: Sequence[str]) -> tuple[int, int, str]:
     return size, pattern.count("1"), sha1(pattern.encode())
 
 
-# ---- v128 and exnref values, through adapter modules ----
-# wasmtime-py has no v128 values, nor exnref ones. So both engines pass them through the same two small
-# modules: a v128 as a pair of i64 lanes (low, high), an exnref as an i32 saying whether it is null (its
-# payload shows where an exception escapes a call, not here). A provider, instantiated first, has functions,
-# globals and tables that stand in for the imports that involve them (its functions hand their arguments,
-# lowered, to the recording stub, and return zeros and nulls), and a caller, instantiated after the module,
-# has functions that call its exports that involve them, with null exnref arguments, and read its v128 and
-# exnref globals and its exnref tables. The adapters run in both engines alike.
+# ---- v128, exnref and GC values, through adapter modules ----
+# wasmtime-py has no v128 values, nor exnref or GC ones (anyref, eqref, i31ref, structref, arrayref, nullref, typed
+# references `(ref null? ht)`). So both engines pass them through the same two small modules, lowered: a v128 as a
+# pair of i64 lanes (low, high), an exnref as an i32 saying whether it is null (its payload shows where an
+# exception escapes a call, not here), any other such reference as two i32s, its class and a value (see
+# raise_values: null, an i31 and its value, a struct or array and its type, a function and its type, an extern
+# and what it holds). A provider, instantiated first, has functions, globals, tables and tags that stand in for
+# the imports that involve them (its functions hand their arguments, lowered, to the recording stub, and return
+# zeros and nulls, or a default object where the type is non-nullable), and a caller, instantiated after the
+# module, has functions that call its exports that involve them, with null (or default) reference arguments, and
+# read its such globals and tables. The adapters run in both engines alike.
+#
+# With GC (--gc) the types name the module's own types: `(ref null 5)`, a function of type 7 that is a subtype
+# in a recursion group. Both adapters then begin with a copy of the module's type definitions (printed by
+# wasm-tools), so the type indices and the canonical types are the module's; and every imported function and tag
+# comes from the provider, declared with its own type index (a host function has a final type of its own, which
+# matches no declared subtype).
 
 _ZERO_WAT = {
     "i32": "i32.const 0",
@@ -426,26 +483,92 @@ _ZERO_WAT = {
     "f32": "f32.const 0",
     "f64": "f64.const 0",
     "v128": "v128.const i64x2 0 0",
-    "funcref": "ref.null func",
-    "externref": "ref.null extern",
-    "exnref": "ref.null exn",
-    "nullexnref": "ref.null noexn",
+    "i8": "i32.const 0",  # packed struct and array fields
+    "i16": "i32.const 0",
 }
+# Reference types by their short names, as (nullable, heap type).
+_SHORT_REFS = {
+    "funcref": "func",
+    "externref": "extern",
+    "exnref": "exn",
+    "nullexnref": "noexn",
+    "anyref": "any",
+    "eqref": "eq",
+    "i31ref": "i31",
+    "structref": "struct",
+    "arrayref": "array",
+    "nullref": "none",
+    "nullfuncref": "nofunc",
+    "nullexternref": "noextern",
+}
+_HEAP_CLASS = {"func": "func", "nofunc": "func", "extern": "extern", "noextern": "extern", "exn": "exn"}
+_HEAP_CLASS |= {"noexn": "exn", "any": "any", "eq": "any", "i31": "any", "struct": "any", "array": "any", "none": "any"}
+# A GC reference's class, lowered (see gc_classify_wat), as compared: 0 is null.
+GC_CLASSES = {1: "i31", 2: "struct", 3: "array", 4: "host", 5: "func", 11: "extern i31", 12: "extern struct"}
+GC_CLASSES |= {13: "extern array", 14: "extern host"}
+
+
+@dataclass
+class ModuleTypes:
+    """A module's types, for adapters that name them (--gc)."""
+
+    wat: str  # its type definitions (type and rec fields) as wasm-tools prints them: the adapters' first types
+    kinds: dict[int, str]  # type index -> func, struct or array
+    fields: dict[int, list[str]]  # a struct type's fields' storage types; an array type's element type
+    funcs: list[int]  # function index -> its type index (imported functions first)
+    tags: list[int]  # tag index -> its type index
+    imports: list[int | None] = field(default_factory=list)  # each import's type index (functions and tags)
+    exports: list[int | None] = field(default_factory=list)  # each export's type index (functions and tags)
+
+
+_TYPES: ModuleTypes | None = None  # the types of the module being compared (describe sets it under --gc)
+
+
+def ref_parts(t: str) -> tuple[bool, str] | None:
+    """A reference type's (nullable, heap type); None for a number or vector type."""
+    if t in _SHORT_REFS:
+        return True, _SHORT_REFS[t]
+    m = re.fullmatch(r"\(ref (null )?([\w]+)\)", t)
+    return (m[1] is not None, m[2]) if m else None
+
+
+def ref_class(t: str) -> str | None:
+    """func, extern, exn or any: the hierarchy of reference type `t` (None for a number or vector type)."""
+    parts = ref_parts(t)
+    if parts is None:
+        return None
+    heap = parts[1]
+    if heap.isdigit():
+        return "func" if _TYPES is not None and _TYPES.kinds.get(int(heap)) == "func" else "any"
+    return _HEAP_CLASS[heap]
 
 
 def is_exn(kind: str) -> bool:
     """exnref or nullexnref: a reference wasmtime-py cannot hand out."""
-    return kind.endswith("exnref")
+    return ref_class(kind) == "exn"
+
+
+def is_gc(kind: str) -> bool:
+    """A reference type wasmtime-py cannot hand out, other than the exnrefs: GC's and typed references; with GC
+    (--gc) funcref and externref too (wasmtime-py sees an externref that holds an i31 or a struct as null)."""
+    plain = _TYPES is None and kind in ("funcref", "externref")
+    return not plain and ref_class(kind) in ("any", "func", "extern")
 
 
 def lowered(types: Sequence[str]) -> list[str]:
-    """The types with each v128 as two i64 lanes, each exnref as an i32 (1 for null)."""
-    return [lane for t in types for lane in (("i64", "i64") if t == "v128" else ("i32",) if is_exn(t) else (t,))]
+    """The types with each v128 as two i64 lanes, each exnref as an i32 (1 for null), each GC reference as two
+    i32s and an i64 (class, value and digest)."""
+    out = []
+    for t in types:
+        out += ["i64", "i64"] if t == "v128" else ["i32"] if is_exn(t) else ["i32", "i32", "i64"] if is_gc(t) else [t]
+    return out
 
 
 def raise_values(types: Sequence[str], values: Sequence[Any]) -> tuple[Any, ...]:
     """Normalized values of the lowered types back to `types`: a v128 as 'v128:' and its 32 hex digits, an
-    exnref as 'null' or 'ref'."""
+    exnref as 'null' or 'ref', a GC reference as 'null' or its class and value ('i31:-5', 'func:-1' for a function
+    of none of the module's types; 'struct:3#' and a digest of its fields for a struct whose type is the module's
+    type 3, likewise an array's)."""
     out, it = [], iter(values)
     for t in types:
         if t == "v128":
@@ -453,6 +576,11 @@ def raise_values(types: Sequence[str], values: Sequence[Any]) -> tuple[Any, ...]
             out.append(f"v128:{high:016x}{low:016x}")
         elif is_exn(t):
             out.append("null" if next(it) == 1 else "ref")
+        elif is_gc(t):
+            kind, value, digest = next(it), next(it), next(it)
+            value = value - (1 << 32) if value >> 31 else value
+            shown = "null" if kind == 0 else f"{GC_CLASSES.get(kind, kind)}:{value}"
+            out.append(shown + (f"#{digest:016x}" if GC_CLASSES.get(kind, "").endswith(("struct", "array")) else ""))
         else:
             out.append(next(it))
     return tuple(out)
@@ -463,24 +591,38 @@ def lower_args(args: Sequence[Arg]) -> list[Arg]:
     for a in args:
         if a.kind == "v128":
             out += [Arg("i64", lane - (1 << 64) if lane >> 63 else lane) for lane in a.value]
-        elif is_exn(a.kind):
-            out.append(Arg("i32", 1))  # the caller passes a null in its place
+        elif is_exn(a.kind) or is_gc(a.kind):  # the caller passes a null (or a default object) in its place
+            out += [Arg(lane, 1) for lane in lowered([a.kind])]
         else:
             out.append(a)
     return out
 
 
 def adapted(spec: ImportSpec | ExportSpec) -> bool:
-    """Whether `spec` goes through the adapters: it involves v128 or exnref."""
-    return any(t == "v128" or is_exn(t) for t in (*spec.params, *spec.results, spec.valtype))
+    """Whether `spec` goes through the adapters: it involves v128, exnref or a GC reference."""
+    return any(t == "v128" or is_exn(t) or is_gc(t) for t in (*spec.params, *spec.results, spec.valtype))
+
+
+def provided(spec: ImportSpec) -> bool:
+    """Whether the provider stands in for import `spec`: it involves v128, exnref or a GC reference, or (--gc)
+    is a function or a tag, declared with one of the module's types."""
+    return adapted(spec) or (_TYPES is not None and spec.kind in ("func", "tag"))
 
 
 def _functype_wat(params: Sequence[str], results: Sequence[str]) -> str:
     return (f" (param {' '.join(params)})" if params else "") + (f" (result {' '.join(results)})" if results else "")
 
 
+def _typeuse_wat(spec: ImportSpec | ExportSpec) -> str:
+    """A function's or tag's type: its index among the module's types when the adapter has them."""
+    if _TYPES is not None and spec.typeidx is not None:
+        return f" (type {spec.typeidx})"
+    return _functype_wat(spec.params, spec.results)
+
+
 def _push_lowered(types: Sequence[str], first: int) -> list[str]:
-    """Push locals first.. (of `types`), each v128 as its two lanes, each exnref as whether it is null."""
+    """Push locals first.. (of `types`), each v128 as its two lanes, each exnref as whether it is null, each GC
+    reference as its class and value."""
     code = []
     for j, t in enumerate(types, first):
         code.append(f"local.get {j}")
@@ -488,6 +630,8 @@ def _push_lowered(types: Sequence[str], first: int) -> list[str]:
             code += ["i64x2.extract_lane 0", f"local.get {j}", "i64x2.extract_lane 1"]
         elif is_exn(t):
             code.append("ref.is_null")
+        elif is_gc(t):
+            code.append(f"call ${ref_class(t)}_class")
     return code
 
 
@@ -495,25 +639,198 @@ def _limits_wat(is64: bool, minimum: int, maximum: int | None) -> str:
     return ("i64 " if is64 else "") + (f"{minimum}" if maximum is None else f"{minimum} {maximum}")
 
 
+class Uninhabited(Exception):
+    """An import the provider cannot make: a non-nullable reference of a type with no value it can build."""
+
+
+def default_code(t: str, need: set[int], depth: int = 0) -> list[str] | None:
+    """Instructions (a constant expression) that push a value of type `t`: a zero, a null, or for a non-nullable
+    reference a default object (i31 0, a struct of defaults, an array of two defaults, a function of the type that
+    traps when called, recorded in `need`); None when there is none (a bottom type, exn, a struct that holds
+    itself)."""
+    if t in _ZERO_WAT:
+        return [_ZERO_WAT[t]]
+    parts = ref_parts(t)
+    if parts is None:
+        raise ValueError(t)
+    nullable, heap = parts
+    if nullable:
+        return [f"ref.null {heap}"]
+    if heap in ("any", "eq", "i31"):
+        return ["i32.const 0", "ref.i31"]
+    if heap == "extern":
+        return ["i32.const 0", "ref.i31", "extern.convert_any"]
+    types = _TYPES
+    if types is None or depth > 3:
+        return None
+    if heap in ("func", "struct", "array"):  # one of the module's types of that kind
+        for k, kind in types.kinds.items():
+            if kind == heap and (code := default_code(f"(ref {k})", need, depth + 1)) is not None:
+                return code
+        return None
+    if not heap.isdigit():
+        return None  # none, nofunc, noextern, noexn, exn
+    k = int(heap)
+    kind = types.kinds[k]
+    if kind == "func":
+        need.add(k)
+        return [f"ref.func $d{k}"]
+    if kind == "array":  # two default elements, or none
+        element = default_code(types.fields[k][0], need, depth + 1)
+        return [f"array.new_fixed {k} 0"] if element is None else [*element, "i32.const 2", f"array.new {k}"]
+    code = []
+    for f in types.fields[k]:
+        part = default_code(f, need, depth + 1)
+        if part is None:
+            return None
+        code += part
+    return [*code, f"struct.new {k}"]
+
+
+def argument_code(t: str, need: set[int], n: int) -> list[str]:
+    """The caller's argument of reference type `t` (the n-th of a run): a default object (default_code) where it
+    has one, so that objects flow through the module's code; null for every fourth nullable one (and for exnref),
+    so that null paths (traps) run too."""
+    parts = ref_parts(t)
+    if parts is not None and parts[0] and n % 4 and not is_exn(t):
+        code = default_code(f"(ref {parts[1]})", need)
+        if code is not None:
+            return code
+    return default_code(t, need) or ["unreachable"]
+
+
+def _gc_helpers(need: set[int], uses: str) -> list[str]:
+    """What an adapter adds to the module's types: the functions that lower a GC reference to (class, value,
+    digest) that `uses` (the adapter's code) calls, and the functions `default_code` asked for (each traps when
+    called), declared for ref.func. (Only those: wasmtime compiles every adapter, and a digest per struct and
+    array type costs more than the module itself.)"""
+    types = _TYPES
+    if types is None:
+        return []
+
+    def tests(kinds: dict[str, int]) -> str:
+        # From the last type down: the first match is the most specific (a supertype comes before its subtypes).
+        return " ".join(
+            f"(if (ref.test (ref {k}) (local.get 0)) (then (return (i32.const {kinds[kind]}) (i32.const {k}) "
+            + (f"(call $digest{k} (ref.cast (ref {k}) (local.get 0))))))" if kind != "func" else "(i64.const 0))))")
+            for k, kind in sorted(types.kinds.items(), reverse=True)
+            if kind in kinds
+        )
+
+    null = "(if (ref.is_null (local.get 0)) (then (return (i32.const 0) (i32.const 0) (i64.const 0))))"
+    i31 = "(if (ref.test (ref i31) (local.get 0)) (then (return (i32.const 1) (i31.get_s (ref.cast (ref i31) "
+    i31 += "(local.get 0))) (i64.const 0))))"
+    defs = [
+        f"(func $any_class (param anyref) (result i32 i32 i64) {null} {i31} {tests({'struct': 2, 'array': 3})} "
+        "(i32.const 4) (i32.const 0) (i64.const 0))",
+        f"(func $func_class (param funcref) (result i32 i32 i64) {null} {tests({'func': 5})} "
+        "(i32.const 5) (i32.const -1) (i64.const 0))",
+        f"(func $extern_class (param externref) (result i32 i32 i64) (local i32 i32 i64) {null} "
+        "local.get 0 any.convert_extern call $any_class local.set 3 local.set 2 i32.const 10 i32.add "
+        "local.get 2 local.get 3)",
+    ]
+    extern, func = "call $extern_class" in uses, "call $func_class" in uses
+    defs = [d for d, used in zip(defs, ("call $any_class" in uses or extern, func, extern), strict=True) if used]
+    if "call $any_class" in uses or extern:
+        defs += _DIGEST_HELPERS
+        defs += [_digest_wat(k, kind, types.fields[k]) for k, kind in types.kinds.items() if kind != "func"]
+    defs += [f"(func $d{k} (type {k}) unreachable)" for k in sorted(need)]
+    if need:
+        defs.append(f"(elem declare func {' '.join(f'$d{k}' for k in sorted(need))})")
+    return defs
+
+
+# A digest of a struct's fields or an array's length and first DIGEST_ELEMENTS elements, each as an i64 (a NaN as
+# the canonical one's bits, a v128 as its lanes folded, a reference as whether it is null), folded FNV-style.
+DIGEST_ELEMENTS = 64
+_DIGEST_HELPERS = [
+    "(func $f32bits (param f32) (result i64) (if (result i64) (f32.ne (local.get 0) (local.get 0)) "
+    "(then (i64.const 0x7fc00000)) (else (i64.extend_i32_u (i32.reinterpret_f32 (local.get 0))))))",
+    "(func $f64bits (param f64) (result i64) (if (result i64) (f64.ne (local.get 0) (local.get 0)) "
+    "(then (i64.const 0x7ff8000000000000)) (else (i64.reinterpret_f64 (local.get 0)))))",
+    "(func $v128bits (param v128) (result i64) (i64.xor (i64x2.extract_lane 0 (local.get 0)) "
+    "(i64.rotl (i64x2.extract_lane 1 (local.get 0)) (i64.const 1))))",
+    "(func $fold (param i64 i64) (result i64) (i64.xor (i64.mul (local.get 0) (i64.const 0x100000001b3)) "
+    "(local.get 1)))",
+]
+
+
+def _digest_value(storage: str, op: str, operands: str) -> str:
+    """An i64 of a field or element of storage type `storage`, read by `op` (struct.get or array.get, whose _u
+    form reads a packed one) with `operands`, as _DIGEST_HELPERS says."""
+    get = f"{op} {operands}"
+    if storage in ("i8", "i16"):
+        return f"(i64.extend_i32_u ({op}_u {operands}))"
+    if storage == "i32":
+        return f"(i64.extend_i32_u ({get}))"
+    if storage == "i64":
+        return f"({get})"
+    if storage in ("f32", "f64", "v128"):
+        return f"(call ${storage}bits ({get}))"
+    return f"(i64.extend_i32_u (ref.is_null ({get})))"
+
+
+def _digest_wat(k: int, kind: str, fields: list[str]) -> str:
+    """$digest<k>: the digest of a struct or array of type k."""
+    if kind == "struct":
+        body = " ".join(
+            f"(local.set $h (call $fold (local.get $h) {_digest_value(f, 'struct.get', f'{k} {n} (local.get 0)')}))"
+            for n, f in enumerate(fields)
+        )
+        return f"(func $digest{k} (param (ref {k})) (result i64) (local $h i64) {body} (local.get $h))"
+    element = _digest_value(fields[0], "array.get", f"{k} (local.get 0) (local.get $i)")
+    return (
+        f"(func $digest{k} (param (ref {k})) (result i64) (local $h i64) (local $i i32) (local $n i32) "
+        f"(local.set $n (array.len (local.get 0))) (local.set $h (i64.extend_i32_u (local.get $n))) "
+        f"(if (i32.gt_u (local.get $n) (i32.const {DIGEST_ELEMENTS})) "
+        f"(then (local.set $n (i32.const {DIGEST_ELEMENTS}))))"
+        "(block $done (loop $l (br_if $done (i32.ge_u (local.get $i) (local.get $n))) "
+        f"(local.set $h (call $fold (local.get $h) {element})) "
+        "(local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l))) (local.get $h))"
+    )
+
+
+def _adapter(heads: list[str], defs: list[str], need: set[int]) -> str | None:
+    if not defs:
+        return None
+    types = [] if _TYPES is None else [_TYPES.wat]
+    return f"(module {' '.join(types + heads + defs + _gc_helpers(need, ' '.join(defs)))})"
+
+
 def provider_wat(imports: Sequence[ImportSpec]) -> str | None:
-    """Stand-ins for the imports that involve v128 or exnref: function f<i> calls host h<i> with its arguments
-    lowered; global g<i> is a zero of the import's type and mutability; table t<i> a table of its type, all
-    null. None when no import involves them."""
+    """Stand-ins for the imports `provided` says: function f<i> calls host h<i> with its arguments lowered;
+    global g<i> is a zero of the import's type and mutability; table t<i> a table of its type, all null (or
+    default objects); tag t<i> a tag of its type. None when no import needs one."""
     heads, defs = [], []
+    need: set[int] = set()
     for i, spec in enumerate(imports):
-        if not adapted(spec) or spec.kind == "tag":
+        if not provided(spec) or (spec.kind == "tag" and _TYPES is None):
             continue
         if spec.kind == "func":
-            heads.append(f'(import "host" "h{i}" (func $h{i}{_functype_wat(lowered(spec.params), ())}))')
-            body = [*_push_lowered(spec.params, 0), f"call $h{i}", *(_ZERO_WAT[r] for r in spec.results)]
-            defs.append(f'(func (export "f{i}"){_functype_wat(spec.params, spec.results)} {" ".join(body)})')
+            if _TYPES is not None:  # its own type: not one of the module's (a copied one may be a subtype)
+                heads.append(f"(type $h{i} (func{_functype_wat(lowered(spec.params), ())}))")
+                heads.append(f'(import "host" "h{i}" (func $h{i} (type $h{i})))')
+            else:
+                heads.append(f'(import "host" "h{i}" (func $h{i}{_functype_wat(lowered(spec.params), ())}))')
+            results = [default_code(r, need) or ["unreachable"] for r in spec.results]
+            body = [*_push_lowered(spec.params, 0), f"call $h{i}", *(op for r in results for op in r)]
+            defs.append(f'(func (export "f{i}"){_typeuse_wat(spec)} {" ".join(body)})')
+        elif spec.kind == "tag":
+            defs.append(f'(tag (export "t{i}"){_typeuse_wat(spec)})')
         elif spec.kind == "table":
             limits = _limits_wat(spec.is64, spec.min, spec.max)
-            defs.append(f'(table (export "t{i}") {limits} {spec.valtype})')
+            init = default_code(spec.valtype, need)
+            if init is None:
+                raise Uninhabited(f"import {i}: a table of {spec.valtype}")
+            elem = "" if ref_parts(spec.valtype)[0] else f" {' '.join(init)}"  # type: ignore[index]
+            defs.append(f'(table (export "t{i}") {limits} {spec.valtype}{elem})')
         else:
             t = f"(mut {spec.valtype})" if spec.mutable else spec.valtype
-            defs.append(f'(global (export "g{i}") {t} {_ZERO_WAT[spec.valtype]})')
-    return f"(module {' '.join(heads + defs)})" if defs else None
+            init = default_code(spec.valtype, need)
+            if init is None:
+                raise Uninhabited(f"import {i}: a global of {spec.valtype}")
+            defs.append(f'(global (export "g{i}") {t} {" ".join(init)})')
+    return _adapter(heads, defs, need)
 
 
 def provider_name(i: int, spec: ImportSpec) -> str:
@@ -521,27 +838,29 @@ def provider_name(i: int, spec: ImportSpec) -> str:
 
 
 def caller_wat(exports: Sequence[ExportSpec]) -> str | None:
-    """Function call<k> calls export k, which involves v128 or exnref, with lowered arguments (null exnrefs)
-    and results; read<k> reads v128 or exnref global k lowered; tsize<k> and tget<k> give exnref table k's
-    size and whether entry i is null. None when no export involves them."""
+    """Function call<k> calls export k, which involves v128, exnref or a GC reference, with lowered arguments
+    (null references, or default objects) and results; read<k> reads such a global k lowered; tsize<k> and
+    tbits<k> give such a table k's size and which of its entries i..i+31 are non-null. None when no export involves
+    them."""
     heads, defs = [], []
+    need: set[int] = set()
     for k, e in enumerate(exports):
         if not _calls_through(e):
             continue
         if e.kind == "func":
-            heads.append(f'(import "main" "e{k}" (func $e{k}{_functype_wat(e.params, e.results)}))')
+            heads.append(f'(import "main" "e{k}" (func $e{k}{_typeuse_wat(e)}))')
             body, j = [], 0
             for t in e.params:
                 if t == "v128":
                     body += [f"local.get {j}", "i64x2.splat", f"local.get {j + 1}", "i64x2.replace_lane 1"]
-                elif is_exn(t):
-                    body.append(_ZERO_WAT[t])
+                elif is_exn(t) or is_gc(t):
+                    body += argument_code(t, need, k + j)
                 else:
                     body.append(f"local.get {j}")
-                j += 2 if t == "v128" else 1
+                j += len(lowered([t]))
             body.append(f"call $e{k}")
             locals_ = ""
-            if any(t == "v128" or is_exn(t) for t in e.results):  # results to locals (the last is on top)
+            if any(t == "v128" or is_exn(t) or is_gc(t) for t in e.results):  # results to locals (last on top)
                 locals_ = f" (local {' '.join(e.results)})"
                 body += [f"local.set {j + n}" for n in reversed(range(len(e.results)))]
                 body += _push_lowered(e.results, j)
@@ -555,14 +874,112 @@ def caller_wat(exports: Sequence[ExportSpec]) -> str | None:
         elif e.kind == "table":
             at = "i64" if e.is64 else "i32"
             heads.append(f'(import "main" "t{k}" (table $t{k} {_limits_wat(e.is64, 0, None)} {e.valtype}))')
+            j = "(i64.extend_i32_u (local.get $j))" if e.is64 else "(local.get $j)"
             defs.append(f'(func (export "tsize{k}") (result {at}) table.size $t{k})')
-            defs.append(f'(func (export "tget{k}") (param {at}) (result i32) local.get 0 table.get $t{k} ref.is_null)')
-    return f"(module {' '.join(heads + defs)})" if defs else None
+            defs.append(_TBITS.format(k=k, at=at, j=j))
+    return _adapter(heads, defs, need)
+
+
+# tbits<k>: bit j of the result says whether entry i + j of table k is non-null (0 past its end).
+_TBITS = """(func (export "tbits{k}") (param $i {at}) (result i32) (local $r i32) (local $j i32) (local $at {at})
+  (loop $l
+    (local.set $at ({at}.add (local.get $i) {j}))
+    (if ({at}.lt_u (local.get $at) (table.size $t{k}))
+      (then (if (i32.eqz (ref.is_null (table.get $t{k} (local.get $at))))
+        (then (local.set $r (i32.or (local.get $r) (i32.shl (i32.const 1) (local.get $j))))))))
+    (br_if $l (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (i32.const 32))))
+  (local.get $r))"""
 
 
 def _calls_through(e: ExportSpec) -> bool:
     """Whether the caller imports export `e` (in export order)."""
     return adapted(e) and e.kind != "tag"
+
+
+def module_types(wasm: bytes) -> ModuleTypes:
+    """The module's types, and the type of each function and tag, read from wasm-tools' text of it."""
+    # No names (indices everywhere), no function bodies.
+    r = subprocess.run(
+        [wasm_tools(), "print", "--skeleton", "-"], input=_unnamed(wasm), capture_output=True, check=True
+    )
+    fields = _sexprs(r.stdout.decode())[0][1:]  # (module ...)'s fields
+    types = ModuleTypes("", {}, {}, [], [])
+    texts = []
+    exports: list[tuple[str, int]] = []
+    for f in fields:
+        if isinstance(f, str):
+            continue
+        if f[0] in ("type", "rec"):
+            texts.append(_unparse(f))
+            for t in [f] if f[0] == "type" else f[1:]:
+                comp = t[-1][-1] if t[-1][0] == "sub" else t[-1]  # (type (sub final? super* comp)) or (type comp)
+                types.kinds[len(types.kinds)] = comp[0]
+                if comp[0] == "struct":
+                    types.fields[len(types.kinds) - 1] = [_storage(fd[-1]) for fd in comp[1:]]
+                elif comp[0] == "array":
+                    types.fields[len(types.kinds) - 1] = [_storage(comp[-1])]
+        elif f[0] == "import":
+            typeidx = _typeidx(f[3]) if f[3][0] in ("func", "tag") else None
+            types.imports.append(typeidx)
+            if typeidx is not None:
+                (types.funcs if f[3][0] == "func" else types.tags).append(typeidx)
+        elif f[0] in ("func", "tag"):
+            (types.funcs if f[0] == "func" else types.tags).append(_typeidx(f))
+        elif f[0] == "export":
+            exports.append((f[2][0], int(f[2][1])))
+    types.wat = " ".join(texts)
+    types.exports = [types.funcs[i] if k == "func" else types.tags[i] if k == "tag" else None for k, i in exports]
+    return types
+
+
+def _unnamed(wasm: bytes) -> bytes:
+    """The module without its custom sections (a "name" section would make wasm-tools print names)."""
+    out, at = bytearray(wasm[:8]), 8
+    while at < len(wasm):
+        start, size, shift = at, 0, 0
+        at += 1
+        while True:  # the section's size, LEB128
+            byte = wasm[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if wasm[start] != 0:
+            out += wasm[start : at + size]
+        at += size
+    return bytes(out)
+
+
+_SX_TOKEN = re.compile(r'\(;.*?;\)|;;[^\n]*|"(?:[^"\\]|\\.)*"|[()]|[^\s()";]+', re.S)
+
+
+def _sexprs(text: str) -> list[Any]:
+    """wasm-tools' text as nested lists of tokens, comments left out."""
+    stack: list[list[Any]] = [[]]
+    for tok in _SX_TOKEN.findall(text):
+        if tok == "(":
+            stack.append([])
+        elif tok == ")":
+            done = stack.pop()
+            stack[-1].append(done)
+        elif not tok.startswith(("(;", ";;")):
+            stack[-1].append(tok)
+    return stack[0]
+
+
+def _unparse(x: Any) -> str:
+    return x if isinstance(x, str) else f"({' '.join(map(_unparse, x))})"
+
+
+def _storage(t: Any) -> str:
+    """A field's storage type, without its mutability."""
+    return _unparse(t[1] if isinstance(t, list) and t[0] == "mut" else t)
+
+
+def _typeidx(f: list[Any]) -> int:
+    """The type index of a (func ...) or (tag ...) field: its (type N)."""
+    return int(next(x[1] for x in f[1:] if isinstance(x, list) and x[0] == "type"))
 
 
 def caller_name(k: int, e: ExportSpec) -> str:
@@ -589,7 +1006,7 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
     from wasmroutines.core.values import f64_bits as our_f64_bits
 
     obs = Observed()
-    store = wr.Store()
+    store = wr.Store(max_gc_bytes=GC_HEAP_LIMIT if _gc else None)
     store.fuel = FUEL_BACKSTOP
     module = wr.Module(wasm)
     vt = {t.name.lower(): t for t in wr.ValType}
@@ -611,17 +1028,16 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         hosts = {
             f"h{i}": wr.Function(store, stub(i, spec, ()), functype(lowered(spec.params), ()))
             for i, spec in enumerate(imports)
-            if spec.kind == "func" and adapted(spec)
+            if spec.kind == "func" and provided(spec)
         }
         provider = wr.Instance(store, wr.Module(adapter_bytes(wat)), {"host": hosts}).exports
     ns: dict[str, dict[str, list[Any]]] = {}
     tags: list[tuple[str, Any]] = []  # (how an exception names it, the tag): imported, then exported
     for i, spec in enumerate(imports):
-        if spec.kind == "tag":
-            obj: Any = wr.Tag(store, wr.TagType([vt[p] for p in spec.params]))
-            tags.append((f"import {i}", obj))
-        elif provider is not None and adapted(spec):
-            obj = provider[provider_name(i, spec)]
+        if provider is not None and provided(spec) and (spec.kind != "tag" or _TYPES is not None):
+            obj: Any = provider[provider_name(i, spec)]
+        elif spec.kind == "tag":
+            obj = wr.Tag(store, wr.TagType([vt[p] for p in spec.params]))
         elif spec.kind == "func":
             obj = wr.Function(store, stub(i, spec, spec.results), functype(spec.params, spec.results))
         elif spec.kind == "memory":
@@ -632,6 +1048,8 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
             obj = wr.Table(store, wr.TableType(vt[spec.valtype], spec.min, spec.max, address_type=at))
         else:
             obj = wr.Global(store, wr.GlobalType(vt[spec.valtype], spec.mutable), _zero(spec.valtype))
+        if spec.kind == "tag":
+            tags.append((f"import {i}", obj))
         ns.setdefault(spec.module, {}).setdefault(spec.name, []).append(obj)
     try:
         inst = wr.Instance(store, module, _InModuleOrder(ns))
@@ -643,6 +1061,9 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
         return obs
     except wr.OutOfFuel:
         obs.instantiate = f"trap: {OUT_OF_FUEL}"
+        return obs
+    except wr.ResourceLimitError as e:  # a constant expression's allocation over the GC heap's limit
+        obs.instantiate = f"trap: {TOO_LARGE}" if "GC heap limit" in str(e) else f"error: {type(e).__name__}: {e}"
         return obs
     except wr.WasmroutinesError as e:
         obs.instantiate = f"error: {type(e).__name__}: {e}"
@@ -693,16 +1114,21 @@ def run_ours(wasm: bytes, imports: list[ImportSpec], exports: list[ExportSpec], 
             obs.globals[exp.name] = norm_bits(exp.valtype, ext.bits[0])
         elif exp.kind == "table" and adapted(exp) and caller is not None:
             n = caller[f"tsize{k}"].call_bits([])[0]
-            get = caller[f"tget{k}"]
-            refs = [raise_values([exp.valtype], get.call_bits([i]))[0] for i in range(min(n, TABLE_COMPARE_MAX))]
-            obs.tables[exp.name] = table_summary(n, refs)
+            bits = [caller[f"tbits{k}"].call_bits([i])[0] for i in range(0, min(n, TABLE_COMPARE_MAX), 32)]
+            obs.tables[exp.name] = table_summary(n, table_refs(bits, min(n, TABLE_COMPARE_MAX)))
         elif exp.kind == "table":
             n = ext.size
             refs = [_norm_ours(exp.valtype, ext.get(i)) for i in range(min(n, TABLE_COMPARE_MAX))]
             obs.tables[exp.name] = table_summary(n, refs)
         elif exp.kind == "tag":
-            obs.tags[exp.name] = tuple(map(str, ext.type.params))
+            obs.tags[exp.name] = tag_payload(tuple(map(str, ext.type.params)))
     return obs
+
+
+def tag_payload(types: tuple[str, ...]) -> tuple[str, ...]:
+    """An exported tag's payload types as compared: with GC (--gc) each reference type as "ref" (wasmtime's C API
+    names none of GC's)."""
+    return tuple("ref" if ref_parts(t) else t for t in types) if _TYPES is not None else types
 
 
 def _exception_ours(e: Any, tags: Sequence[tuple[str, Any]]) -> str:
@@ -762,9 +1188,9 @@ def wasmtime_engine() -> Any:
         c.wasm_simd = True
         c.wasm_relaxed_simd = _wasm3
         c.wasm_relaxed_simd_deterministic = True
-        c.wasm_tail_call = _wasm3
-        c.wasm_gc = False
-        c.wasm_function_references = False
+        c.wasm_tail_call = _wasm3 or _gc
+        c.wasm_gc = _gc
+        c.wasm_function_references = _gc
         c.wasm_exceptions = _wasm3
         c.wasm_memory64 = _wasm3
         c.wasm_multi_memory = _wasm3
@@ -829,6 +1255,8 @@ def run_wasmtime(
     engine = wasmtime_engine()
     store = wasmtime.Store(engine)
     store.set_fuel(FUEL_BACKSTOP)
+    if _gc:  # memories stay within smith's 4 MiB maxima; the GC heap, as ours, fails an allocation fast
+        store.set_limits(memory_size=GC_HEAP_LIMIT)
     module = wasmtime.Module(engine, wasm)
 
     def functype(params: Sequence[str], results: Sequence[str]) -> Any:
@@ -848,18 +1276,17 @@ def run_wasmtime(
         hosts = [
             wasmtime.Func(store, functype(lowered(spec.params), ()), stub(i, spec, ()))
             for i, spec in enumerate(imports)
-            if spec.kind == "func" and adapted(spec)
+            if spec.kind == "func" and provided(spec)
         ]
         provider_module = wasmtime.Module(engine, adapter_bytes(wat))
         provider = wasmtime.Instance(store, provider_module, hosts).exports(store)
     externs: list[Any] = []
     tags: list[tuple[str, Any]] = []  # (how an exception names it, the tag): imported, then exported
     for i, spec in enumerate(imports):
-        if spec.kind == "tag":
-            externs.append(_wt_tag(store, spec.params))
-            tags.append((f"import {i}", externs[-1]))
-        elif provider is not None and adapted(spec):
+        if provider is not None and provided(spec) and (spec.kind != "tag" or _TYPES is not None):
             externs.append(provider[provider_name(i, spec)])
+        elif spec.kind == "tag":
+            externs.append(_wt_tag(store, spec.params))
         elif spec.kind == "func":
             externs.append(wasmtime.Func(store, functype(spec.params, spec.results), stub(i, spec, spec.results)))
         elif spec.kind == "memory":
@@ -878,6 +1305,8 @@ def run_wasmtime(
         else:
             gt = wasmtime.GlobalType(_wt_valtype(spec.valtype), spec.mutable)
             externs.append(wasmtime.Global(store, gt, _wt_val(spec.valtype, _zero(spec.valtype))))
+        if spec.kind == "tag":
+            tags.append((f"import {i}", externs[-1]))
     try:
         inst = wasmtime.Instance(store, module, externs)
     except wasmtime.Trap as e:
@@ -886,7 +1315,9 @@ def run_wasmtime(
         return obs
     except wasmtime.WasmtimeError as e:
         # An exception that escapes the start function is an error here, not a Trap as from a call.
-        obs.instantiate = _wt_exception(store, tags) or f"error: {str(e).splitlines()[0]}"
+        obs.instantiate = _wt_exception(store, tags) or (
+            f"trap: {TOO_LARGE}" if _wt_gc_heap_full(e) else f"error: {str(e).splitlines()[0]}"
+        )
         return obs
 
     ex = inst.exports(store)
@@ -918,6 +1349,10 @@ def run_wasmtime(
             obs.calls.append((exp.name, f"trap: {kind}"))
             if kind == OUT_OF_FUEL:
                 store.set_fuel(FUEL_BACKSTOP)
+        except wasmtime.WasmtimeError as e:
+            if not _wt_gc_heap_full(e):
+                raise
+            obs.calls.append((exp.name, f"trap: {TOO_LARGE}"))
 
     for k, exp in enumerate(exports):
         ext = ex[exp.name]
@@ -938,15 +1373,14 @@ def run_wasmtime(
             obs.globals[exp.name] = _norm_wt(exp.valtype, ext.value(store))
         elif exp.kind == "table" and adapted(exp) and caller is not None:
             n = caller[f"tsize{k}"](store)
-            get = caller[f"tget{k}"]
-            refs = [raise_values([exp.valtype], [get(store, i)])[0] for i in range(min(n, TABLE_COMPARE_MAX))]
-            obs.tables[exp.name] = table_summary(n, refs)
+            bits = [caller[f"tbits{k}"](store, i) for i in range(0, min(n, TABLE_COMPARE_MAX), 32)]
+            obs.tables[exp.name] = table_summary(n, table_refs(bits, min(n, TABLE_COMPARE_MAX)))
         elif exp.kind == "table":
             n = ext.size(store)
             refs = [_norm_wt(exp.valtype, ext.get(store, i)) for i in range(min(n, TABLE_COMPARE_MAX))]
             obs.tables[exp.name] = table_summary(n, refs)
         elif exp.kind == "tag":
-            obs.tags[exp.name] = _wt_tag_params(ext.type(store))
+            obs.tags[exp.name] = tag_payload(_wt_tag_params(ext.type(store)))
     return obs
 
 
@@ -1042,6 +1476,11 @@ def _wt_val(kind: str, v: Any) -> Any:
     return wasmtime.Val.externref(None)
 
 
+def _wt_gc_heap_full(e: Any) -> bool:
+    """Whether a WasmtimeError says the GC heap could not grow (over the store's limit): an allocation too large."""
+    return "GC heap out of memory" in str(e)
+
+
 def _wt_trap(e: Any) -> str:
     code = e.trap_code
     if code is None:
@@ -1068,7 +1507,13 @@ def compare(ours: Observed, ref: Observed) -> tuple[str, list[str], str]:
     if before:
         return "disagree", before, ""
     a, b = _outcome(ours, cut), _outcome(ref, cut)
-    why = "an engine ran out of its fuel backstop" if f"trap: {OUT_OF_FUEL}" in (a, b) else "call stack limits differ"
+    why = (
+        "an engine ran out of its fuel backstop"
+        if f"trap: {OUT_OF_FUEL}" in (a, b)
+        else "GC heap limits differ"
+        if f"trap: {TOO_LARGE}" in (a, b)
+        else "call stack limits differ"
+    )
     where = f"{_event(ours, ref, cut)}: ours {a!r}, wasmtime {b!r}"
     # Stopped at instantiation: nothing but the host calls before it was compared.
     return "inconclusive" if cut == 0 else "partial", [f"{why}: {where}; not compared from there on:", *diffs], why
@@ -1126,7 +1571,7 @@ def _hostcall_span(obs: Observed, event: int) -> tuple[int, int]:
 
 def first_inconclusive(ours: Observed, ref: Observed) -> int | None:
     """The first event where either engine ran out of fuel or of call stack, or None."""
-    stops = (f"trap: {OUT_OF_FUEL}", f"trap: {STACK_OVERFLOW}")
+    stops = (f"trap: {OUT_OF_FUEL}", f"trap: {STACK_OVERFLOW}", f"trap: {TOO_LARGE}")
     for event in range(1 + max(len(ours.calls), len(ref.calls))):
         if _outcome(ours, event) in stops or _outcome(ref, event) in stops:
             return event
@@ -1150,7 +1595,7 @@ def differences_before(ours: Observed, ref: Observed, cut: int) -> list[str]:
         diffs.append(_hostcall_difference(what, ours.hostcalls[oa : oa + n], ref.hostcalls[ra : ra + n]))
     if diffs:
         where = f"{_event(ours, ref, cut)}: ours {_outcome(ours, cut)!r}, wasmtime {_outcome(ref, cut)!r}"
-        diffs.append(f"(compared up to {where}, where an engine ran out of fuel or call stack)")
+        diffs.append(f"(compared up to {where}, where an engine ran out of fuel, call stack or GC heap)")
     return diffs
 
 
@@ -1220,7 +1665,10 @@ def check_run(wasm: bytes, rng: random.Random) -> tuple[str, list[str], str, Obs
     if not ok or not ref_ok:
         return "disagree", [f"validation of a smith module: ours {ok} ({why}), wasmtime {ref_ok} ({ref_why})"], "", None
     imports, exports, plan = plan_for(wasm, rng)
-    ref = run_wasmtime(wasm, imports, exports, plan)
+    try:
+        ref = run_wasmtime(wasm, imports, exports, plan)
+    except Uninhabited as e:  # neither engine can be given the module's imports
+        return "inconclusive", [f"not run: {e} has no value the provider can make"], "an uninhabited import", None
     status, diffs, why = compare(run_ours(wasm, imports, exports, plan), ref)
     return status, diffs, why, ref
 
@@ -1306,8 +1754,10 @@ def save(case: Case, seed: int, directory: Path) -> Path:
         f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
         f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}"
         + (" --threads" if _flags is THREADS_FLAGS or "--threads-enabled=true" in _flags else "")
-        + (" --wasm3" if _wasm3 else ""),
-        f"     or:   python tools/difftest.py{' --wasm3' if _wasm3 else ''} --file {directory / (name + '.wasm')}",
+        + (" --wasm3" if _wasm3 else "")
+        + (" --gc" if _gc else ""),
+        f"     or:   python tools/difftest.py{' --wasm3' if _wasm3 else ''}{' --gc' if _gc else ''} "
+        f"--file {directory / (name + '.wasm')}",
         "",
         *case.diffs,
     ]
@@ -1386,6 +1836,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "memories and exception handling too",
     )
     ap.add_argument(
+        "--gc",
+        action="store_true",
+        help="generate with 3.0's GC (structs, arrays, i31, casts, subtyping) and typed function references too",
+    )
+    ap.add_argument(
         "--min-full",
         type=float,
         default=MIN_FULL,
@@ -1395,11 +1850,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    global _flags, _wasm3
+    global _flags, _wasm3, _gc
     _flags = THREADS_FLAGS if args.threads else SMITH_FLAGS
-    _wasm3 = args.wasm3
+    _wasm3, _gc = args.wasm3, args.gc
     if _wasm3:
         _flags = wasm3_flags(_flags)
+    if _gc:
+        _flags = gc_flags(_flags)
 
     if args.file is not None and args.record:
         import json

@@ -119,3 +119,24 @@ def test_webassembly_2_rules(wat: Callable[[str], bytes], text: str, message: st
     with pytest.raises(InvalidModule, match=message):
         Module(data, features=Features.WASM2)
     Module(data, features=Features.WASM2 | Features.EXTENDED_CONST | Features.GC)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(type $a (array i8)) (global (ref $a) (array.new_default $a (i32.const 3)))",
+        "(type $s (struct (field i32) (field i64))) (global (ref $s) (struct.new $s (i32.const 1) (i64.const 2)))",
+        "(global (ref i31) (ref.i31 (i32.const 7)))",
+        "(global externref (extern.convert_any (ref.i31 (i32.const 7))))",
+    ],
+)
+def test_gc_without_extended_constants(wat: Callable[[str], bytes], text: str) -> None:
+    """GC's constant instructions take operands: with GC but not extended constant expressions (wasm-tools smith's
+    --gc-enabled modules without --extended-const-enabled), an allocation after its operands is valid, while
+    i32/i64 arithmetic stays extended-const's."""
+    gc = Features.WASM2 | Features.GC | Features.FUNCTION_REFERENCES
+    Module(wat(f"(module {text})"), features=gc)
+    arith = wat("(module (global i32 (i32.add (i32.const 1) (i32.const 2))))")
+    with pytest.raises(InvalidModule, match="constant expression required"):
+        Module(arith, features=gc)
+    Module(arith, features=gc | Features.EXTENDED_CONST)

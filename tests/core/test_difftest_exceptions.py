@@ -7,17 +7,12 @@ tables pass through the adapter modules as whether they are null; throw_ref of a
 
 from __future__ import annotations
 
-import importlib.util
-import random
 import struct
-import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent.parent
+from difftest_module import load_difftest, run_both
 
 EXCEPTIONS = """(module
   (tag $t (import "a" "t") (param i32 f64))
@@ -51,23 +46,11 @@ START = """(module
 @pytest.fixture(scope="module")
 def difftest() -> ModuleType:
     pytest.importorskip("wasmtime")
-    spec = importlib.util.spec_from_file_location("difftest", ROOT / "tools" / "difftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("difftest", module)
-    spec.loader.exec_module(module)
-    module._wasm3 = True  # as main() sets it for --wasm3
-    module._ENGINE = None
-    return module
-
-
-def _both(difftest: ModuleType, wasm: bytes) -> tuple[Any, Any]:
-    imports, exports, plan = difftest.plan_for(wasm, random.Random(difftest.FILE_PLAN_SEED))
-    return difftest.run_ours(wasm, imports, exports, plan), difftest.run_wasmtime(wasm, imports, exports, plan)
+    return load_difftest("difftest", _wasm3=True)
 
 
 def test_escaping_exceptions_compare(difftest: ModuleType, wat: Any) -> None:
-    ours, ref = _both(difftest, wat(EXCEPTIONS))
+    ours, ref = run_both(difftest, wat(EXCEPTIONS))
     assert difftest.differences(ours, ref) == []
     calls = dict(ours.calls)
     f64_15 = struct.unpack("<Q", struct.pack("<d", 1.5))[0]
@@ -84,13 +67,13 @@ def test_escaping_exceptions_compare(difftest: ModuleType, wat: Any) -> None:
 
 
 def test_exception_from_the_start_function(difftest: ModuleType, wat: Any) -> None:
-    ours, ref = _both(difftest, wat(START))
+    ours, ref = run_both(difftest, wat(START))
     assert ours.instantiate == ref.instantiate == "exception: import 0 (11,)"
 
 
 def test_a_different_payload_is_a_difference(difftest: ModuleType, wat: Any) -> None:
-    ours, _ = _both(difftest, wat(START))
-    _, ref = _both(difftest, wat(START.replace("i32.const 11", "i32.const 12")))
+    ours, _ = run_both(difftest, wat(START))
+    _, ref = run_both(difftest, wat(START.replace("i32.const 11", "i32.const 12")))
     assert difftest.differences(ours, ref) == [
         "instantiate: ours 'exception: import 0 (11,)', wasmtime 'exception: import 0 (12,)'"
     ]

@@ -3,7 +3,7 @@
  *
  * Stub imports: a host function returns zeros; memories, tables and globals are created with the
  * type the module asks for. The store's limits are small so one input stays fast: memory and
- * table sizes, call depth and the value stack are all capped below the defaults. */
+ * table sizes, the GC heap, call depth and the value stack are all capped below the defaults. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +19,7 @@ enum {
     MAX_CALLS = 64,            /* exports called per input */
     MAX_MEMORY_PAGES = 160,    /* 10 MiB */
     MAX_TABLE_ELEMS = 100000,
+    MAX_GC_BYTES = 64u << 20, /* GC's structs and arrays: an array.new of millions of elements traps at once */
     MAX_CALL_DEPTH = 2000,
     STACK_SLOTS = 1u << 16,
 };
@@ -128,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!s)
         fail("wr_store_new");
     wr_api_store_set_limits(s, MAX_MEMORY_PAGES, MAX_TABLE_ELEMS, MAX_CALL_DEPTH, STACK_SLOTS);
+    wr_api_store_set_gc_limit(s, MAX_GC_BYTES);
 
     uint32_t nimports = wr_api_module_nimports(m);
     wr_extern *imports = calloc(nimports ? nimports : 1, sizeof *imports);

@@ -473,13 +473,24 @@ int wr_module_validate(wr_module *m, wr_error *err)
     return compute_func_declared(m, err);
 }
 
-/* A constant expression under the features: 2.0's rules without
- * extended constant expressions (one instruction) and without GC (global.get
- * of imported globals only). */
+static bool is_const_arith(uint8_t op)
+{
+    return (op >= WR_CONST_I32_ADD && op <= WR_CONST_I32_MUL) || (op >= WR_CONST_I64_ADD && op <= WR_CONST_I64_MUL);
+}
+
+/* A constant expression under the features: 2.0's rules without extended
+ * constant expressions (no i32/i64 add, sub, mul) and without GC (global.get
+ * of imported globals only). Without both, one instruction: GC's allocations
+ * and conversions take operands (`i32.const 3 array.new_default $a`). */
 static int check_constexpr_features(const wr_module *m, const wr_constexpr *ce, uint32_t features, wr_error *err)
 {
-    if (!(features & WR_FEATURE_EXTENDED_CONST) && ce->nmore)
-        return invalid(err, ce->offset, "constant expression required");
+    if (!(features & WR_FEATURE_EXTENDED_CONST) && ce->nmore) {
+        if (!(features & WR_FEATURE_GC))
+            return invalid(err, ce->offset, "constant expression required");
+        for (uint32_t i = 0; i < ce->nmore; i++)
+            if (is_const_arith(ce->more[i].op))
+                return invalid(err, ce->offset, "constant expression required");
+    }
     if (!(features & WR_FEATURE_GC) && ce->op == WR_CONST_GLOBAL_GET && ce->index >= m->nglobal_imports)
         return invalid_kind(err, ce->offset, "global", ce->index);
     for (uint32_t i = 0; i < ce->nmore; i++)
