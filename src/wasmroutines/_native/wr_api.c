@@ -745,15 +745,21 @@ size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits) { return wr_g
 
 uint64_t wr_api_gc_collections(const wr_store *s) { return s->gc_collections; }
 
-void wr_api_gc_stress(wr_store *s, bool on)
+uint64_t wr_api_gc_steps(const wr_store *s) { return s->gc_steps; }
+
+uint64_t wr_api_gc_max_pause_ns(const wr_store *s) { return s->gc_max_pause_ns; }
+
+void wr_api_gc_reset_max_pause(wr_store *s) { s->gc_max_pause_ns = 0; }
+
+void wr_api_gc_stress(wr_store *s, int mode)
 {
-    s->gc_stress = on;
-    s->gc_threshold = on ? 0 : WR_GC_MIN_THRESHOLD;
+    s->gc_stress = mode;
+    s->gc_threshold = mode ? 0 : WR_GC_MIN_THRESHOLD;
 }
 
-void wr_api_gc_pin(uint64_t ref) { wr_gc_obj(ref)->pins++; }
+void wr_api_gc_pin(wr_store *s, uint64_t ref) { wr_gc_pin(s, ref); }
 
-void wr_api_gc_unpin(uint64_t ref) { wr_gc_obj(ref)->pins--; }
+void wr_api_gc_unpin(wr_store *s, uint64_t ref) { wr_gc_unpin(s, ref); }
 
 wr_thread *wr_api_host_thread_new(wr_store *s)
 {

@@ -339,13 +339,19 @@ uint32_t wr_api_store_core_wakeups(const wr_store *s);
  * an object reachable from one. Bits already set stay set. Returns how many objects were freed. Call it with
  * every thread of the store stopped (never inside wr_exec). */
 size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits);
-/* How many collections the store ran (Store.gc() and those in wasm's allocations). */
+/* How many collection cycles the store completed (Store.gc() and those wasm's allocations started), how many
+ * steps wasm's allocations ran, and the longest time one allocation in wasm spent in the collector (ns, since
+ * the store began or wr_api_gc_reset_max_pause). */
 uint64_t wr_api_gc_collections(const wr_store *s);
-/* Tests: every allocation in wasm collects first (a root a stack map misses shows at once), or not. */
-void wr_api_gc_stress(wr_store *s, bool on);
+uint64_t wr_api_gc_steps(const wr_store *s);
+uint64_t wr_api_gc_max_pause_ns(const wr_store *s);
+void wr_api_gc_reset_max_pause(wr_store *s);
+/* Tests: every allocation in wasm runs a step of the collector with a budget of an object or two (mode 1: a
+ * barrier or a root missed shows within a few allocations), or a whole collection (mode 2), or neither (0). */
+void wr_api_gc_stress(wr_store *s, int mode);
 /* The host holds a struct or an array (a GcRef alive): a pinned object is a root until unpinned as often. */
-void wr_api_gc_pin(uint64_t ref);
-void wr_api_gc_unpin(uint64_t ref);
+void wr_api_gc_pin(wr_store *s, uint64_t ref);
+void wr_api_gc_unpin(wr_store *s, uint64_t ref);
 /* The host's own thread (calls from the host run on it): the store knows it as a root (wr_thread_free
  * forgets it). */
 wr_thread *wr_api_host_thread_new(wr_store *s);

@@ -320,11 +320,12 @@ static inline wr_v128 slot_v128(const uint64_t *p)
     } while (0)
 #endif
 
-/* A new GC object of store type `id` (an array's of `n` elements): wr_gc_alloc, after a collection (wr_gc.h)
- * once the heap passed its threshold, or when the allocation failed (past the store's limit, or out of host
- * memory); a trap if it fails after one. The thread's registers are saved for the collection's roots: its top
- * frame is at the allocating instruction's op word (the points set there: the operands before it takes its
- * inputs, which it reads from their slots, never the accumulator, which holds no reference anyway). */
+/* A new GC object of store type `id` (an array's of `n` elements): wr_gc_alloc, after a step of the collector
+ * (wr_gc.h) once the heap passed its threshold, or a whole collection when the allocation failed (past the
+ * store's limit, or out of host memory); a trap if it fails after one (wr_gc_alloc_slow). The thread's
+ * registers are saved for the roots: its top frame is at the allocating instruction's op word (the points set
+ * there: the operands before it takes its inputs, which it reads from their slots, never the accumulator,
+ * which holds no reference anyway). */
 #define GC_ALLOC(id, n)                                                                                          \
     ({                                                                                                           \
         wr_gcobj *o_ = store->gc_bytes < store->gc_threshold ? wr_gc_alloc(store, (id), (n)) : NULL;            \
@@ -333,8 +334,7 @@ static inline wr_v128 slot_v128(const uint64_t *p)
             thread->fp = fp;                                                                                     \
             thread->func = func;                                                                                 \
             thread->nframes = nframes;                                                                           \
-            wr_gc_collect(store, NULL, 0);                                                                       \
-            o_ = wr_gc_alloc(store, (id), (n));                                                                  \
+            o_ = wr_gc_alloc_slow(store, (id), (n));                                                             \
             if (!o_)                                                                                             \
                 TRAP(WR_TRAP_GC_HEAP);                                                                           \
         }                                                                                                        \

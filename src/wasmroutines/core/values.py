@@ -97,11 +97,11 @@ class GcRef:
         self._store = store
         self._slot = slot
         self.type_id: int = lib.wr_api_gc_type_id(slot)
-        lib.wr_api_gc_pin(slot)  # a root while the host holds it (wr_gc.h)
+        lib.wr_api_gc_pin(store._native.ptr, slot)  # a root while the host holds it (wr_gc.h)
 
     def __del__(self) -> None:
         if self._store._native.ptr is not None:  # a closed store freed its objects
-            lib.wr_api_gc_unpin(self._slot)
+            lib.wr_api_gc_unpin(self._store._native.ptr, self._slot)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of type {self.type_id}>"
