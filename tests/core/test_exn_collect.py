@@ -9,6 +9,8 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from wasmroutines import Function, FuncType, Instance, Module, Store, StructRef, ValType, WasmException
 from wasmroutines.core._ffi import lib
 
@@ -214,12 +216,67 @@ def test_an_exception_a_host_function_threw_survives_in_wasm(wat: Callable[[str]
     assert e.open_kept(0) == opened(9)
 
 
-def test_a_collection_at_every_allocation_the_throws_own_included(store: Store, wat: Callable[[str], bytes]) -> None:
+@pytest.mark.parametrize("mode", [1, 2])
+def test_a_collection_at_every_allocation_the_throws_own_included(
+    store: Store, wat: Callable[[str], bytes], mode: int
+) -> None:
     """The exception a catch_ref makes is allocated where its payload is still in the thrower's frame: the
-    collection that allocation runs keeps the payload's node."""
+    collector's work that allocation runs (a tiny step of an incremental cycle, 1, or a whole collection, 2) keeps
+    the payload's node."""
     e = make(store, wat)
-    lib.wr_api_gc_stress(store._native.ptr, True)
-    before = store.gc_collections
+    lib.wr_api_gc_stress(store._native.ptr, mode)
+    before = store.gc_collections if mode == 2 else store.gc_steps
     assert e.rounds(300) == sum(opened(k) for k in range(2, 301))
     assert e.hold_local(3, 50) == opened(3)
-    assert store.gc_collections - before >= 2 * 300
+    assert (store.gc_collections if mode == 2 else store.gc_steps) - before >= 2 * 300
+
+
+MOVED_WAT = """(module
+  (tag $t (param i32))
+  (type $box (struct (field $e (mut exnref))))
+  (type $node (struct (field i32)))
+  (global $box (mut (ref null $box)) (ref.null $box))
+  ;; an exception of payload v, caught as an exnref
+  (func $make (param $v i32) (result exnref)
+    (local $x exnref)
+    (block $h (result i32 exnref)
+      (try_table (catch_ref $t $h) (throw $t (local.get $v)))
+      (unreachable))
+    (local.set $x)
+    (drop)
+    (local.get $x))
+  (func $payload (param $e exnref) (result i32)
+    (block $h (result i32)
+      (try_table (catch $t $h) (throw_ref (local.get $e)))
+      (unreachable)))
+  ;; n structs and n exceptions of payload -1, all garbage at once: a freed exception's memory is soon another's
+  (func $garbage (param $n i32)
+    (loop $l
+      (drop (struct.new $node (i32.const 0)))
+      (drop (call $make (i32.const -1)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "setup") (param $v i32) (global.set $box (struct.new $box (call $make (local.get $v)))))
+  ;; each round takes the exception out of the field into a local, clears the field, makes garbage and puts it
+  ;; back: while a cycle marks, the field losing it is the only thing that can keep it (the write barrier)
+  (func (export "churn") (param $rounds i32) (param $g i32) (result i32)
+    (local $x exnref)
+    (loop $l
+      (local.set $x (struct.get $box $e (global.get $box)))
+      (struct.set $box $e (global.get $box) (ref.null exn))
+      (call $garbage (local.get $g))
+      (struct.set $box $e (global.get $box) (local.get $x))
+      (local.set $x (ref.null exn))
+      (call $garbage (local.get $g))
+      (br_if $l (local.tee $rounds (i32.sub (local.get $rounds) (i32.const 1)))))
+    (call $payload (struct.get $box $e (global.get $box)))))"""
+
+
+def test_an_exception_moved_out_of_a_field_while_a_cycle_marks_survives(wat: Callable[[str], bytes]) -> None:
+    """Exceptions go through the incremental collector's write barrier as structs do: an exnref field cleared
+    while marking grays the exception it held."""
+    store = Store()
+    lib.wr_api_gc_stress(store._native.ptr, 1)
+    e = Instance(store, Module(wat(MOVED_WAT)), {}).exports
+    e.setup(4242)
+    assert e.churn(400, 3) == 4242
+    assert store.gc_collections >= 5

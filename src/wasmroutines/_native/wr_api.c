@@ -762,7 +762,7 @@ wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload) { retu
 
 void wr_api_exn_pin(wr_exn *e) { e->pins++; }
 
-void wr_api_exn_unpin(wr_exn *e) { e->pins--; }
+void wr_api_exn_unpin(wr_store *s, wr_exn *e) { wr_gc_exn_unpin(s, e); }
 
 wr_tag *wr_api_exn_tag(const wr_exn *e) { return e->tag; }
 
@@ -782,15 +782,21 @@ size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits) { return wr_g
 
 uint64_t wr_api_gc_collections(const wr_store *s) { return s->gc_collections; }
 
-void wr_api_gc_stress(wr_store *s, bool on)
+uint64_t wr_api_gc_steps(const wr_store *s) { return s->gc_steps; }
+
+uint64_t wr_api_gc_max_pause_ns(const wr_store *s) { return s->gc_max_pause_ns; }
+
+void wr_api_gc_reset_max_pause(wr_store *s) { s->gc_max_pause_ns = 0; }
+
+void wr_api_gc_stress(wr_store *s, int mode)
 {
-    s->gc_stress = on;
-    s->gc_threshold = on ? 0 : WR_GC_MIN_THRESHOLD;
+    s->gc_stress = mode;
+    s->gc_threshold = mode ? 0 : WR_GC_MIN_THRESHOLD;
 }
 
-void wr_api_gc_pin(uint64_t ref) { wr_gc_obj(ref)->pins++; }
+void wr_api_gc_pin(wr_store *s, uint64_t ref) { wr_gc_pin(s, ref); }
 
-void wr_api_gc_unpin(uint64_t ref) { wr_gc_obj(ref)->pins--; }
+void wr_api_gc_unpin(wr_store *s, uint64_t ref) { wr_gc_unpin(s, ref); }
 
 wr_thread *wr_api_host_thread_new(wr_store *s)
 {

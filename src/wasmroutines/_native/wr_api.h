@@ -85,7 +85,7 @@ void wr_api_func_type(const wr_func *f, wr_api_externtype *out);
 /* The function's type id in its store (the index of a concrete heap type in an object's type). */
 uint32_t wr_api_func_type_id(const wr_func *f);
 /* GC's structs and arrays (wr_gcobj.h): the store's cap on its GC heap in bytes (0 keeps the current one), the
- * bytes its objects take now (they live as long as the store until a collector lands); a struct's or an
+ * bytes its objects and exceptions take now (until a collection frees them: wr_gc.h); a struct's or an
  * array's reference (a slot of the any hierarchy, neither null nor an i31 nor a host's): its kind (1 struct,
  * 2 array) and its store type id. */
 void wr_api_store_set_gc_limit(wr_store *s, uint64_t max_bytes);
@@ -172,7 +172,7 @@ void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out);
  * it holds it; its tag and payload. */
 wr_exn *wr_api_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload);
 void wr_api_exn_pin(wr_exn *e);
-void wr_api_exn_unpin(wr_exn *e);
+void wr_api_exn_unpin(wr_store *s, wr_exn *e);
 wr_tag *wr_api_exn_tag(const wr_exn *e);
 const uint64_t *wr_api_exn_payload(const wr_exn *e);
 /* An exception's exnref slot, and the exception of a non-null one. */
@@ -362,13 +362,19 @@ uint32_t wr_api_store_core_wakeups(const wr_store *s);
  * an object reachable from one. Bits already set stay set. Returns how many objects were freed. Call it with
  * every thread of the store stopped (never inside wr_exec). */
 size_t wr_api_gc_collect(wr_store *s, uint8_t *bits, size_t nbits);
-/* How many collections the store ran (Store.gc() and those in wasm's allocations). */
+/* How many collection cycles the store completed (Store.gc() and those wasm's allocations started), how many
+ * steps wasm's allocations ran, and the longest time one allocation in wasm spent in the collector (ns, since
+ * the store began or wr_api_gc_reset_max_pause). */
 uint64_t wr_api_gc_collections(const wr_store *s);
-/* Tests: every allocation in wasm collects first (a root a stack map misses shows at once), or not. */
-void wr_api_gc_stress(wr_store *s, bool on);
+uint64_t wr_api_gc_steps(const wr_store *s);
+uint64_t wr_api_gc_max_pause_ns(const wr_store *s);
+void wr_api_gc_reset_max_pause(wr_store *s);
+/* Tests: every allocation in wasm runs a step of the collector with a budget of an object or two (mode 1: a
+ * barrier or a root missed shows within a few allocations), or a whole collection (mode 2), or neither (0). */
+void wr_api_gc_stress(wr_store *s, int mode);
 /* The host holds a struct or an array (a GcRef alive): a pinned object is a root until unpinned as often. */
-void wr_api_gc_pin(uint64_t ref);
-void wr_api_gc_unpin(uint64_t ref);
+void wr_api_gc_pin(wr_store *s, uint64_t ref);
+void wr_api_gc_unpin(wr_store *s, uint64_t ref);
 /* The host's own thread (calls from the host run on it): the store knows it as a root (wr_thread_free
  * forgets it). */
 wr_thread *wr_api_host_thread_new(wr_store *s);

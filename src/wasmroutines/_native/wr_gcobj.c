@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wr_gc.h"
 #include "wr_gcobj.h"
 
 _Static_assert(sizeof(wr_gcobj) % 16 == 0, "fields start 16-byte aligned");
@@ -19,6 +20,7 @@ wr_gcobj *wr_gc_alloc(wr_store *s, uint32_t type_id, uint32_t length)
     o->type = ft;
     o->type_id = type_id;
     o->length = ft->kind == WR_COMP_ARRAY ? length : 0;
+    o->mark = s->gc_marking; /* born black while a cycle marks (wr_gc.h) */
     o->next = s->gc_objects;
     s->gc_objects = o;
     s->gc_bytes += size;
@@ -37,7 +39,7 @@ wr_exn *wr_exn_new(wr_store *s, wr_tag *tag, const uint64_t *payload)
         return NULL;
     e->tag = tag;
     e->nslots = n;
-    e->mark = 0;
+    e->mark = s->gc_marking; /* born black while a cycle marks (wr_gc.h) */
     e->pins = 0;
     e->gray = NULL;
     for (uint32_t i = 0; i < n; i++)
@@ -105,23 +107,46 @@ bool wr_gc_is(const wr_store *s, const wr_gcobj *o, uint32_t id)
     return o->type_id == id || wr_store_type_sub(s, o->type_id, id);
 }
 
-void wr_gc_free_all(wr_store *s)
+static void free_list(wr_gcobj *o)
 {
-    wr_gcobj *o = s->gc_objects;
     while (o) {
         wr_gcobj *next = o->next;
         free(o);
         o = next;
     }
-    s->gc_objects = NULL;
-    for (wr_exn *e = s->exns, *next; e; e = next) {
-        next = e->next;
+}
+
+static void free_exns(wr_exn *e)
+{
+    while (e) {
+        wr_exn *next = e->next;
         free(e);
+        e = next;
     }
-    s->exns = NULL;
+}
+
+void wr_gc_free_all(wr_store *s)
+{
+    free_list(s->gc_objects);
+    if (s->gc_phase == WR_GC_SWEEP) { /* the kept objects end where the sweep's cursor is */
+        *s->gc_kept_tail = NULL;
+        free_list(s->gc_kept);
+        free_list(s->gc_sweep_at);
+    }
+    free_exns(s->exns);
+    if (s->gc_phase == WR_GC_SWEEP) {
+        *s->gc_exns_kept_tail = NULL;
+        free_exns(s->gc_exns_kept);
+        free_exns(s->gc_exn_sweep_at);
+    }
+    s->gc_objects = s->gc_kept = s->gc_sweep_at = s->gc_pins_at = s->gc_scan = NULL;
+    s->exns = s->gc_exns_kept = s->gc_exn_sweep_at = s->gc_exn_pins_at = s->gc_gray_exns = NULL;
+    s->gc_phase = WR_GC_IDLE;
+    s->gc_marking = false;
     s->gc_bytes = 0;
     s->gc_count = 0;
+    s->gc_pinned = 0;
     free(s->gc_gray);
     s->gc_gray = NULL;
-    s->gc_gray_cap = 0;
+    s->gc_gray_cap = s->gc_ngray = 0;
 }

@@ -7,9 +7,10 @@
  * low bits are 0b00: docs/interpreter.md, "References in the any hierarchy").
  *
  * Lifetime: every object is on its store's list (`next`) until a collection finds it unreachable (wr_gc.h:
- * mark and sweep; `mark` for marking, the list to sweep, the type to find the fields to trace) or the store
- * is freed. wr_gc_alloc is the one place objects are made; it never collects itself (its caller decides:
- * the run loop collects before an allocation once the heap passed its threshold, wr_interp.c GC_ALLOC).
+ * incremental mark and sweep; `mark` for marking, the list to sweep, the type to find the fields to trace) or
+ * the store is freed. wr_gc_alloc is the one place objects are made; it never collects itself (its caller
+ * decides: the run loop runs a step of the collector before an allocation once the heap passed its threshold,
+ * wr_interp.c GC_ALLOC).
  *
  * Determinism: nothing hashes, orders or compares objects by address but ref.eq's identity.
  */
@@ -19,17 +20,17 @@
 #include "wr_runtime.h"
 
 typedef struct wr_gcobj {
-    struct wr_gcobj *next;    /* the store's objects, newest first: what a sweep walks */
+    struct wr_gcobj *next;    /* the store's objects, in allocation order up to the last sweep: what a sweep walks */
     const wr_functype *type;  /* interned (WR_COMP_STRUCT or WR_COMP_ARRAY): stable for the store's life */
     uint32_t type_id;         /* its store type id: casts compare it */
-    uint32_t mark;            /* 1 while a collection found it reachable (wr_gc.c); 0 between collections */
+    uint32_t mark;            /* 1 once a cycle's mark reached it or it was born in one (wr_gc.c); 0 after a sweep */
     uint32_t length;          /* an array's element count (a struct's: 0) */
     uint32_t pins;            /* the host's holds (a GcRef alive in Python): a pinned object is a root */
 } wr_gcobj;
 
 /* The default cap on a store's GC heap (the sum of its objects' sizes, headers included): 1 GiB. */
 #define WR_GC_DEFAULT_MAX_BYTES ((uint64_t)1 << 30)
-/* The least heap size at which an allocation in wasm collects first (wr_gc.h): 1 MiB. */
+/* The least heap size at which an allocation in wasm starts a collection cycle (wr_gc.h): 1 MiB. */
 #define WR_GC_MIN_THRESHOLD ((uint64_t)1 << 20)
 
 static inline uint8_t *wr_gc_data(wr_gcobj *o) { return (uint8_t *)(o + 1); }

@@ -320,11 +320,12 @@ static inline wr_v128 slot_v128(const uint64_t *p)
     } while (0)
 #endif
 
-/* A new GC object of store type `id` (an array's of `n` elements): wr_gc_alloc, after a collection (wr_gc.h)
- * once the heap passed its threshold, or when the allocation failed (past the store's limit, or out of host
- * memory); a trap if it fails after one. The thread's registers are saved for the collection's roots: its top
- * frame is at the allocating instruction's op word (the points set there: the operands before it takes its
- * inputs, which it reads from their slots, never the accumulator, which holds no reference anyway). */
+/* A new GC object of store type `id` (an array's of `n` elements): wr_gc_alloc, after a step of the collector
+ * (wr_gc.h) once the heap passed its threshold, or a whole collection when the allocation failed (past the
+ * store's limit, or out of host memory); a trap if it fails after one (wr_gc_alloc_slow). The thread's
+ * registers are saved for the roots: its top frame is at the allocating instruction's op word (the points set
+ * there: the operands before it takes its inputs, which it reads from their slots, never the accumulator,
+ * which holds no reference anyway). */
 #define GC_ALLOC(id, n)                                                                                          \
     ({                                                                                                           \
         wr_gcobj *o_ = store->gc_bytes < store->gc_threshold ? wr_gc_alloc(store, (id), (n)) : NULL;            \
@@ -333,8 +334,7 @@ static inline wr_v128 slot_v128(const uint64_t *p)
             thread->fp = fp;                                                                                     \
             thread->func = func;                                                                                 \
             thread->nframes = nframes;                                                                           \
-            wr_gc_collect(store, NULL, 0);                                                                       \
-            o_ = wr_gc_alloc(store, (id), (n));                                                                  \
+            o_ = wr_gc_alloc_slow(store, (id), (n));                                                             \
             if (!o_)                                                                                             \
                 TRAP(WR_TRAP_GC_HEAP);                                                                           \
         }                                                                                                        \
@@ -394,16 +394,21 @@ static int run(wr_thread *thread);
 static const wr_catch *find_catch(const wr_func *f, uint32_t off, const wr_tag *tag);
 
 /* An exception object for the throw `t` unwinds (its payload in the thrower's frame): a GC allocation, so it
- * collects first once the heap passed its threshold, and again if the allocation fails, as GC_ALLOC does. The
- * thread's registers are still the thrower's, at the throw, whose points set holds the payload's references
- * (or the locals they were read from); NULL when it fails after a collection. */
+ * steps the collector first once the heap passed its threshold, and collects whole if the allocation fails,
+ * as GC_ALLOC does (wr_gc_alloc_slow). The thread's registers are still the thrower's, at the throw, whose
+ * points set holds the payload's references (or the locals they were read from); NULL when it fails after a
+ * collection. */
 static wr_exn *new_exn(wr_thread *t, wr_tag *tag, const uint64_t *payload)
 {
     wr_store *s = t->store;
     wr_exn *e = s->gc_bytes < s->gc_threshold ? wr_exn_new(s, tag, payload) : NULL;
     if (e == NULL) {
-        wr_gc_collect(s, NULL, 0);
+        wr_gc_make_room(s, false);
         e = wr_exn_new(s, tag, payload);
+        if (e == NULL) {
+            wr_gc_make_room(s, true);
+            e = wr_exn_new(s, tag, payload);
+        }
     }
     return e;
 }

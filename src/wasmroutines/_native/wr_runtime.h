@@ -153,18 +153,38 @@ struct wr_store {
      * wr_store.c: an entry is a group's first id + 1, 0 marks an empty slot. */
     uint32_t *type_hash;
     uint32_t type_hash_cap; /* a power of two, or 0 */
-    /* GC's structs and arrays (wr_gcobj.h): every one, newest first; their bytes and number; the bytes past
-     * which the next allocation in wasm collects first (wr_gc.h); the collector's gray stack, kept between
-     * collections; how many collections ran. */
+    /* GC's structs and arrays (wr_gcobj.h): every one (but those a sweep has not reached yet), in allocation
+     * order up to the last sweep; their bytes and number; the bytes past which the next allocation in wasm
+     * runs a step of the collector (wr_gc.h), and the bytes after the last step; the collector's gray stack,
+     * kept between collections. */
     struct wr_gcobj *gc_objects;
-    uint64_t gc_bytes, gc_count;
-    uint64_t gc_threshold;
+    uint64_t gc_bytes, gc_count, gc_pinned; /* gc_pinned: how many objects the host pins */
+    uint64_t gc_threshold, gc_step_bytes;
     struct wr_gcobj **gc_gray;
-    size_t gc_gray_cap;
-    /* Exception objects (wr_exn): every one, newest first; their bytes count in gc_bytes. */
+    size_t gc_gray_cap, gc_ngray;
+    /* The cycle in progress (wr_gc.c): its phase (WR_GC_IDLE, _MARK, _SWEEP); `gc_marking` (the phase is
+     * MARK: the write barrier's one flag); the gray stack could not grow (so nothing is freed); the next object
+     * whose pins the mark checks; an array scanned in part and its next element; the objects the sweep has
+     * yet to reach, and those it kept (a list ending at *gc_kept_tail) and their bytes; the host handles
+     * reached, or NULL. */
+    uint8_t gc_phase;
+    bool gc_marking, gc_overflow;
+    struct wr_gcobj *gc_pins_at, *gc_scan;
+    uint32_t gc_scan_at;
+    struct wr_gcobj *gc_sweep_at, *gc_kept, **gc_kept_tail;
+    uint64_t gc_kept_bytes;
+    uint8_t *gc_bits;
+    size_t gc_nbits;
+    /* Exception objects (wr_exn): every one, newest first; their bytes count in gc_bytes. The cycle's state
+     * for them, as for objects: those marked and not scanned yet (linked through wr_exn.gray), the next one
+     * whose pins the mark checks, those the sweep has yet to reach and those it kept. */
     struct wr_exn *exns;
-    uint64_t gc_collections;
-    bool gc_stress; /* tests: every allocation in wasm collects first (threshold 0) */
+    struct wr_exn *gc_gray_exns, *gc_exn_pins_at, *gc_exn_sweep_at, *gc_exns_kept, **gc_exns_kept_tail;
+    /* Counts: cycles completed, steps run; the longest pause of an allocation in wasm that ran the collector
+     * (ns of the thread's CPU time, CLOCK_THREAD_CPUTIME_ID, so a busy machine does not add its own pauses:
+     * read, never used for a decision). */
+    uint64_t gc_collections, gc_steps, gc_max_pause_ns;
+    int gc_stress; /* tests (wr_api_gc_stress): every allocation in wasm steps (1) or collects (2) first */
     /* The host's own thread (calls from the host run on it; not in the pool): a root like the pool's threads
      * (wr_gc.h). NULL until the host makes it; wr_thread_free clears it. */
     struct wr_thread *host_thread;

@@ -1987,6 +1987,15 @@ static unsigned field_op(wr_valtype st, int sign, bool set, bool array)
     return ops[array][set][k];
 }
 
+/* The op writing a field of storage type st (the module's types: cx): a reference of a collected kind goes
+ * through the write barrier (wr_gc.h), any other value is stored by its width. */
+static unsigned field_set_op(wr_valtype st, bool array, const wr_typectx *cx)
+{
+    if (wr_stackmap_collected(st, cx))
+        return array ? WR_OP_array_set_ref : WR_OP_struct_set_ref;
+    return field_op(st, 0, true, array);
+}
+
 /* struct.get, get_s (sign 1), get_u (2) and, with `set`, struct.set: x y. A packed field is read by get_s
  * or get_u only, any other by get only; struct.set needs a mutable field. */
 static int op_struct_field(tr *t, int sign, bool set)
@@ -2007,8 +2016,8 @@ static int op_struct_field(tr *t, int sign, bool set)
         CHECK(pop(t, wr_storage_unpacked(st), &in[1]));
     CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
     uint32_t offset = ft->offsets[y];
-    return emit_manual(t, field_op(st, sign, set, false), in, set ? 2 : 1, set ? 0 : wr_storage_unpacked(st),
-                       &offset, 1);
+    unsigned op = set ? field_set_op(st, false, &t->cx) : field_op(st, sign, false, false);
+    return emit_manual(t, op, in, set ? 2 : 1, set ? 0 : wr_storage_unpacked(st), &offset, 1);
 }
 
 static int op_struct_new(tr *t, bool deflt)
@@ -2042,8 +2051,8 @@ static int op_array_elem(tr *t, int sign, bool set)
         CHECK(pop(t, wr_storage_unpacked(st), &in[2]));
     CHECK(pop(t, WR_I32, &in[1]));
     CHECK(pop(t, wr_ref_concrete(x, true), &in[0]));
-    return emit_manual(t, field_op(st, sign, set, true), in, set ? 3 : 2, set ? 0 : wr_storage_unpacked(st), NULL,
-                       0);
+    unsigned op = set ? field_set_op(st, true, &t->cx) : field_op(st, sign, false, true);
+    return emit_manual(t, op, in, set ? 3 : 2, set ? 0 : wr_storage_unpacked(st), NULL, 0);
 }
 
 /* array.new, array.new_default, array.new_fixed x (n). */

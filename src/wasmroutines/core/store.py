@@ -363,9 +363,27 @@ class Store:
 
     @property
     def gc_collections(self) -> int:
-        """How many collections of structs, arrays and exceptions ran (gc(), and those wasm's allocations
-        started)."""
+        """How many collection cycles of structs, arrays and exceptions completed (gc(), and those wasm's
+        allocations started and ran step by step)."""
         return int(lib.wr_api_gc_collections(self._native.ptr))
+
+    @property
+    def gc_steps(self) -> int:
+        """How many steps of the collector wasm's allocations ran (a cycle's start, or some of its marking or
+        sweeping: docs/interpreter.md, "GC roots")."""
+        return int(lib.wr_api_gc_steps(self._native.ptr))
+
+    @property
+    def gc_max_pause_ns(self) -> int:
+        """The longest time one allocation in wasm spent in the collector, in nanoseconds (a measure only: no
+        decision reads the clock). Set it to 0 to start measuring again."""
+        return int(lib.wr_api_gc_max_pause_ns(self._native.ptr))
+
+    @gc_max_pause_ns.setter
+    def gc_max_pause_ns(self, value: int) -> None:
+        if value != 0:
+            raise ValueError("gc_max_pause_ns can only be reset to 0")
+        lib.wr_api_gc_reset_max_pause(self._native.ptr)
 
     @property
     def max_threads(self) -> int | None:

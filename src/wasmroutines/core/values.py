@@ -98,11 +98,11 @@ class GcRef:
         self._store = store
         self._slot = slot
         self.type_id: int = lib.wr_api_gc_type_id(slot)
-        lib.wr_api_gc_pin(slot)  # a root while the host holds it (wr_gc.h)
+        lib.wr_api_gc_pin(store._native.ptr, slot)  # a root while the host holds it (wr_gc.h)
 
     def __del__(self) -> None:
         if self._store._native.ptr is not None:  # a closed store freed its objects
-            lib.wr_api_gc_unpin(self._slot)
+            lib.wr_api_gc_unpin(self._store._native.ptr, self._slot)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} of type {self.type_id}>"
@@ -360,8 +360,9 @@ def _hold_exn(store: Store, exc: WasmException, ptr: Any) -> None:
     native = store._native
 
     def unpin(p: Any) -> None:
-        if native.ptr is not None:  # a closed store freed its exceptions
-            lib.wr_api_exn_unpin(p)
+        sp = native.ptr
+        if sp is not None:  # a closed store freed its exceptions
+            lib.wr_api_exn_unpin(sp, p)
 
     exc._exn = ffi.gc(ptr, unpin)
     exc._store = store
