@@ -254,8 +254,17 @@ class _Call:
             client._stop()
 
 
+#: What a host coroutine may end with as its caller's error rather than the loop's: CancelledError too (a
+#: BaseException since 3.8): what the coroutine awaited was cancelled by someone else, or its thread was killed (the
+#: outcome then goes nowhere). KeyboardInterrupt and SystemExit go on out, as from any task.
+FAILS: tuple[type[BaseException], ...] = (Exception, asyncio.CancelledError)
+
+
 class LoopClient:
     """Runs one store's green threads from callbacks of one asyncio loop (see the module docstring)."""
+
+    #: the module's FAILS, for the scheduler (which does not import this module)
+    FAILS = FAILS
 
     def __init__(self, scheduler: Scheduler, loop: asyncio.AbstractEventLoop) -> None:
         self.scheduler = scheduler
@@ -808,12 +817,6 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
-
-
-#: What a host coroutine may end with as its caller's error rather than the loop's: CancelledError too (a
-#: BaseException since 3.8): what the coroutine awaited was cancelled by someone else, or its thread was killed (the
-#: outcome then goes nowhere). KeyboardInterrupt and SystemExit go on out, as from any task.
-FAILS: tuple[type[BaseException], ...] = (Exception, asyncio.CancelledError)
 
 
 class _HostCall:

@@ -1021,11 +1021,10 @@ class Scheduler(Reactor):
         t = gt._wr_thread
         if gt._host_parked is not None:
             # Woken from an async host call it parked in with no greenlet (aio.py): the outcome goes in first.
-            from .aio import FAILS
-
+            aio = self._aio
             try:
-                self._aio._deliver_inline(gt)
-            except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+                aio._deliver_inline(gt)
+            except aio.FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
                 gt.exception = exc
                 self._finish(gt)
                 return True
