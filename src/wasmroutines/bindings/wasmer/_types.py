@@ -437,8 +437,8 @@ class TableType:
 
 
 class TagType:
-    """The type of an exception tag (an addition: WebAssembly 3.0's exception handling): its payload's types
-    (wasmer's `Type` has no exnref, so a payload of one cannot be described here).
+    """The type of an exception tag (an addition: WebAssembly 3.0's exception handling): its payload's types,
+    3.0's references among them (`Type.EXCEPTION_REF` and the GC types this face adds to wasmer's `Type`).
 
     >>> from wasmroutines.wasmer import TagType, Type
     >>> print(TagType([Type.I32, Type.F64]))
