@@ -501,22 +501,28 @@ def test_a_burst_of_completions_runs_at_most_slices_threads_in_one_iteration(run
     assert seen == [slices]
 
 
+def _stuck_call(store: Store) -> asyncio.Future[int]:
+    """A call_async of `store` parked for good: its async host function awaits a future nobody completes."""
+    never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def wait(x: int) -> int:
+        return await never
+
+    return asyncio.ensure_future(_instance(store, wait).exports.f.call_async(1))
+
+
 def test_the_stores_fuel_running_out_in_a_round_trip_ends_every_call(run: Any) -> None:
     # The fuel runs out in a thread run on from a done callback (LoopClient._rerun): as any error that ends the
     # whole run, it ends every call in progress, the one parked for good too, at once.
     async def main() -> tuple[str, str]:
         store = Store()
-        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
         async def look(x: int) -> int:
             await asyncio.sleep(0)
             return 1
 
-        async def wait(x: int) -> int:
-            return await never
-
         spin = _loop_instance(store, look, lambda x: x).exports.loop
-        stuck = asyncio.ensure_future(_instance(store, wait).exports.f.call_async(1))
+        stuck = _stuck_call(store)
         client = aio.loop_client(store)
         while client._awaiting < 1:
             await asyncio.sleep(0)
@@ -537,7 +543,6 @@ def test_an_interrupt_from_a_host_coroutine_in_a_round_trip_ends_every_call(run:
     # run as soon as the thread stops, as it does from any thread: every call in progress raises it.
     async def main() -> tuple[list[int], str, str]:
         store = Store()
-        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         seen: list[int] = []
 
         async def look(x: int) -> int:
@@ -547,11 +552,8 @@ def test_an_interrupt_from_a_host_coroutine_in_a_round_trip_ends_every_call(run:
             await asyncio.sleep(0)
             return 1
 
-        async def wait(x: int) -> int:
-            return await never
-
         spin = _loop_instance(store, look, lambda x: x).exports.loop
-        stuck = asyncio.ensure_future(_instance(store, wait).exports.f.call_async(1))
+        stuck = _stuck_call(store)
         with pytest.raises(KeyError) as spun:
             await spin.call_async(6)
         await asyncio.sleep(0)
