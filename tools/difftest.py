@@ -43,6 +43,7 @@ Needs wasmtime (`pip install wasmtime`) and wasm-tools (`pip install wasm-tools-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -135,6 +136,47 @@ GC_FEATURES = ",gc,function-references,tail-call"
 def gc_flags(flags: Sequence[str]) -> list[str]:
     """smith's flags with GC and typed function references turned on."""
     return [GC_SMITH.get(f, f) for f in flags]
+
+
+MODE_FLAGS = ("--threads", "--wasm3", "--gc")  # the command-line flags that choose what is generated and compared
+
+
+def mode() -> list[str]:
+    """The mode flags in effect (MODE_FLAGS' order): what a saved expectation records so its replay enables the
+    same features and builds the same adapters."""
+    on = {"--threads": "--threads-enabled=true" in _flags, "--wasm3": _wasm3, "--gc": _gc}
+    return [f for f in MODE_FLAGS if on[f]]
+
+
+def set_mode(flags: Sequence[str]) -> None:
+    """Enter the mode of `flags` (a subset of MODE_FLAGS), as main() does from the command line."""
+    global _flags, _wasm3, _gc, _ENGINE, _TYPES
+    unknown = set(flags) - set(MODE_FLAGS)
+    if unknown:
+        raise ValueError(f"not a difftest mode flag: {sorted(unknown)}")
+    _flags = THREADS_FLAGS if "--threads" in flags else SMITH_FLAGS
+    _wasm3, _gc = "--wasm3" in flags, "--gc" in flags
+    if _wasm3:
+        _flags = wasm3_flags(_flags)
+    if _gc:
+        _flags = gc_flags(_flags)
+    _ENGINE, _TYPES = None, None  # wasmtime's engine is configured for one mode
+
+
+@contextlib.contextmanager
+def in_mode(flags: Sequence[str]) -> Iterator[None]:
+    """set_mode for a while (a replay), the mode before restored after."""
+    before = (_flags, _wasm3, _gc, _ENGINE, _TYPES)
+    set_mode(flags)
+    try:
+        yield
+    finally:
+        _restore_mode(*before)
+
+
+def _restore_mode(flags: list[str], wasm3: bool, gc: bool, engine: Any, types: ModuleTypes | None) -> None:
+    global _flags, _wasm3, _gc, _ENGINE, _TYPES
+    _flags, _wasm3, _gc, _ENGINE, _TYPES = flags, wasm3, gc, engine, types
 
 
 def exact_features() -> str:
@@ -1722,7 +1764,13 @@ def expectation(wasm: bytes) -> dict[str, Any]:
     if not exact_ok:  # valid only with a proposal we lack: we must reject it
         return {"valid": False, "wasmtime": "needs a proposal outside Wasm 2.0 + threads"}
     imports, exports, plan = plan_for(wasm, random.Random(FILE_PLAN_SEED))
-    return {"valid": True, "run": to_json(run_wasmtime(wasm, imports, exports, plan))}
+    # The mode (--wasm3, --gc, ...): the replay enables its features and builds its adapters. A plain run writes
+    # none, as expectations saved before the field existed have none.
+    return {
+        "valid": True,
+        **({"mode": mode()} if mode() else {}),
+        "run": to_json(run_wasmtime(wasm, imports, exports, plan)),
+    }
 
 
 def to_json(obs: Observed) -> dict[str, Any]:
@@ -1733,7 +1781,13 @@ def to_json(obs: Observed) -> dict[str, Any]:
 
 
 def check_expectation(wasm: bytes, expected: dict[str, Any]) -> list[str]:
-    """Our outcome against a saved expectation (no wasmtime needed): the differences."""
+    """Our outcome against a saved expectation (no wasmtime needed), in the mode it was recorded in (none recorded:
+    the plain one): the differences."""
+    with in_mode(expected.get("mode", [])):
+        return _check_expectation(wasm, expected)
+
+
+def _check_expectation(wasm: bytes, expected: dict[str, Any]) -> list[str]:
     ok, why = validates_ours(wasm)
     if ok != expected["valid"]:
         return [f"validation: ours {ok} ({why}), expected {expected['valid']}"]
@@ -1752,11 +1806,8 @@ def save(case: Case, seed: int, directory: Path) -> Path:
     (directory / f"{name}.wasm").write_bytes(case.wasm)
     note = [
         f"difftest: {case.what} of module {case.index} of seed {seed} ({case.status})",
-        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}"
-        + (" --threads" if _flags is THREADS_FLAGS or "--threads-enabled=true" in _flags else "")
-        + (" --wasm3" if _wasm3 else "")
-        + (" --gc" if _gc else ""),
-        f"     or:   python tools/difftest.py{' --wasm3' if _wasm3 else ''}{' --gc' if _gc else ''} "
+        f"reproduce: python tools/difftest.py --seed {seed} --index {case.index}{''.join(' ' + f for f in mode())}",
+        f"     or:   python tools/difftest.py{''.join(' ' + f for f in mode() if f != '--threads')} "
         f"--file {directory / (name + '.wasm')}",
         "",
         *case.diffs,
@@ -1850,13 +1901,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-save", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    global _flags, _wasm3, _gc
-    _flags = THREADS_FLAGS if args.threads else SMITH_FLAGS
-    _wasm3, _gc = args.wasm3, args.gc
-    if _wasm3:
-        _flags = wasm3_flags(_flags)
-    if _gc:
-        _flags = gc_flags(_flags)
+    set_mode([f"--{name}" for name in ("threads", "wasm3", "gc") if getattr(args, name)])
 
     if args.file is not None and args.record:
         import json

@@ -42,3 +42,34 @@ def test_cases_are_complete() -> None:
         stem = wasm.name.removesuffix(".wasm")
         assert wasm.with_name(stem + ".expect.json").exists(), f"{wasm.name}: no .expect.json"
         assert wasm.with_name(stem + ".txt").exists(), f"{wasm.name}: no .txt note"
+
+
+GC_CASE = ROOT / "tests" / "regressions" / "gc-struct-array-results"
+
+
+def test_a_gc_case_replays_in_its_mode() -> None:
+    """A case saved under --gc carries its mode, and its replay runs in it (the adapters built from the module's
+    types), then leaves the mode it found; a different answer is a difference."""
+    difftest = _difftest()
+    wasm = GC_CASE.with_suffix(".wasm").read_bytes()
+    expected = json.loads(GC_CASE.with_suffix(".expect.json").read_text())
+    assert expected["mode"] == ["--wasm3", "--gc"]
+    assert difftest.check_expectation(wasm, expected) == []
+    assert difftest.mode() == [] and difftest._TYPES is None
+    point = expected["run"]["calls"][0]
+    assert point[0] == "point" and point[1][0].startswith("struct:0#")  # the struct its first export returns
+    point[1][0] = "struct:0#0"
+    assert [d.split(":")[0] for d in difftest.check_expectation(wasm, expected)] == ["calls"]
+    # Without its mode it is a plain case: GC's types are not in Wasm 2.0.
+    del expected["mode"]
+    assert difftest.check_expectation(wasm, expected)[0].startswith("validation: ours False")
+
+
+def test_mode_flags() -> None:
+    difftest = _difftest()
+    with difftest.in_mode(["--gc", "--threads"]):
+        assert difftest.mode() == ["--threads", "--gc"]
+        assert "--gc-enabled=true" in difftest._flags and "--threads-enabled=true" in difftest._flags
+    assert difftest.mode() == []
+    with pytest.raises(ValueError, match="--gc3"):
+        difftest.set_mode(["--gc3"])
