@@ -3,7 +3,10 @@
  *
  * Stub imports: a host function returns zeros; memories, tables and globals are created with the
  * type the module asks for. The store's limits are small so one input stays fast: memory and
- * table sizes, the GC heap, call depth and the value stack are all capped below the defaults. */
+ * table sizes, the GC heap, call depth and the value stack are all capped below the defaults.
+ *
+ * WR_FUZZ_RUN_STATS set (any value): at exit, what became of the inputs, on stderr (one line: how many
+ * did not load, had an import with no stub, failed to instantiate, were instantiated). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +26,19 @@ enum {
     MAX_CALL_DEPTH = 2000,
     STACK_SLOTS = 1u << 16,
 };
+
+/* What became of the inputs (WR_FUZZ_RUN_STATS). */
+static struct {
+    unsigned long inputs, not_loaded, no_stub, not_instantiated, instantiated;
+} stats;
+
+static void print_stats(void)
+{
+    fprintf(stderr,
+            "fuzz_run stats: %lu inputs: %lu did not load, %lu had an import with no stub, "
+            "%lu failed to instantiate, %lu instantiated\n",
+            stats.inputs, stats.not_loaded, stats.no_stub, stats.not_instantiated, stats.instantiated);
+}
 
 /* Why abort: a status outside wr_exec.h's list means the core broke its contract. */
 static void fail(const char *what)
@@ -121,10 +137,19 @@ static int stub_import(wr_store *s, const wr_module *m, uint32_t i, wr_extern *o
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int started;
+    if (!started) {
+        started = 1;
+        if (getenv("WR_FUZZ_RUN_STATS"))
+            atexit(print_stats);
+    }
+    stats.inputs++;
     wr_error err = {0};
     wr_module *m = wr_api_module_load(data, size, &err);
-    if (!m)
+    if (!m) {
+        stats.not_loaded++;
         return 0;
+    }
     wr_store *s = wr_store_new();
     if (!s)
         fail("wr_store_new");
@@ -138,11 +163,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!imports)
         goto done;
     for (uint32_t i = 0; i < nimports; i++)
-        if (!stub_import(s, m, i, &imports[i]))
+        if (!stub_import(s, m, i, &imports[i])) {
+            stats.no_stub++;
             goto done;
+        }
     int rc = wr_api_instance_new(s, m, imports, nimports, &inst, &err);
-    if (rc != 0)
+    if (rc != 0) {
+        stats.not_instantiated++;
         goto done; /* link error, over a limit, or a segment trapped */
+    }
+    stats.instantiated++;
 
     t = wr_thread_new(s);
     if (!t)
