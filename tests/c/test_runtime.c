@@ -218,6 +218,14 @@ static void test_interning(void)
     wr_api_func_type(g, &et);
     CHECK(et.kind == WR_EXTERN_FUNC && et.nparams == 2 && et.nresults == 1 && et.results[0] == WR_F64);
     CHECK(wr_api_func_name(g) == NULL);
+
+    /* Of a given type id (an import's declared type as it is): a function type; a tag's without results. */
+    wr_func *h = wr_func_new_host_id(s, ia, 44);
+    CHECK(h && h->type == pa && h->type_id == ia && h->host_id == 44);
+    CHECK(wr_func_new_host_id(s, s->ntypes, 45) == NULL);
+    wr_tag *tag = wr_tag_new_id(s, ie);
+    CHECK(tag && tag->type_id == ie);
+    CHECK(wr_tag_new_id(s, ia) == NULL && wr_tag_new_id(s, s->ntypes) == NULL);
     wr_store_free(s);
 }
 

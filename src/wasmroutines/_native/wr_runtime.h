@@ -281,6 +281,12 @@ wr_memory *wr_memory_new(wr_store *s, const wr_limits *limits);
 wr_table *wr_table_new(wr_store *s, wr_valtype elemtype, const wr_limits *limits, uint64_t init);
 wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t hi);
 wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft);
+/* A host function and a tag of the store's type `id` as it is: a module's declared subtype or a type of
+ * its recursion group (the ids wr_store_intern_module_types gives), which an import of that type
+ * matches, where wr_func_new_host and wr_tag_new intern a final type of their own. NULL also when `id`
+ * is none of the store's function types (for a tag: one with no results). */
+wr_func *wr_func_new_host_id(wr_store *s, uint32_t id, uint64_t host_id);
+wr_tag *wr_tag_new_id(wr_store *s, uint32_t id);
 
 /* memory.grow: returns the old size in pages, or -1 when it cannot grow. */
 int64_t wr_memory_grow(wr_memory *m, uint64_t delta_pages);

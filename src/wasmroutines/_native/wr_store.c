@@ -267,10 +267,20 @@ bool wr_store_type_sub(const wr_store *s, uint32_t a, uint32_t b)
 
 /* ---- simple objects ---- */
 
+static bool is_functype_id(const wr_store *s, uint32_t id)
+{
+    return id < s->ntypes && s->types[id]->kind == WR_COMP_FUNC;
+}
+
 wr_func *wr_func_new_host(wr_store *s, const wr_functype *ft, uint64_t host_id)
 {
     uint32_t id = wr_store_intern_type(s, ft);
-    if (id == UINT32_MAX)
+    return id == UINT32_MAX ? NULL : wr_func_new_host_id(s, id, host_id);
+}
+
+wr_func *wr_func_new_host_id(wr_store *s, uint32_t id, uint64_t host_id)
+{
+    if (!is_functype_id(s, id))
         return NULL;
     wr_func *f = calloc(1, sizeof *f);
     if (!f)
@@ -301,7 +311,12 @@ wr_global *wr_global_new(wr_store *s, wr_globaltype type, uint64_t lo, uint64_t 
 wr_tag *wr_tag_new(wr_store *s, const wr_functype *ft)
 {
     uint32_t id = wr_store_intern_type(s, ft);
-    if (id == UINT32_MAX)
+    return id == UINT32_MAX ? NULL : wr_tag_new_id(s, id);
+}
+
+wr_tag *wr_tag_new_id(wr_store *s, uint32_t id)
+{
+    if (!is_functype_id(s, id) || s->types[id]->nresults != 0)
         return NULL;
     wr_tag *t = calloc(1, sizeof *t);
     if (!t)
