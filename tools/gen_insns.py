@@ -281,8 +281,12 @@ def takes_acc(insn: Insn) -> bool:
     """Instructions that get an accumulator variant: plain and fused ops whose first input is a number.
 
     Not the splats (a number in, a vector out, nothing else): GCC hoists a splat of the accumulator
-    into every handler, so the whole loop would pay two instructions per dispatch for them."""
+    into every handler, so the whole loop would pay two instructions per dispatch for them. Not the atomic
+    accesses either: a locked access costs far more than the load a variant spares, and their 66 variants
+    would grow the run loop past the size where GCC allocates its registers well (docs/interpreter.md)."""
     if insn.outputs and insn.outputs[0].type == "v128" and not insn.memarg_align and len(insn.inputs) == 1:
+        return False
+    if any(re.search(r"\bATOMIC_MEM\b", line) for line in insn.body):
         return False
     return bool(insn.inputs) and insn.inputs[0].type in ACC_TYPES and (generic(insn) or insn.fused is not None)
 

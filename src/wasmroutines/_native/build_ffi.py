@@ -34,6 +34,16 @@ def read_sources(listing: Path) -> list[Path]:
     return sources
 
 
+# -ffp-contract=off: wasm rounds every float operation; a fused multiply-add (GCC contracts a*b+c by default
+# where the target has FMA, as on ARM64) would give other bits on other machines.
+# -fno-tree-slp-vectorize: GCC 12's -O2 pairs the run loop's pc and fp into vector registers (from the
+# stores that save them before a call or a collection), then factors every handler's computed goto into one
+# shared jump with the pair's shuffles before it, too long to be duplicated back: ~11 more instructions per
+# dispatched instruction (callgrind: micro loop 183M -> 339M instructions). docs/interpreter.md, "Instructions
+# defined once".
+# The run loop is compiled with them by tools/check_regalloc.py too.
+COMPILE_ARGS = ["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-tree-slp-vectorize"]
+
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "wr_api.cdef").read_text())
 ffibuilder.set_source(
@@ -42,14 +52,7 @@ ffibuilder.set_source(
     sources=[_rel(p) for p in read_sources(HERE / "sources.txt")],
     include_dirs=[_rel(HERE)],
     depends=[_rel(p) for p in sorted([*HERE.glob("*.h"), *HERE.glob("*.inc")])],
-    # -ffp-contract=off: wasm rounds every float operation; a fused multiply-add (GCC contracts a*b+c by default
-    # where the target has FMA, as on ARM64) would give other bits on other machines.
-    # -fno-tree-slp-vectorize: GCC 12's -O2 pairs the run loop's pc and fp into vector registers (from the
-    # stores that save them before a call or a collection), then factors every handler's computed goto into one
-    # shared jump with the pair's shuffles before it, too long to be duplicated back: ~11 more instructions per
-    # dispatched instruction (callgrind: micro loop 183M -> 339M instructions). docs/interpreter.md, "Instructions
-    # defined once".
-    extra_compile_args=["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-tree-slp-vectorize"],
+    extra_compile_args=COMPILE_ARGS,
 )
 
 if __name__ == "__main__":

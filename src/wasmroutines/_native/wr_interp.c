@@ -7,7 +7,7 @@
  * and the macros those bodies use:
  *
  *   SLOT_<T>(i) / SET_<T>(i, v)   read / write slot i of the frame
- *   TRAP(code)                    trap at the current instruction
+ *   TRAP(name) / TRAP_CODE(code)  trap at the current instruction
  *   MEM(addr, offset, n)          bounds-checked pointer into memory 0 (32-bit)
  *   MEMX(addr, offset, n)         the same into any memory (`memx`: index, 64-bit)
  *   SUSPEND(status)               leave wr_exec restartably
@@ -151,7 +151,13 @@ static inline wr_v128 slot_v128(const uint64_t *p)
 #define SET_ACC_F32(v) (facc = (v))
 #define SET_ACC_F64(v) (dacc = (v))
 
-#define TRAP(code)                                                                                               \
+/* Traps and yields leave through exits shared by every handler (trap_<NAME>, yield, mem_fault, at the end of
+ * run): a handler's check is then one conditional jump, where an exit of its own would add a block to the
+ * loop for each of the ~800 checks, and the loop's size decides how well GCC allocates its registers
+ * (docs/interpreter.md, "The run loop's size"). TRAP takes a trap's name (WR_TRAP_LIST); TRAP_CODE a code
+ * computed at run time. */
+#define TRAP(name) goto trap_##name
+#define TRAP_CODE(code)                                                                                          \
     do {                                                                                                         \
         trap = (code);                                                                                           \
         goto trap_exit;                                                                                          \
@@ -165,27 +171,56 @@ static inline wr_v128 slot_v128(const uint64_t *p)
  * otherwise: for such a thread `memsize` is 0, every access takes the slow
  * path, which checks the real size, charges the slice and may suspend
  * before the instruction has any effect (pc still at it: restartable);
- * `access_granted` lets the resumed instruction through. */
+ * `access_granted` lets the resumed instruction through.
+ *
+ * The slow path is out of line (mem_slow, explore_charge): a call and a branch in each of the ~350 handlers
+ * that check an address, where inline it was a dozen blocks each. The run loop's size decides how GCC
+ * allocates its registers (docs/interpreter.md, "The run loop's size"). */
 #define MEM_SLOW(end)                                                                                            \
     do {                                                                                                         \
-        if (!explore_mem || (end) > inst->mems[0]->size)                                                         \
-            TRAP(WR_TRAP_MEMORY_OOB);                                                                            \
-        EXPLORE_CHARGE();                                                                                        \
+        fault = mem_slow(thread, inst->mems[0], explore_mem, (end), budget);                                     \
+        if (fault < 0)                                                                                           \
+            goto mem_fault;                                                                                      \
+        budget -= fault;                                                                                         \
     } while (0)
 
 /* Exploration mode's charge for an access to shared memory: a unit, and at the budget's end a preemption
  * point before the access (restartable: `access_granted` lets it through when the thread resumes). */
 #define EXPLORE_CHARGE()                                                                                         \
     do {                                                                                                         \
-        if (!thread->access_granted) {                                                                           \
-            budget -= 1;                                                                                         \
-            if (budget < 0) {                                                                                    \
-                thread->access_granted = true;                                                                   \
-                SUSPEND(WR_YIELD);                                                                               \
-            }                                                                                                    \
-        }                                                                                                        \
-        thread->access_granted = false;                                                                          \
+        fault = explore_charge(thread, budget);                                                                  \
+        if (fault < 0)                                                                                           \
+            goto mem_fault;                                                                                      \
+        budget -= fault;                                                                                         \
     } while (0)
+
+/* What the slow path returns when the access may not go ahead: the loop leaves through mem_fault. */
+enum { MEM_OOB = -1, MEM_YIELD = -2 };
+
+/* The units of slice an explored access costs (0 when it was granted at the preemption point it resumes from,
+ * else 1), or MEM_YIELD when that unit ends the slice: the thread suspends before the access, granted it. */
+static __attribute__((noinline, cold)) int explore_charge(wr_thread *t, int64_t budget)
+{
+    if (t->access_granted) {
+        t->access_granted = false;
+        return 0;
+    }
+    if (budget < 1) {
+        t->access_granted = true;
+        return MEM_YIELD;
+    }
+    return 1;
+}
+
+/* An access to memory 0 ending at `end` that failed the fast check: out of bounds (MEM_OOB), or an explored
+ * access (`explore`: memsize is 0 for the thread) inside memory, charged as explore_charge says. */
+static __attribute__((noinline, cold)) int mem_slow(wr_thread *t, const wr_memory *m, bool explore, uint64_t end,
+                                                    int64_t budget)
+{
+    if (!explore || end > m->size)
+        return MEM_OOB;
+    return explore_charge(t, budget);
+}
 
 /* The range [addr, addr + n) must lie inside memory 0 (64-bit arithmetic
  * cannot overflow here). */
@@ -304,7 +339,7 @@ static inline wr_v128 slot_v128(const uint64_t *p)
     do {                                                                                                         \
         budget -= (cost);                                                                                        \
         if (budget < 0)                                                                                          \
-            SUSPEND(WR_YIELD);                                                                                   \
+            goto yield;                                                                                          \
     } while (0)
 #endif
 
@@ -316,7 +351,7 @@ static inline wr_v128 slot_v128(const uint64_t *p)
     do {                                                                                                         \
         budget -= (int64_t)(units);                                                                              \
         if (budget < 0 && thread->store->fuel_enabled && limit - budget > thread->store->fuel)                   \
-            SUSPEND(WR_YIELD);                                                                                   \
+            goto yield;                                                                                          \
     } while (0)
 #endif
 
@@ -604,6 +639,7 @@ static int run(wr_thread *thread)
     wr_func *callee = NULL;
     uint32_t call_base = 0, call_size = 0;
     int trap = WR_TRAP_NONE;
+    int fault = 0; /* a memory slow path's answer: the units to charge, or (< 0) mem_fault's cause */
     int status = WR_DONE;
     uint64_t iacc = thread->acc_i;
     float facc = thread->acc_f;
@@ -777,6 +813,25 @@ do_return : {
 do_throw:
     CHARGE(1);
     SUSPEND(THROW);
+
+/* The shared exits (TRAP, CHARGE): the slice is spent, or a trap of each name. */
+yield: __attribute__((unused)); /* unused when WR_NO_PREEMPTION compiles the charges out */
+    SUSPEND(WR_YIELD);
+
+#define TRAP_EXIT(name, msg)                                                                                     \
+    trap_##name : __attribute__((unused));                                                                       \
+    trap = name;                                                                                                 \
+    goto trap_exit;
+    WR_TRAP_LIST(TRAP_EXIT)
+#undef TRAP_EXIT
+
+/* A memory access's slow path refused it (MEM_SLOW, EXPLORE_CHARGE): out of bounds, or an explored access
+ * whose unit ended the slice, where the thread suspends before the access (pc still at it). */
+mem_fault:
+    if (fault == MEM_OOB)
+        TRAP(WR_TRAP_MEMORY_OOB);
+    budget -= 1;
+    SUSPEND(WR_YIELD);
 
 /* A call past the stacks' limits (the pages touched so far, or the inline stacks: wr_exec.h): leave the loop
  * for wr_interp_run to grow them (GROW), or trap with what growing found. */

@@ -896,27 +896,33 @@ WR_SIMD_FLOAT_ARITH(f32x4, f32)
 WR_SIMD_FLOAT_ARITH(f64x2, f64)
 #undef WR_SIMD_FLOAT_ARITH
 
+/* The helpers that work lane by lane through a scalar helper (these, and the saturating truncations below) are
+ * out of line: a call costs little beside four scalar operations with their NaN and range branches, and inline
+ * in each of their ~30 handlers they would grow the run loop past the size where GCC allocates its registers
+ * well (docs/interpreter.md, "The run loop's size"). */
+#define WR_SIMD_LANEWISE __attribute__((noinline, unused))
+
 /* Lane-wise scalar helpers from wr_numeric.h (min/max NaN and -0 rules,
  * rounding, sqrt; each returns the canonical NaN for a NaN). */
 /* The results are built as vector literals, so the compiler assembles the
  * lanes in registers (lane-by-lane stores to memory read back as a whole
  * would stall store forwarding). */
 #define WR_SIMD_F32_UNARY(op)                                                                                \
-    static inline wr_v128 wr_f32x4_##op(wr_v128 a)                                                           \
+    static WR_SIMD_LANEWISE wr_v128 wr_f32x4_##op(wr_v128 a)                                                           \
     {                                                                                                        \
         wr_f32x4 x = wr_v_f32(a);                                                                            \
         wr_f32x4 r = {wr_f32_##op(x[0]), wr_f32_##op(x[1]), wr_f32_##op(x[2]), wr_f32_##op(x[3])};           \
         return WR_V_FROM(r);                                                                                 \
     }
 #define WR_SIMD_F64_UNARY(op)                                                                                \
-    static inline wr_v128 wr_f64x2_##op(wr_v128 a)                                                           \
+    static WR_SIMD_LANEWISE wr_v128 wr_f64x2_##op(wr_v128 a)                                                           \
     {                                                                                                        \
         wr_f64x2 x = wr_v_f64(a);                                                                            \
         wr_f64x2 r = {wr_f64_##op(x[0]), wr_f64_##op(x[1])};                                                 \
         return WR_V_FROM(r);                                                                                 \
     }
 #define WR_SIMD_F32_BINARY(op)                                                                               \
-    static inline wr_v128 wr_f32x4_##op(wr_v128 a, wr_v128 b)                                                \
+    static WR_SIMD_LANEWISE wr_v128 wr_f32x4_##op(wr_v128 a, wr_v128 b)                                                \
     {                                                                                                        \
         wr_f32x4 x = wr_v_f32(a), y = wr_v_f32(b);                                                           \
         wr_f32x4 r = {wr_f32_##op(x[0], y[0]), wr_f32_##op(x[1], y[1]), wr_f32_##op(x[2], y[2]),             \
@@ -924,7 +930,7 @@ WR_SIMD_FLOAT_ARITH(f64x2, f64)
         return WR_V_FROM(r);                                                                                 \
     }
 #define WR_SIMD_F64_BINARY(op)                                                                               \
-    static inline wr_v128 wr_f64x2_##op(wr_v128 a, wr_v128 b)                                                \
+    static WR_SIMD_LANEWISE wr_v128 wr_f64x2_##op(wr_v128 a, wr_v128 b)                                                \
     {                                                                                                        \
         wr_f64x2 x = wr_v_f64(a), y = wr_v_f64(b);                                                           \
         wr_f64x2 r = {wr_f64_##op(x[0], y[0]), wr_f64_##op(x[1], y[1])};                                     \
@@ -954,7 +960,7 @@ WR_SIMD_F64_BINARY(max)
 
 /* Saturating truncation per lane by wr_numeric.h's helpers (the range
  * checks come before any cast), built as vector literals. */
-static inline wr_v128 wr_i32x4_trunc_sat_f32x4_s(wr_v128 a)
+static WR_SIMD_LANEWISE wr_v128 wr_i32x4_trunc_sat_f32x4_s(wr_v128 a)
 {
     wr_f32x4 x = wr_v_f32(a);
     wr_u32x4 r = {wr_trunc_sat_f32_to_i32_s(x[0]), wr_trunc_sat_f32_to_i32_s(x[1]),
@@ -962,7 +968,7 @@ static inline wr_v128 wr_i32x4_trunc_sat_f32x4_s(wr_v128 a)
     return WR_V_FROM(r);
 }
 
-static inline wr_v128 wr_i32x4_trunc_sat_f32x4_u(wr_v128 a)
+static WR_SIMD_LANEWISE wr_v128 wr_i32x4_trunc_sat_f32x4_u(wr_v128 a)
 {
     wr_f32x4 x = wr_v_f32(a);
     wr_u32x4 r = {wr_trunc_sat_f32_to_i32_u(x[0]), wr_trunc_sat_f32_to_i32_u(x[1]),
@@ -971,14 +977,14 @@ static inline wr_v128 wr_i32x4_trunc_sat_f32x4_u(wr_v128 a)
 }
 
 /* _zero: two lanes from the f64 lanes, the upper two zero. */
-static inline wr_v128 wr_i32x4_trunc_sat_f64x2_s_zero(wr_v128 a)
+static WR_SIMD_LANEWISE wr_v128 wr_i32x4_trunc_sat_f64x2_s_zero(wr_v128 a)
 {
     wr_f64x2 x = wr_v_f64(a);
     wr_u32x4 r = {wr_trunc_sat_f64_to_i32_s(x[0]), wr_trunc_sat_f64_to_i32_s(x[1]), 0, 0};
     return WR_V_FROM(r);
 }
 
-static inline wr_v128 wr_i32x4_trunc_sat_f64x2_u_zero(wr_v128 a)
+static WR_SIMD_LANEWISE wr_v128 wr_i32x4_trunc_sat_f64x2_u_zero(wr_v128 a)
 {
     wr_f64x2 x = wr_v_f64(a);
     wr_u32x4 r = {wr_trunc_sat_f64_to_i32_u(x[0]), wr_trunc_sat_f64_to_i32_u(x[1]), 0, 0};
