@@ -397,6 +397,37 @@ def test_timeouts_and_task_groups_in_host_coroutines_act_on_their_await(run: Any
     assert run(main()) == ["timeout", "group", 2]
 
 
+@pytest.mark.parametrize("first", [True, False], ids=["first-host-call", "later-host-call"])
+def test_a_host_coroutine_cancelling_its_own_task_sees_cancelled_error_at_its_next_await(run: Any, first: bool) -> None:
+    # As in a Task: `current_task().cancel()` makes the coroutine's next await raise CancelledError, and its call
+    # ends cancelled. In the thread's first host call too, whose proxy task has not run its first step yet.
+    async def main() -> tuple[list[Any], int]:
+        store = Store()
+        seen: list[Any] = []
+        cancel_at = [3 if first else 2]  # loop(3) calls look(3), look(2), look(1)
+
+        async def look(x: int) -> int:
+            if x in cancel_at:
+                cancel_at.clear()
+                asyncio.current_task().cancel("by itself")  # type: ignore[union-attr]
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError as exc:
+                seen.append(("cancelled", x, exc.args))
+                raise
+            seen.append(x)
+            return 1
+
+        f = _loop_instance(store, look, lambda x: x).exports.loop
+        with pytest.raises(asyncio.CancelledError):
+            await f.call_async(3)
+        assert store.scheduler.alive == []
+        return seen, await f.call_async(3)  # the store goes on
+
+    expected = [("cancelled", 3, ("by itself",))] if first else [3, ("cancelled", 2, ("by itself",))]
+    assert run(main()) == ([*expected, 3, 2, 1], 3)
+
+
 def test_a_call_parks_in_async_host_calls_without_a_greenlet(run: Any) -> None:
     # A call_async thread run by a turn that stops at an async host call parks in it with no greenlet of its own
     # (the coroutine keeps its frames); a sync host call then gives it one, in the caller's context all along.

@@ -792,15 +792,50 @@ class _Relay:
         self.result()
 
 
-async def _proxy_body(relay: _Relay) -> None:
-    try:
-        await relay
-    except asyncio.CancelledError:
-        if relay.call is None:
-            raise
-        # Cancelled before its first step (no waiter to cancel then): the call in progress is.
-        relay.call.cancel()
-        await relay
+class _ProxyBody:
+    """The coroutine of a thread's proxy task: it waits on the relay until the thread ends. A coroutine object of
+    its own, not an `async def`, for one case: the task cancelled before its first step (a host coroutine cancelling
+    its current task in its own first step, in the host call that made the task). The task then throws
+    CancelledError into its coroutine before running it, and an unstarted `async def` raises that at its first line,
+    outside any `try`: the task ended and the call in progress never heard of it. Here the throw cancels that call
+    (its coroutine sees CancelledError at its next await, as in a Task) and the task goes on waiting."""
+
+    __slots__ = ("relay",)
+
+    def __init__(self, relay: _Relay) -> None:
+        self.relay = relay
+
+    def send(self, value: None) -> _Relay:
+        relay = self.relay
+        if relay.closed:  # woken: the thread ended
+            relay.result()
+            raise StopIteration
+        relay._asyncio_future_blocking = True
+        return relay
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> _Relay:
+        exc = typ if isinstance(typ, BaseException) else typ(*(() if val is None else (val,)))
+        relay = self.relay
+        call = relay.call
+        if call is not None and not relay.closed and isinstance(exc, asyncio.CancelledError):
+            call.cancel(exc.args[0] if exc.args else None)
+            relay._asyncio_future_blocking = True
+            return relay
+        relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
+        relay._wakeup = None
+        raise exc
+
+    def close(self) -> None:
+        pass
+
+    def __await__(self) -> _ProxyBody:
+        return self
+
+    def __next__(self) -> _Relay:
+        return self.send(None)
+
+    def __iter__(self) -> _ProxyBody:
+        return self
 
 
 def _steppable(awaitable: Awaitable[Any]) -> Any:
@@ -814,7 +849,7 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     state work); one per thread, as a thread makes one host call at a time. It ends with the thread
     (Scheduler._finish closes it)."""
     relay = gt._host_task = _Relay(client.loop)
-    task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
+    task = relay.task = client.loop.create_task(_ProxyBody(relay), name=f"host calls of {gt!r}")
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
 
