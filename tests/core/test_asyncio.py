@@ -476,7 +476,7 @@ def test_round_trips_run_from_the_done_callbacks_without_scheduled_turns(
     run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A thread's round trips through an async host function, one a loop iteration: the step that finishes each
-    # coroutine runs the thread on (LoopClient._rerun), and the count that bounds such turns per iteration starts
+    # coroutine runs the thread on (LoopClient._host_done), and the count that bounds such turns per iteration starts
     # again every iteration, so no turn is scheduled for them (once every `slices` round trips, before).
     turns = 0
     scheduled = aio.LoopClient._scheduled_turn
@@ -543,7 +543,7 @@ def _stuck_call(store: Store) -> asyncio.Future[int]:
 
 
 def test_the_stores_fuel_running_out_in_a_round_trip_ends_every_call(run: Any) -> None:
-    # The fuel runs out in a thread run on from a done callback (LoopClient._rerun): as any error that ends the
+    # The fuel runs out in a thread run on from a done callback (LoopClient._host_done): as any error that ends the
     # whole run, it ends every call in progress, the one parked for good too, at once.
     async def main() -> tuple[str, str]:
         store = Store()

@@ -31,7 +31,7 @@ the thread on in the same callback (`_host_done`, at most `slices` times a loop
 iteration): a thread parked with no greenlet runs at once on the loop's
 greenlet, a turn of one decision with no trip through the policy's queue, and
 when it parks in its next async host call with nothing else changed there is
-nothing to arrange anew (`_rerun`). The task it sees as current
+nothing to arrange anew. The task it sees as current
 is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
 cancellation (a timeout, a task group) cancels the await in progress. A
 `call_async` of a wasm function is a wasm thread (`start_call`) that a turn
@@ -67,6 +67,7 @@ from . import execution
 from ._ffi import ffi, lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
+from .execution import _I32_MIN, _I32_SIGN, _I32_WRAP, _M32, _host_args
 from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
@@ -345,7 +346,7 @@ class LoopClient:
         the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
         interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever.
         `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._run_woken;
-        `started`: it ran already, and needs its greenlet now: _rerun)."""
+        `started`: it ran already, and needs its greenlet now: _host_done)."""
         try:
             self._run_turn(first, started)
         except BaseException as exc:
@@ -613,24 +614,41 @@ class LoopClient:
             return value  # type: ignore[no-any-return]
         raise value
 
-    def _host_call_inline(self, gt: GreenThread, t: Any) -> bool | None:
-        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call: when it is an
-        async one this turn can serve alone, serve it: True when the thread parked in it (still with no greenlet:
-        the coroutine keeps its own frames, and `_deliver_inline` writes the outcome before the thread runs
-        again), False when answered at once; None to leave it to the thread's greenlet as any host call (a sync
-        host function; a seeded or observed run, whose decisions and events a host call takes part in)."""
+    def _host_call_inline(self, gt: GreenThread, t: Any, out: Any) -> bool | None:
+        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call (`out`: its host id
+        and first argument slot, wr_api_thread_host_peek): when it is an async one this turn can serve alone, serve
+        it: True when the thread parked in it (still with no greenlet: the coroutine keeps its own frames, and the
+        outcome is written before the thread runs again: _host_done, _deliver_inline), False when answered at once;
+        None to leave it to the thread's greenlet as any host call (a sync host function; a seeded or observed run,
+        whose decisions and events a host call takes part in)."""
         sched = self.scheduler
         if not self._turning or self._in_order is not None or not sched._plain_host_calls:
             return None
         store = gt._target._store
-        host, slots = execution.host_call(store, sched, t)
+        host = store._hosts.get(out[0])
+        if host is None:
+            return None  # not a host function: the greenlet's call driver says so
         fn = host.coroutine_function
         if fn is None:
             return None
         call: Any = None
         try:
-            coro = fn(*execution.host_args(store, host, slots))
-            call = _HostCall(self, gt, coro)
+            if host.i32 and host.nargs == 1:  # execution.host_args' common case, the slot read with the host id
+                s = out[1] & _M32
+                coro = fn(s - _I32_WRAP if s & _I32_SIGN else s)
+            else:
+                coro = fn(*execution.host_args(store, host, _host_args(t)))
+            relay: _Relay | None = gt._host_task
+            call = relay.spare if relay is not None and not relay.closed else None
+            if call is not None and call.client is self:
+                # The thread's last host call, finished (a thread makes one at a time): made ready for this one
+                # rather than made anew (_HostCall.__init__ says what each field is).
+                call.coro = coro if type(coro) is CoroutineType else _steppable(coro)
+                call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+                call.finished = call.must_cancel = False
+                call.cancel_msg = None
+            else:
+                call = _HostCall(self, gt, coro)
             outcome = call.step(None)
         except Exception as exc:
             outcome = (False, exc)
@@ -681,20 +699,16 @@ class LoopClient:
         if not self._counting and self._direct + 1 >= self.slices:
             self._counting = True
             self.loop.call_soon(self._next_iteration)
-        if gt._host_parked is call:
-            # Parked in it with no greenlet; nothing else runnable either, since no turn is pending (_arrange).
-            self._rerun(gt, call, outcome)
-        else:
+        if gt._host_parked is not call:
             sched._wake(gt, call.seq, outcome)
             self._turn()
-
-    def _rerun(self, gt: GreenThread, call: _HostCall, outcome: tuple[bool, Any]) -> None:
-        """A round trip's turn: `gt`, parked in `call` with no greenlet, the one thread that can run, gets its
-        outcome and runs on at once (Scheduler._run_inline), a turn of one decision on the loop's greenlet. When
-        it parks in its next async host call and nothing else changed (_run_turn says what), nothing is left to
-        arrange. It is _turn(gt) with the woken thread's delivery and the turn's setup done in place: when the
-        thread needs a greenlet (a sync host call, a wait), that turn takes it over (`started`)."""
-        sched = self.scheduler
+            return
+        # Parked in it with no greenlet; nothing else runnable either, since no turn is pending (_arrange). A round
+        # trip's turn: the thread, the one that can run, gets its outcome and runs on at once (Scheduler._run_inline),
+        # a turn of one decision on the loop's greenlet. When it parks in its next async host call and nothing else
+        # changed (_run_turn says what), nothing is left to arrange. It is _turn(gt) with the woken thread's delivery
+        # and the turn's setup done in place: when the thread needs a greenlet (a sync host call, a wait), that turn
+        # takes it over (`started`).
         if sched.current is not sched.main or sched._every_switch:
             gt._wake_value = outcome
             gt._what = None
@@ -703,20 +717,26 @@ class LoopClient:
             return
         gt._host_parked = None
         host = call.host
+        assert host is not None
         call.host = None
         self._awaiting -= 1
         gt._what = None
         self._turning = True
         drains = sched._drains
         try:
-            try:
-                _settle(gt._target._store, gt._wr_thread, host, outcome)
-            except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
-                gt.exception = exc
-                sched._finish(gt)
-                ran = True
+            ok, value = outcome
+            if ok and host.i32 and (value is None if host.void else type(value) is int and _I32_MIN <= value <= _M32):
+                # execution.host_results' common case: the C call that runs the thread on writes the result.
+                ran = sched._run_inline(gt, False, -1 if value is None else value & _M32)
             else:
-                ran = sched._run_inline(gt)
+                try:
+                    _settle(gt._target._store, gt._wr_thread, host, outcome)
+                except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+                    gt.exception = exc
+                    sched._finish(gt)
+                    ran = True
+                else:
+                    ran = sched._run_inline(gt)
             if ran and sched._abort is not None:
                 sched._raise_abort()  # an interrupt or a store limit came meanwhile: the run ends
         except BaseException as exc:
@@ -745,13 +765,14 @@ class _Relay:
     instead, so cancelling the task a host coroutine sees as its own (asyncio.timeout, a TaskGroup) cancels that
     coroutine's await. With no call in progress (the loop's shutdown cancelling every task), the task ends."""
 
-    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "task")
+    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "spare", "task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._asyncio_future_blocking = False
         self._loop = loop
         self._wakeup: Callable[..., Any] | None = None
         self.call: _HostCall | None = None  # the thread's host call being stepped, if any
+        self.spare: _HostCall | None = None  # its last host call, made again for its next (_host_call_inline)
         self.cancelled = False
         self.closed = False
         self.task: asyncio.Task[None] | None = None
@@ -889,6 +910,7 @@ class _HostCall:
         if relay is None or relay.closed or relay._loop is not self.loop:
             relay = _proxy(client, gt)
         self.relay = relay
+        relay.spare = self
         self.proxy = relay.task
         self.waiter: Any = None  # the future it awaits
         self.must_cancel = False

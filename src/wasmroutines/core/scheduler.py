@@ -121,6 +121,8 @@ _get_ident = threading.get_ident
 _wr_exec = lib.wr_api_exec
 _wr_exec_slice = lib.wr_api_exec_slice
 _set_budget = lib.wr_api_thread_set_budget
+_wr_exec_host = lib.wr_api_exec_host
+_host_peek = lib.wr_api_thread_host_peek
 
 
 def _by_id(gt: GreenThread) -> int:
@@ -173,6 +175,7 @@ class Scheduler(Reactor):
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
         self._host_id_out = ffi.new("uint64_t *")  # a host call's host id on its way out of C (execution.py)
+        self._host_out = ffi.new("uint64_t[2]")  # ... and its first argument slot, in a loop turn (_run_inline)
         #: Threads the C core spawns and ends itself (wr_spawn.h) while `_core_spawns`: no GreenThread until
         #: Python must see one (_adopt_thread), made then by their spawner's maker, by the spawner's address.
         self._core_spawns = False
@@ -1032,39 +1035,59 @@ class Scheduler(Reactor):
             return False
         return self._run_inline(gt, entered)
 
-    def _run_inline(self, gt: GreenThread, entered: bool = False) -> bool:
+    def _run_inline(self, gt: GreenThread, entered: bool = False, result: int = -1) -> bool:
         """Run wasm thread `gt`, with no greenlet and its call set up (or begun), on this greenlet until it stops: as
         _start_inline from its checks on (True: it ended, or parked in an async host call; False: it has a greenlet
-        now, runnable, its slice started). aio.py runs a woken thread's round trip through it."""
+        now, runnable, its slice started). aio.py runs a woken thread's round trip through it, `result` the i32
+        result of the host call it stopped at, written as it resumes (-1: none to write: wr_api_exec_host)."""
         t = gt._wr_thread
         prev = self.current
         self.current = gt
         gt.state = _RUNNING
-        budget = None
+        budget = -1
         if not entered:
             budget = self.policy.slice(gt)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
         _tls.scheduler = self
         func = gt._target
+        out = self._host_out  # where the C core says which host function the thread stopped at, and its argument
         try:
             if gt._begun:
-                status, payload = self._exec(t, budget), None
+                # _exec, with the result written and the host call read in the same C call.
+                self._calls += 1
+                status = _wr_exec_host(t, budget, result, out)
+                if status >= _NEWS:
+                    status -= _NEWS
+                    if self._nwaiting or self._cswitch:
+                        self._drain()
+                if status in (WR_DONE, WR_TRAP):
+                    self._calls -= 1
+                payload = None
             else:
-                if budget is not None:
+                if budget >= 0:
                     _set_budget(t, budget)
                 status, payload = func._begin_on(t, gt._args)
+                if status == WR_HOSTCALL:
+                    _host_peek(t, out)
             client = self._aio
             while status == WR_HOSTCALL and client is not None:
                 # An async host call, in a loop turn: served here, the thread parked with no greenlet if it waits.
-                parked = client._host_call_inline(gt, t)
+                parked = client._host_call_inline(gt, t, out)
                 if parked is None:
                     break
                 self._calls -= 1  # counted again by _exec
                 if parked:
                     self.current = prev
                     return True
-                status = self._exec(t)
+                self._calls += 1
+                status = _wr_exec_host(t, -1, -1, out)  # its results written already (_host_call_inline)
+                if status >= _NEWS:
+                    status -= _NEWS
+                    if self._nwaiting or self._cswitch:
+                        self._drain()
+                if status in (WR_DONE, WR_TRAP):
+                    self._calls -= 1
             if payload is None and status in (WR_DONE, WR_TRAP):
                 status, payload = func._outcome(t, status)
             if status == WR_DONE:
