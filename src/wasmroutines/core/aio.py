@@ -587,7 +587,7 @@ class LoopClient:
         """Run `awaitable` on the loop for `gt` (running, in a turn): its first step right here, and `gt` parked only
         if it suspends, until it is done (_HostCall)."""
         call = _HostCall(self, gt, awaitable)
-        outcome = call.step(None)
+        outcome = call.step(None, True)
         in_order = self._in_order
         if outcome is None or in_order is not None:
             # It suspended: the thread waits for the rest (delivered by _host_done). Under a seeded policy it waits
@@ -649,7 +649,7 @@ class LoopClient:
                 call.cancel_msg = None
             else:
                 call = _HostCall(self, gt, coro)
-            outcome = call.step(None)
+            outcome = call.step(None, True)
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
@@ -801,7 +801,7 @@ class _Relay:
         call = self.call
         if call is not None and call.host is not None:
             call.abandon()
-        self.call = None
+        self.call = self.spare = None  # (the spare refers back to it: no cycle left for the collector)
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None and not self._loop.is_closed():
@@ -843,7 +843,7 @@ class _ProxyBody:
             relay._asyncio_future_blocking = True
             return relay
         relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
-        relay._wakeup = None
+        relay._wakeup = relay.spare = None
         raise exc
 
     def close(self) -> None:
@@ -919,8 +919,10 @@ class _HostCall:
         self.abandoned = False  # its thread was killed: nobody to deliver to
         self.host: HostFunc | None = None  # while its thread is parked in it with no greenlet (_host_call_inline)
 
-    def step(self, exc: BaseException | None) -> tuple[bool, Any] | None:
-        """Run the coroutine to its next suspension (None) or its end: its outcome."""
+    def step(self, exc: BaseException | None = None, first: bool = False) -> tuple[bool, Any] | None:
+        """Run the coroutine to its next suspension or its end. `first`: the first step, in the host call, which
+        gets the outcome (None: it suspended); the later ones are loop callbacks, and the one that finishes it
+        delivers the outcome (_host_done: in the same callback, which spares a frame a round trip)."""
         if self.must_cancel:
             self.must_cancel = False
             exc = asyncio.CancelledError(self.cancel_msg) if self.cancel_msg is not None else asyncio.CancelledError()
@@ -938,25 +940,31 @@ class _HostCall:
             _leave_task(loop, proxy)
             relay.call = None
             self.finished = True
-            return True, stop.value
+            outcome: tuple[bool, Any] = (True, stop.value)
         except BaseException as err:
             _leave_task(loop, proxy)
             relay.call = None
             self.finished = True
-            if isinstance(err, FAILS):
-                return False, err
-            raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task
-        _leave_task(loop, proxy)
-        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
-            loop.call_soon(self._resume)
-        elif getattr(yielded, "_asyncio_future_blocking", False):
-            yielded._asyncio_future_blocking = False
-            self.waiter = yielded
-            yielded.add_done_callback(self._wakeup)
-            if self.must_cancel and yielded.cancel(self.cancel_msg):
-                self.must_cancel = False
+            if not isinstance(err, FAILS):
+                raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from a task
+            outcome = (False, err)
         else:
-            loop.call_soon(self._resume, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+            _leave_task(loop, proxy)
+            if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+                loop.call_soon(self.step)
+            elif getattr(yielded, "_asyncio_future_blocking", False):
+                yielded._asyncio_future_blocking = False
+                self.waiter = yielded
+                yielded.add_done_callback(self._wakeup)
+                if self.must_cancel and yielded.cancel(self.cancel_msg):
+                    self.must_cancel = False
+            else:
+                loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+            return None
+        if first:
+            return outcome
+        if not self.abandoned:
+            self.client._host_done(self, outcome)
         return None
 
     def _wakeup(self, fut: asyncio.Future[Any]) -> None:
@@ -964,15 +972,9 @@ class _HostCall:
         try:
             fut.result()
         except BaseException as exc:
-            self._resume(exc)
+            self.step(exc)
         else:
-            self._resume()
-
-    def _resume(self, exc: BaseException | None = None) -> None:
-        """A loop callback: the next step; delivered where the coroutine finishes."""
-        outcome = self.step(exc)
-        if outcome is not None and not self.abandoned:
-            self.client._host_done(self, outcome)
+            self.step()
 
     def cancel(self, msg: Any = None) -> bool:
         """As Task.cancel: the future it awaits is cancelled, or it is thrown CancelledError at its next step."""
