@@ -753,7 +753,7 @@ class LoopClient:
             or sched._drains != drains
             or sched._posted
             or self._turn_handle is not None
-            or len(sched.policy)
+            or (sched._queued[0] if sched._queued is not None else len(sched.policy))
         ):
             self._arrange()
 
