@@ -428,6 +428,78 @@ def test_a_host_coroutine_cancelling_its_own_task_sees_cancelled_error_at_its_ne
     assert run(main()) == ([*expected, 3, 2, 1], 3)
 
 
+def test_each_host_call_of_a_thread_starts_afresh(run: Any) -> None:
+    # A thread's host calls, one after another (a round trip each, parked with no greenlet): each coroutine runs in a
+    # copy of the caller's context of its own, as a Task would, and a cancellation its predecessor asked for and
+    # never awaited (look(2) cancels its task, then returns) is not the next one's (_host_call_inline reuses the
+    # thread's last _HostCall).
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> tuple[list[Any], int]:
+        store = Store()
+        seen: list[Any] = []
+
+        async def look(x: int) -> int:
+            seen.append(var.get())
+            var.set(f"look {x}")
+            if x == 2:
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+                return 1
+            await asyncio.sleep(0)
+            return 1
+
+        f = _loop_instance(store, look, lambda x: x).exports.loop
+        var.set("caller")
+        return seen, await f.call_async(3)
+
+    assert run(main()) == (["caller"] * 3, 3)
+
+
+ROUND_TRIP_TYPES_WAT = """(module
+  (import "env" "v" (func $v (param i32)))
+  (import "env" "l" (func $l (param i64 i32) (result i64)))
+  (import "env" "z" (func $z (result i32)))
+  (func (export "f") (param $n i32) (result i64) (local $acc i64)
+    (loop $lp
+      (call $v (local.get $n))
+      (local.set $acc (i64.add (local.get $acc) (call $l (i64.const -5) (local.get $n))))
+      (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_s (call $z))))
+      (br_if $lp (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $acc)))"""
+
+
+def test_round_trips_through_async_host_functions_of_every_shape(run: Any) -> None:
+    # Round trips parked with no greenlet whose functions take no i32 or return none (the general path, not the
+    # one C call that writes an i32 result as the thread runs on: wr_api_exec_host), and a negative i32 result.
+    async def main() -> tuple[int, list[int]]:
+        store = Store()
+        seen: list[int] = []
+
+        async def v(x: int) -> None:
+            seen.append(x)
+            await asyncio.sleep(0)
+
+        async def mul(a: int, b: int) -> int:
+            await asyncio.sleep(0)
+            return a * b
+
+        async def z() -> int:
+            await asyncio.sleep(0)
+            return -1
+
+        imports = {
+            "env": {
+                "v": Function(store, v, FuncType([I32], [])),
+                "l": Function(store, mul, FuncType([ValType.I64, I32], [ValType.I64])),
+                "z": Function(store, z, FuncType([], [I32])),
+            }
+        }
+        f = Instance(store, Module(wat2wasm(ROUND_TRIP_TYPES_WAT)), imports).exports.f
+        return await f.call_async(3), seen
+
+    assert run(main()) == (-5 * (3 + 2 + 1) - 3, [3, 2, 1])
+
+
 def test_a_call_parks_in_async_host_calls_without_a_greenlet(run: Any) -> None:
     # A call_async thread run by a turn that stops at an async host call parks in it with no greenlet of its own
     # (the coroutine keeps its frames); a sync host call then gives it one, in the caller's context all along.
