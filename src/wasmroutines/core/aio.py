@@ -822,6 +822,7 @@ class _ProxyBody:
     (its coroutine sees CancelledError at its next await, as in a Task) and the task goes on waiting."""
 
     __slots__ = ("relay",)
+    __name__ = "_proxy_body"  # what a task's repr calls its coroutine (the class's own name stays the type's)
 
     def __init__(self, relay: _Relay) -> None:
         self.relay = relay
