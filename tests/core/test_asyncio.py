@@ -397,12 +397,16 @@ def test_timeouts_and_task_groups_in_host_coroutines_act_on_their_await(run: Any
     assert run(main()) == ["timeout", "group", 2]
 
 
+@pytest.mark.parametrize("seed", [None, 3])
 @pytest.mark.parametrize("first", [True, False], ids=["first-host-call", "later-host-call"])
-def test_a_host_coroutine_cancelling_its_own_task_sees_cancelled_error_at_its_next_await(run: Any, first: bool) -> None:
+def test_a_host_coroutine_cancelling_its_own_task_sees_cancelled_error_at_its_next_await(
+    run: Any, first: bool, seed: int | None
+) -> None:
     # As in a Task: `current_task().cancel()` makes the coroutine's next await raise CancelledError, and its call
-    # ends cancelled. In the thread's first host call too, whose proxy task has not run its first step yet.
+    # ends cancelled. In the thread's first host call too, whose proxy task has not run its first step yet; and in a
+    # seeded run (the thread parks with a greenlet).
     async def main() -> tuple[list[Any], int]:
-        store = Store()
+        store = Store(policy=SeededPolicy(seed) if seed is not None else None)
         seen: list[Any] = []
         cancel_at = [3 if first else 2]  # loop(3) calls look(3), look(2), look(1)
 
