@@ -91,11 +91,12 @@ int main(void)
 
         /* The same host call through the host's round trip call (wr_api_exec_host, core/aio.py): the host id and
          * the argument come out with WR_HOSTCALL, and the result goes in as the thread runs on. */
-        uint64_t out[2] = {0, 0};
-        args[0] = 20;
+        int64_t out[2] = {0, 0};
+        args[0] = (uint32_t)-20;
         CHECK(wr_thread_call(t, inst->funcs[2], args) == 0);
-        CHECK((wr_api_exec_host(t, 1000, -1, out) & ~WR_API_NEWS) == WR_HOSTCALL && out[0] == 1 && out[1] == 20);
-        CHECK((wr_api_exec_host(t, -1, 0xFFFFFFFF, out) & ~WR_API_NEWS) == WR_DONE);
+        CHECK((wr_api_exec_host(t, 1000, WR_API_NO_RESULT, out) & ~WR_API_NEWS) == WR_HOSTCALL && out[0] == 1 &&
+              out[1] == -20);
+        CHECK((wr_api_exec_host(t, -1, -1, out) & ~WR_API_NEWS) == WR_DONE);
         CHECK(wr_thread_results(t)[0] == 0xFFFFFFFF && t->nframes == 0 && t->nentries == 0);
 
         /* An uninitialized table entry traps before anything moves. */

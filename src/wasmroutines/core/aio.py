@@ -67,10 +67,11 @@ from . import execution
 from ._ffi import ffi, lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
-from .execution import _I32_MIN, _I32_SIGN, _I32_WRAP, _M32, _host_args
+from .execution import _I32_MIN, _M32, _host_args
 from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
+from .scheduler import _NO_RESULT
 from .store import closed_error
 
 if TYPE_CHECKING:
@@ -633,9 +634,8 @@ class LoopClient:
             return None
         call: Any = None
         try:
-            if host.i32 and host.nargs == 1:  # execution.host_args' common case, the slot read with the host id
-                s = out[1] & _M32
-                coro = fn(s - _I32_WRAP if s & _I32_SIGN else s)
+            if host.i32 and host.nargs == 1:  # execution.host_args' common case: the argument read with the host id
+                coro = fn(out[1])
             else:
                 coro = fn(*execution.host_args(store, host, _host_args(t)))
             relay: _Relay | None = gt._host_task
@@ -727,7 +727,7 @@ class LoopClient:
             ok, value = outcome
             if ok and host.i32 and (value is None if host.void else type(value) is int and _I32_MIN <= value <= _M32):
                 # execution.host_results' common case: the C call that runs the thread on writes the result.
-                ran = sched._run_inline(gt, False, -1 if value is None else value & _M32)
+                ran = sched._run_inline(gt, False, _NO_RESULT if value is None else value)
             else:
                 try:
                     _settle(gt._target._store, gt._wr_thread, host, outcome)

@@ -123,6 +123,7 @@ _wr_exec_slice = lib.wr_api_exec_slice
 _set_budget = lib.wr_api_thread_set_budget
 _wr_exec_host = lib.wr_api_exec_host
 _host_peek = lib.wr_api_thread_host_peek
+_NO_RESULT: int = lib.WR_API_NO_RESULT  # wr_api_exec_host's "no result to write"
 
 
 def _by_id(gt: GreenThread) -> int:
@@ -175,7 +176,7 @@ class Scheduler(Reactor):
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
         self._host_id_out = ffi.new("uint64_t *")  # a host call's host id on its way out of C (execution.py)
-        self._host_out = ffi.new("uint64_t[2]")  # ... and its first argument slot, in a loop turn (_run_inline)
+        self._host_out = ffi.new("int64_t[2]")  # ... and its first argument (an i32), in a loop turn (_run_inline)
         #: Threads the C core spawns and ends itself (wr_spawn.h) while `_core_spawns`: no GreenThread until
         #: Python must see one (_adopt_thread), made then by their spawner's maker, by the spawner's address.
         self._core_spawns = False
@@ -1052,11 +1053,11 @@ class Scheduler(Reactor):
             return False
         return self._run_inline(gt, entered)
 
-    def _run_inline(self, gt: GreenThread, entered: bool = False, result: int = -1) -> bool:
+    def _run_inline(self, gt: GreenThread, entered: bool = False, result: int = _NO_RESULT) -> bool:
         """Run wasm thread `gt`, with no greenlet and its call set up (or begun), on this greenlet until it stops: as
         _start_inline from its checks on (True: it ended, or parked in an async host call; False: it has a greenlet
         now, runnable, its slice started). aio.py runs a woken thread's round trip through it, `result` the i32
-        result of the host call it stopped at, written as it resumes (-1: none to write: wr_api_exec_host)."""
+        result of the host call it stopped at, written as it resumes (wr_api_exec_host; _NO_RESULT: none)."""
         t = gt._wr_thread
         prev = self.current
         self.current = gt
@@ -1097,7 +1098,7 @@ class Scheduler(Reactor):
                 if parked:
                     self.current = prev
                     return True
-                status = self._exec_host(t, -1, -1, out)  # its results written already (_host_call_inline)
+                status = self._exec_host(t, -1, _NO_RESULT, out)  # its results written already (_host_call_inline)
             if payload is None and status in (WR_DONE, WR_TRAP):
                 status, payload = func._outcome(t, status)
             if status == WR_DONE:
