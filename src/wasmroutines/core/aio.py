@@ -813,7 +813,7 @@ class _Relay:
         self.result()
 
 
-class _ProxyBody:
+class _ProxyBody(Coroutine[Any, None, None]):
     """The coroutine of a thread's proxy task: it waits on the relay until the thread ends. A coroutine object of
     its own, not an `async def`, for one case: the task cancelled before its first step (a host coroutine cancelling
     its current task in its own first step, in the host call that made the task). The task then throws
