@@ -880,7 +880,9 @@ class _HostCall:
     """One async host call: its coroutine stepped as a Task steps one (send or throw in its context, the proxy task
     entered as the current task; a bare yield runs it again next iteration, a yielded future when that is done),
     without a Task of its own: no scheduled first step (it runs at once, in the host call, and a coroutine that never
-    suspends returns there), and the outcome goes to the parked thread from the step that finishes it."""
+    suspends returns there), and the outcome goes to the parked thread from the step that finishes it. Once finished
+    it is its thread's spare (`_Relay.spare`), made ready for the thread's next call parked with no greenlet
+    (_host_call_inline) rather than made anew."""
 
     __slots__ = (
         "client",
