@@ -77,14 +77,16 @@ static void test_fair(void)
         for (int i = 0; i < 40; i++)
             CHECK(wr_policy_pop(p) == tasks[i]);
     }
-    CHECK(wr_policy_len(p) == 0);
+    CHECK(wr_policy_len(p) == 0 && *wr_policy_queued(p) == 0);
     /* A queued task is queued once; remove keeps the others' order. */
     wr_policy_push(p, tasks[0], WR_PUSH_NEW);
     wr_policy_push(p, tasks[1], WR_PUSH_NEW);
     wr_policy_push(p, tasks[2], WR_PUSH_NEW);
     wr_policy_push(p, tasks[1], WR_PUSH_WOKEN);
     CHECK(wr_policy_len(p) == 3);
+    CHECK(*wr_policy_queued(p) == 3); /* what the host reads with no call (core/policy.py) */
     CHECK(wr_policy_remove(p, tasks[1]) == 1);
+    CHECK(*wr_policy_queued(p) == 2);
     CHECK(wr_policy_remove(p, tasks[1]) == 0);
     CHECK(wr_policy_pop(p) == tasks[0] && wr_policy_pop(p) == tasks[2] && wr_policy_pop(p) == NULL);
     wr_policy_free(p);

@@ -1,6 +1,7 @@
 /* test_tail_call.c: tail calls through the dispatch loop (wr_interp.c, do_tail_call), driven from C so
  * that the sanitizer presets run them: a tail-recursive loop in a constant frame stack, restarted at
- * every slice end, and tail calls to a host function, direct and through a table. */
+ * every slice end, and tail calls to a host function, direct and through a table (and through the host's
+ * round trip call, wr_api_exec_host). */
 #include <stdint.h>
 #include <string.h>
 
@@ -87,6 +88,16 @@ int main(void)
         CHECK(run(t, inst->funcs[3], args, &hostcalls, &slices) == WR_DONE);
         CHECK(wr_thread_results(t)[0] == 11 && hostcalls == 2);
         CHECK(t->nframes == 0 && t->nentries == 0);
+
+        /* The same host call through the host's round trip call (wr_api_exec_host, core/aio.py): the host id and
+         * the argument come out with WR_HOSTCALL, and the result goes in as the thread runs on. */
+        int64_t out[2] = {0, 0};
+        args[0] = (uint32_t)-20;
+        CHECK(wr_thread_call(t, inst->funcs[2], args) == 0);
+        CHECK((wr_api_exec_host(t, 1000, WR_API_NO_RESULT, out) & ~WR_API_NEWS) == WR_HOSTCALL && out[0] == 1 &&
+              out[1] == -20);
+        CHECK((wr_api_exec_host(t, -1, -1, out) & ~WR_API_NEWS) == WR_DONE);
+        CHECK(wr_thread_results(t)[0] == 0xFFFFFFFF && t->nframes == 0 && t->nentries == 0);
 
         /* An uninitialized table entry traps before anything moves. */
         inst->tables[0]->elems[0] = 0;

@@ -397,6 +397,113 @@ def test_timeouts_and_task_groups_in_host_coroutines_act_on_their_await(run: Any
     assert run(main()) == ["timeout", "group", 2]
 
 
+@pytest.mark.parametrize("seed", [None, 3])
+@pytest.mark.parametrize("first", [True, False], ids=["first-host-call", "later-host-call"])
+def test_a_host_coroutine_cancelling_its_own_task_sees_cancelled_error_at_its_next_await(
+    run: Any, first: bool, seed: int | None
+) -> None:
+    # As in a Task: `current_task().cancel()` makes the coroutine's next await raise CancelledError, and its call
+    # ends cancelled. In the thread's first host call too, whose proxy task has not run its first step yet; and in a
+    # seeded run (the thread parks with a greenlet).
+    async def main() -> tuple[list[Any], int]:
+        store = Store(policy=SeededPolicy(seed) if seed is not None else None)
+        seen: list[Any] = []
+        cancel_at = [3 if first else 2]  # loop(3) calls look(3), look(2), look(1)
+
+        async def look(x: int) -> int:
+            if x in cancel_at:
+                cancel_at.clear()
+                asyncio.current_task().cancel("by itself")  # type: ignore[union-attr]
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError as exc:
+                seen.append(("cancelled", x, exc.args))
+                raise
+            seen.append(x)
+            return 1
+
+        f = _loop_instance(store, look, lambda x: x).exports.loop
+        with pytest.raises(asyncio.CancelledError):
+            await f.call_async(3)
+        assert store.scheduler.alive == []
+        return seen, await f.call_async(3)  # the store goes on
+
+    expected = [("cancelled", 3, ("by itself",))] if first else [3, ("cancelled", 2, ("by itself",))]
+    assert run(main()) == ([*expected, 3, 2, 1], 3)
+
+
+def test_each_host_call_of_a_thread_starts_afresh(run: Any) -> None:
+    # A thread's host calls, one after another (a round trip each, parked with no greenlet): each coroutine runs in a
+    # copy of the caller's context of its own, as a Task would, and a cancellation its predecessor asked for and
+    # never awaited (look(2) cancels its task, then returns) is not the next one's (_host_call_inline reuses the
+    # thread's last _HostCall).
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> tuple[list[Any], int]:
+        store = Store()
+        seen: list[Any] = []
+
+        async def look(x: int) -> int:
+            seen.append(var.get())
+            var.set(f"look {x}")
+            if x == 2:
+                asyncio.current_task().cancel()  # type: ignore[union-attr]
+                return 1
+            await asyncio.sleep(0)
+            return 1
+
+        f = _loop_instance(store, look, lambda x: x).exports.loop
+        var.set("caller")
+        return seen, await f.call_async(3)
+
+    assert run(main()) == (["caller"] * 3, 3)
+
+
+ROUND_TRIP_TYPES_WAT = """(module
+  (import "env" "v" (func $v (param i32)))
+  (import "env" "l" (func $l (param i64 i32) (result i64)))
+  (import "env" "z" (func $z (result i32)))
+  (func (export "f") (param $n i32) (result i64) (local $acc i64)
+    (loop $lp
+      (call $v (local.get $n))
+      (local.set $acc (i64.add (local.get $acc) (call $l (i64.const -5) (local.get $n))))
+      (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_s (call $z))))
+      (br_if $lp (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $acc)))"""
+
+
+def test_round_trips_through_async_host_functions_of_every_shape(run: Any) -> None:
+    # Round trips parked with no greenlet whose functions take no i32 or return none (the general path, not the
+    # one C call that writes an i32 result as the thread runs on: wr_api_exec_host), and a negative i32 result.
+    async def main() -> tuple[int, list[int]]:
+        store = Store()
+        seen: list[int] = []
+
+        async def v(x: int) -> None:
+            seen.append(x)
+            await asyncio.sleep(0)
+
+        async def mul(a: int, b: int) -> int:
+            await asyncio.sleep(0)
+            return a * b
+
+        async def z() -> int:
+            await asyncio.sleep(0)
+            return -1
+
+        imports = {
+            "env": {
+                "v": Function(store, v, FuncType([I32], [])),
+                "l": Function(store, mul, FuncType([ValType.I64, I32], [ValType.I64])),
+                "z": Function(store, z, FuncType([], [I32])),
+            }
+        }
+        f = Instance(store, Module(wat2wasm(ROUND_TRIP_TYPES_WAT)), imports).exports.f
+        return await f.call_async(3), seen
+
+    assert run(main()) == (-5 * (3 + 2 + 1) - 3, [3, 2, 1])
+
+
 def test_a_call_parks_in_async_host_calls_without_a_greenlet(run: Any) -> None:
     # A call_async thread run by a turn that stops at an async host call parks in it with no greenlet of its own
     # (the coroutine keeps its frames); a sync host call then gives it one, in the caller's context all along.
@@ -445,7 +552,7 @@ def test_round_trips_run_from_the_done_callbacks_without_scheduled_turns(
     run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A thread's round trips through an async host function, one a loop iteration: the step that finishes each
-    # coroutine runs the thread on (LoopClient._rerun), and the count that bounds such turns per iteration starts
+    # coroutine runs the thread on (LoopClient._host_done), and the count that bounds such turns per iteration starts
     # again every iteration, so no turn is scheduled for them (once every `slices` round trips, before).
     turns = 0
     scheduled = aio.LoopClient._scheduled_turn
@@ -512,7 +619,7 @@ def _stuck_call(store: Store) -> asyncio.Future[int]:
 
 
 def test_the_stores_fuel_running_out_in_a_round_trip_ends_every_call(run: Any) -> None:
-    # The fuel runs out in a thread run on from a done callback (LoopClient._rerun): as any error that ends the
+    # The fuel runs out in a thread run on from a done callback (LoopClient._host_done): as any error that ends the
     # whole run, it ends every call in progress, the one parked for good too, at once.
     async def main() -> tuple[str, str]:
         store = Store()

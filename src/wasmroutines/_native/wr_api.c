@@ -440,6 +440,30 @@ int wr_api_exec_slice(wr_thread *t, int64_t budget)
     t->budget = budget;
     return wr_api_exec(t);
 }
+void wr_api_thread_host_peek(const wr_thread *t, int64_t out[2])
+{
+    const wr_func *f = t->host_func;
+    if (f == NULL || f->inst) {
+        out[0] = -1;
+        out[1] = 0;
+        return;
+    }
+    out[0] = (int64_t)f->host_id;
+    out[1] = f->type->nparams && f->type->types[0] == WR_I32 ? (int32_t)(uint32_t)t->host_args[0] : 0;
+}
+int wr_api_exec_host(wr_thread *t, int64_t budget, int64_t result, int64_t out[2])
+{
+    const wr_func *f = t->host_func;
+    /* Only into a host call waiting for its results, and only a slot it has (its results' area is its own). */
+    if (result != WR_API_NO_RESULT && t->host_pending && f != NULL && f->inst == NULL && f->type->result_slots)
+        t->host_args[0] = (uint32_t)result;
+    if (budget >= 0)
+        t->budget = budget;
+    int status = wr_api_exec(t);
+    if ((status & ~WR_API_NEWS) == WR_HOSTCALL)
+        wr_api_thread_host_peek(t, out);
+    return status;
+}
 int wr_api_thread_trap(const wr_thread *t)
 {
     return t->trap;

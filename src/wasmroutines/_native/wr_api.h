@@ -153,6 +153,17 @@ uint64_t *wr_api_thread_host_call(const wr_thread *t, uint64_t *host_id);
 int wr_api_exec(wr_thread *t);
 /* wr_api_exec with a fresh slice of `budget` units first (wr_api_thread_set_budget). */
 int wr_api_exec_slice(wr_thread *t, int64_t budget);
+/* After WR_HOSTCALL, for the host's round trips through async host functions (core/aio.py): the host id of the
+ * function called in out[0] (-1 when it is not a host function) and its first argument in out[1] when that is an
+ * i32, as a signed value (0 otherwise). */
+void wr_api_thread_host_peek(const wr_thread *t, int64_t out[2]);
+/* wr_api_exec_host's `result` when there is none to write. */
+#define WR_API_NO_RESULT INT64_MIN
+/* An async host call's round trip in one call where the host would make three: `result` (the one i32 result, signed
+ * or not: its low 32 bits; WR_API_NO_RESULT: nothing to write, a function with no results or its results written
+ * already) into the slot of the host call `t` stopped at, then wr_api_exec with a fresh slice of `budget` units (-1:
+ * the slice goes on), and after a WR_HOSTCALL what wr_api_thread_host_peek gives, in out[]. */
+int wr_api_exec_host(wr_thread *t, int64_t budget, int64_t result, int64_t out[2]);
 int wr_api_thread_trap(const wr_thread *t);
 /* Number of backtrace entries (innermost first); entry i through the
  * out-parameters. */

@@ -347,6 +347,8 @@ int64_t wr_policy_slice(wr_policy *p)
 
 uint32_t wr_policy_len(const wr_policy *p) { return p->n; }
 
+const uint32_t *wr_policy_queued(const wr_policy *p) { return &p->n; }
+
 uint32_t wr_policy_nchange(const wr_policy *p) { return p->nchange; }
 
 uint64_t wr_policy_change_point(const wr_policy *p, uint32_t i) { return i < p->nchange ? p->change_points[i] : 0; }

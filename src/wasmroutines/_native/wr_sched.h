@@ -153,6 +153,9 @@ int wr_policy_remove(wr_policy *p, wr_task *t);
 /* The slice of the task pop just chose (or of the running one, going on). */
 int64_t wr_policy_slice(wr_policy *p);
 uint32_t wr_policy_len(const wr_policy *p);
+/* Where the count wr_policy_len returns lives (inside p: valid while p is), for the host to read it with no call
+ * (core/policy.py: a call from Python costs a round trip through an async host function 6%). */
+const uint32_t *wr_policy_queued(const wr_policy *p);
 /* pct: the change points (units run), ascending. */
 uint32_t wr_policy_nchange(const wr_policy *p);
 uint64_t wr_policy_change_point(const wr_policy *p, uint32_t i);

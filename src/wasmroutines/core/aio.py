@@ -31,7 +31,7 @@ the thread on in the same callback (`_host_done`, at most `slices` times a loop
 iteration): a thread parked with no greenlet runs at once on the loop's
 greenlet, a turn of one decision with no trip through the policy's queue, and
 when it parks in its next async host call with nothing else changed there is
-nothing to arrange anew (`_rerun`). The task it sees as current
+nothing to arrange anew. The task it sees as current
 is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
 cancellation (a timeout, a task group) cancels the await in progress. A
 `call_async` of a wasm function is a wasm thread (`start_call`) that a turn
@@ -67,9 +67,11 @@ from . import execution
 from ._ffi import ffi, lib
 from .clock import VirtualClock
 from .errors import AsyncHostCallError, Deadlock
+from .execution import _I32_MIN, _M32, _host_args
 from .greenthread import _BLOCKED, _RUNNABLE, GreenThread, ThreadState, _tls
 from .policy import FairPolicy, PCTPolicy, RandomWalkPolicy
 from .reactor import TurnOver
+from .scheduler import _NO_RESULT
 from .store import closed_error
 
 if TYPE_CHECKING:
@@ -345,7 +347,7 @@ class LoopClient:
         the next turn (runnable threads left, or what can wake one). Whatever escapes (the run ended: an
         interrupt, a store limit; or a failure here) ends every call in progress, so that none waits forever.
         `first`: a thread just woken, not queued, that alone can run: it runs first (Scheduler._run_woken;
-        `started`: it ran already, and needs its greenlet now: _rerun)."""
+        `started`: it ran already, and needs its greenlet now: _host_done)."""
         try:
             self._run_turn(first, started)
         except BaseException as exc:
@@ -586,7 +588,7 @@ class LoopClient:
         """Run `awaitable` on the loop for `gt` (running, in a turn): its first step right here, and `gt` parked only
         if it suspends, until it is done (_HostCall)."""
         call = _HostCall(self, gt, awaitable)
-        outcome = call.step(None)
+        outcome = call.step(None, True)
         in_order = self._in_order
         if outcome is None or in_order is not None:
             # It suspended: the thread waits for the rest (delivered by _host_done). Under a seeded policy it waits
@@ -613,25 +615,41 @@ class LoopClient:
             return value  # type: ignore[no-any-return]
         raise value
 
-    def _host_call_inline(self, gt: GreenThread, t: Any) -> bool | None:
-        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call: when it is an
-        async one this turn can serve alone, serve it: True when the thread parked in it (still with no greenlet:
-        the coroutine keeps its own frames, and `_deliver_inline` writes the outcome before the thread runs
-        again), False when answered at once; None to leave it to the thread's greenlet as any host call (a sync
-        host function; a seeded or observed run, whose decisions and events a host call takes part in)."""
+    def _host_call_inline(self, gt: GreenThread, t: Any, out: Any) -> bool | None:
+        """`gt`, run by a turn with no greenlet (Scheduler._start_inline), stopped at a host call (`out`: its host id
+        and first argument slot, wr_api_thread_host_peek): when it is an async one this turn can serve alone, serve
+        it: True when the thread parked in it (still with no greenlet: the coroutine keeps its own frames, and the
+        outcome is written before the thread runs again: _host_done, _deliver_inline), False when answered at once;
+        None to leave it to the thread's greenlet as any host call (a sync host function; a seeded or observed run,
+        whose decisions and events a host call takes part in)."""
         sched = self.scheduler
         if not self._turning or self._in_order is not None or not sched._plain_host_calls:
             return None
         store = gt._target._store
-        host, slots = execution.host_call(store, sched, t)
+        host = store._hosts.get(out[0])
+        if host is None:
+            return None  # not a host function: the greenlet's call driver says so
         fn = host.coroutine_function
         if fn is None:
             return None
         call: Any = None
         try:
-            coro = fn(*execution.host_args(store, host, slots))
-            call = _HostCall(self, gt, coro)
-            outcome = call.step(None)
+            if host.i32 and host.nargs == 1:  # execution.host_args' common case: the argument read with the host id
+                coro = fn(out[1])
+            else:
+                coro = fn(*execution.host_args(store, host, _host_args(t)))
+            relay: _Relay | None = gt._host_task
+            call = relay.spare if relay is not None and not relay.closed else None
+            if call is not None and call.client is self:
+                # The thread's last host call, finished (a thread makes one at a time): made ready for this one
+                # rather than made anew (_HostCall.__init__ says what each field is).
+                call.coro = coro if type(coro) is CoroutineType else _steppable(coro)
+                call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+                call.finished = call.must_cancel = False
+                call.cancel_msg = None
+            else:
+                call = _HostCall(self, gt, coro)
+            outcome = call.step(None, True)
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
@@ -681,20 +699,16 @@ class LoopClient:
         if not self._counting and self._direct + 1 >= self.slices:
             self._counting = True
             self.loop.call_soon(self._next_iteration)
-        if gt._host_parked is call:
-            # Parked in it with no greenlet; nothing else runnable either, since no turn is pending (_arrange).
-            self._rerun(gt, call, outcome)
-        else:
+        if gt._host_parked is not call:
             sched._wake(gt, call.seq, outcome)
             self._turn()
-
-    def _rerun(self, gt: GreenThread, call: _HostCall, outcome: tuple[bool, Any]) -> None:
-        """A round trip's turn: `gt`, parked in `call` with no greenlet, the one thread that can run, gets its
-        outcome and runs on at once (Scheduler._run_inline), a turn of one decision on the loop's greenlet. When
-        it parks in its next async host call and nothing else changed (_run_turn says what), nothing is left to
-        arrange. It is _turn(gt) with the woken thread's delivery and the turn's setup done in place: when the
-        thread needs a greenlet (a sync host call, a wait), that turn takes it over (`started`)."""
-        sched = self.scheduler
+            return
+        # Parked in it with no greenlet; nothing else runnable either, since no turn is pending (_arrange). A round
+        # trip's turn: the thread, the one that can run, gets its outcome and runs on at once (Scheduler._run_inline),
+        # a turn of one decision on the loop's greenlet. When it parks in its next async host call and nothing else
+        # changed (_run_turn says what), nothing is left to arrange. It is _turn(gt) with the woken thread's delivery
+        # and the turn's setup done in place: when the thread needs a greenlet (a sync host call, a wait), that turn
+        # takes it over (`started`).
         if sched.current is not sched.main or sched._every_switch:
             gt._wake_value = outcome
             gt._what = None
@@ -703,20 +717,26 @@ class LoopClient:
             return
         gt._host_parked = None
         host = call.host
+        assert host is not None
         call.host = None
         self._awaiting -= 1
         gt._what = None
         self._turning = True
         drains = sched._drains
         try:
-            try:
-                _settle(gt._target._store, gt._wr_thread, host, outcome)
-            except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
-                gt.exception = exc
-                sched._finish(gt)
-                ran = True
+            ok, value = outcome
+            if ok and host.i32 and (value is None if host.void else type(value) is int and _I32_MIN <= value <= _M32):
+                # execution.host_results' common case: the C call that runs the thread on writes the result.
+                ran = sched._run_inline(gt, False, _NO_RESULT if value is None else value)
             else:
-                ran = sched._run_inline(gt)
+                try:
+                    _settle(gt._target._store, gt._wr_thread, host, outcome)
+                except FAILS as exc:  # the call is abandoned (wr_thread_unwind): the thread ends with it
+                    gt.exception = exc
+                    sched._finish(gt)
+                    ran = True
+                else:
+                    ran = sched._run_inline(gt)
             if ran and sched._abort is not None:
                 sched._raise_abort()  # an interrupt or a store limit came meanwhile: the run ends
         except BaseException as exc:
@@ -733,7 +753,7 @@ class LoopClient:
             or sched._drains != drains
             or sched._posted
             or self._turn_handle is not None
-            or len(sched.policy)
+            or (sched._queued[0] if sched._queued is not None else len(sched.policy))
         ):
             self._arrange()
 
@@ -745,13 +765,14 @@ class _Relay:
     instead, so cancelling the task a host coroutine sees as its own (asyncio.timeout, a TaskGroup) cancels that
     coroutine's await. With no call in progress (the loop's shutdown cancelling every task), the task ends."""
 
-    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "task")
+    __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "spare", "task")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._asyncio_future_blocking = False
         self._loop = loop
         self._wakeup: Callable[..., Any] | None = None
         self.call: _HostCall | None = None  # the thread's host call being stepped, if any
+        self.spare: _HostCall | None = None  # its last host call, made again for its next (_host_call_inline)
         self.cancelled = False
         self.closed = False
         self.task: asyncio.Task[None] | None = None
@@ -780,7 +801,7 @@ class _Relay:
         call = self.call
         if call is not None and call.host is not None:
             call.abandon()
-        self.call = None
+        self.call = self.spare = None  # (the spare refers back to it: no cycle left for the collector)
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None and not self._loop.is_closed():
@@ -792,15 +813,51 @@ class _Relay:
         self.result()
 
 
-async def _proxy_body(relay: _Relay) -> None:
-    try:
-        await relay
-    except asyncio.CancelledError:
-        if relay.call is None:
-            raise
-        # Cancelled before its first step (no waiter to cancel then): the call in progress is.
-        relay.call.cancel()
-        await relay
+class _ProxyBody(Coroutine[Any, None, None]):
+    """The coroutine of a thread's proxy task: it waits on the relay until the thread ends. A coroutine object of
+    its own, not an `async def`, for one case: the task cancelled before its first step (a host coroutine cancelling
+    its current task in its own first step, in the host call that made the task). The task then throws
+    CancelledError into its coroutine before running it, and an unstarted `async def` raises that at its first line,
+    outside any `try`: the task ended and the call in progress never heard of it. Here the throw cancels that call
+    (its coroutine sees CancelledError at its next await, as in a Task) and the task goes on waiting."""
+
+    __slots__ = ("relay",)
+    __name__ = "_proxy_body"  # what a task's repr calls its coroutine (the class's own name stays the type's)
+
+    def __init__(self, relay: _Relay) -> None:
+        self.relay = relay
+
+    def send(self, value: None) -> _Relay:
+        relay = self.relay
+        if relay.closed:  # woken: the thread ended
+            relay.result()
+            raise StopIteration
+        relay._asyncio_future_blocking = True
+        return relay
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> _Relay:
+        exc = typ if isinstance(typ, BaseException) else typ(*(() if val is None else (val,)))
+        relay = self.relay
+        call = relay.call
+        if call is not None and not relay.closed and isinstance(exc, asyncio.CancelledError):
+            call.cancel(exc.args[0] if exc.args else None)
+            relay._asyncio_future_blocking = True
+            return relay
+        relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
+        relay._wakeup = relay.spare = None
+        raise exc
+
+    def close(self) -> None:
+        pass
+
+    def __await__(self) -> _ProxyBody:
+        return self
+
+    def __next__(self) -> _Relay:
+        return self.send(None)
+
+    def __iter__(self) -> _ProxyBody:
+        return self
 
 
 def _steppable(awaitable: Awaitable[Any]) -> Any:
@@ -814,7 +871,7 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     state work); one per thread, as a thread makes one host call at a time. It ends with the thread
     (Scheduler._finish closes it)."""
     relay = gt._host_task = _Relay(client.loop)
-    task = relay.task = client.loop.create_task(_proxy_body(relay), name=f"host calls of {gt!r}")
+    task = relay.task = client.loop.create_task(_ProxyBody(relay), name=f"host calls of {gt!r}")
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
 
@@ -823,7 +880,9 @@ class _HostCall:
     """One async host call: its coroutine stepped as a Task steps one (send or throw in its context, the proxy task
     entered as the current task; a bare yield runs it again next iteration, a yielded future when that is done),
     without a Task of its own: no scheduled first step (it runs at once, in the host call, and a coroutine that never
-    suspends returns there), and the outcome goes to the parked thread from the step that finishes it."""
+    suspends returns there), and the outcome goes to the parked thread from the step that finishes it. Once finished
+    it is its thread's spare (`_Relay.spare`), made ready for the thread's next call parked with no greenlet
+    (_host_call_inline) rather than made anew."""
 
     __slots__ = (
         "client",
@@ -854,6 +913,7 @@ class _HostCall:
         if relay is None or relay.closed or relay._loop is not self.loop:
             relay = _proxy(client, gt)
         self.relay = relay
+        relay.spare = self
         self.proxy = relay.task
         self.waiter: Any = None  # the future it awaits
         self.must_cancel = False
@@ -862,8 +922,10 @@ class _HostCall:
         self.abandoned = False  # its thread was killed: nobody to deliver to
         self.host: HostFunc | None = None  # while its thread is parked in it with no greenlet (_host_call_inline)
 
-    def step(self, exc: BaseException | None) -> tuple[bool, Any] | None:
-        """Run the coroutine to its next suspension (None) or its end: its outcome."""
+    def step(self, exc: BaseException | None = None, first: bool = False) -> tuple[bool, Any] | None:
+        """Run the coroutine to its next suspension or its end. `first`: the first step, in the host call, which
+        gets the outcome (None: it suspended); the later ones are loop callbacks, and the one that finishes it
+        delivers the outcome (_host_done: in the same callback, which spares a frame a round trip)."""
         if self.must_cancel:
             self.must_cancel = False
             exc = asyncio.CancelledError(self.cancel_msg) if self.cancel_msg is not None else asyncio.CancelledError()
@@ -881,25 +943,31 @@ class _HostCall:
             _leave_task(loop, proxy)
             relay.call = None
             self.finished = True
-            return True, stop.value
+            outcome: tuple[bool, Any] = (True, stop.value)
         except BaseException as err:
             _leave_task(loop, proxy)
             relay.call = None
             self.finished = True
-            if isinstance(err, FAILS):
-                return False, err
-            raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from any task
-        _leave_task(loop, proxy)
-        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
-            loop.call_soon(self._resume)
-        elif getattr(yielded, "_asyncio_future_blocking", False):
-            yielded._asyncio_future_blocking = False
-            self.waiter = yielded
-            yielded.add_done_callback(self._wakeup)
-            if self.must_cancel and yielded.cancel(self.cancel_msg):
-                self.must_cancel = False
+            if not isinstance(err, FAILS):
+                raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or of the host call), as from a task
+            outcome = (False, err)
         else:
-            loop.call_soon(self._resume, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+            _leave_task(loop, proxy)
+            if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+                loop.call_soon(self.step)
+            elif getattr(yielded, "_asyncio_future_blocking", False):
+                yielded._asyncio_future_blocking = False
+                self.waiter = yielded
+                yielded.add_done_callback(self._wakeup)
+                if self.must_cancel and yielded.cancel(self.cancel_msg):
+                    self.must_cancel = False
+            else:
+                loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+            return None
+        if first:
+            return outcome
+        if not self.abandoned:
+            self.client._host_done(self, outcome)
         return None
 
     def _wakeup(self, fut: asyncio.Future[Any]) -> None:
@@ -907,15 +975,9 @@ class _HostCall:
         try:
             fut.result()
         except BaseException as exc:
-            self._resume(exc)
+            self.step(exc)
         else:
-            self._resume()
-
-    def _resume(self, exc: BaseException | None = None) -> None:
-        """A loop callback: the next step; delivered where the coroutine finishes."""
-        outcome = self.step(exc)
-        if outcome is not None and not self.abandoned:
-            self.client._host_done(self, outcome)
+            self.step()
 
     def cancel(self, msg: Any = None) -> bool:
         """As Task.cancel: the future it awaits is cancelled, or it is thrown CancelledError at its next step."""

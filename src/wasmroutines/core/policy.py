@@ -98,7 +98,6 @@ class Policy(Protocol):
 
 
 _CORE_DECIDES: dict[type, bool] = {}
-_policy_len = lib.wr_policy_len  # looked up once: asked at every loop turn (aio.py)
 
 
 def _no_adopt(task: Any) -> GreenThread:
@@ -123,6 +122,9 @@ class BuiltinPolicy:
         if ptr == NULL:
             raise MemoryError("cannot make a scheduling policy")
         self._ptr = ffi.gc(ptr, lib.wr_policy_free)
+        # The C queue's length, read with no call (asked at every loop turn and round trip: aio.py); valid while
+        # _ptr is, which this object holds.
+        self._queued = lib.wr_policy_queued(self._ptr)
         # Threads by id, for pop to map a C task back: the served scheduler's live threads, or (a policy used
         # on its own) the queued ones, kept here.
         self._threads: dict[int, GreenThread] = {}
@@ -159,7 +161,7 @@ class BuiltinPolicy:
         return int(lib.wr_policy_slice(self._ptr))
 
     def __len__(self) -> int:
-        return int(_policy_len(self._ptr))
+        return self._queued[0]  # type: ignore[no-any-return]
 
     # ---- events from the scheduler ----
 

@@ -121,6 +121,9 @@ _get_ident = threading.get_ident
 _wr_exec = lib.wr_api_exec
 _wr_exec_slice = lib.wr_api_exec_slice
 _set_budget = lib.wr_api_thread_set_budget
+_wr_exec_host = lib.wr_api_exec_host
+_host_peek = lib.wr_api_thread_host_peek
+_NO_RESULT: int = lib.WR_API_NO_RESULT  # wr_api_exec_host's "no result to write"
 
 
 def _by_id(gt: GreenThread) -> int:
@@ -173,6 +176,7 @@ class Scheduler(Reactor):
         self._args_buf = ffi.new("uint64_t[]", 64)  # a call's argument slots on their way in (execution.begin)
         self._out_timeout = ffi.new("int64_t *")
         self._host_id_out = ffi.new("uint64_t *")  # a host call's host id on its way out of C (execution.py)
+        self._host_out = ffi.new("int64_t[2]")  # ... and its first argument (an i32), in a loop turn (_run_inline)
         #: Threads the C core spawns and ends itself (wr_spawn.h) while `_core_spawns`: no GreenThread until
         #: Python must see one (_adopt_thread), made then by their spawner's maker, by the spawner's address.
         self._core_spawns = False
@@ -484,6 +488,10 @@ class Scheduler(Reactor):
         """Note whether `policy` is a built-in one (its queue in C), and count its progress from this store's."""
         self._builtin = policy if isinstance(policy, BuiltinPolicy) else None
         self._slice_events = self._builtin if self._builtin is not None and self._builtin._slice_events else None
+        #: How many threads it has queued, read with no call where a round trip through an async host function asks
+        #: (aio.py: len() calls __len__, 6% of the round trip), when its __len__ reads only that; else None.
+        builtin_len = isinstance(policy, BuiltinPolicy) and type(policy).__len__ is BuiltinPolicy.__len__
+        self._queued = policy._queued if builtin_len else None
         if self._builtin is not None and self._native.ptr is not None:
             self._builtin.attach(self._native, self._live, self._adopt_task)
 
@@ -704,6 +712,19 @@ class Scheduler(Reactor):
         first, if given): its status, what the core changed collected (_drain)."""
         self._calls += 1
         status = _wr_exec(t) if budget is None else _wr_exec_slice(t, budget)
+        if status >= _NEWS:
+            status -= _NEWS
+            if self._nwaiting or self._cswitch:
+                self._drain()
+        if status in (WR_DONE, WR_TRAP):
+            self._calls -= 1
+        return status
+
+    def _exec_host(self, t: Any, budget: int, result: int, out: Any) -> int:
+        """_exec for a thread run inline (_run_inline), in the one C call that also writes `result` into the host
+        call it stopped at first and, when it stops at another, says which in `out` (wr_api_exec_host)."""
+        self._calls += 1
+        status = _wr_exec_host(t, budget, result, out)
         if status >= _NEWS:
             status -= _NEWS
             if self._nwaiting or self._cswitch:
@@ -1032,39 +1053,52 @@ class Scheduler(Reactor):
             return False
         return self._run_inline(gt, entered)
 
-    def _run_inline(self, gt: GreenThread, entered: bool = False) -> bool:
+    def _run_inline(self, gt: GreenThread, entered: bool = False, result: int = _NO_RESULT) -> bool:
         """Run wasm thread `gt`, with no greenlet and its call set up (or begun), on this greenlet until it stops: as
         _start_inline from its checks on (True: it ended, or parked in an async host call; False: it has a greenlet
-        now, runnable, its slice started). aio.py runs a woken thread's round trip through it."""
+        now, runnable, its slice started). aio.py runs a woken thread's round trip through it, `result` the i32
+        result of the host call it stopped at, written as it resumes (wr_api_exec_host; _NO_RESULT: none)."""
         t = gt._wr_thread
         prev = self.current
         self.current = gt
         gt.state = _RUNNING
-        budget = None
+        budget = -1
         if not entered:
             budget = self.policy.slice(gt)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
         _tls.scheduler = self
         func = gt._target
+        out = self._host_out  # where the C core says which host function the thread stopped at, and its argument
         try:
+            client = self._aio
             if gt._begun:
-                status, payload = self._exec(t, budget), None
+                # self._exec_host(t, budget, result, out), inlined: its frame is 2% of an async host call's round trip.
+                self._calls += 1
+                status = _wr_exec_host(t, budget, result, out)
+                if status >= _NEWS:
+                    status -= _NEWS
+                    if self._nwaiting or self._cswitch:
+                        self._drain()
+                if status in (WR_DONE, WR_TRAP):
+                    self._calls -= 1
+                payload = None
             else:
-                if budget is not None:
+                if budget >= 0:
                     _set_budget(t, budget)
                 status, payload = func._begin_on(t, gt._args)
-            client = self._aio
+                if status == WR_HOSTCALL and client is not None:
+                    _host_peek(t, out)
             while status == WR_HOSTCALL and client is not None:
                 # An async host call, in a loop turn: served here, the thread parked with no greenlet if it waits.
-                parked = client._host_call_inline(gt, t)
+                parked = client._host_call_inline(gt, t, out)
                 if parked is None:
                     break
-                self._calls -= 1  # counted again by _exec
+                self._calls -= 1  # counted again by _exec_host
                 if parked:
                     self.current = prev
                     return True
-                status = self._exec(t)
+                status = self._exec_host(t, -1, _NO_RESULT, out)  # its results written already (_host_call_inline)
             if payload is None and status in (WR_DONE, WR_TRAP):
                 status, payload = func._outcome(t, status)
             if status == WR_DONE:
