@@ -176,6 +176,9 @@ typedef struct wr_thread {
      * and may yield (wr_interp.c, MEM_SLOW); access_granted is internal. */
     bool explore_shared;
     bool access_granted;
+    /* Memory 0 of the running instance while the loop explores it (shared, explore_shared), else NULL: set with
+     * the loop's memory registers (wr_interp.c, LOAD_MEM), read by the slow path of its accesses. */
+    const wr_memory *explore_mem;
     /* WR_WAIT: the futex queue this thread waits in (wr_futex.c). */
     wr_memory *wait_mem; /* NULL when not waiting */
     uint64_t wait_addr;

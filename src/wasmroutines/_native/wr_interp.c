@@ -178,7 +178,7 @@ static inline wr_v128 slot_v128(const uint64_t *p)
  * allocates its registers (docs/interpreter.md, "The run loop's size"). */
 #define MEM_SLOW(end)                                                                                            \
     do {                                                                                                         \
-        fault = mem_slow(thread, inst->mems[0], explore_mem, (end), budget);                                     \
+        fault = mem_slow(thread, (end), budget);                                                                 \
         if (fault < 0)                                                                                           \
             goto mem_fault;                                                                                      \
         budget -= fault;                                                                                         \
@@ -213,11 +213,10 @@ static __attribute__((noinline, cold)) int explore_charge(wr_thread *t, int64_t 
 }
 
 /* An access to memory 0 ending at `end` that failed the fast check: out of bounds (MEM_OOB), or an explored
- * access (`explore`: memsize is 0 for the thread) inside memory, charged as explore_charge says. */
-static __attribute__((noinline, cold)) int mem_slow(wr_thread *t, const wr_memory *m, bool explore, uint64_t end,
-                                                    int64_t budget)
+ * access (t->explore_mem: memsize is 0 for the thread) inside memory, charged as explore_charge says. */
+static __attribute__((noinline, cold)) int mem_slow(wr_thread *t, uint64_t end, int64_t budget)
 {
-    if (!explore || end > m->size)
+    if (t->explore_mem == NULL || end > t->explore_mem->size)
         return MEM_OOB;
     return explore_charge(t, budget);
 }
@@ -313,13 +312,13 @@ static __attribute__((noinline, cold)) int mem_slow(wr_thread *t, const wr_memor
         if (inst->module->nmems) {                                                                               \
             membase = inst->mems[0]->base;                                                                       \
             memsize = inst->mems[0]->size;                                                                       \
-            explore_mem = thread->explore_shared && inst->mems[0]->shared;                                       \
-            if (explore_mem)                                                                                     \
+            thread->explore_mem = thread->explore_shared && inst->mems[0]->shared ? inst->mems[0] : NULL;        \
+            if (thread->explore_mem)                                                                             \
                 memsize = 0;                                                                                     \
         } else {                                                                                                 \
             membase = NULL;                                                                                      \
             memsize = 0;                                                                                         \
-            explore_mem = false;                                                                                 \
+            thread->explore_mem = NULL;                                                                          \
         }                                                                                                        \
     } while (0)
 
@@ -635,7 +634,6 @@ static int run(wr_thread *thread)
     uint32_t nframes = thread->nframes;
     uint8_t *membase;
     uint64_t memsize;
-    bool explore_mem;
     wr_func *callee = NULL;
     uint32_t call_base = 0, call_size = 0;
     int trap = WR_TRAP_NONE;
@@ -654,7 +652,6 @@ static int run(wr_thread *thread)
     LOAD_MEM();
     (void)membase;
     (void)memsize;
-    (void)explore_mem;
 
 
 #ifdef WR_COMPUTED_GOTO
