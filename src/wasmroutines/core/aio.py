@@ -298,6 +298,13 @@ class LoopClient:
         #: trips, one an iteration, cost one every few) starts it again, and so does a scheduled turn.
         self._direct = 0
         self._counting = False  # `_next_iteration` is queued
+        #: Counts loop iterations as far as round trips tell: a step queued at a bare yield carries it
+        #: (`_HostCall.stamp`), and runs in a later iteration; when it runs with the count unchanged, the count moves
+        #: on and `_direct` starts again (_host_done).
+        self._epoch = 0
+        #: asyncio's own loop's ready queue (None: another loop): a host coroutine's step after a bare yield goes
+        #: there as a Handle made once per _HostCall, where call_soon would make one each time (_HostCall.step).
+        self._ready = _ready_queue(loop)
 
     @property
     def active(self) -> bool:
@@ -689,6 +696,11 @@ class LoopClient:
             self._outcomes[gt, call.seq] = outcome
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
+        if call.stamp == self._epoch:
+            # Its step was queued at a bare yield while the count was this one's: in an earlier loop iteration, so a
+            # new one began (and no `_next_iteration` is needed to say so while each iteration runs a few round trips).
+            self._epoch += 1
+            self._direct = 0
         if self._turn_handle is not None or self._turning or self._direct >= self.slices:
             self._done.append((gt, call.seq, outcome))
             self.kick()
@@ -801,6 +813,7 @@ class _Relay:
         call = self.call
         if call is not None and call.host is not None:
             call.abandon()
+        _drop_spare(self)
         self.call = self.spare = None  # (the spare refers back to it: no cycle left for the collector)
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
@@ -844,6 +857,7 @@ class _ProxyBody(Coroutine[Any, None, None]):
             relay._asyncio_future_blocking = True
             return relay
         relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
+        _drop_spare(relay)
         relay._wakeup = relay.spare = None
         raise exc
 
@@ -858,6 +872,25 @@ class _ProxyBody(Coroutine[Any, None, None]):
 
     def __iter__(self) -> _ProxyBody:
         return self
+
+
+def _ready_queue(loop: asyncio.AbstractEventLoop) -> deque[asyncio.Handle] | None:
+    """The ready queue of asyncio's own loops (BaseEventLoop's `_ready`, what call_soon appends its Handle to), when
+    `loop` is one whose call_soon is BaseEventLoop's; None otherwise (uvloop, whose call_soon is C already)."""
+    base = asyncio.BaseEventLoop
+    kind = type(loop)
+    if isinstance(loop, base) and kind.call_soon is base.call_soon and kind._call_soon is base._call_soon:  # type: ignore[attr-defined]
+        ready = getattr(loop, "_ready", None)
+        if isinstance(ready, deque):
+            return ready
+    return None
+
+
+def _drop_spare(relay: _Relay) -> None:
+    """The relay's spare _HostCall is let go: its Handle (a cycle through its bound step) with it."""
+    spare = relay.spare
+    if spare is not None:
+        spare.handle = None
 
 
 def _steppable(awaitable: Awaitable[Any]) -> Any:
@@ -899,6 +932,8 @@ class _HostCall:
         "finished",
         "abandoned",
         "host",
+        "handle",
+        "stamp",
     )
 
     def __init__(self, client: LoopClient, gt: GreenThread, awaitable: Awaitable[Any]) -> None:
@@ -913,6 +948,7 @@ class _HostCall:
         if relay is None or relay.closed or relay._loop is not self.loop:
             relay = _proxy(client, gt)
         self.relay = relay
+        _drop_spare(relay)
         relay.spare = self
         self.proxy = relay.task
         self.waiter: Any = None  # the future it awaits
@@ -921,6 +957,10 @@ class _HostCall:
         self.finished = False
         self.abandoned = False  # its thread was killed: nobody to deliver to
         self.host: HostFunc | None = None  # while its thread is parked in it with no greenlet (_host_call_inline)
+        #: Its step as a loop callback, queued again at each bare yield on asyncio's own loop (LoopClient._ready):
+        #: made on first use, let go (a cycle through its bound step) when the call stops being its thread's spare.
+        self.handle: asyncio.Handle | None = None
+        self.stamp = -1  # the client's `_epoch` when its step was queued at a bare yield; -1: queued otherwise
 
     def step(self, exc: BaseException | None = None, first: bool = False) -> tuple[bool, Any] | None:
         """Run the coroutine to its next suspension or its end. `first`: the first step, in the host call, which
@@ -954,14 +994,27 @@ class _HostCall:
         else:
             _leave_task(loop, proxy)
             if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
-                loop.call_soon(self.step)
+                client = self.client
+                ready = client._ready
+                if ready is None or loop._debug:  # type: ignore[attr-defined]
+                    loop.call_soon(self.step)
+                else:
+                    # What call_soon(self.step) does, minus its frames, a new Handle and a context copy (a fifth
+                    # of a round trip's own cost on asyncio): the same Handle queued again, as call_soon queues one.
+                    handle = self.handle
+                    if handle is None:
+                        handle = self.handle = asyncio.Handle(self.step, (), loop)
+                    ready.append(handle)
+                    self.stamp = client._epoch
             elif getattr(yielded, "_asyncio_future_blocking", False):
+                self.stamp = -1  # its done callback may run in any later iteration, this one's included
                 yielded._asyncio_future_blocking = False
                 self.waiter = yielded
                 yielded.add_done_callback(self._wakeup)
                 if self.must_cancel and yielded.cancel(self.cancel_msg):
                     self.must_cancel = False
             else:
+                self.stamp = -1
                 loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
             return None
         if first:
