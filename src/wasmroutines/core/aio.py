@@ -265,6 +265,30 @@ FAILS: tuple[type[BaseException], ...] = (Exception, asyncio.CancelledError)
 class LoopClient:
     """Runs one store's green threads from callbacks of one asyncio loop (see the module docstring)."""
 
+    __slots__ = (
+        "scheduler",
+        "loop",
+        "slices",
+        "_slice_before",
+        "_calls",
+        "_new",
+        "_done",
+        "_awaiting",
+        "_in_order",
+        "_outcomes",
+        "_turning",
+        "_turn_handle",
+        "_timer",
+        "_timer_ns",
+        "_readers",
+        "_io_fd",
+        "_started",
+        "_direct",
+        "_counting",
+        "_epoch",
+        "_ready",
+    )
+
     #: the module's FAILS, for the scheduler (which does not import this module)
     FAILS = FAILS
 
