@@ -1064,7 +1064,9 @@ class _HostCall:
             if not self.abandoned:
                 self.client._host_done(self, ok, value)
             return None
-        except Exception as err:
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as err:
             if first:
                 raise  # the host call's
             # A loop callback's: what Handle._run does with it (a _StepHandle runs the step with no Handle._run).
