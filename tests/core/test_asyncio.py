@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import re
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
@@ -606,6 +607,159 @@ def test_a_burst_of_completions_runs_at_most_slices_threads_in_one_iteration(run
 
     slices, seen = run(main())
     assert seen == [slices]
+
+
+def test_a_burst_of_bare_yields_runs_at_most_slices_threads_in_one_iteration(run: Any) -> None:
+    # 20 threads parked in async host calls awaiting one future, then a bare yield (asyncio.sleep(0)): the future's
+    # result steps them all to their yield in one loop iteration, and their last steps all run in the next one. At
+    # most `slices` of them go on from there (a step queued at a bare yield says a new iteration began: it must not
+    # start the count again for the others of its iteration); `check`, queued behind those steps, comes first.
+    async def main() -> tuple[int, list[int]]:
+        store = Store()
+        client = aio.loop_client(store)
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[None] = loop.create_future()
+        noted: list[int] = []
+        seen: list[int] = []
+
+        async def look(x: int) -> int:
+            await gate
+            await asyncio.sleep(0)
+            return x
+
+        def note(x: int) -> int:
+            noted.append(x)
+            return x
+
+        g = _loop_instance(store, look, note).exports.g
+        calls = asyncio.gather(*(g.call_async(i) for i in range(20)))
+        while client._awaiting < 20:
+            await asyncio.sleep(0)
+        gate.set_result(None)  # the 20 wake-ups run next iteration, each queueing its last step
+        loop.call_soon(lambda: loop.call_soon(lambda: seen.append(len(noted))))  # behind those steps
+        assert sorted(await calls) == list(range(20))
+        return client.slices, seen
+
+    slices, seen = run(main())
+    assert seen == [slices]
+
+
+def test_round_trips_on_asyncios_loop_queue_no_new_callbacks() -> None:
+    # On asyncio's own loop a round trip's step is queued as the one Handle its host call keeps (aio._StepHandle),
+    # not by call_soon, and no callback every few round trips marks the loop's iterations: 200 round trips make a
+    # handful of aio's call_soon calls, not 200 and more. Each still takes one loop iteration, as asyncio.sleep(0)
+    # yields to the loop once (a task ticking with sleep(0) beside them ticks as often).
+    async def main() -> tuple[int, int, int]:
+        loop = asyncio.get_running_loop()
+        calls = 0
+        call_soon = loop.call_soon
+
+        def counted(callback: Any, *args: Any, **kwargs: Any) -> asyncio.Handle:
+            nonlocal calls
+            if isinstance(getattr(callback, "__self__", None), (aio._HostCall, aio.LoopClient)):
+                calls += 1  # aio's own (the ticker's task steps are call_soon's too)
+            return call_soon(callback, *args, **kwargs)
+
+        loop.call_soon = counted  # type: ignore[method-assign]  # the loop's type, which aio looks at, is unchanged
+        ticks = 0
+        stop = False
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not stop:
+                await asyncio.sleep(0)
+                ticks += 1
+
+        async def look(x: int) -> int:
+            await asyncio.sleep(0)
+            return 1
+
+        f = _loop_instance(Store(), look, lambda x: x).exports.loop
+        await f.call_async(1)
+        ticker = asyncio.ensure_future(tick())
+        await asyncio.sleep(0)
+        calls = ticks = 0
+        result = await f.call_async(200)
+        seen = ticks
+        stop = True
+        await ticker
+        return result, calls, seen
+
+    result, calls, ticks = runner("asyncio")(main())
+    assert result == 200
+    assert calls < 10
+    assert 195 <= ticks <= 205
+
+
+def test_a_failure_in_a_queued_step_goes_to_the_loops_exception_handler(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A step run from the loop that fails outside its coroutine (here: delivering the outcome) is reported to the
+    # loop's exception handler and the loop goes on, as a failing callback's Handle would (aio._StepHandle runs
+    # the step with no Handle._run around it).
+    def broken(client: aio.LoopClient, call: Any, ok: bool, value: Any) -> None:
+        raise RuntimeError("broken delivery")
+
+    monkeypatch.setattr(aio.LoopClient, "_host_done", broken)
+
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        reported: list[str] = []
+        loop.set_exception_handler(lambda _loop, context: reported.append(str(context.get("exception"))))
+        call = asyncio.ensure_future(_loop_instance(Store(), look, lambda x: x).exports.loop.call_async(1))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        return reported
+
+    assert run(main()) == ["broken delivery"]
+
+
+def test_a_finished_call_leaves_no_cycle_of_its_host_calls(run: Any) -> None:
+    # A thread's host call keeps its step's Handle (aio._StepHandle, a cycle through its bound step) only while it
+    # is the thread's spare: once the thread ended, nothing of its host calls is left for the cyclic collector.
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def main() -> int:
+        f = _loop_instance(Store(), look, lambda x: x).exports.loop
+        return await f.call_async(3)  # type: ignore[no-any-return]
+
+    gc.collect()
+    gc.disable()
+    try:
+        assert run(main()) == 3
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, (aio._HostCall, aio._StepHandle))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []
+
+
+def test_only_asyncios_own_call_soon_is_bypassed() -> None:
+    # A loop whose call_soon is its own sees every callback: aio queues steps itself only on a loop whose call_soon
+    # is BaseEventLoop's.
+    class Watched(asyncio.SelectorEventLoop):
+        def call_soon(self, *args: Any, **kwargs: Any) -> asyncio.Handle:
+            return super().call_soon(*args, **kwargs)
+
+    plain, watched = asyncio.new_event_loop(), Watched()
+    try:
+        assert aio._ready_queue(plain) is plain._ready  # type: ignore[attr-defined]
+        assert aio._ready_queue(watched) is None
+    finally:
+        plain.close()
+        watched.close()
 
 
 def _stuck_call(store: Store) -> asyncio.Future[int]:

@@ -492,6 +492,9 @@ class Scheduler(Reactor):
         #: (aio.py: len() calls __len__, 6% of the round trip), when its __len__ reads only that; else None.
         builtin_len = isinstance(policy, BuiltinPolicy) and type(policy).__len__ is BuiltinPolicy.__len__
         self._queued = policy._queued if builtin_len else None
+        #: The policy when its slice is FairPolicy's (its `_slice`, read with no call where a thread run inline
+        #: starts one: _run_inline); else None.
+        self._fair = policy if isinstance(policy, FairPolicy) and type(policy).slice is FairPolicy.slice else None
         if self._builtin is not None and self._native.ptr is not None:
             self._builtin.attach(self._native, self._live, self._adopt_task)
 
@@ -1064,7 +1067,8 @@ class Scheduler(Reactor):
         gt.state = _RUNNING
         budget = -1
         if not entered:
-            budget = self.policy.slice(gt)
+            fair = self._fair
+            budget = fair._slice if fair is not None else self.policy.slice(gt)
             if self._slice_events is not None:
                 self._slice_events.started(gt)
         _tls.scheduler = self
