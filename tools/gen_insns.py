@@ -31,8 +31,9 @@ mx_variant). FLAGS:
               typing are not the generic kind), so it is left out of the
               wr_opinfo table
 
-The body closes with `}` alone at the start of a line. Inside it, TRAP(code)
-traps, and the interp's macros (wr_interp.c) are available.
+The body closes with `}` alone at the start of a line. Inside it, TRAP(NAME) traps
+with a WR_TRAP_LIST name (TRAP_CODE(expr) with a code computed at run time), and the
+interp's macros (wr_interp.c) are available.
 
 Fused instructions (superinstructions) are declared, never written:
 
