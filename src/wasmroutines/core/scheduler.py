@@ -710,24 +710,16 @@ class Scheduler(Reactor):
 
     # ---- the call driver's entry points (execution.py) ----
 
-    def _exec(self, t: Any, budget: int | None = None) -> int:
+    def _exec(self, t: Any, budget: int | None = None, result: int = 0, out: Any = None) -> int:
         """Run the call set up (or begun) on wr_thread `t` until it stops (with a fresh slice of `budget` units
-        first, if given): its status, what the core changed collected (_drain)."""
+        first, if given): its status, what the core changed collected (_drain). With `out`, for a thread run inline
+        (_run_inline): the one C call that also writes `result` into the host call it stopped at first and, when it
+        stops at another, says which in `out` (wr_api_exec_host)."""
         self._calls += 1
-        status = _wr_exec(t) if budget is None else _wr_exec_slice(t, budget)
-        if status >= _NEWS:
-            status -= _NEWS
-            if self._nwaiting or self._cswitch:
-                self._drain()
-        if status in (WR_DONE, WR_TRAP):
-            self._calls -= 1
-        return status
-
-    def _exec_host(self, t: Any, budget: int, result: int, out: Any) -> int:
-        """_exec for a thread run inline (_run_inline), in the one C call that also writes `result` into the host
-        call it stopped at first and, when it stops at another, says which in `out` (wr_api_exec_host)."""
-        self._calls += 1
-        status = _wr_exec_host(t, budget, result, out)
+        if out is not None:
+            status = _wr_exec_host(t, budget, result, out)
+        else:
+            status = _wr_exec(t) if budget is None else _wr_exec_slice(t, budget)
         if status >= _NEWS:
             status -= _NEWS
             if self._nwaiting or self._cswitch:
@@ -1077,7 +1069,7 @@ class Scheduler(Reactor):
         try:
             client = self._aio
             if gt._begun:
-                # self._exec_host(t, budget, result, out), inlined: its frame is 2% of an async host call's round trip.
+                # self._exec(t, budget, result, out), inlined: its frame is 2% of an async host call's round trip.
                 self._calls += 1
                 status = _wr_exec_host(t, budget, result, out)
                 if status >= _NEWS:
@@ -1098,11 +1090,11 @@ class Scheduler(Reactor):
                 parked = client._host_call_inline(gt, t, out)
                 if parked is None:
                     break
-                self._calls -= 1  # counted again by _exec_host
+                self._calls -= 1  # counted again by _exec
                 if parked:
                     self.current = prev
                     return True
-                status = self._exec_host(t, -1, _NO_RESULT, out)  # its results written already (_host_call_inline)
+                status = self._exec(t, -1, _NO_RESULT, out)  # its results written already (_host_call_inline)
             if payload is None and status in (WR_DONE, WR_TRAP):
                 status, payload = func._outcome(t, status)
             if status == WR_DONE:
