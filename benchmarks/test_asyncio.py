@@ -4,7 +4,8 @@ Each test keeps its figure in `extra_info` (value: the median over the rounds, v
 standard loop and on uvloop:
 - `test_concurrent_calls`: 10,000 concurrent `call_async` of an export calling an async host function that awaits
   `asyncio.sleep(0.1)`: the wall time until all complete (bar: under 1 s) and the p99 gap seen by an unrelated task
-  ticking every 10 ms (bar: under 50 ms); beside them, the same awaits from 10,000 plain coroutines (`pure_*`);
+  ticking every 10 ms (bar: under 50 ms); beside them, the same awaits from 10,000 plain coroutines (`pure_*`),
+  and the objects the cyclic collector tracks per call in progress (`objects_per_call`), which its passes walk;
 - `test_wasi_threads_calls`: the same with 1,000 wasi-threads threads of one program each making that call
   (`run_threads_async`);
 - `test_host_round_trip`: CPU per async host call round trip (wasm -> coroutine doing `await asyncio.sleep(0)` ->
@@ -17,6 +18,7 @@ standard loop and on uvloop:
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import time
 from collections.abc import Callable, Coroutine
@@ -123,6 +125,35 @@ async def _sleep_look(x: int) -> int:
     return x
 
 
+async def _objects_per_call(wasm: bool, n: int = 2_000) -> float:
+    """The objects the cyclic collector tracks per call in progress, `n` calls each parked in a host coroutine (with
+    `wasm`: `call_async` of an export calling it; else a plain coroutine awaiting it): what each of its passes walks,
+    and so what the ticker's gaps grow with once calls are many (a full pass here costs about 0.2 us an object)."""
+    release = asyncio.Event()
+    parked = 0
+
+    async def look(x: int) -> int:
+        nonlocal parked
+        parked += 1
+        await release.wait()
+        return x
+
+    async def pure(i: int) -> int:
+        return await look(i) + 1
+
+    call = _look_store(look).exports.f.call_async if wasm else pure
+    gc.collect()
+    before = len(gc.get_objects())
+    calls = asyncio.gather(*(call(i) for i in range(n)))
+    while parked < n:
+        await asyncio.sleep(0.001)
+    gc.collect()
+    held = len(gc.get_objects()) - before
+    release.set()
+    assert await calls == [i + 1 for i in range(n)]
+    return held / n
+
+
 @pytest.mark.parametrize("loop", LOOPS)
 def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None:
     run = _runner(loop)
@@ -131,8 +162,11 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
     gaps: list[float] = []
     pure_walls: list[float] = []
     pure_gaps: list[float] = []
+    objects: list[float] = []
 
     async def one() -> None:
+        if not objects:
+            objects.extend([await _objects_per_call(True), await _objects_per_call(False)])
         f = _look_store(_sleep_look).exports.f
         results: list[Any] = []
 
@@ -166,6 +200,8 @@ def test_concurrent_calls(benchmark: Any, settings: Settings, loop: str) -> None
         p99_gap_median_ms=statistics.median(gaps) * 1e3,
         pure_wall_s=statistics.median(pure_walls),
         pure_p99_gap_median_ms=statistics.median(pure_gaps) * 1e3,
+        objects_per_call=objects[0],
+        pure_objects_per_call=objects[1],
     )
 
 

@@ -952,6 +952,12 @@ def _asyncio_goals(data: dict[str, Any]) -> list[Goal]:
                     f" (the same awaits from plain coroutines: {float(i['pure_p99_gap_median_ms']):.0f} ms)"
                     if i.get("pure_p99_gap_median_ms") is not None
                     else ""
+                )
+                + (
+                    f"; objects the collector walks per call: {float(i['objects_per_call']):.0f}, plain"
+                    f" coroutines {float(i['pure_objects_per_call']):.0f}"
+                    if i.get("objects_per_call") is not None
+                    else ""
                 ),
             ),
         )

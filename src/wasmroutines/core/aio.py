@@ -59,7 +59,7 @@ import inspect
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from greenlet import GreenletExit
 
@@ -121,12 +121,43 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
 async def call_async(func: Function, *args: Any) -> Any:
     """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
     a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).start_call(func, functools.partial(func._args_to_slots, args), func._result_of)
+    return await loop_client(func.store).start_call(func, args, func)
 
 
 async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).start_call(func, functools.partial(list, args), list)  # type: ignore[no-any-return]
+    return await loop_client(func.store).start_call(func, args, _BITS)  # type: ignore[no-any-return]
+
+
+class CallAdapter(Protocol):
+    """What a call_async's arguments become as raw slots (when its thread starts, so that many calls made at once cost
+    the loop little until their turns come: an error in them is the call's), and its result slots as a value: the
+    core Function itself, or a face's wrapper of one. One object for every call, where a closure per call would be
+    one more object for the collector to walk while the call is in progress."""
+
+    def _args_to_slots(self, args: Sequence[Any]) -> list[int]: ...
+
+    def _result_of(self, slots: list[int]) -> Any: ...
+
+
+class _Bits:
+    """call_bits_async's adapter: raw slots in, raw slots out."""
+
+    @staticmethod
+    def _args_to_slots(args: Sequence[Any]) -> list[int]:
+        return list(args)
+
+    @staticmethod
+    def _result_of(slots: list[int]) -> list[int]:
+        return list(slots)
+
+
+_BITS = _Bits()
+
+#: The context the client's own loop callbacks run in (a call's future done, a host call's awaited future done),
+#: where add_done_callback would copy the current one each time: nothing of theirs reads or sets a variable (a host
+#: call's step enters its own context), and the loop runs one callback at a time, so one context serves them all.
+_CALLBACKS = contextvars.Context()
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:
@@ -157,9 +188,10 @@ def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
 
 
 class _Call:
-    """The body of a call_async's green thread: run the call in the caller's context, settle its future."""
+    """One call_async: the body of its green thread (`run`: a callable's call in the caller's context), what settles
+    its future when the thread ends (`exited`), and its future's done callback (the call itself: `__call__`)."""
 
-    __slots__ = ("client", "context", "fn", "func", "future", "thread", "slots", "result")
+    __slots__ = ("client", "context", "fn", "func", "future", "thread", "args", "adapter")
 
     def __init__(
         self,
@@ -167,8 +199,8 @@ class _Call:
         fn: Callable[[], Any] | None,
         future: asyncio.Future[Any],
         func: Any,
-        slots: Callable[[], list[int]] | None = None,
-        result: Callable[[list[int]], Any] | None = None,
+        args: Sequence[Any] = (),
+        adapter: CallAdapter | None = None,
     ) -> None:
         self.client = client
         self.fn = fn
@@ -176,23 +208,23 @@ class _Call:
         self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
         self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
         self.thread: GreenThread | None = None  # once started
-        #: A call of wasm function `func` (start_call): its argument slots (converted when it starts), and what its
-        #: result slots become. It runs as a wasm thread, with no greenlet until it needs one.
-        self.slots = slots
-        self.result = result
+        #: A call of wasm function `func` (start_call): its arguments and what makes them slots (when it starts)
+        #: and its result slots a value. It runs as a wasm thread, with no greenlet until it needs one.
+        self.args = args
+        self.adapter = adapter
 
     def exited(self, gt: GreenThread) -> None:
-        """The wasm thread of a start_call ended (Scheduler._finish): its future gets what it returned or raised,
-        as the greenlet of a callable's call settles it (__call__)."""
+        """The wasm thread of a start_call ended (Scheduler._finish, as the thread's `_on_exit`): its future gets
+        what it returned or raised, as `run` settles a callable's."""
         self._settle()
         fut = self.future
         if fut.done():
             return
         exc = gt.exception
         if exc is None:
-            assert self.result is not None
+            assert self.adapter is not None
             try:
-                fut.set_result(self.result(gt._result))
+                fut.set_result(self.adapter._result_of(gt._result))
             except Exception as err:
                 fut.set_exception(err)
         elif isinstance(exc, GreenletExit):
@@ -203,7 +235,7 @@ class _Call:
             fut.set_exception(exc)
         # KeyboardInterrupt and the like end the whole run (Scheduler._finish): every call gets it (_abort).
 
-    def __call__(self) -> None:
+    def run(self) -> None:
         fut = self.future
         assert self.fn is not None
         try:
@@ -243,7 +275,7 @@ class _Call:
             else:
                 fut.cancel()
 
-    def done(self, fut: asyncio.Future[Any]) -> None:
+    def __call__(self, fut: asyncio.Future[Any]) -> None:
         """The future is done (a loop callback): cancelled, the thread is killed (not started yet: it never
         starts); the loop stops watching the store once nothing is in progress."""
         client = self.client
@@ -340,18 +372,16 @@ class LoopClient:
         the future of its result. Cancelling the future kills the thread."""
         return self._queue(_Call(self, fn, self.loop.create_future(), func))
 
-    def start_call(
-        self, func: Function, slots: Callable[[], list[int]], result: Callable[[list[int]], Any]
-    ) -> asyncio.Future[Any]:
-        """Call wasm function `func` with the argument slots `slots()` gives (an error in it is the call's) as a
-        new green thread: the future of `result(its result slots)`. The thread runs on whichever greenlet runs a
-        turn and gets one of its own only when it must (a sync host call, a wait): in async host calls it parks
-        without one (_host_call_inline)."""
-        return self._queue(_Call(self, None, self.loop.create_future(), func, slots, result))
+    def start_call(self, func: Function, args: Sequence[Any], adapter: CallAdapter) -> asyncio.Future[Any]:
+        """Call wasm function `func` with `args` (made slots by `adapter` when the call starts) as a new green thread:
+        the future of its result slots made a value by `adapter`. The thread runs on whichever greenlet runs a turn
+        and gets one of its own only when it must (a sync host call, a wait): in async host calls it parks without
+        one (_host_call_inline)."""
+        return self._queue(_Call(self, None, self.loop.create_future(), func, args, adapter))
 
     def _queue(self, call: _Call) -> asyncio.Future[Any]:
         fut = call.future
-        fut.add_done_callback(call.done)
+        fut.add_done_callback(call, context=_CALLBACKS)
         self._new.append(call)
         self._start()
         self.kick()
@@ -447,14 +477,16 @@ class LoopClient:
             try:
                 name = call.func.name if call.func is not None else None
                 name = f"call_async {name}" if name else "call_async"
-                if call.slots is not None:
-                    slots = call.slots()
+                adapter = call.adapter
+                if adapter is not None:
+                    slots = adapter._args_to_slots(call.args)
+                    call.args = ()
                     sched.check_room()
                     gt = sched._spawn_bits(call.func, slots, name)
                     gt._context = call.context
-                    gt._on_exit = call.exited
+                    gt._on_exit = call
                 else:
-                    gt = sched.spawn(call, name=name)
+                    gt = sched.spawn(call.run, name=name)
             except Exception as exc:  # wrong arguments, over max_threads, out of memory: that call fails
                 call.future.set_exception(exc)
                 continue
@@ -839,7 +871,8 @@ class _Relay:
         if call is not None and call.host is not None:
             call.abandon()
         _drop_spare(self)
-        self.call = self.spare = None  # (the spare refers back to it: no cycle left for the collector)
+        # The spare refers back to it, and the task holds it through its coroutine: no cycle left for the collector.
+        self.call = self.spare = self.task = None
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None and not self._loop.is_closed():
@@ -883,7 +916,7 @@ class _ProxyBody(Coroutine[Any, None, None]):
             return relay
         relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
         _drop_spare(relay)
-        relay._wakeup = relay.spare = None
+        relay._wakeup = relay.spare = relay.task = None
         raise exc
 
     def close(self) -> None:
@@ -941,8 +974,17 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
     state work); one per thread, as a thread makes one host call at a time. It ends with the thread
     (Scheduler._finish closes it)."""
-    relay = gt._host_task = _Relay(client.loop)
-    task = relay.task = client.loop.create_task(_ProxyBody(relay), name=f"host calls of {gt!r}")
+    loop = client.loop
+    relay = gt._host_task = _Relay(loop)
+    body = _ProxyBody(relay)
+    name = f"host calls of thread {gt.id}"
+    if loop.get_task_factory() is None:
+        # Its steps only wait on the relay: no copy of the current context for them (_CALLBACKS). (A task factory
+        # may predate create_task's `context`.)
+        task = loop.create_task(body, name=name, context=_CALLBACKS)
+    else:
+        task = loop.create_task(body, name=name)
+    relay.task = task
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
 
@@ -1052,7 +1094,7 @@ class _HostCall:
                     self.stamp = -1  # its done callback may run in any later iteration, this one's included
                     yielded._asyncio_future_blocking = False
                     self.waiter = yielded
-                    yielded.add_done_callback(self._wakeup)
+                    yielded.add_done_callback(self, context=_CALLBACKS)  # the step enters its own
                     if self.must_cancel and yielded.cancel(self.cancel_msg):
                         self.must_cancel = False
                 else:
@@ -1073,7 +1115,8 @@ class _HostCall:
             self.loop.call_exception_handler({"message": f"Exception in callback {self.step!r}", "exception": err})
         return None
 
-    def _wakeup(self, fut: asyncio.Future[Any]) -> None:
+    def __call__(self, fut: asyncio.Future[Any]) -> None:
+        """The future it awaits is done (its done callback: the call itself, no bound method per wait)."""
         self.waiter = None
         try:
             fut.result()

@@ -124,7 +124,8 @@ class GreenThread:
         # Its entry in a built-in policy's queue: its own, or (`task`) that of a wr_thread the C core spawned,
         # which lives as long as the thread does (wr_spawn.h).
         self._task = task if task is not None else ffi.gc(lib.wr_task_new(id), lib.wr_task_free)
-        self._joiners: list[tuple[GreenThread, int]] = []
+        #: The threads joining it, and the block each waits in: a list from the first (most threads have none).
+        self._joiners: list[tuple[GreenThread, int]] | tuple[()] = ()
         self._block_seq = 0
         self._wake_value: Any = None
         self._timer: list[Any] | None = None
@@ -135,7 +136,8 @@ class GreenThread:
         #: the thread runs again (Scheduler._start_inline).
         self._host_parked: Any = None
         self._context: Any = None  # the contextvars its host functions run in (None: the current one)
-        self._on_exit: Any = None  # called as on_exit(thread) once it is done (aio.py: a call_async's future)
+        #: Told `exited(thread)` once it is done (aio.py: a call_async's call, which settles its future).
+        self._on_exit: Any = None
 
     @property
     def wait_address(self) -> int | None:

@@ -305,6 +305,8 @@ class Scheduler(Reactor):
             gt._wr_thread = t = self._new_wr_thread(gt)
             # Its call is set up now, so the C core may start it itself when it comes up (wr_exec.h).
             gt._begun = func._set_up_on(t, arg_slots)
+            if gt._begun:
+                gt._args = ()  # in its wr_thread now
         return self._add(gt)
 
     def check_room(self) -> None:
@@ -382,7 +384,10 @@ class Scheduler(Reactor):
         gt = self.current
         if gt is thread:
             raise RuntimeError("a thread cannot join itself")
-        thread._joiners.append((gt, gt._block_seq + 1))
+        joiners = thread._joiners
+        if not isinstance(joiners, list):
+            joiners = thread._joiners = []
+        joiners.append((gt, gt._block_seq + 1))
         self._block(gt, f"join thread {thread.id}")
 
     def close(self) -> None:
@@ -1300,7 +1305,7 @@ class Scheduler(Reactor):
         if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
             gt._host_task = None
             relay.close()
-        joiners, gt._joiners = gt._joiners, []
+        joiners, gt._joiners = gt._joiners, ()
         for waiter, seq in joiners:
             self._wake(waiter, seq, True)
         exc = gt.exception
@@ -1320,7 +1325,7 @@ class Scheduler(Reactor):
         on_exit = gt._on_exit
         if on_exit is not None:
             gt._on_exit = None
-            on_exit(gt)
+            on_exit.exited(gt)
 
     # ---- deadlock reports ----
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from ...core.function import Function as CoreFunction
@@ -161,7 +161,7 @@ class Function:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             raise TypeError("Function.__call__() takes no keyword arguments")
-        return self._call_slots(self._slots(args))
+        return self._call_slots(self._args_to_slots(args))
 
     async def call_async(self, *args: Any) -> Any:
         """Call on the running asyncio loop (an addition to wasmer's API, docs/asyncio.md): the call runs as a green
@@ -189,11 +189,11 @@ class Function:
             # little until their turns come (a wrong argument raises here all the same).
             from ...core import aio
 
-            raw = await aio.loop_client(core.store).start_call(core, partial(self._slots, args), list)
-        return results_from_slots(core._store, core.type.results, raw)
+            return await aio.loop_client(core.store).start_call(core, args, self)
 
-    def _slots(self, args: Sequence[Any]) -> list[int]:
-        """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch)."""
+    def _args_to_slots(self, args: Sequence[Any]) -> list[int]:
+        """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch); with
+        `_result_of`, call_async's adapter (aio.CallAdapter)."""
         core = self._core
         ft = core.type
         if len(args) != len(ft.params):
@@ -201,10 +201,14 @@ class Function:
         return list(to_slots(core._store, ft.params, args))
 
     def _call_slots(self, slots: Sequence[int]) -> Any:
-        """Call with arguments from `_slots`: None, one value or a tuple; a trap as wasmer's RuntimeError."""
+        """Call with arguments from `_args_to_slots`: None, one value or a tuple; a trap as wasmer's RuntimeError."""
         core = self._core
         with wasmer_errors():
             raw = core.call_bits(slots)
+        return self._result_of(raw)
+
+    def _result_of(self, raw: list[int]) -> Any:
+        core = self._core
         return results_from_slots(core._store, core.type.results, raw)
 
     def __repr__(self) -> str:

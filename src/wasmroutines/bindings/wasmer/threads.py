@@ -103,7 +103,7 @@ def spawn(
     TypeError: 'str' object cannot be converted to 'PyLong'
     """
     if isinstance(function, Function):
-        slots = function._slots(args)
+        slots = function._args_to_slots(args)
         scheduler = function._core._store.scheduler
         if store is not None and check_store(store)._core.scheduler is not scheduler:
             raise ValueError("the function belongs to another store")
