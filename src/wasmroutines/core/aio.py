@@ -154,9 +154,10 @@ class _Bits:
 
 _BITS = _Bits()
 
-#: The context the client's own loop callbacks run in (a call's future done, a host call's awaited future done),
-#: where add_done_callback would copy the current one each time: nothing of theirs reads or sets a variable (a host
-#: call's step enters its own context), and the loop runs one callback at a time, so one context serves them all.
+#: The context the client's own loop callbacks run in where no user code runs (a call's future done, a proxy task's
+#: steps), where add_done_callback and create_task would copy the current one each time: nothing of theirs reads or
+#: sets a variable, and the loop runs one callback at a time, so one context serves them all. (A host call's wakeup
+#: is not one of them: the thread it runs on may make its next host call there, calling user code.)
 _CALLBACKS = contextvars.Context()
 
 
@@ -1094,7 +1095,7 @@ class _HostCall:
                     self.stamp = -1  # its done callback may run in any later iteration, this one's included
                     yielded._asyncio_future_blocking = False
                     self.waiter = yielded
-                    yielded.add_done_callback(self, context=_CALLBACKS)  # the step enters its own
+                    yielded.add_done_callback(self)
                     if self.must_cancel and yielded.cancel(self.cancel_msg):
                         self.must_cancel = False
                 else:
