@@ -23,6 +23,10 @@ from wasmroutines import (
     RefType,
     RefTypeError,
     Store,
+    Table,
+    TableType,
+    Tag,
+    TagType,
     Trap,
     ValType,
 )
@@ -308,3 +312,28 @@ def test_a_function_for_ref_func(instantiate: Callable[[str], Instance]) -> None
     """(ref func) takes any function: its heap type is abstract (an IntEnum, not a store type id)."""
     e = instantiate('(module (func $f (export "f")) (func (export "g") (param (ref func)) (result i32) (i32.const 1)))')
     assert e.exports.g(e.exports.f) == 1
+
+
+@pytest.mark.parametrize("make", ["function", "global", "table", "tag"])
+def test_an_object_cannot_name_a_type_its_store_does_not_have(store: Store, make: str) -> None:
+    # A host-made object's reference types are its store's: a type index the store does not have is refused with
+    # the type named, before the C core (which refuses it too) is asked for the object.
+    ref = RefType(5)
+    with pytest.raises(RefTypeError, match=r"\(ref null 5\): this store has no type 5"):
+        if make == "function":
+            Function(store, lambda x: None, FuncType([ref], []))
+        elif make == "global":
+            Global(store, GlobalType(ref, True), None)
+        elif make == "table":
+            Table(store, TableType(ref, 1, None), None)
+        else:
+            Tag(store, TagType([ref]))
+
+
+def test_the_core_refuses_a_tag_of_a_type_its_store_does_not_have(store: Store) -> None:
+    from wasmroutines.core._ffi import NULL, ffi, lib
+
+    params = ffi.new("uint32_t[]", [RefType(5).code])
+    assert lib.wr_api_tag_new(store._ptr, params, 1) == NULL
+    params = ffi.new("uint32_t[]", [ValType.I32.code, RefType(HeapType.FUNC).code])
+    assert lib.wr_api_tag_new(store._ptr, params, 2) != NULL

@@ -51,6 +51,8 @@ static bool api_valtype_ok(const wr_store *s, wr_valtype t)
     return wr_heaptype_is_abstract(wr_valtype_code(t));
 }
 
+int wr_api_valtype_ok(const wr_store *s, uint32_t t) { return api_valtype_ok(s, t); }
+
 static void functype_out(const wr_functype *ft, wr_api_externtype *out)
 {
     memset(out, 0, sizeof *out);
@@ -775,8 +777,11 @@ uint32_t wr_api_store_core_wakeups(const wr_store *s) { return wr_io_waiters(s) 
 wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams)
 {
     wr_functype ft = {.nparams = nparams, .types = (wr_valtype *)params};
-    for (uint32_t i = 0; i < nparams; i++)
+    for (uint32_t i = 0; i < nparams; i++) {
+        if (!api_valtype_ok(s, params[i]))
+            return NULL;
         ft.param_slots += wr_valtype_slots(params[i]);
+    }
     return wr_tag_new(s, &ft);
 }
 

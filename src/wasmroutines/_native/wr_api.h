@@ -94,6 +94,9 @@ int wr_api_gc_kind(uint64_t ref);
 uint32_t wr_api_gc_type_id(uint64_t ref);
 /* A store type id's composite kind: 0 a function type, 1 a struct, 2 an array. */
 int wr_api_type_kind(const wr_store *s, uint32_t id);
+/* 1 when the host may give value type t for an object of the store (a function's, a global's, a table's, a
+ * tag's type): a number type, or a reference to an abstract heap type or to one of the store's types; else 0. */
+int wr_api_valtype_ok(const wr_store *s, uint32_t t);
 /* 1 when type id a is b or a declared subtype of it (a function of type a is a (ref b)), else 0. */
 int wr_api_type_sub(const wr_store *s, uint32_t a, uint32_t b);
 /* 1 for a host function (then *host_id is set), 0 for a wasm function. */

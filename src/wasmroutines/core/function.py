@@ -45,6 +45,7 @@ class Function(StoreObject):
             from . import aio  # asyncio is imported on first use
 
             func = aio.awaiting(func)
+        store._check_types((*type.params, *type.results))
         host_id = store._register_host(func, type)
         params = ffi.new("uint32_t[]", [t.code for t in type.params])
         results = ffi.new("uint32_t[]", [t.code for t in type.results])

@@ -17,17 +17,17 @@ and frees its C resources at once; every wrapper reaches its C object through
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import GreenletExit
 
 from ._ffi import ffi, lib
-from .errors import StackExhausted, StoreClosedError
+from .errors import RefTypeError, StackExhausted, StoreClosedError
 from .greenthread import GreenThread
 from .scheduler import Scheduler
-from .types import ValType
+from .types import AnyValType, ValType
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -355,6 +355,14 @@ class Store:
         """The bytes the store's GC structs and arrays and its exception objects take now (headers included;
         max_gc_bytes caps it)."""
         return int(lib.wr_api_store_gc_bytes(self._native.ptr))
+
+    def _check_types(self, types: Iterable[AnyValType]) -> None:
+        """RefTypeError for a type an object of this store cannot have (a function's, a global's, a table's, a
+        tag's): a reference to a type index the store does not have, where the C core would refuse the object."""
+        ptr = self._ptr
+        for t in types:
+            if not lib.wr_api_valtype_ok(ptr, t.code):
+                raise RefTypeError(f"{t}: this store has no type {getattr(t, 'heap', t)}")
 
     def type_kind(self, type_id: int) -> int:
         """What the store's type `type_id` (a RefType's concrete heap type in an object's type: a function's, a

@@ -24,6 +24,7 @@ class Tag(StoreObject):
     _type: TagType | None
 
     def __init__(self, store: Store, type: TagType) -> None:
+        store._check_types(type.params)
         params = ffi.new("uint32_t[]", [t.code for t in type.params])
         ptr = lib.wr_api_tag_new(store._ptr, params, len(type.params))
         if ptr == NULL:
