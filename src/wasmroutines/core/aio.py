@@ -674,7 +674,12 @@ class LoopClient:
             if call is not None and call.client is self:
                 # The thread's last host call, finished (a thread makes one at a time): made ready for this one
                 # rather than made anew (_HostCall.__init__ says what each field is).
-                call.coro = coro if type(coro) is CoroutineType else _steppable(coro)
+                if type(coro) is CoroutineType:
+                    call.coro = coro
+                    call.send = coro.send
+                else:
+                    call.coro = coro = _steppable(coro)
+                    call.send = _sender(coro)
                 call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
                 call.finished = call.must_cancel = False
                 call.cancel_msg = None
@@ -720,14 +725,16 @@ class LoopClient:
             self._outcomes[gt, call.seq] = (ok, value)
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
-        direct = self._direct
         if call.stamp == self._epoch:
             # Its step was queued at a bare yield while the count was this one's: in an earlier loop iteration, so a
             # new one began (and no `_next_iteration` is needed to say so while each iteration runs a few round trips).
             self._epoch += 1
-            direct = self._direct = 0
+            direct = 0
+        else:
+            direct = self._direct
         slices = self.slices
         if self._turn_handle is not None or self._turning or direct >= slices:
+            self._direct = direct
             self._done.append((gt, call.seq, (ok, value)))
             self.kick()
             return
@@ -936,6 +943,17 @@ def _steppable(awaitable: Awaitable[Any]) -> Any:
     return awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
 
 
+def _sender(it: Any) -> Callable[[Any], Any]:
+    """What _HostCall.step calls to send a value into iterator `it` (from _steppable): an iterator with no `send`
+    fails at the step, as a call of `it.send` there would."""
+    send = getattr(it, "send", None)
+    return send if send is not None else functools.partial(_send, it)
+
+
+def _send(it: Any, value: Any) -> Any:
+    return it.send(value)
+
+
 def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
     is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
@@ -961,6 +979,7 @@ class _HostCall:
         "gt",
         "seq",
         "coro",
+        "send",
         "context",
         "proxy",
         "relay",
@@ -979,7 +998,12 @@ class _HostCall:
         self.loop = client.loop
         self.gt = gt
         self.seq = 0  # the thread's block, once it parked
-        self.coro: Any = awaitable if type(awaitable) is CoroutineType else _steppable(awaitable)
+        if type(awaitable) is CoroutineType:
+            self.coro: Any = awaitable
+            self.send = awaitable.send  # bound once a call: looking a method up is a slow attribute load
+        else:
+            self.coro = coro = _steppable(awaitable)
+            self.send = _sender(coro)
         # As a Task copies the current context: the host coroutine's own changes stay its own.
         self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
         relay: _Relay | None = gt._host_task
@@ -1016,7 +1040,7 @@ class _HostCall:
             _enter_task(loop, proxy)
             try:
                 if exc is None:
-                    yielded = self.context.run(self.coro.send, None)
+                    yielded = self.context.run(self.send, None)
                 else:
                     yielded = self.context.run(self.coro.throw, exc)
             except StopIteration as stop:
