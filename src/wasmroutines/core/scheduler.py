@@ -782,7 +782,8 @@ class Scheduler(Reactor):
             status -= _NEWS
             if self._nwaiting or self._cswitch:
                 self._drain()
-        if status in (WR_DONE, WR_TRAP):
+        # Not `in`: it would build the tuple (of globals) at every call, and compare with its members generically
+        if status == WR_DONE or status == WR_TRAP:  # noqa: SIM109
             self._calls -= 1
         return status
 
@@ -1134,7 +1135,7 @@ class Scheduler(Reactor):
                     status -= _NEWS
                     if self._nwaiting or self._cswitch:
                         self._drain()
-                if status in (WR_DONE, WR_TRAP):
+                if status == WR_DONE or status == WR_TRAP:  # noqa: SIM109 - as in _exec
                     self._calls -= 1
                 payload = None
             else:
