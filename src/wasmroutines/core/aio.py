@@ -671,21 +671,41 @@ class LoopClient:
                 coro = fn(*execution.host_args(store, host, _host_args(t)))
             relay: _Relay | None = gt._host_task
             call = relay.spare if relay is not None and not relay.closed else None
-            if call is not None and call.client is self:
+            if call is None or call.client is not self:
+                call = _HostCall(self, gt, coro)
+                outcome = call.step(None, True)
+            else:
                 # The thread's last host call, finished (a thread makes one at a time): made ready for this one
-                # rather than made anew (_HostCall.__init__ says what each field is).
+                # rather than made anew (_HostCall.__init__ says what each field is) ...
                 if type(coro) is CoroutineType:
                     call.coro = coro
                     call.send = coro.send
                 else:
                     call.coro = coro = _steppable(coro)
                     call.send = _sender(coro)
-                call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+                context = call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
                 call.finished = call.must_cancel = False
                 call.cancel_msg = None
-            else:
-                call = _HostCall(self, gt, coro)
-            outcome = call.step(None, True)
+                # ... and its first step is call.step(None, True) made here, with its common suspension (a bare yield
+                # on asyncio's own loop: its Handle queued again): that frame and its checks were 3% of a round trip.
+                loop = self.loop
+                proxy = call.proxy
+                call.relay.call = call
+                _enter_task(loop, proxy)
+                try:
+                    yielded = context.run(call.send, None)
+                except BaseException as err:
+                    _leave_task(loop, proxy)
+                    outcome = call._ended(err)
+                else:
+                    _leave_task(loop, proxy)
+                    handle = call.handle
+                    if yielded is None and handle is not None and self._ready is not None:
+                        self._ready.append(handle)
+                        call.stamp = self._epoch
+                    else:
+                        call._suspended(yielded)
+                    outcome = None
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
@@ -1026,8 +1046,9 @@ class _HostCall:
 
     def step(self, exc: BaseException | None = None, first: bool = False) -> tuple[bool, Any] | None:
         """Run the coroutine to its next suspension or its end. `first`: the first step, in the host call, which
-        gets the outcome (None: it suspended); the later ones are loop callbacks, and the one that finishes it
-        delivers the outcome (_host_done: in the same callback, which spares a frame a round trip)."""
+        gets the outcome (None: it suspended; a spare call's is made by _host_call_inline itself, as here); the later
+        ones are loop callbacks, and the one that finishes it delivers the outcome (_host_done: in the same callback,
+        which spares a frame a round trip)."""
         try:
             if self.must_cancel:
                 self.must_cancel = False
@@ -1051,37 +1072,10 @@ class _HostCall:
                 value = stop.value
             except BaseException as err:
                 _leave_task(loop, proxy)
-                relay.call = None
-                self.finished = True
-                if not isinstance(err, FAILS):
-                    raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or the host call), as from a task
-                ok = False
-                value = err
+                ok, value = self._ended(err)
             else:
                 _leave_task(loop, proxy)
-                if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
-                    client = self.client
-                    ready = client._ready
-                    if ready is None:
-                        loop.call_soon(self.step)
-                    else:
-                        # What call_soon(self.step) does, minus its frames, a new Handle and a context copy: the same
-                        # Handle queued again, as call_soon queues one (_StepHandle).
-                        handle = self.handle
-                        if handle is None:
-                            handle = self.handle = _StepHandle(self.step, loop)
-                        ready.append(handle)
-                        self.stamp = client._epoch
-                elif getattr(yielded, "_asyncio_future_blocking", False):
-                    self.stamp = -1  # its done callback may run in any later iteration, this one's included
-                    yielded._asyncio_future_blocking = False
-                    self.waiter = yielded
-                    yielded.add_done_callback(self._wakeup)
-                    if self.must_cancel and yielded.cancel(self.cancel_msg):
-                        self.must_cancel = False
-                else:
-                    self.stamp = -1
-                    loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+                self._suspended(yielded)
                 return None
             if first:
                 return (ok, value)
@@ -1096,6 +1090,45 @@ class _HostCall:
             # A loop callback's: what Handle._run does with it (a _StepHandle runs the step with no Handle._run).
             self.loop.call_exception_handler({"message": f"Exception in callback {self.step!r}", "exception": err})
         return None
+
+    def _ended(self, err: BaseException) -> tuple[bool, Any]:
+        """A step of the coroutine raised `err` (its task left): the coroutine is done, and this is its outcome
+        (StopIteration: what it returned). KeyboardInterrupt and SystemExit go on out (of the loop, or the host call),
+        as from a task."""
+        self.relay.call = None
+        self.finished = True
+        if isinstance(err, StopIteration):
+            return (True, err.value)
+        if not isinstance(err, FAILS):
+            raise err
+        return (False, err)
+
+    def _suspended(self, yielded: Any) -> None:
+        """A step of the coroutine yielded `yielded` (its task left): the next step is arranged, as a Task's."""
+        loop = self.loop
+        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+            client = self.client
+            ready = client._ready
+            if ready is None:
+                loop.call_soon(self.step)
+            else:
+                # What call_soon(self.step) does, minus its frames, a new Handle and a context copy: the same Handle
+                # queued again, as call_soon queues one (_StepHandle).
+                handle = self.handle
+                if handle is None:
+                    handle = self.handle = _StepHandle(self.step, loop)
+                ready.append(handle)
+                self.stamp = client._epoch
+        elif getattr(yielded, "_asyncio_future_blocking", False):
+            self.stamp = -1  # its done callback may run in any later iteration, this one's included
+            yielded._asyncio_future_blocking = False
+            self.waiter = yielded
+            yielded.add_done_callback(self._wakeup)
+            if self.must_cancel and yielded.cancel(self.cancel_msg):
+                self.must_cancel = False
+        else:
+            self.stamp = -1
+            loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
 
     def _wakeup(self, fut: asyncio.Future[Any]) -> None:
         self.waiter = None
