@@ -686,8 +686,9 @@ class LoopClient:
                 context = call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
                 call.finished = call.must_cancel = False
                 call.cancel_msg = None
-                # ... and its first step is call.step(None, True) made here, with its common suspension (a bare yield
-                # on asyncio's own loop: its Handle queued again): that frame and its checks were 3% of a round trip.
+                # ... and its first step is call.step(None, True) made here, with its common suspension (a bare yield:
+                # the step queued for the next iteration, on asyncio's own loop its Handle queued again): that frame and
+                # its checks were 3% of a round trip.
                 loop = self.loop
                 proxy = call.proxy
                 call.relay.call = call
@@ -699,10 +700,13 @@ class LoopClient:
                     outcome = call._ended(err)
                 else:
                     _leave_task(loop, proxy)
+                    ready = self._ready
                     handle = call.handle
-                    if yielded is None and handle is not None and self._ready is not None:
-                        self._ready.append(handle)
+                    if yielded is None and handle is not None and ready is not None:
+                        ready.append(handle)
                         call.stamp = self._epoch
+                    elif yielded is None and ready is None:
+                        loop.call_soon(call.step)
                     else:
                         call._suspended(yielded)
                     outcome = None
