@@ -40,6 +40,7 @@ from wasmroutines import (
     MemoryType,
     Module,
     OutOfFuel,
+    ResourceLimitError,
     SeededPolicy,
     Store,
     Table,
@@ -49,6 +50,8 @@ from wasmroutines import (
     join,
     spawn,
 )
+from wasmroutines.core._ffi import lib
+from wasmroutines.core.types import AnyValType
 from wasmroutines.core.wat import find_wasm_tools
 
 COUNT = int(os.environ.get("WR_SMITH_COUNT", "150"))
@@ -73,12 +76,22 @@ COMMON = [
     "--wide-arithmetic-enabled=false",
     "--shared-everything-threads-enabled=false",
 ]
+GC = {"--gc-enabled=false": "--gc-enabled=true", "--tail-call-enabled=false": "--tail-call-enabled=true"}
 CONFIGS = {
     # loops and recursion unbounded: fuel and the call-depth limit must stop them
     "wasm2": [*COMMON, "--threads-enabled=false"],
     # atomics, shared memories (one thread: a wait times out, traps, or never ends: a Deadlock)
     "threads": [*COMMON, "--threads-enabled=true"],
+    # structs, arrays, i31, typed function references and tail calls, collected while the threads of the threaded
+    # mode interleave. No imports: a host function of a module's own type (one in a recursion group, or naming
+    # the module's types) is not something the Python API makes (tools/fuzz_run.c stubs those in C).
+    "gc": [*(GC.get(f, f) for f in COMMON), "--threads-enabled=false", "--max-imports=0"],
 }
+
+
+#: The collector's stress mode per configuration (wr_api_gc_stress): 1, a few objects' work at every allocation, so
+#: that cycles start, mark and sweep while the module runs (and its threads interleave), the write barrier in play.
+GC_STRESS = {"gc": 1}
 
 
 def smith(flags: list[str], seed: int, index: int) -> bytes:
@@ -102,8 +115,22 @@ class SmithFailed(Exception):
     pass
 
 
-def zero(t: ValType) -> Any:
-    return 0.0 if t in (ValType.F32, ValType.F64) else None if t.is_ref else 0
+class NoStub(Exception):
+    """A value no stub makes: one of a non-nullable reference type (there is no null for it, and no value of a
+    module's own type is made here). An import that needs one skips the module; an export's parameter, the call."""
+
+
+class StubCannotReturn(Exception):
+    """Raised by a stub host function whose results include a non-nullable reference: it cannot make one (as
+    wasmtime's dummy imports trap when called)."""
+
+
+def zero(t: AnyValType) -> Any:
+    if t.is_ref:
+        if not getattr(t, "nullable", True):
+            raise NoStub(f"a value of {t}")
+        return None
+    return 0.0 if t in (ValType.F32, ValType.F64) else 0
 
 
 class InModuleOrder(dict):  # type: ignore[type-arg]
@@ -126,9 +153,14 @@ def stub_imports(store: Any, module: Module) -> InModuleOrder:
     for imp in module.imports:
         t = imp.type
         if isinstance(t, FuncType):
-            results = [zero(r) for r in t.results]
+            try:
+                results: list[Any] | None = [zero(r) for r in t.results]
+            except NoStub:
+                results = None
 
-            def host(*_args: Any, results: list[Any] = results) -> Any:
+            def host(*_args: Any, results: list[Any] | None = results) -> Any:
+                if results is None:
+                    raise StubCannotReturn
                 return None if not results else results[0] if len(results) == 1 else tuple(results)
 
             obj: Any = Function(store, host, t)
@@ -146,23 +178,36 @@ def stub_imports(store: Any, module: Module) -> InModuleOrder:
 ARGS = {ValType.I32: [0, 1, -1, 65536], ValType.I64: [0, -1, 1 << 40], ValType.F32: [0.0, -1.5], ValType.F64: [1e300]}
 
 
-def run_module(wasm: bytes, rng: random.Random) -> tuple[dict[str, int], list[str]]:
+def call_args(t: FuncType, rng: random.Random) -> list[Any]:
+    return [rng.choice(ARGS.get(p, [zero(p)])) for p in t.params]  # type: ignore[call-overload]
+
+
+def run_module(wasm: bytes, rng: random.Random, gc_stress: int = 0) -> tuple[dict[str, int], list[str]]:
     """Load, instantiate and call everything: the outcomes counted by kind, and the bugs (any other
     exception; the calls after one are made all the same)."""
     outcomes: dict[str, int] = {}
     bugs: list[str] = []
     module = Module(wasm)  # smith's modules are valid: a CompileError here is a bug
     store = Store(max_call_depth=5000)
-    ns = stub_imports(store, module)
+    lib.wr_api_gc_stress(store._ptr, gc_stress)
+    try:
+        ns = stub_imports(store, module)
+    except NoStub:
+        return {"no stub": 1}, []
     store.fuel = FUEL
     try:
         inst = Instance(store, module, ns)
-    except (Trap, OutOfFuel) as e:  # a segment out of range, or the start function
+    except (Trap, OutOfFuel, StubCannotReturn, ResourceLimitError) as e:  # a segment out of range, the start
+        # function, or a constant expression making an array over the store's GC heap limit
         return {f"instantiate: {type(e).__name__}": 1}, []
     for name, ext in inst.exports:
         if not isinstance(ext, Function):
             continue
-        args = [rng.choice(ARGS.get(p, [zero(p)])) for p in ext.type.params]
+        try:
+            args = call_args(ext.type, rng)
+        except NoStub:
+            outcomes["no argument"] = outcomes.get("no argument", 0) + 1
+            continue
         store.fuel = FUEL
         try:
             ext(*args)
@@ -173,6 +218,8 @@ def run_module(wasm: bytes, rng: random.Random) -> tuple[dict[str, int], list[st
             kind = "out of fuel"
         except Deadlock:
             kind = "deadlock"  # it waits on a shared memory with no timeout: nothing can wake it
+        except StubCannotReturn:
+            kind = "stub cannot return"
         except Exception as e:
             bugs.append(f"export {name!r}{tuple(args)}: {type(e).__name__}: {e}")
             continue
@@ -188,18 +235,22 @@ class SliceBudgetSpent(Exception):
     """Raised from Store.on_yield in whichever thread's slice ends once the module's budget is spent."""
 
 
-def run_module_threaded(wasm: bytes, rng: random.Random) -> tuple[dict[str, int], list[str]]:
+def run_module_threaded(wasm: bytes, rng: random.Random, gc_stress: int = 0) -> tuple[dict[str, int], list[str]]:
     """Every exported function on THREADS_PER_FUNC green threads at once: the outcomes counted by kind,
     and the bugs (a thread's unexpected exception; every thread is joined)."""
     outcomes: dict[str, int] = {}
     bugs: list[str] = []
     module = Module(wasm)
     store = Store(max_call_depth=5000, policy=SeededPolicy(rng.randrange(1 << 32), max_slice=5000))
-    ns = stub_imports(store, module)
+    lib.wr_api_gc_stress(store._ptr, gc_stress)
+    try:
+        ns = stub_imports(store, module)
+    except NoStub:
+        return {"no stub": 1}, []
     store.fuel = FUEL  # one pool for every thread: instantiation, then all the spawned calls together
     try:
         inst = Instance(store, module, ns)
-    except (Trap, OutOfFuel) as e:
+    except (Trap, OutOfFuel, StubCannotReturn, ResourceLimitError) as e:
         return {f"instantiate: {type(e).__name__}": 1}, []
     ends = 0
 
@@ -214,7 +265,11 @@ def run_module_threaded(wasm: bytes, rng: random.Random) -> tuple[dict[str, int]
     for name, ext in inst.exports:
         if isinstance(ext, Function):
             for _ in range(THREADS_PER_FUNC):
-                args = [rng.choice(ARGS.get(p, [zero(p)])) for p in ext.type.params]
+                try:
+                    args = call_args(ext.type, rng)
+                except NoStub:
+                    outcomes["no argument"] = outcomes.get("no argument", 0) + 1
+                    continue
                 threads.append((f"{name!r}{tuple(args)}", spawn(ext, *args)))
     try:
         # Every thread is joined, even after a Deadlock: a thread that finished holds its outcome
@@ -231,6 +286,8 @@ def run_module_threaded(wasm: bytes, rng: random.Random) -> tuple[dict[str, int]
                 kind = "out of fuel"
             except Deadlock:
                 kind = "deadlock"  # close() below ends the threads still waiting
+            except StubCannotReturn:
+                kind = "stub cannot return"
             except Exception as e:
                 bugs.append(f"thread of {what}: {type(e).__name__}: {e}")
                 continue
@@ -255,7 +312,8 @@ def test_smith_modules_run_cleanly(config: str, mode: str) -> None:
     for index in range(START, START + COUNT):
         where = f"module {index}"
         try:
-            outcomes, found = MODES[mode](smith(CONFIGS[config], SEED, index), random.Random(index))
+            wasm = smith(CONFIGS[config], SEED, index)
+            outcomes, found = MODES[mode](wasm, random.Random(index), GC_STRESS.get(config, 0))
         except Exception as e:  # SmithFailed, a CompileError, or an exception outside the calls
             bugs.append(f"{where}: {type(e).__name__}: {e}")
             continue

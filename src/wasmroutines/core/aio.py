@@ -704,16 +704,45 @@ class LoopClient:
                 coro = fn(*execution.host_args(store, host, _host_args(t)))
             relay: _Relay | None = gt._host_task
             call = relay.spare if relay is not None and not relay.closed else None
-            if call is not None and call.client is self:
+            if call is None or call.client is not self:
+                call = _HostCall(self, gt, coro)
+                outcome = call.step(None, True)
+            else:
                 # The thread's last host call, finished (a thread makes one at a time): made ready for this one
-                # rather than made anew (_HostCall.__init__ says what each field is).
-                call.coro = coro if type(coro) is CoroutineType else _steppable(coro)
-                call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
+                # rather than made anew (_HostCall.__init__ says what each field is) ...
+                if type(coro) is CoroutineType:
+                    call.coro = coro
+                    call.send = coro.send
+                else:
+                    call.coro = coro = _steppable(coro)
+                    call.send = _sender(coro)
+                context = call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
                 call.finished = call.must_cancel = False
                 call.cancel_msg = None
-            else:
-                call = _HostCall(self, gt, coro)
-            outcome = call.step(None, True)
+                # ... and its first step is call.step(None, True) made here, with its common suspension (a bare yield:
+                # the step queued for the next iteration, on asyncio's own loop its Handle queued again): that frame and
+                # its checks were 3% of a round trip.
+                loop = self.loop
+                proxy = call.proxy
+                call.relay.call = call
+                _enter_task(loop, proxy)
+                try:
+                    yielded = context.run(call.send, None)
+                except BaseException as err:
+                    _leave_task(loop, proxy)
+                    outcome = call._ended(err)
+                else:
+                    _leave_task(loop, proxy)
+                    ready = self._ready
+                    handle = call.handle
+                    if yielded is None and handle is not None and ready is not None:
+                        ready.append(handle)
+                        call.stamp = self._epoch
+                    elif yielded is None and ready is None:
+                        loop.call_soon(call.step)
+                    else:
+                        call._suspended(yielded)
+                    outcome = None
         except Exception as exc:
             outcome = (False, exc)
         if outcome is None:
@@ -753,14 +782,16 @@ class LoopClient:
             self._outcomes[gt, call.seq] = (ok, value)
             self.kick()  # delivered in order, when nothing can run (_arrange)
             return
-        direct = self._direct
         if call.stamp == self._epoch:
             # Its step was queued at a bare yield while the count was this one's: in an earlier loop iteration, so a
             # new one began (and no `_next_iteration` is needed to say so while each iteration runs a few round trips).
             self._epoch += 1
-            direct = self._direct = 0
+            direct = 0
+        else:
+            direct = self._direct
         slices = self.slices
         if self._turn_handle is not None or self._turning or direct >= slices:
+            self._direct = direct
             self._done.append((gt, call.seq, (ok, value)))
             self.kick()
             return
@@ -970,6 +1001,17 @@ def _steppable(awaitable: Awaitable[Any]) -> Any:
     return awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
 
 
+def _sender(it: Any) -> Callable[[Any], Any]:
+    """What _HostCall.step calls to send a value into iterator `it` (from _steppable): an iterator with no `send`
+    fails at the step, as a call of `it.send` there would."""
+    send = getattr(it, "send", None)
+    return send if send is not None else functools.partial(_send, it)
+
+
+def _send(it: Any, value: Any) -> Any:
+    return it.send(value)
+
+
 def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
     is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
@@ -1004,6 +1046,7 @@ class _HostCall:
         "gt",
         "seq",
         "coro",
+        "send",
         "context",
         "proxy",
         "relay",
@@ -1022,7 +1065,12 @@ class _HostCall:
         self.loop = client.loop
         self.gt = gt
         self.seq = 0  # the thread's block, once it parked
-        self.coro: Any = awaitable if type(awaitable) is CoroutineType else _steppable(awaitable)
+        if type(awaitable) is CoroutineType:
+            self.coro: Any = awaitable
+            self.send = awaitable.send  # bound once a call: looking a method up is a slow attribute load
+        else:
+            self.coro = coro = _steppable(awaitable)
+            self.send = _sender(coro)
         # As a Task copies the current context: the host coroutine's own changes stay its own.
         self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
         relay: _Relay | None = gt._host_task
@@ -1045,8 +1093,9 @@ class _HostCall:
 
     def step(self, exc: BaseException | None = None, first: bool = False) -> tuple[bool, Any] | None:
         """Run the coroutine to its next suspension or its end. `first`: the first step, in the host call, which
-        gets the outcome (None: it suspended); the later ones are loop callbacks, and the one that finishes it
-        delivers the outcome (_host_done: in the same callback, which spares a frame a round trip)."""
+        gets the outcome (None: it suspended; a spare call's is made by _host_call_inline itself, as here); the later
+        ones are loop callbacks, and the one that finishes it delivers the outcome (_host_done: in the same callback,
+        which spares a frame a round trip)."""
         try:
             if self.must_cancel:
                 self.must_cancel = False
@@ -1059,7 +1108,7 @@ class _HostCall:
             _enter_task(loop, proxy)
             try:
                 if exc is None:
-                    yielded = self.context.run(self.coro.send, None)
+                    yielded = self.context.run(self.send, None)
                 else:
                     yielded = self.context.run(self.coro.throw, exc)
             except StopIteration as stop:
@@ -1070,37 +1119,10 @@ class _HostCall:
                 value = stop.value
             except BaseException as err:
                 _leave_task(loop, proxy)
-                relay.call = None
-                self.finished = True
-                if not isinstance(err, FAILS):
-                    raise  # KeyboardInterrupt and SystemExit go on out (of the loop, or the host call), as from a task
-                ok = False
-                value = err
+                ok, value = self._ended(err)
             else:
                 _leave_task(loop, proxy)
-                if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
-                    client = self.client
-                    ready = client._ready
-                    if ready is None:
-                        loop.call_soon(self.step)
-                    else:
-                        # What call_soon(self.step) does, minus its frames, a new Handle and a context copy: the same
-                        # Handle queued again, as call_soon queues one (_StepHandle).
-                        handle = self.handle
-                        if handle is None:
-                            handle = self.handle = _StepHandle(self.step, loop)
-                        ready.append(handle)
-                        self.stamp = client._epoch
-                elif getattr(yielded, "_asyncio_future_blocking", False):
-                    self.stamp = -1  # its done callback may run in any later iteration, this one's included
-                    yielded._asyncio_future_blocking = False
-                    self.waiter = yielded
-                    yielded.add_done_callback(self)
-                    if self.must_cancel and yielded.cancel(self.cancel_msg):
-                        self.must_cancel = False
-                else:
-                    self.stamp = -1
-                    loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
+                self._suspended(yielded)
                 return None
             if first:
                 return (ok, value)
@@ -1115,6 +1137,45 @@ class _HostCall:
             # A loop callback's: what Handle._run does with it (a _StepHandle runs the step with no Handle._run).
             self.loop.call_exception_handler({"message": f"Exception in callback {self.step!r}", "exception": err})
         return None
+
+    def _ended(self, err: BaseException) -> tuple[bool, Any]:
+        """A step of the coroutine raised `err` (its task left): the coroutine is done, and this is its outcome
+        (StopIteration: what it returned). KeyboardInterrupt and SystemExit go on out (of the loop, or the host call),
+        as from a task."""
+        self.relay.call = None
+        self.finished = True
+        if isinstance(err, StopIteration):
+            return (True, err.value)
+        if not isinstance(err, FAILS):
+            raise err
+        return (False, err)
+
+    def _suspended(self, yielded: Any) -> None:
+        """A step of the coroutine yielded `yielded` (its task left): the next step is arranged, as a Task's."""
+        loop = self.loop
+        if yielded is None:  # a bare yield (asyncio.sleep(0)): again at the next iteration
+            client = self.client
+            ready = client._ready
+            if ready is None:
+                loop.call_soon(self.step)
+            else:
+                # What call_soon(self.step) does, minus its frames, a new Handle and a context copy: the same Handle
+                # queued again, as call_soon queues one (_StepHandle).
+                handle = self.handle
+                if handle is None:
+                    handle = self.handle = _StepHandle(self.step, loop)
+                ready.append(handle)
+                self.stamp = client._epoch
+        elif getattr(yielded, "_asyncio_future_blocking", False):
+            self.stamp = -1  # its done callback may run in any later iteration, this one's included
+            yielded._asyncio_future_blocking = False
+            self.waiter = yielded
+            yielded.add_done_callback(self)
+            if self.must_cancel and yielded.cancel(self.cancel_msg):
+                self.must_cancel = False
+        else:
+            self.stamp = -1
+            loop.call_soon(self.step, RuntimeError(f"a host coroutine yielded {yielded!r}, not a future"))
 
     def __call__(self, fut: asyncio.Future[Any]) -> None:
         """The future it awaits is done (its done callback: the call itself, no bound method per wait)."""

@@ -135,6 +135,25 @@ class Event:
 class Reactor:
     """The wake-up half of a Scheduler (see the module docstring); its state is made by `_init_reactor`."""
 
+    __slots__ = (  # as Scheduler's (its subclass)
+        "_timers",
+        "_timer_seq",
+        "_cancelled_timers",
+        "_pollers",
+        "_selector",
+        "_io",
+        "_external",
+        "_posted",
+        "_wakeup_fds",
+        "_owned_fds",
+        "_core_io_fd",
+        "injector",
+        "_injected",
+        "_loop_client",
+        "_turn_left",
+        "_aio",
+    )
+
     def _init_reactor(self) -> None:
         self._timers: list[list[Any]] = []  # heap of [deadline_ns, seq, thread, block_seq]; thread None: cancelled
         self._timer_seq = itertools.count()
