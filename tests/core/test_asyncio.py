@@ -1066,3 +1066,26 @@ def test_a_default_stores_slice_is_shorter_while_a_loop_drives_it(run: Any, give
     run(_instance(store, look).exports.f.call_async(1))
     assert seen == [before if given else aio.LOOP_SLICE]
     assert policy.slice(store.scheduler.current) == before
+
+
+def test_a_host_coroutine_sees_its_own_store_after_an_await(run: Any) -> None:
+    # current_scheduler() in a host coroutine is its caller's store's, before and after it awaits, while another
+    # store's calls run on the same loop in between.
+    async def main() -> None:
+        stores = [Store(), Store()]
+        seen: list[tuple[bool, bool]] = []
+
+        def look_for(store: Store) -> Callable[[int], Awaitable[int]]:
+            async def look(x: int) -> int:
+                before = current_scheduler() is store.scheduler
+                await asyncio.sleep(0)
+                seen.append((before, current_scheduler() is store.scheduler))
+                return x
+
+            return look
+
+        fs = [_instance(store, look_for(store)).exports.f for store in stores]
+        await asyncio.gather(*(f.call_async(i) for i in range(4) for f in fs))
+        assert seen == [(True, True)] * 8
+
+    run(main())

@@ -19,6 +19,8 @@ from wasmroutines import (
     Store,
     StructRef,
     Trap,
+    join,
+    spawn,
 )
 
 STRUCTS = """(module
@@ -329,3 +331,29 @@ def test_v128_values_in_constant_expressions(instantiate: Callable[[str], Instan
         (i64x2.extract_lane 1 (array.get $a (global.get $h) (i32.const 1)))
         (i64x2.extract_lane 0 (array.get $a (global.get $f) (i32.const 1)))))"""
     assert instantiate(text).exports.get() == (2, 3, 5, 8)
+
+
+@pytest.mark.parametrize("result", ["(ref $s)", "anyref", "externref"])
+def test_a_finished_threads_reference_results_live_until_joined(
+    store: Store, instantiate: Callable[[str], Instance], result: str
+) -> None:
+    # A thread's results wait in raw slots until it is joined: a struct among them is pinned meanwhile, or the
+    # collections that other threads' allocations run would free it (and its memory go to their structs).
+    made = "(struct.new $s (local.get 0))"
+    param = "(local.get 0)"
+    if result == "externref":
+        made, param = f"(extern.convert_any {made})", f"(any.convert_extern {param})"
+    inst = instantiate(f"""(module
+      (type $s (struct (field i32)))
+      (func (export "make") (param i32) (result {result}) {made})
+      (func (export "churn") (param $n i32)
+        (loop $l (drop (struct.new $s (i32.const 7)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "get") (param {result}) (result i32)
+        (struct.get $s 0 (ref.cast (ref $s) {param}))))""")
+    made = spawn(inst.exports.make, 42)
+    store.scheduler.run()  # it ran to its end: its result is raw slots now
+    store.gc()
+    inst.exports.churn(10_000)
+    store.gc()
+    assert inst.exports.get(join(made)) == 42

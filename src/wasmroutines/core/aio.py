@@ -79,7 +79,16 @@ if TYPE_CHECKING:
     from .scheduler import Scheduler
     from .store import HostFunc, Store
 
-__all__ = ["DEFAULT_SLICES", "LoopClient", "await_only", "awaiting", "call_async", "call_bits_async", "loop_client"]
+__all__ = [
+    "DEFAULT_SLICES",
+    "LoopClient",
+    "await_only",
+    "awaiting",
+    "call_async",
+    "call_bits_async",
+    "loop_client",
+    "stepping_scheduler",
+]
 
 _T = TypeVar("_T")
 _enter_task = asyncio.tasks._enter_task  # type: ignore[attr-defined]  # what a Task's step does around its coroutine
@@ -159,6 +168,19 @@ _BITS = _Bits()
 #: sets a variable, and the loop runs one callback at a time, so one context serves them all. (A host call's wakeup
 #: is not one of them: the thread it runs on may make its next host call there, calling user code.)
 _CALLBACKS = contextvars.Context()
+
+
+def stepping_scheduler() -> Scheduler | None:
+    """The scheduler of the store whose async host call's coroutine runs now (a step, run as the thread's proxy
+    task: _HostCall.step), or None (current_scheduler)."""
+    if asyncio._get_running_loop() is None:
+        return None
+    task = asyncio.current_task()
+    body = task.get_coro() if task is not None else None
+    if type(body) is not _ProxyBody:
+        return None
+    call = body.relay.call
+    return call.client.scheduler if call is not None else None
 
 
 def await_only(awaitable: Awaitable[_T]) -> _T:

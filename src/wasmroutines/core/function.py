@@ -35,6 +35,7 @@ class Function(StoreObject):
     _type: FuncType | None
     _host_func: Callable[..., Any] | None = None
     _host_checked: bool = False
+    _ref_results: bool | None = None  # whether a result is a reference (_result_pins)
 
     def __init__(self, store: Store, func: Callable[..., Any], type: FuncType) -> None:
         if not callable(func):
@@ -151,6 +152,15 @@ class Function(StoreObject):
         """The values of raw argument slots: a struct's, an array's or an exception's is a GcRef or a
         WasmException, which pins it while it lives."""
         return slots_to_values(self._store, self.type.params, slots)
+
+    def _result_pins(self, slots: Sequence[int]) -> list[Any] | None:
+        """What keeps raw result slots kept past the call alive until they are read (a thread's, until joined:
+        Scheduler._finish): their values, a GcRef or a WasmException pinning its object; None when no result is a
+        reference."""
+        refs = self._ref_results
+        if refs is None:
+            refs = self._ref_results = any(t.is_ref for t in self.type.results)
+        return slots_to_values(self._store, self.type.results, slots) if refs else None
 
     def _result_of(self, slots: Sequence[int]) -> Any:
         """None, a value or a tuple from raw result slots, as a call returns them."""

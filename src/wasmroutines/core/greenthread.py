@@ -9,6 +9,7 @@ moves it between the states below; this module only holds what a thread is.
 from __future__ import annotations
 
 import enum
+import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,7 @@ _DONE = ThreadState.DONE
 
 #: The scheduler whose green thread runs on this OS thread now (current_scheduler).
 _tls = threading.local()
+_AIO = f"{__package__}.aio"  # asyncio's side (aio.py), consulted once it is imported
 
 
 def current_scheduler() -> Scheduler:
@@ -50,6 +52,13 @@ def current_scheduler() -> Scheduler:
     `current_scheduler().sleep(0.5)`.
     """
     sched: Scheduler | None = getattr(_tls, "scheduler", None)
+    aio = sys.modules.get(_AIO)
+    if aio is not None:
+        # An async host coroutine's steps run from the loop, between other stores' turns: its store is its own
+        # host call's (found through the task it runs as), whichever store ran last.
+        stepping = aio.stepping_scheduler()
+        if stepping is not None:
+            sched = stepping
     if sched is None or sched._native.ptr is None:
         # None ran here, or the last one belongs to a closed store (its threads' C state is gone).
         raise RuntimeError("no wasm is running on this OS thread: use store.scheduler")
@@ -91,6 +100,7 @@ class GreenThread:
         "_host_parked",
         "_context",
         "_on_exit",
+        "_result_pins",
         "__weakref__",
     )
 
@@ -119,6 +129,7 @@ class GreenThread:
         self._wasm = wasm  # a wasm Function: on its own wr_thread from the start
         self._begun = False  # its call is set up on its wr_thread: the C core may start it (Function._set_up_on)
         self._result: Any = None
+        self._result_pins: list[Any] | None = None  # a finished wasm thread's reference results, pinned until read
         self._glet: greenlet | None = None
         self._wr_thread: Any = None
         # Its entry in a built-in policy's queue: its own, or (`task`) that of a wr_thread the C core spawned,

@@ -1343,6 +1343,10 @@ class Scheduler(Reactor):
     def _finish(self, gt: GreenThread, *, killed: bool = False) -> None:
         """`gt` returned or raised (in its own greenlet), or was killed: free its wasm thread, wake its joiners."""
         gt.state = _DONE
+        if gt._wasm and gt._result and gt.exception is None and self._native.ptr is not None:
+            # Its results wait in raw slots until joined: a struct, an array or an exception among them is pinned
+            # meanwhile, or the next collection would free it.
+            gt._result_pins = gt._target._result_pins(gt._result)
         self._live.pop(gt.id, None)
         if self._counts_in_c and self._native.ptr is not None:
             lib.wr_api_store_count_threads(self._native.ptr, -1)
