@@ -502,8 +502,7 @@ class LoopClient:
                 name = f"call_async {name}" if name else "call_async"
                 adapter = call.adapter
                 if adapter is not None:
-                    slots = adapter._args_to_slots(call.args)
-                    call.args = ()
+                    slots = adapter._args_to_slots(call.args)  # (call.args keeps a GcRef among them pinned)
                     sched.check_room()
                     gt = sched._spawn_bits(call.func, slots, name)
                     gt._context = call.context
