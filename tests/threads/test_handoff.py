@@ -229,7 +229,7 @@ def test_threads_switching_in_the_core_share_one_slice(store: Store, pingpong: C
     a = spawn(inst.exports.pingpong, 0, rounds, 0)
     b = spawn(inst.exports.pingpong, 1, rounds, 0)
     seen: list[int] = []
-    c = spawn(lambda: seen.append(inst.exports.count()))
+    c = spawn(lambda: seen.append(inst.exports.count()), store=store)
     join(c)
     assert seen and seen[0] < 2 * rounds // 10  # c ran within a few slices, long before the pair ended
     assert (join(a), join(b)) == (rounds, rounds)
