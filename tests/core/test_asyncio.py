@@ -721,6 +721,140 @@ def test_a_failure_in_a_queued_step_goes_to_the_loops_exception_handler(
     assert run(main()) == ["broken delivery"]
 
 
+def test_a_call_is_a_future_to_asyncio_and_gather_makes_no_task_for_it(run: Any) -> None:
+    # aio._Call: a coroutine and a future both. Made while a loop runs it begins at once, and ensure_future and gather
+    # take it as the future it is: the only tasks are the threads' proxy tasks (what their host coroutines see).
+    async def main() -> tuple[list[int], list[str]]:
+        store = Store()
+        release = asyncio.Event()
+
+        async def look(x: int) -> int:
+            await release.wait()
+            return x
+
+        f = _instance(store, look).exports.f
+        call = f.call_async(1)
+        assert asyncio.isfuture(call) and asyncio.iscoroutine(call) and not call.done()
+        assert asyncio.ensure_future(call) is call
+        both = asyncio.gather(call, f.call_async(2))
+        while len(store.scheduler.alive) < 2:
+            await asyncio.sleep(0)
+        names = sorted(t.get_name().rsplit(" ", 1)[0] for t in asyncio.all_tasks() - {asyncio.current_task()})
+        release.set()
+        return await both, names
+
+    assert run(main()) == ([2, 3], ["host calls of thread"] * 2)
+
+
+def test_a_calls_done_callbacks_run_in_the_context_they_were_added_in(run: Any) -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> list[tuple[str, str]]:
+        async def look(x: int) -> int:
+            return x
+
+        seen: list[tuple[str, str]] = []
+        var.set("caller")
+        call = _instance(Store(), look).exports.f.call_async(1)
+        assert isinstance(call, asyncio.Future) is False and asyncio.isfuture(call)
+        call.add_done_callback(lambda _: seen.append(("added as begun", var.get())))  # type: ignore[attr-defined]
+        var.set("later")
+        call.add_done_callback(lambda _: seen.append(("added later", var.get())))  # type: ignore[attr-defined]
+        assert await call == 2
+        await asyncio.sleep(0)
+        return seen
+
+    assert run(main()) == [("added as begun", "caller"), ("added later", "later")]
+
+
+def test_a_call_made_with_no_loop_running_begins_when_first_stepped(run: Any) -> None:
+    # Not a future yet (it has no loop): asyncio.run and run_until_complete make it a task, as a coroutine.
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    f = _instance(Store(), look).exports.f
+    call = f.call_async(4)
+    assert not asyncio.isfuture(call)
+    assert run(call) == 5
+    loop = asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(f.call_async(5)) == 6
+    finally:
+        loop.close()
+
+
+def test_a_call_runs_unawaited_once_made_as_a_task_does(run: Any) -> None:
+    async def main() -> list[int]:
+        seen: list[int] = []
+
+        async def look(x: int) -> int:
+            seen.append(x)
+            return x
+
+        asyncio.ensure_future(_instance(Store(), look).exports.f.call_async(7))  # never awaited
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0)
+        return seen
+
+    assert run(main()) == [7]
+
+
+def test_wait_for_shield_tasks_and_task_groups_take_a_call(run: Any) -> None:
+    async def main() -> list[Any]:
+        store = Store()
+        never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def look(x: int) -> int:
+            if x == 0:
+                return await never
+            await asyncio.sleep(0)
+            return x
+
+        f = _instance(store, look).exports.f
+        out: list[Any] = []
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(f.call_async(0), 0.01)
+        out.append(len(store.scheduler.alive))  # its thread was killed
+        out.append(await asyncio.shield(f.call_async(1)))
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(f.call_async(2))
+        out.append(task.result())
+        out.append(await asyncio.create_task(f.call_async(3)))
+        out.append(never.cancelled())  # the killed thread's host coroutine was cancelled in its await
+        return out
+
+    assert run(main()) == [0, 2, 3, 4, True]
+
+
+def test_closing_the_coroutine_that_awaits_a_call_kills_its_thread(run: Any) -> None:
+    # (a coroutine collected while it waits is closed: GeneratorExit reaches the call it awaits)
+    async def main() -> tuple[int, int, bool]:
+        store = Store()
+        parked = asyncio.Event()
+
+        async def look(x: int) -> int:
+            parked.set()
+            await asyncio.sleep(3600)
+            return x
+
+        f = _instance(store, look).exports.f
+
+        async def caller() -> int:
+            return await f.call_async(1)  # type: ignore[no-any-return]
+
+        coro = caller()
+        call = coro.send(None)  # the call it waits on
+        await parked.wait()
+        alive = len(store.scheduler.alive)
+        coro.close()
+        return alive, len(store.scheduler.alive), call.cancelled()
+
+    assert run(main()) == (1, 0, True)
+
+
 def test_a_finished_call_leaves_no_cycle_of_its_host_calls(run: Any) -> None:
     # A thread's host call keeps its step's Handle (aio._StepHandle, a cycle through its bound step) only while it
     # is the thread's spare, and its proxy task holds its relay through its coroutine only while the thread lives:
@@ -741,7 +875,7 @@ def test_a_finished_call_leaves_no_cycle_of_its_host_calls(run: Any) -> None:
         assert run(main()) == 3
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
-        ours = (aio._Call, aio._HostCall, aio._StepHandle, aio._Relay, aio._ProxyBody, asyncio.Task)
+        ours = (aio._Call, aio._HostCall, aio._StepHandle, aio._Relay, asyncio.Task)
         left = [o for o in gc.garbage if isinstance(o, ours)]
     finally:
         gc.set_debug(0)

@@ -18,8 +18,9 @@ and the run loop stays the scheduler's one: this is `_idle` with "watch these
 descriptors, wake me at T" said to the loop instead of done here.
 
 `call_async` runs a call as a green thread of its own (so any number of calls
-of a store, and of many stores, run at once on one loop) and completes a
-future with its result or its exception. An async host function is a sync one
+of a store, and of many stores, run at once on one loop): the call is itself
+the future of its result or exception, and the coroutine its caller awaits
+(`_Call`). An async host function is a sync one
 that calls `await_only`: the coroutine runs on the loop, the calling green
 thread blocks until it is done (other threads and tasks go on), and its result
 or exception comes back in the host call (the pattern of SQLAlchemy's
@@ -57,7 +58,7 @@ import contextvars
 import functools
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -127,15 +128,16 @@ def loop_client(store: Store, loop: asyncio.AbstractEventLoop | None = None) -> 
     return client
 
 
-async def call_async(func: Function, *args: Any) -> Any:
-    """`func(*args)` run as a green thread of its store on the running asyncio loop: its result (None, a value or
-    a tuple, as a call returns it), or the exception it raised. Cancelling it kills the thread."""
-    return await loop_client(func.store).start_call(func, args, func)
+def call_async(func: Function, *args: Any) -> Coroutine[Any, None, Any]:
+    """`func(*args)` run as a green thread of its store on the running asyncio loop (begun at once when a loop runs,
+    else when first awaited): awaited, its result (None, a value or a tuple, as a call returns it), or the exception
+    it raised. Cancelling it kills the thread. A coroutine and a future both (_Call)."""
+    return _Call(func, args, func)
 
 
-async def call_bits_async(func: Function, args: Sequence[int]) -> list[int]:
+def call_bits_async(func: Function, args: Sequence[int]) -> Coroutine[Any, None, list[int]]:
     """`call_async` with raw slots in and out (Function.call_bits)."""
-    return await loop_client(func.store).start_call(func, args, _BITS)  # type: ignore[no-any-return]
+    return _Call(func, args, _BITS)
 
 
 class CallAdapter(Protocol):
@@ -147,6 +149,8 @@ class CallAdapter(Protocol):
     def _args_to_slots(self, args: Sequence[Any]) -> list[int]: ...
 
     def _result_of(self, slots: list[int]) -> Any: ...
+
+    # Optional: `_error_of(exc)`, the exception the call raises for `exc` (a face's own wording of core errors).
 
 
 class _Bits:
@@ -163,10 +167,11 @@ class _Bits:
 
 _BITS = _Bits()
 
-#: The context the client's own loop callbacks run in where no user code runs (a call's future done, a proxy task's
-#: steps), where add_done_callback and create_task would copy the current one each time: nothing of theirs reads or
+#: The context the client's own loop callbacks run in where no user code runs (a cancelled call's kill, a proxy
+#: task's steps), where call_soon and create_task would copy the current one each time: nothing of theirs reads or
 #: sets a variable, and the loop runs one callback at a time, so one context serves them all. (A host call's wakeup
-#: is not one of them: the thread it runs on may make its next host call there, calling user code.)
+#: is not one of them: the thread it runs on may make its next host call there, calling user code. It runs in the
+#: thread's own context: _HostCall._suspended.)
 _CALLBACKS = contextvars.Context()
 
 
@@ -176,10 +181,10 @@ def stepping_scheduler() -> Scheduler | None:
     if asyncio._get_running_loop() is None:
         return None
     task = asyncio.current_task()
-    body = task.get_coro() if task is not None else None
-    if type(body) is not _ProxyBody:
+    relay = task.get_coro() if task is not None else None
+    if type(relay) is not _Relay:
         return None
-    call = body.relay.call
+    call = relay.call
     return call.client.scheduler if call is not None else None
 
 
@@ -210,105 +215,277 @@ def awaiting(func: Callable[..., Coroutine[Any, Any, _T]]) -> Callable[..., _T]:
     return host
 
 
-class _Call:
-    """One call_async: the body of its green thread (`run`: a callable's call in the caller's context), what settles
-    its future when the thread ends (`exited`), and its future's done callback (the call itself: `__call__`)."""
+#: A call_async's states (_Call._state): made, not begun; begun (queued, or its thread runs); and the three ends.
+_NEW, _PENDING, _RESULT, _FAILED, _CANCELLED = range(5)
 
-    __slots__ = ("client", "context", "fn", "func", "future", "thread", "args", "adapter")
 
-    def __init__(
-        self,
-        client: LoopClient,
-        fn: Callable[[], Any] | None,
-        future: asyncio.Future[Any],
-        func: Any,
-        args: Sequence[Any] = (),
-        adapter: CallAdapter | None = None,
-    ) -> None:
-        self.client = client
-        self.fn = fn
-        self.future = future
-        self.func = func  # what it calls, for the thread's name (read when it starts: a C call)
-        self.context = contextvars.copy_context()  # what the awaiting task sees, the host coroutines see
-        self.thread: GreenThread | None = None  # once started
-        #: A call of wasm function `func` (start_call): its arguments and what makes them slots (when it starts)
-        #: and its result slots a value. It runs as a wasm thread, with no greenlet until it needs one.
+class _Call(Coroutine[Any, None, Any]):
+    """One call_async: the awaitable its caller gets, and the future that caller waits on.
+
+    To asyncio it is both. A coroutine: `await`, create_task, TaskGroup and asyncio.run take it. A future
+    (`asyncio.isfuture`: `_asyncio_future_blocking`, `get_loop`, `add_done_callback`, `result`, `cancel` and the
+    rest): gather, wait_for, shield and ensure_future take it as it is, with no Task made for it, and a task that
+    awaits it waits on it directly. Made while a loop runs, it begins at once, as a task does (its thread is queued
+    for a turn: _start_new); made with no loop running (`asyncio.run(f.call_async())`), it begins at its first step.
+    It ends when its thread does (`exited`, the thread's `_on_exit`) or is cancelled (its thread killed).
+
+    The objects a call in progress keeps are what each pass of the cyclic collector walks, and so what the loop's
+    latency grows with once calls are many: an `async def` awaiting a Future would add the coroutine, the Future,
+    its iterator and its callback list, and gather would add a Task (with its weakref, context and wakeup)."""
+
+    __slots__ = (
+        "func",
+        "args",
+        "adapter",
+        "client",
+        "context",
+        "thread",
+        "_state",
+        "_value",
+        "_callback",
+        "_callback_context",
+        "_more_callbacks",
+        "_asyncio_future_blocking",
+    )
+
+    def __init__(self, func: Function, args: Sequence[Any], adapter: CallAdapter) -> None:
+        self.func = func  # what it calls (its thread's name is read when it starts: a C call)
+        #: its arguments, made slots by `adapter` when it starts (so that many calls made at once cost the loop
+        #: little until their turns come); kept until it ends (a GcRef among them stays pinned until it is set up)
         self.args = args
-        self.adapter = adapter
+        self.adapter = adapter  # its arguments as slots, its result slots as a value, its errors as raised
+        self.client: LoopClient | None = None  # once begun
+        self.context: contextvars.Context | None = None  # what the caller saw, the host coroutines see (a copy)
+        self.thread: GreenThread | None = None  # once started, until it ends
+        self._state = _NEW
+        self._value: Any = None  # its result, its exception, or the message it was cancelled with
+        #: Its done callbacks: the first (the awaiting task's wakeup) in place, any more in a list.
+        self._callback: Callable[[Any], Any] | None = None
+        self._callback_context: contextvars.Context | None = None
+        self._more_callbacks: list[tuple[Callable[[Any], Any], contextvars.Context]] | None = None
+        #: None until begun: not a future to asyncio.isfuture then, so that run_until_complete and ensure_future
+        #: with no loop running make it a task (a future's loop would be asked for, which it has none of yet).
+        self._asyncio_future_blocking: bool | None = None
+        loop = asyncio._get_running_loop()
+        if loop is not None:
+            self._begin(loop)
+
+    def _begin(self, loop: asyncio.AbstractEventLoop) -> None:
+        client = self.client = loop_client(self.func.store, loop)
+        self.context = contextvars.copy_context()
+        self._state = _PENDING
+        self._asyncio_future_blocking = False
+        client._new.append(self)
+        client._start()
+        client.kick()
+
+    # ---- as a coroutine: what an awaiting task steps ----
+
+    def __await__(self) -> _Call:
+        return self
+
+    def __next__(self) -> _Call:
+        state = self._state
+        if state == _NEW:
+            self._begin(asyncio.get_running_loop())
+        elif state != _PENDING:
+            self._outcome()
+        self._asyncio_future_blocking = True
+        return self
+
+    def send(self, value: None) -> _Call:
+        return self.__next__()
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> _Call:
+        """Thrown into while it waits (its awaiting coroutine's throw, a task cancelled while not waiting on it):
+        the call is cancelled, and the exception raised."""
+        exc = typ if isinstance(typ, BaseException) else typ(*(() if val is None else (val,)))
+        self.close()
+        raise exc
+
+    def close(self) -> None:
+        """Its awaiting coroutine closed (collected while suspended, say): the call is cancelled."""
+        if self._state == _NEW:
+            self._state = _CANCELLED  # never begins
+        else:
+            self.cancel()
+
+    def _outcome(self) -> None:
+        """Raise how it ended: StopIteration with its result, its exception, or CancelledError."""
+        state = self._state
+        if state == _RESULT:
+            raise StopIteration(self._value)
+        if state == _FAILED:
+            raise self._value
+        if state == _CANCELLED:
+            raise self._make_cancelled_error()
+        raise asyncio.InvalidStateError("the call is not done")
+
+    # ---- as a future: what asyncio's tasks, gather, wait_for and shield use ----
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        if self.client is None:
+            self._begin(asyncio.get_running_loop())
+        assert self.client is not None
+        return self.client.loop
+
+    def done(self) -> bool:
+        return self._state > _PENDING
+
+    def cancelled(self) -> bool:
+        return self._state == _CANCELLED
+
+    def result(self) -> Any:
+        try:
+            self._outcome()
+        except StopIteration as stop:
+            return stop.value
+
+    def exception(self) -> BaseException | None:
+        state = self._state
+        if state == _FAILED:
+            return self._value  # type: ignore[no-any-return]
+        if state == _RESULT:
+            return None
+        self._outcome()  # CancelledError, InvalidStateError
+        return None
+
+    def add_done_callback(self, fn: Callable[[Any], Any], *, context: contextvars.Context | None = None) -> None:
+        if context is None:
+            context = _same_or_copy(self.context)
+        if self._state > _PENDING:
+            self.get_loop().call_soon(fn, self, context=context)
+        elif self._callback is None:
+            if self.client is None:
+                self._begin(asyncio.get_running_loop())
+            self._callback = fn
+            self._callback_context = context
+        else:
+            if self._more_callbacks is None:
+                self._more_callbacks = []
+            self._more_callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], Any]) -> int:
+        callbacks = [(self._callback, self._callback_context)] if self._callback is not None else []
+        callbacks += self._more_callbacks or []
+        kept = [(f, c) for f, c in callbacks if f != fn]
+        removed = len(callbacks) - len(kept)
+        self._callback, self._callback_context = kept.pop(0) if kept else (None, None)
+        self._more_callbacks = kept or None
+        return removed
+
+    @property
+    def _cancel_message(self) -> Any:  # read by gather, as a Future's
+        return self._value if self._state == _CANCELLED else None
+
+    def _make_cancelled_error(self) -> asyncio.CancelledError:  # called by gather, as a Future's
+        msg = self._cancel_message
+        return asyncio.CancelledError() if msg is None else asyncio.CancelledError(msg)
+
+    def cancel(self, msg: Any = None) -> bool:
+        """As Future.cancel; its thread is killed: at once from a task or a callback of the loop's own, else from a
+        callback soon (from a turn, or a host coroutine's step, the thread itself may be the one cancelling)."""
+        state = self._state
+        if state > _PENDING:
+            return False
+        self._end(_CANCELLED, msg)
+        client = self.client
+        if client is not None:
+            sched = client.scheduler
+            if client._turning or sched.current is not sched.main or stepping_scheduler() is not None:
+                client.loop.call_soon(self._kill, context=_CALLBACKS)
+            else:
+                self._kill()
+        return True
+
+    def _end(self, state: int, value: Any) -> None:
+        """It ended: its done callbacks are scheduled, as a future's."""
+        if state == _FAILED:
+            error_of = getattr(self.adapter, "_error_of", None)
+            if error_of is not None:
+                value = error_of(value)
+        self._state = state
+        self._value = value
+        fn = self._callback
+        if fn is None:
+            return
+        assert self.client is not None
+        loop = self.client.loop
+        self._callback = None
+        loop.call_soon(fn, self, context=self._callback_context)
+        self._callback_context = None
+        more, self._more_callbacks = self._more_callbacks, None
+        for fn, context in more or ():
+            loop.call_soon(fn, self, context=context)
+
+    # ---- its thread ----
 
     def exited(self, gt: GreenThread) -> None:
-        """The wasm thread of a start_call ended (Scheduler._finish, as the thread's `_on_exit`): its future gets
-        what it returned or raised, as `run` settles a callable's."""
+        """Its thread ended (Scheduler._finish, as the thread's `_on_exit`): it ends with what the thread returned
+        or raised."""
         self._settle()
-        fut = self.future
-        if fut.done():
+        if self._state != _PENDING:
             return
         exc = gt.exception
         if exc is None:
-            assert self.adapter is not None
             try:
-                fut.set_result(self.adapter._result_of(gt._result))
+                result = self.adapter._result_of(gt._result)
             except Exception as err:
-                fut.set_exception(err)
+                self._end(_FAILED, err)
+            else:
+                self._end(_RESULT, result)
         elif isinstance(exc, GreenletExit):
-            self.client.loop.call_soon(self._killed)
+            # Killed: by its own cancellation or the run's end (it has ended then), or by the scheduler's close (the
+            # store closing, a wasi-threads program ending): it ends, told why once that is over.
+            assert self.client is not None
+            self.client.loop.call_soon(self._killed, context=_CALLBACKS)
         elif isinstance(exc, asyncio.CancelledError):
-            fut.cancel()
+            self._end(_CANCELLED, None)
         elif isinstance(exc, Exception):
-            fut.set_exception(exc)
+            self._end(_FAILED, exc)
         # KeyboardInterrupt and the like end the whole run (Scheduler._finish): every call gets it (_abort).
-
-    def run(self) -> None:
-        fut = self.future
-        assert self.fn is not None
-        try:
-            result = self.context.run(self.fn)
-        except asyncio.CancelledError:
-            self._settle()
-            fut.cancel()
-            return
-        except GreenletExit:
-            # Killed: by its own cancellation or the run's end (its future is done then), or by the scheduler's
-            # close (the store closing, a wasi-threads program ending): the call ends, told why once it is over.
-            self._settle()
-            if not fut.done():
-                self.client.loop.call_soon(self._killed)
-            raise
-        except Exception as exc:
-            self._settle()
-            if not fut.done():
-                fut.set_exception(exc)
-            return
-        self._settle()
-        if not fut.done():
-            fut.set_result(result)
 
     def _settle(self) -> None:
         if self.thread is not None:
+            assert self.client is not None
             self.client._calls.pop(self.thread, None)
-            self.thread = None  # the thread holds this call (its target): no cycle left for the collector
+            self.thread = None  # the thread holds this call (its `_on_exit`): no cycle left for the collector
 
     def _killed(self) -> None:
         """The thread was killed from outside: StoreClosedError when the store closed, else the call is cancelled
         (as a program's threads are when it ends)."""
-        fut = self.future
-        if not fut.done():
-            if self.client.scheduler._native.ptr is None:
-                fut.set_exception(closed_error("Store"))
-            else:
-                fut.cancel()
-
-    def __call__(self, fut: asyncio.Future[Any]) -> None:
-        """The future is done (a loop callback): cancelled, the thread is killed (not started yet: it never
-        starts); the loop stops watching the store once nothing is in progress."""
         client = self.client
+        assert client is not None
+        if self._state == _PENDING:
+            if client.scheduler._native.ptr is None:
+                self._end(_FAILED, closed_error("Store"))
+            else:
+                self._end(_CANCELLED, None)
+        client._stop_if_idle()
+
+    def _kill(self) -> None:
+        """Cancelled (a loop callback): its thread is killed (not started yet: it never starts)."""
+        client = self.client
+        assert client is not None
         sched = client.scheduler
         gt = self.thread
-        if fut.cancelled() and gt is not None and gt.alive and sched._native.ptr is not None:
+        if gt is not None and gt.alive and sched._native.ptr is not None:
             client._calls.pop(gt, None)
             sched._kill(gt)
-        if not client.active and not client._turning:
-            client._stop()
+        client._stop_if_idle()
+
+
+def _same_or_copy(own: contextvars.Context | None) -> contextvars.Context:
+    """A copy of the current context, or `own` when it holds the same values (as a gather adding its callback to
+    the call it began has): the context a done callback runs in, one object fewer per call for the collector to
+    walk while the call is in progress. (A callback that sets a variable then sets it in the call's own context,
+    whose thread has ended.)"""
+    context = contextvars.copy_context()
+    if own is not None and len(own) == len(context):
+        missing = object()
+        if all(own.get(var, missing) is value for var, value in context.items()):
+            return own
+    return context
 
 
 #: What a host coroutine may end with as its caller's error rather than the loop's: CancelledError too (a
@@ -353,7 +530,7 @@ class LoopClient:
         #: Scheduling decisions in Python a turn may make (DEFAULT_SLICES); at least 1.
         self.slices = DEFAULT_SLICES
         self._slice_before: int | None = None  # a default policy's slice while the loop drives the store
-        self._calls: dict[GreenThread, asyncio.Future[Any]] = {}  # call_async threads not finished yet
+        self._calls: dict[GreenThread, _Call] = {}  # call_async threads not finished yet
         #: Calls not started yet: a turn starts at most `slices` of them, so that many calls made at once cost
         #: the loop little until their turns come.
         self._new: deque[_Call] = deque()
@@ -390,25 +567,10 @@ class LoopClient:
         """Whether calls are in progress (or host calls wait for the loop)."""
         return bool(self._calls) or self._awaiting > 0 or bool(self._new)
 
-    def start(self, fn: Callable[[], Any], func: Function | None = None) -> asyncio.Future[Any]:
-        """Run `fn()` (a call of `func`, which names the thread) as a new green thread (started by a turn soon):
-        the future of its result. Cancelling the future kills the thread."""
-        return self._queue(_Call(self, fn, self.loop.create_future(), func))
-
-    def start_call(self, func: Function, args: Sequence[Any], adapter: CallAdapter) -> asyncio.Future[Any]:
-        """Call wasm function `func` with `args` (made slots by `adapter` when the call starts) as a new green thread:
-        the future of its result slots made a value by `adapter`. The thread runs on whichever greenlet runs a turn
-        and gets one of its own only when it must (a sync host call, a wait): in async host calls it parks without
-        one (_host_call_inline)."""
-        return self._queue(_Call(self, None, self.loop.create_future(), func, args, adapter))
-
-    def _queue(self, call: _Call) -> asyncio.Future[Any]:
-        fut = call.future
-        fut.add_done_callback(call, context=_CALLBACKS)
-        self._new.append(call)
-        self._start()
-        self.kick()
-        return fut
+    def _stop_if_idle(self) -> None:
+        """After a call ended outside a turn: the loop stops watching the store once nothing is in progress."""
+        if not self.active and not self._turning:
+            self._stop()
 
     # ---- turns ----
 
@@ -495,25 +657,20 @@ class LoopClient:
         new = self._new
         for _ in range(min(len(new), max(1, self.slices))):
             call = new.popleft()
-            if call.future.done():
-                continue
+            if call._state != _PENDING:
+                continue  # cancelled
             try:
-                name = call.func.name if call.func is not None else None
-                name = f"call_async {name}" if name else "call_async"
-                adapter = call.adapter
-                if adapter is not None:
-                    slots = adapter._args_to_slots(call.args)  # (call.args keeps a GcRef among them pinned)
-                    sched.check_room()
-                    gt = sched._spawn_bits(call.func, slots, name)
-                    gt._context = call.context
-                    gt._on_exit = call
-                else:
-                    gt = sched.spawn(call.run, name=name)
+                name = call.func.name
+                slots = call.adapter._args_to_slots(call.args)  # (call.args keeps a GcRef among them pinned)
+                sched.check_room()
+                gt = sched._spawn_bits(call.func, slots, f"call_async {name}" if name else "call_async")
             except Exception as exc:  # wrong arguments, over max_threads, out of memory: that call fails
-                call.future.set_exception(exc)
+                call._end(_FAILED, exc)
                 continue
+            gt._context = call.context
+            gt._on_exit = call
             call.thread = gt
-            self._calls[gt] = call.future
+            self._calls[gt] = call
 
     def _arrange(self) -> None:
         """After a turn: another turn if threads are runnable; otherwise the loop watches what could wake one,
@@ -581,9 +738,9 @@ class LoopClient:
         new, self._new = self._new, deque()
         self._done.clear()
         self._outcomes.clear()
-        for fut in [*calls.values(), *(call.future for call in new)]:
-            if not fut.done():
-                fut.set_exception(exc)
+        for call in [*calls.values(), *new]:
+            if call._state == _PENDING:
+                call._end(_FAILED, exc)
         sched = self.scheduler
         if sched._native.ptr is not None:
             for gt in calls:
@@ -733,10 +890,10 @@ class LoopClient:
                 # rather than made anew (_HostCall.__init__ says what each field is) ...
                 if type(coro) is CoroutineType:
                     call.coro = coro
-                    call.send = coro.send
+                    call.send = _CORO_SEND
                 else:
                     call.coro = coro = _steppable(coro)
-                    call.send = _sender(coro)
+                    call.send = _send
                 context = call.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
                 call.finished = call.must_cancel = False
                 call.cancel_msg = None
@@ -748,7 +905,7 @@ class LoopClient:
                 call.relay.call = call
                 _enter_task(loop, proxy)
                 try:
-                    yielded = context.run(call.send, None)
+                    yielded = context.run(call.send, coro, None)
                 except BaseException as err:
                     _leave_task(loop, proxy)
                     outcome = call._ended(err)
@@ -880,14 +1037,23 @@ class LoopClient:
             self._arrange()
 
 
-class _Relay:
-    """What a green thread's proxy task (_proxy) awaits until the thread ends, in the shape of a future the task's
-    step takes (`_asyncio_future_blocking`, `get_loop`, `add_done_callback`, `result`, `cancel`). Task.cancel()
-    cancels the future its coroutine awaits; this one's cancel cancels the thread's async host call in progress
-    instead, so cancelling the task a host coroutine sees as its own (asyncio.timeout, a TaskGroup) cancels that
-    coroutine's await. With no call in progress (the loop's shutdown cancelling every task), the task ends."""
+class _Relay(Coroutine[Any, None, None]):
+    """A green thread's proxy task's coroutine (_proxy), and the future that coroutine waits on until the thread
+    ends, in one object: to the task's step a future (`_asyncio_future_blocking`, `get_loop`, `add_done_callback`,
+    `result`, `cancel`). Task.cancel() cancels the future its coroutine awaits; this one's cancel cancels the
+    thread's async host call in progress instead, so cancelling the task a host coroutine sees as its own
+    (asyncio.timeout, a TaskGroup) cancels that coroutine's await. With no call in progress (the loop's shutdown
+    cancelling every task), the task ends.
+
+    A coroutine object of its own, not an `async def`, for one case too: the task cancelled before its first step
+    (a host coroutine cancelling its current task in its own first step, in the host call that made the task). The
+    task then throws CancelledError into its coroutine before running it, and an unstarted `async def` raises that
+    at its first line, outside any `try`: the task ended and the call in progress never heard of it. Here the throw
+    cancels that call (its coroutine sees CancelledError at its next await, as in a Task) and the task goes on
+    waiting."""
 
     __slots__ = ("_asyncio_future_blocking", "_loop", "_wakeup", "call", "cancelled", "closed", "spare", "task")
+    __name__ = "_proxy_body"  # what a task's repr calls its coroutine (the class's own name stays the type's)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._asyncio_future_blocking = False
@@ -898,6 +1064,8 @@ class _Relay:
         self.cancelled = False
         self.closed = False
         self.task: asyncio.Task[None] | None = None
+
+    # ---- as the future the task waits on ----
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._loop
@@ -914,75 +1082,52 @@ class _Relay:
         if call is not None:
             return call.cancel(msg)
         self.cancelled = True
-        self.close()
+        self.end()
         return True
 
-    def close(self) -> None:
+    def end(self) -> None:
         """The thread ended (or the task is cancelled between calls): the task ends, and a call it was parked in
         with no greenlet (killed) is abandoned."""
         call = self.call
         if call is not None and call.host is not None:
             call.abandon()
         _drop_spare(self)
-        # The spare refers back to it, and the task holds it through its coroutine: no cycle left for the collector.
+        # The spare refers back to it, and the task holds it as its coroutine: no cycle left for the collector.
         self.call = self.spare = self.task = None
         self.closed = True
         wakeup, self._wakeup = self._wakeup, None
         if wakeup is not None and not self._loop.is_closed():
             self._loop.call_soon(wakeup, self)
 
-    def __await__(self) -> Generator[Any, None, None]:
-        self._asyncio_future_blocking = True
-        yield self
-        self.result()
-
-
-class _ProxyBody(Coroutine[Any, None, None]):
-    """The coroutine of a thread's proxy task: it waits on the relay until the thread ends. A coroutine object of
-    its own, not an `async def`, for one case: the task cancelled before its first step (a host coroutine cancelling
-    its current task in its own first step, in the host call that made the task). The task then throws
-    CancelledError into its coroutine before running it, and an unstarted `async def` raises that at its first line,
-    outside any `try`: the task ended and the call in progress never heard of it. Here the throw cancels that call
-    (its coroutine sees CancelledError at its next await, as in a Task) and the task goes on waiting."""
-
-    __slots__ = ("relay",)
-    __name__ = "_proxy_body"  # what a task's repr calls its coroutine (the class's own name stays the type's)
-
-    def __init__(self, relay: _Relay) -> None:
-        self.relay = relay
+    # ---- as the task's coroutine ----
 
     def send(self, value: None) -> _Relay:
-        relay = self.relay
-        if relay.closed:  # woken: the thread ended
-            relay.result()
+        if self.closed:  # woken: the thread ended
+            self.result()
             raise StopIteration
-        relay._asyncio_future_blocking = True
-        return relay
+        self._asyncio_future_blocking = True
+        return self
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> _Relay:
         exc = typ if isinstance(typ, BaseException) else typ(*(() if val is None else (val,)))
-        relay = self.relay
-        call = relay.call
-        if call is not None and not relay.closed and isinstance(exc, asyncio.CancelledError):
+        call = self.call
+        if call is not None and not self.closed and isinstance(exc, asyncio.CancelledError):
             call.cancel(exc.args[0] if exc.args else None)
-            relay._asyncio_future_blocking = True
-            return relay
-        relay.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
-        _drop_spare(relay)
-        relay._wakeup = relay.spare = relay.task = None
+            self._asyncio_future_blocking = True
+            return self
+        self.closed = True  # the task ends: the thread's next host call makes another (_HostCall)
+        _drop_spare(self)
+        self._wakeup = self.spare = self.task = None
         raise exc
 
     def close(self) -> None:
         pass
 
-    def __await__(self) -> _ProxyBody:
+    def __await__(self) -> _Relay:
         return self
 
     def __next__(self) -> _Relay:
         return self.send(None)
-
-    def __iter__(self) -> _ProxyBody:
-        return self
 
 
 def _ready_queue(loop: asyncio.AbstractEventLoop) -> deque[asyncio.Handle] | None:
@@ -1022,11 +1167,10 @@ def _steppable(awaitable: Awaitable[Any]) -> Any:
     return awaitable if inspect.iscoroutine(awaitable) else awaitable.__await__()
 
 
-def _sender(it: Any) -> Callable[[Any], Any]:
-    """What _HostCall.step calls to send a value into iterator `it` (from _steppable): an iterator with no `send`
-    fails at the step, as a call of `it.send` there would."""
-    send = getattr(it, "send", None)
-    return send if send is not None else functools.partial(_send, it)
+#: What _HostCall.step calls with the coroutine and the value to send: a coroutine's own `send`, unbound (a method
+#: bound once a call would be one more object for the collector to walk while the call waits), or for any other
+#: awaitable's iterator `_send` (one with no `send` fails at the step, as a call of `it.send` there would).
+_CORO_SEND = CoroutineType.send
 
 
 def _send(it: Any, value: Any) -> Any:
@@ -1040,14 +1184,13 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     (Scheduler._finish closes it)."""
     loop = client.loop
     relay = gt._host_task = _Relay(loop)
-    body = _ProxyBody(relay)
     name = f"host calls of thread {gt.id}"
     if loop.get_task_factory() is None:
         # Its steps only wait on the relay: no copy of the current context for them (_CALLBACKS). (A task factory
         # may predate create_task's `context`.)
-        task = loop.create_task(body, name=name, context=_CALLBACKS)
+        task = loop.create_task(relay, name=name, context=_CALLBACKS)
     else:
-        task = loop.create_task(body, name=name)
+        task = loop.create_task(relay, name=name)
     relay.task = task
     task._log_destroy_pending = False  # type: ignore[attr-defined]  # a thread killed with its loop
     return relay
@@ -1088,10 +1231,10 @@ class _HostCall:
         self.seq = 0  # the thread's block, once it parked
         if type(awaitable) is CoroutineType:
             self.coro: Any = awaitable
-            self.send = awaitable.send  # bound once a call: looking a method up is a slow attribute load
+            self.send: Callable[[Any, Any], Any] = _CORO_SEND  # what it is stepped with: _CORO_SEND says why
         else:
-            self.coro = coro = _steppable(awaitable)
-            self.send = _sender(coro)
+            self.coro = _steppable(awaitable)
+            self.send = _send
         # As a Task copies the current context: the host coroutine's own changes stay its own.
         self.context = gt._context.copy() if gt._context is not None else contextvars.copy_context()
         relay: _Relay | None = gt._host_task
@@ -1129,7 +1272,7 @@ class _HostCall:
             _enter_task(loop, proxy)
             try:
                 if exc is None:
-                    yielded = self.context.run(self.send, None)
+                    yielded = self.context.run(self.send, self.coro, None)
                 else:
                     yielded = self.context.run(self.coro.throw, exc)
             except StopIteration as stop:
@@ -1191,7 +1334,13 @@ class _HostCall:
             self.stamp = -1  # its done callback may run in any later iteration, this one's included
             yielded._asyncio_future_blocking = False
             self.waiter = yielded
-            yielded.add_done_callback(self)
+            # Its wakeup runs the thread on: in the thread's own context (a call_async's, made already), not in
+            # a copy of whichever is current (one more object per call for the collector to walk).
+            context = self.gt._context
+            if context is not None:
+                yielded.add_done_callback(self, context=context)
+            else:
+                yielded.add_done_callback(self)
             if self.must_cancel and yielded.cancel(self.cancel_msg):
                 self.must_cancel = False
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from . import _externtype, execution
@@ -120,12 +120,14 @@ class Function(StoreObject):
             return results[0]
         return tuple(results)
 
-    async def call_async(self, *args: Any) -> Any:
+    def call_async(self, *args: Any) -> Coroutine[Any, None, Any]:
         """`self(*args)` as a green thread of its own on the running asyncio loop (aio.py): many calls, of many
-        stores, run at once. Its result, or what it raised; cancelled, the thread is killed."""
+        stores, run at once. Awaited, its result, or what it raised; cancelled, the thread is killed. A coroutine
+        and a future both (aio._Call: gather and wait_for take it with no Task made for it); begun at once when a
+        loop runs, else when first awaited."""
         from . import aio
 
-        return await aio.loop_client(self._store).start_call(self, args, self)  # aio.call_async, one frame less
+        return aio._Call(self, args, self)
 
     def call_bits(self, args: Sequence[int]) -> list[int]:
         """Call with raw 64-bit slots as the C core sees them, returning raw result slots.

@@ -1367,7 +1367,7 @@ class Scheduler(Reactor):
         relay = gt._host_task
         if relay is not None:  # the task its async host coroutines saw as theirs ends with it (aio.py)
             gt._host_task = None
-            relay.close()
+            relay.end()
         joiners, gt._joiners = gt._joiners, ()
         for waiter, seq in joiners:
             self._wake(waiter, seq, True)

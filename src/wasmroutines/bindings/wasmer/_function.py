@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -13,7 +13,7 @@ from ._convert import check, from_core_value, register_function, results_from_sl
 from ._signature import function_type_of
 from ._store import Store, check_store
 from ._types import FunctionType
-from .errors import SignatureMismatch, wasmer_errors
+from .errors import SignatureMismatch, translate, wasmer_errors
 
 __all__ = ["Function"]
 
@@ -163,10 +163,11 @@ class Function:
             raise TypeError("Function.__call__() takes no keyword arguments")
         return self._call_slots(self._args_to_slots(args))
 
-    async def call_async(self, *args: Any) -> Any:
+    def call_async(self, *args: Any) -> Coroutine[Any, None, Any]:
         """Call on the running asyncio loop (an addition to wasmer's API, docs/asyncio.md): the call runs as a green
         thread of its own between the loop's other callbacks, and its async host functions await on the loop.
-        Returns as a call does and raises as a call does; cancelled, its thread is killed.
+        Returns as a call does and raises as a call does; cancelled, its thread is killed. Awaitable as a coroutine
+        and usable as a future (gather and wait_for make no Task for it); begun at once when a loop runs.
 
         >>> import asyncio
         >>> from wasmroutines.wasmer import Store, Module, Instance, Function
@@ -183,13 +184,22 @@ class Function:
         >>> asyncio.run(main())
         [1, 101, 201]
         """
-        core = self._core
-        with wasmer_errors():
-            # The arguments are converted in the call's thread, so that many calls made at once cost the loop
-            # little until their turns come (a wrong argument raises here all the same).
-            from ...core import aio
+        from ...core import aio  # asyncio is imported on first use
 
-            return await aio.loop_client(core.store).start_call(core, args, self)
+        # The arguments are converted in the call's thread, so that many calls made at once cost the loop little
+        # until their turns come (a wrong argument raises at the await all the same); errors are worded by
+        # `_error_of`.
+        return aio._Call(self._core, args, self)
+
+    @staticmethod
+    def _error_of(error: BaseException) -> BaseException:
+        """What call_async raises for `error` (aio.CallAdapter): a core error worded as wasmer words it, as
+        wasmer_errors() does around a plain call."""
+        replacement = translate(error)
+        if replacement is None:
+            return error
+        replacement.__suppress_context__ = True
+        return replacement
 
     def _args_to_slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch); with
