@@ -53,10 +53,16 @@ static bool api_valtype_ok(const wr_store *s, wr_valtype t)
 
 int wr_api_valtype_ok(const wr_store *s, uint32_t t) { return api_valtype_ok(s, t); }
 
-static void functype_out(const wr_functype *ft, wr_api_externtype *out)
+static void out_clear(uint8_t kind, wr_api_externtype *out)
 {
     memset(out, 0, sizeof *out);
-    out->kind = WR_EXTERN_FUNC;
+    out->kind = kind;
+    out->type_index = WR_API_NO_TYPE;
+}
+
+static void functype_out(const wr_functype *ft, wr_api_externtype *out)
+{
+    out_clear(WR_EXTERN_FUNC, out);
     out->params = wr_functype_params(ft);
     out->nparams = ft->nparams;
     out->results = wr_functype_results(ft);
@@ -65,8 +71,7 @@ static void functype_out(const wr_functype *ft, wr_api_externtype *out)
 
 static void limits_out(uint8_t kind, uint64_t min, const wr_limits *l, wr_api_externtype *out)
 {
-    memset(out, 0, sizeof *out);
-    out->kind = kind;
+    out_clear(kind, out);
     out->min = min;
     out->max = l->has_max ? l->max : 0;
     out->has_max = l->has_max;
@@ -89,8 +94,7 @@ static void tagtype_out(const wr_functype *ft, wr_api_externtype *out)
 
 static void globaltype_out(const wr_globaltype *gt, wr_api_externtype *out)
 {
-    memset(out, 0, sizeof *out);
-    out->kind = WR_EXTERN_GLOBAL;
+    out_clear(WR_EXTERN_GLOBAL, out);
     out->valtype = gt->type;
     out->mutable_ = gt->mutable_;
 }
@@ -133,6 +137,7 @@ int wr_api_module_import(const wr_module *m, uint32_t i, const char **module, ui
     switch (imp->kind) {
     case WR_EXTERN_FUNC:
         functype_out(&m->types[imp->desc.func_type], type);
+        type->type_index = imp->desc.func_type;
         break;
     case WR_EXTERN_TABLE:
         tabletype_out(&imp->desc.table, imp->desc.table.limits.min, type);
@@ -145,10 +150,10 @@ int wr_api_module_import(const wr_module *m, uint32_t i, const char **module, ui
         break;
     case WR_EXTERN_TAG:
         tagtype_out(&m->types[imp->desc.tag_type], type);
+        type->type_index = imp->desc.tag_type;
         break;
     default:
-        memset(type, 0, sizeof *type);
-        type->kind = imp->kind;
+        out_clear(imp->kind, type);
         break;
     }
     return 0;
@@ -165,6 +170,7 @@ int wr_api_module_export(const wr_module *m, uint32_t i, const char **name, uint
     switch (e->kind) {
     case WR_EXTERN_FUNC:
         functype_out(wr_module_func_type(m, e->index), type);
+        type->type_index = m->funcs[e->index].type;
         break;
     case WR_EXTERN_TABLE:
         tabletype_out(&m->tables[e->index], m->tables[e->index].limits.min, type);
@@ -177,10 +183,10 @@ int wr_api_module_export(const wr_module *m, uint32_t i, const char **name, uint
         break;
     case WR_EXTERN_TAG:
         tagtype_out(&m->types[m->tags[e->index]], type);
+        type->type_index = m->tags[e->index];
         break;
     default:
-        memset(type, 0, sizeof *type);
-        type->kind = e->kind;
+        out_clear(e->kind, type);
         break;
     }
     return 0;
@@ -210,12 +216,29 @@ int wr_api_module_type_kind(const wr_module *m, uint32_t index)
     return wr_typectx_kind(&cx, index);
 }
 
+uint32_t wr_api_store_module_type(wr_store *s, const wr_module *m, uint32_t index)
+{
+    if (index >= m->ntypes)
+        return WR_API_NO_TYPE;
+    uint32_t *ids = malloc((size_t)m->ntypes * sizeof *ids);
+    if (!ids)
+        return WR_API_NO_TYPE;
+    uint32_t id = wr_store_intern_module_types(s, m, ids) ? WR_API_NO_TYPE : ids[index];
+    free(ids);
+    return id;
+}
+
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx)
 {
     return m->func_names && funcidx < m->nfuncs ? m->func_names[funcidx] : NULL;
 }
 
 /* ---- functions ---- */
+
+wr_func *wr_api_func_new_host_id(wr_store *s, uint32_t id, uint64_t host_id)
+{
+    return wr_func_new_host_id(s, id, host_id);
+}
 
 wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t nparams, const uint32_t *results,
                               uint32_t nresults, uint64_t host_id)
@@ -773,6 +796,8 @@ int wr_api_store_idle(wr_store *s) { return wr_exec_idle(s); }
 uint32_t wr_api_store_core_wakeups(const wr_store *s) { return wr_io_waiters(s) + s->ntimers; }
 
 /* ---- exception handling ---- */
+
+wr_tag *wr_api_tag_new_id(wr_store *s, uint32_t id) { return wr_tag_new_id(s, id); }
 
 wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams)
 {

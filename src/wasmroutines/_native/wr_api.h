@@ -45,7 +45,12 @@ typedef struct wr_api_externtype {
     uint64_t min, max; /* table (elements) / memory (pages) */
     uint8_t has_max, shared;
     uint8_t is64; /* table / memory: i64 addresses (memory64, table64) */
+    /* A module's function or tag import or export: the module's index of its type (with which
+     * wr_api_store_module_type finds it in a store); WR_API_NO_TYPE otherwise. */
+    uint32_t type_index;
 } wr_api_externtype;
+
+#define WR_API_NO_TYPE UINT32_MAX
 
 /* ---- store ---- */
 /* wr_store_new() and wr_store_free() are in wr_runtime.h. */
@@ -76,8 +81,15 @@ const char *wr_api_module_name(const wr_module *m);
 const char *wr_api_module_func_name(const wr_module *m, uint32_t funcidx);
 /* The composite kind of the module's type `index` (WR_COMP_*: 0 function, 1 struct, 2 array). */
 int wr_api_module_type_kind(const wr_module *m, uint32_t index);
+/* The store's id of module `m`'s type `index`, the module's types interned into the store first, as an
+ * instance of `m` has them (its recursion groups, declared supertypes and finality kept): what a host
+ * function or tag made with that id matches, as `m`'s import of that type requires. WR_API_NO_TYPE when
+ * `index` is none of its types, or out of memory. */
+uint32_t wr_api_store_module_type(wr_store *s, const wr_module *m, uint32_t index);
 
 /* ---- functions ---- */
+/* A host function of the store's function type `id` (wr_api_store_module_type); NULL when it is none. */
+wr_func *wr_api_func_new_host_id(wr_store *s, uint32_t id, uint64_t host_id);
 /* A host function; when wasm calls it, wr_exec returns WR_HOSTCALL. */
 wr_func *wr_api_func_new_host(wr_store *s, const uint32_t *params, uint32_t nparams,
                               const uint32_t *results, uint32_t nresults, uint64_t host_id);
@@ -180,6 +192,8 @@ int wr_api_thread_exhausted(const wr_thread *t);
 /* ---- exception handling ---- */
 /* A tag with payload types `params` (NULL when out of memory). */
 wr_tag *wr_api_tag_new(wr_store *s, const uint32_t *params, uint32_t nparams);
+/* A tag of the store's function type `id` (wr_api_store_module_type); NULL when it is none with no results. */
+wr_tag *wr_api_tag_new_id(wr_store *s, uint32_t id);
 void wr_api_tag_type(const wr_tag *t, wr_api_externtype *out);
 /* An exception of `tag` (payload: tag's param slots), a GC object of the store's (NULL past its GC heap limit
  * or out of memory): collected once no root, object or pin names it, so the host pins it at once and while

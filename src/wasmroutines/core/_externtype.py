@@ -7,15 +7,21 @@ from typing import Any
 from ._ffi import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, ffi
 from .types import ExternType, FuncType, GlobalType, MemoryType, TableType, TagType, ValType, valtype
 
+#: wr_api_externtype's `type_index` when it has none (WR_API_NO_TYPE).
+NO_TYPE = 0xFFFFFFFF
 
-def read(et: Any) -> ExternType:
+
+def read(et: Any, module: Any = None) -> ExternType:
+    """The type `et` describes; a function's or tag's read from `module` (an import or export of it) knows the
+    module's type it is (FuncType.module_type)."""
     kind = et.kind
+    origin = (module, int(et.type_index)) if module is not None and et.type_index != NO_TYPE else None
     if kind == EXTERN_FUNC:
         params = tuple(valtype(et.params[i]) for i in range(et.nparams))
         results = tuple(valtype(et.results[i]) for i in range(et.nresults))
-        return FuncType(params, results)
+        return FuncType(params, results, origin)
     if kind == EXTERN_TAG:
-        return TagType(tuple(valtype(et.params[i]) for i in range(et.nparams)))
+        return TagType(tuple(valtype(et.params[i]) for i in range(et.nparams)), origin)
     maximum = int(et.max) if et.has_max else None
     address_type = ValType.I64 if et.is64 else ValType.I32
     if kind == EXTERN_MEMORY:

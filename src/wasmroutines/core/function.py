@@ -10,7 +10,7 @@ from . import _externtype, execution
 from ._ffi import NULL, WR_DONE, WR_TRAP, address, ffi, lib, optional_text
 from .backtrace import trap_of
 from .errors import StackExhausted
-from .store import Store, StoreObject, closed_error
+from .store import HostFunc, Store, StoreObject, closed_error
 from .types import FuncType
 from .values import args_to_slots, slot_count, slots_to_values
 from .values import register_function as values_register_function
@@ -46,16 +46,25 @@ class Function(StoreObject):
             from . import aio  # asyncio is imported on first use
 
             func = aio.awaiting(func)
-        store._check_types((*type.params, *type.results))
+        module_type = type.module_type
+        if module_type is None:
+            store._check_types((*type.params, *type.results))
         host_id = store._register_host(func, type)
-        params = ffi.new("uint32_t[]", [t.code for t in type.params])
-        results = ffi.new("uint32_t[]", [t.code for t in type.results])
-        ptr = lib.wr_api_func_new_host(store._ptr, params, len(type.params), results, len(type.results), host_id)
+        if module_type is None:
+            params = ffi.new("uint32_t[]", [t.code for t in type.params])
+            results = ffi.new("uint32_t[]", [t.code for t in type.results])
+            ptr = lib.wr_api_func_new_host(store._ptr, params, len(type.params), results, len(type.results), host_id)
+        else:
+            ptr = lib.wr_api_func_new_host_id(store._ptr, store._module_type_id(module_type), host_id)
         if ptr == NULL:
             raise MemoryError("cannot create a host function")
         self._ptr = ptr
         self._store = store
-        self._type = type
+        self._type = type if module_type is None else None
+        if module_type is not None:
+            # Its type as the store has it (a reference type in it names the store's types, not the module's): what
+            # its arguments and results are converted by.
+            store._hosts[host_id] = HostFunc(func, self.type)
         store._remember(address(ptr), self)
 
     @classmethod

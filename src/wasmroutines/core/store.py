@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from greenlet import GreenletExit
 
+from ._externtype import NO_TYPE as _NO_TYPE
 from ._ffi import ffi, lib
 from .errors import RefTypeError, StackExhausted, StoreClosedError
 from .greenthread import GreenThread
@@ -363,6 +364,14 @@ class Store:
         for t in types:
             if not lib.wr_api_valtype_ok(ptr, t.code):
                 raise RefTypeError(f"{t}: this store has no type {getattr(t, 'heap', t)}")
+
+    def _module_type_id(self, module_type: tuple[Any, int]) -> int:
+        """The store's id of a module's type (FuncType.module_type), the module's types interned first."""
+        module, index = module_type
+        type_id = int(lib.wr_api_store_module_type(self._ptr, module._ptr, index))
+        if type_id == _NO_TYPE:
+            raise MemoryError(f"cannot add type {index} of {module!r} to the store")
+        return type_id
 
     def type_kind(self, type_id: int) -> int:
         """What the store's type `type_id` (a RefType's concrete heap type in an object's type: a function's, a

@@ -24,14 +24,17 @@ class Tag(StoreObject):
     _type: TagType | None
 
     def __init__(self, store: Store, type: TagType) -> None:
-        store._check_types(type.params)
-        params = ffi.new("uint32_t[]", [t.code for t in type.params])
-        ptr = lib.wr_api_tag_new(store._ptr, params, len(type.params))
+        if type.module_type is None:
+            store._check_types(type.params)
+            params = ffi.new("uint32_t[]", [t.code for t in type.params])
+            ptr = lib.wr_api_tag_new(store._ptr, params, len(type.params))
+        else:
+            ptr = lib.wr_api_tag_new_id(store._ptr, store._module_type_id(type.module_type))
         if ptr == NULL:
             raise MemoryError("cannot create a tag")
         self._ptr = ptr
         self._store = store
-        self._type = type
+        self._type = type if type.module_type is None else None  # else its type as the store has it (.type)
         store._remember(address(ptr), self)
 
     @classmethod

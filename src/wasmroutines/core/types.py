@@ -210,6 +210,12 @@ class FuncType:
     results: tuple[AnyValType, ...] = ()
     #: 64-bit slots the results take at the C boundary (derived).
     result_slots: int = field(init=False, repr=False, compare=False)
+    #: The module and the index of its type this one was read from (its imports and exports: Module.imports,
+    #: Module.exports), or None for a type made by hand. A host function or a tag made with it has the module's
+    #: own type, as an instance of the module has it (its recursion group, declared supertype and finality),
+    #: which the module's import of that type requires; one made by hand is final and in a group of its own.
+    #: (Its concrete reference types name the module's types, as in every type read from a module.)
+    module_type: tuple[Any, int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Accept any iterable of ValType or binary codes; store tuples so the type stays hashable.
@@ -282,6 +288,12 @@ class TagType:
     a function type with these params and no results.)"""
 
     params: tuple[AnyValType, ...] = ()
+    #: The module and the index of its type this one was read from (its imports and exports: Module.imports,
+    #: Module.exports), or None for a type made by hand. A host function or a tag made with it has the module's
+    #: own type, as an instance of the module has it (its recursion group, declared supertype and finality),
+    #: which the module's import of that type requires; one made by hand is final and in a group of its own.
+    #: (Its concrete reference types name the module's types, as in every type read from a module.)
+    module_type: tuple[Any, int] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(valtype(t) for t in self.params))
@@ -289,7 +301,7 @@ class TagType:
     @property
     def functype(self) -> FuncType:
         """The function type a module declares it with."""
-        return FuncType(self.params, ())
+        return FuncType(self.params, (), self.module_type)
 
     def __str__(self) -> str:
         return f"(tag (param {' '.join(map(str, self.params))}))"

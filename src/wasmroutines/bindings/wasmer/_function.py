@@ -138,7 +138,10 @@ class Function:
         elif not isinstance(function_type, FunctionType):
             raise TypeError(f"'{type(function_type).__name__}' object cannot be converted to 'FunctionType'")
         ft = function_type._core()
-        self._core = CoreFunction(store._core, _HostAdapter(py_function, ft), ft)
+        adapter = _HostAdapter(py_function, ft)
+        self._core = CoreFunction(store._core, adapter, ft)
+        if ft.module_type is not None:
+            adapter.ft = self._core.type  # a module's type as the store has it (core Function does the same)
         self._on_instance = None
 
     @classmethod

@@ -188,11 +188,14 @@ class FunctionType:
     (True, [1])
     """
 
-    __slots__ = ("_params", "_results")
+    __slots__ = ("_params", "_results", "_module_type")
 
     def __init__(self, params: Iterable[Type | int], results: Iterable[Type | int]) -> None:
         self._params = _types(params, "params")
         self._results = _types(results, "results")
+        #: Read from a module (its imports, its exports): the module's own type, which a Function made with it has,
+        #: as the module's import of that type requires (core FuncType.module_type).
+        self._module_type: tuple[Any, int] | None = None
 
     @property
     def params(self) -> list[int]:
@@ -205,11 +208,15 @@ class FunctionType:
         return [int(t) for t in self._results]
 
     def _core(self) -> core.FuncType:
-        return core.FuncType(tuple(t.core for t in self._params), tuple(t.core for t in self._results))
+        return core.FuncType(
+            tuple(t.core for t in self._params), tuple(t.core for t in self._results), self._module_type
+        )
 
     @classmethod
     def _from_core(cls, t: core.FuncType, kinds: TypeKinds | None = None) -> FunctionType:
-        return cls([from_core_valtype(v, kinds) for v in t.params], [from_core_valtype(v, kinds) for v in t.results])
+        ft = cls([from_core_valtype(v, kinds) for v in t.params], [from_core_valtype(v, kinds) for v in t.results])
+        ft._module_type = t.module_type
+        return ft
 
     def _debug(self) -> str:
         params = ", ".join(type_debug(t) for t in self._params)
@@ -445,10 +452,11 @@ class TagType:
     TagType(params: [I32, F64])
     """
 
-    __slots__ = ("_params",)
+    __slots__ = ("_params", "_module_type")
 
     def __init__(self, params: Iterable[Type | int]) -> None:
         self._params = _types(params, "params")
+        self._module_type: tuple[Any, int] | None = None  # as FunctionType's
 
     @property
     def params(self) -> list[Type]:
@@ -456,11 +464,13 @@ class TagType:
         return list(self._params)
 
     def _core(self) -> core.TagType:
-        return core.TagType(tuple(t.core for t in self._params))
+        return core.TagType(tuple(t.core for t in self._params), self._module_type)
 
     @classmethod
     def _from_core(cls, t: core.TagType, kinds: TypeKinds | None = None) -> TagType:
-        return cls([from_core_valtype(v, kinds) for v in t.params])
+        tt = cls([from_core_valtype(v, kinds) for v in t.params])
+        tt._module_type = t.module_type
+        return tt
 
     def _debug(self) -> str:
         return f"TagType {{ params: [{', '.join(map(type_debug, self._params))}] }}"

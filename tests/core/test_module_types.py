@@ -1,0 +1,120 @@
+"""Host functions and tags of a module's own types: a type read from a module's imports or exports
+(FuncType.module_type, TagType.module_type) makes a function or tag of the module's type as an instance of it
+has the type (its recursion group, declared supertype and finality), which an import of that type requires. A
+type made by hand is final and alone in its group: it matches only an import of such a type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wasmroutines import (
+    Function,
+    FuncType,
+    Instance,
+    LinkError,
+    Module,
+    RefType,
+    Store,
+    StructRef,
+    Tag,
+    TagType,
+    ValType,
+    WasmException,
+    wat2wasm,
+)
+from wasmroutines import wasmer as wasmer_face
+
+I32 = ValType.I32
+
+NON_FINAL = """(module
+  (type $t (sub (func (param i32) (result i32))))
+  (import "env" "f" (func $f (type $t)))
+  (func (export "g") (param i32) (result i32) (call $f (local.get 0))))"""
+
+#: A function type in a recursion group with a struct it takes (as GC languages' compilers emit their types).
+REC_GROUP = """(module
+  (rec (type $s (struct (field i32))) (type $t (func (param (ref $s)) (result i32))))
+  (import "env" "f" (func $f (type $t)))
+  (func (export "g") (param i32) (result i32) (call $f (struct.new $s (local.get 0)))))"""
+
+TAG_IN_GROUP = """(module
+  (rec (type $s (struct)) (type $t (func (param i32))))
+  (import "env" "e" (tag $e (type $t)))
+  (func (export "throw") (param i32) (throw $e (local.get 0))))"""
+
+
+def _import_type(module: Module) -> Any:
+    (imp,) = module.imports
+    return imp.type
+
+
+@pytest.mark.parametrize("wat", [NON_FINAL, REC_GROUP], ids=["non-final", "rec-group"])
+def test_a_host_function_of_an_imports_type_links_where_a_hand_made_type_does_not(wat: str) -> None:
+    module = Module(wat2wasm(wat))
+    ft = _import_type(module)
+    store = Store()
+    by_hand = FuncType(ft.params if wat is NON_FINAL else (RefType(0, False),), ft.results)
+    if wat is REC_GROUP:
+        Instance(store, Module(wat2wasm("(module (type (struct (field i32))))")), {})  # the store's type 0: $s
+    with pytest.raises(LinkError, match="incompatible import type"):
+        Instance(store, module, {"env": {"f": Function(store, lambda x: 1, by_hand)}})
+    seen: list[Any] = []
+
+    def f(x: Any) -> int:
+        seen.append(x)
+        return 7
+
+    assert ft.module_type == (module, ft.module_type[1])
+    func = Function(store, f, ft)
+    assert Instance(store, module, {"env": {"f": func}}).exports.g(5) == 7
+    if wat is REC_GROUP:
+        # Its type as the store has it: the struct it takes is the store's type (the host gets a StructRef of it).
+        (param,) = func.type.params
+        assert isinstance(param, RefType) and store.type_kind(int(param.heap)) == 1
+        assert isinstance(seen[0], StructRef) and seen[0].type_id == param.heap
+    else:
+        assert seen == [5] and func.type == FuncType((I32,), (I32,))
+
+
+def test_a_module_type_is_equal_to_the_same_type_made_by_hand() -> None:
+    ft = _import_type(Module(wat2wasm(NON_FINAL)))
+    assert ft == FuncType((I32,), (I32,)) and hash(ft) == hash(FuncType((I32,), (I32,)))
+    assert FuncType((I32,), (I32,)).module_type is None
+
+
+def test_a_tag_of_an_imports_type_links_and_catches() -> None:
+    module = Module(wat2wasm(TAG_IN_GROUP))
+    tt = _import_type(module)
+    assert isinstance(tt, TagType) and tt.module_type is not None
+    store = Store()
+    with pytest.raises(LinkError, match="incompatible import type"):
+        Instance(store, module, {"env": {"e": Tag(store, TagType((I32,)))}})
+    tag = Tag(store, tt)
+    assert tag.type == TagType((I32,))
+    with pytest.raises(WasmException) as info:
+        Instance(store, module, {"env": {"e": tag}}).exports.throw(9)
+    assert info.value.tag == tag and info.value.payload == (9,)
+
+
+def test_an_exports_type_makes_a_function_another_instance_of_the_module_imports() -> None:
+    # The module exports the function it imports: its export's type is the same module type.
+    wat = REC_GROUP.replace('(func (export "g")', '(export "f2" (func $f)) (func (export "g")')
+    module = Module(wat2wasm(wat))
+    (export_type,) = [e.type for e in module.exports if e.name == "f2"]
+    store = Store()
+    assert Instance(store, module, {"env": {"f": Function(store, lambda s: 3, export_type)}}).exports.g(1) == 3
+
+
+def test_the_wasmer_face_keeps_a_modules_types() -> None:
+    store = wasmer_face.Store()
+    module = wasmer_face.Module(store, REC_GROUP)
+    (imp,) = module.imports
+    func = wasmer_face.Function(store, lambda s: 11, imp.type)
+    assert wasmer_face.Instance(module, {"env": {"f": func}}).exports.g(2) == 11
+    tag_module = wasmer_face.Module(store, TAG_IN_GROUP)
+    (tag_import,) = tag_module.imports
+    tag = wasmer_face.Tag(store, tag_import.type)
+    with pytest.raises(WasmException):
+        wasmer_face.Instance(tag_module, {"env": {"e": tag}}).exports.throw(1)
