@@ -1,7 +1,8 @@
-"""Host functions and tags of a module's own types: a type read from a module's imports or exports
-(FuncType.module_type, TagType.module_type) makes a function or tag of the module's type as an instance of it
-has the type (its recursion group, declared supertype and finality), which an import of that type requires. A
-type made by hand is final and alone in its group: it matches only an import of such a type."""
+"""Store objects of a module's own types: a type read from a module's imports or exports (FuncType.module_type,
+TagType.module_type) makes a function or tag of the module's type as an instance of it has the type (its
+recursion group, declared supertype and finality), which an import of that type requires; a type made by hand
+is final and alone in its group, and matches only an import of such a type. A global's or table's type read from
+a module (GlobalType.module, TableType.module) names the module's types, and the object made with it the store's."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import pytest
 from wasmroutines import (
     Function,
     FuncType,
+    Global,
+    GlobalType,
     Instance,
     LinkError,
     Module,
     RefType,
     Store,
     StructRef,
+    Table,
     Tag,
     TagType,
     ValType,
@@ -118,3 +122,29 @@ def test_the_wasmer_face_keeps_a_modules_types() -> None:
     tag = wasmer_face.Tag(store, tag_import.type)
     with pytest.raises(WasmException):
         wasmer_face.Instance(tag_module, {"env": {"e": tag}}).exports.throw(1)
+
+
+GLOBAL_AND_TABLE = """(module
+  (rec (type $s (struct (field i32))) (type $a (array i8)))
+  (import "env" "g" (global $g (mut (ref null $a))))
+  (import "env" "t" (table $t 2 (ref null $s)))
+  (func (export "set") (param i32)
+    (global.set $g (array.new_default $a (local.get 0)))
+    (table.set $t (i32.const 1) (struct.new $s (local.get 0))))
+  (func (export "len") (result i32) (array.len (global.get $g))))"""
+
+
+def test_a_global_and_a_table_of_an_imports_type_name_the_stores_type() -> None:
+    # A type read from a module names the module's types (RefType's heap: the module's index); the global and table
+    # made with it name the store's (the module's types added to the store first).
+    module = Module(wat2wasm(GLOBAL_AND_TABLE))
+    gt, tt = (imp.type for imp in module.imports)
+    assert isinstance(gt, GlobalType) and gt.module is module and gt.type == RefType(1, True)
+    store = Store()
+    Instance(store, Module(wat2wasm("(module (type (func)) (type (func (param i32))) (type (struct)))")), {})
+    glob, table = Global(store, gt), Table(store, tt)
+    assert store.type_kind(int(glob.type.type.heap)) == 2 and store.type_kind(int(table.type.type.heap)) == 1
+    assert glob.type.type.heap != 1 and table.type.type.heap != 0  # not the module's indices: the store has 3 before
+    inst = Instance(store, module, {"env": {"g": glob, "t": table}})
+    inst.exports.set(6)
+    assert inst.exports.len() == 6 and isinstance(table.get(1), StructRef)

@@ -83,9 +83,9 @@ CONFIGS = {
     # atomics, shared memories (one thread: a wait times out, traps, or never ends: a Deadlock)
     "threads": [*COMMON, "--threads-enabled=true"],
     # structs, arrays, i31, typed function references and tail calls, collected while the threads of the threaded
-    # mode interleave. No imports: a host function of a module's own type (one in a recursion group, or naming
-    # the module's types) is not something the Python API makes (tools/fuzz_run.c stubs those in C).
-    "gc": [*(GC.get(f, f) for f in COMMON), "--threads-enabled=false", "--max-imports=0"],
+    # mode interleave; imports of the module's own types (a function type in a recursion group, a global of a
+    # struct reference) stubbed with the types the module's imports report (FuncType.module_type).
+    "gc": [*(GC.get(f, f) for f in COMMON), "--threads-enabled=false"],
 }
 
 

@@ -27,9 +27,9 @@ def read(et: Any, module: Any = None) -> ExternType:
     if kind == EXTERN_MEMORY:
         return MemoryType(int(et.min), maximum, bool(et.shared), address_type)
     if kind == EXTERN_TABLE:
-        return TableType(valtype(et.valtype), int(et.min), maximum, address_type)
+        return TableType(valtype(et.valtype), int(et.min), maximum, address_type, module)
     if kind == EXTERN_GLOBAL:
-        return GlobalType(valtype(et.valtype), bool(et.mutable_))
+        return GlobalType(valtype(et.valtype), bool(et.mutable_), module)
     raise ValueError(f"unknown extern kind {kind}")
 
 

@@ -20,6 +20,7 @@ class Global(StoreObject):
     _type: GlobalType | None
 
     def __init__(self, store: Store, type: GlobalType, value: Any = None) -> None:
+        type = store._of_store(type)
         store._check_types((type.type,))
         if value is None and not type.type.is_ref:
             value = 0

@@ -16,6 +16,7 @@ and frees its C resources at once; every wrapper reaches its C object through
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -28,7 +29,7 @@ from ._ffi import ffi, lib
 from .errors import RefTypeError, StackExhausted, StoreClosedError
 from .greenthread import GreenThread
 from .scheduler import Scheduler
-from .types import AnyValType, ValType
+from .types import AnyValType, GlobalType, HeapType, RefType, TableType, ValType
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Store", "StoreObject"]
 
 _W = TypeVar("_W")
+_GT = TypeVar("_GT", GlobalType, TableType)
 
 # The budget of the store's own wr_thread until the scheduler first sets one (it does before every slice).
 SLICE = 1 << 24
@@ -372,6 +374,17 @@ class Store:
         if type_id == _NO_TYPE:
             raise MemoryError(f"cannot add type {index} of {module!r} to the store")
         return type_id
+
+    def _of_store(self, type: _GT) -> _GT:
+        """A global's or table's type read from a module, its concrete reference type naming the store's type for
+        the module's (the module's types added to the store first)."""
+        t = type.type
+        heap = getattr(t, "heap", None)
+        if type.module is None or heap is None or isinstance(heap, HeapType):
+            return type
+        return dataclasses.replace(
+            type, type=RefType(self._module_type_id((type.module, heap)), t.nullable), module=None
+        )
 
     def type_kind(self, type_id: int) -> int:
         """What the store's type `type_id` (a RefType's concrete heap type in an object's type: a function's, a

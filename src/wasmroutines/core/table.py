@@ -22,6 +22,7 @@ class Table(StoreObject):
             raise ValueError(f"a table holds references, not {type.type}")
         if type.maximum is not None and type.maximum < type.minimum:
             raise ValueError("table maximum is less than its minimum")
+        type = store._of_store(type)
         store._check_types((type.type,))
         ref = self._slot(store, type, init)
         has_max = type.maximum is not None

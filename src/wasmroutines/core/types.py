@@ -263,6 +263,10 @@ class TableType:
     minimum: int
     maximum: int | None = None
     address_type: ValType = ValType.I32
+    #: The module this type was read from (its imports and exports: Module.imports, Module.exports), or None: a
+    #: concrete reference type in it names that module's type, which an object made with it has as the store has
+    #: it (the module's types added to the store, as an instance of the module adds them).
+    module: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", valtype(self.type))
@@ -277,6 +281,10 @@ class TableType:
 class GlobalType:
     type: AnyValType
     mutable: bool = False
+    #: The module this type was read from (its imports and exports: Module.imports, Module.exports), or None: a
+    #: concrete reference type in it names that module's type, which an object made with it has as the store has
+    #: it (the module's types added to the store, as an instance of the module adds them).
+    module: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", valtype(self.type))
