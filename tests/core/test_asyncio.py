@@ -884,6 +884,24 @@ def test_a_finished_call_leaves_no_cycle_of_its_host_calls(run: Any) -> None:
     assert left == []
 
 
+def test_a_loop_that_cannot_name_its_task_factory_runs_host_calls() -> None:
+    # AbstractEventLoop's own get_task_factory raises NotImplementedError: the proxy task is then made as the loop
+    # makes any task (aio._task_factory).
+    class Unnamed(asyncio.SelectorEventLoop):
+        def get_task_factory(self) -> Any:
+            raise NotImplementedError
+
+    async def look(x: int) -> int:
+        await asyncio.sleep(0)
+        return x
+
+    loop = Unnamed()
+    try:
+        assert loop.run_until_complete(_instance(Store(), look).exports.f.call_async(4)) == 5
+    finally:
+        loop.close()
+
+
 def test_only_asyncios_own_call_soon_is_bypassed() -> None:
     # A loop whose call_soon is its own sees every callback: aio queues steps itself only on a loop whose call_soon
     # is BaseEventLoop's.

@@ -1177,6 +1177,18 @@ def _send(it: Any, value: Any) -> Any:
     return it.send(value)
 
 
+def _task_factory(loop: asyncio.AbstractEventLoop) -> Any:
+    """The loop's task factory; a loop that cannot say (AbstractEventLoop's own get_task_factory raises
+    NotImplementedError) is taken to have one of its own, and is left to make its tasks as it makes them."""
+    try:
+        return loop.get_task_factory()
+    except NotImplementedError:
+        return _UNKNOWN_FACTORY
+
+
+_UNKNOWN_FACTORY = object()
+
+
 def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     """`gt`'s proxy task's relay, the task made on the thread's first async host call: what `asyncio.current_task()`
     is while the thread's host coroutines run (a real Task: timeouts, task groups and libraries that keep per-task
@@ -1185,7 +1197,7 @@ def _proxy(client: LoopClient, gt: GreenThread) -> _Relay:
     loop = client.loop
     relay = gt._host_task = _Relay(loop)
     name = f"host calls of thread {gt.id}"
-    if loop.get_task_factory() is None:
+    if _task_factory(loop) is None:
         # Its steps only wait on the relay: no copy of the current context for them (_CALLBACKS). (A task factory
         # may predate create_task's `context`.)
         task = loop.create_task(relay, name=name, context=_CALLBACKS)
