@@ -279,6 +279,11 @@ class _Call(Coroutine[Any, None, Any]):
         client._start()
         client.kick()
 
+    def __repr__(self) -> str:
+        state = ("new", "pending", "finished", "failed", "cancelled")[self._state]
+        name = self.func.name if self.func.store._native.ptr is not None else None
+        return f"<call_async {name or '?'} {state}>"
+
     # ---- as a coroutine: what an awaiting task steps ----
 
     def __await__(self) -> _Call:
