@@ -281,10 +281,7 @@ class TableType:
 class GlobalType:
     type: AnyValType
     mutable: bool = False
-    #: The module this type was read from (its imports and exports: Module.imports, Module.exports), or None: a
-    #: concrete reference type in it names that module's type, which an object made with it has as the store has
-    #: it (the module's types added to the store, as an instance of the module adds them).
-    module: Any = field(default=None, compare=False, repr=False)
+    module: Any = field(default=None, compare=False, repr=False)  # as TableType's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", valtype(self.type))
@@ -296,12 +293,7 @@ class TagType:
     a function type with these params and no results.)"""
 
     params: tuple[AnyValType, ...] = ()
-    #: The module and the index of its type this one was read from (its imports and exports: Module.imports,
-    #: Module.exports), or None for a type made by hand. A host function or a tag made with it has the module's
-    #: own type, as an instance of the module has it (its recursion group, declared supertype and finality),
-    #: which the module's import of that type requires; one made by hand is final and in a group of its own.
-    #: (Its concrete reference types name the module's types, as in every type read from a module.)
-    module_type: tuple[Any, int] | None = field(default=None, compare=False, repr=False)
+    module_type: tuple[Any, int] | None = field(default=None, compare=False, repr=False)  # as FuncType's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(valtype(t) for t in self.params))
