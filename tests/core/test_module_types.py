@@ -6,6 +6,8 @@ a module (GlobalType.module, TableType.module) names the module's types, and the
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -70,7 +72,7 @@ def test_a_host_function_of_an_imports_type_links_where_a_hand_made_type_does_no
         seen.append(x)
         return 7
 
-    assert ft.module_type == (module, ft.module_type[1])
+    assert ft.module_type == (module._ptr, 0 if wat is NON_FINAL else 1)
     func = Function(store, f, ft)
     assert Instance(store, module, {"env": {"f": func}}).exports.g(5) == 7
     if wat is REC_GROUP:
@@ -139,7 +141,7 @@ def test_a_global_and_a_table_of_an_imports_type_name_the_stores_type() -> None:
     # made with it name the store's (the module's types added to the store first).
     module = Module(wat2wasm(GLOBAL_AND_TABLE))
     gt, tt = (imp.type for imp in module.imports)
-    assert isinstance(gt, GlobalType) and gt.module is module and gt.type == RefType(1, True)
+    assert isinstance(gt, GlobalType) and gt.module is module._ptr and gt.type == RefType(1, True)
     store = Store()
     Instance(store, Module(wat2wasm("(module (type (func)) (type (func (param i32))) (type (struct)))")), {})
     glob, table = Global(store, gt), Table(store, tt)
@@ -148,3 +150,21 @@ def test_a_global_and_a_table_of_an_imports_type_name_the_stores_type() -> None:
     inst = Instance(store, module, {"env": {"g": glob, "t": table}})
     inst.exports.set(6)
     assert inst.exports.len() == 6 and isinstance(table.get(1), StructRef)
+
+
+def test_a_module_read_for_its_imports_is_freed_with_its_last_reference() -> None:
+    # The types it hands out keep its C object, not the Module, which caches them: no cycle, so the Module goes
+    # when its last reference does (its C memory at once when no type holds it), not at a pass of the collector.
+    module = Module(wat2wasm(REC_GROUP))
+    ft = _import_type(module)
+    gone = weakref.ref(module)
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        del module
+        assert gone() is None
+    finally:
+        if gc_was:
+            gc.enable()
+    store = Store()
+    assert Function(store, lambda s: 1, ft).type.results == (I32,)  # the type still makes a function

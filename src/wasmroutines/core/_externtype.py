@@ -12,8 +12,9 @@ NO_TYPE = 0xFFFFFFFF
 
 
 def read(et: Any, module: Any = None) -> ExternType:
-    """The type `et` describes; a function's or tag's read from `module` (an import or export of it) knows the
-    module's type it is (FuncType.module_type)."""
+    """The type `et` describes, read from `module` (the C object of the module it is an import or export of), which
+    the type keeps (FuncType.module_type, GlobalType.module): the C object, not the Module, which caches its
+    imports and exports (a cycle through them would leave its C memory to the cyclic collector)."""
     kind = et.kind
     origin = (module, int(et.type_index)) if module is not None and et.type_index != NO_TYPE else None
     if kind == EXTERN_FUNC:

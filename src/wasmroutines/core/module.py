@@ -87,7 +87,8 @@ class Module:
             out = []
             for i in range(lib.wr_api_module_nimports(self._ptr)):
                 lib.wr_api_module_import(self._ptr, i, mod, mod_len, name, name_len, et)
-                out.append(ImportType(text(mod[0], mod_len[0]), text(name[0], name_len[0]), _externtype.read(et, self)))
+                t = _externtype.read(et, self._ptr)
+                out.append(ImportType(text(mod[0], mod_len[0]), text(name[0], name_len[0]), t))
             self._imports = out
         return list(self._imports)
 
@@ -100,7 +101,7 @@ class Module:
             out = []
             for i in range(lib.wr_api_module_nexports(self._ptr)):
                 lib.wr_api_module_export(self._ptr, i, name, name_len, et)
-                out.append(ExportType(text(name[0], name_len[0]), _externtype.read(et, self)))
+                out.append(ExportType(text(name[0], name_len[0]), _externtype.read(et, self._ptr)))
             self._exports = out
         return list(self._exports)
 

@@ -369,10 +369,10 @@ class Store:
 
     def _module_type_id(self, module_type: tuple[Any, int]) -> int:
         """The store's id of a module's type (FuncType.module_type), the module's types interned first."""
-        module, index = module_type
-        type_id = int(lib.wr_api_store_module_type(self._ptr, module._ptr, index))
+        module, index = module_type  # (the module's C object)
+        type_id = int(lib.wr_api_store_module_type(self._ptr, module, index))
         if type_id == _NO_TYPE:
-            raise MemoryError(f"cannot add type {index} of {module!r} to the store")
+            raise MemoryError(f"cannot add a module's types to the store (type {index})")
         return type_id
 
     def _of_store(self, type: _GT) -> _GT:

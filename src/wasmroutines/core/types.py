@@ -210,10 +210,11 @@ class FuncType:
     results: tuple[AnyValType, ...] = ()
     #: 64-bit slots the results take at the C boundary (derived).
     result_slots: int = field(init=False, repr=False, compare=False)
-    #: The module and the index of its type this one was read from (its imports and exports: Module.imports,
-    #: Module.exports), or None for a type made by hand. A host function or a tag made with it has the module's
-    #: own type, as an instance of the module has it (its recursion group, declared supertype and finality),
-    #: which the module's import of that type requires; one made by hand is final and in a group of its own.
+    #: The module (its C object) and the index of its type this one was read from (its imports and exports:
+    #: Module.imports, Module.exports), or None for a type made by hand. A host function or a tag made with it
+    #: has the module's own type, as an instance of the module has it (its recursion group, declared supertype
+    #: and finality), which the module's import of that type requires; one made by hand is final and in a group
+    #: of its own.
     #: (Its concrete reference types name the module's types, as in every type read from a module.)
     module_type: tuple[Any, int] | None = field(default=None, compare=False, repr=False)
 
@@ -263,9 +264,9 @@ class TableType:
     minimum: int
     maximum: int | None = None
     address_type: ValType = ValType.I32
-    #: The module this type was read from (its imports and exports: Module.imports, Module.exports), or None: a
-    #: concrete reference type in it names that module's type, which an object made with it has as the store has
-    #: it (the module's types added to the store, as an instance of the module adds them).
+    #: The module (its C object) this type was read from (its imports and exports: Module.imports, Module.exports),
+    #: or None: a concrete reference type in it names that module's type, which an object made with it has as the
+    #: store has it (the module's types added to the store, as an instance of the module adds them).
     module: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
