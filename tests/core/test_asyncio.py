@@ -7,6 +7,7 @@ import contextvars
 import gc
 import re
 import socket
+import traceback
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -765,6 +766,38 @@ def test_a_calls_done_callbacks_run_in_the_context_they_were_added_in(run: Any) 
         return seen
 
     assert run(main()) == [("added as begun", "caller"), ("added later", "later")]
+
+
+def test_a_failed_call_nobody_awaited_is_reported_and_an_awaited_ones_traceback_stays_as_it_was(run: Any) -> None:
+    # As a Future's or a Task's: an exception never retrieved goes to the loop's exception handler when the call is
+    # collected; one retrieved is raised again from where it ended each time (its traceback does not grow).
+    async def main() -> tuple[list[str], int]:
+        errors: list[str] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx["message"]))
+
+        async def look(x: int) -> int:
+            return x
+
+        div = _instance(Store(), look).exports.div
+        dropped = div.call_async(0)  # 1 / 0: traps
+        kept = div.call_async(0)
+        for _ in range(100):
+            if dropped.done() and kept.done():  # type: ignore[attr-defined]
+                break
+            await asyncio.sleep(0)
+        del dropped
+        gc.collect()
+        depths = []
+        for _ in range(3):
+            try:
+                kept.result()  # type: ignore[attr-defined]
+            except Trap as e:
+                depths.append(len(traceback.extract_tb(e.__traceback__)))
+        assert depths[0] == depths[1] == depths[2]
+        return errors, len(errors)
+
+    errors, n = run(main())
+    assert n == 1 and "exception was never retrieved" in errors[0]
 
 
 def test_a_call_made_with_no_loop_running_begins_when_first_stepped(run: Any) -> None:

@@ -246,6 +246,8 @@ class _Call(Coroutine[Any, None, Any]):
         "_callback_context",
         "_more_callbacks",
         "_asyncio_future_blocking",
+        "_traceback",
+        "_log_traceback",
     )
 
     def __init__(self, func: Function, args: Sequence[Any], adapter: CallAdapter) -> None:
@@ -259,6 +261,10 @@ class _Call(Coroutine[Any, None, Any]):
         self.thread: GreenThread | None = None  # once started, until it ends
         self._state = _NEW
         self._value: Any = None  # its result, its exception, or the message it was cancelled with
+        #: Failed: the exception's traceback as it ended (raised again from there each time, as a Future does), and
+        #: whether nobody has asked for the exception yet (said to the loop's exception handler if it goes unasked).
+        self._traceback: Any = None
+        self._log_traceback = False
         #: Its done callbacks: the first (the awaiting task's wakeup) in place, any more in a list.
         self._callback: Callable[[Any], Any] | None = None
         self._callback_context: contextvars.Context | None = None
@@ -321,7 +327,8 @@ class _Call(Coroutine[Any, None, Any]):
         if state == _RESULT:
             raise StopIteration(self._value)
         if state == _FAILED:
-            raise self._value
+            self._log_traceback = False
+            raise self._value.with_traceback(self._traceback)
         if state == _CANCELLED:
             raise self._make_cancelled_error()
         raise asyncio.InvalidStateError("the call is not done")
@@ -349,6 +356,7 @@ class _Call(Coroutine[Any, None, Any]):
     def exception(self) -> BaseException | None:
         state = self._state
         if state == _FAILED:
+            self._log_traceback = False
             return self._value  # type: ignore[no-any-return]
         if state == _RESULT:
             return None
@@ -409,6 +417,8 @@ class _Call(Coroutine[Any, None, Any]):
             error_of = getattr(self.adapter, "_error_of", None)
             if error_of is not None:
                 value = error_of(value)
+            self._traceback = value.__traceback__
+            self._log_traceback = True
         self._state = state
         self._value = value
         fn = self._callback
@@ -422,6 +432,13 @@ class _Call(Coroutine[Any, None, Any]):
         more, self._more_callbacks = self._more_callbacks, None
         for fn, context in more or ():
             loop.call_soon(fn, self, context=context)
+
+    def __del__(self) -> None:
+        if self._log_traceback and self.client is not None and not self.client.loop.is_closed():
+            # As a Future's or a Task's exception nobody retrieved: a call made and never awaited that failed.
+            self.client.loop.call_exception_handler(
+                {"message": f"{self!r}: exception was never retrieved", "exception": self._value, "future": self}
+            )
 
     # ---- its thread ----
 
