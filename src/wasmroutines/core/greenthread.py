@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenlet import GreenletExit, greenlet
 
-from ._ffi import lib
+from ._ffi import ffi, lib
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -101,14 +101,8 @@ class GreenThread:
         "_context",
         "_on_exit",
         "_result_pins",
-        "_own_task",
         "__weakref__",
     )
-
-    def __del__(self, _free: Any = lib.wr_task_free) -> None:  # (bound at import: module globals go at exit)
-        if getattr(self, "_own_task", False):
-            self._own_task = False
-            _free(self._task)
 
     def __init__(
         self,
@@ -138,12 +132,9 @@ class GreenThread:
         self._result_pins: list[Any] | None = None  # a finished wasm thread's reference results, pinned until read
         self._glet: greenlet | None = None
         self._wr_thread: Any = None
-        # Its entry in a built-in policy's queue: its own (freed with it: __del__), or (`task`) that of a wr_thread
-        # the C core spawned, which lives as long as the thread does (wr_spawn.h). A plain pointer, where ffi.gc's
-        # would be one more object for Python's cyclic collector to walk per thread (each of its passes walks them
-        # all: 10,000 calls in flight on an asyncio loop are 10,000 threads).
-        self._own_task = task is None
-        self._task = lib.wr_task_new(id) if task is None else task
+        # Its entry in a built-in policy's queue: its own, or (`task`) that of a wr_thread the C core spawned,
+        # which lives as long as the thread does (wr_spawn.h).
+        self._task = task if task is not None else ffi.gc(lib.wr_task_new(id), lib.wr_task_free)
         #: The threads joining it, and the block each waits in: a list from the first (most threads have none).
         self._joiners: list[tuple[GreenThread, int]] | tuple[()] = ()
         self._block_seq = 0
