@@ -13,7 +13,7 @@ from ._convert import check, from_core_value, register_function, results_from_sl
 from ._signature import function_type_of
 from ._store import Store, check_store
 from ._types import FunctionType
-from .errors import SignatureMismatch, translate, wasmer_errors
+from .errors import SignatureMismatch, reworded, wasmer_errors
 
 __all__ = ["Function"]
 
@@ -194,15 +194,8 @@ class Function:
         # `_error_of`.
         return aio._Call(self._core, args, self)
 
-    @staticmethod
-    def _error_of(error: BaseException) -> BaseException:
-        """What call_async raises for `error` (aio.CallAdapter): a core error worded as wasmer words it, as
-        wasmer_errors() does around a plain call."""
-        replacement = translate(error)
-        if replacement is None:
-            return error
-        replacement.__suppress_context__ = True
-        return replacement
+    #: What call_async raises for a core error (aio.CallAdapter): worded as wasmer_errors() words it around a call.
+    _error_of = staticmethod(reworded)
 
     def _args_to_slots(self, args: Sequence[Any]) -> list[int]:
         """The arguments as raw slots, checked and converted by wasmer's rules (TypeError, SignatureMismatch); with

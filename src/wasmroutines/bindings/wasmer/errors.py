@@ -220,10 +220,22 @@ def wasmer_errors() -> Iterator[None]:
     try:
         yield
     except WasmroutinesError as e:
-        replacement = translate(e)
-        if replacement is None:
+        replacement = reworded(e)
+        if replacement is e:
             raise
         raise replacement from None
+
+
+def reworded(error: BaseException) -> BaseException:
+    """`error` as a call into wasm raises it in this face: a core error worded as wasmer words it (`translate`), its
+    context suppressed (as `raise ... from None`), or `error` itself. Also what call_async ends with (_function.py).
+    """
+    replacement = translate(error)
+    if replacement is None:
+        return error
+    replacement.__cause__ = None
+    replacement.__suppress_context__ = True
+    return replacement
 
 
 def translate(error: BaseException) -> BaseException | None:
