@@ -49,21 +49,22 @@ class Function(StoreObject):
         module_type = type.module_type
         if module_type is None:
             store._check_types((*type.params, *type.results))
-        host_id = store._register_host(func, type)
-        if module_type is None:
+            host_id = store._register_host(func, type)
             params = ffi.new("uint32_t[]", [t.code for t in type.params])
             results = ffi.new("uint32_t[]", [t.code for t in type.results])
             ptr = lib.wr_api_func_new_host(store._ptr, params, len(type.params), results, len(type.results), host_id)
         else:
+            host_id = store._register_host(func, type)
             ptr = lib.wr_api_func_new_host_id(store._ptr, store._module_type_id(module_type), host_id)
         if ptr == NULL:
             raise MemoryError("cannot create a host function")
         self._ptr = ptr
         self._store = store
-        self._type = type if module_type is None else None
+        self._type = type
         if module_type is not None:
             # Its type as the store has it (a reference type in it names the store's types, not the module's): what
             # its arguments and results are converted by.
+            self._type = None
             store._hosts[host_id] = HostFunc(func, self.type)
         store._remember(address(ptr), self)
 
