@@ -35,7 +35,7 @@ when it parks in its next async host call with nothing else changed there is
 nothing to arrange anew. The task it sees as current
 is its thread's proxy task (`_Relay`), a real Task made once per thread, whose
 cancellation (a timeout, a task group) cancels the await in progress. A
-`call_async` of a wasm function is a wasm thread (`start_call`) that a turn
+`call_async` of a wasm function is a wasm thread (`_Call`, started by `_start_new`) that a turn
 runs on its own greenlet; at an async host call the turn serves it there and
 the thread parks with no greenlet of its own (`_host_call_inline`; the
 coroutine keeps its frames), its outcome written into the call when it runs
